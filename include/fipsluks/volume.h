@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file volume.h
+ * What fipsluks reads from a LUKS header: a plain-data model of one volume.
+ *
+ * fl_volume_read() fills it through libcryptsetup from a private in-memory copy of the header
+ * region, so reading never writes to the device. Every string is heap-allocated and owned by the
+ * volume; absent values are NULL (strings) or 0 (numbers). fl_volume_free() releases it all.
+ */
+#ifndef FIPSLUKS_VOLUME_H
+#define FIPSLUKS_VOLUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_MAX_KEYSLOTS 32
+#define FL_MAX_TOKENS 32
+#define FL_MAX_DIGESTS 32
+#define FL_MAX_SEGMENTS 32
+
+/** Keyslot priority, as libcryptsetup names it. */
+enum fl_priority {
+    FL_PRIORITY_IGNORE = 0,
+    FL_PRIORITY_NORMAL = 1,
+    FL_PRIORITY_PREFER = 2,
+};
+
+/** A data segment (LUKS1 has exactly one). */
+struct fl_segment {
+    int id;
+    char *type;           /**< "crypt" (LUKS2), "linear" during reencryption */
+    char *cipher;         /**< full spec, e.g. "aes-xts-plain64"; NULL for linear segments */
+    uint32_t key_bits;    /**< volume key size in bits */
+    uint32_t sector_size; /**< encryption sector size in bytes */
+    char *integrity;      /**< dm-integrity algorithm ("hmac(sha256)"), NULL if none */
+    uint64_t offset;      /**< data offset in bytes */
+};
+
+/** An active keyslot. */
+struct fl_keyslot {
+    int id;
+    char *type;           /**< "luks1", "luks2" or "reencrypt" */
+    char *kdf;            /**< "pbkdf2", "argon2i", "argon2id" */
+    char *hash;           /**< PBKDF2 hash; NULL for argon2 */
+    uint32_t iterations;  /**< PBKDF2 iterations, or argon2 time cost */
+    uint32_t memory_kib;  /**< argon2 memory cost; 0 for PBKDF2 */
+    uint32_t threads;     /**< argon2 parallel cost; 0 for PBKDF2 */
+    char *cipher;         /**< keyslot area encryption, e.g. "aes-xts-plain64" */
+    uint32_t key_bits;    /**< keyslot area key size in bits */
+    char *af_hash;        /**< anti-forensic splitter hash */
+    enum fl_priority priority;
+    int tokens[FL_MAX_TOKENS]; /**< ids of the tokens assigned to this keyslot */
+    size_t n_tokens;
+};
+
+/** A LUKS2 token (systemd-tpm2, systemd-fido2, clevis, luks2-keyring, …). */
+struct fl_token {
+    int id;
+    char *type;
+    int keyslots[FL_MAX_KEYSLOTS];
+    size_t n_keyslots;
+};
+
+/** A volume-key digest. LUKS1 has one, derived with the header hash. */
+struct fl_digest {
+    int id;
+    char *type;          /**< "pbkdf2" */
+    char *hash;
+    uint32_t iterations;
+};
+
+/** One LUKS volume (device, image or detached header). */
+struct fl_volume {
+    char *path;          /**< the device or image as given */
+    char *header_path;   /**< detached header, or NULL */
+    int luks_version;    /**< 1 or 2 */
+    char *uuid;
+    char *label;         /**< LUKS2 only; NULL when empty */
+    char *subsystem;     /**< LUKS2 only; NULL when empty */
+    char *hash_spec;     /**< LUKS1 header hash (keyslots, digest and AF alike); NULL for LUKS2 */
+    uint64_t metadata_size;      /**< LUKS2 JSON+binary header size (one copy) */
+    uint64_t keyslots_size;      /**< LUKS2 keyslots area size */
+
+    bool reencrypt;              /**< a reencryption is in progress or was interrupted */
+    bool unknown_requirements;   /**< the header carries requirements this library does not know */
+    char *requirements;          /**< comma-separated LUKS2 requirement flags as stored, or NULL */
+    bool header_repaired;        /**< one header copy was damaged; loading had to repair it */
+
+    struct fl_segment segments[FL_MAX_SEGMENTS];
+    size_t n_segments;
+    struct fl_keyslot keyslots[FL_MAX_KEYSLOTS];
+    size_t n_keyslots;
+    struct fl_token tokens[FL_MAX_TOKENS];
+    size_t n_tokens;
+    struct fl_digest digests[FL_MAX_DIGESTS];
+    size_t n_digests;
+};
+
+/**
+ * Read the LUKS header of @p path (a block device or an image file) without writing to it.
+ *
+ * @param path         device or image
+ * @param header_path  detached header file, or NULL to read the header from @p path
+ * @param ret          on success, a new volume to free with fl_volume_free()
+ * @return 0, or a negative errno: -ENOENT (missing), -EACCES (permission), -EISDIR (a directory),
+ *         -ENOTBLK (neither a block device nor a regular file), -EMEDIUMTYPE (no LUKS signature),
+ *         -EUCLEAN (LUKS signature but no valid header copy), -EIO, -ENOMEM.
+ */
+int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret);
+
+/**
+ * Whether @p path carries a LUKS signature: the primary header magic, or the magic of a LUKS2
+ * secondary header copy at one of its possible offsets. Reads a few bytes, writes nothing.
+ * @return 1 if LUKS, 0 if not, or a negative errno (-ENOENT, -EACCES, -EISDIR, -ENOTBLK, -EIO).
+ */
+int fl_probe_luks(const char *path);
+
+/** Release a volume from fl_volume_read(); NULL is allowed. */
+void fl_volume_free(struct fl_volume *v);
+
+/** A keyslot of @p v by id, or NULL. */
+const struct fl_keyslot *fl_volume_keyslot(const struct fl_volume *v, int id);
+
+/** The token of @p v by id, or NULL. */
+const struct fl_token *fl_volume_token(const struct fl_volume *v, int id);
+
+/** Name of a priority ("ignore", "normal", "prefer"). */
+const char *fl_priority_name(enum fl_priority p);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared declarations of the fipsluks command line. */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+#include <popt.h>
+
+#include "fipsluks/policy.h"
+#include "fipsluks/volume.h"
+
+/*
+ * Exit codes, documented in fipsluks(8). Numbers shared with cryptsetup(8) mean the same thing.
+ * A verb returns one of these (>= 0) or a negative errno, which fl_exit_code() maps; nothing
+ * else decides an exit code.
+ */
+enum fl_exit {
+    FL_EXIT_OK = 0,
+    FL_EXIT_USAGE = 1,        /* invalid arguments or usage (cryptsetup: wrong parameters) */
+    FL_EXIT_PERMISSION = 2,   /* no permission or bad passphrase (cryptsetup: same) */
+    FL_EXIT_NOMEM = 3,        /* out of memory (cryptsetup: same) */
+    FL_EXIT_DEVICE = 4,       /* a device or file could not be read or written (cryptsetup: wrong device) */
+    FL_EXIT_BUSY = 5,         /* device busy or already exists (cryptsetup: same) */
+    FL_EXIT_INCOMPATIBLE = 6, /* scan: at least one volume is not FIPS-compatible */
+};
+
+int fl_exit_code(int r);
+
+/* A verb: name, one-line help, handler. argv[0] is the verb name. */
+struct fl_verb {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, const char **argv);
+};
+
+int verb_scan(int argc, const char **argv);
+
+/* ---- option parsing (options.c) ---- */
+
+/* Parse the verb's options; on error print a message naming the option and return -EINVAL. */
+int fl_popt_parse(poptContext ctx);
+/* Print an error for a usage problem and return -EINVAL. */
+int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- output (output.c) ---- */
+
+enum fl_color { FL_COLOR_RED, FL_COLOR_YELLOW, FL_COLOR_GREEN, FL_COLOR_BOLD, FL_COLOR_DIM };
+
+/* Whether colours are used on @p f: a terminal, NO_COLOR unset, TERM not "dumb". */
+bool fl_use_color(FILE *f);
+const char *fl_color_on(FILE *f, enum fl_color c);
+const char *fl_color_off(FILE *f);
+
+/* Print a message "fipsluks: …" on stderr; with @p err < 0 append ": <strerror>". */
+void fl_log_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write @p s for a person: control characters and invalid UTF-8 shown as \xNN escapes. */
+void fl_fputs_escaped(const char *s, FILE *f);
+
+/* A JSON string for @p s (NULL → JSON null), invalid UTF-8 replaced by U+FFFD. */
+json_object *fl_json_string(const char *s);
+/* A JSON number, or null when @p present is false. */
+json_object *fl_json_u64(unsigned long long v, bool present);
+/* Print @p doc to stdout as one line (or pretty with @p pretty), followed by a newline. */
+int fl_json_print(json_object *doc, bool pretty);
+
+/* ---- volumes as JSON and text (report.c) ---- */
+
+/* Human-readable reason for an error reading a volume (e.g. -EMEDIUMTYPE). */
+const char *fl_volume_error_message(int err);
+/* The JSON object of one scanned volume (schema in fipsluks-scan(8)). */
+json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings *f);
+/* The JSON object of a volume that could not be read. */
+json_object *fl_json_volume_error(const char *path, int err);
+/* The text form of one scanned volume. */
+void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findings *f);
+
+#endif

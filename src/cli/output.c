@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Output helpers: colours, escaping for people, JSON for machines. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+bool fl_use_color(FILE *f)
+{
+    const char *term = getenv("TERM");
+
+    if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+        return false;
+    if (term && !strcmp(term, "dumb"))
+        return false;
+    return isatty(fileno(f));
+}
+
+const char *fl_color_on(FILE *f, enum fl_color c)
+{
+    static const char *const codes[] = {
+        [FL_COLOR_RED] = "\033[31;1m", [FL_COLOR_YELLOW] = "\033[33;1m", [FL_COLOR_GREEN] = "\033[32m",
+        [FL_COLOR_BOLD] = "\033[1m",   [FL_COLOR_DIM] = "\033[2m",
+    };
+    return fl_use_color(f) ? codes[c] : "";
+}
+
+const char *fl_color_off(FILE *f)
+{
+    return fl_use_color(f) ? "\033[0m" : "";
+}
+
+void fl_log_error(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "fipsluks: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (err < 0)
+        fprintf(stderr, ": %s", strerror(-err));
+    fputc('\n', stderr);
+}
+
+void fl_log_warning(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "fipsluks: warning: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Length of the valid UTF-8 sequence at @p s (1..4), or 0 when it is not valid UTF-8. */
+static size_t utf8_len(const unsigned char *s)
+{
+    uint32_t cp;
+    size_t n;
+
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    /* reject overlong forms, surrogates and values past U+10FFFF */
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+void fl_fputs_escaped(const char *s, FILE *f)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (n == 0 || *p < 0x20 || *p == 0x7f) {
+            fprintf(f, "\\x%02x", *p);
+            p++;
+        } else {
+            fwrite(p, 1, n, f);
+            p += n;
+        }
+    }
+}
+
+json_object *fl_json_string(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    json_object *o;
+    char *clean, *q;
+
+    if (!s)
+        return NULL;
+    /* Worst case each invalid byte becomes the 3-byte U+FFFD. */
+    clean = malloc(strlen(s) * 3 + 1);
+    if (!clean)
+        return NULL;
+    for (q = clean; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) {
+            memcpy(q, "\xef\xbf\xbd", 3);
+            q += 3;
+            p++;
+        } else {
+            memcpy(q, p, n);
+            q += n;
+            p += n;
+        }
+    }
+    *q = '\0';
+    o = json_object_new_string(clean);
+    free(clean);
+    return o;
+}
+
+json_object *fl_json_u64(unsigned long long v, bool present)
+{
+    return present ? json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v) : NULL;
+}
+
+int fl_json_print(json_object *doc, bool pretty)
+{
+    int flags = JSON_C_TO_STRING_NOSLASHESCAPE | (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN);
+    const char *s = json_object_to_json_string_ext(doc, flags);
+
+    if (!s)
+        return -ENOMEM;
+    if (puts(s) == EOF || fflush(stdout) == EOF)
+        return -errno ? -errno : -EIO;
+    return 0;
+}

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading a LUKS header into struct fl_volume, strictly read-only.
+ *
+ * libcryptsetup's crypt_load() repairs a damaged LUKS2 header copy in place whenever it can open
+ * the device for writing. A scan must never write, so the header region is read once into a
+ * private sparse memfd the size of the device, and libcryptsetup loads that copy. Comparing the
+ * copy before and after loading tells whether libcryptsetup had to repair anything. The copy is
+ * also immune to the header changing while it is parsed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include <json-c/json.h>
+#include <libcryptsetup.h>
+
+#include "fipsluks/volume.h"
+#include "luks-disk.h"
+#include "util.h"
+
+/* A private, sparse, in-memory copy of a device's header region. */
+struct header_copy {
+    int fd;                 /* memfd, same size as the source */
+    unsigned char *bytes;   /* what was copied, to detect repairs */
+    size_t len;
+    char path[64];          /* /proc/self/fd/N, for crypt_init() */
+};
+
+static void header_copy_done(struct header_copy *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->bytes);
+    c->fd = -1;
+    c->bytes = NULL;
+}
+
+static int source_size(int fd, uint64_t *ret)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+    if (S_ISREG(st.st_mode)) {
+        *ret = (uint64_t)st.st_size;
+        return 0;
+    }
+    if (S_ISBLK(st.st_mode)) {
+        uint64_t size;
+        if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+            return -errno;
+        *ret = size;
+        return 0;
+    }
+    return -ENOTBLK;
+}
+
+/*
+ * How many bytes from offset 0 hold the LUKS header(s) of @fd, judged by the magic of the
+ * primary copy or, when that is damaged, of a LUKS2 secondary copy. 0 means not LUKS.
+ */
+static int header_region(int fd, uint64_t size, size_t *ret_len)
+{
+    unsigned char hdr[FL_LUKS2_BINARY_HEADER_SIZE];
+    ssize_t n;
+
+    n = fl_pread_full(fd, hdr, sizeof(hdr), 0);
+    if (n < 0)
+        return (int)n;
+    *ret_len = 0;
+    if ((size_t)n >= FL_LUKS1_HEADER_SIZE && !memcmp(hdr, FL_LUKS_MAGIC_PRIMARY, FL_LUKS_MAGIC_LEN)) {
+        uint16_t version = fl_be16(hdr + FL_LUKS_MAGIC_LEN);
+        uint64_t hdr_size = fl_be64(hdr + FL_LUKS2_OFF_HDR_SIZE);
+
+        if (version == 1)
+            *ret_len = FL_LUKS2_BINARY_HEADER_SIZE;
+        else if (version == 2 && hdr_size >= FL_LUKS2_MIN_HDR_SIZE && hdr_size <= FL_LUKS2_MAX_HDR_SIZE &&
+                 !(hdr_size & (hdr_size - 1)))
+            *ret_len = 2 * hdr_size;
+        else
+            *ret_len = 2 * (size_t)FL_LUKS2_MAX_HDR_SIZE;
+    } else {
+        for (uint64_t off = FL_LUKS2_MIN_HDR_SIZE; off <= FL_LUKS2_MAX_HDR_SIZE && off < size; off *= 2) {
+            unsigned char magic[FL_LUKS_MAGIC_LEN];
+            n = fl_pread_full(fd, magic, sizeof(magic), (off_t)off);
+            if (n < 0)
+                return (int)n;
+            if (n == FL_LUKS_MAGIC_LEN && !memcmp(magic, FL_LUKS_MAGIC_SECONDARY, FL_LUKS_MAGIC_LEN)) {
+                *ret_len = 2 * off;
+                break;
+            }
+        }
+    }
+    if (*ret_len > size)
+        *ret_len = (size_t)size;
+    return 0;
+}
+
+static int header_copy_make(int src, uint64_t size, size_t len, struct header_copy *c)
+{
+    const size_t block = 4096;
+    ssize_t n;
+
+    c->fd = memfd_create("fipsluks-header", MFD_CLOEXEC);
+    if (c->fd < 0)
+        return -errno;
+    if (ftruncate(c->fd, (off_t)size) < 0)
+        return -errno;
+    c->bytes = malloc(len ? len : 1);
+    if (!c->bytes)
+        return -ENOMEM;
+    n = fl_pread_full(src, c->bytes, len, 0);
+    if (n < 0)
+        return (int)n;
+    c->len = (size_t)n;
+    for (size_t off = 0; off < c->len; off += block) {
+        size_t chunk = c->len - off < block ? c->len - off : block;
+        if (fl_all_zero(c->bytes + off, chunk))
+            continue; /* keep the copy sparse */
+        if (pwrite(c->fd, c->bytes + off, chunk, (off_t)off) != (ssize_t)chunk)
+            return errno ? -errno : -EIO;
+    }
+    snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", c->fd);
+    return 0;
+}
+
+/* True when libcryptsetup changed the private copy while loading it (it repaired a header copy). */
+static bool header_copy_changed(const struct header_copy *c)
+{
+    unsigned char buf[4096];
+
+    for (size_t off = 0; off < c->len; off += sizeof(buf)) {
+        size_t chunk = c->len - off < sizeof(buf) ? c->len - off : sizeof(buf);
+        if (fl_pread_full(c->fd, buf, chunk, (off_t)off) != (ssize_t)chunk)
+            return true;
+        if (memcmp(buf, c->bytes + off, chunk))
+            return true;
+    }
+    return false;
+}
+
+static void quiet_log(int level, const char *msg, void *usrptr)
+{
+    /* Library code does not print; a failed load is reported through the return value. */
+}
+
+/* ---- JSON helpers (LUKS2 metadata) ---- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v = jget(o, key);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* LUKS2 stores 64-bit values as decimal strings and small ones as numbers; accept both. */
+static uint64_t ju64(json_object *o, const char *key)
+{
+    json_object *v = jget(o, key);
+    if (!v)
+        return 0;
+    if (json_object_is_type(v, json_type_string)) {
+        uint64_t r;
+        return fl_parse_u64(json_object_get_string(v), &r) ? 0 : r;
+    }
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t i = json_object_get_int64(v);
+        return i < 0 ? 0 : (uint64_t)i;
+    }
+    return 0;
+}
+
+static uint32_t ju32(json_object *o, const char *key)
+{
+    uint64_t v = ju64(o, key);
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static int id_of(const char *key)
+{
+    uint64_t id;
+    if (fl_parse_u64(key, &id) < 0 || id >= INT_MAX)
+        return -1;
+    return (int)id;
+}
+
+static int jarray_has_id(json_object *arr, int id)
+{
+    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (id_of(json_object_get_string(json_object_array_get_idx(arr, i))) == id)
+            return 1;
+    return 0;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src || !*src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -ENOMEM;
+}
+
+static int keyslot_read_kdf(struct crypt_device *cd, struct fl_keyslot *ks)
+{
+    struct crypt_pbkdf_type pbkdf;
+    int r;
+
+    if (crypt_keyslot_get_pbkdf(cd, ks->id, &pbkdf) < 0)
+        return 0; /* no KDF (reencrypt keyslot) */
+    r = dup_opt(&ks->kdf, pbkdf.type);
+    if (!r && strcmp(pbkdf.type ? pbkdf.type : "", CRYPT_KDF_PBKDF2) == 0)
+        r = dup_opt(&ks->hash, pbkdf.hash);
+    ks->iterations = pbkdf.iterations;
+    ks->memory_kib = pbkdf.max_memory_kb;
+    ks->threads = pbkdf.parallel_threads;
+    return r;
+}
+
+static enum fl_priority priority_of(struct crypt_device *cd, int id)
+{
+    switch (crypt_keyslot_get_priority(cd, id)) {
+    case CRYPT_SLOT_PRIORITY_IGNORE:
+        return FL_PRIORITY_IGNORE;
+    case CRYPT_SLOT_PRIORITY_PREFER:
+        return FL_PRIORITY_PREFER;
+    default:
+        return FL_PRIORITY_NORMAL;
+    }
+}
+
+static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struct fl_volume *v)
+{
+    json_object_object_foreach(jget(root, "keyslots"), key, jks) {
+        struct fl_keyslot *ks;
+        json_object *area = jget(jks, "area");
+        int id = id_of(key), r;
+
+        if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS)
+            continue;
+        ks = &v->keyslots[v->n_keyslots++];
+        ks->id = id;
+        r = dup_opt(&ks->type, jstr(jks, "type"));
+        if (!r)
+            r = keyslot_read_kdf(cd, ks);
+        if (!r)
+            r = dup_opt(&ks->cipher, jstr(area, "encryption"));
+        if (!r)
+            r = dup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
+        if (r)
+            return r;
+        ks->key_bits = ju32(area, "key_size") * 8;
+        ks->priority = priority_of(cd, id);
+    }
+    return 0;
+}
+
+static struct fl_keyslot *keyslot_by_id(struct fl_volume *v, int id)
+{
+    for (size_t i = 0; i < v->n_keyslots; i++)
+        if (v->keyslots[i].id == id)
+            return &v->keyslots[i];
+    return NULL;
+}
+
+static int luks2_read_tokens(json_object *root, struct fl_volume *v)
+{
+    json_object_object_foreach(jget(root, "tokens"), key, jt) {
+        json_object *slots = jget(jt, "keyslots");
+        struct fl_token *t;
+        size_t n;
+        int id = id_of(key), r;
+
+        if (id < 0 || v->n_tokens >= FL_MAX_TOKENS)
+            continue;
+        t = &v->tokens[v->n_tokens++];
+        t->id = id;
+        r = dup_opt(&t->type, jstr(jt, "type"));
+        if (r)
+            return r;
+        n = slots && json_object_is_type(slots, json_type_array) ? json_object_array_length(slots) : 0;
+        for (size_t i = 0; i < n && t->n_keyslots < FL_MAX_KEYSLOTS; i++) {
+            int slot = id_of(json_object_get_string(json_object_array_get_idx(slots, i)));
+            struct fl_keyslot *ks = keyslot_by_id(v, slot);
+
+            if (slot < 0)
+                continue;
+            t->keyslots[t->n_keyslots++] = slot;
+            if (ks && ks->n_tokens < FL_MAX_TOKENS)
+                ks->tokens[ks->n_tokens++] = id;
+        }
+    }
+    return 0;
+}
+
+static int luks2_read_digests(json_object *root, struct fl_volume *v)
+{
+    json_object_object_foreach(jget(root, "digests"), key, jd) {
+        struct fl_digest *d;
+        int id = id_of(key), r;
+
+        if (id < 0 || v->n_digests >= FL_MAX_DIGESTS)
+            continue;
+        d = &v->digests[v->n_digests++];
+        d->id = id;
+        r = dup_opt(&d->type, jstr(jd, "type"));
+        if (!r)
+            r = dup_opt(&d->hash, jstr(jd, "hash"));
+        if (r)
+            return r;
+        d->iterations = ju32(jd, "iterations");
+    }
+    return 0;
+}
+
+/* Key size of a segment: that of a keyslot bound to the digest that covers the segment. */
+static uint32_t luks2_segment_key_bits(json_object *root, int segment, uint32_t fallback)
+{
+    json_object *keyslots = jget(root, "keyslots");
+
+    json_object_object_foreach(jget(root, "digests"), dkey, jd) {
+        json_object *slots = jget(jd, "keyslots");
+        size_t n = slots && json_object_is_type(slots, json_type_array) ? json_object_array_length(slots) : 0;
+
+        (void)dkey;
+        if (!jarray_has_id(jget(jd, "segments"), segment))
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            json_object *jks = jget(keyslots, json_object_get_string(json_object_array_get_idx(slots, i)));
+            uint32_t bytes = ju32(jks, "key_size");
+            if (bytes)
+                return bytes * 8;
+        }
+    }
+    return fallback;
+}
+
+static int luks2_read_segments(struct crypt_device *cd, json_object *root, struct fl_volume *v)
+{
+    uint32_t vk_bits = (uint32_t)crypt_get_volume_key_size(cd) * 8;
+
+    json_object_object_foreach(jget(root, "segments"), key, js) {
+        struct fl_segment *s;
+        int id = id_of(key), r;
+
+        if (id < 0 || v->n_segments >= FL_MAX_SEGMENTS)
+            continue;
+        s = &v->segments[v->n_segments++];
+        s->id = id;
+        r = dup_opt(&s->type, jstr(js, "type"));
+        if (!r)
+            r = dup_opt(&s->cipher, jstr(js, "encryption"));
+        if (!r)
+            r = dup_opt(&s->integrity, jstr(jget(js, "integrity"), "type"));
+        if (r)
+            return r;
+        s->sector_size = ju32(js, "sector_size");
+        s->offset = ju64(js, "offset");
+        if (s->cipher)
+            s->key_bits = luks2_segment_key_bits(root, id, vk_bits);
+    }
+    return 0;
+}
+
+static int luks2_read_requirements(struct crypt_device *cd, json_object *root, struct fl_volume *v)
+{
+    json_object *mandatory = jget(jget(jget(root, "config"), "requirements"), "mandatory");
+    size_t n = mandatory && json_object_is_type(mandatory, json_type_array) ? json_object_array_length(mandatory) : 0;
+    uint32_t flags = 0;
+    char *joined = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *req = json_object_get_string(json_object_array_get_idx(mandatory, i));
+        char *next;
+
+        if (asprintf(&next, "%s%s%s", joined ? joined : "", joined ? "," : "", req ? req : "") < 0) {
+            free(joined);
+            return -ENOMEM;
+        }
+        free(joined);
+        joined = next;
+    }
+    v->requirements = joined;
+
+    if (crypt_persistent_flags_get(cd, CRYPT_FLAGS_REQUIREMENTS, &flags) == 0) {
+        if (flags & CRYPT_REQUIREMENT_UNKNOWN)
+            v->unknown_requirements = true;
+        if (flags & (CRYPT_REQUIREMENT_OFFLINE_REENCRYPT | CRYPT_REQUIREMENT_ONLINE_REENCRYPT))
+            v->reencrypt = true;
+    }
+    if (crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE)
+        v->reencrypt = true;
+    for (size_t i = 0; i < v->n_keyslots; i++)
+        if (v->keyslots[i].type && !strcmp(v->keyslots[i].type, "reencrypt"))
+            v->reencrypt = true;
+    return 0;
+}
+
+static int fl_cmp_int(const void *a, const void *b)
+{
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+#define SORT_BY_ID(arr, n) qsort((arr), (n), sizeof((arr)[0]), fl_cmp_int)
+
+static int read_luks2(struct crypt_device *cd, struct fl_volume *v)
+{
+    const char *json;
+    json_object *root;
+    int r;
+
+    r = crypt_dump_json(cd, &json, 0);
+    if (r < 0)
+        return r;
+    root = json_tokener_parse(json);
+    if (!root)
+        return -EINVAL;
+
+    r = dup_opt(&v->label, crypt_get_label(cd));
+    if (!r)
+        r = dup_opt(&v->subsystem, crypt_get_subsystem(cd));
+    if (!r)
+        r = luks2_read_keyslots(cd, root, v);
+    if (!r) {
+        /* Every id-carrying struct starts with "int id", so sorting by the first int sorts by id. */
+        SORT_BY_ID(v->keyslots, v->n_keyslots);
+        r = luks2_read_tokens(root, v);
+    }
+    if (!r)
+        r = luks2_read_digests(root, v);
+    if (!r)
+        r = luks2_read_segments(cd, root, v);
+    if (!r) {
+        SORT_BY_ID(v->tokens, v->n_tokens);
+        SORT_BY_ID(v->digests, v->n_digests);
+        SORT_BY_ID(v->segments, v->n_segments);
+        r = luks2_read_requirements(cd, root, v);
+    }
+    if (!r)
+        r = crypt_get_metadata_size(cd, &v->metadata_size, &v->keyslots_size);
+    json_object_put(root);
+    return r;
+}
+
+static int read_luks1(struct crypt_device *cd, const struct header_copy *c, struct fl_volume *v)
+{
+    char hash[FL_LUKS1_HASH_SPEC_LEN + 1];
+    struct fl_segment *s = &v->segments[0];
+    struct fl_digest *d = &v->digests[0];
+    int max = crypt_keyslot_max(CRYPT_LUKS1), r;
+
+    if (c->len < FL_LUKS1_HEADER_SIZE)
+        return -EINVAL;
+    memcpy(hash, c->bytes + FL_LUKS1_OFF_HASH_SPEC, FL_LUKS1_HASH_SPEC_LEN);
+    hash[FL_LUKS1_HASH_SPEC_LEN] = '\0';
+    r = dup_opt(&v->hash_spec, hash);
+    if (r)
+        return r;
+
+    v->n_segments = 1;
+    s->id = 0;
+    if (asprintf(&s->cipher, "%s-%s", crypt_get_cipher(cd), crypt_get_cipher_mode(cd)) < 0) {
+        s->cipher = NULL;
+        return -ENOMEM;
+    }
+    r = dup_opt(&s->type, "crypt");
+    if (r)
+        return r;
+    s->key_bits = (uint32_t)crypt_get_volume_key_size(cd) * 8;
+    s->sector_size = 512;
+    s->offset = crypt_get_data_offset(cd) * 512;
+
+    v->n_digests = 1;
+    d->id = 0;
+    r = dup_opt(&d->type, "pbkdf2");
+    if (!r)
+        r = dup_opt(&d->hash, hash);
+    if (r)
+        return r;
+    d->iterations = fl_be32(c->bytes + FL_LUKS1_OFF_DIGEST_ITERATIONS);
+
+    for (int id = 0; id < max; id++) {
+        crypt_keyslot_info st = crypt_keyslot_status(cd, id);
+        struct fl_keyslot *ks;
+        size_t key_size = 0;
+
+        if (st != CRYPT_SLOT_ACTIVE && st != CRYPT_SLOT_ACTIVE_LAST)
+            continue;
+        ks = &v->keyslots[v->n_keyslots++];
+        ks->id = id;
+        r = dup_opt(&ks->type, "luks1");
+        if (!r)
+            r = keyslot_read_kdf(cd, ks);
+        if (!r)
+            r = dup_opt(&ks->cipher, crypt_keyslot_get_encryption(cd, id, &key_size));
+        if (!r)
+            r = dup_opt(&ks->af_hash, hash);
+        if (r)
+            return r;
+        ks->key_bits = (uint32_t)key_size * 8;
+        ks->priority = FL_PRIORITY_NORMAL;
+    }
+    return 0;
+}
+
+static int open_source(const char *path, int *ret_fd, uint64_t *ret_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int r;
+
+    if (fd < 0)
+        return -errno;
+    r = source_size(fd, ret_size);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
+int fl_probe_luks(const char *path)
+{
+    uint64_t size;
+    size_t len;
+    int fd, r;
+
+    r = open_source(path, &fd, &size);
+    if (r < 0)
+        return r;
+    r = header_region(fd, size, &len);
+    close(fd);
+    if (r < 0)
+        return r;
+    return len > 0;
+}
+
+static int load(struct fl_volume *v, const char *source)
+{
+    struct header_copy copy = {.fd = -1};
+    struct crypt_device *cd = NULL;
+    uint64_t size;
+    size_t len;
+    int fd, r;
+
+    r = open_source(source, &fd, &size);
+    if (r < 0)
+        return r;
+    r = header_region(fd, size, &len);
+    if (r >= 0 && len == 0)
+        r = -EMEDIUMTYPE;
+    if (r >= 0)
+        r = header_copy_make(fd, size, len, &copy);
+    close(fd);
+    if (r < 0)
+        goto out;
+
+    r = crypt_init(&cd, copy.path);
+    if (r < 0)
+        goto out;
+    crypt_set_log_callback(cd, quiet_log, NULL);
+    r = crypt_load(cd, CRYPT_LUKS, NULL);
+    if (r < 0) {
+        /* It looked like LUKS, but no header copy is usable. */
+        r = r == -ENOMEM ? r : -EUCLEAN;
+        goto out;
+    }
+    v->header_repaired = header_copy_changed(&copy);
+    r = dup_opt(&v->uuid, crypt_get_uuid(cd));
+    if (r)
+        goto out;
+    if (!strcmp(crypt_get_type(cd), CRYPT_LUKS1)) {
+        v->luks_version = 1;
+        r = read_luks1(cd, &copy, v);
+    } else if (!strcmp(crypt_get_type(cd), CRYPT_LUKS2)) {
+        v->luks_version = 2;
+        r = read_luks2(cd, v);
+    } else {
+        r = -EMEDIUMTYPE;
+    }
+out:
+    crypt_free(cd);
+    header_copy_done(&copy);
+    return r;
+}
+
+int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret)
+{
+    struct fl_volume *v;
+    int r;
+
+    v = calloc(1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    v->path = strdup(path);
+    if (!v->path || (header_path && !(v->header_path = strdup(header_path)))) {
+        fl_volume_free(v);
+        return -ENOMEM;
+    }
+    if (header_path) {
+        /* The data device must exist; the header comes from the detached file. */
+        struct stat st;
+        r = stat(path, &st) < 0 ? -errno : 0;
+        if (!r)
+            r = load(v, header_path);
+    } else {
+        r = load(v, path);
+    }
+    if (r < 0) {
+        fl_volume_free(v);
+        return r;
+    }
+    *ret = v;
+    return 0;
+}
+
+void fl_volume_free(struct fl_volume *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n_segments; i++) {
+        free(v->segments[i].type);
+        free(v->segments[i].cipher);
+        free(v->segments[i].integrity);
+    }
+    for (size_t i = 0; i < v->n_keyslots; i++) {
+        free(v->keyslots[i].type);
+        free(v->keyslots[i].kdf);
+        free(v->keyslots[i].hash);
+        free(v->keyslots[i].cipher);
+        free(v->keyslots[i].af_hash);
+    }
+    for (size_t i = 0; i < v->n_tokens; i++)
+        free(v->tokens[i].type);
+    for (size_t i = 0; i < v->n_digests; i++) {
+        free(v->digests[i].type);
+        free(v->digests[i].hash);
+    }
+    free(v->path);
+    free(v->header_path);
+    free(v->uuid);
+    free(v->label);
+    free(v->subsystem);
+    free(v->hash_spec);
+    free(v->requirements);
+    free(v);
+}
+
+const struct fl_keyslot *fl_volume_keyslot(const struct fl_volume *v, int id)
+{
+    for (size_t i = 0; i < v->n_keyslots; i++)
+        if (v->keyslots[i].id == id)
+            return &v->keyslots[i];
+    return NULL;
+}
+
+const struct fl_token *fl_volume_token(const struct fl_volume *v, int id)
+{
+    for (size_t i = 0; i < v->n_tokens; i++)
+        if (v->tokens[i].id == id)
+            return &v->tokens[i];
+    return NULL;
+}
+
+const char *fl_priority_name(enum fl_priority p)
+{
+    switch (p) {
+    case FL_PRIORITY_IGNORE:
+        return "ignore";
+    case FL_PRIORITY_PREFER:
+        return "prefer";
+    case FL_PRIORITY_NORMAL:
+        break;
+    }
+    return "normal";
+}

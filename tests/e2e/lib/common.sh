@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Shared helpers for end-to-end tests. Source it first:  . "$(dirname "$0")/lib/common.sh"
+# Gives: strict mode, a per-test temporary directory $T removed on exit, assertions, skip.
+set -euo pipefail
+
+FL_SOURCE_DIR=${FL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+FL_BUILD_DIR=${FL_BUILD_DIR:-$FL_SOURCE_DIR/build}
+export PATH="$FL_BUILD_DIR/src/cli:$FL_BUILD_DIR/tests/tools:$FL_SOURCE_DIR/tests/tools:$PATH"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/fipsluks-test.XXXXXX")
+FL_CLEANUP=()
+fl_cleanup() {
+    local rc=$? c
+    for c in "${FL_CLEANUP[@]}"; do eval "$c" || true; done
+    rm -rf "$T"
+    return $rc
+}
+trap fl_cleanup EXIT
+
+# Run CMD on exit (e.g. 'losetup -d /dev/loop3').
+fl_on_exit() { FL_CLEANUP+=("$1"); }
+
+fl_fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+fl_skip() {
+    echo "SKIP: $*" >&2
+    exit 77
+}
+
+# fl_assert_eq EXPECTED ACTUAL WHAT
+fl_assert_eq() {
+    [[ "$1" == "$2" ]] || fl_fail "$3: expected '$1', got '$2'"
+}
+
+# fl_assert_contains HAYSTACK NEEDLE WHAT
+fl_assert_contains() {
+    [[ "$1" == *"$2"* ]] || fl_fail "$3: '$2' not found in: $1"
+}
+
+# fl_expect_exit CODE CMD…  runs CMD, asserts its exit code, keeps its stdout in $FL_OUT.
+fl_expect_exit() {
+    local want=$1 rc=0
+    shift
+    FL_OUT=$("$@") || rc=$?
+    [[ $rc -eq $want ]] || fl_fail "'$*' exited $rc, expected $want; output: $FL_OUT"
+}
+
+# fl_jq FILTER JSONFILE  — jq -r with failure on parse errors
+fl_jq() { jq -er "$1" "$2"; }
+
+# fl_sum FILE  — sha256 of a file's bytes
+fl_sum() { sha256sum "$1" | cut -d' ' -f1; }
+
+# fl_key FILE TEXT — write a key file with exact bytes (no newline)
+fl_key() { printf '%s' "$2" >"$1"; }

@@ -1,0 +1,129 @@
+/* Unit tests: JSON strings, text escaping, number parsing and the exit-code map. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+#include "fipsluks/util.h"
+
+/* Serialise fl_json_string(in) and compare with the expected JSON text. */
+static void check_json(const char *in, const char *want)
+{
+    json_object *o = fl_json_string(in);
+    assert_non_null(o);
+    assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE), want);
+    json_object_put(o);
+}
+
+static void test_json_string_escaping(void **state)
+{
+    check_json("plain", "\"plain\"");
+    check_json("/dev/disk/by-id/x", "\"/dev/disk/by-id/x\"");
+    check_json("a\"b\\c", "\"a\\\"b\\\\c\"");
+    check_json("line1\nline2\ttab", "\"line1\\nline2\\ttab\"");
+    check_json("\x01", "\"\\u0001\"");
+    check_json("caf\xc3\xa9", "\"caf\xc3\xa9\"");                 /* valid UTF-8 kept */
+    check_json("bad\xff", "\"bad\xef\xbf\xbd\"");                 /* invalid byte → U+FFFD */
+    check_json("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");       /* overlong '/' refused */
+    check_json("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""); /* surrogate */
+    check_json("\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\"");       /* truncated sequence */
+    check_json("\xf0\x9f\x94\x91", "\"\xf0\x9f\x94\x91\"");       /* 4-byte emoji kept */
+    assert_null(fl_json_string(NULL));
+}
+
+/* The JSON text must parse back to the same (sanitised) string. */
+static void test_json_roundtrip(void **state)
+{
+    const char *in = "we\"ird\nname \\ \xe2\x9c\x93.img";
+    json_object *o = fl_json_string(in);
+    json_object *back = json_tokener_parse(json_object_to_json_string(o));
+    assert_non_null(back);
+    assert_string_equal(json_object_get_string(back), in);
+    json_object_put(back);
+    json_object_put(o);
+}
+
+static void check_escaped(const char *in, const char *want)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    fl_fputs_escaped(in, f);
+    fclose(f);
+    assert_string_equal(buf, want);
+    free(buf);
+}
+
+static void test_text_escaping(void **state)
+{
+    check_escaped("/dev/sda2", "/dev/sda2");
+    check_escaped("a b", "a b");
+    check_escaped("new\nline", "new\\x0aline");
+    check_escaped("\033[31mred", "\\x1b[31mred");
+    check_escaped("del\x7f", "del\\x7f");
+    check_escaped("bad\xff", "bad\\xff");
+    check_escaped("caf\xc3\xa9", "caf\xc3\xa9");
+}
+
+static void test_parse_u64(void **state)
+{
+    uint64_t v = 42;
+
+    assert_int_equal(fl_parse_u64("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(fl_parse_u64("18446744073709551615", &v), 0);
+    assert_true(v == UINT64_MAX);
+    v = 7;
+    assert_int_equal(fl_parse_u64("18446744073709551616", &v), -ERANGE);
+    assert_int_equal(v, 7); /* untouched on failure */
+    assert_int_equal(fl_parse_u64("", &v), -EINVAL);
+    assert_int_equal(fl_parse_u64(NULL, &v), -EINVAL);
+    assert_int_equal(fl_parse_u64("-1", &v), -EINVAL);
+    assert_int_equal(fl_parse_u64("+1", &v), -EINVAL);
+    assert_int_equal(fl_parse_u64(" 1", &v), -EINVAL);
+    assert_int_equal(fl_parse_u64("1 ", &v), -EINVAL);
+    assert_int_equal(fl_parse_u64("1k", &v), -EINVAL);
+    assert_int_equal(fl_parse_u64("0x10", &v), -EINVAL);
+    assert_int_equal(v, 7);
+}
+
+static void test_exit_codes(void **state)
+{
+    assert_int_equal(fl_exit_code(FL_EXIT_OK), 0);
+    assert_int_equal(fl_exit_code(FL_EXIT_INCOMPATIBLE), 6);
+    assert_int_equal(fl_exit_code(-EINVAL), 1);
+    assert_int_equal(fl_exit_code(-EPERM), 2);
+    assert_int_equal(fl_exit_code(-EACCES), 2);
+    assert_int_equal(fl_exit_code(-ENOMEM), 3);
+    assert_int_equal(fl_exit_code(-ENOENT), 4);
+    assert_int_equal(fl_exit_code(-EIO), 4);
+    assert_int_equal(fl_exit_code(-EMEDIUMTYPE), 4);
+    assert_int_equal(fl_exit_code(-EBUSY), 5);
+    assert_int_equal(fl_exit_code(-EEXIST), 5);
+}
+
+static void test_volume_error_messages(void **state)
+{
+    assert_string_equal(fl_volume_error_message(-EMEDIUMTYPE), "not a LUKS device (no LUKS signature)");
+    assert_string_equal(fl_volume_error_message(-ENOENT), "no such file or device");
+    assert_string_equal(fl_volume_error_message(-EACCES), "permission denied");
+    assert_non_null(strstr(fl_volume_error_message(-EUCLEAN), "no header copy is valid"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_string_escaping), cmocka_unit_test(test_json_roundtrip),
+        cmocka_unit_test(test_text_escaping),        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_exit_codes),           cmocka_unit_test(test_volume_error_messages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

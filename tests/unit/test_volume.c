@@ -1,0 +1,285 @@
+/* Integration tests for volume.c and discover.c: real libcryptsetup on truncated image files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libcryptsetup.h>
+
+#include "fipsluks/discover.h"
+#include "fipsluks/volume.h"
+
+static char dir[] = "/tmp/fl-test-volume.XXXXXX";
+
+static char *path_in(const char *name)
+{
+    static char buf[4][256];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+    return buf[i];
+}
+
+static void make_file(const char *path, off_t size)
+{
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, size), 0);
+    close(fd);
+}
+
+/* Format @path with fast KDF settings; @kdf is CRYPT_KDF_PBKDF2 or an argon2 type. */
+static void make_luks(const char *path, const char *type, const char *kdf, const char *hash)
+{
+    struct crypt_pbkdf_type pbkdf = {
+        .type = kdf, .hash = hash, .iterations = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 4 : 1000,
+        .max_memory_kb = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 32768 : 0,
+        .parallel_threads = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 1 : 0,
+        .flags = CRYPT_PBKDF_NO_BENCHMARK,
+    };
+    struct crypt_params_luks2 p2 = {.pbkdf = &pbkdf, .sector_size = 512, .label = "unit"};
+    struct crypt_params_luks1 p1 = {.hash = hash};
+    struct crypt_device *cd;
+
+    make_file(path, 20 << 20);
+    assert_int_equal(crypt_init(&cd, path), 0);
+    if (!strcmp(type, CRYPT_LUKS1)) {
+        assert_int_equal(crypt_set_pbkdf_type(cd, &pbkdf), 0);
+        assert_int_equal(crypt_format(cd, CRYPT_LUKS1, "aes", "xts-plain64", NULL, NULL, 64, &p1), 0);
+    } else {
+        assert_int_equal(crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &p2), 0);
+    }
+    assert_int_equal(crypt_keyslot_add_by_volume_key(cd, 3, NULL, 64, "unit-secret", 11), 3);
+    crypt_free(cd);
+}
+
+static void corrupt(const char *path, off_t off)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "garbage!", 8, off), 8);
+    close(fd);
+}
+
+static char *file_bytes(const char *path, size_t len)
+{
+    char *buf = malloc(len);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, buf, len), (ssize_t)len);
+    close(fd);
+    return buf;
+}
+
+static int setup(void **state)
+{
+    if (!mkdtemp(dir))
+        return -1;
+    make_luks(path_in("argon.img"), CRYPT_LUKS2, CRYPT_KDF_ARGON2ID, NULL);
+    make_luks(path_in("pbkdf2.img"), CRYPT_LUKS2, CRYPT_KDF_PBKDF2, "sha512");
+    make_luks(path_in("luks1.img"), CRYPT_LUKS1, CRYPT_KDF_PBKDF2, "sha256");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static void test_luks2_argon(void **state)
+{
+    struct fl_volume *v = NULL;
+    const struct fl_keyslot *ks;
+
+    assert_int_equal(fl_volume_read(path_in("argon.img"), NULL, &v), 0);
+    assert_int_equal(v->luks_version, 2);
+    assert_string_equal(v->label, "unit");
+    assert_null(v->subsystem);
+    assert_null(v->hash_spec);
+    assert_false(v->header_repaired);
+    assert_false(v->reencrypt);
+    assert_int_equal(v->n_keyslots, 1);
+    ks = fl_volume_keyslot(v, 3);
+    assert_non_null(ks);
+    assert_string_equal(ks->kdf, "argon2id");
+    assert_null(ks->hash);
+    assert_int_equal(ks->iterations, 4);
+    assert_int_equal(ks->memory_kib, 32768);
+    assert_int_equal(ks->threads, 1);
+    assert_string_equal(ks->cipher, "aes-xts-plain64");
+    assert_int_equal(ks->key_bits, 512);
+    assert_string_equal(ks->af_hash, "sha256");
+    assert_int_equal(ks->priority, FL_PRIORITY_NORMAL);
+    assert_int_equal(v->n_segments, 1);
+    assert_string_equal(v->segments[0].cipher, "aes-xts-plain64");
+    assert_int_equal(v->segments[0].key_bits, 512);
+    assert_int_equal(v->segments[0].sector_size, 512);
+    assert_int_equal(v->n_digests, 1);
+    assert_string_equal(v->digests[0].type, "pbkdf2");
+    assert_null(fl_volume_keyslot(v, 0));
+    fl_volume_free(v);
+}
+
+static void test_luks2_pbkdf2(void **state)
+{
+    struct fl_volume *v = NULL;
+
+    assert_int_equal(fl_volume_read(path_in("pbkdf2.img"), NULL, &v), 0);
+    assert_string_equal(v->keyslots[0].kdf, "pbkdf2");
+    assert_string_equal(v->keyslots[0].hash, "sha512");
+    assert_int_equal(v->keyslots[0].iterations, 1000);
+    assert_int_equal(v->keyslots[0].memory_kib, 0);
+    assert_string_equal(v->digests[0].hash, "sha512");
+    fl_volume_free(v);
+}
+
+static void test_luks1(void **state)
+{
+    struct fl_volume *v = NULL;
+
+    assert_int_equal(fl_volume_read(path_in("luks1.img"), NULL, &v), 0);
+    assert_int_equal(v->luks_version, 1);
+    assert_string_equal(v->hash_spec, "sha256");
+    assert_null(v->label);
+    assert_int_equal(v->n_keyslots, 1);
+    assert_int_equal(v->keyslots[0].id, 3);
+    assert_string_equal(v->keyslots[0].kdf, "pbkdf2");
+    assert_string_equal(v->keyslots[0].hash, "sha256");
+    assert_int_equal(v->keyslots[0].iterations, 1000);
+    assert_string_equal(v->segments[0].cipher, "aes-xts-plain64");
+    assert_int_equal(v->segments[0].key_bits, 512);
+    assert_string_equal(v->digests[0].hash, "sha256");
+    assert_true(v->digests[0].iterations >= 1000);
+    fl_volume_free(v);
+}
+
+/* A damaged primary copy is reported, the secondary is used, and the file is not repaired. */
+static void test_damaged_primary_not_written(void **state)
+{
+    const char *p = path_in("damaged.img");
+    const size_t len = 64 * 1024;
+    struct fl_volume *v = NULL;
+    char *before, *after;
+    char cmd[600];
+
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path_in("pbkdf2.img"), p);
+    assert_int_equal(system(cmd), 0);
+    corrupt(p, 4096 + 100); /* inside the primary JSON area */
+    before = file_bytes(p, len);
+    assert_int_equal(fl_probe_luks(p), 1);
+    assert_int_equal(fl_volume_read(p, NULL, &v), 0);
+    assert_true(v->header_repaired);
+    assert_string_equal(v->keyslots[0].hash, "sha512");
+    after = file_bytes(p, len);
+    assert_memory_equal(before, after, len);
+    fl_volume_free(v);
+
+    /* both copies damaged: a LUKS signature, but nothing loadable */
+    corrupt(p, 16384 + 4096 + 100);
+    assert_int_equal(fl_probe_luks(p), 1);
+    v = NULL;
+    assert_int_equal(fl_volume_read(p, NULL, &v), -EUCLEAN);
+    assert_null(v);
+    free(before);
+    free(after);
+}
+
+/* A zeroed primary magic is still found through the secondary copy. */
+static void test_secondary_only(void **state)
+{
+    const char *p = path_in("secondary.img");
+    struct fl_volume *v = NULL;
+    char cmd[600];
+    int fd;
+
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path_in("argon.img"), p);
+    assert_int_equal(system(cmd), 0);
+    fd = open(p, O_WRONLY);
+    assert_int_equal(pwrite(fd, "\0\0\0\0\0\0", 6, 0), 6);
+    close(fd);
+    assert_int_equal(fl_probe_luks(p), 1);
+    assert_int_equal(fl_volume_read(p, NULL, &v), 0);
+    assert_true(v->header_repaired);
+    assert_string_equal(v->keyslots[0].kdf, "argon2id");
+    fl_volume_free(v);
+}
+
+static void test_not_luks(void **state)
+{
+    struct fl_volume *v = NULL;
+
+    make_file(path_in("zero.img"), 1 << 20);
+    make_file(path_in("empty.img"), 0);
+    assert_int_equal(fl_probe_luks(path_in("zero.img")), 0);
+    assert_int_equal(fl_volume_read(path_in("zero.img"), NULL, &v), -EMEDIUMTYPE);
+    assert_int_equal(fl_volume_read(path_in("empty.img"), NULL, &v), -EMEDIUMTYPE);
+    assert_int_equal(fl_volume_read(path_in("missing.img"), NULL, &v), -ENOENT);
+    assert_int_equal(fl_volume_read(dir, NULL, &v), -EISDIR);
+    assert_int_equal(fl_volume_read("/dev/null", NULL, &v), -ENOTBLK);
+    assert_int_equal(fl_probe_luks(path_in("missing.img")), -ENOENT);
+    assert_null(v);
+}
+
+static void test_detached_header(void **state)
+{
+    struct crypt_device *cd;
+    struct fl_volume *v = NULL;
+    const char *hdr = path_in("detached.hdr");
+
+    assert_int_equal(crypt_init(&cd, path_in("argon.img")), 0);
+    assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+    unlink(hdr);
+    assert_int_equal(crypt_header_backup(cd, CRYPT_LUKS2, hdr), 0);
+    crypt_free(cd);
+    make_file(path_in("data.img"), 1 << 20);
+    assert_int_equal(fl_volume_read(path_in("data.img"), hdr, &v), 0);
+    assert_string_equal(v->header_path, hdr);
+    assert_string_equal(v->keyslots[0].kdf, "argon2id");
+    fl_volume_free(v);
+    v = NULL;
+    assert_int_equal(fl_volume_read(path_in("no-data.img"), hdr, &v), -ENOENT);
+}
+
+static void test_walk_directory(void **state)
+{
+    struct fl_found_list list = {0};
+    char sub[300], cmd[1024];
+
+    /* a symbolic link to / must not be followed */
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/walk/b/c' && touch '%s/walk/b/c/z' '%s/walk/a' '%s/walk/b/y' && "
+             "ln -s / '%s/walk/loop'", dir, dir, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(sub, sizeof(sub), "%s/walk", dir);
+    assert_int_equal(fl_walk_directory(sub, &list), 3);
+    assert_int_equal(list.n, 3);
+    assert_string_equal(list.items[0].path + strlen(sub), "/a");
+    assert_string_equal(list.items[1].path + strlen(sub), "/b/c/z");
+    assert_string_equal(list.items[2].path + strlen(sub), "/b/y");
+    for (size_t i = 0; i < list.n; i++)
+        assert_int_equal(list.items[i].error, 0);
+    fl_found_clear(&list);
+    assert_int_equal(fl_walk_directory(path_in("nope"), &list), 1);
+    assert_int_equal(list.items[0].error, -ENOENT);
+    fl_found_clear(&list);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_luks2_argon),     cmocka_unit_test(test_luks2_pbkdf2),
+        cmocka_unit_test(test_luks1),           cmocka_unit_test(test_damaged_primary_not_written),
+        cmocka_unit_test(test_secondary_only),  cmocka_unit_test(test_not_luks),
+        cmocka_unit_test(test_detached_header), cmocka_unit_test(test_walk_directory),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
