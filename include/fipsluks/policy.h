@@ -52,17 +52,24 @@ enum fl_approval fl_policy_hash(const char *hash);
 
 /**
  * Approval of a LUKS cipher spec ("aes-xts-plain64", "aes-cbc-essiv:sha256", "serpent-xts-plain64")
- * with a key of @p key_bits. On FL_APPROVED_WEAK or FL_NOT_APPROVED, @p ret_why (if not NULL) is
- * set to a static explanation.
+ * with a key of @p key_bits (the cipher's own key, without any dm-integrity HMAC key; 0 when unknown,
+ * which skips the key-size check). On FL_APPROVED_WEAK or FL_NOT_APPROVED, @p ret_why (if not
+ * NULL) is set to a static explanation; otherwise it is left alone.
  */
 enum fl_approval fl_policy_cipher(const char *cipher, uint32_t key_bits, const char **ret_why);
 
-/** Approval of a dm-integrity algorithm ("hmac(sha256)", "poly1305", "aead"). */
+/**
+ * Approval of a dm-integrity algorithm ("hmac(sha256)", "poly1305", "aead"). NULL and "none" are
+ * FL_APPROVED (nothing to judge); "aead" alone is FL_NOT_APPROVED (fl_policy_evaluate() lets
+ * AES-GCM's own tag be judged as the cipher).
+ */
 enum fl_approval fl_policy_integrity(const char *integrity);
 
 /**
- * Evaluate @p v and append its findings to @p out (which the caller zero-initialises).
- * @return number of error findings appended, or -ENOMEM.
+ * Evaluate @p v and append its findings to @p out (which the caller zero-initialises): header
+ * rules first, then segments, digests and keyslots, each in id order.
+ * @return number of error findings appended, -EINVAL (NULL argument) or -ENOMEM; after -ENOMEM
+ *         @p out holds the findings appended so far, released by fl_findings_clear().
  */
 int fl_policy_evaluate(const struct fl_volume *v, struct fl_findings *out);
 
@@ -76,7 +83,8 @@ void fl_findings_clear(struct fl_findings *f);
 const char *fl_severity_name(enum fl_severity s);
 
 /**
- * Quote @p s for a POSIX shell when it needs quoting (used in remedies).
+ * Quote @p s for a POSIX shell when it needs quoting (used in remedies): a copy when it is made of
+ * [A-Za-z0-9_@%+=:,./-] only, else single-quoted with ' written as '\''; "" and NULL give ''.
  * @return a new string, or NULL on allocation failure.
  */
 char *fl_shell_quote(const char *s);

@@ -112,6 +112,18 @@ mkdir "$T/empty"
 fl_expect_exit 0 fipsluks scan "$T/empty"
 fl_assert_contains "$FL_OUT" "no LUKS volumes found" "empty dir"
 
+# headers that cannot be judged: a reencryption in progress, requirements from the future
+cp "$C/luks2-pbkdf2-sha256.img" "$T/reencrypt.img"
+key=$(awk '$1 == "luks2-pbkdf2-sha256.img" { print $3; exit }' "$C/MANIFEST")
+cryptsetup reencrypt --init-only -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$C/$key" "$T/reencrypt.img"
+fl_expect_exit 6 fipsluks scan --json "$T/reencrypt.img"
+fl_assert_eq "FL-REENCRYPT:header:error" "$(jq -r '.volumes[0].findings[0] | "\(.rule):\(.object):\(.severity)"' <<<"$FL_OUT")" "reencrypt finding"
+fl_assert_eq "reencrypt" "$(jq -r '[.volumes[0].keyslots[].type] | map(select(. == "reencrypt")) | .[0]' <<<"$FL_OUT")" "reencrypt keyslot"
+cp "$C/luks2-pbkdf2-sha256.img" "$T/future.img"
+fl-luks2-edit "$T/future.img" --set 'config.requirements={"mandatory":["future-feature"]}'
+fl_expect_exit 6 fipsluks scan --json "$T/future.img"
+fl_assert_contains "$(jq -r '.volumes[0].findings[] | "\(.rule):\(.severity)"' <<<"$FL_OUT")" "FL-REQUIREMENTS:error" "unknown requirement"
+
 # usage errors exit 1 and scan nothing
 fl_expect_exit 1 fipsluks scan --no-such-option "$C"
 fl_expect_exit 1 fipsluks scan --header "$C/luks2-argon2id.img" "$C/a" "$C/b"
@@ -122,7 +134,7 @@ cryptsetup luksHeaderBackup "$C/luks2-argon2id.img" --header-backup-file "$T/det
 truncate -s 1M "$T/data.img"
 fl_expect_exit 6 fipsluks scan --json --header "$T/detached.hdr" "$T/data.img"
 fl_assert_eq "$T/detached.hdr" "$(jq -r '.volumes[0].header' <<<"$FL_OUT")" "header field"
-fl_assert_eq "fipsluks migrate --header $T/detached.hdr --key-slot 0 $T/data.img" \
+fl_assert_eq "fipsluks migrate --key-slot 0 --header $T/detached.hdr $T/data.img" \
     "$(jq -r '.volumes[0].findings[] | select(.rule=="FL-KDF-ARGON2") | .remedy' <<<"$FL_OUT")" "detached remedy"
 
 # odd file names: quotes, a newline, a space and invalid UTF-8 stay valid JSON and one text line
