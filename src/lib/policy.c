@@ -599,6 +599,10 @@ static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
     char type[48];
     char *example, *r;
 
+    /* fipsluks migrate leaves LUKS1 alone: its keyslots are PBKDF2 already, re-wrapping is cryptsetup's job */
+    if (c->v->luks_version == 1)
+        return xasprintf("cryptsetup luksChangeKey --key-slot %d --iter-time 2000 %s "
+                         "(type the same passphrase as old and new)", ks->id, c->target);
     if (ks->n_tokens == 0)
         return xasprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
 

@@ -642,6 +642,21 @@ static void test_luks1(void **state)
     fl_volume_free(v);
 }
 
+/* fipsluks migrate leaves LUKS1 alone, so LUKS1 keyslot remedies name cryptsetup luksChangeKey. */
+static void test_luks1_keyslot_remedy(void **state)
+{
+    struct fl_volume *v = luks1("sha256");
+    struct fl_findings f = {0};
+
+    v->keyslots[0].iterations = 5000;
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-ITER-LOW", "keyslot 0")->remedy,
+                        "cryptsetup luksChangeKey --key-slot 0 --iter-time 2000 /dev/sdb1 "
+                        "(type the same passphrase as old and new)");
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+}
+
 /* A LUKS1 header hash is judged once, in the header, never again per keyslot, digest or AF. */
 static void test_luks1_hash(void **state)
 {
@@ -1313,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_header_damaged),
         cmocka_unit_test(test_luks1),
         cmocka_unit_test(test_luks1_hash),
+        cmocka_unit_test(test_luks1_keyslot_remedy),
         cmocka_unit_test(test_no_keyslot),
         cmocka_unit_test(test_segment_cipher),
         cmocka_unit_test(test_segment_integrity),
