@@ -45,6 +45,16 @@ int fl_popt_parse(poptContext ctx);
 /* Print an error for a usage problem and return -EINVAL. */
 int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- the operator's terminal (prompt.c) ---- */
+
+struct fl_secret;
+/* Standard input and standard error are both terminals. */
+bool fl_interactive(void);
+/* Ask for a secret on /dev/tty without echo. @return 0, -ENOTTY (no terminal), -EINTR, -EFBIG. */
+int fl_prompt_secret(const char *prompt, struct fl_secret **ret);
+/* Ask @p question on /dev/tty; @return 1 when the reply is exactly @p answer, 0 if not, or -errno. */
+int fl_confirm(const char *question, const char *answer);
+
 /* ---- output (output.c) ---- */
 
 enum fl_color { FL_COLOR_RED, FL_COLOR_YELLOW, FL_COLOR_GREEN, FL_COLOR_BOLD, FL_COLOR_DIM };

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file secret.h
+ * Secrets (passphrases, key files) in crypt_safe_alloc() memory: locked, wiped when freed.
+ * Never printed, never logged, never put into JSON.
+ */
+#ifndef FIPSLUKS_SECRET_H
+#define FIPSLUKS_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Largest key file read, like cryptsetup's default --keyfile-size limit (8 MiB). */
+#define FL_SECRET_MAX_SIZE (8u * 1024u * 1024u)
+
+struct fl_secret {
+    char *data;  /**< crypt_safe_alloc() memory, NUL-terminated for convenience */
+    size_t len;  /**< length in bytes; the secret may contain NUL bytes */
+};
+
+/**
+ * Read a key file (cryptsetup semantics: the file's exact bytes, newlines included).
+ * @param path    file, or "-" for standard input
+ * @param offset  bytes to skip first (--keyfile-offset)
+ * @param size    bytes to read (--keyfile-size); 0 reads to the end of the file, at most
+ *                FL_SECRET_MAX_SIZE
+ * @return 0, or -ENOENT/-EACCES/-EISDIR, -EINVAL (empty, or shorter than @p size),
+ *         -EFBIG (larger than FL_SECRET_MAX_SIZE), -ENOMEM, -EIO.
+ */
+int fl_secret_read_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret);
+
+/** A secret holding a copy of @p len bytes at @p buf. @return 0 or -ENOMEM. */
+int fl_secret_new(const void *buf, size_t len, struct fl_secret **ret);
+
+/** Equal length and bytes (constant time in the contents). */
+int fl_secret_equal(const struct fl_secret *a, const struct fl_secret *b);
+
+/** Wipe and release; NULL is allowed. */
+void fl_secret_free(struct fl_secret *s);
+
+/**
+ * Whether the key file at @p path can be read by group or others.
+ * @return 1 if so, 0 if not (or "-"), negative errno if it cannot be examined.
+ */
+int fl_secret_file_exposed(const char *path);
+
+#endif

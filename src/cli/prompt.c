@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Talking to the operator's terminal: secrets without echo, and confirmations. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <libcryptsetup.h>
+
+#include "fipsluks/secret.h"
+#include "cli.h"
+
+#define PROMPT_MAX 512 /* cryptsetup's interactive passphrase limit */
+
+bool fl_interactive(void)
+{
+    return isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+}
+
+/* Read one line from @p fd into @p buf (at most @p size - 1 bytes), without the newline. */
+static ssize_t read_line(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            return -EINTR; /* Ctrl-C: give up rather than wait on */
+        if (r < 0)
+            return -errno;
+        if (r == 0 || c == '\n')
+            break;
+        if (n + 1 >= size)
+            return -EFBIG;
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+int fl_prompt_secret(const char *prompt, struct fl_secret **ret)
+{
+    struct termios old, quiet;
+    struct fl_secret *s = NULL;
+    bool restore = false;
+    ssize_t n;
+    int fd, r;
+
+    fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -ENOTTY;
+    r = fl_secret_new(NULL, PROMPT_MAX, &s);
+    if (r < 0)
+        goto out;
+    if (tcgetattr(fd, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        r = -errno;
+        goto out;
+    }
+    n = read_line(fd, s->data, PROMPT_MAX + 1);
+    if (write(fd, "\n", 1) < 0) {
+        /* the newline is cosmetic */
+    }
+    if (n < 0) {
+        r = (int)n;
+        goto out;
+    }
+    s->len = (size_t)n;
+    *ret = s;
+    s = NULL;
+    r = 0;
+out:
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    fl_secret_free(s);
+    close(fd);
+    return r;
+}
+
+int fl_confirm(const char *question, const char *answer)
+{
+    char buf[256];
+    ssize_t n;
+    int fd;
+
+    fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -ENOTTY;
+    if (write(fd, question, strlen(question)) < 0) {
+        close(fd);
+        return -errno;
+    }
+    n = read_line(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0)
+        return (int)n;
+    return strcmp(buf, answer) == 0;
+}
