@@ -49,6 +49,8 @@ struct fl_keyslot {
     char *cipher;         /**< keyslot area encryption, e.g. "aes-xts-plain64" */
     uint32_t key_bits;    /**< keyslot area key size in bits */
     char *af_hash;        /**< anti-forensic splitter hash */
+    uint64_t area_offset; /**< LUKS2 keyslot area: byte offset in the header device */
+    uint64_t area_size;   /**< LUKS2 keyslot area: size in bytes */
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< ids of the tokens assigned to this keyslot */
     size_t n_tokens;

@@ -267,6 +267,8 @@ static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struc
         if (r)
             return r;
         ks->key_bits = ju32(area, "key_size") * 8;
+        ks->area_offset = ju64(area, "offset");
+        ks->area_size = ju64(area, "size");
         ks->priority = priority_of(cd, id);
     }
     return 0;

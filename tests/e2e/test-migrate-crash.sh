@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Crash safety of fipsluks migrate: kill it at every write and sync call it makes on the volume, one crash
+# point per run, before the call and with only half the buffer written (torn write). After every crash the
+# volume must open with each original secret, and a rerun must complete: both keyslots PBKDF2 with their
+# ids, priority and secrets, no leftover keyslot or journal, scan says compatible.
+#   FL_CRASH_STRIDE=N  exercise every Nth crash point only (the sanitizer pass uses this to save time)
+. "$(dirname "$0")/lib/common.sh"
+
+shim=$FL_BUILD_DIR/tests/tools/libfl-crashpoint.so
+[[ -f $shim ]] || fl_fail "missing $shim"
+STRIDE=${FL_CRASH_STRIDE:-1}
+# Work in memory when we can: the crashes are simulated, and hundreds of real fsyncs only cost time.
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+    T=$(mktemp -d /dev/shm/fipsluks-crash.XXXXXX)
+    fl_on_exit "rm -rf '$T'"
+fi
+
+fl_key "$T/k0" "crash-secret-zero"
+fl_key "$T/k1" "crash-secret-one"
+chmod 600 "$T/k0" "$T/k1"
+# argon2 with 1 MiB: every crash point costs several unlocks
+fl-mkluks --slot "kdf=argon2id,mem=1024,key-file=$T/k0,priority=prefer" --slot "kdf=argon2i,mem=1024,key-file=$T/k1" "$T/pristine.img"
+
+migrate() { fipsluks migrate --batch -d "$T/k0" -d "$T/k1" --pbkdf-force-iterations 1000 --header-backup "$1" "$2"; }
+
+# opens_with IMG KEY: the secret opens some keyslot (on a copy: cryptsetup may repair what it loads)
+opens_with() {
+    cp --sparse=always "$1" "$T/probe.img"
+    cryptsetup open --test-passphrase --key-file "$2" "$T/probe.img" 2>/dev/null
+}
+
+check_complete() { # IMG WHAT
+    local img=$1 what=$2 json
+    json=$(fipsluks scan --json "$img") || fl_fail "$what: scan says not compatible: $json"
+    fl_assert_eq "0:pbkdf2:prefer 1:pbkdf2:normal" \
+        "$(jq -r '[.volumes[0].keyslots[] | "\(.id):\(.kdf):\(.priority)"] | join(" ")' <<<"$json")" "$what: keyslots"
+    cryptsetup luksDump "$img" | grep -q fipsluks-migration && fl_fail "$what: journal token left behind"
+    cryptsetup open --test-passphrase --key-slot 0 --key-file "$T/k0" "$img" || fl_fail "$what: slot 0 secret"
+    cryptsetup open --test-passphrase --key-slot 1 --key-file "$T/k1" "$img" || fl_fail "$what: slot 1 secret"
+}
+
+total=0
+for mode in before torn; do
+    i=1
+    while :; do
+        cp --sparse=always "$T/pristine.img" "$T/v.img"
+        rc=0
+        FL_CRASH_TARGET=$T/v.img FL_CRASH_AT=$i FL_CRASH_MODE=$mode LD_PRELOAD=$shim \
+            migrate "$T/b-$mode-$i" "$T/v.img" >/dev/null 2>&1 || rc=$?
+        if [[ $rc -eq 0 ]]; then
+            check_complete "$T/v.img" "$mode: run without reaching crash point $i"
+            break
+        fi
+        [[ $rc -eq 137 ]] || fl_fail "$mode crash point $i: migrate exited $rc instead of being killed"
+        total=$((total + 1))
+        opens_with "$T/v.img" "$T/k0" || fl_fail "$mode crash point $i: secret 0 no longer opens the volume"
+        opens_with "$T/v.img" "$T/k1" || fl_fail "$mode crash point $i: secret 1 no longer opens the volume"
+        migrate "$T/r-$mode-$i" "$T/v.img" >"$T/rerun.out" 2>&1 || fl_fail "$mode crash point $i: rerun failed: $(cat "$T/rerun.out")"
+        check_complete "$T/v.img" "$mode crash point $i, after the rerun"
+        i=$((i + STRIDE))
+    done
+    echo "$mode: $((i - 1)) write/sync calls on the volume"
+done
+((total > 20)) || fl_fail "only $total crash points exercised"
+echo "migrate-crash: $total crash points exercised (stride $STRIDE), every one recovered"
