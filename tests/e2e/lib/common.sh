@@ -56,3 +56,15 @@ fl_sum() { sha256sum "$1" | cut -d' ' -f1; }
 
 # fl_key FILE TEXT — write a key file with exact bytes (no newline)
 fl_key() { printf '%s' "$2" >"$1"; }
+
+# fl_need_fips_host: make sure the genuine FIPS test host (scripts/fips-host) is built; sets
+# $FL_FIPS_PREFIX and defines `fips CMD…` (runs CMD inside it). Without it the test skips (77),
+# except with CI=true, where a FIPS host that cannot be built is a failure.
+fl_need_fips_host() {
+    local dir=$FL_SOURCE_DIR/scripts/fips-host
+    if ! FL_FIPS_PREFIX=$("$dir/build"); then
+        [[ ${CI:-} == true ]] && fl_fail "scripts/fips-host/build failed (CI=true, so this is a failure, not a skip)"
+        fl_skip "no FIPS host: scripts/fips-host/build failed; run it by hand to see why"
+    fi
+    fips() { "$FL_SOURCE_DIR/scripts/fips-host/run" "$@"; }
+}
