@@ -45,7 +45,8 @@ for mode in before torn; do
     while :; do
         cp --sparse=always "$T/pristine.img" "$T/v.img"
         rc=0
-        FL_CRASH_TARGET=$T/v.img FL_CRASH_AT=$i FL_CRASH_MODE=$mode LD_PRELOAD=$shim \
+        ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 \
+            FL_CRASH_TARGET=$T/v.img FL_CRASH_AT=$i FL_CRASH_MODE=$mode LD_PRELOAD=$shim \
             migrate "$T/b-$mode-$i" "$T/v.img" >/dev/null 2>&1 || rc=$?
         if [[ $rc -eq 0 ]]; then
             check_complete "$T/v.img" "$mode: run without reaching crash point $i"
@@ -59,7 +60,22 @@ for mode in before torn; do
         check_complete "$T/v.img" "$mode crash point $i, after the rerun"
         i=$((i + STRIDE))
     done
-    echo "$mode: $((i - 1)) write/sync calls on the volume"
+    echo "$mode: ran to completion at crash point $i"
 done
-((total > 20)) || fl_fail "only $total crash points exercised"
+((total * STRIDE > 60)) || fl_fail "only $total crash points exercised"
+
+# SIGTERM in the middle of the first conversion's header writes: that conversion completes, the
+# second does not start, exit 7 with "interrupted"; a rerun finishes.
+cp --sparse=always "$T/pristine.img" "$T/v.img"
+rc=0
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 FL_CRASH_TARGET=$T/v.img FL_CRASH_AT=6 FL_CRASH_MODE=sigterm \
+    LD_PRELOAD=$shim fipsluks migrate --json --batch -d "$T/k0" -d "$T/k1" --pbkdf-force-iterations 1000 \
+    --header-backup "$T/sig.bak" "$T/v.img" >"$T/sig.json" 2>/dev/null || rc=$?
+fl_assert_eq 7 "$rc" "exit code after SIGTERM"
+fl_assert_eq "true 0:converted 1:interrupted" \
+    "$(jq -r '"\(.interrupted) \([.keyslots[] | "\(.id):\(.status)"] | join(" "))"' "$T/sig.json")" "SIGTERM report"
+fl_assert_eq "0:pbkdf2 1:argon2i" "$(fipsluks scan --json "$T/v.img" | jq -r '[.volumes[0].keyslots[] | "\(.id):\(.kdf)"] | join(" ")')" "after SIGTERM"
+cryptsetup luksDump "$T/v.img" | grep -q fipsluks-migration && fl_fail "journal left after SIGTERM"
+migrate "$T/sig2.bak" "$T/v.img" >/dev/null
+check_complete "$T/v.img" "rerun after SIGTERM"
 echo "migrate-crash: $total crash points exercised (stride $STRIDE), every one recovered"

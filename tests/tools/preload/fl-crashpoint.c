@@ -2,10 +2,11 @@
  * fl-crashpoint: an LD_PRELOAD fault injector for crash-safety tests (test-only, never installed).
  *
  * Counts the write and sync calls a process makes on one file and kills the process with SIGKILL
- * at the Nth: before the call ("before"), or after writing only half its buffer ("torn").
+ * at the Nth: before the call ("before"), or after writing only half its buffer ("torn"); or sends
+ * itself SIGTERM at the Nth call and lets it proceed ("sigterm"), like an operator's Ctrl-C.
  *   FL_CRASH_TARGET  the file (compared by device and inode with each call's descriptor)
  *   FL_CRASH_AT      N, 1-based
- *   FL_CRASH_MODE    before | torn (default before)
+ *   FL_CRASH_MODE    before | torn | sigterm (default before)
  *   FL_CRASH_LOG     optional file: each counted call is appended as "N name offset length"
  */
 #include <dlfcn.h>
@@ -21,7 +22,7 @@
 #include <unistd.h>
 
 static long at = -1, count;
-static int torn;
+static int torn, sigterm;
 static dev_t target_dev;
 static ino_t target_ino;
 static int ready;
@@ -38,6 +39,7 @@ static void init(void)
     target_ino = st.st_ino;
     at = strtol(n, NULL, 10);
     torn = mode && !strcmp(mode, "torn");
+    sigterm = mode && !strcmp(mode, "sigterm");
     ready = 1;
 }
 
@@ -72,6 +74,10 @@ static size_t crash_point(int fd, const char *name, long long off, size_t len)
     note(name, off, len);
     if (count != at)
         return len;
+    if (sigterm) {
+        raise(SIGTERM);
+        return len;
+    }
     if (!torn || len < 2)
         raise(SIGKILL);
     part = len / 2;
