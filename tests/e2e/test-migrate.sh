@@ -124,6 +124,17 @@ truncate -s 1M det.data
 fl_expect_exit 0 fipsluks migrate --batch --header det.hdr -d k0 --pbkdf-force-iterations 1000 --header-backup det.bak det.data
 fl_assert_eq true "$(fipsluks scan --json --header det.hdr det.data | jq -r '.volumes[0].fips_compatible')" "detached header migrated"
 
+# a block device: the same image behind a loop device
+if [[ $(id -u) -eq 0 ]] && command -v losetup >/dev/null && [[ -e /dev/loop-control ]]; then
+    fl-mkluks --slot "kdf=argon2id,key-file=k0,priority=prefer" --slot "kdf=argon2i,key-file=k1" loop.img
+    if L=$(losetup -f --show loop.img 2>/dev/null); then
+        fl_on_exit "losetup -d $L"
+        fl_expect_exit 0 fipsluks migrate --batch -d k0 -d k1 --pbkdf-force-iterations 1000 --header-backup loop.bak "$L"
+        fl_assert_eq "0:pbkdf2:prefer 1:pbkdf2:normal" "$(slots "$L")" "loop device keyslots"
+        cryptsetup open --test-passphrase --key-slot 1 --key-file k1 "$L" || fl_fail "loop device keyslot 1"
+    fi
+fi
+
 # LUKS1: explained, nothing changed
 fl-mkluks --type luks1 --slot "key-file=k0" l1.img
 l1=$(hdr l1.img)
