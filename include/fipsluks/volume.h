@@ -118,6 +118,9 @@ int fl_volume_read(const char *path, const char *header_path, struct fl_volume *
  */
 int fl_probe_luks(const char *path);
 
+/** Why a volume could not be read, for an operator: the errors of fl_volume_read(). Static string. */
+const char *fl_volume_strerror(int err);
+
 /** Release a volume from fl_volume_read(); NULL is allowed. */
 void fl_volume_free(struct fl_volume *v);
 

@@ -24,7 +24,8 @@ enum fl_exit {
     FL_EXIT_NOMEM = 3,        /* out of memory (cryptsetup: same) */
     FL_EXIT_DEVICE = 4,       /* a device or file could not be read or written (cryptsetup: wrong device) */
     FL_EXIT_BUSY = 5,         /* device busy or already exists (cryptsetup: same) */
-    FL_EXIT_INCOMPATIBLE = 6, /* scan: at least one volume is not FIPS-compatible */
+    FL_EXIT_INCOMPATIBLE = 6, /* scan: a volume is not FIPS-compatible; check: the host is not FIPS-ready */
+    FL_EXIT_INCOMPLETE = 7,   /* migrate: keyslots left unconverted (no secret, token-bound, interrupted) */
 };
 
 int fl_exit_code(int r);
@@ -37,6 +38,9 @@ struct fl_verb {
 };
 
 int verb_scan(int argc, const char **argv);
+int verb_check(int argc, const char **argv);
+int verb_format(int argc, const char **argv);
+int verb_migrate(int argc, const char **argv);
 
 /* ---- option parsing (options.c) ---- */
 
@@ -54,6 +58,9 @@ bool fl_interactive(void);
 int fl_prompt_secret(const char *prompt, struct fl_secret **ret);
 /* Ask @p question on /dev/tty; @return 1 when the reply is exactly @p answer, 0 if not, or -errno. */
 int fl_confirm(const char *question, const char *answer);
+/* Ask @p question on /dev/tty and put the reply (one line, without the newline) into @p buf.
+ * @return 0, -ENOTTY (no terminal), -EINTR, -EFBIG (longer than @p size - 1). */
+int fl_ask(const char *question, char *buf, size_t size);
 
 /* ---- output (output.c) ---- */
 
@@ -80,8 +87,6 @@ int fl_json_print(json_object *doc, bool pretty);
 
 /* ---- volumes as JSON and text (report.c) ---- */
 
-/* Human-readable reason for an error reading a volume (e.g. -EMEDIUMTYPE). */
-const char *fl_volume_error_message(int err);
 /* The JSON object of one scanned volume (schema in fipsluks-scan(8)). */
 json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings *f);
 /* The JSON object of a volume that could not be read. */

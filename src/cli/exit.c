@@ -23,10 +23,13 @@ int fl_exit_code(int r)
     case EROFS:
     case EMEDIUMTYPE:
     case EUCLEAN:
+    case EPROTO: /* format: the new volume failed its check (and was restored) */
         return FL_EXIT_DEVICE;
     case EBUSY:
     case EEXIST:
         return FL_EXIT_BUSY;
+    case EINTR:
+        return FL_EXIT_INCOMPLETE;
     default:
         return FL_EXIT_USAGE;
     }

@@ -11,6 +11,9 @@
 
 static const struct fl_verb verbs[] = {
     {"scan", "report which LUKS keyslots and parameters a FIPS host refuses", verb_scan},
+    {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS", verb_check},
+    {"format", "create a LUKS2 volume that a FIPS host opens (PBKDF2, AES)", verb_format},
+    {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate},
 };
 
 static void usage(FILE *f)

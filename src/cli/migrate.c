@@ -621,7 +621,7 @@ static int migrate(struct run *run)
 
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0) {
-        fl_log_error(0, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_error_message(r));
+        fl_log_error(0, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
         return r;
     }
     v = fl_migration_volume(run->m);

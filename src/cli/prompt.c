@@ -86,9 +86,8 @@ out:
     return r;
 }
 
-int fl_confirm(const char *question, const char *answer)
+int fl_ask(const char *question, char *buf, size_t size)
 {
-    char buf[256];
     ssize_t n;
     int fd;
 
@@ -99,9 +98,15 @@ int fl_confirm(const char *question, const char *answer)
         close(fd);
         return -errno;
     }
-    n = read_line(fd, buf, sizeof(buf));
+    n = read_line(fd, buf, size);
     close(fd);
-    if (n < 0)
-        return (int)n;
-    return strcmp(buf, answer) == 0;
+    return n < 0 ? (int)n : 0;
+}
+
+int fl_confirm(const char *question, const char *answer)
+{
+    char buf[256];
+    int r = fl_ask(question, buf, sizeof(buf));
+
+    return r < 0 ? r : strcmp(buf, answer) == 0;
 }

@@ -5,36 +5,6 @@
 
 #include "cli.h"
 
-const char *fl_volume_error_message(int err)
-{
-    switch (-err) {
-    case ENOENT:
-        return "no such file or device";
-    case EACCES:
-    case EPERM:
-        return "permission denied";
-    case EISDIR:
-        return "is a directory";
-    case ENOTBLK:
-        return "neither a block device nor a regular file";
-    case EMEDIUMTYPE:
-        return "not a LUKS device (no LUKS signature)";
-    case EUCLEAN:
-        return "LUKS signature found, but no header copy is valid (corrupt or unsupported header)";
-    case EIO:
-        return "I/O error while reading the header";
-    case ENXIO:
-    case ENODEV:
-        return "device not present (vanished?)";
-    case ENOMEM:
-        return "out of memory";
-    case ELOOP:
-        return "directory tree too deep";
-    default:
-        return strerror(-err);
-    }
-}
-
 static void add(json_object *o, const char *key, json_object *v)
 {
     json_object_object_add(o, key, v);
@@ -136,7 +106,7 @@ json_object *fl_json_volume_error(const char *path, int err)
     add(o, "path", fl_json_string(path));
     add(o, "header", NULL);
     add(o, "status", json_object_new_string("error"));
-    add(o, "error", json_object_new_string(fl_volume_error_message(err)));
+    add(o, "error", json_object_new_string(fl_volume_strerror(err)));
     add(o, "luks_version", NULL);
     add(o, "uuid", NULL);
     add(o, "label", NULL);

@@ -27,7 +27,7 @@ static int report_error(struct scan *s, const char *path, int err)
     }
     fl_fputs_escaped(path, stdout);
     printf(": %scannot read%s: %s\n\n", fl_color_on(stdout, FL_COLOR_RED), fl_color_off(stdout),
-           fl_volume_error_message(err));
+           fl_volume_strerror(err));
     return 0;
 }
 

@@ -693,3 +693,33 @@ const char *fl_priority_name(enum fl_priority p)
     }
     return "normal";
 }
+
+const char *fl_volume_strerror(int err)
+{
+    switch (-err) {
+    case ENOENT:
+        return "no such file or device";
+    case EACCES:
+    case EPERM:
+        return "permission denied";
+    case EISDIR:
+        return "is a directory";
+    case ENOTBLK:
+        return "neither a block device nor a regular file";
+    case EMEDIUMTYPE:
+        return "not a LUKS device (no LUKS signature)";
+    case EUCLEAN:
+        return "LUKS signature found, but no header copy is valid (corrupt or unsupported header)";
+    case EIO:
+        return "I/O error while reading the header";
+    case ENXIO:
+    case ENODEV:
+        return "device not present (vanished?)";
+    case ENOMEM:
+        return "out of memory";
+    case ELOOP:
+        return "directory tree too deep";
+    default:
+        return strerror(-err);
+    }
+}

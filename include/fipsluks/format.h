@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file format.h
+ * Creating a new LUKS2 volume that a FIPS host opens: the approved profile, the safety checks
+ * (signatures, mounts, holders) and the formatting itself.
+ *
+ * The profile is what `cryptsetup luksFormat --type luks2 --pbkdf pbkdf2` creates with the same
+ * parameters, except that the PBKDF2 iteration counts come from one cheap calibration
+ * (fl_kdf_calibrate_pbkdf2()) instead of libcryptsetup's two benchmarks. fl_format() changes the
+ * target only after every check has passed, and puts every byte it changed back when a later step
+ * fails (see fl_format()).
+ */
+#ifndef FIPSLUKS_FORMAT_H
+#define FIPSLUKS_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "volume.h"
+
+struct fl_secret;
+
+#define FL_FORMAT_DEFAULT_CIPHER "aes-xts-plain64"
+/** Default unlock time of the volume-key digest: what libcryptsetup benchmarks it to
+ * (LUKS_MKD_ITERATIONS_MS). */
+#define FL_FORMAT_DIGEST_TIME_MS 125u
+/** Size of a random key file made by fl_format_new_key_file() (the LUKS2 volume key size, 512 bits). */
+#define FL_FORMAT_KEY_FILE_SIZE 64u
+/**
+ * Bytes at the start of the target that formatting may change: both LUKS2 header copies and the
+ * keyslots area with libcryptsetup's default metadata sizes (16 MiB). The target must be larger.
+ */
+#define FL_FORMAT_HEADER_AREA (16u * 1024u * 1024u)
+/** Shortest passphrase Red Hat's FIPS OpenSSL accepts for PBKDF2; shorter ones get a warning. */
+#define FL_FORMAT_MIN_PASSPHRASE 8u
+
+/** What to create. fl_format_params_default() fills in the defaults. */
+struct fl_format_params {
+    const char *type;      /**< "luks2" (the only one allowed) */
+    const char *cipher;    /**< "aes-xts-plain64" or "aes-cbc-essiv:sha256" */
+    uint32_t key_bits;     /**< 0: the cipher's default (512 for XTS, 256 for CBC-ESSIV) */
+    const char *pbkdf;     /**< "pbkdf2" (the only one allowed) */
+    const char *hash;      /**< PBKDF2 hash of the keyslot and the digest: "sha256" or "sha512" */
+    uint32_t iter_time_ms; /**< unlock time to calibrate the keyslot to (ignored with @c iterations) */
+    uint32_t iterations;   /**< > 0: use exactly this many keyslot iterations (>= 1000), no calibration */
+    uint32_t sector_size;  /**< 0: 4096 where the target allows it, else 512; or 512, 1024, 2048, 4096 */
+    const char *label;     /**< LUKS2 label or NULL (at most 47 bytes) */
+    const char *subsystem; /**< LUKS2 subsystem or NULL (at most 47 bytes) */
+    const char *uuid;      /**< volume UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) or NULL for a random one */
+};
+
+/** Fill @p p with the defaults: LUKS2, aes-xts-plain64, 512 bits, PBKDF2-SHA256, 2000 ms, auto sector size.
+ */
+void fl_format_params_default(struct fl_format_params *p);
+
+/**
+ * Whether @p p describes an approved profile. Pure: no I/O, no state.
+ *
+ * @param ret_option  on refusal, the option at fault, named like the command-line option
+ *                    ("cipher", "key-size", "hash", "pbkdf", "pbkdf-force-iterations", "iter-time",
+ *                    "sector-size", "label", "subsystem", "uuid", "type"); may be NULL
+ * @param ret_why     on refusal, a static sentence that names the approved choices; may be NULL
+ * @return 0, or -EINVAL.
+ */
+int fl_format_check_params(const struct fl_format_params *p, const char **ret_option, const char **ret_why);
+
+/** Key size in bits that @p p resolves to (its own, or its cipher's default). */
+uint32_t fl_format_key_bits(const struct fl_format_params *p);
+
+/** One signature libblkid found on a target. */
+struct fl_signature {
+    char *type;       /**< "ext4", "crypto_LUKS", "swap", "linux_raid_member", "dos", "gpt", … */
+    char *usage;      /**< "filesystem", "crypto", "raid", "other", or "partition table" */
+    char *label;      /**< LABEL, or NULL */
+    char *uuid;       /**< UUID (PTUUID for partition tables), or NULL */
+    uint64_t offset;  /**< byte offset of its magic */
+    size_t magic_len; /**< length of its magic (what wipefs(8) would erase) */
+};
+
+struct fl_signatures {
+    struct fl_signature *items;
+    size_t n;
+    size_t allocated;
+};
+
+/**
+ * List every signature libblkid finds on @p path, the way wipefs(8) lists them: superblocks
+ * (filesystems, LUKS, swap, RAID members, …, also with bad checksums) and partition tables, each
+ * with the offset and length of its magic. Reads only.
+ * @return number of signatures appended to @p out, or a negative errno (-ENOENT, -EACCES, -EIO, -ENOMEM).
+ */
+int fl_format_probe_signatures(const char *path, struct fl_signatures *out);
+
+/** Release the contents of @p s (not @p s itself). */
+void fl_signatures_clear(struct fl_signatures *s);
+
+/**
+ * Whether @p path is in use, so that formatting it must be refused: a block device that is mounted,
+ * used as swap, or held by device-mapper, RAID, LVM or another exclusive opener (O_EXCL fails with
+ * EBUSY; /proc/self/mountinfo names it); an image file that backs a loop device in use (mounted,
+ * held, or opened exclusively).
+ *
+ * @param ret_why  when busy, a new string saying by what (e.g. "mounted on /mnt",
+ *                 "backs /dev/loop3, which is in use"); free() it. May be NULL.
+ * @return 0 (not in use), -EBUSY, or another negative errno (-ENOENT, -EACCES, -ENOTBLK for neither
+ *         a block device nor a regular file, -ENOMEM).
+ */
+int fl_format_check_busy(const char *path, char **ret_why);
+
+/**
+ * Whether @p path can be formatted with @p p: not in use (fl_format_check_busy()), larger than
+ * FL_FORMAT_HEADER_AREA, and a whole number of sectors after it. Reads nothing but its size.
+ *
+ * @param ret_why  on refusal, a new string saying why; free() it. Set to NULL otherwise.
+ * @return 0, -EBUSY, -ENOSPC (too small), -EINVAL (size not a multiple of the sector size),
+ *         -ENOTBLK, -EISDIR, or another negative errno.
+ */
+int fl_format_check_target(const char *path, const struct fl_format_params *p, char **ret_why);
+
+/**
+ * Create a new random key file at @p path: @p len bytes from the OpenSSL DRBG, mode 0400, created
+ * with O_EXCL (an existing file or symbolic link is never overwritten or followed), synced to disk.
+ * @return 0 with the key in @p ret, -EEXIST, or another negative errno. On failure nothing is left
+ *         at @p path.
+ */
+int fl_format_new_key_file(const char *path, size_t len, struct fl_secret **ret);
+
+/** What fl_format() created. */
+struct fl_format_result {
+    int keyslot; /**< the passphrase keyslot */
+    uint32_t key_bits;
+    uint32_t sector_size;
+    uint32_t iterations;         /**< keyslot PBKDF2 iterations */
+    uint32_t digest_iterations;  /**< volume-key digest PBKDF2 iterations */
+    bool calibrated;             /**< iterations came from the calibration (not forced) */
+    unsigned wiped;              /**< signatures beyond the header area whose magic was erased */
+    struct fl_volume *volume;    /**< the new header, re-read from the target */
+    struct fl_findings findings; /**< the policy's findings on it (no errors; warnings possible) */
+};
+
+/**
+ * Format @p path as a LUKS2 volume with the profile @p p, and one PBKDF2 keyslot for @p passphrase.
+ *
+ * In order: the profile is checked; the target is checked not to be in use and to be larger than
+ * FL_FORMAT_HEADER_AREA; the PBKDF2 iterations are calibrated (unless forced); the first
+ * FL_FORMAT_HEADER_AREA bytes and the magic of every signature beyond them are copied into
+ * memory. Only then is anything written: libcryptsetup creates the header (digest iterations
+ * are set to FL_FORMAT_DIGEST_TIME_MS of PBKDF2 when calibrating, as cryptsetup would), the
+ * magic of signatures beyond the header area is erased (those inside are overwritten anyway), and
+ * the keyslot is added. The volume is then re-read: libcryptsetup must load it and open the
+ * keyslot with @p passphrase, and fl_policy_evaluate() must report no error. If any step after the
+ * first write fails, every byte copied before is written back, so the target is left as it was.
+ *
+ * The caller decides beforehand whether existing signatures may be destroyed
+ * (fl_format_probe_signatures()); this function erases them without asking.
+ *
+ * @param ret      on success, the result, to release with fl_format_result_clear()
+ * @param ret_why  on failure, a static sentence saying which step failed, or NULL when the errno
+ *                 says it all; may be NULL
+ * @return the keyslot number (>= 0), or a negative errno: -EINVAL (profile refused, or libcryptsetup
+ *         refused a parameter), -EBUSY (in use), -ENOSPC (target too small), -ENOENT, -EACCES,
+ *         -ENOTBLK, -EIO, -ENOMEM, -EPROTO (the new volume failed the re-read: does not open, or
+ *         the policy reports an error; the target was restored). Only -EUCLEAN means that a step
+ *         failed and writing the saved bytes back failed too: the target is damaged.
+ */
+int fl_format(const char *path, const struct fl_format_params *p, const struct fl_secret *passphrase,
+              struct fl_format_result *ret, const char **ret_why);
+
+/** Release what a successful fl_format() put into @p r. */
+void fl_format_result_clear(struct fl_format_result *r);
+
+#endif

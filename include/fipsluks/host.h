@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file host.h
+ * Is this host FIPS-ready? One function per check, each filling a struct fl_check with a verdict,
+ * the evidence it read and the remedy. The checks are documented in fipsluks-check(8).
+ *
+ * Every file is read below a root directory (@p root; NULL or "" for the live system), with
+ * symbolic links resolved inside it, so tests can run on fixture trees. Evidence and remedies name
+ * paths as they are on the examined host, without the root. The live probes (openssl-live,
+ * libcryptsetup) always test the running process. Library code: nothing is printed.
+ *
+ * Each fl_check_*() function starts by initialising @p c, so @p c must hold nothing (zeroed, or
+ * released with fl_check_clear()). A verdict is not an error: they return 0 whatever they find, and
+ * a negative errno (-ENOMEM) only when they could not finish; @p c then holds what was gathered,
+ * released by fl_check_clear().
+ */
+#ifndef FIPSLUKS_HOST_H
+#define FIPSLUKS_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum fl_check_status {
+    FL_CHECK_PASS = 0,
+    FL_CHECK_WARN = 1,
+    FL_CHECK_FAIL = 2,
+    FL_CHECK_SKIP = 3,
+};
+
+/** The verdict of one check. */
+struct fl_check {
+    const char *id; /**< stable id: "kernel", "system-fips", "openssl-module", … (static) */
+    enum fl_check_status status;
+    char *message;   /**< one line: what was found */
+    char **evidence; /**< what was read: "FILE: value", "FILE:LINE: text", probe results */
+    size_t n_evidence;
+    size_t allocated_evidence;
+    char *remedy; /**< what to do, one action per line; NULL when nothing is to be done */
+};
+
+/** Every check, in the order fl_host_check_all() runs them. */
+struct fl_checks {
+    struct fl_check items[8];
+    size_t n;
+};
+
+/** Check ids, in report order. */
+#define FL_CHECK_KERNEL         "kernel"
+#define FL_CHECK_SYSTEM_FIPS    "system-fips"
+#define FL_CHECK_OPENSSL_MODULE "openssl-module"
+#define FL_CHECK_OPENSSL_CONFIG "openssl-config"
+#define FL_CHECK_OPENSSL_LIVE   "openssl-live"
+#define FL_CHECK_LIBCRYPTSETUP  "libcryptsetup"
+#define FL_CHECK_SSHD           "sshd"
+#define FL_CHECK_LUKS           "luks"
+
+/** What the live OpenSSL probe found in this process (fl_check_openssl_live()). */
+struct fl_openssl_live {
+    bool sha256;          /**< SHA-256 can be fetched and computes the right digest */
+    bool md5;             /**< MD5 can be fetched (a FIPS configuration refuses it) */
+    bool fips_available;  /**< the fips provider is loaded and active */
+    bool fips_properties; /**< the default properties require fips=yes */
+};
+
+/** "pass", "warn", "fail", "skip". */
+const char *fl_check_status_name(enum fl_check_status s);
+
+/**
+ * Kernel: /proc/sys/crypto/fips_enabled is 1 and fips=1 is on /proc/cmdline.
+ * @return 0 (the verdict is in @p c), or -ENOMEM.
+ */
+int fl_check_kernel(const char *root, struct fl_check *c);
+
+/** /etc/system-fips exists. @return 0 or -ENOMEM. */
+int fl_check_system_fips(const char *root, struct fl_check *c);
+
+/**
+ * The OpenSSL FIPS provider module (fips.so) exists: where the fips section's "module" names it,
+ * else in OPENSSL_MODULES or the compiled-in module directory (live system), or in the usual module
+ * directories below @p root. @return 0 or -ENOMEM.
+ */
+int fl_check_openssl_module(const char *root, struct fl_check *c);
+
+/**
+ * The active openssl.cnf includes fipsmodule.cnf, activates the fips provider and sets
+ * default_properties = fips=yes. The active file is OPENSSL_CONF or the compiled-in OPENSSLDIR's
+ * openssl.cnf on the live system; below @p root the first of the usual locations that exists
+ * (the environment describes this process, not the host below @p root, and is ignored there).
+ * @param live  the live probe's result, or NULL: on the live system a fips provider that is active
+ *              although the files do not activate it (a distribution patch, as on RHEL) turns a
+ *              failure into a warning
+ * @return 0 or -ENOMEM.
+ */
+int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live, struct fl_check *c);
+
+/**
+ * Live probe in this process: load the OpenSSL configuration like any OpenSSL program, fetch
+ * SHA-256 (must work) and MD5 (must be refused), ask whether the fips provider is active and the
+ * default properties require fips=yes, and report every active provider's name, version and
+ * status. @p ret (optional) receives the raw results. @return 0 or -ENOMEM.
+ */
+int fl_check_openssl_live(struct fl_check *c, struct fl_openssl_live *ret);
+
+/**
+ * The libcryptsetup this process runs with is in FIPS mode: its default LUKS2 PBKDF is pbkdf2.
+ * @param live  the live OpenSSL probe's result (to tell "built without FIPS support" from
+ *              "OpenSSL is not in FIPS mode"), or NULL
+ * @return 0 or -ENOMEM.
+ */
+int fl_check_libcryptsetup(const struct fl_openssl_live *live, struct fl_check *c);
+
+/** sshd offers no algorithm a FIPS host refuses (see sshd.h). @return 0 or -ENOMEM. */
+int fl_check_sshd(const char *root, struct fl_check *c);
+
+/**
+ * The LUKS volumes on the host's block devices (below @p root: ROOT/sys/class/block and ROOT/dev),
+ * judged like fipsluks scan. Skipped when there is no /sys/class/block. @return 0 or -ENOMEM.
+ */
+int fl_check_luks(const char *root, struct fl_check *c);
+
+/**
+ * Run every check, in report order, into @p out (zero-initialised by the caller).
+ * @return number of failed checks, or -ENOMEM (@p out then holds what was done; clear it).
+ */
+int fl_host_check_all(const char *root, struct fl_checks *out);
+
+/** Release one check's contents. */
+void fl_check_clear(struct fl_check *c);
+
+/** Release every check's contents. */
+void fl_checks_clear(struct fl_checks *checks);
+
+#endif

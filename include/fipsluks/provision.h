@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file provision.h
+ * Turning FIPS mode on at provisioning time: one description (kernel arguments, files, systemd
+ * units) rendered as a Butane config (variant flatcar, version 1.0.0) or the equivalent Ignition
+ * config (spec 3.3.0), so both always say the same thing. Documented in fipsluks-check(8).
+ */
+#ifndef FIPSLUKS_PROVISION_H
+#define FIPSLUKS_PROVISION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/** Where the FIPS provider module is on Flatcar, and where the emitted configuration puts things. */
+#define FL_PROVISION_MODULE           "/usr/lib64/ossl-modules/fips.so"
+#define FL_PROVISION_FIPSMODULE_CNF   "/etc/ssl/fipsmodule.cnf"
+#define FL_PROVISION_OPENSSL_CNF      "/etc/ssl/openssl.cnf"
+#define FL_PROVISION_OPENSSL_CNF_FIPS "/etc/ssl/openssl.cnf.fips"
+
+struct fl_provision_file {
+    const char *path;
+    unsigned mode;        /**< permission bits, e.g. 0644 */
+    const char *contents; /**< the file's bytes ("" for an empty file) */
+};
+
+struct fl_provision_unit {
+    const char *name; /**< "enable-fips.service" */
+    bool enabled;
+    const char *contents;
+};
+
+struct fl_provision {
+    const char *const *kernel_args_present; /**< NULL-terminated */
+    const char *const *kernel_args_absent;  /**< NULL-terminated */
+    const struct fl_provision_file *files;
+    size_t n_files;
+    const struct fl_provision_unit *units;
+    size_t n_units;
+};
+
+/** The FIPS provisioning description (static data). */
+const struct fl_provision *fl_provision_fips(void);
+
+/** The openssl.cnf that the description installs (static text): fips and base active, fips=yes. */
+const char *fl_provision_openssl_cnf(void);
+
+/** @p p as a Butane config (YAML, variant flatcar, version 1.0.0), a new string. @return 0 or -ENOMEM. */
+int fl_provision_butane(const struct fl_provision *p, char **ret);
+
+/** @p p as an Ignition config (JSON, spec 3.3.0), a new string. @return 0 or -ENOMEM. */
+int fl_provision_ignition(const struct fl_provision *p, char **ret);
+
+#endif

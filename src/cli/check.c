@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fipsluks check: is this host FIPS-ready? Kernel, OpenSSL, libcryptsetup, sshd, LUKS volumes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fipsluks/host.h"
+#include "fipsluks/provision.h"
+#include "cli.h"
+
+static json_object *json_check(const struct fl_check *c)
+{
+    json_object *o = json_object_new_object(), *evidence = json_object_new_array();
+
+    json_object_object_add(o, "id", json_object_new_string(c->id));
+    json_object_object_add(o, "status", json_object_new_string(fl_check_status_name(c->status)));
+    json_object_object_add(o, "message", fl_json_string(c->message));
+    for (size_t i = 0; i < c->n_evidence; i++)
+        json_object_array_add(evidence, fl_json_string(c->evidence[i]));
+    json_object_object_add(o, "evidence", evidence);
+    json_object_object_add(o, "remedy", fl_json_string(c->remedy));
+    return o;
+}
+
+static int print_json(const char *root, const struct fl_checks *checks, const unsigned count[4])
+{
+    json_object *doc = json_object_new_object(), *arr = json_object_new_array(),
+                *sum = json_object_new_object();
+    int r;
+
+    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
+    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    json_object_object_add(doc, "root", fl_json_string(root));
+    for (size_t i = 0; i < checks->n; i++)
+        json_object_array_add(arr, json_check(&checks->items[i]));
+    json_object_object_add(doc, "checks", arr);
+    json_object_object_add(sum, "pass", json_object_new_int((int)count[FL_CHECK_PASS]));
+    json_object_object_add(sum, "warn", json_object_new_int((int)count[FL_CHECK_WARN]));
+    json_object_object_add(sum, "fail", json_object_new_int((int)count[FL_CHECK_FAIL]));
+    json_object_object_add(sum, "skip", json_object_new_int((int)count[FL_CHECK_SKIP]));
+    json_object_object_add(doc, "summary", sum);
+    json_object_object_add(doc, "fips_ready", json_object_new_boolean(count[FL_CHECK_FAIL] == 0));
+    r = fl_json_print(doc, false);
+    json_object_put(doc);
+    return r;
+}
+
+/* Each line of @p text after @p prefix, escaped. */
+static void print_lines(const char *prefix, const char *text)
+{
+    const char *p = text;
+
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        char *line = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+
+        fputs(prefix, stdout);
+        fl_fputs_escaped(line ? line : "", stdout);
+        putchar('\n');
+        free(line);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
+static int print_text(const char *root, const struct fl_checks *checks, const unsigned count[4])
+{
+    static const char *const labels[] = {
+        [FL_CHECK_PASS] = "PASS",
+        [FL_CHECK_WARN] = "WARN",
+        [FL_CHECK_FAIL] = "FAIL",
+        [FL_CHECK_SKIP] = "SKIP",
+    };
+    static const enum fl_color colors[] = {
+        [FL_CHECK_PASS] = FL_COLOR_GREEN,
+        [FL_CHECK_WARN] = FL_COLOR_YELLOW,
+        [FL_CHECK_FAIL] = FL_COLOR_RED,
+        [FL_CHECK_SKIP] = FL_COLOR_DIM,
+    };
+
+    if (root) {
+        printf("checking the host below ");
+        fl_fputs_escaped(root, stdout);
+        printf(" (openssl-live and libcryptsetup test this process)\n\n");
+    }
+    for (size_t i = 0; i < checks->n; i++) {
+        const struct fl_check *c = &checks->items[i];
+        printf("%s%-4s%s %-15s ", fl_color_on(stdout, colors[c->status]), labels[c->status],
+               fl_color_off(stdout), c->id);
+        fl_fputs_escaped(c->message ? c->message : "", stdout);
+        putchar('\n');
+        for (size_t e = 0; e < c->n_evidence; e++)
+            print_lines("       ", c->evidence[e]);
+        if (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN)
+            print_lines("       fix: ", c->remedy);
+    }
+    printf("\n%zu checks: %u pass, %u warn, %u fail, %u skip: %s\n", checks->n, count[FL_CHECK_PASS],
+           count[FL_CHECK_WARN], count[FL_CHECK_FAIL], count[FL_CHECK_SKIP],
+           count[FL_CHECK_FAIL] ? "this host is NOT FIPS-ready" : "this host is FIPS-ready");
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+}
+
+static int emit(const char *format)
+{
+    char *text = NULL;
+    int r;
+
+    if (!strcmp(format, "butane"))
+        r = fl_provision_butane(fl_provision_fips(), &text);
+    else
+        r = fl_provision_ignition(fl_provision_fips(), &text);
+    if (r < 0)
+        return r;
+    fputs(text, stdout);
+    if (*text && text[strlen(text) - 1] != '\n')
+        putchar('\n');
+    free(text);
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : FL_EXIT_OK;
+}
+
+int verb_check(int argc, const char **argv)
+{
+    int json = 0, r = 0;
+    char *root = NULL, *format = NULL;
+    struct poptOption options[] = {
+        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-check(8))", NULL},
+        {"root", 0, POPT_ARG_STRING, &root, 0,
+         "Examine the host whose files are below DIR (live probes excepted)", "DIR"},
+        {"emit", 0, POPT_ARG_STRING, &format, 0,
+         "Print a config that turns FIPS mode on at provisioning (butane or ignition)", "FORMAT"},
+        POPT_AUTOHELP POPT_TABLEEND,
+    };
+    poptContext ctx = poptGetContext("fipsluks check", argc, argv, options, 0);
+    struct fl_checks checks = {0};
+    unsigned count[4] = {0};
+    struct stat st;
+
+    poptSetOtherOptionHelp(ctx, "[--json] [--root DIR] | --emit butane|ignition");
+    r = fl_popt_parse(ctx);
+    if (r < 0)
+        goto out;
+    if (poptPeekArg(ctx)) {
+        r = fl_usage_error("check", "unexpected argument '%s'", poptPeekArg(ctx));
+        goto out;
+    }
+    if (format) {
+        if (strcmp(format, "butane") && strcmp(format, "ignition"))
+            r = fl_usage_error("check", "--emit takes butane or ignition, not '%s'", format);
+        else if (json || root)
+            r = fl_usage_error("check", "--emit prints a config; it takes no --json or --root");
+        else
+            r = emit(format);
+        goto out;
+    }
+    if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        r = fl_usage_error("check", "--root '%s' is not a directory", root);
+        goto out;
+    }
+
+    r = fl_host_check_all(root, &checks);
+    if (r < 0) {
+        fl_log_error(r, "check failed");
+        goto out;
+    }
+    for (size_t i = 0; i < checks.n; i++)
+        count[checks.items[i].status]++;
+    r = json ? print_json(root, &checks, count) : print_text(root, &checks, count);
+    if (r >= 0)
+        r = count[FL_CHECK_FAIL] ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
+    else
+        fl_log_error(r, "cannot write the report");
+out:
+    fl_checks_clear(&checks);
+    free(root);
+    free(format);
+    poptFreeContext(ctx);
+    return r;
+}

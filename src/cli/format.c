@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fipsluks format: create a LUKS2 volume that a FIPS host opens, with the care of mkfs and wipefs:
+ * nothing in use is touched, existing signatures are shown and kept unless --force, an operator
+ * at a terminal confirms, and any failure leaves the target as it was.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libcryptsetup.h>
+
+#include "fipsluks/format.h"
+#include "fipsluks/kdf.h"
+#include "fipsluks/secret.h"
+#include "fipsluks/util.h"
+#include "cli.h"
+
+#define VERB "format"
+
+struct format_opts {
+    struct fl_format_params params;
+    const char *target;
+    const char *key_file;     /* --key-file, or NULL */
+    const char *new_key_file; /* --new-key-file, or NULL */
+    uint64_t keyfile_offset, keyfile_size;
+    bool force, batch, json;
+};
+
+/* ---- libcryptsetup's own words, shown when a step fails ---- */
+
+static char last_cryptsetup_error[512];
+
+static void capture_log(int level, const char *msg, void *usrptr)
+{
+    size_t n;
+
+    if (level == CRYPT_LOG_DEBUG || level == CRYPT_LOG_DEBUG_JSON) {
+        fputs(msg, stderr);
+        return;
+    }
+    if (level != CRYPT_LOG_ERROR)
+        return;
+    snprintf(last_cryptsetup_error, sizeof(last_cryptsetup_error), "%s", msg);
+    n = strlen(last_cryptsetup_error);
+    while (n > 0 && last_cryptsetup_error[n - 1] == '\n')
+        last_cryptsetup_error[--n] = '\0';
+}
+
+/* ---- options ---- */
+
+/* A strictly parsed number for --OPTION; @return 0 or a usage error. */
+static int parse_number(const char *option, const char *arg, uint64_t max, uint64_t *ret)
+{
+    uint64_t v;
+
+    if (!arg)
+        return 0;
+    if (fl_parse_u64(arg, &v) < 0 || v > max)
+        return fl_usage_error(VERB, "--%s '%s': not a number from 0 to %llu", option, arg,
+                              (unsigned long long)max);
+    *ret = v;
+    return 0;
+}
+
+static void print_target(const char *path)
+{
+    fputc('\'', stderr);
+    fl_fputs_escaped(path, stderr);
+    fputc('\'', stderr);
+}
+
+/* ---- what is on the target ---- */
+
+static void print_signature(const struct fl_signature *s)
+{
+    fprintf(stderr, "  %-18s %-16s at offset 0x%llx", s->type, s->usage, (unsigned long long)s->offset);
+    if (s->label) {
+        fprintf(stderr, ", label '");
+        fl_fputs_escaped(s->label, stderr);
+        fputc('\'', stderr);
+    }
+    if (s->uuid) {
+        fprintf(stderr, ", uuid ");
+        fl_fputs_escaped(s->uuid, stderr);
+    }
+    fputc('\n', stderr);
+}
+
+/* Refuse a target that is in use or (without --force) carries signatures. */
+static int check_target(const struct format_opts *o)
+{
+    struct fl_signatures sigs = {0};
+    struct stat st;
+    char *why = NULL;
+    int r;
+
+    r = stat(o->target, &st) < 0 ? -errno : S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? 0 : -ENOTBLK;
+    if (r < 0) {
+        fprintf(stderr, "fipsluks: cannot format ");
+        print_target(o->target);
+        fprintf(stderr, ": %s\n", r == -ENOTBLK ? "neither a block device nor a regular file" : strerror(-r));
+        return r;
+    }
+    r = fl_format_check_target(o->target, &o->params, &why);
+    if (r < 0) {
+        fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
+        print_target(o->target);
+        fprintf(stderr, ": %s\n", why ? why : r == -EBUSY ? "it is in use" : strerror(-r));
+        free(why);
+        return r;
+    }
+    r = fl_format_probe_signatures(o->target, &sigs);
+    if (r < 0) {
+        fl_log_error(r, "cannot probe '%s' for signatures", o->target);
+        return r;
+    }
+    if (sigs.n > 0) {
+        fprintf(stderr, "fipsluks: ");
+        print_target(o->target);
+        fprintf(stderr, " is not empty; libblkid finds %zu signature%s:\n", sigs.n, sigs.n == 1 ? "" : "s");
+        for (size_t i = 0; i < sigs.n; i++)
+            print_signature(&sigs.items[i]);
+        if (!o->force) {
+            fprintf(stderr,
+                    "fipsluks: refusing to destroy %s; check the target, then add --force to format "
+                    "it anyway\n",
+                    sigs.n == 1 ? "it" : "them");
+            r = -EEXIST;
+        } else {
+            fprintf(stderr, "fipsluks: --force: %s will be destroyed\n", sigs.n == 1 ? "it" : "they");
+        }
+    }
+    fl_signatures_clear(&sigs);
+    return r < 0 ? r : 0;
+}
+
+/* At a terminal, the operator types the device name (or its base name) or YES. */
+static int confirm(const struct format_opts *o)
+{
+    const char *base = strrchr(o->target, '/') ? strrchr(o->target, '/') + 1 : o->target;
+    char *question = NULL, answer[256];
+    int r;
+
+    if (o->batch || !fl_interactive())
+        return 0;
+    if (asprintf(&question,
+                 "WARNING: this overwrites the start of '%s' irrevocably; its current contents are lost.\n"
+                 "Type the device name (%s) or YES to continue: ",
+                 o->target, base) < 0)
+        return -ENOMEM;
+    r = fl_ask(question, answer, sizeof(answer));
+    free(question);
+    if (r == -EFBIG)
+        r = 0, answer[0] = '\0';
+    if (r < 0)
+        return r == -EINTR ? -ECANCELED : r;
+    if (strcmp(answer, "YES") && strcmp(answer, base) && strcmp(answer, o->target)) {
+        fprintf(stderr, "fipsluks: not confirmed; nothing was written\n");
+        return -ECANCELED;
+    }
+    return 0;
+}
+
+/* ---- the secret ---- */
+
+static int prompt_twice(const char *target, struct fl_secret **ret)
+{
+    struct fl_secret *a = NULL, *b = NULL;
+    char *prompt = NULL;
+    int r;
+
+    if (asprintf(&prompt, "Enter passphrase for %s: ", target) < 0)
+        return -ENOMEM;
+    r = fl_prompt_secret(prompt, &a);
+    if (r == 0)
+        r = fl_prompt_secret("Verify passphrase: ", &b);
+    free(prompt);
+    if (r < 0) {
+        fl_log_error(r, "cannot read the passphrase");
+        r = r == -EINTR ? -ECANCELED : r; /* interrupted: nothing was written */
+        goto out;
+    }
+    if (a->len == 0) {
+        fl_log_error(0, "empty passphrase; nothing was written");
+        r = -EINVAL;
+        goto out;
+    }
+    if (!fl_secret_equal(a, b)) {
+        fl_log_error(0, "passphrases do not match; nothing was written");
+        r = -EPERM;
+        goto out;
+    }
+    *ret = a;
+    a = NULL;
+out:
+    fl_secret_free(a);
+    fl_secret_free(b);
+    return r;
+}
+
+static int read_key_file(const struct format_opts *o, struct fl_secret **ret)
+{
+    int r;
+
+    if (fl_secret_file_exposed(o->key_file) > 0)
+        fl_log_warning("key file '%s' can be read by group or others; chmod 0400 it", o->key_file);
+    r = fl_secret_read_file(o->key_file, o->keyfile_offset, o->keyfile_size, ret);
+    if (r == -EINVAL)
+        fl_log_error(0, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for",
+                     o->key_file);
+    else if (r < 0)
+        fl_log_error(r, "cannot read key file '%s'", o->key_file);
+    return r;
+}
+
+/* ---- output ---- */
+
+static int print_json(const struct format_opts *o, const struct fl_format_result *res)
+{
+    json_object *doc = json_object_new_object();
+    const struct fl_volume *v = res->volume;
+    int r;
+
+    if (!doc)
+        return -ENOMEM;
+    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
+    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    json_object_object_add(doc, "path", fl_json_string(o->target));
+    json_object_object_add(doc, "uuid", fl_json_string(v->uuid));
+    json_object_object_add(doc, "label", fl_json_string(v->label));
+    json_object_object_add(doc, "subsystem", fl_json_string(v->subsystem));
+    json_object_object_add(doc, "cipher", fl_json_string(v->segments[0].cipher));
+    json_object_object_add(doc, "key_bits", json_object_new_int64(res->key_bits));
+    json_object_object_add(doc, "sector_size", json_object_new_int64(res->sector_size));
+    json_object_object_add(doc, "data_offset", json_object_new_int64((int64_t)v->segments[0].offset));
+    json_object_object_add(doc, "pbkdf", json_object_new_string("pbkdf2"));
+    json_object_object_add(doc, "hash", fl_json_string(o->params.hash));
+    json_object_object_add(doc, "iterations", json_object_new_int64(res->iterations));
+    json_object_object_add(doc, "iter_time_ms", fl_json_u64(o->params.iter_time_ms, res->calibrated));
+    json_object_object_add(doc, "digest_iterations", json_object_new_int64(res->digest_iterations));
+    json_object_object_add(doc, "keyslot", json_object_new_int(res->keyslot));
+    json_object_object_add(doc, "key_file", fl_json_string(o->new_key_file ? o->new_key_file : o->key_file));
+    json_object_object_add(doc, "key_file_generated", json_object_new_boolean(o->new_key_file != NULL));
+    json_object_object_add(doc, "signatures_erased", json_object_new_int((int)res->wiped));
+    json_object_object_add(doc, "volume", fl_json_volume(v, &res->findings));
+    r = fl_json_print(doc, false);
+    json_object_put(doc);
+    return r;
+}
+
+static int print_text(const struct format_opts *o, const struct fl_format_result *res)
+{
+    printf("formatted ");
+    fl_fputs_escaped(o->target, stdout);
+    printf(": keyslot %d, PBKDF2-%s with %u iterations", res->keyslot, o->params.hash, res->iterations);
+    if (res->calibrated)
+        printf(" (%u ms on this machine)", o->params.iter_time_ms);
+    if (o->new_key_file) {
+        printf("; new key file ");
+        fl_fputs_escaped(o->new_key_file, stdout);
+        printf(" (%u random bytes, mode 0400: keep it safe, it is the only way in)", FL_FORMAT_KEY_FILE_SIZE);
+    }
+    printf("\n\n");
+    fl_print_volume(stdout, res->volume, &res->findings);
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+}
+
+/* ---- the verb ---- */
+
+static int run_format(struct format_opts *o)
+{
+    struct fl_format_result res = {0};
+    struct fl_secret *secret = NULL;
+    struct stat key_st = {0};
+    sigset_t block, old;
+    const char *why = NULL;
+    int r;
+
+    r = check_target(o);
+    if (r < 0)
+        return r;
+    if (o->new_key_file && lstat(o->new_key_file, &key_st) == 0) {
+        fl_log_error(0, "key file '%s' already exists; fipsluks never overwrites a key file",
+                     o->new_key_file);
+        return -EEXIST;
+    }
+    r = confirm(o);
+    if (r < 0)
+        return r;
+
+    if (o->key_file)
+        r = read_key_file(o, &secret);
+    else if (o->new_key_file)
+        r = 0; /* made right before formatting, so that a refusal leaves no key file behind */
+    else
+        r = prompt_twice(o->target, &secret);
+    if (r < 0)
+        return r;
+    if (secret && secret->len < FL_FORMAT_MIN_PASSPHRASE)
+        fl_log_warning(
+            "the passphrase is %zu byte%s long; Red Hat's FIPS OpenSSL (RHEL 9 and 10) refuses PBKDF2 "
+            "passphrases shorter than %u bytes, so such a host may not open this volume",
+            secret->len, secret->len == 1 ? "" : "s", FL_FORMAT_MIN_PASSPHRASE);
+
+    /* From here on an interruption would leave a half-written target: hold signals until done. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+
+    if (o->new_key_file) {
+        r = fl_format_new_key_file(o->new_key_file, FL_FORMAT_KEY_FILE_SIZE, &secret);
+        if (r < 0) {
+            fl_log_error(r, "cannot create key file '%s'", o->new_key_file);
+            goto out;
+        }
+        if (stat(o->new_key_file, &key_st) < 0)
+            memset(&key_st, 0, sizeof(key_st));
+    }
+    r = fl_format(o->target, &o->params, secret, &res, &why);
+    if (r < 0) {
+        fprintf(stderr, "fipsluks: formatting ");
+        print_target(o->target);
+        fprintf(stderr, " failed: %s\n", why ? why : strerror(-r));
+        if (last_cryptsetup_error[0])
+            fprintf(stderr, "fipsluks: libcryptsetup said: %s\n", last_cryptsetup_error);
+        if (r != -EUCLEAN)
+            fprintf(stderr, "fipsluks: the target is unchanged\n");
+        if (o->new_key_file) {
+            struct stat now;
+            /* The key opens nothing: remove it, if it is still the file made above. */
+            if (stat(o->new_key_file, &now) == 0 && now.st_dev == key_st.st_dev &&
+                now.st_ino == key_st.st_ino)
+                unlink(o->new_key_file);
+        }
+        goto out;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    r = o->json ? print_json(o, &res) : print_text(o, &res);
+out:
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    fl_format_result_clear(&res);
+    fl_secret_free(secret);
+    return r < 0 ? r : FL_EXIT_OK;
+}
+
+/* The options that take a value, indexing the values verb_format() collects. */
+enum {
+    OPT_CIPHER = 1,
+    OPT_KEY_SIZE,
+    OPT_HASH,
+    OPT_PBKDF,
+    OPT_ITER_TIME,
+    OPT_ITERATIONS,
+    OPT_SECTOR_SIZE,
+    OPT_LABEL,
+    OPT_SUBSYSTEM,
+    OPT_UUID,
+    OPT_TYPE,
+    OPT_KEY_FILE,
+    OPT_KEYFILE_OFFSET,
+    OPT_KEYFILE_SIZE,
+    OPT_NEW_KEY_FILE,
+    OPT_MAX,
+};
+
+/*
+ * Like fl_popt_parse(), but each value is handed over (poptGetOptArg()) into @p val, so that a
+ * repeated option replaces the earlier value (and frees it; popt's own storage would leak it).
+ */
+static int parse_options(poptContext ctx, char *val[OPT_MAX])
+{
+    int rc;
+
+    while ((rc = poptGetNextOpt(ctx)) > 0) {
+        char *arg = poptGetOptArg(ctx);
+        if (rc < OPT_MAX) {
+            free(val[rc]);
+            val[rc] = arg;
+        } else {
+            free(arg);
+        }
+    }
+    if (rc < -1) {
+        fprintf(stderr, "fipsluks: %s: %s\nTry 'fipsluks %s --help'.\n",
+                poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc), VERB);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The numbers among the options, strictly parsed. */
+static int parse_numbers(char *const val[OPT_MAX], struct format_opts *o)
+{
+    uint64_t n = 0;
+    int r;
+
+    if ((r = parse_number("key-size", val[OPT_KEY_SIZE], UINT32_MAX, &n)) < 0)
+        return r;
+    if (val[OPT_KEY_SIZE] && n == 0)
+        return fl_usage_error(VERB, "--key-size 0: approved key sizes are 256 and 512");
+    o->params.key_bits = val[OPT_KEY_SIZE] ? (uint32_t)n : 0;
+    if ((r = parse_number("iter-time", val[OPT_ITER_TIME], UINT32_MAX, &n)) < 0)
+        return r;
+    if (val[OPT_ITER_TIME])
+        o->params.iter_time_ms = (uint32_t)n;
+    if ((r = parse_number("pbkdf-force-iterations", val[OPT_ITERATIONS], UINT32_MAX, &n)) < 0)
+        return r;
+    if (val[OPT_ITERATIONS] && n == 0)
+        return fl_usage_error(VERB,
+                              "--pbkdf-force-iterations 0: below the FIPS minimum for PBKDF2; approved: "
+                              "1000 or more");
+    if (val[OPT_ITERATIONS])
+        o->params.iterations = (uint32_t)n;
+    if ((r = parse_number("sector-size", val[OPT_SECTOR_SIZE], UINT32_MAX, &n)) < 0)
+        return r;
+    if (val[OPT_SECTOR_SIZE])
+        o->params.sector_size = n ? (uint32_t)n : 1; /* 0 is not a sector size: let the check refuse it */
+    if ((r = parse_number("keyfile-offset", val[OPT_KEYFILE_OFFSET], UINT64_MAX, &o->keyfile_offset)) < 0)
+        return r;
+    return parse_number("keyfile-size", val[OPT_KEYFILE_SIZE], FL_SECRET_MAX_SIZE, &o->keyfile_size);
+}
+
+int verb_format(int argc, const char **argv)
+{
+    int force = 0, batch = 0, json = 0, r;
+    struct format_opts o = {0};
+    char *val[OPT_MAX] = {0};
+    struct poptOption options[] = {
+        {"cipher", 'c', POPT_ARG_STRING, NULL, OPT_CIPHER,
+         "aes-xts-plain64 (default) or aes-cbc-essiv:sha256", "SPEC"},
+        {"key-size", 's', POPT_ARG_STRING, NULL, OPT_KEY_SIZE,
+         "Volume key size: 512 (default for XTS) or 256", "BITS"},
+        {"hash", 'h', POPT_ARG_STRING, NULL, OPT_HASH,
+         "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512", "HASH"},
+        {"pbkdf", 0, POPT_ARG_STRING, NULL, OPT_PBKDF,
+         "Key derivation: pbkdf2 (the only one a FIPS host allows)", "PBKDF"},
+        {"iter-time", 'i', POPT_ARG_STRING, NULL, OPT_ITER_TIME,
+         "Unlock time to calibrate PBKDF2 to (default 2000)", "MS"},
+        {"pbkdf-force-iterations", 0, POPT_ARG_STRING, NULL, OPT_ITERATIONS,
+         "Exactly N PBKDF2 iterations (>= 1000), no calibration", "N"},
+        {"sector-size", 0, POPT_ARG_STRING, NULL, OPT_SECTOR_SIZE,
+         "Encryption sector size (default: 4096 if possible)", "BYTES"},
+        {"label", 0, POPT_ARG_STRING, NULL, OPT_LABEL, "LUKS2 label", "LABEL"},
+        {"subsystem", 0, POPT_ARG_STRING, NULL, OPT_SUBSYSTEM, "LUKS2 subsystem", "SUBSYSTEM"},
+        {"uuid", 0, POPT_ARG_STRING, NULL, OPT_UUID, "Volume UUID instead of a random one", "UUID"},
+        {"type", 0, POPT_ARG_STRING, NULL, OPT_TYPE, "luks2 (the only type created)", "TYPE"},
+        {"key-file", 'd', POPT_ARG_STRING, NULL, OPT_KEY_FILE,
+         "Read the passphrase from FILE ('-': standard input)", "FILE"},
+        {"keyfile-offset", 0, POPT_ARG_STRING, NULL, OPT_KEYFILE_OFFSET, "Skip BYTES of the key file",
+         "BYTES"},
+        {"keyfile-size", 'l', POPT_ARG_STRING, NULL, OPT_KEYFILE_SIZE, "Read only BYTES of the key file",
+         "BYTES"},
+        {"new-key-file", 0, POPT_ARG_STRING, NULL, OPT_NEW_KEY_FILE,
+         "Generate a random 64-byte key file FILE (mode 0400, never overwritten)", "FILE"},
+        {"force", 'f', POPT_ARG_NONE, &force, 0,
+         "Format even though signatures (filesystem, LUKS, ...) are found", NULL},
+        {"batch", 'q', POPT_ARG_NONE, &batch, 0, "Do not ask for confirmation at a terminal", NULL},
+        {"json", 'j', POPT_ARG_NONE, &json, 0,
+         "Describe the new volume as JSON (schema in fipsluks-format(8))", NULL},
+        POPT_AUTOHELP POPT_TABLEEND,
+    };
+    poptContext ctx = poptGetContext("fipsluks format", argc, argv, options, 0);
+    const char **args, *option = NULL, *why = NULL;
+
+    crypt_set_log_callback(NULL, capture_log, NULL);
+    poptSetOtherOptionHelp(ctx, "[OPTIONS] DEVICE|IMAGE");
+    r = parse_options(ctx, val);
+    if (r < 0)
+        goto out;
+    args = poptGetArgs(ctx);
+    if (!args || !args[0] || args[1]) {
+        r = fl_usage_error(VERB, "give exactly one DEVICE or IMAGE to format");
+        goto out;
+    }
+    o.target = args[0];
+    o.force = force;
+    o.batch = batch;
+    o.json = json;
+    o.key_file = val[OPT_KEY_FILE];
+    o.new_key_file = val[OPT_NEW_KEY_FILE];
+
+    fl_format_params_default(&o.params);
+    if (val[OPT_CIPHER])
+        o.params.cipher = val[OPT_CIPHER];
+    if (val[OPT_HASH])
+        o.params.hash = val[OPT_HASH];
+    if (val[OPT_PBKDF])
+        o.params.pbkdf = val[OPT_PBKDF];
+    if (val[OPT_TYPE])
+        o.params.type = val[OPT_TYPE];
+    o.params.label = val[OPT_LABEL];
+    o.params.subsystem = val[OPT_SUBSYSTEM];
+    o.params.uuid = val[OPT_UUID];
+    r = parse_numbers(val, &o);
+    if (r < 0)
+        goto out;
+
+    if (val[OPT_ITERATIONS] && val[OPT_ITER_TIME]) {
+        r = fl_usage_error(VERB, "--iter-time and --pbkdf-force-iterations exclude each other");
+        goto out;
+    }
+    if (o.key_file && o.new_key_file) {
+        r = fl_usage_error(VERB, "--key-file and --new-key-file exclude each other");
+        goto out;
+    }
+    if (!o.key_file && !o.new_key_file && !fl_interactive()) {
+        r = fl_usage_error(VERB, "no terminal to ask for a passphrase: give --key-file FILE, --key-file=- "
+                                 "(standard input) or --new-key-file FILE");
+        goto out;
+    }
+    if ((val[OPT_KEYFILE_OFFSET] || val[OPT_KEYFILE_SIZE]) && !o.key_file) {
+        r = fl_usage_error(VERB, "--keyfile-offset and --keyfile-size need --key-file");
+        goto out;
+    }
+    if (fl_format_check_params(&o.params, &option, &why) < 0) {
+        const char *value = NULL;
+        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+            if (options[i].longName && !strcmp(options[i].longName, option) && options[i].val > 0 &&
+                options[i].val < OPT_MAX)
+                value = val[options[i].val];
+        fprintf(stderr, "fipsluks %s: --%s '", VERB, option);
+        fl_fputs_escaped(value ? value : "(default)", stderr);
+        fprintf(stderr, "' refused: %s\nNothing was written.\n", why);
+        r = -EINVAL;
+        goto out;
+    }
+    r = run_format(&o);
+out:
+    for (int i = 0; i < OPT_MAX; i++)
+        free(val[i]);
+    poptFreeContext(ctx);
+    return r;
+}

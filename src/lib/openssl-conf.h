@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading OpenSSL configuration files the way OpenSSL does (enough of it to judge FIPS mode). */
+#ifndef FL_LIB_OPENSSL_CONF_H
+#define FL_LIB_OPENSSL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One "name = value" in a section (the first part of a file, before any [section], is "default"). */
+struct fl_ossl_value {
+    char *section;
+    char *name;
+    char *value; /* quotes removed, comments and surrounding white space stripped */
+    char *file;  /* host path of the file that set it */
+    unsigned line;
+};
+
+/* A file read, or named by an .include that could not be read. */
+struct fl_ossl_file {
+    char *path; /* host path */
+    int error;  /* 0, or the negative errno met reading it */
+};
+
+struct fl_ossl_conf {
+    struct fl_ossl_value *values;
+    size_t n_values, allocated_values;
+    struct fl_ossl_file *files; /* the main file first, then includes in the order read */
+    size_t n_files, allocated_files;
+};
+
+/*
+ * Read @p path (a host path, below @p root) and every file it includes (.include FILE or DIR:
+ * the *.cnf and *.conf files in it, sorted; relative paths against ".pragma includedir", else
+ * OPENSSL_CONF_INCLUDE on the live system, else the including file's directory). Variables ($x)
+ * are not expanded. An include that cannot be read is recorded in files[] with its error.
+ * @return 0, or the negative errno of reading @p path itself, or -ENOMEM.
+ */
+int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *conf);
+
+/* Parse @p text as if it were the file @p name (includes are read below @p root). @return 0 or -ENOMEM. */
+int fl_ossl_conf_parse(const char *root, const char *name, const char *text, struct fl_ossl_conf *conf);
+
+/* The value of @p name in @p section (the last one set, as OpenSSL keeps it), or NULL. */
+const struct fl_ossl_value *fl_ossl_conf_get(const struct fl_ossl_conf *conf, const char *section,
+                                             const char *name);
+
+/* Whether an "activate" value turns a provider on: 1, yes, true, on (any case). */
+bool fl_ossl_truthy(const char *value);
+
+/* Whether a property query ("fips=yes", "fips", "provider=x,fips = yes") requires fips=yes. */
+bool fl_ossl_properties_fips(const char *properties);
+
+void fl_ossl_conf_clear(struct fl_ossl_conf *conf);
+
+#endif

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* FIPS mode at provisioning: one description, rendered as Butane (YAML) and Ignition (JSON). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fipsluks/provision.h"
+
+static const char openssl_cnf[] =
+    "# OpenSSL configuration for FIPS mode, from fipsluks check --emit.\n"
+    "# Only the FIPS and base providers are active, and every algorithm fetch requires fips=yes.\n"
+    "config_diagnostics = 1\n"
+    "openssl_conf = openssl_init\n"
+    "\n"
+    "# Written by \"openssl fipsinstall\" (enable-fips.service): the module's integrity MAC and\n"
+    "# self-test settings, in the section fips_sect.\n"
+    ".include " FL_PROVISION_FIPSMODULE_CNF "\n"
+    "\n"
+    "[openssl_init]\n"
+    "providers = provider_sect\n"
+    "alg_section = algorithm_sect\n"
+    "\n"
+    "[provider_sect]\n"
+    "fips = fips_sect\n"
+    "base = base_sect\n"
+    "\n"
+    "[base_sect]\n"
+    "activate = 1\n"
+    "\n"
+    "[algorithm_sect]\n"
+    "default_properties = fips=yes\n";
+
+static const char enable_fips_unit[] =
+    "[Unit]\n"
+    "Description=Turn on the OpenSSL FIPS provider (from fipsluks check --emit)\n"
+    "# Runs until the FIPS openssl.cnf is in place, then never again.\n"
+    "ConditionPathExists=" FL_PROVISION_OPENSSL_CNF_FIPS "\n"
+    "After=local-fs.target\n"
+    "Before=sshd.service systemd-user-sessions.service\n"
+    "\n"
+    "[Service]\n"
+    "Type=oneshot\n"
+    "RemainAfterExit=yes\n"
+    "ExecStart=/usr/bin/openssl fipsinstall -out " FL_PROVISION_FIPSMODULE_CNF " -module " FL_PROVISION_MODULE
+    "\n"
+    "ExecStart=/usr/bin/mv " FL_PROVISION_OPENSSL_CNF_FIPS " " FL_PROVISION_OPENSSL_CNF "\n"
+    "\n"
+    "[Install]\n"
+    "WantedBy=multi-user.target\n";
+
+static const char *const args_present[] = {"fips=1", NULL};
+static const char *const args_absent[] = {"fips=0", NULL};
+
+static const struct fl_provision_file files[] = {
+    {"/etc/system-fips", 0644, ""},
+    {FL_PROVISION_OPENSSL_CNF_FIPS, 0644, openssl_cnf},
+};
+
+static const struct fl_provision_unit units[] = {
+    {"enable-fips.service", true, enable_fips_unit},
+};
+
+static const struct fl_provision fips = {
+    .kernel_args_present = args_present,
+    .kernel_args_absent = args_absent,
+    .files = files,
+    .n_files = sizeof(files) / sizeof(files[0]),
+    .units = units,
+    .n_units = sizeof(units) / sizeof(units[0]),
+};
+
+const struct fl_provision *fl_provision_fips(void)
+{
+    return &fips;
+}
+
+const char *fl_provision_openssl_cnf(void)
+{
+    return openssl_cnf;
+}
+
+/* ---- Butane ---- */
+
+/* @p text as a YAML literal block scalar ("|") whose lines are indented by @p indent spaces. */
+static void yaml_block(FILE *f, const char *text, int indent)
+{
+    if (!*text) {
+        fputs("\"\"\n", f);
+        return;
+    }
+    fputs("|\n", f);
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+        if (len)
+            fprintf(f, "%*s%.*s\n", indent, "", (int)len, p);
+        else
+            fputc('\n', f);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+static void yaml_list(FILE *f, const char *key, const char *const *items)
+{
+    if (!items || !items[0])
+        return;
+    fprintf(f, "  %s:\n", key);
+    for (size_t i = 0; items[i]; i++)
+        fprintf(f, "    - %s\n", items[i]);
+}
+
+int fl_provision_butane(const struct fl_provision *p, char **ret)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return -ENOMEM;
+    fprintf(f,
+            "# Butane config from fipsluks %s (fipsluks check --emit butane): FIPS mode at provisioning.\n"
+            "# Transpile it with: butane --strict < fips.bu > fips.ign\n",
+            FL_VERSION);
+    fprintf(f, "variant: flatcar\nversion: 1.0.0\n");
+    fprintf(f, "kernel_arguments:\n");
+    yaml_list(f, "should_exist", p->kernel_args_present);
+    yaml_list(f, "should_not_exist", p->kernel_args_absent);
+    fprintf(f, "storage:\n  files:\n");
+    for (size_t i = 0; i < p->n_files; i++) {
+        fprintf(f,
+                "    - path: %s\n      mode: 0%o\n      overwrite: true\n      contents:\n        inline: ",
+                p->files[i].path, p->files[i].mode);
+        yaml_block(f, p->files[i].contents, 10);
+    }
+    fprintf(f, "systemd:\n  units:\n");
+    for (size_t i = 0; i < p->n_units; i++) {
+        fprintf(f, "    - name: %s\n      enabled: %s\n      contents: ", p->units[i].name,
+                p->units[i].enabled ? "true" : "false");
+        yaml_block(f, p->units[i].contents, 8);
+    }
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return -ENOMEM;
+    }
+    *ret = buf;
+    return 0;
+}
+
+/* ---- Ignition ---- */
+
+/* An RFC 2397 data URL of @p text, percent-encoding everything but unreserved characters. */
+static char *data_url(const char *text)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen("data:,") + strlen(text) * 3 + 1), *q;
+
+    if (!out)
+        return NULL;
+    q = stpcpy(out, "data:,");
+    for (const unsigned char *s = (const unsigned char *)text; *s; s++) {
+        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+            strchr("-._~", *s)) {
+            *q++ = (char)*s;
+        } else {
+            *q++ = '%';
+            *q++ = hex[*s >> 4];
+            *q++ = hex[*s & 15];
+        }
+    }
+    *q = '\0';
+    return out;
+}
+
+static json_object *string_array(const char *const *items)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; a && items && items[i]; i++)
+        json_object_array_add(a, json_object_new_string(items[i]));
+    return a;
+}
+
+int fl_provision_ignition(const struct fl_provision *p, char **ret)
+{
+    json_object *doc = json_object_new_object(), *ign = json_object_new_object();
+    json_object *kargs = json_object_new_object(), *storage = json_object_new_object();
+    json_object *jfiles = json_object_new_array(), *systemd = json_object_new_object();
+    json_object *junits = json_object_new_array();
+    const char *s;
+    int r = -ENOMEM;
+
+    if (!doc || !ign || !kargs || !storage || !jfiles || !systemd || !junits) {
+        json_object_put(ign);
+        json_object_put(kargs);
+        json_object_put(storage);
+        json_object_put(jfiles);
+        json_object_put(systemd);
+        json_object_put(junits);
+        goto out;
+    }
+    json_object_object_add(ign, "version", json_object_new_string("3.3.0"));
+    json_object_object_add(doc, "ignition", ign);
+    json_object_object_add(kargs, "shouldExist", string_array(p->kernel_args_present));
+    json_object_object_add(kargs, "shouldNotExist", string_array(p->kernel_args_absent));
+    json_object_object_add(doc, "kernelArguments", kargs);
+    for (size_t i = 0; i < p->n_files; i++) {
+        json_object *file = json_object_new_object(), *contents = json_object_new_object();
+        char *url = data_url(p->files[i].contents);
+
+        if (!file || !contents || !url) {
+            json_object_put(file);
+            json_object_put(contents);
+            free(url);
+            json_object_put(storage);
+            json_object_put(jfiles);
+            json_object_put(systemd);
+            json_object_put(junits);
+            goto out;
+        }
+        json_object_object_add(file, "path", json_object_new_string(p->files[i].path));
+        json_object_object_add(file, "mode", json_object_new_int((int)p->files[i].mode));
+        json_object_object_add(file, "overwrite", json_object_new_boolean(1));
+        json_object_object_add(contents, "source", json_object_new_string(url));
+        free(url);
+        json_object_object_add(file, "contents", contents);
+        json_object_array_add(jfiles, file);
+    }
+    json_object_object_add(storage, "files", jfiles);
+    json_object_object_add(doc, "storage", storage);
+    for (size_t i = 0; i < p->n_units; i++) {
+        json_object *unit = json_object_new_object();
+        if (!unit) {
+            json_object_put(systemd);
+            json_object_put(junits);
+            goto out;
+        }
+        json_object_object_add(unit, "name", json_object_new_string(p->units[i].name));
+        json_object_object_add(unit, "enabled", json_object_new_boolean(p->units[i].enabled));
+        json_object_object_add(unit, "contents", json_object_new_string(p->units[i].contents));
+        json_object_array_add(junits, unit);
+    }
+    json_object_object_add(systemd, "units", junits);
+    json_object_object_add(doc, "systemd", systemd);
+    s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (s && (*ret = strdup(s)))
+        r = 0;
+out:
+    json_object_put(doc);
+    return r;
+}

@@ -1,0 +1,617 @@
+/*
+ * Unit tests: the format profile (which parameters are approved), signature probing on real small
+ * files, the in-use and size checks, key file creation, and fl_format() itself on image files,
+ * including failures after the first write (libcryptsetup calls wrapped with -Wl,--wrap=) that
+ * must leave the image byte-identical.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libcryptsetup.h>
+#include <openssl/evp.h>
+
+#include "fipsluks/format.h"
+#include "fipsluks/secret.h"
+
+#define MIB (1024u * 1024u)
+
+static char dir[] = "/tmp/fl-test-format.XXXXXX";
+static char img[sizeof(dir) + 32];
+
+/* ---- failure injection (linked with -Wl,--wrap=…) ---- */
+
+static int fail_keyslot_add; /* make the keyslot step fail after libcryptsetup wrote it */
+static int fail_open;        /* make the final "does the passphrase open it" check fail */
+
+int __real_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
+                                           size_t volume_key_size, const char *passphrase,
+                                           size_t passphrase_size);
+int __wrap_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
+                                           size_t volume_key_size, const char *passphrase,
+                                           size_t passphrase_size);
+int __real_crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int keyslot,
+                                        const char *passphrase, size_t passphrase_size, uint32_t flags);
+int __wrap_crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int keyslot,
+                                        const char *passphrase, size_t passphrase_size, uint32_t flags);
+
+int __wrap_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
+                                           size_t volume_key_size, const char *passphrase,
+                                           size_t passphrase_size)
+{
+    int r = __real_crypt_keyslot_add_by_volume_key(cd, keyslot, volume_key, volume_key_size, passphrase,
+                                                   passphrase_size);
+    return fail_keyslot_add && r >= 0 ? -EIO : r;
+}
+
+int __wrap_crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int keyslot,
+                                        const char *passphrase, size_t passphrase_size, uint32_t flags)
+{
+    if (fail_open)
+        return -EPERM;
+    return __real_crypt_activate_by_passphrase(cd, name, keyslot, passphrase, passphrase_size, flags);
+}
+
+/* ---- helpers ---- */
+
+static void quiet(int level, const char *msg, void *usrptr)
+{
+}
+
+static int setup(void **state)
+{
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(img, sizeof(img), "%s/target.img", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[sizeof(dir) + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A fresh image of @p size bytes, all zero. */
+static void make_image(uint64_t size)
+{
+    int fd;
+
+    unlink(img);
+    fd = open(img, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)size), 0);
+    close(fd);
+}
+
+static void pwrite_at(const void *buf, size_t len, off_t off)
+{
+    int fd = open(img, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, buf, len, off), (ssize_t)len);
+    close(fd);
+}
+
+/* Fill the first @p len bytes with a pattern that carries no signature. */
+static void fill_pattern(size_t len)
+{
+    unsigned char *buf = malloc(len);
+    assert_non_null(buf);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)(i * 2654435761u >> 13);
+    pwrite_at(buf, len, 0);
+    free(buf);
+}
+
+/* SHA-256 of the whole image. */
+static void image_sum(unsigned char out[32])
+{
+    unsigned char buf[65536];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    ssize_t n;
+    int fd = open(img, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        EVP_DigestUpdate(ctx, buf, (size_t)n);
+    assert_int_equal(EVP_DigestFinal_ex(ctx, out, &len), 1);
+    EVP_MD_CTX_free(ctx);
+    close(fd);
+}
+
+/* Run the shell command @p prefix with the image as its last argument, quietly. */
+static int run_on_image(const char *prefix)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s '%s' >/dev/null 2>&1", prefix, img);
+    return system(cmd);
+}
+
+static struct fl_secret *passphrase(void)
+{
+    struct fl_secret *s = NULL;
+    assert_int_equal(fl_secret_new("correct horse battery staple", 28, &s), 0);
+    return s;
+}
+
+static struct fl_format_params fast_params(void)
+{
+    struct fl_format_params p;
+    fl_format_params_default(&p);
+    p.iterations = 1000;
+    return p;
+}
+
+/* ---- the profile ---- */
+
+struct profile_case {
+    const char *cipher;
+    uint32_t key_bits;
+    const char *hash;
+    const char *pbkdf;
+    uint32_t iterations;
+    uint32_t iter_time;
+    uint32_t sector;
+    const char *type;
+    const char *uuid;
+    const char *refused; /* NULL: approved; else the option named */
+};
+
+static void test_profile_table(void **state)
+{
+    static const struct profile_case cases[] = {
+        /* approved */
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, NULL},
+        {"aes-xts-plain64", 512, "sha512", "pbkdf2", 0, 1, 4096, "luks2", NULL, NULL},
+        {"aes-xts-plain64", 256, "sha256", "pbkdf2", 1000, 0, 512, "LUKS2", NULL, NULL},
+        {"aes-cbc-essiv:sha256", 0, "sha256", "pbkdf2", 0, 500, 0, "luks2", NULL, NULL},
+        {"aes-cbc-essiv:sha256", 256, "sha512", "pbkdf2", 2147483647u, 0, 2048, "luks2",
+         "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5e", NULL},
+        /* refused: every other cipher, key size, hash, PBKDF, count, type */
+        {"serpent-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"twofish-xts-plain64", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"aes-xts-plain", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"aes-cbc-plain64", 256, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"AES-XTS-PLAIN64", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"cipher_null-ecb", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"aes-xts-plain64", 384, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
+        {"aes-xts-plain64", 128, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
+        {"aes-cbc-essiv:sha256", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
+        {"aes-cbc-essiv:sha256", 128, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
+        {"aes-xts-plain64", 0, "sha1", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+        {"aes-xts-plain64", 0, "ripemd160", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+        {"aes-xts-plain64", 0, "whirlpool", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+        {"aes-xts-plain64", 0, "SHA256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+        {"aes-xts-plain64", 0, "sha3-256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+        {"aes-xts-plain64", 0, "sha256", "argon2id", 0, 2000, 0, "luks2", NULL, "pbkdf"},
+        {"aes-xts-plain64", 0, "sha256", "argon2i", 0, 2000, 0, "luks2", NULL, "pbkdf"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 999, 0, 0, "luks2", NULL, "pbkdf-force-iterations"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 2147483648u, 0, 0, "luks2", NULL,
+         "pbkdf-force-iterations"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 0, 0, "luks2", NULL, "iter-time"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 3600001, 0, "luks2", NULL, "iter-time"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 8192, "luks2", NULL, "sector-size"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 1000, "luks2", NULL, "sector-size"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 256, "luks2", NULL, "sector-size"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks1", NULL, "type"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "plain", NULL, "type"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", "not-a-uuid", "uuid"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5",
+         "uuid"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2",
+         "0b2c4a52x7cb5-4c61-9f5d-0a1a2b3c4d5e", "uuid"},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2",
+         "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5g", "uuid"},
+        {NULL, 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
+        {"aes-xts-plain64", 0, NULL, "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct profile_case *c = &cases[i];
+        struct fl_format_params p;
+        const char *option = "unset", *why = "unset";
+        int r;
+
+        fl_format_params_default(&p);
+        p.cipher = c->cipher;
+        p.key_bits = c->key_bits;
+        p.hash = c->hash;
+        p.pbkdf = c->pbkdf;
+        p.iterations = c->iterations;
+        p.iter_time_ms = c->iter_time;
+        p.sector_size = c->sector;
+        p.type = c->type;
+        p.uuid = c->uuid;
+        r = fl_format_check_params(&p, &option, &why);
+        if (!c->refused) {
+            if (r != 0)
+                fail_msg("case %zu: refused (%s: %s), expected approved", i, option, why);
+            assert_string_equal(option, "unset"); /* untouched on success */
+            continue;
+        }
+        if (r != -EINVAL)
+            fail_msg("case %zu: approved, expected refusal of --%s", i, c->refused);
+        assert_string_equal(option, c->refused);
+        /* every refusal names what is approved instead */
+        assert_non_null(strstr(why, "approved") ? why : strstr(why, "UUID") ? why : strstr(why, "47 bytes"));
+    }
+}
+
+static void test_profile_messages_and_defaults(void **state)
+{
+    struct fl_format_params p;
+    const char *option, *why;
+
+    fl_format_params_default(&p);
+    assert_string_equal(p.cipher, "aes-xts-plain64");
+    assert_string_equal(p.hash, "sha256");
+    assert_string_equal(p.pbkdf, "pbkdf2");
+    assert_int_equal(p.iter_time_ms, 2000);
+    assert_int_equal(p.iterations, 0);
+    assert_int_equal(fl_format_key_bits(&p), 512);
+    p.cipher = "aes-cbc-essiv:sha256";
+    assert_int_equal(fl_format_key_bits(&p), 256);
+    p.key_bits = 512;
+    assert_int_equal(fl_format_check_params(&p, &option, &why), -EINVAL);
+    assert_non_null(strstr(why, "approved: 256"));
+
+    fl_format_params_default(&p);
+    p.cipher = "serpent-xts-plain64";
+    assert_int_equal(fl_format_check_params(&p, NULL, &why), -EINVAL);
+    assert_non_null(strstr(why, "aes-xts-plain64, aes-cbc-essiv:sha256"));
+    fl_format_params_default(&p);
+    p.hash = "sha1";
+    assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
+    assert_string_equal(option, "hash");
+
+    /* labels and subsystems: 47 bytes fit, 48 do not */
+    fl_format_params_default(&p);
+    p.label = "12345678901234567890123456789012345678901234567";
+    p.subsystem = p.label;
+    assert_int_equal(fl_format_check_params(&p, NULL, NULL), 0);
+    p.label = "123456789012345678901234567890123456789012345678";
+    assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
+    assert_string_equal(option, "label");
+    p.label = NULL;
+    p.subsystem = "123456789012345678901234567890123456789012345678";
+    assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
+    assert_string_equal(option, "subsystem");
+}
+
+/* ---- signatures ---- */
+
+static void test_probe_zeroed(void **state)
+{
+    struct fl_signatures s = {0};
+
+    make_image(4 * MIB);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 0);
+    assert_int_equal(s.n, 0);
+    fl_signatures_clear(&s);
+    assert_int_equal(fl_format_probe_signatures("/nonexistent/fl-test", &s), -ENOENT);
+}
+
+static void test_probe_ext4(void **state)
+{
+    struct fl_signatures s = {0};
+
+    make_image(8 * MIB);
+    if (run_on_image("mkfs.ext4 -q -F -L fl-data") != 0)
+        skip();
+    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    assert_string_equal(s.items[0].type, "ext4");
+    assert_string_equal(s.items[0].usage, "filesystem");
+    assert_string_equal(s.items[0].label, "fl-data");
+    assert_non_null(s.items[0].uuid);
+    assert_int_equal(s.items[0].offset, 0x438); /* s_magic in the superblock at 1024 */
+    assert_int_equal(s.items[0].magic_len, 2);
+    fl_signatures_clear(&s);
+    assert_null(s.items);
+}
+
+static void test_probe_swap(void **state)
+{
+    struct fl_signatures s = {0};
+
+    make_image(4 * MIB);
+    if (run_on_image("mkswap") != 0)
+        skip();
+    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    assert_string_equal(s.items[0].type, "swap");
+    assert_int_equal(s.items[0].magic_len, 10); /* SWAPSPACE2 at the end of the first page */
+    assert_int_equal(s.items[0].offset, (uint64_t)sysconf(_SC_PAGESIZE) - 10);
+    fl_signatures_clear(&s);
+}
+
+static void test_probe_partition_table_and_raid(void **state)
+{
+    /* An MBR with one Linux partition at 1 MiB, 2 MiB long. */
+    static const unsigned char entry[16] = {0x00, 0, 0, 0, 0x83, 0, 0, 0, 0x00, 0x08, 0, 0, 0x00, 0x10, 0, 0};
+    static const unsigned char sig[2] = {0x55, 0xaa};
+    static const unsigned char md_magic[4] = {0xfc, 0x4e, 0x2b, 0xa9}; /* 0xa92b4efc, little-endian */
+    struct fl_signatures s = {0};
+    const uint64_t size = 40 * MIB, md = (size & ~(uint64_t)0xffff) - 0x10000; /* md 0.90: last 64 KiB */
+
+    make_image(size);
+    pwrite_at(entry, sizeof(entry), 446);
+    pwrite_at(sig, sizeof(sig), 510);
+    pwrite_at(md_magic, sizeof(md_magic), (off_t)md);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
+    /* superblocks are listed before partition tables */
+    assert_string_equal(s.items[0].type, "linux_raid_member");
+    assert_string_equal(s.items[0].usage, "raid");
+    assert_int_equal(s.items[0].offset, md);
+    assert_int_equal(s.items[0].magic_len, 4);
+    assert_string_equal(s.items[1].type, "dos");
+    assert_string_equal(s.items[1].usage, "partition table");
+    assert_int_equal(s.items[1].offset, 510);
+    assert_int_equal(s.items[1].magic_len, 2);
+    fl_signatures_clear(&s);
+}
+
+/* ---- is it in use, does it fit ---- */
+
+static void test_check_busy_and_target(void **state)
+{
+    struct fl_format_params p;
+    static char unset[] = "unset";
+    char *why = unset;
+
+    fl_format_params_default(&p);
+    make_image(17 * MIB);
+    assert_int_equal(fl_format_check_busy(img, &why), 0);
+    assert_null(why);
+    assert_int_equal(fl_format_check_busy(img, NULL), 0);
+    assert_int_equal(fl_format_check_busy("/nonexistent/fl-test", NULL), -ENOENT);
+    assert_int_equal(fl_format_check_busy(dir, NULL), -ENOTBLK);
+    assert_int_equal(fl_format_check_busy("/dev/null", NULL), -ENOTBLK);
+
+    assert_int_equal(fl_format_check_target(img, &p, &why), 0);
+    assert_null(why);
+    make_image(16 * MIB);
+    assert_int_equal(fl_format_check_target(img, &p, &why), -ENOSPC);
+    assert_non_null(strstr(why, "too small"));
+    free(why);
+    make_image(16 * MIB + 512);
+    assert_int_equal(fl_format_check_target(img, &p, &why), 0); /* falls back to 512-byte sectors */
+    p.sector_size = 4096;
+    assert_int_equal(fl_format_check_target(img, &p, &why), -EINVAL);
+    assert_non_null(strstr(why, "sector size"));
+    free(why);
+}
+
+/* ---- key files ---- */
+
+static void test_new_key_file(void **state)
+{
+    char path[sizeof(dir) + 32], link[sizeof(dir) + 32], target[sizeof(dir) + 32];
+    struct fl_secret *s = NULL, *again = NULL, *onfile = NULL;
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/new.key", dir);
+    assert_int_equal(fl_format_new_key_file(path, FL_FORMAT_KEY_FILE_SIZE, &s), 0);
+    assert_int_equal(s->len, 64);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0400);
+    assert_int_equal(st.st_size, 64);
+    assert_int_equal(fl_secret_read_file(path, 0, 0, &onfile), 0);
+    assert_true(fl_secret_equal(s, onfile));
+    /* never overwritten */
+    assert_int_equal(fl_format_new_key_file(path, FL_FORMAT_KEY_FILE_SIZE, &again), -EEXIST);
+    assert_null(again);
+    fl_secret_free(onfile);
+    assert_int_equal(fl_secret_read_file(path, 0, 0, &onfile), 0);
+    assert_true(fl_secret_equal(s, onfile));
+    /* a symbolic link, even a dangling one, is not followed */
+    snprintf(link, sizeof(link), "%s/link.key", dir);
+    snprintf(target, sizeof(target), "%s/elsewhere.key", dir);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(fl_format_new_key_file(link, FL_FORMAT_KEY_FILE_SIZE, &again), -EEXIST);
+    assert_int_equal(stat(target, &st), -1);
+    /* two keys differ */
+    unlink(path);
+    assert_int_equal(fl_format_new_key_file(path, FL_FORMAT_KEY_FILE_SIZE, &again), 0);
+    assert_false(fl_secret_equal(s, again));
+    assert_int_equal(fl_format_new_key_file(path, 0, &again), -EINVAL);
+    fl_secret_free(s);
+    fl_secret_free(again);
+    fl_secret_free(onfile);
+}
+
+/* ---- formatting ---- */
+
+static void test_format_image(void **state)
+{
+    struct fl_format_params p = fast_params();
+    struct fl_format_result res = {0};
+    struct fl_signatures s = {0};
+    struct fl_secret *pass = passphrase();
+    const char *why = "unset";
+    int r;
+
+    p.label = "fl-label";
+    p.subsystem = "fl-subsystem";
+    p.uuid = "0B2C4A52-7CB5-4C61-9F5D-0A1A2B3C4D5E";
+    p.hash = "sha512";
+    make_image(20 * MIB);
+    r = fl_format(img, &p, pass, &res, &why);
+    if (r < 0)
+        fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
+    assert_int_equal(r, 0);
+    assert_int_equal(res.keyslot, 0);
+    assert_int_equal(res.key_bits, 512);
+    assert_int_equal(res.sector_size, 4096);
+    assert_int_equal(res.iterations, 1000);
+    assert_int_equal(res.digest_iterations, 1000);
+    assert_false(res.calibrated);
+    assert_int_equal(res.wiped, 0);
+    assert_non_null(res.volume);
+    assert_string_equal(res.volume->uuid, "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5e");
+    assert_string_equal(res.volume->label, "fl-label");
+    assert_string_equal(res.volume->subsystem, "fl-subsystem");
+    assert_string_equal(res.volume->segments[0].cipher, "aes-xts-plain64");
+    assert_string_equal(res.volume->keyslots[0].hash, "sha512");
+    assert_string_equal(res.volume->digests[0].hash, "sha512");
+    assert_int_equal(res.volume->segments[0].offset, 16 * MIB);
+    assert_true(fl_findings_compatible(&res.findings));
+    /* 1000 iterations: only the "weak" warning */
+    assert_int_equal(res.findings.n, 1);
+    assert_string_equal(res.findings.items[0].rule, "FL-KDF-ITER-LOW");
+    fl_format_result_clear(&res);
+    assert_null(res.volume);
+
+    /* libblkid now finds exactly the new LUKS header */
+    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    assert_string_equal(s.items[0].type, "crypto_LUKS");
+    assert_int_equal(s.items[0].offset, 0);
+    fl_signatures_clear(&s);
+    fl_secret_free(pass);
+}
+
+static void test_format_calibrated_cbc(void **state)
+{
+    struct fl_format_params p;
+    struct fl_format_result res = {0};
+    struct fl_secret *pass = passphrase();
+    const char *why = NULL;
+    int r;
+
+    fl_format_params_default(&p);
+    p.cipher = "aes-cbc-essiv:sha256";
+    p.iter_time_ms = 50; /* keep it quick: 50 ms keyslot, 125 ms digest */
+    make_image(20 * MIB + 512);
+    r = fl_format(img, &p, pass, &res, &why);
+    if (r < 0)
+        fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
+    assert_true(res.calibrated);
+    assert_int_equal(res.key_bits, 256);
+    assert_int_equal(res.sector_size, 512); /* 512 bytes past a 4096 multiple */
+    assert_string_equal(res.volume->segments[0].cipher, "aes-cbc-essiv:sha256");
+    /* The digest gets 125 ms worth, the keyslot 50 ms: 2.5 times fewer, from one calibration. */
+    assert_true(res.digest_iterations > res.iterations);
+    assert_true(res.digest_iterations >= 1000 && res.iterations >= 1000);
+    if (res.iterations > 10000)
+        assert_true(res.digest_iterations / res.iterations == 2);
+    assert_int_equal(res.volume->digests[0].iterations, res.digest_iterations);
+    assert_int_equal(res.volume->keyslots[0].iterations, res.iterations);
+    fl_format_result_clear(&res);
+    fl_secret_free(pass);
+}
+
+/* A failure anywhere leaves the image byte-identical (and a refusal writes nothing at all). */
+static void assert_format_fails_untouched(const struct fl_format_params *p, int want)
+{
+    unsigned char before[32], after[32];
+    struct fl_format_result res = {0};
+    struct fl_secret *pass = passphrase();
+    const char *why = NULL;
+
+    image_sum(before);
+    assert_int_equal(fl_format(img, p, pass, &res, &why), want);
+    assert_null(res.volume);
+    image_sum(after);
+    assert_memory_equal(before, after, sizeof(before));
+    fl_secret_free(pass);
+}
+
+static void test_format_refused_untouched(void **state)
+{
+    struct fl_format_params p = fast_params();
+
+    make_image(20 * MIB);
+    fill_pattern(17 * MIB);
+    p.cipher = "serpent-xts-plain64";
+    assert_format_fails_untouched(&p, -EINVAL);
+    p = fast_params();
+    p.hash = "ripemd160";
+    assert_format_fails_untouched(&p, -EINVAL);
+    p = fast_params();
+    p.iterations = 999;
+    assert_format_fails_untouched(&p, -EINVAL);
+    p = fast_params();
+    p.sector_size = 4096;
+    make_image(20 * MIB + 512);
+    assert_format_fails_untouched(&p, -EINVAL);
+    make_image(16 * MIB);
+    assert_format_fails_untouched(&p, -ENOSPC);
+}
+
+static void test_format_undo(void **state)
+{
+    static const unsigned char md_magic[4] = {0xfc, 0x4e, 0x2b, 0xa9};
+    struct fl_format_params p = fast_params();
+    const uint64_t size = 40 * MIB, md = (size & ~(uint64_t)0xffff) - 0x10000;
+    struct fl_format_result res = {0};
+    struct fl_signatures s = {0};
+    struct fl_secret *pass;
+    const char *why = NULL;
+
+    /* An old ext4 at the start, a RAID superblock at the end (beyond the header area). */
+    make_image(size);
+    if (run_on_image("mkfs.ext4 -q -F") != 0)
+        skip();
+    fill_pattern(64 * 1024); /* and something unusual in the first blocks */
+    if (run_on_image("mkfs.ext4 -q -F") != 0)
+        skip();
+    pwrite_at(md_magic, sizeof(md_magic), (off_t)md);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
+    fl_signatures_clear(&s);
+
+    /* libcryptsetup wrote header and keyslot, then "failed" */
+    fail_keyslot_add = 1;
+    assert_format_fails_untouched(&p, -EIO);
+    fail_keyslot_add = 0;
+    /* the new volume "does not open" */
+    fail_open = 1;
+    assert_format_fails_untouched(&p, -EPROTO);
+    fail_open = 0;
+    /* the same with a calibrated digest, which is rewritten in between */
+    p.iterations = 0;
+    p.iter_time_ms = 10;
+    fail_keyslot_add = 1;
+    assert_format_fails_untouched(&p, -EIO);
+    fail_keyslot_add = 0;
+
+    /* and for real: both signatures gone, the RAID magic beyond the header area erased */
+    pass = passphrase();
+    assert_int_equal(fl_format(img, &p, pass, &res, &why), 0);
+    assert_int_equal(res.wiped, 1);
+    fl_format_result_clear(&res);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    assert_string_equal(s.items[0].type, "crypto_LUKS");
+    fl_signatures_clear(&s);
+    fl_secret_free(pass);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profile_table),
+        cmocka_unit_test(test_profile_messages_and_defaults),
+        cmocka_unit_test(test_probe_zeroed),
+        cmocka_unit_test(test_probe_ext4),
+        cmocka_unit_test(test_probe_swap),
+        cmocka_unit_test(test_probe_partition_table_and_raid),
+        cmocka_unit_test(test_check_busy_and_target),
+        cmocka_unit_test(test_new_key_file),
+        cmocka_unit_test(test_format_image),
+        cmocka_unit_test(test_format_calibrated_cbc),
+        cmocka_unit_test(test_format_refused_untouched),
+        cmocka_unit_test(test_format_undo),
+    };
+    crypt_set_log_callback(NULL, quiet, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

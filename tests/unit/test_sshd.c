@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of the sshd check (src/lib/sshd.c): the refused-algorithm table, sshd_config syntax
+ * (case, '=', quotes, comments, aliases), first-value-wins, Match blocks, Include with globs below a
+ * root, +/-/^ lists and the defaults.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fipsluks/host.h"
+#include "fipsluks/sshd.h"
+
+static char root[] = "/tmp/fl-test-sshd.XXXXXX";
+
+static void write_file(const char *rel, const char *text)
+{
+    char path[512], dir[512], *slash;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s%s", root, rel);
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (slash = strchr(dir + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        mkdir(dir, 0755);
+        *slash = '/';
+    }
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Parse @p text as /etc/ssh/sshd_config below the test root and judge it into @p c. */
+static void judge(const char *text, struct fl_check *c)
+{
+    struct fl_sshd_config cfg = {0};
+
+    assert_int_equal(fl_sshd_config_parse(root, "/etc/ssh/sshd_config", text, &cfg), 0);
+    assert_int_equal(fl_sshd_evaluate(&cfg, c), 0);
+    fl_sshd_config_clear(&cfg);
+}
+
+static bool has_evidence(const struct fl_check *c, const char *needle)
+{
+    for (size_t i = 0; i < c->n_evidence; i++)
+        if (strstr(c->evidence[i], needle))
+            return true;
+    return false;
+}
+
+static void print_check(const struct fl_check *c)
+{
+    fprintf(stderr, "%s: %s\n", fl_check_status_name(c->status), c->message);
+    for (size_t i = 0; i < c->n_evidence; i++)
+        fprintf(stderr, "  %s\n", c->evidence[i]);
+}
+
+#define assert_evidence(c, needle)                                                                           \
+    do {                                                                                                     \
+        if (!has_evidence((c), (needle))) {                                                                  \
+            print_check(c);                                                                                  \
+            fail_msg("no evidence containing '%s'", (needle));                                               \
+        }                                                                                                    \
+    } while (0)
+
+/* All five keywords with FIPS lists, so that only what a test adds decides. */
+#define FIPS_ALL                                                                                             \
+    "Ciphers aes256-gcm@openssh.com,aes128-ctr\n"                                                            \
+    "MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512\n"                                                     \
+    "KexAlgorithms ecdh-sha2-nistp256,diffie-hellman-group14-sha256\n"                                       \
+    "HostKeyAlgorithms ecdsa-sha2-nistp256,rsa-sha2-512\n"                                                   \
+    "PubkeyAcceptedAlgorithms ecdsa-sha2-nistp256,rsa-sha2-256\n"
+
+static int setup(void **state)
+{
+    assert_non_null(mkdtemp(root));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_refused_table(void **state)
+{
+    static const char *const refused[] = {
+        "chacha20-poly1305@openssh.com",
+        "umac-64-etm@openssh.com",
+        "umac-128@openssh.com",
+        "hmac-md5",
+        "hmac-md5-96-etm@openssh.com",
+        "hmac-ripemd160",
+        "curve25519-sha256",
+        "curve25519-sha256@libssh.org",
+        "sntrup761x25519-sha512@openssh.com",
+        "mlkem768x25519-sha256",
+        "ssh-ed25519",
+        "ssh-ed25519-cert-v01@openssh.com",
+        "sk-ssh-ed25519@openssh.com",
+        "diffie-hellman-group1-sha1",
+        "3des-cbc",
+        "arcfour256",
+        "blowfish-cbc",
+        "cast128-cbc",
+        "ssh-dss",
+    };
+    static const char *const fine[] = {
+        "aes256-gcm@openssh.com",
+        "aes128-ctr",
+        "aes256-cbc",
+        "hmac-sha2-256",
+        "hmac-sha2-512-etm@openssh.com",
+        "hmac-sha1",
+        "ecdh-sha2-nistp384",
+        "diffie-hellman-group14-sha256",
+        "diffie-hellman-group16-sha512",
+        "ecdsa-sha2-nistp256",
+        "rsa-sha2-512",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        assert_non_null(fl_sshd_refused(refused[i]));
+    for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+        if (fl_sshd_refused(fine[i]))
+            fail_msg("%s refused: %s", fine[i], fl_sshd_refused(fine[i]));
+}
+
+static void test_syntax(void **state)
+{
+    struct fl_sshd_config cfg = {0};
+    const char *text = "# comment\n"
+                       "  ciphers aes128-ctr   # trailing comment\n"
+                       "MACS=hmac-sha2-256\n"
+                       "KexAlgorithms = ecdh-sha2-nistp256\n"
+                       "HostKeyAlgorithms \"rsa-sha2-512,rsa-sha2-256\"\n"
+                       "PubkeyAcceptedKeyTypes\trsa-sha2-512\n"
+                       "Ciphers\n" /* no value: not a setting */
+                       "PermitRootLogin no\n";
+
+    assert_int_equal(fl_sshd_config_parse(root, "/etc/ssh/sshd_config", text, &cfg), 0);
+    assert_int_equal(cfg.n_settings, 5);
+    assert_int_equal(cfg.settings[0].keyword, FL_SSHD_CIPHERS);
+    assert_string_equal(cfg.settings[0].value, "aes128-ctr");
+    assert_int_equal(cfg.settings[0].line, 2);
+    assert_int_equal(cfg.settings[1].keyword, FL_SSHD_MACS);
+    assert_string_equal(cfg.settings[1].value, "hmac-sha2-256");
+    assert_int_equal(cfg.settings[2].keyword, FL_SSHD_KEX);
+    assert_string_equal(cfg.settings[2].value, "ecdh-sha2-nistp256");
+    assert_int_equal(cfg.settings[3].keyword, FL_SSHD_HOSTKEY);
+    assert_string_equal(cfg.settings[3].value, "rsa-sha2-512,rsa-sha2-256");
+    assert_int_equal(cfg.settings[4].keyword, FL_SSHD_PUBKEY);
+    assert_int_equal(cfg.settings[4].line, 6);
+    assert_null(cfg.settings[4].match);
+    fl_sshd_config_clear(&cfg);
+}
+
+static void test_all_fips_passes(void **state)
+{
+    struct fl_check c;
+
+    judge(FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    assert_null(c.remedy);
+    assert_string_equal(c.id, "sshd");
+    fl_check_clear(&c);
+}
+
+static void test_refused_fails(void **state)
+{
+    struct fl_check c;
+
+    judge("Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "/etc/ssh/sshd_config:1: Ciphers: chacha20-poly1305@openssh.com is refused");
+    assert_non_null(strstr(c.message, "Ciphers"));
+    assert_non_null(strstr(c.message, "ssh_dispatch_run_fatal"));
+    assert_non_null(
+        strstr(c.remedy, "/etc/ssh/sshd_config line 1: replace with \"Ciphers aes256-gcm@openssh.com"));
+    fl_check_clear(&c);
+}
+
+static void test_first_value_wins(void **state)
+{
+    struct fl_check c;
+
+    /* the later refused line is ignored by sshd: pass, with a note */
+    judge(FIPS_ALL "Ciphers chacha20-poly1305@openssh.com\n", &c);
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    assert_evidence(
+        &c,
+        "sshd_config:6: Ciphers chacha20-poly1305@openssh.com: ignored, /etc/ssh/sshd_config:1 came first");
+    fl_check_clear(&c);
+
+    /* the earlier refused line wins over a later good one */
+    judge("MACs umac-64-etm@openssh.com\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "sshd_config:1: MACs: umac-64-etm@openssh.com is refused");
+    fl_check_clear(&c);
+}
+
+static void test_match_blocks(void **state)
+{
+    struct fl_check c;
+
+    judge(FIPS_ALL "Match User legacy\n    PubkeyAcceptedAlgorithms ssh-ed25519,rsa-sha2-512\n"
+                   "Match Address 10.0.0.0/8\n    PubkeyAcceptedAlgorithms rsa-sha2-512\n",
+          &c);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c,
+                    "sshd_config:7: PubkeyAcceptedAlgorithms ssh-ed25519,rsa-sha2-512 (in the Match block "
+                    "/etc/ssh/sshd_config:6: Match User legacy)");
+    assert_evidence(&c, "sshd_config:7: PubkeyAcceptedAlgorithms: ssh-ed25519 is refused");
+    assert_evidence(&c, "(in the Match block /etc/ssh/sshd_config:8: Match Address 10.0.0.0/8)");
+    fl_check_clear(&c);
+
+    /* a Match block's own first line counts, not the global one */
+    judge(FIPS_ALL "Match User a\n  Ciphers aes128-ctr\n  Ciphers 3des-cbc\n", &c);
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    assert_evidence(&c, "Ciphers 3des-cbc: ignored, /etc/ssh/sshd_config:7 came first");
+    fl_check_clear(&c);
+}
+
+static void test_defaults(void **state)
+{
+    struct fl_check c;
+
+    /* no line at all: OpenSSH's defaults, a warning each */
+    judge("PermitRootLogin no\n", &c);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_evidence(&c,
+                    "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com");
+    assert_evidence(&c, "no line: MACs: OpenSSH's compiled-in default includes umac-64-etm@openssh.com");
+    assert_evidence(&c, "no line: KexAlgorithms:");
+    assert_evidence(&c, "no line: HostKeyAlgorithms:");
+    assert_evidence(&c, "no line: PubkeyAcceptedAlgorithms:");
+    assert_non_null(
+        strstr(c.remedy, "add to /etc/ssh/sshd_config, before any Match block: Ciphers aes256-gcm"));
+    fl_check_clear(&c);
+
+    /* a Match line alone does not replace the global one */
+    judge("Ciphers aes128-ctr\nMACs hmac-sha2-256\nKexAlgorithms ecdh-sha2-nistp256\nHostKeyAlgorithms "
+          "rsa-sha2-512\n"
+          "Match User x\n PubkeyAcceptedAlgorithms rsa-sha2-512\n",
+          &c);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_evidence(&c, "no line: PubkeyAcceptedAlgorithms:");
+    fl_check_clear(&c);
+}
+
+static void test_prefixes(void **state)
+{
+    struct fl_check c;
+
+    /* +: the defaults and more; a refused addition fails, the defaults warn */
+    judge("Ciphers +aes256-cbc\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_evidence(
+        &c, "sshd_config:1: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com");
+    fl_check_clear(&c);
+    judge("Ciphers +arcfour\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "Ciphers: arcfour is refused");
+    fl_check_clear(&c);
+    /* ^: at the head of the defaults, same judgement */
+    judge("KexAlgorithms ^ecdh-sha2-nistp256\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_evidence(&c, "KexAlgorithms: OpenSSH's compiled-in default includes mlkem768x25519-sha256");
+    fl_check_clear(&c);
+    /* -: the defaults without what it names (wildcards allowed) */
+    judge("Ciphers -chacha20-poly1305@openssh.com\nMACs -umac-*\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    fl_check_clear(&c);
+    judge("KexAlgorithms -curve25519-sha256*\n" FIPS_ALL, &c);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_evidence(&c, "KexAlgorithms: OpenSSH's compiled-in default includes mlkem768x25519-sha256,"
+                        "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com");
+    assert_false(has_evidence(&c, "curve25519-sha256@libssh.org"));
+    fl_check_clear(&c);
+}
+
+static void test_include(void **state)
+{
+    struct fl_sshd_config cfg = {0};
+    struct fl_check c;
+
+    write_file("/etc/ssh/conf.d/20-late.conf", "\n\nMACs umac-128@openssh.com\n");
+    write_file("/etc/ssh/conf.d/10-early.conf", "Ciphers aes128-ctr\nMatch User x\n  Ciphers arcfour\n");
+    write_file("/etc/ssh/conf.d/notes.txt", "Ciphers 3des-cbc\n");
+    /* relative to /etc/ssh, globbed and sorted; a Match block ends with its file */
+    assert_int_equal(fl_sshd_config_parse(
+                         root, "/etc/ssh/sshd_config",
+                         "Include conf.d/*.conf /etc/ssh/none.d/*\nHostKeyAlgorithms rsa-sha2-512\n", &cfg),
+                     0);
+    assert_int_equal(cfg.n_files, 3);
+    assert_string_equal(cfg.files[1], "/etc/ssh/conf.d/10-early.conf");
+    assert_string_equal(cfg.files[2], "/etc/ssh/conf.d/20-late.conf");
+    assert_int_equal(cfg.n_settings, 4);
+    assert_string_equal(cfg.settings[1].value, "arcfour");
+    assert_non_null(cfg.settings[1].match);
+    assert_string_equal(cfg.settings[2].file, "/etc/ssh/conf.d/20-late.conf");
+    assert_int_equal(cfg.settings[2].line, 3);
+    assert_null(cfg.settings[2].match);
+    assert_null(cfg.settings[3].match); /* after the include: global again */
+    assert_int_equal(cfg.n_notes, 1);
+    assert_non_null(
+        strstr(cfg.notes[0], "/etc/ssh/sshd_config:1: Include /etc/ssh/none.d/*: matched no files"));
+    assert_int_equal(fl_sshd_evaluate(&cfg, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "/etc/ssh/conf.d/20-late.conf:3: MACs: umac-128@openssh.com is refused");
+    assert_evidence(&c, "/etc/ssh/conf.d/10-early.conf:3: Ciphers: arcfour is refused");
+    fl_check_clear(&c);
+    fl_sshd_config_clear(&cfg);
+}
+
+static void test_include_loop_and_link(void **state)
+{
+    struct fl_sshd_config cfg = {0};
+    char link[600];
+
+    /* an absolute link inside the root resolves inside the root */
+    write_file("/usr/share/ssh/fips.conf", "Ciphers aes256-ctr\n");
+    write_file("/etc/ssh/self.conf", "Include /etc/ssh/self.conf\n");
+    snprintf(link, sizeof(link), "%s/etc/ssh/linked.conf", root);
+    unlink(link);
+    assert_int_equal(symlink("/usr/share/ssh/fips.conf", link), 0);
+    assert_int_equal(
+        fl_sshd_config_parse(root, "/etc/ssh/sshd_config", "Include linked.conf self.conf\n", &cfg), 0);
+    assert_int_equal(cfg.n_settings, 1);
+    assert_string_equal(cfg.settings[0].file, "/etc/ssh/linked.conf");
+    assert_string_equal(cfg.settings[0].value, "aes256-ctr");
+    assert_true(cfg.n_notes >= 1);
+    assert_non_null(strstr(cfg.notes[cfg.n_notes - 1], "nested too deeply"));
+    fl_sshd_config_clear(&cfg);
+}
+
+static void test_check_sshd_missing(void **state)
+{
+    struct fl_check c;
+    char empty[600];
+
+    snprintf(empty, sizeof(empty), "%s/empty", root);
+    mkdir(empty, 0755);
+    assert_int_equal(fl_check_sshd(empty, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_SKIP);
+    assert_evidence(&c, "/etc/ssh/sshd_config: No such file or directory");
+    fl_check_clear(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_table),
+        cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_all_fips_passes),
+        cmocka_unit_test(test_refused_fails),
+        cmocka_unit_test(test_first_value_wins),
+        cmocka_unit_test(test_match_blocks),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_include),
+        cmocka_unit_test(test_include_loop_and_link),
+        cmocka_unit_test(test_check_sshd_missing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
