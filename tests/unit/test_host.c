@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "fixture.h"
 #include <json-c/json.h>
 
 #include "fipsluks/host.h"
@@ -31,20 +33,7 @@ static const char fipsmodule_cnf[] = "[fips_sect]\nactivate = 1\nconditional-err
 
 static void write_file(const char *rel, const char *text)
 {
-    char path[1024], dir[1024], *slash;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s%s", root, rel);
-    snprintf(dir, sizeof(dir), "%s", path);
-    for (slash = strchr(dir + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        mkdir(dir, 0755);
-        *slash = '/';
-    }
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    fixture_write(root, rel, text);
 }
 
 static void make_link(const char *rel, const char *target)

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "fipsluks/host.h"
 #include "fipsluks/sshd.h"
 
@@ -24,20 +26,7 @@ static char root[] = "/tmp/fl-test-sshd.XXXXXX";
 
 static void write_file(const char *rel, const char *text)
 {
-    char path[512], dir[512], *slash;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s%s", root, rel);
-    snprintf(dir, sizeof(dir), "%s", path);
-    for (slash = strchr(dir + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        mkdir(dir, 0755);
-        *slash = '/';
-    }
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    fixture_write(root, rel, text);
 }
 
 /* Parse @p text as /etc/ssh/sshd_config below the test root and judge it into @p c. */

@@ -1,0 +1,28 @@
+/* Test helpers shared by unit tests that build fixture trees (not a test itself: no test_ prefix). */
+#ifndef FL_TEST_FIXTURE_H
+#define FL_TEST_FIXTURE_H
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Write @p text to @p root/@p rel, creating the directories on the way. */
+static inline void fixture_write(const char *root, const char *rel, const char *text)
+{
+    char path[1024], dir[1024], *slash;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s%s", root, rel);
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (slash = strchr(dir + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        mkdir(dir, 0755);
+        *slash = '/';
+    }
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#endif
