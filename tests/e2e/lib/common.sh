@@ -7,6 +7,12 @@ FL_SOURCE_DIR=${FL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." &&
 FL_BUILD_DIR=${FL_BUILD_DIR:-$FL_SOURCE_DIR/build}
 export PATH="$FL_BUILD_DIR/src/cli:$FL_BUILD_DIR/tests/tools:$FL_SOURCE_DIR/tests/tools:$PATH"
 
+# The distribution's python3, whose modules scripts/setup installs (python3-yaml), even where another
+# python3 (pyenv, a virtualenv) comes first on PATH.
+if [[ -x /usr/bin/python3 ]]; then
+    python3() { /usr/bin/python3 "$@"; }
+fi
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/fipsluks-test.XXXXXX")
 FL_CLEANUP=()
 fl_cleanup() {
