@@ -8,6 +8,9 @@
  *   FL_CRASH_AT      N, 1-based
  *   FL_CRASH_MODE    before | torn | sigterm (default before)
  *   FL_CRASH_LOG     optional file: each counted call is appended as "N name offset length"
+ *
+ * It can also make libcryptsetup's crypt_activate_by_passphrase() (called by the program) fail:
+ *   FL_FAIL_ACTIVATE_AT  N: the Nth call returns -EPERM, as if the passphrase did not open the keyslot
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,7 +22,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
+
+#include <libcryptsetup.h>
 
 static long at = -1, count;
 static int torn, sigterm;
@@ -151,4 +157,18 @@ int fdatasync(int fd)
     if (crash_point(fd, "fdatasync", -1, 0) != 0)
         raise(SIGKILL);
     return real_fdatasync(fd);
+}
+
+typedef int (*activate_fn)(struct crypt_device *, const char *, int, const char *, size_t, uint32_t);
+
+int crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int slot, const char *pass,
+                                 size_t len, uint32_t flags)
+{
+    static long calls;
+    const char *at_env = getenv("FL_FAIL_ACTIVATE_AT");
+    REAL(crypt_activate_by_passphrase, activate_fn);
+
+    if (at_env && ++calls == strtol(at_env, NULL, 10))
+        return -EPERM;
+    return real_crypt_activate_by_passphrase(cd, name, slot, pass, len, flags);
 }
