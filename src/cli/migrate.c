@@ -532,6 +532,18 @@ static int convert_all(struct run *run)
 
 /* ---- reporting ---- */
 
+/* The policy's remedy for keyslot @p id (for a token-bound keyslot: how to re-enroll it), or NULL. */
+static const char *keyslot_remedy(const struct fl_findings *f, int id)
+{
+    char object[32];
+
+    snprintf(object, sizeof(object), "keyslot %d", id);
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->items[i].object, object) && f->items[i].remedy)
+            return f->items[i].remedy;
+    return NULL;
+}
+
 static int report(struct run *run, int result)
 {
     const struct fl_volume *v = fl_migration_volume(run->m);
@@ -582,14 +594,21 @@ static int report(struct run *run, int result)
     } else {
         for (int i = 0; i < n; i++) {
             const struct fl_keyslot *ks = fl_volume_keyslot(v, slots[i].id);
+            const struct fl_token *t = ks && ks->n_tokens ? fl_volume_token(v, ks->tokens[0]) : NULL;
+            const char *fix = keyslot_remedy(&f, slots[i].id);
+
             if (slots[i].plan == FL_SLOT_CONVERT)
                 printf("keyslot %d still needs migration (%s): give its secret with --key-file, or run on a "
                        "terminal\n", slots[i].id, slots[i].rules);
             else if (slots[i].plan == FL_SLOT_TOKEN_BOUND)
-                printf("keyslot %d is bound to a token (%s): re-enroll the token (e.g. systemd-cryptenroll "
-                       "--wipe-slot=%d …), or run fipsluks migrate --key-slot %d --key-file SECRET with its "
-                       "secret\n", slots[i].id, ks && ks->n_tokens && fl_volume_token(v, ks->tokens[0]) ?
-                       fl_volume_token(v, ks->tokens[0])->type : "token", slots[i].id, slots[i].id);
+                printf("keyslot %d is bound to a token (%s)\n", slots[i].id, t && t->type ? t->type : "token");
+            else
+                continue;
+            if (fix) {
+                printf("  fix: ");
+                fl_fputs_escaped(fix, stdout);
+                putchar('\n');
+            }
         }
         if (interrupted)
             printf("interrupted: the current step was completed; run the same command again to continue\n");

@@ -36,6 +36,7 @@ fl_assert_contains "$FL_OUT" "keyslot 0  argon2id -> pbkdf2 sha256" "dry-run pla
 fl_assert_contains "$FL_OUT" "keyslot 1  argon2i -> pbkdf2 sha256" "dry-run plan"
 [[ $FL_OUT != *"keyslot 2  "* && $FL_OUT != *"keyslot 3  "* ]] || fl_fail "dry-run plans a compliant or token-bound keyslot: $FL_OUT"
 fl_assert_contains "$FL_OUT" "keyslot 3 is bound to a token (systemd-tpm2)" "token explanation"
+fl_assert_contains "$FL_OUT" "fix: re-enroll the systemd-tpm2 token for keyslot 3 (e.g. systemd-cryptenroll --wipe-slot=3 --tpm2-device=auto v.img)" "token remedy"
 fl_assert_eq "$orig" "$(hdr v.img)" "header after --dry-run"
 
 # a wrong secret: exit 2, no header change, no backup written
