@@ -24,12 +24,6 @@ run_check() {
     "$@" >"$J" || rc=$?
     [[ $rc -eq $want ]] || fl_fail "$CASE: '$*' exited $rc, expected $want; $(jq -c '.checks[] | [.id, .status, .message]' "$J")"
 }
-status() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .status' "$J"; }
-evidence() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .evidence[]' "$J"; }
-message() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .message' "$J"; }
-expect() { fl_assert_eq "$2" "$(status "$1")" "$CASE: status of $1 (message: $(message "$1"))"; }
-has_evidence() { fl_assert_contains "$(evidence "$1")" "$2" "$CASE: evidence of $1"; }
-has_message() { fl_assert_contains "$(message "$1")" "$2" "$CASE: message of $1"; }
 files_pass() {
     local id
     for id in kernel system-fips openssl-module openssl-config sshd luks; do expect $id pass; done

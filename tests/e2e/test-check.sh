@@ -31,13 +31,6 @@ check() {
 }
 declare -A STATUS
 status() { printf '%s' "${STATUS[$1]:-}"; }
-evidence() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .evidence[]' "$J"; }
-remedy() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .remedy // ""' "$J"; }
-message() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .message' "$J"; }
-expect() { fl_assert_eq "$2" "$(status "$1")" "$CASE: status of $1 (message: $(message "$1"))"; }
-has_evidence() { fl_assert_contains "$(evidence "$1")" "$2" "$CASE: evidence of $1"; }
-has_remedy() { fl_assert_contains "$(remedy "$1")" "$2" "$CASE: remedy of $1"; }
-has_message() { fl_assert_contains "$(message "$1")" "$2" "$CASE: message of $1"; }
 # only ID STATUS: that check has STATUS, every other file-based check passes
 only() {
     local id

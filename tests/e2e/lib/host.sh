@@ -143,3 +143,14 @@ EOF
     _fl_host_dev "$root" sda
     _fl_host_dev "$root" sda1 "$images/argon2id.img"
 }
+
+# Reading a `fipsluks check --json` report in $J, for assertions named after $CASE. A test may
+# define status() itself (e.g. from a cache); this one asks jq.
+status() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .status' "$J"; }
+evidence() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .evidence[]' "$J"; }
+remedy() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .remedy // ""' "$J"; }
+message() { jq -r --arg id "$1" '.checks[] | select(.id == $id) | .message' "$J"; }
+expect() { fl_assert_eq "$2" "$(status "$1")" "$CASE: status of $1 (message: $(message "$1"))"; }
+has_evidence() { fl_assert_contains "$(evidence "$1")" "$2" "$CASE: evidence of $1"; }
+has_remedy() { fl_assert_contains "$(remedy "$1")" "$2" "$CASE: remedy of $1"; }
+has_message() { fl_assert_contains "$(message "$1")" "$2" "$CASE: message of $1"; }
