@@ -4,26 +4,44 @@
  * Re-wrapping keyslots a FIPS host refuses (argon2, non-approved hashes) as PBKDF2 keyslots that
  * open with the same secret, without ever risking the volume.
  *
- * Each conversion is journalled in the header itself: a LUKS2 token of type
- * "fipsluks-migration" records the keyslot, its priority and the keyslot ids that existed before,
- * and is committed before anything else changes. libcryptsetup then writes the new keyslot into a
- * free slot and area, commits, swaps the ids and destroys the old keyslot (wiping its area first),
- * each header change a LUKS2 commit (two copies, sequence ids). After a crash at any moment at least
- * one keyslot holding the secret opens; fl_migration_recover() works out which, keeps that one under
- * the original number, restores the priority and drops the journal.
+ * fl_migrate() is the whole protocol behind one call, so no caller can skip a safety rule:
+ *
+ *  1. Lock the volume (an OFD write lock on the header device: a second migrate gets -EBUSY) and
+ *     refuse read-only targets (-EROFS) before anything else.
+ *  2. Match every secret to the keyslot it opens, unlocking each keyslot's KDF once and keeping
+ *     the volume key in locked memory. A secret that opens no keyslot: -EPERM, nothing written.
+ *  3. Back up the header (only when a write will follow; never over an existing file; fsynced).
+ *  4. Finish interrupted conversions (their journals), proving before any destroy that a keyslot
+ *     is the copy the journal's own conversion made.
+ *  5. Convert each keyslot S, each step a LUKS2 commit:
+ *       journal {S, salt of S, temporary keyslot T, T's exact PBKDF2 parameters, priority, tokens}
+ *       → add T from the volume key (PBKDF2, a quarter of the final iterations) → verify T
+ *       → destroy S → add S from the volume key (final PBKDF2) → priority, tokens → verify S
+ *       → destroy T → drop the journal.
+ *     The secret opens S or T at every moment, so a crash anywhere leaves a volume that opens.
+ *     A final keyslot that does not verify: the header is restored from this run's backup (-EIO).
+ *
+ * The old keyslot's KDF runs once per keyslot; the new PBKDF2 runs twice (derive, verify) plus
+ * the temporary copy's quarter twice.
  */
 #ifndef FIPSLUKS_MIGRATE_H
 #define FIPSLUKS_MIGRATE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "secret.h"
 #include "volume.h"
 
 /** Token type of the migration journal. */
 #define FL_MIGRATION_TOKEN "fipsluks-migration"
+/** Version of the journal format this library writes and reads. */
+#define FL_JOURNAL_VERSION 2
+/** Where header backups go unless told otherwise (FIPSLUKS_BACKUP_DIR overrides it). */
+#define FL_DEFAULT_BACKUP_DIR "/var/lib/fipsluks/backup"
 
 struct fl_migration;
 
@@ -41,13 +59,18 @@ struct fl_slot {
     char rules[160];        /**< comma-separated rule ids that make it non-compliant */
 };
 
-/** An interrupted conversion found in the header. */
+/** An interrupted conversion found in the header (a fipsluks-migration token). */
 struct fl_journal {
     int token;              /**< journal token id */
-    int keyslot;            /**< the keyslot being converted */
+    int keyslot;            /**< the keyslot being converted (S) */
+    int temp;               /**< the temporary copy the conversion writes (T) */
+    char salt[128];         /**< the KDF salt of the old keyslot S, as stored (base64): its identity */
+    char temp_hash[32];     /**< T's exact PBKDF2 hash and iterations: its identity */
+    uint32_t temp_iterations;
     enum fl_priority priority;
-    int existing[FL_MAX_KEYSLOTS]; /**< keyslot ids before the conversion started */
-    size_t n_existing;
+    int tokens[FL_MAX_TOKENS]; /**< tokens assigned to S before the conversion */
+    size_t n_tokens;
+    char problem[160];      /**< empty, or why this journal does not fit the header */
 };
 
 /**
@@ -59,28 +82,39 @@ int fl_migration_open(const char *path, const char *header, struct fl_migration 
 
 void fl_migration_free(struct fl_migration *m);
 
-/** The volume as read when opened (or after the last fl_migration_reload()). */
+/** The volume as read when opened (or after the last change). */
 const struct fl_volume *fl_migration_volume(const struct fl_migration *m);
 
-/** Read the header again, e.g. after converting. @return 0 or -errno. */
-int fl_migration_reload(struct fl_migration *m);
-
 /**
- * What to do with each keyslot: those with an error finding that a new PBKDF2 keyslot fixes are
- * FL_SLOT_CONVERT; with @p include_warnings also those with such a warning (SHA-1, few iterations).
+ * What to do with each keyslot of @p v: those with an error finding that a new PBKDF2 keyslot fixes
+ * are FL_SLOT_CONVERT; with @p include_warnings also those with such a warning (SHA-1, few
+ * iterations). Pure: no I/O.
  * @return number of entries written to @p slots (at most FL_MAX_KEYSLOTS), or -ENOMEM.
  */
-int fl_migration_plan(const struct fl_migration *m, bool include_warnings, struct fl_slot *slots);
-
-/** Journals of interrupted conversions. @return number written to @p out, or -errno. */
-int fl_migration_journals(struct fl_migration *m, struct fl_journal *out, size_t max);
+int fl_migration_plan(const struct fl_volume *v, bool include_warnings, struct fl_slot *slots);
 
 /**
- * Check @p secret against keyslot @p slot without activating anything.
- * @return 0 when it opens, -EPERM when it does not, -ENOTSUP when the keyslot's KDF cannot be
- *         computed here (argon2 on a FIPS host with cryptsetup >= 2.7 and OpenSSL >= 3.2), -errno.
+ * Whether @p v has room for one more keyslot of a @p key_size -byte volume key: a free keyslot id
+ * and a gap in the keyslots area large enough. Pure. @return 1 if so, 0 if not.
  */
-int fl_migration_try_secret(struct fl_migration *m, int slot, const struct fl_secret *secret);
+int fl_migration_has_room(const struct fl_volume *v, size_t key_size);
+
+/**
+ * Parse one journal token's JSON. Pure. A journal that cannot be used (unparsable, an older
+ * version, ids out of range, missing fields) is still returned, with @p ret->problem set.
+ * @return 0, or -ENOMEM.
+ */
+int fl_journal_parse(const char *json, int token, struct fl_journal *ret);
+
+/**
+ * Check @p n journals against the header @p v: every journal names existing or expected keyslots,
+ * no keyslot belongs to two journals, the temporary copy is not the keyslot itself. Sets
+ * ->problem on those that do not fit. Pure. @return the number of journals with a problem.
+ */
+size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volume *v);
+
+/** Journals in the header of @p m, parsed and validated. @return number written to @p out, or -errno. */
+int fl_migration_journals(struct fl_migration *m, struct fl_journal *out, size_t max);
 
 /** Whether libcryptsetup runs in FIPS mode (its LUKS2 default KDF is pbkdf2). */
 bool fl_libcryptsetup_fips_mode(void);
@@ -92,55 +126,135 @@ bool fl_libcryptsetup_fips_mode(void);
  */
 int fl_allow_non_fips_unlock(void);
 
-/**
- * Whether keyslot @p slot can be converted without overwriting it in place: a free keyslot id and
- * a free keyslot area large enough for the new keyslot exist.
- * @return 1 if so, 0 if not, or -errno.
- */
-int fl_migration_has_room(const struct fl_migration *m, int slot);
+/** Size of the volume key in bytes (what a new keyslot's PBKDF2 derives). */
+size_t fl_migration_key_size(const struct fl_migration *m);
 
-/**
- * Back up the header to @p file (created 0600; never overwrites: -EEXIST).
- * @return 0 or -errno.
- */
-int fl_migration_backup(struct fl_migration *m, const char *file);
+/* ---- the protocol ---------------------------------------------------------------------------- */
 
-/** Restore the header from @p file, written by fl_migration_backup(). */
-int fl_migration_restore(struct fl_migration *m, const char *file);
+/** A secret offered to fl_migrate() and what became of it. */
+struct fl_migrate_secret {
+    const struct fl_secret *secret;
+    const char *source;     /**< for messages: "key file 'x'", "standard input", "the terminal" */
+    int keyslot;            /**< out: the keyslot it opens (-1: none tried yet / none) */
+};
 
-struct fl_pbkdf2 {
-    const char *hash;
-    uint32_t iterations;
+/** What a keyslot job ended as. */
+enum fl_job_status {
+    FL_JOB_PLANNED = 0,     /**< dry run: would be converted */
+    FL_JOB_CONVERTED,
+    FL_JOB_NO_SECRET,       /**< no secret opens it: skipped */
+    FL_JOB_FAILED,
+    FL_JOB_INTERRUPTED,     /**< a stop was asked for before it started */
+};
+
+struct fl_migrate_job {
+    int keyslot;
+    char rules[160];
+    int secret;             /**< index into the secrets (-1: none) */
+    enum fl_job_status status;
+};
+
+/** Things worth telling an operator while fl_migrate() runs (none is an error). */
+enum fl_migrate_event {
+    FL_EVENT_UNLOCK,        /**< unlocking @p keyslot with @p secret (the old KDF: may take seconds) */
+    FL_EVENT_WRONG_SECRET,  /**< @p secret does not open @p keyslot */
+    FL_EVENT_CALIBRATE,     /**< timing PBKDF2 for the new keyslots */
+    FL_EVENT_BACKUP,        /**< the header backup was written (result->backup) */
+    FL_EVENT_RECOVER,       /**< finishing the interrupted conversion of @p keyslot */
+    FL_EVENT_CONVERT,       /**< converting @p keyslot */
+    FL_EVENT_WRITE,         /**< writing a PBKDF2 keyslot for @p keyslot */
+    FL_EVENT_VERIFY,        /**< verifying that the new @p keyslot opens */
+    FL_EVENT_CONVERTED,     /**< @p keyslot is converted and verified */
+};
+
+struct fl_migrate_ops {
+    void *userdata;
+    /**
+     * Ask for the secret of @p keyslot (its @p attempt -th try, from 0). Return 0 with a new
+     * secret in @p ret (fl_migrate() frees it at the end), 1 to skip the keyslot, or -errno
+     * (-EPERM after the last try). NULL: no asking.
+     */
+    int (*ask)(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret);
+    /** Progress; may be NULL. */
+    void (*event)(void *userdata, enum fl_migrate_event ev, int keyslot, int secret);
+    /** True when the operator asked to stop: fl_migrate() finishes the current keyslot, then returns. */
+    bool (*stop)(void *userdata);
+    /** Last chance to say no after secrets matched and before the first write: 0 to go on, -ECANCELED to stop. */
+    int (*confirm)(void *userdata, const struct fl_migrate_job *jobs, size_t n_jobs);
+};
+
+struct fl_migrate_options {
+    const char *hash;       /**< PBKDF2 hash of new keyslots ("sha256", "sha512") */
+    uint32_t iterations;    /**< PBKDF2 iterations; 0: calibrate to iter_time_ms */
+    uint32_t iter_time_ms;
+    int keyslot;            /**< only this keyslot (warnings count too), or -1 */
+    bool dry_run;           /**< match the secrets, write nothing */
+    bool allow_in_place;    /**< no room: overwrite in place (a crash midway loses the keyslot) */
+    const char *backup;     /**< header backup file, or NULL for a new file in backup_dir */
+    const char *backup_dir; /**< NULL: $FIPSLUKS_BACKUP_DIR or FL_DEFAULT_BACKUP_DIR */
+};
+
+struct fl_migrate_result {
+    struct fl_migrate_job jobs[FL_MAX_KEYSLOTS];
+    size_t n_jobs;
+    struct fl_journal journals[FL_MAX_TOKENS];
+    size_t n_journals;
+    size_t n_recovered;     /**< journals finished */
+    uint32_t iterations;    /**< PBKDF2 iterations of the new keyslots (0 if none written) */
+    char backup[PATH_MAX];  /**< the header backup written, or "" */
+    bool backup_on_volume;  /**< the backup's file system lives inside the volume being migrated */
+    int failed_keyslot;     /**< the keyslot an error is about, or -1 */
+    int failed_secret;      /**< the secret an error is about (a wrong one), or -1 */
+    bool restored;          /**< the header was restored from the backup after a failure */
+    bool wrote;             /**< anything was written to the volume */
+    bool interrupted;       /**< stopped early because ops->stop() said so */
 };
 
 /**
- * Convert keyslot @p slot, which @p secret opens, to PBKDF2 with @p kdf; keep its id, priority
- * and tokens; verify the new keyslot opens with @p secret. With @p in_place the keyslot is
- * overwritten where it is (only when there is no room; a crash then loses it: have a backup).
- * @return 0, -ENOSPC (no room and not @p in_place), -EPERM (secret does not open it),
- *         -EIO (the new keyslot does not verify), -errno.
+ * Migrate the keyslots of @p m, as described at the top of this file.
+ * @return 0 (see @p res for what was done and what is left), or
+ *   -EPERM      a secret opens no keyslot (res->failed_secret), or a typed one failed every try;
+ *               nothing written
+ *   -ENOTSUP    an argon2 keyslot cannot be computed on this FIPS host (res->failed_keyslot)
+ *   -ENOENT     options->keyslot does not exist
+ *   -EROFS      the header device is read-only; -EBUSY: another migration holds the lock, or a
+ *               reencryption is in progress; -EMEDIUMTYPE: LUKS1
+ *   -EUCLEAN    a journal does not fit the header (res->journals[].problem); nothing written
+ *   -EXFULL     no room for a crash-safe conversion and not allow_in_place (res->failed_keyslot)
+ *   -EEXIST     the backup file exists; -ENOSPC and other -errno writing the backup
+ *   -ECANCELED  ops->confirm() said no
+ *   -EIO        a new keyslot did not verify (res->restored says whether the header was restored)
+ *   other -errno from libcryptsetup.
  */
-int fl_migration_convert(struct fl_migration *m, int slot, const struct fl_secret *secret,
-                         const struct fl_pbkdf2 *kdf, bool in_place);
+int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options, struct fl_migrate_secret *secrets,
+               size_t n_secrets, const struct fl_migrate_ops *ops, struct fl_migrate_result *res);
+
+/* ---- header backups (backup.c) ---------------------------------------------------------------- */
 
 /**
- * Finish or roll back an interrupted conversion, with the secret of the journalled keyslot:
- * - the journalled keyslot opens with @p secret: destroy the keyslots the conversion added (the new
- *   one before the swap, the old one after it);
- * - it does not, but an added keyslot does (the old area was wiped before the swap was committed):
- *   rebuild the keyslot under its own number from that copy, as PBKDF2 with @p kdf, then destroy
- *   the rest.
- * Then restore the priority and remove the journal. Every step is itself a LUKS2 commit, so a crash
- * during recovery leaves a state recovery handles.
- * @return 0, -EPERM (no keyslot opens with @p secret: nothing touched), -errno.
+ * A new, unused path for a header backup of a volume with @p uuid in @p dir:
+ * DIR/UUID-YYYYMMDDTHHMMSSZ[-N].luksheader. The UUID is used only when it is a well-formed UUID
+ * ("volume" otherwise), so header content never becomes part of a path.
+ * @return 0, or -ENAMETOOLONG.
  */
-int fl_migration_recover(struct fl_migration *m, const struct fl_journal *j, const struct fl_secret *secret,
-                         const struct fl_pbkdf2 *kdf);
+int fl_backup_path(const char *dir, const char *uuid, long long now, unsigned n, char *buf, size_t size);
 
-/** The keyslots a journal's conversion added (candidates for its secret). @return how many. */
-size_t fl_journal_added(const struct fl_migration *m, const struct fl_journal *j, int *slots);
+/** Whether @p s is a well-formed UUID (8-4-4-4-12 hex digits). Pure. */
+bool fl_uuid_valid(const char *s);
 
-/** Size of the volume key in bytes (what a new keyslot's PBKDF2 derives). */
-size_t fl_migration_key_size(const struct fl_migration *m);
+/**
+ * Copy @p bytes of the header device @p fd to the new file @p path (O_EXCL, mode 0600 set on the
+ * descriptor, fsynced with its directory). A partial file is removed. On success @p ret_fd is the
+ * backup, open for reading (restore from it, not from a path that may have changed since).
+ * @return 0 or -errno (-EEXIST when @p path exists, -ENOSPC).
+ */
+int fl_backup_write(int fd, uint64_t bytes, const char *path, int *ret_fd);
+
+/**
+ * Whether the file system holding @p path lives on block device @p dev (directly, or through
+ * device-mapper/MD layers: /sys/dev/block/MAJ:MIN/slaves, read below @p sysroot).
+ * @return 1 if so, 0 if not, -errno.
+ */
+int fl_path_on_device(const char *sysroot, const char *path, dev_t dev);
 
 #endif

@@ -28,8 +28,13 @@ int fl_exit_code(int r)
     case EBUSY:
     case EEXIST:
         return FL_EXIT_BUSY;
-    case EINTR:
+    case EINTR: /* interrupted before anything was written */
         return FL_EXIT_INCOMPLETE;
+    case EXFULL:    /* migrate: no room for a crash-safe conversion */
+    case ENOTSUP:   /* migrate: argon2 cannot be computed on this FIPS host */
+    case ECANCELED: /* the operator did not confirm */
+    case EINVAL:
+        return FL_EXIT_USAGE;
     default:
         return FL_EXIT_USAGE;
     }

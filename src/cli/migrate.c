@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* fipsluks migrate: re-wrap keyslots a FIPS host refuses as PBKDF2 keyslots, crash-safely. */
+/*
+ * fipsluks migrate: re-wrap keyslots a FIPS host refuses as PBKDF2 keyslots, crash-safely.
+ * The protocol (matching, backup, journal, conversion, verification, recovery) is fl_migrate() in
+ * the library; this file reads options and secrets, prompts, catches signals and reports.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fipsluks/kdf.h"
@@ -15,7 +17,6 @@
 #include "fipsluks/util.h"
 #include "cli.h"
 
-#define DEFAULT_BACKUP_DIR "/var/lib/fipsluks/backup"
 #define PROMPT_TRIES 3
 #define SHORT_PASSPHRASE 8
 
@@ -26,66 +27,61 @@ struct opts {
     char *hash, *header, *backup;
     const char *path;
     uint32_t iter_time, iterations;
+    unsigned tries;
     bool dry_run, batch, allow_in_place, allow_non_fips, json;
-};
-
-/* One keyslot to convert and the secret that opens it. */
-struct job {
-    int slot;
-    char rules[160];
-    char from[96];           /* "argon2id" / "pbkdf2 ripemd160, 1000 iterations" */
-    const struct fl_secret *secret; /* from the pool */
-    const char *status;      /* planned, converted, no-secret, token-bound, failed, interrupted */
 };
 
 struct run {
     struct opts o;
     struct fl_migration *m;
-    struct job jobs[FL_MAX_KEYSLOTS];
-    size_t n_jobs;
-    char backup[4096];
-    bool backed_up;
-    uint32_t iterations;
-    struct fl_secret *pool[FL_MAX_KEYSLOTS]; /* every secret read or typed, wiped at the end */
-    size_t n_pool;
+    struct fl_migrate_secret secrets[FL_MAX_KEYSLOTS];
+    struct fl_secret *owned[FL_MAX_KEYSLOTS]; /* the same secrets, to free */
+    char *sources[FL_MAX_KEYSLOTS]; /* "key file 'x'" for each of secrets[] */
+    size_t n_secrets;
+    struct fl_migrate_result res;
+    char from[FL_MAX_KEYSLOTS][96]; /* each converted keyslot's KDF before the conversion */
+    char error[1024];               /* the message of the error that ended the run, for --json */
 };
 
+/* ---- signals ---- */
+
 static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t writing; /* the volume is being written: the current step finishes */
 
 static void on_signal(int sig)
 {
+    static const char before[] = "\nfipsluks: interrupted: nothing has been written; stopping\n";
+    static const char during[] = "\nfipsluks: interrupted: finishing the current step (the volume is safe), "
+                                 "then stopping\n";
+
+    if (!interrupted) {
+        if (writing)
+            (void)!write(STDERR_FILENO, during, sizeof(during) - 1);
+        else
+            (void)!write(STDERR_FILENO, before, sizeof(before) - 1);
+    }
     interrupted = sig;
 }
 
-/* SIGINT/SIGTERM/SIGHUP: set a flag (no SA_RESTART, so a prompt returns EINTR). */
-static void catch_signals(void)
+/*
+ * SIGINT/SIGTERM/SIGHUP set a flag and say so at once. Outside prompts, system calls restart, so
+ * libcryptsetup's I/O is never cut short; at a prompt they do not, so Ctrl-C ends the prompt.
+ */
+static void catch_signals(bool restart)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = restart ? SA_RESTART : 0};
+
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* Header writes run with these signals held back, so each atomic step completes. */
-static void hold_signals(bool hold, sigset_t *saved)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(hold ? SIG_BLOCK : SIG_SETMASK, hold ? &set : saved, hold ? saved : NULL);
-}
+/* ---- messages ---- */
 
-static void describe_kdf(const struct fl_keyslot *ks, char *buf, size_t size)
+static bool text(const struct run *run)
 {
-    if (ks->kdf && !strcmp(ks->kdf, "pbkdf2"))
-        snprintf(buf, size, "pbkdf2 %s, %u iterations", ks->hash ? ks->hash : "?", ks->iterations);
-    else if (ks->kdf)
-        snprintf(buf, size, "%s", ks->kdf);
-    else
-        snprintf(buf, size, "no kdf");
+    return !run->o.json;
 }
 
 static void say(const struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -93,7 +89,7 @@ static void say(const struct run *run, const char *fmt, ...)
 {
     va_list ap;
 
-    if (run->o.json)
+    if (!text(run))
         return;
     va_start(ap, fmt);
     vprintf(fmt, ap);
@@ -101,9 +97,65 @@ static void say(const struct run *run, const char *fmt, ...)
     fflush(stdout);
 }
 
+/* Progress for a person watching a terminal (standard error), never in --json or piped runs. */
+static void progress(const struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const struct run *run, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!isatty(STDERR_FILENO))
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+/* Report the error that ends the run (standard error, and the JSON document). @return @p r. */
+static int fail(struct run *run, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct run *run, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(run->error, sizeof(run->error), fmt, ap);
+    va_end(ap);
+    fl_log_error(0, "%s", run->error);
+    return r;
+}
+
+static void describe_kdf(const struct fl_keyslot *ks, char *buf, size_t size)
+{
+    if (!ks)
+        snprintf(buf, size, "gone");
+    else if (ks->kdf && !strcmp(ks->kdf, "pbkdf2"))
+        snprintf(buf, size, "pbkdf2 %s, %u iterations", ks->hash ? ks->hash : "?", ks->iterations);
+    else if (ks->kdf && ks->memory_kib)
+        snprintf(buf, size, "%s, %u MiB", ks->kdf, ks->memory_kib / 1024);
+    else if (ks->kdf)
+        snprintf(buf, size, "%s", ks->kdf);
+    else
+        snprintf(buf, size, "no kdf");
+}
+
+/* The keyslot's KDF for a plan line: "argon2id", "pbkdf2 ripemd160, 1000 iterations". */
+static void describe_from(const struct fl_keyslot *ks, char *buf, size_t size)
+{
+    if (ks && ks->kdf && strcmp(ks->kdf, "pbkdf2"))
+        snprintf(buf, size, "%s", ks->kdf);
+    else
+        describe_kdf(ks, buf, size);
+}
+
+static const char *source_of(const struct run *run, int secret)
+{
+    return secret >= 0 && (size_t)secret < run->n_secrets ? run->sources[secret] : "the typed passphrase";
+}
+
+/* ---- options ---- */
+
 static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
 {
-    char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL;
+    char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL, *tries = NULL;
     int dry_run = 0, batch = 0, in_place = 0, non_fips = 0, json = 0, r = 0;
     struct poptOption options[] = {
         {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
@@ -119,9 +171,10 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
          "PBKDF2 iterations of new keyslots (at least 1000), no calibration", "N"},
         {"header", 0, POPT_ARG_STRING, &o->header, 0, "Detached LUKS header", "FILE"},
         {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
-         "Write the header backup to FILE (default " DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
-        {"dry-run", 0, POPT_ARG_NONE, &dry_run, 0, "Print the plan, change nothing", NULL},
+         "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
+        {"dry-run", 0, POPT_ARG_NONE, &dry_run, 0, "Test every secret and print the plan; change nothing", NULL},
         {"batch", 'q', POPT_ARG_NONE, &batch, 0, "Do not ask for confirmation", NULL},
+        {"tries", 'T', POPT_ARG_STRING, &tries, 0, "How often to ask for a passphrase (default 3)", "N"},
         {"allow-in-place", 0, POPT_ARG_NONE, &in_place, 0,
          "Overwrite a keyslot in place when there is no free keyslot or area (not crash-safe)", NULL},
         {"allow-non-fips-unlock", 0, POPT_ARG_NONE, &non_fips, 0,
@@ -136,7 +189,9 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
     *ret_ctx = ctx;
     poptSetOtherOptionHelp(ctx, "[OPTIONS] DEVICE|IMAGE");
     o->key_slot = -1;
+    o->tries = PROMPT_TRIES;
     r = fl_popt_parse(ctx);
+    o->json = json; /* first: even a usage error gets its JSON document */
     if (r < 0)
         goto out;
     args = poptGetArgs(ctx);
@@ -149,7 +204,6 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
     o->batch = batch;
     o->allow_in_place = in_place;
     o->allow_non_fips = non_fips;
-    o->json = json;
     if (!o->hash && !(o->hash = strdup(FL_DEFAULT_HASH))) {
         r = -ENOMEM;
         goto out;
@@ -167,6 +221,12 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
         r = fl_usage_error("migrate", "--keyfile-size needs 1 to %u bytes, not '%s'", FL_SECRET_MAX_SIZE, size);
         goto out;
     }
+    if (tries && (fl_parse_u64(tries, &v) < 0 || v == 0 || v > 100)) {
+        r = fl_usage_error("migrate", "--tries needs a number from 1 to 100, not '%s'", tries);
+        goto out;
+    }
+    if (tries)
+        o->tries = (unsigned)v;
     if (slot) {
         if (fl_parse_u64(slot, &v) < 0 || v >= FL_MAX_KEYSLOTS) {
             r = fl_usage_error("migrate", "--key-slot needs a keyslot number 0-%d, not '%s'", FL_MAX_KEYSLOTS - 1,
@@ -205,10 +265,11 @@ out:
     free(slot);
     free(iter_time);
     free(iterations);
+    free(tries);
     return r;
 }
 
-/* ---- finding the secrets ---- */
+/* ---- secrets ---- */
 
 static void warn_secret(const struct fl_secret *s, const char *source)
 {
@@ -217,18 +278,7 @@ static void warn_secret(const struct fl_secret *s, const char *source)
                        "with such passphrases", source, SHORT_PASSPHRASE);
 }
 
-/* -ENOTSUP from a keyslot check: Argon2 cannot be computed on this host. */
-static int argon2_unavailable(int slot)
-{
-    fl_log_error(0, "keyslot %d is argon2, which this FIPS host cannot compute (cryptsetup >= 2.7 with "
-                    "OpenSSL >= 3.2 and the FIPS provider). Migrate before enabling FIPS mode, or on another "
-                    "host against the image or a header backup, or pass --allow-non-fips-unlock to unlock it "
-                    "with OpenSSL's non-FIPS default provider for this one process (see fipsluks-migrate(8))",
-                 slot);
-    return -ENOTSUP;
-}
-
-/* Every key file, read once into the pool of secrets. */
+/* Every key file, read once. */
 static int read_key_files(struct run *run)
 {
     for (size_t k = 0; run->o.key_files && run->o.key_files[k]; k++) {
@@ -236,298 +286,137 @@ static int read_key_files(struct run *run)
         struct fl_secret *s = NULL;
         int r;
 
-        if (run->n_pool == FL_MAX_KEYSLOTS)
-            return fl_usage_error("migrate", "at most %d key files", FL_MAX_KEYSLOTS);
+        if (run->n_secrets == FL_MAX_KEYSLOTS)
+            return fail(run, -EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
         r = fl_secret_read_file(file, run->o.keyfile_offset, run->o.keyfile_size, &s);
-        if (r < 0) {
-            fl_log_error(r, "cannot read key file '%s'", file);
-            return r == -ENOMEM || r == -EACCES ? r : -EINVAL;
-        }
+        if (r < 0)
+            return fail(run, r == -ENOMEM ? r : r == -EACCES ? r : -EINVAL, "cannot read key file '%s': %s",
+                        file, strerror(-r));
         if (fl_secret_file_exposed(file) > 0)
             fl_log_warning("key file '%s' can be read by other users", file);
-        warn_secret(s, file);
-        run->pool[run->n_pool++] = s;
+        if (!strcmp(file, "-"))
+            run->sources[run->n_secrets] = strdup("standard input");
+        else if (asprintf(&run->sources[run->n_secrets], "key file '%s'", file) < 0)
+            run->sources[run->n_secrets] = NULL;
+        run->owned[run->n_secrets] = s;
+        run->secrets[run->n_secrets++].secret = s;
+        if (!run->sources[run->n_secrets - 1])
+            return -ENOMEM;
+        warn_secret(s, run->sources[run->n_secrets - 1]);
     }
     return 0;
 }
 
-/* Try the pool's secrets on @p slot; @return pool index, -1 if none opens it, -ENOTSUP, -errno. */
-static int pool_match(struct run *run, int slot)
+static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)
 {
-    for (size_t i = 0; i < run->n_pool; i++) {
-        int r = fl_migration_try_secret(run->m, slot, run->pool[i]);
-        if (r == 0)
-            return (int)i;
-        if (r != -EPERM)
-            return r;
-        if (interrupted)
-            return -EINTR;
-    }
-    return -1;
-}
+    struct run *run = userdata;
+    char prompt[256], kdf[96];
+    int r;
 
-/*
- * Ask for the secret of @p slot on the terminal until one opens it (or of any of @p also, for an
- * interrupted conversion). An empty answer skips. @return pool index, -1 if skipped, -errno.
- */
-static int prompt_for(struct run *run, int slot, const char *what, const int *also, size_t n_also)
-{
-    char prompt[256];
-
-    snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d (%s) [empty to skip]: ", slot, what);
-    for (int attempt = 0; attempt < PROMPT_TRIES; attempt++) {
-        struct fl_secret *s = NULL;
-        int r;
-
-        r = fl_prompt_secret(prompt, &s);
-        if (r < 0)
-            return r;
-        if (s->len == 0) {
-            fl_secret_free(s);
-            return -1;
-        }
-        r = -EPERM;
-        for (size_t i = 0; i < n_also && r == -EPERM; i++)
-            r = fl_migration_try_secret(run->m, also[i], s);
-        if (r == -EPERM)
-            r = fl_migration_try_secret(run->m, slot, s);
-        if (r == 0) {
-            warn_secret(s, "the prompt");
-            run->pool[run->n_pool++] = s;
-            return (int)run->n_pool - 1;
-        }
-        fl_secret_free(s);
-        if (r == -ENOTSUP)
-            return argon2_unavailable(slot);
-        if (r != -EPERM)
-            return r;
-        fprintf(stderr, "No key available with this passphrase.\n");
-    }
-    return -EPERM;
-}
-
-static bool can_prompt(const struct run *run)
-{
-    return run->n_pool == 0 && !(run->o.key_files && run->o.key_files[0]) && fl_interactive();
-}
-
-static int no_secret_source(void)
-{
-    fl_log_error(0, "no secret given: use --key-file FILE (or --key-file=- for standard input), or run on a "
-                    "terminal to be asked");
-    return -EINVAL;
-}
-
-/* The secret of each planned keyslot, from the key files or the terminal. */
-static int find_secrets(struct run *run)
-{
-    bool prompting = !(run->o.key_files && run->o.key_files[0]);
-    int matched = 0;
-
-    if (prompting && !fl_interactive())
-        return no_secret_source();
-    for (size_t i = 0; i < run->n_jobs; i++) {
-        struct job *j = &run->jobs[i];
-        int k = pool_match(run, j->slot);
-
-        if (k == -1 && prompting)
-            k = prompt_for(run, j->slot, j->from, NULL, 0);
-        if (k == -ENOTSUP)
-            return argon2_unavailable(j->slot);
-        if (k < -1)
-            return k;
-        if (k >= 0) {
-            j->secret = run->pool[k];
-            matched++;
-        }
-    }
-    if (matched == 0 && !prompting) {
-        fl_log_error(0, "no key available with this passphrase: no key file given opens %s",
-                     run->o.key_slot >= 0 ? "that keyslot" : "any keyslot to migrate");
+    if (attempt >= run->o.tries)
         return -EPERM;
-    }
-    return 0;
-}
-
-/* ---- planning ---- */
-
-static int make_plan(struct run *run, struct fl_slot *slots, int n)
-{
-    const struct fl_volume *v = fl_migration_volume(run->m);
-
-    for (int i = 0; i < n; i++) {
-        const struct fl_keyslot *ks = fl_volume_keyslot(v, slots[i].id);
-        struct job *j;
-
-        if (run->o.key_slot >= 0 && slots[i].id != run->o.key_slot)
-            continue;
-        if (slots[i].plan == FL_SLOT_COMPLIANT || slots[i].plan == FL_SLOT_NOT_KEYSLOT)
-            continue;
-        /* a token-bound keyslot is converted only when asked for by number, with its secret in a file */
-        if (slots[i].plan == FL_SLOT_TOKEN_BOUND && (run->o.key_slot < 0 || !run->o.key_files))
-            continue;
-        j = &run->jobs[run->n_jobs++];
-        j->slot = slots[i].id;
-        j->status = "planned";
-        snprintf(j->rules, sizeof(j->rules), "%s", slots[i].rules);
-        describe_kdf(ks, j->from, sizeof(j->from));
-    }
-    return 0;
-}
-
-static void print_plan(const struct run *run)
-{
-    say(run, "%s: %zu keyslot%s to convert to PBKDF2-%s:\n", run->o.path, run->n_jobs, run->n_jobs == 1 ? "" : "s",
-        run->o.hash);
-    for (size_t i = 0; i < run->n_jobs; i++)
-        say(run, "  keyslot %-2d %s -> pbkdf2 %s%s (%s)\n", run->jobs[i].slot, run->jobs[i].from, run->o.hash,
-            run->o.dry_run || run->jobs[i].secret ? "" : ", no secret: skipped", run->jobs[i].rules);
-}
-
-/* ---- doing it ---- */
-
-static int default_backup_path(struct run *run)
-{
-    const struct fl_volume *v = fl_migration_volume(run->m);
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if (run->o.backup) {
-        snprintf(run->backup, sizeof(run->backup), "%s", run->o.backup);
-        return 0;
-    }
-    if (mkdir("/var/lib/fipsluks", 0700) < 0 && errno != EEXIST)
-        return -errno;
-    if (mkdir(DEFAULT_BACKUP_DIR, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
-    snprintf(run->backup, sizeof(run->backup), "%s/%s-%s.luksheader", DEFAULT_BACKUP_DIR,
-             v->uuid ? v->uuid : "unknown", stamp);
-    return 0;
-}
-
-static int ensure_backup(struct run *run)
-{
-    int r;
-
-    if (run->backed_up)
-        return 0;
-    r = default_backup_path(run);
-    if (r == 0)
-        r = fl_migration_backup(run->m, run->backup);
-    if (r < 0) {
-        fl_log_error(r, "cannot write the header backup '%s'%s", run->backup,
-                     r == -EEXIST ? " (it exists; it is never overwritten)" : "");
-        return r == -EEXIST ? -EEXIST : -EIO;
-    }
-    run->backed_up = true;
-    say(run, "header backup: %s\n", run->backup);
-    return 0;
-}
-
-/* PBKDF2 iterations for new keyslots: forced, or calibrated once per process. */
-static int ensure_iterations(struct run *run)
-{
-    int r;
-
-    if (run->iterations)
-        return 0;
-    if (run->o.iterations) {
-        run->iterations = run->o.iterations;
-        return 0;
-    }
-    r = fl_kdf_calibrate_pbkdf2(run->o.hash, fl_migration_key_size(run->m), run->o.iter_time, &run->iterations);
+    if (interrupted)
+        return -EINTR;
+    describe_from(ks, kdf, sizeof(kdf));
+    snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d (%s) [empty to skip]: ", ks ? ks->id : -1,
+             kdf);
+    catch_signals(false);
+    r = fl_prompt_secret(prompt, ret);
+    catch_signals(true);
     if (r < 0)
-        fl_log_error(r, "cannot calibrate PBKDF2-%s", run->o.hash);
-    return r;
-}
-
-static int recover_journals(struct run *run)
-{
-    struct fl_journal journals[FL_MAX_TOKENS];
-    int n = fl_migration_journals(run->m, journals, FL_MAX_TOKENS), r;
-    struct fl_pbkdf2 kdf = {.hash = run->o.hash};
-
-    for (int i = 0; i < n; i++) {
-        const struct fl_journal *j = &journals[i];
-        int added[FL_MAX_KEYSLOTS], k = -1;
-        size_t n_added = fl_journal_added(run->m, j, added);
-
-        say(run, "keyslot %d: an interrupted migration (journal token %d) %s\n", j->keyslot, j->token,
-            run->o.dry_run ? "will be finished" : "is being finished");
-        if (run->o.dry_run)
-            continue;
-        /* the copies the conversion added first: they are PBKDF2 and cheap to try */
-        for (size_t a = 0; a < n_added && k < 0; a++)
-            k = pool_match(run, added[a]);
-        if (k < 0)
-            k = pool_match(run, j->keyslot);
-        if (k == -ENOTSUP || k == -1) {
-            if (can_prompt(run) || (run->n_pool > 0 && !(run->o.key_files && run->o.key_files[0])))
-                k = prompt_for(run, j->keyslot, "interrupted migration", added, n_added);
-            else if (!(run->o.key_files && run->o.key_files[0]))
-                return no_secret_source();
-        }
-        if (k < 0) {
-            fl_log_error(0, "keyslot %d: cannot finish its interrupted migration without its secret; nothing "
-                            "was changed", j->keyslot);
-            return k == -1 || k == -ENOTSUP ? -EPERM : k;
-        }
-        r = ensure_iterations(run);
-        if (r == 0)
-            r = ensure_backup(run);
-        if (r < 0)
-            return r;
-        kdf.iterations = run->iterations;
-        r = fl_migration_recover(run->m, j, run->pool[k], &kdf);
-        if (r < 0) {
-            fl_log_error(r, "cannot finish the interrupted migration of keyslot %d", j->keyslot);
-            return r;
-        }
+        return interrupted ? -EINTR : r;
+    if ((*ret)->len == 0) {
+        fl_secret_free(*ret);
+        *ret = NULL;
+        return 1;
     }
+    warn_secret(*ret, "the prompt");
     return 0;
 }
 
-static int convert_all(struct run *run)
+static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int secret)
 {
-    struct fl_pbkdf2 kdf = {.hash = run->o.hash, .iterations = run->iterations};
+    struct run *run = userdata;
+    const struct fl_volume *v = fl_migration_volume(run->m);
+    const struct fl_keyslot *ks = fl_volume_keyslot(v, keyslot);
+    char kdf[96];
 
-    for (size_t i = 0; i < run->n_jobs; i++) {
-        struct job *j = &run->jobs[i];
-        sigset_t saved;
-        int r;
-
-        if (!j->secret) {
-            j->status = "no-secret";
-            continue;
-        }
-        if (interrupted) {
-            j->status = "interrupted";
-            continue;
-        }
-        say(run, "keyslot %d: %s -> pbkdf2 %s, %u iterations ... ", j->slot, j->from, kdf.hash, kdf.iterations);
-        hold_signals(true, &saved);
-        r = fl_migration_convert(run->m, j->slot, j->secret, &kdf, run->o.allow_in_place);
-        hold_signals(false, &saved);
-        if (r < 0) {
-            j->status = "failed";
-            say(run, "failed\n");
-            if (r == -EIO) {
-                int rr = fl_migration_restore(run->m, run->backup);
-                fl_log_error(0, "keyslot %d did not verify after conversion; %s", j->slot,
-                             rr < 0 ? "restoring the header backup failed too: restore it with "
-                                      "'cryptsetup luksHeaderRestore' from the backup"
-                                    : "the header was restored from the backup");
-            } else {
-                fl_log_error(r, "cannot convert keyslot %d", j->slot);
-            }
-            return r;
-        }
-        j->status = "converted";
-        say(run, "done, verified\n");
+    describe_kdf(ks, kdf, sizeof(kdf));
+    switch (ev) {
+    case FL_EVENT_UNLOCK:
+        progress(run, "unlocking keyslot %d (%s) with %s ...\n", keyslot, kdf, source_of(run, secret));
+        break;
+    case FL_EVENT_WRONG_SECRET:
+        if (keyslot >= 0)
+            fprintf(stderr, "No key available with this passphrase.\n");
+        break;
+    case FL_EVENT_CALIBRATE:
+        progress(run, "timing PBKDF2-%s for the new keyslots ...\n", run->o.hash);
+        break;
+    case FL_EVENT_BACKUP:
+        writing = 1;
+        say(run, "header backup: %s\n", run->res.backup);
+        if (run->res.backup_on_volume)
+            fl_log_warning("the header backup '%s' is on a file system inside the volume it backs up: if the "
+                           "header is damaged, the backup cannot be read. Keep a copy elsewhere, or pass "
+                           "--header-backup with a path on other storage", run->res.backup);
+        break;
+    case FL_EVENT_RECOVER:
+        say(run, "keyslot %d: finishing an interrupted migration\n", keyslot);
+        break;
+    case FL_EVENT_CONVERT:
+        if (keyslot >= 0 && keyslot < FL_MAX_KEYSLOTS)
+            describe_from(ks, run->from[keyslot], sizeof(run->from[keyslot]));
+        progress(run, "keyslot %d: converting %s to pbkdf2 %s, %u iterations\n", keyslot, kdf, run->o.hash,
+                 run->res.iterations);
+        break;
+    case FL_EVENT_WRITE:
+        progress(run, "  writing PBKDF2 keyslot %d ...\n", keyslot);
+        break;
+    case FL_EVENT_VERIFY:
+        progress(run, "  verifying that keyslot %d opens ...\n", keyslot);
+        break;
+    case FL_EVENT_CONVERTED:
+        for (size_t i = 0; i < run->res.n_jobs; i++)
+            if (run->res.jobs[i].keyslot == keyslot)
+                say(run, "keyslot %d: %s -> pbkdf2 %s, %u iterations ... done, verified\n", keyslot,
+                    run->from[keyslot], run->o.hash, run->res.iterations);
+        break;
     }
-    return 0;
+}
+
+static bool stop(void *userdata)
+{
+    return interrupted != 0;
+}
+
+static void print_plan(const struct run *run, const struct fl_migrate_job *jobs, size_t n)
+{
+    const struct fl_volume *v = fl_migration_volume(run->m);
+
+    say(run, "%s: %zu keyslot%s to convert to PBKDF2-%s:\n", run->o.path, n, n == 1 ? "" : "s", run->o.hash);
+    for (size_t i = 0; i < n; i++) {
+        char from[96];
+
+        describe_from(fl_volume_keyslot(v, jobs[i].keyslot), from, sizeof(from));
+        say(run, "  keyslot %-2d %s -> pbkdf2 %s (%s)%s%s\n", jobs[i].keyslot, from, run->o.hash, jobs[i].rules,
+            jobs[i].secret >= 0 ? ": opens with " : ", no secret: skipped",
+            jobs[i].secret >= 0 ? source_of(run, jobs[i].secret) : "");
+    }
+}
+
+static int confirm(void *userdata, const struct fl_migrate_job *jobs, size_t n)
+{
+    struct run *run = userdata;
+    int r;
+
+    print_plan(run, jobs, n);
+    if (run->o.batch || !fl_interactive())
+        return 0;
+    catch_signals(false);
+    r = fl_confirm("Convert these keyslots? Type YES to proceed: ", "YES");
+    catch_signals(true);
+    return r > 0 ? 0 : -ECANCELED;
 }
 
 /* ---- reporting ---- */
@@ -544,78 +433,180 @@ static const char *keyslot_remedy(const struct fl_findings *f, int id)
     return NULL;
 }
 
-static int report(struct run *run, int result)
+static const char *job_status(enum fl_job_status s)
+{
+    static const char *const names[] = {
+        [FL_JOB_PLANNED] = "planned",     [FL_JOB_CONVERTED] = "converted", [FL_JOB_NO_SECRET] = "no-secret",
+        [FL_JOB_FAILED] = "failed",       [FL_JOB_INTERRUPTED] = "interrupted",
+    };
+    return names[s];
+}
+
+static bool journal_pending(const struct run *run, const struct fl_journal *j)
 {
     const struct fl_volume *v = fl_migration_volume(run->m);
+
+    for (size_t t = 0; v && t < v->n_tokens; t++)
+        if (v->tokens[t].id == j->token && v->tokens[t].type && !strcmp(v->tokens[t].type, FL_MIGRATION_TOKEN))
+            return true;
+    return false;
+}
+
+static json_object *json_report(struct run *run, const struct fl_findings *f, const struct fl_slot *slots, int n,
+                                int code, bool compatible)
+{
+    const struct fl_volume *v = run->m ? fl_migration_volume(run->m) : NULL;
+    json_object *doc = json_object_new_object(), *jobs = json_object_new_array(), *rem = json_object_new_array(),
+                *secrets = json_object_new_array(), *journals = json_object_new_array(), *err = NULL;
+
+    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
+    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    json_object_object_add(doc, "path", fl_json_string(run->o.path));
+    json_object_object_add(doc, "header", fl_json_string(run->o.header));
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
+    json_object_object_add(doc, "allow_non_fips_unlock", json_object_new_boolean(run->o.allow_non_fips));
+    json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
+    json_object_object_add(doc, "backup_on_volume", json_object_new_boolean(run->res.backup_on_volume));
+    json_object_object_add(doc, "hash", fl_json_string(run->o.hash));
+    json_object_object_add(doc, "iterations", fl_json_u64(run->res.iterations, run->res.iterations > 0));
+    for (size_t i = 0; i < run->n_secrets; i++) {
+        json_object *o = json_object_new_object();
+        const char *file = run->o.key_files[i];
+        json_object_object_add(o, "key_file", fl_json_string(strcmp(file, "-") ? file : NULL));
+        json_object_object_add(o, "stdin", json_object_new_boolean(!strcmp(file, "-")));
+        json_object_object_add(o, "keyslot", run->secrets[i].keyslot >= 0 ? json_object_new_int(run->secrets[i].keyslot)
+                                                                          : NULL);
+        json_object_array_add(secrets, o);
+    }
+    json_object_object_add(doc, "secrets", secrets);
+    for (size_t i = 0; i < run->res.n_jobs; i++) {
+        const struct fl_migrate_job *j = &run->res.jobs[i];
+        json_object *o = json_object_new_object();
+        char from[96];
+
+        if (run->from[j->keyslot][0])
+            snprintf(from, sizeof(from), "%s", run->from[j->keyslot]);
+        else
+            describe_from(v ? fl_volume_keyslot(v, j->keyslot) : NULL, from, sizeof(from));
+        json_object_object_add(o, "id", json_object_new_int(j->keyslot));
+        json_object_object_add(o, "from", json_object_new_string(from));
+        json_object_object_add(o, "rules", json_object_new_string(j->rules));
+        json_object_object_add(o, "status", json_object_new_string(job_status(j->status)));
+        json_object_array_add(jobs, o);
+    }
+    json_object_object_add(doc, "keyslots", jobs);
+    for (size_t i = 0; i < run->res.n_journals; i++) {
+        const struct fl_journal *j = &run->res.journals[i];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "token", json_object_new_int(j->token));
+        json_object_object_add(o, "keyslot", j->keyslot >= 0 ? json_object_new_int(j->keyslot) : NULL);
+        json_object_object_add(o, "temp", j->temp >= 0 ? json_object_new_int(j->temp) : NULL);
+        json_object_object_add(o, "problem", j->problem[0] ? fl_json_string(j->problem) : NULL);
+        json_object_object_add(o, "pending", json_object_new_boolean(journal_pending(run, j)));
+        json_object_array_add(journals, o);
+    }
+    json_object_object_add(doc, "journals", journals);
+    for (int i = 0; i < n; i++)
+        if (slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND)
+            json_object_array_add(rem, json_object_new_int(slots[i].id));
+    json_object_object_add(doc, "remaining", rem);
+    json_object_object_add(doc, "interrupted", json_object_new_boolean(interrupted != 0));
+    json_object_object_add(doc, "restored", json_object_new_boolean(run->res.restored));
+    json_object_object_add(doc, "written", json_object_new_boolean(run->res.wrote));
+    json_object_object_add(doc, "fips_compatible", v ? json_object_new_boolean(compatible) : NULL);
+    json_object_object_add(doc, "volume", v ? fl_json_volume(v, f) : NULL);
+    if (run->error[0]) {
+        err = json_object_new_object();
+        json_object_object_add(err, "exit_code", json_object_new_int(fl_exit_code(code)));
+        json_object_object_add(err, "errno", code < 0 ? json_object_new_int(-code) : NULL);
+        json_object_object_add(err, "message", fl_json_string(run->error));
+        json_object_object_add(err, "keyslot",
+                               run->res.failed_keyslot >= 0 ? json_object_new_int(run->res.failed_keyslot) : NULL);
+        json_object_object_add(err, "key_file", run->res.failed_secret >= 0 &&
+                                                        (size_t)run->res.failed_secret < run->n_secrets
+                                                    ? fl_json_string(run->o.key_files[run->res.failed_secret])
+                                                    : NULL);
+    }
+    json_object_object_add(doc, "error", err);
+    return doc;
+}
+
+static void print_text(struct run *run, const struct fl_findings *f, const struct fl_slot *slots, int n,
+                       bool compatible, int remaining)
+{
+    const struct fl_volume *v = fl_migration_volume(run->m);
+
+    for (int i = 0; i < n; i++) {
+        const struct fl_keyslot *ks = fl_volume_keyslot(v, slots[i].id);
+        const struct fl_token *t = ks && ks->n_tokens ? fl_volume_token(v, ks->tokens[0]) : NULL;
+        const char *fix = keyslot_remedy(f, slots[i].id);
+
+        if (slots[i].plan == FL_SLOT_CONVERT)
+            printf("keyslot %d still needs migration (%s): give its secret with --key-file, or run on a "
+                   "terminal\n", slots[i].id, slots[i].rules);
+        else if (slots[i].plan == FL_SLOT_TOKEN_BOUND) {
+            printf("keyslot %d is bound to a token (", slots[i].id);
+            fl_fputs_escaped(t && t->type ? t->type : "token", stdout);
+            printf(")\n");
+        } else
+            continue;
+        if (fix) {
+            printf("  fix: ");
+            fl_fputs_escaped(fix, stdout);
+            putchar('\n');
+        }
+    }
+    for (size_t i = 0; i < run->res.n_journals; i++)
+        if (journal_pending(run, &run->res.journals[i]) && !run->res.journals[i].problem[0])
+            printf("keyslot %d has an unfinished migration (journal token %d): give its secret to finish it\n",
+                   run->res.journals[i].keyslot, run->res.journals[i].token);
+    if (run->o.allow_non_fips)
+        printf("note: --allow-non-fips-unlock: this run computed keyslot KDFs with OpenSSL's non-FIPS default "
+               "provider\n");
+    if (interrupted)
+        printf("interrupted: the current step was completed and the volume is safe; run the same command "
+               "again to continue\n");
+    if (run->res.backup[0] && run->res.wrote)
+        printf("the header backup %s holds the old keyslots: anyone with an old secret can open the volume with "
+               "it. Once the volume is verified, remove it (shred -u '%s') or move it to protected storage\n",
+               run->res.backup, run->res.backup);
+    printf("%s: %s%s%s\n", run->o.path, fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
+           compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
+    if (!compatible && !remaining)
+        printf("what migrate cannot fix (see 'fipsluks scan %s'): re-encryption is needed\n", run->o.path);
+}
+
+/* The report of a run that got as far as the migration: text or JSON; @return the exit code or @p result. */
+static int report(struct run *run, int result)
+{
+    const struct fl_volume *v = run->m ? fl_migration_volume(run->m) : NULL;
     struct fl_findings f = {0};
     struct fl_slot slots[FL_MAX_KEYSLOTS];
-    int n, remaining = 0, r, code;
-    bool compatible;
+    int n = 0, remaining = 0, r = 0, code;
+    bool compatible = false;
 
-    r = fl_policy_evaluate(v, &f);
-    if (r < 0)
-        return r;
-    compatible = fl_findings_compatible(&f);
-    n = fl_migration_plan(run->m, false, slots);
-    for (int i = 0; i < n; i++)
-        remaining += slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND;
-    code = result < 0 ? result : remaining ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
-    if (interrupted && result >= 0)
-        code = FL_EXIT_INCOMPLETE;
-
-    if (run->o.json) {
-        json_object *doc = json_object_new_object(), *jobs = json_object_new_array(), *rem = json_object_new_array();
-        json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
-        json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
-        json_object_object_add(doc, "path", fl_json_string(run->o.path));
-        json_object_object_add(doc, "header", fl_json_string(run->o.header));
-        json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
-        json_object_object_add(doc, "backup", run->backed_up ? fl_json_string(run->backup) : NULL);
-        json_object_object_add(doc, "hash", json_object_new_string(run->o.hash));
-        json_object_object_add(doc, "iterations", fl_json_u64(run->iterations, run->iterations > 0));
-        for (size_t i = 0; i < run->n_jobs; i++) {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "id", json_object_new_int(run->jobs[i].slot));
-            json_object_object_add(o, "from", json_object_new_string(run->jobs[i].from));
-            json_object_object_add(o, "rules", json_object_new_string(run->jobs[i].rules));
-            json_object_object_add(o, "status", json_object_new_string(run->jobs[i].status));
-            json_object_array_add(jobs, o);
+    if (v) {
+        r = fl_policy_evaluate(v, &f);
+        if (r < 0) {
+            fl_findings_clear(&f);
+            return r;
         }
-        json_object_object_add(doc, "keyslots", jobs);
+        compatible = fl_findings_compatible(&f);
+        n = fl_migration_plan(v, false, slots);
+        if (n < 0)
+            n = 0;
         for (int i = 0; i < n; i++)
-            if (slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND)
-                json_object_array_add(rem, json_object_new_int(slots[i].id));
-        json_object_object_add(doc, "remaining", rem);
-        json_object_object_add(doc, "interrupted", json_object_new_boolean(interrupted != 0));
-        json_object_object_add(doc, "fips_compatible", json_object_new_boolean(compatible));
-        json_object_object_add(doc, "volume", fl_json_volume(v, &f));
+            remaining += slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND;
+        for (size_t i = 0; i < run->res.n_journals; i++)
+            remaining += journal_pending(run, &run->res.journals[i]);
+    }
+    code = result < 0 ? result : remaining || interrupted ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
+    if (run->o.json) {
+        json_object *doc = json_report(run, &f, slots, n, code, compatible);
         r = fl_json_print(doc, false);
         json_object_put(doc);
-    } else {
-        for (int i = 0; i < n; i++) {
-            const struct fl_keyslot *ks = fl_volume_keyslot(v, slots[i].id);
-            const struct fl_token *t = ks && ks->n_tokens ? fl_volume_token(v, ks->tokens[0]) : NULL;
-            const char *fix = keyslot_remedy(&f, slots[i].id);
-
-            if (slots[i].plan == FL_SLOT_CONVERT)
-                printf("keyslot %d still needs migration (%s): give its secret with --key-file, or run on a "
-                       "terminal\n", slots[i].id, slots[i].rules);
-            else if (slots[i].plan == FL_SLOT_TOKEN_BOUND)
-                printf("keyslot %d is bound to a token (%s)\n", slots[i].id, t && t->type ? t->type : "token");
-            else
-                continue;
-            if (fix) {
-                printf("  fix: ");
-                fl_fputs_escaped(fix, stdout);
-                putchar('\n');
-            }
-        }
-        if (interrupted)
-            printf("interrupted: the current step was completed; run the same command again to continue\n");
-        printf("%s: %s%s%s\n", run->o.path, fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
-               compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
-        if (!compatible && !remaining)
-            printf("what migrate cannot fix (see 'fipsluks scan %s'): re-encryption is needed\n", run->o.path);
+    } else if (v && result >= 0) {
+        print_text(run, &f, slots, n, compatible, remaining);
         r = fflush(stdout) == EOF ? -EIO : 0;
     }
     fl_findings_clear(&f);
@@ -624,87 +615,126 @@ static int report(struct run *run, int result)
 
 /* ---- the verb ---- */
 
+static int explain_error(struct run *run, int r)
+{
+    const struct fl_migrate_result *res = &run->res;
+    const char *what = run->o.header ? run->o.header : run->o.path;
+
+    switch (-r) {
+    case EPERM:
+        if (res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets)
+            return fail(run, r, "%s opens no keyslot of '%s'; nothing was written", source_of(run, res->failed_secret),
+                        run->o.path);
+        return fail(run, r, "no key available with this passphrase; nothing was written");
+    case ENOTSUP:
+        return fail(run, r, "keyslot %d is argon2, which this FIPS host cannot compute (cryptsetup >= 2.7 with "
+                            "OpenSSL >= 3.2 and the FIPS provider). Migrate before enabling FIPS mode, or on another "
+                            "host against the image or a header backup, or pass --allow-non-fips-unlock to unlock "
+                            "it with OpenSSL's non-FIPS default provider for this one process "
+                            "(see fipsluks-migrate(8)); nothing was written", res->failed_keyslot);
+    case ENOENT:
+        return fail(run, r, "'%s' has no keyslot %d", run->o.path, run->o.key_slot);
+    case EROFS:
+        return fail(run, r, "'%s' is read-only (read-only device, media, mount or an immutable file); nothing "
+                            "was written", what);
+    case EBUSY:
+        if (fl_migration_volume(run->m)->reencrypt || fl_migration_volume(run->m)->unknown_requirements)
+            return fail(run, r, "'%s' %s; finish or inspect it with cryptsetup first", run->o.path,
+                        fl_migration_volume(run->m)->reencrypt ? "is in the middle of a reencryption"
+                                                              : "has requirements this tool does not know");
+        return fail(run, r, "another fipsluks migrate is working on '%s'; nothing was written", what);
+    case EUCLEAN:
+        for (size_t i = 0; i < res->n_journals; i++)
+            if (res->journals[i].problem[0])
+                fl_log_error(0, "journal token %d in '%s' does not fit the header: %s", res->journals[i].token,
+                             what, res->journals[i].problem);
+        return fail(run, r, "nothing was changed. Inspect the journal with 'cryptsetup token export --token-id N "
+                            "%s'; if no migration of yours is pending, check that every keyslot opens, then remove "
+                            "it with 'cryptsetup token remove --token-id N %s'", what, what);
+    case EXFULL:
+        return fail(run, r, "'%s' has no free keyslot or keyslot area for a new keyslot, so keyslot %d could only be "
+                            "overwritten in place, which loses it if the machine crashes midway. Remove an unused "
+                            "keyslot first, or accept the risk with --allow-in-place (a header backup is written "
+                            "first); nothing was written", run->o.path, res->failed_keyslot);
+    case ECANCELED:
+        return fail(run, r, "not confirmed; nothing was written");
+    case EINTR:
+        return fail(run, r, "interrupted before anything was written; run the same command again");
+    case EEXIST:
+        return fail(run, r, "cannot write the header backup '%s': it exists (a backup is never overwritten); "
+                            "nothing was written", res->backup);
+    case EIO:
+        if (res->failed_keyslot >= 0 && res->wrote)
+            return fail(run, r, "keyslot %d did not verify after conversion; %s", res->failed_keyslot,
+                        res->restored ? "the header was restored from the backup"
+                                      : "restoring the header backup failed too: restore it with 'cryptsetup "
+                                        "luksHeaderRestore' from the backup");
+        break;
+    default:
+        break;
+    }
+    if (!res->wrote && !res->backup[0])
+        return fail(run, r, "cannot migrate '%s': %s; nothing was written", run->o.path, strerror(-r));
+    if (!res->wrote)
+        return fail(run, r, "cannot write the header backup '%s': %s; nothing was written to the volume",
+                    res->backup, strerror(-r));
+    return fail(run, r, "cannot migrate keyslot %d of '%s': %s. The volume opens with its old secrets; run "
+                        "the same command again to finish", res->failed_keyslot, run->o.path, strerror(-r));
+}
+
 static int explain_luks1(struct run *run)
 {
     fl_log_error(0, "'%s' is LUKS1: its keyslots are PBKDF2 already and fipsluks migrate changes nothing. "
                     "A non-approved LUKS1 hash needs re-encryption (cryptsetup reencrypt --hash sha256); "
                     "'fipsluks scan' names the exact remedy", run->o.path);
-    return report(run, 0);
+    return 0;
 }
 
 static int migrate(struct run *run)
 {
-    const struct fl_volume *v;
-    struct fl_slot slots[FL_MAX_KEYSLOTS];
-    int n, r;
+    struct fl_migrate_options mo = {
+        .hash = run->o.hash, .iterations = run->o.iterations, .iter_time_ms = run->o.iter_time,
+        .keyslot = run->o.key_slot, .dry_run = run->o.dry_run, .allow_in_place = run->o.allow_in_place,
+        .backup = run->o.backup,
+    };
+    struct fl_migrate_ops ops = {
+        .userdata = run, .event = event, .stop = stop, .confirm = confirm,
+        .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
+    };
+    int r;
 
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
-    if (r < 0) {
-        fl_log_error(0, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
-        return r;
-    }
-    v = fl_migration_volume(run->m);
-    if (v->luks_version == 1)
+    if (r < 0)
+        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
+    if (fl_migration_volume(run->m)->luks_version == 1)
         return explain_luks1(run);
-    if (v->reencrypt || v->unknown_requirements) {
-        fl_log_error(0, "'%s' %s; finish or inspect it with cryptsetup first", run->o.path,
-                     v->reencrypt ? "is in the middle of a reencryption" : "has requirements this tool does not know");
-        return -EBUSY;
-    }
     r = read_key_files(run);
     if (r < 0)
         return r;
-    r = recover_journals(run);
-    if (r < 0)
-        return r;
+    if (!ops.ask && run->n_secrets == 0)
+        return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input)");
+    if (ops.ask && !fl_interactive() && !run->o.dry_run)
+        return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input), or "
+                                  "run on a terminal to be asked");
+    if (ops.ask && !fl_interactive())
+        ops.ask = NULL; /* a dry run without secrets: the plan only */
 
-    n = fl_migration_plan(run->m, run->o.key_slot >= 0, slots);
-    if (n < 0)
-        return n;
-    if (run->o.key_slot >= 0 && !fl_volume_keyslot(fl_migration_volume(run->m), run->o.key_slot)) {
-        fl_log_error(0, "'%s' has no keyslot %d", run->o.path, run->o.key_slot);
-        return -EINVAL;
-    }
-    make_plan(run, slots, n);
-    if (run->n_jobs == 0) {
-        say(run, "%s: no keyslot to convert\n", run->o.path);
-        return report(run, 0);
-    }
+    r = fl_migrate(run->m, &mo, run->secrets, run->n_secrets, &ops, &run->res);
+    if (r < 0)
+        return explain_error(run, r);
     if (run->o.dry_run) {
-        print_plan(run);
-        say(run, "dry run: nothing was changed\n");
-        return report(run, 0);
+        print_plan(run, run->res.jobs, run->res.n_jobs);
+        for (size_t i = 0; i < run->res.n_journals; i++)
+            say(run, "keyslot %d: an interrupted migration (journal token %d) will be finished\n",
+                run->res.journals[i].keyslot, run->res.journals[i].token);
+        for (size_t i = 0; i < run->n_secrets; i++)
+            say(run, "%s opens keyslot %d\n", run->sources[i], run->secrets[i].keyslot);
+        say(run, "dry run: %s; nothing was changed\n",
+            run->n_secrets ? "every secret was tested" : "no secret given, none was tested");
+    } else if (run->res.n_jobs == 0 && !run->res.n_recovered) {
+        say(run, "%s: no keyslot to convert\n", run->o.path);
     }
-    for (size_t i = 0; i < run->n_jobs; i++) {
-        r = fl_migration_has_room(run->m, run->jobs[i].slot);
-        if (r == 0 && !run->o.allow_in_place) {
-            fl_log_error(0, "'%s' has no free keyslot or keyslot area for a new keyslot, so keyslot %d could only "
-                            "be overwritten in place, which loses it if the machine crashes midway. Remove an "
-                            "unused keyslot first, or accept the risk with --allow-in-place (a header backup is "
-                            "written first)", run->o.path, run->jobs[i].slot);
-            return -ENOSPC;
-        }
-    }
-
-    r = find_secrets(run);
-    if (r < 0)
-        return r;
-    print_plan(run);
-    if (!run->o.batch && fl_interactive()) {
-        r = fl_confirm("Convert these keyslots? Type YES to proceed: ", "YES");
-        if (r <= 0) {
-            fl_log_error(0, "not confirmed; nothing was changed");
-            return -ECANCELED;
-        }
-    }
-    r = ensure_iterations(run);
-    if (r < 0)
-        return r;
-    r = ensure_backup(run);
-    if (r < 0)
-        return r;
-    r = convert_all(run);
-    return report(run, r);
+    return 0;
 }
 
 static void opts_free(struct opts *o)
@@ -724,22 +754,26 @@ int verb_migrate(int argc, const char **argv)
     int r;
 
     r = parse_options(argc, argv, &run.o, &ctx);
-    if (r < 0)
+    if (r < 0) {
+        snprintf(run.error, sizeof(run.error), "invalid options (see fipsluks migrate --help)");
         goto out;
+    }
     if (run.o.allow_non_fips) {
         r = fl_allow_non_fips_unlock();
         if (r < 0) {
-            fl_log_error(r, "cannot switch OpenSSL away from the FIPS provider for this process");
+            fail(&run, r, "cannot switch OpenSSL away from the FIPS provider for this process: %s", strerror(-r));
             goto out;
         }
     }
-    catch_signals();
+    catch_signals(true);
     r = migrate(&run);
-    if (r == -ENOSPC)
-        r = -EINVAL; /* no room for a crash-safe conversion: refused, like a bad option */
 out:
-    for (size_t i = 0; i < run.n_pool; i++)
-        fl_secret_free(run.pool[i]);
+    if (run.o.json || (r >= 0 && run.m))
+        r = report(&run, r);
+    for (size_t i = 0; i < run.n_secrets; i++) {
+        fl_secret_free(run.owned[i]);
+        free(run.sources[i]);
+    }
     fl_migration_free(run.m);
     poptFreeContext(ctx);
     opts_free(&run.o);

@@ -1,37 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Keyslot migration to PBKDF2. See include/fipsluks/migrate.h for the crash-safety protocol.
+ * Keyslot migration to PBKDF2: the whole protocol, behind fl_migrate(). See
+ * include/fipsluks/migrate.h for the order of writes and why a crash anywhere leaves a volume that
+ * opens with its old secret.
+ *
+ * Two rules hold every destroy in this file:
+ *  - a keyslot is destroyed only when another keyslot has just been verified to open with the
+ *    same secret, and
+ *  - only a keyslot this protocol can prove it made or was asked to convert: the old keyslot S by
+ *    the KDF salt recorded in its journal, the temporary copy T by the exact PBKDF2 parameters
+ *    recorded before it was written and by opening with the secret. Any other keyslot, whatever
+ *    secret it holds, survives.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include <json-c/json.h>
 #include <libcryptsetup.h>
 #include <openssl/evp.h>
 
+#include "fipsluks/kdf.h"
 #include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
 #include "util.h"
 
 #define LUKS2_AF_STRIPES 4000u
 #define LUKS2_AREA_ALIGN 4096u
+#define MAX_KEYS (2 * FL_MAX_KEYSLOTS) /* offered secrets plus typed ones */
 
 struct fl_migration {
     char *path;
     char *header;
     struct crypt_device *cd;
     struct fl_volume *v;
+    int lock_fd; /* the header device, locked for this migration, or -1 */
 };
 
 static void quiet_log(int level, const char *msg, void *usrptr)
 {
 }
 
-int fl_migration_reload(struct fl_migration *m)
+static int reload(struct fl_migration *m)
 {
     struct fl_volume *v;
     int r;
@@ -51,13 +69,14 @@ int fl_migration_open(const char *path, const char *header, struct fl_migration 
 
     if (!m)
         return -ENOMEM;
+    m->lock_fd = -1;
     m->path = strdup(path);
     if (!m->path || (header && !(m->header = strdup(header)))) {
         r = -ENOMEM;
         goto fail;
     }
     /* The read-only model first: it gives precise errors for missing, non-LUKS or corrupt targets. */
-    r = fl_migration_reload(m);
+    r = reload(m);
     if (r < 0)
         goto fail;
     r = header ? crypt_init_data_device(&m->cd, header, path) : crypt_init(&m->cd, path);
@@ -80,6 +99,8 @@ void fl_migration_free(struct fl_migration *m)
         return;
     crypt_free(m->cd);
     fl_volume_free(m->v);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd);
     free(m->path);
     free(m->header);
     free(m);
@@ -95,6 +116,8 @@ size_t fl_migration_key_size(const struct fl_migration *m)
     int r = crypt_get_volume_key_size(m->cd);
     return r > 0 ? (size_t)r : 0;
 }
+
+/* ---- the plan (pure) ----------------------------------------------------------------------- */
 
 /* Keyslot rules that a new PBKDF2 keyslot (sha256/sha512, area cipher = data cipher) fixes. */
 static bool migrate_fixes(const struct fl_volume *v, const char *rule)
@@ -112,15 +135,16 @@ static bool migrate_fixes(const struct fl_volume *v, const char *rule)
            fl_policy_cipher(v->segments[0].cipher, v->segments[0].key_bits, NULL) == FL_APPROVED;
 }
 
-int fl_migration_plan(const struct fl_migration *m, bool include_warnings, struct fl_slot *slots)
+int fl_migration_plan(const struct fl_volume *v, bool include_warnings, struct fl_slot *slots)
 {
-    const struct fl_volume *v = m->v;
     struct fl_findings f = {0};
     int r;
 
     r = fl_policy_evaluate(v, &f);
-    if (r < 0)
+    if (r < 0) {
+        fl_findings_clear(&f);
         return r;
+    }
     for (size_t i = 0; i < v->n_keyslots; i++) {
         const struct fl_keyslot *ks = &v->keyslots[i];
         struct fl_slot *s = &slots[i];
@@ -156,234 +180,20 @@ int fl_migration_plan(const struct fl_migration *m, bool include_warnings, struc
     return (int)v->n_keyslots;
 }
 
-/* ---- the journal ------------------------------------------------------------------------------ */
-
-static int parse_id(json_object *o)
-{
-    uint64_t id;
-    if (!o || fl_parse_u64(json_object_get_string(o), &id) < 0 || id >= FL_MAX_KEYSLOTS)
-        return -1;
-    return (int)id;
-}
-
-static enum fl_priority parse_priority(const char *s)
-{
-    if (s && !strcmp(s, "prefer"))
-        return FL_PRIORITY_PREFER;
-    if (s && !strcmp(s, "ignore"))
-        return FL_PRIORITY_IGNORE;
-    return FL_PRIORITY_NORMAL;
-}
-
-static int journal_read(struct crypt_device *cd, int token, struct fl_journal *j)
-{
-    json_object *root, *o, *existing;
-    const char *json;
-    size_t n;
-    int r;
-
-    r = crypt_token_json_get(cd, token, &json);
-    if (r < 0)
-        return r;
-    root = json_tokener_parse(json);
-    if (!root)
-        return -EINVAL;
-    memset(j, 0, sizeof(*j));
-    j->token = token;
-    j->keyslot = json_object_object_get_ex(root, "keyslot", &o) ? parse_id(o) : -1;
-    j->priority = parse_priority(json_object_object_get_ex(root, "priority", &o) ? json_object_get_string(o)
-                                                                                  : NULL);
-    if (json_object_object_get_ex(root, "existing", &existing) && json_object_is_type(existing, json_type_array)) {
-        n = json_object_array_length(existing);
-        for (size_t i = 0; i < n && j->n_existing < FL_MAX_KEYSLOTS; i++) {
-            int id = parse_id(json_object_array_get_idx(existing, i));
-            if (id >= 0)
-                j->existing[j->n_existing++] = id;
-        }
-    }
-    json_object_put(root);
-    return j->keyslot < 0 || j->n_existing == 0 ? -EINVAL : 0;
-}
-
-int fl_migration_journals(struct fl_migration *m, struct fl_journal *out, size_t max)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < m->v->n_tokens && n < max; i++) {
-        const struct fl_token *t = &m->v->tokens[i];
-        if (!t->type || strcmp(t->type, FL_MIGRATION_TOKEN))
-            continue;
-        if (journal_read(m->cd, t->id, &out[n]) == 0)
-            n++;
-    }
-    return (int)n;
-}
-
-static int journal_write(struct crypt_device *cd, const struct fl_volume *v, int slot, enum fl_priority prio)
-{
-    json_object *root = json_object_new_object(), *existing = json_object_new_array();
-    char id[16];
-    int r;
-
-    json_object_object_add(root, "type", json_object_new_string(FL_MIGRATION_TOKEN));
-    json_object_object_add(root, "keyslots", json_object_new_array());
-    snprintf(id, sizeof(id), "%d", slot);
-    json_object_object_add(root, "keyslot", json_object_new_string(id));
-    json_object_object_add(root, "priority", json_object_new_string(fl_priority_name(prio)));
-    for (size_t i = 0; i < v->n_keyslots; i++) {
-        snprintf(id, sizeof(id), "%d", v->keyslots[i].id);
-        json_object_array_add(existing, json_object_new_string(id));
-    }
-    json_object_object_add(root, "existing", existing);
-    r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
-    return r;
-}
-
-static bool slot_active(struct crypt_device *cd, int slot)
-{
-    crypt_keyslot_info st = crypt_keyslot_status(cd, slot);
-    return st == CRYPT_SLOT_ACTIVE || st == CRYPT_SLOT_ACTIVE_LAST || st == CRYPT_SLOT_UNBOUND;
-}
-
-static crypt_keyslot_priority to_crypt_priority(enum fl_priority p)
-{
-    return p == FL_PRIORITY_PREFER ? CRYPT_SLOT_PRIORITY_PREFER
-           : p == FL_PRIORITY_IGNORE ? CRYPT_SLOT_PRIORITY_IGNORE
-                                     : CRYPT_SLOT_PRIORITY_NORMAL;
-}
-
-/* Active keyslots that are not in the journal's list: created by the interrupted conversion. */
-static size_t journal_extras(struct crypt_device *cd, const struct fl_journal *j, int *extras)
-{
-    int max = crypt_keyslot_max(CRYPT_LUKS2);
-    size_t n = 0;
-
-    for (int k = 0; k < max; k++) {
-        bool listed = false;
-        for (size_t i = 0; i < j->n_existing; i++)
-            listed |= j->existing[i] == k;
-        if (!listed && slot_active(cd, k))
-            extras[n++] = k;
-    }
-    return n;
-}
-
-size_t fl_journal_added(const struct fl_migration *m, const struct fl_journal *j, int *slots)
-{
-    return journal_extras(m->cd, j, slots);
-}
-
-static bool opens(struct crypt_device *cd, int slot, const struct fl_secret *s)
-{
-    return slot_active(cd, slot) && crypt_activate_by_passphrase(cd, NULL, slot, s->data, s->len, 0) == slot;
-}
-
-int fl_migration_recover(struct fl_migration *m, const struct fl_journal *j, const struct fl_secret *secret,
-                         const struct fl_pbkdf2 *kdf)
-{
-    struct crypt_pbkdf_type pbkdf = {
-        .type = CRYPT_KDF_PBKDF2, .hash = kdf->hash, .iterations = kdf->iterations,
-        .flags = CRYPT_PBKDF_NO_BENCHMARK,
-    };
-    int extras[FL_MAX_KEYSLOTS], good = -1, r;
-    size_t n = journal_extras(m->cd, j, extras);
-    bool intact = opens(m->cd, j->keyslot, secret);
-
-    for (size_t i = 0; i < n && good < 0; i++)
-        if (opens(m->cd, extras[i], secret))
-            good = extras[i];
-    if (!intact && good < 0)
-        return -EPERM; /* nothing verifiably holds this secret: touch nothing */
-
-    if (!intact) {
-        /*
-         * The journalled keyslot no longer opens (libcryptsetup wiped its area before the JSON
-         * swap reached the disk) but a copy does: rebuild the keyslot under its own number from it.
-         */
-        if (slot_active(m->cd, j->keyslot)) {
-            r = crypt_keyslot_destroy(m->cd, j->keyslot);
-            if (r < 0)
-                return r;
-        }
-        r = crypt_set_pbkdf_type(m->cd, &pbkdf);
-        if (r < 0)
-            return r;
-        r = crypt_keyslot_change_by_passphrase(m->cd, good, j->keyslot, secret->data, secret->len, secret->data,
-                                               secret->len);
-        if (r < 0)
-            return r;
-        if (!opens(m->cd, j->keyslot, secret))
-            return -EIO;
-    }
-    /* The journalled keyslot opens: every keyslot the conversion added is redundant. */
-    n = journal_extras(m->cd, j, extras);
-    for (size_t i = 0; i < n; i++) {
-        r = crypt_keyslot_destroy(m->cd, extras[i]);
-        if (r < 0)
-            return r;
-    }
-    if (crypt_keyslot_get_priority(m->cd, j->keyslot) != to_crypt_priority(j->priority)) {
-        r = crypt_keyslot_set_priority(m->cd, j->keyslot, to_crypt_priority(j->priority));
-        if (r < 0)
-            return r;
-    }
-    r = crypt_token_json_set(m->cd, j->token, NULL);
-    if (r < 0)
-        return r;
-    return fl_migration_reload(m);
-}
-
-/* ---- secrets, FIPS mode ----------------------------------------------------------------------- */
-
-bool fl_libcryptsetup_fips_mode(void)
-{
-    const struct crypt_pbkdf_type *d = crypt_get_pbkdf_default(CRYPT_LUKS2);
-    return d && d->type && !strcmp(d->type, CRYPT_KDF_PBKDF2);
-}
-
-int fl_allow_non_fips_unlock(void)
-{
-    if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
-        return -EINVAL;
-    if (!EVP_default_properties_enable_fips(NULL, 0))
-        return -EINVAL;
-    return fl_libcryptsetup_fips_mode() ? -EALREADY : 0;
-}
-
-int fl_migration_try_secret(struct fl_migration *m, int slot, const struct fl_secret *secret)
-{
-    const struct fl_keyslot *ks = fl_volume_keyslot(m->v, slot);
-    int r;
-
-    r = crypt_activate_by_passphrase(m->cd, NULL, slot, secret->data, secret->len, 0);
-    if (r >= 0)
-        return 0;
-    if (r == -EPERM || r == -ENOENT)
-        return -EPERM;
-    /* A FIPS libcryptsetup that cannot compute Argon2 says "invalid", whatever the secret. */
-    if (r == -EINVAL && ks && ks->kdf && !strncmp(ks->kdf, "argon2", 6) && fl_libcryptsetup_fips_mode())
-        return -ENOTSUP;
-    return r;
-}
-
-/* ---- room for a new keyslot ------------------------------------------------------------------- */
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-int fl_migration_has_room(const struct fl_migration *m, int slot)
+int fl_migration_has_room(const struct fl_volume *v, size_t key_size)
 {
-    const struct fl_volume *v = m->v;
     uint64_t areas[FL_MAX_KEYSLOTS][2], start, end, at, need;
     size_t n = 0;
 
-    if (v->n_keyslots >= (size_t)crypt_keyslot_max(CRYPT_LUKS2))
+    if (v->n_keyslots >= FL_MAX_KEYSLOTS)
         return 0;
-    need = (uint64_t)fl_migration_key_size(m) * LUKS2_AF_STRIPES;
+    need = (uint64_t)key_size * LUKS2_AF_STRIPES;
     need = (need + LUKS2_AREA_ALIGN - 1) / LUKS2_AREA_ALIGN * LUKS2_AREA_ALIGN;
     start = 2 * v->metadata_size;
     end = start + v->keyslots_size;
@@ -405,78 +215,991 @@ int fl_migration_has_room(const struct fl_migration *m, int slot)
     return at + need <= end;
 }
 
-/* ---- backup ------------------------------------------------------------------------------------ */
+/* ---- the journal ------------------------------------------------------------------------------ */
 
-int fl_migration_backup(struct fl_migration *m, const char *file)
+/* A keyslot or token id as LUKS2 JSON stores it: a decimal string. -1 if absent or malformed. */
+static int parse_id(json_object *o, int max)
 {
-    mode_t old = umask(077);
+    uint64_t id;
+    if (!o || !json_object_is_type(o, json_type_string) || fl_parse_u64(json_object_get_string(o), &id) < 0 ||
+        id >= (uint64_t)max)
+        return -1;
+    return (int)id;
+}
+
+static const char *jstring(json_object *root, const char *key)
+{
+    json_object *o;
+    if (!json_object_object_get_ex(root, key, &o) || !json_object_is_type(o, json_type_string))
+        return NULL;
+    return json_object_get_string(o);
+}
+
+static int parse_priority(const char *s, enum fl_priority *ret)
+{
+    if (!s)
+        return -EINVAL;
+    if (!strcmp(s, "prefer"))
+        *ret = FL_PRIORITY_PREFER;
+    else if (!strcmp(s, "ignore"))
+        *ret = FL_PRIORITY_IGNORE;
+    else if (!strcmp(s, "normal"))
+        *ret = FL_PRIORITY_NORMAL;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+#define PROBLEM(j, ...) snprintf((j)->problem, sizeof((j)->problem), __VA_ARGS__)
+
+int fl_journal_parse(const char *json, int token, struct fl_journal *j)
+{
+    json_object *root, *o, *tokens;
+    const char *s, *version;
+    uint64_t n;
+
+    memset(j, 0, sizeof(*j));
+    j->token = token;
+    j->keyslot = j->temp = -1;
+    j->priority = FL_PRIORITY_NORMAL;
+    root = json ? json_tokener_parse(json) : NULL;
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        PROBLEM(j, "its JSON cannot be parsed");
+        return 0;
+    }
+    version = jstring(root, "version");
+    if (!version || fl_parse_u64(version, &n) < 0 || n != FL_JOURNAL_VERSION) {
+        PROBLEM(j, "it is not a version %d journal (written by another fipsluks version)", FL_JOURNAL_VERSION);
+        goto out;
+    }
+    j->keyslot = parse_id(json_object_object_get_ex(root, "keyslot", &o) ? o : NULL, FL_MAX_KEYSLOTS);
+    if (j->keyslot < 0) {
+        PROBLEM(j, "it names no valid keyslot (0-%d)", FL_MAX_KEYSLOTS - 1);
+        goto out;
+    }
+    s = jstring(root, "temp");
+    if (s && strcmp(s, "none")) {
+        j->temp = parse_id(json_object_object_get_ex(root, "temp", &o) ? o : NULL, FL_MAX_KEYSLOTS);
+        if (j->temp < 0) {
+            PROBLEM(j, "its temporary keyslot is not a valid keyslot number");
+            goto out;
+        }
+        s = jstring(root, "temp_hash");
+        if (!s || !*s || strlen(s) >= sizeof(j->temp_hash)) {
+            PROBLEM(j, "it records no hash for its temporary keyslot");
+            goto out;
+        }
+        strcpy(j->temp_hash, s);
+        s = jstring(root, "temp_iterations");
+        if (!s || fl_parse_u64(s, &n) < 0 || n == 0 || n > UINT32_MAX) {
+            PROBLEM(j, "it records no iteration count for its temporary keyslot");
+            goto out;
+        }
+        j->temp_iterations = (uint32_t)n;
+    } else if (!s) {
+        PROBLEM(j, "it records no temporary keyslot");
+        goto out;
+    }
+    s = jstring(root, "salt");
+    if (!s || !*s || strlen(s) >= sizeof(j->salt)) {
+        PROBLEM(j, "it records no salt for keyslot %d", j->keyslot);
+        goto out;
+    }
+    strcpy(j->salt, s);
+    if (parse_priority(jstring(root, "priority"), &j->priority) < 0) {
+        PROBLEM(j, "its priority is not ignore, normal or prefer");
+        goto out;
+    }
+    if (json_object_object_get_ex(root, "tokens", &tokens)) {
+        if (!json_object_is_type(tokens, json_type_array) || json_object_array_length(tokens) > FL_MAX_TOKENS) {
+            PROBLEM(j, "its token list is malformed");
+            goto out;
+        }
+        for (size_t i = 0; i < json_object_array_length(tokens); i++) {
+            int id = parse_id(json_object_array_get_idx(tokens, i), FL_MAX_TOKENS);
+            if (id < 0) {
+                PROBLEM(j, "its token list is malformed");
+                goto out;
+            }
+            j->tokens[j->n_tokens++] = id;
+        }
+    }
+    if (j->temp == j->keyslot)
+        PROBLEM(j, "its temporary keyslot is keyslot %d itself", j->keyslot);
+out:
+    json_object_put(root);
+    return 0;
+}
+
+static bool journal_claims(const struct fl_journal *j, int slot)
+{
+    return slot >= 0 && (j->keyslot == slot || j->temp == slot);
+}
+
+size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volume *v)
+{
+    size_t bad = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (j[i].problem[0])
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            if (k == i || j[k].keyslot < 0)
+                continue;
+            if (journal_claims(&j[k], j[i].keyslot) || journal_claims(&j[k], j[i].temp)) {
+                PROBLEM(&j[i], "journal token %d names the same keyslots", j[k].token);
+                break;
+            }
+        }
+        if (j[i].problem[0])
+            continue;
+        if (j[i].temp < 0 && !fl_volume_keyslot(v, j[i].keyslot))
+            PROBLEM(&j[i], "keyslot %d was being overwritten in place (--allow-in-place) and is gone",
+                    j[i].keyslot);
+        else if (j[i].temp >= 0 && !fl_volume_keyslot(v, j[i].keyslot) && !fl_volume_keyslot(v, j[i].temp))
+            PROBLEM(&j[i], "neither keyslot %d nor its temporary copy %d exists", j[i].keyslot, j[i].temp);
+    }
+    for (size_t i = 0; i < n; i++)
+        bad += j[i].problem[0] != '\0';
+    return bad;
+}
+
+int fl_migration_journals(struct fl_migration *m, struct fl_journal *out, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < m->v->n_tokens && n < max; i++) {
+        const struct fl_token *t = &m->v->tokens[i];
+        const char *json = NULL;
+
+        if (!t->type || strcmp(t->type, FL_MIGRATION_TOKEN))
+            continue;
+        if (crypt_token_json_get(m->cd, t->id, &json) < 0)
+            json = NULL;
+        fl_journal_parse(json, t->id, &out[n++]);
+    }
+    fl_journal_validate(out, n, m->v);
+    return (int)n;
+}
+
+static json_object *json_id(int id)
+{
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%d", id);
+    return json_object_new_string(buf);
+}
+
+/* Commit a journal; @return its token id or -errno. */
+static int journal_write(struct crypt_device *cd, const struct fl_journal *j, const char *backup)
+{
+    json_object *root = json_object_new_object(), *tokens = json_object_new_array();
+    char buf[16];
     int r;
 
-    r = crypt_header_backup(m->cd, CRYPT_LUKS2, file);
-    umask(old);
-    if (r == -EINVAL && access(file, F_OK) == 0)
-        return -EEXIST; /* libcryptsetup refuses to overwrite */
-    if (r < 0)
-        return r;
-    return chmod(file, 0600) < 0 ? -errno : 0;
+    if (!root || !tokens) {
+        json_object_put(root);
+        json_object_put(tokens);
+        return -ENOMEM;
+    }
+    json_object_object_add(root, "type", json_object_new_string(FL_MIGRATION_TOKEN));
+    json_object_object_add(root, "keyslots", json_object_new_array());
+    snprintf(buf, sizeof(buf), "%d", FL_JOURNAL_VERSION);
+    json_object_object_add(root, "version", json_object_new_string(buf));
+    json_object_object_add(root, "keyslot", json_id(j->keyslot));
+    json_object_object_add(root, "salt", json_object_new_string(j->salt));
+    if (j->temp >= 0) {
+        json_object_object_add(root, "temp", json_id(j->temp));
+        json_object_object_add(root, "temp_hash", json_object_new_string(j->temp_hash));
+        snprintf(buf, sizeof(buf), "%u", j->temp_iterations);
+        json_object_object_add(root, "temp_iterations", json_object_new_string(buf));
+    } else {
+        json_object_object_add(root, "temp", json_object_new_string("none"));
+    }
+    json_object_object_add(root, "priority", json_object_new_string(fl_priority_name(j->priority)));
+    for (size_t i = 0; i < j->n_tokens; i++)
+        json_object_array_add(tokens, json_id(j->tokens[i]));
+    json_object_object_add(root, "tokens", tokens);
+    /* for the operator only: never read back as a path */
+    if (backup && *backup)
+        json_object_object_add(root, "backup", json_object_new_string(backup));
+    r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+    json_object_put(root);
+    return r;
 }
 
-int fl_migration_restore(struct fl_migration *m, const char *file)
+/* The KDF salt of @p slot as stored in the header (its identity), into @p buf. */
+static int keyslot_salt(struct crypt_device *cd, int slot, char *buf, size_t size)
 {
-    int r = crypt_header_restore(m->cd, CRYPT_LUKS2, file);
-    if (r < 0)
-        return r;
-    return fl_migration_reload(m);
+    json_object *root, *keyslots, *ks, *kdf, *salt;
+    const char *json;
+    char key[16];
+    int r = -ENOENT;
+
+    if (crypt_dump_json(cd, &json, 0) < 0 || !(root = json_tokener_parse(json)))
+        return -EINVAL;
+    snprintf(key, sizeof(key), "%d", slot);
+    if (json_object_object_get_ex(root, "keyslots", &keyslots) && json_object_object_get_ex(keyslots, key, &ks) &&
+        json_object_object_get_ex(ks, "kdf", &kdf) && json_object_object_get_ex(kdf, "salt", &salt) &&
+        json_object_is_type(salt, json_type_string)) {
+        const char *s = json_object_get_string(salt);
+        r = strlen(s) < size ? 0 : -E2BIG;
+        if (r == 0)
+            strcpy(buf, s);
+    }
+    json_object_put(root);
+    return r;
 }
 
-/* ---- conversion -------------------------------------------------------------------------------- */
+/* ---- FIPS mode -------------------------------------------------------------------------------- */
 
-int fl_migration_convert(struct fl_migration *m, int slot, const struct fl_secret *secret,
-                         const struct fl_pbkdf2 *kdf, bool in_place)
+bool fl_libcryptsetup_fips_mode(void)
 {
-    const struct fl_keyslot *ks = fl_volume_keyslot(m->v, slot);
-    struct crypt_pbkdf_type pbkdf = {
-        .type = CRYPT_KDF_PBKDF2,
-        .hash = kdf->hash,
-        .iterations = kdf->iterations,
-        .flags = CRYPT_PBKDF_NO_BENCHMARK,
-    };
-    struct fl_journal j = {0};
-    int room, token, r;
+    const struct crypt_pbkdf_type *d = crypt_get_pbkdf_default(CRYPT_LUKS2);
+    return d && d->type && !strcmp(d->type, CRYPT_KDF_PBKDF2);
+}
 
-    if (!ks)
-        return -ENOENT;
-    room = fl_migration_has_room(m, slot);
-    if (room < 0)
-        return room;
-    if (!room && !in_place)
-        return -ENOSPC;
-    r = fl_migration_try_secret(m, slot, secret);
+int fl_allow_non_fips_unlock(void)
+{
+    if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
+        return -EINVAL;
+    if (!EVP_default_properties_enable_fips(NULL, 0))
+        return -EINVAL;
+    return fl_libcryptsetup_fips_mode() ? -EALREADY : 0;
+}
+
+/* ---- one run ---------------------------------------------------------------------------------- */
+
+struct run {
+    struct fl_migration *m;
+    const struct fl_migrate_options *o;
+    const struct fl_migrate_ops *ops;
+    struct fl_migrate_result *res;
+    struct fl_migrate_secret *offered;
+    size_t n_offered;
+    struct fl_secret *typed[MAX_KEYS]; /* secrets asked for, owned; index n_offered + i */
+    size_t n_typed;
+    uint32_t tried[MAX_KEYS];          /* keyslots each secret was tried on (bit per keyslot) */
+    struct fl_secret *vk[FL_MAX_KEYSLOTS]; /* volume key from unlocking keyslot k */
+    int opener[FL_MAX_KEYSLOTS];       /* the secret that opens keyslot k, or -1 */
+    bool recovered[FL_MAX_TOKENS];     /* journals finished in this run */
+    int backup_fd;
+    size_t key_size;
+};
+
+static const struct fl_secret *key(const struct run *run, int i)
+{
+    return (size_t)i < run->n_offered ? run->offered[i].secret : run->typed[(size_t)i - run->n_offered];
+}
+
+static size_t n_keys(const struct run *run)
+{
+    return run->n_offered + run->n_typed;
+}
+
+static void event(const struct run *run, enum fl_migrate_event ev, int keyslot, int secret)
+{
+    if (run->ops && run->ops->event)
+        run->ops->event(run->ops->userdata, ev, keyslot, secret);
+}
+
+static bool stop_asked(const struct run *run)
+{
+    return run->ops && run->ops->stop && run->ops->stop(run->ops->userdata);
+}
+
+static bool slot_active(struct crypt_device *cd, int slot)
+{
+    crypt_keyslot_info st = crypt_keyslot_status(cd, slot);
+    return st == CRYPT_SLOT_ACTIVE || st == CRYPT_SLOT_ACTIVE_LAST || st == CRYPT_SLOT_UNBOUND;
+}
+
+static bool is_argon2(const struct fl_keyslot *ks)
+{
+    return ks && ks->kdf && !strncmp(ks->kdf, "argon2", 6);
+}
+
+/*
+ * Unlock @p slot with secret @p i, keeping the volume key: the keyslot's KDF runs here and nowhere
+ * else. @return 0, -EPERM (does not open it), -ENOTSUP (argon2 on a FIPS libcryptsetup), -errno.
+ */
+static int unlock(struct run *run, int slot, int i)
+{
+    const struct fl_secret *s = key(run, i);
+    struct fl_secret *vk = NULL;
+    size_t len = run->key_size;
+    int r;
+
+    run->tried[i] |= 1u << slot;
+    if (run->opener[slot] >= 0)
+        return fl_secret_equal(key(run, run->opener[slot]), s) ? 0 : -EPERM;
+    event(run, FL_EVENT_UNLOCK, slot, i);
+    r = fl_secret_new(NULL, len, &vk);
     if (r < 0)
         return r;
-    r = crypt_set_pbkdf_type(m->cd, &pbkdf);
-    if (r < 0)
-        return r;
+    r = crypt_volume_key_get(run->m->cd, slot, vk->data, &len, s->data, s->len);
+    if (r == slot) {
+        vk->len = len;
+        run->vk[slot] = vk;
+        run->opener[slot] = i;
+        return 0;
+    }
+    fl_secret_free(vk);
+    if (r == -EPERM || r == -ENOENT)
+        return -EPERM;
+    /* A FIPS libcryptsetup that cannot compute Argon2 says "invalid", whatever the secret. */
+    if (r == -EINVAL && is_argon2(fl_volume_keyslot(run->m->v, slot)) && fl_libcryptsetup_fips_mode())
+        return -ENOTSUP;
+    return r < 0 ? r : -EIO;
+}
 
-    token = journal_write(m->cd, m->v, slot, ks->priority);
-    if (token < 0)
-        return token;
-    r = crypt_keyslot_change_by_passphrase(m->cd, slot, room ? CRYPT_ANY_SLOT : slot, secret->data, secret->len,
-                                           secret->data, secret->len);
-    if (r >= 0 && r != slot)
-        r = -EIO; /* libcryptsetup keeps the keyslot number; anything else is unexpected */
-    if (r >= 0 && ks->priority != FL_PRIORITY_NORMAL)
-        r = crypt_keyslot_set_priority(m->cd, slot, to_crypt_priority(ks->priority));
-    if (r >= 0 && crypt_activate_by_passphrase(m->cd, NULL, slot, secret->data, secret->len, 0) != slot)
-        r = -EIO;
-    if (r < 0) {
-        /* Leave no half-done state behind if we can: the journal knows what to undo. */
-        if (journal_read(m->cd, token, &j) == 0)
-            (void)fl_migration_recover(m, &j, secret, kdf);
+/* Try secret @p i on @p slot unless done before; @return 1 opens, 0 not, -errno. */
+static int try_key(struct run *run, int slot, int i)
+{
+    int r;
+
+    if (slot < 0 || !slot_active(run->m->cd, slot))
+        return 0;
+    if (run->tried[i] & (1u << slot))
+        return run->opener[slot] == i;
+    r = unlock(run, slot, i);
+    if (r == -ENOTSUP)
+        run->res->failed_keyslot = slot;
+    return r == 0 ? 1 : r == -EPERM ? 0 : r;
+}
+
+/* The temporary copy of journal @p j looks like the one it recorded (before any unlock). */
+static bool temp_matches(struct crypt_device *cd, const struct fl_journal *j)
+{
+    struct crypt_pbkdf_type p;
+
+    return j->temp >= 0 && slot_active(cd, j->temp) && crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 && p.type &&
+           !strcmp(p.type, CRYPT_KDF_PBKDF2) && p.hash && !strcmp(p.hash, j->temp_hash) &&
+           p.iterations == j->temp_iterations;
+}
+
+/*
+ * Which secret opens what, before anything is written. Journals first (their temporary copy is
+ * cheap to try), then the keyslots to convert, then, for a secret that opened none of those, every
+ * other keyslot (only the one named, if one is): a secret that opens a keyslot already converted is
+ * not a wrong secret.
+ */
+static int match_secrets(struct run *run)
+{
+    struct fl_migrate_result *res = run->res;
+    int max = crypt_keyslot_max(CRYPT_LUKS2);
+
+    for (size_t j = 0; j < res->n_journals; j++)
+        for (size_t i = 0; i < n_keys(run); i++) {
+            const struct fl_journal *jl = &res->journals[j];
+            int r = 0;
+            if (temp_matches(run->m->cd, jl))
+                r = try_key(run, jl->temp, (int)i);
+            if (r == 0)
+                r = try_key(run, jl->keyslot, (int)i);
+            if (r < 0)
+                return r;
+            if (r > 0)
+                break;
+        }
+    for (size_t k = 0; k < res->n_jobs; k++)
+        for (size_t i = 0; i < n_keys(run) && run->opener[res->jobs[k].keyslot] < 0; i++) {
+            int r = try_key(run, res->jobs[k].keyslot, (int)i);
+            if (r < 0)
+                return r;
+            if (stop_asked(run))
+                return -EINTR;
+        }
+    for (size_t i = 0; i < n_keys(run); i++) {
+        bool opens = false;
+        for (int s = 0; s < max && !opens; s++)
+            opens = run->opener[s] == (int)i;
+        for (int s = 0; s < max && !opens; s++) {
+            int r;
+            /* with one keyslot named, a secret is for that keyslot (or an interrupted conversion) */
+            if (run->o->keyslot >= 0 && s != run->o->keyslot)
+                continue;
+            r = try_key(run, s, (int)i);
+            if (r < 0)
+                return r;
+            opens = r > 0;
+            if (stop_asked(run))
+                return -EINTR;
+        }
+        if (i < run->n_offered)
+            for (int s = 0; s < max; s++)
+                if (run->opener[s] == (int)i) {
+                    run->offered[i].keyslot = s;
+                    break;
+                }
+        if (!opens) {
+            res->failed_secret = (int)i;
+            event(run, FL_EVENT_WRONG_SECRET, -1, (int)i);
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
+/* Ask the operator for the secret of @p slot until one opens it (or @p also); @return 0, -errno. */
+static int ask_for(struct run *run, int slot, int also)
+{
+    const struct fl_keyslot *ks = fl_volume_keyslot(run->m->v, slot);
+
+    for (unsigned attempt = 0;; attempt++) {
+        struct fl_secret *s = NULL;
+        int i, r;
+
+        if (run->n_typed == MAX_KEYS - run->n_offered)
+            return -E2BIG;
+        r = run->ops->ask(run->ops->userdata, ks, attempt, &s);
+        if (r < 0)
+            return r;
+        if (r > 0)
+            return 0; /* skipped */
+        i = (int)n_keys(run);
+        run->typed[run->n_typed++] = s;
+        r = also >= 0 ? try_key(run, also, i) : 0;
+        if (r == 0)
+            r = try_key(run, slot, i);
+        if (r < 0) {
+            if (r == -ENOTSUP)
+                run->res->failed_keyslot = slot;
+            return r;
+        }
+        if (r > 0)
+            return 0;
+        event(run, FL_EVENT_WRONG_SECRET, slot, i);
+    }
+}
+
+static int ask_secrets(struct run *run)
+{
+    struct fl_migrate_result *res = run->res;
+    int r;
+
+    if (!run->ops || !run->ops->ask)
+        return 0;
+    for (size_t j = 0; j < res->n_journals; j++) {
+        const struct fl_journal *jl = &res->journals[j];
+        if (run->opener[jl->keyslot] >= 0 || (jl->temp >= 0 && run->opener[jl->temp] >= 0))
+            continue;
+        r = ask_for(run, jl->keyslot, temp_matches(run->m->cd, jl) ? jl->temp : -1);
+        if (r < 0)
+            return r;
+    }
+    for (size_t k = 0; k < res->n_jobs; k++) {
+        int slot = res->jobs[k].keyslot;
+        if (run->opener[slot] >= 0)
+            continue;
+        /* a secret typed for an earlier keyslot may open this one too */
+        for (size_t i = run->n_offered; i < n_keys(run) && run->opener[slot] < 0; i++) {
+            r = try_key(run, slot, (int)i);
+            if (r < 0)
+                return r;
+        }
+        if (run->opener[slot] < 0 && (r = ask_for(run, slot, -1)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- writing ---------------------------------------------------------------------------------- */
+
+static crypt_keyslot_priority to_crypt_priority(enum fl_priority p)
+{
+    return p == FL_PRIORITY_PREFER ? CRYPT_SLOT_PRIORITY_PREFER
+           : p == FL_PRIORITY_IGNORE ? CRYPT_SLOT_PRIORITY_IGNORE
+                                     : CRYPT_SLOT_PRIORITY_NORMAL;
+}
+
+/* The open header device: refuse read-only targets and take the migration lock. */
+static int lock_target(struct fl_migration *m, bool write)
+{
+    const char *dev = m->header ? m->header : m->path;
+    struct flock lk = {.l_type = write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET};
+    struct stat st;
+    int fd, ro = 0;
+
+    fd = open(dev, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return errno == EROFS || (write && errno == EPERM) ? -EROFS : -errno; /* EPERM: immutable */
+    if (fstat(fd, &st) < 0 || (S_ISBLK(st.st_mode) && ioctl(fd, BLKROGET, &ro) < 0)) {
+        close(fd);
+        return -errno;
+    }
+    if (write && ro) {
+        close(fd);
+        return -EROFS;
+    }
+    /* An OFD lock: libcryptsetup's own flock() on the same file does not conflict with it. */
+    if (fcntl(fd, F_OFD_SETLK, &lk) < 0) {
+        int r = errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+        close(fd);
         return r;
     }
-    r = crypt_token_json_set(m->cd, token, NULL);
+    m->lock_fd = fd;
+    return 0;
+}
+
+static int backup_dir(const struct fl_migrate_options *o, const char **ret)
+{
+    const char *dir = o->backup_dir ? o->backup_dir : getenv("FIPSLUKS_BACKUP_DIR");
+
+    if (!dir || !*dir) {
+        dir = FL_DEFAULT_BACKUP_DIR;
+        if (mkdir("/var/lib/fipsluks", 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    *ret = dir;
+    return 0;
+}
+
+static int ensure_backup(struct run *run)
+{
+    struct fl_migrate_result *res = run->res;
+    const struct fl_volume *v = run->m->v;
+    uint64_t bytes = 2 * v->metadata_size + v->keyslots_size;
+    struct stat st;
+    const char *dir = NULL;
+    int r;
+
+    if (res->backup[0])
+        return 0;
+    if (run->o->backup) {
+        if (strlen(run->o->backup) >= sizeof(res->backup))
+            return -ENAMETOOLONG;
+        strcpy(res->backup, run->o->backup);
+        r = fl_backup_write(run->m->lock_fd, bytes, res->backup, &run->backup_fd);
+    } else {
+        r = backup_dir(run->o, &dir);
+        for (unsigned n = 0; r == 0; n++) {
+            r = fl_backup_path(dir, v->uuid, (long long)time(NULL), n, res->backup, sizeof(res->backup));
+            if (r == 0)
+                r = fl_backup_write(run->m->lock_fd, bytes, res->backup, &run->backup_fd);
+            if (r != -EEXIST || n == 99)
+                break;
+            r = 0;
+        }
+    }
+    if (r < 0) {
+        if (!run->o->backup && r != -EEXIST && r != -ENAMETOOLONG && !res->backup[0])
+            snprintf(res->backup, sizeof(res->backup), "%s", FL_DEFAULT_BACKUP_DIR);
+        return r;
+    }
+    if (fstat(run->m->lock_fd, &st) == 0 && S_ISBLK(st.st_mode))
+        res->backup_on_volume = fl_path_on_device(NULL, res->backup, st.st_rdev) > 0;
+    event(run, FL_EVENT_BACKUP, -1, -1);
+    return 0;
+}
+
+/* Put this run's backup back (restore by descriptor: the file this run wrote, not whatever the path is now). */
+static int restore_backup(struct run *run)
+{
+    char path[64];
+    int r;
+
+    if (run->backup_fd < 0)
+        return -ENOENT;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", run->backup_fd);
+    r = crypt_header_restore(run->m->cd, CRYPT_LUKS2, path);
+    if (r == 0)
+        run->res->restored = true;
+    return r < 0 ? r : reload(run->m);
+}
+
+static int set_pbkdf(struct crypt_device *cd, const char *hash, uint32_t iterations)
+{
+    struct crypt_pbkdf_type p = {
+        .type = CRYPT_KDF_PBKDF2, .hash = hash, .iterations = iterations, .flags = CRYPT_PBKDF_NO_BENCHMARK,
+    };
+    return crypt_set_pbkdf_type(cd, &p);
+}
+
+/* Write a PBKDF2 keyslot @p slot holding the volume key of @p src under @p secret; @return 0, -errno. */
+static int add_keyslot(struct run *run, int slot, int src, const struct fl_secret *secret, const char *hash,
+                       uint32_t iterations)
+{
+    const struct fl_secret *vk = run->vk[src];
+    int r;
+
+    r = set_pbkdf(run->m->cd, hash, iterations);
     if (r < 0)
         return r;
-    return fl_migration_reload(m);
+    run->res->wrote = true;
+    r = crypt_keyslot_add_by_volume_key(run->m->cd, slot, vk->data, vk->len, secret->data, secret->len);
+    if (r >= 0 && r != slot)
+        return -EIO;
+    return r < 0 ? r : 0;
+}
+
+static int verify(struct run *run, int slot, const struct fl_secret *secret)
+{
+    event(run, FL_EVENT_VERIFY, slot, -1);
+    return crypt_activate_by_passphrase(run->m->cd, NULL, slot, secret->data, secret->len, 0) == slot ? 0 : -EIO;
+}
+
+static int destroy(struct run *run, int slot)
+{
+    run->res->wrote = true;
+    return crypt_keyslot_destroy(run->m->cd, slot);
+}
+
+/* Give @p slot the journal's priority and tokens (those that still exist). */
+static int restore_attributes(struct run *run, const struct fl_journal *j, int slot)
+{
+    struct crypt_device *cd = run->m->cd;
+    int r;
+
+    if (crypt_keyslot_get_priority(cd, slot) != to_crypt_priority(j->priority)) {
+        r = crypt_keyslot_set_priority(cd, slot, to_crypt_priority(j->priority));
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < j->n_tokens; i++) {
+        if (crypt_token_status(cd, j->tokens[i], NULL) == CRYPT_TOKEN_INACTIVE ||
+            crypt_token_is_assigned(cd, j->tokens[i], slot) == 0)
+            continue;
+        r = crypt_token_assign_keyslot(cd, j->tokens[i], slot);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int drop_journal(struct run *run, const struct fl_journal *j)
+{
+    run->res->wrote = true;
+    return crypt_token_json_set(run->m->cd, j->token, NULL);
+}
+
+/* The lowest free keyslot id, as libcryptsetup would pick it. */
+static int free_slot(struct crypt_device *cd)
+{
+    int max = crypt_keyslot_max(CRYPT_LUKS2);
+    for (int k = 0; k < max; k++)
+        if (crypt_keyslot_status(cd, k) == CRYPT_SLOT_INACTIVE)
+            return k;
+    return -EXFULL;
+}
+
+/* The rest of a conversion once the temporary copy T opens: S becomes the final keyslot. */
+static int finish(struct run *run, const struct fl_journal *j, int src, const struct fl_secret *secret,
+                  bool destroy_old)
+{
+    const char *hash = run->o->hash;
+    int r;
+
+    if (destroy_old) {
+        r = destroy(run, j->keyslot);
+        if (r < 0)
+            return r;
+    }
+    event(run, FL_EVENT_WRITE, j->keyslot, -1);
+    r = add_keyslot(run, j->keyslot, src, secret, hash, run->res->iterations);
+    if (r == 0)
+        r = restore_attributes(run, j, j->keyslot);
+    if (r == 0)
+        r = verify(run, j->keyslot, secret);
+    if (r == 0 && j->temp >= 0)
+        r = destroy(run, j->temp);
+    if (r == 0)
+        r = drop_journal(run, j);
+    return r;
+}
+
+static uint32_t temp_iterations(uint32_t final)
+{
+    uint32_t jitter = 0;
+
+    if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
+        jitter = (uint32_t)getpid();
+    /* a quarter of the final cost, and a count no operator would pick: the copy's fingerprint */
+    return (final / 4 > FL_FIPS_MIN_ITERATIONS ? final / 4 : FL_FIPS_MIN_ITERATIONS) + 1 + jitter % 1021;
+}
+
+static int ensure_iterations(struct run *run)
+{
+    if (run->res->iterations)
+        return 0;
+    if (run->o->iterations) {
+        run->res->iterations = run->o->iterations;
+        return 0;
+    }
+    event(run, FL_EVENT_CALIBRATE, -1, -1);
+    return fl_kdf_calibrate_pbkdf2(run->o->hash, run->key_size, run->o->iter_time_ms, &run->res->iterations);
+}
+
+/* Convert keyslot @p slot, which secret @p i opens (its volume key is in run->vk[slot]). */
+static int convert(struct run *run, int slot, int i)
+{
+    struct crypt_device *cd = run->m->cd;
+    const struct fl_keyslot *ks = fl_volume_keyslot(run->m->v, slot);
+    const struct fl_secret *secret = key(run, i);
+    struct fl_journal j = {.keyslot = slot, .temp = -1, .priority = ks->priority};
+    bool room = fl_migration_has_room(run->m->v, run->key_size) > 0;
+    int r;
+
+    if (!room && !run->o->allow_in_place)
+        return -EXFULL;
+    r = keyslot_salt(cd, slot, j.salt, sizeof(j.salt));
+    if (r < 0)
+        return r;
+    for (size_t k = 0; k < ks->n_tokens && j.n_tokens < FL_MAX_TOKENS; k++)
+        j.tokens[j.n_tokens++] = ks->tokens[k];
+    if (room) {
+        j.temp = free_slot(cd);
+        if (j.temp < 0)
+            return j.temp;
+        snprintf(j.temp_hash, sizeof(j.temp_hash), "%s", run->o->hash);
+        j.temp_iterations = temp_iterations(run->res->iterations);
+    }
+    event(run, FL_EVENT_CONVERT, slot, i);
+    run->res->wrote = true;
+    r = journal_write(cd, &j, run->res->backup);
+    if (r < 0)
+        return r;
+    j.token = r;
+    if (!room) /* --allow-in-place: S is gone until it is written again; the backup is the way back */
+        return finish(run, &j, slot, secret, true);
+
+    event(run, FL_EVENT_WRITE, j.temp, -1);
+    r = add_keyslot(run, j.temp, slot, secret, j.temp_hash, j.temp_iterations);
+    if (r == 0)
+        r = verify(run, j.temp, secret);
+    if (r == 0)
+        r = finish(run, &j, slot, secret, true);
+    return r;
+}
+
+/*
+ * Finish an interrupted conversion. Proofs first: S is the old keyslot when its salt is the
+ * journal's; T is our copy when its PBKDF2 parameters are the journal's and it opens with the
+ * secret. Then roll forward from whichever state the crash left.
+ */
+static int recover(struct run *run, const struct fl_journal *j)
+{
+    struct crypt_device *cd = run->m->cd;
+    char salt[sizeof(j->salt)];
+    bool s_exists = slot_active(cd, j->keyslot), s_old, t_ours;
+    int i, src, r;
+
+    t_ours = temp_matches(cd, j) && run->opener[j->temp] >= 0;
+    src = t_ours ? j->temp : j->keyslot;
+    i = run->opener[src];
+    if (i < 0)
+        return 0; /* no secret for it: left for a later run, reported */
+    s_old = s_exists && keyslot_salt(cd, j->keyslot, salt, sizeof(salt)) == 0 && !strcmp(salt, j->salt);
+    event(run, FL_EVENT_RECOVER, j->keyslot, i);
+
+    if (t_ours) {
+        if (s_exists && !s_old) {
+            r = try_key(run, j->keyslot, i);
+            if (r < 0)
+                return r;
+            if (r > 0) { /* S is already the final keyslot */
+                r = restore_attributes(run, j, j->keyslot);
+                if (r == 0)
+                    r = destroy(run, j->temp);
+                return r == 0 ? drop_journal(run, j) : r;
+            }
+            /* someone else's keyslot took S's number: the final keyslot goes to a free number */
+            struct fl_journal moved = *j;
+            moved.keyslot = free_slot(cd);
+            if (moved.keyslot < 0)
+                return moved.keyslot;
+            return finish(run, &moved, src, key(run, i), false);
+        }
+        return finish(run, j, src, key(run, i), s_old);
+    }
+    /* T absent or not ours: X opened S itself */
+    if (s_old) /* nothing happened yet (or T was never written): the job converts S afresh */
+        return drop_journal(run, j);
+    r = restore_attributes(run, j, j->keyslot); /* S is final; the crash came before the journal went */
+    return r == 0 ? drop_journal(run, j) : r;
+}
+
+static void plan_jobs(struct run *run)
+{
+    struct fl_migrate_result *res = run->res;
+    const struct fl_volume *v = run->m->v;
+    struct fl_slot slots[FL_MAX_KEYSLOTS];
+    int n = fl_migration_plan(v, run->o->keyslot >= 0, slots);
+
+    res->n_jobs = 0;
+    for (int i = 0; i < n; i++) {
+        struct fl_migrate_job *job;
+
+        if (run->o->keyslot >= 0 && slots[i].id != run->o->keyslot)
+            continue;
+        if (slots[i].plan == FL_SLOT_COMPLIANT || slots[i].plan == FL_SLOT_NOT_KEYSLOT)
+            continue;
+        /* a token-bound keyslot is converted only when asked for by number, with its secret */
+        if (slots[i].plan == FL_SLOT_TOKEN_BOUND && (run->o->keyslot < 0 || run->n_offered == 0))
+            continue;
+        /* a keyslot in an unfinished interrupted conversion is left to recovery */
+        bool journalled = false;
+        for (size_t k = 0; k < res->n_journals; k++)
+            journalled |= !run->recovered[k] && journal_claims(&res->journals[k], slots[i].id);
+        if (journalled)
+            continue;
+        job = &res->jobs[res->n_jobs++];
+        job->keyslot = slots[i].id;
+        job->secret = run->opener[slots[i].id];
+        job->status = FL_JOB_PLANNED;
+        snprintf(job->rules, sizeof(job->rules), "%s", slots[i].rules);
+    }
+}
+
+static int reload_all(struct run *run)
+{
+    int r = reload(run->m);
+    if (r == 0)
+        r = crypt_load(run->m->cd, CRYPT_LUKS2, NULL);
+    return r;
+}
+
+static int run_migration(struct run *run)
+{
+    struct fl_migrate_result *res = run->res;
+    const struct fl_volume *v;
+    bool writes = false;
+    int r, n;
+
+    r = lock_target(run->m, !run->o->dry_run);
+    if (r < 0)
+        return r;
+    r = reload_all(run); /* the header as it is now that we hold the lock */
+    if (r < 0)
+        return r;
+    v = run->m->v;
+    if (v->luks_version != 2)
+        return -EMEDIUMTYPE;
+    if (v->reencrypt || v->unknown_requirements)
+        return -EBUSY;
+    if (run->o->keyslot >= 0 && !fl_volume_keyslot(v, run->o->keyslot))
+        return -ENOENT;
+    run->key_size = fl_migration_key_size(run->m);
+
+    n = fl_migration_journals(run->m, res->journals, FL_MAX_TOKENS);
+    if (n < 0)
+        return n;
+    res->n_journals = (size_t)n;
+    for (size_t k = 0; k < res->n_journals; k++)
+        if (res->journals[k].problem[0])
+            return -EUCLEAN;
+    plan_jobs(run);
+
+    r = match_secrets(run);
+    if (r == 0)
+        r = ask_secrets(run);
+    if (r < 0)
+        return r;
+    for (size_t k = 0; k < res->n_jobs; k++) {
+        struct fl_migrate_job *job = &res->jobs[k];
+        job->secret = run->opener[job->keyslot];
+        if (job->secret < 0)
+            job->status = FL_JOB_NO_SECRET;
+        writes |= job->secret >= 0;
+    }
+    for (size_t k = 0; k < res->n_journals; k++) {
+        const struct fl_journal *j = &res->journals[k];
+        writes |= run->opener[j->keyslot] >= 0 || (j->temp >= 0 && run->opener[j->temp] >= 0);
+    }
+    if (run->o->dry_run || !writes)
+        return 0;
+    for (size_t k = 0; k < res->n_jobs; k++)
+        if (res->jobs[k].secret >= 0 && !run->o->allow_in_place && !fl_migration_has_room(v, run->key_size)) {
+            res->failed_keyslot = res->jobs[k].keyslot;
+            return -EXFULL;
+        }
+    if (run->ops && run->ops->confirm && (r = run->ops->confirm(run->ops->userdata, res->jobs, res->n_jobs)) < 0)
+        return r;
+    r = ensure_iterations(run);
+    if (r == 0)
+        r = ensure_backup(run);
+    if (r < 0)
+        return r;
+
+    for (size_t k = 0; k < res->n_journals; k++) {
+        const struct fl_journal *j = &res->journals[k];
+
+        if (run->opener[j->keyslot] < 0 && (j->temp < 0 || run->opener[j->temp] < 0))
+            continue; /* no secret for it: left as it is, and reported */
+        r = recover(run, j);
+        if (r == 0)
+            r = reload(run->m);
+        if (r < 0) {
+            res->failed_keyslot = j->keyslot;
+            return r;
+        }
+        run->recovered[k] = true;
+        res->n_recovered++;
+    }
+    if (res->n_recovered)
+        plan_jobs(run); /* what recovery left to convert, with the secrets already matched */
+
+    for (size_t k = 0; k < res->n_jobs; k++) {
+        struct fl_migrate_job *job = &res->jobs[k];
+
+        if (job->secret < 0) {
+            job->status = FL_JOB_NO_SECRET;
+            continue;
+        }
+        if (stop_asked(run)) {
+            res->interrupted = true;
+            job->status = FL_JOB_INTERRUPTED;
+            continue;
+        }
+        r = convert(run, job->keyslot, job->secret);
+        if (r == 0)
+            r = reload(run->m);
+        if (r < 0) {
+            job->status = FL_JOB_FAILED;
+            res->failed_keyslot = job->keyslot;
+            if (r == -EIO)
+                (void)restore_backup(run);
+            return r;
+        }
+        job->status = FL_JOB_CONVERTED;
+        event(run, FL_EVENT_CONVERTED, job->keyslot, job->secret);
+    }
+    return 0;
+}
+
+int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options, struct fl_migrate_secret *secrets,
+               size_t n_secrets, const struct fl_migrate_ops *ops, struct fl_migrate_result *res)
+{
+    struct run run = {
+        .m = m, .o = options, .ops = ops, .res = res, .offered = secrets, .backup_fd = -1,
+    };
+    int r;
+
+    memset(res, 0, sizeof(*res));
+    res->failed_keyslot = res->failed_secret = -1;
+    if (n_secrets > FL_MAX_KEYSLOTS)
+        return -E2BIG;
+    run.n_offered = n_secrets;
+    for (size_t i = 0; i < n_secrets; i++)
+        secrets[i].keyslot = -1;
+    for (int k = 0; k < FL_MAX_KEYSLOTS; k++)
+        run.opener[k] = -1;
+
+    r = run_migration(&run);
+
+    for (int k = 0; k < FL_MAX_KEYSLOTS; k++)
+        fl_secret_free(run.vk[k]);
+    for (size_t i = 0; i < run.n_typed; i++)
+        fl_secret_free(run.typed[i]);
+    if (run.backup_fd >= 0)
+        close(run.backup_fd);
+    if (m->lock_fd >= 0) {
+        close(m->lock_fd);
+        m->lock_fd = -1;
+    }
+    if (r == 0 || res->wrote)
+        (void)reload(m);
+    return r;
 }
