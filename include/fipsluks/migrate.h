@@ -15,7 +15,8 @@
  *     is the copy the journal's own conversion made.
  *  5. Convert each keyslot S, each step a LUKS2 commit:
  *       journal {S, salt of S, temporary keyslot T, T's exact PBKDF2 parameters, priority, tokens}
- *       → add T from the volume key (PBKDF2, a quarter of the final iterations) → verify T
+ *       → add T from the volume key (PBKDF2, a quarter of the final iterations) → journal T's salt
+ *       → verify T
  *       → destroy S → add S from the volume key (final PBKDF2) → priority, tokens → verify S
  *       → destroy T → drop the journal.
  *     The secret opens S or T at every moment, so a crash anywhere leaves a volume that opens.
@@ -67,6 +68,7 @@ struct fl_journal {
     char salt[128];         /**< the KDF salt of the old keyslot S, as stored (base64): its identity */
     char temp_hash[32];     /**< T's exact PBKDF2 hash and iterations: its identity */
     uint32_t temp_iterations;
+    char temp_salt[128];    /**< T's salt, recorded once T is written ("" before): its identity, even wiped */
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< tokens assigned to S before the conversion */
     size_t n_tokens;

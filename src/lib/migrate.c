@@ -297,6 +297,13 @@ int fl_journal_parse(const char *json, int token, struct fl_journal *j)
             goto out;
         }
         j->temp_iterations = (uint32_t)n;
+        s = jstring(root, "temp_salt");
+        if (s && (!*s || strlen(s) >= sizeof(j->temp_salt))) {
+            PROBLEM(j, "the salt it records for its temporary keyslot is malformed");
+            goto out;
+        }
+        if (s)
+            strcpy(j->temp_salt, s);
     } else if (!s) {
         PROBLEM(j, "it records no temporary keyslot");
         goto out;
@@ -390,8 +397,8 @@ static json_object *json_id(int id)
     return json_object_new_string(buf);
 }
 
-/* Commit a journal; @return its token id or -errno. */
-static int journal_write(struct crypt_device *cd, const struct fl_journal *j, const char *backup)
+/* Commit journal @p j as token @p token (CRYPT_ANY_TOKEN: a new one); @return its token id or -errno. */
+static int journal_write(struct crypt_device *cd, int token, const struct fl_journal *j, const char *backup)
 {
     json_object *root = json_object_new_object(), *tokens = json_object_new_array();
     char buf[16];
@@ -413,6 +420,8 @@ static int journal_write(struct crypt_device *cd, const struct fl_journal *j, co
         json_object_object_add(root, "temp_hash", json_object_new_string(j->temp_hash));
         snprintf(buf, sizeof(buf), "%u", j->temp_iterations);
         json_object_object_add(root, "temp_iterations", json_object_new_string(buf));
+        if (j->temp_salt[0])
+            json_object_object_add(root, "temp_salt", json_object_new_string(j->temp_salt));
     } else {
         json_object_object_add(root, "temp", json_object_new_string("none"));
     }
@@ -423,7 +432,7 @@ static int journal_write(struct crypt_device *cd, const struct fl_journal *j, co
     /* for the operator only: never read back as a path */
     if (backup && *backup)
         json_object_object_add(root, "backup", json_object_new_string(backup));
-    r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+    r = crypt_token_json_set(cd, token, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
     json_object_put(root);
     return r;
 }
@@ -958,7 +967,7 @@ static int convert(struct run *run, int slot, int i)
     }
     event(run, FL_EVENT_CONVERT, slot, i);
     run->res->wrote = true;
-    r = journal_write(cd, &j, run->res->backup);
+    r = journal_write(cd, CRYPT_ANY_TOKEN, &j, run->res->backup);
     if (r < 0)
         return r;
     j.token = r;
@@ -967,6 +976,12 @@ static int convert(struct run *run, int slot, int i)
 
     event(run, FL_EVENT_WRITE, j.temp, -1);
     r = add_keyslot(run, j.temp, slot, secret, j.temp_hash, j.temp_iterations);
+    if (r == 0) /* from now on T is known by its salt, even after its area is wiped */
+        r = keyslot_salt(cd, j.temp, j.temp_salt, sizeof(j.temp_salt));
+    if (r == 0) {
+        r = journal_write(cd, j.token, &j, run->res->backup);
+        r = r == j.token ? 0 : r < 0 ? r : -EIO;
+    }
     if (r == 0)
         r = verify(run, j.temp, secret);
     if (r == 0)
@@ -974,51 +989,65 @@ static int convert(struct run *run, int slot, int i)
     return r;
 }
 
+/* Whether keyslot @p slot's salt is @p salt (the identity a journal recorded). */
+static bool salt_is(struct crypt_device *cd, int slot, const char *salt)
+{
+    char now[128];
+    return *salt && slot >= 0 && slot_active(cd, slot) && keyslot_salt(cd, slot, now, sizeof(now)) == 0 &&
+           !strcmp(now, salt);
+}
+
 /*
  * Finish an interrupted conversion. Proofs first: S is the old keyslot when its salt is the
- * journal's; T is our copy when its PBKDF2 parameters are the journal's and it opens with the
- * secret. Then roll forward from whichever state the crash left.
+ * journal's; T is our copy when its salt is the one the journal recorded after writing it, or,
+ * before that, when its PBKDF2 parameters are the journal's and it opens with the secret. Then
+ * roll forward from whichever state the crash left; a keyslot is destroyed only while another one
+ * verifiably opens with the same secret.
  */
 static int recover(struct run *run, const struct fl_journal *j)
 {
     struct crypt_device *cd = run->m->cd;
-    char salt[sizeof(j->salt)];
-    bool s_exists = slot_active(cd, j->keyslot), s_old, t_ours;
-    int i, src, r;
+    bool s_exists = slot_active(cd, j->keyslot), s_old = salt_is(cd, j->keyslot, j->salt);
+    bool t_opens = temp_matches(cd, j) && run->opener[j->temp] >= 0;
+    bool t_ours = t_opens || salt_is(cd, j->temp, j->temp_salt);
+    int r;
 
-    t_ours = temp_matches(cd, j) && run->opener[j->temp] >= 0;
-    src = t_ours ? j->temp : j->keyslot;
-    i = run->opener[src];
-    if (i < 0)
-        return 0; /* no secret for it: left for a later run, reported */
-    s_old = s_exists && keyslot_salt(cd, j->keyslot, salt, sizeof(salt)) == 0 && !strcmp(salt, j->salt);
-    event(run, FL_EVENT_RECOVER, j->keyslot, i);
+    event(run, FL_EVENT_RECOVER, j->keyslot, t_opens ? run->opener[j->temp] : run->opener[j->keyslot]);
+    if (t_opens) {
+        const struct fl_secret *x = key(run, run->opener[j->temp]);
 
-    if (t_ours) {
-        if (s_exists && !s_old) {
-            r = try_key(run, j->keyslot, i);
-            if (r < 0)
-                return r;
-            if (r > 0) { /* S is already the final keyslot */
-                r = restore_attributes(run, j, j->keyslot);
-                if (r == 0)
-                    r = destroy(run, j->temp);
-                return r == 0 ? drop_journal(run, j) : r;
-            }
-            /* someone else's keyslot took S's number: the final keyslot goes to a free number */
-            struct fl_journal moved = *j;
-            moved.keyslot = free_slot(cd);
-            if (moved.keyslot < 0)
-                return moved.keyslot;
-            return finish(run, &moved, src, key(run, i), false);
+        if (!s_exists || s_old) /* before S was written again: S becomes the final keyslot */
+            return finish(run, j, j->temp, x, s_old);
+        r = try_key(run, j->keyslot, run->opener[j->temp]);
+        if (r < 0)
+            return r;
+        if (r > 0) { /* S is already the final keyslot */
+            r = restore_attributes(run, j, j->keyslot);
+            if (r == 0)
+                r = destroy(run, j->temp);
+            return r == 0 ? drop_journal(run, j) : r;
         }
-        return finish(run, j, src, key(run, i), s_old);
+        /* someone else's keyslot took S's number: the final keyslot goes to a free number */
+        struct fl_journal moved = *j;
+        moved.keyslot = free_slot(cd);
+        if (moved.keyslot < 0)
+            return moved.keyslot;
+        return finish(run, &moved, j->temp, x, false);
     }
-    /* T absent or not ours: X opened S itself */
-    if (s_old) /* nothing happened yet (or T was never written): the job converts S afresh */
-        return drop_journal(run, j);
-    r = restore_attributes(run, j, j->keyslot); /* S is final; the crash came before the journal went */
-    return r == 0 ? drop_journal(run, j) : r;
+    /* T does not open (absent, wiped, or not ours): the secret opened S itself */
+    if (!s_exists || run->opener[j->keyslot] < 0)
+        return -EUCLEAN;
+    if (!s_old) { /* S is the final keyslot: the crash came while T or the journal went */
+        r = restore_attributes(run, j, j->keyslot);
+        if (r < 0)
+            return r;
+    }
+    if (t_ours && slot_active(cd, j->temp)) {
+        r = destroy(run, j->temp);
+        if (r < 0)
+            return r;
+    }
+    return drop_journal(run, j); /* with S old, nothing happened yet: the job converts S afresh */
 }
 
 static void plan_jobs(struct run *run)
