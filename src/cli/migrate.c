@@ -16,7 +16,6 @@
 #include "cli.h"
 
 #define DEFAULT_BACKUP_DIR "/var/lib/fipsluks/backup"
-#define PROMPT_TRIES 3
 #define SHORT_PASSPHRASE 8
 
 struct opts {
@@ -104,7 +103,7 @@ static void say(const struct run *run, const char *fmt, ...)
 static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
 {
     char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL;
-    int dry_run = 0, batch = 0, in_place = 0, non_fips = 0, json = 0, r = 0;
+    int dry_run = 0, in_place = 0, non_fips = 0, json = 0, r = 0;
     struct poptOption options[] = {
         {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
          "Read a secret from FILE (\"-\": standard input); repeatable", "FILE"},
@@ -121,22 +120,22 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
         {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
          "Write the header backup to FILE (default " DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
         {"dry-run", 0, POPT_ARG_NONE, &dry_run, 0, "Print the plan, change nothing", NULL},
-        {"batch", 'q', POPT_ARG_NONE, &batch, 0, "Do not ask for confirmation", NULL},
         {"allow-in-place", 0, POPT_ARG_NONE, &in_place, 0,
          "Overwrite a keyslot in place when there is no free keyslot or area (not crash-safe)", NULL},
         {"allow-non-fips-unlock", 0, POPT_ARG_NONE, &non_fips, 0,
          "On a FIPS host, unlock argon2 keyslots with OpenSSL's non-FIPS default provider", NULL},
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write a JSON report (schema in fipsluks-migrate(8))", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx = poptGetContext("fipsluks migrate", argc, argv, options, 0);
+    poptContext ctx = fl_popt_context("migrate", argc, argv, options, "DEVICE|IMAGE");
     const char **args;
     uint64_t v;
 
     *ret_ctx = ctx;
-    poptSetOtherOptionHelp(ctx, "[OPTIONS] DEVICE|IMAGE");
     o->key_slot = -1;
-    r = fl_popt_parse(ctx);
+    r = fl_popt_parse(ctx, "migrate");
     if (r < 0)
         goto out;
     args = poptGetArgs(ctx);
@@ -146,7 +145,7 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
     }
     o->path = args[0];
     o->dry_run = dry_run;
-    o->batch = batch;
+    o->batch = fl_opts.batch;
     o->allow_in_place = in_place;
     o->allow_non_fips = non_fips;
     o->json = json;
@@ -275,7 +274,7 @@ static int prompt_for(struct run *run, int slot, const char *what, const int *al
     char prompt[256];
 
     snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d (%s) [empty to skip]: ", slot, what);
-    for (int attempt = 0; attempt < PROMPT_TRIES; attempt++) {
+    for (unsigned attempt = 0; attempt < fl_opts.tries; attempt++) {
         struct fl_secret *s = NULL;
         int r;
 
