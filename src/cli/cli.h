@@ -53,7 +53,8 @@ struct fl_common_opts {
     int debug;          /* --debug: libcryptsetup's debug log on stderr, prefixed "# " */
     int batch;          /* -q/--batch/--batch-mode: no questions (format, migrate) */
     unsigned tries;     /* -T/--tries: attempts at a passphrase prompt (format, migrate) */
-    char bad_tries[64]; /* a --tries value that is not 1-FL_TRIES_MAX (reported after parsing) */
+    bool tries_bad;     /* the last --tries value is not 1-FL_TRIES_MAX (reported after parsing)... */
+    char bad_tries[64]; /* ...and was this (cut short) */
     int argc;           /* the whole command line, for the --debug header line */
     const char **argv;
 };

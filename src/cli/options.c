@@ -23,9 +23,10 @@ static void tries_callback(poptContext ctx, enum poptCallbackReason reason, cons
         return;
     if (fl_parse_u64(arg, &v) < 0 || v < 1 || v > FL_TRIES_MAX) {
         snprintf(fl_opts.bad_tries, sizeof(fl_opts.bad_tries), "%s", arg);
+        fl_opts.tries_bad = true;
         return;
     }
-    fl_opts.bad_tries[0] = '\0';
+    fl_opts.tries_bad = false;
     fl_opts.tries = (unsigned)v;
 }
 
@@ -93,7 +94,7 @@ int fl_popt_finish(poptContext ctx, const char *verb, int rc)
         fprintf(stderr, ": %s\nTry 'fipsluks %s --help'.\n", poptStrerror(rc), verb);
         return -EINVAL;
     }
-    if (fl_opts.bad_tries[0])
+    if (fl_opts.tries_bad)
         return fl_usage_error(verb, "--tries '%s': not a number from 1 to %d", fl_opts.bad_tries, FL_TRIES_MAX);
     if (fl_opts.debug) {
         fl_opts.verbose = 1; /* as cryptsetup: --debug implies --verbose */
