@@ -131,7 +131,8 @@ int verb_check(int argc, const char **argv)
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx = fl_popt_context("check", argc, argv, options, "[--json] [--root DIR] | --emit butane|ignition");
+    poptContext ctx =
+        fl_popt_context("check", argc, argv, options, "[--json] [--root DIR] | --emit butane|ignition");
     struct fl_checks checks = {0};
     unsigned count[4] = {0};
     struct stat st;

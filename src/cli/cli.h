@@ -45,7 +45,7 @@ int verb_migrate(int argc, const char **argv);
 /* ---- option parsing (options.c) ---- */
 
 #define FL_TRIES_DEFAULT 3
-#define FL_TRIES_MAX 100
+#define FL_TRIES_MAX     100
 
 /* The options every verb shares (set by popt through fl_common_options / fl_ask_options). */
 struct fl_common_opts {

@@ -95,7 +95,8 @@ int fl_popt_finish(poptContext ctx, const char *verb, int rc)
         return -EINVAL;
     }
     if (fl_opts.tries_bad)
-        return fl_usage_error(verb, "--tries '%s': not a number from 1 to %d", fl_opts.bad_tries, FL_TRIES_MAX);
+        return fl_usage_error(verb, "--tries '%s': not a number from 1 to %d", fl_opts.bad_tries,
+                              FL_TRIES_MAX);
     if (fl_opts.debug) {
         fl_opts.verbose = 1; /* as cryptsetup: --debug implies --verbose */
         crypt_set_debug_level(CRYPT_DEBUG_ALL);

@@ -76,7 +76,8 @@ static void test_verbose_shows_messages(void **state)
     crypt_log(NULL, CRYPT_LOG_ERROR, "No key available with this passphrase.\n");
     crypt_log(NULL, CRYPT_LOG_VERBOSE, "Key slot 0 unlocked.\n");
     crypt_log(NULL, CRYPT_LOG_NORMAL, "no newline");
-    assert_string_equal(captured(), "No key available with this passphrase.\nKey slot 0 unlocked.\nno newline\n");
+    assert_string_equal(captured(),
+                        "No key available with this passphrase.\nKey slot 0 unlocked.\nno newline\n");
     assert_string_equal(fl_cryptsetup_last_error(), "No key available with this passphrase.");
 }
 
@@ -114,9 +115,10 @@ static void test_status_line(void **state)
     fl_log_status(FL_EXIT_OK);
     fl_log_status(FL_EXIT_PERMISSION);
     fl_log_status(FL_EXIT_INCOMPLETE);
-    assert_string_equal(captured(), "Command successful.\n"
-                                    "Command failed with code 2 (no permission or bad passphrase).\n"
-                                    "Command failed with code 7 (incomplete: keyslots still need migration).\n");
+    assert_string_equal(captured(),
+                        "Command successful.\n"
+                        "Command failed with code 2 (no permission or bad passphrase).\n"
+                        "Command failed with code 7 (incomplete: keyslots still need migration).\n");
 }
 
 /* Every documented exit code has its own meaning. */
@@ -154,7 +156,8 @@ static int parse(const char *const *args, size_t n)
     return r;
 }
 
-#define PARSE(...) parse((const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+#define PARSE(...)                                                                                           \
+    parse((const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
 
 static void test_shared_options(void **state)
 {
