@@ -302,7 +302,7 @@ static int prompt_for(struct run *run, int slot, const char *what, const int *al
             return r;
         fprintf(stderr, "No key available with this passphrase.\n");
     }
-    return -EPERM;
+    return -EACCES; /* --tries used up: exit 2, as cryptsetup (-EPERM is -1, "skipped") */
 }
 
 static bool can_prompt(const struct run *run)
