@@ -128,15 +128,16 @@ int verb_check(int argc, const char **argv)
          "Examine the host whose files are below DIR (live probes excepted)", "DIR"},
         {"emit", 0, POPT_ARG_STRING, &format, 0,
          "Print a config that turns FIPS mode on at provisioning (butane or ignition)", "FORMAT"},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx = poptGetContext("fipsluks check", argc, argv, options, 0);
+    poptContext ctx =
+        fl_popt_context("check", argc, argv, options, "[--json] [--root DIR] | --emit butane|ignition");
     struct fl_checks checks = {0};
     unsigned count[4] = {0};
     struct stat st;
 
-    poptSetOtherOptionHelp(ctx, "[--json] [--root DIR] | --emit butane|ignition");
-    r = fl_popt_parse(ctx);
+    r = fl_popt_parse(ctx, "check");
     if (r < 0)
         goto out;
     if (poptPeekArg(ctx)) {

@@ -30,7 +30,7 @@ enum fl_exit {
 
 int fl_exit_code(int r);
 
-/* A verb: name, one-line help, handler. argv[0] is the verb name. */
+/* A verb: name, one-line help, handler. argv[0] is "fipsluks VERB" (popt's usage line shows it). */
 struct fl_verb {
     const char *name;
     const char *summary;
@@ -44,8 +44,36 @@ int verb_migrate(int argc, const char **argv);
 
 /* ---- option parsing (options.c) ---- */
 
-/* Parse the verb's options; on error print a message naming the option and return -EINVAL. */
-int fl_popt_parse(poptContext ctx);
+#define FL_TRIES_DEFAULT 3
+#define FL_TRIES_MAX     100
+
+/* The options every verb shares (set by popt through fl_common_options / fl_ask_options). */
+struct fl_common_opts {
+    int verbose;        /* -v/--verbose: libcryptsetup's messages, and the final status line */
+    int debug;          /* --debug: libcryptsetup's debug log on stderr, prefixed "# " */
+    int batch;          /* -q/--batch/--batch-mode: no questions (format, migrate) */
+    unsigned tries;     /* -T/--tries: attempts at a passphrase prompt (format, migrate) */
+    bool tries_bad;     /* the last --tries value is not 1-FL_TRIES_MAX (reported after parsing)... */
+    char bad_tries[64]; /* ...and was this (cut short) */
+    int argc;           /* the whole command line, for the --debug header line */
+    const char **argv;
+};
+extern struct fl_common_opts fl_opts;
+
+/* -v/--verbose and --debug: every verb includes it with POPT_ARG_INCLUDE_TABLE. */
+extern struct poptOption fl_common_options[];
+/* -q/--batch, --batch-mode, -T/--tries: included by the verbs that ask questions. */
+extern struct poptOption fl_ask_options[];
+
+/* A popt context for @p verb whose usage line reads "Usage: fipsluks VERB [OPTION...] @p args"
+ * @p argv[0] is the verb name; the context keeps @p argv (and @p options), which must outlive it. */
+poptContext fl_popt_context(const char *verb, int argc, const char **argv, const struct poptOption *options,
+                            const char *args);
+/* Parse the verb's options (those with a val > 0 are not expected here); then fl_popt_finish(). */
+int fl_popt_parse(poptContext ctx, const char *verb);
+/* After poptGetNextOpt() returned @p rc: report a bad option (pointing at the verb's --help), check
+ * the shared options and, with --debug, start libcryptsetup's debug log. @return 0 or -EINVAL. */
+int fl_popt_finish(poptContext ctx, const char *verb, int rc);
 /* Print an error for a usage problem and return -EINVAL. */
 int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -61,6 +89,18 @@ int fl_confirm(const char *question, const char *answer);
 /* Ask @p question on /dev/tty and put the reply (one line, without the newline) into @p buf.
  * @return 0, -ENOTTY (no terminal), -EINTR, -EFBIG (longer than @p size - 1). */
 int fl_ask(const char *question, char *buf, size_t size);
+
+/* ---- libcryptsetup's messages (log.c) ---- */
+
+/* The global libcryptsetup log callback: debug lines with --debug, the rest with --verbose; the last
+ * error is kept for fl_cryptsetup_last_error(). */
+void fl_cryptsetup_log(int level, const char *msg, void *usrptr);
+/* libcryptsetup's last error message (without the newline), or "" if none since the start. */
+const char *fl_cryptsetup_last_error(void);
+/* With --verbose: "Command successful." or "Command failed with code N (meaning)." on stderr. */
+void fl_log_status(int exit_code);
+/* What an exit code means, as fipsluks(8) says. */
+const char *fl_exit_meaning(int exit_code);
 
 /* ---- output (output.c) ---- */
 

@@ -39,3 +39,27 @@ int fl_exit_code(int r)
         return FL_EXIT_USAGE;
     }
 }
+
+const char *fl_exit_meaning(int exit_code)
+{
+    switch (exit_code) {
+    case FL_EXIT_OK:
+        return "success";
+    case FL_EXIT_USAGE:
+        return "wrong or missing parameters";
+    case FL_EXIT_PERMISSION:
+        return "no permission or bad passphrase";
+    case FL_EXIT_NOMEM:
+        return "out of memory";
+    case FL_EXIT_DEVICE:
+        return "a device or file could not be read or written";
+    case FL_EXIT_BUSY:
+        return "device busy or already exists";
+    case FL_EXIT_INCOMPATIBLE:
+        return "not FIPS-compatible, or not FIPS-ready";
+    case FL_EXIT_INCOMPLETE:
+        return "incomplete: keyslots still need migration";
+    default:
+        return "unknown error";
+    }
+}

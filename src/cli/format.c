@@ -27,28 +27,8 @@ struct format_opts {
     const char *key_file;     /* --key-file, or NULL */
     const char *new_key_file; /* --new-key-file, or NULL */
     uint64_t keyfile_offset, keyfile_size;
-    bool force, batch, json;
+    bool force, json;
 };
-
-/* ---- libcryptsetup's own words, shown when a step fails ---- */
-
-static char last_cryptsetup_error[512];
-
-static void capture_log(int level, const char *msg, void *usrptr)
-{
-    size_t n;
-
-    if (level == CRYPT_LOG_DEBUG || level == CRYPT_LOG_DEBUG_JSON) {
-        fputs(msg, stderr);
-        return;
-    }
-    if (level != CRYPT_LOG_ERROR)
-        return;
-    snprintf(last_cryptsetup_error, sizeof(last_cryptsetup_error), "%s", msg);
-    n = strlen(last_cryptsetup_error);
-    while (n > 0 && last_cryptsetup_error[n - 1] == '\n')
-        last_cryptsetup_error[--n] = '\0';
-}
 
 /* ---- options ---- */
 
@@ -145,7 +125,7 @@ static int confirm(const struct format_opts *o)
     char *question = NULL, answer[256];
     int r;
 
-    if (o->batch || !fl_interactive())
+    if (fl_opts.batch || !fl_interactive())
         return 0;
     if (asprintf(&question,
                  "WARNING: this overwrites the start of '%s' irrevocably; its current contents are lost.\n"
@@ -167,36 +147,45 @@ static int confirm(const struct format_opts *o)
 
 /* ---- the secret ---- */
 
+/* Ask for the passphrase and its confirmation; a mismatch asks again, up to --tries times. */
 static int prompt_twice(const char *target, struct fl_secret **ret)
 {
     struct fl_secret *a = NULL, *b = NULL;
     char *prompt = NULL;
-    int r;
+    int r = -EPERM;
 
     if (asprintf(&prompt, "Enter passphrase for %s: ", target) < 0)
         return -ENOMEM;
-    r = fl_prompt_secret(prompt, &a);
-    if (r == 0)
-        r = fl_prompt_secret("Verify passphrase: ", &b);
-    free(prompt);
-    if (r < 0) {
-        fl_log_error(r, "cannot read the passphrase");
-        r = r == -EINTR ? -ECANCELED : r; /* interrupted: nothing was written */
-        goto out;
+    for (unsigned attempt = 0; attempt < fl_opts.tries && r == -EPERM; attempt++) {
+        fl_secret_free(a);
+        fl_secret_free(b);
+        a = b = NULL;
+        r = fl_prompt_secret(prompt, &a);
+        if (r == 0)
+            r = fl_prompt_secret("Verify passphrase: ", &b);
+        if (r < 0) {
+            fl_log_error(r, "cannot read the passphrase");
+            r = r == -EINTR ? -ECANCELED : r; /* interrupted: nothing was written */
+            goto out;
+        }
+        if (a->len == 0) {
+            fl_log_error(0, "empty passphrase; nothing was written");
+            r = -EINVAL;
+            goto out;
+        }
+        if (!fl_secret_equal(a, b)) {
+            fprintf(stderr, "Passphrases do not match.\n");
+            r = -EPERM;
+        }
     }
-    if (a->len == 0) {
-        fl_log_error(0, "empty passphrase; nothing was written");
-        r = -EINVAL;
-        goto out;
-    }
-    if (!fl_secret_equal(a, b)) {
+    if (r == -EPERM) {
         fl_log_error(0, "passphrases do not match; nothing was written");
-        r = -EPERM;
         goto out;
     }
     *ret = a;
     a = NULL;
 out:
+    free(prompt);
     fl_secret_free(a);
     fl_secret_free(b);
     return r;
@@ -328,8 +317,8 @@ static int run_format(struct format_opts *o)
         fprintf(stderr, "fipsluks: formatting ");
         print_target(o->target);
         fprintf(stderr, " failed: %s\n", why ? why : strerror(-r));
-        if (last_cryptsetup_error[0])
-            fprintf(stderr, "fipsluks: libcryptsetup said: %s\n", last_cryptsetup_error);
+        if (fl_cryptsetup_last_error()[0] && !fl_opts.verbose) /* verbose: shown already */
+            fprintf(stderr, "fipsluks: libcryptsetup said: %s\n", fl_cryptsetup_last_error());
         if (r != -EUCLEAN)
             fprintf(stderr, "fipsluks: the target is unchanged\n");
         if (o->new_key_file) {
@@ -387,12 +376,7 @@ static int parse_options(poptContext ctx, char *val[OPT_MAX])
             free(arg);
         }
     }
-    if (rc < -1) {
-        fprintf(stderr, "fipsluks: %s: %s\nTry 'fipsluks %s --help'.\n",
-                poptBadOption(ctx, POPT_BADOPTION_NOALIAS), poptStrerror(rc), VERB);
-        return -EINVAL;
-    }
-    return 0;
+    return fl_popt_finish(ctx, VERB, rc);
 }
 
 /* The numbers among the options, strictly parsed. */
@@ -429,7 +413,7 @@ static int parse_numbers(char *const val[OPT_MAX], struct format_opts *o)
 
 int verb_format(int argc, const char **argv)
 {
-    int force = 0, batch = 0, json = 0, r;
+    int force = 0, json = 0, r;
     struct format_opts o = {0};
     char *val[OPT_MAX] = {0};
     struct poptOption options[] = {
@@ -461,16 +445,15 @@ int verb_format(int argc, const char **argv)
          "Generate a random 64-byte key file FILE (mode 0400, never overwritten)", "FILE"},
         {"force", 'f', POPT_ARG_NONE, &force, 0,
          "Format even though signatures (filesystem, LUKS, ...) are found", NULL},
-        {"batch", 'q', POPT_ARG_NONE, &batch, 0, "Do not ask for confirmation at a terminal", NULL},
         {"json", 'j', POPT_ARG_NONE, &json, 0,
          "Describe the new volume as JSON (schema in fipsluks-format(8))", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx = poptGetContext("fipsluks format", argc, argv, options, 0);
+    poptContext ctx = fl_popt_context(VERB, argc, argv, options, "DEVICE|IMAGE");
     const char **args, *option = NULL, *why = NULL;
 
-    crypt_set_log_callback(NULL, capture_log, NULL);
-    poptSetOtherOptionHelp(ctx, "[OPTIONS] DEVICE|IMAGE");
     r = parse_options(ctx, val);
     if (r < 0)
         goto out;
@@ -481,7 +464,6 @@ int verb_format(int argc, const char **argv)
     }
     o.target = args[0];
     o.force = force;
-    o.batch = batch;
     o.json = json;
     o.key_file = val[OPT_KEY_FILE];
     o.new_key_file = val[OPT_NEW_KEY_FILE];

@@ -17,7 +17,6 @@
 #include "fipsluks/util.h"
 #include "cli.h"
 
-#define PROMPT_TRIES 3
 #define SHORT_PASSPHRASE 8
 
 struct opts {
@@ -155,8 +154,8 @@ static const char *source_of(const struct run *run, int secret)
 
 static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
 {
-    char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL, *tries = NULL;
-    int dry_run = 0, batch = 0, in_place = 0, non_fips = 0, json = 0, r = 0;
+    char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL;
+    int dry_run = 0, in_place = 0, non_fips = 0, json = 0, r = 0;
     struct poptOption options[] = {
         {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
          "Read a secret from FILE (\"-\": standard input); repeatable", "FILE"},
@@ -173,24 +172,22 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
         {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
          "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
         {"dry-run", 0, POPT_ARG_NONE, &dry_run, 0, "Test every secret and print the plan; change nothing", NULL},
-        {"batch", 'q', POPT_ARG_NONE, &batch, 0, "Do not ask for confirmation", NULL},
-        {"tries", 'T', POPT_ARG_STRING, &tries, 0, "How often to ask for a passphrase (default 3)", "N"},
         {"allow-in-place", 0, POPT_ARG_NONE, &in_place, 0,
          "Overwrite a keyslot in place when there is no free keyslot or area (not crash-safe)", NULL},
         {"allow-non-fips-unlock", 0, POPT_ARG_NONE, &non_fips, 0,
          "On a FIPS host, unlock argon2 keyslots with OpenSSL's non-FIPS default provider", NULL},
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write a JSON report (schema in fipsluks-migrate(8))", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx = poptGetContext("fipsluks migrate", argc, argv, options, 0);
+    poptContext ctx = fl_popt_context("migrate", argc, argv, options, "DEVICE|IMAGE");
     const char **args;
     uint64_t v;
 
     *ret_ctx = ctx;
-    poptSetOtherOptionHelp(ctx, "[OPTIONS] DEVICE|IMAGE");
     o->key_slot = -1;
-    o->tries = PROMPT_TRIES;
-    r = fl_popt_parse(ctx);
+    r = fl_popt_parse(ctx, "migrate");
     o->json = json; /* first: even a usage error gets its JSON document */
     if (r < 0)
         goto out;
@@ -201,7 +198,8 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
     }
     o->path = args[0];
     o->dry_run = dry_run;
-    o->batch = batch;
+    o->batch = fl_opts.batch;
+    o->tries = fl_opts.tries;
     o->allow_in_place = in_place;
     o->allow_non_fips = non_fips;
     if (!o->hash && !(o->hash = strdup(FL_DEFAULT_HASH))) {
@@ -221,12 +219,6 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
         r = fl_usage_error("migrate", "--keyfile-size needs 1 to %u bytes, not '%s'", FL_SECRET_MAX_SIZE, size);
         goto out;
     }
-    if (tries && (fl_parse_u64(tries, &v) < 0 || v == 0 || v > 100)) {
-        r = fl_usage_error("migrate", "--tries needs a number from 1 to 100, not '%s'", tries);
-        goto out;
-    }
-    if (tries)
-        o->tries = (unsigned)v;
     if (slot) {
         if (fl_parse_u64(slot, &v) < 0 || v >= FL_MAX_KEYSLOTS) {
             r = fl_usage_error("migrate", "--key-slot needs a keyslot number 0-%d, not '%s'", FL_MAX_KEYSLOTS - 1,
@@ -265,7 +257,6 @@ out:
     free(slot);
     free(iter_time);
     free(iterations);
-    free(tries);
     return r;
 }
 

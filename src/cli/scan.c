@@ -167,22 +167,21 @@ static int print_summary(struct scan *s)
 
 int verb_scan(int argc, const char **argv)
 {
-    int json = 0, verbose = 0, r = 0;
+    int json = 0, r = 0;
     char *header = NULL;
     struct poptOption options[] = {
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-scan(8))", NULL},
         {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE", "FILE"},
-        {"verbose", 'v', POPT_ARG_NONE, &verbose, 0, "Also list files skipped for having no LUKS signature",
-         NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0,
+         "Common options (-v also lists files skipped for having no LUKS signature):", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx = poptGetContext("fipsluks scan", argc, argv, options, 0);
+    poptContext ctx = fl_popt_context("scan", argc, argv, options, "[PATH…]");
     struct scan s = {0};
     const char **paths;
     size_t n_paths = 0;
 
-    poptSetOtherOptionHelp(ctx, "[OPTIONS] [PATH…]");
-    r = fl_popt_parse(ctx);
+    r = fl_popt_parse(ctx, "scan");
     if (r < 0)
         goto out;
     paths = poptGetArgs(ctx);
@@ -194,7 +193,7 @@ int verb_scan(int argc, const char **argv)
     }
 
     s.json = json;
-    s.verbose = verbose;
+    s.verbose = fl_opts.verbose;
     s.volumes = json_object_new_array();
     s.skipped = json_object_new_array();
     if (!s.volumes || !s.skipped) {

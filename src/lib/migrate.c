@@ -47,6 +47,9 @@ struct fl_migration {
 
 static void quiet_log(int level, const char *msg, void *usrptr)
 {
+    /* Errors come back as return values; debug messages (asked for by the program) go on to its log. */
+    if (level == CRYPT_LOG_DEBUG || level == CRYPT_LOG_DEBUG_JSON)
+        crypt_log(NULL, level, msg);
 }
 
 static int reload(struct fl_migration *m)

@@ -152,7 +152,13 @@ static bool header_copy_changed(const struct header_copy *c)
 
 static void quiet_log(int level, const char *msg, void *usrptr)
 {
-    /* Library code does not print; a failed load is reported through the return value. */
+    /*
+     * Library code does not print; a failed load is reported through the return value. Debug
+     * messages (only made when the program asked for them with crypt_set_debug_level()) go on to
+     * the program's global log callback.
+     */
+    if (level == CRYPT_LOG_DEBUG || level == CRYPT_LOG_DEBUG_JSON)
+        crypt_log(NULL, level, msg);
 }
 
 /* ---- JSON helpers (LUKS2 metadata) ---- */

@@ -243,12 +243,16 @@ fl_assert_contains "$FL_OUT" "Type the device name (tty.img) or YES" "confirmati
 fl_assert_contains "$FL_OUT" "formatted $T/tty.img" "formatted at a terminal"
 [[ $FL_OUT != *"typed secret"* ]] || fl_fail "the passphrase was echoed"
 printf 'typed secret 1' | cryptsetup open --test-passphrase --key-file - "$T/tty.img" || fl_fail "typed passphrase"
-# mismatch: exit 2, nothing written
+# mismatch: asked again, 3 times by default (--tries), then exit 2, nothing written
 image "$T/tty.img"
-fl_expect_exit 2 ptyrun --expect "or YES to continue: " --send "YES" --expect "Enter passphrase for" \
-    --send "typed secret 1" --expect "Verify passphrase: " --send "typed secret 2" -- \
+mismatch=()
+for i in 1 2 3; do
+    mismatch+=(--expect "Enter passphrase for" --send "typed secret 1" --expect "Verify passphrase: " --send "typed secret 2")
+done
+fl_expect_exit 2 ptyrun --expect "or YES to continue: " --send "YES" "${mismatch[@]}" -- \
     fipsluks format "${fast[@]}" "$T/tty.img"
 fl_assert_contains "$FL_OUT" "passphrases do not match" "mismatch message"
+fl_assert_eq 3 "$(grep -c '^Passphrases do not match.' <<<"$FL_OUT")" "one mismatch notice per try"
 unchanged "$T/tty.img" "$sum" "passphrase mismatch"
 # not confirmed: exit 1, nothing written, no passphrase asked
 fl_expect_exit 1 ptyrun --expect "or YES to continue: " --send "yes" -- fipsluks format "${fast[@]}" "$T/tty.img"
