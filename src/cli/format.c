@@ -90,22 +90,34 @@ static void print_signature(const struct fl_signature *s)
     fputc('\n', stderr);
 }
 
-/* Refuse a target that is in use or (without --force) carries signatures. */
-static int check_target(const struct format_opts *o)
+/* Open the target, once: every check and the formatting act on this one open file. */
+static int open_target(const struct format_opts *o, struct fl_format_target **ret)
 {
-    struct fl_signatures sigs = {0};
-    struct stat st;
     char *why = NULL;
     int r;
 
-    r = stat(o->target, &st) < 0 ? -errno : S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? 0 : -ENOTBLK;
+    r = fl_format_open(o->target, ret, &why);
     if (r < 0) {
-        fprintf(stderr, "fipsluks: cannot format ");
+        fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
         print_target(o->target);
-        fprintf(stderr, ": %s\n", r == -ENOTBLK ? "neither a block device nor a regular file" : strerror(-r));
-        return r;
+        fprintf(stderr, ": %s\n",
+                why                 ? why
+                : r == -EBUSY       ? "it is in use"
+                : r == -ENOTBLK     ? "neither a block device nor a regular file"
+                                    : strerror(-r));
+        free(why);
     }
-    r = fl_format_check_target(o->target, &o->params, &why);
+    return r;
+}
+
+/* Refuse a target that is in use or (without --force) carries signatures. */
+static int check_target(const struct format_opts *o, const struct fl_format_target *t)
+{
+    struct fl_signatures sigs = {0};
+    char *why = NULL;
+    int r;
+
+    r = fl_format_check(t, &o->params, &why);
     if (r < 0) {
         fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
         print_target(o->target);
@@ -113,7 +125,7 @@ static int check_target(const struct format_opts *o)
         free(why);
         return r;
     }
-    r = fl_format_probe_signatures(o->target, &sigs);
+    r = fl_format_signatures(t, &sigs);
     if (r < 0) {
         fl_log_error(r, "cannot probe '%s' for signatures", o->target);
         return r;
@@ -274,23 +286,29 @@ static int print_text(const struct format_opts *o, const struct fl_format_result
 static int run_format(struct format_opts *o)
 {
     struct fl_format_result res = {0};
+    struct fl_format_target *t = NULL;
     struct fl_secret *secret = NULL;
     struct stat key_st = {0};
     sigset_t block, old;
-    const char *why = NULL;
+    char *why = NULL;
     int r;
 
-    r = check_target(o);
+    sigprocmask(SIG_BLOCK, NULL, &old); /* the mask as it is, restored at the end */
+    r = open_target(o, &t);
     if (r < 0)
         return r;
+    r = check_target(o, t);
+    if (r < 0)
+        goto out;
     if (o->new_key_file && lstat(o->new_key_file, &key_st) == 0) {
         fl_log_error(0, "key file '%s' already exists; fipsluks never overwrites a key file",
                      o->new_key_file);
-        return -EEXIST;
+        r = -EEXIST;
+        goto out;
     }
     r = confirm(o);
     if (r < 0)
-        return r;
+        goto out;
 
     if (o->key_file)
         r = read_key_file(o, &secret);
@@ -299,7 +317,7 @@ static int run_format(struct format_opts *o)
     else
         r = prompt_twice(o->target, &secret);
     if (r < 0)
-        return r;
+        goto out;
     if (secret && secret->len < FL_FORMAT_MIN_PASSPHRASE)
         fl_log_warning(
             "the passphrase is %zu byte%s long; Red Hat's FIPS OpenSSL (RHEL 9 and 10) refuses PBKDF2 "
@@ -323,7 +341,7 @@ static int run_format(struct format_opts *o)
         if (stat(o->new_key_file, &key_st) < 0)
             memset(&key_st, 0, sizeof(key_st));
     }
-    r = fl_format(o->target, &o->params, secret, &res, &why);
+    r = fl_format(t, &o->params, secret, &res, &why);
     if (r < 0) {
         fprintf(stderr, "fipsluks: formatting ");
         print_target(o->target);
@@ -335,7 +353,7 @@ static int run_format(struct format_opts *o)
         if (o->new_key_file) {
             struct stat now;
             /* The key opens nothing: remove it, if it is still the file made above. */
-            if (stat(o->new_key_file, &now) == 0 && now.st_dev == key_st.st_dev &&
+            if (lstat(o->new_key_file, &now) == 0 && now.st_dev == key_st.st_dev &&
                 now.st_ino == key_st.st_ino)
                 unlink(o->new_key_file);
         }
@@ -345,8 +363,10 @@ static int run_format(struct format_opts *o)
     r = o->json ? print_json(o, &res) : print_text(o, &res);
 out:
     sigprocmask(SIG_SETMASK, &old, NULL);
+    free(why);
     fl_format_result_clear(&res);
     fl_secret_free(secret);
+    fl_format_close(t);
     return r < 0 ? r : FL_EXIT_OK;
 }
 

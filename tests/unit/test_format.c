@@ -147,6 +147,22 @@ static struct fl_secret *passphrase(void)
     return s;
 }
 
+/* fl_format() on the image: open it, format it, close it. */
+static int format_image(const struct fl_format_params *p, const struct fl_secret *pass,
+                        struct fl_format_result *res, char **why)
+{
+    struct fl_format_target *t = NULL;
+    int r;
+
+    *why = NULL;
+    r = fl_format_open(img, &t, why);
+    if (r < 0)
+        return r;
+    r = fl_format(t, p, pass, res, why);
+    fl_format_close(t);
+    return r;
+}
+
 static struct fl_format_params fast_params(void)
 {
     struct fl_format_params p;
@@ -439,7 +455,7 @@ static void test_format_image(void **state)
     struct fl_format_result res = {0};
     struct fl_signatures s = {0};
     struct fl_secret *pass = passphrase();
-    const char *why = "unset";
+    char *why = NULL;
     int r;
 
     p.label = "fl-label";
@@ -447,9 +463,10 @@ static void test_format_image(void **state)
     p.uuid = "0B2C4A52-7CB5-4C61-9F5D-0A1A2B3C4D5E";
     p.hash = "sha512";
     make_image(20 * MIB);
-    r = fl_format(img, &p, pass, &res, &why);
+    r = format_image(&p, pass, &res, &why);
     if (r < 0)
         fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
+    assert_null(why);
     assert_int_equal(r, 0);
     assert_int_equal(res.keyslot, 0);
     assert_int_equal(res.key_bits, 512);
@@ -473,10 +490,12 @@ static void test_format_image(void **state)
     fl_format_result_clear(&res);
     assert_null(res.volume);
 
-    /* libblkid now finds exactly the new LUKS header */
-    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    /* libblkid now finds exactly the new LUKS header: its two copies, as `wipefs` lists them */
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
     assert_string_equal(s.items[0].type, "crypto_LUKS");
     assert_int_equal(s.items[0].offset, 0);
+    assert_string_equal(s.items[1].type, "crypto_LUKS");
+    assert_int_equal(s.items[1].offset, 16384);
     fl_signatures_clear(&s);
     fl_secret_free(pass);
 }
@@ -486,16 +505,17 @@ static void test_format_calibrated_cbc(void **state)
     struct fl_format_params p;
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
-    const char *why = NULL;
+    char *why = NULL;
     int r;
 
     fl_format_params_default(&p);
     p.cipher = "aes-cbc-essiv:sha256";
     p.iter_time_ms = 50; /* keep it quick: 50 ms keyslot, 125 ms digest */
     make_image(20 * MIB + 512);
-    r = fl_format(img, &p, pass, &res, &why);
+    r = format_image(&p, pass, &res, &why);
     if (r < 0)
         fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
+    assert_null(why);
     assert_true(res.calibrated);
     assert_int_equal(res.key_bits, 256);
     assert_int_equal(res.sector_size, 512); /* 512 bytes past a 4096 multiple */
@@ -517,11 +537,12 @@ static void assert_format_fails_untouched(const struct fl_format_params *p, int 
     unsigned char before[32], after[32];
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
-    const char *why = NULL;
+    char *why = NULL;
 
     image_sum(before);
-    assert_int_equal(fl_format(img, p, pass, &res, &why), want);
+    assert_int_equal(format_image(p, pass, &res, &why), want);
     assert_null(res.volume);
+    free(why);
     image_sum(after);
     assert_memory_equal(before, after, sizeof(before));
     fl_secret_free(pass);
@@ -557,7 +578,7 @@ static void test_format_undo(void **state)
     struct fl_format_result res = {0};
     struct fl_signatures s = {0};
     struct fl_secret *pass;
-    const char *why = NULL;
+    char *why = NULL;
 
     /* An old ext4 at the start, a RAID superblock at the end (beyond the header area). */
     make_image(size);
@@ -587,11 +608,12 @@ static void test_format_undo(void **state)
 
     /* and for real: both signatures gone, the RAID magic beyond the header area erased */
     pass = passphrase();
-    assert_int_equal(fl_format(img, &p, pass, &res, &why), 0);
+    assert_int_equal(format_image(&p, pass, &res, &why), 0);
     assert_int_equal(res.wiped, 1);
     fl_format_result_clear(&res);
-    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
     assert_string_equal(s.items[0].type, "crypto_LUKS");
+    assert_string_equal(s.items[1].type, "crypto_LUKS");
     fl_signatures_clear(&s);
     fl_secret_free(pass);
 }
