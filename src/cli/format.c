@@ -103,11 +103,12 @@ static int open_target(const struct format_opts *o, struct fl_format_target **re
         fprintf(stderr, ": %s\n",
                 why                 ? why
                 : r == -EBUSY       ? "it is in use"
-                : r == -ENOTBLK     ? "neither a block device nor a regular file"
-                                    : strerror(-r));
+                : r == -ENOTBLK || r == -EISDIR ? "neither a block device nor a regular file"
+                                                : strerror(-r));
         free(why);
     }
-    return r;
+    /* A directory, or a link to a regular file, is no target either (exit 4, as for a FIFO). */
+    return r == -EISDIR || r == -ELOOP ? -ENOTBLK : r;
 }
 
 /* Refuse a target that is in use or (without --force) carries signatures. */
@@ -191,9 +192,13 @@ static int prompt_twice(const char *target, struct fl_secret **ret)
     if (r == 0)
         r = fl_prompt_secret("Verify passphrase: ", &b);
     free(prompt);
+    if (r == -EINTR) {
+        fl_log_error(0, "interrupted; nothing was written");
+        r = -ECANCELED;
+        goto out;
+    }
     if (r < 0) {
         fl_log_error(r, "cannot read the passphrase");
-        r = r == -EINTR ? -ECANCELED : r; /* interrupted: nothing was written */
         goto out;
     }
     if (a->len == 0) {

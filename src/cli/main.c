@@ -4,6 +4,8 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <libcryptsetup.h>
 
@@ -31,8 +33,21 @@ static void cryptsetup_log(int level, const char *msg, void *usrptr)
         fputs(msg, stderr);
 }
 
+/*
+ * Passphrases and volume keys pass through this process: no core dump may hold them, and no other
+ * process of the same user may read them (ptrace, /proc/PID/mem). Before any verb runs.
+ */
+static void protect_secrets(void)
+{
+    const struct rlimit none = {0, 0};
+
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &none);
+}
+
 int main(int argc, const char **argv)
 {
+    protect_secrets();
     setlocale(LC_ALL, "");
     crypt_set_log_callback(NULL, cryptsetup_log, NULL);
 
