@@ -212,8 +212,8 @@ struct fl_format_result {
  *         after writing began and the target could not be put back (writing the saved bytes back
  *         failed, or the target had become busy): the target is damaged.
  */
-int fl_format(struct fl_format_target *t, const struct fl_format_params *p, const struct fl_secret *passphrase,
-              struct fl_format_result *ret, char **ret_why);
+int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
+              const struct fl_secret *passphrase, struct fl_format_result *ret, char **ret_why);
 
 /** Release what a successful fl_format() put into @p r. */
 void fl_format_result_clear(struct fl_format_result *r);

@@ -101,8 +101,8 @@ static int open_target(const struct format_opts *o, struct fl_format_target **re
         fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
         print_target(o->target);
         fprintf(stderr, ": %s\n",
-                why                 ? why
-                : r == -EBUSY       ? "it is in use"
+                why                             ? why
+                : r == -EBUSY                   ? "it is in use"
                 : r == -ENOTBLK || r == -EISDIR ? "neither a block device nor a regular file"
                                                 : strerror(-r));
         free(why);

@@ -347,8 +347,8 @@ static int set_why(char **ret_why, const char *why)
 }
 
 /* Busy, or does not fit: @return 0 with the sector size to use, or -errno and *ret_why. */
-static int check_target(const struct fl_format_target *t, const struct fl_format_params *p, uint32_t *ret_sector,
-                        char **ret_why)
+static int check_target(const struct fl_format_target *t, const struct fl_format_params *p,
+                        uint32_t *ret_sector, char **ret_why)
 {
     const char *why = NULL;
     int r;
@@ -509,7 +509,8 @@ static int seal_copy(unsigned char *copy, uint64_t hdr_size, uint64_t seqid)
 
 /*
  * Give the volume-key digest of the freshly formatted header in the scratch copy @p fd @p iterations,
- * in both header copies. Its header size is range-checked all the same. libcryptsetup checks the result when it loads the header and adds the keyslot.
+ * in both header copies (its header size range-checked all the same). libcryptsetup checks the
+ * result when it loads the header and adds the keyslot.
  */
 static int rewrite_digest(int fd, const char *vk, size_t vk_len, uint32_t iterations)
 {
@@ -681,9 +682,9 @@ out:
  * Create the new header area in the scratch copy @p s: what `cryptsetup luksFormat` would write.
  * @return the keyslot, or -errno with *why.
  */
-static int build_header(const struct scratch *s, const struct fl_format_params *p, const struct cipher_profile *c,
-                        uint32_t bits, uint32_t sector, uint32_t iterations, uint32_t digest_iterations,
-                        const struct fl_secret *pass, const char **why)
+static int build_header(const struct scratch *s, const struct fl_format_params *p,
+                        const struct cipher_profile *c, uint32_t bits, uint32_t sector, uint32_t iterations,
+                        uint32_t digest_iterations, const struct fl_secret *pass, const char **why)
 {
     struct crypt_pbkdf_type pbkdf = {
         .type = CRYPT_KDF_PBKDF2,
@@ -832,8 +833,8 @@ static int fail(char **ret_why, int r, const char *why)
     return e < 0 ? e : r;
 }
 
-int fl_format(struct fl_format_target *t, const struct fl_format_params *p, const struct fl_secret *passphrase,
-              struct fl_format_result *ret, char **ret_why)
+int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
+              const struct fl_secret *passphrase, struct fl_format_result *ret, char **ret_why)
 {
     const char *why = NULL;
     struct fl_format_result res = {.keyslot = -1};
@@ -889,8 +890,8 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p, cons
         goto out;
     r = verify_volume(s.path, p, cipher, bits, sector, iterations, digest_iterations, slot, &res);
     if (r < 0) {
-        why = r == -ENOMEM ? NULL
-                           : "the new volume is not what was asked for, or the policy reports an error";
+        why =
+            r == -ENOMEM ? NULL : "the new volume is not what was asked for, or the policy reports an error";
         goto out;
     }
     why = NULL;
@@ -898,7 +899,8 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p, cons
     /* The undo log: the magic of signatures beyond the header area, and the header area. */
     for (size_t i = 0; i < sigs.n; i++) {
         const struct fl_signature *sig = &sigs.items[i];
-        if (sig->magic_len == 0 || sig->magic_len > 4096 || sig->offset + sig->magic_len <= FL_FORMAT_HEADER_AREA)
+        if (sig->magic_len == 0 || sig->magic_len > 4096 ||
+            sig->offset + sig->magic_len <= FL_FORMAT_HEADER_AREA)
             continue;
         r = undo_save(&u, sig->offset, sig->magic_len);
         if (r < 0)
