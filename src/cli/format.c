@@ -485,7 +485,7 @@ int verb_format(int argc, const char **argv)
         {"new-key-file", 0, POPT_ARG_STRING, NULL, OPT_NEW_KEY_FILE,
          "Generate a random 64-byte key file FILE (mode 0400, never overwritten)", "FILE"},
         {"force", 'f', POPT_ARG_NONE, &force, 0,
-         "Format even though signatures (filesystem, LUKS, ...) are found", NULL},
+         "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all", NULL},
         {"batch", 'q', POPT_ARG_NONE, &batch, 0, "Do not ask for confirmation at a terminal", NULL},
         {"json", 'j', POPT_ARG_NONE, &json, 0,
          "Describe the new volume as JSON (schema in fipsluks-format(8))", NULL},
