@@ -55,7 +55,15 @@ fl_expect_exit 4 fipsluks format --batch --force --key-file "$T/key" "${fast[@]}
 fl_assert_contains "$(cat "$T/err")" "symbolic link to a regular file" "link refusal"
 fl_assert_eq "$victim" "$(fl_sum "$T/victim.img")" "victim file after a link was refused"
 
-# --- the same with GPT: --force erases the backup header in the last sector too ---------------------
+# --- a new key file gets its mode on the open file, whatever the umask ---------------------------------
+image "$T/nk.img"
+(umask 0777 && fipsluks format --batch --new-key-file "$T/new.key" "${fast[@]}" "$T/nk.img" >/dev/null) ||
+    fl_fail "format with --new-key-file under umask 0777"
+fl_assert_eq "400 64" "$(stat -c '%a %s' "$T/new.key")" "new key file mode and size under umask 0777"
+opens_with() { cryptsetup open --test-passphrase --key-file "$2" "$1" || fl_fail "'$1' does not open with '$2'"; }
+opens_with "$T/nk.img" "$T/new.key"
+
+# --- GPT: --force erases the backup header in the last sector too ----------------------------------
 gpt() { # FILE: a GPT with two partitions, an ext4 in the first
     image "$1" 40M
     printf 'label: gpt\nstart=2048, size=20480\n,\n' | sfdisk -q "$1"
