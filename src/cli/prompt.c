@@ -61,6 +61,7 @@ static void release_prompt_signals(const struct caught *c)
     for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
         if (c->replaced[i])
             sigaction(prompt_signals[i], &c->old[i], NULL);
+    prompt_interrupted = 0; /* reported as -EINTR already */
 }
 
 /* Read one line from @p fd into @p buf (at most @p size - 1 bytes), without the newline. */

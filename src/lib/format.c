@@ -962,7 +962,7 @@ out:
         }
         free(busy_why);
     }
-    if (r < 0 && why && ret_why && !*ret_why && set_why(ret_why, why) < 0)
+    if (r < 0 && why && ret_why && !*ret_why && set_why(ret_why, why) < 0 && r != -EUCLEAN)
         r = -ENOMEM;
     fl_findings_clear(&res.findings);
     fl_volume_free(res.volume);
