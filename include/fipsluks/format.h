@@ -6,9 +6,10 @@
  *
  * The profile is what `cryptsetup luksFormat --type luks2 --pbkdf pbkdf2` creates with the same
  * parameters, except that the PBKDF2 iteration counts come from one cheap calibration
- * (fl_kdf_calibrate_pbkdf2()) instead of libcryptsetup's two benchmarks. fl_format() changes the
- * target only after every check has passed, and puts every byte it changed back when a later step
- * fails (see fl_format()).
+ * (fl_kdf_calibrate_pbkdf2()) instead of libcryptsetup's two benchmarks. The target is opened once
+ * (fl_format_open()) and every check and write goes through that one open file. fl_format()
+ * changes the target only after every check has passed, and puts every byte it wrote back when a
+ * later step fails (see fl_format()).
  */
 #ifndef FIPSLUKS_FORMAT_H
 #define FIPSLUKS_FORMAT_H
@@ -86,9 +87,11 @@ struct fl_signatures {
 };
 
 /**
- * List every signature libblkid finds on @p path, the way wipefs(8) lists them: superblocks
+ * List every signature libblkid finds on @p path, the way `wipefs --all` finds them: superblocks
  * (filesystems, LUKS, swap, RAID members, …, also with bad checksums) and partition tables, each
- * with the offset and length of its magic. Reads only.
+ * with the offset and length of its magic. Each magic found is hidden and the device probed again,
+ * so that signatures stored more than once are all listed (a GPT's primary header, its backup
+ * header in the last sector, and its protective MBR). Reads only.
  * @return number of signatures appended to @p out, or a negative errno (-ENOENT, -EACCES, -EIO, -ENOMEM).
  */
 int fl_format_probe_signatures(const char *path, struct fl_signatures *out);
@@ -110,18 +113,55 @@ void fl_signatures_clear(struct fl_signatures *s);
 int fl_format_check_busy(const char *path, char **ret_why);
 
 /**
- * Whether @p path can be formatted with @p p: not in use (fl_format_check_busy()), larger than
+ * A target opened once for formatting. Every check, every write and any undo act on this one open
+ * file, never on the path again: renaming the path or replacing it by a symbolic link after
+ * fl_format_open() changes nothing. A block device is opened with O_EXCL and held that way until
+ * fl_format_close(), so nothing can mount it, swap on it or build device-mapper or RAID on it
+ * meanwhile.
+ */
+struct fl_format_target;
+
+/**
+ * Open @p path read-write as a format target: a regular file (named directly: a symbolic link to a
+ * regular file is refused, as a link can be swapped), or a block device (also through a symbolic
+ * link such as /dev/disk/by-id/…), opened exclusively.
+ *
+ * @param ret_why  on -EBUSY or -ELOOP, a new string saying why; free() it. May be NULL.
+ * @return 0, -ENOENT, -EACCES, -EROFS, -ELOOP (a symbolic link to a regular file), -EISDIR,
+ *         -ENOTBLK (neither a block device nor a regular file), -EBUSY (a block device someone else
+ *         uses), -ENOMEM.
+ */
+int fl_format_open(const char *path, struct fl_format_target **ret, char **ret_why);
+
+/** Close @p t (NULL is allowed); for a block device this ends the exclusive hold. */
+void fl_format_close(struct fl_format_target *t);
+
+/** The path @p t was opened with. */
+const char *fl_format_target_path(const struct fl_format_target *t);
+
+/**
+ * Whether @p t can be formatted with @p p: not in use (as fl_format_check_busy()), larger than
  * FL_FORMAT_HEADER_AREA, and a whole number of sectors after it. Reads nothing but its size.
  *
  * @param ret_why  on refusal, a new string saying why; free() it. Set to NULL otherwise.
- * @return 0, -EBUSY, -ENOSPC (too small), -EINVAL (size not a multiple of the sector size),
- *         -ENOTBLK, -EISDIR, or another negative errno.
+ * @return 0, -EBUSY, -ENOSPC (too small), -EINVAL (size not a multiple of the sector size), or
+ *         another negative errno.
+ */
+int fl_format_check(const struct fl_format_target *t, const struct fl_format_params *p, char **ret_why);
+
+/** fl_format_probe_signatures() on the open target @p t. */
+int fl_format_signatures(const struct fl_format_target *t, struct fl_signatures *out);
+
+/**
+ * Whether @p path can be formatted with @p p: fl_format_open(), fl_format_check(), fl_format_close().
+ * @return as fl_format_open() and fl_format_check(); @p ret_why as theirs.
  */
 int fl_format_check_target(const char *path, const struct fl_format_params *p, char **ret_why);
 
 /**
- * Create a new random key file at @p path: @p len bytes from the OpenSSL DRBG, mode 0400, created
- * with O_EXCL (an existing file or symbolic link is never overwritten or followed), synced to disk.
+ * Create a new random key file at @p path: @p len bytes from the OpenSSL DRBG, mode 0400 (set with
+ * fchmod() on the new file, whatever the umask), created with O_EXCL (an existing file or symbolic
+ * link is never overwritten or followed), synced to disk with its directory entry.
  * @return 0 with the key in @p ret, -EEXIST, or another negative errno. On failure nothing is left
  *         at @p path.
  */
@@ -141,32 +181,39 @@ struct fl_format_result {
 };
 
 /**
- * Format @p path as a LUKS2 volume with the profile @p p, and one PBKDF2 keyslot for @p passphrase.
+ * Format the target @p t as a LUKS2 volume with the profile @p p, and one PBKDF2 keyslot for
+ * @p passphrase.
  *
  * In order: the profile is checked; the target is checked not to be in use and to be larger than
- * FL_FORMAT_HEADER_AREA; the PBKDF2 iterations are calibrated (unless forced); the first
- * FL_FORMAT_HEADER_AREA bytes and the magic of every signature beyond them are copied into
- * memory. Only then is anything written: libcryptsetup creates the header (digest iterations
- * are set to FL_FORMAT_DIGEST_TIME_MS of PBKDF2 when calibrating, as cryptsetup would), the
- * magic of signatures beyond the header area is erased (those inside are overwritten anyway), and
- * the keyslot is added. The volume is then re-read: libcryptsetup must load it and open the
- * keyslot with @p passphrase, and fl_policy_evaluate() must report no error. If any step after the
- * first write fails, every byte copied before is written back, so the target is left as it was.
+ * FL_FORMAT_HEADER_AREA (fl_format_check()); the PBKDF2 iterations are calibrated (unless forced);
+ * every signature is listed (fl_format_signatures()). libcryptsetup then creates the new header
+ * area in a private memory file the size of the target, never on the target itself: the header
+ * (digest iterations set to FL_FORMAT_DIGEST_TIME_MS of PBKDF2 when calibrating, as cryptsetup
+ * would) and the keyslot. The first FL_FORMAT_HEADER_AREA bytes of the target and the magic of every
+ * signature beyond them are copied into memory, the target is checked once more not to be in use,
+ * and only then is anything written, all of it through @p t: the magic of every signature beyond
+ * the header area is erased (as `wipefs --all` would; the header area is overwritten anyway, which
+ * erases the rest) and the new header area is written and synced. It is read back and must equal
+ * what was built; the volume must open with @p passphrase, and fl_policy_evaluate() must report no
+ * error. If a step after the first write fails, exactly the ranges this call wrote are written back
+ * from the copy, unless the target is in use by then (an image file can become a mounted loop
+ * device): then nothing is written back, as that would damage what now uses it.
  *
  * The caller decides beforehand whether existing signatures may be destroyed
- * (fl_format_probe_signatures()); this function erases them without asking.
+ * (fl_format_signatures()); this function erases them without asking.
  *
  * @param ret      on success, the result, to release with fl_format_result_clear()
- * @param ret_why  on failure, a static sentence saying which step failed, or NULL when the errno
- *                 says it all; may be NULL
+ * @param ret_why  on failure, a new string saying which step failed (free() it), or NULL when the
+ *                 errno says it all; may be NULL
  * @return the keyslot number (>= 0), or a negative errno: -EINVAL (profile refused, or libcryptsetup
- *         refused a parameter), -EBUSY (in use), -ENOSPC (target too small), -ENOENT, -EACCES,
- *         -ENOTBLK, -EIO, -ENOMEM, -EPROTO (the new volume failed the re-read: does not open, or
- *         the policy reports an error; the target was restored). Only -EUCLEAN means that a step
- *         failed and writing the saved bytes back failed too: the target is damaged.
+ *         refused a parameter), -EBUSY (in use, before anything was written), -ENOSPC (target too
+ *         small), -EIO, -ENOMEM, -EPROTO (the new volume failed the re-read: does not open, or the
+ *         policy reports an error; the target was restored). Only -EUCLEAN means that a step failed
+ *         after writing began and the target could not be put back (writing the saved bytes back
+ *         failed, or the target had become busy): the target is damaged.
  */
-int fl_format(const char *path, const struct fl_format_params *p, const struct fl_secret *passphrase,
-              struct fl_format_result *ret, const char **ret_why);
+int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
+              const struct fl_secret *passphrase, struct fl_format_result *ret, char **ret_why);
 
 /** Release what a successful fl_format() put into @p r. */
 void fl_format_result_clear(struct fl_format_result *r);

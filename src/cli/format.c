@@ -70,22 +70,35 @@ static void print_signature(const struct fl_signature *s)
     fputc('\n', stderr);
 }
 
-/* Refuse a target that is in use or (without --force) carries signatures. */
-static int check_target(const struct format_opts *o)
+/* Open the target, once: every check and the formatting act on this one open file. */
+static int open_target(const struct format_opts *o, struct fl_format_target **ret)
 {
-    struct fl_signatures sigs = {0};
-    struct stat st;
     char *why = NULL;
     int r;
 
-    r = stat(o->target, &st) < 0 ? -errno : S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? 0 : -ENOTBLK;
+    r = fl_format_open(o->target, ret, &why);
     if (r < 0) {
-        fprintf(stderr, "fipsluks: cannot format ");
+        fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
         print_target(o->target);
-        fprintf(stderr, ": %s\n", r == -ENOTBLK ? "neither a block device nor a regular file" : strerror(-r));
-        return r;
+        fprintf(stderr, ": %s\n",
+                why                             ? why
+                : r == -EBUSY                   ? "it is in use"
+                : r == -ENOTBLK || r == -EISDIR ? "neither a block device nor a regular file"
+                                                : strerror(-r));
+        free(why);
     }
-    r = fl_format_check_target(o->target, &o->params, &why);
+    /* A directory, or a link to a regular file, is no target either (exit 4, as for a FIFO). */
+    return r == -EISDIR || r == -ELOOP ? -ENOTBLK : r;
+}
+
+/* Refuse a target that is in use or (without --force) carries signatures. */
+static int check_target(const struct format_opts *o, const struct fl_format_target *t)
+{
+    struct fl_signatures sigs = {0};
+    char *why = NULL;
+    int r;
+
+    r = fl_format_check(t, &o->params, &why);
     if (r < 0) {
         fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
         print_target(o->target);
@@ -93,7 +106,7 @@ static int check_target(const struct format_opts *o)
         free(why);
         return r;
     }
-    r = fl_format_probe_signatures(o->target, &sigs);
+    r = fl_format_signatures(t, &sigs);
     if (r < 0) {
         fl_log_error(r, "cannot probe '%s' for signatures", o->target);
         return r;
@@ -163,9 +176,13 @@ static int prompt_twice(const char *target, struct fl_secret **ret)
         r = fl_prompt_secret(prompt, &a);
         if (r == 0)
             r = fl_prompt_secret("Verify passphrase: ", &b);
+        if (r == -EINTR) {
+            fl_log_error(0, "interrupted; nothing was written");
+            r = -ECANCELED;
+            goto out;
+        }
         if (r < 0) {
             fl_log_error(r, "cannot read the passphrase");
-            r = r == -EINTR ? -ECANCELED : r; /* interrupted: nothing was written */
             goto out;
         }
         if (a->len == 0) {
@@ -263,23 +280,29 @@ static int print_text(const struct format_opts *o, const struct fl_format_result
 static int run_format(struct format_opts *o)
 {
     struct fl_format_result res = {0};
+    struct fl_format_target *t = NULL;
     struct fl_secret *secret = NULL;
     struct stat key_st = {0};
     sigset_t block, old;
-    const char *why = NULL;
+    char *why = NULL;
     int r;
 
-    r = check_target(o);
+    sigprocmask(SIG_BLOCK, NULL, &old); /* the mask as it is, restored at the end */
+    r = open_target(o, &t);
     if (r < 0)
         return r;
+    r = check_target(o, t);
+    if (r < 0)
+        goto out;
     if (o->new_key_file && lstat(o->new_key_file, &key_st) == 0) {
         fl_log_error(0, "key file '%s' already exists; fipsluks never overwrites a key file",
                      o->new_key_file);
-        return -EEXIST;
+        r = -EEXIST;
+        goto out;
     }
     r = confirm(o);
     if (r < 0)
-        return r;
+        goto out;
 
     if (o->key_file)
         r = read_key_file(o, &secret);
@@ -288,7 +311,7 @@ static int run_format(struct format_opts *o)
     else
         r = prompt_twice(o->target, &secret);
     if (r < 0)
-        return r;
+        goto out;
     if (secret && secret->len < FL_FORMAT_MIN_PASSPHRASE)
         fl_log_warning(
             "the passphrase is %zu byte%s long; Red Hat's FIPS OpenSSL (RHEL 9 and 10) refuses PBKDF2 "
@@ -312,7 +335,7 @@ static int run_format(struct format_opts *o)
         if (stat(o->new_key_file, &key_st) < 0)
             memset(&key_st, 0, sizeof(key_st));
     }
-    r = fl_format(o->target, &o->params, secret, &res, &why);
+    r = fl_format(t, &o->params, secret, &res, &why);
     if (r < 0) {
         fprintf(stderr, "fipsluks: formatting ");
         print_target(o->target);
@@ -324,7 +347,7 @@ static int run_format(struct format_opts *o)
         if (o->new_key_file) {
             struct stat now;
             /* The key opens nothing: remove it, if it is still the file made above. */
-            if (stat(o->new_key_file, &now) == 0 && now.st_dev == key_st.st_dev &&
+            if (lstat(o->new_key_file, &now) == 0 && now.st_dev == key_st.st_dev &&
                 now.st_ino == key_st.st_ino)
                 unlink(o->new_key_file);
         }
@@ -334,8 +357,10 @@ static int run_format(struct format_opts *o)
     r = o->json ? print_json(o, &res) : print_text(o, &res);
 out:
     sigprocmask(SIG_SETMASK, &old, NULL);
+    free(why);
     fl_format_result_clear(&res);
     fl_secret_free(secret);
+    fl_format_close(t);
     return r < 0 ? r : FL_EXIT_OK;
 }
 
@@ -444,7 +469,7 @@ int verb_format(int argc, const char **argv)
         {"new-key-file", 0, POPT_ARG_STRING, NULL, OPT_NEW_KEY_FILE,
          "Generate a random 64-byte key file FILE (mode 0400, never overwritten)", "FILE"},
         {"force", 'f', POPT_ARG_NONE, &force, 0,
-         "Format even though signatures (filesystem, LUKS, ...) are found", NULL},
+         "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all", NULL},
         {"json", 'j', POPT_ARG_NONE, &json, 0,
          "Describe the new volume as JSON (schema in fipsluks-format(8))", NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},

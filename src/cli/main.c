@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <libcryptsetup.h>
 
@@ -59,10 +61,23 @@ static int run_verb(const struct fl_verb *verb, int argc, const char **argv)
     return r;
 }
 
+/*
+ * Passphrases and volume keys pass through this process: no core dump may hold them, and no other
+ * process of the same user may read them (ptrace, /proc/PID/mem). Before any verb runs.
+ */
+static void protect_secrets(void)
+{
+    const struct rlimit none = {0, 0};
+
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &none);
+}
+
 int main(int argc, const char **argv)
 {
     const struct fl_verb *verb;
 
+    protect_secrets();
     setlocale(LC_ALL, "");
     crypt_set_log_callback(NULL, fl_cryptsetup_log, NULL);
     fl_opts.argc = argc;

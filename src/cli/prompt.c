@@ -20,6 +20,50 @@ bool fl_interactive(void)
     return isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 }
 
+/* ---- signals while the terminal does not echo ---- */
+
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define N_PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+
+static volatile sig_atomic_t prompt_interrupted;
+
+static void on_prompt_signal(int sig)
+{
+    prompt_interrupted = sig;
+}
+
+struct caught {
+    struct sigaction old[N_PROMPT_SIGNALS];
+    bool replaced[N_PROMPT_SIGNALS];
+};
+
+/*
+ * Ctrl-C (or SIGTERM, SIGHUP, Ctrl-\) at a secret prompt must not kill the process while the
+ * terminal's echo is off: it would stay off for the shell. A signal that would kill the process
+ * only interrupts the read (no SA_RESTART); the prompt then restores the terminal and returns
+ * -EINTR. Signals the program already handles or ignores are left alone.
+ */
+static void catch_prompt_signals(struct caught *c)
+{
+    struct sigaction sa = {.sa_handler = on_prompt_signal};
+
+    sigemptyset(&sa.sa_mask);
+    prompt_interrupted = 0;
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++) {
+        c->replaced[i] = sigaction(prompt_signals[i], NULL, &c->old[i]) == 0 &&
+                         !(c->old[i].sa_flags & SA_SIGINFO) && c->old[i].sa_handler == SIG_DFL &&
+                         sigaction(prompt_signals[i], &sa, NULL) == 0;
+    }
+}
+
+static void release_prompt_signals(const struct caught *c)
+{
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        if (c->replaced[i])
+            sigaction(prompt_signals[i], &c->old[i], NULL);
+    prompt_interrupted = 0; /* reported as -EINTR already */
+}
+
 /* Read one line from @p fd into @p buf (at most @p size - 1 bytes), without the newline. */
 static ssize_t read_line(int fd, char *buf, size_t size)
 {
@@ -27,7 +71,11 @@ static ssize_t read_line(int fd, char *buf, size_t size)
 
     for (;;) {
         char c;
-        ssize_t r = read(fd, &c, 1);
+        ssize_t r;
+
+        if (prompt_interrupted)
+            return -EINTR;
+        r = read(fd, &c, 1);
         if (r < 0 && errno == EINTR)
             return -EINTR; /* Ctrl-C: give up rather than wait on */
         if (r < 0)
@@ -46,6 +94,7 @@ int fl_prompt_secret(const char *prompt, struct fl_secret **ret)
 {
     struct termios old, quiet;
     struct fl_secret *s = NULL;
+    struct caught caught;
     bool restore = false;
     ssize_t n;
     int fd, r;
@@ -54,8 +103,11 @@ int fl_prompt_secret(const char *prompt, struct fl_secret **ret)
     if (fd < 0)
         return -ENOTTY;
     r = fl_secret_new(NULL, PROMPT_MAX, &s);
-    if (r < 0)
-        goto out;
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    catch_prompt_signals(&caught);
     if (tcgetattr(fd, &old) == 0) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -81,6 +133,7 @@ int fl_prompt_secret(const char *prompt, struct fl_secret **ret)
 out:
     if (restore)
         tcsetattr(fd, TCSAFLUSH, &old);
+    release_prompt_signals(&caught);
     fl_secret_free(s);
     close(fd);
     return r;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What must be known before a target may be formatted: which signatures libblkid finds on it
- * (as wipefs(8) lists them), and whether anything uses it (mounts, swap, holders, loop devices).
+ * (as `wipefs --all` finds them), and whether anything uses it (mounts, swap, holders, loop
+ * devices). And the target itself, opened once (struct fl_format_target): a check made on one file
+ * and a write made on another, re-opened by name, is how the wrong disk gets formatted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +19,7 @@
 
 #include <blkid/blkid.h>
 
-#include "fipsluks/format.h"
+#include "format-target.h"
 
 /* ---- signatures ------------------------------------------------------------------------------- */
 
@@ -28,6 +30,15 @@ static char *value_dup(blkid_probe pr, const char *name)
     if (blkid_probe_lookup_value(pr, name, &v, NULL) < 0 || !v || !*v)
         return NULL;
     return strdup(v);
+}
+
+static void signature_clear(struct fl_signature *sig)
+{
+    free(sig->type);
+    free(sig->usage);
+    free(sig->label);
+    free(sig->uuid);
+    memset(sig, 0, sizeof(*sig));
 }
 
 static int signature_add(struct fl_signatures *s, blkid_probe pr)
@@ -68,19 +79,27 @@ static int signature_add(struct fl_signatures *s, blkid_probe pr)
     return sig->type && sig->usage ? 1 : -ENOMEM;
 }
 
-int fl_format_probe_signatures(const char *path, struct fl_signatures *out)
+/* Signatures a prober may report again after its magic is hidden (GPT: the backup header, then the
+ * protective MBR; filesystems with several superblocks). Bounds a prober that never stops. */
+#define MAX_SIGNATURES 64
+
+static bool seen(const struct fl_signatures *s, size_t from, const struct fl_signature *sig)
+{
+    for (size_t i = from; i < s->n; i++)
+        if (&s->items[i] != sig && s->items[i].offset == sig->offset && !strcmp(s->items[i].type, sig->type))
+            return true;
+    return false;
+}
+
+static int probe_fd(int fd, struct fl_signatures *out)
 {
     blkid_probe pr = NULL;
-    int fd, r, n = 0;
+    size_t first = out->n;
+    int r, n = 0;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
     pr = blkid_new_probe();
-    if (!pr) {
-        r = -ENOMEM;
-        goto out;
-    }
+    if (!pr)
+        return -ENOMEM;
     /* The same set-up as wipefs(8): every superblock (even with a bad checksum) and every table. */
     if (blkid_probe_set_device(pr, fd, 0, 0) < 0 || blkid_probe_enable_superblocks(pr, 1) < 0 ||
         blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
@@ -91,27 +110,52 @@ int fl_format_probe_signatures(const char *path, struct fl_signatures *out)
         r = -EIO;
         goto out;
     }
-    while ((r = blkid_do_probe(pr)) == 0) {
+    while (n < MAX_SIGNATURES && (r = blkid_do_probe(pr)) == 0) {
+        const struct fl_signature *sig;
         r = signature_add(out, pr);
         if (r < 0)
             goto out;
-        n += r;
+        if (r == 0)
+            continue;
+        sig = &out->items[out->n - 1];
+        if (seen(out, first, sig)) {
+            /* the same magic again: it could not be hidden; list it once and go on */
+            signature_clear(&out->items[--out->n]);
+            continue;
+        }
+        n++;
+        /* What `wipefs --all` does after erasing a magic, without writing: hide it from the next
+         * probe and run the same prober again, which finds the next copy (a GPT's backup header). */
+        if (sig->magic_len > 0 && blkid_probe_hide_range(pr, sig->offset, sig->magic_len) == 0)
+            blkid_probe_step_back(pr);
     }
-    r = r == 1 ? n : -EIO; /* 1: no more signatures */
+    r = r < 0 ? -EIO : n; /* 1: no more signatures (or MAX_SIGNATURES listed) */
 out:
     blkid_free_probe(pr);
+    return r;
+}
+
+int fl_format_probe_signatures(const char *path, struct fl_signatures *out)
+{
+    int fd, r;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    r = probe_fd(fd, out);
     close(fd);
     return r;
 }
 
+int fl_format_signatures(const struct fl_format_target *t, struct fl_signatures *out)
+{
+    return probe_fd(t->fd, out);
+}
+
 void fl_signatures_clear(struct fl_signatures *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->items[i].type);
-        free(s->items[i].usage);
-        free(s->items[i].label);
-        free(s->items[i].uuid);
-    }
+    for (size_t i = 0; i < s->n; i++)
+        signature_clear(&s->items[i]);
     free(s->items);
     memset(s, 0, sizeof(*s));
 }
@@ -198,11 +242,15 @@ __attribute__((format(printf, 2, 3))) static int busy(char **ret_why, const char
     return -EBUSY;
 }
 
-/* Block device @p dev (node @p node): mounted, swap, held, or opened exclusively by someone. */
-static int block_busy(const char *node, const struct stat *st, char **ret_why)
+#define EXCL_WHY                                                                                             \
+    "opened exclusively by another program (a mount, swap, device-mapper, RAID, LVM, or a mounted "          \
+    "partition)"
+
+/* Block device @p st: mounted, swap, or held (what the kernel says in /proc and /sys). */
+static int block_used(const struct stat *st, char **ret_why)
 {
     char *what;
-    int fd, r;
+    int r;
 
     what = mounted_on(st->st_rdev);
     if (what) {
@@ -218,11 +266,21 @@ static int block_busy(const char *node, const struct stat *st, char **ret_why)
         free(what);
         return r;
     }
+    return 0;
+}
+
+/* Block device node @p node (@p st): mounted, swap, held, or opened exclusively by someone. */
+static int block_busy(const char *node, const struct stat *st, char **ret_why)
+{
+    int fd, r;
+
+    r = block_used(st, ret_why);
+    if (r < 0)
+        return r;
     /* The kernel's own answer, which also covers mounted or held partitions of a whole disk. */
     fd = open(node, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
     if (fd < 0 && errno == EBUSY)
-        return busy(ret_why, "opened exclusively by another program (a mount, swap, device-mapper, RAID, "
-                             "LVM, or a mounted partition)");
+        return busy(ret_why, EXCL_WHY);
     if (fd < 0)
         return -errno;
     close(fd);
@@ -275,6 +333,14 @@ static int loop_busy(const struct stat *st, char **ret_why)
     return r;
 }
 
+/* A regular file: a swap file, or backing a loop device in use. */
+static int file_busy(const struct stat *st, char **ret_why)
+{
+    if (swap_active(st))
+        return busy(ret_why, "in use as a swap file");
+    return loop_busy(st, ret_why);
+}
+
 int fl_format_check_busy(const char *path, char **ret_why)
 {
     struct stat st;
@@ -287,7 +353,128 @@ int fl_format_check_busy(const char *path, char **ret_why)
         return block_busy(path, &st, ret_why);
     if (!S_ISREG(st.st_mode))
         return -ENOTBLK;
-    if (swap_active(&st))
-        return busy(ret_why, "in use as a swap file");
-    return loop_busy(&st, ret_why);
+    return file_busy(&st, ret_why);
+}
+
+/* ---- the target, opened once -------------------------------------------------------------------- */
+
+int fl_format_target_busy(const struct fl_format_target *t, char **ret_why)
+{
+    if (ret_why)
+        *ret_why = NULL;
+    /* A block device is held with O_EXCL: nothing new can claim it, but say what the kernel says. */
+    if (S_ISBLK(t->st.st_mode))
+        return block_used(&t->st, ret_why);
+    return file_busy(&t->st, ret_why);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT) && a->st_rdev == b->st_rdev;
+}
+
+static int refuse_why(char **ret_why, int r, const char *why)
+{
+    if (ret_why && !(*ret_why = strdup(why)))
+        return -ENOMEM;
+    return r;
+}
+
+int fl_format_open(const char *path, struct fl_format_target **ret, char **ret_why)
+{
+    struct fl_format_target *t = NULL;
+    char proc[64];
+    struct stat st;
+    int pfd, fd = -1, r;
+
+    if (ret_why)
+        *ret_why = NULL;
+    /* A handle on the object itself, opening nothing yet (no device open, no FIFO blocking). */
+    pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (pfd < 0)
+        return -errno;
+    if (fstat(pfd, &st) < 0) {
+        r = -errno;
+        goto out;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        /* /dev/disk/by-id/… and /dev/mapper/… are links to block devices: follow those only. */
+        close(pfd);
+        pfd = open(path, O_PATH | O_CLOEXEC);
+        if (pfd < 0)
+            return -errno;
+        if (fstat(pfd, &st) < 0) {
+            r = -errno;
+            goto out;
+        }
+        if (S_ISREG(st.st_mode)) {
+            r = refuse_why(ret_why, -ELOOP,
+                           "a symbolic link to a regular file; give the file's own path (a link can be "
+                           "changed between the checks and the formatting)");
+            goto out;
+        }
+    }
+    if (S_ISDIR(st.st_mode)) {
+        r = -EISDIR;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        r = -ENOTBLK;
+        goto out;
+    }
+    /* Open that very object, through the handle. A block device exclusively: while this process
+     * holds it, nothing can mount it, swap on it or stack device-mapper or RAID on it. */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+    fd = open(proc, O_RDWR | O_CLOEXEC | O_NOCTTY | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
+    if (fd < 0 && errno == EBUSY && S_ISBLK(st.st_mode)) {
+        r = block_used(&st, ret_why);
+        if (r == 0)
+            r = busy(ret_why, EXCL_WHY);
+        goto out;
+    }
+    if (fd < 0) {
+        r = -errno;
+        goto out;
+    }
+    t = calloc(1, sizeof(*t));
+    if (!t || !(t->path = strdup(path))) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (fstat(fd, &t->st) < 0) {
+        r = -errno;
+        goto out;
+    }
+    if (!same_file(&st, &t->st)) {
+        r = -EIO; /* cannot happen: /proc/self/fd/N is the object itself */
+        goto out;
+    }
+    t->fd = fd;
+    fd = -1;
+    *ret = t;
+    t = NULL;
+    r = 0;
+out:
+    if (t)
+        free(t->path);
+    free(t);
+    if (fd >= 0)
+        close(fd);
+    close(pfd);
+    return r;
+}
+
+void fl_format_close(struct fl_format_target *t)
+{
+    if (!t)
+        return;
+    close(t->fd);
+    free(t->path);
+    free(t);
+}
+
+const char *fl_format_target_path(const struct fl_format_target *t)
+{
+    return t->path;
 }

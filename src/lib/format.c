@@ -12,8 +12,13 @@
  * header copies before the keyslot is added. libcryptsetup verifies the volume key against that
  * digest when it adds the keyslot and writes the final header itself.
  *
+ * The target is opened once (fl_format_open(), format-safety.c) and never again by name.
+ * libcryptsetup does all of the above in a private memory file the size of the target (see "the
+ * scratch copy"); fipsluks writes the result through its own descriptor of the target.
+ *
  * Undo: before the first write, every byte that may change is copied into memory (the 16 MiB
- * header area, and the magic of signatures beyond it); if a later step fails it is written back.
+ * header area, and the magic of signatures beyond it); if a later step fails, the ranges written
+ * are written back, unless the target is in use by then.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -38,6 +44,7 @@
 #include "fipsluks/format.h"
 #include "fipsluks/kdf.h"
 #include "fipsluks/secret.h"
+#include "format-target.h"
 #include "luks-disk.h"
 #include "util.h"
 
@@ -49,6 +56,7 @@
 #define LUKS2_CSUM_LEN       64
 #define DIGEST_SALT_LEN      32        /* LUKS_SALTSIZE */
 #define ITERATIONS_MAX       INT32_MAX /* LUKS2 JSON stores iterations as a JSON int */
+#define VOLUME_KEY_MAX       64        /* bytes: 512 bits, the largest approved key */
 
 /* ---- the profile -------------------------------------------------------------------------------- */
 
@@ -162,18 +170,19 @@ int fl_format_check_params(const struct fl_format_params *p, const char **ret_op
 
 /* ---- the undo log ------------------------------------------------------------------------------- */
 
+/* A range of the target as it was before this run, and how much of it this run may have written. */
 struct saved {
     uint64_t offset;
     size_t len;
     unsigned char *bytes;
+    size_t written; /* bytes from offset on that a write was started on: what an undo puts back */
 };
 
 struct undo {
-    int fd;              /* O_RDWR on the target */
+    struct fl_format_target *t;
     struct saved *items; /* first the magic of signatures beyond the header area, then the header area */
     size_t n;
     size_t n_magic; /* how many of the items are signature magic, to be erased */
-    bool armed;     /* something may have been written */
 };
 
 static ssize_t pwrite_full(int fd, const void *buf, size_t len, off_t off)
@@ -205,26 +214,54 @@ static int undo_save(struct undo *u, uint64_t offset, size_t len)
     bytes = malloc(len ? len : 1);
     if (!bytes)
         return -ENOMEM;
-    n = fl_pread_full(u->fd, bytes, len, (off_t)offset);
+    n = fl_pread_full(u->t->fd, bytes, len, (off_t)offset);
     if (n < 0 || (size_t)n != len) {
         free(bytes);
         return n < 0 ? (int)n : -EIO;
     }
-    u->items[u->n++] = (struct saved){offset, len, bytes};
+    u->items[u->n++] = (struct saved){offset, len, bytes, 0};
     return 0;
 }
 
-/* Write back everything saved, newest first. @return 0 or the first error. */
-static int undo_restore(struct undo *u)
+/* Write @p len bytes of @p buf at @p off of item @p s's range, noting first that they may change. */
+static int undo_write(struct undo *u, struct saved *s, const void *buf, size_t len, uint64_t off)
 {
-    int r = 0;
+    ssize_t n;
 
+    if (off + len - s->offset > s->written)
+        s->written = (size_t)(off + len - s->offset);
+    n = pwrite_full(u->t->fd, buf, len, (off_t)off);
+    return n < 0 ? (int)n : 0;
+}
+
+static bool undo_armed(const struct undo *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        if (u->items[i].written)
+            return true;
+    return false;
+}
+
+/*
+ * Put back what this run wrote, and nothing else: only the ranges a write was started on, on the
+ * target it wrote to. Not at all if the target is in use by now (an image file that became a
+ * mounted loop device): writing the old bytes under a live file system would destroy it.
+ * @return 0, -EBUSY (nothing written back; *ret_why says by what), or the first write error.
+ */
+static int undo_restore(struct undo *u, char **ret_why)
+{
+    int r;
+
+    r = fl_format_target_busy(u->t, ret_why);
+    if (r < 0)
+        return r;
     for (size_t i = u->n; i-- > 0;) {
-        ssize_t n = pwrite_full(u->fd, u->items[i].bytes, u->items[i].len, (off_t)u->items[i].offset);
+        struct saved *s = &u->items[i];
+        ssize_t n = s->written ? pwrite_full(u->t->fd, s->bytes, s->written, (off_t)s->offset) : 0;
         if (n < 0 && r == 0)
             r = (int)n;
     }
-    if (fsync(u->fd) < 0 && r == 0)
+    if (fsync(u->t->fd) < 0 && r == 0)
         r = -errno;
     return r;
 }
@@ -302,23 +339,48 @@ static int target_fits(int fd, const struct fl_format_params *p, uint32_t *ret_s
     return 0;
 }
 
-int fl_format_check_target(const char *path, const struct fl_format_params *p, char **ret_why)
+static int set_why(char **ret_why, const char *why)
+{
+    if (ret_why && why && !(*ret_why = strdup(why)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* Busy, or does not fit: @return 0 with the sector size to use, or -errno and *ret_why. */
+static int check_target(const struct fl_format_target *t, const struct fl_format_params *p,
+                        uint32_t *ret_sector, char **ret_why)
 {
     const char *why = NULL;
-    uint32_t sector;
-    int fd, r;
+    int r;
 
-    *ret_why = NULL;
-    r = fl_format_check_busy(path, ret_why);
+    r = fl_format_target_busy(t, ret_why);
     if (r < 0)
         return r;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    r = target_fits(fd, p, &sector, &why);
-    close(fd);
-    if (r < 0 && why && !(*ret_why = strdup(why)))
+    r = target_fits(t->fd, p, ret_sector, &why);
+    if (r < 0 && set_why(ret_why, why) < 0)
         return -ENOMEM;
+    return r;
+}
+
+int fl_format_check(const struct fl_format_target *t, const struct fl_format_params *p, char **ret_why)
+{
+    uint32_t sector;
+
+    if (ret_why)
+        *ret_why = NULL;
+    return check_target(t, p, &sector, ret_why);
+}
+
+int fl_format_check_target(const char *path, const struct fl_format_params *p, char **ret_why)
+{
+    struct fl_format_target *t = NULL;
+    int r;
+
+    r = fl_format_open(path, &t, ret_why);
+    if (r < 0)
+        return r;
+    r = fl_format_check(t, p, ret_why);
+    fl_format_close(t);
     return r;
 }
 
@@ -446,8 +508,9 @@ static int seal_copy(unsigned char *copy, uint64_t hdr_size, uint64_t seqid)
 }
 
 /*
- * Give the volume-key digest of the freshly formatted header on @p fd @p iterations, in both
- * header copies. libcryptsetup checks the result when it loads the header and adds the keyslot.
+ * Give the volume-key digest of the freshly formatted header in the scratch copy @p fd @p iterations,
+ * in both header copies (its header size range-checked all the same). libcryptsetup checks the
+ * result when it loads the header and adds the keyslot.
  */
 static int rewrite_digest(int fd, const char *vk, size_t vk_len, uint32_t iterations)
 {
@@ -498,15 +561,51 @@ static int rewrite_digest(int fd, const char *vk, size_t vk_len, uint32_t iterat
             goto out;
     }
     n = pwrite_full(fd, hdr, 2 * hdr_size, 0);
-    if (n < 0) {
-        r = (int)n;
-        goto out;
-    }
-    r = fsync(fd) < 0 ? -errno : 0;
+    r = n < 0 ? (int)n : 0;
 out:
     free(json);
     free(hdr);
     return r;
+}
+
+/* ---- the scratch copy ------------------------------------------------------------------------- */
+
+/*
+ * libcryptsetup never opens the target. It formats a private, sparse memory file of the target's
+ * size (so that it makes the same choices), reached as /proc/self/fd/N; fipsluks then writes the
+ * header area from it through its own descriptor of the target. This way libcryptsetup cannot
+ * write to an object that was swapped in under the target's name, nor to a device that became busy
+ * after the checks (its own O_EXCL check would have collided with the one fipsluks holds), and
+ * every byte written to the target is one the undo log knows of.
+ */
+struct scratch {
+    int fd;
+    char path[64]; /* /proc/self/fd/N */
+};
+
+static int scratch_open(uint64_t size, struct scratch *s)
+{
+    struct stat a, b;
+
+    s->fd = memfd_create("fipsluks-format", MFD_CLOEXEC);
+    if (s->fd < 0)
+        return -errno;
+    if (ftruncate(s->fd, (off_t)size) < 0)
+        return -errno;
+    snprintf(s->path, sizeof(s->path), "/proc/self/fd/%d", s->fd);
+    /* The name libcryptsetup gets must be this very file (device and inode). */
+    if (fstat(s->fd, &a) < 0 || stat(s->path, &b) < 0)
+        return -errno;
+    if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return -EIO;
+    return 0;
+}
+
+static void scratch_close(struct scratch *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
 }
 
 /* ---- formatting --------------------------------------------------------------------------------- */
@@ -518,14 +617,20 @@ static int cryptsetup_errno(int r)
 }
 
 /* Open keyslot @p slot of the new volume with the passphrase: derives and checks, activates nothing. */
-static int verify_opens(const char *path, int slot, const struct fl_secret *pass)
+static int verify_opens(const char *path, int slot, uint32_t bits, const struct fl_secret *pass)
 {
     struct crypt_device *cd = NULL;
-    int r;
+    int r, key_size;
 
     r = crypt_init(&cd, path);
     if (r == 0)
         r = crypt_load(cd, CRYPT_LUKS2, NULL);
+    if (r == 0) {
+        /* A header value: range-checked before it is turned into bits. */
+        key_size = crypt_get_volume_key_size(cd);
+        if (key_size <= 0 || key_size > VOLUME_KEY_MAX || (uint32_t)key_size * 8u != bits)
+            r = -EPROTO;
+    }
     if (r == 0)
         r = crypt_activate_by_passphrase(cd, NULL, slot, pass->data, pass->len, 0);
     crypt_free(cd);
@@ -534,7 +639,7 @@ static int verify_opens(const char *path, int slot, const struct fl_secret *pass
     return r == slot ? 0 : -EPROTO;
 }
 
-/* The re-read volume is what was asked for, and the policy has no error on it. */
+/* The volume at @p path is what was asked for, and the policy has no error on it. */
 static int verify_volume(const char *path, const struct fl_format_params *p, const char *cipher,
                          uint32_t bits, uint32_t sector, uint32_t iterations, uint32_t digest_iterations,
                          int slot, struct fl_format_result *res)
@@ -552,10 +657,10 @@ static int verify_volume(const char *path, const struct fl_format_params *p, con
     seg = v->n_segments == 1 ? &v->segments[0] : NULL;
     dg = v->n_digests == 1 ? &v->digests[0] : NULL;
     if (v->luks_version != 2 || !ks || v->n_keyslots != 1 || !seg || !dg || !seg->cipher ||
-        strcmp(seg->cipher, cipher) || seg->key_bits != bits || seg->sector_size != sector || !ks->kdf ||
-        strcmp(ks->kdf, "pbkdf2") || !ks->hash || strcmp(ks->hash, p->hash) || ks->iterations != iterations ||
-        !dg->hash || strcmp(dg->hash, p->hash) || dg->iterations != digest_iterations ||
-        (p->uuid && (!v->uuid || strcasecmp(v->uuid, p->uuid)))) {
+        strcmp(seg->cipher, cipher) || seg->key_bits != bits || seg->sector_size != sector ||
+        seg->offset != FL_FORMAT_HEADER_AREA || !ks->kdf || strcmp(ks->kdf, "pbkdf2") || !ks->hash ||
+        strcmp(ks->hash, p->hash) || ks->iterations != iterations || !dg->hash || strcmp(dg->hash, p->hash) ||
+        dg->iterations != digest_iterations || (p->uuid && (!v->uuid || strcasecmp(v->uuid, p->uuid)))) {
         r = -EPROTO;
         goto out;
     }
@@ -574,12 +679,12 @@ out:
 }
 
 /*
- * Everything that writes. From the first write on, a failure returns with @p u armed, and the
- * caller restores the target.
+ * Create the new header area in the scratch copy @p s: what `cryptsetup luksFormat` would write.
+ * @return the keyslot, or -errno with *why.
  */
-static int format_target(const char *path, const struct fl_format_params *p, const struct cipher_profile *c,
-                         uint32_t bits, uint32_t sector, uint32_t iterations, uint32_t digest_iterations,
-                         const struct fl_secret *pass, struct undo *u, const char **why)
+static int build_header(const struct scratch *s, const struct fl_format_params *p,
+                        const struct cipher_profile *c, uint32_t bits, uint32_t sector, uint32_t iterations,
+                        uint32_t digest_iterations, const struct fl_secret *pass, const char **why)
 {
     struct crypt_pbkdf_type pbkdf = {
         .type = CRYPT_KDF_PBKDF2,
@@ -607,34 +712,21 @@ static int format_target(const char *path, const struct fl_format_params *p, con
         r = -EIO;
         goto out;
     }
-    r = crypt_init(&cd, path);
-    if (r < 0)
-        goto out;
-
-    u->armed = true;
-    /* Like cryptsetup luksFormat: erase the magic of every signature libcryptsetup will not overwrite. */
-    for (size_t i = 0; i < u->n_magic; i++) {
-        static const unsigned char zeros[64];
-        ssize_t n = pwrite_full(u->fd, zeros, u->items[i].len, (off_t)u->items[i].offset);
-        if (n < 0) {
-            r = (int)n;
-            *why = "cannot erase an old signature";
-            goto out;
-        }
-    }
     *why = "libcryptsetup cannot create the LUKS2 header";
-    r = crypt_format(cd, CRYPT_LUKS2, c->name, c->mode, p->uuid, vk, vk_len, &params);
+    r = crypt_init(&cd, s->path);
+    if (r == 0)
+        r = crypt_format(cd, CRYPT_LUKS2, c->name, c->mode, p->uuid, vk, vk_len, &params);
     if (r < 0)
         goto out;
     if (digest_iterations != FL_FIPS_MIN_ITERATIONS) {
         crypt_free(cd);
         cd = NULL;
         *why = "cannot write the volume-key digest";
-        r = rewrite_digest(u->fd, vk, vk_len, digest_iterations);
+        r = rewrite_digest(s->fd, vk, vk_len, digest_iterations);
         if (r < 0)
             goto out;
         *why = "libcryptsetup cannot load the new header";
-        r = crypt_init(&cd, path);
+        r = crypt_init(&cd, s->path);
         if (r == 0)
             r = crypt_load(cd, CRYPT_LUKS2, NULL);
         if (r == 0)
@@ -649,35 +741,116 @@ static int format_target(const char *path, const struct fl_format_params *p, con
         r = cryptsetup_errno(slot);
         goto out;
     }
-    crypt_free(cd);
-    cd = NULL;
-    *why = "the new volume does not open with the passphrase";
-    r = verify_opens(path, slot, pass);
-    if (r == 0) {
-        *why = NULL;
-        r = slot;
-    }
+    *why = NULL;
+    r = slot;
 out:
     crypt_free(cd);
     crypt_safe_free(vk);
     return r;
 }
 
-int fl_format(const char *path, const struct fl_format_params *p, const struct fl_secret *passphrase,
-              struct fl_format_result *ret, const char **ret_why)
+#define COPY_CHUNK (1024u * 1024u)
+
+/*
+ * Write to the target, through its descriptor: erase the magic of the signatures beyond the header
+ * area, then copy the header area from the scratch copy, then sync. Each range is entered in the
+ * undo log before it is written. @return 0 or -errno with *why.
+ */
+static int write_target(struct undo *u, const struct scratch *s, const char **why)
+{
+    struct saved *area = &u->items[u->n - 1];
+    unsigned char *buf = NULL;
+    int r = 0;
+
+    /* Like `wipefs --all` and cryptsetup luksFormat: every signature libblkid found goes. */
+    *why = "cannot erase an old signature";
+    for (size_t i = 0; r == 0 && i < u->n_magic; i++) {
+        unsigned char *zeros = calloc(1, u->items[i].len);
+        if (!zeros)
+            return -ENOMEM;
+        r = undo_write(u, &u->items[i], zeros, u->items[i].len, u->items[i].offset);
+        free(zeros);
+    }
+    if (r < 0)
+        return r;
+    *why = "cannot write the new header";
+    buf = malloc(COPY_CHUNK);
+    if (!buf)
+        return -ENOMEM;
+    for (uint64_t off = 0; off < area->len; off += COPY_CHUNK) {
+        size_t len = area->len - off < COPY_CHUNK ? (size_t)(area->len - off) : COPY_CHUNK;
+        ssize_t n = fl_pread_full(s->fd, buf, len, (off_t)off);
+        if (n != (ssize_t)len) {
+            r = n < 0 ? (int)n : -EIO;
+            goto out;
+        }
+        r = undo_write(u, area, buf, len, off);
+        if (r < 0)
+            goto out;
+    }
+    *why = "cannot sync the target";
+    r = fsync(u->t->fd) < 0 ? -errno : 0;
+out:
+    free(buf);
+    return r;
+}
+
+/* The header area as the target now holds it is byte for byte the one built and verified. */
+static int compare_target(const struct fl_format_target *t, const struct scratch *s)
+{
+    unsigned char *a = malloc(COPY_CHUNK), *b = malloc(COPY_CHUNK);
+    int r = 0;
+
+    if (!a || !b)
+        r = -ENOMEM;
+    for (uint64_t off = 0; r == 0 && off < FL_FORMAT_HEADER_AREA; off += COPY_CHUNK) {
+        ssize_t na = fl_pread_full(t->fd, a, COPY_CHUNK, (off_t)off);
+        ssize_t nb = fl_pread_full(s->fd, b, COPY_CHUNK, (off_t)off);
+        if (na < 0 || nb < 0)
+            r = na < 0 ? (int)na : (int)nb;
+        else if ((size_t)na != COPY_CHUNK || (size_t)nb != COPY_CHUNK || memcmp(a, b, COPY_CHUNK))
+            r = -EPROTO;
+    }
+    free(a);
+    free(b);
+    return r;
+}
+
+/* A partition table was erased from a whole disk: have the kernel forget its partitions, as wipefs
+ * does (best effort: a partition or a loop device without partition scanning refuses). */
+static void reread_partitions(const struct fl_format_target *t, const struct fl_signatures *sigs)
+{
+    for (size_t i = 0; i < sigs->n; i++)
+        if (S_ISBLK(t->st.st_mode) && !strcmp(sigs->items[i].usage, "partition table")) {
+            (void)ioctl(t->fd, BLKRRPART);
+            return;
+        }
+}
+
+static int fail(char **ret_why, int r, const char *why)
+{
+    int e = set_why(ret_why, why);
+    return e < 0 ? e : r;
+}
+
+int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
+              const struct fl_secret *passphrase, struct fl_format_result *ret, char **ret_why)
 {
     const char *why = NULL;
     struct fl_format_result res = {.keyslot = -1};
     struct fl_signatures sigs = {0};
     const struct cipher_profile *c;
-    struct undo u = {.fd = -1};
+    struct scratch s = {.fd = -1};
+    struct undo u = {.t = t};
     uint32_t bits, sector = 512, iterations, digest_iterations;
+    uint64_t size;
+    uint32_t logical, auto_sector;
     char cipher[64];
     int r, slot;
 
     if (ret_why)
         *ret_why = NULL;
-    if (!path || !p || !passphrase || !ret)
+    if (!t || !p || !passphrase || !ret)
         return -EINVAL;
     r = fl_format_check_params(p, NULL, NULL);
     if (r < 0)
@@ -688,30 +861,48 @@ int fl_format(const char *path, const struct fl_format_params *p, const struct f
     bits = fl_format_key_bits(p);
     snprintf(cipher, sizeof(cipher), "%s-%s", c->name, c->mode);
 
-    r = fl_format_check_busy(path, NULL);
+    /* Every check, on the one open target. */
+    r = check_target(t, p, &sector, ret_why);
     if (r < 0)
         return r;
-    u.fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (u.fd < 0)
-        return -errno;
-    r = target_fits(u.fd, p, &sector, &why);
+    r = target_geometry(t->fd, &size, &logical, &auto_sector);
+    if (r < 0)
+        return r;
+    r = choose_iterations(p, bits / 8, &iterations, &digest_iterations);
+    if (r < 0)
+        return fail(ret_why, r, "cannot calibrate PBKDF2 (is the hash available from OpenSSL?)");
+    r = fl_format_signatures(t, &sigs);
     if (r < 0)
         goto out;
-    r = choose_iterations(p, bits / 8, &iterations, &digest_iterations);
-    if (r < 0) {
-        why = "cannot calibrate PBKDF2 (is the hash available from OpenSSL?)";
+
+    /* The new header area, built and verified in memory: nothing is written to the target yet. */
+    r = scratch_open(size, &s);
+    if (r < 0)
+        goto out;
+    slot = build_header(&s, p, c, bits, sector, iterations, digest_iterations, passphrase, &why);
+    if (slot < 0) {
+        r = slot;
         goto out;
     }
-
-    /* The undo log: the header area, and the magic of signatures beyond it. */
-    r = fl_format_probe_signatures(path, &sigs);
+    why = "the new volume does not open with the passphrase";
+    r = verify_opens(s.path, slot, bits, passphrase);
     if (r < 0)
         goto out;
+    r = verify_volume(s.path, p, cipher, bits, sector, iterations, digest_iterations, slot, &res);
+    if (r < 0) {
+        why =
+            r == -ENOMEM ? NULL : "the new volume is not what was asked for, or the policy reports an error";
+        goto out;
+    }
+    why = NULL;
+
+    /* The undo log: the magic of signatures beyond the header area, and the header area. */
     for (size_t i = 0; i < sigs.n; i++) {
-        const struct fl_signature *s = &sigs.items[i];
-        if (s->magic_len == 0 || s->magic_len > 64 || s->offset + s->magic_len <= FL_FORMAT_HEADER_AREA)
+        const struct fl_signature *sig = &sigs.items[i];
+        if (sig->magic_len == 0 || sig->magic_len > 4096 ||
+            sig->offset + sig->magic_len <= FL_FORMAT_HEADER_AREA)
             continue;
-        r = undo_save(&u, s->offset, s->magic_len);
+        r = undo_save(&u, sig->offset, sig->magic_len);
         if (r < 0)
             goto out;
         u.n_magic++;
@@ -720,15 +911,24 @@ int fl_format(const char *path, const struct fl_format_params *p, const struct f
     if (r < 0)
         goto out;
 
-    slot = format_target(path, p, c, bits, sector, iterations, digest_iterations, passphrase, &u, &why);
-    if (slot < 0) {
-        r = slot;
+    /* Last look before the first write: an image file can have become a mounted loop device. */
+    r = fl_format_target_busy(t, ret_why);
+    if (r < 0)
         goto out;
+    r = write_target(&u, &s, &why);
+    if (r == 0) {
+        why = "the target does not hold what was written (read back)";
+        r = compare_target(t, &s);
     }
-    r = verify_volume(path, p, cipher, bits, sector, iterations, digest_iterations, slot, &res);
-    if (r < 0) {
-        why = r == -ENOMEM ? NULL
-                           : "the re-read volume is not what was asked for, or the policy reports an error";
+    if (r < 0)
+        goto out;
+    why = NULL;
+    reread_partitions(t, &sigs);
+
+    free(res.volume->path); /* read from the scratch copy: name the target */
+    res.volume->path = strdup(t->path);
+    if (!res.volume->path) {
+        r = -ENOMEM;
         goto out;
     }
     res.keyslot = slot;
@@ -742,17 +942,32 @@ int fl_format(const char *path, const struct fl_format_params *p, const struct f
     memset(&res, 0, sizeof(res));
     r = slot;
 out:
-    if (r < 0 && u.armed && undo_restore(&u) < 0) {
-        why = "a step failed, and writing the saved contents back failed too: the target is damaged";
-        r = -EUCLEAN;
+    if (r < 0 && undo_armed(&u)) {
+        char *busy_why = NULL;
+        int e = undo_restore(&u, &busy_why);
+        if (e == -EBUSY) {
+            char *msg = NULL;
+            if (ret_why && asprintf(&msg,
+                                    "%s; and the target is in use by now (%s), so nothing was written back: "
+                                    "the target is damaged",
+                                    why ? why : strerror(-r), busy_why ? busy_why : "busy") >= 0) {
+                free(*ret_why);
+                *ret_why = msg;
+            }
+            why = NULL;
+            r = -EUCLEAN;
+        } else if (e < 0) {
+            why = "a step failed, and writing the saved contents back failed too: the target is damaged";
+            r = -EUCLEAN;
+        }
+        free(busy_why);
     }
-    if (r < 0 && ret_why)
-        *ret_why = why;
+    if (r < 0 && why && ret_why && !*ret_why && set_why(ret_why, why) < 0 && r != -EUCLEAN)
+        r = -ENOMEM;
     fl_findings_clear(&res.findings);
     fl_volume_free(res.volume);
     undo_free(&u);
-    if (u.fd >= 0)
-        close(u.fd);
+    scratch_close(&s);
     fl_signatures_clear(&sigs);
     return r;
 }
@@ -766,6 +981,33 @@ void fl_format_result_clear(struct fl_format_result *r)
 }
 
 /* ---- key files ---------------------------------------------------------------------------------- */
+
+/* Make the new directory entry of @p path durable: fsync() its directory. */
+static int sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int fd, r = 0;
+
+    if (!dir)
+        return -ENOMEM;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        r = -errno;
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return r;
+}
+
+/* Remove @p path if it still names the file open as @p fd (never some other file put there). */
+static void unlink_own(const char *path, int fd)
+{
+    struct stat a, b;
+
+    if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        unlink(path);
+}
 
 int fl_format_new_key_file(const char *path, size_t len, struct fl_secret **ret)
 {
@@ -789,17 +1031,21 @@ int fl_format_new_key_file(const char *path, size_t len, struct fl_secret **ret)
         fl_secret_free(s);
         return r;
     }
-    r = fchmod(fd, 0400) < 0 ? -errno : 0; /* whatever the umask */
+    /* The mode is set on the new file itself, whatever the umask; never by name. */
+    r = fchmod(fd, 0400) < 0 ? -errno : 0;
     if (r == 0) {
         n = pwrite_full(fd, s->data, len, 0);
         r = n < 0 ? (int)n : 0;
     }
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
+    if (r == 0)
+        r = sync_parent(path);
+    if (r < 0)
+        unlink_own(path, fd);
     if (close(fd) < 0 && r == 0)
         r = -errno;
     if (r < 0) {
-        unlink(path);
         fl_secret_free(s);
         return r;
     }

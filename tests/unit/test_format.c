@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,10 +62,93 @@ int __wrap_crypt_activate_by_passphrase(struct crypt_device *cd, const char *nam
     return __real_crypt_activate_by_passphrase(cd, name, keyslot, passphrase, passphrase_size, flags);
 }
 
+/* Writes and syncs on the image: counted, logged, and made to fail at the Nth. */
+static long fail_pwrite_at, fail_fsync_at; /* 0: never */
+static long image_pwrites, image_fsyncs;
+static uint64_t image_bytes_written;
+
+ssize_t __real_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off);
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+
+static bool is_image(int fd);
+
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    if (is_image(fd)) {
+        if (++image_pwrites == fail_pwrite_at) {
+            errno = EIO;
+            return -1;
+        }
+        image_bytes_written += len;
+    }
+    return __real_pwrite(fd, buf, len, off);
+}
+
+/* With fail_fsync_busy: when the failing fsync comes, the image is made busy first (a loop device
+ * on it, opened exclusively here), as if it had been set up and mounted meanwhile. */
+static int fail_fsync_busy;
+static char busy_loop[64];
+static int busy_loop_fd = -1;
+
+static void make_image_busy(void)
+{
+    char cmd[512];
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "losetup -f --show '%s' 2>/dev/null", img);
+    f = popen(cmd, "r");
+    if (!f)
+        return;
+    if (fgets(busy_loop, sizeof(busy_loop), f))
+        busy_loop[strcspn(busy_loop, "\n")] = '\0';
+    pclose(f);
+    if (busy_loop[0])
+        busy_loop_fd = open(busy_loop, O_RDONLY | O_EXCL);
+}
+
+static void release_busy_image(void)
+{
+    char cmd[128];
+
+    if (busy_loop_fd >= 0)
+        close(busy_loop_fd);
+    busy_loop_fd = -1;
+    if (busy_loop[0]) {
+        snprintf(cmd, sizeof(cmd), "losetup -d '%s'", busy_loop);
+        assert_int_equal(system(cmd), 0);
+    }
+    busy_loop[0] = '\0';
+}
+
+int __wrap_fsync(int fd)
+{
+    if (is_image(fd) && ++image_fsyncs == fail_fsync_at) {
+        if (fail_fsync_busy)
+            make_image_busy();
+        errno = EIO;
+        return -1;
+    }
+    return __real_fsync(fd);
+}
+
+static void count_writes(void)
+{
+    image_pwrites = image_fsyncs = 0;
+    image_bytes_written = 0;
+}
+
 /* ---- helpers ---- */
 
 static void quiet(int level, const char *msg, void *usrptr)
 {
+}
+
+static bool is_image(int fd)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(img, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static int setup(void **state)
@@ -145,6 +229,22 @@ static struct fl_secret *passphrase(void)
     struct fl_secret *s = NULL;
     assert_int_equal(fl_secret_new("correct horse battery staple", 28, &s), 0);
     return s;
+}
+
+/* fl_format() on the image: open it, format it, close it. */
+static int format_image(const struct fl_format_params *p, const struct fl_secret *pass,
+                        struct fl_format_result *res, char **why)
+{
+    struct fl_format_target *t = NULL;
+    int r;
+
+    *why = NULL;
+    r = fl_format_open(img, &t, why);
+    if (r < 0)
+        return r;
+    r = fl_format(t, p, pass, res, why);
+    fl_format_close(t);
+    return r;
 }
 
 static struct fl_format_params fast_params(void)
@@ -439,7 +539,7 @@ static void test_format_image(void **state)
     struct fl_format_result res = {0};
     struct fl_signatures s = {0};
     struct fl_secret *pass = passphrase();
-    const char *why = "unset";
+    char *why = NULL;
     int r;
 
     p.label = "fl-label";
@@ -447,9 +547,10 @@ static void test_format_image(void **state)
     p.uuid = "0B2C4A52-7CB5-4C61-9F5D-0A1A2B3C4D5E";
     p.hash = "sha512";
     make_image(20 * MIB);
-    r = fl_format(img, &p, pass, &res, &why);
+    r = format_image(&p, pass, &res, &why);
     if (r < 0)
         fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
+    assert_null(why);
     assert_int_equal(r, 0);
     assert_int_equal(res.keyslot, 0);
     assert_int_equal(res.key_bits, 512);
@@ -473,10 +574,12 @@ static void test_format_image(void **state)
     fl_format_result_clear(&res);
     assert_null(res.volume);
 
-    /* libblkid now finds exactly the new LUKS header */
-    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    /* libblkid now finds exactly the new LUKS header: its two copies, as `wipefs` lists them */
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
     assert_string_equal(s.items[0].type, "crypto_LUKS");
     assert_int_equal(s.items[0].offset, 0);
+    assert_string_equal(s.items[1].type, "crypto_LUKS");
+    assert_int_equal(s.items[1].offset, 16384);
     fl_signatures_clear(&s);
     fl_secret_free(pass);
 }
@@ -486,16 +589,17 @@ static void test_format_calibrated_cbc(void **state)
     struct fl_format_params p;
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
-    const char *why = NULL;
+    char *why = NULL;
     int r;
 
     fl_format_params_default(&p);
     p.cipher = "aes-cbc-essiv:sha256";
     p.iter_time_ms = 50; /* keep it quick: 50 ms keyslot, 125 ms digest */
     make_image(20 * MIB + 512);
-    r = fl_format(img, &p, pass, &res, &why);
+    r = format_image(&p, pass, &res, &why);
     if (r < 0)
         fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
+    assert_null(why);
     assert_true(res.calibrated);
     assert_int_equal(res.key_bits, 256);
     assert_int_equal(res.sector_size, 512); /* 512 bytes past a 4096 multiple */
@@ -517,11 +621,12 @@ static void assert_format_fails_untouched(const struct fl_format_params *p, int 
     unsigned char before[32], after[32];
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
-    const char *why = NULL;
+    char *why = NULL;
 
     image_sum(before);
-    assert_int_equal(fl_format(img, p, pass, &res, &why), want);
+    assert_int_equal(format_image(p, pass, &res, &why), want);
     assert_null(res.volume);
+    free(why);
     image_sum(after);
     assert_memory_equal(before, after, sizeof(before));
     fl_secret_free(pass);
@@ -557,7 +662,7 @@ static void test_format_undo(void **state)
     struct fl_format_result res = {0};
     struct fl_signatures s = {0};
     struct fl_secret *pass;
-    const char *why = NULL;
+    char *why = NULL;
 
     /* An old ext4 at the start, a RAID superblock at the end (beyond the header area). */
     make_image(size);
@@ -587,12 +692,212 @@ static void test_format_undo(void **state)
 
     /* and for real: both signatures gone, the RAID magic beyond the header area erased */
     pass = passphrase();
-    assert_int_equal(fl_format(img, &p, pass, &res, &why), 0);
+    assert_int_equal(format_image(&p, pass, &res, &why), 0);
     assert_int_equal(res.wiped, 1);
     fl_format_result_clear(&res);
-    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
+    assert_string_equal(s.items[0].type, "crypto_LUKS");
+    assert_string_equal(s.items[1].type, "crypto_LUKS");
+    fl_signatures_clear(&s);
+    fl_secret_free(pass);
+}
+
+/* ---- the target, opened once ---- */
+
+static void test_open_target(void **state)
+{
+    char link[sizeof(dir) + 32], other[sizeof(dir) + 32];
+    struct fl_format_target *t = NULL;
+    struct fl_format_params p;
+    char *why = NULL;
+
+    fl_format_params_default(&p);
+    make_image(17 * MIB);
+    assert_int_equal(fl_format_open(img, &t, &why), 0);
+    assert_null(why);
+    assert_string_equal(fl_format_target_path(t), img);
+    assert_int_equal(fl_format_check(t, &p, &why), 0);
+    assert_null(why);
+    fl_format_close(t);
+    fl_format_close(NULL);
+
+    /* a symbolic link to a regular file is refused: it could be swapped */
+    snprintf(link, sizeof(link), "%s/link.img", dir);
+    unlink(link);
+    assert_int_equal(symlink(img, link), 0);
+    t = NULL;
+    assert_int_equal(fl_format_open(link, &t, &why), -ELOOP);
+    assert_null(t);
+    assert_non_null(strstr(why, "symbolic link to a regular file"));
+    free(why);
+    why = NULL;
+    assert_int_equal(fl_format_check_target(link, &p, &why), -ELOOP);
+    free(why);
+    unlink(link);
+    /* a link to a block device is followed, but /dev/null is not a block device */
+    assert_int_equal(symlink("/dev/null", link), 0);
+    assert_int_equal(fl_format_open(link, &t, NULL), -ENOTBLK);
+    unlink(link);
+    assert_int_equal(fl_format_open(dir, &t, NULL), -EISDIR);
+    assert_int_equal(fl_format_open("/dev/null", &t, NULL), -ENOTBLK);
+    assert_int_equal(fl_format_open("/nonexistent/fl-test", &t, NULL), -ENOENT);
+    snprintf(other, sizeof(other), "%s/fifo", dir);
+    assert_int_equal(mkfifo(other, 0600), 0);
+    assert_int_equal(fl_format_open(other, &t, NULL), -ENOTBLK); /* without blocking on the FIFO */
+    unlink(other);
+}
+
+/* Once open, the target is that file, whatever its name points to later. */
+static void test_format_path_swapped(void **state)
+{
+    char victim[sizeof(dir) + 32], saved[sizeof(dir) + 32];
+    unsigned char before[32], after[32];
+    struct fl_format_params p = fast_params();
+    struct fl_format_result res = {0};
+    struct fl_format_target *t = NULL;
+    struct fl_signatures s = {0};
+    struct fl_secret *pass = passphrase();
+    char *why = NULL;
+
+    snprintf(victim, sizeof(victim), "%s/victim.img", dir);
+    snprintf(saved, sizeof(saved), "%s/target.saved", dir);
+    make_image(20 * MIB);
+    if (run_on_image("mkfs.ext4 -q -F -L victim") != 0)
+        skip();
+    assert_int_equal(rename(img, victim), 0);
+    make_image(20 * MIB);
+    assert_int_equal(fl_format_open(img, &t, NULL), 0);
+    /* the name now leads to the victim (through a link, then directly) */
+    assert_int_equal(rename(img, saved), 0);
+    assert_int_equal(symlink(victim, img), 0);
+    assert_int_equal(fl_format_signatures(t, &s), 0); /* the zeroed target, not the ext4 victim */
+    fl_signatures_clear(&s);
+    unlink(img);
+    assert_int_equal(link(victim, img), 0);
+    image_sum(before);
+    assert_int_equal(fl_format(t, &p, pass, &res, &why), 0);
+    image_sum(after);
+    assert_memory_equal(before, after, sizeof(before)); /* the victim untouched */
+    assert_string_equal(res.volume->path, img);         /* named as given */
+    fl_format_result_clear(&res);
+    fl_format_close(t);
+    /* and the file that was opened is the new volume */
+    unlink(img);
+    assert_int_equal(rename(saved, img), 0);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
     assert_string_equal(s.items[0].type, "crypto_LUKS");
     fl_signatures_clear(&s);
+    unlink(victim);
+    fl_secret_free(pass);
+}
+
+/* ---- --force erases every signature: a GPT's backup header too ---- */
+
+static void test_format_gpt_backup(void **state)
+{
+    struct fl_format_params p = fast_params();
+    struct fl_format_result res = {0};
+    struct fl_signatures s = {0};
+    struct fl_secret *pass = passphrase();
+    const uint64_t size = 40 * MIB;
+    char *why = NULL, last[8];
+    int fd;
+
+    make_image(size);
+    if (run_on_image("printf 'label: gpt\\n,10M\\n,\\n' | sfdisk -q") != 0)
+        skip();
+    /* listed as `wipefs` lists it: primary header, backup header in the last sector, protective MBR */
+    assert_int_equal(fl_format_probe_signatures(img, &s), 3);
+    assert_string_equal(s.items[0].type, "gpt");
+    assert_int_equal(s.items[0].offset, 512);
+    assert_string_equal(s.items[1].type, "gpt");
+    assert_int_equal(s.items[1].offset, size - 512);
+    assert_int_equal(s.items[1].magic_len, 8);
+    assert_string_equal(s.items[2].type, "PMBR");
+    assert_int_equal(s.items[2].offset, 510);
+    fl_signatures_clear(&s);
+
+    assert_int_equal(format_image(&p, pass, &res, &why), 0);
+    assert_int_equal(res.wiped, 1); /* the backup header: beyond the header area */
+    fl_format_result_clear(&res);
+    fd = open(img, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, last, sizeof(last), (off_t)(size - 512)), (ssize_t)sizeof(last));
+    close(fd);
+    assert_memory_not_equal(last, "EFI PART", 8);
+    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
+    assert_string_equal(s.items[0].type, "crypto_LUKS");
+    assert_string_equal(s.items[1].type, "crypto_LUKS");
+    fl_signatures_clear(&s);
+    fl_secret_free(pass);
+}
+
+/* ---- the undo writes back what was written, and only that ---- */
+
+static void test_format_undo_only_written(void **state)
+{
+    static const unsigned char md_magic[4] = {0xfc, 0x4e, 0x2b, 0xa9};
+    struct fl_format_params p = fast_params();
+    const uint64_t size = 40 * MIB, md = (size & ~(uint64_t)0xffff) - 0x10000;
+
+    make_image(size);
+    fill_pattern(17 * MIB);
+    pwrite_at(md_magic, sizeof(md_magic), (off_t)md);
+
+    /* libcryptsetup fails while building the header: nothing was written, nothing is written back */
+    fail_keyslot_add = 1;
+    count_writes();
+    assert_format_fails_untouched(&p, -EIO);
+    assert_int_equal(image_pwrites, 0);
+    fail_keyslot_add = 0;
+
+    /* the third 1 MiB chunk of the header area fails (write 1 erased the RAID magic): the 3 MiB
+     * started and the 4-byte magic are written back, not the whole 16 MiB */
+    fail_pwrite_at = 4;
+    count_writes();
+    assert_format_fails_untouched(&p, -EIO);
+    assert_int_equal(image_bytes_written, (4 + 2 * MIB) /* written */ + (4 + 3 * MIB) /* written back */);
+    fail_pwrite_at = 0;
+
+    /* the final sync fails: everything written is written back */
+    fail_fsync_at = 1;
+    count_writes();
+    assert_format_fails_untouched(&p, -EIO);
+    assert_int_equal(image_bytes_written, 2 * (4 + 16 * MIB));
+    fail_fsync_at = 0;
+}
+
+/* A target in use by the time a step fails is not written back to: that would destroy its user. */
+static void test_format_undo_not_when_busy(void **state)
+{
+    struct fl_format_params p = fast_params();
+    struct fl_format_result res = {0};
+    struct fl_secret *pass = passphrase();
+    unsigned char before[32], after[32];
+    char *why = NULL;
+
+    if (geteuid() != 0 || system("losetup --version >/dev/null 2>&1") != 0)
+        skip();
+    make_image(20 * MIB);
+    fill_pattern(17 * MIB);
+    image_sum(before);
+    fail_fsync_at = 1;
+    fail_fsync_busy = 1;
+    count_writes();
+    assert_int_equal(format_image(&p, pass, &res, &why), -EUCLEAN);
+    fail_fsync_at = 0;
+    fail_fsync_busy = 0;
+    if (busy_loop_fd < 0) {
+        release_busy_image();
+        skip(); /* no loop device to be had */
+    }
+    release_busy_image();
+    assert_non_null(strstr(why, "nothing was written back"));
+    assert_non_null(strstr(why, "opened exclusively"));
+    assert_int_equal(image_bytes_written, 16 * MIB); /* the header area, and no write back */
+    image_sum(after);
+    assert_memory_not_equal(before, after, sizeof(before));
+    free(why);
     fl_secret_free(pass);
 }
 
@@ -611,6 +916,11 @@ int main(void)
         cmocka_unit_test(test_format_calibrated_cbc),
         cmocka_unit_test(test_format_refused_untouched),
         cmocka_unit_test(test_format_undo),
+        cmocka_unit_test(test_open_target),
+        cmocka_unit_test(test_format_path_swapped),
+        cmocka_unit_test(test_format_gpt_backup),
+        cmocka_unit_test(test_format_undo_only_written),
+        cmocka_unit_test(test_format_undo_not_when_busy),
     };
     crypt_set_log_callback(NULL, quiet, NULL);
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,6 +11,12 @@
  *
  * It can also make libcryptsetup's crypt_activate_by_passphrase() (called by the program) fail:
  *   FL_FAIL_ACTIVATE_AT  N: the Nth call returns -EPERM, as if the passphrase did not open the keyslot
+ *
+ * And run a command at a chosen moment, to make a race deterministic:
+ *   FL_HOOK_CRYPT_INIT   CMD: run `sh -c CMD` once, right before the program's first crypt_init()
+ *                        (for fipsluks format: after its checks, before anything is written), e.g. to
+ *                        replace the target's path by a symbolic link, or mount it. Its exit status is
+ *                        ignored (the test checks what the command did); it runs without LD_PRELOAD.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -171,4 +177,24 @@ int crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int 
     if (at_env && ++calls == strtol(at_env, NULL, 10))
         return -EPERM;
     return real_crypt_activate_by_passphrase(cd, name, slot, pass, len, flags);
+}
+
+typedef int (*init_fn)(struct crypt_device **, const char *);
+
+int crypt_init(struct crypt_device **cd, const char *device)
+{
+    static int done;
+    const char *cmd = getenv("FL_HOOK_CRYPT_INIT");
+    REAL(crypt_init, init_fn);
+
+    if (cmd && !done) {
+        char *copy = strdup(cmd);
+        done = 1;
+        unsetenv("FL_HOOK_CRYPT_INIT");
+        unsetenv("LD_PRELOAD");
+        if (copy && system(copy) == -1)
+            perror("fl-crashpoint: FL_HOOK_CRYPT_INIT");
+        free(copy);
+    }
+    return real_crypt_init(cd, device);
 }
