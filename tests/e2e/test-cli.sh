@@ -109,7 +109,7 @@ jq -e .uuid <<<"$FL_OUT" >/dev/null || fl_fail "format --debug --json: stdout is
 fl_assert_eq "# fipsluks $version processing \"fipsluks format --debug --batch ${fast[*]} -d kd --json d.img\"" \
     "$(head -n1 <<<"$FL_ERR")" "--debug first line"
 fl_assert_contains "$FL_ERR" "# Allocating context for crypt device " "libcryptsetup debug lines"
-fl_assert_contains "$FL_ERR" "# Formatting device d.img as type LUKS2." "libcryptsetup debug lines (format)"
+fl_assert_contains "$FL_ERR" "# Formatting LUKS2 with JSON metadata area" "libcryptsetup debug lines (format)"
 [[ $(grep -c '^# ' <<<"$FL_ERR") -gt 20 ]] || fl_fail "few debug lines: $FL_ERR"
 fl_assert_eq "Command successful." "$(tail -n1 <<<"$FL_ERR")" "--debug implies --verbose"
 no_secret "$FL_ERR" "format --debug"
