@@ -557,10 +557,13 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
     if (interrupted)
         printf("interrupted: the current step was completed and the volume is safe; run the same command "
                "again to continue\n");
-    if (run->res.backup[0] && run->res.wrote)
+    if (run->res.backup[0] && run->res.wrote) {
+        char *q = fl_shell_quote(run->res.backup);
         printf("the header backup %s holds the old keyslots: anyone with an old secret can open the volume with "
-               "it. Once the volume is verified, remove it (shred -u '%s') or move it to protected storage\n",
-               run->res.backup, run->res.backup);
+               "it. Once the volume is verified, remove it (shred -u %s) or move it to protected storage\n",
+               run->res.backup, q ? q : run->res.backup);
+        free(q);
+    }
     printf("%s: %s%s%s\n", run->o.path, fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
            compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
     if (!compatible && !remaining)
