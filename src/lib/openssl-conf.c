@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include "host-internal.h"
 #include "openssl-conf.h"
 
-#define FL_OSSL_MAX_FILE  (1024u * 1024u)
 #define FL_OSSL_MAX_DEPTH 16
 
 /* ---- reading ---- */
@@ -25,12 +25,15 @@
 struct parser {
     const char *root;
     struct fl_ossl_conf *conf;
-    char *section;    /* current section; carries over into and out of included files, as in OpenSSL */
-    char *includedir; /* .pragma includedir */
+    struct fl_conf_reader reader;
+    const char *section; /* current section (in conf->sections); carries over into and out of included
+                            files, as in OpenSSL */
+    char *includedir;    /* .pragma includedir */
     int depth;
 };
 
-static int add_file(struct fl_ossl_conf *conf, const char *path, int error)
+/* Record @p path with @p error; @p ret (optional): the recorded copy of the path. */
+static int add_file(struct fl_ossl_conf *conf, const char *path, int error, mode_t type, const char **ret)
 {
     if (conf->n_files == conf->allocated_files) {
         size_t want = conf->allocated_files ? conf->allocated_files * 2 : 8;
@@ -40,10 +43,34 @@ static int add_file(struct fl_ossl_conf *conf, const char *path, int error)
         conf->files = grown;
         conf->allocated_files = want;
     }
-    conf->files[conf->n_files].path = strdup(path);
+    conf->files[conf->n_files] = (struct fl_ossl_file){.path = strdup(path), .error = error, .type = type};
     if (!conf->files[conf->n_files].path)
         return -ENOMEM;
-    conf->files[conf->n_files++].error = error;
+    if (ret)
+        *ret = conf->files[conf->n_files].path;
+    conf->n_files++;
+    return 0;
+}
+
+/* Make @p name (@p len bytes) the current section: a copy kept in conf->sections. */
+static int set_section(struct parser *p, const char *name, size_t len)
+{
+    struct fl_ossl_conf *conf = p->conf;
+    char *copy;
+
+    if (conf->n_sections == conf->allocated_sections) {
+        size_t want = conf->allocated_sections ? conf->allocated_sections * 2 : 16;
+        char **grown = realloc(conf->sections, want * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        conf->sections = grown;
+        conf->allocated_sections = want;
+    }
+    copy = strndup(name, len);
+    if (!copy)
+        return -ENOMEM;
+    conf->sections[conf->n_sections++] = copy;
+    p->section = copy;
     return 0;
 }
 
@@ -62,17 +89,15 @@ static int add_value(struct parser *p, const char *name, const char *value, cons
     }
     v = &conf->values[conf->n_values];
     *v = (struct fl_ossl_value){
-        .section = strdup(p->section),
+        .section = p->section,
         .name = strdup(name),
         .value = strdup(value),
-        .file = strdup(file),
+        .file = file,
         .line = line,
     };
-    if (!v->section || !v->name || !v->value || !v->file) {
-        free(v->section);
+    if (!v->name || !v->value) {
         free(v->name);
         free(v->value);
-        free(v->file);
         return -ENOMEM;
     }
     conf->n_values++;
@@ -173,14 +198,15 @@ static int include(struct parser *p, const char *from, const char *arg)
     r = fl_root_path(p->root, target, &full);
     if (r < 0)
         goto out;
+    /* stat() only tells a directory from the rest; fl_conf_read() refuses what is not a regular file */
     if (stat(full, &st) < 0) {
-        r = add_file(p->conf, target, -errno);
+        r = add_file(p->conf, target, -errno, 0, NULL);
     } else if (S_ISDIR(st.st_mode)) {
         struct dirent **names = NULL;
         int n = scandir(full, &names, only_visible, alphasort);
 
         if (n < 0) {
-            r = add_file(p->conf, target, -errno);
+            r = add_file(p->conf, target, -errno, 0, NULL);
             goto out;
         }
         for (int i = 0; i < n; i++) {
@@ -213,22 +239,17 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
     if (!*s)
         return 0;
     if (*s == '[') {
-        char *end = strchr(s, ']');
-        char *name;
+        char *end = strchr(s, ']'), *name;
 
         if (!end)
             return 0; /* OpenSSL refuses the file; judged by what was read so far */
         *end = '\0';
-        name = strdup(trim(s + 1));
-        if (!name)
-            return -ENOMEM;
-        free(p->section);
-        p->section = name;
-        return 0;
+        name = trim(s + 1);
+        return set_section(p, name, strlen(name));
     }
     if (!strncmp(s, ".include", 8) && (s[8] == ' ' || s[8] == '\t' || s[8] == '=')) {
         if (p->depth >= FL_OSSL_MAX_DEPTH)
-            return add_file(p->conf, directive_arg(s + 8), -ELOOP);
+            return add_file(p->conf, directive_arg(s + 8), -ELOOP, 0, NULL);
         return include(p, file, directive_arg(s + 8));
     }
     if (!strncmp(s, ".pragma", 7) && (s[7] == ' ' || s[7] == '\t' || s[7] == '=')) {
@@ -249,71 +270,125 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
     return add_value(p, trim(s), unquote(trim(eq + 1)), file, lineno);
 }
 
+/*
+ * Every logical line of @p text to parse_line(): a backslash at the end of a line continues it. Each
+ * byte is copied once into one buffer (a logical line is never longer than the text): linear.
+ */
 static int parse_text(struct parser *p, const char *name, const char *text)
 {
-    char *copy = strdup(text), *line, *next;
+    char *line = malloc(strlen(text) + 1);
+    const char *s = text;
     unsigned lineno = 0;
     int r = 0;
 
-    if (!copy)
+    if (!line)
         return -ENOMEM;
-    for (line = copy; line && r >= 0; line = next) {
-        unsigned first = ++lineno;
-        char *end;
+    while (*s && r >= 0) {
+        unsigned first = lineno + 1;
+        size_t n = 0;
 
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        /* a backslash at the end of a line continues it */
-        while (next && (end = line + strlen(line)) > line && end[-1] == '\\') {
-            char *more = strchr(next, '\n');
-            end[-1] = '\0';
-            if (more)
-                *more++ = '\0';
-            memmove(line + strlen(line), next, strlen(next) + 1);
-            next = more;
+        for (;;) {
+            const char *nl = strchr(s, '\n');
+            size_t k = nl ? (size_t)(nl - s) : strlen(s);
+
+            memcpy(line + n, s, k);
+            n += k;
             lineno++;
+            s += k + (nl != NULL);
+            if (!nl || n == 0 || line[n - 1] != '\\')
+                break;
+            n--;
         }
+        line[n] = '\0';
         r = parse_line(p, name, first, line);
     }
-    free(copy);
+    free(line);
     return r;
 }
 
 static int parse_file(struct parser *p, const char *path)
 {
+    const char *recorded = NULL;
     char *text = NULL;
-    int r;
+    mode_t type = 0;
+    int r, id;
 
-    for (size_t i = 0; i < p->conf->n_files; i++)
-        if (!p->conf->files[i].error && !strcmp(p->conf->files[i].path, path))
-            return 0; /* already read: an include loop */
-    r = fl_root_read_text(p->root, path, FL_OSSL_MAX_FILE, &text);
-    if (r == -ENOMEM)
-        return r;
-    if (add_file(p->conf, path, r < 0 ? r : 0) < 0) {
+    id = fl_conf_read(&p->reader, path, &text, &type);
+    if (id == -ENOMEM)
+        return id;
+    if (add_file(p->conf, path, id < 0 ? id : 0, type, &recorded) < 0) {
         free(text);
         return -ENOMEM;
     }
-    if (r < 0)
-        return p->depth == 0 ? r : 0;
+    if (id < 0)
+        return p->depth == 0 ? id : 0;
     p->depth++;
-    r = parse_text(p, path, text);
+    r = parse_text(p, recorded, text);
     p->depth--;
+    fl_conf_read_end(&p->reader, id);
     free(text);
     return r;
 }
 
 static int parser_init(struct parser *p, const char *root, struct fl_ossl_conf *conf)
 {
-    *p = (struct parser){.root = root, .conf = conf, .section = strdup("default")};
-    return p->section ? 0 : -ENOMEM;
+    *p = (struct parser){.root = root, .conf = conf};
+    fl_conf_reader_init(&p->reader, root);
+    return set_section(p, "default", strlen("default"));
 }
 
 static void parser_done(struct parser *p)
 {
-    free(p->section);
+    fl_conf_reader_done(&p->reader);
     free(p->includedir);
+}
+
+/* FNV-1a over "section\0name". */
+static size_t hash_key(const char *section, const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (const unsigned char *s = (const unsigned char *)section; *s; s++)
+        h = (h ^ *s) * 0x100000001b3u;
+    h = (h ^ 0) * 0x100000001b3u;
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        h = (h ^ *s) * 0x100000001b3u;
+    return (size_t)h;
+}
+
+/* The slot for (@p section, @p name) in the index: the one holding it, or the empty one to put it in. */
+static size_t find_slot(const struct fl_ossl_conf *conf, const char *section, const char *name)
+{
+    size_t mask = conf->index_size - 1, i = hash_key(section, name) & mask;
+
+    for (;;) {
+        size_t at = conf->index[i];
+        if (at == SIZE_MAX ||
+            (!strcmp(conf->values[at].name, name) && !strcmp(conf->values[at].section, section)))
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+/* (Re)build the index fl_ossl_conf_get() uses: one lookup instead of a pass over every value. */
+static int build_index(struct fl_ossl_conf *conf)
+{
+    size_t size = 16, *slots;
+
+    while (size < conf->n_values * 2)
+        size *= 2;
+    slots = malloc(size * sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < size; i++)
+        slots[i] = SIZE_MAX;
+    free(conf->index);
+    conf->index = slots;
+    conf->index_size = size;
+    for (size_t i = 0; i < conf->n_values; i++)
+        slots[find_slot(conf, conf->values[i].section, conf->values[i].name)] = i; /* the last one wins */
+    conf->n_indexed = conf->n_values;
+    return 0;
 }
 
 int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *conf)
@@ -325,22 +400,27 @@ int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *c
     if (r >= 0)
         r = parse_file(&p, path);
     parser_done(&p);
+    if (r != -ENOMEM && build_index(conf) < 0)
+        r = -ENOMEM;
     return r;
 }
 
 int fl_ossl_conf_parse(const char *root, const char *name, const char *text, struct fl_ossl_conf *conf)
 {
+    const char *recorded = NULL;
     struct parser p;
     int r;
 
     r = parser_init(&p, root, conf);
     if (r >= 0)
-        r = add_file(conf, name, 0);
+        r = add_file(conf, name, 0, 0, &recorded);
     if (r >= 0) {
         p.depth = 1;
-        r = parse_text(&p, name, text);
+        r = parse_text(&p, recorded, text);
     }
     parser_done(&p);
+    if (r >= 0)
+        r = build_index(conf);
     return r;
 }
 
@@ -348,9 +428,14 @@ const struct fl_ossl_value *fl_ossl_conf_get(const struct fl_ossl_conf *conf, co
                                              const char *name)
 {
     const struct fl_ossl_value *found = NULL;
+    size_t at;
 
     if (!section || !name)
         return NULL;
+    if (conf->index && conf->n_indexed == conf->n_values) {
+        at = conf->index[find_slot(conf, section, name)];
+        return at == SIZE_MAX ? NULL : &conf->values[at];
+    }
     for (size_t i = 0; i < conf->n_values; i++)
         if (!strcmp(conf->values[i].section, section) && !strcmp(conf->values[i].name, name))
             found = &conf->values[i];
@@ -360,15 +445,17 @@ const struct fl_ossl_value *fl_ossl_conf_get(const struct fl_ossl_conf *conf, co
 void fl_ossl_conf_clear(struct fl_ossl_conf *conf)
 {
     for (size_t i = 0; i < conf->n_values; i++) {
-        free(conf->values[i].section);
         free(conf->values[i].name);
         free(conf->values[i].value);
-        free(conf->values[i].file);
     }
     for (size_t i = 0; i < conf->n_files; i++)
         free(conf->files[i].path);
+    for (size_t i = 0; i < conf->n_sections; i++)
+        free(conf->sections[i]);
     free(conf->values);
     free(conf->files);
+    free(conf->sections);
+    free(conf->index);
     *conf = (struct fl_ossl_conf){0};
 }
 
@@ -643,7 +730,8 @@ static int judge_fipsmodule(const char *root, const char *conf_path, const struc
     int r;
 
     for (size_t i = 1; i < conf->n_files; i++)
-        if (is_fipsmodule(conf->files[i].path))
+        if (is_fipsmodule(conf->files[i].path) && conf->files[i].error != -FL_EREPEAT &&
+            conf->files[i].error != -FL_ECYCLE)
             included = &conf->files[i];
     if (included && !included->error && mac)
         return fl_check_evidence(c, "%s:%u: [%s] module-mac is set (written by openssl fipsinstall)",
@@ -656,7 +744,8 @@ static int judge_fipsmodule(const char *root, const char *conf_path, const struc
                    ? -ENOMEM
                    : 1;
     if (included && included->error) {
-        r = fl_check_evidence(c, "%s: included, but %s", included->path, strerror(-included->error));
+        r = fl_check_evidence(c, "%s: included, but %s", included->path,
+                              fl_read_strerror(included->error, included->type));
         if (r >= 0)
             r = fl_check_remedy(c, "openssl fipsinstall -out %s -module %s", included->path, module);
         return r < 0 ? r : 0;
@@ -808,6 +897,7 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     const char *why, *section;
     char *conf_path = NULL, *module = NULL;
     int r, found, module_ok, providers_ok;
+    unsigned capped = 0, over = 0;
 
     fl_check_init(c, FL_CHECK_OPENSSL_CONFIG);
     r = active_conf(root, &conf_path, &why);
@@ -820,18 +910,33 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     if (r == -ENOMEM)
         goto out;
     if (r < 0) {
-        r = fl_check_evidence(c, "%s: %s", conf_path, strerror(-r));
+        const char *why_not = fl_read_strerror(r, conf.n_files ? conf.files[0].type : 0);
+
+        r = fl_check_evidence(c, "%s: %s", conf_path, why_not);
         if (r >= 0)
-            r = fl_check_set(c, FL_CHECK_FAIL, "%s cannot be read", conf_path);
+            r = fl_check_set(c, FL_CHECK_FAIL, "%s cannot be read: %s", conf_path, why_not);
         if (r >= 0)
             r = fl_check_remedy(c, "write a FIPS openssl.cnf to %s (fipsluks check --emit butane shows one)",
                                 conf_path);
         goto out;
     }
-    for (size_t i = 1; i < conf.n_files && r >= 0; i++)
-        r = conf.files[i].error ? fl_check_evidence(c, "%s: .include failed: %s", conf.files[i].path,
-                                                    strerror(-conf.files[i].error))
-                                : fl_check_evidence(c, "%s: included", conf.files[i].path);
+    for (size_t i = 1; i < conf.n_files && r >= 0; i++) {
+        const struct fl_ossl_file *f = &conf.files[i];
+
+        if (f->error == -EMLINK && over++)
+            continue; /* one line says it; the rest are counted */
+        if (f->error == -EMLINK || f->error == -E2BIG)
+            capped++;
+        if (!f->error)
+            r = fl_check_evidence(c, "%s: included", f->path);
+        else if (f->error == -FL_EREPEAT || f->error == -FL_ECYCLE)
+            r = fl_check_evidence(c, "%s: .include: %s", f->path, fl_read_strerror(f->error, f->type));
+        else
+            r = fl_check_evidence(c, "%s: .include failed: %s", f->path, fl_read_strerror(f->error, f->type));
+    }
+    if (r >= 0 && over > 1)
+        r = fl_check_evidence(c, "%u more included files not read: the limit of " FL_CONF_MAX_FILES_TEXT
+                                 " files is reached", over - 1);
     if (r < 0)
         goto out;
     section = fips_section(&conf);
@@ -869,6 +974,12 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
             strcat(problems, "; default_properties do not require fips=yes");
         r = fl_check_set(c, FL_CHECK_FAIL, "%s does not put OpenSSL in FIPS mode: %s", conf_path,
                          problems + 2);
+    }
+    if (r >= 0 && capped) {
+        fl_check_worsen(c, FL_CHECK_WARN);
+        r = fl_check_remedy(c, "%s includes more than fipsluks reads (" FL_CONF_MAX_FILES_TEXT
+                               " files, " FL_CONF_MAX_BYTES_TEXT "): check the files not read by hand",
+                            conf_path);
     }
     if (r >= 0 && c->status != FL_CHECK_PASS)
         r = fl_check_remedy(c, "fipsluks check --emit butane shows a complete FIPS openssl.cnf");
