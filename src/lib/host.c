@@ -101,12 +101,23 @@ int fl_check_evidence(struct fl_check *c, const char *fmt, ...)
     return 0;
 }
 
+/* At most this many remedy lines per check: a configuration with thousands of bad lines gets a bounded,
+ * readable list (and adding a remedy stays cheap: the duplicate search reads at most this many). */
+#define FL_CHECK_MAX_REMEDIES 64
+static const char more_remedies[] =
+    "(more remedies not shown: apply these, then run fipsluks check again)";
+
 int fl_check_remedy(struct fl_check *c, const char *fmt, ...)
 {
     char *line = NULL, *joined = NULL;
     va_list ap;
     int n;
 
+    if (c->remedy) {
+        size_t have = strlen(c->remedy), tail = sizeof(more_remedies) - 1;
+        if (have >= tail && !strcmp(c->remedy + have - tail, more_remedies))
+            return 0; /* full */
+    }
     va_start(ap, fmt);
     n = vasprintf(&line, fmt, ap);
     va_end(ap);
@@ -114,12 +125,18 @@ int fl_check_remedy(struct fl_check *c, const char *fmt, ...)
         return -ENOMEM;
     if (c->remedy) {
         /* the same action once only */
-        size_t len = strlen(line);
-        for (const char *p = c->remedy; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        size_t len = strlen(line), lines = 0;
+        for (const char *p = c->remedy; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL, lines++)
             if (!strncmp(p, line, len) && (p[len] == '\n' || p[len] == '\0')) {
                 free(line);
                 return 0;
             }
+        if (lines >= FL_CHECK_MAX_REMEDIES) {
+            free(line);
+            line = strdup(more_remedies);
+            if (!line)
+                return -ENOMEM;
+        }
         n = asprintf(&joined, "%s\n%s", c->remedy, line);
         free(line);
         if (n < 0)
