@@ -162,6 +162,95 @@ static void test_ossl_parse(void **state)
     fl_ossl_conf_clear(&conf);
 }
 
+/* A FIFO where a file is expected is refused at once (opening it would block), and named. */
+static void test_ossl_not_regular(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+    char fifo[1024], *text = NULL;
+
+    snprintf(fifo, sizeof(fifo), "%s/etc/ssl/pipe.cnf", root);
+    write_file("/etc/ssl/openssl.cnf", ".include pipe.cnf\n.include sub\n[a]\nk = v\n");
+    write_file("/etc/ssl/sub/keep", "");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/openssl.cnf", &conf), 0);
+    assert_int_equal(conf.n_files, 2);
+    assert_string_equal(conf.files[1].path, "/etc/ssl/pipe.cnf");
+    assert_int_equal(conf.files[1].error, -FL_ENOTREG);
+    assert_int_equal(conf.files[1].type, S_IFIFO);
+    assert_string_equal(fl_read_strerror(conf.files[1].error, conf.files[1].type), "is a FIFO");
+    assert_string_equal(fl_ossl_conf_get(&conf, "a", "k")->value, "v");
+    fl_ossl_conf_clear(&conf);
+
+    /* the main file itself */
+    assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/pipe.cnf", &conf), -FL_ENOTREG);
+    assert_int_equal(conf.files[0].type, S_IFIFO);
+    fl_ossl_conf_clear(&conf);
+    assert_int_equal(fl_root_read_text(root, "/etc/ssl/pipe.cnf", 100, &text), -FL_ENOTREG);
+    assert_int_equal(fl_root_read_text(root, "/etc/ssl/sub", 100, &text), -EISDIR);
+    assert_null(text);
+}
+
+/* Include cycles by device and inode: the same file under ever longer paths is read once. */
+static void test_ossl_cycle(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+
+    write_file("/etc/ssl/openssl.cnf", ".include ./openssl.cnf\n.include .//openssl.cnf\n.include other.cnf\n"
+                                       ".include other.cnf\n[a]\nk = v\n");
+    write_file("/etc/ssl/other.cnf", "[b]\nk = w\n");
+    assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/openssl.cnf", &conf), 0);
+    assert_int_equal(conf.n_files, 5);
+    assert_string_equal(conf.files[1].path, "/etc/ssl/./openssl.cnf");
+    assert_int_equal(conf.files[1].error, -FL_ECYCLE);
+    assert_string_equal(conf.files[2].path, "/etc/ssl/.//openssl.cnf");
+    assert_int_equal(conf.files[2].error, -FL_ECYCLE);
+    assert_int_equal(conf.files[3].error, 0);
+    assert_int_equal(conf.files[4].error, -FL_EREPEAT);
+    assert_int_equal(conf.n_values, 2);
+    fl_ossl_conf_clear(&conf);
+}
+
+/* The caps: files tried, bytes in all. */
+static void test_conf_caps(void **state)
+{
+    struct fl_conf_reader cr;
+    char *text = NULL, *big = malloc(FL_CONF_MAX_FILE + 2);
+    mode_t type;
+    int id;
+
+    assert_non_null(big);
+    memset(big, '#', FL_CONF_MAX_FILE + 1);
+    big[FL_CONF_MAX_FILE + 1] = '\0';
+    write_file("/big", big);
+    big[FL_CONF_MAX_FILE - 1] = '\0';
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "/f%d", i);
+        write_file(name, big);
+    }
+    free(big);
+    fl_conf_reader_init(&cr, root);
+    assert_int_equal(fl_conf_read(&cr, "/big", &text, &type), -EFBIG);
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "/f%d", i);
+        id = fl_conf_read(&cr, name, &text, &type);
+        assert_int_equal(id, i);
+        fl_conf_read_end(&cr, id);
+        free(text);
+    }
+    assert_int_equal(fl_conf_read(&cr, "/f4", &text, &type), -E2BIG);
+    fl_conf_reader_done(&cr);
+
+    fl_conf_reader_init(&cr, root);
+    for (unsigned i = 0; i < FL_CONF_MAX_FILES; i++)
+        assert_int_equal(fl_conf_read(&cr, "/none", &text, &type), -ENOENT);
+    assert_int_equal(fl_conf_read(&cr, "/f0", &text, &type), -EMLINK);
+    fl_conf_reader_done(&cr);
+    assert_non_null(strstr(fl_read_strerror(-EMLINK, 0), "256 files"));
+    assert_non_null(strstr(fl_read_strerror(-E2BIG, 0), "4 MiB"));
+}
+
 static void test_ossl_values(void **state)
 {
     assert_true(fl_ossl_properties_fips("fips=yes"));
@@ -391,6 +480,20 @@ static void test_check_helpers(void **state)
     assert_string_equal(c.id, "x");
     assert_null(c.remedy);
     assert_string_equal(fl_check_status_name(FL_CHECK_SKIP), "skip");
+
+    /* remedies are capped: 64 lines, then one line that says so, then nothing more */
+    fl_check_init(&c, "x");
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(fl_check_remedy(&c, "fix line %d", i), 0);
+    {
+        size_t lines = 1;
+        for (const char *p = c.remedy; (p = strchr(p, '\n')); p++)
+            lines++;
+        assert_int_equal(lines, 65);
+    }
+    assert_non_null(strstr(c.remedy, "fix line 63\n(more remedies not shown"));
+    assert_null(strstr(c.remedy, "fix line 64"));
+    fl_check_clear(&c);
 }
 
 /* ---- provisioning configs ---- */
@@ -487,6 +590,9 @@ int main(void)
         cmocka_unit_test_setup(test_openssl_module, fresh_root),
         cmocka_unit_test_setup(test_luks_skip_and_empty, fresh_root),
         cmocka_unit_test(test_check_helpers),
+        cmocka_unit_test_setup(test_ossl_not_regular, fresh_root),
+        cmocka_unit_test_setup(test_ossl_cycle, fresh_root),
+        cmocka_unit_test_setup(test_conf_caps, fresh_root),
         cmocka_unit_test(test_provision),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
