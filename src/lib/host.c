@@ -214,7 +214,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
         goto out;
     }
     if (er < 0)
-        r = fl_check_evidence(c, "%s: %s", enabled_path, strerror(-er));
+        r = fl_check_evidence(c, "%s: %s", enabled_path, fl_read_strerror(er, 0));
     else {
         chomp(enabled);
         on = !strcmp(enabled, "1") ? 1 : !strcmp(enabled, "0") ? 0 : -1;
@@ -223,7 +223,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
     if (r < 0)
         goto out;
     if (cr < 0) {
-        r = fl_check_evidence(c, "/proc/cmdline: %s", strerror(-cr));
+        r = fl_check_evidence(c, "/proc/cmdline: %s", fl_read_strerror(cr, 0));
     } else {
         arg = cmdline_fips(cmdline);
         if (arg)
@@ -258,7 +258,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
                 r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
         } else if (er < 0 || on < 0) {
             r = fl_check_set(c, FL_CHECK_FAIL, "cannot tell whether the kernel is in FIPS mode: %s %s, %s",
-                             enabled_path, er < 0 ? strerror(-er) : "holds neither 0 nor 1", argdesc);
+                             enabled_path, er < 0 ? fl_read_strerror(er, 0) : "holds neither 0 nor 1", argdesc);
             if (r >= 0 && !arg1)
                 r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
         } else if (arg1) {

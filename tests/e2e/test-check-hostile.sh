@@ -90,6 +90,12 @@ else
     echo "note: not root: the device case is not run" >&2
 fi
 
+variant proc-fifo
+rm "$R/proc/cmdline"
+mkfifo "$R/proc/cmdline"
+check
+has_evidence kernel "/proc/cmdline: is not a regular file"
+
 variant sshd-directory
 mkdir "$R/etc/ssh/sshd_config.d/40-dir.conf"
 check
