@@ -195,13 +195,20 @@ static int include(struct parser *p, const char *from, const char *arg)
     }
     if (!target)
         return -ENOMEM;
+    /* an include that fails or names a directory counts against the cap too: every one costs work */
+    if (p->reader.attempts >= FL_CONF_MAX_FILES) {
+        r = add_file(p->conf, target, -EMLINK, 0, NULL);
+        goto out;
+    }
     r = fl_root_path(p->root, target, &full);
     if (r < 0)
         goto out;
     /* stat() only tells a directory from the rest; fl_conf_read() refuses what is not a regular file */
     if (stat(full, &st) < 0) {
+        p->reader.attempts++;
         r = add_file(p->conf, target, -errno, 0, NULL);
     } else if (S_ISDIR(st.st_mode)) {
+        p->reader.attempts++;
         struct dirent **names = NULL;
         int n = scandir(full, &names, only_visible, alphasort);
 

@@ -274,6 +274,16 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
     glob_t g = {0};
     int r, gr;
 
+    /* every Include pattern counts against the cap: each one reads a directory */
+    if (rd->files.attempts >= FL_CONF_MAX_FILES) {
+        cfg->incomplete = 1;
+        if (rd->over++)
+            return 0;
+        return note(cfg, "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
+                         " files were already read (the limit for one configuration)",
+                    from, line, arg);
+    }
+    rd->files.attempts++;
     if (asprintf(&host, "%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg) < 0)
         return -ENOMEM;
     base = strrchr(host, '/') + 1;
@@ -428,7 +438,7 @@ int fl_sshd_config_load(const char *root, const char *path, struct fl_sshd_confi
     fl_conf_reader_init(&rd.files, root);
     r = read_file(&rd, path, 0, 0);
     if (r >= 0 && rd.over > 1)
-        r = note(cfg, "%u more Include files not read: the limit of " FL_CONF_MAX_FILES_TEXT " files is reached",
+        r = note(cfg, "%u more Include files or patterns not read: the limit of " FL_CONF_MAX_FILES_TEXT " files is reached",
                  rd.over - 1);
     fl_conf_reader_done(&rd.files);
     return r;
@@ -657,8 +667,8 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
     else
         r = fl_check_set(c, FL_CHECK_PASS, "sshd offers only algorithms a FIPS host accepts");
     if (r >= 0 && cfg->incomplete)
-        r = fl_check_remedy(c, "make every file sshd_config includes a regular file, and check the files not "
-                               "read by hand");
+        r = fl_check_remedy(c, "the files noted as not read (above) must be regular files, within the limits; "
+                               "check them by hand");
     if (r >= 0 && (v.failed || v.warned))
         r = fl_check_remedy(c, "then restart sshd; sshd -T shows the algorithms in effect");
     return r < 0 ? r : 0;
