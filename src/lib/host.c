@@ -107,6 +107,30 @@ int fl_check_evidence(struct fl_check *c, const char *fmt, ...)
 static const char more_remedies[] =
     "(more remedies not shown: apply these, then run fipsluks check again)";
 
+/* @p s with each newline written as the four characters \x0a, as the text report escapes it. */
+static int escape_newlines(const char *s, char **ret)
+{
+    size_t n = 0;
+    char *out, *q;
+
+    for (const char *p = s; *p; p++)
+        n += *p == '\n' ? 4 : 1;
+    out = q = malloc(n + 1);
+    if (!out)
+        return -ENOMEM;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\n') {
+            memcpy(q, "\\x0a", 4);
+            q += 4;
+        } else {
+            *q++ = *p;
+        }
+    }
+    *q = '\0';
+    *ret = out;
+    return 0;
+}
+
 int fl_check_remedy(struct fl_check *c, const char *fmt, ...)
 {
     char *line = NULL, *joined = NULL;
@@ -123,6 +147,16 @@ int fl_check_remedy(struct fl_check *c, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return -ENOMEM;
+    if (strchr(line, '\n')) {
+        /* one action per line: a newline inside one (from a file name) must not start another */
+        char *flat = NULL;
+        if (escape_newlines(line, &flat) < 0) {
+            free(line);
+            return -ENOMEM;
+        }
+        free(line);
+        line = flat;
+    }
     if (c->remedy) {
         /* the same action once only */
         size_t len = strlen(line), lines = 0;

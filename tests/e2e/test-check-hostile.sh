@@ -184,6 +184,22 @@ grep -qF 'chacha20-poly1305@openssh.com,\xc2\x9b31mred\xff\xfe\x1b[0m' "$T/check
     fl_fail "$CASE: the line is not escaped in the text report: $(grep 05-bad "$T/check.txt")"
 if LC_ALL=C grep -q $'\xc2\x9b\|\xff\|\x1b' "$T/check.txt"; then fl_fail "$CASE: raw control bytes in the text report"; fi
 
+# a newline in a file name neither starts an evidence line nor a "fix:" line of its own
+variant newline-name
+printf 'Match all\nCiphers arcfour\n' >"$R/etc/ssh/sshd_config.d/20-evil"$'\n'"FAIL kernel fake.conf"
+check
+expect sshd fail
+has_remedy sshd '/etc/ssh/sshd_config.d/20-evil\x0aFAIL kernel fake.conf line 2: replace with'
+if remedy sshd | grep -q '^FAIL kernel fake'; then fl_fail "$CASE: a remedy line was split at the newline"; fi
+rc=0
+timeout 10 fipsluks check --root "$R" >"$T/check.txt" || rc=$?
+fl_assert_eq 6 "$rc" "$CASE: text exit code"
+grep -qF 'read /etc/ssh/sshd_config.d/20-evil\x0aFAIL kernel fake.conf' "$T/check.txt" ||
+    fl_fail "$CASE: evidence not escaped: $(grep -a evil "$T/check.txt")"
+grep -qF 'fix: /etc/ssh/sshd_config.d/20-evil\x0aFAIL kernel fake.conf line 2' "$T/check.txt" ||
+    fl_fail "$CASE: remedy not escaped: $(grep -a evil "$T/check.txt")"
+if grep -q '^ *FAIL kernel fake' "$T/check.txt"; then fl_fail "$CASE: a line starts with the file name's second half"; fi
+
 CASE=header-label
 fl-mkluks --size 20 --label $'lab\xc2\x9b31m\xc2\x85el\xff' --slot "key-file=$T/img/key,kdf=pbkdf2,hash=sha256" "$T/label.img"
 rc=0

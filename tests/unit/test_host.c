@@ -469,6 +469,9 @@ static void test_check_helpers(void **state)
     assert_int_equal(fl_check_remedy(&c, "one"), 0);
     assert_int_equal(fl_check_remedy(&c, "on"), 0);
     assert_string_equal(c.remedy, "one\ntwo\non");
+    /* a newline inside one action (from a file name) does not start another */
+    assert_int_equal(fl_check_remedy(&c, "fix %s line 2", "/a\nb.conf"), 0);
+    assert_string_equal(c.remedy, "one\ntwo\non\nfix /a\\x0ab.conf line 2");
     fl_check_worsen(&c, FL_CHECK_WARN);
     fl_check_worsen(&c, FL_CHECK_PASS);
     assert_int_equal(c.status, FL_CHECK_WARN);

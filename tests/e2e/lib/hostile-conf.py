@@ -8,7 +8,7 @@
 #   openssl-continued  one value continued with a backslash over SIZE bytes of lines
 #   openssl-sections   SIZE bytes of "[sN]" sections with one value each
 #   sshd-lines         SIZE bytes of "Ciphers chacha20-poly1305@openssh.com" (all but the first ignored)
-#   sshd-match         SIZE bytes of Match blocks, each with a refused Ciphers line
+#   sshd-match         SIZE bytes of "Match all" blocks, each with a refused Ciphers line
 #   sshd-long-match    one Match line of SIZE/2 bytes, then SIZE/2 bytes of refused MACs lines
 import os
 import sys
@@ -44,7 +44,7 @@ def main():
         if case == "sshd-lines":
             body = fill(size, lambda i: "Ciphers chacha20-poly1305@openssh.com\n")
         elif case == "sshd-match":
-            body = fill(size, lambda i: "Match User u%d\n    Ciphers chacha20-poly1305@openssh.com\n" % i)
+            body = fill(size, lambda i: "Match all\nCiphers arcfour\n")
         elif case == "sshd-long-match":
             body = "Match User " + ",".join("u%d" % i for i in range(size // 12)) + "\n"
             body += fill(size // 2, lambda i: "MACs umac-64@openssh.com\n")
