@@ -51,9 +51,12 @@ static const struct {
 
 const char *fl_sshd_refused(const char *name)
 {
-    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        if (!fnmatch(refused[i].pattern, name, 0))
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *pattern = refused[i].pattern;
+        /* the literal prefix first: fnmatch() converts both to wide characters in a UTF-8 locale */
+        if (!strncmp(pattern, name, strcspn(pattern, "*?[")) && !fnmatch(pattern, name, 0))
             return refused[i].why;
+    }
     return NULL;
 }
 
