@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,10 @@
 #include "openssl-conf.h"
 
 #define FL_OSSL_MAX_DEPTH 16
+/* OpenSSL's MAX_CONF_VALUE_LENGTH: a longer value after expansion makes it refuse the file. */
+#define FL_OSSL_MAX_VALUE 65536u
+/* What $var expansion may make in all, per configuration (OpenSSL has no such limit; fipsluks stops). */
+#define FL_OSSL_MAX_EXPANDED (16u * 1024u * 1024u)
 
 /* ---- reading ---- */
 
@@ -29,8 +34,11 @@ struct parser {
     const char *section; /* current section (in conf->sections); carries over into and out of included
                             files, as in OpenSSL */
     char *includedir;    /* .pragma includedir */
+    bool dollarid;       /* .pragma dollarid:on: "$" is part of names, only ${x} and $(x) expand */
     int depth;
 };
+
+static int index_add(struct fl_ossl_conf *conf, size_t at);
 
 /* Record @p path with @p error; @p ret (optional): the recorded copy of the path. */
 static int add_file(struct fl_ossl_conf *conf, const char *path, int error, mode_t type, const char **ret)
@@ -101,7 +109,8 @@ static int add_value(struct parser *p, const char *name, const char *value, cons
         return -ENOMEM;
     }
     conf->n_values++;
-    return 0;
+    /* kept up to date while reading: $var looks values up as they are read */
+    return index_add(conf, conf->n_values - 1);
 }
 
 static char *trim(char *s)
@@ -237,27 +246,230 @@ out:
     return r;
 }
 
+/* ---- values as OpenSSL copies them: quotes, escapes, $var (str_copy() in crypto/conf/conf_def.c) ---- */
+
+/* OpenSSL refuses to load the configuration: record why (the first reason) and stop reading. */
+static int refuse(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!p->conf->refused) {
+        va_start(ap, fmt);
+        n = vasprintf(&p->conf->refused, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            p->conf->refused = NULL;
+            return -ENOMEM;
+        }
+    }
+    return -ECANCELED;
+}
+
+/* fipsluks stops reading (a cap): record why (the first reason) and stop. */
+static int stop(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int stop(struct parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!p->conf->incomplete) {
+        va_start(ap, fmt);
+        n = vasprintf(&p->conf->incomplete, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            p->conf->incomplete = NULL;
+            return -ENOMEM;
+        }
+    }
+    return -ECANCELED;
+}
+
+struct text {
+    char *data;
+    size_t len, size;
+};
+
+static int text_put(struct text *t, const char *s, size_t n)
+{
+    if (t->len + n + 1 > t->size) {
+        size_t want = t->size ? t->size : 64;
+        char *grown;
+
+        while (want < t->len + n + 1)
+            want *= 2;
+        grown = realloc(t->data, want);
+        if (!grown)
+            return -ENOMEM;
+        t->data = grown;
+        t->size = want;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    t->data[t->len] = '\0';
+    return 0;
+}
+
+/* OpenSSL's name characters (CONF_ALNUM: ASCII letters, digits, underscore; "$" too with dollarid). */
+static bool name_char(const struct parser *p, char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           (p->dollarid && c == '$');
+}
+
+/*
+ * What $@p section::@p name (or $@p name, @p section NULL for the default section only) expands to, as
+ * OpenSSL's _CONF_get_string(): the section's value, for section ENV the environment, then the
+ * default section. Below a root the host's environment is unknown: @p ret_env_unknown is set and
+ * the caller takes "". @return the value or NULL.
+ */
+static const char *lookup(struct parser *p, const char *section, const char *name, bool *ret_env_unknown)
+{
+    const struct fl_ossl_value *v = section ? fl_ossl_conf_get(p->conf, section, name) : NULL;
+
+    if (v)
+        return v->value;
+    if (section && !strcmp(section, "ENV")) {
+        if (!fl_root_set(p->root)) {
+            const char *env = secure_getenv(name);
+            if (env)
+                return env;
+        } else {
+            *ret_env_unknown = true;
+        }
+    }
+    v = fl_ossl_conf_get(p->conf, "default", name);
+    return v ? v->value : NULL;
+}
+
+/*
+ * Copy @p from as OpenSSL does a value, a section name or an .include argument: '…' and "…" lose
+ * their quotes (a backslash inside keeps the next character), \r \n \b \t and \x outside them, and
+ * $name, ${name}, $(name), $section::name expand to values read so far in @p section (NULL: the
+ * default section only) or the default section. A variable with no value, an unclosed brace, or a
+ * result longer than FL_OSSL_MAX_VALUE make OpenSSL refuse the whole configuration (-ECANCELED,
+ * with the reason in conf->refused). Expansion is bounded in all by FL_OSSL_MAX_EXPANDED.
+ */
+static int expand(struct parser *p, const char *section, const char *from, const char *file, unsigned line,
+                  char **ret)
+{
+    struct text t = {0};
+    int r = text_put(&t, "", 0);
+
+    while (r >= 0 && *from) {
+        if (*from == '\'' || *from == '"') {
+            char q = *from++;
+            while (r >= 0 && *from && *from != q) {
+                if (*from == '\\' && !*++from)
+                    break;
+                r = text_put(&t, from++, 1);
+            }
+            if (*from == q)
+                from++;
+        } else if (*from == '\\') {
+            char v = from[1];
+            if (!v)
+                break;
+            from += 2;
+            v = v == 'r' ? '\r' : v == 'n' ? '\n' : v == 'b' ? '\b' : v == 't' ? '\t' : v;
+            r = text_put(&t, &v, 1);
+        } else if (*from == '$' && (!p->dollarid || from[1] == '{' || from[1] == '(')) {
+            const char *s = from + 1, *e, *name, *value;
+            char close = *s == '{' ? '}' : *s == '(' ? ')' : 0, *sec = NULL, *key = NULL;
+            bool env_unknown = false;
+            size_t n;
+
+            if (close)
+                s++;
+            for (e = s; name_char(p, *e); e++)
+                ;
+            name = s;
+            if (e[0] == ':' && e[1] == ':') {
+                sec = strndup(s, (size_t)(e - s));
+                if (!sec) {
+                    r = -ENOMEM;
+                    break;
+                }
+                for (name = e += 2; name_char(p, *e); e++)
+                    ;
+            }
+            key = strndup(name, (size_t)(e - name));
+            if (!key) {
+                free(sec);
+                r = -ENOMEM;
+                break;
+            }
+            if (close && *e != close) {
+                r = refuse(p, "%s:%u: a variable has no closing '%c'", file, line, close);
+            } else {
+                value = lookup(p, sec ? sec : section, key, &env_unknown);
+                if (env_unknown && !value) {
+                    value = "";
+                    p->conf->env_unknown++;
+                }
+                if (!value) {
+                    r = refuse(p, "%s:%u: $%s%s%s has no value", file, line, sec ? sec : "", sec ? "::" : "", key);
+                } else if (t.len + (n = strlen(value)) > FL_OSSL_MAX_VALUE) {
+                    r = refuse(p, "%s:%u: the value is longer than %u bytes after variable expansion", file, line,
+                               FL_OSSL_MAX_VALUE);
+                } else if ((p->conf->expanded += n) > FL_OSSL_MAX_EXPANDED) {
+                    r = stop(p, "%s:%u: not read further: variable expansion made more than %u MiB in all",
+                             file, line, FL_OSSL_MAX_EXPANDED >> 20);
+                } else {
+                    r = text_put(&t, value, n);
+                }
+                from = e + (close != 0);
+            }
+            free(sec);
+            free(key);
+        } else {
+            r = text_put(&t, from++, 1);
+        }
+    }
+    if (r < 0) {
+        free(t.data);
+        return r;
+    }
+    *ret = t.data;
+    return 0;
+}
+
 static int parse_line(struct parser *p, const char *file, unsigned lineno, char *line)
 {
     char *s, *eq;
+    int r;
 
     cut_comment(line);
     s = trim(line);
     if (!*s)
         return 0;
     if (*s == '[') {
-        char *end = strchr(s, ']'), *name;
+        char *end = strchr(s, ']'), *name = NULL;
 
         if (!end)
             return 0; /* OpenSSL refuses the file; judged by what was read so far */
         *end = '\0';
-        name = trim(s + 1);
-        return set_section(p, name, strlen(name));
+        /* section names expand too, from the default section */
+        r = expand(p, NULL, trim(s + 1), file, lineno, &name);
+        if (r >= 0)
+            r = set_section(p, name, strlen(name));
+        free(name);
+        return r;
     }
     if (!strncmp(s, ".include", 8) && (s[8] == ' ' || s[8] == '\t' || s[8] == '=')) {
-        if (p->depth >= FL_OSSL_MAX_DEPTH)
-            return add_file(p->conf, directive_arg(s + 8), -ELOOP, 0, NULL);
-        return include(p, file, directive_arg(s + 8));
+        char *arg = NULL;
+
+        s = trim(s + 8);
+        if (*s == '=')
+            s = trim(s + 1);
+        r = expand(p, p->section, s, file, lineno, &arg);
+        if (r >= 0 && p->depth >= FL_OSSL_MAX_DEPTH)
+            r = add_file(p->conf, arg, -ELOOP, 0, NULL);
+        else if (r >= 0)
+            r = include(p, file, arg);
+        free(arg);
+        return r;
     }
     if (!strncmp(s, ".pragma", 7) && (s[7] == ' ' || s[7] == '\t' || s[7] == '=')) {
         char *arg = directive_arg(s + 7);
@@ -267,6 +479,12 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
                 return -ENOMEM;
             free(p->includedir);
             p->includedir = dir;
+        } else if (!strncmp(arg, "dollarid:", 9)) {
+            const char *on = trim(arg + 9);
+            if (!strcasecmp(on, "on") || !strcasecmp(on, "true"))
+                p->dollarid = true;
+            else if (!strcasecmp(on, "off") || !strcasecmp(on, "false"))
+                p->dollarid = false;
         }
         return 0;
     }
@@ -274,7 +492,15 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
     if (!eq)
         return 0;
     *eq = '\0';
-    return add_value(p, trim(s), unquote(trim(eq + 1)), file, lineno);
+    {
+        char *value = NULL;
+
+        r = expand(p, p->section, trim(eq + 1), file, lineno, &value);
+        if (r >= 0)
+            r = add_value(p, trim(s), value, file, lineno);
+        free(value);
+    }
+    return r;
 }
 
 /*
@@ -398,6 +624,18 @@ static int build_index(struct fl_ossl_conf *conf)
     return 0;
 }
 
+/* Index the value at @p at (the last one), growing the index when it is half full. */
+static int index_add(struct fl_ossl_conf *conf, size_t at)
+{
+    const struct fl_ossl_value *v = &conf->values[at];
+
+    if (!conf->index || conf->n_indexed != at || (at + 1) * 2 > conf->index_size)
+        return build_index(conf); /* indexes every value, this one too */
+    conf->index[find_slot(conf, v->section, v->name)] = at;
+    conf->n_indexed = at + 1;
+    return 0;
+}
+
 int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *conf)
 {
     struct parser p;
@@ -407,6 +645,8 @@ int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *c
     if (r >= 0)
         r = parse_file(&p, path);
     parser_done(&p);
+    if (r == -ECANCELED)
+        r = 0; /* conf->refused or conf->incomplete says why */
     if (r != -ENOMEM && build_index(conf) < 0)
         r = -ENOMEM;
     return r;
@@ -426,6 +666,8 @@ int fl_ossl_conf_parse(const char *root, const char *name, const char *text, str
         r = parse_text(&p, recorded, text);
     }
     parser_done(&p);
+    if (r == -ECANCELED)
+        r = 0; /* conf->refused or conf->incomplete says why */
     if (r >= 0)
         r = build_index(conf);
     return r;
@@ -463,6 +705,8 @@ void fl_ossl_conf_clear(struct fl_ossl_conf *conf)
     free(conf->files);
     free(conf->sections);
     free(conf->index);
+    free(conf->refused);
+    free(conf->incomplete);
     *conf = (struct fl_ossl_conf){0};
 }
 
@@ -944,6 +1188,27 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     if (r >= 0 && over > 1)
         r = fl_check_evidence(c, "%u more included files not read: the limit of " FL_CONF_MAX_FILES_TEXT
                                  " files is reached", over - 1);
+    if (r >= 0 && conf.env_unknown)
+        r = fl_check_evidence(c, "%u $ENV:: reference%s taken as empty: the host's environment is not known "
+                                 "below --root", conf.env_unknown, conf.env_unknown == 1 ? "" : "s");
+    if (r >= 0 && conf.incomplete) {
+        capped++;
+        r = fl_check_evidence(c, "%s", conf.incomplete);
+    }
+    if (r >= 0 && conf.refused) {
+        /* OpenSSL's loader fails: programs start without the file (or fail, with config_diagnostics) */
+        r = fl_check_evidence(c, "%s: OpenSSL refuses to load the configuration", conf.refused);
+        if (r >= 0)
+            r = fl_check_set(c, FL_CHECK_FAIL,
+                             "OpenSSL cannot load %s (%s): nothing in it applies, the fips provider is not "
+                             "activated",
+                             conf_path, conf.refused);
+        if (r >= 0)
+            r = fl_check_remedy(c, "fix %s", conf.refused);
+        if (r >= 0)
+            r = fl_check_remedy(c, "fipsluks check --emit butane shows a complete FIPS openssl.cnf");
+        goto out;
+    }
     if (r < 0)
         goto out;
     section = fips_section(&conf);

@@ -32,13 +32,22 @@ struct fl_ossl_conf {
     size_t n_sections, allocated_sections;
     size_t *index; /* (section, name) -> the last value's position: open addressing, SIZE_MAX is empty */
     size_t index_size, n_indexed;
+    char *refused;   /* why OpenSSL refuses to load this configuration ("FILE:LINE: $x has no value"), or NULL */
+    char *incomplete;     /* why fipsluks stopped reading (a cap), or NULL */
+    size_t expanded;      /* bytes $var expansion made in all */
+    unsigned env_unknown; /* $ENV::x taken as empty: below a root, the host's environment is unknown */
 };
 
 /*
  * Read @p path (a host path, below @p root) and every file it includes (.include FILE or DIR:
  * the *.cnf and *.conf files in it, sorted; relative paths against ".pragma includedir", else
- * OPENSSL_CONF_INCLUDE on the live system, else the including file's directory). Variables ($x)
- * are not expanded. An include that cannot be read is recorded in files[] with its error, and so
+ * OPENSSL_CONF_INCLUDE on the live system, else the including file's directory). Values,
+ * section names and .include arguments are copied as OpenSSL does: quotes and escapes, and $var,
+ * ${var}, $(var), $section::var expanded from the values read so far (.pragma dollarid honoured;
+ * $ENV::x below a root, where the host's environment is unknown, is empty unless the configuration
+ * sets it). What makes OpenSSL refuse the whole file (a variable with no value, a value over 64 KiB
+ * after expansion) stops reading and sets refused; more than 16 MiB of expansion in all stops reading
+ * and sets incomplete. An include that cannot be read is recorded in files[] with its error, and so
  * is a file read before (same device and inode: -FL_EREPEAT, or -FL_ECYCLE for an include cycle),
  * which is not read again. The caps of fl_conf_read() apply to the whole tree. Linear in the input.
  * @return 0, or the negative errno of reading @p path itself, or -ENOMEM.

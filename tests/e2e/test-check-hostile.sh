@@ -171,6 +171,25 @@ check 5
 fl_assert_eq 65 "$(remedy sshd | wc -l)" "$CASE: remedies are capped"
 has_remedy sshd "(more remedies not shown"
 
+# --- variables, as OpenSSL expands them (issue 13) -------------------------------------------------
+variant openssl-vars
+sed -i '1i ssldir = /etc/ssl\nfipsname = fips_sect' "$R/etc/ssl/openssl.cnf"
+sed -i 's|^\.include /etc/ssl/fipsmodule.cnf$|.include ${ssldir}/fipsmodule.cnf|; s|^fips = fips_sect$|fips = $fipsname|' \
+    "$R/etc/ssl/openssl.cnf"
+grep -q '^fips = \$fipsname$' "$R/etc/ssl/openssl.cnf" || fl_fail "$CASE: fixture not rewritten"
+check
+expect openssl-config pass
+has_evidence openssl-config "/etc/ssl/fipsmodule.cnf: included"
+has_evidence openssl-config "[fips_sect] activate = 1"
+
+# a variable with no value: OpenSSL refuses to load the whole file
+variant openssl-var-missing
+sed -i 's|^fips = fips_sect$|fips = $nope|' "$R/etc/ssl/openssl.cnf"
+check
+expect openssl-config fail
+has_message openssl-config "OpenSSL cannot load /etc/ssl/openssl.cnf (/etc/ssl/openssl.cnf:"
+has_message openssl-config "\$nope has no value): nothing in it applies"
+
 # --- escaping: C1 controls and invalid UTF-8 from a config file and from a header ---------------------
 variant escaping
 printf 'Ciphers chacha20-poly1305@openssh.com,\xc2\x9b31mred\xff\xfe\x1b[0m\n' >"$R/etc/ssh/sshd_config.d/05-bad.conf"

@@ -210,6 +210,88 @@ static void test_ossl_cycle(void **state)
     fl_ossl_conf_clear(&conf);
 }
 
+/* Values as OpenSSL copies them: quotes, escapes, $var in its forms (issue 13). */
+static void test_ossl_expand(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+
+    write_file("/etc/ssl/dir/mod.cnf", "[fips_sect]\nactivate = 1\n");
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf",
+                                        "top = /etc/ssl\n"
+                                        "name = fips_sect\n"
+                                        ".include $top/dir/mod.cnf\n"
+                                        "[ s ]\n"
+                                        "a = one\n"
+                                        "b = $a-${a}-$(a)\n"
+                                        "c = $s::a/${default::top}\n"
+                                        "d = $top\n"
+                                        "q = \"x y\"'z'\\#\\t.\n"
+                                        "[ $name ]\n"
+                                        "e = ${fips_sect::activate}\n"
+                                        "h = $ENV::HOME\n",
+                                        &conf),
+                     0);
+    assert_null(conf.refused);
+    assert_int_equal(conf.n_files, 2);
+    assert_string_equal(conf.files[1].path, "/etc/ssl/dir/mod.cnf");
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "b")->value, "one-one-one");
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "c")->value, "one//etc/ssl");
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "d")->value, "/etc/ssl"); /* from the default section */
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "q")->value, "x yz#\t.");
+    assert_string_equal(fl_ossl_conf_get(&conf, "fips_sect", "e")->value, "1");
+    /* below a root the host's environment is unknown: empty, and counted */
+    assert_string_equal(fl_ossl_conf_get(&conf, "fips_sect", "h")->value, "");
+    assert_int_equal(conf.env_unknown, 1);
+    fl_ossl_conf_clear(&conf);
+
+    /* dollarid: "$" is part of a name, only ${x} and $(x) expand */
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf",
+                                        "a = x\n.pragma dollarid:on\nf = a$b${a}\n", &conf), 0);
+    assert_null(conf.refused);
+    assert_string_equal(fl_ossl_conf_get(&conf, "default", "f")->value, "a$bx");
+    fl_ossl_conf_clear(&conf);
+
+    /* a variable with no value: OpenSSL refuses the whole file; reading stops there */
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", "a = 1\nb = $nope\nc = 2\n", &conf), 0);
+    assert_string_equal(conf.refused, "/etc/ssl/openssl.cnf:2: $nope has no value");
+    assert_null(fl_ossl_conf_get(&conf, "default", "c"));
+    fl_ossl_conf_clear(&conf);
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", "a = 1\nb = ${a\n", &conf), 0);
+    assert_string_equal(conf.refused, "/etc/ssl/openssl.cnf:2: a variable has no closing '}'");
+    fl_ossl_conf_clear(&conf);
+}
+
+/* Expansion is bounded: 64 KiB per value (as OpenSSL), 16 MiB in all. */
+static void test_ossl_expand_bounds(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+    size_t big = 40000, lines = 500, n = 0;
+    char *text = malloc(big + 16 + lines * 32);
+
+    assert_non_null(text);
+    n += (size_t)sprintf(text + n, "a = ");
+    memset(text + n, 'x', big);
+    n += big;
+    n += (size_t)sprintf(text + n, "\nb = $a$a\n");
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", text, &conf), 0);
+    assert_string_equal(conf.refused,
+                        "/etc/ssl/openssl.cnf:2: the value is longer than 65536 bytes after variable expansion");
+    fl_ossl_conf_clear(&conf);
+
+    n -= strlen("b = $a$a\n");
+    for (size_t i = 0; i < lines; i++)
+        n += (size_t)sprintf(text + n, "b%zu = $a\n", i);
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", text, &conf), 0);
+    assert_null(conf.refused);
+    assert_non_null(conf.incomplete);
+    assert_non_null(strstr(conf.incomplete, "variable expansion made more than 16 MiB in all"));
+    assert_true(conf.expanded <= 16u * 1024 * 1024 + big);
+    assert_non_null(fl_ossl_conf_get(&conf, "default", "b400"));
+    assert_null(fl_ossl_conf_get(&conf, "default", "b499"));
+    fl_ossl_conf_clear(&conf);
+    free(text);
+}
+
 /* The caps: files tried, bytes in all. */
 static void test_conf_caps(void **state)
 {
@@ -595,6 +677,8 @@ int main(void)
         cmocka_unit_test(test_check_helpers),
         cmocka_unit_test_setup(test_ossl_not_regular, fresh_root),
         cmocka_unit_test_setup(test_ossl_cycle, fresh_root),
+        cmocka_unit_test_setup(test_ossl_expand, fresh_root),
+        cmocka_unit_test_setup(test_ossl_expand_bounds, fresh_root),
         cmocka_unit_test_setup(test_conf_caps, fresh_root),
         cmocka_unit_test(test_provision),
     };
