@@ -26,9 +26,10 @@ struct fl_sshd_setting {
     enum fl_sshd_keyword keyword;
     const char *file; /**< host path (one of the config's files[]) */
     unsigned line;
-    char *value;       /**< the list as written, with any +, - or ^ prefix */
-    const char *match; /**< "FILE:LINE: Match …" of the enclosing Match block (one of the config's scopes[]), or NULL */
-    size_t scope;      /**< 0 outside any Match block, else 1 + the index of match in scopes[] */
+    char *value; /**< the list as written, with any +, - or ^ prefix */
+    /** "FILE:LINE: Match …" of the enclosing Match block (one of the config's scopes[]), or NULL */
+    const char *match;
+    size_t scope; /**< 0 outside any Match block, else 1 + the index of match in scopes[] */
 };
 
 struct fl_sshd_config {
@@ -36,11 +37,13 @@ struct fl_sshd_config {
     size_t n_settings, allocated_settings;
     char **files; /**< every file read, in order (host paths) */
     size_t n_files, allocated_files;
-    char **notes; /**< files that could not be read (and why), includes that matched nothing, nesting too deep */
+    /** files that could not be read ("FILE: why"), includes that matched nothing, nesting too deep */
+    char **notes;
     size_t n_notes, allocated_notes;
     char **scopes; /**< every Match block: "FILE:LINE: Match …" */
     size_t n_scopes, allocated_scopes;
-    int incomplete; /**< a file was not read (not a regular file, or over a cap): the verdict may miss lines */
+    /** a file was not read (not a regular file, or over a cap): the verdict may miss lines */
+    int incomplete;
 };
 
 /** Canonical name of a keyword ("Ciphers", "MACs", "KexAlgorithms", …). */

@@ -80,7 +80,7 @@ void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * are not valid UTF-8 shown as \xNN escapes, one per byte (a C1 control is two: \xc2\x9b).
  */
 void fl_fputs_escaped(const char *s, FILE *f);
-/* printf, then fl_fputs_escaped() on the result (newlines are escaped too: end a line with fputc). @return 0 or -ENOMEM. */
+/* printf, then fl_fputs_escaped() on the result (newlines too: end a line with fputc). @return 0, -ENOMEM. */
 int fl_fprintf_escaped(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A JSON string for @p s (NULL → JSON null), invalid UTF-8 replaced by U+FFFD. */

@@ -46,8 +46,8 @@ int fl_root_read_text(const char *root, const char *path, size_t max, char **ret
 /* ---- configuration trees: a file and everything it includes (openssl.cnf, sshd_config) ---- */
 
 /* The errors of reading a configuration tree, besides the usual ones; fl_read_strerror() words them. */
-#define FL_ENOTREG ENXIO  /* not a regular file (as open(2) says for a socket) */
-#define FL_ECYCLE  EDEADLK /* the file (device and inode) is being read: an include cycle */
+#define FL_ENOTREG ENXIO    /* not a regular file (as open(2) says for a socket) */
+#define FL_ECYCLE  EDEADLK  /* the file (device and inode) is being read: an include cycle */
 #define FL_EREPEAT EALREADY /* the file (device and inode) was read before */
 /* also -EFBIG: one file larger than FL_CONF_MAX_FILE; -E2BIG: FL_CONF_MAX_BYTES read in all;
  * -EMLINK: FL_CONF_MAX_FILES files tried */
@@ -89,7 +89,7 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
 /* The file fl_conf_read() returned @p index for is read completely (its includes too). */
 void fl_conf_read_end(struct fl_conf_reader *cr, int index);
 
-/* Why a file was not read, in words for evidence: "is a FIFO" (with @p type), "an include cycle: …", or strerror. */
+/* Why a file was not read, for evidence: "is a FIFO" (with @p type), "an include cycle: …", or strerror. */
 const char *fl_read_strerror(int err, mode_t type);
 
 /* Whether @p path below @p root exists (following links inside the root). @return 1, 0, or -errno. */

@@ -104,8 +104,7 @@ int fl_check_evidence(struct fl_check *c, const char *fmt, ...)
 /* At most this many remedy lines per check: a configuration with thousands of bad lines gets a bounded,
  * readable list (and adding a remedy stays cheap: the duplicate search reads at most this many). */
 #define FL_CHECK_MAX_REMEDIES 64
-static const char more_remedies[] =
-    "(more remedies not shown: apply these, then run fipsluks check again)";
+static const char more_remedies[] = "(more remedies not shown: apply these, then run fipsluks check again)";
 
 /* @p s with each newline written as the four characters \x0a, as the text report escapes it. */
 static int escape_newlines(const char *s, char **ret)
@@ -292,7 +291,8 @@ int fl_check_kernel(const char *root, struct fl_check *c)
                 r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
         } else if (er < 0 || on < 0) {
             r = fl_check_set(c, FL_CHECK_FAIL, "cannot tell whether the kernel is in FIPS mode: %s %s, %s",
-                             enabled_path, er < 0 ? fl_read_strerror(er, 0) : "holds neither 0 nor 1", argdesc);
+                             enabled_path, er < 0 ? fl_read_strerror(er, 0) : "holds neither 0 nor 1",
+                             argdesc);
             if (r >= 0 && !arg1)
                 r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
         } else if (arg1) {

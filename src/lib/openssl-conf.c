@@ -409,10 +409,11 @@ static int expand(struct parser *p, const char *section, const char *from, const
                     p->conf->env_unknown++;
                 }
                 if (!value) {
-                    r = refuse(p, "%s:%u: $%s%s%s has no value", file, line, sec ? sec : "", sec ? "::" : "", key);
+                    r = refuse(p, "%s:%u: $%s%s%s has no value", file, line, sec ? sec : "", sec ? "::" : "",
+                               key);
                 } else if (t.len + (n = strlen(value)) > FL_OSSL_MAX_VALUE) {
-                    r = refuse(p, "%s:%u: the value is longer than %u bytes after variable expansion", file, line,
-                               FL_OSSL_MAX_VALUE);
+                    r = refuse(p, "%s:%u: the value is longer than %u bytes after variable expansion", file,
+                               line, FL_OSSL_MAX_VALUE);
                 } else if ((p->conf->expanded += n) > FL_OSSL_MAX_EXPANDED) {
                     r = stop(p, "%s:%u: not read further: variable expansion made more than %u MiB in all",
                              file, line, FL_OSSL_MAX_EXPANDED >> 20);
@@ -1186,11 +1187,14 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
             r = fl_check_evidence(c, "%s: .include failed: %s", f->path, fl_read_strerror(f->error, f->type));
     }
     if (r >= 0 && over > 1)
-        r = fl_check_evidence(c, "%u more included files not read: the limit of " FL_CONF_MAX_FILES_TEXT
-                                 " files is reached", over - 1);
+        r = fl_check_evidence(
+            c, "%u more included files not read: the limit of " FL_CONF_MAX_FILES_TEXT " files is reached",
+            over - 1);
     if (r >= 0 && conf.env_unknown)
-        r = fl_check_evidence(c, "%u $ENV:: reference%s taken as empty: the host's environment is not known "
-                                 "below --root", conf.env_unknown, conf.env_unknown == 1 ? "" : "s");
+        r = fl_check_evidence(c,
+                              "%u $ENV:: reference%s taken as empty: the host's environment is not known "
+                              "below --root",
+                              conf.env_unknown, conf.env_unknown == 1 ? "" : "s");
     if (r >= 0 && conf.incomplete) {
         capped++;
         r = fl_check_evidence(c, "%s", conf.incomplete);
@@ -1249,8 +1253,9 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     }
     if (r >= 0 && capped) {
         fl_check_worsen(c, FL_CHECK_WARN);
-        r = fl_check_remedy(c, "%s includes more than fipsluks reads (" FL_CONF_MAX_FILES_TEXT
-                               " files, " FL_CONF_MAX_BYTES_TEXT "): check the files not read by hand",
+        r = fl_check_remedy(c,
+                            "%s includes more than fipsluks reads (" FL_CONF_MAX_FILES_TEXT
+                            " files, " FL_CONF_MAX_BYTES_TEXT "): check the files not read by hand",
                             conf_path);
     }
     if (r >= 0 && c->status != FL_CHECK_PASS)

@@ -32,7 +32,8 @@ struct fl_ossl_conf {
     size_t n_sections, allocated_sections;
     size_t *index; /* (section, name) -> the last value's position: open addressing, SIZE_MAX is empty */
     size_t index_size, n_indexed;
-    char *refused;   /* why OpenSSL refuses to load this configuration ("FILE:LINE: $x has no value"), or NULL */
+    /* why OpenSSL refuses to load this configuration ("FILE:LINE: $x has no value"), or NULL */
+    char *refused;
     char *incomplete;     /* why fipsluks stopped reading (a cap), or NULL */
     size_t expanded;      /* bytes $var expansion made in all */
     unsigned env_unknown; /* $ENV::x taken as empty: below a root, the host's environment is unknown */

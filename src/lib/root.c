@@ -173,7 +173,8 @@ const char *fl_read_strerror(int err, mode_t type)
         return "not read: the files read before it already hold " FL_CONF_MAX_BYTES_TEXT
                " (the limit for one configuration)";
     case -EMLINK:
-        return "not read: " FL_CONF_MAX_FILES_TEXT " files were already read (the limit for one configuration)";
+        return "not read: " FL_CONF_MAX_FILES_TEXT
+               " files were already read (the limit for one configuration)";
     case -FL_ECYCLE:
         return "an include cycle: this file (same device and inode) is already being read; not read again";
     case -FL_EREPEAT:
@@ -255,7 +256,8 @@ static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
     return 0;
 }
 
-static int read_text(const char *path, bool nofollow, size_t max, char **ret, size_t *ret_len, struct stat *st)
+static int read_text(const char *path, bool nofollow, size_t max, char **ret, size_t *ret_len,
+                     struct stat *st)
 {
     int fd, r;
 

@@ -268,7 +268,8 @@ static int read_file(struct reader *rd, const char *path, size_t scope, int dept
 }
 
 /* Include PATTERN (relative to /etc/ssh): every match in order, read in place. */
-static int include(struct reader *rd, const char *from, unsigned line, const char *arg, size_t scope, int depth)
+static int include(struct reader *rd, const char *from, unsigned line, const char *arg, size_t scope,
+                   int depth)
 {
     const char *root = rd->root;
     struct fl_sshd_config *cfg = rd->cfg;
@@ -282,8 +283,9 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         cfg->incomplete = 1;
         if (rd->over++)
             return 0;
-        return note(cfg, "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
-                         " files were already read (the limit for one configuration)",
+        return note(cfg,
+                    "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
+                    " files were already read (the limit for one configuration)",
                     from, line, arg);
     }
     rd->files.attempts++;
@@ -328,8 +330,9 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         if (rd->files.attempts >= FL_CONF_MAX_FILES) {
             /* one note says it; the rest are counted */
             if (rd->over++ == 0)
-                r = note(cfg, "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
-                              " files were already read (the limit for one configuration)",
+                r = note(cfg,
+                         "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
+                         " files were already read (the limit for one configuration)",
                          from, line, arg);
             cfg->incomplete = 1;
             continue;
@@ -441,7 +444,9 @@ int fl_sshd_config_load(const char *root, const char *path, struct fl_sshd_confi
     fl_conf_reader_init(&rd.files, root);
     r = read_file(&rd, path, 0, 0);
     if (r >= 0 && rd.over > 1)
-        r = note(cfg, "%u more Include files or patterns not read: the limit of " FL_CONF_MAX_FILES_TEXT " files is reached",
+        r = note(cfg,
+                 "%u more Include files or patterns not read: the limit of " FL_CONF_MAX_FILES_TEXT
+                 " files is reached",
                  rd.over - 1);
     fl_conf_reader_done(&rd.files);
     return r;
@@ -670,8 +675,9 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
     else
         r = fl_check_set(c, FL_CHECK_PASS, "sshd offers only algorithms a FIPS host accepts");
     if (r >= 0 && cfg->incomplete)
-        r = fl_check_remedy(c, "the files noted as not read (above) must be regular files, within the limits; "
-                               "check them by hand");
+        r = fl_check_remedy(c,
+                            "the files noted as not read (above) must be regular files, within the limits; "
+                            "check them by hand");
     if (r >= 0 && (v.failed || v.warned))
         r = fl_check_remedy(c, "then restart sshd; sshd -T shows the algorithms in effect");
     return r < 0 ? r : 0;

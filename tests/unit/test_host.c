@@ -245,8 +245,9 @@ static void test_ossl_expand(void **state)
     fl_ossl_conf_clear(&conf);
 
     /* dollarid: "$" is part of a name, only ${x} and $(x) expand */
-    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf",
-                                        "a = x\n.pragma dollarid:on\nf = a$b${a}\n", &conf), 0);
+    assert_int_equal(
+        fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", "a = x\n.pragma dollarid:on\nf = a$b${a}\n", &conf),
+        0);
     assert_null(conf.refused);
     assert_string_equal(fl_ossl_conf_get(&conf, "default", "f")->value, "a$bx");
     fl_ossl_conf_clear(&conf);
@@ -274,8 +275,9 @@ static void test_ossl_expand_bounds(void **state)
     n += big;
     n += (size_t)sprintf(text + n, "\nb = $a$a\n");
     assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", text, &conf), 0);
-    assert_string_equal(conf.refused,
-                        "/etc/ssl/openssl.cnf:2: the value is longer than 65536 bytes after variable expansion");
+    assert_string_equal(
+        conf.refused,
+        "/etc/ssl/openssl.cnf:2: the value is longer than 65536 bytes after variable expansion");
     fl_ossl_conf_clear(&conf);
 
     n -= strlen("b = $a$a\n");

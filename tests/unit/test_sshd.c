@@ -334,8 +334,9 @@ static void test_include_loop_and_link(void **state)
     /* the loop is found by identity at once (it used to be read 16 times, to the depth limit) */
     assert_int_equal(cfg.n_files, 3);
     assert_int_equal(cfg.n_notes, 1);
-    assert_string_equal(cfg.notes[0], "/etc/ssh/self.conf: an include cycle: this file (same device and inode) "
-                                      "is already being read; not read again");
+    assert_string_equal(cfg.notes[0],
+                        "/etc/ssh/self.conf: an include cycle: this file (same device and inode) "
+                        "is already being read; not read again");
     fl_sshd_config_clear(&cfg);
 }
 
@@ -352,7 +353,8 @@ static void test_not_regular(void **state)
     snprintf(fifo, sizeof(fifo), "%s/etc/ssh/fifo/etc/ssh/sshd_config", root);
     assert_int_equal(mkfifo(fifo, 0644), 0);
     snprintf(fifo, sizeof(fifo), "%s/etc/ssh/fifo", root);
-    assert_int_equal(fl_sshd_config_parse(fifo, "/etc/ssh/sshd_config", "Include sshd_config.d/*.conf\n", &cfg), 0);
+    assert_int_equal(
+        fl_sshd_config_parse(fifo, "/etc/ssh/sshd_config", "Include sshd_config.d/*.conf\n", &cfg), 0);
     assert_int_equal(cfg.n_notes, 1);
     assert_string_equal(cfg.notes[0], "/etc/ssh/sshd_config.d/05.conf: is a FIFO");
     assert_true(cfg.incomplete);
@@ -373,11 +375,12 @@ static void test_scopes(void **state)
 {
     struct fl_sshd_config cfg = {0};
 
-    assert_int_equal(fl_sshd_config_parse(root, "/etc/ssh/sshd_config",
-                                          "Ciphers aes128-ctr\nMatch User a\nCiphers arcfour\nCiphers aes256-ctr\n"
-                                          "  match User b\nCiphers aes256-ctr\n",
-                                          &cfg),
-                     0);
+    assert_int_equal(
+        fl_sshd_config_parse(root, "/etc/ssh/sshd_config",
+                             "Ciphers aes128-ctr\nMatch User a\nCiphers arcfour\nCiphers aes256-ctr\n"
+                             "  match User b\nCiphers aes256-ctr\n",
+                             &cfg),
+        0);
     assert_int_equal(cfg.n_scopes, 2);
     assert_string_equal(cfg.scopes[1], "/etc/ssh/sshd_config:5: match User b");
     assert_int_equal(cfg.settings[0].scope, 0);
