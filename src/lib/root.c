@@ -308,7 +308,7 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
     struct stat st = {0};
     char *full = NULL, *text = NULL;
     size_t len = 0, left = FL_CONF_MAX_BYTES - cr->bytes;
-    int r;
+    int fd, r;
 
     *ret_type = 0;
     if (cr->attempts >= FL_CONF_MAX_FILES)
@@ -317,20 +317,24 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
     r = fl_root_path(cr->root, path, &full);
     if (r < 0)
         return r;
-    r = read_text(full, fl_root_set(cr->root), left < FL_CONF_MAX_FILE ? left : FL_CONF_MAX_FILE, &text, &len,
-                  &st);
+    fd = open_regular(full, fl_root_set(cr->root), &st);
     free(full);
-    if (r == -EFBIG && left < FL_CONF_MAX_FILE)
-        r = -E2BIG;
-    if (r == -FL_ENOTREG || r == -EISDIR)
+    if (fd == -FL_ENOTREG || fd == -EISDIR)
         *ret_type = st.st_mode & S_IFMT;
-    if (r < 0)
-        return r;
+    if (fd < 0)
+        return fd;
+    /* known by identity before a byte is read: a repeated include costs nothing */
     for (size_t i = 0; i < cr->n_ids; i++)
         if (cr->ids[i].dev == st.st_dev && cr->ids[i].ino == st.st_ino) {
-            free(text);
+            close(fd);
             return cr->ids[i].reading ? -FL_ECYCLE : -FL_EREPEAT;
         }
+    r = read_all(fd, left < FL_CONF_MAX_FILE ? left : FL_CONF_MAX_FILE, &text, &len);
+    close(fd);
+    if (r == -EFBIG && left < FL_CONF_MAX_FILE)
+        r = -E2BIG;
+    if (r < 0)
+        return r;
     if (cr->n_ids == cr->allocated_ids) {
         size_t want = cr->allocated_ids ? cr->allocated_ids * 2 : 16;
         struct fl_conf_id *grown = realloc(cr->ids, want * sizeof(*grown));
