@@ -246,7 +246,9 @@ static char *glob_escape(const char *s)
     return out;
 }
 
-static int read_file(struct reader *rd, const char *path, size_t scope, int depth)
+/* Read @p path in place; @p from and @p line name the Include line (NULL for the main file). */
+static int read_file(struct reader *rd, const char *from, unsigned line, const char *path, size_t scope,
+                     int depth)
 {
     struct fl_sshd_config *cfg = rd->cfg;
     char *text = NULL;
@@ -255,9 +257,14 @@ static int read_file(struct reader *rd, const char *path, size_t scope, int dept
 
     id = fl_conf_read(&rd->files, path, &text, &type);
     if (id < 0) {
+        const char *why = fl_read_strerror(id, type);
+
         if (id == -FL_ENOTREG || id == -EISDIR || id == -EFBIG || id == -E2BIG || id == -EMLINK)
             cfg->incomplete = 1;
-        return id == -ENOMEM ? id : note(cfg, "%s: %s", path, fl_read_strerror(id, type)) < 0 ? -ENOMEM : id;
+        if (id == -ENOMEM)
+            return id;
+        r = from ? note(cfg, "%s:%u: Include %s: %s", from, line, path, why) : note(cfg, "%s: %s", path, why);
+        return r < 0 ? r : id;
     }
     r = push_string(&cfg->files, &cfg->n_files, &cfg->allocated_files, strdup(path));
     if (r >= 0)
@@ -349,7 +356,7 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         if (depth >= FL_SSHD_MAX_DEPTH) {
             r = note(cfg, "%s:%u: Include %s: nested too deeply", from, line, child);
         } else {
-            r = read_file(rd, child, scope, depth + 1);
+            r = read_file(rd, from, line, child, scope, depth + 1);
             if (r < 0 && r != -ENOMEM)
                 r = 0; /* read_file() noted why */
         }
@@ -442,7 +449,7 @@ int fl_sshd_config_load(const char *root, const char *path, struct fl_sshd_confi
     int r;
 
     fl_conf_reader_init(&rd.files, root);
-    r = read_file(&rd, path, 0, 0);
+    r = read_file(&rd, NULL, 0, path, 0, 0);
     if (r >= 0 && rd.over > 1)
         r = note(cfg,
                  "%u more Include files or patterns not read: the limit of " FL_CONF_MAX_FILES_TEXT

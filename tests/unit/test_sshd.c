@@ -335,7 +335,8 @@ static void test_include_loop_and_link(void **state)
     assert_int_equal(cfg.n_files, 3);
     assert_int_equal(cfg.n_notes, 1);
     assert_string_equal(cfg.notes[0],
-                        "/etc/ssh/self.conf: an include cycle: this file (same device and inode) "
+                        "/etc/ssh/self.conf:1: Include /etc/ssh/self.conf: an include cycle: this file (same "
+                        "device and inode) "
                         "is already being read; not read again");
     fl_sshd_config_clear(&cfg);
 }
@@ -356,7 +357,8 @@ static void test_not_regular(void **state)
     assert_int_equal(
         fl_sshd_config_parse(fifo, "/etc/ssh/sshd_config", "Include sshd_config.d/*.conf\n", &cfg), 0);
     assert_int_equal(cfg.n_notes, 1);
-    assert_string_equal(cfg.notes[0], "/etc/ssh/sshd_config.d/05.conf: is a FIFO");
+    assert_string_equal(cfg.notes[0],
+                        "/etc/ssh/sshd_config:1: Include /etc/ssh/sshd_config.d/05.conf: is a FIFO");
     assert_true(cfg.incomplete);
     assert_int_equal(cfg.n_settings, 1);
     assert_int_equal(fl_sshd_evaluate(&cfg, &c), 0);
