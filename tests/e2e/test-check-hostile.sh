@@ -28,8 +28,13 @@ check() {
     python3 -c 'import json, sys; json.loads(open(sys.argv[1], "rb").read())' "$J" ||
         fl_fail "$CASE: the report is not valid JSON in valid UTF-8"
 }
-# mksocket PATH: a listening UNIX socket at PATH (the file stays after python exits)
-mksocket() { python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$1"; }
+# mksocket PATH: a UNIX socket at PATH (the file stays after python exits; bound by its name in its
+# directory, as a socket path is limited to 107 bytes)
+mksocket() {
+    python3 -c 'import os, socket, sys
+os.chdir(os.path.dirname(sys.argv[1]))
+socket.socket(socket.AF_UNIX).bind(os.path.basename(sys.argv[1]))' "$1"
+}
 
 # --- not a regular file ---------------------------------------------------------------------------
 variant sshd-fifo
