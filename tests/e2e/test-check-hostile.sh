@@ -178,9 +178,11 @@ has_remedy sshd "(more remedies not shown"
 
 # --- variables, as OpenSSL expands them (issue 13) -------------------------------------------------
 variant openssl-vars
+# shellcheck disable=SC2016 # the $ are OpenSSL's
 sed -i '1i ssldir = /etc/ssl\nfipsname = fips_sect' "$R/etc/ssl/openssl.cnf"
 sed -i 's|^\.include /etc/ssl/fipsmodule.cnf$|.include ${ssldir}/fipsmodule.cnf|; s|^fips = fips_sect$|fips = $fipsname|' \
     "$R/etc/ssl/openssl.cnf"
+# shellcheck disable=SC2016
 grep -q '^fips = \$fipsname$' "$R/etc/ssl/openssl.cnf" || fl_fail "$CASE: fixture not rewritten"
 check
 expect openssl-config pass
@@ -189,6 +191,7 @@ has_evidence openssl-config "[fips_sect] activate = 1"
 
 # a variable with no value: OpenSSL refuses to load the whole file
 variant openssl-var-missing
+# shellcheck disable=SC2016
 sed -i 's|^fips = fips_sect$|fips = $nope|' "$R/etc/ssl/openssl.cnf"
 check
 expect openssl-config fail
