@@ -178,8 +178,8 @@ has_remedy sshd "(more remedies not shown"
 
 # --- variables, as OpenSSL expands them (issue 13) -------------------------------------------------
 variant openssl-vars
-# shellcheck disable=SC2016
 sed -i '1i ssldir = /etc/ssl\nfipsname = fips_sect' "$R/etc/ssl/openssl.cnf"
+# shellcheck disable=SC2016
 sed -i 's|^\.include /etc/ssl/fipsmodule.cnf$|.include ${ssldir}/fipsmodule.cnf|; s|^fips = fips_sect$|fips = $fipsname|' \
     "$R/etc/ssl/openssl.cnf"
 # shellcheck disable=SC2016
