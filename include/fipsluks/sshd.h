@@ -24,10 +24,12 @@ enum fl_sshd_keyword {
 /** One algorithm line as written ("Ciphers +aes128-cbc"). */
 struct fl_sshd_setting {
     enum fl_sshd_keyword keyword;
-    char *file; /**< host path */
+    const char *file; /**< host path (one of the config's files[]) */
     unsigned line;
     char *value; /**< the list as written, with any +, - or ^ prefix */
-    char *match; /**< "FILE:LINE: Match …" of the enclosing Match block, or NULL */
+    /** "FILE:LINE: Match …" of the enclosing Match block (one of the config's scopes[]), or NULL */
+    const char *match;
+    size_t scope; /**< 0 outside any Match block, else 1 + the index of match in scopes[] */
 };
 
 struct fl_sshd_config {
@@ -35,8 +37,13 @@ struct fl_sshd_config {
     size_t n_settings, allocated_settings;
     char **files; /**< every file read, in order (host paths) */
     size_t n_files, allocated_files;
-    char **notes; /**< includes that matched nothing or failed, nesting too deep */
+    /** files that could not be read ("FILE: why"), includes that matched nothing, nesting too deep */
+    char **notes;
     size_t n_notes, allocated_notes;
+    char **scopes; /**< every Match block: "FILE:LINE: Match …" */
+    size_t n_scopes, allocated_scopes;
+    /** a file was not read (not a regular file, or over a cap): the verdict may miss lines */
+    int incomplete;
 };
 
 /** Canonical name of a keyword ("Ciphers", "MACs", "KexAlgorithms", …). */
@@ -46,7 +53,10 @@ const char *fl_sshd_keyword_name(enum fl_sshd_keyword k);
  * Read @p path (a host path, e.g. "/etc/ssh/sshd_config") below @p root and, in place, every file
  * its Include lines name (globs, sorted; relative to /etc/ssh). Keywords are case-insensitive,
  * "Keyword value" and "Keyword=value" both work, Match blocks end at the next Match or the end of
- * the file that holds them.
+ * the file that holds them. Only regular files are read, never blocking; a file is read once
+ * (by device and inode: a second Include of it, or an include cycle, is noted and skipped); at most
+ * 256 files and 4 MiB in all (1 MiB each). Linear in the input. A file that cannot be read is
+ * noted in notes[] ("FILE: why"), @p path itself too.
  * @return 0, the negative errno of reading @p path itself, or -ENOMEM.
  */
 int fl_sshd_config_load(const char *root, const char *path, struct fl_sshd_config *cfg);

@@ -46,7 +46,7 @@ static int print_json(const char *root, const struct fl_checks *checks, const un
     return r;
 }
 
-/* Each line of @p text after @p prefix, escaped. */
+/* Each line of @p text after @p prefix, escaped (remedies: one action per line). */
 static void print_lines(const char *prefix, const char *text)
 {
     const char *p = text;
@@ -89,8 +89,12 @@ static int print_text(const char *root, const struct fl_checks *checks, const un
                fl_color_off(stdout), c->id);
         fl_fputs_escaped(c->message ? c->message : "", stdout);
         putchar('\n');
-        for (size_t e = 0; e < c->n_evidence; e++)
-            print_lines("       ", c->evidence[e]);
+        for (size_t e = 0; e < c->n_evidence; e++) {
+            /* one line each: a newline in it (a file name can hold one) is escaped, not obeyed */
+            fputs("       ", stdout);
+            fl_fputs_escaped(c->evidence[e], stdout);
+            putchar('\n');
+        }
         if (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN)
             print_lines("       fix: ", c->remedy);
     }

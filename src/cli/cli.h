@@ -115,8 +115,13 @@ const char *fl_color_off(FILE *f);
 void fl_log_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Write @p s for a person: control characters and invalid UTF-8 shown as \xNN escapes. */
+/*
+ * Write @p s for a person: C0 controls (newline too), DEL, C1 controls (U+0080-U+009F) and bytes that
+ * are not valid UTF-8 shown as \xNN escapes, one per byte (a C1 control is two: \xc2\x9b).
+ */
 void fl_fputs_escaped(const char *s, FILE *f);
+/* printf, then fl_fputs_escaped() on the result (newlines too: end a line with fputc). @return 0, -ENOMEM. */
+int fl_fprintf_escaped(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A JSON string for @p s (NULL → JSON null), invalid UTF-8 replaced by U+FFFD. */
 json_object *fl_json_string(const char *s);

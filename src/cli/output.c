@@ -2,6 +2,7 @@
 /* Output helpers: colours, escaping for people, JSON for machines. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,20 +91,60 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
+/*
+ * Bytes of the character at @p p that must be shown escaped: 1 for a C0 control, DEL or a byte that
+ * is not valid UTF-8; 2 for a C1 control (U+0080-U+009F, UTF-8 c2 80-c2 9f: some terminals act on
+ * them, e.g. c2 9b is CSI); 0 when it is printable as it is, its length in @p ret_len.
+ */
+static size_t unsafe_len(const unsigned char *p, size_t *ret_len)
+{
+    size_t n = utf8_len(p);
+
+    *ret_len = n;
+    if (n == 0 || *p < 0x20 || *p == 0x7f)
+        return 1;
+    if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+        return 2;
+    return 0;
+}
+
 void fl_fputs_escaped(const char *s, FILE *f)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *run = p;
 
+    /* runs of printable text in one fwrite, each unsafe byte as \xNN */
     while (*p) {
-        size_t n = utf8_len(p);
-        if (n == 0 || *p < 0x20 || *p == 0x7f) {
-            fprintf(f, "\\x%02x", *p);
-            p++;
-        } else {
-            fwrite(p, 1, n, f);
+        size_t n, bad = unsafe_len(p, &n);
+
+        if (!bad) {
             p += n;
+            continue;
         }
+        if (p > run)
+            fwrite(run, 1, (size_t)(p - run), f);
+        for (size_t i = 0; i < bad; i++)
+            fprintf(f, "\\x%02x", p[i]);
+        p += bad;
+        run = p;
     }
+    if (p > run)
+        fwrite(run, 1, (size_t)(p - run), f);
+}
+
+int fl_fprintf_escaped(FILE *f, const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -ENOMEM;
+    fl_fputs_escaped(text, f);
+    free(text);
+    return 0;
 }
 
 json_object *fl_json_string(const char *s)

@@ -46,7 +46,7 @@ static json_object *json_findings(const struct fl_findings *f)
         json_object *o = json_object_new_object();
         add(o, "rule", json_object_new_string(x->rule));
         add(o, "severity", json_object_new_string(fl_severity_name(x->severity)));
-        add(o, "object", json_object_new_string(x->object));
+        add(o, "object", fl_json_string(x->object));
         add(o, "message", fl_json_string(x->message));
         add(o, "remedy", fl_json_string(x->remedy));
         json_object_array_add(arr, o);

@@ -101,25 +101,75 @@ int fl_check_evidence(struct fl_check *c, const char *fmt, ...)
     return 0;
 }
 
+/* At most this many remedy lines per check: a configuration with thousands of bad lines gets a bounded,
+ * readable list (and adding a remedy stays cheap: the duplicate search reads at most this many). */
+#define FL_CHECK_MAX_REMEDIES 64
+static const char more_remedies[] = "(more remedies not shown: apply these, then run fipsluks check again)";
+
+/* @p s with each newline written as the four characters \x0a, as the text report escapes it. */
+static int escape_newlines(const char *s, char **ret)
+{
+    size_t n = 0;
+    char *out, *q;
+
+    for (const char *p = s; *p; p++)
+        n += *p == '\n' ? 4 : 1;
+    out = q = malloc(n + 1);
+    if (!out)
+        return -ENOMEM;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\n') {
+            memcpy(q, "\\x0a", 4);
+            q += 4;
+        } else {
+            *q++ = *p;
+        }
+    }
+    *q = '\0';
+    *ret = out;
+    return 0;
+}
+
 int fl_check_remedy(struct fl_check *c, const char *fmt, ...)
 {
     char *line = NULL, *joined = NULL;
     va_list ap;
     int n;
 
+    if (c->remedy) {
+        size_t have = strlen(c->remedy), tail = sizeof(more_remedies) - 1;
+        if (have >= tail && !strcmp(c->remedy + have - tail, more_remedies))
+            return 0; /* full */
+    }
     va_start(ap, fmt);
     n = vasprintf(&line, fmt, ap);
     va_end(ap);
     if (n < 0)
         return -ENOMEM;
+    if (strchr(line, '\n')) {
+        /* one action per line: a newline inside one (from a file name) must not start another */
+        char *flat = NULL;
+        if (escape_newlines(line, &flat) < 0) {
+            free(line);
+            return -ENOMEM;
+        }
+        free(line);
+        line = flat;
+    }
     if (c->remedy) {
         /* the same action once only */
-        size_t len = strlen(line);
-        for (const char *p = c->remedy; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        size_t len = strlen(line), lines = 0;
+        for (const char *p = c->remedy; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL, lines++)
             if (!strncmp(p, line, len) && (p[len] == '\n' || p[len] == '\0')) {
                 free(line);
                 return 0;
             }
+        if (lines >= FL_CHECK_MAX_REMEDIES) {
+            free(line);
+            line = strdup(more_remedies);
+            if (!line)
+                return -ENOMEM;
+        }
         n = asprintf(&joined, "%s\n%s", c->remedy, line);
         free(line);
         if (n < 0)
@@ -197,7 +247,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
         goto out;
     }
     if (er < 0)
-        r = fl_check_evidence(c, "%s: %s", enabled_path, strerror(-er));
+        r = fl_check_evidence(c, "%s: %s", enabled_path, fl_read_strerror(er, 0));
     else {
         chomp(enabled);
         on = !strcmp(enabled, "1") ? 1 : !strcmp(enabled, "0") ? 0 : -1;
@@ -206,7 +256,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
     if (r < 0)
         goto out;
     if (cr < 0) {
-        r = fl_check_evidence(c, "/proc/cmdline: %s", strerror(-cr));
+        r = fl_check_evidence(c, "/proc/cmdline: %s", fl_read_strerror(cr, 0));
     } else {
         arg = cmdline_fips(cmdline);
         if (arg)
@@ -241,7 +291,8 @@ int fl_check_kernel(const char *root, struct fl_check *c)
                 r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
         } else if (er < 0 || on < 0) {
             r = fl_check_set(c, FL_CHECK_FAIL, "cannot tell whether the kernel is in FIPS mode: %s %s, %s",
-                             enabled_path, er < 0 ? strerror(-er) : "holds neither 0 nor 1", argdesc);
+                             enabled_path, er < 0 ? fl_read_strerror(er, 0) : "holds neither 0 nor 1",
+                             argdesc);
             if (r >= 0 && !arg1)
                 r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
         } else if (arg1) {

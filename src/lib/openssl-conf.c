@@ -6,6 +6,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +19,29 @@
 #include "host-internal.h"
 #include "openssl-conf.h"
 
-#define FL_OSSL_MAX_FILE  (1024u * 1024u)
 #define FL_OSSL_MAX_DEPTH 16
+/* OpenSSL's MAX_CONF_VALUE_LENGTH: a longer value after expansion makes it refuse the file. */
+#define FL_OSSL_MAX_VALUE 65536u
+/* What $var expansion may make in all, per configuration (OpenSSL has no such limit; fipsluks stops). */
+#define FL_OSSL_MAX_EXPANDED (16u * 1024u * 1024u)
 
 /* ---- reading ---- */
 
 struct parser {
     const char *root;
     struct fl_ossl_conf *conf;
-    char *section;    /* current section; carries over into and out of included files, as in OpenSSL */
-    char *includedir; /* .pragma includedir */
+    struct fl_conf_reader reader;
+    const char *section; /* current section (in conf->sections); carries over into and out of included
+                            files, as in OpenSSL */
+    char *includedir;    /* .pragma includedir */
+    bool dollarid;       /* .pragma dollarid:on: "$" is part of names, only ${x} and $(x) expand */
     int depth;
 };
 
-static int add_file(struct fl_ossl_conf *conf, const char *path, int error)
+static int index_add(struct fl_ossl_conf *conf, size_t at);
+
+/* Record @p path with @p error; @p ret (optional): the recorded copy of the path. */
+static int add_file(struct fl_ossl_conf *conf, const char *path, int error, mode_t type, const char **ret)
 {
     if (conf->n_files == conf->allocated_files) {
         size_t want = conf->allocated_files ? conf->allocated_files * 2 : 8;
@@ -40,10 +51,34 @@ static int add_file(struct fl_ossl_conf *conf, const char *path, int error)
         conf->files = grown;
         conf->allocated_files = want;
     }
-    conf->files[conf->n_files].path = strdup(path);
+    conf->files[conf->n_files] = (struct fl_ossl_file){.path = strdup(path), .error = error, .type = type};
     if (!conf->files[conf->n_files].path)
         return -ENOMEM;
-    conf->files[conf->n_files++].error = error;
+    if (ret)
+        *ret = conf->files[conf->n_files].path;
+    conf->n_files++;
+    return 0;
+}
+
+/* Make @p name (@p len bytes) the current section: a copy kept in conf->sections. */
+static int set_section(struct parser *p, const char *name, size_t len)
+{
+    struct fl_ossl_conf *conf = p->conf;
+    char *copy;
+
+    if (conf->n_sections == conf->allocated_sections) {
+        size_t want = conf->allocated_sections ? conf->allocated_sections * 2 : 16;
+        char **grown = realloc(conf->sections, want * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        conf->sections = grown;
+        conf->allocated_sections = want;
+    }
+    copy = strndup(name, len);
+    if (!copy)
+        return -ENOMEM;
+    conf->sections[conf->n_sections++] = copy;
+    p->section = copy;
     return 0;
 }
 
@@ -62,21 +97,20 @@ static int add_value(struct parser *p, const char *name, const char *value, cons
     }
     v = &conf->values[conf->n_values];
     *v = (struct fl_ossl_value){
-        .section = strdup(p->section),
+        .section = p->section,
         .name = strdup(name),
         .value = strdup(value),
-        .file = strdup(file),
+        .file = file,
         .line = line,
     };
-    if (!v->section || !v->name || !v->value || !v->file) {
-        free(v->section);
+    if (!v->name || !v->value) {
         free(v->name);
         free(v->value);
-        free(v->file);
         return -ENOMEM;
     }
     conf->n_values++;
-    return 0;
+    /* kept up to date while reading: $var looks values up as they are read */
+    return index_add(conf, conf->n_values - 1);
 }
 
 static char *trim(char *s)
@@ -170,17 +204,25 @@ static int include(struct parser *p, const char *from, const char *arg)
     }
     if (!target)
         return -ENOMEM;
+    /* an include that fails or names a directory counts against the cap too: every one costs work */
+    if (p->reader.attempts >= FL_CONF_MAX_FILES) {
+        r = add_file(p->conf, target, -EMLINK, 0, NULL);
+        goto out;
+    }
     r = fl_root_path(p->root, target, &full);
     if (r < 0)
         goto out;
+    /* stat() only tells a directory from the rest; fl_conf_read() refuses what is not a regular file */
     if (stat(full, &st) < 0) {
-        r = add_file(p->conf, target, -errno);
+        p->reader.attempts++;
+        r = add_file(p->conf, target, -errno, 0, NULL);
     } else if (S_ISDIR(st.st_mode)) {
+        p->reader.attempts++;
         struct dirent **names = NULL;
         int n = scandir(full, &names, only_visible, alphasort);
 
         if (n < 0) {
-            r = add_file(p->conf, target, -errno);
+            r = add_file(p->conf, target, -errno, 0, NULL);
             goto out;
         }
         for (int i = 0; i < n; i++) {
@@ -204,32 +246,231 @@ out:
     return r;
 }
 
+/* ---- values as OpenSSL copies them: quotes, escapes, $var (str_copy() in crypto/conf/conf_def.c) ---- */
+
+/* OpenSSL refuses to load the configuration: record why (the first reason) and stop reading. */
+static int refuse(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!p->conf->refused) {
+        va_start(ap, fmt);
+        n = vasprintf(&p->conf->refused, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            p->conf->refused = NULL;
+            return -ENOMEM;
+        }
+    }
+    return -ECANCELED;
+}
+
+/* fipsluks stops reading (a cap): record why (the first reason) and stop. */
+static int stop(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int stop(struct parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!p->conf->incomplete) {
+        va_start(ap, fmt);
+        n = vasprintf(&p->conf->incomplete, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            p->conf->incomplete = NULL;
+            return -ENOMEM;
+        }
+    }
+    return -ECANCELED;
+}
+
+struct text {
+    char *data;
+    size_t len, size;
+};
+
+static int text_put(struct text *t, const char *s, size_t n)
+{
+    if (t->len + n + 1 > t->size) {
+        size_t want = t->size ? t->size : 64;
+        char *grown;
+
+        while (want < t->len + n + 1)
+            want *= 2;
+        grown = realloc(t->data, want);
+        if (!grown)
+            return -ENOMEM;
+        t->data = grown;
+        t->size = want;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    t->data[t->len] = '\0';
+    return 0;
+}
+
+/* OpenSSL's name characters (CONF_ALNUM: ASCII letters, digits, underscore; "$" too with dollarid). */
+static bool name_char(const struct parser *p, char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           (p->dollarid && c == '$');
+}
+
+/*
+ * What $@p section::@p name (or $@p name, @p section NULL for the default section only) expands to, as
+ * OpenSSL's _CONF_get_string(): the section's value, for section ENV the environment, then the
+ * default section. Below a root the host's environment is unknown: @p ret_env_unknown is set and
+ * the caller takes "". @return the value or NULL.
+ */
+static const char *lookup(struct parser *p, const char *section, const char *name, bool *ret_env_unknown)
+{
+    const struct fl_ossl_value *v = section ? fl_ossl_conf_get(p->conf, section, name) : NULL;
+
+    if (v)
+        return v->value;
+    if (section && !strcmp(section, "ENV")) {
+        if (!fl_root_set(p->root)) {
+            const char *env = secure_getenv(name);
+            if (env)
+                return env;
+        } else {
+            *ret_env_unknown = true;
+        }
+    }
+    v = fl_ossl_conf_get(p->conf, "default", name);
+    return v ? v->value : NULL;
+}
+
+/*
+ * Copy @p from as OpenSSL does a value, a section name or an .include argument: '…' and "…" lose
+ * their quotes (a backslash inside keeps the next character), \r \n \b \t and \x outside them, and
+ * $name, ${name}, $(name), $section::name expand to values read so far in @p section (NULL: the
+ * default section only) or the default section. A variable with no value, an unclosed brace, or a
+ * result longer than FL_OSSL_MAX_VALUE make OpenSSL refuse the whole configuration (-ECANCELED,
+ * with the reason in conf->refused). Expansion is bounded in all by FL_OSSL_MAX_EXPANDED.
+ */
+static int expand(struct parser *p, const char *section, const char *from, const char *file, unsigned line,
+                  char **ret)
+{
+    struct text t = {0};
+    int r = text_put(&t, "", 0);
+
+    while (r >= 0 && *from) {
+        if (*from == '\'' || *from == '"') {
+            char q = *from++;
+            while (r >= 0 && *from && *from != q) {
+                if (*from == '\\' && !*++from)
+                    break;
+                r = text_put(&t, from++, 1);
+            }
+            if (*from == q)
+                from++;
+        } else if (*from == '\\') {
+            char v = from[1];
+            if (!v)
+                break;
+            from += 2;
+            v = v == 'r' ? '\r' : v == 'n' ? '\n' : v == 'b' ? '\b' : v == 't' ? '\t' : v;
+            r = text_put(&t, &v, 1);
+        } else if (*from == '$' && (!p->dollarid || from[1] == '{' || from[1] == '(')) {
+            const char *s = from + 1, *e, *name, *value;
+            char close = *s == '{' ? '}' : *s == '(' ? ')' : 0, *sec = NULL, *key = NULL;
+            bool env_unknown = false;
+            size_t n;
+
+            if (close)
+                s++;
+            for (e = s; name_char(p, *e); e++)
+                ;
+            name = s;
+            if (e[0] == ':' && e[1] == ':') {
+                sec = strndup(s, (size_t)(e - s));
+                if (!sec) {
+                    r = -ENOMEM;
+                    break;
+                }
+                for (name = e += 2; name_char(p, *e); e++)
+                    ;
+            }
+            key = strndup(name, (size_t)(e - name));
+            if (!key) {
+                free(sec);
+                r = -ENOMEM;
+                break;
+            }
+            if (close && *e != close) {
+                r = refuse(p, "%s:%u: a variable has no closing '%c'", file, line, close);
+            } else {
+                value = lookup(p, sec ? sec : section, key, &env_unknown);
+                if (env_unknown && !value) {
+                    value = "";
+                    p->conf->env_unknown++;
+                }
+                if (!value) {
+                    r = refuse(p, "%s:%u: $%s%s%s has no value", file, line, sec ? sec : "", sec ? "::" : "",
+                               key);
+                } else if (t.len + (n = strlen(value)) > FL_OSSL_MAX_VALUE) {
+                    r = refuse(p, "%s:%u: the value is longer than %u bytes after variable expansion", file,
+                               line, FL_OSSL_MAX_VALUE);
+                } else if ((p->conf->expanded += n) > FL_OSSL_MAX_EXPANDED) {
+                    r = stop(p, "%s:%u: not read further: variable expansion made more than %u MiB in all",
+                             file, line, FL_OSSL_MAX_EXPANDED >> 20);
+                } else {
+                    r = text_put(&t, value, n);
+                }
+                from = e + (close != 0);
+            }
+            free(sec);
+            free(key);
+        } else {
+            r = text_put(&t, from++, 1);
+        }
+    }
+    if (r < 0) {
+        free(t.data);
+        return r;
+    }
+    *ret = t.data;
+    return 0;
+}
+
 static int parse_line(struct parser *p, const char *file, unsigned lineno, char *line)
 {
     char *s, *eq;
+    int r;
 
     cut_comment(line);
     s = trim(line);
     if (!*s)
         return 0;
     if (*s == '[') {
-        char *end = strchr(s, ']');
-        char *name;
+        char *end = strchr(s, ']'), *name = NULL;
 
         if (!end)
             return 0; /* OpenSSL refuses the file; judged by what was read so far */
         *end = '\0';
-        name = strdup(trim(s + 1));
-        if (!name)
-            return -ENOMEM;
-        free(p->section);
-        p->section = name;
-        return 0;
+        /* section names expand too, from the default section */
+        r = expand(p, NULL, trim(s + 1), file, lineno, &name);
+        if (r >= 0)
+            r = set_section(p, name, strlen(name));
+        free(name);
+        return r;
     }
     if (!strncmp(s, ".include", 8) && (s[8] == ' ' || s[8] == '\t' || s[8] == '=')) {
-        if (p->depth >= FL_OSSL_MAX_DEPTH)
-            return add_file(p->conf, directive_arg(s + 8), -ELOOP);
-        return include(p, file, directive_arg(s + 8));
+        char *arg = NULL;
+
+        s = trim(s + 8);
+        if (*s == '=')
+            s = trim(s + 1);
+        r = expand(p, p->section, s, file, lineno, &arg);
+        if (r >= 0 && p->depth >= FL_OSSL_MAX_DEPTH)
+            r = add_file(p->conf, arg, -ELOOP, 0, NULL);
+        else if (r >= 0)
+            r = include(p, file, arg);
+        free(arg);
+        return r;
     }
     if (!strncmp(s, ".pragma", 7) && (s[7] == ' ' || s[7] == '\t' || s[7] == '=')) {
         char *arg = directive_arg(s + 7);
@@ -239,6 +480,12 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
                 return -ENOMEM;
             free(p->includedir);
             p->includedir = dir;
+        } else if (!strncmp(arg, "dollarid:", 9)) {
+            const char *on = trim(arg + 9);
+            if (!strcasecmp(on, "on") || !strcasecmp(on, "true"))
+                p->dollarid = true;
+            else if (!strcasecmp(on, "off") || !strcasecmp(on, "false"))
+                p->dollarid = false;
         }
         return 0;
     }
@@ -246,74 +493,148 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
     if (!eq)
         return 0;
     *eq = '\0';
-    return add_value(p, trim(s), unquote(trim(eq + 1)), file, lineno);
+    {
+        char *value = NULL;
+
+        r = expand(p, p->section, trim(eq + 1), file, lineno, &value);
+        if (r >= 0)
+            r = add_value(p, trim(s), value, file, lineno);
+        free(value);
+    }
+    return r;
 }
 
+/*
+ * Every logical line of @p text to parse_line(): a backslash at the end of a line continues it. Each
+ * byte is copied once into one buffer (a logical line is never longer than the text): linear.
+ */
 static int parse_text(struct parser *p, const char *name, const char *text)
 {
-    char *copy = strdup(text), *line, *next;
+    char *line = malloc(strlen(text) + 1);
+    const char *s = text;
     unsigned lineno = 0;
     int r = 0;
 
-    if (!copy)
+    if (!line)
         return -ENOMEM;
-    for (line = copy; line && r >= 0; line = next) {
-        unsigned first = ++lineno;
-        char *end;
+    while (*s && r >= 0) {
+        unsigned first = lineno + 1;
+        size_t n = 0;
 
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        /* a backslash at the end of a line continues it */
-        while (next && (end = line + strlen(line)) > line && end[-1] == '\\') {
-            char *more = strchr(next, '\n');
-            end[-1] = '\0';
-            if (more)
-                *more++ = '\0';
-            memmove(line + strlen(line), next, strlen(next) + 1);
-            next = more;
+        for (;;) {
+            const char *nl = strchr(s, '\n');
+            size_t k = nl ? (size_t)(nl - s) : strlen(s);
+
+            memcpy(line + n, s, k);
+            n += k;
             lineno++;
+            s += k + (nl != NULL);
+            if (!nl || n == 0 || line[n - 1] != '\\')
+                break;
+            n--;
         }
+        line[n] = '\0';
         r = parse_line(p, name, first, line);
     }
-    free(copy);
+    free(line);
     return r;
 }
 
 static int parse_file(struct parser *p, const char *path)
 {
+    const char *recorded = NULL;
     char *text = NULL;
-    int r;
+    mode_t type = 0;
+    int r, id;
 
-    for (size_t i = 0; i < p->conf->n_files; i++)
-        if (!p->conf->files[i].error && !strcmp(p->conf->files[i].path, path))
-            return 0; /* already read: an include loop */
-    r = fl_root_read_text(p->root, path, FL_OSSL_MAX_FILE, &text);
-    if (r == -ENOMEM)
-        return r;
-    if (add_file(p->conf, path, r < 0 ? r : 0) < 0) {
+    id = fl_conf_read(&p->reader, path, &text, &type);
+    if (id == -ENOMEM)
+        return id;
+    if (add_file(p->conf, path, id < 0 ? id : 0, type, &recorded) < 0) {
         free(text);
         return -ENOMEM;
     }
-    if (r < 0)
-        return p->depth == 0 ? r : 0;
+    if (id < 0)
+        return p->depth == 0 ? id : 0;
     p->depth++;
-    r = parse_text(p, path, text);
+    r = parse_text(p, recorded, text);
     p->depth--;
+    fl_conf_read_end(&p->reader, id);
     free(text);
     return r;
 }
 
 static int parser_init(struct parser *p, const char *root, struct fl_ossl_conf *conf)
 {
-    *p = (struct parser){.root = root, .conf = conf, .section = strdup("default")};
-    return p->section ? 0 : -ENOMEM;
+    *p = (struct parser){.root = root, .conf = conf};
+    fl_conf_reader_init(&p->reader, root);
+    return set_section(p, "default", strlen("default"));
 }
 
 static void parser_done(struct parser *p)
 {
-    free(p->section);
+    fl_conf_reader_done(&p->reader);
     free(p->includedir);
+}
+
+/* FNV-1a over "section\0name". */
+static size_t hash_key(const char *section, const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (const unsigned char *s = (const unsigned char *)section; *s; s++)
+        h = (h ^ *s) * 0x100000001b3u;
+    h = (h ^ 0) * 0x100000001b3u;
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        h = (h ^ *s) * 0x100000001b3u;
+    return (size_t)h;
+}
+
+/* The slot for (@p section, @p name) in the index: the one holding it, or the empty one to put it in. */
+static size_t find_slot(const struct fl_ossl_conf *conf, const char *section, const char *name)
+{
+    size_t mask = conf->index_size - 1, i = hash_key(section, name) & mask;
+
+    for (;;) {
+        size_t at = conf->index[i];
+        if (at == SIZE_MAX ||
+            (!strcmp(conf->values[at].name, name) && !strcmp(conf->values[at].section, section)))
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+/* (Re)build the index fl_ossl_conf_get() uses: one lookup instead of a pass over every value. */
+static int build_index(struct fl_ossl_conf *conf)
+{
+    size_t size = 16, *slots;
+
+    while (size < conf->n_values * 2)
+        size *= 2;
+    slots = malloc(size * sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < size; i++)
+        slots[i] = SIZE_MAX;
+    free(conf->index);
+    conf->index = slots;
+    conf->index_size = size;
+    for (size_t i = 0; i < conf->n_values; i++)
+        slots[find_slot(conf, conf->values[i].section, conf->values[i].name)] = i; /* the last one wins */
+    conf->n_indexed = conf->n_values;
+    return 0;
+}
+
+/* Index the value at @p at (the last one), growing the index when it is half full. */
+static int index_add(struct fl_ossl_conf *conf, size_t at)
+{
+    const struct fl_ossl_value *v = &conf->values[at];
+
+    if (!conf->index || conf->n_indexed != at || (at + 1) * 2 > conf->index_size)
+        return build_index(conf); /* indexes every value, this one too */
+    conf->index[find_slot(conf, v->section, v->name)] = at;
+    conf->n_indexed = at + 1;
+    return 0;
 }
 
 int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *conf)
@@ -325,22 +646,31 @@ int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *c
     if (r >= 0)
         r = parse_file(&p, path);
     parser_done(&p);
+    if (r == -ECANCELED)
+        r = 0; /* conf->refused or conf->incomplete says why */
+    if (r != -ENOMEM && build_index(conf) < 0)
+        r = -ENOMEM;
     return r;
 }
 
 int fl_ossl_conf_parse(const char *root, const char *name, const char *text, struct fl_ossl_conf *conf)
 {
+    const char *recorded = NULL;
     struct parser p;
     int r;
 
     r = parser_init(&p, root, conf);
     if (r >= 0)
-        r = add_file(conf, name, 0);
+        r = add_file(conf, name, 0, 0, &recorded);
     if (r >= 0) {
         p.depth = 1;
-        r = parse_text(&p, name, text);
+        r = parse_text(&p, recorded, text);
     }
     parser_done(&p);
+    if (r == -ECANCELED)
+        r = 0; /* conf->refused or conf->incomplete says why */
+    if (r >= 0)
+        r = build_index(conf);
     return r;
 }
 
@@ -348,9 +678,14 @@ const struct fl_ossl_value *fl_ossl_conf_get(const struct fl_ossl_conf *conf, co
                                              const char *name)
 {
     const struct fl_ossl_value *found = NULL;
+    size_t at;
 
     if (!section || !name)
         return NULL;
+    if (conf->index && conf->n_indexed == conf->n_values) {
+        at = conf->index[find_slot(conf, section, name)];
+        return at == SIZE_MAX ? NULL : &conf->values[at];
+    }
     for (size_t i = 0; i < conf->n_values; i++)
         if (!strcmp(conf->values[i].section, section) && !strcmp(conf->values[i].name, name))
             found = &conf->values[i];
@@ -360,15 +695,19 @@ const struct fl_ossl_value *fl_ossl_conf_get(const struct fl_ossl_conf *conf, co
 void fl_ossl_conf_clear(struct fl_ossl_conf *conf)
 {
     for (size_t i = 0; i < conf->n_values; i++) {
-        free(conf->values[i].section);
         free(conf->values[i].name);
         free(conf->values[i].value);
-        free(conf->values[i].file);
     }
     for (size_t i = 0; i < conf->n_files; i++)
         free(conf->files[i].path);
+    for (size_t i = 0; i < conf->n_sections; i++)
+        free(conf->sections[i]);
     free(conf->values);
     free(conf->files);
+    free(conf->sections);
+    free(conf->index);
+    free(conf->refused);
+    free(conf->incomplete);
     *conf = (struct fl_ossl_conf){0};
 }
 
@@ -643,7 +982,8 @@ static int judge_fipsmodule(const char *root, const char *conf_path, const struc
     int r;
 
     for (size_t i = 1; i < conf->n_files; i++)
-        if (is_fipsmodule(conf->files[i].path))
+        if (is_fipsmodule(conf->files[i].path) && conf->files[i].error != -FL_EREPEAT &&
+            conf->files[i].error != -FL_ECYCLE)
             included = &conf->files[i];
     if (included && !included->error && mac)
         return fl_check_evidence(c, "%s:%u: [%s] module-mac is set (written by openssl fipsinstall)",
@@ -656,7 +996,8 @@ static int judge_fipsmodule(const char *root, const char *conf_path, const struc
                    ? -ENOMEM
                    : 1;
     if (included && included->error) {
-        r = fl_check_evidence(c, "%s: included, but %s", included->path, strerror(-included->error));
+        r = fl_check_evidence(c, "%s: included, but %s", included->path,
+                              fl_read_strerror(included->error, included->type));
         if (r >= 0)
             r = fl_check_remedy(c, "openssl fipsinstall -out %s -module %s", included->path, module);
         return r < 0 ? r : 0;
@@ -808,6 +1149,7 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     const char *why, *section;
     char *conf_path = NULL, *module = NULL;
     int r, found, module_ok, providers_ok;
+    unsigned capped = 0, over = 0;
 
     fl_check_init(c, FL_CHECK_OPENSSL_CONFIG);
     r = active_conf(root, &conf_path, &why);
@@ -820,18 +1162,57 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     if (r == -ENOMEM)
         goto out;
     if (r < 0) {
-        r = fl_check_evidence(c, "%s: %s", conf_path, strerror(-r));
+        const char *why_not = fl_read_strerror(r, conf.n_files ? conf.files[0].type : 0);
+
+        r = fl_check_evidence(c, "%s: %s", conf_path, why_not);
         if (r >= 0)
-            r = fl_check_set(c, FL_CHECK_FAIL, "%s cannot be read", conf_path);
+            r = fl_check_set(c, FL_CHECK_FAIL, "%s cannot be read: %s", conf_path, why_not);
         if (r >= 0)
             r = fl_check_remedy(c, "write a FIPS openssl.cnf to %s (fipsluks check --emit butane shows one)",
                                 conf_path);
         goto out;
     }
-    for (size_t i = 1; i < conf.n_files && r >= 0; i++)
-        r = conf.files[i].error ? fl_check_evidence(c, "%s: .include failed: %s", conf.files[i].path,
-                                                    strerror(-conf.files[i].error))
-                                : fl_check_evidence(c, "%s: included", conf.files[i].path);
+    for (size_t i = 1; i < conf.n_files && r >= 0; i++) {
+        const struct fl_ossl_file *f = &conf.files[i];
+
+        if (f->error == -EMLINK && over++)
+            continue; /* one line says it; the rest are counted */
+        if (f->error == -EMLINK || f->error == -E2BIG)
+            capped++;
+        if (!f->error)
+            r = fl_check_evidence(c, "%s: included", f->path);
+        else if (f->error == -FL_EREPEAT || f->error == -FL_ECYCLE)
+            r = fl_check_evidence(c, "%s: .include: %s", f->path, fl_read_strerror(f->error, f->type));
+        else
+            r = fl_check_evidence(c, "%s: .include failed: %s", f->path, fl_read_strerror(f->error, f->type));
+    }
+    if (r >= 0 && over > 1)
+        r = fl_check_evidence(
+            c, "%u more included files not read: the limit of " FL_CONF_MAX_FILES_TEXT " files is reached",
+            over - 1);
+    if (r >= 0 && conf.env_unknown)
+        r = fl_check_evidence(c,
+                              "%u $ENV:: reference%s taken as empty: the host's environment is not known "
+                              "below --root",
+                              conf.env_unknown, conf.env_unknown == 1 ? "" : "s");
+    if (r >= 0 && conf.incomplete) {
+        capped++;
+        r = fl_check_evidence(c, "%s", conf.incomplete);
+    }
+    if (r >= 0 && conf.refused) {
+        /* OpenSSL's loader fails: programs start without the file (or fail, with config_diagnostics) */
+        r = fl_check_evidence(c, "%s: OpenSSL refuses to load the configuration", conf.refused);
+        if (r >= 0)
+            r = fl_check_set(c, FL_CHECK_FAIL,
+                             "OpenSSL cannot load %s (%s): nothing in it applies, the fips provider is not "
+                             "activated",
+                             conf_path, conf.refused);
+        if (r >= 0)
+            r = fl_check_remedy(c, "fix %s", conf.refused);
+        if (r >= 0)
+            r = fl_check_remedy(c, "fipsluks check --emit butane shows a complete FIPS openssl.cnf");
+        goto out;
+    }
     if (r < 0)
         goto out;
     section = fips_section(&conf);
@@ -869,6 +1250,13 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
             strcat(problems, "; default_properties do not require fips=yes");
         r = fl_check_set(c, FL_CHECK_FAIL, "%s does not put OpenSSL in FIPS mode: %s", conf_path,
                          problems + 2);
+    }
+    if (r >= 0 && capped) {
+        fl_check_worsen(c, FL_CHECK_WARN);
+        r = fl_check_remedy(c,
+                            "%s includes more than fipsluks reads (" FL_CONF_MAX_FILES_TEXT
+                            " files, " FL_CONF_MAX_BYTES_TEXT "): check the files not read by hand",
+                            conf_path);
     }
     if (r >= 0 && c->status != FL_CHECK_PASS)
         r = fl_check_remedy(c, "fipsluks check --emit butane shows a complete FIPS openssl.cnf");

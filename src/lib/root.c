@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,15 +139,87 @@ out:
     return r;
 }
 
-int fl_read_text(const char *path, size_t max, char **ret)
+/* What a file that is not a regular file is, for messages. */
+static const char *type_name(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFIFO:
+        return "is a FIFO";
+    case S_IFSOCK:
+        return "is a socket";
+    case S_IFCHR:
+        return "is a character device";
+    case S_IFBLK:
+        return "is a block device";
+    case S_IFDIR:
+        return "is a directory";
+    case S_IFLNK:
+        return "is a symbolic link";
+    default:
+        return "is not a regular file";
+    }
+}
+
+const char *fl_read_strerror(int err, mode_t type)
+{
+    switch (err) {
+    case -FL_ENOTREG:
+        return type ? type_name(type) : "is not a regular file";
+    case -EISDIR:
+        return "is a directory";
+    case -EFBIG:
+        return "larger than " FL_CONF_MAX_FILE_TEXT ": not read";
+    case -E2BIG:
+        return "not read: the files read before it already hold " FL_CONF_MAX_BYTES_TEXT
+               " (the limit for one configuration)";
+    case -EMLINK:
+        return "not read: " FL_CONF_MAX_FILES_TEXT
+               " files were already read (the limit for one configuration)";
+    case -FL_ECYCLE:
+        return "an include cycle: this file (same device and inode) is already being read; not read again";
+    case -FL_EREPEAT:
+        return "already read (same device and inode); not read again";
+    default:
+        return strerror(-err);
+    }
+}
+
+/*
+ * Open @p path for reading: never blocks (O_NONBLOCK: a FIFO without a writer would block open()
+ * and read() forever) and refuses anything but a regular file, before opening when stat() can tell
+ * (so a device is never opened) and again on the open descriptor (the file may have been swapped).
+ * @p nofollow: refuse a symbolic link in the last component. @return the descriptor or -errno
+ * (-FL_ENOTREG, -EISDIR with @p st telling what it is).
+ */
+static int open_regular(const char *path, bool nofollow, struct stat *st)
+{
+    int fd;
+
+    if ((nofollow ? lstat(path, st) : stat(path, st)) < 0)
+        return -errno;
+    if (!S_ISREG(st->st_mode))
+        return S_ISDIR(st->st_mode) ? -EISDIR : -FL_ENOTREG;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, st) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return S_ISDIR(st->st_mode) ? -EISDIR : -FL_ENOTREG;
+    }
+    return fd;
+}
+
+/* Read all of @p fd (at most @p max bytes; more is -EFBIG) into a NUL-terminated buffer. */
+static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
 {
     char *buf = NULL;
     size_t len = 0, allocated = 0;
-    int fd, r = 0;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
     for (;;) {
         ssize_t n;
 
@@ -154,47 +227,134 @@ int fl_read_text(const char *path, size_t max, char **ret)
             size_t want = allocated ? allocated * 2 : 8192;
             char *grown = realloc(buf, want);
             if (!grown) {
-                r = -ENOMEM;
-                goto out;
+                free(buf);
+                return -ENOMEM;
             }
             buf = grown;
             allocated = want;
         }
         n = read(fd, buf + len, allocated - len - 1);
         if (n < 0) {
+            int r = -errno;
             if (errno == EINTR)
                 continue;
-            r = -errno;
-            goto out;
+            free(buf);
+            return r;
         }
         if (n == 0)
             break;
         len += (size_t)n;
         if (len > max) {
-            r = -EFBIG;
-            goto out;
+            free(buf);
+            return -EFBIG;
         }
     }
     buf[len] = '\0';
     *ret = buf;
-    buf = NULL;
-out:
-    free(buf);
+    if (ret_len)
+        *ret_len = len;
+    return 0;
+}
+
+static int read_text(const char *path, bool nofollow, size_t max, char **ret, size_t *ret_len,
+                     struct stat *st)
+{
+    int fd, r;
+
+    fd = open_regular(path, nofollow, st);
+    if (fd < 0)
+        return fd;
+    r = read_all(fd, max, ret, ret_len);
     close(fd);
     return r;
 }
 
+int fl_read_text(const char *path, size_t max, char **ret)
+{
+    struct stat st;
+    return read_text(path, false, max, ret, NULL, &st);
+}
+
 int fl_root_read_text(const char *root, const char *path, size_t max, char **ret)
 {
+    struct stat st;
     char *full = NULL;
     int r;
 
     r = fl_root_path(root, path, &full);
     if (r < 0)
         return r;
-    r = fl_read_text(full, max, ret);
+    /* below a root every link is resolved already: one left in the last component is a race */
+    r = read_text(full, fl_root_set(root), max, ret, NULL, &st);
     free(full);
     return r;
+}
+
+/* ---- configuration trees ---- */
+
+void fl_conf_reader_init(struct fl_conf_reader *cr, const char *root)
+{
+    *cr = (struct fl_conf_reader){.root = root};
+}
+
+void fl_conf_reader_done(struct fl_conf_reader *cr)
+{
+    free(cr->ids);
+    *cr = (struct fl_conf_reader){0};
+}
+
+int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t *ret_type)
+{
+    struct stat st = {0};
+    char *full = NULL, *text = NULL;
+    size_t len = 0, left = FL_CONF_MAX_BYTES - cr->bytes;
+    int fd, r;
+
+    *ret_type = 0;
+    if (cr->attempts >= FL_CONF_MAX_FILES)
+        return -EMLINK;
+    cr->attempts++;
+    r = fl_root_path(cr->root, path, &full);
+    if (r < 0)
+        return r;
+    fd = open_regular(full, fl_root_set(cr->root), &st);
+    free(full);
+    if (fd == -FL_ENOTREG || fd == -EISDIR)
+        *ret_type = st.st_mode & S_IFMT;
+    if (fd < 0)
+        return fd;
+    /* known by identity before a byte is read: a repeated include costs nothing */
+    for (size_t i = 0; i < cr->n_ids; i++)
+        if (cr->ids[i].dev == st.st_dev && cr->ids[i].ino == st.st_ino) {
+            close(fd);
+            return cr->ids[i].reading ? -FL_ECYCLE : -FL_EREPEAT;
+        }
+    r = read_all(fd, left < FL_CONF_MAX_FILE ? left : FL_CONF_MAX_FILE, &text, &len);
+    close(fd);
+    if (r == -EFBIG && left < FL_CONF_MAX_FILE)
+        r = -E2BIG;
+    if (r < 0)
+        return r;
+    if (cr->n_ids == cr->allocated_ids) {
+        size_t want = cr->allocated_ids ? cr->allocated_ids * 2 : 16;
+        struct fl_conf_id *grown = realloc(cr->ids, want * sizeof(*grown));
+        if (!grown) {
+            free(text);
+            return -ENOMEM;
+        }
+        cr->ids = grown;
+        cr->allocated_ids = want;
+    }
+    cr->ids[cr->n_ids] = (struct fl_conf_id){.dev = st.st_dev, .ino = st.st_ino, .reading = true};
+    cr->bytes += len;
+    *ret = text;
+    return (int)cr->n_ids++;
+}
+
+void fl_conf_read_end(struct fl_conf_reader *cr, int index)
+{
+    if (index >= 0 && (size_t)index < cr->n_ids)
+        cr->ids[index].reading = false;
 }
 
 int fl_root_exists(const char *root, const char *path)

@@ -6,10 +6,12 @@
  * or the end of its file.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <glob.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,6 @@
 #include "fipsluks/sshd.h"
 #include "host-internal.h"
 
-#define FL_SSHD_MAX_FILE  (1024u * 1024u)
 #define FL_SSHD_MAX_DEPTH 16 /* OpenSSH's SERVCONF_MAX_DEPTH */
 
 /* ---- what a FIPS host refuses ---- */
@@ -50,9 +51,12 @@ static const struct {
 
 const char *fl_sshd_refused(const char *name)
 {
-    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        if (!fnmatch(refused[i].pattern, name, 0))
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *pattern = refused[i].pattern;
+        /* the literal prefix first: fnmatch() converts both to wide characters in a UTF-8 locale */
+        if (!strncmp(pattern, name, strcspn(pattern, "*?[")) && !fnmatch(pattern, name, 0))
             return refused[i].why;
+    }
     return NULL;
 }
 
@@ -139,7 +143,7 @@ static int note(struct fl_sshd_config *cfg, const char *fmt, ...)
 }
 
 static int add_setting(struct fl_sshd_config *cfg, enum fl_sshd_keyword k, const char *file, unsigned line,
-                       const char *value, const char *match)
+                       const char *value, size_t scope)
 {
     struct fl_sshd_setting *s;
 
@@ -154,17 +158,14 @@ static int add_setting(struct fl_sshd_config *cfg, enum fl_sshd_keyword k, const
     s = &cfg->settings[cfg->n_settings];
     *s = (struct fl_sshd_setting){
         .keyword = k,
-        .file = strdup(file),
+        .file = file,
         .line = line,
         .value = strdup(value),
-        .match = match ? strdup(match) : NULL,
+        .match = scope ? cfg->scopes[scope - 1] : NULL,
+        .scope = scope,
     };
-    if (!s->file || !s->value || (match && !s->match)) {
-        free(s->file);
-        free(s->value);
-        free(s->match);
+    if (!s->value)
         return -ENOMEM;
-    }
     cfg->n_settings++;
     return 0;
 }
@@ -219,8 +220,15 @@ static size_t split(char *line, char **tokens, size_t max)
     return n;
 }
 
-static int parse_text(const char *root, const char *name, const char *text, const char *match_in, int depth,
-                      struct fl_sshd_config *cfg);
+/* One configuration being read: the files read so far (by identity) and where the results go. */
+struct reader {
+    const char *root;
+    struct fl_conf_reader files;
+    struct fl_sshd_config *cfg;
+    unsigned over; /* Include files not read: the file cap was reached */
+};
+
+static int parse_text(struct reader *rd, const char *name, const char *text, size_t scope_in, int depth);
 
 /* @p s with glob's special characters escaped, a new string. */
 static char *glob_escape(const char *s)
@@ -238,31 +246,56 @@ static char *glob_escape(const char *s)
     return out;
 }
 
-static int read_file(const char *root, const char *path, const char *match, int depth,
-                     struct fl_sshd_config *cfg)
+/* Read @p path in place; @p from and @p line name the Include line (NULL for the main file). */
+static int read_file(struct reader *rd, const char *from, unsigned line, const char *path, size_t scope,
+                     int depth)
 {
+    struct fl_sshd_config *cfg = rd->cfg;
     char *text = NULL;
-    int r;
+    mode_t type = 0;
+    int r, id;
 
-    r = fl_root_read_text(root, path, FL_SSHD_MAX_FILE, &text);
-    if (r < 0)
-        return r;
+    id = fl_conf_read(&rd->files, path, &text, &type);
+    if (id < 0) {
+        const char *why = fl_read_strerror(id, type);
+
+        if (id == -FL_ENOTREG || id == -EISDIR || id == -EFBIG || id == -E2BIG || id == -EMLINK)
+            cfg->incomplete = 1;
+        if (id == -ENOMEM)
+            return id;
+        r = from ? note(cfg, "%s:%u: Include %s: %s", from, line, path, why) : note(cfg, "%s: %s", path, why);
+        return r < 0 ? r : id;
+    }
     r = push_string(&cfg->files, &cfg->n_files, &cfg->allocated_files, strdup(path));
     if (r >= 0)
-        r = parse_text(root, path, text, match, depth, cfg);
+        r = parse_text(rd, cfg->files[cfg->n_files - 1], text, scope, depth);
+    fl_conf_read_end(&rd->files, id);
     free(text);
     return r;
 }
 
 /* Include PATTERN (relative to /etc/ssh): every match in order, read in place. */
-static int include(const char *root, const char *from, unsigned line, const char *arg, const char *match,
-                   int depth, struct fl_sshd_config *cfg)
+static int include(struct reader *rd, const char *from, unsigned line, const char *arg, size_t scope,
+                   int depth)
 {
+    const char *root = rd->root;
+    struct fl_sshd_config *cfg = rd->cfg;
     char *host = NULL, *dir = NULL, *resolved = NULL, *escaped = NULL, *pattern = NULL;
     const char *base;
     glob_t g = {0};
     int r, gr;
 
+    /* every Include pattern counts against the cap: each one reads a directory */
+    if (rd->files.attempts >= FL_CONF_MAX_FILES) {
+        cfg->incomplete = 1;
+        if (rd->over++)
+            return 0;
+        return note(cfg,
+                    "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
+                    " files were already read (the limit for one configuration)",
+                    from, line, arg);
+    }
+    rd->files.attempts++;
     if (asprintf(&host, "%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg) < 0)
         return -ENOMEM;
     base = strrchr(host, '/') + 1;
@@ -301,6 +334,16 @@ static int include(const char *root, const char *from, unsigned line, const char
         char *child = NULL;
         int e;
 
+        if (rd->files.attempts >= FL_CONF_MAX_FILES) {
+            /* one note says it; the rest are counted */
+            if (rd->over++ == 0)
+                r = note(cfg,
+                         "%s:%u: Include %s: not read: " FL_CONF_MAX_FILES_TEXT
+                         " files were already read (the limit for one configuration)",
+                         from, line, arg);
+            cfg->incomplete = 1;
+            continue;
+        }
         /* as a host path: the unresolved directory and the matched name */
         if (strpbrk(dir, "*?["))
             e = asprintf(&child, "%s", found + (fl_root_set(root) ? strlen(root) : 0));
@@ -310,12 +353,12 @@ static int include(const char *root, const char *from, unsigned line, const char
             r = -ENOMEM;
             break;
         }
-        if (depth >= FL_SSHD_MAX_DEPTH)
+        if (depth >= FL_SSHD_MAX_DEPTH) {
             r = note(cfg, "%s:%u: Include %s: nested too deeply", from, line, child);
-        else {
-            r = read_file(root, child, match, depth + 1, cfg);
+        } else {
+            r = read_file(rd, from, line, child, scope, depth + 1);
             if (r < 0 && r != -ENOMEM)
-                r = note(cfg, "%s:%u: Include %s: %s", from, line, child, strerror(-r));
+                r = 0; /* read_file() noted why */
         }
         free(child);
     }
@@ -338,17 +381,33 @@ static int keyword_of(const char *word)
     return -1;
 }
 
-static int parse_text(const char *root, const char *name, const char *text, const char *match_in, int depth,
-                      struct fl_sshd_config *cfg)
+/* A new Match block "NAME:LINE: TEXT" in cfg->scopes. @return its scope (index + 1) or -ENOMEM. */
+static int add_scope(struct fl_sshd_config *cfg, const char *name, unsigned line, const char *text)
 {
-    char *copy = strdup(text), *line, *next, *match = NULL;
+    char *s = NULL;
+    int r;
+
+    if (asprintf(&s, "%s:%u: %s", name, line, text) < 0)
+        return -ENOMEM;
+    r = push_string(&cfg->scopes, &cfg->n_scopes, &cfg->allocated_scopes, s);
+    if (r < 0)
+        return r;
+    return cfg->n_scopes > INT_MAX ? -ENOMEM : (int)cfg->n_scopes;
+}
+
+/* Every line of @p text, each copied once (@p name must outlive @p rd->cfg: one of its files[]). */
+static int parse_text(struct reader *rd, const char *name, const char *text, size_t scope_in, int depth)
+{
+    struct fl_sshd_config *cfg = rd->cfg;
+    char *copy = strdup(text), *line, *next;
+    size_t scope = scope_in;
     unsigned lineno = 0;
     int r = 0;
 
     if (!copy)
         return -ENOMEM;
     for (line = copy; line && r >= 0; line = next) {
-        char *raw = NULL, *tokens[64];
+        char *raw, *saved, *tokens[64];
         size_t n;
         int k;
 
@@ -356,63 +415,76 @@ static int parse_text(const char *root, const char *name, const char *text, cons
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        raw = strdup(line);
-        if (!raw) {
+        raw = line;
+        while (blank(*raw))
+            raw++;
+        /* split() rewrites the line: keep it as written when it may be a Match line (copied once at most) */
+        saved = NULL;
+        if ((*raw == 'M' || *raw == 'm' || *raw == '"') && !(saved = strdup(raw))) {
             r = -ENOMEM;
             break;
         }
         n = split(line, tokens, sizeof(tokens) / sizeof(tokens[0]));
-        if (n == 0) {
-            free(raw);
-            continue;
-        }
-        if (!strcasecmp(tokens[0], "Match")) {
-            char *m = raw;
-            free(match);
-            while (*m == ' ' || *m == '\t')
-                m++;
-            if (asprintf(&match, "%s:%u: %s", name, lineno, m) < 0) {
-                match = NULL;
-                r = -ENOMEM;
-            }
-        } else if (!strcasecmp(tokens[0], "Include")) {
+        if (n > 0 && !strcasecmp(tokens[0], "Match")) {
+            int sc = add_scope(cfg, name, lineno, saved);
+            if (sc < 0)
+                r = sc;
+            else
+                scope = (size_t)sc;
+        } else if (n > 0 && !strcasecmp(tokens[0], "Include")) {
             for (size_t i = 1; i < n && r >= 0; i++)
-                r = include(root, name, lineno, tokens[i], match ? match : match_in, depth, cfg);
-        } else if ((k = keyword_of(tokens[0])) >= 0 && n >= 2) {
-            r = add_setting(cfg, (enum fl_sshd_keyword)k, name, lineno, tokens[1], match ? match : match_in);
+                r = include(rd, name, lineno, tokens[i], scope, depth);
+        } else if (n > 0 && (k = keyword_of(tokens[0])) >= 0 && n >= 2) {
+            r = add_setting(cfg, (enum fl_sshd_keyword)k, name, lineno, tokens[1], scope);
         }
-        free(raw);
+        free(saved);
     }
-    free(match);
     free(copy);
     return r;
 }
 
 int fl_sshd_config_load(const char *root, const char *path, struct fl_sshd_config *cfg)
 {
-    return read_file(root, path, NULL, 0, cfg);
+    struct reader rd = {.root = root, .cfg = cfg};
+    int r;
+
+    fl_conf_reader_init(&rd.files, root);
+    r = read_file(&rd, NULL, 0, path, 0, 0);
+    if (r >= 0 && rd.over > 1)
+        r = note(cfg,
+                 "%u more Include files or patterns not read: the limit of " FL_CONF_MAX_FILES_TEXT
+                 " files is reached",
+                 rd.over - 1);
+    fl_conf_reader_done(&rd.files);
+    return r;
 }
 
 int fl_sshd_config_parse(const char *root, const char *name, const char *text, struct fl_sshd_config *cfg)
 {
+    struct reader rd = {.root = root, .cfg = cfg};
     int r = push_string(&cfg->files, &cfg->n_files, &cfg->allocated_files, strdup(name));
-    return r < 0 ? r : parse_text(root, name, text, NULL, 0, cfg);
+
+    fl_conf_reader_init(&rd.files, root);
+    if (r >= 0)
+        r = parse_text(&rd, cfg->files[cfg->n_files - 1], text, 0, 0);
+    fl_conf_reader_done(&rd.files);
+    return r;
 }
 
 void fl_sshd_config_clear(struct fl_sshd_config *cfg)
 {
-    for (size_t i = 0; i < cfg->n_settings; i++) {
-        free(cfg->settings[i].file);
+    for (size_t i = 0; i < cfg->n_settings; i++)
         free(cfg->settings[i].value);
-        free(cfg->settings[i].match);
-    }
     for (size_t i = 0; i < cfg->n_files; i++)
         free(cfg->files[i]);
     for (size_t i = 0; i < cfg->n_notes; i++)
         free(cfg->notes[i]);
+    for (size_t i = 0; i < cfg->n_scopes; i++)
+        free(cfg->scopes[i]);
     free(cfg->settings);
     free(cfg->files);
     free(cfg->notes);
+    free(cfg->scopes);
     *cfg = (struct fl_sshd_config){0};
 }
 
@@ -541,6 +613,7 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
 {
     const char *main_path = cfg->n_files ? cfg->files[0] : "/etc/ssh/sshd_config";
     struct verdict v = {0};
+    size_t *first;
     int r = 0;
 
     fl_check_init(c, FL_CHECK_SSHD);
@@ -548,34 +621,36 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
         r = fl_check_evidence(c, "read %s", cfg->files[i]);
     for (size_t i = 0; i < cfg->n_notes && r >= 0; i++)
         r = fl_check_evidence(c, "%s", cfg->notes[i]);
+    /* the first line of a keyword in each scope (global, or one Match block) wins: one pass per keyword */
+    first = malloc((cfg->n_scopes + 1) * sizeof(*first));
+    if (!first)
+        return -ENOMEM;
     for (int k = 0; k < FL_SSHD_N_KEYWORDS && r >= 0; k++) {
         bool global_seen = false;
 
+        for (size_t i = 0; i <= cfg->n_scopes; i++)
+            first[i] = SIZE_MAX;
         for (size_t i = 0; i < cfg->n_settings && r >= 0; i++) {
             const struct fl_sshd_setting *s = &cfg->settings[i];
-            const struct fl_sshd_setting *first = NULL;
 
             if (s->keyword != (enum fl_sshd_keyword)k)
                 continue;
-            /* the first line of this keyword in the same scope (global, or the same Match block) wins */
-            for (size_t j = 0; j < i && !first; j++) {
-                const struct fl_sshd_setting *t = &cfg->settings[j];
-                if (t->keyword == s->keyword &&
-                    ((!t->match && !s->match) || (t->match && s->match && !strcmp(t->match, s->match))))
-                    first = t;
-            }
-            if (!s->match)
+            if (!s->scope)
                 global_seen = true;
-            if (first) {
+            if (first[s->scope] != SIZE_MAX) {
                 /* sshd ignores it; worth a line only when it would have mattered */
+                const struct fl_sshd_setting *won = &cfg->settings[first[s->scope]];
                 int any = names_refused(s->value);
-                if (any < 0)
-                    return any;
+                if (any < 0) {
+                    r = any;
+                    break;
+                }
                 if (any)
                     r = fl_check_evidence(c, "%s:%u: %s %s: ignored, %s:%u came first", s->file, s->line,
-                                          keywords[k].name, s->value, first->file, first->line);
+                                          keywords[k].name, s->value, won->file, won->line);
                 continue;
             }
+            first[s->scope] = i;
             r = judge_setting(c, s, &v);
         }
         if (r >= 0 && !global_seen) {
@@ -585,6 +660,7 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
                                     keywords[k].name, keywords[k].fips);
         }
     }
+    free(first);
     if (r < 0)
         return r;
     if (v.failed)
@@ -599,8 +675,16 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
             "sshd uses OpenSSH's defaults for %s, which include algorithms a FIPS host refuses (unless "
             "this OpenSSH drops them in FIPS mode, as RHEL's does)",
             v.warned_keywords);
+    else if (cfg->incomplete)
+        r = fl_check_set(c, FL_CHECK_WARN,
+                         "the lines read offer only algorithms a FIPS host accepts, but not every file was "
+                         "read (see above)");
     else
         r = fl_check_set(c, FL_CHECK_PASS, "sshd offers only algorithms a FIPS host accepts");
+    if (r >= 0 && cfg->incomplete)
+        r = fl_check_remedy(c,
+                            "the files noted as not read (above) must be regular files, within the limits; "
+                            "check them by hand");
     if (r >= 0 && (v.failed || v.warned))
         r = fl_check_remedy(c, "then restart sshd; sshd -T shows the algorithms in effect");
     return r < 0 ? r : 0;
@@ -616,10 +700,19 @@ int fl_check_sshd(const char *root, struct fl_check *c)
     if (r == -ENOMEM)
         goto out;
     if (r < 0) {
+        int err = r;
+
+        /* read_file() noted "PATH: why" */
         fl_check_init(c, FL_CHECK_SSHD);
-        r = fl_check_evidence(c, "%s: %s", path, strerror(-r));
-        if (r >= 0)
+        r = fl_check_evidence(c, "%s", cfg.n_notes ? cfg.notes[cfg.n_notes - 1] : strerror(-err));
+        if (r >= 0 && (err == -FL_ENOTREG || err == -EISDIR || err == -EFBIG)) {
+            r = fl_check_set(c, FL_CHECK_FAIL, "%s %s: not read", path,
+                             err == -EFBIG ? "is too large" : "is not a regular file");
+            if (r >= 0)
+                r = fl_check_remedy(c, "make %s a regular file holding sshd's configuration", path);
+        } else if (r >= 0) {
             r = fl_check_set(c, FL_CHECK_SKIP, "no sshd configuration (%s cannot be read)", path);
+        }
         goto out;
     }
     r = fl_sshd_evaluate(&cfg, c);

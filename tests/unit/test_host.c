@@ -162,6 +162,179 @@ static void test_ossl_parse(void **state)
     fl_ossl_conf_clear(&conf);
 }
 
+/* A FIFO where a file is expected is refused at once (opening it would block), and named. */
+static void test_ossl_not_regular(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+    char fifo[1024], *text = NULL;
+
+    snprintf(fifo, sizeof(fifo), "%s/etc/ssl/pipe.cnf", root);
+    write_file("/etc/ssl/openssl.cnf", ".include pipe.cnf\n.include sub\n[a]\nk = v\n");
+    write_file("/etc/ssl/sub/keep", "");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/openssl.cnf", &conf), 0);
+    assert_int_equal(conf.n_files, 2);
+    assert_string_equal(conf.files[1].path, "/etc/ssl/pipe.cnf");
+    assert_int_equal(conf.files[1].error, -FL_ENOTREG);
+    assert_int_equal(conf.files[1].type, S_IFIFO);
+    assert_string_equal(fl_read_strerror(conf.files[1].error, conf.files[1].type), "is a FIFO");
+    assert_string_equal(fl_ossl_conf_get(&conf, "a", "k")->value, "v");
+    fl_ossl_conf_clear(&conf);
+
+    /* the main file itself */
+    assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/pipe.cnf", &conf), -FL_ENOTREG);
+    assert_int_equal(conf.files[0].type, S_IFIFO);
+    fl_ossl_conf_clear(&conf);
+    assert_int_equal(fl_root_read_text(root, "/etc/ssl/pipe.cnf", 100, &text), -FL_ENOTREG);
+    assert_int_equal(fl_root_read_text(root, "/etc/ssl/sub", 100, &text), -EISDIR);
+    assert_null(text);
+}
+
+/* Include cycles by device and inode: the same file under ever longer paths is read once. */
+static void test_ossl_cycle(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+
+    write_file("/etc/ssl/openssl.cnf", ".include ./openssl.cnf\n.include .//openssl.cnf\n.include other.cnf\n"
+                                       ".include other.cnf\n[a]\nk = v\n");
+    write_file("/etc/ssl/other.cnf", "[b]\nk = w\n");
+    assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/openssl.cnf", &conf), 0);
+    assert_int_equal(conf.n_files, 5);
+    assert_string_equal(conf.files[1].path, "/etc/ssl/./openssl.cnf");
+    assert_int_equal(conf.files[1].error, -FL_ECYCLE);
+    assert_string_equal(conf.files[2].path, "/etc/ssl/.//openssl.cnf");
+    assert_int_equal(conf.files[2].error, -FL_ECYCLE);
+    assert_int_equal(conf.files[3].error, 0);
+    assert_int_equal(conf.files[4].error, -FL_EREPEAT);
+    assert_int_equal(conf.n_values, 2);
+    fl_ossl_conf_clear(&conf);
+}
+
+/* Values as OpenSSL copies them: quotes, escapes, $var in its forms (issue 13). */
+static void test_ossl_expand(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+
+    write_file("/etc/ssl/dir/mod.cnf", "[fips_sect]\nactivate = 1\n");
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf",
+                                        "top = /etc/ssl\n"
+                                        "name = fips_sect\n"
+                                        ".include $top/dir/mod.cnf\n"
+                                        "[ s ]\n"
+                                        "a = one\n"
+                                        "b = $a-${a}-$(a)\n"
+                                        "c = $s::a/${default::top}\n"
+                                        "d = $top\n"
+                                        "q = \"x y\"'z'\\#\\t.\n"
+                                        "[ $name ]\n"
+                                        "e = ${fips_sect::activate}\n"
+                                        "h = $ENV::HOME\n",
+                                        &conf),
+                     0);
+    assert_null(conf.refused);
+    assert_int_equal(conf.n_files, 2);
+    assert_string_equal(conf.files[1].path, "/etc/ssl/dir/mod.cnf");
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "b")->value, "one-one-one");
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "c")->value, "one//etc/ssl");
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "d")->value, "/etc/ssl"); /* from the default section */
+    assert_string_equal(fl_ossl_conf_get(&conf, "s", "q")->value, "x yz#\t.");
+    assert_string_equal(fl_ossl_conf_get(&conf, "fips_sect", "e")->value, "1");
+    /* below a root the host's environment is unknown: empty, and counted */
+    assert_string_equal(fl_ossl_conf_get(&conf, "fips_sect", "h")->value, "");
+    assert_int_equal(conf.env_unknown, 1);
+    fl_ossl_conf_clear(&conf);
+
+    /* dollarid: "$" is part of a name, only ${x} and $(x) expand */
+    assert_int_equal(
+        fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", "a = x\n.pragma dollarid:on\nf = a$b${a}\n", &conf),
+        0);
+    assert_null(conf.refused);
+    assert_string_equal(fl_ossl_conf_get(&conf, "default", "f")->value, "a$bx");
+    fl_ossl_conf_clear(&conf);
+
+    /* a variable with no value: OpenSSL refuses the whole file; reading stops there */
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", "a = 1\nb = $nope\nc = 2\n", &conf), 0);
+    assert_string_equal(conf.refused, "/etc/ssl/openssl.cnf:2: $nope has no value");
+    assert_null(fl_ossl_conf_get(&conf, "default", "c"));
+    fl_ossl_conf_clear(&conf);
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", "a = 1\nb = ${a\n", &conf), 0);
+    assert_string_equal(conf.refused, "/etc/ssl/openssl.cnf:2: a variable has no closing '}'");
+    fl_ossl_conf_clear(&conf);
+}
+
+/* Expansion is bounded: 64 KiB per value (as OpenSSL), 16 MiB in all. */
+static void test_ossl_expand_bounds(void **state)
+{
+    struct fl_ossl_conf conf = {0};
+    size_t big = 40000, lines = 500, n = 0;
+    char *text = malloc(big + 16 + lines * 32);
+
+    assert_non_null(text);
+    n += (size_t)sprintf(text + n, "a = ");
+    memset(text + n, 'x', big);
+    n += big;
+    n += (size_t)sprintf(text + n, "\nb = $a$a\n");
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", text, &conf), 0);
+    assert_string_equal(
+        conf.refused,
+        "/etc/ssl/openssl.cnf:2: the value is longer than 65536 bytes after variable expansion");
+    fl_ossl_conf_clear(&conf);
+
+    n -= strlen("b = $a$a\n");
+    for (size_t i = 0; i < lines; i++)
+        n += (size_t)sprintf(text + n, "b%zu = $a\n", i);
+    assert_int_equal(fl_ossl_conf_parse(root, "/etc/ssl/openssl.cnf", text, &conf), 0);
+    assert_null(conf.refused);
+    assert_non_null(conf.incomplete);
+    assert_non_null(strstr(conf.incomplete, "variable expansion made more than 16 MiB in all"));
+    assert_true(conf.expanded <= 16u * 1024 * 1024 + big);
+    assert_non_null(fl_ossl_conf_get(&conf, "default", "b400"));
+    assert_null(fl_ossl_conf_get(&conf, "default", "b499"));
+    fl_ossl_conf_clear(&conf);
+    free(text);
+}
+
+/* The caps: files tried, bytes in all. */
+static void test_conf_caps(void **state)
+{
+    struct fl_conf_reader cr;
+    char *text = NULL, *big = malloc(FL_CONF_MAX_FILE + 2);
+    mode_t type;
+    int id;
+
+    assert_non_null(big);
+    memset(big, '#', FL_CONF_MAX_FILE + 1);
+    big[FL_CONF_MAX_FILE + 1] = '\0';
+    write_file("/big", big);
+    big[FL_CONF_MAX_FILE - 1] = '\0';
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "/f%d", i);
+        write_file(name, big);
+    }
+    free(big);
+    fl_conf_reader_init(&cr, root);
+    assert_int_equal(fl_conf_read(&cr, "/big", &text, &type), -EFBIG);
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "/f%d", i);
+        id = fl_conf_read(&cr, name, &text, &type);
+        assert_int_equal(id, i);
+        fl_conf_read_end(&cr, id);
+        free(text);
+    }
+    assert_int_equal(fl_conf_read(&cr, "/f4", &text, &type), -E2BIG);
+    fl_conf_reader_done(&cr);
+
+    fl_conf_reader_init(&cr, root);
+    for (unsigned i = 0; i < FL_CONF_MAX_FILES; i++)
+        assert_int_equal(fl_conf_read(&cr, "/none", &text, &type), -ENOENT);
+    assert_int_equal(fl_conf_read(&cr, "/f0", &text, &type), -EMLINK);
+    fl_conf_reader_done(&cr);
+    assert_non_null(strstr(fl_read_strerror(-EMLINK, 0), "256 files"));
+    assert_non_null(strstr(fl_read_strerror(-E2BIG, 0), "4 MiB"));
+}
+
 static void test_ossl_values(void **state)
 {
     assert_true(fl_ossl_properties_fips("fips=yes"));
@@ -380,6 +553,9 @@ static void test_check_helpers(void **state)
     assert_int_equal(fl_check_remedy(&c, "one"), 0);
     assert_int_equal(fl_check_remedy(&c, "on"), 0);
     assert_string_equal(c.remedy, "one\ntwo\non");
+    /* a newline inside one action (from a file name) does not start another */
+    assert_int_equal(fl_check_remedy(&c, "fix %s line 2", "/a\nb.conf"), 0);
+    assert_string_equal(c.remedy, "one\ntwo\non\nfix /a\\x0ab.conf line 2");
     fl_check_worsen(&c, FL_CHECK_WARN);
     fl_check_worsen(&c, FL_CHECK_PASS);
     assert_int_equal(c.status, FL_CHECK_WARN);
@@ -391,6 +567,20 @@ static void test_check_helpers(void **state)
     assert_string_equal(c.id, "x");
     assert_null(c.remedy);
     assert_string_equal(fl_check_status_name(FL_CHECK_SKIP), "skip");
+
+    /* remedies are capped: 64 lines, then one line that says so, then nothing more */
+    fl_check_init(&c, "x");
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(fl_check_remedy(&c, "fix line %d", i), 0);
+    {
+        size_t lines = 1;
+        for (const char *p = c.remedy; (p = strchr(p, '\n')); p++)
+            lines++;
+        assert_int_equal(lines, 65);
+    }
+    assert_non_null(strstr(c.remedy, "fix line 63\n(more remedies not shown"));
+    assert_null(strstr(c.remedy, "fix line 64"));
+    fl_check_clear(&c);
 }
 
 /* ---- provisioning configs ---- */
@@ -487,6 +677,11 @@ int main(void)
         cmocka_unit_test_setup(test_openssl_module, fresh_root),
         cmocka_unit_test_setup(test_luks_skip_and_empty, fresh_root),
         cmocka_unit_test(test_check_helpers),
+        cmocka_unit_test_setup(test_ossl_not_regular, fresh_root),
+        cmocka_unit_test_setup(test_ossl_cycle, fresh_root),
+        cmocka_unit_test_setup(test_ossl_expand, fresh_root),
+        cmocka_unit_test_setup(test_ossl_expand_bounds, fresh_root),
+        cmocka_unit_test_setup(test_conf_caps, fresh_root),
         cmocka_unit_test(test_provision),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

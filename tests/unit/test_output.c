@@ -71,6 +71,51 @@ static void test_text_escaping(void **state)
     check_escaped("del\x7f", "del\\x7f");
     check_escaped("bad\xff", "bad\\xff");
     check_escaped("caf\xc3\xa9", "caf\xc3\xa9");
+    /* C1 controls (U+0080-U+009F) are escaped byte by byte: c2 9b is a one-character CSI */
+    check_escaped("\302\23331mred", "\\xc2\\x9b31mred"); /* octal: a hex escape would swallow "31" */
+    check_escaped("a\302\200b\302\237c", "a\\xc2\\x80b\\xc2\\x9fc");
+    check_escaped("next\xc2\x85line", "next\\xc2\\x85line");
+    /* the first printable character after them is kept: U+00A0, U+00E9 */
+    check_escaped("\xc2\xa0\xc3\xa9", "\xc2\xa0\xc3\xa9");
+    /* a lone lead byte or continuation byte, an overlong form, a surrogate */
+    check_escaped("\xc2", "\\xc2");
+    check_escaped("\x85", "\\x85");
+    check_escaped("\xc0\xaf", "\\xc0\\xaf");
+    check_escaped("\xed\xa0\x80", "\\xed\\xa0\\x80");
+    check_escaped("\xf0\x9f\x94\x91 ok", "\xf0\x9f\x94\x91 ok");
+    check_escaped("", "");
+}
+
+static void test_fprintf_escaped(void **state)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    assert_non_null(f);
+    assert_int_equal(fl_fprintf_escaped(f, "kdf %s, hash %s, %d", "argon2\xc2\x9b", "sha\xff\n", 7), 0);
+    fclose(f);
+    assert_string_equal(buf, "kdf argon2\\xc2\\x9b, hash sha\\xff\\x0a, 7");
+    free(buf);
+}
+
+/* What fl_json_string() makes of C1 controls and invalid bytes is valid UTF-8 JSON that parses back. */
+static void test_json_always_valid(void **state)
+{
+    const char *in = "c1\xc2\x85\xc2\x9b bad\xff\xfe\xc2 end\x01";
+    json_object *o = fl_json_string(in), *back;
+    const char *text;
+
+    assert_non_null(o);
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        assert_true(*p != 0xff && *p != 0xfe);
+    back = json_tokener_parse(text);
+    assert_non_null(back);
+    assert_string_equal(json_object_get_string(back),
+                        "c1\xc2\x85\xc2\x9b bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end\x01");
+    json_object_put(back);
+    json_object_put(o);
 }
 
 static void test_parse_u64(void **state)
@@ -122,7 +167,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_string_escaping), cmocka_unit_test(test_json_roundtrip),
-        cmocka_unit_test(test_text_escaping),        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_text_escaping),        cmocka_unit_test(test_fprintf_escaped),
+        cmocka_unit_test(test_json_always_valid),    cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_exit_codes),           cmocka_unit_test(test_volume_error_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
