@@ -207,6 +207,7 @@ struct fl_migrate_result {
     bool backup_on_volume;  /**< the backup's file system lives inside the volume being migrated */
     int failed_keyslot;     /**< the keyslot an error is about, or -1 */
     int failed_secret;      /**< the secret an error is about (a wrong one), or -1 */
+    int unusable_keyslot;   /**< a keyslot whose KDF cannot be computed on this host (no secret opens it), or -1 */
     bool restored;          /**< the header was restored from the backup after a failure */
     bool wrote;             /**< anything was written to the volume */
     bool interrupted;       /**< stopped early because ops->stop() said so */

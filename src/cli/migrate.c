@@ -122,27 +122,41 @@ static int fail(struct run *run, int r, const char *fmt, ...)
     return r;
 }
 
+/* A keyslot's KDF for people: header strings escaped (they are untrusted), into @p buf. */
 static void describe_kdf(const struct fl_keyslot *ks, char *buf, size_t size)
 {
+    char raw[256];
+    FILE *f;
+
     if (!ks)
-        snprintf(buf, size, "gone");
+        snprintf(raw, sizeof(raw), "gone");
     else if (ks->kdf && !strcmp(ks->kdf, "pbkdf2"))
-        snprintf(buf, size, "pbkdf2 %s, %u iterations", ks->hash ? ks->hash : "?", ks->iterations);
+        snprintf(raw, sizeof(raw), "pbkdf2 %s, %u iterations", ks->hash ? ks->hash : "?", ks->iterations);
     else if (ks->kdf && ks->memory_kib)
-        snprintf(buf, size, "%s, %u MiB", ks->kdf, ks->memory_kib / 1024);
+        snprintf(raw, sizeof(raw), "%s, %u MiB", ks->kdf, ks->memory_kib / 1024);
     else if (ks->kdf)
-        snprintf(buf, size, "%s", ks->kdf);
+        snprintf(raw, sizeof(raw), "%s", ks->kdf);
     else
-        snprintf(buf, size, "no kdf");
+        snprintf(raw, sizeof(raw), "no kdf");
+    buf[0] = '\0';
+    f = fmemopen(buf, size, "w");
+    if (!f)
+        return;
+    fl_fputs_escaped(raw, f);
+    fclose(f);
 }
 
 /* The keyslot's KDF for a plan line: "argon2id", "pbkdf2 ripemd160, 1000 iterations". */
 static void describe_from(const struct fl_keyslot *ks, char *buf, size_t size)
 {
-    if (ks && ks->kdf && strcmp(ks->kdf, "pbkdf2"))
-        snprintf(buf, size, "%s", ks->kdf);
-    else
-        describe_kdf(ks, buf, size);
+    struct fl_keyslot bare;
+
+    if (ks && ks->kdf && strcmp(ks->kdf, "pbkdf2")) {
+        bare = *ks;
+        bare.memory_kib = 0;
+        ks = &bare;
+    }
+    describe_kdf(ks, buf, size);
 }
 
 static const char *source_of(const struct run *run, int secret)
@@ -480,7 +494,7 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
         else
             describe_from(v ? fl_volume_keyslot(v, j->keyslot) : NULL, from, sizeof(from));
         json_object_object_add(o, "id", json_object_new_int(j->keyslot));
-        json_object_object_add(o, "from", json_object_new_string(from));
+        json_object_object_add(o, "from", fl_json_string(from));
         json_object_object_add(o, "rules", json_object_new_string(j->rules));
         json_object_object_add(o, "status", json_object_new_string(job_status(j->status)));
         json_object_array_add(jobs, o);
@@ -616,6 +630,10 @@ static int explain_error(struct run *run, int r)
 
     switch (-r) {
     case EPERM:
+        if (res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets && res->unusable_keyslot >= 0)
+            return fail(run, r, "%s opens no keyslot of '%s' that this host can compute (keyslot %d uses a KDF or "
+                                "hash it cannot); nothing was written", source_of(run, res->failed_secret),
+                        run->o.path, res->unusable_keyslot);
         if (res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets)
             return fail(run, r, "%s opens no keyslot of '%s'; nothing was written", source_of(run, res->failed_secret),
                         run->o.path);

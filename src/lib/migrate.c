@@ -577,6 +577,11 @@ static int try_key(struct run *run, int slot, int i)
     r = unlock(run, slot, i);
     if (r == -ENOTSUP)
         run->res->failed_keyslot = slot;
+    if (r == -EINVAL) { /* a KDF or hash this host cannot compute: no secret opens it here */
+        if (run->res->unusable_keyslot < 0)
+            run->res->unusable_keyslot = slot;
+        return 0;
+    }
     return r == 0 ? 1 : r == -EPERM ? 0 : r;
 }
 
@@ -1210,7 +1215,7 @@ int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options,
     int r;
 
     memset(res, 0, sizeof(*res));
-    res->failed_keyslot = res->failed_secret = -1;
+    res->failed_keyslot = res->failed_secret = res->unusable_keyslot = -1;
     if (n_secrets > FL_MAX_KEYSLOTS)
         return -E2BIG;
     run.n_offered = n_secrets;

@@ -183,6 +183,15 @@ run_rc 0 fipsluks migrate "${F[@]}" -d k0 f.img
 cryptsetup open --test-passphrase --key-slot 1 --key-file k2 f.img || fl_fail "a foreign keyslot named by a journal was destroyed"
 cryptsetup open --test-passphrase --key-slot 0 --key-file k0 f.img || fl_fail "keyslot 0 after a foreign journal"
 
+# ---- header strings are escaped in text and valid in JSON; a keyslot no secret can open here is skipped
+fl-mkluks --slot "kdf=argon2id,key-file=k0" --slot "kdf=pbkdf2,hash=ripemd160,key-file=k1" esc.img
+fl-luks2-edit esc.img --set 'keyslots.1.kdf.hash="ripemd\u009b160\u0007"'
+run_rc 7 fipsluks migrate --dry-run -d k0 esc.img
+fl_assert_contains "$OUT" 'pbkdf2 ripemd\xc2\x9b160\x07, 1000 iterations' "escaped KDF hash"
+! grep -qP '\x07|\xc2\x9b' out || fl_fail "raw control characters from the header in the text output"
+run_rc 7 fipsluks migrate --dry-run --json -d k0 esc.img
+jsonok "$OUT" "--json with control characters in the header"
+
 # ---- two migrations at once: the second is refused while the first holds the volume ----------------
 cp pristine.img c.img
 out=$(python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" --timeout 120 --expect "Type YES" \
