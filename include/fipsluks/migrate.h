@@ -260,4 +260,7 @@ int fl_backup_write(int fd, uint64_t bytes, const char *path, int *ret_fd);
  */
 int fl_path_on_device(const char *sysroot, const char *path, dev_t dev);
 
+/** Whether block device @p outer is @p dev or is stacked on it (see fl_path_on_device()). @return 1 or 0. */
+int fl_dev_stacked_on(const char *sysroot, dev_t outer, dev_t dev);
+
 #endif

@@ -151,6 +151,13 @@ static int read_devno(const char *file, dev_t *ret)
     return 0;
 }
 
+static int stacked_on(const char *sysroot, dev_t outer, dev_t dev, int depth);
+
+int fl_dev_stacked_on(const char *sysroot, dev_t outer, dev_t dev)
+{
+    return stacked_on(sysroot ? sysroot : "", outer, dev, 0);
+}
+
 /* Whether block device @p outer is @p dev or is built on it (its slaves, recursively). */
 static int stacked_on(const char *sysroot, dev_t outer, dev_t dev, int depth)
 {
@@ -187,5 +194,5 @@ int fl_path_on_device(const char *sysroot, const char *path, dev_t dev)
 
     if (stat(path, &st) < 0)
         return -errno;
-    return stacked_on(sysroot ? sysroot : "", st.st_dev, dev, 0);
+    return fl_dev_stacked_on(sysroot, st.st_dev, dev);
 }
