@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fipsluks/kdf.h"
@@ -339,12 +340,33 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
     return 0;
 }
 
+/* With --verbose, when each step starts (seconds since the run started), for timing a migration. */
+static void note_time(enum fl_migrate_event ev, int keyslot)
+{
+    static const char *const names[] = {
+        [FL_EVENT_UNLOCK] = "unlock",   [FL_EVENT_WRONG_SECRET] = "wrong-secret", [FL_EVENT_CALIBRATE] = "calibrate",
+        [FL_EVENT_BACKUP] = "backed-up", [FL_EVENT_RECOVER] = "recover",           [FL_EVENT_CONVERT] = "journal",
+        [FL_EVENT_WRITE] = "write",      [FL_EVENT_VERIFY] = "verify",             [FL_EVENT_CONVERTED] = "converted",
+    };
+    static struct timespec start;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!start.tv_sec && !start.tv_nsec)
+        start = now;
+    if (fl_opts.verbose)
+        fprintf(stderr, "fipsluks: %8.3f s %s keyslot %d\n",
+                (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9, names[ev], keyslot);
+}
+
 static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int secret)
 {
     struct run *run = userdata;
     const struct fl_volume *v = fl_migration_volume(run->m);
     const struct fl_keyslot *ks = fl_volume_keyslot(v, keyslot);
     char kdf[96];
+
+    note_time(ev, keyslot);
 
     describe_kdf(ks, kdf, sizeof(kdf));
     switch (ev) {

@@ -595,6 +595,14 @@ static bool temp_matches(struct crypt_device *cd, const struct fl_journal *j)
            p.iterations == j->temp_iterations;
 }
 
+static bool opens_any(const struct run *run, int i)
+{
+    for (int s = 0; s < FL_MAX_KEYSLOTS; s++)
+        if (run->opener[s] == i)
+            return true;
+    return false;
+}
+
 /*
  * Which secret opens what, before anything is written. Journals first (their temporary copy is
  * cheap to try), then the keyslots to convert, then, for a secret that opened none of those, every
@@ -619,18 +627,21 @@ static int match_secrets(struct run *run)
             if (r > 0)
                 break;
         }
+    /* secrets that opened nothing yet first: one key file per keyslot is the common case */
     for (size_t k = 0; k < res->n_jobs; k++)
-        for (size_t i = 0; i < n_keys(run) && run->opener[res->jobs[k].keyslot] < 0; i++) {
-            int r = try_key(run, res->jobs[k].keyslot, (int)i);
-            if (r < 0)
-                return r;
-            if (stop_asked(run))
-                return -EINTR;
-        }
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < n_keys(run) && run->opener[res->jobs[k].keyslot] < 0; i++) {
+                int r;
+                if (opens_any(run, (int)i) != (pass == 1))
+                    continue;
+                r = try_key(run, res->jobs[k].keyslot, (int)i);
+                if (r < 0)
+                    return r;
+                if (stop_asked(run))
+                    return -EINTR;
+            }
     for (size_t i = 0; i < n_keys(run); i++) {
-        bool opens = false;
-        for (int s = 0; s < max && !opens; s++)
-            opens = run->opener[s] == (int)i;
+        bool opens = opens_any(run, (int)i);
         for (int s = 0; s < max && !opens; s++) {
             int r;
             /* with one keyslot named, a secret is for that keyslot (or an interrupted conversion) */
