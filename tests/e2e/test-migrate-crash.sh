@@ -101,8 +101,9 @@ cp --sparse=always "$T/pristine.img" "$T/v.img"
 rc=0
 ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 FL_CRASH_TARGET=$T/v.img FL_CRASH_AT=6 FL_CRASH_MODE=sigterm \
     LD_PRELOAD=$shim fipsluks migrate --json --batch -d "$T/k0" -d "$T/k1" --pbkdf-force-iterations 1000 \
-    --header-backup "$T/sig.bak" "$T/v.img" >"$T/sig.json" 2>/dev/null || rc=$?
+    --header-backup "$T/sig.bak" "$T/v.img" >"$T/sig.json" 2>"$T/sig.err" || rc=$?
 fl_assert_eq 7 "$rc" "exit code after SIGTERM"
+fl_assert_contains "$(cat "$T/sig.err")" "interrupted: finishing the current step (the volume is safe), then stopping" "SIGTERM message"
 fl_assert_eq "true 0:converted 1:interrupted" \
     "$(jq -r '"\(.interrupted) \([.keyslots[] | "\(.id):\(.status)"] | join(" "))"' "$T/sig.json")" "SIGTERM report"
 fl_assert_eq "0:pbkdf2 1:argon2i" "$(fipsluks scan --json "$T/v.img" | jq -r '[.volumes[0].keyslots[] | "\(.id):\(.kdf)"] | join(" ")')" "after SIGTERM"

@@ -61,7 +61,11 @@ rc=0
 ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 FL_CRASH_TARGET=$T/v.img FL_CRASH_AT=10 \
     LD_PRELOAD=$FL_BUILD_DIR/tests/tools/libfl-crashpoint.so fipsluks migrate "${F[@]}" -d k0 v.img >/dev/null 2>&1 || rc=$?
 fl_assert_eq 137 "$rc" "killed mid-conversion"
+crashed=$(hdr v.img)
+rm -rf "$FIPSLUKS_BACKUP_DIR"
 run_rc 7 fipsluks migrate "${F[@]}" -d k0 v.img
+# recovery writes, so it backs up the crashed state first
+fl_assert_eq "$crashed" "$(hdr "$FIPSLUKS_BACKUP_DIR"/*.luksheader)" "backup of the crashed state"
 fl_assert_contains "$OUT" "keyslot 0: finishing an interrupted migration" "recovery message"
 fl_assert_eq "0:pbkdf2:prefer 1:argon2i:normal" \
     "$(fipsluks scan --json v.img | jq -r '[.volumes[0].keyslots[] | "\(.id):\(.kdf):\(.priority)"] | join(" ")')" "after the recovering rerun"
