@@ -205,6 +205,25 @@ out=$(python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" --timeout 120 --expect "T
 fl_assert_contains "$(cat second.out)" "another fipsluks migrate is working on 'c.img'" "concurrent migrate message"
 fl_expect_exit 0 fipsluks scan c.img
 
+# ---- scan while a migration writes: always a consistent header (one copy is valid at every moment) --
+args=()
+for i in 0 1 2 3 4 5; do args+=(--slot "kdf=argon2id,mem=1024,key-file=k0"); done
+fl-mkluks "${args[@]}" busy.img
+fipsluks migrate "${F[@]}" -d k0 busy.img >busy.out 2>&1 &
+mig=$!
+scans=0
+while kill -0 "$mig" 2>/dev/null && ((scans < 400)); do
+    rc=0
+    fipsluks scan --json busy.img >scan.json 2>/dev/null || rc=$?
+    [[ $rc == 0 || $rc == 6 ]] || fl_fail "scan during a migration exited $rc: $(cat scan.json)"
+    jq -e '.volumes[0].keyslots | length >= 6 and length <= 7 and all(.kdf == "pbkdf2" or .kdf == "argon2id")' \
+        scan.json >/dev/null || fl_fail "scan during a migration: an inconsistent header: $(cat scan.json)"
+    scans=$((scans + 1))
+done
+wait "$mig" || fl_fail "the migration scanned meanwhile failed: $(cat busy.out)"
+((scans > 3)) || fl_fail "only $scans scans ran during the migration"
+fl_expect_exit 0 fipsluks scan busy.img
+
 # ---- on a terminal: progress, and Ctrl-C says at once that nothing was written ----------------------
 fl-mkluks --slot "kdf=argon2id,mem=262144,iter=12,key-file=k0" slow.img
 slowh=$(hdr slow.img)
