@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,32 +55,6 @@ int fl_backup_path(const char *dir, const char *uuid, long long now, unsigned n,
     return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
 }
 
-static int fsync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    int fd, r = 0;
-
-    if (!copy)
-        return -ENOMEM;
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0 && errno != EINVAL)
-        r = -errno;
-    close(fd);
-    return r;
-}
-
-/* Remove @p path only if it is still the file open as @p fd (ours, made with O_EXCL). */
-static void unlink_own(const char *path, int fd)
-{
-    struct stat a, b;
-
-    if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        (void)unlink(path);
-}
-
 int fl_backup_write(int src, uint64_t bytes, const char *path, int *ret_fd)
 {
     char *buf = malloc(COPY_CHUNK);
@@ -90,15 +63,11 @@ int fl_backup_write(int src, uint64_t bytes, const char *path, int *ret_fd)
 
     if (!buf)
         return -ENOMEM;
-    /* O_EXCL with O_CREAT refuses an existing file and any symbolic link, dangling or not. */
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    fd = fl_create_new(path, 0600);
     if (fd < 0) {
-        r = -errno;
         free(buf);
-        return r;
+        return fd;
     }
-    if (fchmod(fd, 0600) < 0) /* whatever the umask */
-        r = -errno;
     while (r == 0 && done < bytes) {
         size_t want = bytes - done < COPY_CHUNK ? (size_t)(bytes - done) : COPY_CHUNK;
         ssize_t n = fl_pread_full(src, buf, want, (off_t)done);
@@ -108,25 +77,18 @@ int fl_backup_write(int src, uint64_t bytes, const char *path, int *ret_fd)
         } else if ((size_t)n != want) {
             r = -EIO; /* the header region is shorter than the header says */
         } else {
-            for (size_t off = 0; r == 0 && off < want;) {
-                ssize_t w = write(fd, buf + off, want - off);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w < 0)
-                    r = -errno;
-                else
-                    off += (size_t)w;
-            }
+            n = fl_pwrite_full(fd, buf, want, (off_t)done);
+            r = n < 0 ? (int)n : 0;
             done += want;
         }
     }
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (r == 0)
-        r = fsync_parent(path);
+        r = fl_fsync_parent(path);
     free(buf);
     if (r < 0) {
-        unlink_own(path, fd);
+        fl_unlink_own(path, fd);
         close(fd);
         return r;
     }

@@ -185,23 +185,6 @@ struct undo {
     size_t n_magic; /* how many of the items are signature magic, to be erased */
 };
 
-static ssize_t pwrite_full(int fd, const void *buf, size_t len, off_t off)
-{
-    size_t done = 0;
-
-    while (done < len) {
-        ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        done += (size_t)n;
-    }
-    return (ssize_t)done;
-}
-
 static int undo_save(struct undo *u, uint64_t offset, size_t len)
 {
     struct saved *items = reallocarray(u->items, u->n + 1, sizeof(*items));
@@ -230,7 +213,7 @@ static int undo_write(struct undo *u, struct saved *s, const void *buf, size_t l
 
     if (off + len - s->offset > s->written)
         s->written = (size_t)(off + len - s->offset);
-    n = pwrite_full(u->t->fd, buf, len, (off_t)off);
+    n = fl_pwrite_full(u->t->fd, buf, len, (off_t)off);
     return n < 0 ? (int)n : 0;
 }
 
@@ -257,7 +240,7 @@ static int undo_restore(struct undo *u, char **ret_why)
         return r;
     for (size_t i = u->n; i-- > 0;) {
         struct saved *s = &u->items[i];
-        ssize_t n = s->written ? pwrite_full(u->t->fd, s->bytes, s->written, (off_t)s->offset) : 0;
+        ssize_t n = s->written ? fl_pwrite_full(u->t->fd, s->bytes, s->written, (off_t)s->offset) : 0;
         if (n < 0 && r == 0)
             r = (int)n;
     }
@@ -560,7 +543,7 @@ static int rewrite_digest(int fd, const char *vk, size_t vk_len, uint32_t iterat
         if (r < 0)
             goto out;
     }
-    n = pwrite_full(fd, hdr, 2 * hdr_size, 0);
+    n = fl_pwrite_full(fd, hdr, 2 * hdr_size, 0);
     r = n < 0 ? (int)n : 0;
 out:
     free(json);
@@ -982,33 +965,6 @@ void fl_format_result_clear(struct fl_format_result *r)
 
 /* ---- key files ---------------------------------------------------------------------------------- */
 
-/* Make the new directory entry of @p path durable: fsync() its directory. */
-static int sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    int fd, r = 0;
-
-    if (!dir)
-        return -ENOMEM;
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0)
-        r = -errno;
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return r;
-}
-
-/* Remove @p path if it still names the file open as @p fd (never some other file put there). */
-static void unlink_own(const char *path, int fd)
-{
-    struct stat a, b;
-
-    if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        unlink(path);
-}
-
 int fl_format_new_key_file(const char *path, size_t len, struct fl_secret **ret)
 {
     struct fl_secret *s = NULL;
@@ -1024,25 +980,22 @@ int fl_format_new_key_file(const char *path, size_t len, struct fl_secret **ret)
         fl_secret_free(s);
         return -EIO;
     }
-    /* O_EXCL with O_CREAT also refuses a symbolic link, dangling or not. */
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0400);
+    fd = fl_create_new(path, 0400);
     if (fd < 0) {
-        r = -errno;
         fl_secret_free(s);
-        return r;
+        return fd;
     }
-    /* The mode is set on the new file itself, whatever the umask; never by name. */
-    r = fchmod(fd, 0400) < 0 ? -errno : 0;
+    r = 0;
     if (r == 0) {
-        n = pwrite_full(fd, s->data, len, 0);
+        n = fl_pwrite_full(fd, s->data, len, 0);
         r = n < 0 ? (int)n : 0;
     }
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (r == 0)
-        r = sync_parent(path);
+        r = fl_fsync_parent(path);
     if (r < 0)
-        unlink_own(path, fd);
+        fl_unlink_own(path, fd);
     if (close(fd) < 0 && r == 0)
         r = -errno;
     if (r < 0) {
