@@ -985,11 +985,8 @@ int fl_format_new_key_file(const char *path, size_t len, struct fl_secret **ret)
         fl_secret_free(s);
         return fd;
     }
-    r = 0;
-    if (r == 0) {
-        n = fl_pwrite_full(fd, s->data, len, 0);
-        r = n < 0 ? (int)n : 0;
-    }
+    n = fl_pwrite_full(fd, s->data, len, 0);
+    r = n < 0 ? (int)n : 0;
     if (r == 0 && fsync(fd) < 0)
         r = -errno;
     if (r == 0)
