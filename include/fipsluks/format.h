@@ -24,9 +24,7 @@
 struct fl_secret;
 
 #define FL_FORMAT_DEFAULT_CIPHER "aes-xts-plain64"
-/** Default unlock time of the volume-key digest: what libcryptsetup benchmarks it to
- * (LUKS_MKD_ITERATIONS_MS). */
-#define FL_FORMAT_DIGEST_TIME_MS 125u
+
 /** Size of a random key file made by fl_format_new_key_file() (the LUKS2 volume key size, 512 bits). */
 #define FL_FORMAT_KEY_FILE_SIZE 64u
 /**

@@ -6,11 +6,11 @@
  * pbkdf2` makes, with one difference: cryptsetup benchmarks PBKDF2 twice (once for the volume-key
  * digest, once for the keyslot; over a second each), fipsluks calibrates once with the PBKDF2 that
  * will unlock the volume (fl_kdf_calibrate_pbkdf2(), ~0.2 s) and hands libcryptsetup fixed counts
- * (CRYPT_PBKDF_NO_BENCHMARK). libcryptsetup then gives the digest the minimum of 1000 iterations
- * (lib/luks2/luks2_digest_pbkdf2.c: with NO_BENCHMARK it skips the 125 ms benchmark), so when
- * calibrating, the digest is recomputed here with 125 ms worth of iterations and written into both
- * header copies before the keyslot is added. libcryptsetup verifies the volume key against that
- * digest when it adds the keyslot and writes the final header itself.
+ * (CRYPT_PBKDF_NO_BENCHMARK). libcryptsetup then gives the volume-key digest the minimum of 1000
+ * iterations (lib/luks2/luks2_digest_pbkdf2.c: with NO_BENCHMARK it skips its 125 ms benchmark), as
+ * `cryptsetup luksFormat --pbkdf-force-iterations` does. That is deliberate: the digest's iteration
+ * count protects nothing (it checks a random 256- or 512-bit volume key, which no one can guess), and
+ * every header byte is libcryptsetup's own: fipsluks writes none by hand.
  *
  * The target is opened once (fl_format_open(), format-safety.c) and never again by name.
  * libcryptsetup does all of the above in a private memory file the size of the target (see "the
@@ -35,10 +35,6 @@
 
 #include <json-c/json.h>
 #include <libcryptsetup.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "fipsluks/format.h"
@@ -49,12 +45,6 @@
 #include "util.h"
 
 #define LUKS2_LABEL_MAX      47 /* 48-byte fields, NUL-terminated */
-#define LUKS2_OFF_SEQID      16
-#define LUKS2_OFF_CSUM_ALG   72
-#define LUKS2_OFF_HDR_OFFSET 256
-#define LUKS2_OFF_CSUM       448
-#define LUKS2_CSUM_LEN       64
-#define DIGEST_SALT_LEN      32        /* LUKS_SALTSIZE */
 #define ITERATIONS_MAX       INT32_MAX /* LUKS2 JSON stores iterations as a JSON int */
 #define VOLUME_KEY_MAX       64        /* bytes: 512 bits, the largest approved key */
 
@@ -369,186 +359,31 @@ int fl_format_check_target(const char *path, const struct fl_format_params *p, c
 
 /* ---- PBKDF2 ------------------------------------------------------------------------------------- */
 
-static int pbkdf2(const char *hash, const void *password, size_t password_len, const void *salt,
-                  size_t salt_len, uint32_t iterations, void *out, size_t out_len)
-{
-    unsigned int iter = iterations;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t)hash, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)(uintptr_t)password, password_len),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, salt_len),
-        OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL);
-    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    int ok = ctx ? EVP_KDF_derive(ctx, out, out_len, params) : 0;
-
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    return ok == 1 ? 0 : -EINVAL;
-}
-
 /*
- * The keyslot and digest iteration counts. Like libcryptsetup (crypt_benchmark_pbkdf_internal()),
- * measure the rate for a @p key_size -byte key once and scale it to each time.
+ * The keyslot's iteration count: like libcryptsetup (crypt_benchmark_pbkdf_internal()), measure the
+ * rate for a @p key_size -byte key once and scale it to the wanted time. The digest gets what
+ * libcryptsetup gives it without a benchmark (see the top of this file).
  */
 static int choose_iterations(const struct fl_format_params *p, size_t key_size, uint32_t *ret_keyslot,
                              uint32_t *ret_digest)
 {
     uint32_t per_second;
-    double keyslot, digest;
+    double keyslot;
     int r;
 
+    *ret_digest = FL_FIPS_MIN_ITERATIONS;
     if (p->iterations) {
         *ret_keyslot = p->iterations;
-        *ret_digest = FL_FIPS_MIN_ITERATIONS; /* what libcryptsetup gives it without a benchmark */
         return 0;
     }
     r = fl_kdf_calibrate_pbkdf2(p->hash, key_size, 1000, &per_second);
     if (r < 0)
         return r;
     keyslot = (double)per_second * p->iter_time_ms / 1000.0;
-    digest = (double)per_second * FL_FORMAT_DIGEST_TIME_MS / 1000.0;
     *ret_keyslot = keyslot > ITERATIONS_MAX           ? ITERATIONS_MAX
                    : keyslot < FL_FIPS_MIN_ITERATIONS ? FL_FIPS_MIN_ITERATIONS
                                                       : (uint32_t)keyslot;
-    *ret_digest = digest < FL_FIPS_MIN_ITERATIONS ? FL_FIPS_MIN_ITERATIONS : (uint32_t)digest;
     return 0;
-}
-
-/* ---- the digest --------------------------------------------------------------------------------- */
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static json_object *base64(const unsigned char *buf, size_t len)
-{
-    char out[4 * ((128 + 2) / 3) + 1];
-
-    if (len > 128)
-        return NULL;
-    EVP_EncodeBlock((unsigned char *)out, buf, (int)len);
-    return json_object_new_string(out);
-}
-
-/* The new JSON text of @p json_area with digest 0 recomputed for @p vk with @p iterations. */
-static int digest_json(const char *json_area, const char *vk, size_t vk_len, uint32_t iterations, char **ret)
-{
-    unsigned char salt[DIGEST_SALT_LEN], raw[EVP_MAX_MD_SIZE];
-    json_object *root = json_tokener_parse(json_area), *digests, *d, *o;
-    const char *hash;
-    EVP_MD *md = NULL;
-    int r = -EPROTO, size;
-
-    if (!root || !json_object_object_get_ex(root, "digests", &digests) ||
-        json_object_object_length(digests) != 1 || !json_object_object_get_ex(digests, "0", &d) ||
-        !json_object_object_get_ex(d, "type", &o) || strcmp(json_object_get_string(o), "pbkdf2") ||
-        !json_object_object_get_ex(d, "hash", &o))
-        goto out;
-    hash = json_object_get_string(o);
-    md = EVP_MD_fetch(NULL, hash, NULL);
-    size = md ? EVP_MD_get_size(md) : -1;
-    if (size <= 0 || (size_t)size > sizeof(raw)) {
-        r = -EINVAL;
-        goto out;
-    }
-    if (RAND_bytes(salt, sizeof(salt)) != 1) {
-        r = -EIO;
-        goto out;
-    }
-    /* As PBKDF2_digest_store(): PBKDF2(hash, volume key, salt, iterations) of the hash's length. */
-    r = pbkdf2(hash, vk, vk_len, salt, sizeof(salt), iterations, raw, (size_t)size);
-    if (r < 0)
-        goto out;
-    json_object_object_add(d, "iterations", json_object_new_int((int32_t)iterations));
-    json_object_object_add(d, "salt", base64(salt, sizeof(salt)));
-    json_object_object_add(d, "digest", base64(raw, (size_t)size));
-    /* The serialisation libcryptsetup writes (LUKS2_hdr_write). */
-    *ret =
-        strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    r = *ret ? 0 : -ENOMEM;
-out:
-    OPENSSL_cleanse(raw, sizeof(raw));
-    EVP_MD_free(md);
-    json_object_put(root);
-    return r;
-}
-
-/* Seal one header copy: raise its sequence id, recompute its SHA-256 checksum. */
-static int seal_copy(unsigned char *copy, uint64_t hdr_size, uint64_t seqid)
-{
-    unsigned int len = 0;
-
-    put_be64(copy + LUKS2_OFF_SEQID, seqid);
-    memset(copy + LUKS2_OFF_CSUM, 0, LUKS2_CSUM_LEN);
-    if (EVP_Digest(copy, hdr_size, copy + LUKS2_OFF_CSUM, &len, EVP_sha256(), NULL) != 1)
-        return -EIO;
-    return 0;
-}
-
-/*
- * Give the volume-key digest of the freshly formatted header in the scratch copy @p fd @p iterations,
- * in both header copies (its header size range-checked all the same). libcryptsetup checks the
- * result when it loads the header and adds the keyslot.
- */
-static int rewrite_digest(int fd, const char *vk, size_t vk_len, uint32_t iterations)
-{
-    unsigned char bin[FL_LUKS2_BINARY_HEADER_SIZE], *hdr = NULL;
-    uint64_t hdr_size, seqid;
-    char *json = NULL;
-    size_t area;
-    ssize_t n;
-    int r = -EPROTO;
-
-    n = fl_pread_full(fd, bin, sizeof(bin), 0);
-    if (n != (ssize_t)sizeof(bin))
-        return n < 0 ? (int)n : -EIO;
-    hdr_size = fl_be64(bin + FL_LUKS2_OFF_HDR_SIZE);
-    if (memcmp(bin, FL_LUKS_MAGIC_PRIMARY, FL_LUKS_MAGIC_LEN) || fl_be16(bin + FL_LUKS_MAGIC_LEN) != 2 ||
-        hdr_size < FL_LUKS2_MIN_HDR_SIZE || hdr_size > FL_LUKS2_MAX_HDR_SIZE || (hdr_size & (hdr_size - 1)) ||
-        strcmp((const char *)bin + LUKS2_OFF_CSUM_ALG, "sha256"))
-        return -EPROTO;
-    hdr = calloc(2, hdr_size);
-    if (!hdr)
-        return -ENOMEM;
-    n = fl_pread_full(fd, hdr, 2 * hdr_size, 0);
-    if (n != (ssize_t)(2 * hdr_size)) {
-        r = n < 0 ? (int)n : -EIO;
-        goto out;
-    }
-    area = hdr_size - FL_LUKS2_BINARY_HEADER_SIZE;
-    if (memcmp(hdr + hdr_size, FL_LUKS_MAGIC_SECONDARY, FL_LUKS_MAGIC_LEN) ||
-        fl_be64(hdr + hdr_size + LUKS2_OFF_HDR_OFFSET) != hdr_size ||
-        !memchr(hdr + FL_LUKS2_BINARY_HEADER_SIZE, '\0', area))
-        goto out;
-    r = digest_json((const char *)hdr + FL_LUKS2_BINARY_HEADER_SIZE, vk, vk_len, iterations, &json);
-    if (r < 0)
-        goto out;
-    if (strlen(json) >= area) {
-        r = -ENOSPC;
-        goto out;
-    }
-    seqid = fl_be64(hdr + LUKS2_OFF_SEQID);
-    if (fl_be64(hdr + hdr_size + LUKS2_OFF_SEQID) > seqid)
-        seqid = fl_be64(hdr + hdr_size + LUKS2_OFF_SEQID);
-    for (int i = 0; i < 2; i++) {
-        unsigned char *copy = hdr + i * hdr_size;
-        memset(copy + FL_LUKS2_BINARY_HEADER_SIZE, 0, area);
-        memcpy(copy + FL_LUKS2_BINARY_HEADER_SIZE, json, strlen(json));
-        r = seal_copy(copy, hdr_size, seqid + 1);
-        if (r < 0)
-            goto out;
-    }
-    n = fl_pwrite_full(fd, hdr, 2 * hdr_size, 0);
-    r = n < 0 ? (int)n : 0;
-out:
-    free(json);
-    free(hdr);
-    return r;
 }
 
 /* ---- the scratch copy ------------------------------------------------------------------------- */
@@ -701,22 +536,6 @@ static int build_header(const struct scratch *s, const struct fl_format_params *
         r = crypt_format(cd, CRYPT_LUKS2, c->name, c->mode, p->uuid, vk, vk_len, &params);
     if (r < 0)
         goto out;
-    if (digest_iterations != FL_FIPS_MIN_ITERATIONS) {
-        crypt_free(cd);
-        cd = NULL;
-        *why = "cannot write the volume-key digest";
-        r = rewrite_digest(s->fd, vk, vk_len, digest_iterations);
-        if (r < 0)
-            goto out;
-        *why = "libcryptsetup cannot load the new header";
-        r = crypt_init(&cd, s->path);
-        if (r == 0)
-            r = crypt_load(cd, CRYPT_LUKS2, NULL);
-        if (r == 0)
-            r = crypt_set_pbkdf_type(cd, &pbkdf);
-        if (r < 0)
-            goto out;
-    }
     /* Checks @p vk against the digest, writes the keyslot and the final header. */
     *why = "libcryptsetup cannot add the keyslot";
     slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, vk, vk_len, pass->data, pass->len);

@@ -78,7 +78,8 @@ fl_assert_contains "$FL_OUT" "--new-key-file=FILE" "help"
 fl_assert_eq "true FL-KDF-ITER-LOW" "$(jq -r '"\(.volume.fips_compatible) \(.volume.findings | map(.rule) | join(","))"' "$J")" \
     "forced 1000 iterations: compatible, with the weak-iterations warning"
 
-# --- calibration: iteration counts within 25% of cryptsetup's for the same --iter-time ---------------
+# --- calibration: keyslot iterations within 25% of cryptsetup's for the same --iter-time; the digest
+# keeps libcryptsetup's fixed 1000 (its count protects nothing: fipsluks writes no header byte itself)
 # The machine may be busy with other tests, and a busy machine changes how fast PBKDF2 runs from
 # one second to the next (for cryptsetup as much as for fipsluks). So cryptsetup formats right
 # before and right after fipsluks, fipsluks must be within 25% of either, and there are three tries.
@@ -105,7 +106,7 @@ for attempt in 1 2 3; do
     fl_assert_eq "500" "$(jq -r .iter_time_ms <<<"$FL_OUT")" "JSON iter_time_ms"
     for ref in before theirs; do
         theirs=$(counts "$T/$ref.img")
-        if ((asan)) || { within "${ours% *}" "${theirs% *}" && within "${ours#* }" "${theirs#* }"; }; then
+        if ((asan)) || within "${ours% *}" "${theirs% *}"; then
             ok=1
         fi
     done
@@ -113,6 +114,7 @@ for attempt in 1 2 3; do
 done
 ((!asan)) || echo "note: sanitizer build; calibrated counts not compared with cryptsetup's" >&2
 ((ok)) || fl_fail "calibrated iterations ($ours) not within 25% of cryptsetup's in 3 tries (see above)"
+fl_assert_eq 1000 "${ours#* }" "digest iterations"
 opens "$T/ours.img" "$T/key"
 iters='| del(.keyslots[].kdf.iterations, .digests[].iterations)'
 fl_assert_eq "$(metadata "$T/theirs.img" "$iters")" "$(metadata "$T/ours.img" "$iters")" "calibrated LUKS2 metadata"
