@@ -232,4 +232,10 @@ out=$(python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" --timeout 120 --expect "u
 fl_assert_eq 7 "$rc" "exit code after Ctrl-C while unlocking: $out"
 fl_assert_contains "$out" "interrupted: nothing has been written; stopping" "Ctrl-C message"
 fl_assert_eq "$slowh" "$(hdr slow.img)" "header after Ctrl-C"
+out=$(python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" --timeout 120 \
+    -- fipsluks migrate --batch --pbkdf-force-iterations 1000 -d k0 slow.img) || fl_fail "terminal migrate: $out"
+for step in "unlocking keyslot 0 (argon2id, 256 MiB) with key file 'k0'" "keyslot 0: converting argon2id, 256 MiB to pbkdf2 sha256" \
+    "writing PBKDF2 keyslot 1" "verifying that keyslot 1 opens" "writing PBKDF2 keyslot 0" "verifying that keyslot 0 opens"; do
+    fl_assert_contains "$out" "$step" "progress on a terminal"
+done
 echo "migrate-trust: all assertions passed"
