@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 #include <libcryptsetup.h>
 
+#include "fipsluks/discover.h"
 #include "fipsluks/volume.h"
 #include "luks-disk.h"
 #include "util.h"
@@ -522,14 +523,47 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
     return 0;
 }
 
-static int open_source(const char *path, int *ret_fd, uint64_t *ret_size)
+/*
+ * Open @p path for reading only once it is known to be a regular file or a block device on a real
+ * file system: it is first opened with O_PATH (which runs no driver code and cannot block), checked
+ * with fstat() and fstatfs(), and only then reopened for reading through /proc/self/fd, which names
+ * exactly the inode just checked. A FIFO, a character device (whose open() alone can have side
+ * effects), or a file on proc or sysfs is never opened for reading, not even if it replaced a
+ * listed file after the directory walk.
+ */
+static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *ret_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    int r;
+    char proc[64];
+    struct stat st, again;
+    int pfd, fd, r;
 
-    if (fd < 0)
+    pfd = open(path, O_PATH | O_CLOEXEC | ((flags & FL_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+    if (pfd < 0)
         return -errno;
-    r = source_size(fd, ret_size);
+    if (fstat(pfd, &st) < 0)
+        r = -errno;
+    else if (S_ISDIR(st.st_mode))
+        r = -EISDIR;
+    else if (S_ISLNK(st.st_mode))
+        r = -ELOOP; /* FL_READ_NOFOLLOW */
+    else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        r = -ENOTBLK;
+    else
+        r = fl_fd_on_pseudo_fs(pfd, NULL) > 0 ? -EREMOTEIO : 0;
+    if (r < 0) {
+        close(pfd);
+        return r;
+    }
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+    fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    r = fd < 0 ? -errno : 0;
+    close(pfd);
+    if (r < 0)
+        return r;
+    if (fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+        r = -EAGAIN; /* cannot happen: /proc/self/fd reopens the same inode */
+    if (!r)
+        r = source_size(fd, ret_size);
     if (r < 0) {
         close(fd);
         return r;
@@ -544,7 +578,7 @@ int fl_probe_luks(const char *path)
     size_t len;
     int fd, r;
 
-    r = open_source(path, &fd, &size);
+    r = open_source(path, FL_READ_NOFOLLOW, &fd, &size);
     if (r < 0)
         return r;
     r = header_region(fd, size, &len);
@@ -554,7 +588,7 @@ int fl_probe_luks(const char *path)
     return len > 0;
 }
 
-static int load(struct fl_volume *v, const char *source)
+static int load(struct fl_volume *v, const char *source, unsigned flags)
 {
     struct header_copy copy = {.fd = -1};
     struct crypt_device *cd = NULL;
@@ -562,7 +596,7 @@ static int load(struct fl_volume *v, const char *source)
     size_t len;
     int fd, r;
 
-    r = open_source(source, &fd, &size);
+    r = open_source(source, flags, &fd, &size);
     if (r < 0)
         return r;
     r = header_region(fd, size, &len);
@@ -605,6 +639,11 @@ out:
 
 int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret)
 {
+    return fl_volume_read_flags(path, header_path, 0, ret);
+}
+
+int fl_volume_read_flags(const char *path, const char *header_path, unsigned flags, struct fl_volume **ret)
+{
     struct fl_volume *v;
     int r;
 
@@ -621,9 +660,9 @@ int fl_volume_read(const char *path, const char *header_path, struct fl_volume *
         struct stat st;
         r = stat(path, &st) < 0 ? -errno : 0;
         if (!r)
-            r = load(v, header_path);
+            r = load(v, header_path, flags);
     } else {
-        r = load(v, path);
+        r = load(v, path, flags);
     }
     if (r < 0) {
         fl_volume_free(v);
@@ -718,7 +757,9 @@ const char *fl_volume_strerror(int err)
     case ENOMEM:
         return "out of memory";
     case ELOOP:
-        return "directory tree too deep";
+        return "directory tree too deep, or a symbolic link where a file was listed";
+    case EREMOTEIO:
+        return "on a pseudo file system (proc, sysfs, ...): never read";
     default:
         return strerror(-err);
     }
