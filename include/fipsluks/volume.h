@@ -18,6 +18,8 @@
 #define FL_MAX_TOKENS 32
 #define FL_MAX_DIGESTS 32
 #define FL_MAX_SEGMENTS 32
+/** Largest key a header may declare, in bytes: anything larger (or 0, or negative) is malformed. */
+#define FL_MAX_KEY_BYTES 1024
 
 /** Keyslot priority, as libcryptsetup names it. */
 enum fl_priority {
@@ -35,6 +37,8 @@ struct fl_segment {
     uint32_t sector_size; /**< encryption sector size in bytes */
     char *integrity;      /**< dm-integrity algorithm ("hmac(sha256)"), NULL if none */
     uint64_t offset;      /**< data offset in bytes */
+    char *malformed;      /**< why the header's values for this segment are out of range (its volume key
+                               size), or NULL; key_bits is then 0 */
 };
 
 /** An active keyslot. */
@@ -54,6 +58,8 @@ struct fl_keyslot {
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< ids of the tokens assigned to this keyslot */
     size_t n_tokens;
+    char *malformed;      /**< why this keyslot cannot be taken at face value (an id beyond LUKS2's 32
+                               keyslots, which libcryptsetup ignores; a key size out of range), or NULL */
 };
 
 /** A LUKS2 token (systemd-tpm2, systemd-fido2, clevis, luks2-keyring, …). */

@@ -9,6 +9,7 @@
  * also immune to the header changing while it is parsed.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -193,6 +194,42 @@ static uint32_t ju32(json_object *o, const char *key)
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/*
+ * A key size in bytes from the header, as bits. 0 when the value is absent, not an integer, not
+ * positive or above FL_MAX_KEY_BYTES (then bytes * 8 could also wrap): the caller reports it as
+ * malformed, with the value as found in @p ret_text.
+ */
+static uint32_t key_bits_of(json_object *v, char *ret_text, size_t size)
+{
+    int64_t bytes;
+
+    snprintf(ret_text, size, "%.24s", v ? json_object_to_json_string(v) : "(missing)");
+    if (!v || !json_object_is_type(v, json_type_int))
+        return 0;
+    bytes = json_object_get_int64(v);
+    if (bytes <= 0 || bytes > FL_MAX_KEY_BYTES)
+        return 0;
+    return (uint32_t)bytes * 8;
+}
+
+static int set_malformed(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_malformed(char **dst, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    if (*dst)
+        return 0; /* the first reason is enough */
+    va_start(ap, fmt);
+    r = vasprintf(dst, fmt, ap);
+    va_end(ap);
+    if (r < 0) {
+        *dst = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 static int id_of(const char *key)
 {
     uint64_t id;
@@ -247,30 +284,54 @@ static enum fl_priority priority_of(struct crypt_device *cd, int id)
     }
 }
 
+static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks, struct fl_keyslot *ks)
+{
+    json_object *area = jget(jks, "area");
+    char text[32];
+    int r;
+
+    ks->id = id;
+    r = dup_opt(&ks->type, jstr(jks, "type"));
+    if (!r && id >= FL_MAX_KEYSLOTS)
+        r = set_malformed(&ks->malformed, "keyslot id %d is beyond LUKS2's %d keyslots (0-%d): libcryptsetup "
+                          "ignores it, so no passphrase opens it", id, FL_MAX_KEYSLOTS, FL_MAX_KEYSLOTS - 1);
+    if (!r)
+        r = keyslot_read_kdf(cd, ks);
+    if (!r)
+        r = dup_opt(&ks->cipher, jstr(area, "encryption"));
+    if (!r)
+        r = dup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
+    if (r)
+        return r;
+    if (!key_bits_of(jget(jks, "key_size"), text, sizeof(text)))
+        r = set_malformed(&ks->malformed, "volume key size %s is out of range (1 to %d bytes)", text,
+                          FL_MAX_KEY_BYTES);
+    ks->key_bits = key_bits_of(jget(area, "key_size"), text, sizeof(text));
+    if (!r && !ks->key_bits)
+        r = set_malformed(&ks->malformed, "keyslot area key size %s is out of range (1 to %d bytes)", text,
+                          FL_MAX_KEY_BYTES);
+    ks->area_offset = ju64(area, "offset");
+    ks->area_size = ju64(area, "size");
+    ks->priority = priority_of(cd, id);
+    return r;
+}
+
+/*
+ * Keyslots with the ids LUKS2 allows first, then the others (malformed) while there is room: a
+ * header listing junk keyslots first cannot push a real one out of the 32 places.
+ */
 static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "keyslots"), key, jks) {
-        struct fl_keyslot *ks;
-        json_object *area = jget(jks, "area");
-        int id = id_of(key), r;
+    for (int pass = 0; pass < 2; pass++) {
+        json_object_object_foreach(jget(root, "keyslots"), key, jks) {
+            int id = id_of(key), r;
 
-        if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS)
-            continue;
-        ks = &v->keyslots[v->n_keyslots++];
-        ks->id = id;
-        r = dup_opt(&ks->type, jstr(jks, "type"));
-        if (!r)
-            r = keyslot_read_kdf(cd, ks);
-        if (!r)
-            r = dup_opt(&ks->cipher, jstr(area, "encryption"));
-        if (!r)
-            r = dup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
-        if (r)
-            return r;
-        ks->key_bits = ju32(area, "key_size") * 8;
-        ks->area_offset = ju64(area, "offset");
-        ks->area_size = ju64(area, "size");
-        ks->priority = priority_of(cd, id);
+            if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS || (id < FL_MAX_KEYSLOTS) != (pass == 0))
+                continue;
+            r = luks2_read_keyslot(cd, id, jks, &v->keyslots[v->n_keyslots++]);
+            if (r)
+                return r;
+        }
     }
     return 0;
 }
@@ -333,10 +394,15 @@ static int luks2_read_digests(json_object *root, struct fl_volume *v)
     return 0;
 }
 
-/* Key size of a segment: that of a keyslot bound to the digest that covers the segment. */
-static uint32_t luks2_segment_key_bits(json_object *root, int segment, uint32_t fallback)
+/*
+ * Key size of a segment: that of a keyslot bound to the digest that covers the segment, else the
+ * volume key size libcryptsetup reports. 0 with @p ret_text set when the header's value is out of range.
+ */
+static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *root, int segment, char *ret_text,
+                                       size_t size)
 {
     json_object *keyslots = jget(root, "keyslots");
+    int vk_bytes;
 
     json_object_object_foreach(jget(root, "digests"), dkey, jd) {
         json_object *slots = jget(jd, "keyslots");
@@ -347,20 +413,20 @@ static uint32_t luks2_segment_key_bits(json_object *root, int segment, uint32_t 
             continue;
         for (size_t i = 0; i < n; i++) {
             json_object *jks = jget(keyslots, json_object_get_string(json_object_array_get_idx(slots, i)));
-            uint32_t bytes = ju32(jks, "key_size");
-            if (bytes)
-                return bytes * 8;
+            if (jget(jks, "key_size"))
+                return key_bits_of(jget(jks, "key_size"), ret_text, size);
         }
     }
-    return fallback;
+    vk_bytes = crypt_get_volume_key_size(cd);
+    snprintf(ret_text, size, "%d", vk_bytes);
+    return vk_bytes > 0 && vk_bytes <= FL_MAX_KEY_BYTES ? (uint32_t)vk_bytes * 8 : 0;
 }
 
 static int luks2_read_segments(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
-    uint32_t vk_bits = (uint32_t)crypt_get_volume_key_size(cd) * 8;
-
     json_object_object_foreach(jget(root, "segments"), key, js) {
         struct fl_segment *s;
+        char text[32];
         int id = id_of(key), r;
 
         if (id < 0 || v->n_segments >= FL_MAX_SEGMENTS)
@@ -376,8 +442,12 @@ static int luks2_read_segments(struct crypt_device *cd, json_object *root, struc
             return r;
         s->sector_size = ju32(js, "sector_size");
         s->offset = ju64(js, "offset");
-        if (s->cipher)
-            s->key_bits = luks2_segment_key_bits(root, id, vk_bits);
+        if (s->cipher) {
+            s->key_bits = luks2_segment_key_bits(cd, root, id, text, sizeof(text));
+            if (!s->key_bits && set_malformed(&s->malformed, "volume key size %s is out of range (1 to %d bytes)",
+                                              text, FL_MAX_KEY_BYTES) < 0)
+                return -ENOMEM;
+        }
     }
     return 0;
 }
@@ -467,7 +537,7 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
     char hash[FL_LUKS1_HASH_SPEC_LEN + 1];
     struct fl_segment *s = &v->segments[0];
     struct fl_digest *d = &v->digests[0];
-    int max = crypt_keyslot_max(CRYPT_LUKS1), r;
+    int max = crypt_keyslot_max(CRYPT_LUKS1), vk_bytes, r;
 
     if (c->len < FL_LUKS1_HEADER_SIZE)
         return -EINVAL;
@@ -486,7 +556,12 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
     r = dup_opt(&s->type, "crypt");
     if (r)
         return r;
-    s->key_bits = (uint32_t)crypt_get_volume_key_size(cd) * 8;
+    vk_bytes = crypt_get_volume_key_size(cd);
+    if (vk_bytes > 0 && vk_bytes <= FL_MAX_KEY_BYTES)
+        s->key_bits = (uint32_t)vk_bytes * 8;
+    else if (set_malformed(&s->malformed, "volume key size %d is out of range (1 to %d bytes)", vk_bytes,
+                           FL_MAX_KEY_BYTES) < 0)
+        return -ENOMEM;
     s->sector_size = 512;
     s->offset = crypt_get_data_offset(cd) * 512;
 
@@ -517,7 +592,10 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
             r = dup_opt(&ks->af_hash, hash);
         if (r)
             return r;
-        ks->key_bits = (uint32_t)key_size * 8;
+        ks->key_bits = key_size > 0 && key_size <= FL_MAX_KEY_BYTES ? (uint32_t)key_size * 8 : 0;
+        if (!ks->key_bits && set_malformed(&ks->malformed, "key size %zu is out of range (1 to %d bytes)", key_size,
+                                           FL_MAX_KEY_BYTES) < 0)
+            return -ENOMEM;
         ks->priority = FL_PRIORITY_NORMAL;
     }
     return 0;
@@ -680,6 +758,7 @@ void fl_volume_free(struct fl_volume *v)
         free(v->segments[i].type);
         free(v->segments[i].cipher);
         free(v->segments[i].integrity);
+        free(v->segments[i].malformed);
     }
     for (size_t i = 0; i < v->n_keyslots; i++) {
         free(v->keyslots[i].type);
@@ -687,6 +766,7 @@ void fl_volume_free(struct fl_volume *v)
         free(v->keyslots[i].hash);
         free(v->keyslots[i].cipher);
         free(v->keyslots[i].af_hash);
+        free(v->keyslots[i].malformed);
     }
     for (size_t i = 0; i < v->n_tokens; i++)
         free(v->tokens[i].type);
