@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -45,8 +46,7 @@ bool fl_all_zero(const void *buf, size_t len)
 {
     const unsigned char *p = buf;
 
-    for (size_t i = 0; i < len; i++)
-        if (p[i])
-            return false;
-    return true;
+    /* the first byte is zero and every byte equals the next: memcmp's speed, not a byte loop's
+     * (a damaged header makes scan check up to 8 MiB) */
+    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
