@@ -116,7 +116,8 @@ struct fl_volume {
  *
  * @return 0, or a negative errno: -ENOENT (missing), -EACCES (permission), -EISDIR (a directory),
  *         -ENOTBLK (neither a block device nor a regular file), -EREMOTEIO (on a pseudo file
- *         system such as proc or sysfs: not read), -EMEDIUMTYPE (no LUKS signature),
+ *         system such as proc or sysfs: not read), -ENXIO (a block device without medium, e.g. a
+ *         detached loop device), -EMEDIUMTYPE (no LUKS signature),
  *         -EUCLEAN (LUKS signature but no valid header copy), -EIO, -ENOMEM.
  */
 int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret);

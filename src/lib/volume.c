@@ -62,6 +62,8 @@ static int source_size(int fd, uint64_t *ret)
         uint64_t size;
         if (ioctl(fd, BLKGETSIZE64, &size) < 0)
             return -errno;
+        if (size == 0)
+            return -ENXIO; /* no medium: an unbound loop device, one detached while it was scanned */
         *ret = size;
         return 0;
     }
