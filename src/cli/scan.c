@@ -14,7 +14,7 @@ struct scan {
     bool verbose;
     unsigned walk_flags;   /* -x: FL_WALK_ONE_FILE_SYSTEM */
     json_object *volumes;  /* --json: the "volumes" array */
-    json_object *skipped;  /* --json --verbose: paths without a LUKS signature */
+    json_object *skipped;  /* --json --verbose: paths not scanned (no LUKS signature, not read) */
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
 };

@@ -308,8 +308,9 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
     if (!key_bits_of(jget(jks, "key_size"), text, sizeof(text)))
         r = set_malformed(&ks->malformed, "volume key size %s is out of range (1 to %d bytes)", text,
                           FL_MAX_KEY_BYTES);
+    /* only "raw" areas hold encrypted key material (reencrypt keyslots have "none", "checksum", …) */
     ks->key_bits = key_bits_of(jget(area, "key_size"), text, sizeof(text));
-    if (!r && !ks->key_bits)
+    if (!r && !ks->key_bits && (jget(area, "key_size") || !strcmp(jstr(area, "type") ? jstr(area, "type") : "", "raw")))
         r = set_malformed(&ks->malformed, "keyslot area key size %s is out of range (1 to %d bytes)", text,
                           FL_MAX_KEY_BYTES);
     ks->area_offset = ju64(area, "offset");

@@ -69,4 +69,13 @@ fl_assert_eq "FL-HEADER-MALFORMED keyslot 0;FL-NO-KEYSLOT header;" "$(findings)"
 edited huge --set 'keyslots.0.area.key_size=99999999999999999999'
 scan_json huge
 fl_assert_contains "$(findings)" "FL-HEADER-MALFORMED keyslot 0" "huge area key size"
+# a reencrypt keyslot has no key material area ("area": {"type": "none" | "checksum" | …}, no key_size):
+# not malformed
+cp --sparse=always "$T/base.img" "$T/reencrypt.img"
+cryptsetup reencrypt --init-only -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$T/k" "$T/reencrypt.img"
+fl_expect_exit 6 fipsluks scan --json "$T/reencrypt.img"
+J=$FL_OUT
+fl_assert_eq "reencrypt" "$(jq -r '[.volumes[0].keyslots[].type] | map(select(. == "reencrypt")) | .[0]' <<<"$J")" \
+    "a reencrypt keyslot"
+[[ $(findings) != *FL-HEADER-MALFORMED* ]] || fl_fail "reencrypt keyslot reported as malformed: $(findings)"
 echo "scan-malformed: ok"
