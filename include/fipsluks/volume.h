@@ -58,8 +58,8 @@ struct fl_keyslot {
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< ids of the tokens assigned to this keyslot */
     size_t n_tokens;
-    char *malformed;      /**< why this keyslot cannot be taken at face value (an id beyond LUKS2's 32
-                               keyslots, which libcryptsetup ignores; a key size out of range), or NULL */
+    char *malformed; /**< why this keyslot cannot be taken at face value (an id beyond LUKS2's 32
+                          keyslots, which libcryptsetup ignores; a key size out of range), or NULL */
 };
 
 /** A LUKS2 token (systemd-tpm2, systemd-fido2, clevis, luks2-keyring, …). */

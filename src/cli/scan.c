@@ -180,8 +180,8 @@ static int print_summary(struct scan *s)
         printf(" (%u file%s without a LUKS signature skipped)", s->n_skipped - s->n_not_read,
                s->n_skipped - s->n_not_read == 1 ? "" : "s");
     if (s->n_not_read)
-        printf(" (%u path%s not read: pseudo or other file systems, or removed during the scan)", s->n_not_read,
-               s->n_not_read == 1 ? "" : "s");
+        printf(" (%u path%s not read: pseudo or other file systems, or removed during the scan)",
+               s->n_not_read, s->n_not_read == 1 ? "" : "s");
     putchar('\n');
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
 }
@@ -192,7 +192,8 @@ int verb_scan(int argc, const char **argv)
     char *header = NULL;
     struct poptOption options[] = {
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-scan(8))", NULL},
-        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE", "FILE"},
+        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE",
+         "FILE"},
         {"verbose", 'v', POPT_ARG_NONE, &verbose, 0,
          "Also list what directories hold that was skipped (no LUKS signature, pseudo file systems)", NULL},
         {"one-file-system", 'x', POPT_ARG_NONE, &one_fs, 0,

@@ -40,7 +40,9 @@
 #endif
 
 /* File systems whose files are kernel interfaces, not data: never read by a scan. */
+/* clang-format off */
 #define PSEUDO(magic, name) {(magic), name, "on a " name " pseudo file system: not read"}
+/* clang-format on */
 static const struct {
     unsigned long magic;
     const char *name;

@@ -295,8 +295,10 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
     ks->id = id;
     r = dup_opt(&ks->type, jstr(jks, "type"));
     if (!r && id >= FL_MAX_KEYSLOTS)
-        r = set_malformed(&ks->malformed, "keyslot id %d is beyond LUKS2's %d keyslots (0-%d): libcryptsetup "
-                          "ignores it, so no passphrase opens it", id, FL_MAX_KEYSLOTS, FL_MAX_KEYSLOTS - 1);
+        r = set_malformed(&ks->malformed,
+                          "keyslot id %d is beyond LUKS2's %d keyslots (0-%d): libcryptsetup "
+                          "ignores it, so no passphrase opens it",
+                          id, FL_MAX_KEYSLOTS, FL_MAX_KEYSLOTS - 1);
     if (!r)
         r = keyslot_read_kdf(cd, ks);
     if (!r)
@@ -310,7 +312,8 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
                           FL_MAX_KEY_BYTES);
     /* only "raw" areas hold encrypted key material (reencrypt keyslots have "none", "checksum", …) */
     ks->key_bits = key_bits_of(jget(area, "key_size"), text, sizeof(text));
-    if (!r && !ks->key_bits && (jget(area, "key_size") || !strcmp(jstr(area, "type") ? jstr(area, "type") : "", "raw")))
+    if (!r && !ks->key_bits &&
+        (jget(area, "key_size") || !strcmp(jstr(area, "type") ? jstr(area, "type") : "", "raw")))
         r = set_malformed(&ks->malformed, "keyslot area key size %s is out of range (1 to %d bytes)", text,
                           FL_MAX_KEY_BYTES);
     ks->area_offset = ju64(area, "offset");
@@ -401,8 +404,8 @@ static int luks2_read_digests(json_object *root, struct fl_volume *v)
  * Key size of a segment: that of a keyslot bound to the digest that covers the segment, else the
  * volume key size libcryptsetup reports. 0 with @p ret_text set when the header's value is out of range.
  */
-static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *root, int segment, char *ret_text,
-                                       size_t size)
+static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *root, int segment,
+                                       char *ret_text, size_t size)
 {
     json_object *keyslots = jget(root, "keyslots");
     int vk_bytes;
@@ -447,8 +450,9 @@ static int luks2_read_segments(struct crypt_device *cd, json_object *root, struc
         s->offset = ju64(js, "offset");
         if (s->cipher) {
             s->key_bits = luks2_segment_key_bits(cd, root, id, text, sizeof(text));
-            if (!s->key_bits && set_malformed(&s->malformed, "volume key size %s is out of range (1 to %d bytes)",
-                                              text, FL_MAX_KEY_BYTES) < 0)
+            if (!s->key_bits &&
+                set_malformed(&s->malformed, "volume key size %s is out of range (1 to %d bytes)", text,
+                              FL_MAX_KEY_BYTES) < 0)
                 return -ENOMEM;
         }
     }
@@ -596,8 +600,8 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
         if (r)
             return r;
         ks->key_bits = key_size > 0 && key_size <= FL_MAX_KEY_BYTES ? (uint32_t)key_size * 8 : 0;
-        if (!ks->key_bits && set_malformed(&ks->malformed, "key size %zu is out of range (1 to %d bytes)", key_size,
-                                           FL_MAX_KEY_BYTES) < 0)
+        if (!ks->key_bits && set_malformed(&ks->malformed, "key size %zu is out of range (1 to %d bytes)",
+                                           key_size, FL_MAX_KEY_BYTES) < 0)
             return -ENOMEM;
         ks->priority = FL_PRIORITY_NORMAL;
     }

@@ -25,7 +25,7 @@
 #include "fipsluks/volume.h"
 
 #define FUZZ_IMAGE_SIZE (20u << 20)
-#define FUZZ_MAX_INPUT (4u << 20)
+#define FUZZ_MAX_INPUT  (4u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

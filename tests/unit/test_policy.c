@@ -745,8 +745,9 @@ static void test_malformed(void **state)
     k->malformed = sdup("keyslot id 40 is beyond LUKS2's 32 keyslots (0-31): libcryptsetup ignores it, so no "
                         "passphrase opens it");
     f = expect_only(v, "FL-HEADER-MALFORMED", "keyslot 40", FL_SEVERITY_ERROR);
-    assert_string_equal(f.items[0].message, "malformed header: keyslot id 40 is beyond LUKS2's 32 keyslots (0-31): "
-                                            "libcryptsetup ignores it, so no passphrase opens it");
+    assert_string_equal(f.items[0].message,
+                        "malformed header: keyslot id 40 is beyond LUKS2's 32 keyslots (0-31): "
+                        "libcryptsetup ignores it, so no passphrase opens it");
     assert_string_equal(f.items[0].remedy,
                         "inspect with: cryptsetup luksDump /dev/sdb1; then restore a good header backup: "
                         "cryptsetup luksHeaderRestore --header-backup-file BACKUP /dev/sdb1");
@@ -1309,7 +1310,8 @@ static void test_enomem(void **state)
     for (int i = 3; i < 8; i++)
         add_keyslot(v, i, "argon2i", NULL, 4);
     add_token(v, 1, "clevis", 3);
-    add_keyslot(v, 33, "pbkdf2", "sha256", 5000)->malformed = sdup("keyslot id 33 is beyond LUKS2's 32 keyslots");
+    add_keyslot(v, 33, "pbkdf2", "sha256", 5000)->malformed =
+        sdup("keyslot id 33 is beyond LUKS2's 32 keyslots");
     vasprintf_calls = 0;
     want = evaluate(v, &baseline);
     if (vasprintf_calls == 0) {

@@ -282,8 +282,10 @@ static void test_walk_special_files(void **state)
     struct fl_found_list list = {0};
     char sub[300], cmd[1024];
 
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/special' && mkfifo '%s/special/fifo' && touch '%s/special/plain' && "
-             "ln -s plain '%s/special/link'", dir, dir, dir, dir);
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s/special' && mkfifo '%s/special/fifo' && touch '%s/special/plain' && "
+             "ln -s plain '%s/special/link'",
+             dir, dir, dir, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(sub, sizeof(sub), "%s/special/null", dir);
     (void)mknod(sub, S_IFCHR | 0600, makedev(1, 3)); /* needs root; without it the FIFO still counts */
@@ -337,11 +339,16 @@ static void test_walk_pseudo_fs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_luks2_argon),     cmocka_unit_test(test_luks2_pbkdf2),
-        cmocka_unit_test(test_luks1),           cmocka_unit_test(test_damaged_primary_not_written),
-        cmocka_unit_test(test_secondary_only),  cmocka_unit_test(test_not_luks),
-        cmocka_unit_test(test_detached_header), cmocka_unit_test(test_walk_directory),
-        cmocka_unit_test(test_walk_special_files), cmocka_unit_test(test_read_refuses_special_files),
+        cmocka_unit_test(test_luks2_argon),
+        cmocka_unit_test(test_luks2_pbkdf2),
+        cmocka_unit_test(test_luks1),
+        cmocka_unit_test(test_damaged_primary_not_written),
+        cmocka_unit_test(test_secondary_only),
+        cmocka_unit_test(test_not_luks),
+        cmocka_unit_test(test_detached_header),
+        cmocka_unit_test(test_walk_directory),
+        cmocka_unit_test(test_walk_special_files),
+        cmocka_unit_test(test_read_refuses_special_files),
         cmocka_unit_test(test_walk_pseudo_fs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
