@@ -10,6 +10,14 @@ oversized sizes, swapped and mismatched copies, invalid UTF-8, deep nesting, hug
 byte of the image, and must report a valid volume (exit 0 or 6, status "ok") exactly when
 `cryptsetup luksDump` (on a copy: it may repair) accepts the same bytes. Prints one line per
 disagreement and a summary per class; exit 1 on any failure.
+
+For a volume reported valid it also checks that nothing out of range is judged as if it were real: a
+keyslot id beyond 31 or a key size that is 0, not whole bytes or above 8192 bits must come with an
+FL-HEADER-MALFORMED finding on that object (the code before that rule reported wrapped key sizes).
+
+No class disagrees with luksDump (cryptsetup 2.6.1): fipsluks loads through the same crypt_load(), from a
+private copy of the header region, so a copy libcryptsetup would repair is reported as FL-HEADER-DAMAGED
+on a valid volume, just as luksDump (which repairs its copy) accepts it.
 """
 
 import hashlib
