@@ -154,7 +154,7 @@ def add(cls, name, head, size=L2_SIZE):
 
 
 # -- LUKS2 binary header bit flips, checksum left as it is (copy invalid) or recomputed
-for i in range(40):
+for i in range(30):
     add("l2-bin-flip", "primary binary header flip %d" % i, flip(L2, 0, 4096, rng.choice([1, 2, 4])) )
 for i in range(30):
     b = bytearray(flip(L2, 0, 448, rng.choice([1, 2])))  # fields before the checksum
@@ -167,7 +167,7 @@ for i in range(15):
 
 # -- JSON bit flips with recomputed checksums (JSON syntax errors, invalid UTF-8, changed values)
 jlen = len(json_text(L2))
-for i in range(60):
+for i in range(40):
     b = bytearray(flip(L2, 4096, 4096 + jlen, rng.choice([1, 2, 3, 8])))
     seal(b, 0)
     add("l2-json-flip-primary", "primary JSON flip %d" % i, bytes(b))
@@ -292,7 +292,7 @@ for new_id in ("31", "32", "40", "2147483647", "4294967296", "-1", "01", "1x"):
     add("l2-keyslot-id", "keyslot 0 renamed %s" % new_id, edited(rename))
 
 # -- LUKS1: bit flips in the 592-byte header, odd values, truncation
-for i in range(50):
+for i in range(40):
     add("l1-flip", "LUKS1 header flip %d" % i, flip(L1, 0, 592, rng.choice([1, 2, 4])), L1_SIZE)
 for i in range(15):
     add("l1-keyslot-flip", "LUKS1 keyslot 0 field flip %d" % i, flip(L1, 208, 256, 1), L1_SIZE)
