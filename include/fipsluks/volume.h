@@ -18,6 +18,8 @@
 #define FL_MAX_TOKENS 32
 #define FL_MAX_DIGESTS 32
 #define FL_MAX_SEGMENTS 32
+/** Largest key a header may declare, in bytes: anything larger (or 0, or negative) is malformed. */
+#define FL_MAX_KEY_BYTES 1024
 
 /** Keyslot priority, as libcryptsetup names it. */
 enum fl_priority {
@@ -35,6 +37,8 @@ struct fl_segment {
     uint32_t sector_size; /**< encryption sector size in bytes */
     char *integrity;      /**< dm-integrity algorithm ("hmac(sha256)"), NULL if none */
     uint64_t offset;      /**< data offset in bytes */
+    char *malformed;      /**< why the header's values for this segment are out of range (its volume key
+                               size), or NULL; key_bits is then 0 */
 };
 
 /** An active keyslot. */
@@ -54,6 +58,8 @@ struct fl_keyslot {
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< ids of the tokens assigned to this keyslot */
     size_t n_tokens;
+    char *malformed; /**< why this keyslot cannot be taken at face value (an id beyond LUKS2's 32
+                          keyslots, which libcryptsetup ignores; a key size out of range), or NULL */
 };
 
 /** A LUKS2 token (systemd-tpm2, systemd-fido2, clevis, luks2-keyring, …). */
@@ -105,16 +111,31 @@ struct fl_volume {
  * @param path         device or image
  * @param header_path  detached header file, or NULL to read the header from @p path
  * @param ret          on success, a new volume to free with fl_volume_free()
+ * Only a regular file or a block device is ever opened for reading: anything else is refused after
+ * an O_PATH open, which runs no driver code (a FIFO cannot block, a character device is not opened).
+ *
  * @return 0, or a negative errno: -ENOENT (missing), -EACCES (permission), -EISDIR (a directory),
- *         -ENOTBLK (neither a block device nor a regular file), -EMEDIUMTYPE (no LUKS signature),
+ *         -ENOTBLK (neither a block device nor a regular file), -EREMOTEIO (on a pseudo file
+ *         system such as proc or sysfs: not read), -ENXIO (a block device without medium, e.g. a
+ *         detached loop device), -EMEDIUMTYPE (no LUKS signature),
  *         -EUCLEAN (LUKS signature but no valid header copy), -EIO, -ENOMEM.
  */
 int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret);
 
+/** fl_volume_read() flags */
+enum fl_read_flags {
+    FL_READ_NOFOLLOW = 1 << 0, /**< refuse (-ELOOP) when the last component of the path is a symbolic link */
+};
+
+/** fl_volume_read() with @p flags (FL_READ_NOFOLLOW for paths found by walking a directory). */
+int fl_volume_read_flags(const char *path, const char *header_path, unsigned flags, struct fl_volume **ret);
+
 /**
  * Whether @p path carries a LUKS signature: the primary header magic, or the magic of a LUKS2
- * secondary header copy at one of its possible offsets. Reads a few bytes, writes nothing.
- * @return 1 if LUKS, 0 if not, or a negative errno (-ENOENT, -EACCES, -EISDIR, -ENOTBLK, -EIO).
+ * secondary header copy at one of its possible offsets. Reads a few bytes, writes nothing. For paths
+ * found by a directory walk: a symbolic link in the last component is not followed (-ELOOP).
+ * @return 1 if LUKS, 0 if not, or a negative errno (-ENOENT, -EACCES, -EISDIR, -ENOTBLK, -ELOOP,
+ *         -EREMOTEIO, -EIO).
  */
 int fl_probe_luks(const char *path);
 

@@ -23,6 +23,7 @@ int fl_exit_code(int r)
     case EROFS:
     case EMEDIUMTYPE:
     case EUCLEAN:
+    case EREMOTEIO: /* on a pseudo file system (proc, sysfs): never read */
     case EPROTO: /* format: the new volume failed its check (and was restored) */
         return FL_EXIT_DEVICE;
     case EBUSY:

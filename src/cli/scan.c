@@ -12,9 +12,11 @@
 struct scan {
     bool json;
     bool verbose;
+    unsigned walk_flags;   /* -x: FL_WALK_ONE_FILE_SYSTEM */
     json_object *volumes;  /* --json: the "volumes" array */
-    json_object *skipped;  /* --json --verbose: paths without a LUKS signature */
+    json_object *skipped;  /* --json --verbose: paths not scanned (no LUKS signature, not read) */
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
+    unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
 };
 
 static int report_error(struct scan *s, const char *path, int err)
@@ -31,25 +33,28 @@ static int report_error(struct scan *s, const char *path, int err)
     return 0;
 }
 
-static int report_skipped(struct scan *s, const char *path)
+/* A path not scanned: @p why, or no LUKS signature. Listed with --verbose, or when named explicitly. */
+static int report_skipped(struct scan *s, const char *path, const char *why, bool explicit)
 {
     s->n_skipped++;
-    if (!s->verbose)
+    if (why)
+        s->n_not_read++;
+    if (!s->verbose && !explicit)
         return 0;
     if (s->json)
-        return json_object_array_add(s->skipped, fl_json_string(path)) < 0 ? -ENOMEM : 0;
+        return s->verbose && json_object_array_add(s->skipped, fl_json_string(path)) < 0 ? -ENOMEM : 0;
     fl_fputs_escaped(path, stdout);
-    printf(": skipped (no LUKS signature)\n\n");
+    printf(": skipped (%s)\n\n", why ? why : "no LUKS signature");
     return 0;
 }
 
-static int scan_volume(struct scan *s, const char *path, const char *header)
+static int scan_volume(struct scan *s, const char *path, const char *header, unsigned read_flags)
 {
     struct fl_findings findings = {0};
     struct fl_volume *v = NULL;
     int r;
 
-    r = fl_volume_read(path, header, &v);
+    r = fl_volume_read_flags(path, header, read_flags, &v);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
@@ -82,12 +87,17 @@ static int scan_found(struct scan *s, const struct fl_found *f)
 
     if (f->error < 0)
         return report_error(s, f->path, f->error);
+    if (f->skipped)
+        return report_skipped(s, f->path, f->skipped, false);
     r = fl_probe_luks(f->path);
+    if (r == -ENOENT) /* removed since the walk listed it: nothing to judge, nothing lost */
+        return report_skipped(s, f->path, "removed during the scan", false);
     if (r < 0)
         return report_error(s, f->path, r);
     if (r == 0)
-        return report_skipped(s, f->path);
-    return scan_volume(s, f->path, NULL);
+        return report_skipped(s, f->path, NULL, false);
+    /* a file swapped for a symbolic link since the walk is not followed */
+    return scan_volume(s, f->path, NULL, FL_READ_NOFOLLOW);
 }
 
 static int scan_list(struct scan *s, struct fl_found_list *list)
@@ -103,18 +113,25 @@ static int scan_list(struct scan *s, struct fl_found_list *list)
 static int scan_path(struct scan *s, const char *path, const char *header)
 {
     struct fl_found_list list = {0};
+    const char *fs = NULL;
     struct stat st;
     int r;
 
+    /* /proc, /sys and the like are never read, not even when named: reading them has side effects */
+    if (fl_path_on_pseudo_fs(path, &fs) > 0) {
+        char why[96];
+        snprintf(why, sizeof(why), "on a %s pseudo file system: not read", fs);
+        return report_skipped(s, path, why, true);
+    }
     if (!header && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        r = fl_walk_directory(path, &list);
+        r = fl_walk_directory(path, s->walk_flags, &list);
         if (r < 0) {
             fl_found_clear(&list);
             return r;
         }
         return scan_list(s, &list);
     }
-    return scan_volume(s, path, header);
+    return scan_volume(s, path, header, 0);
 }
 
 static int scan_host(struct scan *s)
@@ -159,21 +176,27 @@ static int print_summary(struct scan *s)
     else
         printf("%u volume%s: %u FIPS-compatible, %u not compatible, %u unreadable", s->n_volumes,
                s->n_volumes == 1 ? "" : "s", s->n_compatible, s->n_incompatible, s->n_unreadable);
-    if (s->n_skipped)
-        printf(" (%u file%s without a LUKS signature skipped)", s->n_skipped, s->n_skipped == 1 ? "" : "s");
+    if (s->n_skipped > s->n_not_read)
+        printf(" (%u file%s without a LUKS signature skipped)", s->n_skipped - s->n_not_read,
+               s->n_skipped - s->n_not_read == 1 ? "" : "s");
+    if (s->n_not_read)
+        printf(" (%u path%s not read: pseudo or other file systems, or removed during the scan)",
+               s->n_not_read, s->n_not_read == 1 ? "" : "s");
     putchar('\n');
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
 }
 
 int verb_scan(int argc, const char **argv)
 {
-    int json = 0, r = 0;
+    int json = 0, one_fs = 0, r = 0;
     char *header = NULL;
     struct poptOption options[] = {
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-scan(8))", NULL},
         {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE", "FILE"},
+        {"one-file-system", 'x', POPT_ARG_NONE, &one_fs, 0,
+         "Do not descend into directories on other file systems than the PATH given", NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0,
-         "Common options (-v also lists files skipped for having no LUKS signature):", NULL},
+         "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
     poptContext ctx = fl_popt_context("scan", argc, argv, options, "[PATH…]");
@@ -194,6 +217,7 @@ int verb_scan(int argc, const char **argv)
 
     s.json = json;
     s.verbose = fl_opts.verbose;
+    s.walk_flags = one_fs ? FL_WALK_ONE_FILE_SYSTEM : 0;
     s.volumes = json_object_new_array();
     s.skipped = json_object_new_array();
     if (!s.volumes || !s.skipped) {

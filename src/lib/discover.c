@@ -1,4 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Finding what to scan.
+ *
+ * A directory walk must never have side effects: on pseudo file systems, reading a file runs kernel
+ * code (reading /sys/class/zram-control/hot_add creates a zram device, reading /proc/kmsg consumes
+ * the kernel log, files under /sys/kernel/debug can block or poke hardware). So the walk opens only
+ * directories, judges each by its file system type (fstatfs) before reading it, and lists regular
+ * files and block devices by lstat without opening them. volume.c opens what is listed with O_PATH
+ * first and checks the type again, so a file swapped for a FIFO or a device later is not opened.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -6,14 +16,66 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include <blkid/blkid.h>
 
 #include "fipsluks/discover.h"
+#include "host-internal.h"
 
-/* Deep enough for any real tree; bounds the recursion on hostile input. */
+/* Deep enough for any real tree; bounds the recursion (and the open directories) on hostile input. */
 #define FL_WALK_MAX_DEPTH 64
+
+/* Not every kernel header names these. */
+#ifndef CONFIGFS_MAGIC
+#define CONFIGFS_MAGIC 0x62656570
+#endif
+#ifndef FUSECTL_SUPER_MAGIC
+#define FUSECTL_SUPER_MAGIC 0x65735543
+#endif
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202
+#endif
+
+/* File systems whose files are kernel interfaces, not data: never read by a scan. */
+/* clang-format off */
+#define PSEUDO(magic, name) {(magic), name, "on a " name " pseudo file system: not read"}
+/* clang-format on */
+static const struct {
+    unsigned long magic;
+    const char *name;
+    const char *why; /* fl_found.skipped */
+} pseudo_fs[] = {
+    PSEUDO(PROC_SUPER_MAGIC, "proc"),
+    PSEUDO(SYSFS_MAGIC, "sysfs"),
+    PSEUDO(DEBUGFS_MAGIC, "debugfs"),
+    PSEUDO(TRACEFS_MAGIC, "tracefs"),
+    PSEUDO(SECURITYFS_MAGIC, "securityfs"),
+    PSEUDO(CGROUP_SUPER_MAGIC, "cgroup"),
+    PSEUDO(CGROUP2_SUPER_MAGIC, "cgroup2"),
+    PSEUDO(BPF_FS_MAGIC, "bpf"),
+    PSEUDO(PSTOREFS_MAGIC, "pstore"),
+    PSEUDO(CONFIGFS_MAGIC, "configfs"),
+    PSEUDO(EFIVARFS_MAGIC, "efivarfs"),
+    PSEUDO(DEVPTS_SUPER_MAGIC, "devpts"),
+    PSEUDO(MQUEUE_MAGIC, "mqueue"),
+    PSEUDO(HUGETLBFS_MAGIC, "hugetlbfs"),
+    PSEUDO(FUSECTL_SUPER_MAGIC, "fusectl"),
+    PSEUDO(BINFMTFS_MAGIC, "binfmt_misc"),
+    PSEUDO(SELINUX_MAGIC, "selinuxfs"),
+    PSEUDO(SMACK_MAGIC, "smackfs"),
+    PSEUDO(RDTGROUP_SUPER_MAGIC, "resctrl"),
+    PSEUDO(NSFS_MAGIC, "nsfs"),
+    PSEUDO(OPENPROM_SUPER_MAGIC, "openpromfs"),
+    PSEUDO(USBDEVICE_SUPER_MAGIC, "usbdevfs"),
+    PSEUDO(AAFS_MAGIC, "apparmorfs"),
+    PSEUDO(BINDERFS_SUPER_MAGIC, "binderfs"),
+};
+#undef PSEUDO
+
+static const char why_other_fs[] = "on another file system (--one-file-system): not descended into";
 
 int fl_found_add(struct fl_found_list *list, const char *path, int error)
 {
@@ -32,8 +94,19 @@ int fl_found_add(struct fl_found_list *list, const char *path, int error)
         return -ENOMEM;
     list->items[list->n].path = copy;
     list->items[list->n].error = error;
+    list->items[list->n].skipped = NULL;
     list->n++;
     return 0;
+}
+
+static int found_skip(struct fl_found_list *list, const char *path, const char *why)
+{
+    int r = fl_found_add(list, path, 0);
+
+    if (r < 0)
+        return r;
+    list->items[list->n - 1].skipped = why;
+    return 1;
 }
 
 void fl_found_clear(struct fl_found_list *list)
@@ -45,13 +118,55 @@ void fl_found_clear(struct fl_found_list *list)
     list->n = list->allocated = 0;
 }
 
+/* Whether @p fd is on a pseudo file system: 1 with its pseudo_fs[] index, 0, or -errno. */
+static int pseudo_fs_index(int fd, int *ret_index)
+{
+    struct statfs sfs;
+
+    *ret_index = -1;
+    if (fstatfs(fd, &sfs) < 0)
+        return -errno;
+    for (size_t i = 0; i < sizeof(pseudo_fs) / sizeof(pseudo_fs[0]); i++)
+        if ((unsigned long)sfs.f_type == pseudo_fs[i].magic) {
+            *ret_index = (int)i;
+            return 1;
+        }
+    return 0;
+}
+
+int fl_fd_on_pseudo_fs(int fd, const char **ret_name)
+{
+    int i, r = pseudo_fs_index(fd, &i);
+
+    if (r > 0 && ret_name)
+        *ret_name = pseudo_fs[i].name;
+    return r;
+}
+
+int fl_path_on_pseudo_fs(const char *path, const char **ret_name)
+{
+    int fd = open(path, O_PATH | O_CLOEXEC), r;
+
+    if (fd < 0)
+        return -errno;
+    r = fl_fd_on_pseudo_fs(fd, ret_name);
+    close(fd);
+    return r;
+}
+
 /* libblkid's verdict on one device: 1 when it is crypto_LUKS. */
 static int blkid_is_luks(const char *dev)
 {
-    blkid_probe pr = blkid_new_probe_from_filename(dev);
+    blkid_probe pr;
     const char *type = NULL;
+    struct stat st;
     int r = 0;
 
+    /* Only block devices (and, below a test root, image files) are opened; never a FIFO or a
+     * character device that a hostile root placed at /dev/NAME. */
+    if (lstat(dev, &st) < 0 || !(S_ISBLK(st.st_mode) || S_ISREG(st.st_mode)))
+        return 0;
+    pr = blkid_new_probe_from_filename(dev);
     if (!pr)
         return 0; /* vanished, unreadable or empty (an unbound loop device) */
     blkid_probe_enable_superblocks(pr, 1);
@@ -75,28 +190,36 @@ static int skip_dots(const struct dirent *d)
 
 int fl_discover_luks_devices(const char *sysroot, struct fl_found_list *out)
 {
-    const char *root = sysroot ? sysroot : "";
     struct dirent **names = NULL;
     char *sysdir = NULL;
     int n, found = 0, r = 0;
 
-    if (asprintf(&sysdir, "%s/sys/class/block", root) < 0)
-        return -ENOMEM;
+    /* Below a root, every path resolves inside it, as every other read of check --root does. */
+    r = fl_root_path(sysroot, "/sys/class/block", &sysdir);
+    if (r < 0)
+        return r;
     n = scandir(sysdir, &names, skip_dots, cmp_names);
     free(sysdir);
     if (n < 0)
         return -errno;
     for (int i = 0; i < n; i++) {
-        char *dev = NULL;
+        char *name = NULL, *dev = NULL;
 
-        if (r == 0) {
-            if (asprintf(&dev, "%s/dev/%s", root, names[i]->d_name) < 0)
+        if (r == 0 && strchr(names[i]->d_name, '/') == NULL) {
+            if (asprintf(&name, "/dev/%s", names[i]->d_name) < 0) {
+                name = NULL;
                 r = -ENOMEM;
-            else if (blkid_is_luks(dev)) {
-                r = fl_found_add(out, dev, 0);
-                found++;
+            } else {
+                r = fl_root_path(sysroot, name, &dev);
+                if (r == -ELOOP || r == -ENAMETOOLONG)
+                    r = 0; /* a hostile link loop below the root: not a device */
+                else if (r == 0 && blkid_is_luks(dev)) {
+                    r = fl_found_add(out, dev, 0);
+                    found++;
+                }
             }
         }
+        free(name);
         free(dev);
         free(names[i]);
     }
@@ -104,42 +227,148 @@ int fl_discover_luks_devices(const char *sysroot, struct fl_found_list *out)
     return r < 0 ? r : found;
 }
 
-static int walk(const char *dir, int depth, struct fl_found_list *out)
+static int cmp_strings(const void *a, const void *b)
 {
-    struct dirent **names = NULL;
-    int n, count = 0, r = 0;
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-    if (depth > FL_WALK_MAX_DEPTH)
-        return fl_found_add(out, dir, -ELOOP) < 0 ? -ENOMEM : 1;
-    n = scandir(dir, &names, skip_dots, cmp_names);
-    if (n < 0)
-        return fl_found_add(out, dir, -errno) < 0 ? -ENOMEM : 1;
-    for (int i = 0; i < n; i++) {
-        char *path = NULL;
-        struct stat st;
-
-        if (r >= 0) {
-            if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]->d_name) < 0)
-                r = -ENOMEM;
-            else if (lstat(path, &st) < 0)
-                r = fl_found_add(out, path, -errno) < 0 ? -ENOMEM : 1;
-            else if (S_ISDIR(st.st_mode))
-                r = walk(path, depth + 1, out);
-            else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
-                r = fl_found_add(out, path, 0) < 0 ? -ENOMEM : 1;
-            else
-                r = 0; /* symbolic links, sockets, fifos: not followed, not scanned */
-            if (r > 0)
-                count += r;
-        }
-        free(path);
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
         free(names[i]);
-    }
     free(names);
+}
+
+/* The names in directory @p d but "." and "..", sorted. @return count or -errno. */
+static int read_names(DIR *d, char ***ret)
+{
+    char **names = NULL;
+    size_t n = 0, allocated = 0;
+    struct dirent *e;
+
+    for (;;) {
+        errno = 0;
+        e = readdir(d);
+        if (!e) {
+            if (errno) {
+                int r = -errno;
+                free_names(names, n);
+                return r;
+            }
+            break;
+        }
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (n == allocated) {
+            size_t want = allocated ? allocated * 2 : 32;
+            char **grown = realloc(names, want * sizeof(*names));
+            if (!grown) {
+                free_names(names, n);
+                return -ENOMEM;
+            }
+            names = grown;
+            allocated = want;
+        }
+        names[n] = strdup(e->d_name);
+        if (!names[n]) {
+            free_names(names, n);
+            return -ENOMEM;
+        }
+        n++;
+    }
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_strings);
+    *ret = names;
+    return (int)n;
+}
+
+struct walk {
+    unsigned flags;
+    dev_t top_dev;
+    struct fl_found_list *out;
+};
+
+/* Append @p path with @p err (0 or -errno). @return 1 or -ENOMEM. */
+static int found_path(struct walk *w, const char *path, int err)
+{
+    return fl_found_add(w->out, path, err) < 0 ? -ENOMEM : 1;
+}
+
+/*
+ * Walk the directory open as @p dfd (taken over), named @p dir for output. @return the number of
+ * entries appended, or -ENOMEM (any other error is appended to the list with the path it concerns).
+ */
+static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
+{
+    char **names = NULL;
+    struct stat st;
+    DIR *d;
+    int n, idx, count = 0, r;
+
+    if (fstat(dfd, &st) < 0) {
+        r = -errno;
+        close(dfd);
+        return found_path(w, dir, r);
+    }
+    if (depth == 0)
+        w->top_dev = st.st_dev;
+    else if ((w->flags & FL_WALK_ONE_FILE_SYSTEM) && st.st_dev != w->top_dev) {
+        close(dfd);
+        return found_skip(w->out, dir, why_other_fs);
+    }
+    r = pseudo_fs_index(dfd, &idx);
+    if (r != 0) {
+        close(dfd);
+        return r < 0 ? found_path(w, dir, r) : found_skip(w->out, dir, pseudo_fs[idx].why);
+    }
+    if (depth > FL_WALK_MAX_DEPTH) {
+        close(dfd);
+        return found_path(w, dir, -ELOOP);
+    }
+    d = fdopendir(dfd);
+    if (!d) {
+        r = -errno;
+        close(dfd);
+        return found_path(w, dir, r);
+    }
+    n = read_names(d, &names);
+    if (n < 0) {
+        closedir(d);
+        return n == -ENOMEM ? n : found_path(w, dir, n);
+    }
+    r = 0;
+    for (int i = 0; i < n && r >= 0; i++) {
+        char *path = NULL;
+
+        if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]) < 0) {
+            r = -ENOMEM;
+            break;
+        }
+        if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = found_path(w, path, -errno);
+        } else if (S_ISDIR(st.st_mode)) {
+            int sub = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            r = sub < 0 ? found_path(w, path, -errno) : walk_dir(w, sub, path, depth + 1);
+        } else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+            r = found_path(w, path, 0);
+        } else {
+            r = 0; /* symbolic links, character devices, sockets, FIFOs: never opened */
+        }
+        if (r > 0)
+            count += r;
+        free(path);
+    }
+    free_names(names, (size_t)n);
+    closedir(d);
     return r < 0 ? r : count;
 }
 
-int fl_walk_directory(const char *dir, struct fl_found_list *out)
+int fl_walk_directory(const char *dir, unsigned flags, struct fl_found_list *out)
 {
-    return walk(dir, 0, out);
+    struct walk w = {.flags = flags, .out = out};
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd < 0)
+        return found_path(&w, dir, -errno);
+    return walk_dir(&w, dfd, dir, 0);
 }

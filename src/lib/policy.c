@@ -667,7 +667,8 @@ static size_t active_keyslots(const struct fl_volume *v)
     size_t n = 0;
 
     for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++)
-        if (!v->keyslots[i].type || strcmp(v->keyslots[i].type, "reencrypt") != 0)
+        if (!v->keyslots[i].malformed &&
+            (!v->keyslots[i].type || strcmp(v->keyslots[i].type, "reencrypt") != 0))
             n++;
     return n;
 }
@@ -771,6 +772,21 @@ static struct cipher_verdict judge_segment_cipher(const struct fl_segment *s, ui
     return judge_cipher(s->cipher, key_bits);
 }
 
+/*
+ * A keyslot or segment whose header values are out of range: nothing else about it is judged, and no
+ * fipsluks or cryptsetup command can fix it in place (migrate refuses keyslot ids beyond 31).
+ */
+static int add_malformed(struct ctx *c, const char *object, const char *why)
+{
+    char *r = xasprintf("inspect with: cryptsetup luksDump %s; then restore a good header backup: cryptsetup "
+                        "luksHeaderRestore --header-backup-file BACKUP %s",
+                        c->target, c->target);
+
+    if (!r)
+        return -ENOMEM;
+    return add(c, "FL-HEADER-MALFORMED", FL_SEVERITY_ERROR, object, r, "malformed header: %s", why);
+}
+
 static int eval_segment(struct ctx *c, const struct fl_segment *s)
 {
     struct cipher_verdict cv;
@@ -782,6 +798,8 @@ static int eval_segment(struct ctx *c, const struct fl_segment *s)
     int k;
 
     snprintf(object, sizeof(object), "segment %d", s->id);
+    if (s->malformed)
+        return add_malformed(c, object, s->malformed);
     if (s->cipher) {
         cv = judge_segment_cipher(s, &key_bits);
         if (cv.approval != FL_APPROVED) {
@@ -864,9 +882,11 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
     char *r;
     int k;
 
+    snprintf(object, sizeof(object), "keyslot %d", ks->id);
+    if (ks->malformed)
+        return add_malformed(c, object, ks->malformed);
     if (ks->type && strcmp(ks->type, "reencrypt") == 0)
         return 0; /* holds reencryption progress, no key */
-    snprintf(object, sizeof(object), "keyslot %d", ks->id);
 
     if (ks->kdf && (strcasecmp(ks->kdf, "argon2i") == 0 || strcasecmp(ks->kdf, "argon2id") == 0)) {
         r = remedy_keyslot(c, ks);

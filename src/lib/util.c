@@ -49,10 +49,9 @@ bool fl_all_zero(const void *buf, size_t len)
 {
     const unsigned char *p = buf;
 
-    for (size_t i = 0; i < len; i++)
-        if (p[i])
-            return false;
-    return true;
+    /* the first byte is zero and every byte equals the next: memcmp's speed, not a byte loop's
+     * (a damaged header makes scan check up to 8 MiB) */
+    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
 ssize_t fl_pwrite_full(int fd, const void *buf, size_t len, off_t off)

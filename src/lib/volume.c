@@ -9,6 +9,7 @@
  * also immune to the header changing while it is parsed.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <json-c/json.h>
 #include <libcryptsetup.h>
 
+#include "fipsluks/discover.h"
 #include "fipsluks/volume.h"
 #include "luks-disk.h"
 #include "util.h"
@@ -60,6 +62,8 @@ static int source_size(int fd, uint64_t *ret)
         uint64_t size;
         if (ioctl(fd, BLKGETSIZE64, &size) < 0)
             return -errno;
+        if (size == 0)
+            return -ENXIO; /* no medium: an unbound loop device, one detached while it was scanned */
         *ret = size;
         return 0;
     }
@@ -198,6 +202,42 @@ static uint32_t ju32(json_object *o, const char *key)
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/*
+ * A key size in bytes from the header, as bits. 0 when the value is absent, not an integer, not
+ * positive or above FL_MAX_KEY_BYTES (then bytes * 8 could also wrap): the caller reports it as
+ * malformed, with the value as found in @p ret_text.
+ */
+static uint32_t key_bits_of(json_object *v, char *ret_text, size_t size)
+{
+    int64_t bytes;
+
+    snprintf(ret_text, size, "%.24s", v ? json_object_to_json_string(v) : "(missing)");
+    if (!v || !json_object_is_type(v, json_type_int))
+        return 0;
+    bytes = json_object_get_int64(v);
+    if (bytes <= 0 || bytes > FL_MAX_KEY_BYTES)
+        return 0;
+    return (uint32_t)bytes * 8;
+}
+
+static int set_malformed(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_malformed(char **dst, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    if (*dst)
+        return 0; /* the first reason is enough */
+    va_start(ap, fmt);
+    r = vasprintf(dst, fmt, ap);
+    va_end(ap);
+    if (r < 0) {
+        *dst = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 static int id_of(const char *key)
 {
     uint64_t id;
@@ -252,30 +292,58 @@ static enum fl_priority priority_of(struct crypt_device *cd, int id)
     }
 }
 
+static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks, struct fl_keyslot *ks)
+{
+    json_object *area = jget(jks, "area");
+    char text[32];
+    int r;
+
+    ks->id = id;
+    r = dup_opt(&ks->type, jstr(jks, "type"));
+    if (!r && id >= FL_MAX_KEYSLOTS)
+        r = set_malformed(&ks->malformed,
+                          "keyslot id %d is beyond LUKS2's %d keyslots (0-%d): libcryptsetup "
+                          "ignores it, so no passphrase opens it",
+                          id, FL_MAX_KEYSLOTS, FL_MAX_KEYSLOTS - 1);
+    if (!r)
+        r = keyslot_read_kdf(cd, ks);
+    if (!r)
+        r = dup_opt(&ks->cipher, jstr(area, "encryption"));
+    if (!r)
+        r = dup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
+    if (r)
+        return r;
+    if (!key_bits_of(jget(jks, "key_size"), text, sizeof(text)))
+        r = set_malformed(&ks->malformed, "volume key size %s is out of range (1 to %d bytes)", text,
+                          FL_MAX_KEY_BYTES);
+    /* only "raw" areas hold encrypted key material (reencrypt keyslots have "none", "checksum", …) */
+    ks->key_bits = key_bits_of(jget(area, "key_size"), text, sizeof(text));
+    if (!r && !ks->key_bits &&
+        (jget(area, "key_size") || !strcmp(jstr(area, "type") ? jstr(area, "type") : "", "raw")))
+        r = set_malformed(&ks->malformed, "keyslot area key size %s is out of range (1 to %d bytes)", text,
+                          FL_MAX_KEY_BYTES);
+    ks->area_offset = ju64(area, "offset");
+    ks->area_size = ju64(area, "size");
+    ks->priority = priority_of(cd, id);
+    return r;
+}
+
+/*
+ * Keyslots with the ids LUKS2 allows first, then the others (malformed) while there is room: a
+ * header listing junk keyslots first cannot push a real one out of the 32 places.
+ */
 static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "keyslots"), key, jks) {
-        struct fl_keyslot *ks;
-        json_object *area = jget(jks, "area");
-        int id = id_of(key), r;
+    for (int pass = 0; pass < 2; pass++) {
+        json_object_object_foreach(jget(root, "keyslots"), key, jks) {
+            int id = id_of(key), r;
 
-        if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS)
-            continue;
-        ks = &v->keyslots[v->n_keyslots++];
-        ks->id = id;
-        r = dup_opt(&ks->type, jstr(jks, "type"));
-        if (!r)
-            r = keyslot_read_kdf(cd, ks);
-        if (!r)
-            r = dup_opt(&ks->cipher, jstr(area, "encryption"));
-        if (!r)
-            r = dup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
-        if (r)
-            return r;
-        ks->key_bits = ju32(area, "key_size") * 8;
-        ks->area_offset = ju64(area, "offset");
-        ks->area_size = ju64(area, "size");
-        ks->priority = priority_of(cd, id);
+            if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS || (id < FL_MAX_KEYSLOTS) != (pass == 0))
+                continue;
+            r = luks2_read_keyslot(cd, id, jks, &v->keyslots[v->n_keyslots++]);
+            if (r)
+                return r;
+        }
     }
     return 0;
 }
@@ -338,10 +406,15 @@ static int luks2_read_digests(json_object *root, struct fl_volume *v)
     return 0;
 }
 
-/* Key size of a segment: that of a keyslot bound to the digest that covers the segment. */
-static uint32_t luks2_segment_key_bits(json_object *root, int segment, uint32_t fallback)
+/*
+ * Key size of a segment: that of a keyslot bound to the digest that covers the segment, else the
+ * volume key size libcryptsetup reports. 0 with @p ret_text set when the header's value is out of range.
+ */
+static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *root, int segment,
+                                       char *ret_text, size_t size)
 {
     json_object *keyslots = jget(root, "keyslots");
+    int vk_bytes;
 
     json_object_object_foreach(jget(root, "digests"), dkey, jd) {
         json_object *slots = jget(jd, "keyslots");
@@ -352,20 +425,20 @@ static uint32_t luks2_segment_key_bits(json_object *root, int segment, uint32_t 
             continue;
         for (size_t i = 0; i < n; i++) {
             json_object *jks = jget(keyslots, json_object_get_string(json_object_array_get_idx(slots, i)));
-            uint32_t bytes = ju32(jks, "key_size");
-            if (bytes)
-                return bytes * 8;
+            if (jget(jks, "key_size"))
+                return key_bits_of(jget(jks, "key_size"), ret_text, size);
         }
     }
-    return fallback;
+    vk_bytes = crypt_get_volume_key_size(cd);
+    snprintf(ret_text, size, "%d", vk_bytes);
+    return vk_bytes > 0 && vk_bytes <= FL_MAX_KEY_BYTES ? (uint32_t)vk_bytes * 8 : 0;
 }
 
 static int luks2_read_segments(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
-    uint32_t vk_bits = (uint32_t)crypt_get_volume_key_size(cd) * 8;
-
     json_object_object_foreach(jget(root, "segments"), key, js) {
         struct fl_segment *s;
+        char text[32];
         int id = id_of(key), r;
 
         if (id < 0 || v->n_segments >= FL_MAX_SEGMENTS)
@@ -381,8 +454,13 @@ static int luks2_read_segments(struct crypt_device *cd, json_object *root, struc
             return r;
         s->sector_size = ju32(js, "sector_size");
         s->offset = ju64(js, "offset");
-        if (s->cipher)
-            s->key_bits = luks2_segment_key_bits(root, id, vk_bits);
+        if (s->cipher) {
+            s->key_bits = luks2_segment_key_bits(cd, root, id, text, sizeof(text));
+            if (!s->key_bits &&
+                set_malformed(&s->malformed, "volume key size %s is out of range (1 to %d bytes)", text,
+                              FL_MAX_KEY_BYTES) < 0)
+                return -ENOMEM;
+        }
     }
     return 0;
 }
@@ -472,7 +550,7 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
     char hash[FL_LUKS1_HASH_SPEC_LEN + 1];
     struct fl_segment *s = &v->segments[0];
     struct fl_digest *d = &v->digests[0];
-    int max = crypt_keyslot_max(CRYPT_LUKS1), r;
+    int max = crypt_keyslot_max(CRYPT_LUKS1), vk_bytes, r;
 
     if (c->len < FL_LUKS1_HEADER_SIZE)
         return -EINVAL;
@@ -491,7 +569,12 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
     r = dup_opt(&s->type, "crypt");
     if (r)
         return r;
-    s->key_bits = (uint32_t)crypt_get_volume_key_size(cd) * 8;
+    vk_bytes = crypt_get_volume_key_size(cd);
+    if (vk_bytes > 0 && vk_bytes <= FL_MAX_KEY_BYTES)
+        s->key_bits = (uint32_t)vk_bytes * 8;
+    else if (set_malformed(&s->malformed, "volume key size %d is out of range (1 to %d bytes)", vk_bytes,
+                           FL_MAX_KEY_BYTES) < 0)
+        return -ENOMEM;
     s->sector_size = 512;
     s->offset = crypt_get_data_offset(cd) * 512;
 
@@ -522,20 +605,56 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
             r = dup_opt(&ks->af_hash, hash);
         if (r)
             return r;
-        ks->key_bits = (uint32_t)key_size * 8;
+        ks->key_bits = key_size > 0 && key_size <= FL_MAX_KEY_BYTES ? (uint32_t)key_size * 8 : 0;
+        if (!ks->key_bits && set_malformed(&ks->malformed, "key size %zu is out of range (1 to %d bytes)",
+                                           key_size, FL_MAX_KEY_BYTES) < 0)
+            return -ENOMEM;
         ks->priority = FL_PRIORITY_NORMAL;
     }
     return 0;
 }
 
-static int open_source(const char *path, int *ret_fd, uint64_t *ret_size)
+/*
+ * Open @p path for reading only once it is known to be a regular file or a block device on a real
+ * file system: it is first opened with O_PATH (which runs no driver code and cannot block), checked
+ * with fstat() and fstatfs(), and only then reopened for reading through /proc/self/fd, which names
+ * exactly the inode just checked. A FIFO, a character device (whose open() alone can have side
+ * effects), or a file on proc or sysfs is never opened for reading, not even if it replaced a
+ * listed file after the directory walk.
+ */
+static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *ret_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    int r;
+    char proc[64];
+    struct stat st, again;
+    int pfd, fd, r;
 
-    if (fd < 0)
+    pfd = open(path, O_PATH | O_CLOEXEC | ((flags & FL_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+    if (pfd < 0)
         return -errno;
-    r = source_size(fd, ret_size);
+    if (fstat(pfd, &st) < 0)
+        r = -errno;
+    else if (S_ISDIR(st.st_mode))
+        r = -EISDIR;
+    else if (S_ISLNK(st.st_mode))
+        r = -ELOOP; /* FL_READ_NOFOLLOW */
+    else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        r = -ENOTBLK;
+    else
+        r = fl_fd_on_pseudo_fs(pfd, NULL) > 0 ? -EREMOTEIO : 0;
+    if (r < 0) {
+        close(pfd);
+        return r;
+    }
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+    fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    r = fd < 0 ? -errno : 0;
+    close(pfd);
+    if (r < 0)
+        return r;
+    if (fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+        r = -EAGAIN; /* cannot happen: /proc/self/fd reopens the same inode */
+    if (!r)
+        r = source_size(fd, ret_size);
     if (r < 0) {
         close(fd);
         return r;
@@ -550,7 +669,7 @@ int fl_probe_luks(const char *path)
     size_t len;
     int fd, r;
 
-    r = open_source(path, &fd, &size);
+    r = open_source(path, FL_READ_NOFOLLOW, &fd, &size);
     if (r < 0)
         return r;
     r = header_region(fd, size, &len);
@@ -560,7 +679,7 @@ int fl_probe_luks(const char *path)
     return len > 0;
 }
 
-static int load(struct fl_volume *v, const char *source)
+static int load(struct fl_volume *v, const char *source, unsigned flags)
 {
     struct header_copy copy = {.fd = -1};
     struct crypt_device *cd = NULL;
@@ -568,7 +687,7 @@ static int load(struct fl_volume *v, const char *source)
     size_t len;
     int fd, r;
 
-    r = open_source(source, &fd, &size);
+    r = open_source(source, flags, &fd, &size);
     if (r < 0)
         return r;
     r = header_region(fd, size, &len);
@@ -611,6 +730,11 @@ out:
 
 int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret)
 {
+    return fl_volume_read_flags(path, header_path, 0, ret);
+}
+
+int fl_volume_read_flags(const char *path, const char *header_path, unsigned flags, struct fl_volume **ret)
+{
     struct fl_volume *v;
     int r;
 
@@ -627,9 +751,9 @@ int fl_volume_read(const char *path, const char *header_path, struct fl_volume *
         struct stat st;
         r = stat(path, &st) < 0 ? -errno : 0;
         if (!r)
-            r = load(v, header_path);
+            r = load(v, header_path, flags);
     } else {
-        r = load(v, path);
+        r = load(v, path, flags);
     }
     if (r < 0) {
         fl_volume_free(v);
@@ -647,6 +771,7 @@ void fl_volume_free(struct fl_volume *v)
         free(v->segments[i].type);
         free(v->segments[i].cipher);
         free(v->segments[i].integrity);
+        free(v->segments[i].malformed);
     }
     for (size_t i = 0; i < v->n_keyslots; i++) {
         free(v->keyslots[i].type);
@@ -654,6 +779,7 @@ void fl_volume_free(struct fl_volume *v)
         free(v->keyslots[i].hash);
         free(v->keyslots[i].cipher);
         free(v->keyslots[i].af_hash);
+        free(v->keyslots[i].malformed);
     }
     for (size_t i = 0; i < v->n_tokens; i++)
         free(v->tokens[i].type);
@@ -724,7 +850,9 @@ const char *fl_volume_strerror(int err)
     case ENOMEM:
         return "out of memory";
     case ELOOP:
-        return "directory tree too deep";
+        return "directory tree too deep, or a symbolic link where a file was listed";
+    case EREMOTEIO:
+        return "on a pseudo file system (proc, sysfs, ...): never read";
     default:
         return strerror(-err);
     }

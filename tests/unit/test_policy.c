@@ -733,6 +733,48 @@ static void test_no_keyslot(void **state)
     fl_volume_free(v);
 }
 
+/* Out-of-range header values are reported as malformed, never judged or given a migrate remedy. */
+static void test_malformed(void **state)
+{
+    struct fl_volume *v = good_luks2("/dev/sdb1");
+    struct fl_findings f = {0};
+    struct fl_keyslot *k;
+
+    /* a keyslot id LUKS2 does not have: fipsluks migrate --key-slot 40 would be refused */
+    k = add_keyslot(v, 40, "argon2id", NULL, 4);
+    k->malformed = sdup("keyslot id 40 is beyond LUKS2's 32 keyslots (0-31): libcryptsetup ignores it, so no "
+                        "passphrase opens it");
+    f = expect_only(v, "FL-HEADER-MALFORMED", "keyslot 40", FL_SEVERITY_ERROR);
+    assert_string_equal(f.items[0].message,
+                        "malformed header: keyslot id 40 is beyond LUKS2's 32 keyslots (0-31): "
+                        "libcryptsetup ignores it, so no passphrase opens it");
+    assert_string_equal(f.items[0].remedy,
+                        "inspect with: cryptsetup luksDump /dev/sdb1; then restore a good header backup: "
+                        "cryptsetup luksHeaderRestore --header-backup-file BACKUP /dev/sdb1");
+    fl_findings_clear(&f);
+
+    /* a malformed keyslot does not count as one that opens the volume */
+    remove_keyslot(v, 0);
+    assert_int_equal(evaluate(v, &f), 1);
+    assert_int_equal(f.n, 2);
+    get(&f, "FL-NO-KEYSLOT", "header");
+    get(&f, "FL-HEADER-MALFORMED", "keyslot 40");
+    for (size_t i = 0; i < f.n; i++)
+        assert_null(strstr(f.items[i].remedy, "migrate"));
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+
+    /* a volume key size out of range: the segment is not judged by a wrapped key size */
+    v = good_luks2("/dev/sdb1");
+    v->segments[0].key_bits = 0;
+    v->segments[0].malformed = sdup("volume key size 536870913 is out of range (1 to 1024 bytes)");
+    f = expect_only(v, "FL-HEADER-MALFORMED", "segment 0", FL_SEVERITY_ERROR);
+    assert_string_equal(f.items[0].message,
+                        "malformed header: volume key size 536870913 is out of range (1 to 1024 bytes)");
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+}
+
 static void test_segment_cipher(void **state)
 {
     struct fl_volume *v = good_luks2("/dev/sdb1");
@@ -1268,6 +1310,8 @@ static void test_enomem(void **state)
     for (int i = 3; i < 8; i++)
         add_keyslot(v, i, "argon2i", NULL, 4);
     add_token(v, 1, "clevis", 3);
+    add_keyslot(v, 33, "pbkdf2", "sha256", 5000)->malformed =
+        sdup("keyslot id 33 is beyond LUKS2's 32 keyslots");
     vasprintf_calls = 0;
     want = evaluate(v, &baseline);
     if (vasprintf_calls == 0) {
@@ -1330,6 +1374,7 @@ int main(void)
         cmocka_unit_test(test_luks1_hash),
         cmocka_unit_test(test_luks1_keyslot_remedy),
         cmocka_unit_test(test_no_keyslot),
+        cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_segment_cipher),
         cmocka_unit_test(test_segment_integrity),
         cmocka_unit_test(test_digest),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -262,7 +263,7 @@ static void test_walk_directory(void **state)
              "ln -s / '%s/walk/loop'", dir, dir, dir, dir, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(sub, sizeof(sub), "%s/walk", dir);
-    assert_int_equal(fl_walk_directory(sub, &list), 3);
+    assert_int_equal(fl_walk_directory(sub, 0, &list), 3);
     assert_int_equal(list.n, 3);
     assert_string_equal(list.items[0].path + strlen(sub), "/a");
     assert_string_equal(list.items[1].path + strlen(sub), "/b/c/z");
@@ -270,18 +271,85 @@ static void test_walk_directory(void **state)
     for (size_t i = 0; i < list.n; i++)
         assert_int_equal(list.items[i].error, 0);
     fl_found_clear(&list);
-    assert_int_equal(fl_walk_directory(path_in("nope"), &list), 1);
+    assert_int_equal(fl_walk_directory(path_in("nope"), 0, &list), 1);
     assert_int_equal(list.items[0].error, -ENOENT);
     fl_found_clear(&list);
+}
+
+/* Only regular files and block devices are listed; FIFOs, sockets, character devices and links are not. */
+static void test_walk_special_files(void **state)
+{
+    struct fl_found_list list = {0};
+    char sub[300], cmd[1024];
+
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s/special' && mkfifo '%s/special/fifo' && touch '%s/special/plain' && "
+             "ln -s plain '%s/special/link'",
+             dir, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(sub, sizeof(sub), "%s/special/null", dir);
+    (void)mknod(sub, S_IFCHR | 0600, makedev(1, 3)); /* needs root; without it the FIFO still counts */
+    snprintf(sub, sizeof(sub), "%s/special", dir);
+    assert_int_equal(fl_walk_directory(sub, 0, &list), 1);
+    assert_string_equal(list.items[0].path + strlen(sub), "/plain");
+    assert_null(list.items[0].skipped);
+    fl_found_clear(&list);
+}
+
+/* A FIFO, a character device, a symbolic link (when asked) and a proc file are never read. */
+static void test_read_refuses_special_files(void **state)
+{
+    struct fl_volume *v = NULL;
+    char fifo[300];
+
+    snprintf(fifo, sizeof(fifo), "%s/lonely-fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* would block forever in open() (no writer) if it were opened for reading */
+    assert_int_equal(fl_probe_luks(fifo), -ENOTBLK);
+    assert_int_equal(fl_volume_read(fifo, NULL, &v), -ENOTBLK);
+    assert_int_equal(fl_volume_read("/dev/null", NULL, &v), -ENOTBLK);
+    assert_int_equal(fl_volume_read("/proc/self/status", NULL, &v), -EREMOTEIO);
+    assert_int_equal(fl_probe_luks("/proc/self/status"), -EREMOTEIO);
+    assert_int_equal(symlink(path_in("argon.img"), path_in("argon-link.img")), 0);
+    assert_int_equal(fl_probe_luks(path_in("argon-link.img")), -ELOOP);
+    assert_int_equal(fl_volume_read_flags(path_in("argon-link.img"), NULL, FL_READ_NOFOLLOW, &v), -ELOOP);
+    assert_int_equal(fl_volume_read(path_in("argon-link.img"), NULL, &v), 0); /* named: followed */
+    fl_volume_free(v);
+}
+
+/* Pseudo file systems are not walked, the starting directory included, and say why. */
+static void test_walk_pseudo_fs(void **state)
+{
+    struct fl_found_list list = {0};
+    const char *fs = NULL;
+
+    assert_int_equal(fl_walk_directory("/proc", 0, &list), 1);
+    assert_string_equal(list.items[0].path, "/proc");
+    assert_int_equal(list.items[0].error, 0);
+    assert_string_equal(list.items[0].skipped, "on a proc pseudo file system: not read");
+    fl_found_clear(&list);
+    assert_int_equal(fl_path_on_pseudo_fs("/proc/kmsg", &fs), 1);
+    assert_string_equal(fs, "proc");
+    if (fl_path_on_pseudo_fs("/sys", &fs) == 1)
+        assert_string_equal(fs, "sysfs");
+    assert_int_equal(fl_path_on_pseudo_fs(dir, &fs), 0);
+    assert_int_equal(fl_path_on_pseudo_fs(path_in("nope"), &fs), -ENOENT);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_luks2_argon),     cmocka_unit_test(test_luks2_pbkdf2),
-        cmocka_unit_test(test_luks1),           cmocka_unit_test(test_damaged_primary_not_written),
-        cmocka_unit_test(test_secondary_only),  cmocka_unit_test(test_not_luks),
-        cmocka_unit_test(test_detached_header), cmocka_unit_test(test_walk_directory),
+        cmocka_unit_test(test_luks2_argon),
+        cmocka_unit_test(test_luks2_pbkdf2),
+        cmocka_unit_test(test_luks1),
+        cmocka_unit_test(test_damaged_primary_not_written),
+        cmocka_unit_test(test_secondary_only),
+        cmocka_unit_test(test_not_luks),
+        cmocka_unit_test(test_detached_header),
+        cmocka_unit_test(test_walk_directory),
+        cmocka_unit_test(test_walk_special_files),
+        cmocka_unit_test(test_read_refuses_special_files),
+        cmocka_unit_test(test_walk_pseudo_fs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
