@@ -286,10 +286,17 @@ static int progress(void *userdata, uint64_t done, uint64_t size)
     return interrupted ? 1 : 0;
 }
 
+/* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
+static FILE *text(const struct run *run)
+{
+    return run->o.progress_json ? stderr : stdout;
+}
+
 static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int secret)
 {
     struct run *run = userdata;
     bool tty = isatty(STDERR_FILENO) && !run->o.progress_json;
+    FILE *out = text(run);
 
     switch (ev) {
     case FL_REENC_UNLOCK:
@@ -298,31 +305,30 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
                     secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
         break;
     case FL_REENC_BACKUP:
-        printf("header backup: %s\n", run->res.backup);
+        fprintf(out, "header backup: %s\n", run->res.backup);
         break;
     case FL_REENC_CONVERTED:
-        printf("converted LUKS1 to LUKS2\n");
+        fprintf(out, "converted LUKS1 to LUKS2\n");
         break;
     case FL_REENC_KEYSLOT:
-        printf("keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.hash, keyslot);
+        fprintf(out, "keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.hash, keyslot);
         break;
     case FL_REENC_START:
-        printf("re-encrypting the data to %s with a new %u-bit volume key\n", FL_REENCRYPT_CIPHER,
+        fprintf(out, "re-encrypting the data to %s with a new %u-bit volume key\n", FL_REENCRYPT_CIPHER,
                FL_REENCRYPT_KEY_BITS);
         break;
     case FL_REENC_RESUME:
-        printf("resuming an interrupted reencryption\n");
+        fprintf(out, "resuming an interrupted reencryption\n");
         break;
     case FL_REENC_RECOVER:
-        printf("recovering the area an interrupted run was writing\n");
+        fprintf(out, "recovering the area an interrupted run was writing\n");
         break;
     case FL_REENC_VERIFY:
         if (tty)
             fprintf(stderr, "verifying that every secret opens the volume ...\n");
         break;
     }
-    if (!run->o.progress_json)
-        fflush(stdout);
+    fflush(out);
 }
 
 /* ---- reporting ---- */
@@ -399,6 +405,7 @@ static int verdict(struct run *run)
 {
     struct fl_volume *v = NULL;
     struct fl_findings f = {0};
+    FILE *out = text(run);
     int r, compatible;
 
     r = fl_volume_read(run->o.path, run->o.header, &v);
@@ -411,23 +418,21 @@ static int verdict(struct run *run)
         return r;
     }
     compatible = fl_findings_compatible(&f);
-    if (!run->o.progress_json) {
-        if (run->res.n_dropped) {
-            printf("dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
-            for (size_t i = 0; i < run->res.n_dropped; i++)
-                printf("%s %d", i ? "," : "", run->res.dropped[i]);
-            printf(" (no secret given)\n");
-        }
-        if (run->res.backup[0])
-            printf("the header backup %s holds the old volume key: with an old secret it decrypts what the old "
-                   "key encrypted. Remove it (shred -u '%s') once the volume is verified\n", run->res.backup,
-                   run->res.backup);
-        printf("%s: re-encrypted; %s%s%s\n", run->o.path,
-               fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
-               compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
-        if (!compatible)
-            printf("see 'fipsluks scan %s' for what is left\n", run->o.path);
+    if (run->res.n_dropped) {
+        fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
+        for (size_t i = 0; i < run->res.n_dropped; i++)
+            fprintf(out, "%s %d", i ? "," : "", run->res.dropped[i]);
+        fprintf(out, " (no secret given)\n");
     }
+    if (run->res.backup[0])
+        fprintf(out, "the header backup %s holds the old volume key: with an old secret it decrypts what the old "
+               "key encrypted. Remove it (shred -u '%s') once the volume is verified\n", run->res.backup,
+               run->res.backup);
+    fprintf(out, "%s: re-encrypted; %s%s%s\n", run->o.path,
+           fl_color_on(out, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
+           compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(out));
+    if (!compatible)
+        fprintf(out, "see 'fipsluks scan %s' for what is left\n", run->o.path);
     fl_findings_clear(&f);
     fl_volume_free(v);
     return compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
@@ -461,8 +466,7 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return explain(run, r);
     if (run->res.interrupted) {
-        if (!run->o.progress_json)
-            printf("%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
+        fprintf(text(run), "%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
                    "continue\n", run->o.path,
                    run->res.size ? 100.0 * (double)run->res.done / (double)run->res.size : 0.0);
         return FL_EXIT_INCOMPLETE;

@@ -21,7 +21,7 @@ static int check_busy(const char *path, struct fl_luks1_result *res)
     int r = fl_format_check_busy(path, &why);
 
     if (r == -EBUSY)
-        snprintf(res->why, sizeof(res->why), "'%s' is %s", path, why ? why : "in use");
+        snprintf(res->why, sizeof(res->why), "'%s': %s", path, why ? why : "in use");
     free(why);
     return r;
 }

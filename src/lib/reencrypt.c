@@ -119,7 +119,7 @@ static int check_busy(struct run *run, const char *path)
     int r = fl_format_check_busy(path, &reason);
 
     if (r == -EBUSY)
-        why(run, r, "'%s' is %s", path, reason ? reason : "in use");
+        why(run, r, "'%s': %s", path, reason ? reason : "in use");
     free(reason);
     return r;
 }
