@@ -18,7 +18,7 @@
  *  4. Back up the header (never over an existing file; fsynced).
  *  5. A LUKS1 volume is converted to LUKS2 first (fl_luks1_convert(), whose backup is the backup).
  *  6. Add one new PBKDF2 keyslot per kept keyslot (same secret, priority and tokens) bound to a new
- *     volume key, and initialise the reencryption in the header (checksum resilience).
+ *     volume key, and initialise the reencryption in the header (options->resilience).
  *  7. Run it (ops->progress reports and may stop it after the current hotzone). libcryptsetup
  *     keeps its progress in the header: after an interruption or a crash (SIGKILL, power loss) the
  *     same call resumes, recovering the interrupted hotzone first. When it finishes, the old keyslots
@@ -49,6 +49,10 @@ struct fl_reencrypt_options {
     const char *backup;      /**< header backup file, or NULL: a new file in @p backup_dir */
     const char *backup_dir;  /**< NULL: $FIPSLUKS_BACKUP_DIR, else FL_DEFAULT_BACKUP_DIR */
     uint64_t hotzone_bytes;  /**< largest area re-encrypted per step (0: libcryptsetup's default) */
+    /** How the area being rewritten survives a crash: "checksum" (NULL; checksums of its old sectors,
+     *  safe when the device writes whole encryption sectors atomically) or "journal" (a copy in the
+     *  header first: safe against torn sectors too, every byte written twice). Fixed at the start. */
+    const char *resilience;
 };
 
 enum fl_reencrypt_event {

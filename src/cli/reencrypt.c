@@ -22,7 +22,7 @@
 
 struct opts {
     char **key_files; /* popt's ARGV array */
-    char *hash, *header, *backup;
+    char *hash, *header, *backup, *resilience;
     const char *path;
     uint32_t iter_time, iterations;
     uint64_t hotzone;
@@ -86,6 +86,8 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
          "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
         {"hotzone-size", 0, POPT_ARG_STRING, &hotzone, 0,
          "Re-encrypt at most BYTES per step (default: libcryptsetup's)", "BYTES"},
+        {"resilience", 0, POPT_ARG_STRING, &o->resilience, 0,
+         "Crash protection of the area being rewritten: checksum (default) or journal", "MODE"},
         {"progress-json", 0, POPT_ARG_NONE, &json, 0, "Print progress as JSON lines on standard output", NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
@@ -140,6 +142,10 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
     }
     if (hotzone)
         o->hotzone = v;
+    if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal")) {
+        r = fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
+        goto out;
+    }
     for (size_t i = 0, stdin_seen = 0; o->key_files && o->key_files[i]; i++)
         if (!strcmp(o->key_files[i], "-") && stdin_seen++) {
             r = fl_usage_error(VERB, "standard input (--key-file=-) can be read only once");
@@ -445,6 +451,7 @@ static int reencrypt(struct run *run)
     struct fl_reencrypt_options ro = {
         .header = run->o.header, .hash = run->o.hash, .iter_time_ms = run->o.iter_time,
         .iterations = run->o.iterations, .backup = run->o.backup, .hotzone_bytes = run->o.hotzone,
+        .resilience = run->o.resilience,
     };
     struct fl_reencrypt_ops ops = {
         .userdata = run, .confirm_drop = confirm_drop, .event = event, .progress = progress,
@@ -482,6 +489,7 @@ static void opts_free(struct opts *o)
     free(o->hash);
     free(o->header);
     free(o->backup);
+    free(o->resilience);
 }
 
 int verb_reencrypt(int argc, const char **argv)

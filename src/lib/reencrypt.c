@@ -41,6 +41,7 @@ struct run {
     struct fl_volume *v;
     struct fl_secret *typed[FL_MAX_KEYSLOTS]; /* secrets from ops->ask, by keyslot id */
     const struct fl_secret *slot_secret[FL_MAX_KEYSLOTS]; /* the secret of each keyslot id, or NULL */
+    bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
 };
 
 __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, const char *fmt, ...)
@@ -157,10 +158,25 @@ static int check_source(struct run *run)
 
 /* ---- secrets ------------------------------------------------------------------------------------- */
 
-/* A keyslot holding a key (not reencryption progress) with an id in range. */
-static bool is_keyslot(const struct fl_keyslot *ks)
+/*
+ * A keyslot of the volume key with an id in range: not reencryption progress, and not an unbound key.
+ * Unbound keyslots open no data; a start cut short before the reencryption was initialised leaves its
+ * new keyslots so. They are left alone: neither kept nor dropped.
+ */
+static bool is_keyslot(const struct run *run, const struct fl_keyslot *ks)
 {
-    return ks->id >= 0 && ks->id < FL_MAX_KEYSLOTS && (!ks->type || strcmp(ks->type, "reencrypt") != 0);
+    return ks->id >= 0 && ks->id < FL_MAX_KEYSLOTS && (!ks->type || strcmp(ks->type, "reencrypt") != 0) &&
+           !run->unbound[ks->id];
+}
+
+static void find_unbound(struct run *run)
+{
+    for (size_t k = 0; k < run->v->n_keyslots; k++) {
+        int id = run->v->keyslots[k].id;
+
+        if (id >= 0 && id < FL_MAX_KEYSLOTS)
+            run->unbound[id] = crypt_keyslot_status(run->cd, id) == CRYPT_SLOT_UNBOUND;
+    }
 }
 
 /* Whether @p s opens keyslot @p id (one KDF run). */
@@ -178,7 +194,7 @@ static int match_secrets(struct run *run)
     for (size_t k = 0; k < v->n_keyslots; k++) {
         const struct fl_keyslot *ks = &v->keyslots[k];
 
-        if (!is_keyslot(ks))
+        if (!is_keyslot(run, ks))
             continue;
         for (size_t i = 0; i < run->n_secrets && !run->slot_secret[ks->id]; i++) {
             event(run, FL_REENC_UNLOCK, ks->id, (int)i);
@@ -199,7 +215,7 @@ static int match_secrets(struct run *run)
     for (size_t k = 0; run->ops && run->ops->ask && k < v->n_keyslots; k++) {
         const struct fl_keyslot *ks = &v->keyslots[k];
 
-        for (unsigned attempt = 0; is_keyslot(ks) && !run->slot_secret[ks->id]; attempt++) {
+        for (unsigned attempt = 0; is_keyslot(run, ks) && !run->slot_secret[ks->id]; attempt++) {
             struct fl_secret *s = NULL;
             int r = run->ops->ask(run->ops->userdata, ks, attempt, &s);
 
@@ -228,9 +244,9 @@ static int drop_list(struct run *run)
     for (size_t k = 0; k < run->v->n_keyslots; k++) {
         const struct fl_keyslot *ks = &run->v->keyslots[k];
 
-        if (is_keyslot(ks) && run->slot_secret[ks->id])
+        if (is_keyslot(run, ks) && run->slot_secret[ks->id])
             kept++;
-        else if (is_keyslot(ks))
+        else if (is_keyslot(run, ks))
             res->dropped[res->n_dropped++] = ks->id;
     }
     if (kept == 0)
@@ -334,7 +350,7 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
         r = crypt_keyslot_set_encryption(run->cd, FL_REENCRYPT_CIPHER, key_size);
     for (size_t k = 0; r == 0 && k < run->v->n_keyslots; k++) {
         const struct fl_keyslot *ks = &run->v->keyslots[k];
-        const struct fl_secret *s = is_keyslot(ks) ? run->slot_secret[ks->id] : NULL;
+        const struct fl_secret *s = is_keyslot(run, ks) ? run->slot_secret[ks->id] : NULL;
         int n;
 
         if (!s)
@@ -387,7 +403,8 @@ static int start(struct run *run)
 {
     struct crypt_params_luks2 luks2 = {.sector_size = (uint32_t)crypt_get_sector_size(run->cd)};
     struct crypt_params_reencrypt params = {
-        .mode = CRYPT_REENCRYPT_REENCRYPT, .direction = CRYPT_REENCRYPT_FORWARD, .resilience = "checksum",
+        .mode = CRYPT_REENCRYPT_REENCRYPT, .direction = CRYPT_REENCRYPT_FORWARD,
+        .resilience = run->o->resilience ? run->o->resilience : "checksum",
         .hash = "sha256", .max_hotzone_size = run->o->hotzone_bytes / 512, .luks2 = &luks2,
         .flags = CRYPT_REENCRYPT_INITIALIZE_ONLY,
     };
@@ -509,6 +526,7 @@ static int reencrypt(struct run *run)
     r = open_device(run);
     if (r < 0)
         return r;
+    find_unbound(run);
     ri = run->v->luks_version == 2 ? crypt_reencrypt_status(run->cd, NULL) : CRYPT_REENCRYPT_NONE;
     if (ri == CRYPT_REENCRYPT_INVALID)
         return why(run, -EINVAL, "its reencryption metadata is invalid; inspect it with cryptsetup luksDump");
