@@ -362,8 +362,13 @@ static int explain(struct run *run, int r)
         break;
     case EPERM:
         if (res->failed_secret >= 0)
-            fl_log_error(0, "the secret from %s opens no keyslot of '%s'%s",
-                         run->secrets[res->failed_secret].source, path, nothing);
+            fl_log_error(0, "the secret from %s opens no keyslot of '%s'%s%s",
+                         run->secrets[res->failed_secret].source, path,
+                         fl_libcryptsetup_fips_mode() ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
+                                                        "KDF or hash it refuses cannot be unlocked; re-encrypt "
+                                                        "before enabling FIPS mode, or on another host)"
+                                                      : "",
+                         nothing);
         else
             fl_log_error(0, "%s%s", res->why[0] ? res->why : "no key available with this passphrase", nothing);
         return r;
@@ -389,7 +394,8 @@ static int explain(struct run *run, int r)
     case ENOENT:
     case EACCES:
         if (!res->wrote) {
-            fl_log_error(0, "'%s': %s", run->o.header ? run->o.header : path, fl_volume_strerror(r));
+            fl_log_error(0, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
+                         fl_volume_strerror(r));
             return r;
         }
         break;
