@@ -406,7 +406,6 @@ static int start(struct run *run)
         .mode = CRYPT_REENCRYPT_REENCRYPT, .direction = CRYPT_REENCRYPT_FORWARD,
         .resilience = run->o->resilience ? run->o->resilience : "checksum",
         .hash = "sha256", .max_hotzone_size = run->o->hotzone_bytes / 512, .luks2 = &luks2,
-        .flags = CRYPT_REENCRYPT_INITIALIZE_ONLY,
     };
     const struct fl_secret *s = NULL;
     int old = -1, new = -1, r;
@@ -414,6 +413,7 @@ static int start(struct run *run)
     r = add_keyslots(run, &old, &new, &s);
     if (r == 0 && !s)
         r = -EPERM;
+    /* initialises the header and loads the context at once (one unlock of old and new keyslot) */
     if (r == 0)
         r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, s->data, s->len, old, new, "aes", "xts-plain64",
                                                &params);
@@ -465,12 +465,12 @@ static int resume_with(struct run *run, uint32_t flags)
     return r < 0 ? r : 0;
 }
 
-static int run_reencryption(struct run *run)
+/* Load a reencryption found in the header, recovering the area a crashed run was writing first. */
+static int load_interrupted(struct run *run)
 {
-    crypt_reencrypt_info ri = crypt_reencrypt_status(run->cd, NULL);
     int r;
 
-    if (ri == CRYPT_REENCRYPT_CRASH) {
+    if (crypt_reencrypt_status(run->cd, NULL) == CRYPT_REENCRYPT_CRASH) {
         event(run, FL_REENC_RECOVER, -1, -1);
         r = resume_with(run, CRYPT_REENCRYPT_RECOVERY);
         if (r < 0)
@@ -479,10 +479,14 @@ static int run_reencryption(struct run *run)
         if (r < 0)
             return r;
     }
-    r = resume_with(run, CRYPT_REENCRYPT_RESUME_ONLY);
-    if (r < 0)
-        return r;
-    r = crypt_reencrypt_run(run->cd, progress, run);
+    return resume_with(run, CRYPT_REENCRYPT_RESUME_ONLY);
+}
+
+/* Run the loaded reencryption until it finishes or ops->progress stops it. */
+static int run_reencryption(struct run *run)
+{
+    int r = crypt_reencrypt_run(run->cd, progress, run);
+
     if (r < 0)
         return r;
     if (crypt_reencrypt_status(run->cd, NULL) != CRYPT_REENCRYPT_NONE) {
@@ -533,6 +537,9 @@ static int reencrypt(struct run *run)
     if (ri != CRYPT_REENCRYPT_NONE) {
         run->res->resumed = true;
         event(run, FL_REENC_RESUME, -1, -1);
+        r = load_interrupted(run);
+        if (r < 0)
+            return r;
     } else {
         r = check_source(run);
         if (r < 0)
