@@ -112,6 +112,48 @@ jq -e 'select(.device == "drop.img" and (.speed|type) == "number" and (.eta_ms|t
 [[ $FL_OUT != *"re-encrypted"* ]] || fl_fail "--progress-json mixed text into standard output: $FL_OUT"
 check_done drop.img "--progress-json"
 
+# --- on a terminal: a prompt per keyslot, the drop asked about, progress with percent and time left -------------
+ptyrun() { python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" "$@"; }
+make tty.img luks2
+sum=$(fl_sum tty.img)
+# keyslot 1 left without a secret: asked, answered "no": nothing written
+fl_expect_exit 1 ptyrun --timeout 60 --expect "Enter passphrase for keyslot 0 [empty: drop this keyslot]: " \
+    --send "reencrypt-secret-0" --expect "Enter passphrase for keyslot 1 [empty: drop this keyslot]: " --send "" \
+    --expect "Drop these keyslots? Type YES to proceed: " --send "no" \
+    -- fipsluks reencrypt --pbkdf-force-iterations 1000 tty.img
+fl_assert_contains "$FL_OUT" "no secret was given for keyslot 1: it would be dropped" "tty: drop listed"
+fl_assert_contains "$FL_OUT" "not confirmed" "tty: not confirmed"
+fl_assert_eq "$sum" "$(fl_sum tty.img)" "tty: image after no"
+# a wrong passphrase is asked again (--tries), then YES drops keyslot 1
+fl_expect_exit 0 ptyrun --timeout 60 --expect "keyslot 0 [empty: drop this keyslot]: " --send "wrong-one" \
+    --expect "No key available with this passphrase." --expect "keyslot 0 [empty: drop this keyslot]: " \
+    --send "reencrypt-secret-0" --expect "keyslot 1 [empty: drop this keyslot]: " --send "" \
+    --expect "Type YES to proceed: " --send "YES" \
+    -- fipsluks reencrypt --pbkdf-force-iterations 1000 --hotzone-size 1048576 tty.img
+fl_assert_contains "$FL_OUT" "Progress: 100.0%, 4 of 4 MiB" "tty: progress line"
+fl_assert_contains "$FL_OUT" "time left 00:00" "tty: time left"
+fl_assert_contains "$FL_OUT" "dropped keyslot 1 (no secret given)" "tty: dropped"
+fl_assert_contains "$FL_OUT" "tty.img: re-encrypted; " "tty: verdict"
+opens tty.img k0 || fl_fail "tty: k0 does not open"
+(! opens tty.img k1) || fl_fail "tty: the dropped keyslot's secret still opens"
+volume_key tty.img k0 new.vk
+pattern check tty.img new.vk >/dev/null || fl_fail "tty: data pattern"
+
+# --- a detached header ---------------------------------------------------------------------------------------
+truncate -s 4M detached.img
+cryptsetup luksFormat -q --type luks2 --cipher aes-xts-plain64 --key-size 512 --volume-key-file old.vk \
+    --hash ripemd160 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --luks2-metadata-size 16k \
+    --luks2-keyslots-size 2m --sector-size 4096 --header detached.hdr --key-file k0 detached.img
+fl-xts-pattern write detached.img --offset 0 --length $DATA --key-file old.vk --sector-size 4096 >/dev/null
+fl_expect_exit 6 fipsluks scan --header detached.hdr detached.img
+fl_assert_contains "$FL_OUT" "fix: fipsluks reencrypt --header detached.hdr detached.img" "detached: remedy"
+fl_expect_exit 0 reenc --header detached.hdr -d k0 detached.img
+rm -f new.vk
+cryptsetup luksDump -q --dump-volume-key --volume-key-file new.vk --key-file k0 detached.hdr >/dev/null
+fl-xts-pattern check detached.img --offset 0 --length $DATA --key-file new.vk --sector-size 4096 >/dev/null ||
+    fl_fail "detached: data pattern"
+fl_expect_exit 0 fipsluks scan --header detached.hdr detached.img
+
 # --- sources this host cannot decrypt, integrity: refused before anything is unlocked or written --------------
 make crafted.img luks2
 refuse() { # WHAT EXPECTED-MESSAGE EDIT…
