@@ -46,13 +46,15 @@ check_done() { # IMG WHAT
 # crash MODE N IMG: run with a crash at the Nth write/sync call; the process must die (or stop, for sigterm)
 crash() {
     local rc=0
-    FL_CRASH_TARGET=$3 FL_CRASH_AT=$2 FL_CRASH_MODE=$1 LD_PRELOAD=$shim reenc "$3" >crash.out 2>crash.err || rc=$?
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 FL_CRASH_TARGET=$3 FL_CRASH_AT=$2 FL_CRASH_MODE=$1 \
+        LD_PRELOAD=$shim reenc "$3" >crash.out 2>crash.err || rc=$?
     echo "$rc"
 }
 
 # how many write/sync calls a whole run makes on the image
 cp --sparse=always pristine.img count.img
-FL_CRASH_TARGET=count.img FL_CRASH_AT=1000000 FL_CRASH_LOG=$T/calls LD_PRELOAD=$shim reenc count.img >/dev/null
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 FL_CRASH_TARGET=count.img FL_CRASH_AT=1000000 \
+    FL_CRASH_LOG=$T/calls LD_PRELOAD=$shim reenc count.img >/dev/null
 N=$(wc -l <calls)
 ((N > 40)) || fl_fail "only $N write/sync calls: the run is not split into steps ($(cat calls))"
 check_done count.img "uninterrupted run"
@@ -97,7 +99,8 @@ done
 reenc() { fipsluks reencrypt --batch --pbkdf-force-iterations 1000 --hotzone-size 262144 --resilience journal -d k0 -d k1 "$@"; }
 cp --sparse=always pristine.img count.img
 rm -f calls
-FL_CRASH_TARGET=count.img FL_CRASH_AT=1000000 FL_CRASH_LOG=$T/calls LD_PRELOAD=$shim reenc count.img >/dev/null
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 FL_CRASH_TARGET=count.img FL_CRASH_AT=1000000 \
+    FL_CRASH_LOG=$T/calls LD_PRELOAD=$shim reenc count.img >/dev/null
 N=$(wc -l <calls)
 for at in $((N / 3)) $((N / 2)); do
     cp --sparse=always pristine.img v.img
