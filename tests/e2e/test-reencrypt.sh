@@ -70,11 +70,20 @@ fl_assert_contains "$FL_OUT" "l2.img: re-encrypted; FIPS-compatible" "verdict"
 check_done l2.img "LUKS2"
 [[ $(cryptsetup luksDump l2.bak) == *ripemd160* ]] || fl_fail "the backup is not the old header"
 
+# the new keyslots keep priority and token assignments of the keyslots they replace
+make tok.img luks2
+cryptsetup config --priority prefer --key-slot 1 tok.img
+echo '{"type":"example-token","keyslots":["0"]}' | cryptsetup token import --token-id 3 tok.img
+fl_expect_exit 0 reenc -d k0 -d k1 tok.img
+fl_assert_eq "2:normal:3 3:prefer:" \
+    "$(fipsluks scan --json tok.img | jq -r '[.volumes[0].keyslots[] | "\(.id):\(.priority):\([.tokens[].id] | join(","))"] | join(" ")')" \
+    "keyslot ids, priority and tokens after reencrypt"
+
 # 512-byte sectors
 make l2s.img luks2 512
 fl_expect_exit 0 reenc -d k1 -d k0 l2s.img
 check_done l2s.img "LUKS2, 512-byte sectors"
-fl_assert_eq 1 "$(find backups -name '*.luksheader' | wc -l)" "a backup in FIPSLUKS_BACKUP_DIR"
+fl_assert_eq 2 "$(find backups -name "*.luksheader" | wc -l)" "a backup in FIPSLUKS_BACKUP_DIR for each run without --header-backup"
 
 # --- LUKS1, RIPEMD-160 header hash: converted to LUKS2 on the way ------------------------------------------
 make l1.img luks1
