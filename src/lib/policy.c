@@ -488,6 +488,7 @@ struct ctx {
     char *target; /* "[--header HDR ]PATH", shell-quoted, for fipsluks and cryptsetup */
     bool luks1;
     enum fl_approval data_cipher; /* the first segment's cipher */
+    bool reencrypt;               /* a FIPS host refuses what only a new volume key fixes */
     int errors;
 };
 
@@ -607,6 +608,9 @@ static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
     /* LUKS1 keyslots are re-wrapped once the header is LUKS2; a bad header hash needs a new volume key */
     if (c->v->luks_version == 1)
         return remedy_luks1(c);
+    /* the volume needs re-encryption anyway, which writes new PBKDF2 keyslots too: one run, not two */
+    if (ks->n_tokens == 0 && c->reencrypt)
+        return remedy_reencrypt(c, FL_SEVERITY_ERROR);
     if (ks->n_tokens == 0)
         return xasprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
 
@@ -963,6 +967,32 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
     return 0;
 }
 
+/*
+ * Whether a FIPS host refuses something of @p c's volume that only a new volume key fixes (an error
+ * finding whose remedy is fipsluks reencrypt): its digest or data cipher, or a LUKS1 header hash.
+ */
+static bool needs_reencrypt(const struct ctx *c)
+{
+    const struct fl_volume *v = c->v;
+
+    if (v->reencrypt)
+        return false; /* a reencryption in progress: finish it first */
+    if (c->luks1)
+        return fl_policy_hash(v->hash_spec) == FL_NOT_APPROVED;
+    for (size_t i = 0; i < v->n_segments && i < FL_MAX_SEGMENTS; i++)
+        if (v->segments[i].cipher && integrity_none(v->segments[i].integrity) &&
+            judge_segment_cipher(&v->segments[i], NULL).approval == FL_NOT_APPROVED)
+            return true;
+    for (size_t i = 0; i < v->n_digests && i < FL_MAX_DIGESTS; i++) {
+        const struct fl_digest *d = &v->digests[i];
+
+        if (!d->type || strcasecmp(d->type, "pbkdf2") != 0 || fl_policy_hash(d->hash) == FL_NOT_APPROVED ||
+            d->iterations < FL_FIPS_MIN_ITERATIONS)
+            return true;
+    }
+    return false;
+}
+
 static int evaluate(struct ctx *c)
 {
     const struct fl_volume *v = c->v;
@@ -980,6 +1010,7 @@ static int evaluate(struct ctx *c)
             break;
         }
 
+    c->reencrypt = needs_reencrypt(c);
     k = eval_header(c);
     if (k < 0)
         return k;

@@ -1319,6 +1319,51 @@ static void test_enomem(void **state)
     fl_volume_free(v);
 }
 
+
+/*
+ * When the volume needs re-encryption anyway (digest or data cipher refused), the keyslot findings name
+ * fipsluks reencrypt too: it writes new PBKDF2 keyslots in the same run, so a migrate first would be a
+ * wasted pass. Token-bound keyslots keep their re-enrollment remedy (reencrypt cannot take their secret).
+ */
+static void test_keyslot_remedy_with_reencrypt(void **state)
+{
+    struct fl_volume *v = good_luks2("/dev/sdb1");
+    struct fl_findings f = {0};
+
+    set_string(&v->keyslots[0].hash, "ripemd160");
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy, "fipsluks migrate --key-slot 0 /dev/sdb1");
+    fl_findings_clear(&f);
+
+    set_string(&v->digests[0].hash, "ripemd160");
+    add_keyslot(v, 1, "argon2id", NULL, 4);
+    add_keyslot(v, 2, "argon2id", NULL, 4);
+    add_token(v, 0, "systemd-tpm2", 2);
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-DIGEST-HASH", "digest 0")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_string_equal(get(&f, "FL-KDF-ARGON2", "keyslot 1")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_non_null(strstr(get(&f, "FL-KDF-ARGON2", "keyslot 2")->remedy, "re-enroll the systemd-tpm2 token"));
+    fl_findings_clear(&f);
+
+    /* the same for a refused data cipher; a weak one (a warning) does not force re-encryption */
+    set_string(&v->digests[0].hash, "sha256");
+    set_string(&v->segments[0].cipher, "serpent-xts-plain64");
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    fl_findings_clear(&f);
+    set_string(&v->segments[0].cipher, "aes-cbc-plain64");
+    v->segments[0].key_bits = 256;
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy, "fipsluks migrate --key-slot 0 /dev/sdb1");
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1340,6 +1385,7 @@ int main(void)
         cmocka_unit_test(test_segment_cipher),
         cmocka_unit_test(test_segment_integrity),
         cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_keyslot_remedy_with_reencrypt),
         cmocka_unit_test(test_kdf_argon2),
         cmocka_unit_test(test_kdf_unknown),
         cmocka_unit_test(test_kdf_hash),
