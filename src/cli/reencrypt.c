@@ -436,10 +436,14 @@ static int verdict(struct run *run)
             fprintf(out, "%s %d", i ? "," : "", run->res.dropped[i]);
         fprintf(out, " (no secret given)\n");
     }
-    if (run->res.backup[0])
+    if (run->res.backup[0]) {
+        char *quoted = fl_shell_quote(run->res.backup);
+
         fprintf(out, "the header backup %s holds the old volume key: with an old secret it decrypts what the old "
-               "key encrypted. Remove it (shred -u '%s') once the volume is verified\n", run->res.backup,
-               run->res.backup);
+                "key encrypted. Remove it (shred -u %s) once the volume is verified\n", run->res.backup,
+                quoted ? quoted : run->res.backup);
+        free(quoted);
+    }
     fprintf(out, "%s: re-encrypted; %s%s%s\n", run->o.path,
            fl_color_on(out, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
            compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(out));
