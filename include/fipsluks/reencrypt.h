@@ -38,17 +38,17 @@
 #include "volume.h"
 
 /** The data cipher of a re-encrypted volume. */
-#define FL_REENCRYPT_CIPHER "aes-xts-plain64"
+#define FL_REENCRYPT_CIPHER   "aes-xts-plain64"
 #define FL_REENCRYPT_KEY_BITS 512u
 
 struct fl_reencrypt_options {
-    const char *header;      /**< detached header, or NULL */
-    const char *hash;        /**< PBKDF2 hash of the new keyslots and digest (sha256, sha512) */
-    uint32_t iter_time_ms;   /**< keyslot PBKDF2 unlock time (when @p iterations is 0) */
-    uint32_t iterations;     /**< forced keyslot PBKDF2 iterations (>= 1000), 0: calibrate */
-    const char *backup;      /**< header backup file, or NULL: a new file in @p backup_dir */
-    const char *backup_dir;  /**< NULL: $FIPSLUKS_BACKUP_DIR, else FL_DEFAULT_BACKUP_DIR */
-    uint64_t hotzone_bytes;  /**< largest area re-encrypted per step (0: libcryptsetup's default) */
+    const char *header;     /**< detached header, or NULL */
+    const char *hash;       /**< PBKDF2 hash of the new keyslots and digest (sha256, sha512) */
+    uint32_t iter_time_ms;  /**< keyslot PBKDF2 unlock time (when @p iterations is 0) */
+    uint32_t iterations;    /**< forced keyslot PBKDF2 iterations (>= 1000), 0: calibrate */
+    const char *backup;     /**< header backup file, or NULL: a new file in @p backup_dir */
+    const char *backup_dir; /**< NULL: $FIPSLUKS_BACKUP_DIR, else FL_DEFAULT_BACKUP_DIR */
+    uint64_t hotzone_bytes; /**< largest area re-encrypted per step (0: libcryptsetup's default) */
     /** How the area being rewritten survives a crash: "checksum" (NULL; checksums of its old sectors,
      *  safe when the device writes whole encryption sectors atomically) or "journal" (a copy in the
      *  header first: safe against torn sectors too, every byte written twice). Fixed at the start. */
@@ -56,14 +56,14 @@ struct fl_reencrypt_options {
 };
 
 enum fl_reencrypt_event {
-    FL_REENC_UNLOCK,     /**< unlocking @p keyslot with secret @p secret */
-    FL_REENC_BACKUP,     /**< the header backup is written (result->backup) */
-    FL_REENC_CONVERTED,  /**< LUKS1 was converted to LUKS2 */
-    FL_REENC_KEYSLOT,    /**< new keyslot @p keyslot was added for old keyslot @p secret (its id) */
-    FL_REENC_START,      /**< the data is being re-encrypted (fresh start) */
-    FL_REENC_RESUME,     /**< an interrupted reencryption is resumed */
-    FL_REENC_RECOVER,    /**< the hotzone of a crashed run is recovered first */
-    FL_REENC_VERIFY,     /**< checking that every secret opens the result */
+    FL_REENC_UNLOCK,    /**< unlocking @p keyslot with secret @p secret */
+    FL_REENC_BACKUP,    /**< the header backup is written (result->backup) */
+    FL_REENC_CONVERTED, /**< LUKS1 was converted to LUKS2 */
+    FL_REENC_KEYSLOT,   /**< new keyslot @p keyslot was added for old keyslot @p secret (its id) */
+    FL_REENC_START,     /**< the data is being re-encrypted (fresh start) */
+    FL_REENC_RESUME,    /**< an interrupted reencryption is resumed */
+    FL_REENC_RECOVER,   /**< the hotzone of a crashed run is recovered first */
+    FL_REENC_VERIFY,    /**< checking that every secret opens the result */
 };
 
 struct fl_reencrypt_ops {
@@ -79,19 +79,19 @@ struct fl_reencrypt_ops {
 };
 
 struct fl_reencrypt_result {
-    char backup[PATH_MAX];   /**< header backup written by this run ("" if none) */
-    char why[512];           /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
-    bool converted_luks1;    /**< this run converted LUKS1 to LUKS2 */
-    bool resumed;            /**< an interrupted reencryption was continued */
-    bool wrote;              /**< the header was written */
-    bool finished;           /**< the data is re-encrypted and the old key is gone */
-    bool interrupted;        /**< ops->progress stopped it; the same call continues */
-    int failed_secret;       /**< index of a secret that opens no keyslot, or -1 */
+    char backup[PATH_MAX]; /**< header backup written by this run ("" if none) */
+    char why[512];         /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
+    bool converted_luks1;  /**< this run converted LUKS1 to LUKS2 */
+    bool resumed;          /**< an interrupted reencryption was continued */
+    bool wrote;            /**< the header was written */
+    bool finished;         /**< the data is re-encrypted and the old key is gone */
+    bool interrupted;      /**< ops->progress stopped it; the same call continues */
+    int failed_secret;     /**< index of a secret that opens no keyslot, or -1 */
     int old_ids[FL_MAX_KEYSLOTS], new_ids[FL_MAX_KEYSLOTS]; /**< kept keyslot -> its new keyslot */
     size_t n_kept;
     int dropped[FL_MAX_KEYSLOTS]; /**< keyslots without a secret, gone when the run finishes */
     size_t n_dropped;
-    uint64_t done, size;     /**< bytes re-encrypted / data size, as last reported */
+    uint64_t done, size; /**< bytes re-encrypted / data size, as last reported */
 };
 
 /**

@@ -77,8 +77,8 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
          "Read a secret from FILE (\"-\": standard input); repeatable, one per keyslot", "FILE"},
         {"hash", 'h', POPT_ARG_STRING, &o->hash, 0,
          "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512", "HASH"},
-        {"iter-time", 'i', POPT_ARG_STRING, &iter_time, 0, "PBKDF2 unlock time of new keyslots (default 2000)",
-         "MS"},
+        {"iter-time", 'i', POPT_ARG_STRING, &iter_time, 0,
+         "PBKDF2 unlock time of new keyslots (default 2000)", "MS"},
         {"pbkdf-force-iterations", 0, POPT_ARG_STRING, &iterations, 0,
          "PBKDF2 iterations of new keyslots (at least 1000), no calibration", "N"},
         {"header", 0, POPT_ARG_STRING, &o->header, 0, "Detached LUKS header", "FILE"},
@@ -88,7 +88,8 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
          "Re-encrypt at most BYTES per step (default: libcryptsetup's)", "BYTES"},
         {"resilience", 0, POPT_ARG_STRING, &o->resilience, 0,
          "Crash protection of the area being rewritten: checksum (default) or journal", "MODE"},
-        {"progress-json", 0, POPT_ARG_NONE, &json, 0, "Print progress as JSON lines on standard output", NULL},
+        {"progress-json", 0, POPT_ARG_NONE, &json, 0, "Print progress as JSON lines on standard output",
+         NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
@@ -203,7 +204,8 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
     if (attempt > 0)
         fprintf(stderr, "No key available with this passphrase.\n");
     if (ks)
-        snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d [empty: drop this keyslot]: ", ks->id);
+        snprintf(prompt, sizeof(prompt),
+                 "Enter passphrase for keyslot %d [empty: drop this keyslot]: ", ks->id);
     else
         snprintf(prompt, sizeof(prompt), "Enter passphrase to resume the reencryption: ");
     catch_signals(false);
@@ -227,8 +229,10 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
     fprintf(stderr, "fipsluks: no secret was given for keyslot%s", n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, "%s %d", i ? "," : "", ids[i]);
-    fprintf(stderr, ": %s dropped when the reencryption finishes (its secret will no longer open the "
-                    "volume)\n", n == 1 ? "it would be" : "they would be");
+    fprintf(stderr,
+            ": %s dropped when the reencryption finishes (its secret will no longer open the "
+            "volume)\n",
+            n == 1 ? "it would be" : "they would be");
     if (run->o.batch || !fl_interactive())
         return -ECANCELED;
     catch_signals(false);
@@ -317,11 +321,12 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
         fprintf(out, "converted LUKS1 to LUKS2\n");
         break;
     case FL_REENC_KEYSLOT:
-        fprintf(out, "keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.hash, keyslot);
+        fprintf(out, "keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.hash,
+                keyslot);
         break;
     case FL_REENC_START:
         fprintf(out, "re-encrypting the data to %s with a new %u-bit volume key\n", FL_REENCRYPT_CIPHER,
-               FL_REENCRYPT_KEY_BITS);
+                FL_REENCRYPT_KEY_BITS);
         break;
     case FL_REENC_RESUME:
         fprintf(out, "resuming an interrupted reencryption\n");
@@ -348,8 +353,10 @@ static int explain(struct run *run, int r)
     switch (-r) {
     case EBUSY:
         if (res->why[0])
-            fl_log_error(0, "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), detach "
-                            "the loop device; fipsluks re-encrypts offline only%s", res->why, nothing);
+            fl_log_error(0,
+                         "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), detach "
+                         "the loop device; fipsluks re-encrypts offline only%s",
+                         res->why, nothing);
         else
             fl_log_error(0, "'%s' is locked by another reencryption%s", path, nothing);
         return r;
@@ -364,17 +371,21 @@ static int explain(struct run *run, int r)
         if (res->failed_secret >= 0)
             fl_log_error(0, "the secret from %s opens no keyslot of '%s'%s%s",
                          run->secrets[res->failed_secret].source, path,
-                         fl_libcryptsetup_fips_mode() ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
-                                                        "KDF or hash it refuses cannot be unlocked; re-encrypt "
-                                                        "before enabling FIPS mode, or on another host)"
-                                                      : "",
+                         fl_libcryptsetup_fips_mode()
+                             ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
+                               "KDF or hash it refuses cannot be unlocked; re-encrypt "
+                               "before enabling FIPS mode, or on another host)"
+                             : "",
                          nothing);
         else
-            fl_log_error(0, "%s%s", res->why[0] ? res->why : "no key available with this passphrase", nothing);
+            fl_log_error(0, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
+                         nothing);
         return r;
     case ECANCELED:
-        fl_log_error(0, "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm on a "
-                        "terminal%s", run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
+        fl_log_error(0,
+                     "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm on a "
+                     "terminal%s",
+                     run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
         return r;
     case EEXIST:
         fl_log_error(0, "cannot write the header backup '%s': it exists (a backup is never overwritten)%s",
@@ -403,9 +414,11 @@ static int explain(struct run *run, int r)
         break;
     }
     if (res->wrote)
-        fl_log_error(r, "reencryption of '%s' failed (%s); the header records its progress: fix the cause and run "
-                        "the same command again", path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error()
-                                                                                       : "see --verbose");
+        fl_log_error(
+            r,
+            "reencryption of '%s' failed (%s); the header records its progress: fix the cause and run "
+            "the same command again",
+            path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
     else
         fl_log_error(r, "cannot re-encrypt '%s'%s%s%s", path, fl_cryptsetup_last_error()[0] ? " (" : "",
                      fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
@@ -439,14 +452,15 @@ static int verdict(struct run *run)
     if (run->res.backup[0]) {
         char *quoted = fl_shell_quote(run->res.backup);
 
-        fprintf(out, "the header backup %s holds the old volume key: with an old secret it decrypts what the old "
-                "key encrypted. Remove it (shred -u %s) once the volume is verified\n", run->res.backup,
-                quoted ? quoted : run->res.backup);
+        fprintf(out,
+                "the header backup %s holds the old volume key: with an old secret it decrypts what the old "
+                "key encrypted. Remove it (shred -u %s) once the volume is verified\n",
+                run->res.backup, quoted ? quoted : run->res.backup);
         free(quoted);
     }
     fprintf(out, "%s: re-encrypted; %s%s%s\n", run->o.path,
-           fl_color_on(out, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
-           compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(out));
+            fl_color_on(out, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
+            compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(out));
     if (!compatible)
         fprintf(out, "see 'fipsluks scan %s' for what is left\n", run->o.path);
     fl_findings_clear(&f);
@@ -459,12 +473,19 @@ static int verdict(struct run *run)
 static int reencrypt(struct run *run)
 {
     struct fl_reencrypt_options ro = {
-        .header = run->o.header, .hash = run->o.hash, .iter_time_ms = run->o.iter_time,
-        .iterations = run->o.iterations, .backup = run->o.backup, .hotzone_bytes = run->o.hotzone,
+        .header = run->o.header,
+        .hash = run->o.hash,
+        .iter_time_ms = run->o.iter_time,
+        .iterations = run->o.iterations,
+        .backup = run->o.backup,
+        .hotzone_bytes = run->o.hotzone,
         .resilience = run->o.resilience,
     };
     struct fl_reencrypt_ops ops = {
-        .userdata = run, .confirm_drop = confirm_drop, .event = event, .progress = progress,
+        .userdata = run,
+        .confirm_drop = confirm_drop,
+        .event = event,
+        .progress = progress,
         .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
     };
     int r;
@@ -473,8 +494,9 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return r;
     if (ops.ask && !fl_interactive()) {
-        fl_log_error(0, "no secret given: use --key-file FILE (or --key-file=- for standard input), or run on a "
-                        "terminal to be asked");
+        fl_log_error(0,
+                     "no secret given: use --key-file FILE (or --key-file=- for standard input), or run on a "
+                     "terminal to be asked");
         return -EINVAL;
     }
     r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
@@ -483,9 +505,10 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return explain(run, r);
     if (run->res.interrupted) {
-        fprintf(text(run), "%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
-                   "continue\n", run->o.path,
-                   run->res.size ? 100.0 * (double)run->res.done / (double)run->res.size : 0.0);
+        fprintf(text(run),
+                "%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
+                "continue\n",
+                run->o.path, run->res.size ? 100.0 * (double)run->res.done / (double)run->res.size : 0.0);
         return FL_EXIT_INCOMPLETE;
     }
     return verdict(run);

@@ -82,8 +82,9 @@ int fl_luks1_convert(const char *path, const char *header, const char *backup, c
     if (r < 0) {
         /* crypt_convert() checks before it writes; should it have written and failed, put LUKS1 back */
         struct crypt_device *check = NULL;
-        bool intact = (header ? crypt_init_data_device(&check, header, path) : crypt_init(&check, path)) == 0 &&
-                      crypt_load(check, CRYPT_LUKS1, NULL) == 0;
+        bool intact =
+            (header ? crypt_init_data_device(&check, header, path) : crypt_init(&check, path)) == 0 &&
+            crypt_load(check, CRYPT_LUKS1, NULL) == 0;
 
         if (!intact && check)
             (void)crypt_header_restore(check, CRYPT_LUKS1, res->backup);

@@ -39,7 +39,7 @@ struct run {
     size_t n_secrets;
     struct crypt_device *cd;
     struct fl_volume *v;
-    struct fl_secret *typed[FL_MAX_KEYSLOTS]; /* secrets from ops->ask, by keyslot id */
+    struct fl_secret *typed[FL_MAX_KEYSLOTS];             /* secrets from ops->ask, by keyslot id */
     const struct fl_secret *slot_secret[FL_MAX_KEYSLOTS]; /* the secret of each keyslot id, or NULL */
     bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
 };
@@ -135,22 +135,28 @@ static int check_source(struct run *run)
         return why(run, -ENOTSUP, "the header requires features this libcryptsetup does not know (%s)",
                    v->requirements ? v->requirements : "?");
     if (v->n_segments != 1 || !s->type || strcmp(s->type, "crypt") || !s->cipher)
-        return why(run, -ENOTSUP, "it has %zu data segments; only a volume with one encrypted segment can be "
-                                  "re-encrypted", v->n_segments);
+        return why(run, -ENOTSUP,
+                   "it has %zu data segments; only a volume with one encrypted segment can be "
+                   "re-encrypted",
+                   v->n_segments);
     if (s->integrity && *s->integrity && strcmp(s->integrity, "none"))
-        return why(run, -ENOTSUP, "segment %d has integrity protection (%s): libcryptsetup cannot re-encrypt "
-                                  "integrity volumes; create a new volume and copy the data",
+        return why(run, -ENOTSUP,
+                   "segment %d has integrity protection (%s): libcryptsetup cannot re-encrypt "
+                   "integrity volumes; create a new volume and copy the data",
                    s->id, s->integrity);
     if (!strncmp(s->cipher, "cipher_null", 11))
-        return why(run, -ENOTSUP, "segment %d is not encrypted (cipher_null): encrypting a volume in place is "
-                                  "cryptsetup reencrypt --encrypt's job", s->id);
-    if (!fl_cipher_computable(s->cipher, s->key_bits))
         return why(run, -ENOTSUP,
-                   "segment %d is encrypted with %s (%u-bit key), which this host can compute neither with "
-                   "OpenSSL nor with the kernel's crypto API (AF_ALG): the old data cannot be decrypted here. "
-                   "Re-encrypt on a host not in FIPS mode whose kernel has the cipher and AF_ALG "
-                   "(modprobe algif_skcipher), then move the volume",
-                   s->id, s->cipher, s->key_bits);
+                   "segment %d is not encrypted (cipher_null): encrypting a volume in place is "
+                   "cryptsetup reencrypt --encrypt's job",
+                   s->id);
+    if (!fl_cipher_computable(s->cipher, s->key_bits))
+        return why(
+            run, -ENOTSUP,
+            "segment %d is encrypted with %s (%u-bit key), which this host can compute neither with "
+            "OpenSSL nor with the kernel's crypto API (AF_ALG): the old data cannot be decrypted here. "
+            "Re-encrypt on a host not in FIPS mode whose kernel has the cipher and AF_ALG "
+            "(modprobe algif_skcipher), then move the volume",
+            s->id, s->cipher, s->key_bits);
     if (!fl_cipher_computable(FL_REENCRYPT_CIPHER, FL_REENCRYPT_KEY_BITS))
         return why(run, -ENOTSUP, "this host cannot compute %s", FL_REENCRYPT_CIPHER);
     return 0;
@@ -266,7 +272,8 @@ static int open_device(struct run *run)
 
     crypt_free(run->cd);
     run->cd = NULL;
-    r = run->o->header ? crypt_init_data_device(&run->cd, run->o->header, run->path) : crypt_init(&run->cd, run->path);
+    r = run->o->header ? crypt_init_data_device(&run->cd, run->o->header, run->path)
+                       : crypt_init(&run->cd, run->path);
     if (r < 0)
         return r;
     return crypt_load(run->cd, CRYPT_LUKS, NULL);
@@ -335,8 +342,11 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
 {
     struct fl_reencrypt_result *res = run->res;
     struct crypt_pbkdf_type pbkdf = {
-        .type = CRYPT_KDF_PBKDF2, .hash = run->o->hash, .time_ms = run->o->iter_time_ms,
-        .iterations = run->o->iterations, .flags = run->o->iterations ? CRYPT_PBKDF_NO_BENCHMARK : 0,
+        .type = CRYPT_KDF_PBKDF2,
+        .hash = run->o->hash,
+        .time_ms = run->o->iter_time_ms,
+        .iterations = run->o->iterations,
+        .flags = run->o->iterations ? CRYPT_PBKDF_NO_BENCHMARK : 0,
     };
     const size_t key_size = FL_REENCRYPT_KEY_BITS / 8;
     char *vk = crypt_safe_alloc(key_size);
@@ -403,9 +413,12 @@ static int start(struct run *run)
 {
     struct crypt_params_luks2 luks2 = {.sector_size = (uint32_t)crypt_get_sector_size(run->cd)};
     struct crypt_params_reencrypt params = {
-        .mode = CRYPT_REENCRYPT_REENCRYPT, .direction = CRYPT_REENCRYPT_FORWARD,
+        .mode = CRYPT_REENCRYPT_REENCRYPT,
+        .direction = CRYPT_REENCRYPT_FORWARD,
         .resilience = run->o->resilience ? run->o->resilience : "checksum",
-        .hash = "sha256", .max_hotzone_size = run->o->hotzone_bytes / 512, .luks2 = &luks2,
+        .hash = "sha256",
+        .max_hotzone_size = run->o->hotzone_bytes / 512,
+        .luks2 = &luks2,
     };
     const struct fl_secret *s = NULL;
     int old = -1, new = -1, r;
@@ -575,7 +588,8 @@ static int reencrypt(struct run *run)
 int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_migrate_secret *secrets,
                  size_t n_secrets, const struct fl_reencrypt_ops *ops, struct fl_reencrypt_result *res)
 {
-    struct run run = {.path = path, .o = o, .ops = ops, .res = res, .secrets = secrets, .n_secrets = n_secrets};
+    struct run run = {
+        .path = path, .o = o, .ops = ops, .res = res, .secrets = secrets, .n_secrets = n_secrets};
     int r;
 
     memset(res, 0, sizeof(*res));

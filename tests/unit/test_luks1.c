@@ -23,7 +23,7 @@
 #include "fipsluks/luks1.h"
 #include "fipsluks/reencrypt.h"
 
-#define MIB (1024u * 1024u)
+#define MIB        (1024u * 1024u)
 #define PASSPHRASE "luks1-unit-passphrase"
 
 static char dir[] = "/tmp/fl-test-luks1.XXXXXX";
@@ -37,8 +37,8 @@ static void path_of(char *buf, size_t size, const char *name)
  * its data offset aligned to @p align sectors (0: libcryptsetup's default of 1 MiB). */
 static void make_luks1(const char *name, const char *hash, size_t align, char *uuid, size_t uuid_size)
 {
-    struct crypt_pbkdf_type pbkdf = {.type = CRYPT_KDF_PBKDF2, .hash = hash, .iterations = 1000,
-                                     .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    struct crypt_pbkdf_type pbkdf = {
+        .type = CRYPT_KDF_PBKDF2, .hash = hash, .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     struct crypt_params_luks1 params = {.hash = hash, .data_alignment = align};
     struct crypt_device *cd = NULL;
     char path[256];
@@ -246,10 +246,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_convert),
-        cmocka_unit_test(test_convert_ripemd160_backup_dir),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_no_room),
+        cmocka_unit_test(test_convert),           cmocka_unit_test(test_convert_ripemd160_backup_dir),
+        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_no_room),
         cmocka_unit_test(test_cipher_computable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
