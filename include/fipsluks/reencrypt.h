@@ -99,6 +99,7 @@ struct fl_reencrypt_result {
  * @return 0 (finished, or interrupted by ops->progress: see @p res), or -errno: -EBUSY (in use, or
  *         another reencryption holds the lock), -ENOTSUP (cannot be re-encrypted here), -EPERM (a
  *         secret opens nothing / no secret), -ECANCELED (keyslots would be dropped, not confirmed),
+ *         -EXFULL (no room in the keyslots area for the new keyslots; none is left behind),
  *         -EEXIST (backup file exists), -EMEDIUMTYPE/-EUCLEAN/-ENOENT/-EACCES (as fl_volume_read()),
  *         -EIO, -ENOMEM, or libcryptsetup's errno.
  */

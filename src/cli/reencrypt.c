@@ -361,6 +361,7 @@ static int explain(struct run *run, int r)
             fl_log_error(0, "'%s' is locked by another reencryption%s", path, nothing);
         return r;
     case ENOTSUP:
+    case EXFULL:
     case EINVAL:
         if (res->why[0]) {
             fl_log_error(0, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);

@@ -212,11 +212,16 @@ static int match_secrets(struct run *run)
             }
         }
     }
-    for (size_t i = 0; i < run->n_secrets; i++)
+    for (size_t i = 0; i < run->n_secrets; i++) {
+        /* a secret given twice, or for a keyslot another secret opens too: fine if it opens one */
+        for (size_t k = 0; !used[i] && k < v->n_keyslots; k++)
+            used[i] =
+                is_keyslot(run, &v->keyslots[k]) && opens(run->cd, v->keyslots[k].id, run->secrets[i].secret);
         if (!used[i]) {
             run->res->failed_secret = (int)i;
             return -EPERM;
         }
+    }
     /* keyslots still without a secret: ask */
     for (size_t k = 0; run->ops && run->ops->ask && k < v->n_keyslots; k++) {
         const struct fl_keyslot *ks = &v->keyslots[k];
@@ -424,8 +429,24 @@ static int start(struct run *run)
     int old = -1, new = -1, r;
 
     r = add_keyslots(run, &old, &new, &s);
-    if (r == 0 && !s)
-        r = -EPERM;
+    if (r < 0) {
+        size_t added = run->res->n_kept;
+
+        remove_new_keyslots(run);
+        run->res->wrote = false; /* the header is as it was */
+        if (r == -ENOSPC || r == -EINVAL)
+            return why(
+                run, -EXFULL,
+                "libcryptsetup could not add the new keyslots (%zu of them added, then removed): the "
+                "keyslots "
+                "area needs room for a new copy of every kept keyslot next to the old ones. Remove keyslots "
+                "that are not needed (cryptsetup luksKillSlot), or re-encrypt with cryptsetup and a larger "
+                "--luks2-keyslots-size",
+                added);
+        return r;
+    }
+    if (!s)
+        return -EPERM;
     /* initialises the header and loads the context at once (one unlock of old and new keyslot) */
     if (r == 0)
         r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, s->data, s->len, old, new, "aes", "xts-plain64",

@@ -112,6 +112,17 @@ fl_assert_contains "$(cat err)" "the secret from kw opens no keyslot of 'drop.im
 fl_assert_eq "$sum" "$(fl_sum drop.img)" "image after a wrong secret"
 [[ -z $(find backups -newer drop.img -name '*.luksheader') ]] || fl_fail "a backup was written for a refusal"
 
+# --- no room in the keyslots area for the new keyslots: refused, the header as it was (a secret given twice is fine)
+truncate -s 8M full.img
+cryptsetup luksFormat -q --type luks2 --hash ripemd160 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+    --luks2-metadata-size 16k --luks2-keyslots-size 512k --key-file k0 full.img 2>/dev/null
+cryptsetup luksAddKey -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file k0 full.img k1
+sum=$(fl_sum full.img)
+fl_expect_exit 1 reenc -d k0 -d k1 -d k0 full.img 2>err
+fl_assert_contains "$(cat err)" "libcryptsetup could not add the new keyslots" "no room"
+fl_assert_contains "$(cat err)" "nothing was written" "no room: nothing written"
+fl_assert_eq "$sum" "$(fl_sum full.img)" "image after the no-room refusal"
+
 # --- --progress-json: JSON lines, the last one complete -------------------------------------------------------
 fl_expect_exit 0 reenc --progress-json -d k0 -d k1 --hotzone-size 1048576 drop.img
 last=$(tail -n1 <<<"$FL_OUT")
