@@ -16,6 +16,8 @@
  *     Keyslots no secret opens are asked for (ops->ask); those still without a secret would be
  *     dropped: ops->confirm_drop() decides (no callback: -ECANCELED, nothing written).
  *  4. Back up the header (never over an existing file; fsynced).
+ *     Then remove the unbound keyslots a given secret opens: a run killed after adding its new
+ *     keyslots and before initialising the reencryption leaves them (bound to a key no data uses).
  *  5. A LUKS1 volume is converted to LUKS2 first (fl_luks1_convert(), whose backup is the backup).
  *  6. Add one new PBKDF2 keyslot per kept keyslot (same secret, priority and tokens) bound to a new
  *     volume key, and initialise the reencryption in the header (options->resilience).
@@ -64,6 +66,8 @@ enum fl_reencrypt_event {
     FL_REENC_RESUME,    /**< an interrupted reencryption is resumed */
     FL_REENC_RECOVER,   /**< the hotzone of a crashed run is recovered first */
     FL_REENC_VERIFY,    /**< checking that every secret opens the result */
+    FL_REENC_LEFTOVER,  /**< removed unbound keyslot @p keyslot, left by a start cut short; secret @p secret
+                           opens it */
 };
 
 struct fl_reencrypt_ops {

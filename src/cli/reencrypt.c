@@ -334,6 +334,10 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
     case FL_REENC_RECOVER:
         fprintf(out, "recovering the area an interrupted run was writing\n");
         break;
+    case FL_REENC_LEFTOVER:
+        fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
+                keyslot, run->secrets[secret].source);
+        break;
     case FL_REENC_VERIFY:
         if (tty)
             fprintf(stderr, "verifying that every secret opens the volume ...\n");

@@ -342,6 +342,40 @@ static int convert_luks1(struct run *run)
     return reload(run);
 }
 
+/*
+ * Unbound keyslots a given secret opens: the new keyslots of a start that was cut short before the
+ * reencryption was initialised. Their key encrypts no data; a fresh start makes new ones, so remove them.
+ */
+static int remove_leftovers(struct run *run)
+{
+    for (int id = 0; id < FL_MAX_KEYSLOTS; id++) {
+        int size = run->unbound[id] ? crypt_keyslot_get_key_size(run->cd, id) : -1;
+        char *key = size > 0 ? crypt_safe_alloc((size_t)size) : NULL;
+        size_t n = size > 0 ? (size_t)size : 0;
+
+        if (size > 0 && !key)
+            return -ENOMEM;
+        for (size_t i = 0; key && i < run->n_secrets; i++) {
+            const struct fl_secret *s = run->secrets[i].secret;
+            int r;
+
+            if (crypt_volume_key_get(run->cd, id, key, &n, s->data, s->len) < 0)
+                continue;
+            r = crypt_keyslot_destroy(run->cd, id);
+            if (r < 0) {
+                crypt_safe_free(key);
+                return r;
+            }
+            run->unbound[id] = false;
+            run->res->wrote = true;
+            event(run, FL_REENC_LEFTOVER, id, (int)i);
+            break;
+        }
+        crypt_safe_free(key);
+    }
+    return 0;
+}
+
 /* The new keyslots: one per kept keyslot, same secret, bound to a new volume key (not yet in use). */
 static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struct fl_secret **ret_secret)
 {
@@ -428,12 +462,15 @@ static int start(struct run *run)
     const struct fl_secret *s = NULL;
     int old = -1, new = -1, r;
 
+    r = remove_leftovers(run);
+    if (r < 0)
+        return r;
     r = add_keyslots(run, &old, &new, &s);
     if (r < 0) {
         size_t added = run->res->n_kept;
 
         remove_new_keyslots(run);
-        run->res->wrote = false; /* the header is as it was */
+        run->res->wrote = false; /* the keyslots are as they were (less any leftovers) */
         if (r == -ENOSPC || r == -EINVAL)
             return why(
                 run, -EXFULL,

@@ -79,6 +79,17 @@ for mode in before torn; do
     done
 done
 
+# killed after the first new keyslot was committed, before the reencryption was initialised: the rerun removes
+# that unbound keyslot (k0 opens it) and starts afresh; the result has exactly the two new keyslots
+second_area=$(awk '$2 == "write" && $4 == 253952 { if (++n == 2) { print $1; exit } }' calls)
+[[ -n $second_area ]] || fl_fail "no second keyslot area write: $(head -30 calls)"
+cp --sparse=always pristine.img v.img
+fl_assert_eq 137 "$(crash before "$second_area" v.img)" "crash between the new keyslots"
+fl_assert_eq 3 "$(cryptsetup luksDump v.img | grep -cE '^  [0-9]+: luks2')" "keyslots after that crash"
+fl_expect_exit 0 reenc v.img
+fl_assert_contains "$FL_OUT" "removed, an unbound keyslot an interrupted start left (it opens with k0)" "leftover removed"
+check_done v.img "crash between the new keyslots"
+
 # killed twice: during the first run and while the next one recovers the interrupted area (checksum resilience
 # assumes whole encryption sectors are written atomically: the recovery writes single sectors, so it is killed
 # between them, never inside one)
