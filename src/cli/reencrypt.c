@@ -336,7 +336,7 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
         break;
     case FL_REENC_LEFTOVER:
         fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
-                keyslot, run->secrets[secret].source);
+                keyslot, secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
         break;
     case FL_REENC_VERIFY:
         if (tty)

@@ -355,10 +355,14 @@ static int remove_leftovers(struct run *run)
 
         if (size > 0 && !key)
             return -ENOMEM;
-        for (size_t i = 0; key && i < run->n_secrets; i++) {
-            const struct fl_secret *s = run->secrets[i].secret;
+        /* the given secrets, then the typed ones (reported as secret -1) */
+        for (size_t i = 0; key && i < run->n_secrets + FL_MAX_KEYSLOTS; i++) {
+            const struct fl_secret *s =
+                i < run->n_secrets ? run->secrets[i].secret : run->typed[i - run->n_secrets];
             int r;
 
+            if (!s)
+                continue;
             if (crypt_volume_key_get(run->cd, id, key, &n, s->data, s->len) < 0)
                 continue;
             r = crypt_keyslot_destroy(run->cd, id);
@@ -368,7 +372,7 @@ static int remove_leftovers(struct run *run)
             }
             run->unbound[id] = false;
             run->res->wrote = true;
-            event(run, FL_REENC_LEFTOVER, id, (int)i);
+            event(run, FL_REENC_LEFTOVER, id, i < run->n_secrets ? (int)i : -1);
             break;
         }
         crypt_safe_free(key);
