@@ -610,6 +610,16 @@ static int reencrypt(struct run *run)
     if (ri == CRYPT_REENCRYPT_INVALID)
         return why(run, -EINVAL, "its reencryption metadata is invalid; inspect it with cryptsetup luksDump");
     if (ri != CRYPT_REENCRYPT_NONE) {
+        struct crypt_params_reencrypt p = {0};
+
+        /* continue only what fipsluks starts: a re-encryption, not cryptsetup's --encrypt or --decrypt */
+        (void)crypt_reencrypt_status(run->cd, &p);
+        if (p.mode != CRYPT_REENCRYPT_REENCRYPT)
+            return why(run, -ENOTSUP,
+                       "the header holds an interrupted %s, not a re-encryption; finish it with cryptsetup "
+                       "reencrypt --resume-only, then run this again",
+                       p.mode == CRYPT_REENCRYPT_ENCRYPT ? "encryption (cryptsetup reencrypt --encrypt)"
+                                                         : "decryption (cryptsetup reencrypt --decrypt)");
         run->res->resumed = true;
         event(run, FL_REENC_RESUME, -1, -1);
         r = load_interrupted(run);

@@ -198,6 +198,15 @@ refuse integrity "segment 0 has integrity protection (hmac(sha256)): libcryptset
     --set 'segments.0.integrity={"type":"hmac(sha256)","journal_encryption":"none","journal_integrity":"none"}'
 refuse cipher_null "segment 0 is not encrypted (cipher_null)" --set 'segments.0.encryption="cipher_null-ecb"'
 
+# --- an interrupted cryptsetup reencrypt --encrypt is not continued (it is not a re-encryption) -----------------
+truncate -s 16M enc.img
+cryptsetup reencrypt -q --encrypt --init-only --reduce-device-size 8M --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+    --key-file k0 --force-offline-reencrypt enc.img
+sum=$(fl_sum enc.img)
+fl_expect_exit 1 reenc -d k0 enc.img 2>err
+fl_assert_contains "$(cat err)" "the header holds an interrupted encryption (cryptsetup reencrypt --encrypt), not a re-encryption" "encrypt mode"
+fl_assert_eq "$sum" "$(fl_sum enc.img)" "image after the encrypt-mode refusal"
+
 # --- not LUKS; usage -------------------------------------------------------------------------------------------
 truncate -s 4M plain.img
 fl_expect_exit 4 reenc -d k0 plain.img 2>err
