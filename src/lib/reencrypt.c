@@ -580,7 +580,8 @@ static int verify(struct run *run)
         if (crypt_activate_by_passphrase(run->cd, NULL, CRYPT_ANY_SLOT, run->secrets[i].secret->data,
                                          run->secrets[i].secret->len, 0) < 0) {
             run->res->failed_secret = (int)i;
-            return why(run, -EIO, "secret %zu does not open the re-encrypted volume", i);
+            return why(run, -EIO, "the secret from %s does not open the re-encrypted volume",
+                       run->secrets[i].source ? run->secrets[i].source : "a key file");
         }
     for (size_t k = 0; k < FL_MAX_KEYSLOTS; k++)
         if (run->typed[k] && crypt_activate_by_passphrase(run->cd, NULL, CRYPT_ANY_SLOT, run->typed[k]->data,
