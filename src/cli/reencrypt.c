@@ -352,7 +352,12 @@ static int explain(struct run *run, int r)
 {
     const struct fl_reencrypt_result *res = &run->res;
     const char *path = run->o.path;
-    const char *nothing = res->wrote ? "" : "; nothing was written";
+    /* n_kept is 0 again when the new keyslots could not all be added (they were removed) */
+    const char *nothing = res->converted_luks1 && res->n_kept == 0
+                              ? "; the volume was converted to LUKS2 (its LUKS1 header is in the "
+                                "backup), nothing else was changed"
+                          : res->wrote ? ""
+                                       : "; nothing was written";
 
     switch (-r) {
     case EBUSY:

@@ -474,7 +474,8 @@ static int start(struct run *run)
         size_t added = run->res->n_kept;
 
         remove_new_keyslots(run);
-        run->res->wrote = false; /* the keyslots are as they were (less any leftovers) */
+        /* the keyslots are as they were (less any leftovers); a LUKS1 volume stays converted */
+        run->res->wrote = run->res->converted_luks1;
         if (r == -ENOSPC || r == -EINVAL)
             return why(
                 run, -EXFULL,
@@ -626,6 +627,7 @@ static int reencrypt(struct run *run)
         r = load_interrupted(run);
         if (r < 0)
             return r;
+        run->res->wrote = true; /* a recovery may have written; from here the header holds the progress */
     } else {
         r = check_source(run);
         if (r < 0)
