@@ -94,6 +94,15 @@ fl_assert_contains "$FL_OUT" "converted LUKS1 to LUKS2" "LUKS1 conversion"
 check_done l1.img "LUKS1"
 [[ $(cryptsetup luksDump l1.bak) == *"Version:       	1"* ]] || fl_fail "the backup is not the LUKS1 header"
 
+# a LUKS1 header whose keyslot areas reach its data offset cannot become LUKS2: refused, the volume unchanged
+truncate -s 8M l1full.img
+cryptsetup luksFormat -q --type luks1 --align-payload 8 --hash ripemd160 --pbkdf-force-iterations 1000 --key-file k0 l1full.img
+sum=$(fl_sum l1full.img)
+fl_expect_exit 1 reenc -d k0 l1full.img 2>err
+fl_assert_contains "$(cat err)" "libcryptsetup cannot convert this LUKS1 header to LUKS2" "LUKS1 without room"
+fl_assert_contains "$(cat err)" "nothing was written" "LUKS1 without room: nothing written"
+fl_assert_eq "$sum" "$(fl_sum l1full.img)" "LUKS1 image after the refusal"
+
 # --- keyslots that would be dropped: --batch (and no terminal) refuses; nothing is written --------------------
 make drop.img luks2
 sum=$(fl_sum drop.img)
