@@ -254,6 +254,15 @@ bool fl_uuid_valid(const char *s);
 int fl_backup_write(int fd, uint64_t bytes, const char *path, int *ret_fd);
 
 /**
+ * Write a header backup of @p bytes of the header device @p fd (as fl_backup_write()) to @p path, or,
+ * when @p path is NULL, to a new file named by fl_backup_path() in @p dir (NULL: $FIPSLUKS_BACKUP_DIR,
+ * else FL_DEFAULT_BACKUP_DIR, created with mode 0700). The path used is copied to @p ret_path.
+ * @return 0 or -errno (-EEXIST when @p path exists, -ENAMETOOLONG, -ENOSPC, …).
+ */
+int fl_backup_header(int fd, uint64_t bytes, const char *uuid, const char *path, const char *dir, char *ret_path,
+                     size_t size, int *ret_fd);
+
+/**
  * Whether the file system holding @p path lives on block device @p dev (directly, or through
  * device-mapper/MD layers: /sys/dev/block/MAJ:MIN/slaves, read below @p sysroot).
  * @return 1 if so, 0 if not, -errno.

@@ -41,6 +41,7 @@ int verb_scan(int argc, const char **argv);
 int verb_check(int argc, const char **argv);
 int verb_format(int argc, const char **argv);
 int verb_migrate(int argc, const char **argv);
+int verb_reencrypt(int argc, const char **argv);
 
 /* ---- option parsing (options.c) ---- */
 

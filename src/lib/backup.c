@@ -158,3 +158,42 @@ int fl_path_on_device(const char *sysroot, const char *path, dev_t dev)
         return -errno;
     return fl_dev_stacked_on(sysroot, st.st_dev, dev);
 }
+
+/* The backup directory: @p dir, else $FIPSLUKS_BACKUP_DIR, else FL_DEFAULT_BACKUP_DIR (created 0700). */
+static int backup_dir(const char *dir, const char **ret)
+{
+    if (!dir || !*dir)
+        dir = getenv("FIPSLUKS_BACKUP_DIR");
+    if (!dir || !*dir) {
+        dir = FL_DEFAULT_BACKUP_DIR;
+        if (mkdir("/var/lib/fipsluks", 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    *ret = dir;
+    return 0;
+}
+
+int fl_backup_header(int fd, uint64_t bytes, const char *uuid, const char *path, const char *dir, char *ret_path,
+                     size_t size, int *ret_fd)
+{
+    int r;
+
+    if (path) {
+        if (strlen(path) >= size)
+            return -ENAMETOOLONG;
+        snprintf(ret_path, size, "%s", path);
+        return fl_backup_write(fd, bytes, path, ret_fd);
+    }
+    r = backup_dir(dir, &dir);
+    for (unsigned n = 0; r == 0; n++) {
+        r = fl_backup_path(dir, uuid, (long long)time(NULL), n, ret_path, size);
+        if (r == 0)
+            r = fl_backup_write(fd, bytes, ret_path, ret_fd);
+        if (r != -EEXIST || n == 99)
+            break;
+        r = 0;
+    }
+    return r;
+}

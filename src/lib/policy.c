@@ -488,6 +488,7 @@ struct ctx {
     char *target; /* "[--header HDR ]PATH", shell-quoted, for fipsluks and cryptsetup */
     bool luks1;
     enum fl_approval data_cipher; /* the first segment's cipher */
+    bool reencrypt;               /* a FIPS host refuses what only a new volume key fixes */
     int errors;
 };
 
@@ -557,17 +558,22 @@ static enum fl_severity severity_of(enum fl_approval a)
     return a == FL_NOT_APPROVED ? FL_SEVERITY_ERROR : FL_SEVERITY_WARNING;
 }
 
-/* A new volume key with an approved hash: new digest, new keyslots. */
-static char *remedy_reencrypt_hash(const struct ctx *c, enum fl_severity s)
+/*
+ * fipsluks reencrypt fixes in one run what only a new volume key fixes: AES-XTS with a 512-bit key,
+ * a digest with an approved hash, PBKDF2 keyslots (and LUKS1 becomes LUKS2 on the way). An error
+ * finding means a FIPS host cannot compute the old algorithm, so it runs before FIPS mode.
+ */
+static char *remedy_reencrypt(const struct ctx *c, enum fl_severity s)
 {
-    return xasprintf("cryptsetup reencrypt --hash sha256 %s%s", c->target,
-                     s == FL_SEVERITY_ERROR ? not_fips_host : "");
+    return xasprintf("fipsluks reencrypt %s%s", c->target, s == FL_SEVERITY_ERROR ? not_fips_host : "");
 }
 
-static char *remedy_reencrypt_cipher(const struct ctx *c, enum fl_severity s)
+/* LUKS1 whose header hash is approved: converting to LUKS2 and its keyslots to PBKDF2 is enough. */
+static char *remedy_luks1(const struct ctx *c)
 {
-    return xasprintf("cryptsetup reencrypt --cipher aes-xts-plain64 --key-size 512 %s%s", c->target,
-                     s == FL_SEVERITY_ERROR ? not_fips_host : "");
+    if (fl_policy_hash(c->v->hash_spec) == FL_NOT_APPROVED)
+        return remedy_reencrypt(c, FL_SEVERITY_ERROR);
+    return xasprintf("fipsluks migrate --convert-luks1 %s", c->target);
 }
 
 static const struct fl_token *find_token(const struct fl_volume *v, int id)
@@ -599,10 +605,12 @@ static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
     char type[48];
     char *example, *r;
 
-    /* fipsluks migrate leaves LUKS1 alone: its keyslots are PBKDF2 already, re-wrapping is cryptsetup's job */
+    /* LUKS1 keyslots are re-wrapped once the header is LUKS2; a bad header hash needs a new volume key */
     if (c->v->luks_version == 1)
-        return xasprintf("cryptsetup luksChangeKey --key-slot %d --iter-time 2000 %s "
-                         "(type the same passphrase as old and new)", ks->id, c->target);
+        return remedy_luks1(c);
+    /* the volume needs re-encryption anyway, which writes new PBKDF2 keyslots too: one run, not two */
+    if (ks->n_tokens == 0 && c->reencrypt)
+        return remedy_reencrypt(c, FL_SEVERITY_ERROR);
     if (ks->n_tokens == 0)
         return xasprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
 
@@ -681,7 +689,7 @@ static int eval_header(struct ctx *c)
     int k;
 
     if (v->reencrypt) {
-        r = xasprintf("cryptsetup reencrypt --resume-only %s (then scan again)", c->target);
+        r = xasprintf("fipsluks reencrypt %s (resumes it; then scan again)", c->target);
         if (!r)
             return -ENOMEM;
         k = add(c, "FL-REENCRYPT", FL_SEVERITY_ERROR, "header", r,
@@ -714,7 +722,7 @@ static int eval_header(struct ctx *c)
             return k;
     }
     if (c->luks1) {
-        r = xasprintf("cryptsetup convert --type luks2 %s", c->target);
+        r = remedy_luks1(c);
         if (!r)
             return -ENOMEM;
         k = add(c, "FL-LUKS1", FL_SEVERITY_INFO, "header", r,
@@ -723,7 +731,7 @@ static int eval_header(struct ctx *c)
             return k;
         a = fl_policy_hash(v->hash_spec);
         if (a != FL_APPROVED) {
-            r = remedy_reencrypt_hash(c, severity_of(a));
+            r = remedy_reencrypt(c, severity_of(a));
             if (!r)
                 return -ENOMEM;
             k = add(c, "FL-LUKS1-HASH", severity_of(a), "header", r,
@@ -809,7 +817,7 @@ static int eval_segment(struct ctx *c, const struct fl_segment *s)
                 r = xasprintf("re-create the volume with --cipher aes-xts-random --integrity hmac-sha256 "
                               "(integrity volumes cannot be reencrypted in place)");
             else
-                r = remedy_reencrypt_cipher(c, severity_of(cv.approval));
+                r = remedy_reencrypt(c, severity_of(cv.approval));
             if (!r)
                 return -ENOMEM;
             k = add(c, cv.xts_key_only ? "FL-XTS-KEY" : "FL-CIPHER", severity_of(cv.approval), object, r,
@@ -843,7 +851,7 @@ static int eval_digest(struct ctx *c, const struct fl_digest *d)
     snprintf(object, sizeof(object), "digest %d", d->id);
     if (!c->luks1) { /* on LUKS1 FL-LUKS1-HASH covers the digest hash */
         if (!d->type || strcasecmp(d->type, "pbkdf2") != 0) {
-            r = remedy_reencrypt_hash(c, FL_SEVERITY_ERROR);
+            r = remedy_reencrypt(c, FL_SEVERITY_ERROR);
             if (!r)
                 return -ENOMEM;
             return add(c, "FL-DIGEST-HASH", FL_SEVERITY_ERROR, object, r, "digest type %s is not PBKDF2",
@@ -851,7 +859,7 @@ static int eval_digest(struct ctx *c, const struct fl_digest *d)
         }
         a = fl_policy_hash(d->hash);
         if (a != FL_APPROVED) {
-            r = remedy_reencrypt_hash(c, severity_of(a));
+            r = remedy_reencrypt(c, severity_of(a));
             if (!r)
                 return -ENOMEM;
             k = add(c, "FL-DIGEST-HASH", severity_of(a), object, r, "volume-key digest hash %s is %s",
@@ -862,7 +870,7 @@ static int eval_digest(struct ctx *c, const struct fl_digest *d)
         }
     }
     if (d->iterations < FL_FIPS_MIN_ITERATIONS) {
-        r = remedy_reencrypt_hash(c, FL_SEVERITY_ERROR);
+        r = remedy_reencrypt(c, FL_SEVERITY_ERROR);
         if (!r)
             return -ENOMEM;
         k = add(c, "FL-DIGEST-ITER", FL_SEVERITY_ERROR, object, r,
@@ -952,7 +960,7 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
         cv = judge_cipher(ks->cipher, ks->key_bits);
         if (cv.approval != FL_APPROVED) {
             if (c->data_cipher != FL_APPROVED)
-                r = remedy_reencrypt_cipher(c, severity_of(cv.approval));
+                r = remedy_reencrypt(c, severity_of(cv.approval));
             else
                 r = remedy_keyslot(c, ks);
             if (!r)
@@ -979,6 +987,32 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
     return 0;
 }
 
+/*
+ * Whether a FIPS host refuses something of @p c's volume that only a new volume key fixes (an error
+ * finding whose remedy is fipsluks reencrypt): its digest or data cipher, or a LUKS1 header hash.
+ */
+static bool needs_reencrypt(const struct ctx *c)
+{
+    const struct fl_volume *v = c->v;
+
+    if (v->reencrypt)
+        return false; /* a reencryption in progress: finish it first */
+    if (c->luks1)
+        return fl_policy_hash(v->hash_spec) == FL_NOT_APPROVED;
+    for (size_t i = 0; i < v->n_segments && i < FL_MAX_SEGMENTS; i++)
+        if (v->segments[i].cipher && integrity_none(v->segments[i].integrity) &&
+            judge_segment_cipher(&v->segments[i], NULL).approval == FL_NOT_APPROVED)
+            return true;
+    for (size_t i = 0; i < v->n_digests && i < FL_MAX_DIGESTS; i++) {
+        const struct fl_digest *d = &v->digests[i];
+
+        if (!d->type || strcasecmp(d->type, "pbkdf2") != 0 || fl_policy_hash(d->hash) == FL_NOT_APPROVED ||
+            d->iterations < FL_FIPS_MIN_ITERATIONS)
+            return true;
+    }
+    return false;
+}
+
 static int evaluate(struct ctx *c)
 {
     const struct fl_volume *v = c->v;
@@ -996,6 +1030,7 @@ static int evaluate(struct ctx *c)
             break;
         }
 
+    c->reencrypt = needs_reencrypt(c);
     k = eval_header(c);
     if (k < 0)
         return k;

@@ -8,7 +8,7 @@ cd "$T"
 ptyrun() { python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" "$@"; }
 key() { fl_key "$1" "$2"; chmod 600 "$1"; }
 fast=(--pbkdf-force-iterations 1000)
-verbs=(scan check format migrate)
+verbs=(scan check format migrate reencrypt)
 version=$(fipsluks --version | cut -d' ' -f2)
 
 # fl_expect_exit2 CODE CMD…: like fl_expect_exit, standard error kept in $FL_ERR.
@@ -55,7 +55,7 @@ fl_expect_exit2 1 fipsluks help scan check
 fl_expect_exit2 1 fipsluks nosuchverb
 
 # --- which verbs take which shared options --------------------------------------------------------------
-for v in format migrate; do
+for v in format migrate reencrypt; do
     fl_expect_exit 0 fipsluks "$v" --help
     for o in "-q, --batch" "--batch-mode" "-T, --tries=N"; do
         fl_assert_contains "$FL_OUT" "$o" "$v --help lists $o"
@@ -232,7 +232,7 @@ comp() {
         _fipsluks fipsluks "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
         ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"' _ "$completion" "$@" | sort | tr '\n' ' '
 }
-fl_assert_eq "check format help migrate scan " "$(comp fipsluks "")" "verbs"
+fl_assert_eq "check format help migrate reencrypt scan " "$(comp fipsluks "")" "verbs"
 fl_assert_eq "--help --version " "$(comp fipsluks --)" "top-level options"
 fl_assert_eq "format " "$(comp fipsluks help fo)" "help VERB"
 fl_assert_eq "" "$(comp fipsluks help scan "")" "help takes one VERB"
@@ -261,7 +261,7 @@ fl_assert_eq "/dev/null " "$(comp fipsluks scan /dev/nul)" "devices under /dev"
 fl_assert_eq "" "$(comp fipsluks check cdir/)" "check takes no file argument"
 # with bash-completion loaded: its _filedir
 if [[ -r /usr/share/bash-completion/bash_completion ]]; then
-    fl_assert_eq "check format help migrate scan " "$(comp --bash-completion fipsluks "")" "verbs (bash-completion)"
+    fl_assert_eq "check format help migrate reencrypt scan " "$(comp --bash-completion fipsluks "")" "verbs (bash-completion)"
     fl_assert_eq "cdir/img.raw cdir/key.bin cdir/sub " "$(comp --bash-completion fipsluks format cdir/)" "files (bash-completion)"
     fl_assert_eq "--tries " "$(comp --bash-completion fipsluks format --tr)" "options (bash-completion)"
 elif [[ ${CI:-} == true ]]; then

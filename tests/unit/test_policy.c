@@ -573,7 +573,7 @@ static void test_reencrypt(void **state)
     assert_string_equal(f.items[0].message,
                         "a reencryption is in progress or was interrupted; the volume cannot "
                         "be judged until it finishes");
-    assert_string_equal(f.items[0].remedy, "cryptsetup reencrypt --resume-only /dev/sdb1 (then scan again)");
+    assert_string_equal(f.items[0].remedy, "fipsluks reencrypt /dev/sdb1 (resumes it; then scan again)");
     fl_findings_clear(&f);
 
     /* the reencrypt keyslot is not judged as a keyslot and does not count as one */
@@ -637,12 +637,20 @@ static void test_luks1(void **state)
 
     f = expect_only(v, "FL-LUKS1", "header", FL_SEVERITY_INFO);
     assert_string_equal(f.items[0].message, "LUKS1 format: a single header copy and no per-keyslot hashes");
-    assert_string_equal(f.items[0].remedy, "cryptsetup convert --type luks2 /dev/sdb1");
+    assert_string_equal(f.items[0].remedy, "fipsluks migrate --convert-luks1 /dev/sdb1");
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+
+    /* with a header hash a FIPS host refuses, conversion is not enough: the one command is reencrypt */
+    v = luks1("ripemd160");
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-LUKS1", "header")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
     fl_volume_free(v);
 }
 
-/* fipsluks migrate leaves LUKS1 alone, so LUKS1 keyslot remedies name cryptsetup luksChangeKey. */
+/* LUKS1 keyslots are re-wrapped by migrate --convert-luks1 (LUKS2 first, then PBKDF2 keyslots). */
 static void test_luks1_keyslot_remedy(void **state)
 {
     struct fl_volume *v = luks1("sha256");
@@ -651,8 +659,7 @@ static void test_luks1_keyslot_remedy(void **state)
     v->keyslots[0].iterations = 5000;
     evaluate(v, &f);
     assert_string_equal(get(&f, "FL-KDF-ITER-LOW", "keyslot 0")->remedy,
-                        "cryptsetup luksChangeKey --key-slot 0 --iter-time 2000 /dev/sdb1 "
-                        "(type the same passphrase as old and new)");
+                        "fipsluks migrate --convert-luks1 /dev/sdb1");
     fl_findings_clear(&f);
     fl_volume_free(v);
 }
@@ -674,7 +681,7 @@ static void test_luks1_hash(void **state)
                         "LUKS1 header hash ripemd160 is not FIPS-approved; it is used for every "
                         "keyslot, the AF splitter and the volume-key digest");
     assert_string_equal(f.items[1].remedy,
-                        "cryptsetup reencrypt --hash sha256 /dev/sdb1 (on a host not yet in FIPS mode)");
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
     assert_false(fl_findings_compatible(&f));
     fl_findings_clear(&f);
     fl_volume_free(v);
@@ -684,7 +691,7 @@ static void test_luks1_hash(void **state)
     assert_int_equal(f.n, 2);
     assert_string_equal(f.items[1].rule, "FL-LUKS1-HASH");
     assert_int_equal(f.items[1].severity, FL_SEVERITY_WARNING);
-    assert_string_equal(f.items[1].remedy, "cryptsetup reencrypt --hash sha256 /dev/sdb1");
+    assert_string_equal(f.items[1].remedy, "fipsluks reencrypt /dev/sdb1");
     assert_int_equal(
         count_rule(&f, "FL-KDF-SHA1") + count_rule(&f, "FL-DIGEST-HASH") + count_rule(&f, "FL-AF-HASH"), 0);
     assert_true(fl_findings_compatible(&f));
@@ -786,7 +793,7 @@ static void test_segment_cipher(void **state)
         f.items[0].message,
         "data cipher serpent-xts-plain64 with a 512-bit key: serpent is not a FIPS-approved cipher");
     assert_string_equal(f.items[0].remedy,
-                        "cryptsetup reencrypt --cipher aes-xts-plain64 --key-size 512 /dev/sdb1 "
+                        "fipsluks reencrypt /dev/sdb1 "
                         "(on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
 
@@ -796,7 +803,7 @@ static void test_segment_cipher(void **state)
     assert_string_equal(f.items[0].message,
                         "data cipher aes-cbc-plain64 with a 256-bit key: predictable IVs; use XTS");
     assert_string_equal(f.items[0].remedy,
-                        "cryptsetup reencrypt --cipher aes-xts-plain64 --key-size 512 /dev/sdb1");
+                        "fipsluks reencrypt /dev/sdb1");
     fl_findings_clear(&f);
 
     set_string(&v->segments[0].cipher, "aes-cbc-essiv:sha256");
@@ -813,7 +820,7 @@ static void test_segment_cipher(void **state)
                         "data cipher aes-xts-plain64 with a 384-bit key: XTS needs a 256- or 512-bit key "
                         "(AES-128 or AES-256); a FIPS kernel rejects other sizes");
     assert_string_equal(f.items[0].remedy,
-                        "cryptsetup reencrypt --cipher aes-xts-plain64 --key-size 512 /dev/sdb1 "
+                        "fipsluks reencrypt /dev/sdb1 "
                         "(on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
 
@@ -887,14 +894,14 @@ static void test_digest(void **state)
     set_string(&v->digests[0].hash, "sha1");
     f = expect_only(v, "FL-DIGEST-HASH", "digest 0", FL_SEVERITY_WARNING);
     assert_string_equal(f.items[0].message, "volume-key digest hash sha1 is allowed by FIPS but deprecated");
-    assert_string_equal(f.items[0].remedy, "cryptsetup reencrypt --hash sha256 /dev/sdb1");
+    assert_string_equal(f.items[0].remedy, "fipsluks reencrypt /dev/sdb1");
     fl_findings_clear(&f);
 
     set_string(&v->digests[0].hash, "whirlpool");
     f = expect_only(v, "FL-DIGEST-HASH", "digest 0", FL_SEVERITY_ERROR);
     assert_string_equal(f.items[0].message, "volume-key digest hash whirlpool is not FIPS-approved");
     assert_string_equal(f.items[0].remedy,
-                        "cryptsetup reencrypt --hash sha256 /dev/sdb1 (on a host not yet in FIPS mode)");
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
 
     set_string(&v->digests[0].hash, "sha256");
@@ -1076,7 +1083,7 @@ static void test_area_cipher(void **state)
     assert_string_equal(g.items[0].rule, "FL-CIPHER");
     assert_string_equal(g.items[1].rule, "FL-AREA-CIPHER");
     assert_string_equal(g.items[1].remedy,
-                        "cryptsetup reencrypt --cipher aes-xts-plain64 --key-size 512 /dev/sdb1 "
+                        "fipsluks reencrypt /dev/sdb1 "
                         "(on a host not yet in FIPS mode)");
     fl_findings_clear(&g);
     fl_volume_free(v);
@@ -1171,7 +1178,7 @@ static void test_remedy_quoting(void **state)
     assert_string_equal(get(&f, "FL-KDF-ARGON2", "keyslot 0")->remedy,
                         "fipsluks migrate --key-slot 0 '/tmp/my disk'\\''s.img'");
     assert_string_equal(get(&f, "FL-DIGEST-HASH", "digest 0")->remedy,
-                        "cryptsetup reencrypt --hash sha256 '/tmp/my disk'\\''s.img'");
+                        "fipsluks reencrypt '/tmp/my disk'\\''s.img'");
     fl_findings_clear(&f);
 
     v->header_path = sdup("/srv/headers/disk 1.hdr");
@@ -1183,7 +1190,7 @@ static void test_remedy_quoting(void **state)
         get(&f, "FL-KDF-ARGON2", "keyslot 0")->remedy,
         "fipsluks migrate --key-slot 0 --header '/srv/headers/disk 1.hdr' '/tmp/my disk'\\''s.img'");
     assert_string_equal(get(&f, "FL-DIGEST-HASH", "digest 0")->remedy,
-                        "cryptsetup reencrypt --hash sha256 --header '/srv/headers/disk 1.hdr' "
+                        "fipsluks reencrypt --header '/srv/headers/disk 1.hdr' "
                         "'/tmp/my disk'\\''s.img'");
     assert_string_equal(
         get(&f, "FL-HEADER-DAMAGED", "header")->remedy,
@@ -1356,6 +1363,51 @@ static void test_enomem(void **state)
     fl_volume_free(v);
 }
 
+
+/*
+ * When the volume needs re-encryption anyway (digest or data cipher refused), the keyslot findings name
+ * fipsluks reencrypt too: it writes new PBKDF2 keyslots in the same run, so a migrate first would be a
+ * wasted pass. Token-bound keyslots keep their re-enrollment remedy (reencrypt cannot take their secret).
+ */
+static void test_keyslot_remedy_with_reencrypt(void **state)
+{
+    struct fl_volume *v = good_luks2("/dev/sdb1");
+    struct fl_findings f = {0};
+
+    set_string(&v->keyslots[0].hash, "ripemd160");
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy, "fipsluks migrate --key-slot 0 /dev/sdb1");
+    fl_findings_clear(&f);
+
+    set_string(&v->digests[0].hash, "ripemd160");
+    add_keyslot(v, 1, "argon2id", NULL, 4);
+    add_keyslot(v, 2, "argon2id", NULL, 4);
+    add_token(v, 0, "systemd-tpm2", 2);
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-DIGEST-HASH", "digest 0")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_string_equal(get(&f, "FL-KDF-ARGON2", "keyslot 1")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_non_null(strstr(get(&f, "FL-KDF-ARGON2", "keyslot 2")->remedy, "re-enroll the systemd-tpm2 token"));
+    fl_findings_clear(&f);
+
+    /* the same for a refused data cipher; a weak one (a warning) does not force re-encryption */
+    set_string(&v->digests[0].hash, "sha256");
+    set_string(&v->segments[0].cipher, "serpent-xts-plain64");
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy,
+                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    fl_findings_clear(&f);
+    set_string(&v->segments[0].cipher, "aes-cbc-plain64");
+    v->segments[0].key_bits = 256;
+    evaluate(v, &f);
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy, "fipsluks migrate --key-slot 0 /dev/sdb1");
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1378,6 +1430,7 @@ int main(void)
         cmocka_unit_test(test_segment_cipher),
         cmocka_unit_test(test_segment_integrity),
         cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_keyslot_remedy_with_reencrypt),
         cmocka_unit_test(test_kdf_argon2),
         cmocka_unit_test(test_kdf_unknown),
         cmocka_unit_test(test_kdf_hash),

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fipsluks reencrypt: re-encrypt a volume offline to AES-XTS with a new volume key, an approved
+ * digest hash and PBKDF2 keyslots. The protocol is fl_reencrypt() in the library; this file reads
+ * options and secrets, prompts, shows progress, catches signals and reports.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fipsluks/kdf.h"
+#include "fipsluks/reencrypt.h"
+#include "fipsluks/secret.h"
+#include "fipsluks/util.h"
+#include "cli.h"
+
+#define VERB "reencrypt"
+
+struct opts {
+    char **key_files; /* popt's ARGV array */
+    char *hash, *header, *backup, *resilience;
+    const char *path;
+    uint32_t iter_time, iterations;
+    uint64_t hotzone;
+    unsigned tries;
+    bool batch, progress_json;
+};
+
+struct run {
+    struct opts o;
+    struct fl_migrate_secret secrets[FL_MAX_KEYSLOTS];
+    struct fl_secret *owned[FL_MAX_KEYSLOTS];
+    size_t n_secrets;
+    struct fl_reencrypt_result res;
+    struct timespec started, last;
+    uint64_t first_done; /* bytes already done when this run started (a resumed run) */
+    bool progress_shown;
+};
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    static const char msg[] = "\nfipsluks: interrupted: finishing the current step, then stopping (run the "
+                              "same command again to continue)\n";
+
+    if (!interrupted)
+        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    interrupted = sig;
+}
+
+/* As migrate: outside prompts system calls restart, so libcryptsetup's I/O is never cut short. */
+static void catch_signals(bool restart)
+{
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = restart ? SA_RESTART : 0};
+
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---- options ---- */
+
+static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
+{
+    char *iter_time = NULL, *iterations = NULL, *hotzone = NULL;
+    int json = 0, r;
+    struct poptOption options[] = {
+        {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
+         "Read a secret from FILE (\"-\": standard input); repeatable, one per keyslot", "FILE"},
+        {"hash", 'h', POPT_ARG_STRING, &o->hash, 0,
+         "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512", "HASH"},
+        {"iter-time", 'i', POPT_ARG_STRING, &iter_time, 0,
+         "PBKDF2 unlock time of new keyslots (default 2000)", "MS"},
+        {"pbkdf-force-iterations", 0, POPT_ARG_STRING, &iterations, 0,
+         "PBKDF2 iterations of new keyslots (at least 1000), no calibration", "N"},
+        {"header", 0, POPT_ARG_STRING, &o->header, 0, "Detached LUKS header", "FILE"},
+        {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
+         "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
+        {"hotzone-size", 0, POPT_ARG_STRING, &hotzone, 0,
+         "Re-encrypt at most BYTES per step (default: libcryptsetup's)", "BYTES"},
+        {"resilience", 0, POPT_ARG_STRING, &o->resilience, 0,
+         "Crash protection of the area being rewritten: checksum (default) or journal", "MODE"},
+        {"progress-json", 0, POPT_ARG_NONE, &json, 0, "Print progress as JSON lines on standard output",
+         NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
+        POPT_AUTOHELP POPT_TABLEEND,
+    };
+    poptContext ctx = fl_popt_context(VERB, argc, argv, options, "DEVICE|IMAGE");
+    const char **args;
+    uint64_t v;
+
+    *ret_ctx = ctx;
+    r = fl_popt_parse(ctx, VERB);
+    if (r < 0)
+        goto out;
+    args = poptGetArgs(ctx);
+    if (!args || !args[0] || args[1]) {
+        r = fl_usage_error(VERB, "needs exactly one DEVICE or IMAGE");
+        goto out;
+    }
+    o->path = args[0];
+    o->batch = fl_opts.batch;
+    o->tries = fl_opts.tries;
+    o->progress_json = json;
+    if (!o->hash && !(o->hash = strdup(FL_DEFAULT_HASH))) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (!fl_kdf_hash_allowed(o->hash)) {
+        r = fl_usage_error(VERB, "--hash '%s' is not allowed; approved choices: sha256, sha512", o->hash);
+        goto out;
+    }
+    if (iter_time && iterations) {
+        r = fl_usage_error(VERB, "--iter-time and --pbkdf-force-iterations exclude each other");
+        goto out;
+    }
+    o->iter_time = FL_DEFAULT_ITER_TIME_MS;
+    if (iter_time && (fl_parse_u64(iter_time, &v) < 0 || v == 0 || v > 3600000)) {
+        r = fl_usage_error(VERB, "--iter-time needs milliseconds (1-3600000), not '%s'", iter_time);
+        goto out;
+    }
+    if (iter_time)
+        o->iter_time = (uint32_t)v;
+    if (iterations && (fl_parse_u64(iterations, &v) < 0 || v < FL_FIPS_MIN_ITERATIONS || v > UINT32_MAX)) {
+        r = fl_usage_error(VERB, "--pbkdf-force-iterations needs %u or more (the FIPS minimum), not '%s'",
+                           FL_FIPS_MIN_ITERATIONS, iterations);
+        goto out;
+    }
+    if (iterations)
+        o->iterations = (uint32_t)v;
+    if (hotzone && (fl_parse_u64(hotzone, &v) < 0 || v < 4096 || v % 4096 || v > (1ull << 40))) {
+        r = fl_usage_error(VERB, "--hotzone-size needs a multiple of 4096 bytes, not '%s'", hotzone);
+        goto out;
+    }
+    if (hotzone)
+        o->hotzone = v;
+    if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal")) {
+        r = fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
+        goto out;
+    }
+    for (size_t i = 0, stdin_seen = 0; o->key_files && o->key_files[i]; i++)
+        if (!strcmp(o->key_files[i], "-") && stdin_seen++) {
+            r = fl_usage_error(VERB, "standard input (--key-file=-) can be read only once");
+            goto out;
+        }
+out:
+    free(iter_time);
+    free(iterations);
+    free(hotzone);
+    return r;
+}
+
+/* ---- secrets ---- */
+
+static const char *source_name(const char *file)
+{
+    return strcmp(file, "-") ? file : "standard input";
+}
+
+static int read_key_files(struct run *run)
+{
+    for (size_t k = 0; run->o.key_files && run->o.key_files[k]; k++) {
+        const char *file = run->o.key_files[k];
+        struct fl_secret *s = NULL;
+        int r;
+
+        if (run->n_secrets == FL_MAX_KEYSLOTS) {
+            fl_log_error(0, "at most %d key files", FL_MAX_KEYSLOTS);
+            return -EINVAL;
+        }
+        r = fl_secret_read_file(file, 0, 0, &s);
+        if (r < 0) {
+            fl_log_error(r, "cannot read key file '%s'", source_name(file));
+            return r == -ENOMEM || r == -EACCES ? r : -EINVAL;
+        }
+        if (fl_secret_file_exposed(file) > 0)
+            fl_log_warning("key file '%s' can be read by other users", file);
+        run->owned[run->n_secrets] = s;
+        run->secrets[run->n_secrets].source = source_name(file);
+        run->secrets[run->n_secrets++].secret = s;
+    }
+    return 0;
+}
+
+static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)
+{
+    struct run *run = userdata;
+    char prompt[160];
+    int r;
+
+    if (attempt >= run->o.tries)
+        return -EPERM;
+    if (interrupted)
+        return -EINTR;
+    if (attempt > 0)
+        fprintf(stderr, "No key available with this passphrase.\n");
+    if (ks)
+        snprintf(prompt, sizeof(prompt),
+                 "Enter passphrase for keyslot %d [empty: drop this keyslot]: ", ks->id);
+    else
+        snprintf(prompt, sizeof(prompt), "Enter passphrase to resume the reencryption: ");
+    catch_signals(false);
+    r = fl_prompt_secret(prompt, ret);
+    catch_signals(true);
+    if (r < 0)
+        return interrupted ? -EINTR : r;
+    if ((*ret)->len == 0) {
+        fl_secret_free(*ret);
+        *ret = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static int confirm_drop(void *userdata, const int *ids, size_t n)
+{
+    struct run *run = userdata;
+    int r;
+
+    fprintf(stderr, "fipsluks: no secret was given for keyslot%s", n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s %d", i ? "," : "", ids[i]);
+    fprintf(stderr,
+            ": %s dropped when the reencryption finishes (its secret will no longer open the "
+            "volume)\n",
+            n == 1 ? "it would be" : "they would be");
+    if (run->o.batch || !fl_interactive())
+        return -ECANCELED;
+    catch_signals(false);
+    r = fl_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
+    catch_signals(true);
+    return r > 0 ? 0 : -ECANCELED;
+}
+
+/* ---- progress ---- */
+
+static double seconds(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void show_progress(struct run *run, uint64_t done, uint64_t size, bool final)
+{
+    struct timespec now;
+    double elapsed, rate, left;
+    uint64_t this_run;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!run->progress_shown) {
+        run->started = now;
+        run->first_done = done;
+    }
+    if (run->progress_shown && !final && seconds(&run->last, &now) < (run->o.progress_json ? 1.0 : 0.5))
+        return;
+    run->last = now;
+    run->progress_shown = true;
+    elapsed = seconds(&run->started, &now);
+    this_run = done > run->first_done ? done - run->first_done : 0;
+    rate = elapsed > 0 ? (double)this_run / elapsed : 0;
+    left = rate > 0 && size > done ? (double)(size - done) / rate : 0;
+    if (run->o.progress_json) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "device", fl_json_string(run->o.path));
+        json_object_object_add(o, "device_bytes", json_object_new_int64((int64_t)done));
+        json_object_object_add(o, "device_size", json_object_new_int64((int64_t)size));
+        json_object_object_add(o, "speed", json_object_new_int64((int64_t)rate));
+        json_object_object_add(o, "eta_ms", json_object_new_int64((int64_t)(left * 1000)));
+        json_object_object_add(o, "time_ms", json_object_new_int64((int64_t)(elapsed * 1000)));
+        (void)fl_json_print(o, false);
+        json_object_put(o);
+        fflush(stdout);
+    } else if (isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\rProgress: %5.1f%%, %llu of %llu MiB, %.1f MiB/s, time left %02u:%02u  ",
+                size ? 100.0 * (double)done / (double)size : 100.0, (unsigned long long)(done >> 20),
+                (unsigned long long)(size >> 20), rate / 1048576.0, (unsigned)left / 60, (unsigned)left % 60);
+        if (final)
+            fputc('\n', stderr);
+    }
+}
+
+static int progress(void *userdata, uint64_t done, uint64_t size)
+{
+    struct run *run = userdata;
+
+    show_progress(run, done, size, done >= size || interrupted);
+    return interrupted ? 1 : 0;
+}
+
+/* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
+static FILE *text(const struct run *run)
+{
+    return run->o.progress_json ? stderr : stdout;
+}
+
+static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int secret)
+{
+    struct run *run = userdata;
+    bool tty = isatty(STDERR_FILENO) && !run->o.progress_json;
+    FILE *out = text(run);
+
+    switch (ev) {
+    case FL_REENC_UNLOCK:
+        if (tty)
+            fprintf(stderr, "unlocking keyslot %d with %s ...\n", keyslot,
+                    secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
+        break;
+    case FL_REENC_BACKUP:
+        fprintf(out, "header backup: %s\n", run->res.backup);
+        break;
+    case FL_REENC_CONVERTED:
+        fprintf(out, "converted LUKS1 to LUKS2\n");
+        break;
+    case FL_REENC_KEYSLOT:
+        fprintf(out, "keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.hash,
+                keyslot);
+        break;
+    case FL_REENC_START:
+        fprintf(out, "re-encrypting the data to %s with a new %u-bit volume key\n", FL_REENCRYPT_CIPHER,
+                FL_REENCRYPT_KEY_BITS);
+        break;
+    case FL_REENC_RESUME:
+        fprintf(out, "resuming an interrupted reencryption\n");
+        break;
+    case FL_REENC_RECOVER:
+        fprintf(out, "recovering the area an interrupted run was writing\n");
+        break;
+    case FL_REENC_LEFTOVER:
+        fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
+                keyslot, secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
+        break;
+    case FL_REENC_VERIFY:
+        if (tty)
+            fprintf(stderr, "verifying that every secret opens the volume ...\n");
+        break;
+    }
+    fflush(out);
+}
+
+/* ---- reporting ---- */
+
+static int explain(struct run *run, int r)
+{
+    const struct fl_reencrypt_result *res = &run->res;
+    const char *path = run->o.path;
+    /* n_kept is 0 again when the new keyslots could not all be added (they were removed) */
+    const char *nothing = res->converted_luks1 && res->n_kept == 0
+                              ? "; the volume was converted to LUKS2 (its LUKS1 header is in the "
+                                "backup), nothing else was changed"
+                          : res->wrote ? ""
+                                       : "; nothing was written";
+
+    switch (-r) {
+    case EBUSY:
+        if (res->why[0])
+            fl_log_error(0,
+                         "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), detach "
+                         "the loop device; fipsluks re-encrypts offline only%s",
+                         res->why, nothing);
+        else
+            fl_log_error(0, "'%s' is locked by another reencryption%s", path, nothing);
+        return r;
+    case ENOTSUP:
+    case EXFULL:
+    case EINVAL:
+        if (res->why[0]) {
+            fl_log_error(0, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+            return r;
+        }
+        break;
+    case EPERM:
+        if (res->failed_secret >= 0)
+            fl_log_error(0, "the secret from %s opens no keyslot of '%s'%s%s",
+                         run->secrets[res->failed_secret].source, path,
+                         fl_libcryptsetup_fips_mode()
+                             ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
+                               "KDF or hash it refuses cannot be unlocked; re-encrypt "
+                               "before enabling FIPS mode, or on another host)"
+                             : "",
+                         nothing);
+        else
+            fl_log_error(0, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
+                         nothing);
+        return r;
+    case ECANCELED:
+        fl_log_error(0,
+                     "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm on a "
+                     "terminal%s",
+                     run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
+        return r;
+    case EEXIST:
+        fl_log_error(0, "cannot write the header backup '%s': it exists (a backup is never overwritten)%s",
+                     res->backup, nothing);
+        return r;
+    case EINTR:
+        fl_log_error(0, "interrupted%s; run the same command again", nothing);
+        return r;
+    case EIO:
+        if (res->why[0]) {
+            fl_log_error(0, "%s", res->why);
+            return r;
+        }
+        break;
+    case EMEDIUMTYPE:
+    case EUCLEAN:
+    case ENOENT:
+    case EACCES:
+        if (!res->wrote) {
+            fl_log_error(0, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
+                         fl_volume_strerror(r));
+            return r;
+        }
+        break;
+    default:
+        break;
+    }
+    if (res->wrote)
+        fl_log_error(
+            r,
+            "reencryption of '%s' failed (%s); the header records its progress: fix the cause and run "
+            "the same command again",
+            path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
+    else
+        fl_log_error(r, "cannot re-encrypt '%s'%s%s%s", path, fl_cryptsetup_last_error()[0] ? " (" : "",
+                     fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
+    return r;
+}
+
+/* After a finished run: the verdict of the policy on the result. */
+static int verdict(struct run *run)
+{
+    struct fl_volume *v = NULL;
+    struct fl_findings f = {0};
+    FILE *out = text(run);
+    int r, compatible;
+
+    r = fl_volume_read(run->o.path, run->o.header, &v);
+    if (r < 0)
+        return explain(run, r);
+    r = fl_policy_evaluate(v, &f);
+    if (r < 0) {
+        fl_volume_free(v);
+        fl_findings_clear(&f);
+        return r;
+    }
+    compatible = fl_findings_compatible(&f);
+    if (run->res.n_dropped) {
+        fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
+        for (size_t i = 0; i < run->res.n_dropped; i++)
+            fprintf(out, "%s %d", i ? "," : "", run->res.dropped[i]);
+        fprintf(out, " (no secret given)\n");
+    }
+    if (run->res.backup[0]) {
+        char *quoted = fl_shell_quote(run->res.backup);
+
+        fprintf(out,
+                "the header backup %s holds the old volume key: with an old secret it decrypts what the old "
+                "key encrypted. Remove it (shred -u %s) once the volume is verified\n",
+                run->res.backup, quoted ? quoted : run->res.backup);
+        free(quoted);
+    }
+    fprintf(out, "%s: re-encrypted; %s%s%s\n", run->o.path,
+            fl_color_on(out, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
+            compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(out));
+    if (!compatible)
+        fprintf(out, "see 'fipsluks scan %s' for what is left\n", run->o.path);
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+    return compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
+}
+
+/* ---- the verb ---- */
+
+static int reencrypt(struct run *run)
+{
+    struct fl_reencrypt_options ro = {
+        .header = run->o.header,
+        .hash = run->o.hash,
+        .iter_time_ms = run->o.iter_time,
+        .iterations = run->o.iterations,
+        .backup = run->o.backup,
+        .hotzone_bytes = run->o.hotzone,
+        .resilience = run->o.resilience,
+    };
+    struct fl_reencrypt_ops ops = {
+        .userdata = run,
+        .confirm_drop = confirm_drop,
+        .event = event,
+        .progress = progress,
+        .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
+    };
+    int r;
+
+    r = read_key_files(run);
+    if (r < 0)
+        return r;
+    if (ops.ask && !fl_interactive()) {
+        fl_log_error(0,
+                     "no secret given: use --key-file FILE (or --key-file=- for standard input), or run on a "
+                     "terminal to be asked");
+        return -EINVAL;
+    }
+    r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
+    if (run->progress_shown && !run->o.progress_json && isatty(STDERR_FILENO) && !run->res.finished)
+        fputc('\n', stderr);
+    if (r < 0)
+        return explain(run, r);
+    if (run->res.interrupted) {
+        fprintf(text(run),
+                "%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
+                "continue\n",
+                run->o.path, run->res.size ? 100.0 * (double)run->res.done / (double)run->res.size : 0.0);
+        return FL_EXIT_INCOMPLETE;
+    }
+    return verdict(run);
+}
+
+static void opts_free(struct opts *o)
+{
+    for (size_t i = 0; o->key_files && o->key_files[i]; i++)
+        free(o->key_files[i]);
+    free(o->key_files);
+    free(o->hash);
+    free(o->header);
+    free(o->backup);
+    free(o->resilience);
+}
+
+int verb_reencrypt(int argc, const char **argv)
+{
+    struct run run = {0};
+    poptContext ctx = NULL;
+    int r;
+
+    r = parse_options(argc, argv, &run.o, &ctx);
+    if (r == 0) {
+        catch_signals(true);
+        r = reencrypt(&run);
+    }
+    if (r >= 0 && fflush(stdout) == EOF)
+        r = -EIO;
+    for (size_t i = 0; i < run.n_secrets; i++)
+        fl_secret_free(run.owned[i]);
+    poptFreeContext(ctx);
+    opts_free(&run.o);
+    return r;
+}
