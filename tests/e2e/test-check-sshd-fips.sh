@@ -164,7 +164,7 @@ grep -q 'ssh_dispatch_run_fatal: .*invalid argument \[preauth\]' "$T/ecdsa256/ss
 
 if [[ -n ${FL_SSHD_TABLE:-} ]]; then
     {
-        echo "OpenSSH: $(/usr/sbin/sshd -V 2>&1 | head -1)"
+        echo "OpenSSH: $(dpkg-query -W -f '${Package} ${Version}' openssh-server 2>/dev/null) ($(/usr/sbin/sshd -V 2>&1 | head -1 | cut -d, -f1))"
         echo "OpenSSL (FIPS host): $(fips openssl version)"
         printf '%s\n' "${table[@]}"
     } >"$FL_SSHD_TABLE"
