@@ -38,7 +38,7 @@ J=$T/check.json
 rc=0
 fipsluks check --json --root "$T/root" >"$J" || rc=$?
 [[ $rc -eq 0 || $rc -eq 6 ]] || fl_fail "fipsluks check exited $rc"
-declare -A verdict
+declare -A verdict=()
 while IFS=$'\t' read -r name v; do
     verdict[$name]=$v
 done < <(jq -r '.checks[] | select(.id == "sshd") | .evidence[]' "$J" |
