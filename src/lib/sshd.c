@@ -599,6 +599,7 @@ struct verdict {
     bool breaks;       /* a line in effect names an algorithm that breaks */
     bool not_approved; /* a line in effect names an algorithm that works but is not approved */
     bool defaults;     /* the defaults are in effect and include algorithms that are not approved or break */
+    bool defaults_break; /* ... and some of them break */
     char breaks_keywords[160];
     char not_approved_keywords[160];
     char defaults_keywords[160];
@@ -657,6 +658,7 @@ static int judge_defaults(struct fl_check *c, enum fl_sshd_keyword k, const char
         return r;
     }
     v->defaults = true;
+    v->defaults_break |= breaks;
     add_keyword(v->defaults_keywords, sizeof(v->defaults_keywords), keywords[k].name);
     r = fl_check_evidence(c, "%s: %s: OpenSSH's compiled-in default includes %s", where, keywords[k].name, list);
     free(list);
@@ -825,13 +827,18 @@ static int evaluate(const struct fl_sshd_config *cfg, const struct side *side, s
     if (v.breaks)
         r = fl_check_set(c, FL_CHECK_FAIL, "%s offers algorithms that break on a FIPS host (%s): %s",
                          side->program, v.breaks_keywords, side->symptom);
-    else if (v.defaults)
+    else if (v.defaults && v.defaults_break)
         r = fl_check_set(
             c, FL_CHECK_WARN,
-            "%s uses OpenSSH's defaults for %s, which include algorithms that break on a FIPS host "
-            "(chacha20-poly1305) or are not FIPS-approved (unless this OpenSSH drops them in FIPS mode, as "
+            "%s uses OpenSSH's defaults for %s, which include chacha20-poly1305, which breaks on a FIPS host, "
+            "and algorithms that are not FIPS-approved (unless this OpenSSH drops them in FIPS mode, as "
             "RHEL's does)",
             side->program, v.defaults_keywords);
+    else if (v.defaults)
+        r = fl_check_set(c, FL_CHECK_WARN,
+                         "%s uses OpenSSH's defaults for %s, which include algorithms that work on a FIPS host "
+                         "but are not FIPS-approved (unless this OpenSSH drops them in FIPS mode, as RHEL's does)",
+                         side->program, v.defaults_keywords);
     else if (v.not_approved)
         r = fl_check_set(c, FL_CHECK_WARN,
                          "%s offers algorithms that work on a FIPS host but are not FIPS-approved (%s): "

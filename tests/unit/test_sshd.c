@@ -313,6 +313,17 @@ static void test_defaults(void **state)
     assert_evidence(&c, "no line: PubkeyAcceptedAlgorithms:");
     assert_non_null(
         strstr(c.remedy, "add to /etc/ssh/sshd_config, before any Match block: Ciphers aes256-gcm"));
+    assert_non_null(strstr(c.message, "which include chacha20-poly1305, which breaks on a FIPS host"));
+    fl_check_clear(&c);
+
+    /* defaults without chacha20 (only MACs left to them): not approved, no claim that anything breaks */
+    judge("Ciphers aes128-ctr\nKexAlgorithms ecdh-sha2-nistp256\nHostKeyAlgorithms rsa-sha2-512\n"
+          "PubkeyAcceptedAlgorithms rsa-sha2-512\n",
+          &c);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_string_equal(c.message, "sshd uses OpenSSH's defaults for MACs, which include algorithms that work on a "
+                                   "FIPS host but are not FIPS-approved (unless this OpenSSH drops them in FIPS "
+                                   "mode, as RHEL's does)");
     fl_check_clear(&c);
 
     /* a Match line alone does not replace the global one */
