@@ -33,7 +33,8 @@ struct fl_provision_unit {
 struct fl_provision_luks {
     char *name;     /**< the mapping name (/dev/mapper/NAME) */
     char *device;   /**< absolute path of the block device */
-    char *key_file; /**< NULL (Ignition makes a random key), a URL, or (Butane only) a local path */
+    char *key_file; /**< NULL (Ignition makes a random key), a URL, or (Butane only) a path relative to
+                         butane's --files-dir */
     char *label;    /**< NULL or the LUKS label */
 };
 

@@ -421,7 +421,7 @@ EOF
 # --- --luks: storage.luks entries with the PBKDF2 options ------------------------------------------
 fipsluks check --emit butane --luks 'data:/dev/disk/by-partlabel/data' \
     --luks 'srv:/dev/disk/by-path/pci-0000\:00\:1f.2-ata-1:https\://keys.example.com/srv.key:srv-data' \
-    --luks 'local:/dev/vdc:/etc/keys/local.key' >"$T/luks.bu" 2>"$T/err" || fl_fail "--emit butane --luks failed"
+    --luks 'local:/dev/vdc:keys/local.key' >"$T/luks.bu" 2>"$T/err" || fl_fail "--emit butane --luks failed"
 fipsluks check --emit ignition --luks 'data:/dev/disk/by-partlabel/data' \
     --luks 'srv:/dev/disk/by-path/pci-0000\:00\:1f.2-ata-1:https\://keys.example.com/srv.key:srv-data' \
     >"$T/luks.ign" 2>"$T/err" || fl_fail "--emit ignition --luks failed"
@@ -444,7 +444,7 @@ check(luks[0] == {"name": "data", "device": "/dev/disk/by-partlabel/data", "wipe
 check(luks[1]["device"] == "/dev/disk/by-path/pci-0000:00:1f.2-ata-1", "butane srv device")
 check(luks[1]["key_file"] == {"source": "https://keys.example.com/srv.key"}, "butane srv key_file")
 check(luks[1]["label"] == "srv-data", "butane srv label")
-check(luks[2]["key_file"] == {"local": "/etc/keys/local.key"}, "butane local key_file")
+check(luks[2]["key_file"] == {"local": "keys/local.key"}, "butane local key_file")
 for v in luks:
     check(v["options"] == opts, "butane options of " + v["name"])
     o = v["options"]
