@@ -110,7 +110,8 @@ int fl_check_openssl_live(struct fl_check *c, struct fl_openssl_live *ret);
  */
 int fl_check_libcryptsetup(const struct fl_openssl_live *live, struct fl_check *c);
 
-/** sshd offers no algorithm that breaks on a FIPS host, or is not approved (see sshd.h). @return 0 or -ENOMEM. */
+/** sshd offers no algorithm that breaks on a FIPS host, or is not approved (see sshd.h). @return 0 or
+ * -ENOMEM. */
 int fl_check_sshd(const char *root, struct fl_check *c);
 
 /**

@@ -2,7 +2,8 @@
 /**
  * @file sshd.h
  * Which SSH algorithms sshd (sshd_config) and ssh (ssh_config) offer, read with their Include files,
- * and what a FIPS host does with each: works and approved, works but not approved, or breaks. The judgement is documented in fipsluks-check(8).
+ * and what a FIPS host does with each: works and approved, works but not approved, or breaks. The judgement
+ * is documented in fipsluks-check(8).
  */
 #ifndef FIPSLUKS_SSHD_H
 #define FIPSLUKS_SSHD_H

@@ -200,9 +200,9 @@ int verb_check(int argc, const char **argv)
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx =
-        fl_popt_context("check", argc, argv, options,
-                        "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…");
+    poptContext ctx = fl_popt_context(
+        "check", argc, argv, options,
+        "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…");
     struct fl_checks checks = {0};
     struct fl_provision_luks *luks = NULL;
     size_t n_luks = 0;
@@ -223,10 +223,11 @@ int verb_check(int argc, const char **argv)
             luks = grown;
         r = grown ? fl_provision_luks_parse(spec, &luks[n_luks]) : -ENOMEM;
         if (r == -EINVAL)
-            r = fl_usage_error("check",
-                               "--luks '%s': expected NAME:DEVICE[:KEYFILE[:LABEL]], NAME without '/', DEVICE "
-                               "an absolute path (a colon in a field: \\:)",
-                               spec);
+            r = fl_usage_error(
+                "check",
+                "--luks '%s': expected NAME:DEVICE[:KEYFILE[:LABEL]], NAME without '/', DEVICE "
+                "an absolute path (a colon in a field: \\:)",
+                spec);
         free(spec);
         if (r < 0)
             goto out;

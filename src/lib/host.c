@@ -338,9 +338,10 @@ int fl_check_system_fips(const char *root, struct fl_check *c)
      * RHEL 9 dropped it; the FIPS guide still creates it, for older tools that look for it. */
     if (r >= 0)
         r = fl_check_set(c, FL_CHECK_WARN,
-                         e == 0 ? "%s does not exist: the FIPS guide creates it for older tools that look for "
-                                  "it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)"
-                                : "%s cannot be examined",
+                         e == 0
+                             ? "%s does not exist: the FIPS guide creates it for older tools that look for "
+                               "it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)"
+                             : "%s cannot be examined",
                          path);
     if (r >= 0)
         r = fl_check_remedy(c, "touch %s", path);

@@ -1268,10 +1268,10 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
                             conf_path);
     }
     if (r >= 0 && c->status != FL_CHECK_PASS && !(providers_ok & FL_FIPS_PROPS))
-        r = fl_check_remedy(c,
-                            "the sections must be complete: [openssl_init] providers = provider_sect, "
-                            "alg_section = algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; "
-                            "[base_sect] activate = 1; [algorithm_sect] default_properties = fips=yes");
+        r = fl_check_remedy(
+            c, "the sections must be complete: [openssl_init] providers = provider_sect, "
+               "alg_section = algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; "
+               "[base_sect] activate = 1; [algorithm_sect] default_properties = fips=yes");
     if (r >= 0 && c->status != FL_CHECK_PASS)
         r = fl_check_remedy(c, "fipsluks check --emit butane shows a complete FIPS openssl.cnf");
 out:

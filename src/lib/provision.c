@@ -142,8 +142,8 @@ int fl_provision_luks_parse(const char *spec, struct fl_provision_luks *ret)
         }
         *q++ = *p;
     }
-    if (n < 2 || !*fields[0] || strchr(fields[0], '/') || fields[1][0] != '/' ||
-        (n >= 3 && !*fields[2]) || (n == 4 && !*fields[3]))
+    if (n < 2 || !*fields[0] || strchr(fields[0], '/') || fields[1][0] != '/' || (n >= 3 && !*fields[2]) ||
+        (n == 4 && !*fields[3]))
         goto out;
     *ret = (struct fl_provision_luks){
         .name = fields[0],
@@ -179,7 +179,8 @@ static void yaml_quoted(FILE *f, const char *s)
 static void butane_luks(FILE *f, const struct fl_provision *p)
 {
     if (!p->n_luks) {
-        fputs("  # LUKS volumes: Ignition formats them with cryptsetup's defaults (argon2id), which do not open\n"
+        fputs("  # LUKS volumes: Ignition formats them with cryptsetup's defaults (argon2id), which do not "
+              "open\n"
               "  # on a FIPS host. Add --luks NAME:DEVICE[:KEYFILE[:LABEL]] (repeatable) to\n"
               "  # \"fipsluks check --emit butane\" for storage.luks entries made with --pbkdf pbkdf2.\n",
               f);
@@ -200,7 +201,8 @@ static void butane_luks(FILE *f, const struct fl_provision *p)
             fputc('\n', f);
         }
         if (l->key_file) {
-            fprintf(f, "      key_file:\n        %s: ", fl_provision_is_url(l->key_file) ? "source" : "local");
+            fprintf(f,
+                    "      key_file:\n        %s: ", fl_provision_is_url(l->key_file) ? "source" : "local");
             yaml_quoted(f, l->key_file);
             fputc('\n', f);
         }
@@ -209,7 +211,6 @@ static void butane_luks(FILE *f, const struct fl_provision *p)
             fprintf(f, "        - \"%s\"\n", fl_provision_luks_options[o]);
     }
 }
-
 
 /* @p text as a YAML literal block scalar ("|") whose lines are indented by @p indent spaces. */
 static void yaml_block(FILE *f, const char *text, int indent)

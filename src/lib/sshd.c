@@ -486,7 +486,8 @@ static int parse_text(struct reader *rd, const char *name, const char *text, siz
             raw++;
         /* split() rewrites the line: keep it as written when it may be a Match line (copied once at most) */
         saved = NULL;
-        if ((*raw == 'M' || *raw == 'm' || *raw == 'H' || *raw == 'h' || *raw == '"') && !(saved = strdup(raw))) {
+        if ((*raw == 'M' || *raw == 'm' || *raw == 'H' || *raw == 'h' || *raw == '"') &&
+            !(saved = strdup(raw))) {
             r = -ENOMEM;
             break;
         }
@@ -660,12 +661,14 @@ static int judge_defaults(struct fl_check *c, enum fl_sshd_keyword k, const char
     v->defaults = true;
     v->defaults_break |= breaks;
     add_keyword(v->defaults_keywords, sizeof(v->defaults_keywords), keywords[k].name);
-    r = fl_check_evidence(c, "%s: %s: OpenSSH's compiled-in default includes %s", where, keywords[k].name, list);
+    r = fl_check_evidence(c, "%s: %s: OpenSSH's compiled-in default includes %s", where, keywords[k].name,
+                          list);
     free(list);
     return r < 0 ? -ENOMEM : breaks ? 2 : 1;
 }
 
-/* Whether the algorithm list @p value (after any +, - or ^) names an algorithm that breaks or is not approved. */
+/* Whether the algorithm list @p value (after any +, - or ^) names an algorithm that breaks or is not
+ * approved. */
 static int names_bad(const char *value)
 {
     char *copy = strdup(value + (*value == '+' || *value == '-' || *value == '^')), *save = NULL;
@@ -713,7 +716,7 @@ static int judge_setting(struct fl_check *c, const struct fl_sshd_setting *s, st
 
     snprintf(where, sizeof(where), "%s:%u", s->file, s->line);
     r = fl_check_evidence(c, "%s: %s %s%s%s%s", where, kw, s->value,
-                          !s->match                   ? ""
+                          !s->match                     ? ""
                           : strstr(s->match, ": Host ") ? " (in the Host block "
                                                         : " (in the Match block ",
                           s->match ? s->match : "", s->match ? ")" : "");
@@ -760,10 +763,11 @@ static int judge_setting(struct fl_check *c, const struct fl_sshd_setting *s, st
         }
         r = keep_below(value, FL_SSH_NOT_APPROVED, &kept);
         if (r >= 0)
-            r = fl_check_remedy(c,
-                                "%s line %u (optional: these work, but are not FIPS-approved; first make sure "
-                                "every client and host key has an approved algorithm): replace with \"%s %s\"",
-                                s->file, s->line, kw, kept && !defaults ? kept : keywords[s->keyword].fips);
+            r = fl_check_remedy(
+                c,
+                "%s line %u (optional: these work, but are not FIPS-approved; first make sure "
+                "every client and host key has an approved algorithm): replace with \"%s %s\"",
+                s->file, s->line, kw, kept && !defaults ? kept : keywords[s->keyword].fips);
     }
     free(kept);
     return r < 0 ? r : 0;
@@ -830,15 +834,17 @@ static int evaluate(const struct fl_sshd_config *cfg, const struct side *side, s
     else if (v.defaults && v.defaults_break)
         r = fl_check_set(
             c, FL_CHECK_WARN,
-            "%s uses OpenSSH's defaults for %s, which include chacha20-poly1305, which breaks on a FIPS host, "
+            "%s uses OpenSSH's defaults for %s, which include chacha20-poly1305, which breaks on a FIPS "
+            "host, "
             "and algorithms that are not FIPS-approved (unless this OpenSSH drops them in FIPS mode, as "
             "RHEL's does)",
             side->program, v.defaults_keywords);
     else if (v.defaults)
-        r = fl_check_set(c, FL_CHECK_WARN,
-                         "%s uses OpenSSH's defaults for %s, which include algorithms that work on a FIPS host "
-                         "but are not FIPS-approved (unless this OpenSSH drops them in FIPS mode, as RHEL's does)",
-                         side->program, v.defaults_keywords);
+        r = fl_check_set(
+            c, FL_CHECK_WARN,
+            "%s uses OpenSSH's defaults for %s, which include algorithms that work on a FIPS host "
+            "but are not FIPS-approved (unless this OpenSSH drops them in FIPS mode, as RHEL's does)",
+            side->program, v.defaults_keywords);
     else if (v.not_approved)
         r = fl_check_set(c, FL_CHECK_WARN,
                          "%s offers algorithms that work on a FIPS host but are not FIPS-approved (%s): "

@@ -60,13 +60,13 @@ declare -A port
 # start_sshd fips|plain NAME KEYGEN-ARGS…: an sshd inside the FIPS host (fips) or outside it
 # (plain), with one host key (and its certificate), on a free port of 127.0.0.1.
 start_sshd() {
-    local where=$1 name=$2 p i run=()
+    local where=$1 name=$2 p run=()
     shift 2
     [[ $where == fips ]] && run=("$FL_SOURCE_DIR/scripts/fips-host/run")
     mkdir "$T/$name"
     ssh-keygen -q "$@" -N '' -C "$name" -f "$T/$name/key"
     ssh-keygen -q -s "$T/ca" -I "$name" -h -n 127.0.0.1 "$T/$name/key.pub"
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         p=$(free_port)
         cat >"$T/$name/sshd_config" <<EOF
 Port $p
@@ -87,8 +87,7 @@ EOF
             </dev/null >/dev/null 2>"$T/$name/sshd.log") &
         local pid=$!
         fl_on_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-        local t
-        for t in $(seq 50); do
+        for _ in $(seq 50); do
             if ! kill -0 "$pid" 2>/dev/null; then break; fi
             if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
                 port[$name]=$p

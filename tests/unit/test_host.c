@@ -395,8 +395,9 @@ static void test_system_fips(void **state)
     /* a warning with the reason: current cryptsetup does not read it (issue 13) */
     assert_int_equal(fl_check_system_fips(root, &c), 0);
     assert_int_equal(c.status, FL_CHECK_WARN);
-    assert_string_equal(c.message, "/etc/system-fips does not exist: the FIPS guide creates it for older tools "
-                                   "that look for it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)");
+    assert_string_equal(c.message,
+                        "/etc/system-fips does not exist: the FIPS guide creates it for older tools "
+                        "that look for it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)");
     assert_null(strstr(c.message, "cryptsetup and other tools that look for it do not see"));
     assert_remedy(&c, "touch /etc/system-fips");
     fl_check_clear(&c);
@@ -487,13 +488,14 @@ static void test_openssl_config_failures(void **state)
                                        "[base_sect]\nactivate = 1\n");
     assert_int_equal(fl_check_openssl_config(root, NULL, &c), 0);
     assert_int_equal(c.status, FL_CHECK_FAIL);
-    assert_string_equal(c.message,
-                        "/etc/ssl/openssl.cnf activates the fips provider but sets no default_properties = "
-                        "fips=yes (as the FIPS guide's openssl.cnf.fips): libcryptsetup (OpenSSL backend) then "
-                        "does not run in FIPS mode, and luksFormat still makes argon2id keyslots");
-    assert_remedy(&c, "the sections must be complete: [openssl_init] providers = provider_sect, alg_section = "
-                      "algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; [base_sect] activate "
-                      "= 1; [algorithm_sect] default_properties = fips=yes");
+    assert_string_equal(
+        c.message, "/etc/ssl/openssl.cnf activates the fips provider but sets no default_properties = "
+                   "fips=yes (as the FIPS guide's openssl.cnf.fips): libcryptsetup (OpenSSL backend) then "
+                   "does not run in FIPS mode, and luksFormat still makes argon2id keyslots");
+    assert_remedy(&c,
+                  "the sections must be complete: [openssl_init] providers = provider_sect, alg_section = "
+                  "algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; [base_sect] activate "
+                  "= 1; [algorithm_sect] default_properties = fips=yes");
     fl_check_clear(&c);
     write_file("/etc/ssl/fipsmodule.cnf", "[fips_sect]\nactivate = 0\nmodule-mac = 00\n");
     write_file("/etc/ssl/openssl.cnf", "openssl_conf = init\n.include /etc/ssl/fipsmodule.cnf\n"
@@ -688,10 +690,11 @@ static void test_provision_luks_parse(void **state)
     assert_null(l.key_file);
     assert_null(l.label);
     fl_provision_luks_clear(&l);
-    assert_int_equal(fl_provision_luks_parse("root:/dev/disk/by-path/pci-0000\\:00\\:1f.2:https\\://k.example/"
-                                             "key:my\\\\label",
-                                             &l),
-                     0);
+    assert_int_equal(
+        fl_provision_luks_parse("root:/dev/disk/by-path/pci-0000\\:00\\:1f.2:https\\://k.example/"
+                                "key:my\\\\label",
+                                &l),
+        0);
     assert_string_equal(l.device, "/dev/disk/by-path/pci-0000:00:1f.2");
     assert_string_equal(l.key_file, "https://k.example/key");
     assert_string_equal(l.label, "my\\label");
@@ -703,8 +706,8 @@ static void test_provision_luks_parse(void **state)
     assert_false(fl_provision_is_url("://x"));
     fl_provision_luks_clear(&l);
     /* refused: no device, relative device, empty name, a slash in the name, empty fields, a fifth field */
-    static const char *const bad[] = {"data",         "data:dev/vdb", ":/dev/vdb", "a/b:/dev/vdb",
-                                      "a:/dev/vdb:",  "a:/dev/x:k:",  "a:/dev/x:k:l:extra", ""};
+    static const char *const bad[] = {"data",        "data:dev/vdb", ":/dev/vdb",          "a/b:/dev/vdb",
+                                      "a:/dev/vdb:", "a:/dev/x:k:",  "a:/dev/x:k:l:extra", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (fl_provision_luks_parse(bad[i], &l) != -EINVAL)
             fail_msg("'%s' accepted", bad[i]);
@@ -724,7 +727,8 @@ static void test_provision_luks(void **state)
     json_object *doc, *arr, *v, *opts;
 
     assert_int_equal(fl_provision_butane(&p, &butane), 0);
-    assert_non_null(strstr(butane, "  # LUKS volumes: Ignition formats them with cryptsetup's defaults (argon2id)"));
+    assert_non_null(
+        strstr(butane, "  # LUKS volumes: Ignition formats them with cryptsetup's defaults (argon2id)"));
     assert_non_null(strstr(butane, "--luks NAME:DEVICE[:KEYFILE[:LABEL]]"));
     free(butane);
 
@@ -732,11 +736,13 @@ static void test_provision_luks(void **state)
     p.n_luks = 2;
     assert_int_equal(fl_provision_butane(&p, &butane), 0);
     assert_null(strstr(butane, "# LUKS volumes"));
-    assert_non_null(strstr(butane, "  luks:\n    - name: \"data\"\n      device: \"/dev/vdb\"\n      label: "
-                                   "\"da\\\"ta\"\n      key_file:\n        source: \"https://k.example/key\"\n"
-                                   "      wipe_volume: false\n      options:\n        - \"--pbkdf\"\n        - "
-                                   "\"pbkdf2\"\n        - \"--hash\"\n        - \"sha256\"\n"));
-    assert_non_null(strstr(butane, "    - name: \"swap\"\n      device: \"/dev/vdc\"\n      wipe_volume: false\n"));
+    assert_non_null(strstr(butane,
+                           "  luks:\n    - name: \"data\"\n      device: \"/dev/vdb\"\n      label: "
+                           "\"da\\\"ta\"\n      key_file:\n        source: \"https://k.example/key\"\n"
+                           "      wipe_volume: false\n      options:\n        - \"--pbkdf\"\n        - "
+                           "\"pbkdf2\"\n        - \"--hash\"\n        - \"sha256\"\n"));
+    assert_non_null(
+        strstr(butane, "    - name: \"swap\"\n      device: \"/dev/vdc\"\n      wipe_volume: false\n"));
     free(butane);
 
     assert_int_equal(fl_provision_ignition(&p, &ignition), 0);
@@ -770,9 +776,9 @@ static void test_provision_luks(void **state)
 /* The safe order: volumes, OpenSSL, ssh, kernel and reboot last, whatever the report order. */
 static void test_remedy_order(void **state)
 {
-    static const char *const ids[] = {FL_CHECK_KERNEL,         FL_CHECK_SYSTEM_FIPS,   FL_CHECK_OPENSSL_MODULE,
-                                      FL_CHECK_OPENSSL_CONFIG, FL_CHECK_OPENSSL_LIVE,  FL_CHECK_LIBCRYPTSETUP,
-                                      FL_CHECK_SSHD,           FL_CHECK_SSH_CLIENT,    FL_CHECK_LUKS};
+    static const char *const ids[] = {FL_CHECK_KERNEL,         FL_CHECK_SYSTEM_FIPS,  FL_CHECK_OPENSSL_MODULE,
+                                      FL_CHECK_OPENSSL_CONFIG, FL_CHECK_OPENSSL_LIVE, FL_CHECK_LIBCRYPTSETUP,
+                                      FL_CHECK_SSHD,           FL_CHECK_SSH_CLIENT,   FL_CHECK_LUKS};
     static const char *const want[] = {FL_CHECK_LUKS, FL_CHECK_OPENSSL_CONFIG, FL_CHECK_LIBCRYPTSETUP,
                                        FL_CHECK_SSHD, FL_CHECK_KERNEL};
     struct fl_checks checks = {0};
@@ -790,8 +796,9 @@ static void test_remedy_order(void **state)
         if (!strcmp(c->id, FL_CHECK_SYSTEM_FIPS) || !strcmp(c->id, FL_CHECK_OPENSSL_MODULE) ||
             !strcmp(c->id, FL_CHECK_OPENSSL_LIVE))
             continue;
-        fl_check_set(c, !strcmp(c->id, FL_CHECK_SSHD) || !strcmp(c->id, FL_CHECK_SSH_CLIENT) ? FL_CHECK_WARN
-                                                                                            : FL_CHECK_FAIL,
+        fl_check_set(c,
+                     !strcmp(c->id, FL_CHECK_SSHD) || !strcmp(c->id, FL_CHECK_SSH_CLIENT) ? FL_CHECK_WARN
+                                                                                          : FL_CHECK_FAIL,
                      "x");
         if (strcmp(c->id, FL_CHECK_SSH_CLIENT))
             assert_int_equal(fl_check_remedy(c, "do it"), 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the sshd check (src/lib/sshd.c): the verdict table (breaks / not approved), sshd_config syntax
- * (case, '=', quotes, comments, aliases), first-value-wins, Match blocks, Include with globs below a
+ * Unit tests of the sshd check (src/lib/sshd.c): the verdict table (breaks / not approved), sshd_config
+ * syntax (case, '=', quotes, comments, aliases), first-value-wins, Match blocks, Include with globs below a
  * root, +/-/^ lists and the defaults.
  */
 #include <errno.h>
@@ -222,8 +222,9 @@ static void test_breaks_fails(void **state)
     judge("Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,3des-cbc\n" FIPS_ALL, &c);
     assert_int_equal(c.status, FL_CHECK_FAIL);
     /* each algorithm named, with its verdict */
-    assert_evidence(&c, "/etc/ssh/sshd_config:1: Ciphers chacha20-poly1305@openssh.com: breaks: OpenSSH takes "
-                        "ChaCha20-Poly1305 from OpenSSL");
+    assert_evidence(&c,
+                    "/etc/ssh/sshd_config:1: Ciphers chacha20-poly1305@openssh.com: breaks: OpenSSH takes "
+                    "ChaCha20-Poly1305 from OpenSSL");
     assert_evidence(&c, "/etc/ssh/sshd_config:1: Ciphers aes256-gcm@openssh.com: approved");
     assert_evidence(&c, "/etc/ssh/sshd_config:1: Ciphers 3des-cbc: not approved: Triple-DES");
     assert_non_null(strstr(c.message, "Ciphers"));
@@ -241,7 +242,8 @@ static void test_not_approved_warns(void **state)
     struct fl_check c;
 
     judge("KexAlgorithms curve25519-sha256,ecdh-sha2-nistp256\nHostKeyAlgorithms ssh-ed25519,rsa-sha2-512\n"
-          "Ciphers aes256-ctr\nMACs umac-128-etm@openssh.com,hmac-sha2-256\nPubkeyAcceptedAlgorithms rsa-sha2-512\n",
+          "Ciphers aes256-ctr\nMACs umac-128-etm@openssh.com,hmac-sha2-256\nPubkeyAcceptedAlgorithms "
+          "rsa-sha2-512\n",
           &c);
     assert_int_equal(c.status, FL_CHECK_WARN);
     assert_evidence(&c, "sshd_config:1: KexAlgorithms curve25519-sha256: not approved: X25519 is not "
@@ -304,10 +306,11 @@ static void test_defaults(void **state)
     judge("PermitRootLogin no\n", &c);
     assert_int_equal(c.status, FL_CHECK_WARN);
     assert_evidence(
-        &c, "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com (breaks)");
-    assert_evidence(&c,
-                    "no line: MACs: OpenSSH's compiled-in default includes umac-64-etm@openssh.com (not approved), "
-                    "umac-128-etm@openssh.com (not approved), umac-64@openssh.com");
+        &c,
+        "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com (breaks)");
+    assert_evidence(
+        &c, "no line: MACs: OpenSSH's compiled-in default includes umac-64-etm@openssh.com (not approved), "
+            "umac-128-etm@openssh.com (not approved), umac-64@openssh.com");
     assert_evidence(&c, "no line: KexAlgorithms:");
     assert_evidence(&c, "no line: HostKeyAlgorithms:");
     assert_evidence(&c, "no line: PubkeyAcceptedAlgorithms:");
@@ -321,9 +324,10 @@ static void test_defaults(void **state)
           "PubkeyAcceptedAlgorithms rsa-sha2-512\n",
           &c);
     assert_int_equal(c.status, FL_CHECK_WARN);
-    assert_string_equal(c.message, "sshd uses OpenSSH's defaults for MACs, which include algorithms that work on a "
-                                   "FIPS host but are not FIPS-approved (unless this OpenSSH drops them in FIPS "
-                                   "mode, as RHEL's does)");
+    assert_string_equal(c.message,
+                        "sshd uses OpenSSH's defaults for MACs, which include algorithms that work on a "
+                        "FIPS host but are not FIPS-approved (unless this OpenSSH drops them in FIPS "
+                        "mode, as RHEL's does)");
     fl_check_clear(&c);
 
     /* a Match line alone does not replace the global one */
@@ -353,8 +357,8 @@ static void test_prefixes(void **state)
     /* ^: at the head of the defaults, same judgement */
     judge("KexAlgorithms ^ecdh-sha2-nistp256\n" FIPS_ALL, &c);
     assert_int_equal(c.status, FL_CHECK_WARN);
-    assert_evidence(&c,
-                    "KexAlgorithms: OpenSSH's compiled-in default includes mlkem768x25519-sha256 (not approved)");
+    assert_evidence(
+        &c, "KexAlgorithms: OpenSSH's compiled-in default includes mlkem768x25519-sha256 (not approved)");
     fl_check_clear(&c);
     /* -: the defaults without what it names (wildcards allowed) */
     judge("Ciphers -chacha20-poly1305@openssh.com\nMACs -umac-*\n" FIPS_ALL, &c);
@@ -362,9 +366,10 @@ static void test_prefixes(void **state)
     fl_check_clear(&c);
     judge("KexAlgorithms -curve25519-sha256*\n" FIPS_ALL, &c);
     assert_int_equal(c.status, FL_CHECK_WARN);
-    assert_evidence(&c, "KexAlgorithms: OpenSSH's compiled-in default includes mlkem768x25519-sha256 (not "
-                        "approved), sntrup761x25519-sha512 (not approved), sntrup761x25519-sha512@openssh.com (not "
-                        "approved)");
+    assert_evidence(
+        &c, "KexAlgorithms: OpenSSH's compiled-in default includes mlkem768x25519-sha256 (not "
+            "approved), sntrup761x25519-sha512 (not approved), sntrup761x25519-sha512@openssh.com (not "
+            "approved)");
     assert_false(has_evidence(&c, "curve25519-sha256@libssh.org"));
     fl_check_clear(&c);
 }
@@ -513,8 +518,9 @@ static void test_ssh_client(void **state)
     assert_string_equal(c.id, "ssh-client");
     assert_int_equal(c.status, FL_CHECK_FAIL);
     assert_evidence(&c, "read /etc/ssh/ssh_config.d/10-fips.conf");
-    assert_evidence(&c, "/etc/ssh/ssh_config:3: Ciphers chacha20-poly1305@openssh.com,aes128-ctr (in the Host "
-                        "block /etc/ssh/ssh_config:2: Host legacy.example)");
+    assert_evidence(&c,
+                    "/etc/ssh/ssh_config:3: Ciphers chacha20-poly1305@openssh.com,aes128-ctr (in the Host "
+                    "block /etc/ssh/ssh_config:2: Host legacy.example)");
     assert_evidence(&c, "/etc/ssh/ssh_config:3: Ciphers chacha20-poly1305@openssh.com: breaks");
     assert_non_null(strstr(c.message, "ssh offers algorithms that break on a FIPS host (Ciphers)"));
     assert_non_null(strstr(c.message, "outgoing connections"));
@@ -522,7 +528,8 @@ static void test_ssh_client(void **state)
     fl_check_clear(&c);
 
     /* sshd_config's reader does not take Host as a block: there it is no keyword at all */
-    fixture_write(dir, "/etc/ssh/sshd_config", "Ciphers aes128-ctr\nHost x\nCiphers chacha20-poly1305@openssh.com\n");
+    fixture_write(dir, "/etc/ssh/sshd_config",
+                  "Ciphers aes128-ctr\nHost x\nCiphers chacha20-poly1305@openssh.com\n");
     assert_int_equal(fl_check_sshd(dir, &c), 0);
     assert_false(has_evidence(&c, "Ciphers chacha20-poly1305@openssh.com: breaks"));
     fl_check_clear(&c);
