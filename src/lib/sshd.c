@@ -819,9 +819,13 @@ static int evaluate(const struct fl_sshd_config *cfg, const struct side *side, s
         }
         if (r >= 0 && !global_seen) {
             r = judge_defaults(c, (enum fl_sshd_keyword)k, "no line", NULL, &v);
+            /* only what breaks makes it necessary: a list of approved host keys alone can lock out */
             if (r > 0)
-                r = fl_check_remedy(c, "add to %s, before any %s block: %s %s", main_path,
-                                    cfg->client ? "Host or Match" : "Match", keywords[k].name,
+                r = fl_check_remedy(c, "%sadd to %s, before any %s block: %s %s",
+                                    r == 2 ? ""
+                                           : "(optional: the defaults work, but are not all FIPS-approved; first "
+                                             "make sure every client and host key has an approved algorithm) ",
+                                    main_path, cfg->client ? "Host or Match" : "Match", keywords[k].name,
                                     keywords[k].fips);
         }
     }

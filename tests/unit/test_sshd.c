@@ -317,6 +317,11 @@ static void test_defaults(void **state)
     assert_non_null(
         strstr(c.remedy, "add to /etc/ssh/sshd_config, before any Match block: Ciphers aes256-gcm"));
     assert_non_null(strstr(c.message, "which include chacha20-poly1305, which breaks on a FIPS host"));
+    /* only the defaults that break make the remedy necessary; replacing host key algorithms is optional */
+    assert_true(!strncmp(c.remedy, "add to /etc/ssh/sshd_config, before any Match block: Ciphers ", 61));
+    assert_non_null(strstr(c.remedy, "\n(optional: the defaults work, but are not all FIPS-approved; first make "
+                                     "sure every client and host key has an approved algorithm) add to "
+                                     "/etc/ssh/sshd_config, before any Match block: HostKeyAlgorithms "));
     fl_check_clear(&c);
 
     /* defaults without chacha20 (only MACs left to them): not approved, no claim that anything breaks */
