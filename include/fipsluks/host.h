@@ -40,7 +40,7 @@ struct fl_check {
 
 /** Every check, in the order fl_host_check_all() runs them. */
 struct fl_checks {
-    struct fl_check items[8];
+    struct fl_check items[12];
     size_t n;
 };
 
@@ -52,6 +52,7 @@ struct fl_checks {
 #define FL_CHECK_OPENSSL_LIVE   "openssl-live"
 #define FL_CHECK_LIBCRYPTSETUP  "libcryptsetup"
 #define FL_CHECK_SSHD           "sshd"
+#define FL_CHECK_SSH_CLIENT     "ssh-client"
 #define FL_CHECK_LUKS           "luks"
 
 /** What the live OpenSSL probe found in this process (fl_check_openssl_live()). */
@@ -109,14 +110,41 @@ int fl_check_openssl_live(struct fl_check *c, struct fl_openssl_live *ret);
  */
 int fl_check_libcryptsetup(const struct fl_openssl_live *live, struct fl_check *c);
 
-/** sshd offers no algorithm a FIPS host refuses (see sshd.h). @return 0 or -ENOMEM. */
+/** sshd offers no algorithm that breaks on a FIPS host, or is not approved (see sshd.h). @return 0 or
+ * -ENOMEM. */
 int fl_check_sshd(const char *root, struct fl_check *c);
+
+/**
+ * The same judgement for the ssh client: /etc/ssh/ssh_config and its Include files (Host and Match
+ * blocks), since outgoing connections from a FIPS host fail the same way. @return 0 or -ENOMEM.
+ */
+int fl_check_ssh_client(const char *root, struct fl_check *c);
 
 /**
  * The LUKS volumes on the host's block devices (below @p root: ROOT/sys/class/block and ROOT/dev),
  * judged like fipsluks scan. Skipped when there is no /sys/class/block. @return 0 or -ENOMEM.
  */
 int fl_check_luks(const char *root, struct fl_check *c);
+
+/** Where a check's remedy belongs in the safe order of remedies (a row of a static table). */
+struct fl_remedy_step {
+    const char *id;  /**< the check */
+    unsigned stage;  /**< 1 volumes, 2 OpenSSL and libcryptsetup, 3 ssh, 4 kernel (and reboot) */
+    bool reboot;     /**< the remedy takes effect only after a reboot */
+    const char *why; /**< why it belongs at this place */
+};
+
+/** The step of check @p id, or NULL for an id the table does not know. */
+const struct fl_remedy_step *fl_remedy_step(const char *id);
+
+/**
+ * The checks of @p checks that have something to fix (fail or warn, with a remedy), in the order
+ * that keeps the host bootable and reachable: volumes first, then OpenSSL and libcryptsetup, then
+ * sshd and ssh, the kernel argument and its reboot last (report order within a stage).
+ * @param order  receives indices into checks->items (room for checks->n)
+ * @return how many were written.
+ */
+size_t fl_remedy_order(const struct fl_checks *checks, size_t *order);
 
 /**
  * Run every check, in report order, into @p out (zero-initialised by the caller).

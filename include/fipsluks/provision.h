@@ -29,6 +29,30 @@ struct fl_provision_unit {
     const char *contents;
 };
 
+/** A LUKS volume Ignition creates at first boot (storage.luks), with the PBKDF2 options. */
+struct fl_provision_luks {
+    char *name;     /**< the mapping name (/dev/mapper/NAME) */
+    char *device;   /**< absolute path of the block device */
+    char *key_file; /**< NULL (Ignition makes a random key), a URL, or (Butane only) a path relative to
+                         butane's --files-dir */
+    char *label;    /**< NULL or the LUKS label */
+};
+
+/** The luksFormat options of every emitted volume (NULL-terminated): PBKDF2 with SHA-256, AES-XTS. */
+extern const char *const fl_provision_luks_options[];
+
+/**
+ * Parse "NAME:DEVICE[:KEYFILE[:LABEL]]" (a colon inside a field written "\:", a backslash "\\")
+ * into @p ret (released with fl_provision_luks_clear()). NAME must be non-empty, without '/';
+ * DEVICE an absolute path. @return 0, -EINVAL or -ENOMEM.
+ */
+int fl_provision_luks_parse(const char *spec, struct fl_provision_luks *ret);
+
+/** Whether @p key_file is a URL Ignition fetches (scheme://…, or data:). */
+bool fl_provision_is_url(const char *key_file);
+
+void fl_provision_luks_clear(struct fl_provision_luks *l);
+
 struct fl_provision {
     const char *const *kernel_args_present; /**< NULL-terminated */
     const char *const *kernel_args_absent;  /**< NULL-terminated */
@@ -36,6 +60,8 @@ struct fl_provision {
     size_t n_files;
     const struct fl_provision_unit *units;
     size_t n_units;
+    const struct fl_provision_luks *luks; /**< none in fl_provision_fips(): the caller adds them */
+    size_t n_luks;
 };
 
 /** The FIPS provisioning description (static data). */
@@ -44,10 +70,17 @@ const struct fl_provision *fl_provision_fips(void);
 /** The openssl.cnf that the description installs (static text): fips and base active, fips=yes. */
 const char *fl_provision_openssl_cnf(void);
 
-/** @p p as a Butane config (YAML, variant flatcar, version 1.0.0), a new string. @return 0 or -ENOMEM. */
+/**
+ * @p p as a Butane config (YAML, variant flatcar, version 1.0.0), a new string. Without LUKS volumes a
+ * comment says how to add them. A key file that is not a URL is a local file (butane --files-dir).
+ * @return 0 or -ENOMEM.
+ */
 int fl_provision_butane(const struct fl_provision *p, char **ret);
 
-/** @p p as an Ignition config (JSON, spec 3.3.0), a new string. @return 0 or -ENOMEM. */
+/**
+ * @p p as an Ignition config (JSON, spec 3.3.0), a new string.
+ * @return 0, -EINVAL (a key file that is not a URL: Ignition cannot read local files) or -ENOMEM.
+ */
 int fl_provision_ignition(const struct fl_provision *p, char **ret);
 
 #endif

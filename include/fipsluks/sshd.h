@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /**
  * @file sshd.h
- * Which SSH algorithms sshd offers, read from sshd_config and its Include files, and which of them a
- * FIPS host refuses. The judgement is documented in fipsluks-check(8).
+ * Which SSH algorithms sshd (sshd_config) and ssh (ssh_config) offer, read with their Include files,
+ * and what a FIPS host does with each: works and approved, works but not approved, or breaks. The judgement
+ * is documented in fipsluks-check(8).
  */
 #ifndef FIPSLUKS_SSHD_H
 #define FIPSLUKS_SSHD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct fl_check;
@@ -44,6 +46,8 @@ struct fl_sshd_config {
     size_t n_scopes, allocated_scopes;
     /** a file was not read (not a regular file, or over a cap): the verdict may miss lines */
     int incomplete;
+    /** set before loading: ssh_config (Host blocks start a scope, as Match blocks do), not sshd_config */
+    bool client;
 };
 
 /** Canonical name of a keyword ("Ciphers", "MACs", "KexAlgorithms", …). */
@@ -67,17 +71,29 @@ int fl_sshd_config_parse(const char *root, const char *name, const char *text, s
 
 void fl_sshd_config_clear(struct fl_sshd_config *cfg);
 
-/**
- * Why a FIPS host refuses the SSH algorithm @p name (a static sentence), or NULL when it is fine.
- * Exact names, e.g. "chacha20-poly1305@openssh.com", "umac-64-etm@openssh.com", "ssh-ed25519".
- */
-const char *fl_sshd_refused(const char *name);
+/** What a FIPS host does with an SSH algorithm (worst last). */
+enum fl_ssh_verdict {
+    FL_SSH_APPROVED = 0,     /**< works, FIPS-approved */
+    FL_SSH_NOT_APPROVED = 1, /**< works, but not FIPS-approved (FIPS crypto policies disable it): warn */
+    FL_SSH_BREAKS = 2,       /**< the handshake fails when it is negotiated: fail */
+};
 
 /**
- * Judge what sshd offers into @p c (id "sshd"): fail when a line in effect names a refused
- * algorithm (file and line in the evidence); warn when sshd falls back to OpenSSH's compiled-in
- * defaults (no line, or a +/^ list), which include refused algorithms; pass otherwise.
- * @return 0 or -ENOMEM.
+ * The verdict for the SSH algorithm @p name (exact names, e.g. "chacha20-poly1305@openssh.com",
+ * "umac-64-etm@openssh.com", "ssh-ed25519"), from a table held to what Debian's sshd does in the
+ * FIPS test host (tests/e2e/test-check-sshd-fips.sh, docs/sshd-fips.md). Unknown names are "not
+ * approved". @p ret_why (optional) receives a static sentence, NULL for approved algorithms.
+ */
+enum fl_ssh_verdict fl_ssh_judge(const char *name, const char **ret_why);
+
+/** "approved", "not approved", "breaks". */
+const char *fl_ssh_verdict_name(enum fl_ssh_verdict v);
+
+/**
+ * Judge what sshd (or, with cfg->client, ssh) offers into @p c (id "sshd" or "ssh-client"): every
+ * algorithm of a line in effect is listed with its verdict; fail when one breaks (file and line in
+ * the evidence), warn when one is not approved or the compiled-in defaults (no line, or a +/^ list)
+ * are in effect, which include such algorithms; pass otherwise. @return 0 or -ENOMEM.
  */
 int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c);
 

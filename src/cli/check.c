@@ -23,6 +23,28 @@ static json_object *json_check(const struct fl_check *c)
     return o;
 }
 
+/* The safe order of remedies: [{"step", "check", "stage", "reboot", "why"}]. */
+static json_object *json_remedy_order(const struct fl_checks *checks)
+{
+    json_object *arr = json_object_new_array();
+    size_t order[sizeof(checks->items) / sizeof(checks->items[0])];
+    size_t n = fl_remedy_order(checks, order);
+
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_check *c = &checks->items[order[i]];
+        const struct fl_remedy_step *step = fl_remedy_step(c->id);
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "step", json_object_new_int((int)i + 1));
+        json_object_object_add(o, "check", json_object_new_string(c->id));
+        json_object_object_add(o, "stage", json_object_new_int(step ? (int)step->stage : 3));
+        json_object_object_add(o, "reboot", json_object_new_boolean(step && step->reboot));
+        json_object_object_add(o, "why", fl_json_string(step ? step->why : NULL));
+        json_object_array_add(arr, o);
+    }
+    return arr;
+}
+
 static int print_json(const char *root, const struct fl_checks *checks, const unsigned count[4])
 {
     json_object *doc = json_object_new_object(), *arr = json_object_new_array(),
@@ -35,6 +57,7 @@ static int print_json(const char *root, const struct fl_checks *checks, const un
     for (size_t i = 0; i < checks->n; i++)
         json_object_array_add(arr, json_check(&checks->items[i]));
     json_object_object_add(doc, "checks", arr);
+    json_object_object_add(doc, "remedy_order", json_remedy_order(checks));
     json_object_object_add(sum, "pass", json_object_new_int((int)count[FL_CHECK_PASS]));
     json_object_object_add(sum, "warn", json_object_new_int((int)count[FL_CHECK_WARN]));
     json_object_object_add(sum, "fail", json_object_new_int((int)count[FL_CHECK_FAIL]));
@@ -60,6 +83,24 @@ static void print_lines(const char *prefix, const char *text)
         putchar('\n');
         free(line);
         p = nl ? nl + 1 : NULL;
+    }
+}
+
+/* The safe order in which to apply the remedies above, and why. */
+static void print_remedy_order(const struct fl_checks *checks)
+{
+    size_t order[sizeof(checks->items) / sizeof(checks->items[0])];
+    size_t n = fl_remedy_order(checks, order);
+
+    if (!n)
+        return;
+    printf("\nfix in this order (top to bottom keeps the host bootable and reachable):\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_check *c = &checks->items[order[i]];
+        const struct fl_remedy_step *step = fl_remedy_step(c->id);
+
+        printf("  %zu. %s%s: %s\n", i + 1, c->id, step && step->reboot ? " (needs a reboot)" : "",
+               step ? step->why : "");
     }
 }
 
@@ -98,28 +139,49 @@ static int print_text(const char *root, const struct fl_checks *checks, const un
         if (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN)
             print_lines("       fix: ", c->remedy);
     }
+    print_remedy_order(checks);
     printf("\n%zu checks: %u pass, %u warn, %u fail, %u skip: %s\n", checks->n, count[FL_CHECK_PASS],
            count[FL_CHECK_WARN], count[FL_CHECK_FAIL], count[FL_CHECK_SKIP],
            count[FL_CHECK_FAIL] ? "this host is NOT FIPS-ready" : "this host is FIPS-ready");
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
 }
 
-static int emit(const char *format)
+static int emit(const char *format, const struct fl_provision_luks *luks, size_t n_luks)
 {
+    struct fl_provision p = *fl_provision_fips();
     char *text = NULL;
     int r;
 
+    p.luks = luks;
+    p.n_luks = n_luks;
     if (!strcmp(format, "butane"))
-        r = fl_provision_butane(fl_provision_fips(), &text);
+        r = fl_provision_butane(&p, &text);
     else
-        r = fl_provision_ignition(fl_provision_fips(), &text);
+        r = fl_provision_ignition(&p, &text);
     if (r < 0)
         return r;
     fputs(text, stdout);
     if (*text && text[strlen(text) - 1] != '\n')
         putchar('\n');
     free(text);
+    /* JSON has no comments: the hint the Butane config carries as one goes to stderr */
+    if (!n_luks && strcmp(format, "butane"))
+        fprintf(stderr, "fipsluks check: note: no storage.luks entries: Ignition formats LUKS volumes with "
+                        "cryptsetup's defaults (argon2id), which do not open on a FIPS host; add --luks "
+                        "NAME:DEVICE[:KEYFILE[:LABEL]] for entries made with --pbkdf pbkdf2\n");
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : FL_EXIT_OK;
+}
+
+/* Ignition fetches key files; only Butane reads local ones (at transpile time). */
+static int emit_checked(const char *format, const struct fl_provision_luks *luks, size_t n_luks)
+{
+    for (size_t i = 0; i < n_luks; i++)
+        if (!strcmp(format, "ignition") && luks[i].key_file && !fl_provision_is_url(luks[i].key_file))
+            return fl_usage_error("check",
+                                  "--luks %s: Ignition cannot read the local key file '%s': give a URL "
+                                  "(https://…, s3://…, data:…), or use --emit butane (butane --files-dir)",
+                                  luks[i].name, luks[i].key_file);
+    return emit(format, luks, n_luks);
 }
 
 int verb_check(int argc, const char **argv)
@@ -132,16 +194,46 @@ int verb_check(int argc, const char **argv)
          "Examine the host whose files are below DIR (live probes excepted)", "DIR"},
         {"emit", 0, POPT_ARG_STRING, &format, 0,
          "Print a config that turns FIPS mode on at provisioning (butane or ignition)", "FORMAT"},
+        {"luks", 0, POPT_ARG_STRING, NULL, 'L',
+         "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a field: \\:)",
+         "NAME:DEVICE[:KEYFILE[:LABEL]]"},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
         POPT_AUTOHELP POPT_TABLEEND,
     };
-    poptContext ctx =
-        fl_popt_context("check", argc, argv, options, "[--json] [--root DIR] | --emit butane|ignition");
+    poptContext ctx = fl_popt_context(
+        "check", argc, argv, options,
+        "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…");
     struct fl_checks checks = {0};
+    struct fl_provision_luks *luks = NULL;
+    size_t n_luks = 0;
     unsigned count[4] = {0};
     struct stat st;
+    int rc;
 
-    r = fl_popt_parse(ctx, "check");
+    while ((rc = poptGetNextOpt(ctx)) > 0) {
+        char *spec;
+        struct fl_provision_luks *grown;
+
+        if (rc != 'L')
+            continue;
+        spec = poptGetOptArg(ctx);
+        grown = spec ? realloc(luks, (n_luks + 1) * sizeof(*luks)) : NULL;
+
+        if (grown)
+            luks = grown;
+        r = grown ? fl_provision_luks_parse(spec, &luks[n_luks]) : -ENOMEM;
+        if (r == -EINVAL)
+            r = fl_usage_error(
+                "check",
+                "--luks '%s': expected NAME:DEVICE[:KEYFILE[:LABEL]], NAME without '/', DEVICE "
+                "an absolute path (a colon in a field: \\:)",
+                spec);
+        free(spec);
+        if (r < 0)
+            goto out;
+        n_luks++;
+    }
+    r = fl_popt_finish(ctx, "check", rc);
     if (r < 0)
         goto out;
     if (poptPeekArg(ctx)) {
@@ -154,7 +246,11 @@ int verb_check(int argc, const char **argv)
         else if (json || root)
             r = fl_usage_error("check", "--emit prints a config; it takes no --json or --root");
         else
-            r = emit(format);
+            r = emit_checked(format, luks, n_luks);
+        goto out;
+    }
+    if (n_luks) {
+        r = fl_usage_error("check", "--luks goes with --emit");
         goto out;
     }
     if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))) {
@@ -175,6 +271,9 @@ int verb_check(int argc, const char **argv)
     else
         fl_log_error(r, "cannot write the report");
 out:
+    for (size_t i = 0; i < n_luks; i++)
+        fl_provision_luks_clear(&luks[i]);
+    free(luks);
     fl_checks_clear(&checks);
     free(root);
     free(format);

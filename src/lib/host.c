@@ -334,12 +334,15 @@ int fl_check_system_fips(const char *root, struct fl_check *c)
         return r < 0 ? r : 0;
     }
     r = fl_check_evidence(c, "%s: %s", path, e == 0 ? "does not exist" : strerror(-e));
+    /* A warning, not a failure: cryptsetup >= 2.5 does not read it (libcryptsetup asks OpenSSL), and
+     * RHEL 9 dropped it; the FIPS guide still creates it, for older tools that look for it. */
     if (r >= 0)
-        r = fl_check_set(
-            c, FL_CHECK_FAIL,
-            e == 0 ? "%s does not exist: cryptsetup and other tools that look for it do not see FIPS mode"
-                   : "%s cannot be examined",
-            path);
+        r = fl_check_set(c, FL_CHECK_WARN,
+                         e == 0
+                             ? "%s does not exist: the FIPS guide creates it for older tools that look for "
+                               "it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)"
+                             : "%s cannot be examined",
+                         path);
     if (r >= 0)
         r = fl_check_remedy(c, "touch %s", path);
     return r < 0 ? r : 0;
@@ -515,6 +518,60 @@ out:
     return r < 0 ? r : 0;
 }
 
+/* ---- the safe order of remedies ---- */
+
+/*
+ * Following the checks' remedies top to bottom (kernel first) would reboot an argon2 root volume into
+ * FIPS mode before it is migrated. This table is the order instead, by dependency.
+ */
+static const struct fl_remedy_step steps[] = {
+    {FL_CHECK_LUKS, 1, false,
+     "first: in FIPS mode no new argon2 keyslot can be made, and with cryptsetup >= 2.7 on OpenSSL >= 3.2 "
+     "argon2 keyslots no longer open; migrate while they still open, or the volume (the root volume: the "
+     "host) does not unlock after the reboot"},
+    {FL_CHECK_OPENSSL_MODULE, 2, false,
+     "after the volumes: programs started from now on run in FIPS mode, and the migrated volumes open in "
+     "it"},
+    {FL_CHECK_OPENSSL_CONFIG, 2, false,
+     "after the volumes: programs started from now on run in FIPS mode, and the migrated volumes open in "
+     "it"},
+    {FL_CHECK_OPENSSL_LIVE, 2, false, "follows from openssl-module and openssl-config"},
+    {FL_CHECK_LIBCRYPTSETUP, 2, false, "follows OpenSSL's FIPS mode (with a libcryptsetup built for it)"},
+    {FL_CHECK_SYSTEM_FIPS, 2, false, "a marker file for tools that look for it; harmless at any time"},
+    {FL_CHECK_SSHD, 3, false,
+     "before the reboot: in FIPS mode an sshd that offers an algorithm that breaks drops the clients that "
+     "negotiate it, which would lock you out of the rebooted host"},
+    {FL_CHECK_SSH_CLIENT, 3, false, "with sshd: outgoing connections fail the same way"},
+    {FL_CHECK_KERNEL, 4, true,
+     "last, with the reboot: booting into FIPS mode is safe once the volumes open with PBKDF2, OpenSSL is "
+     "configured and sshd accepts logins"},
+};
+
+const struct fl_remedy_step *fl_remedy_step(const char *id)
+{
+    for (size_t i = 0; id && i < sizeof(steps) / sizeof(steps[0]); i++)
+        if (!strcmp(steps[i].id, id))
+            return &steps[i];
+    return NULL;
+}
+
+size_t fl_remedy_order(const struct fl_checks *checks, size_t *order)
+{
+    size_t n = 0;
+
+    /* a check the table does not know goes with stage 3: before the kernel and its reboot */
+    for (unsigned stage = 1; stage <= 4; stage++)
+        for (size_t i = 0; i < checks->n; i++) {
+            const struct fl_check *c = &checks->items[i];
+            const struct fl_remedy_step *step = fl_remedy_step(c->id);
+            unsigned at = step ? step->stage : 3;
+
+            if (at == stage && c->remedy && (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN))
+                order[n++] = i;
+        }
+    return n;
+}
+
 /* ---- all of them ---- */
 
 int fl_host_check_all(const char *root, struct fl_checks *out)
@@ -540,6 +597,8 @@ int fl_host_check_all(const char *root, struct fl_checks *out)
     }
     if (r >= 0)
         r = fl_check_sshd(root, &c[out->n++]);
+    if (r >= 0)
+        r = fl_check_ssh_client(root, &c[out->n++]);
     if (r >= 0)
         r = fl_check_luks(root, &c[out->n++]);
     if (r < 0) {

@@ -1239,6 +1239,15 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
             "%s does not configure FIPS mode, yet OpenSSL in this process is in it (a distribution patch, "
             "as on RHEL, activates the fips provider when the kernel is in FIPS mode)",
             conf_path);
+    } else if (module_ok && providers_ok == FL_FIPS_ACTIVE) {
+        /* The FIPS guide's openssl.cnf.fips: fips and base active, no default properties. MD5 is gone
+         * (no default provider), but libcryptsetup asks EVP_default_properties_is_fips_enabled(),
+         * which is false: it makes argon2id keyslots (seen in the FIPS test host). */
+        r = fl_check_set(c, FL_CHECK_FAIL,
+                         "%s activates the fips provider but sets no default_properties = fips=yes (as the "
+                         "FIPS guide's openssl.cnf.fips): libcryptsetup (OpenSSL backend) then does not run "
+                         "in FIPS mode, and luksFormat still makes argon2id keyslots",
+                         conf_path);
     } else {
         char problems[200] = "";
 
@@ -1258,6 +1267,11 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
                             " files, " FL_CONF_MAX_BYTES_TEXT "): check the files not read by hand",
                             conf_path);
     }
+    if (r >= 0 && c->status != FL_CHECK_PASS && !(providers_ok & FL_FIPS_PROPS))
+        r = fl_check_remedy(
+            c, "the sections must be complete: [openssl_init] providers = provider_sect, "
+               "alg_section = algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; "
+               "[base_sect] activate = 1; [algorithm_sect] default_properties = fips=yes");
     if (r >= 0 && c->status != FL_CHECK_PASS)
         r = fl_check_remedy(c, "fipsluks check --emit butane shows a complete FIPS openssl.cnf");
 out:

@@ -82,7 +82,135 @@ const char *fl_provision_openssl_cnf(void)
     return openssl_cnf;
 }
 
+/* ---- LUKS volumes ---- */
+
+/* Ignition runs "cryptsetup luksFormat" with these: PBKDF2 (the only PBKDF a FIPS host opens) with an
+ * approved hash, and AES-XTS with a 512-bit key (AES-256). Without them, argon2id. */
+const char *const fl_provision_luks_options[] = {
+    "--pbkdf", "pbkdf2", "--hash", "sha256", "--cipher", "aes-xts-plain64", "--key-size", "512", NULL,
+};
+
+void fl_provision_luks_clear(struct fl_provision_luks *l)
+{
+    free(l->name);
+    free(l->device);
+    free(l->key_file);
+    free(l->label);
+    *l = (struct fl_provision_luks){0};
+}
+
+bool fl_provision_is_url(const char *key_file)
+{
+    const char *p = key_file;
+
+    if (!strncmp(key_file, "data:", 5))
+        return true;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    return p > key_file && !strncmp(p, "://", 3);
+}
+
+int fl_provision_luks_parse(const char *spec, struct fl_provision_luks *ret)
+{
+    char *fields[4] = {0};
+    size_t n = 0, len = strlen(spec);
+    char *cur = malloc(len + 1), *q = cur;
+    int r = -EINVAL;
+
+    if (!cur)
+        return -ENOMEM;
+    for (const char *p = spec;; p++) {
+        if (*p == '\\' && (p[1] == ':' || p[1] == '\\')) {
+            *q++ = *++p;
+            continue;
+        }
+        if (*p == ':' || !*p) {
+            *q = '\0';
+            if (n == 4)
+                goto out; /* a fifth field */
+            fields[n++] = cur;
+            if (!*p) {
+                cur = NULL;
+                break;
+            }
+            cur = q = malloc(len + 1);
+            if (!cur) {
+                r = -ENOMEM;
+                goto out;
+            }
+            continue;
+        }
+        *q++ = *p;
+    }
+    if (n < 2 || !*fields[0] || strchr(fields[0], '/') || fields[1][0] != '/' || (n >= 3 && !*fields[2]) ||
+        (n == 4 && !*fields[3]))
+        goto out;
+    *ret = (struct fl_provision_luks){
+        .name = fields[0],
+        .device = fields[1],
+        .key_file = n >= 3 ? fields[2] : NULL,
+        .label = n == 4 ? fields[3] : NULL,
+    };
+    return 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(fields[i]);
+    free(cur);
+    return r;
+}
+
 /* ---- Butane ---- */
+
+/* @p s as a YAML double-quoted scalar (JSON's escapes, which YAML shares). */
+static void yaml_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void butane_luks(FILE *f, const struct fl_provision *p)
+{
+    if (!p->n_luks) {
+        fputs("  # LUKS volumes: Ignition formats them with cryptsetup's defaults (argon2id), which do not "
+              "open\n"
+              "  # on a FIPS host. Add --luks NAME:DEVICE[:KEYFILE[:LABEL]] (repeatable) to\n"
+              "  # \"fipsluks check --emit butane\" for storage.luks entries made with --pbkdf pbkdf2.\n",
+              f);
+        return;
+    }
+    fputs("  luks:\n", f);
+    for (size_t i = 0; i < p->n_luks; i++) {
+        const struct fl_provision_luks *l = &p->luks[i];
+
+        fputs("    - name: ", f);
+        yaml_quoted(f, l->name);
+        fputs("\n      device: ", f);
+        yaml_quoted(f, l->device);
+        fputc('\n', f);
+        if (l->label) {
+            fputs("      label: ", f);
+            yaml_quoted(f, l->label);
+            fputc('\n', f);
+        }
+        if (l->key_file) {
+            fprintf(f,
+                    "      key_file:\n        %s: ", fl_provision_is_url(l->key_file) ? "source" : "local");
+            yaml_quoted(f, l->key_file);
+            fputc('\n', f);
+        }
+        fputs("      wipe_volume: false\n      options:\n", f);
+        for (size_t o = 0; fl_provision_luks_options[o]; o++)
+            fprintf(f, "        - \"%s\"\n", fl_provision_luks_options[o]);
+    }
+}
 
 /* @p text as a YAML literal block scalar ("|") whose lines are indented by @p indent spaces. */
 static void yaml_block(FILE *f, const char *text, int indent)
@@ -136,6 +264,7 @@ int fl_provision_butane(const struct fl_provision *p, char **ret)
                 p->files[i].path, p->files[i].mode);
         yaml_block(f, p->files[i].contents, 10);
     }
+    butane_luks(f, p);
     fprintf(f, "systemd:\n  units:\n");
     for (size_t i = 0; i < p->n_units; i++) {
         fprintf(f, "    - name: %s\n      enabled: %s\n      contents: ", p->units[i].name,
@@ -230,6 +359,42 @@ int fl_provision_ignition(const struct fl_provision *p, char **ret)
         json_object_array_add(jfiles, file);
     }
     json_object_object_add(storage, "files", jfiles);
+    if (p->n_luks) {
+        json_object *jluks = json_object_new_array();
+
+        if (!jluks) {
+            json_object_put(storage);
+            json_object_put(systemd);
+            json_object_put(junits);
+            goto out;
+        }
+        json_object_object_add(storage, "luks", jluks);
+        for (size_t i = 0; i < p->n_luks; i++) {
+            const struct fl_provision_luks *l = &p->luks[i];
+            json_object *vol = json_object_new_object();
+
+            if (!vol || (l->key_file && !fl_provision_is_url(l->key_file))) {
+                json_object_put(vol);
+                json_object_put(storage);
+                json_object_put(systemd);
+                json_object_put(junits);
+                r = vol ? -EINVAL : -ENOMEM;
+                goto out;
+            }
+            json_object_object_add(vol, "name", json_object_new_string(l->name));
+            json_object_object_add(vol, "device", json_object_new_string(l->device));
+            if (l->label)
+                json_object_object_add(vol, "label", json_object_new_string(l->label));
+            if (l->key_file) {
+                json_object *key = json_object_new_object();
+                json_object_object_add(key, "source", json_object_new_string(l->key_file));
+                json_object_object_add(vol, "keyFile", key);
+            }
+            json_object_object_add(vol, "wipeVolume", json_object_new_boolean(0));
+            json_object_object_add(vol, "options", string_array(fl_provision_luks_options));
+            json_object_array_add(jluks, vol);
+        }
+    }
     json_object_object_add(doc, "storage", storage);
     for (size_t i = 0; i < p->n_units; i++) {
         json_object *unit = json_object_new_object();

@@ -26,7 +26,7 @@ run_check() {
 }
 files_pass() {
     local id
-    for id in kernel system-fips openssl-module openssl-config sshd luks; do expect $id pass; done
+    for id in kernel system-fips openssl-module openssl-config sshd ssh-client luks; do expect $id pass; done
 }
 
 # --- outside: Debian's libraries -------------------------------------------------------------------

@@ -112,7 +112,7 @@ has_evidence sshd "/etc/ssh/sshd_config.d/40-dir.conf: is a directory"
 variant openssl-cycle
 sed -i '1i .include ./openssl.cnf\n.include .//openssl.cnf' "$R/etc/ssl/openssl.cnf"
 check
-only_ok="kernel system-fips openssl-module openssl-config sshd luks"
+only_ok="kernel system-fips openssl-module openssl-config sshd ssh-client luks"
 for id in $only_ok; do expect "$id" pass; done
 has_evidence openssl-config "/etc/ssl/./openssl.cnf: .include: an include cycle"
 has_evidence openssl-config "/etc/ssl/.//openssl.cnf: .include: an include cycle"

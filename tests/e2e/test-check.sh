@@ -13,7 +13,7 @@ fl_host_images "$T/img"
 fl_host_compliant "$T/ok" "$T/img"
 fl_host_debian "$T/debian" "$T/img"
 
-ROOT_CHECKS=(kernel system-fips openssl-module openssl-config sshd luks)
+ROOT_CHECKS=(kernel system-fips openssl-module openssl-config sshd ssh-client luks)
 J=$T/check.json
 CASE=
 
@@ -51,12 +51,12 @@ check "$T/ok"
 only none none
 fl_assert_eq fipsluks "$(jq -r .tool "$J")" "tool"
 fl_assert_eq "$T/ok" "$(jq -r .root "$J")" "root"
-fl_assert_eq "kernel system-fips openssl-module openssl-config openssl-live libcryptsetup sshd luks" \
+fl_assert_eq "kernel system-fips openssl-module openssl-config openssl-live libcryptsetup sshd ssh-client luks" \
     "$(jq -r '[.checks[].id] | join(" ")' "$J")" "check ids in order"
 fl_assert_eq true "$(jq '[.checks[] | (.id|type) == "string" and (.status|test("^(pass|warn|fail|skip)$"))
     and (.message|type) == "string" and (.evidence|type) == "array" and (.remedy|type|test("string|null"))] | all' "$J")" \
     "check objects"
-fl_assert_eq 8 "$(jq '.summary | .pass + .warn + .fail + .skip' "$J")" "summary adds up"
+fl_assert_eq 9 "$(jq '.summary | .pass + .warn + .fail + .skip' "$J")" "summary adds up"
 fl_assert_eq "$(jq '[.checks[] | select(.status == "fail")] | length' "$J")" "$(jq .summary.fail "$J")" "summary fail"
 fl_assert_eq "$(jq '.summary.fail == 0' "$J")" "$(jq .fips_ready "$J")" "fips_ready"
 fl_assert_eq null "$(jq -c '[.checks[] | select(.status == "pass" and .id != "luks") | .remedy] | unique | .[0]' "$J")" \
@@ -68,6 +68,10 @@ has_evidence openssl-config "/etc/ssl/openssl.cnf:11: providers = provider_sect;
 has_evidence openssl-config "[algorithm_sect] default_properties = fips=yes"
 has_evidence sshd "read /etc/ssh/sshd_config.d/10-fips.conf"
 has_evidence sshd "/etc/ssh/sshd_config.d/10-fips.conf:3: MACs hmac-sha2-256-etm@openssh.com"
+has_evidence sshd "/etc/ssh/sshd_config.d/10-fips.conf:3: MACs hmac-sha2-256-etm@openssh.com: approved"
+has_evidence ssh-client "read /etc/ssh/ssh_config.d/10-fips.conf"
+has_evidence ssh-client "/etc/ssh/ssh_config.d/10-fips.conf:1: Ciphers aes256-gcm@openssh.com: approved"
+has_message ssh-client "ssh offers only FIPS-approved algorithms"
 has_evidence sshd "(in the Match block /etc/ssh/sshd_config:11: Match User core)"
 [[ $(evidence sshd) != *README* ]] || fl_fail "compliant: sshd read a file that is not *.conf"
 has_message luks "2 LUKS volumes: 2 FIPS-compatible, 0 not compatible, 0 unreadable"
@@ -82,21 +86,34 @@ done
 CASE=debian
 check "$T/debian"
 expect kernel fail
-expect system-fips fail
+expect system-fips warn
 expect openssl-module fail
 expect openssl-config fail
 expect sshd warn
+expect ssh-client warn
 expect luks fail
 has_message openssl-config "no usable fipsmodule.cnf; the fips provider is not activated; default_properties do not require fips=yes"
 has_evidence openssl-config "activated: default"
 has_remedy openssl-config "openssl fipsinstall -out /etc/ssl/fipsmodule.cnf -module /usr/lib64/ossl-modules/fips.so"
 has_remedy openssl-config "fipsluks check --emit butane"
-has_evidence sshd "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com"
+has_evidence sshd "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com (breaks)"
 has_evidence sshd "/etc/ssh/sshd_config:1: Include /etc/ssh/sshd_config.d/*.conf: matched no files"
+has_evidence ssh-client "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com (breaks)"
+has_remedy ssh-client "add to /etc/ssh/ssh_config, before any Host or Match block: Ciphers aes256-gcm@openssh.com"
 has_remedy sshd "add to /etc/ssh/sshd_config, before any Match block: Ciphers aes256-gcm@openssh.com"
 has_evidence luks "/dev/sda1: LUKS2, NOT FIPS-compatible: FL-KDF-ARGON2 keyslot 0"
 has_remedy luks "fipsluks migrate --key-slot 0 /dev/sda1"
 fl_assert_eq false "$(jq .fips_ready "$J")" "debian fips_ready"
+# the safe order of remedies (issue 13): volumes first, then OpenSSL, then ssh, the kernel and its reboot last
+fl_assert_eq "luks system-fips openssl-module openssl-config sshd ssh-client kernel" \
+    "$(jq -r '[.remedy_order[] | select(.check != "openssl-live" and .check != "libcryptsetup") | .check] | join(" ")' "$J")" \
+    "$CASE: remedy order"
+fl_assert_eq "$(jq '[.remedy_order[].step]' "$J")" "$(jq '[range(1; (.remedy_order | length) + 1)]' "$J")" "$CASE: steps numbered"
+fl_assert_eq '["kernel"]' "$(jq -c '[.remedy_order[] | select(.reboot) | .check]' "$J")" "$CASE: only the kernel needs a reboot"
+fl_assert_eq kernel "$(jq -r '.remedy_order[-1].check' "$J")" "$CASE: kernel last"
+fl_assert_eq 4 "$(jq -r '.remedy_order[-1].stage' "$J")" "$CASE: kernel stage"
+fl_assert_contains "$(jq -r '.remedy_order[0].why' "$J")" "argon2 keyslots no longer open" "$CASE: why volumes first"
+fl_assert_contains "$(jq -r '.remedy_order[-1].why' "$J")" "last, with the reboot" "$CASE: why the kernel last"
 fl_expect_exit 6 fipsluks check --json --root "$T/debian"
 
 # --- kernel, one way at a time ------------------------------------------------------------------
@@ -131,7 +148,9 @@ has_remedy kernel "CONFIG_CRYPTO_FIPS=y"
 variant no-system-fips
 rm "$R/etc/system-fips"
 check "$R"
-only system-fips fail
+only system-fips warn
+has_message system-fips "the FIPS guide creates it for older tools that look for it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)"
+[[ $(message system-fips) != *"do not see FIPS mode"* ]] || fl_fail "$CASE: system-fips still claims cryptsetup reads it"
 has_remedy system-fips "touch /etc/system-fips"
 
 # --- OpenSSL ------------------------------------------------------------------------------------
@@ -167,8 +186,17 @@ variant no-fips-properties
 sed -i '/^default_properties/d' "$R/etc/ssl/openssl.cnf"
 check "$R"
 only openssl-config fail
-has_message openssl-config "default_properties do not require fips=yes"
+has_message openssl-config "activates the fips provider but sets no default_properties = fips=yes (as the FIPS guide's openssl.cnf.fips): libcryptsetup (OpenSSL backend) then does not run in FIPS mode, and luksFormat still makes argon2id keyslots"
 has_remedy openssl-config "set default_properties = fips=yes in [algorithm_sect] of /etc/ssl/openssl.cnf"
+has_remedy openssl-config "the sections must be complete: [openssl_init] providers = provider_sect, alg_section = algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; [base_sect] activate = 1; [algorithm_sect] default_properties = fips=yes"
+
+# the guide's openssl.cnf.fips exactly: no alg_section at all
+variant guide-openssl-cnf
+sed -i '/^alg_section/d; /^\[algorithm_sect\]/d; /^default_properties/d' "$R/etc/ssl/openssl.cnf"
+check "$R"
+only openssl-config fail
+has_message openssl-config "sets no default_properties = fips=yes (as the FIPS guide's openssl.cnf.fips)"
+has_remedy openssl-config "[algorithm_sect] default_properties = fips=yes"
 
 # Flatcar keeps the real file elsewhere: an absolute link is followed inside the root
 variant linked-config
@@ -184,22 +212,35 @@ printf '# legacy clients\n\nCiphers chacha20-poly1305@openssh.com,aes256-gcm@ope
     >"$R/etc/ssh/sshd_config.d/05-legacy.conf"
 check "$R"
 only sshd fail
-has_evidence sshd "/etc/ssh/sshd_config.d/05-legacy.conf:3: Ciphers: chacha20-poly1305@openssh.com is refused"
+has_evidence sshd "/etc/ssh/sshd_config.d/05-legacy.conf:3: Ciphers chacha20-poly1305@openssh.com: breaks: OpenSSH takes ChaCha20-Poly1305 from OpenSSL, whose FIPS provider has none"
+has_evidence sshd "/etc/ssh/sshd_config.d/05-legacy.conf:3: Ciphers aes256-gcm@openssh.com: approved"
 has_message sshd "ssh_dispatch_run_fatal"
-has_remedy sshd "/etc/ssh/sshd_config.d/05-legacy.conf line 3: replace with \"Ciphers aes256-gcm@openssh.com"
+has_remedy sshd "/etc/ssh/sshd_config.d/05-legacy.conf line 3: replace with \"Ciphers aes256-gcm@openssh.com\" (without what breaks)"
 
 variant sshd-match
-printf 'Match Address 192.0.2.0/24\n    PubkeyAcceptedAlgorithms ssh-ed25519\n' >>"$R/etc/ssh/sshd_config"
+printf 'Match Address 192.0.2.0/24\n    Ciphers hmac-md5,chacha20-poly1305@openssh.com\n' >>"$R/etc/ssh/sshd_config"
 check "$R"
 only sshd fail
-has_evidence sshd "/etc/ssh/sshd_config:14: PubkeyAcceptedAlgorithms: ssh-ed25519 is refused"
+has_evidence sshd "/etc/ssh/sshd_config:14: Ciphers chacha20-poly1305@openssh.com: breaks"
 has_evidence sshd "(in the Match block /etc/ssh/sshd_config:13: Match Address 192.0.2.0/24)"
+
+# What works on a FIPS host but is not approved warns: curve25519 and ed25519 (issue 13: failing them
+# and suggesting new host key algorithms could lock operators out for no functional reason).
+variant sshd-not-approved
+sed -i 's/^KexAlgorithms = /KexAlgorithms = curve25519-sha256,/; s/^HostKeyAlgorithms /HostKeyAlgorithms ssh-ed25519,/' \
+    "$R/etc/ssh/sshd_config.d/10-fips.conf"
+check "$R"
+only sshd warn
+has_evidence sshd "/etc/ssh/sshd_config.d/10-fips.conf:4: KexAlgorithms curve25519-sha256: not approved: X25519 is not FIPS-approved; OpenSSH computes X25519 itself, so the handshake works"
+has_evidence sshd "/etc/ssh/sshd_config.d/10-fips.conf:5: HostKeyAlgorithms ssh-ed25519: not approved"
+has_message sshd "sshd offers algorithms that work on a FIPS host but are not FIPS-approved (KexAlgorithms, HostKeyAlgorithms): RHEL-style FIPS crypto policies disable them"
+has_remedy sshd "/etc/ssh/sshd_config.d/10-fips.conf line 5 (optional: these work, but are not FIPS-approved"
 
 variant sshd-defaults
 sed -i '/^Ciphers/d' "$R/etc/ssh/sshd_config.d/10-fips.conf"
 check "$R"
 only sshd warn
-has_evidence sshd "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com"
+has_evidence sshd "no line: Ciphers: OpenSSH's compiled-in default includes chacha20-poly1305@openssh.com (breaks)"
 
 variant sshd-plus
 sed -i 's/^Ciphers .*/Ciphers +aes256-cbc/' "$R/etc/ssh/sshd_config.d/10-fips.conf"
@@ -221,9 +262,30 @@ only none none
 has_evidence sshd "/etc/ssh/sshd_config.d/99-late.conf:1: Ciphers chacha20-poly1305@openssh.com: ignored, /etc/ssh/sshd_config.d/10-fips.conf:2 came first"
 
 variant sshd-absent
-rm -r "$R/etc/ssh"
+rm "$R/etc/ssh/sshd_config"
 check "$R"
 only sshd skip
+
+# --- ssh client -----------------------------------------------------------------------------------
+variant client-chacha
+printf 'Host legacy.example.com\n    Ciphers chacha20-poly1305@openssh.com,aes128-ctr\n' >"$R/etc/ssh/ssh_config.d/05-legacy.conf"
+check "$R"
+only ssh-client fail
+has_evidence ssh-client "/etc/ssh/ssh_config.d/05-legacy.conf:2: Ciphers chacha20-poly1305@openssh.com,aes128-ctr (in the Host block /etc/ssh/ssh_config.d/05-legacy.conf:1: Host legacy.example.com)"
+has_evidence ssh-client "/etc/ssh/ssh_config.d/05-legacy.conf:2: Ciphers chacha20-poly1305@openssh.com: breaks"
+has_message ssh-client "ssh offers algorithms that break on a FIPS host (Ciphers): outgoing connections that negotiate them fail the same way"
+has_remedy ssh-client "/etc/ssh/ssh_config.d/05-legacy.conf line 2: replace with \"Ciphers aes128-ctr\" (without what breaks)"
+
+variant client-defaults
+rm "$R/etc/ssh/ssh_config.d/10-fips.conf"
+check "$R"
+only ssh-client warn
+has_evidence ssh-client "/etc/ssh/ssh_config:1: Include /etc/ssh/ssh_config.d/*.conf: matched no files"
+
+variant client-absent
+rm -r "$R/etc/ssh/ssh_config" "$R/etc/ssh/ssh_config.d"
+check "$R"
+only ssh-client skip
 
 # --- LUKS volumes -------------------------------------------------------------------------------
 variant luks-argon2
@@ -254,12 +316,26 @@ only luks skip
 fl_expect_exit "$(fipsluks check --json --root "$T/ok" >/dev/null && echo 0 || echo 6)" fipsluks check --root "$T/ok"
 fl_assert_contains "$FL_OUT" "PASS kernel          fips_enabled=1, fips=1 on the command line" "text pass line"
 fl_assert_contains "$FL_OUT" "       /proc/sys/crypto/fips_enabled: 1" "text evidence"
-fl_assert_contains "$FL_OUT" "8 checks: " "text summary"
+fl_assert_contains "$FL_OUT" "9 checks: " "text summary"
 [[ $FL_OUT != *$'\033'* ]] || fl_fail "colours when not on a terminal"
-fl_expect_exit 6 fipsluks check --root "$T/no-system-fips"
-fl_assert_contains "$FL_OUT" "FAIL system-fips     /etc/system-fips does not exist" "text fail line"
-fl_assert_contains "$FL_OUT" "       fix: touch /etc/system-fips" "text remedy"
+fl_expect_exit 6 fipsluks check --root "$T/kernel-off"
+fl_assert_contains "$FL_OUT" "FAIL kernel          the kernel is not in FIPS mode" "text fail line"
+fl_assert_contains "$FL_OUT" "       fix: add fips=1 to the kernel command line and reboot" "text remedy"
 fl_assert_contains "$FL_OUT" "this host is NOT FIPS-ready" "text verdict"
+rc=0
+fipsluks check --root "$T/no-system-fips" >"$T/text.txt" || rc=$?
+fl_assert_contains "$(cat "$T/text.txt")" "WARN system-fips     /etc/system-fips does not exist" "text warn line"
+fl_assert_contains "$(cat "$T/text.txt")" "       fix: touch /etc/system-fips" "text remedy"
+# the safe order, with the reason and the reboot marked, after the checks
+fl_expect_exit 6 fipsluks check --root "$T/debian"
+order=$(printf '%s\n' "$FL_OUT" | sed -n '/^fix in this order/,/^$/p')
+fl_assert_contains "$order" "fix in this order (top to bottom keeps the host bootable and reachable):" "text order heading"
+fl_assert_contains "$order" "  1. luks: first: in FIPS mode no new argon2 keyslot can be made" "text order: luks first"
+fl_assert_contains "$order" ". kernel (needs a reboot): last, with the reboot" "text order: kernel"
+[[ $(printf '%s\n' "$order" | grep -E '^  [0-9]+\.' | tail -1) == *". kernel (needs a reboot)"* ]] ||
+    fl_fail "text order: the kernel is not last: $order"
+[[ $(printf '%s\n' "$order" | grep -n '^  [0-9]*\. luks:' | cut -d: -f1) -lt $(printf '%s\n' "$order" | grep -n '^  [0-9]*\. sshd:' | cut -d: -f1) ]] ||
+    fl_fail "text order: sshd before luks: $order"
 
 # --- usage ---------------------------------------------------------------------------------------
 fl_expect_exit 1 fipsluks check --root "$T/does-not-exist"
@@ -269,16 +345,29 @@ fl_expect_exit 1 fipsluks check --no-such-option
 fl_expect_exit 1 fipsluks check --emit yaml
 fl_expect_exit 1 fipsluks check --emit butane --json
 fl_expect_exit 1 fipsluks check --emit ignition --root "$T/ok"
+fl_expect_exit 1 fipsluks check --luks data:/dev/vdb
+fl_expect_exit 1 fipsluks check --emit butane --luks data
+fl_expect_exit 1 fipsluks check --emit butane --luks data:dev/vdb
+fl_expect_exit 1 fipsluks check --emit butane --luks a/b:/dev/vdb
+fl_expect_exit 1 fipsluks check --emit butane --luks a:/dev/vdb:k:l:extra
+rc=0
+fipsluks check --emit ignition --luks data:/dev/vdb:/etc/data.key >/dev/null 2>"$T/err" || rc=$?
+fl_assert_eq 1 "$rc" "ignition with a local key file"
+fl_assert_contains "$(cat "$T/err")" "Ignition cannot read the local key file '/etc/data.key'" "ignition local key file message"
 fl_expect_exit 0 fipsluks check --help
 fl_assert_contains "$FL_OUT" "--emit" "help"
+fl_assert_contains "$FL_OUT" "--luks=NAME:DEVICE[:KEYFILE[:LABEL]]" "help --luks"
 fl_expect_exit 0 fipsluks --help
 fl_assert_contains "$FL_OUT" "check " "verb list"
 
 # --- --emit butane / ignition ------------------------------------------------------------------
 fl_expect_exit 0 fipsluks check --emit butane
 printf '%s\n' "$FL_OUT" >"$T/fips.bu"
-fl_expect_exit 0 fipsluks check --emit ignition
-printf '%s\n' "$FL_OUT" >"$T/fips.ign"
+fipsluks check --emit ignition >"$T/fips.ign" 2>"$T/err" || fl_fail "--emit ignition failed"
+fl_assert_contains "$(cat "$T/err")" "note: no storage.luks entries: Ignition formats LUKS volumes with cryptsetup's defaults (argon2id)" "ignition hint on stderr"
+grep -q '^  # LUKS volumes: Ignition formats them with cryptsetup.s defaults (argon2id)' "$T/fips.bu" ||
+    fl_fail "butane: no comment on how to add LUKS volumes"
+jq -e '.storage | has("luks") | not' "$T/fips.ign" >/dev/null || fl_fail "ignition: storage.luks without --luks"
 python3 - "$T/fips.bu" "$T/fips.ign" <<'EOF' || fl_fail "emitted configs: see above"
 import json, sys, urllib.parse, yaml
 
@@ -329,8 +418,51 @@ check([(u["name"], u["enabled"], u["contents"]) for u in iunits]
       == [(u["name"], u["enabled"], u["contents"]) for u in units], "ignition units")
 EOF
 
+# --- --luks: storage.luks entries with the PBKDF2 options ------------------------------------------
+fipsluks check --emit butane --luks 'data:/dev/disk/by-partlabel/data' \
+    --luks 'srv:/dev/disk/by-path/pci-0000\:00\:1f.2-ata-1:https\://keys.example.com/srv.key:srv-data' \
+    --luks 'local:/dev/vdc:keys/local.key' >"$T/luks.bu" 2>"$T/err" || fl_fail "--emit butane --luks failed"
+fipsluks check --emit ignition --luks 'data:/dev/disk/by-partlabel/data' \
+    --luks 'srv:/dev/disk/by-path/pci-0000\:00\:1f.2-ata-1:https\://keys.example.com/srv.key:srv-data' \
+    >"$T/luks.ign" 2>"$T/err" || fl_fail "--emit ignition --luks failed"
+[[ ! -s $T/err ]] || fl_fail "--emit ignition --luks wrote to stderr: $(cat "$T/err")"
+python3 - "$T/luks.bu" "$T/luks.ign" <<'EOF' || fl_fail "emitted storage.luks: see above"
+import json, sys, yaml
+
+bu = yaml.safe_load(open(sys.argv[1]))
+ign = json.load(open(sys.argv[2]))
+opts = ["--pbkdf", "pbkdf2", "--hash", "sha256", "--cipher", "aes-xts-plain64", "--key-size", "512"]
+
+def check(cond, what):
+    if not cond:
+        sys.exit("FAIL: " + what)
+
+luks = bu["storage"]["luks"]
+check([v["name"] for v in luks] == ["data", "srv", "local"], "butane names: %s" % luks)
+check(luks[0] == {"name": "data", "device": "/dev/disk/by-partlabel/data", "wipe_volume": False, "options": opts},
+      "butane data: %s" % luks[0])
+check(luks[1]["device"] == "/dev/disk/by-path/pci-0000:00:1f.2-ata-1", "butane srv device")
+check(luks[1]["key_file"] == {"source": "https://keys.example.com/srv.key"}, "butane srv key_file")
+check(luks[1]["label"] == "srv-data", "butane srv label")
+check(luks[2]["key_file"] == {"local": "keys/local.key"}, "butane local key_file")
+for v in luks:
+    check(v["options"] == opts, "butane options of " + v["name"])
+    o = v["options"]
+    check(o[o.index("--pbkdf") + 1] == "pbkdf2", "pbkdf2")
+ilu = ign["storage"]["luks"]
+check([v["name"] for v in ilu] == ["data", "srv"], "ignition names")
+check(ilu[0] == {"name": "data", "device": "/dev/disk/by-partlabel/data", "wipeVolume": False, "options": opts},
+      "ignition data: %s" % ilu[0])
+check(ilu[1]["keyFile"] == {"source": "https://keys.example.com/srv.key"} and ilu[1]["label"] == "srv-data",
+      "ignition srv: %s" % ilu[1])
+# the rest of the config is unchanged by --luks
+check(bu["kernel_arguments"]["should_exist"] == ["fips=1"], "butane kernel args with --luks")
+check(ign["kernelArguments"]["shouldExist"] == ["fips=1"], "ignition kernel args with --luks")
+EOF
+
 if command -v ignition-validate >/dev/null; then
     ignition-validate "$T/fips.ign" || fl_fail "ignition-validate refuses the emitted Ignition config"
+    ignition-validate "$T/luks.ign" || fl_fail "ignition-validate refuses the emitted Ignition config with storage.luks"
 else
     echo "note: ignition-validate not installed (Debian package ignition); Ignition config checked by structure only" >&2
 fi

@@ -392,8 +392,13 @@ static void test_system_fips(void **state)
 {
     struct fl_check c;
 
+    /* a warning with the reason: current cryptsetup does not read it (issue 13) */
     assert_int_equal(fl_check_system_fips(root, &c), 0);
-    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_string_equal(c.message,
+                        "/etc/system-fips does not exist: the FIPS guide creates it for older tools "
+                        "that look for it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)");
+    assert_null(strstr(c.message, "cryptsetup and other tools that look for it do not see"));
     assert_remedy(&c, "touch /etc/system-fips");
     fl_check_clear(&c);
     write_file("/etc/system-fips", "");
@@ -474,6 +479,29 @@ static void test_openssl_config_failures(void **state)
     assert_remedy(&c, "set activate = 1 in [fips_sect]");
     assert_remedy(&c, "set default_properties = fips=yes in [algs] of /etc/ssl/openssl.cnf");
     fl_check_clear(&c);
+
+    /* the FIPS guide's openssl.cnf.fips: fips and base active, no default_properties (issue 13) */
+    write_file("/etc/ssl/fipsmodule.cnf", fipsmodule_cnf);
+    write_file("/etc/ssl/openssl.cnf", "config_diagnostics = 1\nopenssl_conf = openssl_init\n"
+                                       ".include /etc/ssl/fipsmodule.cnf\n[openssl_init]\nproviders = "
+                                       "provider_sect\n[provider_sect]\nfips = fips_sect\nbase = base_sect\n"
+                                       "[base_sect]\nactivate = 1\n");
+    assert_int_equal(fl_check_openssl_config(root, NULL, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_string_equal(
+        c.message, "/etc/ssl/openssl.cnf activates the fips provider but sets no default_properties = "
+                   "fips=yes (as the FIPS guide's openssl.cnf.fips): libcryptsetup (OpenSSL backend) then "
+                   "does not run in FIPS mode, and luksFormat still makes argon2id keyslots");
+    assert_remedy(&c,
+                  "the sections must be complete: [openssl_init] providers = provider_sect, alg_section = "
+                  "algorithm_sect; [provider_sect] fips = fips_sect, base = base_sect; [base_sect] activate "
+                  "= 1; [algorithm_sect] default_properties = fips=yes");
+    fl_check_clear(&c);
+    write_file("/etc/ssl/fipsmodule.cnf", "[fips_sect]\nactivate = 0\nmodule-mac = 00\n");
+    write_file("/etc/ssl/openssl.cnf", "openssl_conf = init\n.include /etc/ssl/fipsmodule.cnf\n"
+                                       "[init]\nproviders = p\nalg_section = algs\n"
+                                       "[p]\nfips = fips_sect\ndefault = d\n[d]\nactivate = 1\n"
+                                       "[algs]\ndefault_properties = ?fips=yes\n");
 
     /* the same files while the live process is in FIPS mode anyway (RHEL): a warning */
     assert_int_equal(fl_check_openssl_config(root, &live, &c), 0);
@@ -651,6 +679,142 @@ static void test_provision(void **state)
     free(ignition);
 }
 
+/* --luks NAME:DEVICE[:KEYFILE[:LABEL]], with \: for a colon inside a field */
+static void test_provision_luks_parse(void **state)
+{
+    struct fl_provision_luks l = {0};
+
+    assert_int_equal(fl_provision_luks_parse("data:/dev/vdb", &l), 0);
+    assert_string_equal(l.name, "data");
+    assert_string_equal(l.device, "/dev/vdb");
+    assert_null(l.key_file);
+    assert_null(l.label);
+    fl_provision_luks_clear(&l);
+    assert_int_equal(
+        fl_provision_luks_parse("root:/dev/disk/by-path/pci-0000\\:00\\:1f.2:https\\://k.example/"
+                                "key:my\\\\label",
+                                &l),
+        0);
+    assert_string_equal(l.device, "/dev/disk/by-path/pci-0000:00:1f.2");
+    assert_string_equal(l.key_file, "https://k.example/key");
+    assert_string_equal(l.label, "my\\label");
+    assert_true(fl_provision_is_url(l.key_file));
+    fl_provision_luks_clear(&l);
+    assert_int_equal(fl_provision_luks_parse("a:/dev/x:/etc/key", &l), 0);
+    assert_false(fl_provision_is_url(l.key_file));
+    assert_true(fl_provision_is_url("data:,secret"));
+    assert_false(fl_provision_is_url("://x"));
+    fl_provision_luks_clear(&l);
+    /* refused: no device, relative device, empty name, a slash in the name, empty fields, a fifth field */
+    static const char *const bad[] = {"data",        "data:dev/vdb", ":/dev/vdb",          "a/b:/dev/vdb",
+                                      "a:/dev/vdb:", "a:/dev/x:k:",  "a:/dev/x:k:l:extra", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (fl_provision_luks_parse(bad[i], &l) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+}
+
+/* storage.luks with the PBKDF2 options, in both renderings; without volumes Butane says how to add them */
+static void test_provision_luks(void **state)
+{
+    struct fl_provision p = *fl_provision_fips();
+    char name0[] = "data", dev0[] = "/dev/vdb", key0[] = "https://k.example/key", label0[] = "da\"ta";
+    char name1[] = "swap", dev1[] = "/dev/vdc", key1[] = "/etc/luks/swap.key";
+    struct fl_provision_luks luks[2] = {
+        {.name = name0, .device = dev0, .key_file = key0, .label = label0},
+        {.name = name1, .device = dev1},
+    };
+    char *butane = NULL, *ignition = NULL;
+    json_object *doc, *arr, *v, *opts;
+
+    assert_int_equal(fl_provision_butane(&p, &butane), 0);
+    assert_non_null(
+        strstr(butane, "  # LUKS volumes: Ignition formats them with cryptsetup's defaults (argon2id)"));
+    assert_non_null(strstr(butane, "--luks NAME:DEVICE[:KEYFILE[:LABEL]]"));
+    free(butane);
+
+    p.luks = luks;
+    p.n_luks = 2;
+    assert_int_equal(fl_provision_butane(&p, &butane), 0);
+    assert_null(strstr(butane, "# LUKS volumes"));
+    assert_non_null(strstr(butane,
+                           "  luks:\n    - name: \"data\"\n      device: \"/dev/vdb\"\n      label: "
+                           "\"da\\\"ta\"\n      key_file:\n        source: \"https://k.example/key\"\n"
+                           "      wipe_volume: false\n      options:\n        - \"--pbkdf\"\n        - "
+                           "\"pbkdf2\"\n        - \"--hash\"\n        - \"sha256\"\n"));
+    assert_non_null(
+        strstr(butane, "    - name: \"swap\"\n      device: \"/dev/vdc\"\n      wipe_volume: false\n"));
+    free(butane);
+
+    assert_int_equal(fl_provision_ignition(&p, &ignition), 0);
+    doc = json_tokener_parse(ignition);
+    assert_non_null(doc);
+    arr = json_object_object_get(json_object_object_get(doc, "storage"), "luks");
+    assert_int_equal(json_object_array_length(arr), 2);
+    v = json_object_array_get_idx(arr, 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(v, "name")), "data");
+    assert_string_equal(json_object_get_string(json_object_object_get(v, "label")), "da\"ta");
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(json_object_object_get(v, "keyFile"), "source")),
+        "https://k.example/key");
+    opts = json_object_object_get(v, "options");
+    assert_int_equal(json_object_array_length(opts), 8);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(opts, 0)), "--pbkdf");
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(opts, 1)), "pbkdf2");
+    v = json_object_array_get_idx(arr, 1);
+    assert_null(json_object_object_get(v, "keyFile"));
+    json_object_put(doc);
+    free(ignition);
+
+    /* Ignition cannot read a local key file */
+    luks[1].key_file = key1;
+    assert_int_equal(fl_provision_ignition(&p, &ignition), -EINVAL);
+    assert_int_equal(fl_provision_butane(&p, &butane), 0);
+    assert_non_null(strstr(butane, "      key_file:\n        local: \"/etc/luks/swap.key\"\n"));
+    free(butane);
+}
+
+/* The safe order: volumes, OpenSSL, ssh, kernel and reboot last, whatever the report order. */
+static void test_remedy_order(void **state)
+{
+    static const char *const ids[] = {FL_CHECK_KERNEL,         FL_CHECK_SYSTEM_FIPS,  FL_CHECK_OPENSSL_MODULE,
+                                      FL_CHECK_OPENSSL_CONFIG, FL_CHECK_OPENSSL_LIVE, FL_CHECK_LIBCRYPTSETUP,
+                                      FL_CHECK_SSHD,           FL_CHECK_SSH_CLIENT,   FL_CHECK_LUKS};
+    static const char *const want[] = {FL_CHECK_LUKS, FL_CHECK_OPENSSL_CONFIG, FL_CHECK_LIBCRYPTSETUP,
+                                       FL_CHECK_SSHD, FL_CHECK_KERNEL};
+    struct fl_checks checks = {0};
+    size_t order[sizeof(checks.items) / sizeof(checks.items[0])], n;
+
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct fl_check *c = &checks.items[checks.n++];
+        fl_check_init(c, ids[i]);
+        assert_non_null(fl_remedy_step(ids[i]));
+    }
+    /* something to fix: kernel, openssl-config, libcryptsetup (fail), sshd (warn), luks (fail);
+     * system-fips passes; ssh-client warns without a remedy */
+    for (size_t i = 0; i < checks.n; i++) {
+        struct fl_check *c = &checks.items[i];
+        if (!strcmp(c->id, FL_CHECK_SYSTEM_FIPS) || !strcmp(c->id, FL_CHECK_OPENSSL_MODULE) ||
+            !strcmp(c->id, FL_CHECK_OPENSSL_LIVE))
+            continue;
+        fl_check_set(c,
+                     !strcmp(c->id, FL_CHECK_SSHD) || !strcmp(c->id, FL_CHECK_SSH_CLIENT) ? FL_CHECK_WARN
+                                                                                          : FL_CHECK_FAIL,
+                     "x");
+        if (strcmp(c->id, FL_CHECK_SSH_CLIENT))
+            assert_int_equal(fl_check_remedy(c, "do it"), 0);
+    }
+    n = fl_remedy_order(&checks, order);
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(checks.items[order[i]].id, want[i]);
+    assert_true(fl_remedy_step(FL_CHECK_KERNEL)->reboot);
+    assert_false(fl_remedy_step(FL_CHECK_LUKS)->reboot);
+    assert_int_equal(fl_remedy_step(FL_CHECK_LUKS)->stage, 1);
+    assert_int_equal(fl_remedy_step(FL_CHECK_KERNEL)->stage, 4);
+    assert_null(fl_remedy_step("no-such-check"));
+    fl_checks_clear(&checks);
+}
+
 static int setup(void **state)
 {
     return mkdtemp(base) ? 0 : -1;
@@ -683,6 +847,9 @@ int main(void)
         cmocka_unit_test_setup(test_ossl_expand_bounds, fresh_root),
         cmocka_unit_test_setup(test_conf_caps, fresh_root),
         cmocka_unit_test(test_provision),
+        cmocka_unit_test(test_provision_luks_parse),
+        cmocka_unit_test(test_provision_luks),
+        cmocka_unit_test(test_remedy_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

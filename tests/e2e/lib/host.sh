@@ -17,6 +17,8 @@
 #   etc/ssh/sshd_config            "Include /etc/ssh/sshd_config.d/*.conf" first, then defaults, a Match block
 #   etc/ssh/sshd_config.d/10-fips.conf  FIPS lists for all five algorithm keywords (lines 2-6)
 #   etc/ssh/sshd_config.d/README   not *.conf: not included
+#   etc/ssh/ssh_config             "Include /etc/ssh/ssh_config.d/*.conf", then a Host * block
+#   etc/ssh/ssh_config.d/10-fips.conf   FIPS lists for the client (lines 1-5)
 #   sys/class/block/{vda,vda1,vda2}, dev/vda (not LUKS), dev/vda1 (LUKS2 PBKDF2-sha256), dev/vda2 (LUKS1 sha256)
 
 # fl_host_images DIR: LUKS images with cheap KDFs (pbkdf2.img, luks1.img, argon2id.img) and their key.
@@ -97,6 +99,20 @@ HostKeyAlgorithms ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rs
 PubkeyAcceptedAlgorithms "ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
 EOF
     echo 'Ciphers chacha20-poly1305@openssh.com' >"$root/etc/ssh/sshd_config.d/README"
+    mkdir -p "$root/etc/ssh/ssh_config.d"
+    cat >"$root/etc/ssh/ssh_config" <<'EOF'
+Include /etc/ssh/ssh_config.d/*.conf
+Host *
+    SendEnv LANG LC_*
+    HashKnownHosts yes
+EOF
+    cat >"$root/etc/ssh/ssh_config.d/10-fips.conf" <<'EOF'
+Ciphers aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes128-ctr
+MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512
+KexAlgorithms ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group16-sha512
+HostKeyAlgorithms ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256
+PubkeyAcceptedAlgorithms ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256
+EOF
     _fl_host_dev "$root" vda
     _fl_host_dev "$root" vda1 "$images/pbkdf2.img"
     _fl_host_dev "$root" vda2 "$images/luks1.img"
@@ -139,6 +155,13 @@ X11Forwarding yes
 PrintMotd no
 AcceptEnv LANG LC_*
 Subsystem	sftp	/usr/lib/openssh/sftp-server
+EOF
+    cat >"$root/etc/ssh/ssh_config" <<'EOF'
+Include /etc/ssh/ssh_config.d/*.conf
+Host *
+    SendEnv LANG LC_*
+    HashKnownHosts yes
+    GSSAPIAuthentication yes
 EOF
     _fl_host_dev "$root" sda
     _fl_host_dev "$root" sda1 "$images/argon2id.img"

@@ -8,8 +8,8 @@
 #   openssl-continued  one value continued with a backslash over SIZE bytes of lines
 #   openssl-sections   SIZE bytes of "[sN]" sections with one value each
 #   sshd-lines         SIZE bytes of "Ciphers chacha20-poly1305@openssh.com" (all but the first ignored)
-#   sshd-match         SIZE bytes of "Match all" blocks, each with a refused Ciphers line
-#   sshd-long-match    one Match line of SIZE/2 bytes, then SIZE/2 bytes of refused MACs lines
+#   sshd-match         SIZE bytes of "Match all" blocks, each with a Ciphers line that breaks
+#   sshd-long-match    one Match line of SIZE/2 bytes, then SIZE/2 bytes of MACs lines that break
 import os
 import sys
 
@@ -47,7 +47,7 @@ def main():
             body = fill(size, lambda i: "Match all\nCiphers arcfour\n")
         elif case == "sshd-long-match":
             body = "Match User " + ",".join("u%d" % i for i in range(size // 12)) + "\n"
-            body += fill(size // 2, lambda i: "MACs umac-64@openssh.com\n")
+            body += fill(size // 2, lambda i: "MACs hmac-md5\n")
         else:
             sys.exit("unknown case " + case)
     os.makedirs(os.path.dirname(path), exist_ok=True)
