@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fipsluks/kdf.h"
+#include "fipsluks/luks1.h"
 #include "fipsluks/migrate.h"
 #include "fipsluks/secret.h"
 #include "fipsluks/util.h"
@@ -28,7 +29,7 @@ struct opts {
     const char *path;
     uint32_t iter_time, iterations;
     unsigned tries;
-    bool dry_run, batch, allow_in_place, allow_non_fips, json;
+    bool dry_run, batch, allow_in_place, allow_non_fips, json, convert_luks1;
 };
 
 struct run {
@@ -40,6 +41,8 @@ struct run {
     size_t n_secrets;
     struct fl_migrate_result res;
     char from[FL_MAX_KEYSLOTS][96]; /* each converted keyslot's KDF before the conversion */
+    char luks1_backup[PATH_MAX];    /* --convert-luks1: the LUKS1 header backup, "" if none */
+    char *luks2_backup;             /* --convert-luks1 --header-backup FILE: FILE.luks2 for the migration */
     char error[1024];               /* the message of the error that ended the run, for --json */
 };
 
@@ -170,7 +173,7 @@ static const char *source_of(const struct run *run, int secret)
 static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
 {
     char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL;
-    int dry_run = 0, in_place = 0, non_fips = 0, json = 0, r = 0;
+    int dry_run = 0, in_place = 0, non_fips = 0, json = 0, luks1 = 0, r = 0;
     struct poptOption options[] = {
         {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
          "Read a secret from FILE (\"-\": standard input); repeatable", "FILE"},
@@ -187,6 +190,8 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
         {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
          "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
         {"dry-run", 0, POPT_ARG_NONE, &dry_run, 0, "Test every secret and print the plan; change nothing", NULL},
+        {"convert-luks1", 0, POPT_ARG_NONE, &luks1, 0,
+         "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its keyslots", NULL},
         {"allow-in-place", 0, POPT_ARG_NONE, &in_place, 0,
          "Overwrite a keyslot in place when there is no free keyslot or area (not crash-safe)", NULL},
         {"allow-non-fips-unlock", 0, POPT_ARG_NONE, &non_fips, 0,
@@ -217,6 +222,7 @@ static int parse_options(int argc, const char **argv, struct opts *o, poptContex
     o->tries = fl_opts.tries;
     o->allow_in_place = in_place;
     o->allow_non_fips = non_fips;
+    o->convert_luks1 = luks1;
     if (!o->hash && !(o->hash = strdup(FL_DEFAULT_HASH))) {
         r = -ENOMEM;
         goto out;
@@ -494,6 +500,7 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
     json_object_object_add(doc, "allow_non_fips_unlock", json_object_new_boolean(run->o.allow_non_fips));
     json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
     json_object_object_add(doc, "backup_on_volume", json_object_new_boolean(run->res.backup_on_volume));
+    json_object_object_add(doc, "luks1_backup", run->luks1_backup[0] ? fl_json_string(run->luks1_backup) : NULL);
     json_object_object_add(doc, "hash", fl_json_string(run->o.hash));
     json_object_object_add(doc, "iterations", fl_json_u64(run->res.iterations, run->res.iterations > 0));
     for (size_t i = 0; i < run->n_secrets; i++) {
@@ -593,6 +600,9 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
     if (interrupted)
         printf("interrupted: the current step was completed and the volume is safe; run the same command "
                "again to continue\n");
+    if (run->luks1_backup[0])
+        printf("the LUKS1 header backup %s holds the old keyslots too: keep it only until the volume is "
+               "verified\n", run->luks1_backup);
     if (run->res.backup[0] && run->res.wrote) {
         char *q = fl_shell_quote(run->res.backup);
         printf("the header backup %s holds the old keyslots: anyone with an old secret can open the volume with "
@@ -603,7 +613,8 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
     printf("%s: %s%s%s\n", run->o.path, fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
            compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
     if (!compatible && !remaining)
-        printf("what migrate cannot fix (see 'fipsluks scan %s'): re-encryption is needed\n", run->o.path);
+        printf("what migrate cannot fix (the cipher or the volume-key digest, see 'fipsluks scan %s') needs "
+               "re-encryption: fipsluks reencrypt %s\n", run->o.path, run->o.path);
 }
 
 /* The report of a run that got as far as the migration: text or JSON; @return the exit code or @p result. */
@@ -630,7 +641,7 @@ static int report(struct run *run, int result)
         for (size_t i = 0; i < run->res.n_journals; i++)
             remaining += journal_pending(run, &run->res.journals[i]);
     }
-    code = result < 0 ? result : remaining || interrupted ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
+    code = result != 0 ? result : remaining || interrupted ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
     if (run->o.json) {
         json_object *doc = json_report(run, &f, slots, n, code, compatible);
         r = fl_json_print(doc, false);
@@ -718,9 +729,48 @@ static int explain_error(struct run *run, int r)
 
 static int explain_luks1(struct run *run)
 {
-    fl_log_error(0, "'%s' is LUKS1: its keyslots are PBKDF2 already and fipsluks migrate changes nothing. "
-                    "A non-approved LUKS1 hash needs re-encryption (cryptsetup reencrypt --hash sha256); "
-                    "'fipsluks scan' names the exact remedy", run->o.path);
+    const struct fl_volume *v = fl_migration_volume(run->m);
+    bool hash_ok = v->hash_spec && fl_policy_hash(v->hash_spec) != FL_NOT_APPROVED;
+
+    if (hash_ok)
+        fl_log_error(0, "'%s' is LUKS1: 'fipsluks migrate --convert-luks1' converts it to LUKS2 (after a header "
+                        "backup) and then its keyslots; nothing was changed", run->o.path);
+    else
+        fl_log_error(0, "'%s' is LUKS1 with the header hash %s, which every keyslot and the volume-key digest use: "
+                        "only re-encryption fixes the digest. 'fipsluks reencrypt %s' does all of it in one run; "
+                        "nothing was changed", run->o.path, v->hash_spec ? v->hash_spec : "?", run->o.path);
+    return 0;
+}
+
+/*
+ * --convert-luks1: LUKS1 to LUKS2 (fl_luks1_convert(): in-use check, header backup, crypt_convert),
+ * then open the volume again so that the migration sees LUKS2.
+ */
+static int convert_luks1(struct run *run)
+{
+    struct fl_luks1_result lr = {0};
+    int r;
+
+    if (run->o.dry_run) {
+        say(run, "%s: LUKS1: would be converted to LUKS2 (after a header backup), then its keyslots\n",
+            run->o.path);
+        return FL_EXIT_INCOMPLETE;
+    }
+    r = fl_luks1_convert(run->o.path, run->o.header, run->o.backup, NULL, &lr);
+    snprintf(run->luks1_backup, sizeof(run->luks1_backup), "%s", lr.backup);
+    if (r == -EBUSY)
+        return fail(run, r, "'%s' is in use (%s); nothing was changed", run->o.path, lr.why);
+    if (r < 0)
+        return fail(run, r, "cannot convert '%s' to LUKS2: %s (see 'fipsluks migrate -v'); %s", run->o.path,
+                    strerror(-r), lr.backup[0] ? "the LUKS1 header is as it was" : "nothing was written");
+    say(run, "%s: converted from LUKS1 to LUKS2 (LUKS1 header backup: %s)\n", run->o.path, lr.backup);
+    fl_migration_free(run->m);
+    run->m = NULL;
+    r = fl_migration_open(run->o.path, run->o.header, &run->m);
+    if (r < 0)
+        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
+    if (run->o.backup && asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0)
+        return -ENOMEM;
     return 0;
 }
 
@@ -740,11 +790,17 @@ static int migrate(struct run *run)
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
         return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
-    if (fl_migration_volume(run->m)->luks_version == 1)
+    if (fl_migration_volume(run->m)->luks_version == 1 && !run->o.convert_luks1)
         return explain_luks1(run);
     r = read_key_files(run);
     if (r < 0)
         return r;
+    if (fl_migration_volume(run->m)->luks_version == 1) {
+        r = convert_luks1(run);
+        if (r != 0)
+            return r;
+        mo.backup = run->luks2_backup ? run->luks2_backup : run->o.backup;
+    }
     if (!ops.ask && run->n_secrets == 0)
         return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input)");
     if (ops.ask && !fl_interactive() && !run->o.dry_run)
@@ -809,6 +865,7 @@ out:
         free(run.sources[i]);
     }
     fl_migration_free(run.m);
+    free(run.luks2_backup);
     poptFreeContext(ctx);
     opts_free(&run.o);
     return r;

@@ -567,51 +567,23 @@ static int lock_target(struct fl_migration *m, bool write)
     return 0;
 }
 
-static int backup_dir(const struct fl_migrate_options *o, const char **ret)
-{
-    const char *dir = o->backup_dir ? o->backup_dir : getenv("FIPSLUKS_BACKUP_DIR");
-
-    if (!dir || !*dir) {
-        dir = FL_DEFAULT_BACKUP_DIR;
-        if (mkdir("/var/lib/fipsluks", 0700) < 0 && errno != EEXIST)
-            return -errno;
-    }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    *ret = dir;
-    return 0;
-}
-
 static int ensure_backup(struct run *run)
 {
     struct fl_migrate_result *res = run->res;
     const struct fl_volume *v = run->m->v;
     uint64_t bytes = 2 * v->metadata_size + v->keyslots_size;
     struct stat st;
-    const char *dir = NULL;
     int r;
 
     if (res->backup[0])
         return 0;
-    if (run->o->backup) {
-        if (strlen(run->o->backup) >= sizeof(res->backup))
-            return -ENAMETOOLONG;
-        strcpy(res->backup, run->o->backup);
-        r = fl_backup_write(run->m->lock_fd, bytes, res->backup, &run->backup_fd);
-    } else {
-        r = backup_dir(run->o, &dir);
-        for (unsigned n = 0; r == 0; n++) {
-            r = fl_backup_path(dir, v->uuid, (long long)time(NULL), n, res->backup, sizeof(res->backup));
-            if (r == 0)
-                r = fl_backup_write(run->m->lock_fd, bytes, res->backup, &run->backup_fd);
-            if (r != -EEXIST || n == 99)
-                break;
-            r = 0;
-        }
-    }
+    r = fl_backup_header(run->m->lock_fd, bytes, v->uuid, run->o->backup, run->o->backup_dir, res->backup,
+                         sizeof(res->backup), &run->backup_fd);
     if (r < 0) {
-        if (!run->o->backup && r != -EEXIST && r != -ENAMETOOLONG && !res->backup[0])
-            snprintf(res->backup, sizeof(res->backup), "%s", FL_DEFAULT_BACKUP_DIR);
+        if (!res->backup[0]) /* the directory itself could not be made */
+            snprintf(res->backup, sizeof(res->backup), "%s", run->o->backup_dir ? run->o->backup_dir
+                                                             : getenv("FIPSLUKS_BACKUP_DIR") ? getenv("FIPSLUKS_BACKUP_DIR")
+                                                                                              : FL_DEFAULT_BACKUP_DIR);
         return r;
     }
     if (fstat(run->m->lock_fd, &st) == 0 && S_ISBLK(st.st_mode))

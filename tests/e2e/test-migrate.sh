@@ -160,6 +160,24 @@ fl_assert_eq 0 "$rc" "LUKS1 sha256 exit"
 fl_assert_contains "$(cat err)" "LUKS1" "LUKS1 explanation"
 fl_assert_eq "$l1" "$(hdr l1.img)" "LUKS1 header"
 
+# --convert-luks1: LUKS2 after a backup of the LUKS1 header, then the keyslots; a non-approved header
+# hash stays in the digest (exit 6, fipsluks reencrypt named); --dry-run changes nothing
+l1=$(hdr l1.img)
+fl_expect_exit 7 fipsluks migrate --batch --dry-run --convert-luks1 -d k0 l1.img
+fl_assert_eq "$l1" "$(hdr l1.img)" "LUKS1 header after a dry run"
+fl_expect_exit 0 fipsluks migrate --batch --json --convert-luks1 -d k0 --pbkdf-force-iterations 1000 --header-backup l1.bak l1.img
+fl_assert_eq "l1.bak true" "$(jq -r '"\(.luks1_backup) \(.fips_compatible)"' <<<"$FL_OUT")" "converted LUKS1"
+fl_assert_eq "2" "$(fipsluks scan --json l1.img | jq -r '.volumes[0].luks_version')" "LUKS version after --convert-luks1"
+cryptsetup open --test-passphrase --key-file k0 l1.img || fl_fail "converted LUKS1 volume does not open"
+cryptsetup isLuks --type luks1 l1.bak || fl_fail "the LUKS1 header backup is not a LUKS1 header"
+fl-mkluks --type luks1 --hash ripemd160 --slot "key-file=k0" l1r.img
+rc=0
+fipsluks migrate --batch --convert-luks1 -d k0 --pbkdf-force-iterations 1000 --header-backup l1r.bak l1r.img >out 2>&1 || rc=$?
+fl_assert_eq 6 "$rc" "LUKS1 ripemd160 after --convert-luks1"
+fl_assert_contains "$(cat out)" "needs re-encryption: fipsluks reencrypt l1r.img" "digest remedy"
+fl_assert_eq "pbkdf2 sha256" "$(fipsluks scan --json l1r.img | jq -r '.volumes[0].keyslots[0] | "\(.kdf) \(.hash)"')" "keyslot after --convert-luks1"
+[[ -f l1r.bak && -f l1r.bak.luks2 ]] || fl_fail "backups of the LUKS1 and the LUKS2 header"
+
 # a terminal: the prompt names the keyslot, the secret is not echoed, YES confirms
 fl-mkluks --slot "kdf=argon2id,key-file=k0" tty.img
 out=$(python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" --timeout 60 \
