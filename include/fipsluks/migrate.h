@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fips.h"
 #include "secret.h"
 #include "volume.h"
 
@@ -117,16 +118,6 @@ size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volum
 
 /** Journals in the header of @p m, parsed and validated. @return number written to @p out, or -errno. */
 int fl_migration_journals(struct fl_migration *m, struct fl_journal *out, size_t max);
-
-/** Whether libcryptsetup runs in FIPS mode (its LUKS2 default KDF is pbkdf2). */
-bool fl_libcryptsetup_fips_mode(void);
-
-/**
- * Turn this process's OpenSSL default properties away from the FIPS provider, before
- * libcryptsetup initialises its crypto backend, so argon2 keyslots can be unlocked on a FIPS host.
- * @return 0, or -EALREADY when libcryptsetup is already initialised in FIPS mode.
- */
-int fl_allow_non_fips_unlock(void);
 
 /** Size of the volume key in bytes (what a new keyslot's PBKDF2 derives). */
 size_t fl_migration_key_size(const struct fl_migration *m);

@@ -381,7 +381,7 @@ static int explain(struct run *run, int r)
         if (res->failed_secret >= 0)
             fl_log_error(0, "the secret from %s opens no keyslot of '%s'%s%s",
                          run->secrets[res->failed_secret].source, path,
-                         fl_libcryptsetup_fips_mode()
+                         fl_libcryptsetup_fips_mode(NULL)
                              ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
                                "KDF or hash it refuses cannot be unlocked; re-encrypt "
                                "before enabling FIPS mode, or on another host)"

@@ -15,6 +15,7 @@
 #include <libcryptsetup.h>
 
 #include "fipsluks/discover.h"
+#include "fipsluks/fips.h"
 #include "fipsluks/policy.h"
 #include "fipsluks/volume.h"
 #include "host-internal.h"
@@ -352,7 +353,8 @@ int fl_check_system_fips(const char *root, struct fl_check *c)
 
 int fl_check_libcryptsetup(const struct fl_openssl_live *live, struct fl_check *c)
 {
-    const struct crypt_pbkdf_type *pbkdf;
+    const char *kdf = NULL;
+    bool fips;
     Dl_info info;
     int r = 0;
 
@@ -367,12 +369,11 @@ int fl_check_libcryptsetup(const struct fl_openssl_live *live, struct fl_check *
     }
     if (r < 0)
         return r;
-    pbkdf = crypt_get_pbkdf_default(CRYPT_LUKS2);
-    r = fl_check_evidence(c, "crypt_get_pbkdf_default(LUKS2): %s",
-                          pbkdf && pbkdf->type ? pbkdf->type : "(none)");
+    fips = fl_libcryptsetup_fips_mode(&kdf);
+    r = fl_check_evidence(c, "crypt_get_pbkdf_default(LUKS2): %s", kdf ? kdf : "(none)");
     if (r < 0)
         return r;
-    if (pbkdf && pbkdf->type && !strcmp(pbkdf->type, CRYPT_KDF_PBKDF2)) {
+    if (fips) {
         r = fl_check_set(c, FL_CHECK_PASS, "libcryptsetup is in FIPS mode (default LUKS2 PBKDF: pbkdf2)");
     } else if (live && live->fips_available && live->fips_properties) {
         r = fl_check_set(
@@ -386,7 +387,7 @@ int fl_check_libcryptsetup(const struct fl_openssl_live *live, struct fl_check *
         r = fl_check_set(c, FL_CHECK_FAIL,
                          "libcryptsetup is not in FIPS mode (default LUKS2 PBKDF: %s): it follows OpenSSL, "
                          "which is not in FIPS mode in this process (see openssl-live)",
-                         pbkdf && pbkdf->type ? pbkdf->type : "none");
+                         kdf ? kdf : "none");
         if (r >= 0)
             r = fl_check_remedy(
                 c, "put OpenSSL in FIPS mode first (openssl-config, openssl-live); libcryptsetup "

@@ -26,8 +26,8 @@
 
 #include <json-c/json.h>
 #include <libcryptsetup.h>
-#include <openssl/evp.h>
 
+#include "fipsluks/fips.h"
 #include "fipsluks/kdf.h"
 #include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
@@ -260,23 +260,6 @@ static int keyslot_salt(struct crypt_device *cd, int slot, char *buf, size_t siz
     return r;
 }
 
-/* ---- FIPS mode -------------------------------------------------------------------------------- */
-
-bool fl_libcryptsetup_fips_mode(void)
-{
-    const struct crypt_pbkdf_type *d = crypt_get_pbkdf_default(CRYPT_LUKS2);
-    return d && d->type && !strcmp(d->type, CRYPT_KDF_PBKDF2);
-}
-
-int fl_allow_non_fips_unlock(void)
-{
-    if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
-        return -EINVAL;
-    if (!EVP_default_properties_enable_fips(NULL, 0))
-        return -EINVAL;
-    return fl_libcryptsetup_fips_mode() ? -EALREADY : 0;
-}
-
 /* ---- one run ---------------------------------------------------------------------------------- */
 
 struct run {
@@ -357,7 +340,7 @@ static int unlock(struct run *run, int slot, int i)
     if (r == -EPERM || r == -ENOENT)
         return -EPERM;
     /* A FIPS libcryptsetup that cannot compute Argon2 says "invalid", whatever the secret. */
-    if (r == -EINVAL && is_argon2(fl_volume_keyslot(run->m->v, slot)) && fl_libcryptsetup_fips_mode())
+    if (r == -EINVAL && is_argon2(fl_volume_keyslot(run->m->v, slot)) && fl_libcryptsetup_fips_mode(NULL))
         return -ENOTSUP;
     return r < 0 ? r : -EIO;
 }
