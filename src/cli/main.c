@@ -17,6 +17,7 @@ static const struct fl_verb verbs[] = {
     {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS", verb_check},
     {"format", "create a LUKS2 volume that a FIPS host opens (PBKDF2, AES)", verb_format},
     {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate},
+    {"report", "merge scan output from many hosts into a fleet summary", verb_report},
 };
 
 static void usage(FILE *f)
