@@ -457,8 +457,12 @@ int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t
             r = add_error(f, source, line, "a JSON value is cut short at the end of the input");
             break;
         }
-        r = add_error(f, source, line + count_lines(buf + pos, used), "invalid JSON: %s",
-                      json_tokener_error_desc(e));
+        /* Reported at the line the bad value starts on: that is the record to look at. */
+        if (count_lines(buf + pos, used))
+            r = add_error(f, source, line, "invalid JSON: %s (line %lu)", json_tokener_error_desc(e),
+                          line + count_lines(buf + pos, used));
+        else
+            r = add_error(f, source, line, "invalid JSON: %s", json_tokener_error_desc(e));
         /* Resume at the next line that starts a JSON object: a record, or a document. */
         next = buf + pos;
         for (;;) {
