@@ -179,9 +179,9 @@ static const struct {
     const char *name;
     size_t min; /* the narrowest a column is cut to, when the terminal is narrow */
 } cols_info[N_COLS] = {
-    [COL_HOST] = {"HOST", 8},        [COL_OS] = {"OS", 6},         [COL_SCANNED] = {"SCANNED", 10},
-    [COL_VOLUMES] = {"VOLUMES", 7},  [COL_OK] = {"OK", 2},         [COL_NOT_OK] = {"NOT-OK", 6},
-    [COL_UNREADABLE] = {"UNREADABLE", 10}, [COL_STATE] = {"STATE", 5},
+    [COL_HOST] = {"HOST", 8},   [COL_OS] = {"OS", 6}, [COL_SCANNED] = {"SCANNED", 11}, [COL_VOLUMES] = {"VOLS", 4},
+    [COL_OK] = {"OK", 2},       [COL_NOT_OK] = {"BAD", 3}, [COL_UNREADABLE] = {"UNREAD", 6},
+    [COL_STATE] = {"STATE", 5},
 };
 
 static char *host_state(const struct fl_fleet_host *h)
@@ -274,7 +274,8 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
     for (int c = 0; c < N_COLS; c++)
         total += width[c] + (c + 1 < N_COLS ? 2 : 0);
     /* Too wide for the terminal: narrow the text columns, the host name last. */
-    for (int c = COL_STATE; total > avail && c >= 0; c = c == COL_STATE ? COL_OS : c == COL_OS ? COL_HOST : -1) {
+    for (int c = COL_STATE; total > avail && c >= 0;
+         c = c == COL_STATE ? COL_OS : c == COL_OS ? COL_SCANNED : c == COL_SCANNED ? COL_HOST : -1) {
         size_t cut = total - avail, room = width[c] > cols_info[c].min ? width[c] - cols_info[c].min : 0;
         if (cut > room)
             cut = room;

@@ -268,10 +268,19 @@ static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
 {
     struct fl_fleet_host *host = &f->hosts[h];
     json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
+    const char *path = str_member(o, "path");
     struct fl_fleet_volume *nv, *v;
     struct volume_extra *nx, *x;
     int r = 0;
 
+    /* The same record given twice (one scan merged from two files) counts once, in its place. */
+    for (size_t i = 0; i < host->n_volumes; i++)
+        if (host->volumes[i].path && !strcmp(host->volumes[i].path, path)) {
+            v = &host->volumes[i];
+            x = &f->extras[h][i];
+            volume_clear(v, x);
+            goto fill;
+        }
     nv = reallocarray(host->volumes, host->n_volumes + 1, sizeof(*nv));
     if (!nv)
         return -ENOMEM;
@@ -282,16 +291,16 @@ static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
     f->extras[h] = nx;
     v = &nv[host->n_volumes];
     x = &nx[host->n_volumes];
+    host->n_volumes++;
+fill:
     memset(v, 0, sizeof(*v));
     memset(x, 0, sizeof(*x));
-    host->n_volumes++;
-
     if (!strcmp(str_member(o, "status"), "error"))
         v->state = FL_FLEET_UNREADABLE;
     else
         v->state = json_object_get_boolean(member(o, "fips_compatible")) ? FL_FLEET_COMPATIBLE
                                                                           : FL_FLEET_INCOMPATIBLE;
-    v->path = strdup(str_member(o, "path"));
+    v->path = strdup(path);
     if (!v->path)
         return -ENOMEM;
     r = dup_opt(&v->uuid, str_member(o, "uuid"));
