@@ -15,7 +15,7 @@ export ANSIBLE_LOCAL_TEMP=$T/ansible-local ANSIBLE_REMOTE_TEMP=$T/ansible-remote
 export ANSIBLE_PIPELINING=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_HOME=$T/ansible-home
 play() {
     local t0=$SECONDS rc=0
-    ansible-playbook -i localhost, -c local "$@" || rc=$?
+    ${PLAY_PREFIX:-} ansible-playbook -i localhost, -c local "$@" || rc=$?
     echo "# ansible-playbook: $((SECONDS - t0)) s" >&2
     return $rc
 }
@@ -60,8 +60,17 @@ migrate() {
 before=$(fl_sum images/vol1.img)
 
 # The wrong key: the dry run stops everything; nothing written, no key left.
+# Ansible stages a copied file as "source" in its remote temporary directory: strace shows where.
 rc=0
-migrate wrong.vault >wrong-play.log || rc=$?
+if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; then
+    PLAY_PREFIX="strace -f -qq -e trace=openat -o $T/wrong.strace" migrate wrong.vault >wrong-play.log || rc=$?
+    grep -q "\"$KD/ansible-tmp-[^\"]*/source\".*O_CREAT" "$T/wrong.strace" ||
+        fl_fail "the decrypted key was not staged in the tmpfs key directory"
+    grep -q "ansible-remote/ansible-tmp-[^\"]*/source\"" "$T/wrong.strace" &&
+        fl_fail "the decrypted key was staged on disk in Ansible's remote temporary directory"
+else
+    migrate wrong.vault >wrong-play.log || rc=$?
+fi
 [[ $rc -ne 0 ]] || fl_fail "migrate.yml succeeded with the wrong key"
 grep -q 'Pre-flight' wrong-play.log || fl_fail "no pre-flight stage ran"
 grep -q '"rc": 2' wrong-play.log || { cat wrong-play.log; fl_fail "the dry run did not report the wrong secret (exit 2)"; }
