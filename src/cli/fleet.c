@@ -197,6 +197,13 @@ static char *host_state(const struct fl_fleet_host *h)
     return s;
 }
 
+static char *number(unsigned long long n)
+{
+    char *s = NULL;
+
+    return asprintf(&s, "%llu", n) < 0 ? NULL : s;
+}
+
 /* The cells of host @p h's row (escaped), in @p c. @return 0 or -ENOMEM. */
 static int host_cells(const struct fl_fleet_host *h, char *c[N_COLS])
 {
@@ -208,10 +215,10 @@ static int host_cells(const struct fl_fleet_host *h, char *c[N_COLS])
     c[COL_OS] = escaped(os);
     free(os);
     c[COL_SCANNED] = escaped(h->scanned_at);
-    asprintf(&c[COL_VOLUMES], "%zu", h->n_volumes) < 0 ? (void)(c[COL_VOLUMES] = NULL) : (void)0;
-    asprintf(&c[COL_OK], "%u", h->n_compatible) < 0 ? (void)(c[COL_OK] = NULL) : (void)0;
-    asprintf(&c[COL_NOT_OK], "%u", h->n_incompatible) < 0 ? (void)(c[COL_NOT_OK] = NULL) : (void)0;
-    asprintf(&c[COL_UNREADABLE], "%u", h->n_unreadable) < 0 ? (void)(c[COL_UNREADABLE] = NULL) : (void)0;
+    c[COL_VOLUMES] = number(h->n_volumes);
+    c[COL_OK] = number(h->n_compatible);
+    c[COL_NOT_OK] = number(h->n_incompatible);
+    c[COL_UNREADABLE] = number(h->n_unreadable);
     c[COL_STATE] = host_state(h);
     for (int i = 0; i < N_COLS; i++)
         if (!c[i])

@@ -20,6 +20,7 @@ struct fl_prom {
     FILE *unreadable;    /* fipsluks_target_unreadable samples */
     char *unreadable_buf;
     size_t unreadable_len;
+    json_object *paths;    /* the paths counted: a path given twice is one series, counted once */
     json_object *kdfs;     /* kdf -> keyslots */
     json_object *findings; /* rule -> severity -> findings */
     unsigned n_compatible, n_incompatible, n_unreadable;
@@ -33,9 +34,10 @@ int fl_prom_new(struct fl_prom **ret)
         return -ENOMEM;
     p->volumes = open_memstream(&p->volumes_buf, &p->volumes_len);
     p->unreadable = open_memstream(&p->unreadable_buf, &p->unreadable_len);
+    p->paths = json_object_new_object();
     p->kdfs = json_object_new_object();
     p->findings = json_object_new_object();
-    if (!p->volumes || !p->unreadable || !p->kdfs || !p->findings) {
+    if (!p->volumes || !p->unreadable || !p->paths || !p->kdfs || !p->findings) {
         fl_prom_free(p);
         return -ENOMEM;
     }
@@ -53,6 +55,7 @@ void fl_prom_free(struct fl_prom *p)
         fclose(p->unreadable);
     free(p->volumes_buf);
     free(p->unreadable_buf);
+    json_object_put(p->paths);
     json_object_put(p->kdfs);
     json_object_put(p->findings);
     free(p);
@@ -77,6 +80,15 @@ static void label_value(FILE *out, const char *s)
     json_object_put(clean);
 }
 
+/* Whether @p path was counted already (node_exporter refuses a file with a series twice);
+ * @return 1 if so, 0 if not (it is now), -ENOMEM. */
+static int seen(struct fl_prom *p, const char *path)
+{
+    if (json_object_object_get_ex(p->paths, path, NULL))
+        return 1;
+    return json_object_object_add(p->paths, path, NULL) < 0 ? -ENOMEM : 0;
+}
+
 static int bump(json_object *map, const char *key)
 {
     json_object *v;
@@ -94,8 +106,10 @@ static int bump(json_object *map, const char *key)
 int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl_findings *f)
 {
     bool ok = fl_findings_compatible(f);
-    int r = 0;
+    int r = seen(p, v->path);
 
+    if (r != 0)
+        return r < 0 ? r : 0;
     if (ok)
         p->n_compatible++;
     else
@@ -126,6 +140,10 @@ int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl
 
 int fl_prom_unreadable(struct fl_prom *p, const char *path)
 {
+    int r = seen(p, path);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
     p->n_unreadable++;
     fputs("fipsluks_target_unreadable{path=\"", p->unreadable);
     label_value(p->unreadable, path);

@@ -77,7 +77,8 @@ fl_key weird.key "weird"
 fl-mkluks --label $'we"ird\\label\nx' --slot "kdf=argon2id,key-file=weird.key" weird.img >/dev/null 2>&1 ||
     fl-mkluks --label 'we"ird\label' --slot "kdf=argon2id,key-file=weird.key" weird.img
 rc=0
-fipsluks scan --format prometheus --output "$T/fipsluks.prom" "$C" weird.img || rc=$?
+# weird.img twice: node_exporter refuses a file with a series twice, so it must appear once.
+fipsluks scan --format prometheus --output "$T/fipsluks.prom" "$C" weird.img weird.img || rc=$?
 fl_assert_eq 4 "$rc" "prometheus exit code"
 [[ $(stat -c %a fipsluks.prom) == 644 ]] || fl_fail "the .prom file is not 0644: $(stat -c %a fipsluks.prom)"
 ls -A "$T" | grep -q '^\.fipsluks\.prom\.' && fl_fail "a temporary file was left behind"
@@ -95,6 +96,8 @@ recs = [json.loads(l) for l in open(sys.argv[2])]
 vols = [r for r in recs if r["record"] == "volume"]
 def samples(name):
     return fams[name].samples
+series = [(s.name, tuple(sorted(s.labels.items()))) for f in fams.values() for s in f.samples]
+assert len(series) == len(set(series)), "a series appears twice"
 gauge = {s.labels["path"]: s.value for s in samples("fipsluks_volume_fips_compatible")}
 for v in vols:
     if v["status"] == "ok":
