@@ -94,6 +94,37 @@ grep -q $'\x1b' r4.txt && fl_fail "an escape character reached the text report"
 fl_assert_contains "$(cat r4.txt)" "evil\\x1b[2Jhost" "escaped host name"
 jq -e '.input_errors | length >= 7' r4.json >/dev/null || fl_fail "input errors missing from the JSON"
 
+# ---- mutations of real scan output: never a crash, a hang or an exit code other than 0/4/6 ----
+mkdir fuzz
+python3 - web-1.jsonl db-1.json fuzz <<'PY'
+import random, sys
+seed = random.Random(1123)
+base = open(sys.argv[1], "rb").read() + open(sys.argv[2], "rb").read()
+tokens = [b"{", b"}", b"[", b"]", b'"', b":", b",", b"null", b"1e999", b"-1", b"\\u0000", b"\xff", b"\n",
+          b'"schema_version":1', b'"record":"volume"', b'"status":"error"', b"[" * 100]
+for i in range(100):
+    d = bytearray(base)
+    for _ in range(seed.randint(1, 8)):
+        pos = seed.randrange(len(d) + 1)
+        op = seed.randrange(4)
+        if op == 0:
+            d[pos:pos + 1] = bytes([seed.randrange(256)])
+        elif op == 1:
+            del d[pos:pos + seed.randint(1, 40)]
+        elif op == 2:
+            d[pos:pos] = seed.choice(tokens)
+        else:
+            d = d[:pos]
+    open("%s/%03d.jsonl" % (sys.argv[3], i), "wb").write(bytes(d))
+PY
+for f in fuzz/*.jsonl; do
+    for fmt in --json --csv ""; do
+        rc=0
+        timeout 20 fipsluks report $fmt "$f" >/dev/null 2>&1 || rc=$?
+        [[ $rc == 0 || $rc == 6 ]] || fl_fail "report $fmt on mutated input $f exited $rc"
+    done
+done
+
 # ---- CSV, read back by a real CSV parser ----
 fipsluks report --csv web-1.jsonl db-1.json old-1.json hostile.jsonl >report.csv 2>/dev/null || true
 python3 - report.csv <<'PY' || fl_fail "CSV does not read back"
