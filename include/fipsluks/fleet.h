@@ -28,28 +28,28 @@ enum fl_fleet_state {
 
 struct fl_fleet_volume {
     char *path;
-    char *uuid;   /**< NULL if unknown */
-    char *label;  /**< NULL if none */
+    char *uuid;  /**< NULL if unknown */
+    char *label; /**< NULL if none */
     enum fl_fleet_state state;
-    char *error;  /**< why it is unreadable, or NULL */
-    char **rules; /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
+    char *error;     /**< why it is unreadable, or NULL */
+    char **rules;    /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
     char **commands; /**< what fixes this volume, shell-ready (NULL-terminated; fl_fleet_finish()) */
 };
 
 struct fl_fleet_host {
-    char *hostname;      /**< NULL if the records did not say */
-    char *machine_id;    /**< NULL if the records did not say */
+    char *hostname;   /**< NULL if the records did not say */
+    char *machine_id; /**< NULL if the records did not say */
     char *os_id, *os_version_id, *fipsluks_version;
-    int kernel_fips;     /**< 1, 0, or -1 unknown */
-    char *scanned_at;    /**< the newest scan's timestamp, as the records gave it */
-    time_t time;         /**< the same, parsed */
-    bool complete;       /**< a whole document or a summary record was seen for the newest scan */
-    bool stale;          /**< older than the maximum age (fl_fleet_finish()) */
-    bool needs_action;   /**< stale, incomplete, or a volume is not compatible or unreadable */
+    int kernel_fips;   /**< 1, 0, or -1 unknown */
+    char *scanned_at;  /**< the newest scan's timestamp, as the records gave it */
+    time_t time;       /**< the same, parsed */
+    bool complete;     /**< a whole document or a summary record was seen for the newest scan */
+    bool stale;        /**< older than the maximum age (fl_fleet_finish()) */
+    bool needs_action; /**< stale, incomplete, or a volume is not compatible or unreadable */
     struct fl_fleet_volume *volumes;
     size_t n_volumes;
     unsigned n_compatible, n_incompatible, n_unreadable;
-    char **commands;     /**< what fixes it, shell-ready (NULL-terminated, in volume order, unique) */
+    char **commands; /**< what fixes it, shell-ready (NULL-terminated, in volume order, unique) */
 };
 
 struct fl_fleet_count {
@@ -61,7 +61,7 @@ struct fl_fleet_summary {
     size_t hosts, volumes, compatible, incompatible, unreadable, stale, needing_action;
     struct fl_fleet_count *rules; /**< findings of severity error by rule id, sorted by id */
     size_t n_rules;
-    struct fl_fleet_count *kdfs;  /**< keyslots by KDF, sorted by name */
+    struct fl_fleet_count *kdfs; /**< keyslots by KDF, sorted by name */
     size_t n_kdfs;
 };
 

@@ -17,8 +17,8 @@
 #include "fipsluks/util.h"
 #include "cli.h"
 
-#define REPORT_MAX_AGE_DEFAULT (2 * 86400) /* the timer scans daily: two missed days are stale */
-#define REPORT_INPUT_MAX (1ULL << 30)       /* one input file (bytes) */
+#define REPORT_MAX_AGE_DEFAULT (2 * 86400)  /* the timer scans daily: two missed days are stale */
+#define REPORT_INPUT_MAX       (1ULL << 30) /* one input file (bytes) */
 
 /* ---- reading the inputs ---- */
 
@@ -179,9 +179,9 @@ static const struct {
     const char *name;
     size_t min; /* the narrowest a column is cut to, when the terminal is narrow */
 } cols_info[N_COLS] = {
-    [COL_HOST] = {"HOST", 8},   [COL_OS] = {"OS", 6}, [COL_SCANNED] = {"SCANNED", 11}, [COL_VOLUMES] = {"VOLS", 4},
-    [COL_OK] = {"OK", 2},       [COL_NOT_OK] = {"BAD", 3}, [COL_UNREADABLE] = {"UNREAD", 6},
-    [COL_STATE] = {"STATE", 5},
+    [COL_HOST] = {"HOST", 8},         [COL_OS] = {"OS", 6},       [COL_SCANNED] = {"SCANNED", 11},
+    [COL_VOLUMES] = {"VOLS", 4},      [COL_OK] = {"OK", 2},       [COL_NOT_OK] = {"BAD", 3},
+    [COL_UNREADABLE] = {"UNREAD", 6}, [COL_STATE] = {"STATE", 5},
 };
 
 static char *host_state(const struct fl_fleet_host *h)
@@ -281,8 +281,10 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
     for (int c = 0; c < N_COLS; c++)
         total += width[c] + (c + 1 < N_COLS ? 2 : 0);
     /* Too wide for the terminal: narrow the text columns, the host name last. */
-    for (int c = COL_STATE; total > avail && c >= 0;
-         c = c == COL_STATE ? COL_OS : c == COL_OS ? COL_SCANNED : c == COL_SCANNED ? COL_HOST : -1) {
+    for (int c = COL_STATE; total > avail && c >= 0; c = c == COL_STATE     ? COL_OS
+                                                         : c == COL_OS      ? COL_SCANNED
+                                                         : c == COL_SCANNED ? COL_HOST
+                                                                            : -1) {
         size_t cut = total - avail, room = width[c] > cols_info[c].min ? width[c] - cols_info[c].min : 0;
         if (cut > room)
             cut = room;
@@ -362,7 +364,8 @@ static json_object *json_host(const struct fl_fleet_host *h)
     json_object_object_add(o, "machine_id", fl_json_string(h->machine_id));
     json_object_object_add(o, "os_id", fl_json_string(h->os_id));
     json_object_object_add(o, "os_version_id", fl_json_string(h->os_version_id));
-    json_object_object_add(o, "kernel_fips", h->kernel_fips < 0 ? NULL : json_object_new_boolean(h->kernel_fips));
+    json_object_object_add(o, "kernel_fips",
+                           h->kernel_fips < 0 ? NULL : json_object_new_boolean(h->kernel_fips));
     json_object_object_add(o, "fipsluks_version", fl_json_string(h->fipsluks_version));
     json_object_object_add(o, "scanned_at", fl_json_string(h->scanned_at));
     json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
@@ -414,7 +417,8 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
     json_object_object_add(sum, "hosts_needing_action", json_object_new_int64((int64_t)s->needing_action));
     json_object_object_add(sum, "errors_by_rule", json_counts(s->rules, s->n_rules));
     json_object_object_add(sum, "keyslots_by_kdf", json_counts(s->kdfs, s->n_kdfs));
-    json_object_object_add(sum, "input_errors", json_object_new_int64((int64_t)fl_fleet_n_errors_total(fleet)));
+    json_object_object_add(sum, "input_errors",
+                           json_object_new_int64((int64_t)fl_fleet_n_errors_total(fleet)));
     json_object_object_add(doc, "summary", sum);
     for (size_t i = 0; i < fl_fleet_n_hosts(fleet); i++)
         json_object_array_add(hosts, json_host(fl_fleet_host(fleet, i)));
@@ -457,9 +461,11 @@ static void csv_cell(const char *s, bool last)
 
 static int print_csv(const struct fl_fleet *fleet)
 {
-    static const char *const header[] = {"hostname", "machine_id", "os_id", "os_version_id", "fipsluks_version",
-                                         "kernel_fips", "scanned_at", "stale", "needs_action", "path", "uuid",
-                                         "label", "state", "error", "rules", "commands"};
+    static const char *const header[] = {
+        "hostname",    "machine_id", "os_id", "os_version_id", "fipsluks_version",
+        "kernel_fips", "scanned_at", "stale", "needs_action",  "path",
+        "uuid",        "label",      "state", "error",         "rules",
+        "commands"};
     const size_t n_header = sizeof(header) / sizeof(header[0]);
 
     for (size_t i = 0; i < n_header; i++)
@@ -518,7 +524,8 @@ int verb_report(int argc, const char **argv)
     int json = 0, csv = 0, r = 0, unreadable = 0;
     char *max_age_arg = NULL;
     struct poptOption options[] = {
-        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-report(8))", NULL},
+        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-report(8))",
+         NULL},
         {"csv", 0, POPT_ARG_NONE, &csv, 0, "Write CSV: one row per volume, for spreadsheets", NULL},
         {"max-age", 0, POPT_ARG_STRING, &max_age_arg, 0,
          "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, w)", "AGE"},
@@ -551,8 +558,8 @@ int verb_report(int argc, const char **argv)
         goto out;
     }
     if (max_age_arg && parse_age(max_age_arg, &max_age) < 0) {
-        r = fl_usage_error("report", "--max-age '%s': not a number of seconds, or with a unit s, m, h, d or w",
-                           max_age_arg);
+        r = fl_usage_error(
+            "report", "--max-age '%s': not a number of seconds, or with a unit s, m, h, d or w", max_age_arg);
         goto out;
     }
 
@@ -585,7 +592,9 @@ int verb_report(int argc, const char **argv)
     if (r < 0)
         fl_log_error(r, "cannot write the report");
     else
-        r = unreadable ? FL_EXIT_DEVICE : fl_fleet_summary(fleet)->needing_action ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
+        r = unreadable                                ? FL_EXIT_DEVICE
+            : fl_fleet_summary(fleet)->needing_action ? FL_EXIT_INCOMPATIBLE
+                                                      : FL_EXIT_OK;
 out:
     fl_fleet_free(fleet);
     free(max_age_arg);

@@ -14,10 +14,10 @@
 #include "cli.h"
 
 struct fl_prom {
-    FILE *volumes;       /* fipsluks_volume_fips_compatible samples */
+    FILE *volumes; /* fipsluks_volume_fips_compatible samples */
     char *volumes_buf;
     size_t volumes_len;
-    FILE *unreadable;    /* fipsluks_target_unreadable samples */
+    FILE *unreadable; /* fipsluks_target_unreadable samples */
     char *unreadable_buf;
     size_t unreadable_len;
     json_object *paths;    /* the paths counted: a path given twice is one series, counted once */
@@ -211,7 +211,8 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, do
     family(out, "fipsluks_kernel_fips_enabled",
            "1 when the kernel runs in FIPS mode (/proc/sys/crypto/fips_enabled), 0 when not, -1 unknown.");
     fprintf(out, "fipsluks_kernel_fips_enabled %d\n", id->kernel_fips);
-    family(out, "fipsluks_last_scan_timestamp_seconds", "When the last scan started, in seconds since the epoch.");
+    family(out, "fipsluks_last_scan_timestamp_seconds",
+           "When the last scan started, in seconds since the epoch.");
     fprintf(out, "fipsluks_last_scan_timestamp_seconds %lld\n", (long long)id->time);
     family(out, "fipsluks_scan_duration_seconds", "How long the last scan took.");
     fprintf(out, "fipsluks_scan_duration_seconds %.6f\n", duration_seconds);
@@ -254,7 +255,8 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, do
             for (size_t s = 0; s < n_sev; s++) {
                 fputs("fipsluks_findings{rule=\"", out);
                 label_value(out, rules[i]);
-                fprintf(out, "\",severity=\"%s\"} %d\n", sevs[s], json_object_get_int(json_object_object_get(sev, sevs[s])));
+                fprintf(out, "\",severity=\"%s\"} %d\n", sevs[s],
+                        json_object_get_int(json_object_object_get(sev, sevs[s])));
             }
             free(sevs);
         }

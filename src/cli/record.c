@@ -15,7 +15,8 @@ json_object *fl_json_record(const char *record, const struct fl_identity *id, co
     json_object_object_add(host, "machine_id", fl_json_string(id->machine_id));
     json_object_object_add(host, "os_id", fl_json_string(id->os_id));
     json_object_object_add(host, "os_version_id", fl_json_string(id->os_version_id));
-    json_object_object_add(host, "kernel_fips", id->kernel_fips < 0 ? NULL : json_object_new_boolean(id->kernel_fips));
+    json_object_object_add(host, "kernel_fips",
+                           id->kernel_fips < 0 ? NULL : json_object_new_boolean(id->kernel_fips));
     json_object_object_add(o, "host", host);
     json_object_object_add(o, time_key, json_object_new_string(id->timestamp));
     return o;

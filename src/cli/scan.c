@@ -43,9 +43,9 @@ struct scan {
     struct target *targets;
     size_t n_targets, allocated;
     struct result *results;
-    json_object *volumes;  /* --json: the "volumes" array */
-    json_object *skipped;  /* --json --verbose: paths without a LUKS signature */
-    struct fl_prom *prom;  /* --format prometheus */
+    json_object *volumes; /* --json: the "volumes" array */
+    json_object *skipped; /* --json --verbose: paths without a LUKS signature */
+    struct fl_prom *prom; /* --format prometheus */
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
 };
 
@@ -154,7 +154,8 @@ static int scan_target(size_t i, void *ctx)
 
 static int print_line(struct scan *s, json_object *o)
 {
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
     if (!text)
         return -ENOMEM;
@@ -375,12 +376,14 @@ int verb_scan(int argc, const char **argv)
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-scan(8))", NULL},
         {"json-lines", 0, POPT_ARG_NONE, &json_lines, 0,
          "Write one JSON record per volume as it is scanned, then a summary record", NULL},
-        {"format", 0, POPT_ARG_STRING, &format, 0, "Output format: text, json, json-lines or prometheus", "FORMAT"},
+        {"format", 0, POPT_ARG_STRING, &format, 0, "Output format: text, json, json-lines or prometheus",
+         "FORMAT"},
         {"output", 'o', POPT_ARG_STRING, &output, 0,
          "Write the report to FILE, atomically (a temporary file renamed into place)", "FILE"},
         {"jobs", 'J', POPT_ARG_STRING, &jobs_arg, 0, "Scan N targets in parallel (default: CPUs, at most 8)",
          "N"},
-        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE", "FILE"},
+        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE",
+         "FILE"},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0,
          "Common options (-v also lists files skipped for having no LUKS signature):", NULL},
         POPT_AUTOHELP POPT_TABLEEND,

@@ -33,7 +33,7 @@ struct fl_fleet {
     struct fl_fleet_host *hosts;
     struct volume_extra **extras; /* extras[h][v], parallel to hosts[h].volumes[v] */
     size_t n_hosts, allocated;
-    size_t last;                  /* the host of the previous record: records come in runs */
+    size_t last; /* the host of the previous record: records come in runs */
     struct fl_fleet_error *errors;
     size_t n_errors, n_errors_total;
     struct fl_fleet_summary summary;
@@ -299,7 +299,7 @@ fill:
         v->state = FL_FLEET_UNREADABLE;
     else
         v->state = json_object_get_boolean(member(o, "fips_compatible")) ? FL_FLEET_COMPATIBLE
-                                                                          : FL_FLEET_INCOMPATIBLE;
+                                                                         : FL_FLEET_INCOMPATIBLE;
     v->path = strdup(path);
     if (!v->path)
         return -ENOMEM;
@@ -357,10 +357,12 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
         return add_error(f, source, line, "a \"%.32s\" record: fipsluks report merges scan output", kind);
     machine_id = str_member(host, "machine_id");
     hostname = str_member(host, "hostname");
-    if (!json_object_is_type(host, json_type_object) || (!(machine_id && *machine_id) && !(hostname && *hostname)))
+    if (!json_object_is_type(host, json_type_object) ||
+        (!(machine_id && *machine_id) && !(hostname && *hostname)))
         return add_error(f, source, line, "no host identity (\"host\" has no machine_id or hostname)");
     if (!opt_string(host, "os_id") || !opt_string(host, "os_version_id"))
-        return add_error(f, source, line, "\"host\" has an \"os_id\" or \"os_version_id\" that is not a string");
+        return add_error(f, source, line,
+                         "\"host\" has an \"os_id\" or \"os_version_id\" that is not a string");
     at = str_member(o, "scanned_at");
     if (fl_timestamp_parse(at, &t) < 0)
         return add_error(f, source, line, "\"scanned_at\" is not an RFC 3339 time");

@@ -21,9 +21,9 @@ struct pool {
     pthread_cond_t can_claim; /* workers wait here for room in the window */
     pthread_cond_t finished;  /* the caller waits here for a completion */
     size_t n, window;
-    size_t next;      /* the next item to claim */
-    size_t base;      /* ordered: the next item to hand over; else: the number handed over */
-    size_t *queue;    /* finished items, in completion order (unordered mode) */
+    size_t next;   /* the next item to claim */
+    size_t base;   /* ordered: the next item to hand over; else: the number handed over */
+    size_t *queue; /* finished items, in completion order (unordered mode) */
     size_t q_head, q_tail;
     unsigned char *state; /* 1 when item i is finished */
     int *result;

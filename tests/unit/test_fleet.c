@@ -20,11 +20,12 @@ static char *volume_line(const char *mid, const char *host, const char *at, cons
 {
     char *s = NULL;
 
-    assert_true(asprintf(&s,
-                         "{\"schema_version\":1,\"record\":\"volume\",\"tool\":\"fipsluks\",\"version\":\"0.1.0\","
-                         "\"host\":{\"hostname\":\"%s\",\"machine_id\":\"%s\",\"os_id\":\"debian\","
-                         "\"os_version_id\":\"12\",\"kernel_fips\":true},\"scanned_at\":\"%s\",%s}\n",
-                         host, mid, at, body) > 0);
+    assert_true(
+        asprintf(&s,
+                 "{\"schema_version\":1,\"record\":\"volume\",\"tool\":\"fipsluks\",\"version\":\"0.1.0\","
+                 "\"host\":{\"hostname\":\"%s\",\"machine_id\":\"%s\",\"os_id\":\"debian\","
+                 "\"os_version_id\":\"12\",\"kernel_fips\":true},\"scanned_at\":\"%s\",%s}\n",
+                 host, mid, at, body) > 0);
     return s;
 }
 
@@ -34,10 +35,12 @@ static const char argon_volume[] =
     "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 0\","
     "\"remedy\":\"fipsluks migrate --key-slot 0 /dev/sda2\"},"
     "{\"rule\":\"FL-KDF-ITER-LOW\",\"severity\":\"warning\",\"object\":\"keyslot 1\",\"remedy\":null}]";
-static const char good_volume[] = "\"path\":\"/dev/sdb1\",\"status\":\"ok\",\"uuid\":\"u-2\",\"fips_compatible\":true,"
-                                  "\"keyslots\":[{\"kdf\":\"pbkdf2\"}],\"findings\":[]";
-static const char error_volume[] = "\"path\":\"/dev/sdc\",\"status\":\"error\",\"error\":\"permission denied\","
-                                   "\"fips_compatible\":null,\"keyslots\":[],\"findings\":[]";
+static const char good_volume[] =
+    "\"path\":\"/dev/sdb1\",\"status\":\"ok\",\"uuid\":\"u-2\",\"fips_compatible\":true,"
+    "\"keyslots\":[{\"kdf\":\"pbkdf2\"}],\"findings\":[]";
+static const char error_volume[] =
+    "\"path\":\"/dev/sdc\",\"status\":\"error\",\"error\":\"permission denied\","
+    "\"fips_compatible\":null,\"keyslots\":[],\"findings\":[]";
 
 static const char MID_A[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 static const char MID_B[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -63,15 +66,17 @@ static void test_lines_and_documents(void **state)
 {
     char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
     char *v2 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", error_volume);
-    const char *summary = "{\"schema_version\":1,\"record\":\"summary\",\"tool\":\"fipsluks\",\"host\":{\"hostname\":"
-                          "\"web-1\",\"machine_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},\"scanned_at\":"
-                          "\"2026-11-29T07:00:00Z\",\"summary\":{}}\n";
+    const char *summary =
+        "{\"schema_version\":1,\"record\":\"summary\",\"tool\":\"fipsluks\",\"host\":{\"hostname\":"
+        "\"web-1\",\"machine_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},\"scanned_at\":"
+        "\"2026-11-29T07:00:00Z\",\"summary\":{}}\n";
     /* Host B as a pretty-printed document (several lines). */
-    const char *doc = "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n"
-                      "  \"host\": {\"hostname\": \"db-1\", \"machine_id\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},\n"
-                      "  \"scanned_at\": \"2026-11-29T09:00:00+02:00\",\n  \"volumes\": [{\"path\":\"/dev/sdb1\","
-                      "\"status\":\"ok\",\"uuid\":\"u-2\",\"fips_compatible\":true,\"keyslots\":[{\"kdf\":"
-                      "\"pbkdf2\"}],\"findings\":[]}]\n}\n";
+    const char *doc =
+        "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n"
+        "  \"host\": {\"hostname\": \"db-1\", \"machine_id\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},\n"
+        "  \"scanned_at\": \"2026-11-29T09:00:00+02:00\",\n  \"volumes\": [{\"path\":\"/dev/sdb1\","
+        "\"status\":\"ok\",\"uuid\":\"u-2\",\"fips_compatible\":true,\"keyslots\":[{\"kdf\":"
+        "\"pbkdf2\"}],\"findings\":[]}]\n}\n";
     char *lines = cat3(v1, v2, summary), *all = cat3(lines, doc, NULL);
     struct fl_fleet *f = merge("in", all);
     const struct fl_fleet_summary *s;
@@ -212,9 +217,10 @@ static void test_malformed_records(void **state)
     char *bad_path = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z",
                                  "\"path\":42,\"status\":\"ok\",\"fips_compatible\":true,\"keyslots\":[],"
                                  "\"findings\":[]");
-    char *bad_findings = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z",
-                                     "\"path\":\"/p\",\"status\":\"ok\",\"fips_compatible\":true,\"keyslots\":[],"
-                                     "\"findings\":[{\"rule\":7}]");
+    char *bad_findings =
+        volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z",
+                    "\"path\":\"/p\",\"status\":\"ok\",\"fips_compatible\":true,\"keyslots\":[],"
+                    "\"findings\":[{\"rule\":7}]");
     char *bad_time = volume_line(MID_A, "web-1", "yesterday", good_volume);
     char *no_host = volume_line("", "", "2026-11-29T07:00:00Z", good_volume);
     char *text = NULL;
@@ -222,19 +228,19 @@ static void test_malformed_records(void **state)
 
     (void)state;
     assert_true(asprintf(&text,
-                         "%s"                                  /* 1: good */
-                         "{\"truncated\": \n"                  /* 2: broken… */
-                         "%s"                                  /* 3: …resynchronised: bad path */
-                         "[1, 2, 3]\n"                         /* 4: not an object */
-                         "{\"tool\":\"other\"}\n"              /* 5 */
+                         "%s"                                            /* 1: good */
+                         "{\"truncated\": \n"                            /* 2: broken… */
+                         "%s"                                            /* 3: …resynchronised: bad path */
+                         "[1, 2, 3]\n"                                   /* 4: not an object */
+                         "{\"tool\":\"other\"}\n"                        /* 5 */
                          "{\"tool\":\"fipsluks\",\"record\":\"scan\"}\n" /* 6: no schema_version */
                          "{\"tool\":\"fipsluks\",\"schema_version\":99}\n" /* 7 */
-                         "%s"                                  /* 8: finding without a rule string */
-                         "%s"                                  /* 9: bad time */
-                         "%s"                                  /* 10: no host identity */
+                         "%s" /* 8: finding without a rule string */
+                         "%s" /* 9: bad time */
+                         "%s" /* 10: no host identity */
                          "{\"tool\":\"fipsluks\",\"schema_version\":1,\"record\":\"check\"}\n" /* 11 */
-                         "%s"                                  /* 12: good again */
-                         "{\"cut\": [1,",                      /* 13: cut at the end */
+                         "%s"             /* 12: good again */
+                         "{\"cut\": [1,", /* 13: cut at the end */
                          good, bad_path, bad_findings, bad_time, no_host, good) > 0);
     f = merge("fleet.jsonl", text);
     assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
@@ -306,12 +312,9 @@ static void test_error_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines_and_documents),
-        cmocka_unit_test(test_newest_scan_wins_and_staleness),
-        cmocka_unit_test(test_hostile_remedy),
-        cmocka_unit_test(test_command_safe),
-        cmocka_unit_test(test_malformed_records),
-        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_lines_and_documents), cmocka_unit_test(test_newest_scan_wins_and_staleness),
+        cmocka_unit_test(test_hostile_remedy),      cmocka_unit_test(test_command_safe),
+        cmocka_unit_test(test_malformed_records),   cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_error_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
