@@ -30,11 +30,4 @@ int fl_jobs_run(size_t n, unsigned jobs, bool ordered, fl_job_work_fn work, fl_j
 /** The number of CPUs this process may run on (at least 1). */
 unsigned fl_jobs_cpus(void);
 
-/**
- * Initialise libcryptsetup's crypto backend once, on this thread, before several threads call
- * libcryptsetup: its one-time initialisation is not safe to race. @return 0 (errors are left to
- * the first real call to report).
- */
-int fl_jobs_prepare_cryptsetup(void);
-
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fipsluks scan: read LUKS headers and report what a FIPS host refuses. Never writes. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,9 +44,11 @@ struct scan {
     struct target *targets;
     size_t n_targets, allocated;
     struct result *results;
-    json_object *volumes; /* --json: the "volumes" array */
-    json_object *skipped; /* --json --verbose: paths without a LUKS signature */
-    struct fl_prom *prom; /* --format prometheus */
+    json_object *volumes;       /* --json: the "volumes" array */
+    json_object *skipped;       /* --json --verbose: paths without a LUKS signature */
+    struct fl_prom *prom;       /* --format prometheus */
+    pthread_mutex_t first_read; /* see read_volume() */
+    bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
 };
 
@@ -117,6 +120,25 @@ static int add_host(struct scan *s)
 
 /* ---- scanning one target (on a worker thread: touches only its own result) ---- */
 
+/*
+ * libcryptsetup initialises its crypto backend and RNG on first use behind plain static flags,
+ * which is not safe to race: until one volume has been read (so that initialisation is done),
+ * reads take turns.
+ */
+static int read_volume(struct scan *s, const char *path, const char *header, struct fl_volume **ret)
+{
+    int r;
+
+    if (__atomic_load_n(&s->cryptsetup_ready, __ATOMIC_ACQUIRE))
+        return fl_volume_read(path, header, ret);
+    pthread_mutex_lock(&s->first_read);
+    r = fl_volume_read(path, header, ret);
+    if (r >= 0)
+        __atomic_store_n(&s->cryptsetup_ready, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->first_read);
+    return r;
+}
+
 static int scan_target(size_t i, void *ctx)
 {
     struct scan *s = ctx;
@@ -136,7 +158,7 @@ static int scan_target(size_t i, void *ctx)
             return 0;
         }
     }
-    r = fl_volume_read(t->path, t->probe ? NULL : s->header, &res->volume);
+    r = read_volume(s, t->path, t->probe ? NULL : s->header, &res->volume);
     if (r == -ENOMEM)
         return r;
     if (r < 0) {
@@ -389,7 +411,7 @@ int verb_scan(int argc, const char **argv)
         POPT_AUTOHELP POPT_TABLEEND,
     };
     poptContext ctx = fl_popt_context("scan", argc, argv, options, "[PATH…]");
-    struct scan s = {.out = stdout};
+    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER};
     struct fl_atomic file = {0};
     struct timespec start;
     unsigned jobs = 1;
@@ -443,8 +465,6 @@ int verb_scan(int argc, const char **argv)
         s.results = calloc(s.n_targets, sizeof(*s.results));
         if (!s.results)
             r = -ENOMEM;
-        if (r >= 0 && jobs > 1)
-            r = fl_jobs_prepare_cryptsetup();
         /* --json-lines streams records as they come; every other format keeps the target order. */
         if (r >= 0)
             r = fl_jobs_run(s.n_targets, jobs, s.format != FORMAT_JSON_LINES, scan_target, emit_result, &s);

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libcryptsetup.h>
-
 #include "fipsluks/jobs.h"
 
 struct pool {
@@ -146,21 +144,4 @@ unsigned fl_jobs_cpus(void)
         return (unsigned)CPU_COUNT(&set);
     n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1;
-}
-
-int fl_jobs_prepare_cryptsetup(void)
-{
-    /*
-     * libcryptsetup initialises its crypto backend and RNG on first use behind plain static flags.
-     * crypt_benchmark_pbkdf() is the cheapest public call that runs that initialisation; asked for
-     * a hash that does not exist, it then fails at once without computing anything.
-     */
-    struct crypt_pbkdf_type pbkdf = {
-        .type = CRYPT_KDF_PBKDF2,
-        .hash = "fipsluks-no-such-hash",
-        .time_ms = 1,
-    };
-
-    (void)crypt_benchmark_pbkdf(NULL, &pbkdf, "", 0, "fipsluks-warm-up", 16, 32, NULL, NULL);
-    return 0;
 }
