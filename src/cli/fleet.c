@@ -452,7 +452,12 @@ static void csv_cell(const char *s, bool last)
     for (; *c; c++) {
         if (*c == '"')
             putchar('"');
-        putchar(*c);
+        /* Control characters (an escape sequence in a host name) shown, not sent to a terminal;
+         * newlines separate the commands of a cell. */
+        if (((unsigned char)*c < 0x20 && *c != '\n') || *c == 0x7f)
+            printf("\\x%02x", (unsigned char)*c);
+        else
+            putchar(*c);
     }
     putchar('"');
     putchar(last ? '\n' : ',');

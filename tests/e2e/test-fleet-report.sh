@@ -127,10 +127,12 @@ done
 
 # ---- CSV, read back by a real CSV parser ----
 fipsluks report --csv web-1.jsonl db-1.json old-1.json hostile.jsonl >report.csv 2>/dev/null || true
+grep -q $'\x1b' report.csv && fl_fail "an escape character from the input reached the CSV"
+fl_assert_contains "$(cat report.csv)" '"evil\x1b[2Jhost"' "the hostile host name, escaped, in the CSV"
 python3 - report.csv <<'PY' || fl_fail "CSV does not read back"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
-assert len(rows) == 3 + 1 + 1 + 1, len(rows)
+assert len(rows) == 3 + 1 + 1 + 1, len(rows)  # web-1, db-1, old-1, the hostile host
 web = [r for r in rows if r["hostname"] == "web-1"]
 assert [r["state"] for r in web] == ["incompatible", "compatible", "unreadable"], web
 assert web[0]["rules"] == "FL-KDF-ARGON2" and web[0]["commands"] == "fipsluks migrate --key-slot 0 old.img"
