@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The fleet merge (src/lib/fleet.c): real scan records in, summary out; hostile input never crashes. */
+#include <dlfcn.h>
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +15,83 @@
 
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
+
+/*
+ * Allocation failure injection, as in test_policy.c: fleet.c allocates through strdup(),
+ * reallocarray(), vasprintf() and asprintf() (besides two calloc()/malloc() and json-c's own); those
+ * are replaced here. When fail_at >= 0, call number fail_at (counting from 0) fails.
+ */
+static long fail_at = -1;
+static long alloc_calls;
+
+/* Only the calls of fipsluks' own code fail: json-c, which these replacements also serve, does not
+ * survive a failing strdup() (it is not what is under test). */
+static bool from_fipsluks(const void *caller)
+{
+    Dl_info info;
+
+    return !dladdr(caller, &info) || !info.dli_fname || !strstr(info.dli_fname, "libjson-c");
+}
+
+#define inject_failure() (from_fipsluks(__builtin_return_address(0)) && inject_failure_())
+static bool inject_failure_(void)
+{
+    return fail_at >= 0 && alloc_calls++ == fail_at;
+}
+
+char *strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d;
+
+    if (inject_failure())
+        return NULL;
+    d = malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (inject_failure() || (size && n > SIZE_MAX / size))
+        return NULL;
+    return realloc(p, n * size);
+}
+
+int vasprintf(char **strp, const char *fmt, va_list ap)
+{
+    va_list aq;
+    char *s;
+    int n;
+
+    if (inject_failure())
+        return -1;
+    va_copy(aq, ap);
+    n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0 || !(s = malloc((size_t)n + 1)))
+        return -1;
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    *strp = s;
+    return n;
+}
+
+int asprintf(char **strp, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (inject_failure())
+        return -1;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(*strp = malloc((size_t)n + 1)))
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(*strp, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return n;
+}
 
 #define NOW 1795953600 /* 2026-11-29T12:00:00Z */
 
@@ -309,13 +389,61 @@ static void test_error_cap(void **state)
     free(text);
 }
 
+/* Every allocation of a merge fails in turn: -ENOMEM, never a crash or a leak (the sanitizer build
+ * checks leaks); with nothing left to fail, the same fleet as without injection. */
+static void test_allocation_failures(void **state)
+{
+    char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
+    char *v2 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", error_volume);
+    char *v3 = volume_line(MID_B, "db-1", "2026-11-20T07:00:00Z",
+                           "\"path\":\"/dev/x y\",\"status\":\"ok\","
+                           "\"fips_compatible\":false,\"keyslots\":[],"
+                           "\"findings\":[{\"rule\":\"FL-CIPHER\","
+                           "\"severity\":\"error\"}]");
+    char *text = NULL;
+    long failures = 0;
+
+    (void)state;
+    assert_true(asprintf(&text, "%s%s[1]\n%s{\"tool\":\"fipsluks\"}\n{\"cut\": ", v1, v2, v3) > 0);
+    for (long n = 0;; n++) {
+        struct fl_fleet *f = NULL;
+        int r;
+
+        alloc_calls = 0;
+        fail_at = n;
+        r = fl_fleet_new(&f);
+        if (r == 0)
+            r = fl_fleet_add(f, "in", text, strlen(text));
+        if (r == 0)
+            r = fl_fleet_finish(f, NOW, 2 * 86400);
+        fail_at = -1;
+        if (alloc_calls <= n) { /* nothing left to fail */
+            assert_int_equal(r, 0);
+            assert_int_equal(fl_fleet_n_hosts(f), 2);
+            assert_int_equal(fl_fleet_summary(f)->volumes, 3);
+            assert_int_equal(fl_fleet_n_errors(f), 3);
+            assert_string_equal(fl_fleet_host(f, 0)->commands[1], "fipsluks scan '/dev/x y'");
+            fl_fleet_free(f);
+            break;
+        }
+        assert_int_equal(r, -ENOMEM);
+        failures++;
+        fl_fleet_free(f);
+    }
+    assert_true(failures > 20);
+    free(text);
+    free(v1);
+    free(v2);
+    free(v3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_and_documents), cmocka_unit_test(test_newest_scan_wins_and_staleness),
         cmocka_unit_test(test_hostile_remedy),      cmocka_unit_test(test_command_safe),
         cmocka_unit_test(test_malformed_records),   cmocka_unit_test(test_garbage),
-        cmocka_unit_test(test_error_cap),
+        cmocka_unit_test(test_error_cap),           cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
