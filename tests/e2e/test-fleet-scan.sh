@@ -50,6 +50,26 @@ else
     echo "strace cannot trace here: streaming order not timed"
 fi
 
+# ---- --json-lines: memory does not grow with the number of volumes ----
+# (Not under AddressSanitizer, whose quarantine keeps freed memory resident on purpose.)
+if [[ -x /usr/bin/time ]] && ! ldd "$(command -v fipsluks)" | grep -q libasan; then
+    # small images: a 16 KiB metadata area and a 256 KiB keyslots area (272 KiB on disk each)
+    truncate -s 4M small.img
+    cryptsetup luksFormat --type luks2 --batch-mode --key-file "$C/keys/$(ls "$C/keys" | head -n1)" \
+        --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-size 256 --luks2-metadata-size 16k \
+        --luks2-keyslots-size 256k small.img >/dev/null 2>&1
+    mkdir few many
+    for i in $(seq 10); do cp --sparse=always small.img few/$i.img; done
+    for i in $(seq 600); do cp --sparse=always small.img many/$i.img; done
+    rss() { /usr/bin/time -f %M -o rss.txt fipsluks scan "$@" >/dev/null 2>&1 || true; tail -n1 rss.txt; }
+    few_lines=$(rss --json-lines --jobs 2 few) many_lines=$(rss --json-lines --jobs 2 many)
+    few_doc=$(rss --json --jobs 2 few) many_doc=$(rss --json --jobs 2 many)
+    echo "peak RSS (KiB): json-lines 10 → 600 images: $few_lines → $many_lines; json: $few_doc → $many_doc"
+    ((many_lines - few_lines < 2048)) || fl_fail "--json-lines grew by $((many_lines - few_lines)) KiB from 10 to 600 volumes"
+    ((many_doc - few_doc > 2048)) || fl_fail "the --json comparison did not grow: the measurement is broken"
+    rm -rf few many small.img
+fi
+
 # ---- --jobs N: the same bytes as --jobs 1 (scanned_at and the duration aside) ----
 norm() { sed -E 's/"scanned_at":"[^"]*"/"scanned_at":"T"/g; /^fipsluks_(last_scan_timestamp|scan_duration)_seconds /d'; }
 for fmt in text json prometheus; do
