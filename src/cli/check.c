@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "fipsluks/host.h"
+#include "fipsluks/identity.h"
 #include "fipsluks/provision.h"
 #include "cli.h"
 
@@ -47,12 +48,19 @@ static json_object *json_remedy_order(const struct fl_checks *checks)
 
 static int print_json(const char *root, const struct fl_checks *checks, const unsigned count[4])
 {
-    json_object *doc = json_object_new_object(), *arr = json_object_new_array(),
-                *sum = json_object_new_object();
+    struct fl_identity id;
+    json_object *doc, *arr = json_object_new_array(), *sum = json_object_new_object();
     int r;
 
-    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
-    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    r = fl_identity_read(root, &id);
+    doc = r < 0 ? NULL : fl_json_record("check", &id, "checked_at");
+    fl_identity_clear(&id);
+    if (!doc || !arr || !sum) {
+        json_object_put(doc);
+        json_object_put(arr);
+        json_object_put(sum);
+        return -ENOMEM;
+    }
     json_object_object_add(doc, "root", fl_json_string(root));
     for (size_t i = 0; i < checks->n; i++)
         json_object_array_add(arr, json_check(&checks->items[i]));

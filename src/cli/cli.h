@@ -42,6 +42,7 @@ int verb_check(int argc, const char **argv);
 int verb_format(int argc, const char **argv);
 int verb_migrate(int argc, const char **argv);
 int verb_reencrypt(int argc, const char **argv);
+int verb_report(int argc, const char **argv);
 
 /* ---- option parsing (options.c) ---- */
 
@@ -139,5 +140,39 @@ json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings 
 json_object *fl_json_volume_error(const char *path, int err);
 /* The text form of one scanned volume. */
 void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findings *f);
+
+/* ---- host identity and time on every JSON record (record.c) ---- */
+
+struct fl_identity;
+/* A new JSON object holding schema_version, record (@p record), tool, version, host and
+ * @p time_key ("scanned_at", "checked_at") for @p id. Schema in fipsluks-scan(8). */
+json_object *fl_json_record(const char *record, const struct fl_identity *id, const char *time_key);
+
+/* ---- files written atomically (atomic.c) ---- */
+
+/* A file being written: a temporary file next to @p path, renamed over it on commit. */
+struct fl_atomic {
+    FILE *file; /* write here */
+    char *path;
+    char *tmp;
+};
+/* Start writing @p path (mode 0644). @return 0 or -errno. */
+int fl_atomic_open(const char *path, struct fl_atomic *ret);
+/* Flush, fsync and rename into place; on failure the temporary file is removed. @return 0 or -errno. */
+int fl_atomic_commit(struct fl_atomic *a);
+/* Drop the temporary file; @p path is left as it was. */
+void fl_atomic_abort(struct fl_atomic *a);
+
+/* ---- node_exporter textfile format (prometheus.c) ---- */
+
+struct fl_prom;
+int fl_prom_new(struct fl_prom **ret);
+void fl_prom_free(struct fl_prom *p);
+/* Count a scanned volume (its gauge, its keyslots by KDF, its findings). @return 0 or -ENOMEM. */
+int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl_findings *f);
+/* Count a target that could not be read. @return 0 or -ENOMEM. */
+int fl_prom_unreadable(struct fl_prom *p, const char *path);
+/* Write every metric family (names and meaning in fipsluks-scan(8)). @return 0 or -errno. */
+int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, double duration_seconds);
 
 #endif

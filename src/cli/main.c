@@ -19,6 +19,7 @@ static const struct fl_verb verbs[] = {
     {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate},
     {"reencrypt", "re-encrypt offline to AES-XTS with a new key, approved digest, PBKDF2 keyslots",
      verb_reencrypt},
+    {"report", "merge scan output from many hosts into a fleet summary", verb_report},
 };
 
 static void usage(FILE *f)

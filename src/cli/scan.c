@@ -1,116 +1,98 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fipsluks scan: read LUKS headers and report what a FIPS host refuses. Never writes. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fipsluks/discover.h"
+#include "fipsluks/identity.h"
+#include "fipsluks/jobs.h"
+#include "fipsluks/util.h"
 #include "cli.h"
 
+/* Default --jobs: the CPUs, but no more than this (scans wait on devices, not on CPUs). */
+#define SCAN_JOBS_DEFAULT_MAX 8
+
+enum scan_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSON_LINES, FORMAT_PROMETHEUS };
+
+/* One path to scan, in output order. */
+struct target {
+    char *path;
+    int error;  /* met while finding it (an unreadable directory), or 0 */
+    bool probe; /* found by walking or discovery: skipped unless it has a LUKS signature */
+    bool named; /* named on the command line: a skip is said even without --verbose */
+    char *why;  /* deliberately not read (a pseudo or other file system), or NULL */
+};
+
+/* What scanning a target gave; filled on a worker thread, emitted and freed on the main thread. */
+enum outcome { OUTCOME_VOLUME, OUTCOME_ERROR, OUTCOME_SKIPPED };
+struct result {
+    enum outcome outcome;
+    const char *why; /* OUTCOME_SKIPPED: why (NULL: no LUKS signature) */
+    int error;
+    struct fl_volume *volume;
+    struct fl_findings findings;
+};
+
 struct scan {
-    bool json;
+    enum scan_format format;
     bool verbose;
-    unsigned walk_flags;   /* -x: FL_WALK_ONE_FILE_SYSTEM */
-    json_object *volumes;  /* --json: the "volumes" array */
-    json_object *skipped;  /* --json --verbose: paths not scanned (no LUKS signature, not read) */
+    unsigned walk_flags;        /* -x: FL_WALK_ONE_FILE_SYSTEM */
+    const char *header;
+    FILE *out;
+    struct fl_identity id;
+    struct target *targets;
+    size_t n_targets, allocated;
+    struct result *results;
+    json_object *volumes;       /* --json: the "volumes" array */
+    json_object *skipped;       /* --json --verbose: paths not scanned (no LUKS signature, not read) */
+    struct fl_prom *prom;       /* --format prometheus */
+    pthread_mutex_t first_read; /* see read_volume() */
+    bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
 };
 
-static int report_error(struct scan *s, const char *path, int err)
+/* ---- the targets ---- */
+
+static int add_target(struct scan *s, char *path, int error, bool probe)
 {
-    s->n_volumes++;
-    s->n_unreadable++;
-    if (s->json) {
-        json_object_array_add(s->volumes, fl_json_volume_error(path, err));
-        return 0;
+    if (!path)
+        return -ENOMEM;
+    if (s->n_targets == s->allocated) {
+        size_t n = s->allocated ? 2 * s->allocated : 64;
+        struct target *t = reallocarray(s->targets, n, sizeof(*t));
+        if (!t) {
+            free(path);
+            return -ENOMEM;
+        }
+        s->targets = t;
+        s->allocated = n;
     }
-    fl_fputs_escaped(path, stdout);
-    printf(": %scannot read%s: %s\n\n", fl_color_on(stdout, FL_COLOR_RED), fl_color_off(stdout),
-           fl_volume_strerror(err));
+    s->targets[s->n_targets++] = (struct target){.path = path, .error = error, .probe = probe, .why = NULL};
     return 0;
 }
 
-/* A path not scanned: @p why, or no LUKS signature. Listed with --verbose, or when named explicitly. */
-static int report_skipped(struct scan *s, const char *path, const char *why, bool explicit)
-{
-    s->n_skipped++;
-    if (why)
-        s->n_not_read++;
-    if (!s->verbose && !explicit)
-        return 0;
-    if (s->json)
-        return s->verbose && json_object_array_add(s->skipped, fl_json_string(path)) < 0 ? -ENOMEM : 0;
-    fl_fputs_escaped(path, stdout);
-    printf(": skipped (%s)\n\n", why ? why : "no LUKS signature");
-    return 0;
-}
-
-static int scan_volume(struct scan *s, const char *path, const char *header, unsigned read_flags)
-{
-    struct fl_findings findings = {0};
-    struct fl_volume *v = NULL;
-    int r;
-
-    r = fl_volume_read_flags(path, header, read_flags, &v);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0)
-        return report_error(s, path, r);
-    r = fl_policy_evaluate(v, &findings);
-    if (r < 0)
-        goto out;
-    s->n_volumes++;
-    if (fl_findings_compatible(&findings))
-        s->n_compatible++;
-    else
-        s->n_incompatible++;
-    if (s->json) {
-        json_object_array_add(s->volumes, fl_json_volume(v, &findings));
-    } else {
-        fl_print_volume(stdout, v, &findings);
-        putchar('\n');
-    }
-    r = 0;
-out:
-    fl_findings_clear(&findings);
-    fl_volume_free(v);
-    return r;
-}
-
-/* A path found by walking a directory: scanned if it carries a LUKS signature, else skipped. */
-static int scan_found(struct scan *s, const struct fl_found *f)
-{
-    int r;
-
-    if (f->error < 0)
-        return report_error(s, f->path, f->error);
-    if (f->skipped)
-        return report_skipped(s, f->path, f->skipped, false);
-    r = fl_probe_luks(f->path);
-    if (r == -ENOENT) /* removed since the walk listed it: nothing to judge, nothing lost */
-        return report_skipped(s, f->path, "removed during the scan", false);
-    if (r < 0)
-        return report_error(s, f->path, r);
-    if (r == 0)
-        return report_skipped(s, f->path, NULL, false);
-    /* a file swapped for a symbolic link since the walk is not followed */
-    return scan_volume(s, f->path, NULL, FL_READ_NOFOLLOW);
-}
-
-static int scan_list(struct scan *s, struct fl_found_list *list)
+/* Move every path of @p list into the targets (each probed for a LUKS signature, unless not to be read). */
+static int add_found(struct scan *s, struct fl_found_list *list)
 {
     int r = 0;
 
-    for (size_t i = 0; i < list->n && r >= 0; i++)
-        r = scan_found(s, &list->items[i]);
+    for (size_t i = 0; i < list->n && r >= 0; i++) {
+        r = add_target(s, list->items[i].path, list->items[i].error, true);
+        list->items[i].path = NULL;
+        if (r >= 0 && list->items[i].skipped && !(s->targets[s->n_targets - 1].why = strdup(list->items[i].skipped)))
+            r = -ENOMEM;
+    }
     fl_found_clear(list);
     return r;
 }
 
-static int scan_path(struct scan *s, const char *path, const char *header)
+static int add_path(struct scan *s, const char *path)
 {
     struct fl_found_list list = {0};
     const char *fs = NULL;
@@ -119,22 +101,30 @@ static int scan_path(struct scan *s, const char *path, const char *header)
 
     /* /proc, /sys and the like are never read, not even when named: reading them has side effects */
     if (fl_path_on_pseudo_fs(path, &fs) > 0) {
-        char why[96];
-        snprintf(why, sizeof(why), "on a %s pseudo file system: not read", fs);
-        return report_skipped(s, path, why, true);
+        char *why = NULL;
+        if (asprintf(&why, "on a %s pseudo file system: not read", fs) < 0)
+            return -ENOMEM;
+        r = add_target(s, strdup(path), 0, false);
+        if (r < 0) {
+            free(why);
+            return r;
+        }
+        s->targets[s->n_targets - 1].why = why;
+        s->targets[s->n_targets - 1].named = true;
+        return 0;
     }
-    if (!header && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (!s->header && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         r = fl_walk_directory(path, s->walk_flags, &list);
         if (r < 0) {
             fl_found_clear(&list);
             return r;
         }
-        return scan_list(s, &list);
+        return add_found(s, &list);
     }
-    return scan_volume(s, path, header, 0);
+    return add_target(s, strdup(path), 0, false);
 }
 
-static int scan_host(struct scan *s)
+static int add_host(struct scan *s)
 {
     struct fl_found_list list = {0};
     int r;
@@ -147,52 +137,316 @@ static int scan_host(struct scan *s)
         fl_log_error(r, "cannot list block devices");
         return r;
     }
-    return scan_list(s, &list);
+    return add_found(s, &list);
 }
 
-static int print_summary(struct scan *s)
-{
-    if (s->json) {
-        json_object *doc = json_object_new_object(), *sum = json_object_new_object();
-        int r;
+/* ---- scanning one target (on a worker thread: touches only its own result) ---- */
 
-        json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
-        json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+/*
+ * libcryptsetup initialises its crypto backend and RNG on first use behind plain static flags,
+ * which is not safe to race: until one volume has been read (so that initialisation is done),
+ * reads take turns.
+ */
+static int read_volume(struct scan *s, const char *path, const char *header, unsigned flags, struct fl_volume **ret)
+{
+    int r;
+
+    if (__atomic_load_n(&s->cryptsetup_ready, __ATOMIC_ACQUIRE))
+        return fl_volume_read_flags(path, header, flags, ret);
+    pthread_mutex_lock(&s->first_read);
+    r = fl_volume_read_flags(path, header, flags, ret);
+    if (r >= 0)
+        __atomic_store_n(&s->cryptsetup_ready, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->first_read);
+    return r;
+}
+
+static int scan_target(size_t i, void *ctx)
+{
+    struct scan *s = ctx;
+    const struct target *t = &s->targets[i];
+    struct result *res = &s->results[i];
+    int r;
+
+    res->outcome = OUTCOME_ERROR;
+    res->error = t->error;
+    if (t->error < 0)
+        return 0;
+    if (t->why) {
+        res->outcome = OUTCOME_SKIPPED;
+        res->why = t->why;
+        return 0;
+    }
+    if (t->probe) {
+        r = fl_probe_luks(t->path);
+        if (r == -ENOENT) { /* removed since the walk listed it: nothing to judge, nothing lost */
+            res->outcome = OUTCOME_SKIPPED;
+            res->why = "removed during the scan";
+            return 0;
+        }
+        if (r <= 0) {
+            res->outcome = r < 0 ? OUTCOME_ERROR : OUTCOME_SKIPPED;
+            res->error = r;
+            return 0;
+        }
+    }
+    /* a file found by walking and swapped for a symbolic link since is not followed */
+    r = read_volume(s, t->path, t->probe ? NULL : s->header, t->probe ? FL_READ_NOFOLLOW : 0, &res->volume);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0) {
+        res->error = r;
+        return 0;
+    }
+    r = fl_policy_evaluate(res->volume, &res->findings);
+    if (r < 0)
+        return r;
+    res->outcome = OUTCOME_VOLUME;
+    return 0;
+}
+
+/* ---- emitting one result (on the main thread) ---- */
+
+static int print_line(struct scan *s, json_object *o)
+{
+    const char *text =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    if (!text)
+        return -ENOMEM;
+    /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
+    if (fputs(text, s->out) == EOF || fputc('\n', s->out) == EOF || fflush(s->out) == EOF)
+        return -EIO;
+    return 0;
+}
+
+/* --json-lines: the record header, then the fields of @p body (which it takes). */
+static int print_record(struct scan *s, const char *kind, json_object *body)
+{
+    json_object *rec = fl_json_record(kind, &s->id, "scanned_at");
+    int r;
+
+    if (!rec || !body) {
+        json_object_put(rec);
+        json_object_put(body);
+        return -ENOMEM;
+    }
+    json_object_object_foreach(body, key, val) json_object_object_add(rec, key, json_object_get(val));
+    json_object_put(body);
+    r = print_line(s, rec);
+    json_object_put(rec);
+    return r;
+}
+
+static int emit_error(struct scan *s, const char *path, int err)
+{
+    s->n_volumes++;
+    s->n_unreadable++;
+    switch (s->format) {
+    case FORMAT_JSON:
+        return json_object_array_add(s->volumes, fl_json_volume_error(path, err)) < 0 ? -ENOMEM : 0;
+    case FORMAT_JSON_LINES:
+        return print_record(s, "volume", fl_json_volume_error(path, err));
+    case FORMAT_PROMETHEUS:
+        return fl_prom_unreadable(s->prom, path);
+    case FORMAT_TEXT:
+        break;
+    }
+    fl_fputs_escaped(path, s->out);
+    fprintf(s->out, ": %scannot read%s: %s\n\n", fl_color_on(s->out, FL_COLOR_RED), fl_color_off(s->out),
+            fl_volume_strerror(err));
+    return 0;
+}
+
+/* A path not scanned: @p why, or no LUKS signature. Listed with --verbose, or when named explicitly. */
+static int emit_skipped(struct scan *s, const char *path, const char *why, bool named)
+{
+    json_object *o;
+
+    s->n_skipped++;
+    if (why)
+        s->n_not_read++;
+    if (!s->verbose && !(named && s->format == FORMAT_TEXT))
+        return 0;
+    switch (s->format) {
+    case FORMAT_JSON:
+        return json_object_array_add(s->skipped, fl_json_string(path)) < 0 ? -ENOMEM : 0;
+    case FORMAT_JSON_LINES:
+        o = json_object_new_object();
+        if (o) {
+            json_object_object_add(o, "path", fl_json_string(path));
+            json_object_object_add(o, "reason", fl_json_string(why ? why : "no LUKS signature"));
+        }
+        return print_record(s, "skipped", o);
+    case FORMAT_PROMETHEUS:
+        return 0;
+    case FORMAT_TEXT:
+        break;
+    }
+    fl_fputs_escaped(path, s->out);
+    fprintf(s->out, ": skipped (%s)\n\n", why ? why : "no LUKS signature");
+    return 0;
+}
+
+static int emit_volume(struct scan *s, const struct fl_volume *v, const struct fl_findings *f)
+{
+    s->n_volumes++;
+    if (fl_findings_compatible(f))
+        s->n_compatible++;
+    else
+        s->n_incompatible++;
+    switch (s->format) {
+    case FORMAT_JSON:
+        return json_object_array_add(s->volumes, fl_json_volume(v, f)) < 0 ? -ENOMEM : 0;
+    case FORMAT_JSON_LINES:
+        return print_record(s, "volume", fl_json_volume(v, f));
+    case FORMAT_PROMETHEUS:
+        return fl_prom_volume(s->prom, v, f);
+    case FORMAT_TEXT:
+        break;
+    }
+    fl_print_volume(s->out, v, f);
+    fputc('\n', s->out);
+    return 0;
+}
+
+static int emit_result(size_t i, int result, void *ctx)
+{
+    struct scan *s = ctx;
+    struct result *res = &s->results[i];
+    const char *path = s->targets[i].path;
+    int r = result;
+
+    if (r >= 0) {
+        if (res->outcome == OUTCOME_VOLUME)
+            r = emit_volume(s, res->volume, &res->findings);
+        else if (res->outcome == OUTCOME_SKIPPED)
+            r = emit_skipped(s, path, res->why, s->targets[i].named);
+        else
+            r = emit_error(s, path, res->error);
+    }
+    fl_findings_clear(&res->findings);
+    fl_volume_free(res->volume);
+    res->volume = NULL;
+    return r;
+}
+
+/* ---- the end of the scan ---- */
+
+static json_object *summary(const struct scan *s)
+{
+    json_object *sum = json_object_new_object();
+
+    json_object_object_add(sum, "volumes", json_object_new_int((int)s->n_volumes));
+    json_object_object_add(sum, "compatible", json_object_new_int((int)s->n_compatible));
+    json_object_object_add(sum, "incompatible", json_object_new_int((int)s->n_incompatible));
+    json_object_object_add(sum, "unreadable", json_object_new_int((int)s->n_unreadable));
+    json_object_object_add(sum, "skipped", json_object_new_int((int)s->n_skipped));
+    return sum;
+}
+
+static int print_summary(struct scan *s, double duration)
+{
+    json_object *doc, *o;
+    int r;
+
+    switch (s->format) {
+    case FORMAT_JSON:
+        doc = fl_json_record("scan", &s->id, "scanned_at");
+        if (!doc)
+            return -ENOMEM;
         json_object_object_add(doc, "volumes", json_object_get(s->volumes));
         if (s->verbose)
             json_object_object_add(doc, "skipped", json_object_get(s->skipped));
-        json_object_object_add(sum, "volumes", json_object_new_int((int)s->n_volumes));
-        json_object_object_add(sum, "compatible", json_object_new_int((int)s->n_compatible));
-        json_object_object_add(sum, "incompatible", json_object_new_int((int)s->n_incompatible));
-        json_object_object_add(sum, "unreadable", json_object_new_int((int)s->n_unreadable));
-        json_object_object_add(sum, "skipped", json_object_new_int((int)s->n_skipped));
-        json_object_object_add(doc, "summary", sum);
-        r = fl_json_print(doc, false);
+        json_object_object_add(doc, "summary", summary(s));
+        r = print_line(s, doc);
         json_object_put(doc);
         return r;
+    case FORMAT_JSON_LINES:
+        o = json_object_new_object();
+        if (o)
+            json_object_object_add(o, "summary", summary(s));
+        return print_record(s, "summary", o);
+    case FORMAT_PROMETHEUS:
+        return fl_prom_write(s->prom, s->out, &s->id, duration);
+    case FORMAT_TEXT:
+        break;
     }
     if (s->n_volumes == 0)
-        printf("no LUKS volumes found");
+        fprintf(s->out, "no LUKS volumes found");
     else
-        printf("%u volume%s: %u FIPS-compatible, %u not compatible, %u unreadable", s->n_volumes,
-               s->n_volumes == 1 ? "" : "s", s->n_compatible, s->n_incompatible, s->n_unreadable);
+        fprintf(s->out, "%u volume%s: %u FIPS-compatible, %u not compatible, %u unreadable", s->n_volumes,
+                s->n_volumes == 1 ? "" : "s", s->n_compatible, s->n_incompatible, s->n_unreadable);
     if (s->n_skipped > s->n_not_read)
-        printf(" (%u file%s without a LUKS signature skipped)", s->n_skipped - s->n_not_read,
-               s->n_skipped - s->n_not_read == 1 ? "" : "s");
+        fprintf(s->out, " (%u file%s without a LUKS signature skipped)", s->n_skipped - s->n_not_read,
+                s->n_skipped - s->n_not_read == 1 ? "" : "s");
     if (s->n_not_read)
-        printf(" (%u path%s not read: pseudo or other file systems, or removed during the scan)",
-               s->n_not_read, s->n_not_read == 1 ? "" : "s");
-    putchar('\n');
-    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+        fprintf(s->out, " (%u path%s not read: pseudo or other file systems, or removed during the scan)",
+                s->n_not_read, s->n_not_read == 1 ? "" : "s");
+    fputc('\n', s->out);
+    return fflush(s->out) == EOF || ferror(s->out) ? -EIO : 0;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static int parse_format(const char *name, int json, int json_lines, enum scan_format *ret)
+{
+    if (json + json_lines + (name != NULL) > 1)
+        return fl_usage_error("scan", "--json, --json-lines and --format exclude each other");
+    *ret = json ? FORMAT_JSON : json_lines ? FORMAT_JSON_LINES : FORMAT_TEXT;
+    if (!name)
+        return 0;
+    if (!strcmp(name, "text"))
+        *ret = FORMAT_TEXT;
+    else if (!strcmp(name, "json"))
+        *ret = FORMAT_JSON;
+    else if (!strcmp(name, "json-lines"))
+        *ret = FORMAT_JSON_LINES;
+    else if (!strcmp(name, "prometheus"))
+        *ret = FORMAT_PROMETHEUS;
+    else
+        return fl_usage_error("scan", "--format takes text, json, json-lines or prometheus, not '%s'", name);
+    return 0;
+}
+
+static int parse_jobs(const char *arg, unsigned *ret)
+{
+    uint64_t v;
+
+    if (!arg) {
+        *ret = fl_jobs_cpus();
+        if (*ret > SCAN_JOBS_DEFAULT_MAX)
+            *ret = SCAN_JOBS_DEFAULT_MAX;
+        return 0;
+    }
+    if (fl_parse_u64(arg, &v) < 0 || v < 1 || v > FL_JOBS_MAX)
+        return fl_usage_error("scan", "--jobs '%s': not a number from 1 to %d", arg, FL_JOBS_MAX);
+    *ret = (unsigned)v;
+    return 0;
 }
 
 int verb_scan(int argc, const char **argv)
 {
-    int json = 0, one_fs = 0, r = 0;
-    char *header = NULL;
+    int json = 0, json_lines = 0, one_fs = 0, r = 0;
+    char *header = NULL, *format = NULL, *output = NULL, *jobs_arg = NULL;
     struct poptOption options[] = {
         {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-scan(8))", NULL},
-        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE", "FILE"},
+        {"json-lines", 0, POPT_ARG_NONE, &json_lines, 0,
+         "Write one JSON record per volume as it is scanned, then a summary record", NULL},
+        {"format", 0, POPT_ARG_STRING, &format, 0, "Output format: text, json, json-lines or prometheus",
+         "FORMAT"},
+        {"output", 'o', POPT_ARG_STRING, &output, 0,
+         "Write the report to FILE, atomically (a temporary file renamed into place)", "FILE"},
+        {"jobs", 'J', POPT_ARG_STRING, &jobs_arg, 0, "Scan N targets in parallel (default: CPUs, at most 8)",
+         "N"},
+        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE",
+         "FILE"},
         {"one-file-system", 'x', POPT_ARG_NONE, &one_fs, 0,
          "Do not descend into directories on other file systems than the PATH given", NULL},
         {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0,
@@ -200,10 +454,14 @@ int verb_scan(int argc, const char **argv)
         POPT_AUTOHELP POPT_TABLEEND,
     };
     poptContext ctx = fl_popt_context("scan", argc, argv, options, "[PATH…]");
-    struct scan s = {0};
+    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER};
+    struct fl_atomic file = {0};
+    struct timespec start;
+    unsigned jobs = 1;
     const char **paths;
     size_t n_paths = 0;
 
+    clock_gettime(CLOCK_MONOTONIC, &start);
     r = fl_popt_parse(ctx, "scan");
     if (r < 0)
         goto out;
@@ -214,30 +472,79 @@ int verb_scan(int argc, const char **argv)
         r = fl_usage_error("scan", "--header needs exactly one PATH: the data device or image");
         goto out;
     }
+    r = parse_format(format, json, json_lines, &s.format);
+    if (r >= 0)
+        r = parse_jobs(jobs_arg, &jobs);
+    if (r >= 0 && output && !*output)
+        r = fl_usage_error("scan", "--output needs a FILE name");
+    if (r < 0)
+        goto out;
 
-    s.json = json;
     s.verbose = fl_opts.verbose;
     s.walk_flags = one_fs ? FL_WALK_ONE_FILE_SYSTEM : 0;
+    s.header = header;
     s.volumes = json_object_new_array();
     s.skipped = json_object_new_array();
-    if (!s.volumes || !s.skipped) {
+    r = fl_identity_read(NULL, &s.id);
+    if (r >= 0 && s.format == FORMAT_PROMETHEUS)
+        r = fl_prom_new(&s.prom);
+    if (r >= 0 && (!s.volumes || !s.skipped))
         r = -ENOMEM;
+    if (r < 0)
         goto out;
+    if (output) {
+        r = fl_atomic_open(output, &file);
+        if (r < 0) {
+            fl_log_error(r, "cannot write '%s'", output);
+            goto out;
+        }
+        s.out = file.file;
     }
+
     if (n_paths == 0)
-        r = scan_host(&s);
+        r = add_host(&s);
     for (size_t i = 0; i < n_paths && r >= 0; i++)
-        r = scan_path(&s, paths[i], header);
+        r = add_path(&s, paths[i]);
+    if (r >= 0 && s.n_targets) {
+        s.results = calloc(s.n_targets, sizeof(*s.results));
+        if (!s.results)
+            r = -ENOMEM;
+        /* --json-lines streams records as they come; every other format keeps the target order. */
+        if (r >= 0)
+            r = fl_jobs_run(s.n_targets, jobs, s.format != FORMAT_JSON_LINES, scan_target, emit_result, &s);
+    }
     if (r >= 0)
-        r = print_summary(&s);
+        r = print_summary(&s, seconds_since(&start));
+    if (r >= 0 && output) {
+        r = fl_atomic_commit(&file);
+        if (r < 0)
+            fl_log_error(r, "cannot write '%s'", output);
+    }
     if (r >= 0)
         r = s.n_unreadable ? FL_EXIT_DEVICE : s.n_incompatible ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
     else
         fl_log_error(r, "scan failed");
 out:
+    if (file.file)
+        fl_atomic_abort(&file);
+    for (size_t i = 0; i < s.n_targets; i++) {
+        free(s.targets[i].path);
+        free(s.targets[i].why);
+        if (s.results) {
+            fl_findings_clear(&s.results[i].findings);
+            fl_volume_free(s.results[i].volume);
+        }
+    }
+    free(s.targets);
+    free(s.results);
+    fl_prom_free(s.prom);
+    fl_identity_clear(&s.id);
     json_object_put(s.volumes);
     json_object_put(s.skipped);
     free(header);
+    free(format);
+    free(output);
+    free(jobs_arg);
     poptFreeContext(ctx);
     return r;
 }

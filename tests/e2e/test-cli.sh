@@ -8,7 +8,7 @@ cd "$T"
 ptyrun() { python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" "$@"; }
 key() { fl_key "$1" "$2"; chmod 600 "$1"; }
 fast=(--pbkdf-force-iterations 1000)
-verbs=(scan check format migrate reencrypt)
+verbs=(scan check format migrate reencrypt report)
 version=$(fipsluks --version | cut -d' ' -f2)
 
 # fl_expect_exit2 CODE CMD…: like fl_expect_exit, standard error kept in $FL_ERR.
@@ -232,7 +232,7 @@ comp() {
         _fipsluks fipsluks "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
         ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"' _ "$completion" "$@" | sort | tr '\n' ' '
 }
-fl_assert_eq "check format help migrate reencrypt scan " "$(comp fipsluks "")" "verbs"
+fl_assert_eq "check format help migrate reencrypt report scan " "$(comp fipsluks "")" "verbs"
 fl_assert_eq "--help --version " "$(comp fipsluks --)" "top-level options"
 fl_assert_eq "format " "$(comp fipsluks help fo)" "help VERB"
 fl_assert_eq "" "$(comp fipsluks help scan "")" "help takes one VERB"
@@ -249,6 +249,8 @@ fl_assert_eq "aes-cbc-essiv:sha256 aes-xts-plain64 " "$(comp fipsluks format --c
 fl_assert_eq "sha256 sha512 " "$(comp fipsluks migrate --hash = "")" "--hash=VALUE, = split off"
 fl_assert_eq "sha512 " "$(comp fipsluks migrate --hash=sha5)" "--hash=VALUE, one word"
 fl_assert_eq "butane ignition " "$(comp fipsluks check --emit "")" "emit values"
+fl_assert_eq "json json-lines prometheus text " "$(comp fipsluks scan --format "")" "scan --format values"
+fl_assert_eq "" "$(comp fipsluks scan --jobs "")" "no completion for --jobs N"
 fl_assert_eq "" "$(comp fipsluks format -T "")" "no completion for numbers"
 fl_assert_eq "" "$(comp fipsluks format --label "")" "no completion for a label"
 # files and devices
@@ -259,9 +261,10 @@ fl_assert_eq "cdir/img.raw cdir/key.bin cdir/sub " "$(comp fipsluks migrate --ke
 fl_assert_eq "cdir/sub " "$(comp fipsluks check --root cdir/)" "--root: directories"
 fl_assert_eq "/dev/null " "$(comp fipsluks scan /dev/nul)" "devices under /dev"
 fl_assert_eq "" "$(comp fipsluks check cdir/)" "check takes no file argument"
+fl_assert_eq "cdir/img.raw cdir/key.bin cdir/sub " "$(comp fipsluks report cdir/)" "report: scan output files"
 # with bash-completion loaded: its _filedir
 if [[ -r /usr/share/bash-completion/bash_completion ]]; then
-    fl_assert_eq "check format help migrate reencrypt scan " "$(comp --bash-completion fipsluks "")" "verbs (bash-completion)"
+    fl_assert_eq "check format help migrate reencrypt report scan " "$(comp --bash-completion fipsluks "")" "verbs (bash-completion)"
     fl_assert_eq "cdir/img.raw cdir/key.bin cdir/sub " "$(comp --bash-completion fipsluks format cdir/)" "files (bash-completion)"
     fl_assert_eq "--tries " "$(comp --bash-completion fipsluks format --tr)" "options (bash-completion)"
 elif [[ ${CI:-} == true ]]; then

@@ -18,7 +18,18 @@ fl-mkluks --type luks1 --hash sha1 --uuid 66666666-7777-4888-9999-aaaaaaaaaaaa \
 rc=0
 fipsluks scan --json golden2.img golden1.img >out.json || rc=$?
 fl_assert_eq 6 "$rc" "exit code"
-jq -S --arg v "$(fipsluks --version | cut -d' ' -f2)" '.version |= if . == $v then "VERSION" else . end' out.json >actual.json
+# Host identity and time depend on the machine: check them against it, then normalise them.
+fl_assert_eq "$(hostname)" "$(fl_jq .host.hostname out.json)" "host.hostname"
+if [[ -r /etc/machine-id ]] && grep -qxE '[0-9a-f]{32}' /etc/machine-id; then
+    fl_assert_eq "$(cat /etc/machine-id)" "$(fl_jq .host.machine_id out.json)" "host.machine_id"
+fi
+os_id=$(. /etc/os-release && echo "${ID:-}")
+fl_assert_eq "$os_id" "$(jq -r '.host.os_id // ""' out.json)" "host.os_id"
+jq -e '.scanned_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")' out.json >/dev/null ||
+    fl_fail "scanned_at is not RFC 3339 UTC: $(jq .scanned_at out.json)"
+jq -S --arg v "$(fipsluks --version | cut -d' ' -f2)" '.version |= (if . == $v then "VERSION" else . end)
+    | .host |= map_values("HOST")
+    | .scanned_at = "SCANNED_AT"' out.json >actual.json
 if [[ ${FL_GOLDEN_UPDATE:-0} == 1 ]]; then
     cp actual.json "$G"
     echo "updated $G"

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file fleet.h Merge scan output from many hosts into one fleet summary (fipsluks report).
+ *
+ * Pure: the caller reads the inputs and supplies the time; nothing here touches files or prints.
+ * Inputs are untrusted: a malformed or hostile record is recorded as an input error with its
+ * source and line and skipped; it never stops the merge.
+ */
+#ifndef FIPSLUKS_FLEET_H
+#define FIPSLUKS_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/** At most this many input errors are kept (the rest are only counted). */
+#define FL_FLEET_MAX_ERRORS 1000
+
+/** The command that makes a host scan again (the unit fipsluks installs; see fipsluks-report(8)). */
+#define FL_FLEET_RESCAN_COMMAND "systemctl start fipsluks-scan.service"
+
+enum fl_fleet_state {
+    FL_FLEET_COMPATIBLE = 0,
+    FL_FLEET_INCOMPATIBLE = 1,
+    FL_FLEET_UNREADABLE = 2,
+};
+
+struct fl_fleet_volume {
+    char *path;
+    char *uuid;  /**< NULL if unknown */
+    char *label; /**< NULL if none */
+    enum fl_fleet_state state;
+    char *error;     /**< why it is unreadable, or NULL */
+    char **rules;    /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
+    char **commands; /**< what fixes this volume, shell-ready (NULL-terminated; fl_fleet_finish()) */
+};
+
+struct fl_fleet_host {
+    char *hostname;   /**< NULL if the records did not say */
+    char *machine_id; /**< NULL if the records did not say */
+    char *os_id, *os_version_id, *fipsluks_version;
+    int kernel_fips;   /**< 1, 0, or -1 unknown */
+    char *scanned_at;  /**< the newest scan's timestamp, as the records gave it */
+    time_t time;       /**< the same, parsed */
+    bool complete;     /**< a whole document or a summary record was seen for the newest scan */
+    bool stale;        /**< older than the maximum age (fl_fleet_finish()) */
+    bool needs_action; /**< stale, incomplete, or a volume is not compatible or unreadable */
+    struct fl_fleet_volume *volumes;
+    size_t n_volumes;
+    unsigned n_compatible, n_incompatible, n_unreadable;
+    char **commands; /**< what fixes it, shell-ready (NULL-terminated, in volume order, unique) */
+};
+
+struct fl_fleet_count {
+    char *name;
+    unsigned long count;
+};
+
+struct fl_fleet_summary {
+    size_t hosts, volumes, compatible, incompatible, unreadable, stale, needing_action;
+    struct fl_fleet_count *rules; /**< findings of severity error by rule id, sorted by id */
+    size_t n_rules;
+    struct fl_fleet_count *kdfs; /**< keyslots by KDF, sorted by name */
+    size_t n_kdfs;
+};
+
+struct fl_fleet_error {
+    char *source;
+    unsigned long line;
+    char *message;
+};
+
+struct fl_fleet;
+
+int fl_fleet_new(struct fl_fleet **ret);
+void fl_fleet_free(struct fl_fleet *f);
+
+/**
+ * Merge the bytes of one input named @p source: fipsluks scan JSON documents and JSON lines, in
+ * any mix and any number. Of each host (machine id, else host name) only the newest scan counts.
+ * @return 0, or -ENOMEM (the fleet stays usable but incomplete).
+ */
+int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t len);
+
+/** Record an error about @p source that is not in its contents (e.g. it cannot be read). */
+int fl_fleet_add_error(struct fl_fleet *f, const char *source, unsigned long line, const char *message);
+
+/**
+ * After the last input: sort the hosts (by host name, then machine id), mark those whose scan is
+ * more than @p max_age seconds older than @p now as stale, derive the commands and the summary.
+ * @return 0 or -ENOMEM.
+ */
+int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age);
+
+const struct fl_fleet_summary *fl_fleet_summary(const struct fl_fleet *f);
+size_t fl_fleet_n_hosts(const struct fl_fleet *f);
+const struct fl_fleet_host *fl_fleet_host(const struct fl_fleet *f, size_t i);
+/** Input errors kept (at most FL_FLEET_MAX_ERRORS); fl_fleet_n_errors_total() counts all. */
+size_t fl_fleet_n_errors(const struct fl_fleet *f);
+size_t fl_fleet_n_errors_total(const struct fl_fleet *f);
+const struct fl_fleet_error *fl_fleet_error(const struct fl_fleet *f, size_t i);
+
+/** Whether @p cmd may be shown as a command to run: "fipsluks …" or "cryptsetup …" made only of
+ * plain words and single-quoted strings (no expansion, redirection or command separator). */
+bool fl_fleet_command_safe(const char *cmd);
+
+const char *fl_fleet_state_name(enum fl_fleet_state s);
+
+#endif

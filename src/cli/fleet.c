@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fipsluks report: merge scan output from many hosts (JSON documents or JSON lines, any mix) into
+ * a fleet summary, as a text table, JSON or CSV. The merge itself is src/lib/fleet.c; this file
+ * reads the inputs and prints. Everything printed comes from untrusted input: text is escaped,
+ * JSON strings are made valid UTF-8, CSV cells are quoted and kept from being read as formulas.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "fipsluks/fleet.h"
+#include "fipsluks/identity.h"
+#include "fipsluks/util.h"
+#include "cli.h"
+
+#define REPORT_MAX_AGE_DEFAULT (2 * 86400)  /* the timer scans daily: two missed days are stale */
+#define REPORT_INPUT_MAX       (1ULL << 30) /* one input file (bytes) */
+
+/* ---- reading the inputs ---- */
+
+static int read_all(int fd, char **ret, size_t *ret_len)
+{
+    size_t len = 0, size = 65536;
+    char *buf = malloc(size), *nb;
+    ssize_t n;
+
+    if (!buf)
+        return -ENOMEM;
+    for (;;) {
+        if (len == size) {
+            if (size >= REPORT_INPUT_MAX) {
+                free(buf);
+                return -EFBIG;
+            }
+            size *= 2;
+            nb = realloc(buf, size);
+            if (!nb) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = nb;
+        }
+        n = read(fd, buf + len, size - len);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            n = -errno;
+            free(buf);
+            return (int)n;
+        }
+        len += (size_t)n;
+    }
+    *ret = buf;
+    *ret_len = len;
+    return 0;
+}
+
+/* Merge one input; @return 0, 1 when it cannot be read (recorded as an input error), or -ENOMEM. */
+static int add_input(struct fl_fleet *fleet, const char *name)
+{
+    bool is_stdin = !strcmp(name, "-");
+    const char *source = is_stdin ? "(standard input)" : name;
+    int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char *buf = NULL;
+    size_t len = 0;
+    int r;
+
+    r = fd < 0 ? -errno : read_all(fd, &buf, &len);
+    if (fd >= 0 && !is_stdin)
+        close(fd);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0) {
+        r = fl_fleet_add_error(fleet, source, 0, strerror(-r));
+        return r < 0 ? r : 1;
+    }
+    r = fl_fleet_add(fleet, source, buf, len);
+    free(buf);
+    return r;
+}
+
+/* --max-age: a number with an optional unit s, m, h, d or w (seconds without one). */
+static int parse_age(const char *arg, uint64_t *ret)
+{
+    static const struct {
+        char unit;
+        uint64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    char num[32];
+    size_t n = strlen(arg);
+    uint64_t v, mult = 1;
+
+    if (n == 0 || n >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, arg, n + 1);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (num[n - 1] == units[i].unit) {
+            mult = units[i].seconds;
+            num[--n] = '\0';
+        }
+    if (fl_parse_u64(num, &v) < 0 || v > UINT64_MAX / mult)
+        return -EINVAL;
+    *ret = v * mult;
+    return 0;
+}
+
+/* ---- text ---- */
+
+/* @p s escaped for a terminal, in a new string (NULL → "-"). */
+static char *escaped(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    fl_fputs_escaped(s ? s : "-", f);
+    if (fclose(f) == EOF) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Display columns of escaped (so printable, valid UTF-8) text: one per code point. */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* Print @p s (escaped) in a column of @p width, cut with "…" when longer. */
+static void cell(const char *s, size_t width, bool last)
+{
+    size_t cols = columns(s);
+
+    if (cols <= width) {
+        fputs(s, stdout);
+        if (!last)
+            printf("%*s", (int)(width - cols + 2), "");
+        return;
+    }
+    for (size_t c = 0; *s; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80 && ++c == width)
+            break;
+        putchar(*s);
+    }
+    fputs("…", stdout);
+    if (!last)
+        fputs("  ", stdout);
+}
+
+static size_t terminal_width(void)
+{
+    struct winsize ws;
+    const char *env = getenv("COLUMNS");
+    uint64_t v;
+
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    if (env && fl_parse_u64(env, &v) == 0 && v >= 20 && v <= 10000)
+        return (size_t)v;
+    return SIZE_MAX; /* not a terminal: nothing to fit */
+}
+
+enum { COL_HOST, COL_OS, COL_SCANNED, COL_VOLUMES, COL_OK, COL_NOT_OK, COL_UNREADABLE, COL_STATE, N_COLS };
+
+static const struct {
+    const char *name;
+    size_t min; /* the narrowest a column is cut to, when the terminal is narrow */
+} cols_info[N_COLS] = {
+    [COL_HOST] = {"HOST", 8},         [COL_OS] = {"OS", 6},       [COL_SCANNED] = {"SCANNED", 11},
+    [COL_VOLUMES] = {"VOLS", 4},      [COL_OK] = {"OK", 2},       [COL_NOT_OK] = {"BAD", 3},
+    [COL_UNREADABLE] = {"UNREAD", 6}, [COL_STATE] = {"STATE", 5},
+};
+
+static char *host_state(const struct fl_fleet_host *h)
+{
+    char *s = NULL;
+
+    if (asprintf(&s, "%s%s%s%s%s", h->needs_action ? "" : "ok", h->n_incompatible ? "incompatible " : "",
+                 h->n_unreadable ? "unreadable " : "", h->stale ? "stale " : "",
+                 h->complete ? "" : "incomplete ") < 0)
+        return NULL;
+    if (*s && s[strlen(s) - 1] == ' ')
+        s[strlen(s) - 1] = '\0';
+    return s;
+}
+
+static char *number(unsigned long long n)
+{
+    char *s = NULL;
+
+    return asprintf(&s, "%llu", n) < 0 ? NULL : s;
+}
+
+/* The cells of host @p h's row (escaped), in @p c. @return 0 or -ENOMEM. */
+static int host_cells(const struct fl_fleet_host *h, char *c[N_COLS])
+{
+    char *os = NULL;
+
+    if (asprintf(&os, "%s %s", h->os_id ? h->os_id : "-", h->os_version_id ? h->os_version_id : "") < 0)
+        return -ENOMEM;
+    c[COL_HOST] = escaped(h->hostname ? h->hostname : h->machine_id);
+    c[COL_OS] = escaped(os);
+    free(os);
+    c[COL_SCANNED] = escaped(h->scanned_at);
+    c[COL_VOLUMES] = number(h->n_volumes);
+    c[COL_OK] = number(h->n_compatible);
+    c[COL_NOT_OK] = number(h->n_incompatible);
+    c[COL_UNREADABLE] = number(h->n_unreadable);
+    c[COL_STATE] = host_state(h);
+    for (int i = 0; i < N_COLS; i++)
+        if (!c[i])
+            return -ENOMEM;
+    return 0;
+}
+
+static void print_counts(const char *title, const struct fl_fleet_count *c, size_t n)
+{
+    printf("%s:", title);
+    if (n == 0)
+        printf(" none");
+    for (size_t i = 0; i < n; i++) {
+        char *name = escaped(c[i].name);
+        printf("%s %s %lu", i ? "," : "", name ? name : "?", c[i].count);
+        free(name);
+    }
+    putchar('\n');
+}
+
+static void print_age(uint64_t s)
+{
+    if (s % 86400 == 0)
+        printf("%llud", (unsigned long long)(s / 86400));
+    else if (s % 3600 == 0)
+        printf("%lluh", (unsigned long long)(s / 3600));
+    else
+        printf("%llus", (unsigned long long)s);
+}
+
+static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
+{
+    const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
+    size_t n = fl_fleet_n_hosts(fleet), width[N_COLS], total = 0, avail = terminal_width();
+    char *(*cells)[N_COLS] = calloc(n ? n : 1, sizeof(*cells));
+    int r = 0;
+
+    if (!cells)
+        return -ENOMEM;
+    printf("%zu host%s, %zu volume%s: %zu FIPS-compatible, %zu not compatible, %zu unreadable\n", s->hosts,
+           s->hosts == 1 ? "" : "s", s->volumes, s->volumes == 1 ? "" : "s", s->compatible, s->incompatible,
+           s->unreadable);
+    printf("%zu host%s need%s action; %zu with a scan older than ", s->needing_action,
+           s->needing_action == 1 ? "" : "s", s->needing_action == 1 ? "s" : "", s->stale);
+    print_age(max_age);
+    putchar('\n');
+    print_counts("Errors by rule", s->rules, s->n_rules);
+    print_counts("Keyslots by KDF", s->kdfs, s->n_kdfs);
+
+    for (int c = 0; c < N_COLS; c++)
+        width[c] = strlen(cols_info[c].name);
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        r = host_cells(fl_fleet_host(fleet, i), cells[i]);
+        for (int c = 0; c < N_COLS && r >= 0; c++)
+            if (columns(cells[i][c]) > width[c])
+                width[c] = columns(cells[i][c]);
+    }
+    if (r < 0)
+        goto out;
+    for (int c = 0; c < N_COLS; c++)
+        total += width[c] + (c + 1 < N_COLS ? 2 : 0);
+    /* Too wide for the terminal: narrow the text columns, the host name last. */
+    for (int c = COL_STATE; total > avail && c >= 0; c = c == COL_STATE     ? COL_OS
+                                                         : c == COL_OS      ? COL_SCANNED
+                                                         : c == COL_SCANNED ? COL_HOST
+                                                                            : -1) {
+        size_t cut = total - avail, room = width[c] > cols_info[c].min ? width[c] - cols_info[c].min : 0;
+        if (cut > room)
+            cut = room;
+        width[c] -= cut;
+        total -= cut;
+    }
+    if (n) {
+        putchar('\n');
+        for (int c = 0; c < N_COLS; c++)
+            cell(cols_info[c].name, width[c], c + 1 == N_COLS);
+        putchar('\n');
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < N_COLS; c++)
+            cell(cells[i][c], width[c], c + 1 == N_COLS);
+        putchar('\n');
+    }
+    /* Commands are never cut: they must be copied exactly. */
+    if (s->needing_action)
+        printf("\nTo do, on each host:\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
+
+        if (!h->needs_action)
+            continue;
+        printf("  %s", cells[i][COL_HOST]);
+        if (h->machine_id && h->hostname) {
+            printf(" (machine-id ");
+            fl_fputs_escaped(h->machine_id, stdout);
+            putchar(')');
+        }
+        printf(":\n");
+        for (size_t k = 0; h->commands && h->commands[k]; k++) {
+            printf("    ");
+            fl_fputs_escaped(h->commands[k], stdout);
+            putchar('\n');
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < N_COLS; c++)
+            free(cells[i][c]);
+    free(cells);
+    if (r < 0)
+        return r;
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+}
+
+/* ---- JSON ---- */
+
+static json_object *json_counts(const struct fl_fleet_count *c, size_t n)
+{
+    json_object *o = json_object_new_object();
+
+    for (size_t i = 0; i < n; i++) {
+        json_object *name = fl_json_string(c[i].name);
+        json_object_object_add(o, json_object_get_string(name), json_object_new_int64((int64_t)c[i].count));
+        json_object_put(name);
+    }
+    return o;
+}
+
+static json_object *json_strv(char *const *v)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; v && v[i]; i++)
+        json_object_array_add(a, fl_json_string(v[i]));
+    return a;
+}
+
+static json_object *json_host(const struct fl_fleet_host *h)
+{
+    json_object *o = json_object_new_object(), *vols = json_object_new_array();
+
+    json_object_object_add(o, "hostname", fl_json_string(h->hostname));
+    json_object_object_add(o, "machine_id", fl_json_string(h->machine_id));
+    json_object_object_add(o, "os_id", fl_json_string(h->os_id));
+    json_object_object_add(o, "os_version_id", fl_json_string(h->os_version_id));
+    json_object_object_add(o, "kernel_fips",
+                           h->kernel_fips < 0 ? NULL : json_object_new_boolean(h->kernel_fips));
+    json_object_object_add(o, "fipsluks_version", fl_json_string(h->fipsluks_version));
+    json_object_object_add(o, "scanned_at", fl_json_string(h->scanned_at));
+    json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
+    json_object_object_add(o, "complete", json_object_new_boolean(h->complete));
+    json_object_object_add(o, "needs_action", json_object_new_boolean(h->needs_action));
+    json_object_object_add(o, "volume_count", json_object_new_int64((int64_t)h->n_volumes));
+    json_object_object_add(o, "compatible", json_object_new_int64(h->n_compatible));
+    json_object_object_add(o, "incompatible", json_object_new_int64(h->n_incompatible));
+    json_object_object_add(o, "unreadable", json_object_new_int64(h->n_unreadable));
+    for (size_t i = 0; i < h->n_volumes; i++) {
+        const struct fl_fleet_volume *v = &h->volumes[i];
+        json_object *jv = json_object_new_object();
+
+        json_object_object_add(jv, "path", fl_json_string(v->path));
+        json_object_object_add(jv, "uuid", fl_json_string(v->uuid));
+        json_object_object_add(jv, "label", fl_json_string(v->label));
+        json_object_object_add(jv, "state", json_object_new_string(fl_fleet_state_name(v->state)));
+        json_object_object_add(jv, "error", fl_json_string(v->error));
+        json_object_object_add(jv, "rules", json_strv(v->rules));
+        json_object_object_add(jv, "commands", json_strv(v->commands));
+        json_object_array_add(vols, jv);
+    }
+    json_object_object_add(o, "volumes", vols);
+    json_object_object_add(o, "commands", json_strv(h->commands));
+    return o;
+}
+
+static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now)
+{
+    const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
+    json_object *doc = json_object_new_object(), *sum = json_object_new_object();
+    json_object *hosts = json_object_new_array(), *errors = json_object_new_array();
+    char at[FL_TIMESTAMP_SIZE] = "";
+    int r;
+
+    fl_timestamp_format(now, at);
+    json_object_object_add(doc, "schema_version", json_object_new_int(FL_SCHEMA_VERSION));
+    json_object_object_add(doc, "record", json_object_new_string("report"));
+    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
+    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    json_object_object_add(doc, "generated_at", json_object_new_string(at));
+    json_object_object_add(doc, "max_age_seconds", json_object_new_int64((int64_t)max_age));
+    json_object_object_add(sum, "hosts", json_object_new_int64((int64_t)s->hosts));
+    json_object_object_add(sum, "volumes", json_object_new_int64((int64_t)s->volumes));
+    json_object_object_add(sum, "compatible", json_object_new_int64((int64_t)s->compatible));
+    json_object_object_add(sum, "incompatible", json_object_new_int64((int64_t)s->incompatible));
+    json_object_object_add(sum, "unreadable", json_object_new_int64((int64_t)s->unreadable));
+    json_object_object_add(sum, "stale_hosts", json_object_new_int64((int64_t)s->stale));
+    json_object_object_add(sum, "hosts_needing_action", json_object_new_int64((int64_t)s->needing_action));
+    json_object_object_add(sum, "errors_by_rule", json_counts(s->rules, s->n_rules));
+    json_object_object_add(sum, "keyslots_by_kdf", json_counts(s->kdfs, s->n_kdfs));
+    json_object_object_add(sum, "input_errors",
+                           json_object_new_int64((int64_t)fl_fleet_n_errors_total(fleet)));
+    json_object_object_add(doc, "summary", sum);
+    for (size_t i = 0; i < fl_fleet_n_hosts(fleet); i++)
+        json_object_array_add(hosts, json_host(fl_fleet_host(fleet, i)));
+    json_object_object_add(doc, "hosts", hosts);
+    for (size_t i = 0; i < fl_fleet_n_errors(fleet); i++) {
+        const struct fl_fleet_error *e = fl_fleet_error(fleet, i);
+        json_object *je = json_object_new_object();
+        json_object_object_add(je, "file", fl_json_string(e->source));
+        json_object_object_add(je, "line", json_object_new_int64((int64_t)e->line));
+        json_object_object_add(je, "message", fl_json_string(e->message));
+        json_object_array_add(errors, je);
+    }
+    json_object_object_add(doc, "input_errors", errors);
+    r = fl_json_print(doc, false);
+    json_object_put(doc);
+    return r;
+}
+
+/* ---- CSV (RFC 4180) ---- */
+
+static void csv_cell(const char *s, bool last)
+{
+    json_object *clean = fl_json_string(s ? s : "");
+    const char *c = clean ? json_object_get_string(clean) : "";
+
+    /* A cell starting with = + - @ (or a tab / CR) is a formula to a spreadsheet: make it text. */
+    bool formula = strchr("=+-@\t\r", *c) && *c;
+    putchar('"');
+    if (formula)
+        putchar('\'');
+    for (; *c; c++) {
+        if (*c == '"')
+            putchar('"');
+        /* Control characters (an escape sequence in a host name) shown, not sent to a terminal;
+         * newlines separate the commands of a cell. */
+        if (((unsigned char)*c < 0x20 && *c != '\n') || *c == 0x7f)
+            printf("\\x%02x", (unsigned char)*c);
+        else
+            putchar(*c);
+    }
+    putchar('"');
+    putchar(last ? '\n' : ',');
+    json_object_put(clean);
+}
+
+static int print_csv(const struct fl_fleet *fleet)
+{
+    static const char *const header[] = {
+        "hostname",    "machine_id", "os_id", "os_version_id", "fipsluks_version",
+        "kernel_fips", "scanned_at", "stale", "needs_action",  "path",
+        "uuid",        "label",      "state", "error",         "rules",
+        "commands"};
+    const size_t n_header = sizeof(header) / sizeof(header[0]);
+
+    for (size_t i = 0; i < n_header; i++)
+        printf("%s%s", header[i], i + 1 < n_header ? "," : "\n");
+    for (size_t i = 0; i < fl_fleet_n_hosts(fleet); i++) {
+        const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
+        for (size_t v = 0; v < h->n_volumes || (v == 0 && h->n_volumes == 0); v++) {
+            const struct fl_fleet_volume *vol = h->n_volumes ? &h->volumes[v] : NULL;
+            char *rules = NULL, *commands = NULL;
+            size_t rlen = 0, clen = 0;
+            FILE *rf = open_memstream(&rules, &rlen), *cf = open_memstream(&commands, &clen);
+
+            if (!rf || !cf) {
+                if (rf)
+                    fclose(rf);
+                if (cf)
+                    fclose(cf);
+                free(rules);
+                free(commands);
+                return -ENOMEM;
+            }
+            for (size_t k = 0; vol && vol->rules && vol->rules[k]; k++)
+                fprintf(rf, "%s%s", k ? " " : "", vol->rules[k]);
+            /* This volume's fixes; a fresh scan first when the host's is stale or cut short. */
+            if (h->stale || !h->complete)
+                fputs(FL_FLEET_RESCAN_COMMAND, cf);
+            for (size_t k = 0; vol && vol->commands && vol->commands[k]; k++)
+                fprintf(cf, "%s%s", ftell(cf) ? "\n" : "", vol->commands[k]);
+            fclose(rf);
+            fclose(cf);
+            csv_cell(h->hostname, false);
+            csv_cell(h->machine_id, false);
+            csv_cell(h->os_id, false);
+            csv_cell(h->os_version_id, false);
+            csv_cell(h->fipsluks_version, false);
+            csv_cell(h->kernel_fips < 0 ? "" : h->kernel_fips ? "true" : "false", false);
+            csv_cell(h->scanned_at, false);
+            csv_cell(h->stale ? "true" : "false", false);
+            csv_cell(h->needs_action ? "true" : "false", false);
+            csv_cell(vol ? vol->path : NULL, false);
+            csv_cell(vol ? vol->uuid : NULL, false);
+            csv_cell(vol ? vol->label : NULL, false);
+            csv_cell(vol ? fl_fleet_state_name(vol->state) : NULL, false);
+            csv_cell(vol ? vol->error : NULL, false);
+            csv_cell(rules, false);
+            csv_cell(commands, true);
+            free(rules);
+            free(commands);
+        }
+    }
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+}
+
+int verb_report(int argc, const char **argv)
+{
+    int json = 0, csv = 0, r = 0, unreadable = 0;
+    char *max_age_arg = NULL;
+    struct poptOption options[] = {
+        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-report(8))",
+         NULL},
+        {"csv", 0, POPT_ARG_NONE, &csv, 0, "Write CSV: one row per volume, for spreadsheets", NULL},
+        {"max-age", 0, POPT_ARG_STRING, &max_age_arg, 0,
+         "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, w)", "AGE"},
+        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
+        POPT_AUTOHELP POPT_TABLEEND,
+    };
+    poptContext ctx = fl_popt_context("report", argc, argv, options, "FILE…|-");
+    struct fl_fleet *fleet = NULL;
+    uint64_t max_age = REPORT_MAX_AGE_DEFAULT;
+    const char **files;
+    size_t n_files = 0, n_stdin = 0;
+    time_t now = time(NULL);
+
+    r = fl_popt_parse(ctx, "report");
+    if (r < 0)
+        goto out;
+    files = poptGetArgs(ctx);
+    while (files && files[n_files])
+        n_stdin += !strcmp(files[n_files++], "-");
+    if (n_files == 0) {
+        r = fl_usage_error("report", "give the scan outputs to merge: FILE… (or - for standard input)");
+        goto out;
+    }
+    if (n_stdin > 1) {
+        r = fl_usage_error("report", "standard input (-) can be read only once");
+        goto out;
+    }
+    if (json && csv) {
+        r = fl_usage_error("report", "--json and --csv exclude each other");
+        goto out;
+    }
+    if (max_age_arg && parse_age(max_age_arg, &max_age) < 0) {
+        r = fl_usage_error(
+            "report", "--max-age '%s': not a number of seconds, or with a unit s, m, h, d or w", max_age_arg);
+        goto out;
+    }
+
+    r = fl_fleet_new(&fleet);
+    for (size_t i = 0; i < n_files && r >= 0; i++) {
+        r = add_input(fleet, files[i]);
+        unreadable += r == 1;
+    }
+    if (r >= 0)
+        r = fl_fleet_finish(fleet, now, max_age);
+    if (r < 0) {
+        fl_log_error(r, "report failed");
+        goto out;
+    }
+    for (size_t i = 0; i < fl_fleet_n_errors(fleet); i++) {
+        const struct fl_fleet_error *e = fl_fleet_error(fleet, i);
+        fprintf(stderr, "fipsluks report: ");
+        fl_fputs_escaped(e->source, stderr);
+        if (e->line)
+            fprintf(stderr, ":%lu", e->line);
+        fprintf(stderr, ": ");
+        fl_fputs_escaped(e->message, stderr);
+        fprintf(stderr, e->line ? " (skipped)\n" : "\n");
+    }
+    if (fl_fleet_n_errors_total(fleet) > fl_fleet_n_errors(fleet))
+        fprintf(stderr, "fipsluks report: %zu more input errors not shown\n",
+                fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
+
+    r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age);
+    if (r < 0)
+        fl_log_error(r, "cannot write the report");
+    else
+        r = unreadable                                ? FL_EXIT_DEVICE
+            : fl_fleet_summary(fleet)->needing_action ? FL_EXIT_INCOMPATIBLE
+                                                      : FL_EXIT_OK;
+out:
+    fl_fleet_free(fleet);
+    free(max_age_arg);
+    poptFreeContext(ctx);
+    return r;
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * scan --format prometheus: node_exporter's textfile-collector format (Prometheus text exposition
+ * format 0.0.4). Every family has HELP and TYPE lines and its samples together; label values are
+ * escaped (backslash, double quote, newline) and invalid UTF-8 in header strings is replaced, so a
+ * hostile label or path cannot break the file. Per-volume samples keep the scan's target order;
+ * counted families are sorted by label, so the same volumes always give the same bytes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fipsluks/identity.h"
+#include "cli.h"
+
+struct fl_prom {
+    FILE *volumes; /* fipsluks_volume_fips_compatible samples */
+    char *volumes_buf;
+    size_t volumes_len;
+    FILE *unreadable; /* fipsluks_target_unreadable samples */
+    char *unreadable_buf;
+    size_t unreadable_len;
+    json_object *paths;    /* the paths counted: a path given twice is one series, counted once */
+    json_object *kdfs;     /* kdf -> keyslots */
+    json_object *findings; /* rule -> severity -> findings */
+    unsigned n_compatible, n_incompatible, n_unreadable;
+};
+
+int fl_prom_new(struct fl_prom **ret)
+{
+    struct fl_prom *p = calloc(1, sizeof(*p));
+
+    if (!p)
+        return -ENOMEM;
+    p->volumes = open_memstream(&p->volumes_buf, &p->volumes_len);
+    p->unreadable = open_memstream(&p->unreadable_buf, &p->unreadable_len);
+    p->paths = json_object_new_object();
+    p->kdfs = json_object_new_object();
+    p->findings = json_object_new_object();
+    if (!p->volumes || !p->unreadable || !p->paths || !p->kdfs || !p->findings) {
+        fl_prom_free(p);
+        return -ENOMEM;
+    }
+    *ret = p;
+    return 0;
+}
+
+void fl_prom_free(struct fl_prom *p)
+{
+    if (!p)
+        return;
+    if (p->volumes)
+        fclose(p->volumes);
+    if (p->unreadable)
+        fclose(p->unreadable);
+    free(p->volumes_buf);
+    free(p->unreadable_buf);
+    json_object_put(p->paths);
+    json_object_put(p->kdfs);
+    json_object_put(p->findings);
+    free(p);
+}
+
+/* A label value: valid UTF-8, with \\, \" and \n escaped. */
+static void label_value(FILE *out, const char *s)
+{
+    json_object *clean = fl_json_string(s ? s : "");
+    const char *c = clean ? json_object_get_string(clean) : "";
+
+    for (; *c; c++) {
+        if (*c == '\\')
+            fputs("\\\\", out);
+        else if (*c == '"')
+            fputs("\\\"", out);
+        else if (*c == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*c, out);
+    }
+    json_object_put(clean);
+}
+
+/* Whether @p path was counted already (node_exporter refuses a file with a series twice);
+ * @return 1 if so, 0 if not (it is now), -ENOMEM. */
+static int seen(struct fl_prom *p, const char *path)
+{
+    if (json_object_object_get_ex(p->paths, path, NULL))
+        return 1;
+    return json_object_object_add(p->paths, path, NULL) < 0 ? -ENOMEM : 0;
+}
+
+static int bump(json_object *map, const char *key)
+{
+    json_object *v;
+
+    if (json_object_object_get_ex(map, key, &v))
+        return json_object_int_inc(v, 1) ? 0 : -ENOMEM;
+    v = json_object_new_int(1);
+    if (!v || json_object_object_add(map, key, v) < 0) {
+        json_object_put(v);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl_findings *f)
+{
+    bool ok = fl_findings_compatible(f);
+    int r = seen(p, v->path);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    if (ok)
+        p->n_compatible++;
+    else
+        p->n_incompatible++;
+    fputs("fipsluks_volume_fips_compatible{path=\"", p->volumes);
+    label_value(p->volumes, v->path);
+    fputs("\",uuid=\"", p->volumes);
+    label_value(p->volumes, v->uuid);
+    fputs("\",label=\"", p->volumes);
+    label_value(p->volumes, v->label);
+    fprintf(p->volumes, "\"} %d\n", ok ? 1 : 0);
+    for (size_t i = 0; i < v->n_keyslots && r == 0; i++)
+        r = bump(p->kdfs, v->keyslots[i].kdf ? v->keyslots[i].kdf : "none");
+    for (size_t i = 0; i < f->n && r == 0; i++) {
+        json_object *sev;
+
+        if (!json_object_object_get_ex(p->findings, f->items[i].rule, &sev)) {
+            sev = json_object_new_object();
+            if (!sev || json_object_object_add(p->findings, f->items[i].rule, sev) < 0) {
+                json_object_put(sev);
+                return -ENOMEM;
+            }
+        }
+        r = bump(sev, fl_severity_name(f->items[i].severity));
+    }
+    return ferror(p->volumes) ? -ENOMEM : r;
+}
+
+int fl_prom_unreadable(struct fl_prom *p, const char *path)
+{
+    int r = seen(p, path);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    p->n_unreadable++;
+    fputs("fipsluks_target_unreadable{path=\"", p->unreadable);
+    label_value(p->unreadable, path);
+    fputs("\"} 1\n", p->unreadable);
+    return ferror(p->unreadable) ? -ENOMEM : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of @p map, sorted; NULL when empty or out of memory (@p ret_n says which). */
+static const char **sorted_keys(json_object *map, size_t *ret_n)
+{
+    size_t n = (size_t)json_object_object_length(map), i = 0;
+    const char **keys;
+
+    *ret_n = 0;
+    if (n == 0)
+        return NULL;
+    keys = calloc(n, sizeof(*keys));
+    if (!keys)
+        return NULL;
+    json_object_object_foreach(map, k, v)
+    {
+        (void)v;
+        keys[i++] = k;
+    }
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    *ret_n = n;
+    return keys;
+}
+
+static void family(FILE *out, const char *name, const char *help)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, double duration_seconds)
+{
+    const char **kdfs = NULL, **rules = NULL;
+    size_t n_kdfs, n_rules;
+    int r = 0;
+
+    if (fflush(p->volumes) == EOF || fflush(p->unreadable) == EOF)
+        return -ENOMEM;
+    kdfs = sorted_keys(p->kdfs, &n_kdfs);
+    rules = sorted_keys(p->findings, &n_rules);
+    if ((!kdfs && json_object_object_length(p->kdfs)) || (!rules && json_object_object_length(p->findings))) {
+        r = -ENOMEM;
+        goto out;
+    }
+
+    family(out, "fipsluks_scan_info", "fipsluks version and host identity of the last scan (always 1).");
+    fprintf(out, "fipsluks_scan_info{version=\"%s\",hostname=\"", FL_VERSION);
+    label_value(out, id->hostname);
+    fputs("\",machine_id=\"", out);
+    label_value(out, id->machine_id);
+    fputs("\",os_id=\"", out);
+    label_value(out, id->os_id);
+    fputs("\",os_version_id=\"", out);
+    label_value(out, id->os_version_id);
+    fputs("\"} 1\n", out);
+    family(out, "fipsluks_kernel_fips_enabled",
+           "1 when the kernel runs in FIPS mode (/proc/sys/crypto/fips_enabled), 0 when not, -1 unknown.");
+    fprintf(out, "fipsluks_kernel_fips_enabled %d\n", id->kernel_fips);
+    family(out, "fipsluks_last_scan_timestamp_seconds",
+           "When the last scan started, in seconds since the epoch.");
+    fprintf(out, "fipsluks_last_scan_timestamp_seconds %lld\n", (long long)id->time);
+    family(out, "fipsluks_scan_duration_seconds", "How long the last scan took.");
+    fprintf(out, "fipsluks_scan_duration_seconds %.6f\n", duration_seconds);
+
+    family(out, "fipsluks_volumes", "LUKS volumes found by the last scan, by state.");
+    fprintf(out, "fipsluks_volumes{state=\"compatible\"} %u\n", p->n_compatible);
+    fprintf(out, "fipsluks_volumes{state=\"incompatible\"} %u\n", p->n_incompatible);
+    fprintf(out, "fipsluks_volumes{state=\"unreadable\"} %u\n", p->n_unreadable);
+    family(out, "fipsluks_unreadable_targets", "Targets the last scan could not read.");
+    fprintf(out, "fipsluks_unreadable_targets %u\n", p->n_unreadable);
+    if (p->unreadable_len) {
+        family(out, "fipsluks_target_unreadable", "A target the last scan could not read (always 1).");
+        fwrite(p->unreadable_buf, 1, p->unreadable_len, out);
+    }
+    if (p->volumes_len) {
+        family(out, "fipsluks_volume_fips_compatible",
+               "1 when a FIPS host opens every part of this LUKS volume, 0 when it refuses some.");
+        fwrite(p->volumes_buf, 1, p->volumes_len, out);
+    }
+    if (n_kdfs) {
+        family(out, "fipsluks_keyslots", "Keyslots of the scanned volumes, by key derivation function.");
+        for (size_t i = 0; i < n_kdfs; i++) {
+            json_object *v = json_object_object_get(p->kdfs, kdfs[i]);
+            fputs("fipsluks_keyslots{kdf=\"", out);
+            label_value(out, kdfs[i]);
+            fprintf(out, "\"} %d\n", json_object_get_int(v));
+        }
+    }
+    if (n_rules) {
+        family(out, "fipsluks_findings", "Findings of the last scan, by rule and severity.");
+        for (size_t i = 0; i < n_rules; i++) {
+            json_object *sev = json_object_object_get(p->findings, rules[i]);
+            size_t n_sev;
+            const char **sevs = sorted_keys(sev, &n_sev);
+
+            if (!sevs) {
+                r = -ENOMEM;
+                goto out;
+            }
+            for (size_t s = 0; s < n_sev; s++) {
+                fputs("fipsluks_findings{rule=\"", out);
+                label_value(out, rules[i]);
+                fprintf(out, "\",severity=\"%s\"} %d\n", sevs[s],
+                        json_object_get_int(json_object_object_get(sev, sevs[s])));
+            }
+            free(sevs);
+        }
+    }
+    if (ferror(out))
+        r = -EIO;
+out:
+    free(kdfs);
+    free(rules);
+    return r;
+}

