@@ -693,7 +693,7 @@ int fl_format(const char *path, const struct fl_format_params *p, const struct f
         return r;
     u.fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (u.fd < 0)
-        return -errno;
+        return -errno; /* cppcheck-suppress memleak ; open() failed: no descriptor to close */
     r = target_fits(u.fd, p, &sector, &why);
     if (r < 0)
         goto out;

@@ -540,9 +540,9 @@ static int open_source(const char *path, int *ret_fd, uint64_t *ret_size)
 
 int fl_probe_luks(const char *path)
 {
-    uint64_t size;
+    uint64_t size = 0;
     size_t len;
-    int fd, r;
+    int fd = -1, r;
 
     r = open_source(path, &fd, &size);
     if (r < 0)
@@ -558,9 +558,9 @@ static int load(struct fl_volume *v, const char *source)
 {
     struct header_copy copy = {.fd = -1};
     struct crypt_device *cd = NULL;
-    uint64_t size;
+    uint64_t size = 0;
     size_t len;
-    int fd, r;
+    int fd = -1, r;
 
     r = open_source(source, &fd, &size);
     if (r < 0)
