@@ -12,9 +12,9 @@
 
 bool fl_use_color(FILE *f)
 {
-    const char *term = getenv("TERM");
+    const char *term = getenv("TERM"), *no_color = getenv("NO_COLOR");
 
-    if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+    if (no_color && *no_color)
         return false;
     if (term && !strcmp(term, "dumb"))
         return false;
@@ -190,6 +190,6 @@ int fl_json_print(json_object *doc, bool pretty)
     if (!s)
         return -ENOMEM;
     if (puts(s) == EOF || fflush(stdout) == EOF)
-        return -errno ? -errno : -EIO;
+        return errno ? -errno : -EIO;
     return 0;
 }

@@ -1112,8 +1112,6 @@ static int judge_providers(const struct fl_ossl_conf *conf, const char *conf_pat
         r = fl_check_evidence(c, "%s:%u: [%s] activate = %s", activate->file, activate->line, section,
                               activate->value);
     }
-    if (r < 0)
-        return r;
 properties:
     if (r < 0)
         return r;

@@ -71,7 +71,7 @@ static bool copy_lower(char *dst, const char *src, size_t len)
     if (len >= SPEC_PART)
         return false;
     for (size_t i = 0; i < len; i++)
-        dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] - 'A' + 'a') : src[i];
+        dst[i] = (char)((src[i] >= 'A' && src[i] <= 'Z') ? src[i] - 'A' + 'a' : src[i]);
     dst[len] = '\0';
     return true;
 }
@@ -594,7 +594,7 @@ static void token_type_name(const struct fl_token *t, char *buf, size_t size)
         return;
     }
     for (; t->type[i] && i + 1 < size; i++)
-        buf[i] = shell_safe(t->type[i]) ? t->type[i] : '?';
+        buf[i] = (char)(shell_safe(t->type[i]) ? t->type[i] : '?');
     buf[i] = '\0';
 }
 

@@ -365,6 +365,9 @@ int fl_root_exists(const char *root, const char *path)
     r = fl_root_path(root, path, &full);
     if (r < 0)
         return r;
+    /* fl_root_path() sets full whenever it returns 0; clang's analyzer assumes that a failed readlink()
+     * may leave errno 0, which would make it return 0 without a path. */
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
     r = access(full, F_OK) == 0 ? 1 : (errno == ENOENT || errno == ENOTDIR) ? 0 : -errno;
     free(full);
     return r;

@@ -665,9 +665,9 @@ static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *
 
 int fl_probe_luks(const char *path)
 {
-    uint64_t size;
+    uint64_t size = 0;
     size_t len;
-    int fd, r;
+    int fd = -1, r;
 
     r = open_source(path, FL_READ_NOFOLLOW, &fd, &size);
     if (r < 0)
@@ -683,9 +683,9 @@ static int load(struct fl_volume *v, const char *source, unsigned flags)
 {
     struct header_copy copy = {.fd = -1};
     struct crypt_device *cd = NULL;
-    uint64_t size;
+    uint64_t size = 0;
     size_t len;
-    int fd, r;
+    int fd = -1, r;
 
     r = open_source(source, flags, &fd, &size);
     if (r < 0)

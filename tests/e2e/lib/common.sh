@@ -36,6 +36,25 @@ fl_skip() {
     exit 77
 }
 
+# FL_VALGRIND=1: every `fipsluks` the test runs by name runs under valgrind's memcheck, through a
+# wrapper put first on PATH. Memory errors and definite leaks make it exit 99, which no fipsluks exit
+# code uses, so the test's own exit-code assertion fails and shows valgrind's report.
+if [[ ${FL_VALGRIND:-0} == 1 ]]; then
+    command -v valgrind >/dev/null || fl_fail "FL_VALGRIND=1, but no valgrind (scripts/setup installs it)"
+    fl_real_fipsluks=$(command -v fipsluks) || fl_fail "FL_VALGRIND=1: no fipsluks on PATH (build first)"
+    mkdir -m 0755 "$T/.valgrind-bin"
+    {
+        echo '#!/bin/sh'
+        printf 'exec valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite'
+        printf ' --show-leak-kinds=definite --suppressions=%q %q "$@"\n' \
+            "$FL_SOURCE_DIR/tests/valgrind.supp" "$fl_real_fipsluks"
+    } >"$T/.valgrind-bin/fipsluks"
+    chmod 0755 "$T/.valgrind-bin/fipsluks"
+    export PATH="$T/.valgrind-bin:$PATH"
+    [[ $(command -v fipsluks) == "$T/.valgrind-bin/fipsluks" ]] ||
+        fl_fail "FL_VALGRIND=1: the valgrind wrapper is not first on PATH"
+fi
+
 # fl_assert_eq EXPECTED ACTUAL WHAT
 fl_assert_eq() {
     [[ "$1" == "$2" ]] || fl_fail "$3: expected '$1', got '$2'"
