@@ -35,7 +35,6 @@ int fl_exit_code(int r)
     case ENOTSUP:   /* migrate: argon2 cannot be computed on this FIPS host */
     case ECANCELED: /* the operator did not confirm */
     case EINVAL:
-        return FL_EXIT_USAGE;
     default:
         return FL_EXIT_USAGE;
     }

@@ -232,7 +232,7 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, do
                "1 when a FIPS host opens every part of this LUKS volume, 0 when it refuses some.");
         fwrite(p->volumes_buf, 1, p->volumes_len, out);
     }
-    if (n_kdfs) {
+    if (kdfs) { /* non-NULL exactly when n_kdfs > 0 */
         family(out, "fipsluks_keyslots", "Keyslots of the scanned volumes, by key derivation function.");
         for (size_t i = 0; i < n_kdfs; i++) {
             json_object *v = json_object_object_get(p->kdfs, kdfs[i]);
@@ -241,7 +241,7 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, do
             fprintf(out, "\"} %d\n", json_object_get_int(v));
         }
     }
-    if (n_rules) {
+    if (rules) { /* non-NULL exactly when n_rules > 0 */
         family(out, "fipsluks_findings", "Findings of the last scan, by rule and severity.");
         for (size_t i = 0; i < n_rules; i++) {
             json_object *sev = json_object_object_get(p->findings, rules[i]);

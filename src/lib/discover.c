@@ -340,6 +340,9 @@ static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
     for (int i = 0; i < n && r >= 0; i++) {
         char *path = NULL;
 
+        /* read_names() sets names whenever it returns a count; clang's analyzer assumes that a failed
+         * readdir() may leave errno negative, which would make it return a count without names. */
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
         if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]) < 0) {
             r = -ENOMEM;
             break;

@@ -63,7 +63,7 @@ static int strv_add(char ***v, const char *s, bool unique)
     size_t n = strv_len(*v);
     char **nv;
 
-    for (size_t i = 0; unique && i < n; i++)
+    for (size_t i = 0; unique && *v && i < n; i++) /* *v: n is 0 without it, for clang's analyzer */
         if (!strcmp((*v)[i], s))
             return 0;
     nv = reallocarray(*v, n + 2, sizeof(**v));
@@ -213,6 +213,7 @@ static long host_get(struct fl_fleet *f, const char *machine_id, const char *hos
         if (!nh)
             return -ENOMEM;
         f->hosts = nh;
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
         nx = reallocarray(f->extras, n, sizeof(*nx));
         if (!nx)
             return -ENOMEM;
@@ -294,6 +295,9 @@ static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
     host->n_volumes++;
 fill:
     memset(v, 0, sizeof(*v));
+    /* extras[h] has n_volumes entries, like hosts[h].volumes: clang's analyzer loses the n_volumes = 0 of a
+     * new host and takes the loop above for a match in a host without extras. */
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
     memset(x, 0, sizeof(*x));
     if (!strcmp(str_member(o, "status"), "error"))
         v->state = FL_FLEET_UNREADABLE;
@@ -619,6 +623,7 @@ int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
     /* Sort hosts and their volume extras together: sort an index, then permute. */
     if (f->n_hosts > 1) {
         struct fl_fleet_host *hosts = malloc(f->n_hosts * sizeof(*hosts));
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
         struct volume_extra **extras = malloc(f->n_hosts * sizeof(*extras));
         struct {
             struct fl_fleet_host host;
@@ -641,6 +646,7 @@ int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
             extras[i] = f->extras[tmp[i].index];
         }
         memcpy(f->hosts, hosts, f->n_hosts * sizeof(*hosts));
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
         memcpy(f->extras, extras, f->n_hosts * sizeof(*extras));
         free(hosts);
         free(extras);

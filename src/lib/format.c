@@ -645,7 +645,7 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
     struct scratch s = {.fd = -1};
     struct undo u = {.t = t};
     uint32_t bits, sector = 512, iterations, digest_iterations;
-    uint64_t size;
+    uint64_t size = 0; /* set by target_geometry(); clang's analyzer takes a failed fstat() for errno 0 */
     uint32_t logical, auto_sector;
     char cipher[64];
     int r, slot;

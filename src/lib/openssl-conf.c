@@ -372,11 +372,11 @@ static int expand(struct parser *p, const char *section, const char *from, const
             if (!v)
                 break;
             from += 2;
-            v = v == 'r' ? '\r' : v == 'n' ? '\n' : v == 'b' ? '\b' : v == 't' ? '\t' : v;
+            v = (char)(v == 'r' ? '\r' : v == 'n' ? '\n' : v == 'b' ? '\b' : v == 't' ? '\t' : v);
             r = text_put(&t, &v, 1);
         } else if (*from == '$' && (!p->dollarid || from[1] == '{' || from[1] == '(')) {
             const char *s = from + 1, *e, *name, *value;
-            char close = *s == '{' ? '}' : *s == '(' ? ')' : 0, *sec = NULL, *key = NULL;
+            char close = (char)(*s == '{' ? '}' : *s == '(' ? ')' : 0), *sec = NULL, *key = NULL;
             bool env_unknown = false;
             size_t n;
 

@@ -649,7 +649,7 @@ static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *
     fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     r = fd < 0 ? -errno : 0;
     close(pfd);
-    if (r < 0)
+    if (fd < 0)
         return r;
     if (fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
         r = -EAGAIN; /* cannot happen: /proc/self/fd reopens the same inode */
