@@ -104,6 +104,20 @@ void fl_log_status(int exit_code);
 /* What an exit code means, as fipsluks(8) says. */
 const char *fl_exit_meaning(int exit_code);
 
+/* ---- stopping on signals (stop.c), for the verbs that write ---- */
+
+#include <signal.h>
+/* Set by SIGINT/SIGTERM/SIGHUP once fl_stop_catch() is in place: the signal number, or 0. */
+extern volatile sig_atomic_t fl_interrupted;
+/* Catch the three signals (system calls restart with @p restart; not at prompts, so Ctrl-C ends them). */
+void fl_stop_catch(bool restart);
+/* What the handler writes on standard error at the first signal (a static string; NULL: nothing). */
+void fl_stop_message(const char *msg);
+/* fl_prompt_secret() that Ctrl-C ends: @return 0 with a secret, 1 for an empty answer (skip), -EINTR, -errno. */
+int fl_stop_ask_secret(const char *prompt, struct fl_secret **ret);
+/* fl_confirm() that Ctrl-C ends. */
+int fl_stop_confirm(const char *question, const char *answer);
+
 /* ---- output (output.c) ---- */
 
 enum fl_color { FL_COLOR_RED, FL_COLOR_YELLOW, FL_COLOR_GREEN, FL_COLOR_BOLD, FL_COLOR_DIM };

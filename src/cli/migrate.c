@@ -48,37 +48,9 @@ struct run {
 
 /* ---- signals ---- */
 
-static volatile sig_atomic_t interrupted;
-static volatile sig_atomic_t writing; /* the volume is being written: the current step finishes */
-
-static void on_signal(int sig)
-{
-    static const char before[] = "\nfipsluks: interrupted: nothing has been written; stopping\n";
-    static const char during[] = "\nfipsluks: interrupted: finishing the current step (the volume is safe), "
-                                 "then stopping\n";
-
-    if (!interrupted) {
-        if (writing)
-            (void)!write(STDERR_FILENO, during, sizeof(during) - 1);
-        else
-            (void)!write(STDERR_FILENO, before, sizeof(before) - 1);
-    }
-    interrupted = sig;
-}
-
-/*
- * SIGINT/SIGTERM/SIGHUP set a flag and say so at once. Outside prompts, system calls restart, so
- * libcryptsetup's I/O is never cut short; at a prompt they do not, so Ctrl-C ends the prompt.
- */
-static void catch_signals(bool restart)
-{
-    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = restart ? SA_RESTART : 0};
-
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
+static const char stop_before[] = "\nfipsluks: interrupted: nothing has been written; stopping\n";
+static const char stop_during[] = "\nfipsluks: interrupted: finishing the current step (the volume is safe), "
+                                  "then stopping\n";
 
 /* ---- messages ---- */
 
@@ -330,21 +302,12 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
 
     if (attempt >= run->o.tries)
         return -EPERM;
-    if (interrupted)
-        return -EINTR;
     describe_from(ks, kdf, sizeof(kdf));
     snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d (%s) [empty to skip]: ", ks ? ks->id : -1,
              kdf);
-    catch_signals(false);
-    r = fl_prompt_secret(prompt, ret);
-    catch_signals(true);
-    if (r < 0)
-        return interrupted ? -EINTR : r;
-    if ((*ret)->len == 0) {
-        fl_secret_free(*ret);
-        *ret = NULL;
-        return 1;
-    }
+    r = fl_stop_ask_secret(prompt, ret);
+    if (r != 0)
+        return r;
     warn_secret(*ret, "the prompt");
     return 0;
 }
@@ -390,7 +353,7 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
         progress(run, "timing PBKDF2-%s for the new keyslots ...\n", run->o.hash);
         break;
     case FL_EVENT_BACKUP:
-        writing = 1;
+        fl_stop_message(stop_during);
         say(run, "header backup: %s\n", run->res.backup);
         if (run->res.backup_on_volume)
             fl_log_warning("the header backup '%s' is on a file system inside the volume it backs up: if the "
@@ -423,7 +386,7 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
 
 static bool stop(void *userdata)
 {
-    return interrupted != 0;
+    return fl_interrupted != 0;
 }
 
 static void print_plan(const struct run *run, const struct fl_migrate_job *jobs, size_t n)
@@ -449,9 +412,7 @@ static int confirm(void *userdata, const struct fl_migrate_job *jobs, size_t n)
     print_plan(run, jobs, n);
     if (run->o.batch || !fl_interactive())
         return 0;
-    catch_signals(false);
-    r = fl_confirm("Convert these keyslots? Type YES to proceed: ", "YES");
-    catch_signals(true);
+    r = fl_stop_confirm("Convert these keyslots? Type YES to proceed: ", "YES");
     return r > 0 ? 0 : -ECANCELED;
 }
 
@@ -547,7 +508,7 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
         if (slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND)
             json_object_array_add(rem, json_object_new_int(slots[i].id));
     json_object_object_add(doc, "remaining", rem);
-    json_object_object_add(doc, "interrupted", json_object_new_boolean(interrupted != 0));
+    json_object_object_add(doc, "interrupted", json_object_new_boolean(fl_interrupted != 0));
     json_object_object_add(doc, "restored", json_object_new_boolean(run->res.restored));
     json_object_object_add(doc, "written", json_object_new_boolean(run->res.wrote));
     json_object_object_add(doc, "fips_compatible", v ? json_object_new_boolean(compatible) : NULL);
@@ -600,7 +561,7 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
     if (run->o.allow_non_fips)
         printf("note: --allow-non-fips-unlock: this run computed keyslot KDFs with OpenSSL's non-FIPS default "
                "provider\n");
-    if (interrupted)
+    if (fl_interrupted)
         printf("interrupted: the current step was completed and the volume is safe; run the same command "
                "again to continue\n");
     if (run->luks1_backup[0])
@@ -644,7 +605,7 @@ static int report(struct run *run, int result)
         for (size_t i = 0; i < run->res.n_journals; i++)
             remaining += journal_pending(run, &run->res.journals[i]);
     }
-    code = result != 0 ? result : remaining || interrupted ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
+    code = result != 0 ? result : remaining || fl_interrupted ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
     if (run->o.json) {
         json_object *doc = json_report(run, &f, slots, n, code, compatible);
         r = fl_json_print(doc, false);
@@ -858,7 +819,8 @@ int verb_migrate(int argc, const char **argv)
             goto out;
         }
     }
-    catch_signals(true);
+    fl_stop_message(stop_before);
+    fl_stop_catch(true);
     r = migrate(&run);
 out:
     if (run.o.json || (r >= 0 && run.m))

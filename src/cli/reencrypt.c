@@ -43,28 +43,8 @@ struct run {
 
 /* ---- signals ---- */
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    static const char msg[] = "\nfipsluks: interrupted: finishing the current step, then stopping (run the "
-                              "same command again to continue)\n";
-
-    if (!interrupted)
-        (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    interrupted = sig;
-}
-
-/* As migrate: outside prompts system calls restart, so libcryptsetup's I/O is never cut short. */
-static void catch_signals(bool restart)
-{
-    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = restart ? SA_RESTART : 0};
-
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
+static const char stop_msg[] = "\nfipsluks: interrupted: finishing the current step, then stopping (run the "
+                               "same command again to continue)\n";
 
 /* ---- options ---- */
 
@@ -195,12 +175,9 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
 {
     struct run *run = userdata;
     char prompt[160];
-    int r;
 
     if (attempt >= run->o.tries)
         return -EPERM;
-    if (interrupted)
-        return -EINTR;
     if (attempt > 0)
         fprintf(stderr, "No key available with this passphrase.\n");
     if (ks)
@@ -208,17 +185,7 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
                  "Enter passphrase for keyslot %d [empty: drop this keyslot]: ", ks->id);
     else
         snprintf(prompt, sizeof(prompt), "Enter passphrase to resume the reencryption: ");
-    catch_signals(false);
-    r = fl_prompt_secret(prompt, ret);
-    catch_signals(true);
-    if (r < 0)
-        return interrupted ? -EINTR : r;
-    if ((*ret)->len == 0) {
-        fl_secret_free(*ret);
-        *ret = NULL;
-        return 1;
-    }
-    return 0;
+    return fl_stop_ask_secret(prompt, ret);
 }
 
 static int confirm_drop(void *userdata, const int *ids, size_t n)
@@ -235,9 +202,7 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
             n == 1 ? "it would be" : "they would be");
     if (run->o.batch || !fl_interactive())
         return -ECANCELED;
-    catch_signals(false);
-    r = fl_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
-    catch_signals(true);
+    r = fl_stop_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
     return r > 0 ? 0 : -ECANCELED;
 }
 
@@ -292,8 +257,8 @@ static int progress(void *userdata, uint64_t done, uint64_t size)
 {
     struct run *run = userdata;
 
-    show_progress(run, done, size, done >= size || interrupted);
-    return interrupted ? 1 : 0;
+    show_progress(run, done, size, done >= size || fl_interrupted);
+    return fl_interrupted ? 1 : 0;
 }
 
 /* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
@@ -543,7 +508,8 @@ int verb_reencrypt(int argc, const char **argv)
 
     r = parse_options(argc, argv, &run.o, &ctx);
     if (r == 0) {
-        catch_signals(true);
+        fl_stop_message(stop_msg);
+        fl_stop_catch(true);
         r = reencrypt(&run);
     }
     if (r >= 0 && fflush(stdout) == EOF)
