@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The JSON of migrate and format is an interface too (schemas in their man pages): fixed volumes must
+# give exactly the documents in tests/e2e/golden/. The fipsluks version is normalised; everything else
+# is fixed by the inputs (UUIDs, labels, forced iterations). To update after a deliberate, documented
+# schema change: FL_GOLDEN_UPDATE=1 bash this-test.
+. "$(dirname "$0")/lib/common.sh"
+
+G=$FL_SOURCE_DIR/tests/e2e/golden
+cd "$T"
+fl_key k0 "golden-zero"
+fl_key k1 "golden-one1"
+fl_key kw "golden-wrong"
+chmod 600 k0 k1 kw
+version=$(fipsluks --version | cut -d' ' -f2)
+
+# golden NAME EXPECTED-EXIT CMD...: run CMD (JSON on stdout), compare with golden/NAME.json
+golden() {
+    local name=$1 want=$2 rc=0
+    shift 2
+    "$@" >"$name.raw" 2>/dev/null || rc=$?
+    fl_assert_eq "$want" "$rc" "$name: exit code"
+    jq -S --arg v "$version" '.version |= (if . == $v then "VERSION" else . end)' "$name.raw" >"$name.json" ||
+        fl_fail "$name: not JSON: $(cat "$name.raw")"
+    if [[ ${FL_GOLDEN_UPDATE:-0} == 1 ]]; then
+        cp "$name.json" "$G/$name.json"
+        echo "updated $G/$name.json"
+    fi
+    diff -u "$G/$name.json" "$name.json" || fl_fail "$name: the JSON differs from $G/$name.json"
+}
+
+fl-mkluks --uuid 11111111-2222-4333-8444-555555555555 --label golden \
+    --slot "kdf=argon2id,key-file=k0,priority=prefer" --slot "kdf=argon2i,key-file=k1" v.img
+cp v.img w.img
+golden migrate-dry-run 7 fipsluks migrate --batch --json --dry-run -d k1 -d k0 v.img
+golden migrate 0 fipsluks migrate --batch --json -d k0 -d k1 --pbkdf-force-iterations 1000 --header-backup v.bak v.img
+golden migrate-wrong-secret 2 fipsluks migrate --batch --json -d k0 -d kw --pbkdf-force-iterations 1000 w.img
+
+truncate -s 24M f.img
+golden format 0 fipsluks format --batch --json --key-file k0 --pbkdf-force-iterations 1000 \
+    --uuid 22222222-3333-4444-8555-666666666666 --label golden-new --subsystem fleet f.img
+echo "golden-json: migrate and format documents match"
