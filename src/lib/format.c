@@ -727,12 +727,17 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
     why = NULL;
     reread_partitions(t, &sigs);
 
-    free(res.volume->path); /* read from the scratch copy: name the target */
+    /* Read from the scratch copy: name the target, and in the remedies too. */
+    free(res.volume->path);
     res.volume->path = strdup(t->path);
     if (!res.volume->path) {
         r = -ENOMEM;
         goto out;
     }
+    fl_findings_clear(&res.findings);
+    r = fl_policy_evaluate(res.volume, &res.findings);
+    if (r < 0)
+        goto out;
     res.keyslot = slot;
     res.key_bits = bits;
     res.sector_size = sector;
