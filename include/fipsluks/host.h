@@ -20,29 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum fl_check_status {
-    FL_CHECK_PASS = 0,
-    FL_CHECK_WARN = 1,
-    FL_CHECK_FAIL = 2,
-    FL_CHECK_SKIP = 3,
-};
-
-/** The verdict of one check. */
-struct fl_check {
-    const char *id; /**< stable id: "kernel", "system-fips", "openssl-module", … (static) */
-    enum fl_check_status status;
-    char *message;   /**< one line: what was found */
-    char **evidence; /**< what was read: "FILE: value", "FILE:LINE: text", probe results */
-    size_t n_evidence;
-    size_t allocated_evidence;
-    char *remedy; /**< what to do, one action per line; NULL when nothing is to be done */
-};
-
-/** Every check, in the order fl_host_check_all() runs them. */
-struct fl_checks {
-    struct fl_check items[12];
-    size_t n;
-};
+#include "fipsluks/check.h"
 
 /** Check ids, in report order. */
 #define FL_CHECK_KERNEL         "kernel"
@@ -62,9 +40,6 @@ struct fl_openssl_live {
     bool fips_available;  /**< the fips provider is loaded and active */
     bool fips_properties; /**< the default properties require fips=yes */
 };
-
-/** "pass", "warn", "fail", "skip". */
-const char *fl_check_status_name(enum fl_check_status s);
 
 /**
  * Kernel: /proc/sys/crypto/fips_enabled is 1 and fips=1 is on /proc/cmdline.
@@ -151,11 +126,5 @@ size_t fl_remedy_order(const struct fl_checks *checks, size_t *order);
  * @return number of failed checks, or -ENOMEM (@p out then holds what was done; clear it).
  */
 int fl_host_check_all(const char *root, struct fl_checks *out);
-
-/** Release one check's contents. */
-void fl_check_clear(struct fl_check *c);
-
-/** Release every check's contents. */
-void fl_checks_clear(struct fl_checks *checks);
 
 #endif

@@ -23,7 +23,7 @@
 #include <blkid/blkid.h>
 
 #include "fipsluks/discover.h"
-#include "host-internal.h"
+#include "root.h"
 
 /* Deep enough for any real tree; bounds the recursion (and the open directories) on hostile input. */
 #define FL_WALK_MAX_DEPTH 64

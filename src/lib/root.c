@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host-internal.h"
+#include "root.h"
 #include "util.h"
 
 /* Like the kernel's limit on nested symbolic links. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The live OpenSSL probe: what this process's OpenSSL allows, with its configuration loaded. */
+/* The openssl-live check: a probe of what this process's OpenSSL allows, with its configuration loaded. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The kernel checks: the kernel is in FIPS mode with fips=1 on its command line (kernel), and the
+ * marker file /etc/system-fips (system-fips). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host-internal.h"
+
+/* Larger than any /proc/cmdline (the kernel's COMMAND_LINE_SIZE is at most a few KiB). */
+#define FL_PROC_MAX (64u * 1024u)
+
+/* ---- kernel ---- */
+
+#define FL_REMEDY_FIPS1                                                                                      \
+    "add fips=1 to the kernel command line and reboot (RHEL: fips-mode-setup --enable; GRUB: "               \
+    "GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub or grub2-mkconfig; Flatcar: "                 \
+    "kernel_arguments "                                                                                      \
+    "in the Butane config, see fipsluks check --emit butane)"
+
+/* The value of the last fips= argument on @p cmdline (the kernel applies them in order), or NULL. */
+static char *cmdline_fips(const char *cmdline)
+{
+    const char *p = cmdline, *found = NULL;
+    size_t found_len = 0;
+
+    while (*p) {
+        const char *start;
+        bool quoted = false;
+
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        start = p;
+        while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+            if (*p == '"')
+                quoted = !quoted;
+            p++;
+        }
+        if ((size_t)(p - start) >= 5 && !strncmp(start, "fips=", 5)) {
+            found = start + 5;
+            found_len = (size_t)(p - start) - 5;
+        }
+        if (!strncmp(start, "--", 2) && p - start == 2)
+            break; /* the rest belongs to init */
+    }
+    return found ? strndup(found, found_len) : NULL;
+}
+
+/* Trailing white space off, in place. */
+static char *chomp(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+int fl_check_kernel(const char *root, struct fl_check *c)
+{
+    static const char enabled_path[] = "/proc/sys/crypto/fips_enabled";
+    char *enabled = NULL, *cmdline = NULL, *arg = NULL;
+    int r, er, cr, on = -1;
+
+    fl_check_init(c, FL_CHECK_KERNEL);
+    er = fl_root_read_text(root, enabled_path, FL_PROC_MAX, &enabled);
+    cr = fl_root_read_text(root, "/proc/cmdline", FL_PROC_MAX, &cmdline);
+    if (er == -ENOMEM || cr == -ENOMEM) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (er < 0)
+        r = fl_check_evidence(c, "%s: %s", enabled_path, fl_read_strerror(er, 0));
+    else {
+        chomp(enabled);
+        on = !strcmp(enabled, "1") ? 1 : !strcmp(enabled, "0") ? 0 : -1;
+        r = fl_check_evidence(c, "%s: %s", enabled_path, enabled);
+    }
+    if (r < 0)
+        goto out;
+    if (cr < 0) {
+        r = fl_check_evidence(c, "/proc/cmdline: %s", fl_read_strerror(cr, 0));
+    } else {
+        arg = cmdline_fips(cmdline);
+        if (arg)
+            r = fl_check_evidence(c, "/proc/cmdline: fips=%s", arg);
+        else
+            r = fl_check_evidence(c, "/proc/cmdline: no fips= argument");
+    }
+    if (r < 0)
+        goto out;
+
+    {
+        bool arg1 = arg && !strcmp(arg, "1");
+        const char *argdesc = arg1 ? "fips=1 on the command line" : "fips=1 not on the command line";
+
+        if (on == 1 && arg1) {
+            r = fl_check_set(c, FL_CHECK_PASS, "fips_enabled=1, fips=1 on the command line");
+        } else if (on == 1) {
+            r = fl_check_set(
+                c, FL_CHECK_WARN,
+                "the kernel is in FIPS mode, but %s: it enforces FIPS mode by itself (built or patched "
+                "to); a kernel update may not",
+                arg ? "its command line has another fips= value" : "fips=1 is not on its command line");
+            if (r >= 0)
+                r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
+        } else if (er == -ENOENT) {
+            r = fl_check_set(c, FL_CHECK_FAIL,
+                             "the kernel has no FIPS support (no %s: built without CONFIG_CRYPTO_FIPS)%s",
+                             enabled_path, arg1 ? "; fips=1 on its command line has no effect" : "");
+            if (r >= 0)
+                r = fl_check_remedy(c, "boot a kernel built with CONFIG_CRYPTO_FIPS=y");
+            if (r >= 0 && !arg1)
+                r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
+        } else if (er < 0 || on < 0) {
+            r = fl_check_set(c, FL_CHECK_FAIL, "cannot tell whether the kernel is in FIPS mode: %s %s, %s",
+                             enabled_path, er < 0 ? fl_read_strerror(er, 0) : "holds neither 0 nor 1",
+                             argdesc);
+            if (r >= 0 && !arg1)
+                r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
+        } else if (arg1) {
+            r = fl_check_set(
+                c, FL_CHECK_FAIL,
+                "fips=1 is on the command line, but fips_enabled=0: the kernel did not enter FIPS mode "
+                "(the command line read is not the running kernel's, or the kernel ignores fips=)");
+            if (r >= 0)
+                r = fl_check_remedy(c, "boot a kernel built with CONFIG_CRYPTO_FIPS=y, with fips=1");
+        } else {
+            r = fl_check_set(c, FL_CHECK_FAIL, "the kernel is not in FIPS mode: fips_enabled=0, %s%s",
+                             argdesc, arg ? " (fips= has another value)" : "");
+            if (r >= 0)
+                r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
+        }
+    }
+out:
+    free(enabled);
+    free(cmdline);
+    free(arg);
+    return r < 0 ? r : 0;
+}
+
+/* ---- /etc/system-fips ---- */
+
+int fl_check_system_fips(const char *root, struct fl_check *c)
+{
+    static const char path[] = "/etc/system-fips";
+    int r, e;
+
+    fl_check_init(c, FL_CHECK_SYSTEM_FIPS);
+    e = fl_root_exists(root, path);
+    if (e == -ENOMEM)
+        return e;
+    if (e > 0) {
+        r = fl_check_evidence(c, "%s: exists", path);
+        if (r >= 0)
+            r = fl_check_set(c, FL_CHECK_PASS, "%s exists", path);
+        return r < 0 ? r : 0;
+    }
+    r = fl_check_evidence(c, "%s: %s", path, e == 0 ? "does not exist" : strerror(-e));
+    /* A warning, not a failure: cryptsetup >= 2.5 does not read it (libcryptsetup asks OpenSSL), and
+     * RHEL 9 dropped it; the FIPS guide still creates it, for older tools that look for it. */
+    if (r >= 0)
+        r = fl_check_set(c, FL_CHECK_WARN,
+                         e == 0
+                             ? "%s does not exist: the FIPS guide creates it for older tools that look for "
+                               "it (cryptsetup >= 2.5 does not read it, RHEL 9 dropped it)"
+                             : "%s cannot be examined",
+                         path);
+    if (r >= 0)
+        r = fl_check_remedy(c, "touch %s", path);
+    return r < 0 ? r : 0;
+}
