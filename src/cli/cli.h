@@ -155,12 +155,32 @@ json_object *fl_json_volume_error(const char *path, int err);
 /* The text form of one scanned volume. */
 void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findings *f);
 
-/* ---- host identity and time on every JSON record (record.c) ---- */
+/* ---- the envelope of every JSON document, host identity and time (record.c) ---- */
 
 struct fl_identity;
-/* A new JSON object holding schema_version, record (@p record), tool, version, host and
- * @p time_key ("scanned_at", "checked_at") for @p id. Schema in fipsluks-scan(8). */
+/* Add the fields every JSON document and record begins with to @p doc: schema_version, record
+ * (@p record: "scan", "check", "migrate", "format", "report", …), tool, version. The caller adds the
+ * rest (a streaming writer too: envelope first, then its own fields). Schema in fipsluks-scan(8). */
+void fl_json_envelope(json_object *doc, const char *record);
+
+/* The five host-identity fields, whatever struct they come from (struct fl_identity, a report's
+ * struct fl_fleet_host). Strings may be NULL; kernel_fips is 1, 0 or -1 (unknown). */
+struct fl_json_host {
+    const char *hostname, *machine_id, *os_id, *os_version_id;
+    int kernel_fips;
+};
+/* Add hostname, machine_id, os_id, os_version_id and kernel_fips (null when unknown) to @p o. */
+void fl_json_host_fields(json_object *o, const struct fl_json_host *h);
+
+/* Add the envelope (fl_json_envelope()), "host" ({fl_json_host_fields()} of @p id) and @p time_key
+ * ("scanned_at", "checked_at", "finished_at") with @p id's timestamp to @p doc. @return 0 or -ENOMEM. */
+int fl_json_record_add(json_object *doc, const char *record, const struct fl_identity *id,
+                       const char *time_key);
+/* A new JSON object holding what fl_json_record_add() adds, or NULL (no memory). */
 json_object *fl_json_record(const char *record, const struct fl_identity *id, const char *time_key);
+/* fl_json_record_add() with this host's identity, read now (migrate, format: no --root). @return 0 or
+ * -ENOMEM. */
+int fl_json_record_this_host(json_object *doc, const char *record, const char *time_key);
 
 /* ---- files written atomically (atomic.c) ---- */
 

@@ -360,12 +360,13 @@ static json_object *json_host(const struct fl_fleet_host *h)
 {
     json_object *o = json_object_new_object(), *vols = json_object_new_array();
 
-    json_object_object_add(o, "hostname", fl_json_string(h->hostname));
-    json_object_object_add(o, "machine_id", fl_json_string(h->machine_id));
-    json_object_object_add(o, "os_id", fl_json_string(h->os_id));
-    json_object_object_add(o, "os_version_id", fl_json_string(h->os_version_id));
-    json_object_object_add(o, "kernel_fips",
-                           h->kernel_fips < 0 ? NULL : json_object_new_boolean(h->kernel_fips));
+    fl_json_host_fields(o, &(const struct fl_json_host){
+                               .hostname = h->hostname,
+                               .machine_id = h->machine_id,
+                               .os_id = h->os_id,
+                               .os_version_id = h->os_version_id,
+                               .kernel_fips = h->kernel_fips,
+                           });
     json_object_object_add(o, "fipsluks_version", fl_json_string(h->fipsluks_version));
     json_object_object_add(o, "scanned_at", fl_json_string(h->scanned_at));
     json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
@@ -402,10 +403,7 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
     int r;
 
     fl_timestamp_format(now, at);
-    json_object_object_add(doc, "schema_version", json_object_new_int(FL_SCHEMA_VERSION));
-    json_object_object_add(doc, "record", json_object_new_string("report"));
-    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
-    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    fl_json_envelope(doc, "report");
     json_object_object_add(doc, "generated_at", json_object_new_string(at));
     json_object_object_add(doc, "max_age_seconds", json_object_new_int64((int64_t)max_age));
     json_object_object_add(sum, "hosts", json_object_new_int64((int64_t)s->hosts));

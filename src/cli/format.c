@@ -233,8 +233,7 @@ static int print_json(const struct format_opts *o, const struct fl_format_result
 
     if (!doc)
         return -ENOMEM;
-    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
-    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    (void)fl_json_record_this_host(doc, "format", "finished_at");
     json_object_object_add(doc, "path", fl_json_string(o->target));
     json_object_object_add(doc, "uuid", fl_json_string(v->uuid));
     json_object_object_add(doc, "label", fl_json_string(v->label));

@@ -456,8 +456,7 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
     json_object *doc = json_object_new_object(), *jobs = json_object_new_array(), *rem = json_object_new_array(),
                 *secrets = json_object_new_array(), *journals = json_object_new_array(), *err = NULL;
 
-    json_object_object_add(doc, "tool", json_object_new_string("fipsluks"));
-    json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
+    (void)fl_json_record_this_host(doc, "migrate", "finished_at");
     json_object_object_add(doc, "path", fl_json_string(run->o.path));
     json_object_object_add(doc, "header", fl_json_string(run->o.header));
     json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
