@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fipsluks check: the table of checks and the one loop that runs them. Each check lives in its own
- * module (check-kernel.c, check-openssl.c, check-openssl-live.c, check-libcryptsetup.c, sshd.c,
+ * module (check-kernel.c, check-openssl.c, check-openssl-live.c, check-libcryptsetup.c, check-sshd.c,
  * check-luks.c) and fills a record (check-record.c); this file only says which checks there are, in
  * what order, what each needs, and where its remedy goes in the safe order. Nothing here is called
  * back by a check.

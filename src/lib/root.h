@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading below a root directory (root.c): files, links resolved inside the root, configuration
- * trees with caps. Used by the configuration parsers (openssl-conf.c, sshd.c), discover.c and the
+ * trees with caps. Used by the configuration parsers (openssl-conf.c, sshd-config.c), discover.c and the
  * checks; knows nothing of checks. */
 #ifndef FL_LIB_ROOT_H
 #define FL_LIB_ROOT_H
