@@ -222,6 +222,9 @@ static struct fl_volume *luks1(const char *hash)
 
 /* ---- inspecting findings --------------------------------------------------------------------- */
 
+/* The object of finding @p x as printed ("keyslot 0"), in a buffer that lives in the calling block. */
+#define OBJ(x) fl_finding_object((x), (char[32]){0}, 32)
+
 static int evaluate(const struct fl_volume *v, struct fl_findings *f)
 {
     int r = fl_policy_evaluate(v, f);
@@ -235,7 +238,7 @@ static size_t count_rule(const struct fl_findings *f, const char *rule)
     size_t n = 0;
 
     for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->items[i].rule, rule) == 0)
+        if (strcmp(f->items[i].rule->id, rule) == 0)
             n++;
     return n;
 }
@@ -243,7 +246,7 @@ static size_t count_rule(const struct fl_findings *f, const char *rule)
 static const struct fl_finding *find(const struct fl_findings *f, const char *rule, const char *object)
 {
     for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->items[i].rule, rule) == 0 && strcmp(f->items[i].object, object) == 0)
+        if (strcmp(f->items[i].rule->id, rule) == 0 && strcmp(OBJ(&f->items[i]), object) == 0)
             return &f->items[i];
     return NULL;
 }
@@ -270,11 +273,11 @@ static struct fl_findings expect_only(const struct fl_volume *v, const char *rul
 
     if (f.n != 1) {
         for (size_t i = 0; i < f.n; i++)
-            print_error("  got %s %s: %s\n", f.items[i].rule, f.items[i].object, f.items[i].message);
+            print_error("  got %s %s: %s\n", f.items[i].rule->id, OBJ(&f.items[i]), f.items[i].message);
     }
     assert_int_equal(f.n, 1);
-    assert_string_equal(f.items[0].rule, rule);
-    assert_string_equal(f.items[0].object, object);
+    assert_string_equal(f.items[0].rule->id, rule);
+    assert_string_equal(OBJ(&f.items[0]), object);
     assert_int_equal(f.items[0].severity, severity);
     assert_int_equal(r, severity == FL_SEVERITY_ERROR ? 1 : 0);
     assert_int_equal(fl_findings_compatible(&f), severity != FL_SEVERITY_ERROR);
@@ -287,7 +290,7 @@ static void expect_none(const struct fl_volume *v)
 
     assert_int_equal(evaluate(v, &f), 0);
     for (size_t i = 0; i < f.n; i++)
-        print_error("  unexpected %s %s: %s\n", f.items[i].rule, f.items[i].object, f.items[i].message);
+        print_error("  unexpected %s %s: %s\n", f.items[i].rule->id, OBJ(&f.items[i]), f.items[i].message);
     assert_int_equal(f.n, 0);
     assert_true(fl_findings_compatible(&f));
     fl_findings_clear(&f);
@@ -588,8 +591,8 @@ static void test_reencrypt(void **state)
     remove_keyslot(v, 0);
     assert_int_equal(evaluate(v, &f), 1);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.items[0].rule, "FL-REENCRYPT");
-    assert_string_equal(f.items[1].rule, "FL-NO-KEYSLOT");
+    assert_string_equal(f.items[0].rule->id, "FL-REENCRYPT");
+    assert_string_equal(f.items[1].rule->id, "FL-NO-KEYSLOT");
     fl_findings_clear(&f);
     fl_volume_free(v);
 }
@@ -673,9 +676,9 @@ static void test_luks1_hash(void **state)
     add_keyslot(v, 1, "pbkdf2", "ripemd160", 2000000);
     assert_int_equal(evaluate(v, &f), 1);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.items[0].rule, "FL-LUKS1");
-    assert_string_equal(f.items[1].rule, "FL-LUKS1-HASH");
-    assert_string_equal(f.items[1].object, "header");
+    assert_string_equal(f.items[0].rule->id, "FL-LUKS1");
+    assert_string_equal(f.items[1].rule->id, "FL-LUKS1-HASH");
+    assert_string_equal(OBJ(&f.items[1]), "header");
     assert_int_equal(f.items[1].severity, FL_SEVERITY_ERROR);
     assert_string_equal(f.items[1].message,
                         "LUKS1 header hash ripemd160 is not FIPS-approved; it is used for every "
@@ -689,7 +692,7 @@ static void test_luks1_hash(void **state)
     v = luks1("sha1");
     assert_int_equal(evaluate(v, &f), 0);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.items[1].rule, "FL-LUKS1-HASH");
+    assert_string_equal(f.items[1].rule->id, "FL-LUKS1-HASH");
     assert_int_equal(f.items[1].severity, FL_SEVERITY_WARNING);
     assert_string_equal(f.items[1].remedy, "fipsluks reencrypt /dev/sdb1");
     assert_int_equal(
@@ -879,9 +882,9 @@ static void test_segment_integrity(void **state)
     struct fl_findings g = {0};
     assert_int_equal(evaluate(v, &g), 2);
     assert_int_equal(g.n, 2);
-    assert_string_equal(g.items[0].rule, "FL-CIPHER");
-    assert_string_equal(g.items[1].rule, "FL-INTEGRITY");
-    assert_string_equal(g.items[1].object, "segment 0");
+    assert_string_equal(g.items[0].rule->id, "FL-CIPHER");
+    assert_string_equal(g.items[1].rule->id, "FL-INTEGRITY");
+    assert_string_equal(OBJ(&g.items[1]), "segment 0");
     fl_findings_clear(&g);
     fl_volume_free(v);
 }
@@ -1080,8 +1083,8 @@ static void test_area_cipher(void **state)
     struct fl_findings g = {0};
     assert_int_equal(evaluate(v, &g), 2);
     assert_int_equal(g.n, 2);
-    assert_string_equal(g.items[0].rule, "FL-CIPHER");
-    assert_string_equal(g.items[1].rule, "FL-AREA-CIPHER");
+    assert_string_equal(g.items[0].rule->id, "FL-CIPHER");
+    assert_string_equal(g.items[1].rule->id, "FL-AREA-CIPHER");
     assert_string_equal(g.items[1].remedy,
                         "fipsluks reencrypt /dev/sdb1 "
                         "(on a host not yet in FIPS mode)");
@@ -1239,16 +1242,16 @@ static void test_ordering(void **state)
 
     int r = evaluate(v, &f);
     for (size_t i = 0; i < f.n; i++) {
-        if (i >= sizeof(want) / sizeof(want[0]) || strcmp(f.items[i].rule, want[i][0]) != 0 ||
-            strcmp(f.items[i].object, want[i][1]) != 0)
-            print_error("  #%zu got %s %s\n", i, f.items[i].rule, f.items[i].object);
+        if (i >= sizeof(want) / sizeof(want[0]) || strcmp(f.items[i].rule->id, want[i][0]) != 0 ||
+            strcmp(OBJ(&f.items[i]), want[i][1]) != 0)
+            print_error("  #%zu got %s %s\n", i, f.items[i].rule->id, OBJ(&f.items[i]));
         if (f.items[i].severity == FL_SEVERITY_ERROR)
             errors++;
     }
     assert_int_equal(f.n, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < f.n; i++) {
-        assert_string_equal(f.items[i].rule, want[i][0]);
-        assert_string_equal(f.items[i].object, want[i][1]);
+        assert_string_equal(f.items[i].rule->id, want[i][0]);
+        assert_string_equal(OBJ(&f.items[i]), want[i][1]);
     }
     assert_int_equal(r, errors);
     assert_int_equal(r, 12);
@@ -1289,7 +1292,7 @@ static void test_message_form(void **state)
         assert_true(m[len - 1] != '.');
         for (size_t j = 0; j < len; j++)
             assert_true(m[j] >= 0x20 && m[j] < 0x7f);
-        assert_true(strlen(f.items[i].object) > 0);
+        assert_true(strlen(OBJ(&f.items[i])) > 0);
         assert_non_null(f.items[i].remedy);
     }
     assert_non_null(strstr(get(&f, "FL-REQUIREMENTS", "header")->message, "(bad?flag?"
@@ -1347,7 +1350,7 @@ static void test_enomem(void **state)
         assert_true(f.n <= f.allocated);
         assert_true(f.n < baseline.n);
         for (size_t i = 0; i < f.n; i++) {
-            assert_string_equal(f.items[i].rule, baseline.items[i].rule);
+            assert_string_equal(f.items[i].rule->id, baseline.items[i].rule->id);
             assert_string_equal(f.items[i].message, baseline.items[i].message);
         }
         fl_findings_clear(&f);
