@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/policy.h"
@@ -32,7 +33,7 @@ struct volume_extra {
 struct fl_fleet {
     struct fl_fleet_host *hosts;
     struct volume_extra **extras; /* extras[h][v], parallel to hosts[h].volumes[v] */
-    size_t n_hosts, allocated;
+    size_t n_hosts, allocated, allocated_extras;
     size_t last; /* the host of the previous record: records come in runs */
     struct fl_fleet_error *errors;
     size_t n_errors, n_errors_total;
@@ -205,21 +206,10 @@ static long host_get(struct fl_fleet *f, const char *machine_id, const char *hos
     for (size_t i = 0; i < f->n_hosts; i++)
         if (same_host(&f->hosts[i], machine_id, hostname))
             return (long)(f->last = i);
-    if (f->n_hosts == f->allocated) {
-        size_t n = f->allocated ? 2 * f->allocated : 16;
-        struct fl_fleet_host *nh = reallocarray(f->hosts, n, sizeof(*nh));
-        struct volume_extra **nx;
-
-        if (!nh)
-            return -ENOMEM;
-        f->hosts = nh;
+    if (fl_array_grow(&f->hosts, &f->allocated, f->n_hosts + 1, sizeof(*f->hosts)) < 0 ||
         /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
-        nx = reallocarray(f->extras, n, sizeof(*nx));
-        if (!nx)
-            return -ENOMEM;
-        f->extras = nx;
-        f->allocated = n;
-    }
+        fl_array_grow(&f->extras, &f->allocated_extras, f->n_hosts + 1, sizeof(*f->extras)) < 0)
+        return -ENOMEM;
     host = &f->hosts[f->n_hosts];
     memset(host, 0, sizeof(*host));
     f->extras[f->n_hosts] = NULL;
