@@ -44,7 +44,7 @@ enum fl_object {
 /** The fipsluks verb that fixes a finding. */
 enum fl_fix {
     FL_FIX_NONE = 0,  /**< no fipsluks verb: a header backup, another tool, or an operator's decision */
-    FL_FIX_MIGRATE,   /**< fipsluks migrate: a new PBKDF2 keyslot from the same volume key (or LUKS1 to LUKS2) */
+    FL_FIX_MIGRATE,   /**< fipsluks migrate: a new PBKDF2 keyslot, same volume key (or LUKS1 to LUKS2) */
     FL_FIX_REENCRYPT, /**< fipsluks reencrypt: a new volume key, digest, data cipher and keyslots */
     FL_FIX_FORMAT,    /**< fipsluks format: a new volume (integrity cannot be changed in place) */
 };
@@ -89,14 +89,14 @@ extern const struct fl_rule fl_rules[FL_RULE_COUNT];
 struct fl_finding {
     const struct fl_rule *rule; /**< the rule, a row of fl_rules[] */
     enum fl_severity severity;
-    enum fl_object object;      /**< what it concerns: the header, or a segment, digest, keyslot, token … */
-    int object_id;              /**< … with this id (0 for the header) */
-    enum fl_fix fix;            /**< the verb that fixes it: the rule's fixed_by, except where the rule
-                                     depends on the volume (FL-AREA-CIPHER with a data cipher that is not
-                                     approved, FL-CIPHER on a segment with integrity, FL-LUKS1 with a
-                                     header hash that is not approved) */
-    char *message;              /**< one-line reason */
-    char *remedy;               /**< what fixes it, with the exact command; may be NULL */
+    enum fl_object object; /**< what it concerns: the header, or a segment, digest, keyslot, token … */
+    int object_id;         /**< … with this id (0 for the header) */
+    enum fl_fix fix;       /**< the verb that fixes it: the rule's fixed_by, except where the rule
+                                depends on the volume (FL-AREA-CIPHER with a data cipher that is not
+                                approved, FL-CIPHER on a segment with integrity, FL-LUKS1 with a
+                                header hash that is not approved) */
+    char *message;         /**< one-line reason */
+    char *remedy;          /**< what fixes it, with the exact command; may be NULL */
 };
 
 struct fl_findings {

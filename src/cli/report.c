@@ -218,8 +218,8 @@ void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findi
         enum fl_color c = x->severity == FL_SEVERITY_ERROR ? FL_COLOR_RED
                           : x->severity == FL_SEVERITY_WARNING ? FL_COLOR_YELLOW
                                                                : FL_COLOR_DIM;
-        fprintf(out, "  %s%-7s%s %s %s: ", fl_color_on(out, c), fl_severity_name(x->severity), fl_color_off(out),
-                x->rule->id, fl_finding_object(x, object, sizeof(object)));
+        fprintf(out, "  %s%-7s%s %s %s: ", fl_color_on(out, c), fl_severity_name(x->severity),
+                fl_color_off(out), x->rule->id, fl_finding_object(x, object, sizeof(object)));
         fl_fputs_escaped(x->message, out);
         fputc('\n', out);
         if (x->remedy) {

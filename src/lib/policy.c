@@ -597,10 +597,11 @@ static const struct object whole_header = {FL_OBJECT_HEADER, 0};
  * also on failure. Bytes of the message outside printable ASCII (from a crafted header) become '?',
  * so it stays one plain line.
  */
-static int vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity, struct object o,
-                char *remedy, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
-static int vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity, struct object o,
-                char *remedy, const char *fmt, va_list ap)
+static int vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity,
+                struct object o, char *remedy, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
+static int vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity,
+                struct object o, char *remedy, const char *fmt, va_list ap)
 {
     struct fl_findings *out = c->out;
     char *message;
@@ -647,7 +648,8 @@ static int add(struct ctx *c, enum fl_rule_id rule, enum fl_severity severity, s
 
 /* Append a finding of @p rule that, on this volume, @p fix fixes rather than what fixes the rule. */
 static int add_fixed_by(struct ctx *c, enum fl_fix fix, enum fl_rule_id rule, enum fl_severity severity,
-                        struct object o, char *remedy, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+                        struct object o, char *remedy, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 static int add_fixed_by(struct ctx *c, enum fl_fix fix, enum fl_rule_id rule, enum fl_severity severity,
                         struct object o, char *remedy, const char *fmt, ...)
 {
@@ -837,7 +839,8 @@ static int eval_header(struct ctx *c)
         r = remedy_luks1(c);
         if (!r)
             return -ENOMEM;
-        k = add_fixed_by(c, fl_policy_hash(v->hash_spec) == FL_NOT_APPROVED ? FL_FIX_REENCRYPT : FL_FIX_MIGRATE,
+        k = add_fixed_by(c,
+                         fl_policy_hash(v->hash_spec) == FL_NOT_APPROVED ? FL_FIX_REENCRYPT : FL_FIX_MIGRATE,
                          FL_RULE_LUKS1, FL_SEVERITY_INFO, whole_header, r,
                          "LUKS1 format: a single header copy and no per-keyslot hashes");
         if (k < 0)
@@ -934,8 +937,8 @@ static int eval_segment(struct ctx *c, const struct fl_segment *s)
             if (!r)
                 return -ENOMEM;
             k = add_fixed_by(c, has_integrity ? FL_FIX_FORMAT : FL_FIX_REENCRYPT,
-                             cv.xts_key_only ? FL_RULE_XTS_KEY : FL_RULE_CIPHER, severity_of(cv.approval), object,
-                             r, "data cipher %s%s: %s", s->cipher, key, cv.why);
+                             cv.xts_key_only ? FL_RULE_XTS_KEY : FL_RULE_CIPHER, severity_of(cv.approval),
+                             object, r, "data cipher %s%s: %s", s->cipher, key, cv.why);
             if (k < 0)
                 return k;
         }
@@ -1035,8 +1038,8 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
             if (!r)
                 return -ENOMEM;
             if (a == FL_NOT_APPROVED)
-                k = add(c, FL_RULE_KDF_HASH, FL_SEVERITY_ERROR, object, r, "PBKDF2 hash %s is not FIPS-approved",
-                        or_unknown(ks->hash));
+                k = add(c, FL_RULE_KDF_HASH, FL_SEVERITY_ERROR, object, r,
+                        "PBKDF2 hash %s is not FIPS-approved", or_unknown(ks->hash));
             else
                 k = add(c, FL_RULE_KDF_SHA1, FL_SEVERITY_WARNING, object, r,
                         "PBKDF2 hash %s is allowed by FIPS but deprecated", ks->hash);
@@ -1080,7 +1083,8 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
             /* a new keyslot's area takes an approved cipher only when the data cipher is approved */
             k = add_fixed_by(c, c->data_cipher != FL_APPROVED ? FL_FIX_REENCRYPT : FL_FIX_MIGRATE,
                              FL_RULE_AREA_CIPHER, severity_of(cv.approval), object, r,
-                             "keyslot area cipher %s with a %u-bit key: %s", ks->cipher, ks->key_bits, cv.why);
+                             "keyslot area cipher %s with a %u-bit key: %s", ks->cipher, ks->key_bits,
+                             cv.why);
             if (k < 0)
                 return k;
         }

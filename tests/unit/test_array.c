@@ -119,7 +119,8 @@ static void test_overflow(void **state)
     before = items;
     calls = 0;
     /* need * size wraps around */
-    assert_int_equal(fl_array_grow(&items, &allocated, SIZE_MAX / sizeof(*items) + 1, sizeof(*items)), -ENOMEM);
+    assert_int_equal(fl_array_grow(&items, &allocated, SIZE_MAX / sizeof(*items) + 1, sizeof(*items)),
+                     -ENOMEM);
     assert_int_equal(fl_array_grow(&items, &allocated, SIZE_MAX, sizeof(*items)), -ENOMEM);
     assert_int_equal(fl_array_grow(&items, &allocated, SIZE_MAX / 2 + 1, 2), -ENOMEM);
     assert_int_equal(fl_array_grow(&items, &allocated, 9, 0), -ENOMEM); /* no element size */

@@ -1550,7 +1550,8 @@ static size_t unknown_ids(const char *name, const char *text)
 
         if (!strchr(id_chars, p[3]) || !p[3])
             continue; /* "FL-..." stands for any rule */
-        while (p[len] && (strchr(id_chars, p[len]) || (p[len] == '-' && p[len + 1] && strchr(id_chars, p[len + 1]))))
+        while (p[len] &&
+               (strchr(id_chars, p[len]) || (p[len] == '-' && p[len + 1] && strchr(id_chars, p[len + 1]))))
             len++;
         for (size_t i = 0; i < FL_RULE_COUNT; i++)
             known = known || (strlen(fl_rules[i].id) == len && strncmp(p, fl_rules[i].id, len) == 0);
@@ -1585,8 +1586,8 @@ static void test_rules_documented(void **state)
         }
         snprintf(entry, sizeof(entry), "\n\\fB%s\\fR (%s", fl_rules[i].id, sev);
         if (count_in(man, entry) != 1) {
-            print_error("man/fipsluks-scan.8: %s has %zu entries \"\\fB%s\\fR (%s\", not one\n", fl_rules[i].id,
-                        count_in(man, entry), fl_rules[i].id, sev);
+            print_error("man/fipsluks-scan.8: %s has %zu entries \"\\fB%s\\fR (%s\", not one\n",
+                        fl_rules[i].id, count_in(man, entry), fl_rules[i].id, sev);
             bad++;
         }
     }
