@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,11 +77,14 @@ static void test_grow(void **state)
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(fl_array_grow(&items, &allocated, (size_t)i + 1, sizeof(*items)), 0);
         items[i].id = i;
+        snprintf(items[i].name, sizeof(items[i].name), "item %d", i);
     }
     assert_int_equal(allocated, 1024);
     assert_int_equal(calls, 8); /* 8, 16, …, 1024 */
     for (int i = 0; i < 1000; i++)
         assert_int_equal(items[i].id, i);
+    assert_string_equal(items[0].name, "item 0");
+    assert_string_equal(items[999].name, "item 999");
     free(items);
 }
 
