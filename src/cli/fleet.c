@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/util.h"
@@ -24,25 +25,21 @@
 
 static int read_all(int fd, char **ret, size_t *ret_len)
 {
-    size_t len = 0, size = 65536;
-    char *buf = malloc(size), *nb;
+    size_t len = 0, size = 0;
+    char *buf = NULL;
     ssize_t n;
 
-    if (!buf)
-        return -ENOMEM;
     for (;;) {
         if (len == size) {
             if (size >= REPORT_INPUT_MAX) {
                 free(buf);
                 return -EFBIG;
             }
-            size *= 2;
-            nb = realloc(buf, size);
-            if (!nb) {
+            /* room for 64 KiB more: 64 KiB, then twice as much each time */
+            if (fl_array_grow(&buf, &size, len + 65536, 1) < 0) {
                 free(buf);
                 return -ENOMEM;
             }
-            buf = nb;
         }
         n = read(fd, buf + len, size - len);
         if (n == 0)

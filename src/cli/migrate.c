@@ -421,11 +421,8 @@ static int confirm(void *userdata, const struct fl_migrate_job *jobs, size_t n)
 /* The policy's remedy for keyslot @p id (for a token-bound keyslot: how to re-enroll it), or NULL. */
 static const char *keyslot_remedy(const struct fl_findings *f, int id)
 {
-    char object[32];
-
-    snprintf(object, sizeof(object), "keyslot %d", id);
     for (size_t i = 0; i < f->n; i++)
-        if (!strcmp(f->items[i].object, object) && f->items[i].remedy)
+        if (f->items[i].object == FL_OBJECT_KEYSLOT && f->items[i].object_id == id && f->items[i].remedy)
             return f->items[i].remedy;
     return NULL;
 }

@@ -22,7 +22,7 @@ struct fl_prom {
     size_t unreadable_len;
     json_object *paths;    /* the paths counted: a path given twice is one series, counted once */
     json_object *kdfs;     /* kdf -> keyslots */
-    json_object *findings; /* rule -> severity -> findings */
+    unsigned findings[FL_RULE_COUNT][FL_SEVERITY_ERROR + 1]; /* by rule (fl_rules[]) and severity */
     unsigned n_compatible, n_incompatible, n_unreadable;
 };
 
@@ -36,8 +36,7 @@ int fl_prom_new(struct fl_prom **ret)
     p->unreadable = open_memstream(&p->unreadable_buf, &p->unreadable_len);
     p->paths = json_object_new_object();
     p->kdfs = json_object_new_object();
-    p->findings = json_object_new_object();
-    if (!p->volumes || !p->unreadable || !p->paths || !p->kdfs || !p->findings) {
+    if (!p->volumes || !p->unreadable || !p->paths || !p->kdfs) {
         fl_prom_free(p);
         return -ENOMEM;
     }
@@ -57,7 +56,6 @@ void fl_prom_free(struct fl_prom *p)
     free(p->unreadable_buf);
     json_object_put(p->paths);
     json_object_put(p->kdfs);
-    json_object_put(p->findings);
     free(p);
 }
 
@@ -123,18 +121,8 @@ int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl
     fprintf(p->volumes, "\"} %d\n", ok ? 1 : 0);
     for (size_t i = 0; i < v->n_keyslots && r == 0; i++)
         r = bump(p->kdfs, v->keyslots[i].kdf ? v->keyslots[i].kdf : "none");
-    for (size_t i = 0; i < f->n && r == 0; i++) {
-        json_object *sev;
-
-        if (!json_object_object_get_ex(p->findings, f->items[i].rule, &sev)) {
-            sev = json_object_new_object();
-            if (!sev || json_object_object_add(p->findings, f->items[i].rule, sev) < 0) {
-                json_object_put(sev);
-                return -ENOMEM;
-            }
-        }
-        r = bump(sev, fl_severity_name(f->items[i].severity));
-    }
+    for (size_t i = 0; i < f->n && r == 0; i++)
+        p->findings[f->items[i].rule - fl_rules][f->items[i].severity]++;
     return ferror(p->volumes) ? -ENOMEM : r;
 }
 
@@ -183,20 +171,34 @@ static void family(FILE *out, const char *name, const char *help)
     fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
+/* The rules by id, as fl_prom_write() lists them. */
+static int cmp_rule(const void *a, const void *b)
+{
+    return strcmp(fl_rules[*(const size_t *)a].id, fl_rules[*(const size_t *)b].id);
+}
+
 int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, double duration_seconds)
 {
-    const char **kdfs = NULL, **rules = NULL;
-    size_t n_kdfs, n_rules;
+    /* label values in order: severities by name */
+    static const enum fl_severity severities[] = {FL_SEVERITY_ERROR, FL_SEVERITY_INFO, FL_SEVERITY_WARNING};
+    const char **kdfs = NULL;
+    size_t n_kdfs, rules[FL_RULE_COUNT];
+    bool any_finding = false;
     int r = 0;
 
     if (fflush(p->volumes) == EOF || fflush(p->unreadable) == EOF)
         return -ENOMEM;
     kdfs = sorted_keys(p->kdfs, &n_kdfs);
-    rules = sorted_keys(p->findings, &n_rules);
-    if ((!kdfs && json_object_object_length(p->kdfs)) || (!rules && json_object_object_length(p->findings))) {
+    if (!kdfs && json_object_object_length(p->kdfs)) {
         r = -ENOMEM;
         goto out;
     }
+    for (size_t i = 0; i < FL_RULE_COUNT; i++) {
+        rules[i] = i;
+        for (size_t s = 0; s < sizeof(severities) / sizeof(severities[0]); s++)
+            any_finding = any_finding || p->findings[i][severities[s]] > 0;
+    }
+    qsort(rules, FL_RULE_COUNT, sizeof(rules[0]), cmp_rule);
 
     family(out, "fipsluks_scan_info", "fipsluks version and host identity of the last scan (always 1).");
     fprintf(out, "fipsluks_scan_info{version=\"%s\",hostname=\"", FL_VERSION);
@@ -241,30 +243,17 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, do
             fprintf(out, "\"} %d\n", json_object_get_int(v));
         }
     }
-    if (rules) { /* non-NULL exactly when n_rules > 0 */
+    if (any_finding) {
         family(out, "fipsluks_findings", "Findings of the last scan, by rule and severity.");
-        for (size_t i = 0; i < n_rules; i++) {
-            json_object *sev = json_object_object_get(p->findings, rules[i]);
-            size_t n_sev;
-            const char **sevs = sorted_keys(sev, &n_sev);
-
-            if (!sevs) {
-                r = -ENOMEM;
-                goto out;
-            }
-            for (size_t s = 0; s < n_sev; s++) {
-                fputs("fipsluks_findings{rule=\"", out);
-                label_value(out, rules[i]);
-                fprintf(out, "\",severity=\"%s\"} %d\n", sevs[s],
-                        json_object_get_int(json_object_object_get(sev, sevs[s])));
-            }
-            free(sevs);
-        }
+        for (size_t i = 0; i < FL_RULE_COUNT; i++)
+            for (size_t s = 0; s < sizeof(severities) / sizeof(severities[0]); s++)
+                if (p->findings[rules[i]][severities[s]])
+                    fprintf(out, "fipsluks_findings{rule=\"%s\",severity=\"%s\"} %u\n", fl_rules[rules[i]].id,
+                            fl_severity_name(severities[s]), p->findings[rules[i]][severities[s]]);
     }
     if (ferror(out))
         r = -EIO;
 out:
     free(kdfs);
-    free(rules);
     return r;
 }

@@ -44,9 +44,10 @@ static json_object *json_findings(const struct fl_findings *f)
     for (size_t i = 0; i < f->n; i++) {
         const struct fl_finding *x = &f->items[i];
         json_object *o = json_object_new_object();
-        add(o, "rule", json_object_new_string(x->rule));
+        char object[32];
+        add(o, "rule", json_object_new_string(x->rule->id));
         add(o, "severity", json_object_new_string(fl_severity_name(x->severity)));
-        add(o, "object", fl_json_string(x->object));
+        add(o, "object", fl_json_string(fl_finding_object(x, object, sizeof(object))));
         add(o, "message", fl_json_string(x->message));
         add(o, "remedy", fl_json_string(x->remedy));
         json_object_array_add(arr, o);
@@ -213,11 +214,12 @@ void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findi
     }
     for (size_t i = 0; i < f->n; i++) {
         const struct fl_finding *x = &f->items[i];
+        char object[32];
         enum fl_color c = x->severity == FL_SEVERITY_ERROR ? FL_COLOR_RED
                           : x->severity == FL_SEVERITY_WARNING ? FL_COLOR_YELLOW
                                                                : FL_COLOR_DIM;
-        fprintf(out, "  %s%-7s%s %s %s: ", fl_color_on(out, c), fl_severity_name(x->severity), fl_color_off(out),
-                x->rule, x->object);
+        fprintf(out, "  %s%-7s%s %s %s: ", fl_color_on(out, c), fl_severity_name(x->severity),
+                fl_color_off(out), x->rule->id, fl_finding_object(x, object, sizeof(object)));
         fl_fputs_escaped(x->message, out);
         fputc('\n', out);
         if (x->remedy) {

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/discover.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/jobs.h"
@@ -63,15 +64,9 @@ static int add_target(struct scan *s, char *path, int error, bool probe)
 {
     if (!path)
         return -ENOMEM;
-    if (s->n_targets == s->allocated) {
-        size_t n = s->allocated ? 2 * s->allocated : 64;
-        struct target *t = reallocarray(s->targets, n, sizeof(*t));
-        if (!t) {
-            free(path);
-            return -ENOMEM;
-        }
-        s->targets = t;
-        s->allocated = n;
+    if (fl_array_grow(&s->targets, &s->allocated, s->n_targets + 1, sizeof(*s->targets)) < 0) {
+        free(path);
+        return -ENOMEM;
     }
     s->targets[s->n_targets++] = (struct target){.path = path, .error = error, .probe = probe, .why = NULL};
     return 0;

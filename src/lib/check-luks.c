@@ -67,10 +67,12 @@ static int luks_volume(const char *root, const char *path, struct luks_tally *t,
     t->incompatible++;
     for (size_t i = 0; i < f.n && r >= 0; i++) {
         const struct fl_finding *x = &f.items[i];
+        char object[32];
         if (x->severity != FL_SEVERITY_ERROR)
             continue;
         r = fl_check_evidence(c, "%s: LUKS%d, NOT FIPS-compatible: %s %s: %s", shown, v->luks_version,
-                              x->rule, x->object, x->message ? x->message : "");
+                              x->rule->id, fl_finding_object(x, object, sizeof(object)),
+                              x->message ? x->message : "");
         if (r >= 0 && x->remedy)
             r = fl_check_remedy(c, "%s", x->remedy);
     }

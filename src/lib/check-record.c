@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fipsluks/array.h"
 #include "check-record.h"
 
 const char *fl_check_status_name(enum fl_check_status s)
@@ -71,14 +72,8 @@ int fl_check_evidence(struct fl_check *c, const char *fmt, ...)
     va_list ap;
     int n;
 
-    if (c->n_evidence == c->allocated_evidence) {
-        size_t want = c->allocated_evidence ? c->allocated_evidence * 2 : 8;
-        char **grown = realloc(c->evidence, want * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        c->evidence = grown;
-        c->allocated_evidence = want;
-    }
+    if (fl_array_grow(&c->evidence, &c->allocated_evidence, c->n_evidence + 1, sizeof(*c->evidence)) < 0)
+        return -ENOMEM;
     va_start(ap, fmt);
     n = vasprintf(&line, fmt, ap);
     va_end(ap);

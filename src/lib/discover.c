@@ -22,6 +22,7 @@
 
 #include <blkid/blkid.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/discover.h"
 #include "root.h"
 
@@ -80,15 +81,11 @@ static const char why_other_fs[] = "on another file system (--one-file-system): 
 int fl_found_add(struct fl_found_list *list, const char *path, int error)
 {
     char *copy;
+    int r;
 
-    if (list->n == list->allocated) {
-        size_t want = list->allocated ? list->allocated * 2 : 16;
-        struct fl_found *items = realloc(list->items, want * sizeof(*items));
-        if (!items)
-            return -ENOMEM;
-        list->items = items;
-        list->allocated = want;
-    }
+    r = fl_array_grow(&list->items, &list->allocated, list->n + 1, sizeof(*list->items));
+    if (r < 0)
+        return r;
     copy = strdup(path);
     if (!copy)
         return -ENOMEM;
@@ -259,15 +256,9 @@ static int read_names(DIR *d, char ***ret)
         }
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        if (n == allocated) {
-            size_t want = allocated ? allocated * 2 : 32;
-            char **grown = realloc(names, want * sizeof(*names));
-            if (!grown) {
-                free_names(names, n);
-                return -ENOMEM;
-            }
-            names = grown;
-            allocated = want;
+        if (fl_array_grow(&names, &allocated, n + 1, sizeof(*names)) < 0) {
+            free_names(names, n);
+            return -ENOMEM;
         }
         names[n] = strdup(e->d_name);
         if (!names[n]) {

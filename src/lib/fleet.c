@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/policy.h"
@@ -32,11 +33,12 @@ struct volume_extra {
 struct fl_fleet {
     struct fl_fleet_host *hosts;
     struct volume_extra **extras; /* extras[h][v], parallel to hosts[h].volumes[v] */
-    size_t n_hosts, allocated;
+    size_t n_hosts, allocated, allocated_extras;
     size_t last; /* the host of the previous record: records come in runs */
     struct fl_fleet_error *errors;
     size_t n_errors, n_errors_total;
     struct fl_fleet_summary summary;
+    size_t allocated_rules, allocated_kdfs; /* room in summary.rules and summary.kdfs */
 };
 
 /* ---- NULL-terminated string vectors ---- */
@@ -205,21 +207,10 @@ static long host_get(struct fl_fleet *f, const char *machine_id, const char *hos
     for (size_t i = 0; i < f->n_hosts; i++)
         if (same_host(&f->hosts[i], machine_id, hostname))
             return (long)(f->last = i);
-    if (f->n_hosts == f->allocated) {
-        size_t n = f->allocated ? 2 * f->allocated : 16;
-        struct fl_fleet_host *nh = reallocarray(f->hosts, n, sizeof(*nh));
-        struct volume_extra **nx;
-
-        if (!nh)
-            return -ENOMEM;
-        f->hosts = nh;
+    if (fl_array_grow(&f->hosts, &f->allocated, f->n_hosts + 1, sizeof(*f->hosts)) < 0 ||
         /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
-        nx = reallocarray(f->extras, n, sizeof(*nx));
-        if (!nx)
-            return -ENOMEM;
-        f->extras = nx;
-        f->allocated = n;
-    }
+        fl_array_grow(&f->extras, &f->allocated_extras, f->n_hosts + 1, sizeof(*f->extras)) < 0)
+        return -ENOMEM;
     host = &f->hosts[f->n_hosts];
     memset(host, 0, sizeof(*host));
     f->extras[f->n_hosts] = NULL;
@@ -499,23 +490,19 @@ int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t
 
 /* ---- the summary ---- */
 
-static int count_add(struct fl_fleet_count **arr, size_t *n, const char *name)
+static int count_add(struct fl_fleet_count **arr, size_t *n, size_t *allocated, const char *name)
 {
-    struct fl_fleet_count *na;
-
     for (size_t i = 0; i < *n; i++)
         if (!strcmp((*arr)[i].name, name)) {
             (*arr)[i].count++;
             return 0;
         }
-    na = reallocarray(*arr, *n + 1, sizeof(*na));
-    if (!na)
+    if (fl_array_grow(arr, allocated, *n + 1, sizeof(**arr)) < 0)
         return -ENOMEM;
-    *arr = na;
-    na[*n].name = strdup(name);
-    if (!na[*n].name)
+    (*arr)[*n].name = strdup(name);
+    if (!(*arr)[*n].name)
         return -ENOMEM;
-    na[*n].count = 1;
+    (*arr)[*n].count = 1;
     (*n)++;
     return 0;
 }
@@ -602,9 +589,9 @@ static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_ag
             s->unreadable++;
         }
         for (size_t k = 0; r >= 0 && v->rules && v->rules[k]; k++)
-            r = count_add(&s->rules, &s->n_rules, v->rules[k]);
+            r = count_add(&s->rules, &s->n_rules, &f->allocated_rules, v->rules[k]);
         for (size_t k = 0; r >= 0 && x->kdfs && x->kdfs[k]; k++)
-            r = count_add(&s->kdfs, &s->n_kdfs, x->kdfs[k]);
+            r = count_add(&s->kdfs, &s->n_kdfs, &f->allocated_kdfs, x->kdfs[k]);
     }
     host->needs_action = host->stale || !host->complete || host->n_incompatible || host->n_unreadable;
     s->stale += host->stale;
@@ -620,6 +607,7 @@ int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
     counts_free(s->rules, s->n_rules);
     counts_free(s->kdfs, s->n_kdfs);
     memset(s, 0, sizeof(*s));
+    f->allocated_rules = f->allocated_kdfs = 0;
     /* Sort hosts and their volume extras together: sort an index, then permute. */
     if (f->n_hosts > 1) {
         struct fl_fleet_host *hosts = malloc(f->n_hosts * sizeof(*hosts));

@@ -19,6 +19,7 @@
 
 #include <blkid/blkid.h>
 
+#include "fipsluks/array.h"
 #include "format-target.h"
 
 /* ---- signatures ------------------------------------------------------------------------------- */
@@ -59,14 +60,8 @@ static int signature_add(struct fl_signatures *s, blkid_probe pr)
     } else {
         return 0; /* nothing identifiable */
     }
-    if (s->n == s->allocated) {
-        size_t n = s->allocated ? 2 * s->allocated : 4;
-        struct fl_signature *items = reallocarray(s->items, n, sizeof(*items));
-        if (!items)
-            return -ENOMEM;
-        s->items = items;
-        s->allocated = n;
-    }
+    if (fl_array_grow(&s->items, &s->allocated, s->n + 1, sizeof(*s->items)) < 0)
+        return -ENOMEM;
     sig = &s->items[s->n];
     memset(sig, 0, sizeof(*sig));
     sig->type = strdup(type);

@@ -37,6 +37,7 @@
 #include <libcryptsetup.h>
 #include <openssl/rand.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/format.h"
 #include "fipsluks/kdf.h"
 #include "fipsluks/secret.h"
@@ -171,19 +172,17 @@ struct saved {
 struct undo {
     struct fl_format_target *t;
     struct saved *items; /* first the magic of signatures beyond the header area, then the header area */
-    size_t n;
+    size_t n, allocated;
     size_t n_magic; /* how many of the items are signature magic, to be erased */
 };
 
 static int undo_save(struct undo *u, uint64_t offset, size_t len)
 {
-    struct saved *items = reallocarray(u->items, u->n + 1, sizeof(*items));
     unsigned char *bytes;
     ssize_t n;
 
-    if (!items)
+    if (fl_array_grow(&u->items, &u->allocated, u->n + 1, sizeof(*u->items)) < 0)
         return -ENOMEM;
-    u->items = items;
     bytes = malloc(len ? len : 1);
     if (!bytes)
         return -ENOMEM;

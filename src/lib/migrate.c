@@ -123,22 +123,6 @@ size_t fl_migration_key_size(const struct fl_migration *m)
 
 /* ---- the plan (pure) ----------------------------------------------------------------------- */
 
-/* Keyslot rules that a new PBKDF2 keyslot (sha256/sha512, area cipher = data cipher) fixes. */
-static bool migrate_fixes(const struct fl_volume *v, const char *rule)
-{
-    static const char *const fixed[] = {
-        "FL-KDF-ARGON2", "FL-KDF-UNKNOWN",  "FL-KDF-HASH", "FL-KDF-SHA1",
-        "FL-KDF-ITER-MIN", "FL-KDF-ITER-LOW", "FL-AF-HASH",
-    };
-
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        if (!strcmp(rule, fixed[i]))
-            return true;
-    /* a new keyslot area takes the data cipher: that only helps when the data cipher is approved */
-    return !strcmp(rule, "FL-AREA-CIPHER") && v->n_segments > 0 &&
-           fl_policy_cipher(v->segments[0].cipher, v->segments[0].key_bits, NULL) == FL_APPROVED;
-}
-
 int fl_migration_plan(const struct fl_volume *v, bool include_warnings, struct fl_slot *slots)
 {
     struct fl_findings f = {0};
@@ -152,21 +136,20 @@ int fl_migration_plan(const struct fl_volume *v, bool include_warnings, struct f
     for (size_t i = 0; i < v->n_keyslots; i++) {
         const struct fl_keyslot *ks = &v->keyslots[i];
         struct fl_slot *s = &slots[i];
-        char object[32];
         size_t used = 0;
         bool convert = false;
 
         s->id = ks->id;
         s->rules[0] = '\0';
-        snprintf(object, sizeof(object), "keyslot %d", ks->id);
         for (size_t k = 0; k < f.n; k++) {
             const struct fl_finding *x = &f.items[k];
-            if (strcmp(x->object, object) || !migrate_fixes(v, x->rule))
+            /* what a new PBKDF2 keyslot from the same volume key fixes */
+            if (x->object != FL_OBJECT_KEYSLOT || x->object_id != ks->id || x->fix != FL_FIX_MIGRATE)
                 continue;
             if (x->severity == FL_SEVERITY_ERROR || (include_warnings && x->severity == FL_SEVERITY_WARNING)) {
                 convert = true;
                 used += (size_t)snprintf(s->rules + used, sizeof(s->rules) - used, "%s%s", used ? "," : "",
-                                         x->rule);
+                                         x->rule->id);
                 if (used >= sizeof(s->rules))
                     used = sizeof(s->rules) - 1;
             }

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "fipsluks/array.h"
 #include "openssl-conf.h"
 #include "root.h"
 
@@ -41,14 +42,8 @@ static int index_add(struct fl_ossl_conf *conf, size_t at);
 /* Record @p path with @p error; @p ret (optional): the recorded copy of the path. */
 static int add_file(struct fl_ossl_conf *conf, const char *path, int error, mode_t type, const char **ret)
 {
-    if (conf->n_files == conf->allocated_files) {
-        size_t want = conf->allocated_files ? conf->allocated_files * 2 : 8;
-        struct fl_ossl_file *grown = realloc(conf->files, want * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        conf->files = grown;
-        conf->allocated_files = want;
-    }
+    if (fl_array_grow(&conf->files, &conf->allocated_files, conf->n_files + 1, sizeof(*conf->files)) < 0)
+        return -ENOMEM;
     conf->files[conf->n_files] = (struct fl_ossl_file){.path = strdup(path), .error = error, .type = type};
     if (!conf->files[conf->n_files].path)
         return -ENOMEM;
@@ -64,14 +59,9 @@ static int set_section(struct parser *p, const char *name, size_t len)
     struct fl_ossl_conf *conf = p->conf;
     char *copy;
 
-    if (conf->n_sections == conf->allocated_sections) {
-        size_t want = conf->allocated_sections ? conf->allocated_sections * 2 : 16;
-        char **grown = realloc(conf->sections, want * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        conf->sections = grown;
-        conf->allocated_sections = want;
-    }
+    if (fl_array_grow(&conf->sections, &conf->allocated_sections, conf->n_sections + 1,
+                      sizeof(*conf->sections)) < 0)
+        return -ENOMEM;
     copy = strndup(name, len);
     if (!copy)
         return -ENOMEM;
@@ -85,14 +75,8 @@ static int add_value(struct parser *p, const char *name, const char *value, cons
     struct fl_ossl_conf *conf = p->conf;
     struct fl_ossl_value *v;
 
-    if (conf->n_values == conf->allocated_values) {
-        size_t want = conf->allocated_values ? conf->allocated_values * 2 : 32;
-        struct fl_ossl_value *grown = realloc(conf->values, want * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        conf->values = grown;
-        conf->allocated_values = want;
-    }
+    if (fl_array_grow(&conf->values, &conf->allocated_values, conf->n_values + 1, sizeof(*conf->values)) < 0)
+        return -ENOMEM;
     v = &conf->values[conf->n_values];
     *v = (struct fl_ossl_value){
         .section = p->section,
@@ -291,18 +275,8 @@ struct text {
 
 static int text_put(struct text *t, const char *s, size_t n)
 {
-    if (t->len + n + 1 > t->size) {
-        size_t want = t->size ? t->size : 64;
-        char *grown;
-
-        while (want < t->len + n + 1)
-            want *= 2;
-        grown = realloc(t->data, want);
-        if (!grown)
-            return -ENOMEM;
-        t->data = grown;
-        t->size = want;
-    }
+    if (n >= SIZE_MAX - t->len || fl_array_grow(&t->data, &t->size, t->len + n + 1, 1) < 0)
+        return -ENOMEM;
     memcpy(t->data + t->len, s, n);
     t->len += n;
     t->data[t->len] = '\0';

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/policy.h"
 
 /* ---- hashes ---------------------------------------------------------------------------------- */
@@ -399,7 +400,85 @@ enum fl_approval fl_policy_integrity(const char *integrity)
     return h < 0 ? FL_NOT_APPROVED : hashes[h].approval;
 }
 
+/* ---- the rules ------------------------------------------------------------------------------- */
+
+/*
+ * One row per rule, as docs/rules.md and fipsluks-scan(8) describe them (tests/unit/test_policy.c
+ * holds the three to each other). Adding a rule: a row here, its id in enum fl_rule_id, the code
+ * that finds it below, and the two documents.
+ */
+/* clang-format off */
+const struct fl_rule fl_rules[FL_RULE_COUNT] = {
+    [FL_RULE_REENCRYPT]        = {"FL-REENCRYPT",        FL_SEVERITY_ERROR,   FL_FIX_REENCRYPT,
+                                  "a reencryption is in progress or was interrupted"},
+    [FL_RULE_REQUIREMENTS]     = {"FL-REQUIREMENTS",     FL_SEVERITY_ERROR,   FL_FIX_NONE,
+                                  "the header requires features this libcryptsetup does not know"},
+    [FL_RULE_HEADER_DAMAGED]   = {"FL-HEADER-DAMAGED",   FL_SEVERITY_WARNING, FL_FIX_NONE,
+                                  "one of the two LUKS2 header copies is damaged"},
+    [FL_RULE_LUKS1]            = {"FL-LUKS1",            FL_SEVERITY_INFO,    FL_FIX_MIGRATE,
+                                  "LUKS1 format: one header copy, one hash for the whole header"},
+    [FL_RULE_LUKS1_HASH]       = {"FL-LUKS1-HASH",       FL_SEVERITY_ERROR,   FL_FIX_REENCRYPT,
+                                  "the LUKS1 header hash is not FIPS-approved"},
+    [FL_RULE_NO_KEYSLOT]       = {"FL-NO-KEYSLOT",       FL_SEVERITY_WARNING, FL_FIX_NONE,
+                                  "no keyslot can open the volume"},
+    [FL_RULE_HEADER_MALFORMED] = {"FL-HEADER-MALFORMED", FL_SEVERITY_ERROR,   FL_FIX_NONE,
+                                  "a keyslot or segment has header values out of range"},
+    [FL_RULE_CIPHER]           = {"FL-CIPHER",           FL_SEVERITY_ERROR,   FL_FIX_REENCRYPT,
+                                  "the data cipher is not FIPS-approved"},
+    [FL_RULE_XTS_KEY]          = {"FL-XTS-KEY",          FL_SEVERITY_ERROR,   FL_FIX_REENCRYPT,
+                                  "AES-XTS with a key size a FIPS kernel rejects"},
+    [FL_RULE_INTEGRITY]        = {"FL-INTEGRITY",        FL_SEVERITY_ERROR,   FL_FIX_FORMAT,
+                                  "the dm-integrity algorithm is not FIPS-approved"},
+    [FL_RULE_DIGEST_HASH]      = {"FL-DIGEST-HASH",      FL_SEVERITY_ERROR,   FL_FIX_REENCRYPT,
+                                  "the volume-key digest is not PBKDF2 with an approved hash"},
+    [FL_RULE_DIGEST_ITER]      = {"FL-DIGEST-ITER",      FL_SEVERITY_ERROR,   FL_FIX_REENCRYPT,
+                                  "the volume-key digest has fewer PBKDF2 iterations than FIPS allows"},
+    [FL_RULE_KDF_ARGON2]       = {"FL-KDF-ARGON2",       FL_SEVERITY_ERROR,   FL_FIX_MIGRATE,
+                                  "an Argon2 keyslot, which a FIPS host cannot open"},
+    [FL_RULE_KDF_UNKNOWN]      = {"FL-KDF-UNKNOWN",      FL_SEVERITY_ERROR,   FL_FIX_MIGRATE,
+                                  "a keyslot with a key derivation function other than PBKDF2"},
+    [FL_RULE_KDF_HASH]         = {"FL-KDF-HASH",         FL_SEVERITY_ERROR,   FL_FIX_MIGRATE,
+                                  "a PBKDF2 keyslot whose hash is not FIPS-approved"},
+    [FL_RULE_KDF_SHA1]         = {"FL-KDF-SHA1",         FL_SEVERITY_WARNING, FL_FIX_MIGRATE,
+                                  "a PBKDF2 keyslot with SHA-1, allowed but deprecated"},
+    [FL_RULE_KDF_ITER_MIN]     = {"FL-KDF-ITER-MIN",     FL_SEVERITY_ERROR,   FL_FIX_MIGRATE,
+                                  "a PBKDF2 keyslot with fewer iterations than FIPS allows"},
+    [FL_RULE_KDF_ITER_LOW]     = {"FL-KDF-ITER-LOW",     FL_SEVERITY_WARNING, FL_FIX_MIGRATE,
+                                  "a passphrase keyslot with fewer PBKDF2 iterations than recommended"},
+    [FL_RULE_AREA_CIPHER]      = {"FL-AREA-CIPHER",      FL_SEVERITY_ERROR,   FL_FIX_MIGRATE,
+                                  "the keyslot area cipher is not FIPS-approved"},
+    [FL_RULE_AF_HASH]          = {"FL-AF-HASH",          FL_SEVERITY_ERROR,   FL_FIX_MIGRATE,
+                                  "the anti-forensic splitter hash is not FIPS-approved"},
+};
+/* clang-format on */
+
 /* ---- findings -------------------------------------------------------------------------------- */
+
+const char *fl_object_name(enum fl_object o)
+{
+    switch (o) {
+    case FL_OBJECT_HEADER:
+        return "header";
+    case FL_OBJECT_SEGMENT:
+        return "segment";
+    case FL_OBJECT_DIGEST:
+        return "digest";
+    case FL_OBJECT_KEYSLOT:
+        return "keyslot";
+    case FL_OBJECT_TOKEN:
+        return "token";
+    }
+    return "unknown";
+}
+
+char *fl_finding_object(const struct fl_finding *f, char *buf, size_t size)
+{
+    if (f->object == FL_OBJECT_HEADER)
+        snprintf(buf, size, "%s", fl_object_name(f->object));
+    else
+        snprintf(buf, size, "%s %d", fl_object_name(f->object), f->object_id);
+    return buf;
+}
 
 void fl_findings_clear(struct fl_findings *f)
 {
@@ -505,47 +584,82 @@ static char *xasprintf(const char *fmt, ...)
     return r < 0 ? NULL : s;
 }
 
+/* What a finding concerns: a kind of object and its id. */
+struct object {
+    enum fl_object kind;
+    int id;
+};
+
+static const struct object whole_header = {FL_OBJECT_HEADER, 0};
+
 /*
- * Append a finding. Takes ownership of @p remedy (which may be NULL), also on failure. Bytes of the
- * message outside printable ASCII (from a crafted header) become '?', so it stays one plain line.
+ * Append a finding of @p rule that @p fix fixes. Takes ownership of @p remedy (which may be NULL),
+ * also on failure. Bytes of the message outside printable ASCII (from a crafted header) become '?',
+ * so it stays one plain line.
  */
-static int add(struct ctx *c, const char *rule, enum fl_severity severity, const char *object, char *remedy,
-               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int add(struct ctx *c, const char *rule, enum fl_severity severity, const char *object, char *remedy,
-               const char *fmt, ...)
+static int vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity,
+                struct object o, char *remedy, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
+static int vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity,
+                struct object o, char *remedy, const char *fmt, va_list ap)
 {
     struct fl_findings *out = c->out;
-    struct fl_finding *f;
     char *message;
-    va_list ap;
     int r;
 
-    if (out->n == out->allocated) {
-        size_t n = out->allocated ? out->allocated * 2 : 8;
-        struct fl_finding *items = reallocarray(out->items, n, sizeof(*items));
-        if (!items) {
-            free(remedy);
-            return -ENOMEM;
-        }
-        out->items = items;
-        out->allocated = n;
-    }
-    va_start(ap, fmt);
-    r = vasprintf(&message, fmt, ap);
-    va_end(ap);
+    r = fl_array_grow(&out->items, &out->allocated, out->n + 1, sizeof(*out->items));
     if (r < 0) {
+        free(remedy);
+        return r;
+    }
+    if (vasprintf(&message, fmt, ap) < 0) {
         free(remedy);
         return -ENOMEM;
     }
     for (char *p = message; *p; p++)
         if (*p < 0x20 || *p > 0x7e)
             *p = '?';
-    f = &out->items[out->n++];
-    *f = (struct fl_finding){.rule = rule, .severity = severity, .message = message, .remedy = remedy};
-    snprintf(f->object, sizeof(f->object), "%s", object);
+    out->items[out->n++] = (struct fl_finding){.rule = &fl_rules[rule],
+                                               .severity = severity,
+                                               .object = o.kind,
+                                               .object_id = o.id,
+                                               .fix = fix,
+                                               .message = message,
+                                               .remedy = remedy};
     if (severity == FL_SEVERITY_ERROR)
         c->errors++;
     return 0;
+}
+
+/* Append a finding of @p rule, fixed by what fixes the rule. */
+static int add(struct ctx *c, enum fl_rule_id rule, enum fl_severity severity, struct object o, char *remedy,
+               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int add(struct ctx *c, enum fl_rule_id rule, enum fl_severity severity, struct object o, char *remedy,
+               const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = vadd(c, rule, fl_rules[rule].fixed_by, severity, o, remedy, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Append a finding of @p rule that, on this volume, @p fix fixes rather than what fixes the rule. */
+static int add_fixed_by(struct ctx *c, enum fl_fix fix, enum fl_rule_id rule, enum fl_severity severity,
+                        struct object o, char *remedy, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static int add_fixed_by(struct ctx *c, enum fl_fix fix, enum fl_rule_id rule, enum fl_severity severity,
+                        struct object o, char *remedy, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = vadd(c, rule, fix, severity, o, remedy, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static const char *or_unknown(const char *s)
@@ -692,7 +806,7 @@ static int eval_header(struct ctx *c)
         r = xasprintf("fipsluks reencrypt %s (resumes it; then scan again)", c->target);
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-REENCRYPT", FL_SEVERITY_ERROR, "header", r,
+        k = add(c, FL_RULE_REENCRYPT, FL_SEVERITY_ERROR, whole_header, r,
                 "a reencryption is in progress or was interrupted; the volume cannot be judged until it "
                 "finishes");
         if (k < 0)
@@ -702,7 +816,7 @@ static int eval_header(struct ctx *c)
         r = xasprintf("upgrade cryptsetup, or inspect with: cryptsetup luksDump %s", c->target);
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-REQUIREMENTS", FL_SEVERITY_ERROR, "header", r,
+        k = add(c, FL_RULE_REQUIREMENTS, FL_SEVERITY_ERROR, whole_header, r,
                 "the header requires features this libcryptsetup does not know (%s); it cannot be judged",
                 or_unknown(v->requirements));
         if (k < 0)
@@ -715,7 +829,7 @@ static int eval_header(struct ctx *c)
         if (!r)
             return -ENOMEM;
         k = add(
-            c, "FL-HEADER-DAMAGED", FL_SEVERITY_WARNING, "header", r,
+            c, FL_RULE_HEADER_DAMAGED, FL_SEVERITY_WARNING, whole_header, r,
             "one of the two LUKS2 header copies is damaged; libcryptsetup will rewrite it from the intact "
             "copy on the next write");
         if (k < 0)
@@ -725,8 +839,10 @@ static int eval_header(struct ctx *c)
         r = remedy_luks1(c);
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-LUKS1", FL_SEVERITY_INFO, "header", r,
-                "LUKS1 format: a single header copy and no per-keyslot hashes");
+        k = add_fixed_by(c,
+                         fl_policy_hash(v->hash_spec) == FL_NOT_APPROVED ? FL_FIX_REENCRYPT : FL_FIX_MIGRATE,
+                         FL_RULE_LUKS1, FL_SEVERITY_INFO, whole_header, r,
+                         "LUKS1 format: a single header copy and no per-keyslot hashes");
         if (k < 0)
             return k;
         a = fl_policy_hash(v->hash_spec);
@@ -734,7 +850,7 @@ static int eval_header(struct ctx *c)
             r = remedy_reencrypt(c, severity_of(a));
             if (!r)
                 return -ENOMEM;
-            k = add(c, "FL-LUKS1-HASH", severity_of(a), "header", r,
+            k = add(c, FL_RULE_LUKS1_HASH, severity_of(a), whole_header, r,
                     "LUKS1 header hash %s is %s; it is used for every keyslot, the AF splitter and the "
                     "volume-key digest",
                     or_unknown(v->hash_spec),
@@ -749,7 +865,7 @@ static int eval_header(struct ctx *c)
                       c->target);
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-NO-KEYSLOT", FL_SEVERITY_WARNING, "header", r,
+        k = add(c, FL_RULE_NO_KEYSLOT, FL_SEVERITY_WARNING, whole_header, r,
                 "no active keyslot: no passphrase or key can open this volume");
         if (k < 0)
             return k;
@@ -784,7 +900,7 @@ static struct cipher_verdict judge_segment_cipher(const struct fl_segment *s, ui
  * A keyslot or segment whose header values are out of range: nothing else about it is judged, and no
  * fipsluks or cryptsetup command can fix it in place (migrate refuses keyslot ids beyond 31).
  */
-static int add_malformed(struct ctx *c, const char *object, const char *why)
+static int add_malformed(struct ctx *c, struct object object, const char *why)
 {
     char *r = xasprintf("inspect with: cryptsetup luksDump %s; then restore a good header backup: cryptsetup "
                         "luksHeaderRestore --header-backup-file BACKUP %s",
@@ -792,20 +908,20 @@ static int add_malformed(struct ctx *c, const char *object, const char *why)
 
     if (!r)
         return -ENOMEM;
-    return add(c, "FL-HEADER-MALFORMED", FL_SEVERITY_ERROR, object, r, "malformed header: %s", why);
+    return add(c, FL_RULE_HEADER_MALFORMED, FL_SEVERITY_ERROR, object, r, "malformed header: %s", why);
 }
 
 static int eval_segment(struct ctx *c, const struct fl_segment *s)
 {
     struct cipher_verdict cv;
     enum fl_approval a;
-    char object[32], key[32] = "";
+    struct object object = {FL_OBJECT_SEGMENT, s->id};
+    char key[32] = "";
     uint32_t key_bits;
     bool has_integrity = !integrity_none(s->integrity);
     char *r;
     int k;
 
-    snprintf(object, sizeof(object), "segment %d", s->id);
     if (s->malformed)
         return add_malformed(c, object, s->malformed);
     if (s->cipher) {
@@ -820,8 +936,9 @@ static int eval_segment(struct ctx *c, const struct fl_segment *s)
                 r = remedy_reencrypt(c, severity_of(cv.approval));
             if (!r)
                 return -ENOMEM;
-            k = add(c, cv.xts_key_only ? "FL-XTS-KEY" : "FL-CIPHER", severity_of(cv.approval), object, r,
-                    "data cipher %s%s: %s", s->cipher, key, cv.why);
+            k = add_fixed_by(c, has_integrity ? FL_FIX_FORMAT : FL_FIX_REENCRYPT,
+                             cv.xts_key_only ? FL_RULE_XTS_KEY : FL_RULE_CIPHER, severity_of(cv.approval),
+                             object, r, "data cipher %s%s: %s", s->cipher, key, cv.why);
             if (k < 0)
                 return k;
         }
@@ -833,7 +950,7 @@ static int eval_segment(struct ctx *c, const struct fl_segment *s)
             "re-create the volume with --integrity hmac-sha256 (integrity cannot be changed in place)");
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-INTEGRITY", severity_of(a), object, r, "integrity %s is %s", s->integrity,
+        k = add(c, FL_RULE_INTEGRITY, severity_of(a), object, r, "integrity %s is %s", s->integrity,
                 a == FL_NOT_APPROVED ? "not FIPS-approved" : "allowed by FIPS but deprecated (SHA-1)");
         if (k < 0)
             return k;
@@ -844,17 +961,16 @@ static int eval_segment(struct ctx *c, const struct fl_segment *s)
 static int eval_digest(struct ctx *c, const struct fl_digest *d)
 {
     enum fl_approval a;
-    char object[32];
+    struct object object = {FL_OBJECT_DIGEST, d->id};
     char *r;
     int k;
 
-    snprintf(object, sizeof(object), "digest %d", d->id);
     if (!c->luks1) { /* on LUKS1 FL-LUKS1-HASH covers the digest hash */
         if (!d->type || strcasecmp(d->type, "pbkdf2") != 0) {
             r = remedy_reencrypt(c, FL_SEVERITY_ERROR);
             if (!r)
                 return -ENOMEM;
-            return add(c, "FL-DIGEST-HASH", FL_SEVERITY_ERROR, object, r, "digest type %s is not PBKDF2",
+            return add(c, FL_RULE_DIGEST_HASH, FL_SEVERITY_ERROR, object, r, "digest type %s is not PBKDF2",
                        or_unknown(d->type));
         }
         a = fl_policy_hash(d->hash);
@@ -862,7 +978,7 @@ static int eval_digest(struct ctx *c, const struct fl_digest *d)
             r = remedy_reencrypt(c, severity_of(a));
             if (!r)
                 return -ENOMEM;
-            k = add(c, "FL-DIGEST-HASH", severity_of(a), object, r, "volume-key digest hash %s is %s",
+            k = add(c, FL_RULE_DIGEST_HASH, severity_of(a), object, r, "volume-key digest hash %s is %s",
                     or_unknown(d->hash),
                     a == FL_NOT_APPROVED ? "not FIPS-approved" : "allowed by FIPS but deprecated");
             if (k < 0)
@@ -873,7 +989,7 @@ static int eval_digest(struct ctx *c, const struct fl_digest *d)
         r = remedy_reencrypt(c, FL_SEVERITY_ERROR);
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-DIGEST-ITER", FL_SEVERITY_ERROR, object, r,
+        k = add(c, FL_RULE_DIGEST_ITER, FL_SEVERITY_ERROR, object, r,
                 "volume-key digest PBKDF2 with %u iterations is below the FIPS minimum of %u", d->iterations,
                 FL_FIPS_MIN_ITERATIONS);
         if (k < 0)
@@ -886,11 +1002,10 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
 {
     enum fl_approval a;
     struct cipher_verdict cv;
-    char object[32];
+    struct object object = {FL_OBJECT_KEYSLOT, ks->id};
     char *r;
     int k;
 
-    snprintf(object, sizeof(object), "keyslot %d", ks->id);
     if (ks->malformed)
         return add_malformed(c, object, ks->malformed);
     if (ks->type && strcmp(ks->type, "reencrypt") == 0)
@@ -901,7 +1016,7 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
         if (!r)
             return -ENOMEM;
         k = add(
-            c, "FL-KDF-ARGON2", FL_SEVERITY_ERROR, object, r,
+            c, FL_RULE_KDF_ARGON2, FL_SEVERITY_ERROR, object, r,
             "%s keyslot: a FIPS host derives keys with PBKDF2 only; cryptsetup >= 2.7 with OpenSSL >= 3.2 "
             "cannot open it",
             ks->kdf);
@@ -911,7 +1026,7 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
         r = remedy_keyslot(c, ks);
         if (!r)
             return -ENOMEM;
-        k = add(c, "FL-KDF-UNKNOWN", FL_SEVERITY_ERROR, object, r,
+        k = add(c, FL_RULE_KDF_UNKNOWN, FL_SEVERITY_ERROR, object, r,
                 "unknown key derivation function %s; a FIPS host derives keys with PBKDF2 only",
                 or_unknown(ks->kdf));
         if (k < 0)
@@ -923,10 +1038,10 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
             if (!r)
                 return -ENOMEM;
             if (a == FL_NOT_APPROVED)
-                k = add(c, "FL-KDF-HASH", FL_SEVERITY_ERROR, object, r, "PBKDF2 hash %s is not FIPS-approved",
-                        or_unknown(ks->hash));
+                k = add(c, FL_RULE_KDF_HASH, FL_SEVERITY_ERROR, object, r,
+                        "PBKDF2 hash %s is not FIPS-approved", or_unknown(ks->hash));
             else
-                k = add(c, "FL-KDF-SHA1", FL_SEVERITY_WARNING, object, r,
+                k = add(c, FL_RULE_KDF_SHA1, FL_SEVERITY_WARNING, object, r,
                         "PBKDF2 hash %s is allowed by FIPS but deprecated", ks->hash);
             if (k < 0)
                 return k;
@@ -935,7 +1050,7 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
             r = remedy_keyslot(c, ks);
             if (!r)
                 return -ENOMEM;
-            k = add(c, "FL-KDF-ITER-MIN", FL_SEVERITY_ERROR, object, r,
+            k = add(c, FL_RULE_KDF_ITER_MIN, FL_SEVERITY_ERROR, object, r,
                     "PBKDF2 with %u iterations is below the FIPS minimum of %u", ks->iterations,
                     FL_FIPS_MIN_ITERATIONS);
             if (k < 0)
@@ -945,7 +1060,7 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
             r = remedy_keyslot(c, ks);
             if (!r)
                 return -ENOMEM;
-            k = add(c, "FL-KDF-ITER-LOW", FL_SEVERITY_WARNING, object, r,
+            k = add(c, FL_RULE_KDF_ITER_LOW, FL_SEVERITY_WARNING, object, r,
                     "PBKDF2 with %u iterations is below the recommended minimum of %u", ks->iterations,
                     FL_RECOMMENDED_MIN_ITERATIONS);
             if (k < 0)
@@ -965,8 +1080,11 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
                 r = remedy_keyslot(c, ks);
             if (!r)
                 return -ENOMEM;
-            k = add(c, "FL-AREA-CIPHER", severity_of(cv.approval), object, r,
-                    "keyslot area cipher %s with a %u-bit key: %s", ks->cipher, ks->key_bits, cv.why);
+            /* a new keyslot's area takes an approved cipher only when the data cipher is approved */
+            k = add_fixed_by(c, c->data_cipher != FL_APPROVED ? FL_FIX_REENCRYPT : FL_FIX_MIGRATE,
+                             FL_RULE_AREA_CIPHER, severity_of(cv.approval), object, r,
+                             "keyslot area cipher %s with a %u-bit key: %s", ks->cipher, ks->key_bits,
+                             cv.why);
             if (k < 0)
                 return k;
         }
@@ -977,7 +1095,7 @@ static int eval_keyslot(struct ctx *c, const struct fl_keyslot *ks)
             r = remedy_keyslot(c, ks);
             if (!r)
                 return -ENOMEM;
-            k = add(c, "FL-AF-HASH", severity_of(a), object, r, "anti-forensic splitter hash %s is %s",
+            k = add(c, FL_RULE_AF_HASH, severity_of(a), object, r, "anti-forensic splitter hash %s is %s",
                     ks->af_hash,
                     a == FL_NOT_APPROVED ? "not FIPS-approved" : "allowed by FIPS but deprecated");
             if (k < 0)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fipsluks/array.h"
 #include "root.h"
 #include "util.h"
 
@@ -223,15 +224,9 @@ static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
     for (;;) {
         ssize_t n;
 
-        if (allocated - len < 4097) {
-            size_t want = allocated ? allocated * 2 : 8192;
-            char *grown = realloc(buf, want);
-            if (!grown) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = grown;
-            allocated = want;
+        if (allocated - len < 4097 && fl_array_grow(&buf, &allocated, len + 8192, 1) < 0) {
+            free(buf);
+            return -ENOMEM;
         }
         n = read(fd, buf + len, allocated - len - 1);
         if (n < 0) {
@@ -335,15 +330,9 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
         r = -E2BIG;
     if (r < 0)
         return r;
-    if (cr->n_ids == cr->allocated_ids) {
-        size_t want = cr->allocated_ids ? cr->allocated_ids * 2 : 16;
-        struct fl_conf_id *grown = realloc(cr->ids, want * sizeof(*grown));
-        if (!grown) {
-            free(text);
-            return -ENOMEM;
-        }
-        cr->ids = grown;
-        cr->allocated_ids = want;
+    if (fl_array_grow(&cr->ids, &cr->allocated_ids, cr->n_ids + 1, sizeof(*cr->ids)) < 0) {
+        free(text);
+        return -ENOMEM;
     }
     cr->ids[cr->n_ids] = (struct fl_conf_id){.dev = st.st_dev, .ino = st.st_ino, .reading = true};
     cr->bytes += len;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/sshd.h"
 #include "root.h"
 
@@ -45,15 +46,9 @@ static int push_string(char ***items, size_t *n, size_t *allocated, char *s)
 {
     if (!s)
         return -ENOMEM;
-    if (*n == *allocated) {
-        size_t want = *allocated ? *allocated * 2 : 8;
-        char **grown = realloc(*items, want * sizeof(*grown));
-        if (!grown) {
-            free(s);
-            return -ENOMEM;
-        }
-        *items = grown;
-        *allocated = want;
+    if (fl_array_grow(items, allocated, *n + 1, sizeof(**items)) < 0) {
+        free(s);
+        return -ENOMEM;
     }
     (*items)[(*n)++] = s;
     return 0;
@@ -77,14 +72,8 @@ static int add_setting(struct fl_sshd_config *cfg, enum fl_sshd_keyword k, const
 {
     struct fl_sshd_setting *s;
 
-    if (cfg->n_settings == cfg->allocated_settings) {
-        size_t want = cfg->allocated_settings ? cfg->allocated_settings * 2 : 16;
-        struct fl_sshd_setting *grown = realloc(cfg->settings, want * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        cfg->settings = grown;
-        cfg->allocated_settings = want;
-    }
+    if (fl_array_grow(&cfg->settings, &cfg->allocated_settings, cfg->n_settings + 1, sizeof(*cfg->settings)) < 0)
+        return -ENOMEM;
     s = &cfg->settings[cfg->n_settings];
     *s = (struct fl_sshd_setting){
         .keyword = k,

@@ -570,7 +570,7 @@ static void test_format_image(void **state)
     assert_true(fl_findings_compatible(&res.findings));
     /* 1000 iterations: only the "weak" warning */
     assert_int_equal(res.findings.n, 1);
-    assert_string_equal(res.findings.items[0].rule, "FL-KDF-ITER-LOW");
+    assert_string_equal(res.findings.items[0].rule->id, "FL-KDF-ITER-LOW");
     fl_format_result_clear(&res);
     assert_null(res.volume);
 

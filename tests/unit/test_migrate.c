@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "fipsluks/migrate.h"
+#include "fipsluks/policy.h"
 #include "fixture.h"
 
 #define MiB (1024u * 1024u)
@@ -94,6 +95,49 @@ static void test_plan(void **state)
     v.keyslots[1].type = STR("reencrypt");
     assert_int_equal(fl_migration_plan(&v, false, slots), 5);
     assert_int_equal(slots[1].plan, FL_SLOT_NOT_KEYSLOT);
+}
+
+/*
+ * A keyslot-area cipher is migrate's to fix when a new keyslot's area gets an approved cipher: the
+ * plan follows the policy's finding (its fix, and the remedy scan prints), also for a segment with
+ * integrity, whose volume key holds the HMAC key too (the old plan judged the cipher with that key
+ * and left the keyslot alone while scan's remedy named fipsluks migrate).
+ */
+static void test_plan_area_cipher(void **state)
+{
+    struct fl_volume v;
+    struct fl_slot slots[FL_MAX_KEYSLOTS];
+    struct fl_findings f = {0};
+    struct fl_keyslot *ks;
+
+    (void)state;
+    volume_init(&v);
+    ks = add_keyslot(&v, 0, "pbkdf2", "sha256", 2000000, 32768);
+    ks->cipher = STR("serpent-xts-plain64");
+    assert_int_equal(fl_migration_plan(&v, false, slots), 1);
+    assert_int_equal(slots[0].plan, FL_SLOT_CONVERT);
+    assert_string_equal(slots[0].rules, "FL-AREA-CIPHER");
+
+    /* dm-integrity: aes-xts-random with 512 + 256 (hmac(sha256)) bits of volume key */
+    v.segments[0].cipher = STR("aes-xts-random");
+    v.segments[0].key_bits = 768;
+    v.segments[0].integrity = STR("hmac(sha256)");
+    assert_int_equal(fl_migration_plan(&v, false, slots), 1);
+    assert_int_equal(slots[0].plan, FL_SLOT_CONVERT);
+    assert_string_equal(slots[0].rules, "FL-AREA-CIPHER");
+    assert_int_equal(fl_policy_evaluate(&v, &f), 1);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.items[0].fix, FL_FIX_MIGRATE);
+    assert_non_null(strstr(f.items[0].remedy, "fipsluks migrate --key-slot 0"));
+    fl_findings_clear(&f);
+
+    /* a data cipher that is not approved: only a new volume key helps, which reencrypt makes */
+    v.segments[0].cipher = STR("serpent-xts-plain64");
+    v.segments[0].key_bits = 512;
+    v.segments[0].integrity = NULL;
+    assert_int_equal(fl_migration_plan(&v, false, slots), 1);
+    assert_int_equal(slots[0].plan, FL_SLOT_COMPLIANT);
+    assert_string_equal(slots[0].rules, "");
 }
 
 static void test_room(void **state)
@@ -288,6 +332,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_plan_area_cipher),
         cmocka_unit_test(test_room),
         cmocka_unit_test(test_journal_parse),
         cmocka_unit_test(test_journal_parse_bad),

@@ -222,11 +222,19 @@ static struct fl_volume *luks1(const char *hash)
 
 /* ---- inspecting findings --------------------------------------------------------------------- */
 
+/* The object of finding @p x as printed ("keyslot 0"), in a buffer that lives in the calling block. */
+#define OBJ(x) fl_finding_object((x), (char[32]){0}, 32)
+
 static int evaluate(const struct fl_volume *v, struct fl_findings *f)
 {
     int r = fl_policy_evaluate(v, f);
 
     assert_true(r >= 0);
+    /* every finding points into the table, and is at most as severe as the table says */
+    for (size_t i = 0; i < f->n; i++) {
+        assert_true(f->items[i].rule >= fl_rules && f->items[i].rule < fl_rules + FL_RULE_COUNT);
+        assert_true(f->items[i].severity <= f->items[i].rule->severity);
+    }
     return r;
 }
 
@@ -235,7 +243,7 @@ static size_t count_rule(const struct fl_findings *f, const char *rule)
     size_t n = 0;
 
     for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->items[i].rule, rule) == 0)
+        if (strcmp(f->items[i].rule->id, rule) == 0)
             n++;
     return n;
 }
@@ -243,7 +251,7 @@ static size_t count_rule(const struct fl_findings *f, const char *rule)
 static const struct fl_finding *find(const struct fl_findings *f, const char *rule, const char *object)
 {
     for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->items[i].rule, rule) == 0 && strcmp(f->items[i].object, object) == 0)
+        if (strcmp(f->items[i].rule->id, rule) == 0 && strcmp(OBJ(&f->items[i]), object) == 0)
             return &f->items[i];
     return NULL;
 }
@@ -270,11 +278,11 @@ static struct fl_findings expect_only(const struct fl_volume *v, const char *rul
 
     if (f.n != 1) {
         for (size_t i = 0; i < f.n; i++)
-            print_error("  got %s %s: %s\n", f.items[i].rule, f.items[i].object, f.items[i].message);
+            print_error("  got %s %s: %s\n", f.items[i].rule->id, OBJ(&f.items[i]), f.items[i].message);
     }
     assert_int_equal(f.n, 1);
-    assert_string_equal(f.items[0].rule, rule);
-    assert_string_equal(f.items[0].object, object);
+    assert_string_equal(f.items[0].rule->id, rule);
+    assert_string_equal(OBJ(&f.items[0]), object);
     assert_int_equal(f.items[0].severity, severity);
     assert_int_equal(r, severity == FL_SEVERITY_ERROR ? 1 : 0);
     assert_int_equal(fl_findings_compatible(&f), severity != FL_SEVERITY_ERROR);
@@ -287,7 +295,7 @@ static void expect_none(const struct fl_volume *v)
 
     assert_int_equal(evaluate(v, &f), 0);
     for (size_t i = 0; i < f.n; i++)
-        print_error("  unexpected %s %s: %s\n", f.items[i].rule, f.items[i].object, f.items[i].message);
+        print_error("  unexpected %s %s: %s\n", f.items[i].rule->id, OBJ(&f.items[i]), f.items[i].message);
     assert_int_equal(f.n, 0);
     assert_true(fl_findings_compatible(&f));
     fl_findings_clear(&f);
@@ -588,8 +596,8 @@ static void test_reencrypt(void **state)
     remove_keyslot(v, 0);
     assert_int_equal(evaluate(v, &f), 1);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.items[0].rule, "FL-REENCRYPT");
-    assert_string_equal(f.items[1].rule, "FL-NO-KEYSLOT");
+    assert_string_equal(f.items[0].rule->id, "FL-REENCRYPT");
+    assert_string_equal(f.items[1].rule->id, "FL-NO-KEYSLOT");
     fl_findings_clear(&f);
     fl_volume_free(v);
 }
@@ -673,9 +681,9 @@ static void test_luks1_hash(void **state)
     add_keyslot(v, 1, "pbkdf2", "ripemd160", 2000000);
     assert_int_equal(evaluate(v, &f), 1);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.items[0].rule, "FL-LUKS1");
-    assert_string_equal(f.items[1].rule, "FL-LUKS1-HASH");
-    assert_string_equal(f.items[1].object, "header");
+    assert_string_equal(f.items[0].rule->id, "FL-LUKS1");
+    assert_string_equal(f.items[1].rule->id, "FL-LUKS1-HASH");
+    assert_string_equal(OBJ(&f.items[1]), "header");
     assert_int_equal(f.items[1].severity, FL_SEVERITY_ERROR);
     assert_string_equal(f.items[1].message,
                         "LUKS1 header hash ripemd160 is not FIPS-approved; it is used for every "
@@ -689,7 +697,7 @@ static void test_luks1_hash(void **state)
     v = luks1("sha1");
     assert_int_equal(evaluate(v, &f), 0);
     assert_int_equal(f.n, 2);
-    assert_string_equal(f.items[1].rule, "FL-LUKS1-HASH");
+    assert_string_equal(f.items[1].rule->id, "FL-LUKS1-HASH");
     assert_int_equal(f.items[1].severity, FL_SEVERITY_WARNING);
     assert_string_equal(f.items[1].remedy, "fipsluks reencrypt /dev/sdb1");
     assert_int_equal(
@@ -879,9 +887,9 @@ static void test_segment_integrity(void **state)
     struct fl_findings g = {0};
     assert_int_equal(evaluate(v, &g), 2);
     assert_int_equal(g.n, 2);
-    assert_string_equal(g.items[0].rule, "FL-CIPHER");
-    assert_string_equal(g.items[1].rule, "FL-INTEGRITY");
-    assert_string_equal(g.items[1].object, "segment 0");
+    assert_string_equal(g.items[0].rule->id, "FL-CIPHER");
+    assert_string_equal(g.items[1].rule->id, "FL-INTEGRITY");
+    assert_string_equal(OBJ(&g.items[1]), "segment 0");
     fl_findings_clear(&g);
     fl_volume_free(v);
 }
@@ -1080,8 +1088,8 @@ static void test_area_cipher(void **state)
     struct fl_findings g = {0};
     assert_int_equal(evaluate(v, &g), 2);
     assert_int_equal(g.n, 2);
-    assert_string_equal(g.items[0].rule, "FL-CIPHER");
-    assert_string_equal(g.items[1].rule, "FL-AREA-CIPHER");
+    assert_string_equal(g.items[0].rule->id, "FL-CIPHER");
+    assert_string_equal(g.items[1].rule->id, "FL-AREA-CIPHER");
     assert_string_equal(g.items[1].remedy,
                         "fipsluks reencrypt /dev/sdb1 "
                         "(on a host not yet in FIPS mode)");
@@ -1239,16 +1247,16 @@ static void test_ordering(void **state)
 
     int r = evaluate(v, &f);
     for (size_t i = 0; i < f.n; i++) {
-        if (i >= sizeof(want) / sizeof(want[0]) || strcmp(f.items[i].rule, want[i][0]) != 0 ||
-            strcmp(f.items[i].object, want[i][1]) != 0)
-            print_error("  #%zu got %s %s\n", i, f.items[i].rule, f.items[i].object);
+        if (i >= sizeof(want) / sizeof(want[0]) || strcmp(f.items[i].rule->id, want[i][0]) != 0 ||
+            strcmp(OBJ(&f.items[i]), want[i][1]) != 0)
+            print_error("  #%zu got %s %s\n", i, f.items[i].rule->id, OBJ(&f.items[i]));
         if (f.items[i].severity == FL_SEVERITY_ERROR)
             errors++;
     }
     assert_int_equal(f.n, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < f.n; i++) {
-        assert_string_equal(f.items[i].rule, want[i][0]);
-        assert_string_equal(f.items[i].object, want[i][1]);
+        assert_string_equal(f.items[i].rule->id, want[i][0]);
+        assert_string_equal(OBJ(&f.items[i]), want[i][1]);
     }
     assert_int_equal(r, errors);
     assert_int_equal(r, 12);
@@ -1289,7 +1297,7 @@ static void test_message_form(void **state)
         assert_true(m[len - 1] != '.');
         for (size_t j = 0; j < len; j++)
             assert_true(m[j] >= 0x20 && m[j] < 0x7f);
-        assert_true(strlen(f.items[i].object) > 0);
+        assert_true(strlen(OBJ(&f.items[i])) > 0);
         assert_non_null(f.items[i].remedy);
     }
     assert_non_null(strstr(get(&f, "FL-REQUIREMENTS", "header")->message, "(bad?flag?"
@@ -1347,7 +1355,7 @@ static void test_enomem(void **state)
         assert_true(f.n <= f.allocated);
         assert_true(f.n < baseline.n);
         for (size_t i = 0; i < f.n; i++) {
-            assert_string_equal(f.items[i].rule, baseline.items[i].rule);
+            assert_string_equal(f.items[i].rule->id, baseline.items[i].rule->id);
             assert_string_equal(f.items[i].message, baseline.items[i].message);
         }
         fl_findings_clear(&f);
@@ -1408,6 +1416,188 @@ static void test_keyslot_remedy_with_reencrypt(void **state)
     fl_volume_free(v);
 }
 
+/* ---- the rule table and its documents -------------------------------------------------------- */
+
+static void test_rule_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < FL_RULE_COUNT; i++) {
+        const struct fl_rule *r = &fl_rules[i];
+
+        assert_non_null(r->id);
+        assert_int_equal(strncmp(r->id, "FL-", 3), 0);
+        assert_true(strspn(r->id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == strlen(r->id));
+        assert_non_null(r->meaning);
+        assert_true(strlen(r->meaning) > 0);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(r->id, fl_rules[j].id);
+    }
+    assert_int_equal(fl_rules[FL_RULE_KDF_ARGON2].fixed_by, FL_FIX_MIGRATE);
+    assert_string_equal(fl_rules[FL_RULE_KDF_ARGON2].id, "FL-KDF-ARGON2");
+    assert_int_equal(fl_rules[FL_RULE_INTEGRITY].fixed_by, FL_FIX_FORMAT);
+    assert_int_equal(fl_rules[FL_RULE_DIGEST_ITER].fixed_by, FL_FIX_REENCRYPT);
+    assert_int_equal(fl_rules[FL_RULE_HEADER_MALFORMED].fixed_by, FL_FIX_NONE);
+}
+
+/* The object as printed, from the kind and the id; and the findings whose fix depends on the volume. */
+static void test_finding_object_and_fix(void **state)
+{
+    struct fl_finding x = {.object = FL_OBJECT_HEADER, .object_id = 7};
+    struct fl_findings f = {0};
+    struct fl_volume *v;
+    char buf[32];
+
+    (void)state;
+    assert_string_equal(fl_finding_object(&x, buf, sizeof(buf)), "header");
+    x.object = FL_OBJECT_KEYSLOT;
+    assert_string_equal(fl_finding_object(&x, buf, sizeof(buf)), "keyslot 7");
+    x.object = FL_OBJECT_SEGMENT;
+    assert_string_equal(fl_finding_object(&x, buf, sizeof(buf)), "segment 7");
+    x.object = FL_OBJECT_DIGEST;
+    x.object_id = 31;
+    assert_string_equal(fl_finding_object(&x, buf, sizeof(buf)), "digest 31");
+    x.object = FL_OBJECT_TOKEN;
+    assert_string_equal(fl_finding_object(&x, buf, sizeof(buf)), "token 31");
+
+    /* LUKS1: migrate --convert-luks1, unless only a new volume key fixes the header hash */
+    v = luks1("sha256");
+    evaluate(v, &f);
+    assert_int_equal(get(&f, "FL-LUKS1", "header")->fix, FL_FIX_MIGRATE);
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+    v = luks1("ripemd160");
+    evaluate(v, &f);
+    assert_int_equal(get(&f, "FL-LUKS1", "header")->fix, FL_FIX_REENCRYPT);
+    assert_int_equal(get(&f, "FL-LUKS1-HASH", "header")->fix, FL_FIX_REENCRYPT);
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+
+    /* a data cipher: reencrypt, or a new volume when the segment has integrity */
+    v = good_luks2("/dev/sdb1");
+    set_string(&v->segments[0].cipher, "serpent-xts-plain64");
+    evaluate(v, &f);
+    assert_int_equal(get(&f, "FL-CIPHER", "segment 0")->fix, FL_FIX_REENCRYPT);
+    fl_findings_clear(&f);
+    set_string(&v->segments[0].integrity, "hmac(sha256)");
+    v->segments[0].key_bits = 768;
+    evaluate(v, &f);
+    assert_int_equal(get(&f, "FL-CIPHER", "segment 0")->fix, FL_FIX_FORMAT);
+    fl_findings_clear(&f);
+
+    /* a keyslot-area cipher: migrate, unless the data cipher is not approved either */
+    set_string(&v->segments[0].integrity, NULL);
+    v->segments[0].key_bits = 512;
+    set_string(&v->keyslots[0].cipher, "twofish-xts-plain64");
+    evaluate(v, &f);
+    assert_int_equal(get(&f, "FL-AREA-CIPHER", "keyslot 0")->fix, FL_FIX_REENCRYPT);
+    fl_findings_clear(&f);
+    set_string(&v->segments[0].cipher, "aes-xts-plain64");
+    evaluate(v, &f);
+    assert_int_equal(get(&f, "FL-AREA-CIPHER", "keyslot 0")->fix, FL_FIX_MIGRATE);
+    fl_findings_clear(&f);
+    fl_volume_free(v);
+}
+
+/* The whole of @p name below the source tree, with roff's "\-" read as "-". */
+static char *read_doc(const char *name)
+{
+    char path[4096], *text, *out;
+    FILE *fp;
+    long len;
+
+    snprintf(path, sizeof(path), "%s/%s", FL_SOURCE_DIR, name);
+    fp = fopen(path, "r");
+    if (!fp) {
+        print_error("cannot open %s\n", path);
+        fail();
+        abort();
+    }
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    len = ftell(fp);
+    assert_true(len > 0);
+    rewind(fp);
+    text = calloc(1, (size_t)len + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    out = text;
+    for (const char *p = text; *p; p++)
+        if (!(p[0] == '\\' && p[1] == '-'))
+            *out++ = *p;
+    *out = '\0';
+    return text;
+}
+
+static size_t count_in(const char *text, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Every rule id named in @p text (FL-WORD[-WORD...]) must be a rule of the table. */
+static size_t unknown_ids(const char *name, const char *text)
+{
+    size_t bad = 0;
+
+    static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+    for (const char *p = strstr(text, "FL-"); p; p = strstr(p + 1, "FL-")) {
+        size_t len = 3;
+        bool known = false;
+
+        if (!strchr(id_chars, p[3]) || !p[3])
+            continue; /* "FL-..." stands for any rule */
+        while (p[len] &&
+               (strchr(id_chars, p[len]) || (p[len] == '-' && p[len + 1] && strchr(id_chars, p[len + 1]))))
+            len++;
+        for (size_t i = 0; i < FL_RULE_COUNT; i++)
+            known = known || (strlen(fl_rules[i].id) == len && strncmp(p, fl_rules[i].id, len) == 0);
+        if (!known) {
+            print_error("%s names %.*s, which is not a rule of fl_rules[]\n", name, (int)len, p);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/*
+ * Each rule of fl_rules[] has exactly one entry in docs/rules.md (a table row "| `FL-X` | SEVERITY")
+ * and in fipsluks-scan(8) (a tag "\fBFL-X\fR (SEVERITY"), with the rule's most severe severity; and
+ * neither document names a rule id that is not in the table.
+ */
+static void test_rules_documented(void **state)
+{
+    char *md = read_doc("docs/rules.md"), *man = read_doc("man/fipsluks-scan.8");
+    char entry[128];
+    size_t bad = 0;
+
+    (void)state;
+    for (size_t i = 0; i < FL_RULE_COUNT; i++) {
+        const char *sev = fl_severity_name(fl_rules[i].severity);
+
+        snprintf(entry, sizeof(entry), "\n| `%s` | %s", fl_rules[i].id, sev);
+        if (count_in(md, entry) != 1) {
+            print_error("docs/rules.md: %s has %zu entries \"| `%s` | %s\", not one\n", fl_rules[i].id,
+                        count_in(md, entry), fl_rules[i].id, sev);
+            bad++;
+        }
+        snprintf(entry, sizeof(entry), "\n\\fB%s\\fR (%s", fl_rules[i].id, sev);
+        if (count_in(man, entry) != 1) {
+            print_error("man/fipsluks-scan.8: %s has %zu entries \"\\fB%s\\fR (%s\", not one\n",
+                        fl_rules[i].id, count_in(man, entry), fl_rules[i].id, sev);
+            bad++;
+        }
+    }
+    bad += unknown_ids("docs/rules.md", md);
+    bad += unknown_ids("man/fipsluks-scan.8", man);
+    free(md);
+    free(man);
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1442,6 +1632,9 @@ int main(void)
         cmocka_unit_test(test_ordering),
         cmocka_unit_test(test_message_form),
         cmocka_unit_test(test_enomem),
+        cmocka_unit_test(test_rule_table),
+        cmocka_unit_test(test_finding_object_and_fix),
+        cmocka_unit_test(test_rules_documented),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
