@@ -690,14 +690,6 @@ static char *remedy_luks1(const struct ctx *c)
     return xasprintf("fipsluks migrate --convert-luks1 %s", c->target);
 }
 
-static const struct fl_token *find_token(const struct fl_volume *v, int id)
-{
-    for (size_t i = 0; i < v->n_tokens && i < FL_MAX_TOKENS; i++)
-        if (v->tokens[i].id == id)
-            return &v->tokens[i];
-    return NULL;
-}
-
 /* A token type fit to print inside a remedy: header-supplied, so anything odd is replaced. */
 static void token_type_name(const struct fl_token *t, char *buf, size_t size)
 {
@@ -728,7 +720,7 @@ static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
     if (ks->n_tokens == 0)
         return xasprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
 
-    t = find_token(c->v, ks->tokens[0]);
+    t = fl_volume_token(c->v, ks->tokens[0]);
     token_type_name(t, type, sizeof(type));
     if (strcmp(type, "systemd-recovery") == 0)
         return xasprintf("re-enroll the recovery key (systemd-cryptenroll --wipe-slot=%d --recovery-key %s), "

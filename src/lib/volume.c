@@ -348,12 +348,21 @@ static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struc
     return 0;
 }
 
+/* The one keyslot lookup: the index of keyslot @p id in v->keyslots, or v->n_keyslots. */
+static size_t keyslot_index(const struct fl_volume *v, int id)
+{
+    size_t i = 0;
+
+    while (i < v->n_keyslots && v->keyslots[i].id != id)
+        i++;
+    return i;
+}
+
+/* fl_volume_keyslot(), for the reader that is still filling @p v in. */
 static struct fl_keyslot *keyslot_by_id(struct fl_volume *v, int id)
 {
-    for (size_t i = 0; i < v->n_keyslots; i++)
-        if (v->keyslots[i].id == id)
-            return &v->keyslots[i];
-    return NULL;
+    size_t i = keyslot_index(v, id);
+    return i < v->n_keyslots ? &v->keyslots[i] : NULL;
 }
 
 static int luks2_read_tokens(json_object *root, struct fl_volume *v)
@@ -799,10 +808,8 @@ void fl_volume_free(struct fl_volume *v)
 
 const struct fl_keyslot *fl_volume_keyslot(const struct fl_volume *v, int id)
 {
-    for (size_t i = 0; i < v->n_keyslots; i++)
-        if (v->keyslots[i].id == id)
-            return &v->keyslots[i];
-    return NULL;
+    size_t i = keyslot_index(v, id);
+    return i < v->n_keyslots ? &v->keyslots[i] : NULL;
 }
 
 const struct fl_token *fl_volume_token(const struct fl_volume *v, int id)
