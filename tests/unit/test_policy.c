@@ -18,74 +18,7 @@
 #include "fipsluks/policy.h"
 #include "fipsluks/volume.h"
 
-/*
- * Allocation failure injection. policy.c allocates only through vasprintf(), reallocarray(),
- * strdup() and malloc() (the last one only to quote a path that needs quoting); the first three
- * are replaced here. When fail_at >= 0, call number fail_at (counting from 0) fails.
- */
-static long fail_at = -1;
-static long alloc_calls;
-static long vasprintf_calls; /* zero when _FORTIFY_SOURCE routes policy.c to __vasprintf_chk() */
-
-static bool inject_failure(void)
-{
-    return fail_at >= 0 && alloc_calls++ == fail_at;
-}
-
-int vasprintf(char **strp, const char *fmt, va_list ap)
-{
-    va_list aq;
-    char *s;
-    int n;
-
-    vasprintf_calls++;
-    if (inject_failure())
-        return -1;
-    va_copy(aq, ap);
-    n = vsnprintf(NULL, 0, fmt, aq);
-    va_end(aq);
-    if (n < 0)
-        return -1;
-    s = malloc((size_t)n + 1);
-    if (!s)
-        return -1;
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    *strp = s;
-    return n;
-}
-
-int asprintf(char **strp, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vasprintf(strp, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-void *reallocarray(void *p, size_t n, size_t size)
-{
-    if (inject_failure())
-        return NULL;
-    if (size && n > SIZE_MAX / size)
-        return NULL;
-    return realloc(p, n * size);
-}
-
-char *strdup(const char *s)
-{
-    size_t len = strlen(s) + 1;
-    char *d;
-
-    if (inject_failure())
-        return NULL;
-    d = malloc(len);
-    if (d)
-        memcpy(d, s, len);
-    return d;
-}
+#include "failalloc.h"
 
 /* ---- building volumes ------------------------------------------------------------------------ */
 
