@@ -41,7 +41,9 @@ struct caught {
  * Ctrl-C (or SIGTERM, SIGHUP, Ctrl-\) at a secret prompt must not kill the process while the
  * terminal's echo is off: it would stay off for the shell. A signal that would kill the process
  * only interrupts the read (no SA_RESTART); the prompt then restores the terminal and returns
- * -EINTR. Signals the program already handles or ignores are left alone.
+ * -ECANCELED: the operator declined to answer. Signals the program already handles or ignores are
+ * left alone: when such a handler interrupts the read, the prompt returns -EINTR and the verb
+ * decides what its stop means (fl_stop_ask_secret()).
  */
 static void catch_prompt_signals(struct caught *c)
 {
@@ -61,7 +63,7 @@ static void release_prompt_signals(const struct caught *c)
     for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
         if (c->replaced[i])
             sigaction(prompt_signals[i], &c->old[i], NULL);
-    prompt_interrupted = 0; /* reported as -EINTR already */
+    prompt_interrupted = 0; /* reported as -ECANCELED already */
 }
 
 /* Read one line from @p fd into @p buf (at most @p size - 1 bytes), without the newline. */
@@ -74,10 +76,10 @@ static ssize_t read_line(int fd, char *buf, size_t size)
         ssize_t r;
 
         if (prompt_interrupted)
-            return -EINTR;
+            return -ECANCELED;
         r = read(fd, &c, 1);
-        if (r < 0 && errno == EINTR)
-            return -EINTR; /* Ctrl-C: give up rather than wait on */
+        if (r < 0 && errno == EINTR) /* Ctrl-C: give up rather than wait on */
+            return prompt_interrupted ? -ECANCELED : -EINTR;
         if (r < 0)
             return -errno;
         if (r == 0 || c == '\n')
