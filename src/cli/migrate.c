@@ -302,9 +302,7 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
     int r;
 
     if (attempt >= run->o.tries)
-        return -EPERM; /* the error that ends the run says so */
-    if (attempt > 0)
-        fprintf(stderr, "No key available with this passphrase.\n");
+        return -EPERM;
     describe_from(ks, kdf, sizeof(kdf));
     snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d (%s) [empty to skip]: ", ks ? ks->id : -1,
              kdf);
@@ -348,7 +346,9 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
     case FL_EVENT_UNLOCK:
         progress(run, "unlocking keyslot %d (%s) with %s ...\n", keyslot, kdf, source_of(run, secret));
         break;
-    case FL_EVENT_WRONG_SECRET: /* ask() says so before the next try; the last one ends the run */
+    case FL_EVENT_WRONG_SECRET:
+        if (keyslot >= 0)
+            fprintf(stderr, "No key available with this passphrase.\n");
         break;
     case FL_EVENT_CALIBRATE:
         progress(run, "timing PBKDF2-%s for the new keyslots ...\n", run->o.hash);

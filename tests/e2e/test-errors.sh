@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# One failure, one error line, the documented exit code (fipsluks(8), EXIT STATUS): for failures of
+# format, migrate, reencrypt and scan, standard error holds exactly one line, "fipsluks: ...", with
+# names from the command line escaped; the exit code is the one src/cli/exit.c maps the library's
+# errno to. And every errno src/lib uses is in the table of tests/unit/test_exit.c.
+. "$(dirname "$0")/lib/common.sh"
+
+cd "$T"
+fast=(--pbkdf-force-iterations 1000)
+
+# one_error CODE WHAT CMD…: CMD exits CODE and writes exactly one line to standard error, an error
+# of fipsluks ("fipsluks: …"), kept in $FL_ERR; standard output in $T/out.
+one_error() {
+    local want=$1 what=$2 rc=0
+    shift 2
+    "$@" >out 2>err || rc=$?
+    FL_ERR=$(cat err)
+    [[ $rc -eq $want ]] || fl_fail "$what: exited $rc, expected $want; stderr: $FL_ERR"
+    [[ $(wc -l <err) -eq 1 ]] || fl_fail "$what: expected one line on standard error, got: $FL_ERR"
+    [[ $FL_ERR == "fipsluks: "* ]] || fl_fail "$what: not an error line: $FL_ERR"
+}
+
+printf 'correct horse battery' >k
+printf 'wrong horse battery!' >kw
+: >kempty
+chmod 600 k kw kempty
+mkdir dir
+truncate -s 40M blank.img
+truncate -s 8M small.img
+head -c 40M /dev/urandom >noise.img
+truncate -s 40M v.img
+fipsluks format --batch --key-file k "${fast[@]}" v.img >/dev/null
+sum=$(fl_sum v.img)
+blank=$(fl_sum blank.img)
+
+# --- key files: a missing one is exit 4 (a file that cannot be read) and named, in every verb ---------
+one_error 4 "format: missing key file" fipsluks format --batch --key-file nokey "${fast[@]}" blank.img
+fl_assert_contains "$FL_ERR" "key file 'nokey'" "format: the key file is named"
+fl_assert_contains "$FL_ERR" "No such file or directory" "format: why"
+one_error 4 "migrate: missing key file" fipsluks migrate --batch -d nokey v.img
+fl_assert_contains "$FL_ERR" "key file 'nokey'" "migrate: the key file is named"
+one_error 4 "reencrypt: missing key file" fipsluks reencrypt --batch -d nokey v.img
+fl_assert_contains "$FL_ERR" "key file 'nokey'" "reencrypt: the key file is named"
+# a directory is no key file either (4); an empty one is a wrong parameter (1)
+for v in migrate reencrypt; do
+    one_error 4 "$v: key file is a directory" fipsluks "$v" --batch -d dir v.img
+    fl_assert_contains "$FL_ERR" "key file 'dir': Is a directory" "$v: directory key file"
+    one_error 1 "$v: empty key file" fipsluks "$v" --batch -d kempty v.img
+    fl_assert_contains "$FL_ERR" "key file 'kempty' is empty" "$v: empty key file"
+done
+one_error 4 "format: key file is a directory" fipsluks format --batch --key-file dir "${fast[@]}" blank.img
+one_error 1 "format: empty key file" fipsluks format --batch --key-file kempty "${fast[@]}" blank.img
+one_error 1 "migrate: key file shorter than --keyfile-size" \
+    fipsluks migrate --batch --keyfile-size 64 -d k v.img
+fl_assert_contains "$FL_ERR" "key file 'k' is empty or shorter than" "short key file"
+# a name with a terminal escape and a newline stays on one line, escaped
+hostile=$'key\e[2J\nfipsluks: forged'
+one_error 4 "migrate: hostile key file name" fipsluks migrate --batch -d "$hostile" v.img
+fl_assert_contains "$FL_ERR" "key file 'key\\x1b[2J\\x0afipsluks: forged'" "escaped key file name"
+one_error 4 "format: hostile key file name" fipsluks format --batch --key-file "$hostile" "${fast[@]}" blank.img
+fl_assert_contains "$FL_ERR" "key file 'key\\x1b[2J\\x0afipsluks: forged'" "format: escaped key file name"
+fl_assert_eq "$sum" "$(fl_sum v.img)" "key file errors changed the volume"
+fl_assert_eq "$blank" "$(fl_sum blank.img)" "key file errors wrote to the format target"
+
+# --- the wrong secret: exit 2, naming the key file -----------------------------------------------------
+one_error 2 "migrate: wrong secret" fipsluks migrate --batch -d kw v.img
+fl_assert_contains "$FL_ERR" "key file 'kw' opens no keyslot of 'v.img'" "migrate: wrong secret named"
+one_error 2 "reencrypt: wrong secret" fipsluks reencrypt --batch -d kw v.img
+fl_assert_contains "$FL_ERR" "kw opens no keyslot of 'v.img'" "reencrypt: wrong secret named"
+# with --json: the one line on standard error, the same error in the JSON document
+one_error 2 "migrate --json: wrong secret" fipsluks migrate --batch --json -d kw v.img
+fl_assert_eq 2 "$(fl_jq .error.exit_code out)" "migrate --json: exit code in the document"
+fl_assert_eq kw "$(fl_jq .error.key_file out)" "migrate --json: key file in the document"
+one_error 4 "migrate --json: missing key file" fipsluks migrate --batch --json -d nokey v.img
+fl_assert_eq 4 "$(fl_jq .error.exit_code out)" "migrate --json: missing key file, exit code in the document"
+fl_assert_eq "$sum" "$(fl_sum v.img)" "wrong secrets changed the volume"
+
+# --- devices and images that cannot be read: exit 4 ----------------------------------------------------
+for v in migrate reencrypt; do
+    one_error 4 "$v: missing image" fipsluks "$v" --batch -d k nope.img
+    fl_assert_contains "$FL_ERR" "'nope.img'" "$v: the image is named"
+    one_error 4 "$v: a directory" fipsluks "$v" --batch -d k dir
+    one_error 4 "$v: not LUKS" fipsluks "$v" --batch -d k noise.img
+done
+one_error 4 "format: missing target" fipsluks format --batch --key-file k "${fast[@]}" nope.img
+one_error 4 "format: a directory" fipsluks format --batch --key-file k "${fast[@]}" dir
+fl_assert_contains "$FL_ERR" "neither a block device nor a regular file" "format: directory refused"
+ln -s blank.img link.img
+one_error 4 "format: a link to an image" fipsluks format --batch --key-file k "${fast[@]}" link.img
+fl_assert_contains "$FL_ERR" "symbolic link to a regular file" "format: link refused"
+one_error 4 "format: too small" fipsluks format --batch --key-file k "${fast[@]}" small.img
+fl_assert_contains "$FL_ERR" "too small" "format: too small"
+fl_assert_eq "$blank" "$(fl_sum blank.img)" "refusals wrote to the format target"
+
+# --- scan: an --output that cannot be written is reported once (not again as "scan failed") -----------
+one_error 4 "scan: --output is a directory" fipsluks scan --output dir v.img
+fl_assert_contains "$FL_ERR" "cannot write 'dir'" "scan: the output is named"
+one_error 4 "scan: --output in a missing directory" fipsluks scan --output nodir/x.json v.img
+
+# --- exit codes pass through the one map ----------------------------------------------------------------
+# every errno the library uses (and the aliases it defines) has a row in tests/unit/test_exit.c
+lib_errnos=$(grep -ohE -- '(^|[^A-Za-z0-9_])-E[A-Z0-9]+\b' "$FL_SOURCE_DIR"/src/lib/*.[ch] \
+    "$FL_SOURCE_DIR"/include/fipsluks/*.h | grep -oE 'E[A-Z0-9]+' | sort -u)
+aliases=$(grep -ohE '^#define FL_E[A-Z]+ +E[A-Z0-9]+' "$FL_SOURCE_DIR"/src/lib/*.h | awk '{print $3}' | sort -u)
+[[ $(wc -w <<<"$lib_errnos") -gt 20 ]] || fl_fail "too few errnos found in src/lib: $lib_errnos"
+for e in $lib_errnos $aliases; do
+    grep -qE "^ +\{$e, FL_EXIT_[A-Z]+," "$FL_SOURCE_DIR/tests/unit/test_exit.c" ||
+        fl_fail "src/lib returns -$e, but tests/unit/test_exit.c does not say which exit code it is"
+done
+echo "PASS"
