@@ -97,6 +97,29 @@ one_error 4 "scan: --output is a directory" fipsluks scan --output dir v.img
 fl_assert_contains "$FL_ERR" "cannot write 'dir'" "scan: the output is named"
 one_error 4 "scan: --output in a missing directory" fipsluks scan --output nodir/x.json v.img
 
+# --- questions on a terminal: "no" is exit 1 (declined), a signal is exit 7 (interrupted) -----------------
+ptyrun() { python3 "$FL_SOURCE_DIR/tests/e2e/lib/ptyrun.py" "$@"; }
+fl-mkluks --slot "kdf=argon2id,key-file=k" a.img
+asum=$(fl_sum a.img)
+fl_expect_exit 1 ptyrun --timeout 60 --expect "Type YES to proceed: " --send "no" \
+    -- fipsluks migrate "${fast[@]}" -d k --header-backup a.bak a.img
+fl_assert_contains "$FL_OUT" "fipsluks: not confirmed; nothing was written" "migrate: no"
+fl_expect_exit 7 ptyrun --timeout 60 --expect "Type YES to proceed: " --intr \
+    -- fipsluks migrate "${fast[@]}" -d k --header-backup a.bak a.img
+fl_assert_contains "$FL_OUT" "fipsluks: interrupted before anything was written; run the same command again" \
+    "migrate: a signal at the question"
+[[ $FL_OUT != *"not confirmed"* ]] || fl_fail "migrate: a signal reported as 'not confirmed': $FL_OUT"
+fl_assert_eq "$asum" "$(fl_sum a.img)" "migrate: image after the questions"
+[[ ! -e a.bak ]] || fl_fail "migrate: a backup was written before the question was answered"
+cp v.img two.img
+cryptsetup luksAddKey -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file k two.img kw
+tsum=$(fl_sum two.img)
+fl_expect_exit 7 ptyrun --timeout 60 --expect "Drop these keyslots? Type YES to proceed: " --intr \
+    -- fipsluks reencrypt "${fast[@]}" -d k --header-backup two.bak two.img
+fl_assert_contains "$FL_OUT" "fipsluks: interrupted; nothing was written; run the same command again" \
+    "reencrypt: a signal at the question"
+fl_assert_eq "$tsum" "$(fl_sum two.img)" "reencrypt: image after the question"
+
 # --- exit codes pass through the one map ----------------------------------------------------------------
 # every errno the library uses (and the aliases it defines) has a row in tests/unit/test_exit.c
 lib_errnos=$(grep -ohE -- '(^|[^A-Za-z0-9_])-E[A-Z0-9]+\b' "$FL_SOURCE_DIR"/src/lib/*.[ch] \
