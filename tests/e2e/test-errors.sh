@@ -62,6 +62,12 @@ fl_assert_contains "$FL_ERR" "key file 'key\\x1b[2J\\x0afipsluks: forged'" "form
 fl_assert_eq "$sum" "$(fl_sum v.img)" "key file errors changed the volume"
 fl_assert_eq "$blank" "$(fl_sum blank.img)" "key file errors wrote to the format target"
 
+# usage errors escape the operator's bytes too (and point at --help on a second line)
+fl_expect_exit 1 fipsluks migrate --hash $'sha\e[31m\nx' -d k v.img 2>err
+fl_assert_eq "fipsluks migrate: --hash 'sha\x1b[31m\x0ax' is not allowed; approved choices: sha256, sha512" \
+    "$(head -n1 err)" "escaped option value"
+fl_assert_eq "Try 'fipsluks migrate --help'." "$(tail -n +2 err)" "usage hint"
+
 # --- the wrong secret: exit 2, naming the key file -----------------------------------------------------
 one_error 2 "migrate: wrong secret" fipsluks migrate --batch -d kw v.img
 fl_assert_contains "$FL_ERR" "key file 'kw' opens no keyslot of 'v.img'" "migrate: wrong secret named"
