@@ -172,7 +172,8 @@ struct fl_migrate_ops {
     void (*event)(void *userdata, enum fl_migrate_event ev, int keyslot, int secret);
     /** True when the operator asked to stop: fl_migrate() finishes the current keyslot, then returns. */
     bool (*stop)(void *userdata);
-    /** Last chance to say no after secrets matched and before the first write: 0 to go on, -ECANCELED to stop. */
+    /** Last chance to say no after secrets matched and before the first write: 0 to go on, -ECANCELED to stop
+     *  (the operator said no), or another -errno (-EINTR: stopped by a signal), returned as it is. */
     int (*confirm)(void *userdata, const struct fl_migrate_job *jobs, size_t n_jobs);
 };
 

@@ -75,7 +75,8 @@ struct fl_reencrypt_ops {
     /** A secret for @p keyslot that no given secret opens (the @p attempt -th try): 0 with *@p ret,
      *  1 to leave it without, or -errno (-EINTR). NULL: not asked. */
     int (*ask)(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret);
-    /** Keyslots @p ids would be dropped: 0 to go on, -ECANCELED to stop. NULL: -ECANCELED. */
+    /** Keyslots @p ids would be dropped: 0 to go on, -ECANCELED to stop (not confirmed), or another -errno
+     *  (-EINTR: stopped by a signal), returned as it is. NULL: -ECANCELED. */
     int (*confirm_drop)(void *userdata, const int *ids, size_t n);
     void (*event)(void *userdata, enum fl_reencrypt_event ev, int keyslot, int secret);
     /** @p done of @p size bytes re-encrypted; nonzero stops after the current step. */

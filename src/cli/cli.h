@@ -3,6 +3,7 @@
 #ifndef FL_CLI_H
 #define FL_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -84,15 +85,29 @@ int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format
 struct fl_secret;
 /* Standard input and standard error are both terminals. */
 bool fl_interactive(void);
-/* Ask for a secret on /dev/tty without echo. @return 0, -ENOTTY (no terminal), -EINTR, -EFBIG. */
+/* Ask for a secret on /dev/tty without echo. @return 0, -ENOTTY (no terminal), -ECANCELED (Ctrl-C, or
+ * another signal that would end the process), -EINTR (a signal the program handles), -EFBIG. */
 int fl_prompt_secret(const char *prompt, struct fl_secret **ret);
 /* Ask @p question on /dev/tty; @return 1 when the reply is exactly @p answer, 0 if not, or -errno. */
 int fl_confirm(const char *question, const char *answer);
 /* Ask @p question on /dev/tty and put the reply (one line, without the newline) into @p buf.
- * @return 0, -ENOTTY (no terminal), -EINTR, -EFBIG (longer than @p size - 1). */
+ * @return 0, -ENOTTY (no terminal), -EINTR (a signal the program handles), -EFBIG (longer than @p size - 1). */
 int fl_ask(const char *question, char *buf, size_t size);
 
-/* ---- libcryptsetup's messages (log.c) ---- */
+/* ---- messages on standard error (log.c) ---- */
+
+/*
+ * Report the error @p r (a negative errno) that the caller handles: "fipsluks: " and the message,
+ * escaped (user- and header-supplied bytes cannot inject terminal escapes or newlines), on one line
+ * of standard error. %m in @p fmt is strerror(-@p r). @return @p r, to return it on:
+ *     return fl_log_error_errno(r, "cannot read key file '%s': %m", path);
+ * Log once, where the error is handled; the exit code comes from fl_exit_code(r).
+ */
+int fl_log_error_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "fipsluks: …" on standard error, escaped as fl_log_error_errno(); with @p err < 0 append ": <strerror>". */
+void fl_log_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "fipsluks: warning: …" on standard error, escaped. */
+void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The global libcryptsetup log callback: debug lines with --debug, the rest with --verbose; the last
  * error is kept for fl_cryptsetup_last_error(). */
@@ -127,10 +142,6 @@ bool fl_use_color(FILE *f);
 const char *fl_color_on(FILE *f, enum fl_color c);
 const char *fl_color_off(FILE *f);
 
-/* Print a message "fipsluks: …" on stderr; with @p err < 0 append ": <strerror>". */
-void fl_log_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /*
  * Write @p s for a person: C0 controls (newline too), DEL, C1 controls (U+0080-U+009F) and bytes that
  * are not valid UTF-8 shown as \xNN escapes, one per byte (a C1 control is two: \xc2\x9b).
@@ -138,6 +149,7 @@ void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fl_fputs_escaped(const char *s, FILE *f);
 /* printf, then fl_fputs_escaped() on the result (newlines too: end a line with fputc). @return 0, -ENOMEM. */
 int fl_fprintf_escaped(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int fl_vfprintf_escaped(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* A JSON string for @p s (NULL → JSON null), invalid UTF-8 replaced by U+FFFD. */
 json_object *fl_json_string(const char *s);

@@ -1,5 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The one place where errors become exit codes (documented in fipsluks(8)). */
+/*
+ * The one place where errors become exit codes (documented in fipsluks(8), EXIT STATUS).
+ *
+ * The library returns the errno that says what happened, and the verbs pass it on unchanged: no
+ * verb rewrites an errno to steer its exit code. When one errno would have to mean two exit codes,
+ * the library (or the prompt) returns a distinct errno for one of the situations instead:
+ *   -EINTR      a stop signal (SIGINT, SIGTERM, SIGHUP) ended migrate or reencrypt: the same command
+ *               continues (7); Ctrl-C at a question of a verb that cannot continue is -ECANCELED (1)
+ *   -ECANCELED  the operator declined: did not confirm, Ctrl-C at format's prompts, keyslots would
+ *               be dropped (1)
+ *   -ENOTSUP    cannot be done on this host: argon2 on a FIPS libcryptsetup (migrate), a cipher or
+ *               integrity reencrypt cannot handle (1)
+ *   -EXFULL     no room in the header for a crash-safe conversion or the new keyslots (1)
+ *   -EPROTO     format: the new volume failed its check; the target was restored (4)
+ *   -EUCLEAN    a damaged header, a journal that does not fit it, or format's target left damaged (4)
+ *   -EREMOTEIO  a path on a pseudo file system (proc, sysfs): never read (4)
+ * tests/unit/test_exit.c lists every errno the library returns, with its exit code.
+ */
 #include <errno.h>
 
 #include "cli.h"
@@ -9,32 +26,40 @@ int fl_exit_code(int r)
     if (r >= 0)
         return r;
     switch (-r) {
-    case EPERM:
-    case EACCES:
+    case EPERM:  /* a secret opens no keyslot; typed passphrases failed every try (or differ: format) */
+    case EACCES: /* permission denied: the device, image, header or a key file */
         return FL_EXIT_PERMISSION;
     case ENOMEM:
         return FL_EXIT_NOMEM;
-    case ENOENT:
+    case ENOENT:  /* no such device, image or key file; migrate --key-slot N: no keyslot N */
+    case ENOTDIR: /* a path through something that is not a directory: no such file either */
     case ENODEV:
-    case ENXIO:
-    case ENOTBLK:
+    case ENXIO:   /* no medium (an unbound loop device) */
+    case ENOTBLK: /* neither a block device nor a regular file */
+    case EISDIR:  /* a directory given as a device, image or key file */
+    case ELOOP:   /* format: a symbolic link to a regular file (give the file's own path) */
     case EIO:
-    case ENOSPC:
-    case EROFS:
-    case EMEDIUMTYPE:
+    case ENOSPC:  /* format: the target is too small; a full disk while writing a backup */
+    case EROFS:   /* a read-only device, media, mount or immutable file */
+    case EMEDIUMTYPE: /* not LUKS, or LUKS1 where LUKS2 is needed */
     case EUCLEAN:
-    case EREMOTEIO: /* on a pseudo file system (proc, sysfs): never read */
-    case EPROTO: /* format: the new volume failed its check (and was restored) */
+    case EREMOTEIO:
+    case EPROTO:
         return FL_EXIT_DEVICE;
-    case EBUSY:
-    case EEXIST:
+    case EBUSY:  /* in use, locked by another migrate or reencryption */
+    case EEXIST: /* a header backup or key file that would be overwritten; format: signatures */
         return FL_EXIT_BUSY;
-    case EINTR: /* interrupted before anything was written */
+    case EINTR:
         return FL_EXIT_INCOMPLETE;
-    case EXFULL:    /* migrate: no room for a crash-safe conversion */
-    case ENOTSUP:   /* migrate: argon2 cannot be computed on this FIPS host */
-    case ECANCELED: /* the operator did not confirm */
-    case EINVAL:
+    case ECANCELED:
+    case ENOTSUP:
+    case EXFULL:
+    case EFBIG:        /* a key file or typed passphrase larger than a secret may be */
+    case E2BIG:        /* more secrets than keyslots */
+    case EALREADY:     /* --allow-non-fips-unlock: libcryptsetup stays in FIPS mode */
+    case ENAMETOOLONG: /* a header backup path too long */
+    case ENOTTY:       /* no terminal to ask on */
+    case EINVAL:       /* a wrong parameter: options, an empty or short key file, a refused profile */
     default:
         return FL_EXIT_USAGE;
     }

@@ -77,18 +77,14 @@ static int open_target(const struct format_opts *o, struct fl_format_target **re
     int r;
 
     r = fl_format_open(o->target, ret, &why);
-    if (r < 0) {
-        fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
-        print_target(o->target);
-        fprintf(stderr, ": %s\n",
-                why                             ? why
-                : r == -EBUSY                   ? "it is in use"
-                : r == -ENOTBLK || r == -EISDIR ? "neither a block device nor a regular file"
-                                                : strerror(-r));
-        free(why);
-    }
-    /* A directory, or a link to a regular file, is no target either (exit 4, as for a FIFO). */
-    return r == -EISDIR || r == -ELOOP ? -ENOTBLK : r;
+    if (r < 0)
+        fl_log_error_errno(r, "%s '%s': %s", r == -EBUSY ? "refusing to format" : "cannot format", o->target,
+                           why                             ? why
+                           : r == -EBUSY                   ? "it is in use"
+                           : r == -ENOTBLK || r == -EISDIR ? "neither a block device nor a regular file"
+                                                           : strerror(-r));
+    free(why);
+    return r;
 }
 
 /* Refuse a target that is in use or (without --force) carries signatures. */
@@ -100,17 +96,14 @@ static int check_target(const struct format_opts *o, const struct fl_format_targ
 
     r = fl_format_check(t, &o->params, &why);
     if (r < 0) {
-        fprintf(stderr, "fipsluks: %s ", r == -EBUSY ? "refusing to format" : "cannot format");
-        print_target(o->target);
-        fprintf(stderr, ": %s\n", why ? why : r == -EBUSY ? "it is in use" : strerror(-r));
+        fl_log_error_errno(r, "%s '%s': %s", r == -EBUSY ? "refusing to format" : "cannot format", o->target,
+                           why ? why : r == -EBUSY ? "it is in use" : strerror(-r));
         free(why);
         return r;
     }
     r = fl_format_signatures(t, &sigs);
-    if (r < 0) {
-        fl_log_error(r, "cannot probe '%s' for signatures", o->target);
-        return r;
-    }
+    if (r < 0)
+        return fl_log_error_errno(r, "cannot probe '%s' for signatures: %m", o->target);
     if (sigs.n > 0) {
         fprintf(stderr, "fipsluks: ");
         print_target(o->target);
@@ -150,11 +143,9 @@ static int confirm(const struct format_opts *o)
     if (r == -EFBIG)
         r = 0, answer[0] = '\0';
     if (r < 0)
-        return r == -EINTR ? -ECANCELED : r;
-    if (strcmp(answer, "YES") && strcmp(answer, base) && strcmp(answer, o->target)) {
-        fprintf(stderr, "fipsluks: not confirmed; nothing was written\n");
-        return -ECANCELED;
-    }
+        return fl_log_error_errno(r, "cannot ask for confirmation: %m; nothing was written");
+    if (strcmp(answer, "YES") && strcmp(answer, base) && strcmp(answer, o->target))
+        return fl_log_error_errno(-ECANCELED, "not confirmed; nothing was written");
     return 0;
 }
 
@@ -176,18 +167,16 @@ static int prompt_twice(const char *target, struct fl_secret **ret)
         r = fl_prompt_secret(prompt, &a);
         if (r == 0)
             r = fl_prompt_secret("Verify passphrase: ", &b);
-        if (r == -EINTR) {
-            fl_log_error(0, "interrupted; nothing was written");
-            r = -ECANCELED;
+        if (r == -ECANCELED) { /* Ctrl-C at the prompt */
+            fl_log_error_errno(r, "interrupted; nothing was written");
             goto out;
         }
         if (r < 0) {
-            fl_log_error(r, "cannot read the passphrase");
+            fl_log_error_errno(r, "cannot read the passphrase: %m");
             goto out;
         }
         if (a->len == 0) {
-            fl_log_error(0, "empty passphrase; nothing was written");
-            r = -EINVAL;
+            r = fl_log_error_errno(-EINVAL, "empty passphrase; nothing was written");
             goto out;
         }
         if (!fl_secret_equal(a, b)) {
@@ -196,7 +185,7 @@ static int prompt_twice(const char *target, struct fl_secret **ret)
         }
     }
     if (r == -EPERM) {
-        fl_log_error(0, "passphrases do not match; nothing was written");
+        fl_log_error_errno(r, "passphrases do not match; nothing was written");
         goto out;
     }
     *ret = a;
@@ -216,10 +205,10 @@ static int read_key_file(const struct format_opts *o, struct fl_secret **ret)
         fl_log_warning("key file '%s' can be read by group or others; chmod 0400 it", o->key_file);
     r = fl_secret_read_file(o->key_file, o->keyfile_offset, o->keyfile_size, ret);
     if (r == -EINVAL)
-        fl_log_error(0, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for",
-                     o->key_file);
-    else if (r < 0)
-        fl_log_error(r, "cannot read key file '%s'", o->key_file);
+        return fl_log_error_errno(r, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size "
+                                     "ask for", o->key_file);
+    if (r < 0)
+        return fl_log_error_errno(r, "cannot read key file '%s': %m", o->key_file);
     return r;
 }
 
@@ -294,9 +283,8 @@ static int run_format(struct format_opts *o)
     if (r < 0)
         goto out;
     if (o->new_key_file && lstat(o->new_key_file, &key_st) == 0) {
-        fl_log_error(0, "key file '%s' already exists; fipsluks never overwrites a key file",
-                     o->new_key_file);
-        r = -EEXIST;
+        r = fl_log_error_errno(-EEXIST, "key file '%s' already exists; fipsluks never overwrites a key file",
+                               o->new_key_file);
         goto out;
     }
     r = confirm(o);
@@ -328,7 +316,7 @@ static int run_format(struct format_opts *o)
     if (o->new_key_file) {
         r = fl_format_new_key_file(o->new_key_file, FL_FORMAT_KEY_FILE_SIZE, &secret);
         if (r < 0) {
-            fl_log_error(r, "cannot create key file '%s'", o->new_key_file);
+            fl_log_error_errno(r, "cannot create key file '%s': %m", o->new_key_file);
             goto out;
         }
         if (stat(o->new_key_file, &key_st) < 0)
@@ -336,13 +324,12 @@ static int run_format(struct format_opts *o)
     }
     r = fl_format(t, &o->params, secret, &res, &why);
     if (r < 0) {
-        fprintf(stderr, "fipsluks: formatting ");
-        print_target(o->target);
-        fprintf(stderr, " failed: %s\n", why ? why : strerror(-r));
-        if (fl_cryptsetup_last_error()[0] && !fl_opts.verbose) /* verbose: shown already */
-            fprintf(stderr, "fipsluks: libcryptsetup said: %s\n", fl_cryptsetup_last_error());
-        if (r != -EUCLEAN)
-            fprintf(stderr, "fipsluks: the target is unchanged\n");
+        /* One line: what failed, what libcryptsetup said (with -v it said so itself), what is left. */
+        bool said = fl_cryptsetup_last_error()[0] && !fl_opts.verbose;
+
+        fl_log_error_errno(r, "formatting '%s' failed: %s%s%s%s%s", o->target, why ? why : strerror(-r),
+                           said ? " (libcryptsetup: " : "", said ? fl_cryptsetup_last_error() : "", said ? ")" : "",
+                           r != -EUCLEAN ? "; the target is unchanged" : "");
         if (o->new_key_file) {
             struct stat now;
             /* The key opens nothing: remove it, if it is still the file made above. */
@@ -354,6 +341,8 @@ static int run_format(struct format_opts *o)
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     r = o->json ? print_json(o, &res) : print_text(o, &res);
+    if (r < 0)
+        fl_log_error_errno(r, "formatted '%s', but cannot write the report: %m", o->target);
 out:
     sigprocmask(SIG_SETMASK, &old, NULL);
     free(why);

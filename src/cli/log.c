@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libcryptsetup's own messages. The CLI reports errors in its own words, so libcryptsetup's are
- * shown only with -v/--verbose (as cryptsetup shows them) and its debug log only with --debug, on
- * standard error (standard output carries reports and JSON). libcryptsetup never logs secrets.
+ * Messages on standard error: the CLI's own errors and warnings, and libcryptsetup's.
+ *
+ * An error is reported once, where it is handled: `return fl_log_error_errno(r, "cannot ...: %m")`.
+ * Every message is escaped (fl_fputs_escaped()): a path or a header string cannot start a terminal
+ * escape or a line of its own.
+ *
+ * The CLI reports errors in its own words, so libcryptsetup's are shown only with -v/--verbose (as
+ * cryptsetup shows them) and its debug log only with --debug, on standard error (standard output
+ * carries reports and JSON). libcryptsetup never logs secrets.
  */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +21,52 @@
 #include "cli.h"
 
 static char last_error[512];
+
+/*
+ * @p prefix, then @p fmt escaped (with errno set to -@p err for %m), then ": strerror(-@p err)" when
+ * @p append and @p err < 0, then a newline. errno is left as it was.
+ */
+static void vlog(const char *prefix, int err, bool append, const char *fmt, va_list ap)
+{
+    int saved = errno;
+
+    fputs(prefix, stderr);
+    errno = err < 0 ? -err : saved;
+    if (fl_vfprintf_escaped(stderr, fmt, ap) < 0)
+        fl_fputs_escaped(fmt, stderr); /* out of memory: the words at least */
+    if (append && err < 0)
+        fprintf(stderr, ": %s", strerror(-err));
+    fputc('\n', stderr);
+    errno = saved;
+}
+
+int fl_log_error_errno(int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog("fipsluks: ", r, false, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+void fl_log_error(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog("fipsluks: ", err, true, fmt, ap);
+    va_end(ap);
+}
+
+void fl_log_warning(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog("fipsluks: warning: ", 0, false, fmt, ap);
+    va_end(ap);
+}
 
 /* @p msg on stderr, each line prefixed with @p prefix, ending in a newline. */
 static void print_prefixed(const char *prefix, const char *msg)

@@ -94,8 +94,7 @@ static int fail(struct run *run, int r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(run->error, sizeof(run->error), fmt, ap);
     va_end(ap);
-    fl_log_error(0, "%s", run->error);
-    return r;
+    return fl_log_error_errno(r, "%s", run->error);
 }
 
 /* A keyslot's KDF for people: header strings escaped (they are untrusted), into @p buf. */
@@ -273,9 +272,11 @@ static int read_key_files(struct run *run)
         if (run->n_secrets == FL_MAX_KEYSLOTS)
             return fail(run, -EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
         r = fl_secret_read_file(file, run->o.keyfile_offset, run->o.keyfile_size, &s);
+        if (r == -EINVAL)
+            return fail(run, r, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for",
+                        file);
         if (r < 0)
-            return fail(run, r == -ENOMEM ? r : r == -EACCES ? r : -EINVAL, "cannot read key file '%s': %s",
-                        file, strerror(-r));
+            return fail(run, r, "cannot read key file '%s': %s", file, strerror(-r));
         if (fl_secret_file_exposed(file) > 0)
             fl_log_warning("key file '%s' can be read by other users", file);
         if (!strcmp(file, "-"))
@@ -288,7 +289,7 @@ static int read_key_files(struct run *run)
         run->owned[run->n_secrets] = s;
         run->secrets[run->n_secrets++].secret = s;
         if (!run->sources[run->n_secrets - 1])
-            return -ENOMEM;
+            return fail(run, -ENOMEM, "cannot read key file '%s': %s", file, strerror(ENOMEM));
         warn_secret(s, run->sources[run->n_secrets - 1]);
     }
     return 0;
@@ -413,6 +414,8 @@ static int confirm(void *userdata, const struct fl_migrate_job *jobs, size_t n)
     if (run->o.batch || !fl_interactive())
         return 0;
     r = fl_stop_confirm("Convert these keyslots? Type YES to proceed: ", "YES");
+    if (r < 0)
+        return r; /* -EINTR: stopped by a signal */
     return r > 0 ? 0 : -ECANCELED;
 }
 
@@ -590,7 +593,7 @@ static int report(struct run *run, int result)
         r = fl_policy_evaluate(v, &f);
         if (r < 0) {
             fl_findings_clear(&f);
-            return r;
+            return fl_log_error_errno(r, "cannot evaluate '%s': %m", run->o.path);
         }
         compatible = fl_findings_compatible(&f);
         n = fl_migration_plan(v, false, slots);
@@ -610,6 +613,8 @@ static int report(struct run *run, int result)
         print_text(run, &f, slots, n, compatible, remaining);
         r = fflush(stdout) == EOF ? -EIO : 0;
     }
+    if (r < 0)
+        fl_log_error_errno(r, "cannot write the report: %m");
     fl_findings_clear(&f);
     return r < 0 ? r : code;
 }
@@ -730,7 +735,7 @@ static int convert_luks1(struct run *run)
     if (r < 0)
         return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
     if (run->o.backup && asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0)
-        return -ENOMEM;
+        return fail(run, -ENOMEM, "cannot migrate '%s': %s", run->o.path, strerror(ENOMEM));
     return 0;
 }
 

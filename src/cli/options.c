@@ -67,7 +67,8 @@ int fl_usage_error(const char *verb, const char *fmt, ...)
 
     fprintf(stderr, "fipsluks %s: ", verb);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    if (fl_vfprintf_escaped(stderr, fmt, ap) < 0) /* option values are the operator's bytes */
+        fl_fputs_escaped(fmt, stderr);
     va_end(ap);
     fprintf(stderr, "\nTry 'fipsluks %s --help'.\n", verb);
     return -EINVAL;

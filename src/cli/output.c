@@ -35,30 +35,6 @@ const char *fl_color_off(FILE *f)
     return fl_use_color(f) ? "\033[0m" : "";
 }
 
-void fl_log_error(int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "fipsluks: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    if (err < 0)
-        fprintf(stderr, ": %s", strerror(-err));
-    fputc('\n', stderr);
-}
-
-void fl_log_warning(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "fipsluks: warning: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 /* Length of the valid UTF-8 sequence at @p s (1..4), or 0 when it is not valid UTF-8. */
 static size_t utf8_len(const unsigned char *s)
 {
@@ -131,20 +107,26 @@ void fl_fputs_escaped(const char *s, FILE *f)
         fwrite(run, 1, (size_t)(p - run), f);
 }
 
-int fl_fprintf_escaped(FILE *f, const char *fmt, ...)
+int fl_vfprintf_escaped(FILE *f, const char *fmt, va_list ap)
 {
     char *text = NULL;
-    va_list ap;
-    int n;
 
-    va_start(ap, fmt);
-    n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n < 0)
+    if (vasprintf(&text, fmt, ap) < 0)
         return -ENOMEM;
     fl_fputs_escaped(text, f);
     free(text);
     return 0;
+}
+
+int fl_fprintf_escaped(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = fl_vfprintf_escaped(f, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 json_object *fl_json_string(const char *s)

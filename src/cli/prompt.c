@@ -2,6 +2,7 @@
 /* Talking to the operator's terminal: secrets without echo, and confirmations. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +42,9 @@ struct caught {
  * Ctrl-C (or SIGTERM, SIGHUP, Ctrl-\) at a secret prompt must not kill the process while the
  * terminal's echo is off: it would stay off for the shell. A signal that would kill the process
  * only interrupts the read (no SA_RESTART); the prompt then restores the terminal and returns
- * -EINTR. Signals the program already handles or ignores are left alone.
+ * -ECANCELED: the operator declined to answer. Signals the program already handles or ignores are
+ * left alone: when such a handler interrupts the read, the prompt returns -EINTR and the verb
+ * decides what its stop means (fl_stop_ask_secret()).
  */
 static void catch_prompt_signals(struct caught *c)
 {
@@ -61,33 +64,68 @@ static void release_prompt_signals(const struct caught *c)
     for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
         if (c->replaced[i])
             sigaction(prompt_signals[i], &c->old[i], NULL);
-    prompt_interrupted = 0; /* reported as -EINTR already */
+    prompt_interrupted = 0; /* reported as -ECANCELED already */
 }
 
-/* Read one line from @p fd into @p buf (at most @p size - 1 bytes), without the newline. */
+/*
+ * Read one line from @p fd into @p buf (at most @p size - 1 bytes), without the newline.
+ *
+ * Ctrl-C must end the wait whenever it comes, also between the question being written and the read
+ * starting: the signals are blocked except inside ppoll(), which unblocks them atomically, so a
+ * signal either arrives before the flags are tested or interrupts ppoll(). read() runs only when a
+ * byte is there. @return the length, -ECANCELED (prompt_interrupted: the operator declined),
+ * -EINTR (fl_interrupted: the verb's stop handler caught a signal), -EFBIG, -errno.
+ */
 static ssize_t read_line(int fd, char *buf, size_t size)
 {
+    sigset_t block, old;
+    ssize_t ret = -EIO;
     size_t n = 0;
 
+    sigemptyset(&block);
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaddset(&block, prompt_signals[i]);
+    sigprocmask(SIG_BLOCK, &block, &old);
     for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         char c;
         ssize_t r;
 
-        if (prompt_interrupted)
-            return -EINTR;
-        r = read(fd, &c, 1);
-        if (r < 0 && errno == EINTR)
-            return -EINTR; /* Ctrl-C: give up rather than wait on */
-        if (r < 0)
-            return -errno;
-        if (r == 0 || c == '\n')
+        if (prompt_interrupted) {
+            ret = -ECANCELED;
             break;
-        if (n + 1 >= size)
-            return -EFBIG;
+        }
+        if (fl_interrupted) {
+            ret = -EINTR;
+            break;
+        }
+        r = ppoll(&p, 1, NULL, &old);
+        if (r < 0 && errno == EINTR)
+            continue; /* a signal: the flags say whether to give up */
+        if (r < 0) {
+            ret = -errno;
+            break;
+        }
+        r = read(fd, &c, 1);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r < 0) {
+            ret = -errno;
+            break;
+        }
+        if (r == 0 || c == '\n') {
+            buf[n] = '\0';
+            ret = (ssize_t)n;
+            break;
+        }
+        if (n + 1 >= size) {
+            ret = -EFBIG;
+            break;
+        }
         buf[n++] = c;
     }
-    buf[n] = '\0';
-    return (ssize_t)n;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return ret;
 }
 
 int fl_prompt_secret(const char *prompt, struct fl_secret **ret)

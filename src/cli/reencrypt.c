@@ -153,15 +153,13 @@ static int read_key_files(struct run *run)
         struct fl_secret *s = NULL;
         int r;
 
-        if (run->n_secrets == FL_MAX_KEYSLOTS) {
-            fl_log_error(0, "at most %d key files", FL_MAX_KEYSLOTS);
-            return -EINVAL;
-        }
+        if (run->n_secrets == FL_MAX_KEYSLOTS)
+            return fl_log_error_errno(-EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
         r = fl_secret_read_file(file, 0, 0, &s);
-        if (r < 0) {
-            fl_log_error(r, "cannot read key file '%s'", source_name(file));
-            return r == -ENOMEM || r == -EACCES ? r : -EINVAL;
-        }
+        if (r == -EINVAL)
+            return fl_log_error_errno(r, "key file '%s' is empty", source_name(file));
+        if (r < 0)
+            return fl_log_error_errno(r, "cannot read key file '%s': %m", source_name(file));
         if (fl_secret_file_exposed(file) > 0)
             fl_log_warning("key file '%s' can be read by other users", file);
         run->owned[run->n_secrets] = s;
@@ -203,6 +201,8 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
     if (run->o.batch || !fl_interactive())
         return -ECANCELED;
     r = fl_stop_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
+    if (r < 0)
+        return r; /* -EINTR: stopped by a signal */
     return r > 0 ? 0 : -ECANCELED;
 }
 
@@ -327,77 +327,61 @@ static int explain(struct run *run, int r)
     switch (-r) {
     case EBUSY:
         if (res->why[0])
-            fl_log_error(0,
-                         "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), detach "
-                         "the loop device; fipsluks re-encrypts offline only%s",
-                         res->why, nothing);
-        else
-            fl_log_error(0, "'%s' is locked by another reencryption%s", path, nothing);
-        return r;
+            return fl_log_error_errno(r,
+                                      "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
+                                      "detach the loop device; fipsluks re-encrypts offline only%s",
+                                      res->why, nothing);
+        return fl_log_error_errno(r, "'%s' is locked by another reencryption%s", path, nothing);
     case ENOTSUP:
     case EXFULL:
     case EINVAL:
-        if (res->why[0]) {
-            fl_log_error(0, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
-            return r;
-        }
+        if (res->why[0])
+            return fl_log_error_errno(r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
         break;
     case EPERM:
         if (res->failed_secret >= 0)
-            fl_log_error(0, "the secret from %s opens no keyslot of '%s'%s%s",
-                         run->secrets[res->failed_secret].source, path,
-                         fl_libcryptsetup_fips_mode(NULL)
-                             ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
-                               "KDF or hash it refuses cannot be unlocked; re-encrypt "
-                               "before enabling FIPS mode, or on another host)"
-                             : "",
-                         nothing);
-        else
-            fl_log_error(0, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
-                         nothing);
-        return r;
+            return fl_log_error_errno(r, "the secret from %s opens no keyslot of '%s'%s%s",
+                                      run->secrets[res->failed_secret].source, path,
+                                      fl_libcryptsetup_fips_mode(NULL)
+                                          ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
+                                            "KDF or hash it refuses cannot be unlocked; re-encrypt "
+                                            "before enabling FIPS mode, or on another host)"
+                                          : "",
+                                      nothing);
+        return fl_log_error_errno(r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
+                                  nothing);
     case ECANCELED:
-        fl_log_error(0,
-                     "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm on a "
-                     "terminal%s",
-                     run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
-        return r;
+        return fl_log_error_errno(r,
+                                  "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm "
+                                  "on a terminal%s",
+                                  run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
     case EEXIST:
-        fl_log_error(0, "cannot write the header backup '%s': it exists (a backup is never overwritten)%s",
-                     res->backup, nothing);
-        return r;
+        return fl_log_error_errno(r, "cannot write the header backup '%s': it exists (a backup is never "
+                                     "overwritten)%s", res->backup, nothing);
     case EINTR:
-        fl_log_error(0, "interrupted%s; run the same command again", nothing);
-        return r;
+        return fl_log_error_errno(r, "interrupted%s; run the same command again", nothing);
     case EIO:
-        if (res->why[0]) {
-            fl_log_error(0, "%s", res->why);
-            return r;
-        }
+        if (res->why[0])
+            return fl_log_error_errno(r, "%s", res->why);
         break;
     case EMEDIUMTYPE:
     case EUCLEAN:
     case ENOENT:
     case EACCES:
-        if (!res->wrote) {
-            fl_log_error(0, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
-                         fl_volume_strerror(r));
-            return r;
-        }
+        if (!res->wrote)
+            return fl_log_error_errno(r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
+                                      fl_volume_strerror(r));
         break;
     default:
         break;
     }
     if (res->wrote)
-        fl_log_error(
-            r,
-            "reencryption of '%s' failed (%s); the header records its progress: fix the cause and run "
-            "the same command again",
-            path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
-    else
-        fl_log_error(r, "cannot re-encrypt '%s'%s%s%s", path, fl_cryptsetup_last_error()[0] ? " (" : "",
-                     fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
-    return r;
+        return fl_log_error_errno(r,
+                                  "reencryption of '%s' failed (%s); the header records its progress: fix the "
+                                  "cause and run the same command again: %m",
+                                  path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
+    return fl_log_error_errno(r, "cannot re-encrypt '%s'%s%s%s: %m", path, fl_cryptsetup_last_error()[0] ? " (" : "",
+                              fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
 }
 
 /* After a finished run: the verdict of the policy on the result. */
@@ -415,7 +399,7 @@ static int verdict(struct run *run)
     if (r < 0) {
         fl_volume_free(v);
         fl_findings_clear(&f);
-        return r;
+        return fl_log_error_errno(r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
     }
     compatible = fl_findings_compatible(&f);
     if (run->res.n_dropped) {
@@ -468,12 +452,9 @@ static int reencrypt(struct run *run)
     r = read_key_files(run);
     if (r < 0)
         return r;
-    if (ops.ask && !fl_interactive()) {
-        fl_log_error(0,
-                     "no secret given: use --key-file FILE (or --key-file=- for standard input), or run on a "
-                     "terminal to be asked");
-        return -EINVAL;
-    }
+    if (ops.ask && !fl_interactive())
+        return fl_log_error_errno(-EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard "
+                                           "input), or run on a terminal to be asked");
     r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
     if (run->progress_shown && !run->o.progress_json && isatty(STDERR_FILENO) && !run->res.finished)
         fputc('\n', stderr);
@@ -513,7 +494,7 @@ int verb_reencrypt(int argc, const char **argv)
         r = reencrypt(&run);
     }
     if (r >= 0 && fflush(stdout) == EOF)
-        r = -EIO;
+        r = fl_log_error_errno(-EIO, "cannot write the report: %m");
     for (size_t i = 0; i < run.n_secrets; i++)
         fl_secret_free(run.owned[i]);
     poptFreeContext(ctx);

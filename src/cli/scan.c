@@ -129,8 +129,7 @@ static int add_host(struct scan *s)
     r = fl_discover_luks_devices(NULL, &list);
     if (r < 0) {
         fl_found_clear(&list);
-        fl_log_error(r, "cannot list block devices");
-        return r;
+        return fl_log_error_errno(r, "cannot list block devices: %m");
     }
     return add_found(s, &list);
 }
@@ -485,19 +484,24 @@ int verb_scan(int argc, const char **argv)
         r = fl_prom_new(&s.prom);
     if (r >= 0 && (!s.volumes || !s.skipped))
         r = -ENOMEM;
-    if (r < 0)
+    if (r < 0) {
+        fl_log_error_errno(r, "scan failed: %m");
         goto out;
+    }
     if (output) {
         r = fl_atomic_open(output, &file);
         if (r < 0) {
-            fl_log_error(r, "cannot write '%s'", output);
+            fl_log_error_errno(r, "cannot write '%s': %m", output);
             goto out;
         }
         s.out = file.file;
     }
 
-    if (n_paths == 0)
+    if (n_paths == 0) {
         r = add_host(&s);
+        if (r < 0)
+            goto out; /* add_host() said why */
+    }
     for (size_t i = 0; i < n_paths && r >= 0; i++)
         r = add_path(&s, paths[i]);
     if (r >= 0 && s.n_targets) {
@@ -510,15 +514,18 @@ int verb_scan(int argc, const char **argv)
     }
     if (r >= 0)
         r = print_summary(&s, seconds_since(&start));
-    if (r >= 0 && output) {
-        r = fl_atomic_commit(&file);
-        if (r < 0)
-            fl_log_error(r, "cannot write '%s'", output);
+    if (r < 0) {
+        fl_log_error_errno(r, "scan failed: %m");
+        goto out;
     }
-    if (r >= 0)
-        r = s.n_unreadable ? FL_EXIT_DEVICE : s.n_incompatible ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
-    else
-        fl_log_error(r, "scan failed");
+    if (output) {
+        r = fl_atomic_commit(&file);
+        if (r < 0) {
+            fl_log_error_errno(r, "cannot write '%s': %m", output);
+            goto out;
+        }
+    }
+    r = s.n_unreadable ? FL_EXIT_DEVICE : s.n_incompatible ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
 out:
     if (file.file)
         fl_atomic_abort(&file);

@@ -50,7 +50,7 @@ int fl_stop_ask_secret(const char *prompt, struct fl_secret **ret)
     r = fl_prompt_secret(prompt, ret);
     fl_stop_catch(true);
     if (r < 0)
-        return fl_interrupted ? -EINTR : r;
+        return r; /* -EINTR: a stop signal (the prompt sees fl_interrupted) */
     if ((*ret)->len == 0) {
         fl_secret_free(*ret);
         *ret = NULL;

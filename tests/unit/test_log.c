@@ -132,6 +132,35 @@ static void test_exit_meanings(void **state)
     assert_string_equal(fl_exit_meaning(FL_EXIT_USAGE), "wrong or missing parameters");
 }
 
+/*
+ * fl_log_error_errno(): one line "fipsluks: ..." with %m for the errno it is given, bytes from a
+ * path or a header escaped (no terminal escape, no second line), and the error handed back.
+ */
+static void test_log_error_errno(void **state)
+{
+    const char *hostile = "key\033[2J\nfipsluks: forged line\x9b\xff";
+
+    errno = EAGAIN;
+    capture();
+    assert_int_equal(fl_log_error_errno(-ENOENT, "cannot read key file '%s': %m", hostile), -ENOENT);
+    assert_string_equal(captured(), "fipsluks: cannot read key file 'key\\x1b[2J\\x0afipsluks: forged "
+                                    "line\\x9b\\xff': No such file or directory\n");
+    assert_int_equal(errno, EAGAIN); /* errno as it was */
+
+    capture();
+    assert_int_equal(fl_log_error_errno(-ECANCELED, "not confirmed; nothing was written"), -ECANCELED);
+    assert_string_equal(captured(), "fipsluks: not confirmed; nothing was written\n");
+
+    /* the older helpers escape too, and append strerror only for an error */
+    capture();
+    fl_log_error(-EACCES, "cannot open '%s'", "a\nb");
+    fl_log_error(0, "plain '%s'", "\r");
+    fl_log_warning("key file '%s' can be read by other users", "\033]0;x\a");
+    assert_string_equal(captured(), "fipsluks: cannot open 'a\\x0ab': Permission denied\n"
+                                    "fipsluks: plain '\\x0d'\n"
+                                    "fipsluks: warning: key file '\\x1b]0;x\\x07' can be read by other users\n");
+}
+
 /* Parse @p args (after "fipsluks test") with the shared tables; @return fl_popt_parse()'s result. */
 static int parse(const char *const *args, size_t n)
 {
@@ -203,6 +232,7 @@ int main(void)
         cmocka_unit_test_setup(test_debug_lines, reset),
         cmocka_unit_test_setup(test_status_line, reset),
         cmocka_unit_test_setup(test_exit_meanings, reset),
+        cmocka_unit_test_setup(test_log_error_errno, reset),
         cmocka_unit_test_setup(test_shared_options, reset),
     };
 
