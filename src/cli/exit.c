@@ -83,7 +83,7 @@ const char *fl_exit_meaning(int exit_code)
     case FL_EXIT_INCOMPATIBLE:
         return "not FIPS-compatible, or not FIPS-ready";
     case FL_EXIT_INCOMPLETE:
-        return "incomplete: keyslots still need migration";
+        return "incomplete: interrupted, or work is left to do";
     default:
         return "unknown error";
     }

@@ -118,7 +118,7 @@ static void test_status_line(void **state)
     assert_string_equal(captured(),
                         "Command successful.\n"
                         "Command failed with code 2 (no permission or bad passphrase).\n"
-                        "Command failed with code 7 (incomplete: keyslots still need migration).\n");
+                        "Command failed with code 7 (incomplete: interrupted, or work is left to do).\n");
 }
 
 /* Every documented exit code has its own meaning. */
