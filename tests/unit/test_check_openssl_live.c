@@ -58,7 +58,8 @@ int main(void)
 
     if (!f)
         return 1;
-    fputs("openssl_conf = init\n[init]\nproviders = provs\n[provs]\ndefault = dflt\n[dflt]\nactivate = 1\n", f);
+    fputs("openssl_conf = init\n[init]\nproviders = provs\n[provs]\ndefault = dflt\n[dflt]\nactivate = 1\n",
+          f);
     fclose(f);
     setenv("OPENSSL_CONF", conf, 1);
     r = cmocka_run_group_tests(tests, NULL, NULL);

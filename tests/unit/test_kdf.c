@@ -35,7 +35,8 @@ static void test_hash_allowed(void **state)
 }
 
 /* PBKDF2 through EVP_KDF, with the parameters kdf.c's pbkdf2_run() passes. */
-static void derive(const char *hash, const char *pw, const char *salt, unsigned iter, unsigned char *out, size_t len)
+static void derive(const char *hash, const char *pw, const char *salt, unsigned iter, unsigned char *out,
+                   size_t len)
 {
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t)hash, 0),
@@ -74,9 +75,10 @@ static void test_pbkdf2_vectors(void **state)
     derive("sha256", pw, salt, 4096, out, 40);
     assert_hex(out, 40, "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c635518c7dac47e9");
     derive("sha512", pw, salt, 4096, out, 64);
-    assert_hex(out, 64,
-               "8c0511f4c6e597c6ac6315d8f0362e225f3c501495ba23b868c005174dc4ee71115b59f9e60cd9532fa33e0f75aefe30"
-               "225c583a186cd82bd4daea9724a3d3b8");
+    assert_hex(
+        out, 64,
+        "8c0511f4c6e597c6ac6315d8f0362e225f3c501495ba23b868c005174dc4ee71115b59f9e60cd9532fa33e0f75aefe30"
+        "225c583a186cd82bd4daea9724a3d3b8");
     /* one iteration less is another key */
     derive("sha256", pw, salt, 4095, out, 40);
     assert_false(out[0] == 0x34 && out[1] == 0x8c && out[2] == 0x89);

@@ -169,8 +169,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_u64),   cmocka_unit_test(test_pwrite_pread_full),
-        cmocka_unit_test(test_create_new),  cmocka_unit_test(test_unlink_own),
+        cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_pwrite_pread_full),
+        cmocka_unit_test(test_create_new),   cmocka_unit_test(test_unlink_own),
         cmocka_unit_test(test_fsync_parent), cmocka_unit_test(test_all_zero),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
