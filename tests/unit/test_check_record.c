@@ -60,10 +60,63 @@ static void test_check_helpers(void **state)
     fl_check_clear(&c);
 }
 
+/* Every status by name; set replaces the message; worsen only raises (pass < warn < fail). */
+static void test_status_and_message(void **state)
+{
+    struct fl_check c;
+
+    assert_string_equal(fl_check_status_name(FL_CHECK_PASS), "pass");
+    assert_string_equal(fl_check_status_name(FL_CHECK_WARN), "warn");
+    assert_string_equal(fl_check_status_name(FL_CHECK_FAIL), "fail");
+    assert_string_equal(fl_check_status_name(FL_CHECK_SKIP), "skip");
+    assert_string_equal(fl_check_status_name((enum fl_check_status)42), "unknown");
+
+    fl_check_init(&c, "y");
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    assert_null(c.message);
+    assert_int_equal(c.n_evidence, 0);
+    assert_int_equal(fl_check_set(&c, FL_CHECK_WARN, "first %d", 1), 0);
+    assert_int_equal(fl_check_set(&c, FL_CHECK_PASS, "second %s", "message"), 0);
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    assert_string_equal(c.message, "second message");
+    fl_check_worsen(&c, FL_CHECK_FAIL);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    fl_check_worsen(&c, FL_CHECK_WARN);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    fl_check_clear(&c);
+    assert_int_equal(c.status, FL_CHECK_PASS);
+    assert_null(c.message);
+}
+
+/* Evidence grows without a cap, every line kept in order and whole. */
+static void test_evidence_growth(void **state)
+{
+    struct fl_check c;
+    char want[64], big[5000];
+
+    fl_check_init(&c, "z");
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(fl_check_evidence(&c, "evidence line %d", i), 0);
+    memset(big, 'e', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(fl_check_evidence(&c, "%s", big), 0);
+    assert_int_equal(c.n_evidence, 1001);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(want, sizeof(want), "evidence line %d", i);
+        assert_string_equal(c.evidence[i], want);
+    }
+    assert_string_equal(c.evidence[1000], big);
+    fl_check_clear(&c);
+    assert_int_equal(c.n_evidence, 0);
+    assert_null(c.evidence);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_helpers),
+        cmocka_unit_test(test_status_and_message),
+        cmocka_unit_test(test_evidence_growth),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

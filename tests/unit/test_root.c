@@ -99,11 +99,47 @@ static void test_conf_caps(void **state)
     assert_non_null(strstr(fl_read_strerror(-E2BIG, 0), "4 MiB"));
 }
 
+/* Links that try to leave the root, by ".." or absolutely, stay below it; loops end with -ELOOP. */
+static void test_root_escapes(void **state)
+{
+    char *got = NULL, outside[300];
+
+    write_file("/etc/shadow", "inside");
+    mkdir(strcat(strcpy((char[1024]){0}, root), "/a"), 0755);
+    mkdir(strcat(strcpy((char[1024]){0}, root), "/a/b"), 0755);
+    make_link("/a/b/up", "../../../../.."); /* ".." above the root is the root */
+    make_link("/a/b/abs", "/");             /* "/" is the root */
+    make_link("/a/b/dotdot", "/../../etc"); /* ".." at the root stays at the root */
+    make_link("/a/ping", "/a/pong");        /* a loop of two */
+    make_link("/a/pong", "ping");
+    make_link("/a/self", "./self");
+    make_link("/a/deep", "/a/b/../b/up/a/deep"); /* a loop through ".." and an absolute link */
+    assert_resolves("/a/b/up/etc/shadow", "/etc/shadow");
+    assert_resolves("/a/b/abs/etc/shadow", "/etc/shadow");
+    assert_resolves("/a/b/dotdot/shadow", "/etc/shadow");
+    assert_resolves("/../../../etc/shadow", "/etc/shadow");
+    assert_resolves("/a/b/../../../etc/shadow", "/etc/shadow");
+    assert_int_equal(fl_root_path(root, "/a/ping", &got), -ELOOP);
+    assert_int_equal(fl_root_path(root, "/a/pong/x", &got), -ELOOP);
+    assert_int_equal(fl_root_path(root, "/a/self", &got), -ELOOP);
+    assert_int_equal(fl_root_path(root, "/a/deep", &got), -ELOOP);
+    /* the host's own file of that name is never what is read */
+    snprintf(outside, sizeof(outside), "%s/etc/shadow", root);
+    assert_int_equal(fl_root_path(root, "/a/b/up/etc/shadow", &got), 0);
+    assert_string_equal(got, outside);
+    free(got);
+    got = NULL;
+    assert_int_equal(fl_root_read_text(root, "/a/b/abs/etc/shadow", 100, &got), 0);
+    assert_string_equal(got, "inside");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_root_path, fixture_fresh_root),
         cmocka_unit_test_setup(test_conf_caps, fixture_fresh_root),
+        cmocka_unit_test_setup(test_root_escapes, fixture_fresh_root),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
