@@ -157,8 +157,11 @@ static void test_reencrypt_run(void **state)
     uint64_t off;
     uint32_t sector;
     size_t len;
-    int fd, dropped = -1;
+    int fd, r, dropped = -1;
 
+    /* libcryptsetup takes the reencryption lock in /run/cryptsetup: root's (a genuine skip otherwise) */
+    if (geteuid() != 0 && access("/run/cryptsetup", W_OK) != 0)
+        skip();
     make_volume();
     /* known plaintext under the old key */
     len = volume_key("zero", key, &off, &sector);
@@ -178,8 +181,9 @@ static void test_reencrypt_run(void **state)
     secrets[0] = (struct fl_migrate_secret){.secret = zero, .source = "unit", .keyslot = -1};
     ops.userdata = &dropped;
     ops.confirm_drop = confirm;
-    if (fl_reencrypt(img, &o, secrets, 1, &ops, &res) != 0)
-        fail_msg("fl_reencrypt: %s", res.why);
+    r = fl_reencrypt(img, &o, secrets, 1, &ops, &res);
+    if (r != 0)
+        fail_msg("fl_reencrypt: %s (%s)", strerror(-r), res.why);
     assert_true(res.finished);
     assert_true(res.wrote);
     assert_false(res.interrupted);
