@@ -9,14 +9,14 @@
 /* Write @p text to @p root/@p rel, creating the directories on the way. */
 static inline void fixture_write(const char *root, const char *rel, const char *text)
 {
-    char path[1024], dir[1024], *slash;
+    char path[1024], parent[1024], *slash;
     FILE *f;
 
     snprintf(path, sizeof(path), "%s%s", root, rel);
-    snprintf(dir, sizeof(dir), "%s", path);
-    for (slash = strchr(dir + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+    snprintf(parent, sizeof(parent), "%s", path);
+    for (slash = strchr(parent + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
-        mkdir(dir, 0755);
+        mkdir(parent, 0755);
         *slash = '/';
     }
     f = fopen(path, "w");

@@ -1,8 +1,8 @@
 /*
- * Unit tests: the format profile (which parameters are approved), signature probing on real small
- * files, the in-use and size checks, key file creation, and fl_format() itself on image files,
+ * Unit tests: the format profile (which parameters are approved), the in-use and size checks, key
+ * file creation, and fl_format() itself on image files,
  * including failures after the first write (libcryptsetup calls wrapped with -Wl,--wrap=) that
- * must leave the image byte-identical.
+ * must leave the image byte-identical. Signature probing: test_format_safety.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -389,77 +389,6 @@ static void test_profile_messages_and_defaults(void **state)
     p.subsystem = "123456789012345678901234567890123456789012345678";
     assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
     assert_string_equal(option, "subsystem");
-}
-
-/* ---- signatures ---- */
-
-static void test_probe_zeroed(void **state)
-{
-    struct fl_signatures s = {0};
-
-    make_image(4 * MIB);
-    assert_int_equal(fl_format_probe_signatures(img, &s), 0);
-    assert_int_equal(s.n, 0);
-    fl_signatures_clear(&s);
-    assert_int_equal(fl_format_probe_signatures("/nonexistent/fl-test", &s), -ENOENT);
-}
-
-static void test_probe_ext4(void **state)
-{
-    struct fl_signatures s = {0};
-
-    make_image(8 * MIB);
-    if (run_on_image("mkfs.ext4 -q -F -L fl-data") != 0)
-        skip();
-    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
-    assert_string_equal(s.items[0].type, "ext4");
-    assert_string_equal(s.items[0].usage, "filesystem");
-    assert_string_equal(s.items[0].label, "fl-data");
-    assert_non_null(s.items[0].uuid);
-    assert_int_equal(s.items[0].offset, 0x438); /* s_magic in the superblock at 1024 */
-    assert_int_equal(s.items[0].magic_len, 2);
-    fl_signatures_clear(&s);
-    assert_null(s.items);
-}
-
-static void test_probe_swap(void **state)
-{
-    struct fl_signatures s = {0};
-
-    make_image(4 * MIB);
-    if (run_on_image("mkswap") != 0)
-        skip();
-    assert_int_equal(fl_format_probe_signatures(img, &s), 1);
-    assert_string_equal(s.items[0].type, "swap");
-    assert_int_equal(s.items[0].magic_len, 10); /* SWAPSPACE2 at the end of the first page */
-    assert_int_equal(s.items[0].offset, (uint64_t)sysconf(_SC_PAGESIZE) - 10);
-    fl_signatures_clear(&s);
-}
-
-static void test_probe_partition_table_and_raid(void **state)
-{
-    /* An MBR with one Linux partition at 1 MiB, 2 MiB long. */
-    static const unsigned char entry[16] = {0x00, 0, 0, 0, 0x83, 0, 0, 0, 0x00, 0x08, 0, 0, 0x00, 0x10, 0, 0};
-    static const unsigned char sig[2] = {0x55, 0xaa};
-    static const unsigned char md_magic[4] = {0xfc, 0x4e, 0x2b, 0xa9}; /* 0xa92b4efc, little-endian */
-    struct fl_signatures s = {0};
-    const uint64_t size = 40 * MIB, md = (size & ~(uint64_t)0xffff) - 0x10000; /* md 0.90: last 64 KiB */
-
-    make_image(size);
-    pwrite_at(entry, sizeof(entry), 446);
-    pwrite_at(sig, sizeof(sig), 510);
-    pwrite_at(md_magic, sizeof(md_magic), (off_t)md);
-    assert_int_equal(fl_format_probe_signatures(img, &s), 2);
-    /* superblocks are listed before partition tables */
-    assert_string_equal(s.items[0].type, "linux_raid_member");
-    assert_string_equal(s.items[0].usage, "raid");
-    assert_int_equal(s.items[0].offset, md);
-    assert_int_equal(s.items[0].magic_len, 4);
-    assert_string_equal(s.items[1].type, "dos");
-    assert_string_equal(s.items[1].usage, "partition table");
-    assert_int_equal(s.items[1].offset, 510);
-    assert_int_equal(s.items[1].magic_len, 2);
-    fl_signatures_clear(&s);
 }
 
 /* ---- is it in use, does it fit ---- */
@@ -904,10 +833,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_table),
         cmocka_unit_test(test_profile_messages_and_defaults),
-        cmocka_unit_test(test_probe_zeroed),
-        cmocka_unit_test(test_probe_ext4),
-        cmocka_unit_test(test_probe_swap),
-        cmocka_unit_test(test_probe_partition_table_and_raid),
         cmocka_unit_test(test_check_busy_and_target),
         cmocka_unit_test(test_new_key_file),
         cmocka_unit_test(test_format_image),

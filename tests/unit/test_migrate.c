@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of migrate's pure parts (src/lib/migrate.c, src/lib/backup.c): the plan, the room
- * check, journal parsing and validation, backup names, and the block-device stack walk. No disk.
+ * Unit tests of migrate's pure parts (src/lib/migrate.c): the plan and the room check. No disk. The
+ * journal's are in test_journal.c, the header backups' in test_backup.c.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,51 +19,7 @@
 
 #include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
-#include "fixture.h"
-
-#define MiB (1024u * 1024u)
-/* The model's strings are not const; these tests never free or change them. */
-#define STR(s) ((char *)(uintptr_t)(s))
-
-/* A LUKS2 volume with an approved data segment and no keyslots. */
-static void volume_init(struct fl_volume *v)
-{
-    memset(v, 0, sizeof(*v));
-    v->luks_version = 2;
-    v->metadata_size = 16384;
-    v->keyslots_size = 16 * MiB - 2 * 16384;
-    v->segments[0].type = STR("crypt");
-    v->segments[0].cipher = STR("aes-xts-plain64");
-    v->segments[0].key_bits = 512;
-    v->segments[0].sector_size = 4096;
-    v->n_segments = 1;
-    v->digests[0].type = STR("pbkdf2");
-    v->digests[0].hash = STR("sha256");
-    v->digests[0].iterations = 100000;
-    v->n_digests = 1;
-}
-
-static struct fl_keyslot *add_keyslot(struct fl_volume *v, int id, const char *kdf, const char *hash,
-                                      uint32_t iterations, uint64_t area_offset)
-{
-    struct fl_keyslot *ks = &v->keyslots[v->n_keyslots++];
-
-    memset(ks, 0, sizeof(*ks));
-    ks->id = id;
-    ks->type = STR("luks2");
-    ks->kdf = STR(kdf);
-    ks->hash = STR(hash);
-    ks->iterations = iterations;
-    ks->memory_kib = hash ? 0 : 32768;
-    ks->threads = hash ? 0 : 1;
-    ks->cipher = STR("aes-xts-plain64");
-    ks->key_bits = 512;
-    ks->af_hash = STR("sha256");
-    ks->area_offset = area_offset;
-    ks->area_size = 258048;
-    ks->priority = FL_PRIORITY_NORMAL;
-    return ks;
-}
+#include "fake-volume.h"
 
 static void test_plan(void **state)
 {
@@ -167,178 +123,12 @@ static void test_room(void **state)
     assert_int_equal(fl_migration_has_room(&v, 64), 0);
 }
 
-#define J(body) "{\"type\":\"fipsluks-migration\",\"keyslots\":[]," body "}"
-#define GOOD "\"version\":\"2\",\"keyslot\":\"1\",\"salt\":\"c2FsdA==\",\"temp\":\"3\",\"temp_hash\":\"sha256\"," \
-             "\"temp_iterations\":\"251234\",\"priority\":\"prefer\",\"tokens\":[\"0\",\"2\"]"
-
-static void test_journal_parse(void **state)
-{
-    struct fl_journal j;
-
-    assert_int_equal(fl_journal_parse(J(GOOD), 5, &j), 0);
-    assert_string_equal(j.problem, "");
-    assert_int_equal(j.token, 5);
-    assert_int_equal(j.keyslot, 1);
-    assert_int_equal(j.temp, 3);
-    assert_string_equal(j.salt, "c2FsdA==");
-    assert_string_equal(j.temp_hash, "sha256");
-    assert_int_equal(j.temp_iterations, 251234);
-    assert_string_equal(j.temp_salt, "");
-    assert_int_equal(j.priority, FL_PRIORITY_PREFER);
-    assert_int_equal(j.n_tokens, 2);
-    assert_int_equal(j.tokens[1], 2);
-
-    assert_int_equal(fl_journal_parse(J(GOOD ",\"temp_salt\":\"dA==\""), 5, &j), 0);
-    assert_string_equal(j.problem, "");
-    assert_string_equal(j.temp_salt, "dA==");
-    /* in place: no temporary copy */
-    assert_int_equal(fl_journal_parse(J("\"version\":\"2\",\"keyslot\":\"0\",\"salt\":\"s\",\"temp\":\"none\","
-                                        "\"priority\":\"normal\""), 1, &j), 0);
-    assert_string_equal(j.problem, "");
-    assert_int_equal(j.temp, -1);
-}
-
-static void test_journal_parse_bad(void **state)
-{
-    static const struct {
-        const char *json, *problem;
-    } bad[] = {
-        {"not json", "cannot be parsed"},
-        {"[1,2]", "cannot be parsed"},
-        {J("\"keyslot\":\"0\",\"existing\":[\"5\"]"), "not a version 2 journal"},
-        {J("\"version\":\"3\",\"keyslot\":\"0\""), "not a version 2 journal"},
-        {J("\"version\":\"2\",\"keyslot\":\"40\",\"salt\":\"s\",\"temp\":\"2\""), "no valid keyslot"},
-        {J("\"version\":\"2\",\"keyslot\":\"-1\""), "no valid keyslot"},
-        {J("\"version\":\"2\",\"keyslot\":\"1x\""), "no valid keyslot"},
-        {J("\"version\":\"2\",\"keyslot\":1"), "no valid keyslot"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"salt\":\"s\""), "no temporary keyslot"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"salt\":\"s\",\"temp\":\"99\""), "not a valid keyslot number"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_iterations\":\"5\""), "no hash"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"0\""),
-         "no iteration count"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\","
-           "\"temp_iterations\":\"4294967296\""), "no iteration count"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\","
-           "\"temp_salt\":\"\""), "malformed"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\""),
-         "no salt"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\","
-           "\"salt\":\"s\",\"priority\":\"high\""), "priority"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\","
-           "\"salt\":\"s\",\"priority\":\"normal\",\"tokens\":[\"40\"]"), "token list"},
-        {J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\","
-           "\"salt\":\"s\",\"priority\":\"normal\",\"tokens\":\"0\""), "token list"},
-        {J("\"version\":\"2\",\"keyslot\":\"2\",\"temp\":\"2\",\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\","
-           "\"salt\":\"s\",\"priority\":\"normal\""), "keyslot 2 itself"},
-    };
-    struct fl_journal j;
-
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(fl_journal_parse(bad[i].json, 7, &j), 0);
-        if (!strstr(j.problem, bad[i].problem))
-            fail_msg("journal %zu (%s): problem '%s', expected '%s'", i, bad[i].json, j.problem, bad[i].problem);
-        assert_int_equal(j.token, 7);
-    }
-    assert_int_equal(fl_journal_parse(NULL, 7, &j), 0);
-    assert_non_null(strstr(j.problem, "cannot be parsed"));
-}
-
-static void test_journal_validate(void **state)
-{
-    struct fl_volume v;
-    struct fl_journal j[3];
-
-    volume_init(&v);
-    add_keyslot(&v, 1, "argon2id", NULL, 4, 32768);
-    assert_int_equal(fl_journal_parse(J(GOOD), 0, &j[0]), 0);
-    assert_int_equal(fl_journal_validate(j, 1, &v), 0);
-    /* S gone, T there: a valid state (between destroying S and writing it again) */
-    v.keyslots[0].id = 3;
-    assert_int_equal(fl_journal_validate(j, 1, &v), 0);
-    /* neither S nor T */
-    v.keyslots[0].id = 7;
-    assert_int_equal(fl_journal_validate(j, 1, &v), 1);
-    assert_non_null(strstr(j[0].problem, "neither keyslot 1 nor its temporary copy 3 exists"));
-    /* two journals claiming one keyslot (as S in one, as T in the other): both refused */
-    v.keyslots[0].id = 1;
-    assert_int_equal(fl_journal_parse(J(GOOD), 0, &j[0]), 0);
-    assert_int_equal(fl_journal_parse(J("\"version\":\"2\",\"keyslot\":\"3\",\"salt\":\"x\",\"temp\":\"4\","
-                                        "\"temp_hash\":\"sha256\",\"temp_iterations\":\"9\",\"priority\":\"normal\""),
-                                      1, &j[1]), 0);
-    add_keyslot(&v, 3, "argon2id", NULL, 4, 32768 + 258048);
-    assert_int_equal(fl_journal_validate(j, 2, &v), 2);
-    assert_non_null(strstr(j[0].problem, "journal token 1 names the same keyslots"));
-    assert_non_null(strstr(j[1].problem, "journal token 0 names the same keyslots"));
-    /* an in-place journal whose keyslot is gone cannot be finished */
-    assert_int_equal(fl_journal_parse(J("\"version\":\"2\",\"keyslot\":\"9\",\"salt\":\"s\",\"temp\":\"none\","
-                                        "\"priority\":\"normal\""), 2, &j[2]), 0);
-    assert_int_equal(fl_journal_validate(&j[2], 1, &v), 1);
-    assert_non_null(strstr(j[2].problem, "overwritten in place"));
-    /* a journal with a parse problem keeps it */
-    assert_int_equal(fl_journal_parse("{}", 4, &j[0]), 0);
-    assert_int_equal(fl_journal_validate(j, 1, &v), 1);
-}
-
-static void test_uuid_and_backup_path(void **state)
-{
-    char buf[128];
-
-    assert_true(fl_uuid_valid("0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5e"));
-    assert_true(fl_uuid_valid("0B7F1C2E-3D4A-4B5C-8D9E-0F1A2B3C4D5E"));
-    assert_false(fl_uuid_valid(NULL));
-    assert_false(fl_uuid_valid(""));
-    assert_false(fl_uuid_valid("../../../../tmp/x"));
-    assert_false(fl_uuid_valid("0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5"));
-    assert_false(fl_uuid_valid("0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5e/"));
-    assert_false(fl_uuid_valid("0b7f1c2e/3d4a-4b5c-8d9e-0f1a2b3c4d5e"));
-    assert_false(fl_uuid_valid("0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d.."));
-
-    assert_int_equal(fl_backup_path("/b", "0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5e", 1795876440, 0, buf, sizeof(buf)), 0);
-    assert_string_equal(buf, "/b/0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5e-20261128T143400Z.luksheader");
-    assert_int_equal(fl_backup_path("/b", "../../../../tmp/x", 1795876440, 0, buf, sizeof(buf)), 0);
-    assert_string_equal(buf, "/b/volume-20261128T143400Z.luksheader");
-    assert_int_equal(fl_backup_path("/b", NULL, 1795876440, 2, buf, sizeof(buf)), 0);
-    assert_string_equal(buf, "/b/volume-20261128T143400Z-2.luksheader");
-    assert_int_equal(fl_backup_path("/a/very/long/directory/name", "0b7f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5e", 0, 0, buf,
-                                    40),
-                     -ENAMETOOLONG);
-}
-
-/* A sysfs tree: dm-0 (254:0) on md0 (9:0) on loop3 (7:3); sda (8:0) alone. */
-static void test_dev_stacked_on(void **state)
-{
-    char root[] = "/tmp/fl-test-sysfs.XXXXXX";
-
-    assert_non_null(mkdtemp(root));
-    fixture_write(root, "/sys/dev/block/254:0/slaves/md0/dev", "9:0\n");
-    fixture_write(root, "/sys/dev/block/9:0/slaves/loop3/dev", "7:3\n");
-    fixture_write(root, "/sys/dev/block/8:0/dev", "8:0\n");
-    assert_int_equal(fl_dev_stacked_on(root, makedev(254, 0), makedev(7, 3)), 1);
-    assert_int_equal(fl_dev_stacked_on(root, makedev(254, 0), makedev(9, 0)), 1);
-    assert_int_equal(fl_dev_stacked_on(root, makedev(9, 0), makedev(9, 0)), 1);
-    assert_int_equal(fl_dev_stacked_on(root, makedev(254, 0), makedev(8, 0)), 0);
-    assert_int_equal(fl_dev_stacked_on(root, makedev(8, 0), makedev(7, 3)), 0);
-    /* a cycle in a hostile tree ends */
-    fixture_write(root, "/sys/dev/block/7:3/slaves/dm-0/dev", "254:0\n");
-    assert_int_equal(fl_dev_stacked_on(root, makedev(254, 0), makedev(8, 0)), 0);
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-        assert_int_equal(system(cmd), 0);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_plan_area_cipher),
         cmocka_unit_test(test_room),
-        cmocka_unit_test(test_journal_parse),
-        cmocka_unit_test(test_journal_parse_bad),
-        cmocka_unit_test(test_journal_validate),
-        cmocka_unit_test(test_uuid_and_backup_path),
-        cmocka_unit_test(test_dev_stacked_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

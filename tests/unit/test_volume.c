@@ -1,4 +1,5 @@
-/* Integration tests for volume.c and discover.c: real libcryptsetup on truncated image files. */
+/* Integration tests for volume.c: real libcryptsetup on truncated image files (discover.c's are in
+ * test_discover.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -15,7 +16,6 @@
 #include <cmocka.h>
 #include <libcryptsetup.h>
 
-#include "fipsluks/discover.h"
 #include "fipsluks/volume.h"
 
 static char dir[] = "/tmp/fl-test-volume.XXXXXX";
@@ -253,49 +253,6 @@ static void test_detached_header(void **state)
     assert_int_equal(fl_volume_read(path_in("no-data.img"), hdr, &v), -ENOENT);
 }
 
-static void test_walk_directory(void **state)
-{
-    struct fl_found_list list = {0};
-    char sub[300], cmd[1024];
-
-    /* a symbolic link to / must not be followed */
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/walk/b/c' && touch '%s/walk/b/c/z' '%s/walk/a' '%s/walk/b/y' && "
-             "ln -s / '%s/walk/loop'", dir, dir, dir, dir, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(sub, sizeof(sub), "%s/walk", dir);
-    assert_int_equal(fl_walk_directory(sub, 0, &list), 3);
-    assert_int_equal(list.n, 3);
-    assert_string_equal(list.items[0].path + strlen(sub), "/a");
-    assert_string_equal(list.items[1].path + strlen(sub), "/b/c/z");
-    assert_string_equal(list.items[2].path + strlen(sub), "/b/y");
-    for (size_t i = 0; i < list.n; i++)
-        assert_int_equal(list.items[i].error, 0);
-    fl_found_clear(&list);
-    assert_int_equal(fl_walk_directory(path_in("nope"), 0, &list), 1);
-    assert_int_equal(list.items[0].error, -ENOENT);
-    fl_found_clear(&list);
-}
-
-/* Only regular files and block devices are listed; FIFOs, sockets, character devices and links are not. */
-static void test_walk_special_files(void **state)
-{
-    struct fl_found_list list = {0};
-    char sub[300], cmd[1024];
-
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p '%s/special' && mkfifo '%s/special/fifo' && touch '%s/special/plain' && "
-             "ln -s plain '%s/special/link'",
-             dir, dir, dir, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(sub, sizeof(sub), "%s/special/null", dir);
-    (void)mknod(sub, S_IFCHR | 0600, makedev(1, 3)); /* needs root; without it the FIFO still counts */
-    snprintf(sub, sizeof(sub), "%s/special", dir);
-    assert_int_equal(fl_walk_directory(sub, 0, &list), 1);
-    assert_string_equal(list.items[0].path + strlen(sub), "/plain");
-    assert_null(list.items[0].skipped);
-    fl_found_clear(&list);
-}
-
 /* A FIFO, a character device, a symbolic link (when asked) and a proc file are never read. */
 static void test_read_refuses_special_files(void **state)
 {
@@ -317,25 +274,6 @@ static void test_read_refuses_special_files(void **state)
     fl_volume_free(v);
 }
 
-/* Pseudo file systems are not walked, the starting directory included, and say why. */
-static void test_walk_pseudo_fs(void **state)
-{
-    struct fl_found_list list = {0};
-    const char *fs = NULL;
-
-    assert_int_equal(fl_walk_directory("/proc", 0, &list), 1);
-    assert_string_equal(list.items[0].path, "/proc");
-    assert_int_equal(list.items[0].error, 0);
-    assert_string_equal(list.items[0].skipped, "on a proc pseudo file system: not read");
-    fl_found_clear(&list);
-    assert_int_equal(fl_path_on_pseudo_fs("/proc/kmsg", &fs), 1);
-    assert_string_equal(fs, "proc");
-    if (fl_path_on_pseudo_fs("/sys", &fs) == 1)
-        assert_string_equal(fs, "sysfs");
-    assert_int_equal(fl_path_on_pseudo_fs(dir, &fs), 0);
-    assert_int_equal(fl_path_on_pseudo_fs(path_in("nope"), &fs), -ENOENT);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,10 +284,7 @@ int main(void)
         cmocka_unit_test(test_secondary_only),
         cmocka_unit_test(test_not_luks),
         cmocka_unit_test(test_detached_header),
-        cmocka_unit_test(test_walk_directory),
-        cmocka_unit_test(test_walk_special_files),
         cmocka_unit_test(test_read_refuses_special_files),
-        cmocka_unit_test(test_walk_pseudo_fs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

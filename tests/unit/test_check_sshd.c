@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the sshd check (src/lib/sshd.c): the verdict table (breaks / not approved), sshd_config
- * syntax (case, '=', quotes, comments, aliases), first-value-wins, Match blocks, Include with globs below a
- * root, +/-/^ lists and the defaults.
+ * Unit tests of src/lib/check-sshd.c: the verdict table (breaks / not approved), the sshd and ssh-client
+ * checks: first-value-wins, Match blocks, +/-/^ lists and the defaults, files that are not regular.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,50 +16,10 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-
+#include "fixture-root.h"
+#include "host-internal.h"
 #include "fipsluks/host.h"
 #include "fipsluks/sshd.h"
-
-static char root[] = "/tmp/fl-test-sshd.XXXXXX";
-
-static void write_file(const char *rel, const char *text)
-{
-    fixture_write(root, rel, text);
-}
-
-/* Parse @p text as /etc/ssh/sshd_config below the test root and judge it into @p c. */
-static void judge(const char *text, struct fl_check *c)
-{
-    struct fl_sshd_config cfg = {0};
-
-    assert_int_equal(fl_sshd_config_parse(root, "/etc/ssh/sshd_config", text, &cfg), 0);
-    assert_int_equal(fl_sshd_evaluate(&cfg, c), 0);
-    fl_sshd_config_clear(&cfg);
-}
-
-static bool has_evidence(const struct fl_check *c, const char *needle)
-{
-    for (size_t i = 0; i < c->n_evidence; i++)
-        if (strstr(c->evidence[i], needle))
-            return true;
-    return false;
-}
-
-static void print_check(const struct fl_check *c)
-{
-    fprintf(stderr, "%s: %s\n", fl_check_status_name(c->status), c->message);
-    for (size_t i = 0; i < c->n_evidence; i++)
-        fprintf(stderr, "  %s\n", c->evidence[i]);
-}
-
-#define assert_evidence(c, needle)                                                                           \
-    do {                                                                                                     \
-        if (!has_evidence((c), (needle))) {                                                                  \
-            print_check(c);                                                                                  \
-            fail_msg("no evidence containing '%s'", (needle));                                               \
-        }                                                                                                    \
-    } while (0)
 
 /* All five keywords with FIPS lists, so that only what a test adds decides. */
 #define FIPS_ALL                                                                                             \
@@ -70,17 +29,14 @@ static void print_check(const struct fl_check *c)
     "HostKeyAlgorithms ecdsa-sha2-nistp256,rsa-sha2-512\n"                                                   \
     "PubkeyAcceptedAlgorithms ecdsa-sha2-nistp256,rsa-sha2-256\n"
 
-static int setup(void **state)
+/* Parse @p text as /etc/ssh/sshd_config below the test root and judge it into @p c. */
+static void judge(const char *text, struct fl_check *c)
 {
-    assert_non_null(mkdtemp(root));
-    return 0;
-}
+    struct fl_sshd_config cfg = {0};
 
-static int teardown(void **state)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    assert_int_equal(fl_sshd_config_parse(root, "/etc/ssh/sshd_config", text, &cfg), 0);
+    assert_int_equal(fl_sshd_evaluate(&cfg, c), 0);
+    fl_sshd_config_clear(&cfg);
 }
 
 /* Every algorithm Debian's OpenSSH 9.2 lists (ssh -Q), with the verdict measured in the FIPS test host
@@ -173,35 +129,6 @@ static void test_verdict_table(void **state)
     assert_string_equal(fl_ssh_verdict_name(FL_SSH_BREAKS), "breaks");
     assert_string_equal(fl_ssh_verdict_name(FL_SSH_NOT_APPROVED), "not approved");
     assert_string_equal(fl_ssh_verdict_name(FL_SSH_APPROVED), "approved");
-}
-
-static void test_syntax(void **state)
-{
-    struct fl_sshd_config cfg = {0};
-    const char *text = "# comment\n"
-                       "  ciphers aes128-ctr   # trailing comment\n"
-                       "MACS=hmac-sha2-256\n"
-                       "KexAlgorithms = ecdh-sha2-nistp256\n"
-                       "HostKeyAlgorithms \"rsa-sha2-512,rsa-sha2-256\"\n"
-                       "PubkeyAcceptedKeyTypes\trsa-sha2-512\n"
-                       "Ciphers\n" /* no value: not a setting */
-                       "PermitRootLogin no\n";
-
-    assert_int_equal(fl_sshd_config_parse(root, "/etc/ssh/sshd_config", text, &cfg), 0);
-    assert_int_equal(cfg.n_settings, 5);
-    assert_int_equal(cfg.settings[0].keyword, FL_SSHD_CIPHERS);
-    assert_string_equal(cfg.settings[0].value, "aes128-ctr");
-    assert_int_equal(cfg.settings[0].line, 2);
-    assert_int_equal(cfg.settings[1].keyword, FL_SSHD_MACS);
-    assert_string_equal(cfg.settings[1].value, "hmac-sha2-256");
-    assert_int_equal(cfg.settings[2].keyword, FL_SSHD_KEX);
-    assert_string_equal(cfg.settings[2].value, "ecdh-sha2-nistp256");
-    assert_int_equal(cfg.settings[3].keyword, FL_SSHD_HOSTKEY);
-    assert_string_equal(cfg.settings[3].value, "rsa-sha2-512,rsa-sha2-256");
-    assert_int_equal(cfg.settings[4].keyword, FL_SSHD_PUBKEY);
-    assert_int_equal(cfg.settings[4].line, 6);
-    assert_null(cfg.settings[4].match);
-    fl_sshd_config_clear(&cfg);
 }
 
 static void test_all_fips_passes(void **state)
@@ -319,9 +246,10 @@ static void test_defaults(void **state)
     assert_non_null(strstr(c.message, "which include chacha20-poly1305, which breaks on a FIPS host"));
     /* only the defaults that break make the remedy necessary; replacing host key algorithms is optional */
     assert_true(!strncmp(c.remedy, "add to /etc/ssh/sshd_config, before any Match block: Ciphers ", 61));
-    assert_non_null(strstr(c.remedy, "\n(optional: the defaults work, but are not all FIPS-approved; first make "
-                                     "sure every client and host key has an approved algorithm) add to "
-                                     "/etc/ssh/sshd_config, before any Match block: HostKeyAlgorithms "));
+    assert_non_null(strstr(c.remedy,
+                           "\n(optional: the defaults work, but are not all FIPS-approved; first make "
+                           "sure every client and host key has an approved algorithm) add to "
+                           "/etc/ssh/sshd_config, before any Match block: HostKeyAlgorithms "));
     fl_check_clear(&c);
 
     /* defaults without chacha20 (only MACs left to them): not approved, no claim that anything breaks */
@@ -379,66 +307,6 @@ static void test_prefixes(void **state)
     fl_check_clear(&c);
 }
 
-static void test_include(void **state)
-{
-    struct fl_sshd_config cfg = {0};
-    struct fl_check c;
-
-    write_file("/etc/ssh/conf.d/20-late.conf", "\n\nMACs umac-128@openssh.com\n");
-    write_file("/etc/ssh/conf.d/10-early.conf", "Ciphers aes128-ctr\nMatch User x\n  Ciphers arcfour\n");
-    write_file("/etc/ssh/conf.d/notes.txt", "Ciphers 3des-cbc\n");
-    /* relative to /etc/ssh, globbed and sorted; a Match block ends with its file */
-    assert_int_equal(fl_sshd_config_parse(
-                         root, "/etc/ssh/sshd_config",
-                         "Include conf.d/*.conf /etc/ssh/none.d/*\nHostKeyAlgorithms rsa-sha2-512\n", &cfg),
-                     0);
-    assert_int_equal(cfg.n_files, 3);
-    assert_string_equal(cfg.files[1], "/etc/ssh/conf.d/10-early.conf");
-    assert_string_equal(cfg.files[2], "/etc/ssh/conf.d/20-late.conf");
-    assert_int_equal(cfg.n_settings, 4);
-    assert_string_equal(cfg.settings[1].value, "arcfour");
-    assert_non_null(cfg.settings[1].match);
-    assert_string_equal(cfg.settings[2].file, "/etc/ssh/conf.d/20-late.conf");
-    assert_int_equal(cfg.settings[2].line, 3);
-    assert_null(cfg.settings[2].match);
-    assert_null(cfg.settings[3].match); /* after the include: global again */
-    assert_int_equal(cfg.n_notes, 1);
-    assert_non_null(
-        strstr(cfg.notes[0], "/etc/ssh/sshd_config:1: Include /etc/ssh/none.d/*: matched no files"));
-    assert_int_equal(fl_sshd_evaluate(&cfg, &c), 0);
-    assert_int_equal(c.status, FL_CHECK_FAIL);
-    assert_evidence(&c, "/etc/ssh/conf.d/20-late.conf:3: MACs umac-128@openssh.com: not approved");
-    assert_evidence(&c, "/etc/ssh/conf.d/10-early.conf:3: Ciphers arcfour: breaks");
-    fl_check_clear(&c);
-    fl_sshd_config_clear(&cfg);
-}
-
-static void test_include_loop_and_link(void **state)
-{
-    struct fl_sshd_config cfg = {0};
-    char link[600];
-
-    /* an absolute link inside the root resolves inside the root */
-    write_file("/usr/share/ssh/fips.conf", "Ciphers aes256-ctr\n");
-    write_file("/etc/ssh/self.conf", "Include /etc/ssh/self.conf\n");
-    snprintf(link, sizeof(link), "%s/etc/ssh/linked.conf", root);
-    unlink(link);
-    assert_int_equal(symlink("/usr/share/ssh/fips.conf", link), 0);
-    assert_int_equal(
-        fl_sshd_config_parse(root, "/etc/ssh/sshd_config", "Include linked.conf self.conf\n", &cfg), 0);
-    assert_int_equal(cfg.n_settings, 1);
-    assert_string_equal(cfg.settings[0].file, "/etc/ssh/linked.conf");
-    assert_string_equal(cfg.settings[0].value, "aes256-ctr");
-    /* the loop is found by identity at once (it used to be read 16 times, to the depth limit) */
-    assert_int_equal(cfg.n_files, 3);
-    assert_int_equal(cfg.n_notes, 1);
-    assert_string_equal(cfg.notes[0],
-                        "/etc/ssh/self.conf:1: Include /etc/ssh/self.conf: an include cycle: this file (same "
-                        "device and inode) "
-                        "is already being read; not read again");
-    fl_sshd_config_clear(&cfg);
-}
-
 /* Not a regular file: noted with what it is, never opened blocking; the main file too. */
 static void test_not_regular(void **state)
 {
@@ -468,27 +336,6 @@ static void test_not_regular(void **state)
     assert_int_equal(c.status, FL_CHECK_FAIL);
     assert_evidence(&c, "/etc/ssh/sshd_config: is a FIFO");
     fl_check_clear(&c);
-}
-
-/* The first line per Match block wins, found in one pass; each Match block is its own scope. */
-static void test_scopes(void **state)
-{
-    struct fl_sshd_config cfg = {0};
-
-    assert_int_equal(
-        fl_sshd_config_parse(root, "/etc/ssh/sshd_config",
-                             "Ciphers aes128-ctr\nMatch User a\nCiphers arcfour\nCiphers aes256-ctr\n"
-                             "  match User b\nCiphers aes256-ctr\n",
-                             &cfg),
-        0);
-    assert_int_equal(cfg.n_scopes, 2);
-    assert_string_equal(cfg.scopes[1], "/etc/ssh/sshd_config:5: match User b");
-    assert_int_equal(cfg.settings[0].scope, 0);
-    assert_int_equal(cfg.settings[1].scope, 1);
-    assert_int_equal(cfg.settings[2].scope, 1);
-    assert_int_equal(cfg.settings[3].scope, 2);
-    assert_ptr_equal(cfg.settings[3].match, cfg.scopes[1]);
-    fl_sshd_config_clear(&cfg);
 }
 
 static void test_check_sshd_missing(void **state)
@@ -551,21 +398,12 @@ static void test_ssh_client(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdict_table),
-        cmocka_unit_test(test_syntax),
-        cmocka_unit_test(test_all_fips_passes),
-        cmocka_unit_test(test_breaks_fails),
-        cmocka_unit_test(test_not_approved_warns),
-        cmocka_unit_test(test_first_value_wins),
-        cmocka_unit_test(test_match_blocks),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_prefixes),
-        cmocka_unit_test(test_include),
-        cmocka_unit_test(test_include_loop_and_link),
-        cmocka_unit_test(test_check_sshd_missing),
-        cmocka_unit_test(test_not_regular),
-        cmocka_unit_test(test_scopes),
+        cmocka_unit_test(test_verdict_table),      cmocka_unit_test(test_all_fips_passes),
+        cmocka_unit_test(test_breaks_fails),       cmocka_unit_test(test_not_approved_warns),
+        cmocka_unit_test(test_first_value_wins),   cmocka_unit_test(test_match_blocks),
+        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_check_sshd_missing), cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_ssh_client),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

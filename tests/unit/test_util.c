@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of src/lib/util.c: strict number parsing, full reads and writes, exclusive creation
+ * (an existing file or any symbolic link refused, the mode whatever the umask), removing only one's
+ * own file, fsync of a directory, the all-zero test.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static char dir[] = "/tmp/fl-test-util.XXXXXX";
+
+static const char *path_in(const char *name)
+{
+    static char buf[4][256];
+    static int i;
+    char *p = buf[i++ % 4];
+
+    snprintf(p, sizeof(buf[0]), "%s/%s", dir, name);
+    return p;
+}
+
+static void test_parse_u64(void **state)
+{
+    uint64_t v = 7;
+
+    assert_int_equal(fl_parse_u64("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(fl_parse_u64("18446744073709551615", &v), 0);
+    assert_true(v == UINT64_MAX);
+    v = 7;
+    assert_int_equal(fl_parse_u64("18446744073709551616", &v), -ERANGE);
+    assert_int_equal(fl_parse_u64("99999999999999999999", &v), -ERANGE);
+    static const char *const bad[] = {"", "-1", "+1", " 1", "1 ", "1x", "0x10", "1.0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (fl_parse_u64(bad[i], &v) != -EINVAL)
+            fail_msg("'%s' accepted", bad[i]);
+    assert_int_equal(fl_parse_u64(NULL, &v), -EINVAL);
+    assert_true(v == 7); /* written only on success */
+}
+
+/* Writes land at the offset, all of them; reads stop at the end of the file. */
+static void test_pwrite_pread_full(void **state)
+{
+    char big[70000], back[70000];
+    int fd = open(path_in("rw"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+    assert_true(fd >= 0);
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7 + 1);
+    assert_int_equal(fl_pwrite_full(fd, big, sizeof(big), 4096), sizeof(big));
+    assert_int_equal(fl_pwrite_full(fd, "abc", 0, 0), 0);
+    assert_int_equal(fl_pread_full(fd, back, sizeof(back), 4096), sizeof(back));
+    assert_memory_equal(back, big, sizeof(big));
+    /* the hole before the offset reads as zeros */
+    assert_int_equal(fl_pread_full(fd, back, 4096, 0), 4096);
+    assert_true(fl_all_zero(back, 4096));
+    /* past the end: a short count, then 0 */
+    assert_int_equal(fl_pread_full(fd, back, 100, 4096 + sizeof(big) - 10), 10);
+    assert_int_equal(fl_pread_full(fd, back, 100, 4096 + sizeof(big) + 10), 0);
+    close(fd);
+    /* a descriptor open for reading only: the errno, not a count */
+    fd = open(path_in("rw"), O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(fl_pwrite_full(fd, "x", 1, 0), -EBADF);
+    close(fd);
+    assert_int_equal(fl_pread_full(-1, back, 1, 0), -EBADF);
+}
+
+static void test_create_new(void **state)
+{
+    struct stat st;
+    mode_t old = umask(0077);
+    int fd;
+
+    fd = fl_create_new(path_in("new"), 0640);
+    umask(old);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640); /* the mode asked for, not masked by the umask */
+    assert_int_equal(fl_pwrite_full(fd, "x", 1, 0), 1);
+    close(fd);
+    /* an existing file is refused and left alone */
+    assert_int_equal(fl_create_new(path_in("new"), 0600), -EEXIST);
+    assert_int_equal(stat(path_in("new"), &st), 0);
+    assert_int_equal(st.st_size, 1);
+    /* any symbolic link, to an existing file or dangling, is refused and not followed */
+    assert_int_equal(symlink(path_in("new"), path_in("link")), 0);
+    assert_int_equal(fl_create_new(path_in("link"), 0600), -EEXIST);
+    assert_int_equal(symlink(path_in("nowhere"), path_in("dangling")), 0);
+    assert_int_equal(fl_create_new(path_in("dangling"), 0600), -EEXIST);
+    assert_int_equal(access(path_in("nowhere"), F_OK), -1);
+    assert_int_equal(fl_create_new(path_in("no-dir/x"), 0600), -ENOENT);
+}
+
+static void test_unlink_own(void **state)
+{
+    int fd = fl_create_new(path_in("own"), 0600), other;
+
+    assert_true(fd >= 0);
+    /* another file put in its place since: not removed */
+    assert_int_equal(rename(path_in("own"), path_in("moved")), 0);
+    other = open(path_in("own"), O_RDWR | O_CREAT | O_EXCL, 0600);
+    assert_true(other >= 0);
+    fl_unlink_own(path_in("own"), fd);
+    assert_int_equal(access(path_in("own"), F_OK), 0);
+    assert_int_equal(access(path_in("moved"), F_OK), 0);
+    /* a symbolic link to its own file: the link is not the file */
+    assert_int_equal(symlink(path_in("moved"), path_in("to-own")), 0);
+    fl_unlink_own(path_in("to-own"), fd);
+    assert_int_equal(access(path_in("moved"), F_OK), 0);
+    /* its own file: removed */
+    fl_unlink_own(path_in("moved"), fd);
+    assert_int_equal(access(path_in("moved"), F_OK), -1);
+    assert_int_equal(errno, ENOENT);
+    fl_unlink_own(path_in("own"), other);
+    assert_int_equal(access(path_in("own"), F_OK), -1);
+    close(fd);
+    close(other);
+}
+
+static void test_fsync_parent(void **state)
+{
+    assert_int_equal(fl_fsync_parent(path_in("anything")), 0);
+    assert_int_equal(fl_fsync_parent("/"), 0);
+    assert_int_equal(fl_fsync_parent("relative"), 0);
+    assert_int_equal(fl_fsync_parent(path_in("no-dir/x")), -ENOENT);
+}
+
+static void test_all_zero(void **state)
+{
+    char buf[4096] = {0};
+
+    assert_true(fl_all_zero(buf, 0));
+    assert_true(fl_all_zero(buf, sizeof(buf)));
+    buf[4095] = 1;
+    assert_false(fl_all_zero(buf, sizeof(buf)));
+    assert_true(fl_all_zero(buf, 4095));
+    buf[0] = 1;
+    assert_false(fl_all_zero(buf, 1));
+    /* all bytes equal but not zero */
+    memset(buf, 0x55, sizeof(buf));
+    assert_false(fl_all_zero(buf, sizeof(buf)));
+}
+
+static int setup(void **state)
+{
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_pwrite_pread_full),
+        cmocka_unit_test(test_create_new),   cmocka_unit_test(test_unlink_own),
+        cmocka_unit_test(test_fsync_parent), cmocka_unit_test(test_all_zero),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
