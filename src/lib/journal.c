@@ -2,7 +2,7 @@
 /*
  * The migration journal: a LUKS2 token of type "fipsluks-migration" that records, before a
  * conversion writes anything, what it is about to write and how to recognise it afterwards.
- * Parsing and checking it against a header are pure functions (tests/unit/test_migrate.c).
+ * Parsing and checking it against a header are pure functions (tests/unit/test_journal.c).
  */
 #include <errno.h>
 #include <stdio.h>
