@@ -128,12 +128,17 @@ static int header_copy_make(int src, uint64_t size, size_t len, struct header_co
     if (n < 0)
         return (int)n;
     c->len = (size_t)n;
-    for (size_t off = 0; off < c->len; off += block) {
-        size_t chunk = c->len - off < block ? c->len - off : block;
-        if (fl_all_zero(c->bytes + off, chunk))
-            continue; /* keep the copy sparse */
-        if (pwrite(c->fd, c->bytes + off, chunk, (off_t)off) != (ssize_t)chunk)
+    /* runs of blocks that are not all zero, one write each (the zero blocks keep the copy sparse) */
+    for (size_t off = 0, run = 0;; off += block) {
+        size_t chunk = off >= c->len ? 0 : c->len - off < block ? c->len - off : block;
+        size_t end = chunk ? off : c->len;
+        if (chunk && !fl_all_zero(c->bytes + off, chunk))
+            continue;
+        if (end > run && pwrite(c->fd, c->bytes + run, end - run, (off_t)run) != (ssize_t)(end - run))
             return errno ? -errno : -EIO;
+        if (!chunk)
+            break;
+        run = off + chunk;
     }
     snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", c->fd);
     return 0;
@@ -142,16 +147,14 @@ static int header_copy_make(int src, uint64_t size, size_t len, struct header_co
 /* True when libcryptsetup changed the private copy while loading it (it repaired a header copy). */
 static bool header_copy_changed(const struct header_copy *c)
 {
-    unsigned char buf[4096];
+    unsigned char *buf = malloc(c->len ? c->len : 1);
+    bool changed;
 
-    for (size_t off = 0; off < c->len; off += sizeof(buf)) {
-        size_t chunk = c->len - off < sizeof(buf) ? c->len - off : sizeof(buf);
-        if (fl_pread_full(c->fd, buf, chunk, (off_t)off) != (ssize_t)chunk)
-            return true;
-        if (memcmp(buf, c->bytes + off, chunk))
-            return true;
-    }
-    return false;
+    if (!buf)
+        return true; /* cannot tell: say so rather than hide a repair */
+    changed = fl_pread_full(c->fd, buf, c->len, 0) != (ssize_t)c->len || memcmp(buf, c->bytes, c->len);
+    free(buf);
+    return changed;
 }
 
 static void quiet_log(int level, const char *msg, void *usrptr)
