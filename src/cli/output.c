@@ -179,8 +179,8 @@ int fl_json_print(json_object *doc, bool pretty)
 int fl_json_write(FILE *f, json_object *o, bool open)
 {
     size_t len = 0;
-    const char *s = json_object_to_json_string_length(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    const char *s =
+        json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
     if (!s)
         return -ENOMEM;

@@ -5,9 +5,10 @@
  *
  * Each PATH is an image file or block device, or a directory whose entries (not recursively) are. Per
  * file: one open, one pread of the header region (32 KiB, without readahead; a second pread only when a
- * LUKS2 header is larger), then for LUKS2 the binary header's SHA-256 checksum (OpenSSL) and the JSON area parsed with
- * json-c; for LUKS1 the 592-byte binary header's magic and version. --io-only stops after the read (the
- * cold-cache floor: one read per header). --jobs N reads N files at a time on N threads, as scan does.
+ * LUKS2 header is larger), then for LUKS2 the binary header's SHA-256 checksum (OpenSSL) and the JSON area
+ * parsed with json-c; for LUKS1 the 592-byte binary header's magic and version. --io-only stops after the
+ * read (the cold-cache floor: one read per header). --jobs N reads N files at a time on N threads, as scan
+ * does.
  *
  * Prints one line: "files N luks1 N luks2 N invalid N seconds S us_per_header U". Exit status 0, or 1
  * on a usage error. Not a validator: libcryptsetup checks far more (both copies, every JSON field).
@@ -27,13 +28,13 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#define FLOOR_READ       (32 * 1024) /* what the first pread asks for: a default LUKS2 header (16 KiB) and more */
-#define FLOOR_LUKS2_MAX  (4 * 1024 * 1024)
-#define LUKS_MAGIC_LEN   6
-#define LUKS1_HDR_SIZE   592
-#define LUKS2_BIN_SIZE   4096
-#define LUKS2_CSUM_OFF   0x1c0
-#define LUKS2_CSUM_LEN   64
+#define FLOOR_READ        (32 * 1024) /* what the first pread asks for: a default LUKS2 header (16 KiB) and more */
+#define FLOOR_LUKS2_MAX   (4 * 1024 * 1024)
+#define LUKS_MAGIC_LEN    6
+#define LUKS1_HDR_SIZE    592
+#define LUKS2_BIN_SIZE    4096
+#define LUKS2_CSUM_OFF    0x1c0
+#define LUKS2_CSUM_LEN    64
 #define LUKS2_CSUMALG_OFF 0x48
 
 static const unsigned char luks_magic[LUKS_MAGIC_LEN] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
@@ -100,7 +101,8 @@ static int read_one(const char *path, unsigned char *buf, bool io_only)
         goto out;
     hdr[size] = '\0';
     jobj = json_tokener_parse((const char *)hdr + LUKS2_BIN_SIZE);
-    if (jobj && json_object_is_type(jobj, json_type_object) && json_object_object_get_ex(jobj, "keyslots", NULL))
+    if (jobj && json_object_is_type(jobj, json_type_object) &&
+        json_object_object_get_ex(jobj, "keyslots", NULL))
         ok = 2;
     json_object_put(jobj);
 out:
@@ -216,8 +218,8 @@ int main(int argc, char **argv)
         pthread_join(threads[t], NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("files %zu luks1 %lu luks2 %lu invalid %lu seconds %.6f us_per_header %.1f\n", f.n, f.luks1, f.luks2,
-           f.invalid, seconds, f.n ? seconds * 1e6 / (double)f.n : 0.0);
+    printf("files %zu luks1 %lu luks2 %lu invalid %lu seconds %.6f us_per_header %.1f\n", f.n, f.luks1,
+           f.luks2, f.invalid, seconds, f.n ? seconds * 1e6 / (double)f.n : 0.0);
     for (size_t k = 0; k < f.n; k++)
         free(f.paths[k]);
     free(f.paths);
