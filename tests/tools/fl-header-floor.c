@@ -1,14 +1,16 @@
 /*
  * fl-header-floor: the least work that can read a LUKS header; the benchmarks' floor for fipsluks scan.
  *
- *   fl-header-floor [--jobs N] [--io-only] PATH...
+ *   fl-header-floor [--jobs N] [--io-only | --crypt-load] PATH...
  *
  * Each PATH is an image file or block device, or a directory whose entries (not recursively) are. Per
  * file: one open, one pread of the header region (32 KiB, without readahead; a second pread only when a
  * LUKS2 header is larger), then for LUKS2 the binary header's SHA-256 checksum (OpenSSL) and the JSON area
  * parsed with json-c; for LUKS1 the 592-byte binary header's magic and version. --io-only stops after the
- * read (the cold-cache floor: one read per header). --jobs N reads N files at a time on N threads, as scan
- * does.
+ * read (the cold-cache floor: one read per header). --crypt-load is what it costs to keep libcryptsetup as
+ * the judge, as fipsluks does, and nothing more: the region read goes into a private memfd and
+ * libcryptsetup's crypt_init() and crypt_load() load that copy. --jobs N reads N files at a time on N
+ * threads, as scan does.
  *
  * Prints one line: "files N luks1 N luks2 N invalid N seconds S us_per_header U". Exit status 0, or 1
  * on a usage error. Not a validator: libcryptsetup checks far more (both copies, every JSON field).
@@ -26,7 +28,10 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <libcryptsetup.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #define FLOOR_READ        (32 * 1024) /* what the first pread asks for: a default LUKS2 header (16 KiB) and more */
 #define FLOOR_LUKS2_MAX   (4 * 1024 * 1024)
@@ -42,7 +47,7 @@ static const unsigned char luks_magic[LUKS_MAGIC_LEN] = {'L', 'U', 'K', 'S', 0xb
 struct floor {
     char **paths;
     size_t n, next;
-    bool io_only;
+    bool io_only, crypt_load;
     pthread_mutex_t lock;
     unsigned long luks1, luks2, invalid;
 };
@@ -112,6 +117,44 @@ out:
     return ok;
 }
 
+static void quiet(int level, const char *msg, void *usrptr)
+{
+    (void)level, (void)msg, (void)usrptr;
+}
+
+/* --crypt-load: 1 for LUKS1, 2 for LUKS2, 0 when libcryptsetup does not load the private copy. */
+static int crypt_load_one(const char *path, unsigned char *buf)
+{
+    struct crypt_device *cd = NULL;
+    char proc[64];
+    struct stat st;
+    int fd, copy = -1, ok = 0;
+    ssize_t n;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+    n = pread(fd, buf, FLOOR_READ, 0);
+    if (fstat(fd, &st) < 0 || n < LUKS1_HDR_SIZE)
+        goto out;
+    copy = memfd_create("fl-header-floor", MFD_CLOEXEC);
+    if (copy < 0 || ftruncate(copy, st.st_size) < 0 || pwrite(copy, buf, (size_t)n, 0) != n)
+        goto out;
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", copy);
+    if (crypt_init(&cd, proc) < 0)
+        goto out;
+    crypt_set_log_callback(cd, quiet, NULL);
+    if (crypt_load(cd, CRYPT_LUKS, NULL) == 0)
+        ok = strcmp(crypt_get_type(cd), CRYPT_LUKS1) ? 2 : 1;
+out:
+    crypt_free(cd);
+    if (copy >= 0)
+        close(copy);
+    close(fd);
+    return ok;
+}
+
 static void *worker(void *arg)
 {
     struct floor *f = arg;
@@ -128,7 +171,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&f->lock);
         if (i >= f->n)
             break;
-        counts[read_one(f->paths[i], buf, f->io_only)]++;
+        counts[f->crypt_load ? crypt_load_one(f->paths[i], buf) : read_one(f->paths[i], buf, f->io_only)]++;
     }
     free(buf);
     pthread_mutex_lock(&f->lock);
@@ -194,13 +237,15 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(argv[i], "--io-only")) {
             f.io_only = true;
+        } else if (!strcmp(argv[i], "--crypt-load")) {
+            f.crypt_load = true;
         } else {
-            fprintf(stderr, "usage: fl-header-floor [--jobs N] [--io-only] PATH...\n");
+            fprintf(stderr, "usage: fl-header-floor [--jobs N] [--io-only | --crypt-load] PATH...\n");
             return 1;
         }
     }
     if (i == argc) {
-        fprintf(stderr, "usage: fl-header-floor [--jobs N] [--io-only] PATH...\n");
+        fprintf(stderr, "usage: fl-header-floor [--jobs N] [--io-only | --crypt-load] PATH...\n");
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -209,6 +254,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "fl-header-floor: out of memory\n");
             return 1;
         }
+    if (f.crypt_load) {
+        /* libcryptsetup initialises its crypto backend on first use, not safe to race: one load first */
+        crypt_set_log_callback(NULL, quiet, NULL);
+        if (f.n) {
+            unsigned char *buf = malloc(FLOOR_READ + 1);
+            int k = buf ? crypt_load_one(f.paths[0], buf) : 0;
+            f.next = 1;
+            f.invalid += k == 0, f.luks1 += k == 1, f.luks2 += k == 2;
+            free(buf);
+        }
+    }
     for (; started < jobs; started++)
         if (pthread_create(&threads[started], NULL, worker, &f))
             break;
