@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared by the benchmarks in scripts/bench/: clocks, medians, and the figures that scripts/bench/all
 # collects into its table. Source it after setting `src` and `build`.
+# shellcheck disable=SC2154 # build: set by the benchmark that sources this file
 
 bench_now() { date +%s.%N; }
 # bench_since T0 → seconds since T0 (from bench_now)
