@@ -20,6 +20,9 @@
 
 enum scan_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSON_LINES, FORMAT_PROMETHEUS };
 
+/* The kinds of --json-lines record: volume, skipped, summary. */
+#define SCAN_RECORD_KINDS 3
+
 /* One path to scan, in output order. */
 struct target {
     char *path;
@@ -51,6 +54,10 @@ struct scan {
     struct result *results;
     bool doc_open;              /* --json: the document's opening is written (doc_begin()) */
     struct fl_prom *prom;       /* --format prometheus */
+    struct {
+        const char *kind; /* "volume", "skipped", "summary" */
+        char *text;       /* its record fields, serialised (print_record()) */
+    } envelope[SCAN_RECORD_KINDS];
     pthread_mutex_t first_read; /* see read_volume() */
     bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
@@ -200,34 +207,53 @@ static int scan_target(size_t i, void *ctx)
 
 /* ---- emitting one result (on the main thread) ---- */
 
-static int print_line(struct scan *s, json_object *o)
-{
-    const char *text =
-        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-    if (!text)
-        return -ENOMEM;
-    /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
-    if (fputs(text, s->out) == EOF || fputc('\n', s->out) == EOF || fflush(s->out) == EOF)
-        return -EIO;
-    return 0;
-}
-
-/* --json-lines: the record header, then the fields of @p body (which it takes). */
+/*
+ * --json-lines: the record fields of @p kind (fl_json_record(), the same for every record of that
+ * kind in a scan: serialised once, without the closing brace), then the fields of @p body (which it
+ * takes): the bytes of one object holding both.
+ */
 static int print_record(struct scan *s, const char *kind, json_object *body)
 {
-    json_object *rec = fl_json_record(kind, &s->id, "scanned_at");
-    int r;
+    const char *text = NULL;
+    size_t i = 0, len = 0;
+    int r = 0;
 
-    if (!rec || !body) {
-        json_object_put(rec);
-        json_object_put(body);
-        return -ENOMEM;
+    while (i < SCAN_RECORD_KINDS && s->envelope[i].kind && strcmp(s->envelope[i].kind, kind))
+        i++;
+    if (i == SCAN_RECORD_KINDS) {
+        r = -EINVAL;
+        goto out;
     }
-    json_object_object_foreach(body, key, val) json_object_object_add(rec, key, json_object_get(val));
+    if (!s->envelope[i].kind) {
+        json_object *rec = fl_json_record(kind, &s->id, "scanned_at");
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        r = rec && f ? fl_json_write(f, rec, true) : -ENOMEM;
+        json_object_put(rec);
+        if (f && fclose(f) == EOF && r >= 0)
+            r = -ENOMEM;
+        if (r < 0) {
+            free(buf);
+            goto out;
+        }
+        s->envelope[i].kind = kind;
+        s->envelope[i].text = buf;
+    }
+    if (body)
+        text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                  &len);
+    if (!text || len < 2 || text[0] != '{') {
+        r = -ENOMEM;
+        goto out;
+    }
+    /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
+    if (fputs(s->envelope[i].text, s->out) == EOF || (len > 2 && fputc(',', s->out) == EOF) ||
+        fwrite(text + 1, 1, len - 1, s->out) != len - 1 || fputc('\n', s->out) == EOF || fflush(s->out) == EOF)
+        r = -EIO;
+out:
     json_object_put(body);
-    r = print_line(s, rec);
-    json_object_put(rec);
     return r;
 }
 
@@ -605,6 +631,8 @@ out:
     free(s.targets);
     free(s.results);
     fl_prom_free(s.prom);
+    for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
+        free(s.envelope[i].text);
     fl_identity_clear(&s.id);
     free(header);
     free(format);
