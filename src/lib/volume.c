@@ -171,8 +171,10 @@ static bool header_copy_changed(const struct header_copy *c)
     unsigned char *buf = malloc(c->len ? c->len : 1);
     bool changed;
 
-    if (!buf)
+    if (!buf || !c->bytes) {
+        free(buf);
         return true; /* cannot tell: say so rather than hide a repair */
+    }
     changed = fl_pread_full(c->fd, buf, c->len, 0) != (ssize_t)c->len || memcmp(buf, c->bytes, c->len);
     free(buf);
     return changed;

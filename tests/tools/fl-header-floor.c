@@ -252,6 +252,9 @@ int main(int argc, char **argv)
     for (; i < argc; i++)
         if (add_arg(&f, &allocated, argv[i]) < 0) {
             fprintf(stderr, "fl-header-floor: out of memory\n");
+            for (size_t k = 0; k < f.n; k++)
+                free(f.paths[k]);
+            free(f.paths);
             return 1;
         }
     if (f.crypt_load) {
