@@ -704,7 +704,7 @@ int fl_probe_luks(const char *path)
 {
     unsigned char *first;
     uint64_t size = 0;
-    size_t n, len;
+    size_t n = 0, len = 0;
     int fd = -1, r;
 
     first = malloc(FIRST_READ);
@@ -729,7 +729,7 @@ static int load(struct fl_volume *v, const char *source, unsigned flags)
     struct crypt_device *cd = NULL;
     unsigned char *first;
     uint64_t size = 0;
-    size_t n, len;
+    size_t n = 0, len = 0;
     int fd = -1, r;
 
     first = malloc(FIRST_READ);
