@@ -157,6 +157,12 @@ json_object *fl_json_string(const char *s);
 json_object *fl_json_u64(unsigned long long v, bool present);
 /* Print @p doc to stdout as one line (or pretty with @p pretty), followed by a newline. */
 int fl_json_print(json_object *doc, bool pretty);
+/*
+ * Write @p o to @p f compactly, as fl_json_print(o, false) would but without the newline; with
+ * @p open (an object), all but its closing brace, so that more members can follow: a document
+ * written piece by piece (streamed) has the same bytes as one printed whole. @return 0 or -errno.
+ */
+int fl_json_write(FILE *f, json_object *o, bool open);
 
 /* ---- volumes as JSON and text (report.c) ---- */
 

@@ -391,11 +391,16 @@ static json_object *json_host(const struct fl_fleet_host *h)
     return o;
 }
 
+/*
+ * One document, streamed: the fields before "hosts" (the summary among them), then each host's
+ * object written and freed in turn, then the input errors. Memory holds the merged fleet and one
+ * host's JSON, not the document; the bytes are those of the document printed whole.
+ */
 static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now)
 {
     const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
-    json_object *doc = json_object_new_object(), *sum = json_object_new_object();
-    json_object *hosts = json_object_new_array(), *errors = json_object_new_array();
+    json_object *doc = json_object_new_object(), *sum = json_object_new_object(), *o;
+    json_object *errors = json_object_new_array();
     char at[FL_TIMESTAMP_SIZE] = "";
     int r;
 
@@ -415,10 +420,20 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
     json_object_object_add(sum, "input_errors",
                            json_object_new_int64((int64_t)fl_fleet_n_errors_total(fleet)));
     json_object_object_add(doc, "summary", sum);
-    for (size_t i = 0; i < fl_fleet_n_hosts(fleet); i++)
-        json_object_array_add(hosts, json_host(fl_fleet_host(fleet, i)));
-    json_object_object_add(doc, "hosts", hosts);
-    for (size_t i = 0; i < fl_fleet_n_errors(fleet); i++) {
+    r = fl_json_write(stdout, doc, true);
+    json_object_put(doc);
+    if (r >= 0 && fputs(",\"hosts\":[", stdout) == EOF)
+        r = -EIO;
+    for (size_t i = 0; i < fl_fleet_n_hosts(fleet) && r >= 0; i++) {
+        if (i && putchar(',') == EOF) {
+            r = -EIO;
+            break;
+        }
+        o = json_host(fl_fleet_host(fleet, i));
+        r = o ? fl_json_write(stdout, o, false) : -ENOMEM;
+        json_object_put(o);
+    }
+    for (size_t i = 0; i < fl_fleet_n_errors(fleet) && r >= 0; i++) {
         const struct fl_fleet_error *e = fl_fleet_error(fleet, i);
         json_object *je = json_object_new_object();
         json_object_object_add(je, "file", fl_json_string(e->source));
@@ -426,9 +441,13 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
         json_object_object_add(je, "message", fl_json_string(e->message));
         json_object_array_add(errors, je);
     }
-    json_object_object_add(doc, "input_errors", errors);
-    r = fl_json_print(doc, false);
-    json_object_put(doc);
+    if (r >= 0 && fputs("],\"input_errors\":", stdout) == EOF)
+        r = -EIO;
+    if (r >= 0)
+        r = errors ? fl_json_write(stdout, errors, false) : -ENOMEM;
+    json_object_put(errors);
+    if (r >= 0 && (fputs("}\n", stdout) == EOF || fflush(stdout) == EOF || ferror(stdout)))
+        r = -EIO;
     return r;
 }
 

@@ -175,3 +175,19 @@ int fl_json_print(json_object *doc, bool pretty)
         return errno ? -errno : -EIO;
     return 0;
 }
+
+int fl_json_write(FILE *f, json_object *o, bool open)
+{
+    size_t len = 0;
+    const char *s =
+        json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+    if (!s)
+        return -ENOMEM;
+    /* an object's compact form ends with its closing brace: leave it off */
+    if (open && (json_object_get_type(o) != json_type_object || len < 2 || s[len - 1] != '}'))
+        return -EINVAL;
+    if (open)
+        len--;
+    return fwrite(s, 1, len, f) == len ? 0 : -EIO;
+}

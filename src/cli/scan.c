@@ -20,6 +20,9 @@
 
 enum scan_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSON_LINES, FORMAT_PROMETHEUS };
 
+/* The kinds of --json-lines record: volume, skipped, summary. */
+#define SCAN_RECORD_KINDS 3
+
 /* One path to scan, in output order. */
 struct target {
     char *path;
@@ -49,9 +52,12 @@ struct scan {
     struct target *targets;
     size_t n_targets, allocated;
     struct result *results;
-    json_object *volumes;       /* --json: the "volumes" array */
-    json_object *skipped;       /* --json --verbose: paths not scanned (no LUKS signature, not read) */
+    bool doc_open;              /* --json: the document's opening is written (doc_begin()) */
     struct fl_prom *prom;       /* --format prometheus */
+    struct {
+        const char *kind; /* "volume", "skipped", "summary" */
+        char *text;       /* its record fields, serialised (print_record()) */
+    } envelope[SCAN_RECORD_KINDS];
     pthread_mutex_t first_read; /* see read_volume() */
     bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
@@ -201,34 +207,94 @@ static int scan_target(size_t i, void *ctx)
 
 /* ---- emitting one result (on the main thread) ---- */
 
-static int print_line(struct scan *s, json_object *o)
-{
-    const char *text =
-        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-    if (!text)
-        return -ENOMEM;
-    /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
-    if (fputs(text, s->out) == EOF || fputc('\n', s->out) == EOF || fflush(s->out) == EOF)
-        return -EIO;
-    return 0;
-}
-
-/* --json-lines: the record header, then the fields of @p body (which it takes). */
+/*
+ * --json-lines: the record fields of @p kind (fl_json_record(), the same for every record of that
+ * kind in a scan: serialised once, without the closing brace), then the fields of @p body (which it
+ * takes): the bytes of one object holding both.
+ */
 static int print_record(struct scan *s, const char *kind, json_object *body)
 {
-    json_object *rec = fl_json_record(kind, &s->id, "scanned_at");
+    const char *text = NULL;
+    size_t i = 0, len = 0;
+    int r = 0;
+
+    while (i < SCAN_RECORD_KINDS && s->envelope[i].kind && strcmp(s->envelope[i].kind, kind))
+        i++;
+    if (i == SCAN_RECORD_KINDS) {
+        r = -EINVAL;
+        goto out;
+    }
+    if (!s->envelope[i].kind) {
+        json_object *rec = fl_json_record(kind, &s->id, "scanned_at");
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        r = rec && f ? fl_json_write(f, rec, true) : -ENOMEM;
+        json_object_put(rec);
+        if (f && fclose(f) == EOF && r >= 0)
+            r = -ENOMEM;
+        if (r < 0) {
+            free(buf);
+            goto out;
+        }
+        s->envelope[i].kind = kind;
+        s->envelope[i].text = buf;
+    }
+    if (body)
+        text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                  &len);
+    if (!text || len < 2 || text[0] != '{') {
+        r = -ENOMEM;
+        goto out;
+    }
+    /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
+    if (fputs(s->envelope[i].text, s->out) == EOF || (len > 2 && fputc(',', s->out) == EOF) ||
+        fwrite(text + 1, 1, len - 1, s->out) != len - 1 || fputc('\n', s->out) == EOF || fflush(s->out) == EOF)
+        r = -EIO;
+out:
+    json_object_put(body);
+    return r;
+}
+
+/*
+ * --json streams its one document: the record fields and `"volumes":[` before the first volume,
+ * each volume as soon as it is emitted (then freed), the rest at the end (doc_end()). Memory does
+ * not grow with the number of volumes, and the bytes are those of the whole document printed at
+ * once. A scan that fails midway leaves the document unfinished (not valid JSON), never one that
+ * looks complete.
+ */
+static int doc_begin(struct scan *s)
+{
+    json_object *rec;
     int r;
 
-    if (!rec || !body) {
-        json_object_put(rec);
-        json_object_put(body);
+    if (s->doc_open)
+        return 0;
+    rec = fl_json_record("scan", &s->id, "scanned_at");
+    if (!rec)
         return -ENOMEM;
-    }
-    json_object_object_foreach(body, key, val) json_object_object_add(rec, key, json_object_get(val));
-    json_object_put(body);
-    r = print_line(s, rec);
+    r = fl_json_write(s->out, rec, true);
     json_object_put(rec);
+    if (r < 0)
+        return r;
+    s->doc_open = true;
+    return fputs(",\"volumes\":[", s->out) == EOF ? -EIO : 0;
+}
+
+/* --json: one volume of the document's "volumes" array (takes @p o). */
+static int doc_volume(struct scan *s, json_object *o)
+{
+    int r = doc_begin(s);
+
+    if (r >= 0 && !o)
+        r = -ENOMEM;
+    /* the caller counted this volume already: a comma before all but the first */
+    if (r >= 0 && s->n_volumes > 1 && fputc(',', s->out) == EOF)
+        r = -EIO;
+    if (r >= 0)
+        r = fl_json_write(s->out, o, false);
+    json_object_put(o);
     return r;
 }
 
@@ -238,7 +304,7 @@ static int emit_error(struct scan *s, const char *path, int err)
     s->n_unreadable++;
     switch (s->format) {
     case FORMAT_JSON:
-        return json_object_array_add(s->volumes, fl_json_volume_error(path, err)) < 0 ? -ENOMEM : 0;
+        return doc_volume(s, fl_json_volume_error(path, err));
     case FORMAT_JSON_LINES:
         return print_record(s, "volume", fl_json_volume_error(path, err));
     case FORMAT_PROMETHEUS:
@@ -264,7 +330,7 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
         return 0;
     switch (s->format) {
     case FORMAT_JSON:
-        return json_object_array_add(s->skipped, fl_json_string(path)) < 0 ? -ENOMEM : 0;
+        return 0; /* listed at the end of the document (doc_end()) */
     case FORMAT_JSON_LINES:
         o = json_object_new_object();
         if (o) {
@@ -291,7 +357,7 @@ static int emit_volume(struct scan *s, const struct fl_volume *v, const struct f
         s->n_incompatible++;
     switch (s->format) {
     case FORMAT_JSON:
-        return json_object_array_add(s->volumes, fl_json_volume(v, f)) < 0 ? -ENOMEM : 0;
+        return doc_volume(s, fl_json_volume(v, f));
     case FORMAT_JSON_LINES:
         return print_record(s, "volume", fl_json_volume(v, f));
     case FORMAT_PROMETHEUS:
@@ -339,23 +405,52 @@ static json_object *summary(const struct scan *s)
     return sum;
 }
 
+/* --json: the end of the document: with --verbose the paths skipped, then the summary. */
+static int doc_end(struct scan *s)
+{
+    json_object *o;
+    size_t n = 0;
+    int r = doc_begin(s);
+
+    if (r >= 0 && fputc(']', s->out) == EOF)
+        r = -EIO;
+    if (r >= 0 && s->verbose) {
+        /* every skipped target, in target order: each result keeps its outcome after it is emitted */
+        if (fputs(",\"skipped\":[", s->out) == EOF)
+            r = -EIO;
+        for (size_t i = 0; i < s->n_targets && r >= 0; i++) {
+            if (s->results[i].outcome != OUTCOME_SKIPPED)
+                continue;
+            if (n++ && fputc(',', s->out) == EOF) {
+                r = -EIO;
+                break;
+            }
+            o = fl_json_string(s->targets[i].path);
+            r = o ? fl_json_write(s->out, o, false) : -ENOMEM;
+            json_object_put(o);
+        }
+        if (r >= 0 && fputc(']', s->out) == EOF)
+            r = -EIO;
+    }
+    if (r >= 0 && fputs(",\"summary\":", s->out) == EOF)
+        r = -EIO;
+    if (r >= 0) {
+        o = summary(s);
+        r = o ? fl_json_write(s->out, o, false) : -ENOMEM;
+        json_object_put(o);
+    }
+    if (r >= 0 && (fputs("}\n", s->out) == EOF || fflush(s->out) == EOF || ferror(s->out)))
+        r = -EIO;
+    return r;
+}
+
 static int print_summary(struct scan *s, double duration)
 {
-    json_object *doc, *o;
-    int r;
+    json_object *o;
 
     switch (s->format) {
     case FORMAT_JSON:
-        doc = fl_json_record("scan", &s->id, "scanned_at");
-        if (!doc)
-            return -ENOMEM;
-        json_object_object_add(doc, "volumes", json_object_get(s->volumes));
-        if (s->verbose)
-            json_object_object_add(doc, "skipped", json_object_get(s->skipped));
-        json_object_object_add(doc, "summary", summary(s));
-        r = print_line(s, doc);
-        json_object_put(doc);
-        return r;
+        return doc_end(s);
     case FORMAT_JSON_LINES:
         o = json_object_new_object();
         if (o)
@@ -477,13 +572,9 @@ int verb_scan(int argc, const char **argv)
     s.verbose = fl_opts.verbose;
     s.walk_flags = one_fs ? FL_WALK_ONE_FILE_SYSTEM : 0;
     s.header = header;
-    s.volumes = json_object_new_array();
-    s.skipped = json_object_new_array();
     r = fl_identity_read(NULL, &s.id);
     if (r >= 0 && s.format == FORMAT_PROMETHEUS)
         r = fl_prom_new(&s.prom);
-    if (r >= 0 && (!s.volumes || !s.skipped))
-        r = -ENOMEM;
     if (r < 0) {
         fl_log_error_errno(r, "scan failed: %m");
         goto out;
@@ -540,9 +631,9 @@ out:
     free(s.targets);
     free(s.results);
     fl_prom_free(s.prom);
+    for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
+        free(s.envelope[i].text);
     fl_identity_clear(&s.id);
-    json_object_put(s.volumes);
-    json_object_put(s.skipped);
     free(header);
     free(format);
     free(output);

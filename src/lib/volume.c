@@ -71,21 +71,29 @@ static int source_size(int fd, uint64_t *ret)
 }
 
 /*
- * How many bytes from offset 0 hold the LUKS header(s) of @fd, judged by the magic of the
- * primary copy or, when that is damaged, of a LUKS2 secondary copy. 0 means not LUKS.
+ * The first read of a source: both copies of a LUKS2 header of the default size (2 x 16 KiB), so
+ * that the usual header takes one read from the device (the probe's, which leaves it in the page
+ * cache for the copy), and a LUKS1 header or a file that is not LUKS costs no more than that.
  */
-static int header_region(int fd, uint64_t size, size_t *ret_len)
+#define FIRST_READ (2u * FL_LUKS2_MIN_HDR_SIZE)
+
+/*
+ * How many bytes from offset 0 hold the LUKS header(s) of @fd, judged by the magic of the
+ * primary copy or, when that is damaged, of a LUKS2 secondary copy. 0 means not LUKS. The first
+ * FIRST_READ bytes (fewer for a smaller source) are read into @p buf, their count in @p ret_n.
+ */
+static int header_region(int fd, uint64_t size, unsigned char *buf, size_t *ret_n, size_t *ret_len)
 {
-    unsigned char hdr[FL_LUKS2_BINARY_HEADER_SIZE];
     ssize_t n;
 
-    n = fl_pread_full(fd, hdr, sizeof(hdr), 0);
+    n = fl_pread_full(fd, buf, FIRST_READ, 0);
     if (n < 0)
         return (int)n;
+    *ret_n = (size_t)n;
     *ret_len = 0;
-    if ((size_t)n >= FL_LUKS1_HEADER_SIZE && !memcmp(hdr, FL_LUKS_MAGIC_PRIMARY, FL_LUKS_MAGIC_LEN)) {
-        uint16_t version = fl_be16(hdr + FL_LUKS_MAGIC_LEN);
-        uint64_t hdr_size = fl_be64(hdr + FL_LUKS2_OFF_HDR_SIZE);
+    if ((size_t)n >= FL_LUKS1_HEADER_SIZE && !memcmp(buf, FL_LUKS_MAGIC_PRIMARY, FL_LUKS_MAGIC_LEN)) {
+        uint16_t version = fl_be16(buf + FL_LUKS_MAGIC_LEN);
+        uint64_t hdr_size = fl_be64(buf + FL_LUKS2_OFF_HDR_SIZE);
 
         if (version == 1)
             *ret_len = FL_LUKS2_BINARY_HEADER_SIZE;
@@ -97,10 +105,16 @@ static int header_region(int fd, uint64_t size, size_t *ret_len)
     } else {
         for (uint64_t off = FL_LUKS2_MIN_HDR_SIZE; off <= FL_LUKS2_MAX_HDR_SIZE && off < size; off *= 2) {
             unsigned char magic[FL_LUKS_MAGIC_LEN];
-            n = fl_pread_full(fd, magic, sizeof(magic), (off_t)off);
-            if (n < 0)
-                return (int)n;
-            if (n == FL_LUKS_MAGIC_LEN && !memcmp(magic, FL_LUKS_MAGIC_SECONDARY, FL_LUKS_MAGIC_LEN)) {
+            if (off + FL_LUKS_MAGIC_LEN <= (uint64_t)n) {
+                memcpy(magic, buf + off, FL_LUKS_MAGIC_LEN);
+            } else {
+                n = fl_pread_full(fd, magic, sizeof(magic), (off_t)off);
+                if (n < 0)
+                    return (int)n;
+                if (n != FL_LUKS_MAGIC_LEN)
+                    continue;
+            }
+            if (!memcmp(magic, FL_LUKS_MAGIC_SECONDARY, FL_LUKS_MAGIC_LEN)) {
                 *ret_len = 2 * off;
                 break;
             }
@@ -111,10 +125,12 @@ static int header_region(int fd, uint64_t size, size_t *ret_len)
     return 0;
 }
 
-static int header_copy_make(int src, uint64_t size, size_t len, struct header_copy *c)
+/* The private copy of the first @p len bytes of @p src, of which @p first (@p n bytes) were read. */
+static int header_copy_make(int src, uint64_t size, const unsigned char *first, size_t n, size_t len,
+                            struct header_copy *c)
 {
     const size_t block = 4096;
-    ssize_t n;
+    ssize_t r;
 
     c->fd = memfd_create("fipsluks-header", MFD_CLOEXEC);
     if (c->fd < 0)
@@ -124,16 +140,26 @@ static int header_copy_make(int src, uint64_t size, size_t len, struct header_co
     c->bytes = malloc(len ? len : 1);
     if (!c->bytes)
         return -ENOMEM;
-    n = fl_pread_full(src, c->bytes, len, 0);
-    if (n < 0)
-        return (int)n;
-    c->len = (size_t)n;
-    for (size_t off = 0; off < c->len; off += block) {
-        size_t chunk = c->len - off < block ? c->len - off : block;
-        if (fl_all_zero(c->bytes + off, chunk))
-            continue; /* keep the copy sparse */
-        if (pwrite(c->fd, c->bytes + off, chunk, (off_t)off) != (ssize_t)chunk)
+    if (len <= n) {
+        memcpy(c->bytes, first, len);
+        c->len = len;
+    } else {
+        r = fl_pread_full(src, c->bytes, len, 0);
+        if (r < 0)
+            return (int)r;
+        c->len = (size_t)r;
+    }
+    /* runs of blocks that are not all zero, one write each (the zero blocks keep the copy sparse) */
+    for (size_t off = 0, run = 0;; off += block) {
+        size_t chunk = off >= c->len ? 0 : c->len - off < block ? c->len - off : block;
+        size_t end = chunk ? off : c->len;
+        if (chunk && !fl_all_zero(c->bytes + off, chunk))
+            continue;
+        if (end > run && pwrite(c->fd, c->bytes + run, end - run, (off_t)run) != (ssize_t)(end - run))
             return errno ? -errno : -EIO;
+        if (!chunk)
+            break;
+        run = off + chunk;
     }
     snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", c->fd);
     return 0;
@@ -142,16 +168,16 @@ static int header_copy_make(int src, uint64_t size, size_t len, struct header_co
 /* True when libcryptsetup changed the private copy while loading it (it repaired a header copy). */
 static bool header_copy_changed(const struct header_copy *c)
 {
-    unsigned char buf[4096];
+    unsigned char *buf = malloc(c->len ? c->len : 1);
+    bool changed;
 
-    for (size_t off = 0; off < c->len; off += sizeof(buf)) {
-        size_t chunk = c->len - off < sizeof(buf) ? c->len - off : sizeof(buf);
-        if (fl_pread_full(c->fd, buf, chunk, (off_t)off) != (ssize_t)chunk)
-            return true;
-        if (memcmp(buf, c->bytes + off, chunk))
-            return true;
+    if (!buf || !c->bytes) {
+        free(buf);
+        return true; /* cannot tell: say so rather than hide a repair */
     }
-    return false;
+    changed = fl_pread_full(c->fd, buf, c->len, 0) != (ssize_t)c->len || memcmp(buf, c->bytes, c->len);
+    free(buf);
+    return changed;
 }
 
 static void quiet_log(int level, const char *msg, void *usrptr)
@@ -668,21 +694,30 @@ static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *
         close(fd);
         return r;
     }
+    /* only the bytes asked for: no readahead into keyslot areas or data (a cold scan reads less) */
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     *ret_fd = fd;
     return 0;
 }
 
 int fl_probe_luks(const char *path)
 {
+    unsigned char *first;
     uint64_t size = 0;
-    size_t len;
+    size_t n = 0, len = 0;
     int fd = -1, r;
 
+    first = malloc(FIRST_READ);
+    if (!first)
+        return -ENOMEM;
     r = open_source(path, FL_READ_NOFOLLOW, &fd, &size);
-    if (r < 0)
+    if (r < 0) {
+        free(first);
         return r;
-    r = header_region(fd, size, &len);
+    }
+    r = header_region(fd, size, first, &n, &len);
     close(fd);
+    free(first);
     if (r < 0)
         return r;
     return len > 0;
@@ -692,19 +727,26 @@ static int load(struct fl_volume *v, const char *source, unsigned flags)
 {
     struct header_copy copy = {.fd = -1};
     struct crypt_device *cd = NULL;
+    unsigned char *first;
     uint64_t size = 0;
-    size_t len;
+    size_t n = 0, len = 0;
     int fd = -1, r;
 
+    first = malloc(FIRST_READ);
+    if (!first)
+        return -ENOMEM;
     r = open_source(source, flags, &fd, &size);
-    if (r < 0)
+    if (r < 0) {
+        free(first);
         return r;
-    r = header_region(fd, size, &len);
+    }
+    r = header_region(fd, size, first, &n, &len);
     if (r >= 0 && len == 0)
         r = -EMEDIUMTYPE;
     if (r >= 0)
-        r = header_copy_make(fd, size, len, &copy);
+        r = header_copy_make(fd, size, first, n, len, &copy);
     close(fd);
+    free(first);
     if (r < 0)
         goto out;
 

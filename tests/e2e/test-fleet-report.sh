@@ -153,6 +153,22 @@ done
 fl_assert_contains "$(cat table.txt)" "    fipsluks migrate --key-slot 0 old.img" "command in the text report"
 fl_assert_contains "$(head -n1 table.txt)" "4 hosts, 7 volumes" "text summary"
 
+# ---- --json is streamed: memory holds the merged fleet, not the document (about 18 KiB a host) ----
+# (Not under AddressSanitizer, whose quarantine keeps freed memory resident on purpose.)
+if [[ -x /usr/bin/time && $(ldd "$(command -v fipsluks)") != *libasan* ]]; then
+    # hosts N: N hosts' scans of the 3 targets of scan.jsonl, in one input file
+    hosts() { jq -c --argjson n "$1" 'range($n) as $i | .host.hostname = "h-\($i)"
+        | .host.machine_id = ("0" * 32 + "\($i)")[-32:]' scan.jsonl >"hosts-$1.jsonl"; }
+    hosts 10
+    hosts 1000
+    rss() { /usr/bin/time -f %M -o rss.txt fipsluks report --json "$1" >"$1.report" 2>/dev/null || true; tail -n1 rss.txt; }
+    few=$(rss hosts-10.jsonl) many=$(rss hosts-1000.jsonl)
+    echo "report --json peak RSS (KiB), 10 → 1000 hosts: $few → $many"
+    fl_assert_eq 1000 "$(jq '.hosts | length' hosts-1000.jsonl.report)" "hosts in the streamed report"
+    fl_assert_eq 3000 "$(jq '.summary.volumes' hosts-1000.jsonl.report)" "volumes in the streamed report"
+    ((many - few < 6144)) || fl_fail "report --json grew by $((many - few)) KiB from 10 to 1000 hosts"
+fi
+
 # ---- usage ----
 (! fipsluks report 2>/dev/null) || fl_fail "report without inputs accepted"
 (! fipsluks report --max-age 3x web-1.jsonl 2>/dev/null) || fl_fail "--max-age 3x accepted"
