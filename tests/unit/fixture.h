@@ -2,6 +2,7 @@
 #ifndef FL_TEST_FIXTURE_H
 #define FL_TEST_FIXTURE_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,20 @@ static inline void fixture_write(const char *root, const char *rel, const char *
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+static inline int fixture_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Remove @p dir and everything below it, never following a symbolic link: 0, or -1. */
+static inline int fixture_rmtree(const char *dir)
+{
+    return nftw(dir, fixture_remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

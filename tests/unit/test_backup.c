@@ -108,11 +108,7 @@ static void test_dev_stacked_on(void **state)
     /* a cycle in a hostile tree ends */
     fixture_write(root, "/sys/dev/block/7:3/slaves/dm-0/dev", "254:0\n");
     assert_int_equal(fl_dev_stacked_on(root, makedev(254, 0), makedev(8, 0)), 0);
-    {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-        assert_int_equal(system(cmd), 0);
-    }
+    assert_int_equal(fixture_rmtree(root), 0);
 }
 
 static void test_backup_write(void **state)
@@ -227,9 +223,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 int main(void)

@@ -23,6 +23,7 @@
 
 #include "fipsluks/format.h"
 #include "fipsluks/secret.h"
+#include "fixture.h"
 
 #define MIB (1024u * 1024u)
 
@@ -161,9 +162,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[sizeof(dir) + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 /* A fresh image of @p size bytes, all zero. */

@@ -21,6 +21,7 @@
 
 #include "fipsluks/format.h"
 #include "format-target.h"
+#include "fixture.h"
 
 #define MIB (1024u * 1024u)
 
@@ -208,9 +209,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[sizeof(dir) + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 int main(void)

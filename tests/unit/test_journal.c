@@ -23,6 +23,7 @@
 #include "fake-volume.h"
 #include "fipsluks/migrate.h"
 #include "journal.h"
+#include "fixture.h"
 
 static char dir[] = "/tmp/fl-test-journal.XXXXXX";
 static char image[300];
@@ -376,9 +377,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 int main(void)

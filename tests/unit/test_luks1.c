@@ -22,6 +22,7 @@
 
 #include "fipsluks/luks1.h"
 #include "fipsluks/reencrypt.h"
+#include "fixture.h"
 
 #define MIB        (1024u * 1024u)
 #define PASSPHRASE "luks1-unit-passphrase"
@@ -236,11 +237,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[sizeof(dir) + 16];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 int main(void)

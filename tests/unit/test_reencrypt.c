@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "fipsluks/reencrypt.h"
+#include "fixture.h"
 
 #define MIB          (1024u * 1024u)
 #define DATA_SECTORS 16 /* sectors of known plaintext written at the start of the data */
@@ -279,9 +280,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[sizeof(dir) + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include "fixture.h"
 
 static char dir[] = "/tmp/fl-test-util.XXXXXX";
 
@@ -161,9 +162,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_rmtree(dir);
 }
 
 int main(void)

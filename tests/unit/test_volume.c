@@ -17,6 +17,7 @@
 #include <libcryptsetup.h>
 
 #include "fipsluks/volume.h"
+#include "fixture.h"
 
 static char dir[] = "/tmp/fl-test-volume.XXXXXX";
 
@@ -92,9 +93,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd);
+    return fixture_rmtree(dir);
 }
 
 static void test_luks2_argon(void **state)
