@@ -57,10 +57,4 @@ int fl_secret_equal(const struct fl_secret *a, const struct fl_secret *b);
 /** Wipe and release; NULL is allowed. */
 void fl_secret_free(struct fl_secret *s);
 
-/**
- * Whether the key file at @p path can be read by group or others.
- * @return 1 if so, 0 if not (or "-"), negative errno if it cannot be examined.
- */
-int fl_secret_file_exposed(const char *path);
-
 #endif

@@ -143,14 +143,3 @@ out:
         close(fd);
     return r;
 }
-
-int fl_secret_file_exposed(const char *path)
-{
-    struct stat st;
-
-    if (!strcmp(path, "-"))
-        return 0;
-    if (stat(path, &st) < 0)
-        return -errno;
-    return S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)) ? 1 : 0;
-}
