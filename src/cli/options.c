@@ -47,14 +47,18 @@ static const struct {
 #define EVERY     (FL_V(FL_VERB_COUNT) - 1)
 #define ASKING    (FORMAT | MIGRATE | REENCRYPT) /* the verbs that ask questions */
 
+/* Help texts too long for one line of an array of them (a string split there reads as a missing comma). */
+static const char key_file_reencrypt[] = "Read a secret from FILE (\"-\": standard input); repeatable, one per "
+                                         "keyslot";
+static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
+
 /* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
 const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_KEY_FILE] = {"key-file", 'd', FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                          .repeatable = MIGRATE | REENCRYPT,
                          .help_for = {[FL_VERB_FORMAT] = "Read the passphrase from FILE ('-': standard input)",
                                       [FL_VERB_MIGRATE] = "Read a secret from FILE (\"-\": standard input); repeatable",
-                                      [FL_VERB_REENCRYPT] = "Read a secret from FILE (\"-\": standard input); "
-                                                            "repeatable, one per keyslot"}},
+                                      [FL_VERB_REENCRYPT] = key_file_reencrypt}},
     [FL_OPT_KEYFILE_OFFSET] = {"keyfile-offset", 0, FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE,
                                .help_for = {[FL_VERB_FORMAT] = "Skip BYTES of the key file",
                                             [FL_VERB_MIGRATE] = "Skip BYTES at the start of each key file"},
@@ -74,8 +78,7 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_HASH] = {"hash", 'h', FL_ARG_STRING, "HASH", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                      .help_for = {[FL_VERB_FORMAT] = "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
                                   [FL_VERB_MIGRATE] = "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
-                                  [FL_VERB_REENCRYPT] = "PBKDF2 hash of the new keyslots and digest: sha256 "
-                                                        "(default) or sha512"}},
+                                  [FL_VERB_REENCRYPT] = hash_reencrypt}},
     [FL_OPT_PBKDF] = {"pbkdf", 0, FL_ARG_STRING, "PBKDF", FL_GROUP_VERB, FORMAT,
                       .help = "Key derivation: pbkdf2 (the only one a FIPS host allows)"},
     [FL_OPT_ITER_TIME] = {"iter-time", 'i', FL_ARG_NUMBER, "MS", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
