@@ -399,15 +399,16 @@ int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct f
         fl_log_error(r, "cannot parse the options");
         return r;
     }
+    /* as popt set them while it parsed: a -v before a bad option still gets its status line */
+    fl_opts.verbose = fl_flag(ret, FL_OPT_VERBOSE);
+    fl_opts.debug = fl_flag(ret, FL_OPT_DEBUG);
+    fl_opts.batch = fl_flag(ret, FL_OPT_BATCH) || fl_flag(ret, FL_OPT_BATCH_MODE);
     if (rc < -1) {
         fprintf(stderr, "fipsluks %s: ", name);
         fl_fputs_escaped(poptBadOption(ret->ctx, POPT_BADOPTION_NOALIAS), stderr);
         fprintf(stderr, ": %s\nTry 'fipsluks %s --help'.\n", poptStrerror(rc), name);
         return -EINVAL;
     }
-    fl_opts.verbose = fl_flag(ret, FL_OPT_VERBOSE);
-    fl_opts.debug = fl_flag(ret, FL_OPT_DEBUG);
-    fl_opts.batch = fl_flag(ret, FL_OPT_BATCH) || fl_flag(ret, FL_OPT_BATCH_MODE);
     r = check_shared(ret);
     if (r < 0)
         return r;
