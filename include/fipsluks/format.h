@@ -32,8 +32,6 @@ struct fl_secret;
  * keyslots area with libcryptsetup's default metadata sizes (16 MiB). The target must be larger.
  */
 #define FL_FORMAT_HEADER_AREA (16u * 1024u * 1024u)
-/** Shortest passphrase Red Hat's FIPS OpenSSL accepts for PBKDF2; shorter ones get a warning. */
-#define FL_FORMAT_MIN_PASSPHRASE 8u
 
 /** What to create. fl_format_params_default() fills in the defaults. */
 struct fl_format_params {

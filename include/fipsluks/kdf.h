@@ -13,6 +13,13 @@
 #define FL_DEFAULT_HASH "sha256"
 /** Default unlock time a new keyslot is calibrated to, like cryptsetup's --iter-time. */
 #define FL_DEFAULT_ITER_TIME_MS 2000u
+/** Longest unlock time a keyslot may be calibrated to (an hour, in milliseconds). */
+#define FL_MAX_ITER_TIME_MS 3600000u
+/**
+ * Most PBKDF2 iterations a new keyslot may have: libcryptsetup takes a uint32_t, but LUKS2 stores the
+ * count as a JSON int and its OpenSSL backend passes it to PKCS5_PBKDF2_HMAC() as an int (INT32_MAX).
+ */
+#define FL_MAX_ITERATIONS 2147483647u
 
 /** Whether @p hash may be chosen for a new keyslot (sha256, sha512; FIPS-approved, not SHA-1). */
 int fl_kdf_hash_allowed(const char *hash);

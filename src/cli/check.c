@@ -194,58 +194,40 @@ static int emit_checked(const char *format, const struct fl_provision_luks *luks
 
 int verb_check(int argc, const char **argv)
 {
-    int json = 0, r = 0;
-    char *root = NULL, *format = NULL;
-    struct poptOption options[] = {
-        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-check(8))", NULL},
-        {"root", 0, POPT_ARG_STRING, &root, 0,
-         "Examine the host whose files are below DIR (live probes excepted)", "DIR"},
-        {"emit", 0, POPT_ARG_STRING, &format, 0,
-         "Print a config that turns FIPS mode on at provisioning (butane or ignition)", "FORMAT"},
-        {"luks", 0, POPT_ARG_STRING, NULL, 'L',
-         "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a field: \\:)",
-         "NAME:DEVICE[:KEYFILE[:LABEL]]"},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
-        POPT_AUTOHELP POPT_TABLEEND,
-    };
-    poptContext ctx = fl_popt_context(
-        "check", argc, argv, options,
-        "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…");
+    const char *root, *format;
+    struct fl_args a;
+    bool json;
+    int r = 0;
     struct fl_checks checks = {0};
     struct fl_provision_luks *luks = NULL;
     size_t n_luks = 0;
     unsigned count[4] = {0};
     struct stat st;
-    int rc;
 
-    while ((rc = poptGetNextOpt(ctx)) > 0) {
-        char *spec;
-        struct fl_provision_luks *grown;
-
-        if (rc != 'L')
-            continue;
-        spec = poptGetOptArg(ctx);
-        grown = spec ? realloc(luks, (n_luks + 1) * sizeof(*luks)) : NULL;
+    r = fl_options_parse(FL_VERB_CHECK, argc, argv, &a);
+    if (r < 0)
+        goto out;
+    json = fl_flag(&a, FL_OPT_JSON);
+    root = fl_arg(&a, FL_OPT_ROOT);
+    format = fl_arg(&a, FL_OPT_EMIT);
+    for (char *const *spec = fl_arg_list(&a, FL_OPT_LUKS); *spec; spec++) {
+        struct fl_provision_luks *grown = realloc(luks, (n_luks + 1) * sizeof(*luks));
 
         if (grown)
             luks = grown;
-        r = grown ? fl_provision_luks_parse(spec, &luks[n_luks]) : -ENOMEM;
+        r = grown ? fl_provision_luks_parse(*spec, &luks[n_luks]) : -ENOMEM;
         if (r == -EINVAL)
             r = fl_usage_error(
                 "check",
                 "--luks '%s': expected NAME:DEVICE[:KEYFILE[:LABEL]], NAME without '/', DEVICE "
                 "an absolute path (a colon in a field: \\:)",
-                spec);
-        free(spec);
+                *spec);
         if (r < 0)
             goto out;
         n_luks++;
     }
-    r = fl_popt_finish(ctx, "check", rc);
-    if (r < 0)
-        goto out;
-    if (poptPeekArg(ctx)) {
-        r = fl_usage_error("check", "unexpected argument '%s'", poptPeekArg(ctx));
+    if (fl_args_rest(&a)) {
+        r = fl_usage_error("check", "unexpected argument '%s'", fl_args_rest(&a)[0]);
         goto out;
     }
     if (format) {
@@ -283,8 +265,6 @@ out:
         fl_provision_luks_clear(&luks[i]);
     free(luks);
     fl_checks_clear(&checks);
-    free(root);
-    free(format);
-    poptFreeContext(ctx);
+    fl_args_free(&a);
     return r;
 }

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -45,44 +46,159 @@ int verb_migrate(int argc, const char **argv);
 int verb_reencrypt(int argc, const char **argv);
 int verb_report(int argc, const char **argv);
 
-/* ---- option parsing (options.c) ---- */
+/* ---- options as data (options.c) ---- */
 
 #define FL_TRIES_DEFAULT 3
 #define FL_TRIES_MAX     100
 
-/* The options every verb shares (set by popt through fl_common_options / fl_ask_options). */
+/* The verbs, as options.c knows them (each option has an allow list of these). */
+enum fl_verb_id {
+    FL_VERB_SCAN,
+    FL_VERB_CHECK,
+    FL_VERB_FORMAT,
+    FL_VERB_MIGRATE,
+    FL_VERB_REENCRYPT,
+    FL_VERB_REPORT,
+    FL_VERB_COUNT,
+};
+#define FL_V(verb) (1u << (verb))
+
+/* Every option of every verb: a row of fl_option_table[], in the order --help lists them. */
+enum fl_opt {
+    FL_OPT_KEY_FILE,
+    FL_OPT_KEYFILE_OFFSET,
+    FL_OPT_KEYFILE_SIZE,
+    FL_OPT_NEW_KEY_FILE,
+    FL_OPT_KEY_SLOT,
+    FL_OPT_CIPHER,
+    FL_OPT_KEY_SIZE,
+    FL_OPT_HASH,
+    FL_OPT_PBKDF,
+    FL_OPT_ITER_TIME,
+    FL_OPT_ITERATIONS, /* --pbkdf-force-iterations */
+    FL_OPT_SECTOR_SIZE,
+    FL_OPT_LABEL,
+    FL_OPT_SUBSYSTEM,
+    FL_OPT_UUID,
+    FL_OPT_TYPE,
+    FL_OPT_HEADER,
+    FL_OPT_HEADER_BACKUP,
+    FL_OPT_HOTZONE_SIZE,
+    FL_OPT_RESILIENCE,
+    FL_OPT_DRY_RUN,
+    FL_OPT_CONVERT_LUKS1,
+    FL_OPT_ALLOW_IN_PLACE,
+    FL_OPT_ALLOW_NON_FIPS_UNLOCK,
+    FL_OPT_FORCE,
+    FL_OPT_ROOT,
+    FL_OPT_EMIT,
+    FL_OPT_LUKS,
+    FL_OPT_JSON,
+    FL_OPT_JSON_LINES,
+    FL_OPT_CSV,
+    FL_OPT_FORMAT,
+    FL_OPT_OUTPUT,
+    FL_OPT_PROGRESS_JSON,
+    FL_OPT_JOBS,
+    FL_OPT_ONE_FILE_SYSTEM,
+    FL_OPT_MAX_AGE,
+    FL_OPT_BATCH, /* the questions: format, migrate, reencrypt */
+    FL_OPT_BATCH_MODE,
+    FL_OPT_TRIES,
+    FL_OPT_VERBOSE, /* every verb */
+    FL_OPT_DEBUG,
+    FL_OPT_COUNT,
+};
+
+enum fl_arg_kind {
+    FL_ARG_NONE,   /* a flag */
+    FL_ARG_STRING, /* a value the verb checks */
+    FL_ARG_NUMBER, /* a number from min to max, checked by fl_options_parse() into fl_args.num[] */
+};
+
+/* Where --help lists an option: with the verb's own, under "Questions:", under "Common options:". */
+enum fl_opt_group { FL_GROUP_VERB, FL_GROUP_ASK, FL_GROUP_COMMON };
+
+/* One option, as cryptsetup's src/cryptsetup_arg_list.h: names, argument, help, which verbs take it. */
+struct fl_option {
+    const char *name;                      /* long name, without "--" */
+    char short_name;                       /* or 0 */
+    enum fl_arg_kind kind;
+    const char *arg;                       /* the argument's name in --help ("FILE"), NULL for a flag */
+    enum fl_opt_group group;
+    unsigned verbs;                        /* allow list: FL_V() bits */
+    unsigned repeatable;                   /* verbs where every value counts; elsewhere the last one does */
+    const char *help;                      /* --help text... */
+    const char *help_for[FL_VERB_COUNT];   /* ...unless a verb has its own */
+    uint64_t min, max;                     /* FL_ARG_NUMBER: the range accepted */
+    const char *range;                     /* FL_ARG_NUMBER: what the range means, for the error, or NULL */
+};
+extern const struct fl_option fl_option_table[FL_OPT_COUNT];
+
+/* A verb's command line, parsed. Owns every value; fl_args_free() releases them. */
+struct fl_args {
+    enum fl_verb_id verb;
+    poptContext ctx;            /* holds the positional arguments (fl_args_rest()) */
+    struct poptOption *popt;    /* the verb's popt tables, built from fl_option_table[] */
+    char **values[FL_OPT_COUNT]; /* every value given, in order, NULL-terminated; NULL if none */
+    unsigned n[FL_OPT_COUNT];   /* how often each option was given (flags too) */
+    uint64_t num[FL_OPT_COUNT]; /* FL_ARG_NUMBER: the (last) value, checked */
+};
+
+/* The options every verb shares, set by fl_options_parse(). */
 struct fl_common_opts {
-    int verbose;        /* -v/--verbose: libcryptsetup's messages, and the final status line */
-    int debug;          /* --debug: libcryptsetup's debug log on stderr, prefixed "# " */
-    int batch;          /* -q/--batch/--batch-mode: no questions (format, migrate) */
-    unsigned tries;     /* -T/--tries: attempts at a passphrase prompt (format, migrate) */
-    bool tries_bad;     /* the last --tries value is not 1-FL_TRIES_MAX (reported after parsing)... */
-    char bad_tries[64]; /* ...and was this (cut short) */
-    int argc;           /* the whole command line, for the --debug header line */
+    int verbose;    /* -v/--verbose: libcryptsetup's messages, and the final status line */
+    int debug;      /* --debug: libcryptsetup's debug log on stderr, prefixed "# " */
+    int batch;      /* -q/--batch/--batch-mode: no questions (format, migrate, reencrypt) */
+    unsigned tries; /* -T/--tries: attempts at a passphrase prompt (format, migrate, reencrypt) */
+    int argc;       /* the whole command line, for the --debug header line */
     const char **argv;
 };
 extern struct fl_common_opts fl_opts;
 
-/* -v/--verbose and --debug: every verb includes it with POPT_ARG_INCLUDE_TABLE. */
-extern struct poptOption fl_common_options[];
-/* -q/--batch, --batch-mode, -T/--tries: included by the verbs that ask questions. */
-extern struct poptOption fl_ask_options[];
-
-/* A popt context for @p verb whose usage line reads "Usage: fipsluks VERB [OPTION...] @p args"
- * @p argv[0] is the verb name; the context keeps @p argv (and @p options), which must outlive it. */
-poptContext fl_popt_context(const char *verb, int argc, const char **argv, const struct poptOption *options,
-                            const char *args);
-/* Parse the verb's options (those with a val > 0 are not expected here); then fl_popt_finish(). */
-int fl_popt_parse(poptContext ctx, const char *verb);
-/* After poptGetNextOpt() returned @p rc: report a bad option (pointing at the verb's --help), check
- * the shared options and, with --debug, start libcryptsetup's debug log. @return 0 or -EINVAL. */
-int fl_popt_finish(poptContext ctx, const char *verb, int rc);
+/*
+ * Parse @p verb's command line (@p argv[0] is "fipsluks VERB") with the popt table built from
+ * fl_option_table[]: each value is collected into @p ret (a repeated option replaces the last value,
+ * or, where it is repeatable, adds one; nothing leaks). Then the one validator of the shared options:
+ * numbers within their range, --hash in lower case and approved, --iter-time and
+ * --pbkdf-force-iterations not both, --keyfile-offset/--keyfile-size only with --key-file, standard
+ * input read once; -v, --debug, -q, -T into fl_opts. Errors are reported (pointing at the verb's
+ * --help). @p ret is filled as far as parsing got, even on failure: release it with fl_args_free().
+ * @return 0 or -EINVAL.
+ */
+int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct fl_args *ret);
+void fl_args_free(struct fl_args *a);
+/* The last value of @p opt, or NULL. */
+const char *fl_arg(const struct fl_args *a, enum fl_opt opt);
+/* Whether @p opt was given. */
+bool fl_flag(const struct fl_args *a, enum fl_opt opt);
+/* Every value of @p opt, NULL-terminated (an empty list when none). */
+char *const *fl_arg_list(const struct fl_args *a, enum fl_opt opt);
+/* The positional arguments, NULL-terminated, or NULL. */
+const char **fl_args_rest(const struct fl_args *a);
+/* The option whose long name is @p name, or FL_OPT_COUNT. */
+enum fl_opt fl_option_by_name(const char *name);
 /* Print an error for a usage problem and return -EINVAL. */
 int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- the operator's terminal (prompt.c) ---- */
+/* ---- key files (keyfile.c) ---- */
 
 struct fl_secret;
+/*
+ * Read key file @p path ("-": standard input) with --keyfile-offset @p offset and --keyfile-size
+ * @p size (0: the whole file), as every verb does: warns when group or others can read it and when
+ * the secret is short (fl_warn_short_secret()). Errors are not reported: fl_key_file_error() words
+ * them. @return 0, or fl_secret_read_key_file()'s -errno.
+ */
+int fl_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret);
+/* The one wording of fl_read_key_file()'s failure @p r for @p path, into @p buf (for the caller to report). */
+void fl_key_file_error(int r, const char *path, char *buf, size_t size);
+/* Warn when @p s, from @p source ("key file 'x'", "the prompt"), is shorter than
+ * FL_SECRET_MIN_PASSPHRASE. */
+void fl_warn_short_secret(const struct fl_secret *s, const char *source);
+
+/* ---- the operator's terminal (prompt.c) ---- */
+
 /* Standard input and standard error are both terminals. */
 bool fl_interactive(void);
 /* Ask for a secret on /dev/tty without echo. @return 0, -ENOTTY (no terminal), -ECANCELED (Ctrl-C, or

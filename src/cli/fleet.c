@@ -540,28 +540,23 @@ static int print_csv(const struct fl_fleet *fleet)
 
 int verb_report(int argc, const char **argv)
 {
-    int json = 0, csv = 0, r = 0, unreadable = 0;
-    char *max_age_arg = NULL;
-    struct poptOption options[] = {
-        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-report(8))",
-         NULL},
-        {"csv", 0, POPT_ARG_NONE, &csv, 0, "Write CSV: one row per volume, for spreadsheets", NULL},
-        {"max-age", 0, POPT_ARG_STRING, &max_age_arg, 0,
-         "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, w)", "AGE"},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
-        POPT_AUTOHELP POPT_TABLEEND,
-    };
-    poptContext ctx = fl_popt_context("report", argc, argv, options, "FILE…|-");
+    int r = 0, unreadable = 0;
+    const char *max_age_arg;
+    struct fl_args a;
+    bool json, csv;
     struct fl_fleet *fleet = NULL;
     uint64_t max_age = REPORT_MAX_AGE_DEFAULT;
     const char **files;
     size_t n_files = 0, n_stdin = 0;
     time_t now = time(NULL);
 
-    r = fl_popt_parse(ctx, "report");
+    r = fl_options_parse(FL_VERB_REPORT, argc, argv, &a);
     if (r < 0)
         goto out;
-    files = poptGetArgs(ctx);
+    json = fl_flag(&a, FL_OPT_JSON);
+    csv = fl_flag(&a, FL_OPT_CSV);
+    max_age_arg = fl_arg(&a, FL_OPT_MAX_AGE);
+    files = fl_args_rest(&a);
     while (files && files[n_files])
         n_stdin += !strcmp(files[n_files++], "-");
     if (n_files == 0) {
@@ -616,7 +611,6 @@ int verb_report(int argc, const char **argv)
                                                       : FL_EXIT_OK;
 out:
     fl_fleet_free(fleet);
-    free(max_age_arg);
-    poptFreeContext(ctx);
+    fl_args_free(&a);
     return r;
 }

@@ -201,14 +201,13 @@ static int read_key_file(const struct format_opts *o, struct fl_secret **ret)
 {
     int r;
 
-    if (fl_secret_file_exposed(o->key_file) > 0)
-        fl_log_warning("key file '%s' can be read by group or others; chmod 0400 it", o->key_file);
-    r = fl_secret_read_file(o->key_file, o->keyfile_offset, o->keyfile_size, ret);
-    if (r == -EINVAL)
-        return fl_log_error_errno(r, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size "
-                                     "ask for", o->key_file);
-    if (r < 0)
-        return fl_log_error_errno(r, "cannot read key file '%s': %m", o->key_file);
+    char why[1024];
+
+    r = fl_read_key_file(o->key_file, o->keyfile_offset, o->keyfile_size, ret);
+    if (r < 0) {
+        fl_key_file_error(r, o->key_file, why, sizeof(why));
+        return fl_log_error_errno(r, "%s", why);
+    }
     return r;
 }
 
@@ -291,19 +290,17 @@ static int run_format(struct format_opts *o)
     if (r < 0)
         goto out;
 
-    if (o->key_file)
+    if (o->key_file) {
         r = read_key_file(o, &secret);
-    else if (o->new_key_file)
+    } else if (o->new_key_file) {
         r = 0; /* made right before formatting, so that a refusal leaves no key file behind */
-    else
+    } else {
         r = prompt_twice(o->target, &secret);
+        if (r == 0)
+            fl_warn_short_secret(secret, "typed at the terminal");
+    }
     if (r < 0)
         goto out;
-    if (secret && secret->len < FL_FORMAT_MIN_PASSPHRASE)
-        fl_log_warning(
-            "the passphrase is %zu byte%s long; Red Hat's FIPS OpenSSL (RHEL 9 and 10) refuses PBKDF2 "
-            "passphrases shorter than %u bytes, so such a host may not open this volume",
-            secret->len, secret->len == 1 ? "" : "s", FL_FORMAT_MIN_PASSPHRASE);
 
     /* From here on an interruption would leave a half-written target: hold signals until done. */
     sigemptyset(&block);
@@ -352,155 +349,67 @@ out:
     return r < 0 ? r : FL_EXIT_OK;
 }
 
-/* The options that take a value, indexing the values verb_format() collects. */
-enum {
-    OPT_CIPHER = 1,
-    OPT_KEY_SIZE,
-    OPT_HASH,
-    OPT_PBKDF,
-    OPT_ITER_TIME,
-    OPT_ITERATIONS,
-    OPT_SECTOR_SIZE,
-    OPT_LABEL,
-    OPT_SUBSYSTEM,
-    OPT_UUID,
-    OPT_TYPE,
-    OPT_KEY_FILE,
-    OPT_KEYFILE_OFFSET,
-    OPT_KEYFILE_SIZE,
-    OPT_NEW_KEY_FILE,
-    OPT_MAX,
-};
-
-/*
- * Like fl_popt_parse(), but each value is handed over (poptGetOptArg()) into @p val, so that a
- * repeated option replaces the earlier value (and frees it; popt's own storage would leak it).
- */
-static int parse_options(poptContext ctx, char *val[OPT_MAX])
-{
-    int rc;
-
-    while ((rc = poptGetNextOpt(ctx)) > 0) {
-        char *arg = poptGetOptArg(ctx);
-        if (rc < OPT_MAX) {
-            free(val[rc]);
-            val[rc] = arg;
-        } else {
-            free(arg);
-        }
-    }
-    return fl_popt_finish(ctx, VERB, rc);
-}
-
-/* The numbers among the options, strictly parsed. */
-static int parse_numbers(char *const val[OPT_MAX], struct format_opts *o)
+/* --key-size and --sector-size, strictly parsed (the other numbers fl_options_parse() checks). */
+static int parse_numbers(const struct fl_args *a, struct format_opts *o)
 {
     uint64_t n = 0;
     int r;
 
-    if ((r = parse_number("key-size", val[OPT_KEY_SIZE], UINT32_MAX, &n)) < 0)
+    if ((r = parse_number("key-size", fl_arg(a, FL_OPT_KEY_SIZE), UINT32_MAX, &n)) < 0)
         return r;
-    if (val[OPT_KEY_SIZE] && n == 0)
+    if (fl_flag(a, FL_OPT_KEY_SIZE) && n == 0)
         return fl_usage_error(VERB, "--key-size 0: approved key sizes are 256 and 512");
-    o->params.key_bits = val[OPT_KEY_SIZE] ? (uint32_t)n : 0;
-    if ((r = parse_number("iter-time", val[OPT_ITER_TIME], UINT32_MAX, &n)) < 0)
+    o->params.key_bits = fl_flag(a, FL_OPT_KEY_SIZE) ? (uint32_t)n : 0;
+    if ((r = parse_number("sector-size", fl_arg(a, FL_OPT_SECTOR_SIZE), UINT32_MAX, &n)) < 0)
         return r;
-    if (val[OPT_ITER_TIME])
-        o->params.iter_time_ms = (uint32_t)n;
-    if ((r = parse_number("pbkdf-force-iterations", val[OPT_ITERATIONS], UINT32_MAX, &n)) < 0)
-        return r;
-    if (val[OPT_ITERATIONS] && n == 0)
-        return fl_usage_error(VERB,
-                              "--pbkdf-force-iterations 0: below the FIPS minimum for PBKDF2; approved: "
-                              "1000 or more");
-    if (val[OPT_ITERATIONS])
-        o->params.iterations = (uint32_t)n;
-    if ((r = parse_number("sector-size", val[OPT_SECTOR_SIZE], UINT32_MAX, &n)) < 0)
-        return r;
-    if (val[OPT_SECTOR_SIZE])
+    if (fl_flag(a, FL_OPT_SECTOR_SIZE))
         o->params.sector_size = n ? (uint32_t)n : 1; /* 0 is not a sector size: let the check refuse it */
-    if ((r = parse_number("keyfile-offset", val[OPT_KEYFILE_OFFSET], UINT64_MAX, &o->keyfile_offset)) < 0)
-        return r;
-    return parse_number("keyfile-size", val[OPT_KEYFILE_SIZE], FL_SECRET_MAX_SIZE, &o->keyfile_size);
+    if (fl_flag(a, FL_OPT_ITER_TIME))
+        o->params.iter_time_ms = (uint32_t)a->num[FL_OPT_ITER_TIME];
+    if (fl_flag(a, FL_OPT_ITERATIONS))
+        o->params.iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
+    o->keyfile_offset = a->num[FL_OPT_KEYFILE_OFFSET];
+    o->keyfile_size = a->num[FL_OPT_KEYFILE_SIZE];
+    return 0;
 }
 
 int verb_format(int argc, const char **argv)
 {
-    int force = 0, json = 0, r;
     struct format_opts o = {0};
-    char *val[OPT_MAX] = {0};
-    struct poptOption options[] = {
-        {"cipher", 'c', POPT_ARG_STRING, NULL, OPT_CIPHER,
-         "aes-xts-plain64 (default) or aes-cbc-essiv:sha256", "SPEC"},
-        {"key-size", 's', POPT_ARG_STRING, NULL, OPT_KEY_SIZE,
-         "Volume key size: 512 (default for XTS) or 256", "BITS"},
-        {"hash", 'h', POPT_ARG_STRING, NULL, OPT_HASH,
-         "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512", "HASH"},
-        {"pbkdf", 0, POPT_ARG_STRING, NULL, OPT_PBKDF,
-         "Key derivation: pbkdf2 (the only one a FIPS host allows)", "PBKDF"},
-        {"iter-time", 'i', POPT_ARG_STRING, NULL, OPT_ITER_TIME,
-         "Unlock time to calibrate PBKDF2 to (default 2000)", "MS"},
-        {"pbkdf-force-iterations", 0, POPT_ARG_STRING, NULL, OPT_ITERATIONS,
-         "Exactly N PBKDF2 iterations (>= 1000), no calibration", "N"},
-        {"sector-size", 0, POPT_ARG_STRING, NULL, OPT_SECTOR_SIZE,
-         "Encryption sector size (default: 4096 if possible)", "BYTES"},
-        {"label", 0, POPT_ARG_STRING, NULL, OPT_LABEL, "LUKS2 label", "LABEL"},
-        {"subsystem", 0, POPT_ARG_STRING, NULL, OPT_SUBSYSTEM, "LUKS2 subsystem", "SUBSYSTEM"},
-        {"uuid", 0, POPT_ARG_STRING, NULL, OPT_UUID, "Volume UUID instead of a random one", "UUID"},
-        {"type", 0, POPT_ARG_STRING, NULL, OPT_TYPE, "luks2 (the only type created)", "TYPE"},
-        {"key-file", 'd', POPT_ARG_STRING, NULL, OPT_KEY_FILE,
-         "Read the passphrase from FILE ('-': standard input)", "FILE"},
-        {"keyfile-offset", 0, POPT_ARG_STRING, NULL, OPT_KEYFILE_OFFSET, "Skip BYTES of the key file",
-         "BYTES"},
-        {"keyfile-size", 'l', POPT_ARG_STRING, NULL, OPT_KEYFILE_SIZE, "Read only BYTES of the key file",
-         "BYTES"},
-        {"new-key-file", 0, POPT_ARG_STRING, NULL, OPT_NEW_KEY_FILE,
-         "Generate a random 64-byte key file FILE (mode 0400, never overwritten)", "FILE"},
-        {"force", 'f', POPT_ARG_NONE, &force, 0,
-         "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all", NULL},
-        {"json", 'j', POPT_ARG_NONE, &json, 0,
-         "Describe the new volume as JSON (schema in fipsluks-format(8))", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
-        POPT_AUTOHELP POPT_TABLEEND,
-    };
-    poptContext ctx = fl_popt_context(VERB, argc, argv, options, "DEVICE|IMAGE");
+    struct fl_args a;
     const char **args, *option = NULL, *why = NULL;
+    int r;
 
-    r = parse_options(ctx, val);
+    r = fl_options_parse(FL_VERB_FORMAT, argc, argv, &a);
     if (r < 0)
         goto out;
-    args = poptGetArgs(ctx);
+    args = fl_args_rest(&a);
     if (!args || !args[0] || args[1]) {
         r = fl_usage_error(VERB, "give exactly one DEVICE or IMAGE to format");
         goto out;
     }
     o.target = args[0];
-    o.force = force;
-    o.json = json;
-    o.key_file = val[OPT_KEY_FILE];
-    o.new_key_file = val[OPT_NEW_KEY_FILE];
+    o.force = fl_flag(&a, FL_OPT_FORCE);
+    o.json = fl_flag(&a, FL_OPT_JSON);
+    o.key_file = fl_arg(&a, FL_OPT_KEY_FILE);
+    o.new_key_file = fl_arg(&a, FL_OPT_NEW_KEY_FILE);
 
     fl_format_params_default(&o.params);
-    if (val[OPT_CIPHER])
-        o.params.cipher = val[OPT_CIPHER];
-    if (val[OPT_HASH])
-        o.params.hash = val[OPT_HASH];
-    if (val[OPT_PBKDF])
-        o.params.pbkdf = val[OPT_PBKDF];
-    if (val[OPT_TYPE])
-        o.params.type = val[OPT_TYPE];
-    o.params.label = val[OPT_LABEL];
-    o.params.subsystem = val[OPT_SUBSYSTEM];
-    o.params.uuid = val[OPT_UUID];
-    r = parse_numbers(val, &o);
+    if (fl_arg(&a, FL_OPT_CIPHER))
+        o.params.cipher = fl_arg(&a, FL_OPT_CIPHER);
+    if (fl_arg(&a, FL_OPT_HASH))
+        o.params.hash = fl_arg(&a, FL_OPT_HASH);
+    if (fl_arg(&a, FL_OPT_PBKDF))
+        o.params.pbkdf = fl_arg(&a, FL_OPT_PBKDF);
+    if (fl_arg(&a, FL_OPT_TYPE))
+        o.params.type = fl_arg(&a, FL_OPT_TYPE);
+    o.params.label = fl_arg(&a, FL_OPT_LABEL);
+    o.params.subsystem = fl_arg(&a, FL_OPT_SUBSYSTEM);
+    o.params.uuid = fl_arg(&a, FL_OPT_UUID);
+    r = parse_numbers(&a, &o);
     if (r < 0)
         goto out;
 
-    if (val[OPT_ITERATIONS] && val[OPT_ITER_TIME]) {
-        r = fl_usage_error(VERB, "--iter-time and --pbkdf-force-iterations exclude each other");
-        goto out;
-    }
     if (o.key_file && o.new_key_file) {
         r = fl_usage_error(VERB, "--key-file and --new-key-file exclude each other");
         goto out;
@@ -510,16 +419,10 @@ int verb_format(int argc, const char **argv)
                                  "(standard input) or --new-key-file FILE");
         goto out;
     }
-    if ((val[OPT_KEYFILE_OFFSET] || val[OPT_KEYFILE_SIZE]) && !o.key_file) {
-        r = fl_usage_error(VERB, "--keyfile-offset and --keyfile-size need --key-file");
-        goto out;
-    }
     if (fl_format_check_params(&o.params, &option, &why) < 0) {
-        const char *value = NULL;
-        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-            if (options[i].longName && !strcmp(options[i].longName, option) && options[i].val > 0 &&
-                options[i].val < OPT_MAX)
-                value = val[options[i].val];
+        enum fl_opt opt = fl_option_by_name(option);
+        const char *value = opt < FL_OPT_COUNT ? fl_arg(&a, opt) : NULL;
+
         fprintf(stderr, "fipsluks %s: --%s '", VERB, option);
         fl_fputs_escaped(value ? value : "(default)", stderr);
         fprintf(stderr, "' refused: %s\nNothing was written.\n", why);
@@ -528,8 +431,6 @@ int verb_format(int argc, const char **argv)
     }
     r = run_format(&o);
 out:
-    for (int i = 0; i < OPT_MAX; i++)
-        free(val[i]);
-    poptFreeContext(ctx);
+    fl_args_free(&a);
     return r;
 }

@@ -19,13 +19,12 @@
 #include "fipsluks/util.h"
 #include "cli.h"
 
-#define SHORT_PASSPHRASE 8
-
 struct opts {
-    char **key_files;       /* popt's ARGV array; freed in opts_free() */
+    struct fl_args args;      /* the command line, which owns the strings below */
+    char *const *key_files;
     uint64_t keyfile_offset, keyfile_size;
     int key_slot; /* -1: every keyslot that needs it */
-    char *hash, *header, *backup;
+    const char *hash, *header, *backup;
     const char *path;
     uint32_t iter_time, iterations;
     unsigned tries;
@@ -141,125 +140,41 @@ static const char *source_of(const struct run *run, int secret)
 
 /* ---- options ---- */
 
-static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
+static int parse_options(int argc, const char **argv, struct opts *o)
 {
-    char *offset = NULL, *size = NULL, *slot = NULL, *iter_time = NULL, *iterations = NULL;
-    int dry_run = 0, in_place = 0, non_fips = 0, json = 0, luks1 = 0, r = 0;
-    struct poptOption options[] = {
-        {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
-         "Read a secret from FILE (\"-\": standard input); repeatable", "FILE"},
-        {"keyfile-offset", 0, POPT_ARG_STRING, &offset, 0, "Skip BYTES at the start of each key file", "BYTES"},
-        {"keyfile-size", 'l', POPT_ARG_STRING, &size, 0, "Read at most BYTES from each key file", "BYTES"},
-        {"key-slot", 'S', POPT_ARG_STRING, &slot, 0, "Convert only keyslot N", "N"},
-        {"hash", 'h', POPT_ARG_STRING, &o->hash, 0, "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
-         "HASH"},
-        {"iter-time", 'i', POPT_ARG_STRING, &iter_time, 0, "PBKDF2 unlock time of new keyslots (default 2000)",
-         "MS"},
-        {"pbkdf-force-iterations", 0, POPT_ARG_STRING, &iterations, 0,
-         "PBKDF2 iterations of new keyslots (at least 1000), no calibration", "N"},
-        {"header", 0, POPT_ARG_STRING, &o->header, 0, "Detached LUKS header", "FILE"},
-        {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
-         "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
-        {"dry-run", 0, POPT_ARG_NONE, &dry_run, 0, "Test every secret and print the plan; change nothing", NULL},
-        {"convert-luks1", 0, POPT_ARG_NONE, &luks1, 0,
-         "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its keyslots", NULL},
-        {"allow-in-place", 0, POPT_ARG_NONE, &in_place, 0,
-         "Overwrite a keyslot in place when there is no free keyslot or area (not crash-safe)", NULL},
-        {"allow-non-fips-unlock", 0, POPT_ARG_NONE, &non_fips, 0,
-         "On a FIPS host, unlock argon2 keyslots with OpenSSL's non-FIPS default provider", NULL},
-        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write a JSON report (schema in fipsluks-migrate(8))", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
-        POPT_AUTOHELP POPT_TABLEEND,
-    };
-    poptContext ctx = fl_popt_context("migrate", argc, argv, options, "DEVICE|IMAGE");
+    const struct fl_args *a = &o->args;
     const char **args;
-    uint64_t v;
+    int r;
 
-    *ret_ctx = ctx;
     o->key_slot = -1;
-    r = fl_popt_parse(ctx, "migrate");
-    o->json = json; /* first: even a usage error gets its JSON document */
+    r = fl_options_parse(FL_VERB_MIGRATE, argc, argv, &o->args);
+    o->json = fl_flag(a, FL_OPT_JSON); /* first: even a usage error gets its JSON document */
     if (r < 0)
-        goto out;
-    args = poptGetArgs(ctx);
-    if (!args || !args[0] || args[1]) {
-        r = fl_usage_error("migrate", "needs exactly one DEVICE or IMAGE");
-        goto out;
-    }
+        return r;
+    args = fl_args_rest(a);
+    if (!args || !args[0] || args[1])
+        return fl_usage_error("migrate", "needs exactly one DEVICE or IMAGE");
     o->path = args[0];
-    o->dry_run = dry_run;
+    o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
-    o->allow_in_place = in_place;
-    o->allow_non_fips = non_fips;
-    o->convert_luks1 = luks1;
-    if (!o->hash && !(o->hash = strdup(FL_DEFAULT_HASH))) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (!fl_kdf_hash_allowed(o->hash)) {
-        r = fl_usage_error("migrate", "--hash '%s' is not allowed; approved choices: sha256, sha512", o->hash);
-        goto out;
-    }
-    if (offset && fl_parse_u64(offset, &o->keyfile_offset) < 0) {
-        r = fl_usage_error("migrate", "--keyfile-offset needs a number of bytes, not '%s'", offset);
-        goto out;
-    }
-    if (size && (fl_parse_u64(size, &o->keyfile_size) < 0 || o->keyfile_size == 0 ||
-                 o->keyfile_size > FL_SECRET_MAX_SIZE)) {
-        r = fl_usage_error("migrate", "--keyfile-size needs 1 to %u bytes, not '%s'", FL_SECRET_MAX_SIZE, size);
-        goto out;
-    }
-    if (slot) {
-        if (fl_parse_u64(slot, &v) < 0 || v >= FL_MAX_KEYSLOTS) {
-            r = fl_usage_error("migrate", "--key-slot needs a keyslot number 0-%d, not '%s'", FL_MAX_KEYSLOTS - 1,
-                               slot);
-            goto out;
-        }
-        o->key_slot = (int)v;
-    }
-    if (iter_time && iterations) {
-        r = fl_usage_error("migrate", "--iter-time and --pbkdf-force-iterations exclude each other");
-        goto out;
-    }
-    o->iter_time = FL_DEFAULT_ITER_TIME_MS;
-    if (iter_time && (fl_parse_u64(iter_time, &v) < 0 || v == 0 || v > 3600000)) {
-        r = fl_usage_error("migrate", "--iter-time needs milliseconds (1-3600000), not '%s'", iter_time);
-        goto out;
-    }
-    if (iter_time)
-        o->iter_time = (uint32_t)v;
-    if (iterations &&
-        (fl_parse_u64(iterations, &v) < 0 || v < FL_FIPS_MIN_ITERATIONS || v > UINT32_MAX)) {
-        r = fl_usage_error("migrate", "--pbkdf-force-iterations needs %u or more (the FIPS minimum), not '%s'",
-                           FL_FIPS_MIN_ITERATIONS, iterations);
-        goto out;
-    }
-    if (iterations)
-        o->iterations = (uint32_t)v;
-    for (size_t i = 0, stdin_seen = 0; o->key_files && o->key_files[i]; i++)
-        if (!strcmp(o->key_files[i], "-") && stdin_seen++) {
-            r = fl_usage_error("migrate", "standard input (--key-file=-) can be read only once");
-            goto out;
-        }
-out:
-    free(offset);
-    free(size);
-    free(slot);
-    free(iter_time);
-    free(iterations);
-    return r;
+    o->allow_in_place = fl_flag(a, FL_OPT_ALLOW_IN_PLACE);
+    o->allow_non_fips = fl_flag(a, FL_OPT_ALLOW_NON_FIPS_UNLOCK);
+    o->convert_luks1 = fl_flag(a, FL_OPT_CONVERT_LUKS1);
+    o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
+    o->keyfile_offset = a->num[FL_OPT_KEYFILE_OFFSET];
+    o->keyfile_size = a->num[FL_OPT_KEYFILE_SIZE];
+    o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
+    o->header = fl_arg(a, FL_OPT_HEADER);
+    o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
+    if (fl_flag(a, FL_OPT_KEY_SLOT))
+        o->key_slot = (int)a->num[FL_OPT_KEY_SLOT];
+    o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
+    o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
+    return 0;
 }
 
 /* ---- secrets ---- */
-
-static void warn_secret(const struct fl_secret *s, const char *source)
-{
-    if (s->len < SHORT_PASSPHRASE)
-        fl_log_warning("the secret from %s is shorter than %d bytes: Red Hat's FIPS OpenSSL refuses PBKDF2 "
-                       "with such passphrases", source, SHORT_PASSPHRASE);
-}
 
 /* Every key file, read once. */
 static int read_key_files(struct run *run)
@@ -271,14 +186,13 @@ static int read_key_files(struct run *run)
 
         if (run->n_secrets == FL_MAX_KEYSLOTS)
             return fail(run, -EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
-        r = fl_secret_read_file(file, run->o.keyfile_offset, run->o.keyfile_size, &s);
-        if (r == -EINVAL)
-            return fail(run, r, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for",
-                        file);
-        if (r < 0)
-            return fail(run, r, "cannot read key file '%s': %s", file, strerror(-r));
-        if (fl_secret_file_exposed(file) > 0)
-            fl_log_warning("key file '%s' can be read by other users", file);
+        r = fl_read_key_file(file, run->o.keyfile_offset, run->o.keyfile_size, &s);
+        if (r < 0) {
+            char why[1024];
+
+            fl_key_file_error(r, file, why, sizeof(why));
+            return fail(run, r, "%s", why);
+        }
         if (!strcmp(file, "-"))
             run->sources[run->n_secrets] = strdup("standard input");
         else if (asprintf(&run->sources[run->n_secrets], "key file '%s'", file) < 0)
@@ -290,7 +204,6 @@ static int read_key_files(struct run *run)
         run->secrets[run->n_secrets++].secret = s;
         if (!run->sources[run->n_secrets - 1])
             return fail(run, -ENOMEM, "cannot read key file '%s': %s", file, strerror(ENOMEM));
-        warn_secret(s, run->sources[run->n_secrets - 1]);
     }
     return 0;
 }
@@ -309,7 +222,7 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
     r = fl_stop_ask_secret(prompt, ret);
     if (r != 0)
         return r;
-    warn_secret(*ret, "the prompt");
+    fl_warn_short_secret(*ret, "typed at the terminal");
     return 0;
 }
 
@@ -792,23 +705,12 @@ static int migrate(struct run *run)
     return 0;
 }
 
-static void opts_free(struct opts *o)
-{
-    for (size_t i = 0; o->key_files && o->key_files[i]; i++)
-        free(o->key_files[i]);
-    free(o->key_files);
-    free(o->hash);
-    free(o->header);
-    free(o->backup);
-}
-
 int verb_migrate(int argc, const char **argv)
 {
     struct run run = {0};
-    poptContext ctx = NULL;
     int r;
 
-    r = parse_options(argc, argv, &run.o, &ctx);
+    r = parse_options(argc, argv, &run.o);
     if (r < 0) {
         snprintf(run.error, sizeof(run.error), "invalid options (see fipsluks migrate --help)");
         goto out;
@@ -832,7 +734,6 @@ out:
     }
     fl_migration_free(run.m);
     free(run.luks2_backup);
-    poptFreeContext(ctx);
-    opts_free(&run.o);
+    fl_args_free(&run.o.args);
     return r;
 }

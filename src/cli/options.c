@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Option parsing shared by the verbs: the common options, popt contexts, usage errors. */
+/*
+ * Options as data: one table of every option of every verb (names, argument, help, the verbs that
+ * take it), from which each verb's popt table is built, and one parser and validator for them all.
+ * As cryptsetup's src/cryptsetup_arg_list.h: a verb does not declare options, it reads them.
+ */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,57 +13,166 @@
 
 #include <libcryptsetup.h>
 
+#include "fipsluks/jobs.h"
+#include "fipsluks/kdf.h"
+#include "fipsluks/migrate.h"
+#include "fipsluks/policy.h"
+#include "fipsluks/secret.h"
 #include "fipsluks/util.h"
 #include "cli.h"
 
 struct fl_common_opts fl_opts = {.tries = FL_TRIES_DEFAULT};
 
-/* -T/--tries N: strictly a number from 1 to FL_TRIES_MAX; a bad value is reported after parsing. */
-static void tries_callback(poptContext ctx, enum poptCallbackReason reason, const struct poptOption *opt,
-                           const char *arg, const void *data)
-{
-    uint64_t v;
-
-    if (reason != POPT_CALLBACK_REASON_OPTION || !arg)
-        return;
-    if (fl_parse_u64(arg, &v) < 0 || v < 1 || v > FL_TRIES_MAX) {
-        snprintf(fl_opts.bad_tries, sizeof(fl_opts.bad_tries), "%s", arg);
-        fl_opts.tries_bad = true;
-        return;
-    }
-    fl_opts.tries_bad = false;
-    fl_opts.tries = (unsigned)v;
-}
-
-struct poptOption fl_common_options[] = {
-    {"verbose", 'v', POPT_ARG_NONE, &fl_opts.verbose, 0,
-     "Show libcryptsetup's messages and a final status line on standard error", NULL},
-    {"debug", 0, POPT_ARG_NONE, &fl_opts.debug, 0,
-     "Show libcryptsetup's debug log on standard error (never secrets)", NULL},
-    POPT_TABLEEND,
+/* What options.c needs to know of a verb: its name, the arguments of its usage line, and the heading
+ * of the common options in its --help. */
+static const struct {
+    const char *name, *args, *common;
+} verbs[FL_VERB_COUNT] = {
+    [FL_VERB_SCAN] = {"scan", "[PATH…]",
+                      "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):"},
+    [FL_VERB_CHECK] = {"check", "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…",
+                       NULL},
+    [FL_VERB_FORMAT] = {"format", "DEVICE|IMAGE", NULL},
+    [FL_VERB_MIGRATE] = {"migrate", "DEVICE|IMAGE", NULL},
+    [FL_VERB_REENCRYPT] = {"reencrypt", "DEVICE|IMAGE", NULL},
+    [FL_VERB_REPORT] = {"report", "FILE…|-", NULL},
 };
 
-struct poptOption fl_ask_options[] = {
-    {NULL, 0, POPT_ARG_CALLBACK, (void *)tries_callback, 0, NULL, NULL},
-    {"batch", 'q', POPT_ARG_NONE, &fl_opts.batch, 0, "Do not ask for confirmation", NULL},
-    {"batch-mode", 0, POPT_ARG_NONE, &fl_opts.batch, 0, "Same as --batch (cryptsetup's name)", NULL},
-    {"tries", 'T', POPT_ARG_STRING, NULL, 0, "Ask for a passphrase at most N times (default 3, 1-100)", "N"},
-    POPT_TABLEEND,
+#define SCAN      FL_V(FL_VERB_SCAN)
+#define CHECK     FL_V(FL_VERB_CHECK)
+#define FORMAT    FL_V(FL_VERB_FORMAT)
+#define MIGRATE   FL_V(FL_VERB_MIGRATE)
+#define REENCRYPT FL_V(FL_VERB_REENCRYPT)
+#define REPORT    FL_V(FL_VERB_REPORT)
+#define EVERY     (FL_V(FL_VERB_COUNT) - 1)
+#define ASKING    (FORMAT | MIGRATE | REENCRYPT) /* the verbs that ask questions */
+
+/* Help texts too long for one line of an array of them (a string split there reads as a missing comma). */
+static const char key_file_reencrypt[] = "Read a secret from FILE (\"-\": standard input); repeatable, one per "
+                                         "keyslot";
+static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
+
+/* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
+const struct fl_option fl_option_table[FL_OPT_COUNT] = {
+    [FL_OPT_KEY_FILE] = {"key-file", 'd', FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
+                         .repeatable = MIGRATE | REENCRYPT,
+                         .help_for = {[FL_VERB_FORMAT] = "Read the passphrase from FILE ('-': standard input)",
+                                      [FL_VERB_MIGRATE] = "Read a secret from FILE (\"-\": standard input); repeatable",
+                                      [FL_VERB_REENCRYPT] = key_file_reencrypt}},
+    [FL_OPT_KEYFILE_OFFSET] = {"keyfile-offset", 0, FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE,
+                               .help_for = {[FL_VERB_FORMAT] = "Skip BYTES of the key file",
+                                            [FL_VERB_MIGRATE] = "Skip BYTES at the start of each key file"},
+                               .min = 0, .max = UINT64_MAX},
+    [FL_OPT_KEYFILE_SIZE] = {"keyfile-size", 'l', FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE,
+                             .help_for = {[FL_VERB_FORMAT] = "Read only BYTES of the key file (0: all of it)",
+                                          [FL_VERB_MIGRATE] = "Read only BYTES from each key file (0: all of it)"},
+                             .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
+    [FL_OPT_NEW_KEY_FILE] = {"new-key-file", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT,
+                             .help = "Generate a random 64-byte key file FILE (mode 0400, never overwritten)"},
+    [FL_OPT_KEY_SLOT] = {"key-slot", 'S', FL_ARG_NUMBER, "N", FL_GROUP_VERB, MIGRATE,
+                         .help = "Convert only keyslot N", .min = 0, .max = FL_MAX_KEYSLOTS - 1},
+    [FL_OPT_CIPHER] = {"cipher", 'c', FL_ARG_STRING, "SPEC", FL_GROUP_VERB, FORMAT,
+                       .help = "aes-xts-plain64 (default) or aes-cbc-essiv:sha256"},
+    [FL_OPT_KEY_SIZE] = {"key-size", 's', FL_ARG_STRING, "BITS", FL_GROUP_VERB, FORMAT,
+                         .help = "Volume key size: 512 (default for XTS) or 256"},
+    [FL_OPT_HASH] = {"hash", 'h', FL_ARG_STRING, "HASH", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
+                     .help_for = {[FL_VERB_FORMAT] = "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
+                                  [FL_VERB_MIGRATE] = "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
+                                  [FL_VERB_REENCRYPT] = hash_reencrypt}},
+    [FL_OPT_PBKDF] = {"pbkdf", 0, FL_ARG_STRING, "PBKDF", FL_GROUP_VERB, FORMAT,
+                      .help = "Key derivation: pbkdf2 (the only one a FIPS host allows)"},
+    [FL_OPT_ITER_TIME] = {"iter-time", 'i', FL_ARG_NUMBER, "MS", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
+                          .help = "PBKDF2 unlock time of new keyslots (default 2000)",
+                          .help_for = {[FL_VERB_FORMAT] = "Unlock time to calibrate PBKDF2 to (default 2000)"},
+                          .min = 1, .max = FL_MAX_ITER_TIME_MS, .range = "milliseconds"},
+    [FL_OPT_ITERATIONS] = {"pbkdf-force-iterations", 0, FL_ARG_NUMBER, "N", FL_GROUP_VERB,
+                           FORMAT | MIGRATE | REENCRYPT,
+                           .help = "PBKDF2 iterations of new keyslots (at least 1000), no calibration",
+                           .help_for = {[FL_VERB_FORMAT] = "Exactly N PBKDF2 iterations (>= 1000), no calibration"},
+                           .min = FL_FIPS_MIN_ITERATIONS, .max = FL_MAX_ITERATIONS,
+                           .range = "approved: 1000, the FIPS minimum for PBKDF2, to 2147483647, the most "
+                                    "LUKS2 stores; others are refused"},
+    [FL_OPT_SECTOR_SIZE] = {"sector-size", 0, FL_ARG_STRING, "BYTES", FL_GROUP_VERB, FORMAT,
+                            .help = "Encryption sector size (default: 4096 if possible)"},
+    [FL_OPT_LABEL] = {"label", 0, FL_ARG_STRING, "LABEL", FL_GROUP_VERB, FORMAT, .help = "LUKS2 label"},
+    [FL_OPT_SUBSYSTEM] = {"subsystem", 0, FL_ARG_STRING, "SUBSYSTEM", FL_GROUP_VERB, FORMAT,
+                          .help = "LUKS2 subsystem"},
+    [FL_OPT_UUID] = {"uuid", 0, FL_ARG_STRING, "UUID", FL_GROUP_VERB, FORMAT,
+                     .help = "Volume UUID instead of a random one"},
+    [FL_OPT_TYPE] = {"type", 0, FL_ARG_STRING, "TYPE", FL_GROUP_VERB, FORMAT,
+                     .help = "luks2 (the only type created)"},
+    [FL_OPT_HEADER] = {"header", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | MIGRATE | REENCRYPT,
+                       .help = "Detached LUKS header",
+                       .help_for = {[FL_VERB_SCAN] = "Read the LUKS header from a detached header FILE"}},
+    [FL_OPT_HEADER_BACKUP] = {"header-backup", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, MIGRATE | REENCRYPT,
+                              .help = "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR
+                                      "/UUID-TIME.luksheader)"},
+    [FL_OPT_HOTZONE_SIZE] = {"hotzone-size", 0, FL_ARG_STRING, "BYTES", FL_GROUP_VERB, REENCRYPT,
+                             .help = "Re-encrypt at most BYTES per step (default: libcryptsetup's)"},
+    [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
+                           .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
+    [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
+                        .help = "Test every secret and print the plan; change nothing"},
+    [FL_OPT_CONVERT_LUKS1] = {"convert-luks1", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
+                              .help = "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its "
+                                      "keyslots"},
+    [FL_OPT_ALLOW_IN_PLACE] = {"allow-in-place", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
+                               .help = "Overwrite a keyslot in place when there is no free keyslot or area (not "
+                                       "crash-safe)"},
+    [FL_OPT_ALLOW_NON_FIPS_UNLOCK] = {"allow-non-fips-unlock", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
+                                      .help = "On a FIPS host, unlock argon2 keyslots with OpenSSL's non-FIPS "
+                                              "default provider"},
+    [FL_OPT_FORCE] = {"force", 'f', FL_ARG_NONE, NULL, FL_GROUP_VERB, FORMAT,
+                      .help = "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all"},
+    [FL_OPT_ROOT] = {"root", 0, FL_ARG_STRING, "DIR", FL_GROUP_VERB, CHECK,
+                     .help = "Examine the host whose files are below DIR (live probes excepted)"},
+    [FL_OPT_EMIT] = {"emit", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, CHECK,
+                     .help = "Print a config that turns FIPS mode on at provisioning (butane or ignition)"},
+    [FL_OPT_LUKS] = {"luks", 0, FL_ARG_STRING, "NAME:DEVICE[:KEYFILE[:LABEL]]", FL_GROUP_VERB, CHECK,
+                     .repeatable = CHECK,
+                     .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
+                             "field: \\:)"},
+    [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REPORT,
+                     .help_for = {[FL_VERB_SCAN] = "Write one JSON document (schema in fipsluks-scan(8))",
+                                  [FL_VERB_CHECK] = "Write one JSON document (schema in fipsluks-check(8))",
+                                  [FL_VERB_FORMAT] = "Describe the new volume as JSON (schema in fipsluks-format(8))",
+                                  [FL_VERB_MIGRATE] = "Write a JSON report (schema in fipsluks-migrate(8))",
+                                  [FL_VERB_REPORT] = "Write one JSON document (schema in fipsluks-report(8))"}},
+    [FL_OPT_JSON_LINES] = {"json-lines", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
+                           .help = "Write one JSON record per volume as it is scanned, then a summary record"},
+    [FL_OPT_CSV] = {"csv", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REPORT,
+                    .help = "Write CSV: one row per volume, for spreadsheets"},
+    [FL_OPT_FORMAT] = {"format", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, SCAN,
+                       .help = "Output format: text, json, json-lines or prometheus"},
+    [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN,
+                       .help = "Write the report to FILE, atomically (a temporary file renamed into place)"},
+    [FL_OPT_PROGRESS_JSON] = {"progress-json", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REENCRYPT,
+                              .help = "Print progress as JSON lines on standard output"},
+    [FL_OPT_JOBS] = {"jobs", 'J', FL_ARG_NUMBER, "N", FL_GROUP_VERB, SCAN,
+                     .help = "Scan N targets in parallel (default: CPUs, at most 8)", .min = 1, .max = FL_JOBS_MAX},
+    [FL_OPT_ONE_FILE_SYSTEM] = {"one-file-system", 'x', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
+                                .help = "Do not descend into directories on other file systems than the PATH given"},
+    [FL_OPT_MAX_AGE] = {"max-age", 0, FL_ARG_STRING, "AGE", FL_GROUP_VERB, REPORT,
+                        .help = "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, "
+                                "w)"},
+    [FL_OPT_BATCH] = {"batch", 'q', FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING, .help = "Do not ask for confirmation"},
+    [FL_OPT_BATCH_MODE] = {"batch-mode", 0, FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING,
+                           .help = "Same as --batch (cryptsetup's name)"},
+    [FL_OPT_TRIES] = {"tries", 'T', FL_ARG_NUMBER, "N", FL_GROUP_ASK, ASKING,
+                      .help = "Ask for a passphrase at most N times (default 3, 1-100)", .min = 1,
+                      .max = FL_TRIES_MAX},
+    [FL_OPT_VERBOSE] = {"verbose", 'v', FL_ARG_NONE, NULL, FL_GROUP_COMMON, EVERY,
+                        .help = "Show libcryptsetup's messages and a final status line on standard error"},
+    [FL_OPT_DEBUG] = {"debug", 0, FL_ARG_NONE, NULL, FL_GROUP_COMMON, EVERY,
+                      .help = "Show libcryptsetup's debug log on standard error (never secrets)"},
 };
 
-poptContext fl_popt_context(const char *verb, int argc, const char **argv, const struct poptOption *options,
-                            const char *args)
+enum fl_opt fl_option_by_name(const char *name)
 {
-    /* popt's usage line names argv[0], which the dispatcher made "fipsluks VERB". */
-    poptContext ctx = poptGetContext(argv[0], argc, argv, options, 0);
-    char *help = NULL;
-
-    /* The arguments replace popt's "[OPTION...]" in that line: keep it in front of them. */
-    if (ctx && asprintf(&help, "[OPTION...] %s", args) >= 0) {
-        poptSetOtherOptionHelp(ctx, help);
-        free(help);
-    }
-    return ctx;
+    for (int i = 0; i < FL_OPT_COUNT; i++)
+        if (!strcmp(fl_option_table[i].name, name))
+            return (enum fl_opt)i;
+    return FL_OPT_COUNT;
 }
 
 int fl_usage_error(const char *verb, const char *fmt, ...)
@@ -74,6 +188,108 @@ int fl_usage_error(const char *verb, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* ---- the verb's popt table ---- */
+
+static bool takes(enum fl_verb_id verb, enum fl_opt opt)
+{
+    return fl_option_table[opt].verbs & FL_V(verb);
+}
+
+static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
+{
+    const struct fl_option *o = &fl_option_table[opt];
+
+    return (struct poptOption){
+        .longName = o->name,
+        .shortName = o->short_name,
+        .argInfo = o->kind == FL_ARG_NONE ? POPT_ARG_NONE : POPT_ARG_STRING,
+        .arg = NULL, /* popt stores nothing: each value is handed over (parse()) */
+        .val = (int)opt + 1,
+        .descrip = o->help_for[verb] ? o->help_for[verb] : o->help,
+        .argDescrip = o->arg,
+    };
+}
+
+/*
+ * @p verb's popt tables, in one allocation: its own options, "Questions:" and "Common options:"
+ * included as sub-tables, popt's --help and --usage; then the two sub-tables.
+ */
+static struct poptOption *popt_table(enum fl_verb_id verb)
+{
+    static const struct poptOption end = POPT_TABLEEND;
+    static const struct poptOption autohelp[] = {POPT_AUTOHELP POPT_TABLEEND};
+    const char *headings[] = {[FL_GROUP_ASK] = "Questions:",
+                              [FL_GROUP_COMMON] = verbs[verb].common ? verbs[verb].common : "Common options:"};
+    struct poptOption *t = calloc(FL_OPT_COUNT + 8, sizeof(*t)), *group[3];
+    size_t n[3] = {0}, at = 0;
+
+    if (!t)
+        return NULL;
+    for (int i = 0; i < FL_OPT_COUNT; i++)
+        if (takes(verb, (enum fl_opt)i))
+            n[fl_option_table[i].group]++;
+    /* [own options] [include ask] [include common] [autohelp] [end] [ask options] [end] [common] [end] */
+    group[FL_GROUP_VERB] = t;
+    group[FL_GROUP_ASK] = t + n[FL_GROUP_VERB] + 4;
+    group[FL_GROUP_COMMON] = group[FL_GROUP_ASK] + n[FL_GROUP_ASK] + 1;
+    for (int g = FL_GROUP_VERB; g <= FL_GROUP_COMMON; g++) {
+        at = 0;
+        for (int i = 0; i < FL_OPT_COUNT; i++)
+            if (takes(verb, (enum fl_opt)i) && fl_option_table[i].group == (enum fl_opt_group)g)
+                group[g][at++] = popt_row(verb, (enum fl_opt)i);
+        group[g][at] = end;
+    }
+    at = n[FL_GROUP_VERB];
+    for (int g = FL_GROUP_ASK; g <= FL_GROUP_COMMON; g++)
+        if (n[g])
+            t[at++] = (struct poptOption){NULL, 0, POPT_ARG_INCLUDE_TABLE, group[g], 0, headings[g], NULL};
+    t[at++] = autohelp[0];
+    t[at] = end;
+    return t;
+}
+
+/* ---- parsing ---- */
+
+/* Keep @p value (handed over by popt) as one of @p opt's. @return 0 or -ENOMEM. */
+static int keep(struct fl_args *a, enum fl_opt opt, char *value)
+{
+    size_t n = 0;
+    char **list;
+
+    while (a->values[opt] && a->values[opt][n])
+        n++;
+    list = realloc(a->values[opt], (n + 2) * sizeof(*list));
+    if (!list) {
+        free(value);
+        return -ENOMEM;
+    }
+    list[n] = value;
+    list[n + 1] = NULL;
+    a->values[opt] = list;
+    return 0;
+}
+
+/* Each option given, counted; each value handed over from popt into @p a (popt's own storage would
+ * leak a value given twice). @return 0 or -ENOMEM; poptGetNextOpt()'s last result in @p ret_rc. */
+static int collect(struct fl_args *a, int *ret_rc)
+{
+    int rc;
+
+    while ((*ret_rc = rc = poptGetNextOpt(a->ctx)) > 0) {
+        enum fl_opt opt = (enum fl_opt)(rc - 1);
+        char *value = poptGetOptArg(a->ctx);
+
+        if (rc > FL_OPT_COUNT) {
+            free(value);
+            continue;
+        }
+        a->n[opt]++;
+        if (value && keep(a, opt, value) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 /* The first line of a --debug log, as cryptsetup writes it: the whole command line (never a secret:
  * secrets are never on the command line). */
 static void debug_header(void)
@@ -87,17 +303,116 @@ static void debug_header(void)
     fprintf(stderr, "\"\n");
 }
 
-int fl_popt_finish(poptContext ctx, const char *verb, int rc)
+/* The last value of @p opt (owned by @p a), or NULL. */
+static char *last(const struct fl_args *a, enum fl_opt opt)
 {
+    size_t n = 0;
+
+    while (a->values[opt] && a->values[opt][n])
+        n++;
+    return n ? a->values[opt][n - 1] : NULL;
+}
+
+/* FL_ARG_NUMBER options: the last value, strictly a number within the option's range. */
+static int check_numbers(struct fl_args *a)
+{
+    const char *verb = verbs[a->verb].name;
+
+    for (int i = 0; i < FL_OPT_COUNT; i++) {
+        const struct fl_option *o = &fl_option_table[i];
+        const char *arg = fl_arg(a, (enum fl_opt)i);
+        uint64_t v;
+
+        if (o->kind != FL_ARG_NUMBER || !arg)
+            continue;
+        if (fl_parse_u64(arg, &v) < 0 || v < o->min || v > o->max) {
+            if (o->max == UINT64_MAX)
+                return fl_usage_error(verb, "--%s '%s': not a number", o->name, arg);
+            if (o->range)
+                return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu (%s)", o->name,
+                                      arg, (unsigned long long)o->min, (unsigned long long)o->max, o->range);
+            return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu", o->name, arg,
+                                  (unsigned long long)o->min, (unsigned long long)o->max);
+        }
+        a->num[i] = v;
+    }
+    return 0;
+}
+
+/* The one validator of the options several verbs share; the same rule wherever an option is taken. */
+static int check_shared(struct fl_args *a)
+{
+    const char *verb = verbs[a->verb].name;
+    char *hash = last(a, FL_OPT_HASH);
+    char *const *files = fl_arg_list(a, FL_OPT_KEY_FILE);
+    int r;
+
+    r = check_numbers(a);
+    if (r < 0)
+        return r;
+    /* --hash: any case, as cryptsetup; libcryptsetup and the header get it in lower case */
+    for (char *c = hash; c && *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (hash && !fl_kdf_hash_allowed(hash))
+        return fl_usage_error(verb, "--hash '%s' is not allowed; approved choices: sha256, sha512", hash);
+    if (fl_flag(a, FL_OPT_ITER_TIME) && fl_flag(a, FL_OPT_ITERATIONS))
+        return fl_usage_error(verb, "--iter-time and --pbkdf-force-iterations exclude each other");
+    if ((fl_flag(a, FL_OPT_KEYFILE_OFFSET) || fl_flag(a, FL_OPT_KEYFILE_SIZE)) && !files[0])
+        return fl_usage_error(verb, "--keyfile-offset and --keyfile-size need --key-file");
+    if (fl_option_table[FL_OPT_KEY_FILE].repeatable & FL_V(a->verb))
+        for (size_t i = 0, stdin_seen = 0; files[i]; i++)
+            if (!strcmp(files[i], "-") && stdin_seen++)
+                return fl_usage_error(verb, "standard input (--key-file=-) can be read only once");
+    return 0;
+}
+
+static poptContext popt_context(const char *verb, int argc, const char **argv, const struct poptOption *options,
+                                const char *args)
+{
+    /* popt's usage line names argv[0], which the dispatcher made "fipsluks VERB". */
+    poptContext ctx = poptGetContext(argv[0], argc, argv, options, 0);
+    char *help = NULL;
+
+    /* The arguments replace popt's "[OPTION...]" in that line: keep it in front of them. */
+    if (ctx && asprintf(&help, "[OPTION...] %s", args) >= 0) {
+        poptSetOtherOptionHelp(ctx, help);
+        free(help);
+    }
+    return ctx;
+}
+
+int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct fl_args *ret)
+{
+    const char *name = verbs[verb].name;
+    int rc, r;
+
+    *ret = (struct fl_args){.verb = verb};
+    ret->popt = popt_table(verb);
+    if (ret->popt)
+        ret->ctx = popt_context(name, argc, argv, ret->popt, verbs[verb].args);
+    if (!ret->ctx) {
+        fl_log_error(-ENOMEM, "cannot parse the options");
+        return -ENOMEM;
+    }
+    r = collect(ret, &rc);
+    if (r < 0) {
+        fl_log_error(r, "cannot parse the options");
+        return r;
+    }
+    /* as popt set them while it parsed: a -v before a bad option still gets its status line */
+    fl_opts.verbose = fl_flag(ret, FL_OPT_VERBOSE);
+    fl_opts.debug = fl_flag(ret, FL_OPT_DEBUG);
+    fl_opts.batch = fl_flag(ret, FL_OPT_BATCH) || fl_flag(ret, FL_OPT_BATCH_MODE);
     if (rc < -1) {
-        fprintf(stderr, "fipsluks %s: ", verb);
-        fl_fputs_escaped(poptBadOption(ctx, POPT_BADOPTION_NOALIAS), stderr);
-        fprintf(stderr, ": %s\nTry 'fipsluks %s --help'.\n", poptStrerror(rc), verb);
+        fprintf(stderr, "fipsluks %s: ", name);
+        fl_fputs_escaped(poptBadOption(ret->ctx, POPT_BADOPTION_NOALIAS), stderr);
+        fprintf(stderr, ": %s\nTry 'fipsluks %s --help'.\n", poptStrerror(rc), name);
         return -EINVAL;
     }
-    if (fl_opts.tries_bad)
-        return fl_usage_error(verb, "--tries '%s': not a number from 1 to %d", fl_opts.bad_tries,
-                              FL_TRIES_MAX);
+    r = check_shared(ret);
+    if (r < 0)
+        return r;
+    fl_opts.tries = fl_flag(ret, FL_OPT_TRIES) ? (unsigned)ret->num[FL_OPT_TRIES] : FL_TRIES_DEFAULT;
     if (fl_opts.debug) {
         fl_opts.verbose = 1; /* as cryptsetup: --debug implies --verbose */
         crypt_set_debug_level(CRYPT_DEBUG_ALL);
@@ -106,11 +421,39 @@ int fl_popt_finish(poptContext ctx, const char *verb, int rc)
     return 0;
 }
 
-int fl_popt_parse(poptContext ctx, const char *verb)
+void fl_args_free(struct fl_args *a)
 {
-    int rc;
+    for (int i = 0; i < FL_OPT_COUNT; i++) {
+        for (size_t k = 0; a->values[i] && a->values[i][k]; k++)
+            free(a->values[i][k]);
+        free(a->values[i]);
+        a->values[i] = NULL;
+    }
+    if (a->ctx)
+        poptFreeContext(a->ctx);
+    a->ctx = NULL;
+    free(a->popt);
+    a->popt = NULL;
+}
 
-    while ((rc = poptGetNextOpt(ctx)) > 0)
-        ;
-    return fl_popt_finish(ctx, verb, rc);
+const char *fl_arg(const struct fl_args *a, enum fl_opt opt)
+{
+    return last(a, opt);
+}
+
+bool fl_flag(const struct fl_args *a, enum fl_opt opt)
+{
+    return a->n[opt] > 0;
+}
+
+char *const *fl_arg_list(const struct fl_args *a, enum fl_opt opt)
+{
+    static char *const none[] = {NULL};
+
+    return a->values[opt] ? a->values[opt] : none;
+}
+
+const char **fl_args_rest(const struct fl_args *a)
+{
+    return a->ctx ? poptGetArgs(a->ctx) : NULL;
 }

@@ -21,8 +21,9 @@
 #define VERB "reencrypt"
 
 struct opts {
-    char **key_files; /* popt's ARGV array */
-    char *hash, *header, *backup, *resilience;
+    struct fl_args args; /* the command line, which owns the strings below */
+    char *const *key_files;
+    const char *hash, *header, *backup, *resilience;
     const char *path;
     uint32_t iter_time, iterations;
     uint64_t hotzone;
@@ -48,95 +49,38 @@ static const char stop_msg[] = "\nfipsluks: interrupted: finishing the current s
 
 /* ---- options ---- */
 
-static int parse_options(int argc, const char **argv, struct opts *o, poptContext *ret_ctx)
+static int parse_options(int argc, const char **argv, struct opts *o)
 {
-    char *iter_time = NULL, *iterations = NULL, *hotzone = NULL;
-    int json = 0, r;
-    struct poptOption options[] = {
-        {"key-file", 'd', POPT_ARG_ARGV, &o->key_files, 0,
-         "Read a secret from FILE (\"-\": standard input); repeatable, one per keyslot", "FILE"},
-        {"hash", 'h', POPT_ARG_STRING, &o->hash, 0,
-         "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512", "HASH"},
-        {"iter-time", 'i', POPT_ARG_STRING, &iter_time, 0,
-         "PBKDF2 unlock time of new keyslots (default 2000)", "MS"},
-        {"pbkdf-force-iterations", 0, POPT_ARG_STRING, &iterations, 0,
-         "PBKDF2 iterations of new keyslots (at least 1000), no calibration", "N"},
-        {"header", 0, POPT_ARG_STRING, &o->header, 0, "Detached LUKS header", "FILE"},
-        {"header-backup", 0, POPT_ARG_STRING, &o->backup, 0,
-         "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR "/UUID-TIME.luksheader)", "FILE"},
-        {"hotzone-size", 0, POPT_ARG_STRING, &hotzone, 0,
-         "Re-encrypt at most BYTES per step (default: libcryptsetup's)", "BYTES"},
-        {"resilience", 0, POPT_ARG_STRING, &o->resilience, 0,
-         "Crash protection of the area being rewritten: checksum (default) or journal", "MODE"},
-        {"progress-json", 0, POPT_ARG_NONE, &json, 0, "Print progress as JSON lines on standard output",
-         NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
-        POPT_AUTOHELP POPT_TABLEEND,
-    };
-    poptContext ctx = fl_popt_context(VERB, argc, argv, options, "DEVICE|IMAGE");
-    const char **args;
+    const struct fl_args *a = &o->args;
+    const char **args, *hotzone;
     uint64_t v;
+    int r;
 
-    *ret_ctx = ctx;
-    r = fl_popt_parse(ctx, VERB);
+    r = fl_options_parse(FL_VERB_REENCRYPT, argc, argv, &o->args);
     if (r < 0)
-        goto out;
-    args = poptGetArgs(ctx);
-    if (!args || !args[0] || args[1]) {
-        r = fl_usage_error(VERB, "needs exactly one DEVICE or IMAGE");
-        goto out;
-    }
+        return r;
+    args = fl_args_rest(a);
+    if (!args || !args[0] || args[1])
+        return fl_usage_error(VERB, "needs exactly one DEVICE or IMAGE");
     o->path = args[0];
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
-    o->progress_json = json;
-    if (!o->hash && !(o->hash = strdup(FL_DEFAULT_HASH))) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (!fl_kdf_hash_allowed(o->hash)) {
-        r = fl_usage_error(VERB, "--hash '%s' is not allowed; approved choices: sha256, sha512", o->hash);
-        goto out;
-    }
-    if (iter_time && iterations) {
-        r = fl_usage_error(VERB, "--iter-time and --pbkdf-force-iterations exclude each other");
-        goto out;
-    }
-    o->iter_time = FL_DEFAULT_ITER_TIME_MS;
-    if (iter_time && (fl_parse_u64(iter_time, &v) < 0 || v == 0 || v > 3600000)) {
-        r = fl_usage_error(VERB, "--iter-time needs milliseconds (1-3600000), not '%s'", iter_time);
-        goto out;
-    }
-    if (iter_time)
-        o->iter_time = (uint32_t)v;
-    if (iterations && (fl_parse_u64(iterations, &v) < 0 || v < FL_FIPS_MIN_ITERATIONS || v > UINT32_MAX)) {
-        r = fl_usage_error(VERB, "--pbkdf-force-iterations needs %u or more (the FIPS minimum), not '%s'",
-                           FL_FIPS_MIN_ITERATIONS, iterations);
-        goto out;
-    }
-    if (iterations)
-        o->iterations = (uint32_t)v;
-    if (hotzone && (fl_parse_u64(hotzone, &v) < 0 || v < 4096 || v % 4096 || v > (1ull << 40))) {
-        r = fl_usage_error(VERB, "--hotzone-size needs a multiple of 4096 bytes, not '%s'", hotzone);
-        goto out;
-    }
+    o->progress_json = fl_flag(a, FL_OPT_PROGRESS_JSON);
+    o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
+    o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
+    o->header = fl_arg(a, FL_OPT_HEADER);
+    o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
+    o->resilience = fl_arg(a, FL_OPT_RESILIENCE);
+    o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
+    o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
+    hotzone = fl_arg(a, FL_OPT_HOTZONE_SIZE);
+    if (hotzone && (fl_parse_u64(hotzone, &v) < 0 || v < 4096 || v % 4096 || v > (1ull << 40)))
+        return fl_usage_error(VERB, "--hotzone-size needs a multiple of 4096 bytes, not '%s'", hotzone);
     if (hotzone)
         o->hotzone = v;
-    if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal")) {
-        r = fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
-        goto out;
-    }
-    for (size_t i = 0, stdin_seen = 0; o->key_files && o->key_files[i]; i++)
-        if (!strcmp(o->key_files[i], "-") && stdin_seen++) {
-            r = fl_usage_error(VERB, "standard input (--key-file=-) can be read only once");
-            goto out;
-        }
-out:
-    free(iter_time);
-    free(iterations);
-    free(hotzone);
-    return r;
+    if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal"))
+        return fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
+    return 0;
 }
 
 /* ---- secrets ---- */
@@ -155,13 +99,13 @@ static int read_key_files(struct run *run)
 
         if (run->n_secrets == FL_MAX_KEYSLOTS)
             return fl_log_error_errno(-EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
-        r = fl_secret_read_file(file, 0, 0, &s);
-        if (r == -EINVAL)
-            return fl_log_error_errno(r, "key file '%s' is empty", source_name(file));
-        if (r < 0)
-            return fl_log_error_errno(r, "cannot read key file '%s': %m", source_name(file));
-        if (fl_secret_file_exposed(file) > 0)
-            fl_log_warning("key file '%s' can be read by other users", file);
+        r = fl_read_key_file(file, 0, 0, &s);
+        if (r < 0) {
+            char why[1024];
+
+            fl_key_file_error(r, file, why, sizeof(why));
+            return fl_log_error_errno(r, "%s", why);
+        }
         run->owned[run->n_secrets] = s;
         run->secrets[run->n_secrets].source = source_name(file);
         run->secrets[run->n_secrets++].secret = s;
@@ -173,6 +117,7 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
 {
     struct run *run = userdata;
     char prompt[160];
+    int r;
 
     if (attempt >= run->o.tries)
         return -EPERM;
@@ -183,7 +128,10 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
                  "Enter passphrase for keyslot %d [empty: drop this keyslot]: ", ks->id);
     else
         snprintf(prompt, sizeof(prompt), "Enter passphrase to resume the reencryption: ");
-    return fl_stop_ask_secret(prompt, ret);
+    r = fl_stop_ask_secret(prompt, ret);
+    if (r == 0)
+        fl_warn_short_secret(*ret, "typed at the terminal");
+    return r;
 }
 
 static int confirm_drop(void *userdata, const int *ids, size_t n)
@@ -470,24 +418,12 @@ static int reencrypt(struct run *run)
     return verdict(run);
 }
 
-static void opts_free(struct opts *o)
-{
-    for (size_t i = 0; o->key_files && o->key_files[i]; i++)
-        free(o->key_files[i]);
-    free(o->key_files);
-    free(o->hash);
-    free(o->header);
-    free(o->backup);
-    free(o->resilience);
-}
-
 int verb_reencrypt(int argc, const char **argv)
 {
     struct run run = {0};
-    poptContext ctx = NULL;
     int r;
 
-    r = parse_options(argc, argv, &run.o, &ctx);
+    r = parse_options(argc, argv, &run.o);
     if (r == 0) {
         fl_stop_message(stop_msg);
         fl_stop_catch(true);
@@ -497,7 +433,6 @@ int verb_reencrypt(int argc, const char **argv)
         r = fl_log_error_errno(-EIO, "cannot write the report: %m");
     for (size_t i = 0; i < run.n_secrets; i++)
         fl_secret_free(run.owned[i]);
-    poptFreeContext(ctx);
-    opts_free(&run.o);
+    fl_args_free(&run.o.args);
     return r;
 }

@@ -504,45 +504,24 @@ static int parse_format(const char *name, int json, int json_lines, enum scan_fo
     return 0;
 }
 
-static int parse_jobs(const char *arg, unsigned *ret)
+/* --jobs N (from 1 to FL_JOBS_MAX, checked by fl_options_parse()), or the default. */
+static int parse_jobs(const struct fl_args *a, unsigned *ret)
 {
-    uint64_t v;
-
-    if (!arg) {
+    if (!fl_flag(a, FL_OPT_JOBS)) {
         *ret = fl_jobs_cpus();
         if (*ret > SCAN_JOBS_DEFAULT_MAX)
             *ret = SCAN_JOBS_DEFAULT_MAX;
         return 0;
     }
-    if (fl_parse_u64(arg, &v) < 0 || v < 1 || v > FL_JOBS_MAX)
-        return fl_usage_error("scan", "--jobs '%s': not a number from 1 to %d", arg, FL_JOBS_MAX);
-    *ret = (unsigned)v;
+    *ret = (unsigned)a->num[FL_OPT_JOBS];
     return 0;
 }
 
 int verb_scan(int argc, const char **argv)
 {
-    int json = 0, json_lines = 0, one_fs = 0, r = 0;
-    char *header = NULL, *format = NULL, *output = NULL, *jobs_arg = NULL;
-    struct poptOption options[] = {
-        {"json", 'j', POPT_ARG_NONE, &json, 0, "Write one JSON document (schema in fipsluks-scan(8))", NULL},
-        {"json-lines", 0, POPT_ARG_NONE, &json_lines, 0,
-         "Write one JSON record per volume as it is scanned, then a summary record", NULL},
-        {"format", 0, POPT_ARG_STRING, &format, 0, "Output format: text, json, json-lines or prometheus",
-         "FORMAT"},
-        {"output", 'o', POPT_ARG_STRING, &output, 0,
-         "Write the report to FILE, atomically (a temporary file renamed into place)", "FILE"},
-        {"jobs", 'J', POPT_ARG_STRING, &jobs_arg, 0, "Scan N targets in parallel (default: CPUs, at most 8)",
-         "N"},
-        {"header", 0, POPT_ARG_STRING, &header, 0, "Read the LUKS header from a detached header FILE",
-         "FILE"},
-        {"one-file-system", 'x', POPT_ARG_NONE, &one_fs, 0,
-         "Do not descend into directories on other file systems than the PATH given", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0,
-         "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):", NULL},
-        POPT_AUTOHELP POPT_TABLEEND,
-    };
-    poptContext ctx = fl_popt_context("scan", argc, argv, options, "[PATH…]");
+    const char *header, *output;
+    struct fl_args a;
+    int r = 0;
     struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER};
     struct fl_atomic file = {0};
     struct timespec start;
@@ -551,26 +530,29 @@ int verb_scan(int argc, const char **argv)
     size_t n_paths = 0;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
-    r = fl_popt_parse(ctx, "scan");
+    r = fl_options_parse(FL_VERB_SCAN, argc, argv, &a);
     if (r < 0)
         goto out;
-    paths = poptGetArgs(ctx);
+    header = fl_arg(&a, FL_OPT_HEADER);
+    output = fl_arg(&a, FL_OPT_OUTPUT);
+    paths = fl_args_rest(&a);
     while (paths && paths[n_paths])
         n_paths++;
     if (header && n_paths != 1) {
         r = fl_usage_error("scan", "--header needs exactly one PATH: the data device or image");
         goto out;
     }
-    r = parse_format(format, json, json_lines, &s.format);
+    r = parse_format(fl_arg(&a, FL_OPT_FORMAT), fl_flag(&a, FL_OPT_JSON), fl_flag(&a, FL_OPT_JSON_LINES),
+                     &s.format);
     if (r >= 0)
-        r = parse_jobs(jobs_arg, &jobs);
+        r = parse_jobs(&a, &jobs);
     if (r >= 0 && output && !*output)
         r = fl_usage_error("scan", "--output needs a FILE name");
     if (r < 0)
         goto out;
 
     s.verbose = fl_opts.verbose;
-    s.walk_flags = one_fs ? FL_WALK_ONE_FILE_SYSTEM : 0;
+    s.walk_flags = fl_flag(&a, FL_OPT_ONE_FILE_SYSTEM) ? FL_WALK_ONE_FILE_SYSTEM : 0;
     s.header = header;
     r = fl_identity_read(NULL, &s.id);
     if (r >= 0 && s.format == FORMAT_PROMETHEUS)
@@ -634,10 +616,6 @@ out:
     for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
         free(s.envelope[i].text);
     fl_identity_clear(&s.id);
-    free(header);
-    free(format);
-    free(output);
-    free(jobs_arg);
-    poptFreeContext(ctx);
+    fl_args_free(&a);
     return r;
 }

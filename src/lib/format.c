@@ -46,7 +46,7 @@
 #include "util.h"
 
 #define LUKS2_LABEL_MAX      47 /* 48-byte fields, NUL-terminated */
-#define ITERATIONS_MAX       INT32_MAX /* LUKS2 JSON stores iterations as a JSON int */
+#define ITERATIONS_MAX       FL_MAX_ITERATIONS /* LUKS2 JSON stores iterations as a JSON int */
 #define VOLUME_KEY_MAX       64        /* bytes: 512 bits, the largest approved key */
 
 /* ---- the profile -------------------------------------------------------------------------------- */
@@ -144,7 +144,7 @@ int fl_format_check_params(const struct fl_format_params *p, const char **ret_op
     if (p->iterations > ITERATIONS_MAX)
         return refuse(ret_option, ret_why, "pbkdf-force-iterations",
                       "too large; approved: 1000 to 2147483647");
-    if (!p->iterations && (p->iter_time_ms == 0 || p->iter_time_ms > 3600u * 1000u))
+    if (!p->iterations && (p->iter_time_ms == 0 || p->iter_time_ms > FL_MAX_ITER_TIME_MS))
         return refuse(ret_option, ret_why, "iter-time", "out of range; approved: 1 to 3600000 (ms)");
     if (p->sector_size && p->sector_size != 512 && p->sector_size != 1024 && p->sector_size != 2048 &&
         p->sector_size != 4096)

@@ -97,8 +97,8 @@ int fl_kdf_calibrate_pbkdf2(const char *hash, size_t key_size, uint32_t iter_tim
         return (int)ms;
     ms /= 3;
     estimate = (double)iterations * iter_time_ms / (ms > 0.001 ? ms : 0.001);
-    if (estimate > UINT32_MAX)
-        estimate = UINT32_MAX;
+    if (estimate > FL_MAX_ITERATIONS)
+        estimate = FL_MAX_ITERATIONS;
     *ret_iterations = estimate < FL_FIPS_MIN_ITERATIONS ? FL_FIPS_MIN_ITERATIONS : (uint32_t)estimate;
     return 0;
 }

@@ -70,6 +70,19 @@ static int skip(int fd, uint64_t offset)
 
 int fl_secret_read_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret)
 {
+    unsigned notes;
+
+    return fl_secret_read_key_file(path, offset, size, ret, &notes);
+}
+
+int fl_secret_short(const struct fl_secret *s)
+{
+    return s->len < FL_SECRET_MIN_PASSPHRASE;
+}
+
+int fl_secret_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret,
+                            unsigned *ret_notes)
+{
     size_t limit = size ? (size_t)size : FL_SECRET_MAX_SIZE, len = 0;
     struct fl_secret *s = NULL;
     struct stat st;
@@ -119,6 +132,8 @@ int fl_secret_read_file(const char *path, uint64_t offset, uint64_t size, struct
     }
     s->data[len] = '\0';
     s->len = len;
+    *ret_notes = (S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)) ? FL_KEY_FILE_EXPOSED : 0) |
+                 (fl_secret_short(s) ? FL_KEY_FILE_SHORT : 0);
     *ret = s;
     s = NULL;
     r = 0;
@@ -127,15 +142,4 @@ out:
     if (fd != STDIN_FILENO)
         close(fd);
     return r;
-}
-
-int fl_secret_file_exposed(const char *path)
-{
-    struct stat st;
-
-    if (!strcmp(path, "-"))
-        return 0;
-    if (stat(path, &st) < 0)
-        return -errno;
-    return S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)) ? 1 : 0;
 }

@@ -261,6 +261,19 @@ fl_assert_eq "cdir/img.raw cdir/key.bin cdir/sub " "$(comp fipsluks migrate --ke
 fl_assert_eq "cdir/sub " "$(comp fipsluks check --root cdir/)" "--root: directories"
 fl_assert_eq "/dev/null " "$(comp fipsluks scan /dev/nul)" "devices under /dev"
 fl_assert_eq "" "$(comp fipsluks check cdir/)" "check takes no file argument"
+# what an option's argument is comes from --help, built from the option table: every FILE completes
+# files, every DIR directories, every other argument without a fixed set of values nothing
+for v in "${verbs[@]}"; do
+    while read -r opt arg; do
+        case $arg in
+        FILE) want="cdir/img.raw cdir/key.bin cdir/sub " ;;
+        DIR) want="cdir/sub " ;;
+        N | BYTES | MS | AGE | LABEL | SUBSYSTEM | UUID | NAME:*) want="" ;;
+        *) continue ;; # a fixed set of values, asserted above
+        esac
+        fl_assert_eq "$want" "$(comp fipsluks "$v" "$opt" cdir/)" "$v $opt $arg"
+    done < <(fipsluks "$v" --help | sed -nE 's/^ +(-[^-], )?(--[a-z0-9-]+)=([^ ]+).*/\2 \3/p')
+done
 fl_assert_eq "cdir/img.raw cdir/key.bin cdir/sub " "$(comp fipsluks report cdir/)" "report: scan output files"
 # with bash-completion loaded: its _filedir
 if [[ -r /usr/share/bash-completion/bash_completion ]]; then

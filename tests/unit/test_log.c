@@ -51,7 +51,6 @@ static int reset(void **state)
 {
     fl_opts.verbose = fl_opts.debug = fl_opts.batch = 0;
     fl_opts.tries = FL_TRIES_DEFAULT;
-    fl_opts.tries_bad = false;
     crypt_set_log_callback(NULL, fl_cryptsetup_log, NULL);
     crypt_set_debug_level(CRYPT_DEBUG_NONE);
     return 0;
@@ -161,27 +160,21 @@ static void test_log_error_errno(void **state)
                                     "fipsluks: warning: key file '\\x1b]0;x\\x07' can be read by other users\n");
 }
 
-/* Parse @p args (after "fipsluks test") with the shared tables; @return fl_popt_parse()'s result. */
+/* Parse @p args (after "fipsluks migrate", a verb that takes the shared options) with
+ * fl_options_parse(); @return its result. */
 static int parse(const char *const *args, size_t n)
 {
-    struct poptOption options[] = {
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_ask_options, 0, "Questions:", NULL},
-        {NULL, 0, POPT_ARG_INCLUDE_TABLE, fl_common_options, 0, "Common options:", NULL},
-        POPT_TABLEEND,
-    };
-    const char *argv[8] = {"fipsluks test"};
-    poptContext ctx;
+    const char *argv[8] = {"fipsluks migrate"};
+    struct fl_args a;
     int r;
 
     assert_true(n < 7);
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
-    ctx = fl_popt_context("test", (int)n + 1, argv, options, "ARG");
-    assert_non_null(ctx);
     capture();
-    r = fl_popt_parse(ctx, "test");
+    r = fl_options_parse(FL_VERB_MIGRATE, (int)n + 1, argv, &a);
     captured();
-    poptFreeContext(ctx);
+    fl_args_free(&a);
     return r;
 }
 
@@ -215,7 +208,6 @@ static void test_shared_options(void **state)
         char opt[64];
         snprintf(opt, sizeof(opt), "--tries=%s", bad[i]);
         assert_int_equal(PARSE(opt), -EINVAL);
-        fl_opts.tries_bad = false;
     }
     assert_int_equal(PARSE("--tries"), -EINVAL); /* missing argument */
     assert_int_equal(PARSE("--no-such"), -EINVAL);

@@ -93,16 +93,18 @@ static void test_stdin_pipe(void **state)
 {
     struct fl_secret *s = NULL;
     int fds[2], saved = dup(STDIN_FILENO);
+    unsigned notes = 0;
 
     assert_int_equal(pipe(fds), 0);
     assert_int_equal(write(fds[1], "0123456789", 10), 10);
     close(fds[1]);
     dup2(fds[0], STDIN_FILENO);
     close(fds[0]);
-    /* a pipe cannot seek: the offset is read and dropped */
-    assert_int_equal(fl_secret_read_file("-", 3, 4, &s), 0);
+    /* a pipe cannot seek: the offset is read and dropped; a pipe is never "exposed" */
+    assert_int_equal(fl_secret_read_key_file("-", 3, 4, &s, &notes), 0);
     dup2(saved, STDIN_FILENO);
     close(saved);
+    assert_int_equal(notes, FL_KEY_FILE_SHORT);
     assert_int_equal(s->len, 4);
     assert_memory_equal(s->data, "3456", 4);
     fl_secret_free(s);
@@ -121,14 +123,29 @@ static void test_equal_and_exposed(void **state)
     fl_secret_free(b);
     fl_secret_free(c);
 
-    write_key("k", 1, 0600);
-    assert_int_equal(fl_secret_file_exposed(path), 0);
-    write_key("k", 1, 0644);
-    assert_int_equal(fl_secret_file_exposed(path), 1);
-    write_key("k", 1, 0640);
-    assert_int_equal(fl_secret_file_exposed(path), 1);
-    assert_int_equal(fl_secret_file_exposed("-"), 0);
-    assert_int_equal(fl_secret_file_exposed("/nonexistent/key"), -ENOENT);
+    /* what deserves a warning: read by group or others (the open file's mode), short */
+    static const struct {
+        const char *key;
+        mode_t mode;
+        unsigned notes;
+    } cases[] = {
+        {"k", 0600, FL_KEY_FILE_SHORT},
+        {"k", 0644, FL_KEY_FILE_EXPOSED | FL_KEY_FILE_SHORT},
+        {"k", 0640, FL_KEY_FILE_EXPOSED | FL_KEY_FILE_SHORT},
+        {"1234567", 0400, FL_KEY_FILE_SHORT},
+        {"12345678", 0400, 0},
+        {"12345678", 0604, FL_KEY_FILE_EXPOSED},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned notes = 99;
+
+        write_key(cases[i].key, strlen(cases[i].key), cases[i].mode);
+        assert_int_equal(fl_secret_read_key_file(path, 0, 0, &a, &notes), 0);
+        assert_int_equal(notes, cases[i].notes);
+        assert_int_equal(fl_secret_short(a), (cases[i].notes & FL_KEY_FILE_SHORT) != 0);
+        fl_secret_free(a);
+    }
+    assert_int_equal(fl_secret_read_key_file("/nonexistent/key", 0, 0, &a, &(unsigned){0}), -ENOENT);
 }
 
 static void test_kdf(void **state)

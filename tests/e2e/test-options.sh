@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# One rule per shared option, in every verb that takes it (src/cli/options.c): --keyfile-size 0 reads the
+# whole file, --pbkdf-force-iterations 1000 to 2147483647, --iter-time 1 to 3600000, --hash in any case
+# (stored in lower case), --keyfile-offset/--keyfile-size only with --key-file, standard input read once,
+# one wording of each refusal; a repeated option leaks nothing (under valgrind, or ASan's leak check);
+# one key-file reader (the same warnings in format, migrate and reencrypt).
+. "$(dirname "$0")/lib/common.sh"
+
+command -v cryptsetup >/dev/null || fl_skip "cryptsetup is not installed"
+command -v jq >/dev/null || fl_skip "jq is not installed"
+cd "$T"
+fast=(--pbkdf-force-iterations 1000)
+creating=(format migrate reencrypt) # the verbs that make PBKDF2 keyslots
+reading=(format migrate)            # the verbs that take --keyfile-offset/--keyfile-size
+
+# fl_expect_exit2 CODE CMD…: like fl_expect_exit, standard error kept in $FL_ERR.
+fl_expect_exit2() {
+    local want=$1 rc=0
+    shift
+    FL_OUT=$("$@" 2>"$T/stderr") || rc=$?
+    FL_ERR=$(cat "$T/stderr")
+    [[ $rc -eq $want ]] || fl_fail "'$*' exited $rc, expected $want; stderr: $FL_ERR"
+}
+# same_refusal OPTION…: each of "${verbs_[@]}" refuses the options (no target exists) with exit 1 and the
+# same first line of standard error, but for the verb's name; that line is left in $FL_LINE.
+same_refusal() {
+    local v first='' line
+    for v in "${verbs_[@]}"; do
+        fl_expect_exit2 1 fipsluks "$v" --batch "$@" missing.img
+        line=$(head -n1 <<<"$FL_ERR")
+        fl_assert_contains "$line" "fipsluks $v: " "$v $*: names the verb"
+        line=${line#"fipsluks $v: "}
+        [[ -z $first || $line == "$first" ]] || fl_fail "$v $*: '$line', another verb said '$first'"
+        first=$line
+        fl_assert_contains "$FL_ERR" "Try 'fipsluks $v --help'." "$v $*: hint"
+    done
+    FL_LINE=$first
+}
+# dump IMAGE: the LUKS2 metadata
+dump() { cryptsetup luksDump --dump-json-metadata "$1"; }
+key() { fl_key "$1" "$2"; chmod 600 "$1"; }
+
+key k0 "zero-secret-0"
+key kshort "1234567"
+printf 'HEADzero-secret-0' >kpad
+chmod 600 kpad
+
+# --- --keyfile-size 0: the whole file (cryptsetup's meaning), in every verb ---------------------------
+truncate -s 24M f.img
+fl_expect_exit2 0 fipsluks format --batch "${fast[@]}" --keyfile-size 0 -d k0 f.img
+cryptsetup open --test-passphrase --key-file k0 f.img || fl_fail "format --keyfile-size 0: the whole file"
+fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" m.img
+fl_expect_exit2 0 fipsluks migrate --batch "${fast[@]}" --keyfile-size 0 -d k0 --header-backup m.bak m.img
+fl_assert_eq sha256 "$(dump m.img | jq -r '.keyslots["0"].kdf.hash')" "migrate --keyfile-size 0 converted"
+cryptsetup open --test-passphrase --key-file k0 m.img || fl_fail "migrate --keyfile-size 0: the whole file"
+# with an offset: the rest of the file
+fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" mo.img
+fl_expect_exit2 0 fipsluks migrate --batch "${fast[@]}" --keyfile-offset 4 --keyfile-size 0 -d kpad --header-backup mo.bak mo.img
+cryptsetup open --test-passphrase --key-file k0 mo.img || fl_fail "migrate --keyfile-offset 4 --keyfile-size 0"
+verbs_=("${reading[@]}")
+same_refusal -d k0 --keyfile-size 8388609
+fl_assert_contains "$FL_LINE" "--keyfile-size '8388609': not a number from 0 to 8388608" "--keyfile-size too large"
+same_refusal -d k0 --keyfile-size 12x
+same_refusal -d k0 --keyfile-offset -1
+# --keyfile-offset/--keyfile-size go with --key-file, in every verb
+same_refusal --keyfile-size 4
+fl_assert_contains "$FL_LINE" "need --key-file" "--keyfile-size without --key-file"
+same_refusal --keyfile-offset 4
+verbs_=(migrate reencrypt)
+same_refusal -d - -d k0 -d -
+fl_assert_contains "$FL_LINE" "standard input (--key-file=-) can be read only once" "stdin twice"
+
+# --- --pbkdf-force-iterations: 1000 to 2147483647 (what a LUKS2 keyslot stores), in every verb ---------
+verbs_=("${creating[@]}")
+for n in 0 999 2147483648 4294967295 4294967296 -1000 abc; do
+    same_refusal -d k0 --pbkdf-force-iterations "$n"
+    fl_assert_contains "$FL_LINE" "--pbkdf-force-iterations '$n': not a number from 1000 to 2147483647" "iterations $n"
+done
+for v in "${creating[@]}"; do # accepted: the target is what is wrong
+    fl_expect_exit2 4 fipsluks "$v" --batch -d k0 --pbkdf-force-iterations 2147483647 missing.img
+done
+# --iter-time: 1 to 3600000 milliseconds
+for n in 0 3600001 -1 1s; do
+    same_refusal -d k0 --iter-time "$n"
+    fl_assert_contains "$FL_LINE" "--iter-time '$n': not a number from 1 to 3600000 (milliseconds)" "iter-time $n"
+done
+same_refusal -d k0 --iter-time 10 --pbkdf-force-iterations 1000
+fl_assert_eq "--iter-time and --pbkdf-force-iterations exclude each other" "$FL_LINE" "both"
+
+# --- --hash: any case, normalised to lower case, in every verb -----------------------------------------
+for h in sha1 SHA1 ripemd160 Whirlpool md5 ""; do
+    same_refusal -d k0 --hash "$h"
+    fl_assert_eq "--hash '${h,,}' is not allowed; approved choices: sha256, sha512" "$FL_LINE" "--hash '$h'"
+done
+truncate -s 24M fh.img
+fl_expect_exit2 0 fipsluks format --batch --json "${fast[@]}" --hash SHA512 -d k0 fh.img
+fl_assert_eq sha512 "$(jq -r .hash <<<"$FL_OUT")" "format --hash SHA512: JSON"
+fl_assert_eq "sha512 sha512" "$(dump fh.img | jq -r '[.keyslots["0"].kdf.hash, .digests["0"].hash] | join(" ")')" \
+    "format --hash SHA512: header"
+fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" mh.img
+fl_expect_exit2 0 fipsluks migrate --batch --json "${fast[@]}" --hash Sha512 -d k0 --header-backup mh.bak mh.img
+fl_assert_eq sha512 "$(jq -r .hash <<<"$FL_OUT")" "migrate --hash Sha512: JSON"
+fl_assert_eq sha512 "$(dump mh.img | jq -r '.keyslots["0"].kdf.hash')" "migrate --hash Sha512: header"
+fl-mkluks --hash ripemd160 --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" --size 24 rh.img
+fl_expect_exit2 0 fipsluks reencrypt --batch "${fast[@]}" --hash SHA256 -d k0 --header-backup rh.bak rh.img
+fl_assert_eq "sha256" "$(dump rh.img | jq -r '[(.keyslots[] | .kdf.hash), (.digests[] | .hash)] | unique | join(" ")')" \
+    "reencrypt --hash SHA256: every keyslot and digest"
+cryptsetup open --test-passphrase --key-file k0 rh.img || fl_fail "reencrypt --hash SHA256: the secret opens"
+
+# --- one key-file reader: the same warnings in every verb that reads key files -------------------------
+fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=kshort" ws.img
+fl-mkluks --hash ripemd160 --slot "kdf=pbkdf2,hash=ripemd160,key-file=kshort" --size 24 wr.img
+truncate -s 24M wf.img
+chmod 0644 kshort
+fl_expect_exit2 0 fipsluks format --batch "${fast[@]}" -d kshort wf.img
+warn_format=$FL_ERR
+fl_expect_exit2 0 fipsluks migrate --batch "${fast[@]}" -d kshort --header-backup ws.bak ws.img
+warn_migrate=$FL_ERR
+fl_expect_exit2 0 fipsluks reencrypt --batch "${fast[@]}" -d kshort --header-backup wr.bak wr.img
+warn_reencrypt=$(grep '^fipsluks: warning' <<<"$FL_ERR" || true)
+chmod 0600 kshort
+want="fipsluks: warning: key file 'kshort' can be read by group or others; chmod 0400 it
+fipsluks: warning: the passphrase is 7 bytes long (key file 'kshort'): Red Hat's FIPS OpenSSL (RHEL 9 and 10) refuses PBKDF2 passphrases shorter than 8 bytes, so such a host may not open this volume"
+for v in format migrate reencrypt; do
+    w=warn_$v
+    fl_assert_eq "$want" "$(grep '^fipsluks: warning' <<<"${!w}")" "$v: the key file warnings"
+done
+# the same wording for a key file that cannot be read
+truncate -s 24M e.img
+cp m.img e2.img
+for v in "${reading[@]}"; do
+    img=e.img
+    [[ $v == format ]] || img=e2.img
+    fl_expect_exit2 1 fipsluks "$v" --batch "${fast[@]}" --keyfile-offset 4 --keyfile-size 14 -d kpad $img
+    fl_assert_contains "$FL_ERR" "fipsluks: key file 'kpad' is empty or shorter than --keyfile-offset/--keyfile-size ask for" "$v: short key file"
+done
+
+# --- an option given twice leaks nothing (popt's own storage did, in five verbs) ----------------------
+# Under FL_VALGRIND=1 or in an ASan build (LeakSanitizer) every fipsluks is checked already; otherwise run
+# these under valgrind here, when there is one.
+leakcheck=()
+fipsluks_bin=$(command -v fipsluks)
+if [[ ${FL_VALGRIND:-0} != 1 ]] && ! grep -q __asan_init "$fipsluks_bin" && command -v valgrind >/dev/null; then
+    leakcheck=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+        --show-leak-kinds=definite "--suppressions=$FL_SOURCE_DIR/tests/valgrind.supp")
+fi
+twice() { # CODE VERB ARGS…: exits CODE, and leaks nothing
+    local want=$1
+    shift
+    fl_expect_exit2 "$want" "${leakcheck[@]}" "$fipsluks_bin" "$@"
+}
+fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" t.img
+twice 4 scan --header a --header b --jobs 1 --jobs 2 --format text --format json --output o1 --output o2 t.img
+twice 1 check --root /nonexistent --root /nonexistent2 --emit x --emit y
+twice 0 check --emit butane --emit butane --luks a:/dev/x --luks b:/dev/y
+twice 4 report --max-age 1d --max-age 2d missing.json
+twice 4 format --batch --hash sha256 --hash SHA512 -d k0 -d k0 --label a --label b --cipher x --cipher aes-xts-plain64 missing.img
+twice 1 format --batch --hash sha256 --hash sha1 -d k0 -d k0 missing.img
+twice 7 migrate --batch --dry-run --hash sha256 --hash sha512 --key-file k0 --header-backup a --header-backup b \
+    --iter-time 10 --iter-time 20 --keyfile-offset 0 --keyfile-offset 0 -T 2 -T 3 t.img
+twice 1 migrate --batch --hash sha256 --hash x --header a --header b -d k0 t.img
+twice 4 reencrypt --batch --hash sha256 --hash sha512 --resilience journal --resilience checksum --header a --header b \
+    --hotzone-size 4096 --hotzone-size 8192 -d k0 missing.img
+twice 1 reencrypt --batch --resilience x --resilience y -d k0 missing.img
+
+echo "test-options: ok"

@@ -1,0 +1,180 @@
+/*
+ * Unit tests: the option table (src/cli/options.c) is well formed for every verb, and
+ * fl_options_parse() applies each shared rule the same way in every verb that takes the option.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fipsluks/kdf.h"
+#include "fipsluks/secret.h"
+#include "cli.h"
+
+static const char *const verb_names[FL_VERB_COUNT] = {"scan", "check", "format", "migrate", "reencrypt", "report"};
+
+/* Every row: a name, help for each verb that takes it, an argument name exactly when it takes one, a
+ * sane range; no two options of one verb share a long or a short name; every verb has -v and --debug. */
+static void test_table(void **state)
+{
+    for (int v = 0; v < FL_VERB_COUNT; v++) {
+        assert_true(fl_option_table[FL_OPT_VERBOSE].verbs & FL_V(v));
+        assert_true(fl_option_table[FL_OPT_DEBUG].verbs & FL_V(v));
+        for (int i = 0; i < FL_OPT_COUNT; i++) {
+            const struct fl_option *o = &fl_option_table[i];
+
+            assert_non_null(o->name);
+            assert_int_equal(fl_option_by_name(o->name), i);
+            assert_true(o->verbs != 0);
+            assert_int_equal(o->repeatable & ~o->verbs, 0);
+            assert_true((o->arg != NULL) == (o->kind != FL_ARG_NONE));
+            if (o->kind == FL_ARG_NUMBER)
+                assert_true(o->min <= o->max);
+            if (!(o->verbs & FL_V(v)))
+                continue;
+            assert_non_null(o->help_for[v] ? o->help_for[v] : o->help);
+            for (int k = i + 1; k < FL_OPT_COUNT; k++) {
+                const struct fl_option *p = &fl_option_table[k];
+
+                if (!(p->verbs & FL_V(v)))
+                    continue;
+                assert_string_not_equal(o->name, p->name);
+                assert_false(o->short_name && o->short_name == p->short_name);
+            }
+        }
+    }
+    assert_int_equal(fl_option_by_name("no-such-option"), FL_OPT_COUNT);
+}
+
+static FILE *capture_file;
+static int saved_stderr = -1;
+
+/* Parse "fipsluks VERB ARGS…" with standard error kept aside; @return fl_options_parse()'s result, with
+ * the parsed arguments in @p a (to be freed). */
+static int parse_v(enum fl_verb_id verb, struct fl_args *a, const char *const *args, size_t n)
+{
+    const char *argv[16];
+    char name[32];
+    int r;
+
+    assert_true(n < 15);
+    snprintf(name, sizeof(name), "fipsluks %s", verb_names[verb]);
+    argv[0] = name;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 1] = args[i];
+    fflush(stderr);
+    capture_file = tmpfile();
+    assert_non_null(capture_file);
+    saved_stderr = dup(STDERR_FILENO);
+    dup2(fileno(capture_file), STDERR_FILENO);
+    r = fl_options_parse(verb, (int)n + 1, argv, a);
+    fflush(stderr);
+    dup2(saved_stderr, STDERR_FILENO);
+    close(saved_stderr);
+    fclose(capture_file);
+    return r;
+}
+
+#define PARSE(verb, a, ...)                                                                                  \
+    parse_v(verb, a, (const char *const[]){__VA_ARGS__},                                                  \
+            sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
+static const enum fl_verb_id creating[] = {FL_VERB_FORMAT, FL_VERB_MIGRATE, FL_VERB_REENCRYPT};
+static const enum fl_verb_id reading[] = {FL_VERB_FORMAT, FL_VERB_MIGRATE};
+
+static void test_shared_rules(void **state)
+{
+    struct fl_args a;
+
+    for (size_t i = 0; i < sizeof(creating) / sizeof(creating[0]); i++) {
+        enum fl_verb_id v = creating[i];
+
+        /* --hash: any case, kept in lower case; the last one counts */
+        assert_int_equal(PARSE(v, &a, "--hash", "sha1", "-h", "SHA512", "x"), 0);
+        assert_string_equal(fl_arg(&a, FL_OPT_HASH), "sha512");
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "--hash=Sha256", "x"), 0);
+        assert_string_equal(fl_arg(&a, FL_OPT_HASH), "sha256");
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "--hash", "SHA1", "x"), -EINVAL);
+        fl_args_free(&a);
+        /* iterations: 1000 to INT32_MAX */
+        assert_int_equal(PARSE(v, &a, "--pbkdf-force-iterations", "2147483647", "x"), 0);
+        assert_int_equal(a.num[FL_OPT_ITERATIONS], FL_MAX_ITERATIONS);
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "--pbkdf-force-iterations", "1000", "x"), 0);
+        assert_int_equal(a.num[FL_OPT_ITERATIONS], 1000);
+        fl_args_free(&a);
+        for (size_t k = 0; k < 4; k++) {
+            static const char *const bad[] = {"999", "2147483648", "4294967295", "0"};
+            assert_int_equal(PARSE(v, &a, "--pbkdf-force-iterations", bad[k], "x"), -EINVAL);
+            fl_args_free(&a);
+        }
+        /* --iter-time: 1 to 3600000, not with --pbkdf-force-iterations */
+        assert_int_equal(PARSE(v, &a, "-i", "3600000", "x"), 0);
+        assert_int_equal(a.num[FL_OPT_ITER_TIME], FL_MAX_ITER_TIME_MS);
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "-i", "0", "x"), -EINVAL);
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "-i", "10", "--pbkdf-force-iterations", "1000", "x"), -EINVAL);
+        fl_args_free(&a);
+    }
+    for (size_t i = 0; i < sizeof(reading) / sizeof(reading[0]); i++) {
+        enum fl_verb_id v = reading[i];
+
+        /* --keyfile-size 0: the whole file */
+        assert_int_equal(PARSE(v, &a, "-d", "k", "--keyfile-size", "0", "x"), 0);
+        assert_true(fl_flag(&a, FL_OPT_KEYFILE_SIZE));
+        assert_int_equal(a.num[FL_OPT_KEYFILE_SIZE], 0);
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "-d", "k", "-l", "8388608", "x"), 0);
+        assert_int_equal(a.num[FL_OPT_KEYFILE_SIZE], FL_SECRET_MAX_SIZE);
+        fl_args_free(&a);
+        assert_int_equal(PARSE(v, &a, "-d", "k", "-l", "8388609", "x"), -EINVAL);
+        fl_args_free(&a);
+        /* only with --key-file */
+        assert_int_equal(PARSE(v, &a, "--keyfile-offset", "1", "x"), -EINVAL);
+        fl_args_free(&a);
+    }
+    /* a repeatable option keeps every value; elsewhere the last one counts */
+    assert_int_equal(PARSE(FL_VERB_MIGRATE, &a, "-d", "a", "--key-file=b", "x"), 0);
+    assert_string_equal(fl_arg_list(&a, FL_OPT_KEY_FILE)[0], "a");
+    assert_string_equal(fl_arg_list(&a, FL_OPT_KEY_FILE)[1], "b");
+    assert_null(fl_arg_list(&a, FL_OPT_KEY_FILE)[2]);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "-d", "-", "-d", "-", "x"), 0);
+    assert_string_equal(fl_arg(&a, FL_OPT_KEY_FILE), "-");
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "-d", "-", "-d", "-", "x"), -EINVAL);
+    fl_args_free(&a);
+    /* an option a verb does not take is unknown to it */
+    assert_int_equal(PARSE(FL_VERB_SCAN, &a, "--hash", "sha256"), -EINVAL);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "-d", "k", "x"), -EINVAL);
+    fl_args_free(&a);
+    /* the positional arguments stay with the parsed options */
+    assert_int_equal(PARSE(FL_VERB_SCAN, &a, "-J", "2", "a", "--json", "b"), 0);
+    assert_int_equal(a.num[FL_OPT_JOBS], 2);
+    assert_true(fl_flag(&a, FL_OPT_JSON));
+    assert_string_equal(fl_args_rest(&a)[0], "a");
+    assert_string_equal(fl_args_rest(&a)[1], "b");
+    assert_null(fl_args_rest(&a)[2]);
+    fl_args_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_shared_rules),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
