@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fipsluks/array.h"
 #include "fipsluks/host.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/provision.h"
@@ -200,7 +201,7 @@ int verb_check(int argc, const char **argv)
     int r = 0;
     struct fl_checks checks = {0};
     struct fl_provision_luks *luks = NULL;
-    size_t n_luks = 0;
+    size_t n_luks = 0, allocated_luks = 0;
     unsigned count[4] = {0};
     struct stat st;
 
@@ -211,11 +212,9 @@ int verb_check(int argc, const char **argv)
     root = fl_arg(&a, FL_OPT_ROOT);
     format = fl_arg(&a, FL_OPT_EMIT);
     for (char *const *spec = fl_arg_list(&a, FL_OPT_LUKS); *spec; spec++) {
-        struct fl_provision_luks *grown = realloc(luks, (n_luks + 1) * sizeof(*luks));
-
-        if (grown)
-            luks = grown;
-        r = grown ? fl_provision_luks_parse(*spec, &luks[n_luks]) : -ENOMEM;
+        r = fl_array_grow(&luks, &allocated_luks, n_luks + 1, sizeof(*luks));
+        if (r == 0)
+            r = fl_provision_luks_parse(*spec, &luks[n_luks]);
         if (r == -EINVAL)
             r = fl_usage_error(
                 "check",
