@@ -195,26 +195,13 @@ static void test_path_on_device(void **state)
 
 static int setup(void **state)
 {
-    struct crypt_pbkdf_type pbkdf = {
-        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
-    struct crypt_params_luks2 p2 = {.pbkdf = &pbkdf, .sector_size = 512};
     struct crypt_device *cd;
-    int fd;
 
     if (!mkdtemp(dir))
         return -1;
     snprintf(image, sizeof(image), "%s/v.img", dir);
-    fd = open(image, O_RDWR | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || ftruncate(fd, 20 << 20) < 0)
+    if (fixture_luks2(image, "unit-secret", &cd) < 0)
         return -1;
-    close(fd);
-    if (crypt_init(&cd, image) < 0)
-        return -1;
-    if (crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &p2) < 0 ||
-        crypt_keyslot_add_by_volume_key(cd, 0, NULL, 64, "unit-secret", 11) != 0) {
-        crypt_free(cd);
-        return -1;
-    }
     snprintf(uuid, sizeof(uuid), "%s", crypt_get_uuid(cd));
     header_bytes = crypt_get_data_offset(cd) * 512;
     crypt_free(cd);

@@ -168,21 +168,12 @@ static int teardown(void **state)
 /* A fresh image of @p size bytes, all zero. */
 static void make_image(uint64_t size)
 {
-    int fd;
-
-    unlink(img);
-    fd = open(img, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, (off_t)size), 0);
-    close(fd);
+    fixture_image(img, size);
 }
 
 static void pwrite_at(const void *buf, size_t len, off_t off)
 {
-    int fd = open(img, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, buf, len, off), (ssize_t)len);
-    close(fd);
+    fixture_pwrite(img, buf, len, off);
 }
 
 /* Fill the first @p len bytes with a pattern that carries no signature. */

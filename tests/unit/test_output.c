@@ -118,28 +118,6 @@ static void test_json_always_valid(void **state)
     json_object_put(o);
 }
 
-static void test_parse_u64(void **state)
-{
-    uint64_t v = 42;
-
-    assert_int_equal(fl_parse_u64("0", &v), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(fl_parse_u64("18446744073709551615", &v), 0);
-    assert_true(v == UINT64_MAX);
-    v = 7;
-    assert_int_equal(fl_parse_u64("18446744073709551616", &v), -ERANGE);
-    assert_int_equal(v, 7); /* untouched on failure */
-    assert_int_equal(fl_parse_u64("", &v), -EINVAL);
-    assert_int_equal(fl_parse_u64(NULL, &v), -EINVAL);
-    assert_int_equal(fl_parse_u64("-1", &v), -EINVAL);
-    assert_int_equal(fl_parse_u64("+1", &v), -EINVAL);
-    assert_int_equal(fl_parse_u64(" 1", &v), -EINVAL);
-    assert_int_equal(fl_parse_u64("1 ", &v), -EINVAL);
-    assert_int_equal(fl_parse_u64("1k", &v), -EINVAL);
-    assert_int_equal(fl_parse_u64("0x10", &v), -EINVAL);
-    assert_int_equal(v, 7);
-}
-
 static void test_exit_codes(void **state)
 {
     assert_int_equal(fl_exit_code(FL_EXIT_OK), 0);
@@ -168,7 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_string_escaping), cmocka_unit_test(test_json_roundtrip),
         cmocka_unit_test(test_text_escaping),        cmocka_unit_test(test_fprintf_escaped),
-        cmocka_unit_test(test_json_always_valid),    cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_json_always_valid),
         cmocka_unit_test(test_exit_codes),           cmocka_unit_test(test_volume_error_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
