@@ -27,6 +27,8 @@ static char last_error[512];
  * @p append and @p err < 0, then a newline. errno is left as it was.
  */
 static void vlog(const char *prefix, int err, bool append, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void vlog(const char *prefix, int err, bool append, const char *fmt, va_list ap)
 {
     int saved = errno;
 

@@ -35,6 +35,7 @@ static bool inject_failure_(void)
 }
 #define inject_failure() (from_fipsluks(__builtin_return_address(0)) && inject_failure_())
 
+static int format_alloc(char **strp, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static int format_alloc(char **strp, const char *fmt, va_list ap)
 {
     va_list aq;
