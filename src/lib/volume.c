@@ -700,6 +700,19 @@ static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *
     return 0;
 }
 
+/*
+ * open_source() and header_region() of @p source: @p first (FIRST_READ bytes) gets its first *@p n
+ * bytes, *@p len the size of its LUKS header region (0: none). *@p fd is the open source, or -1: the
+ * caller closes it, also on failure.
+ */
+static int open_region(const char *source, unsigned flags, unsigned char *first, int *fd, uint64_t *size,
+                       size_t *n, size_t *len)
+{
+    int r = open_source(source, flags, fd, size);
+
+    return r < 0 ? r : header_region(*fd, *size, first, n, len);
+}
+
 int fl_probe_luks(const char *path)
 {
     unsigned char *first;
@@ -710,17 +723,11 @@ int fl_probe_luks(const char *path)
     first = malloc(FIRST_READ);
     if (!first)
         return -ENOMEM;
-    r = open_source(path, FL_READ_NOFOLLOW, &fd, &size);
-    if (r < 0) {
-        free(first);
-        return r;
-    }
-    r = header_region(fd, size, first, &n, &len);
-    close(fd);
+    r = open_region(path, FL_READ_NOFOLLOW, first, &fd, &size, &n, &len);
+    if (fd >= 0)
+        close(fd);
     free(first);
-    if (r < 0)
-        return r;
-    return len > 0;
+    return r < 0 ? r : len > 0;
 }
 
 static int load(struct fl_volume *v, const char *source, unsigned flags)
@@ -735,17 +742,13 @@ static int load(struct fl_volume *v, const char *source, unsigned flags)
     first = malloc(FIRST_READ);
     if (!first)
         return -ENOMEM;
-    r = open_source(source, flags, &fd, &size);
-    if (r < 0) {
-        free(first);
-        return r;
-    }
-    r = header_region(fd, size, first, &n, &len);
+    r = open_region(source, flags, first, &fd, &size, &n, &len);
     if (r >= 0 && len == 0)
         r = -EMEDIUMTYPE;
     if (r >= 0)
         r = header_copy_make(fd, size, first, n, len, &copy);
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     free(first);
     if (r < 0)
         goto out;
