@@ -47,3 +47,23 @@ void fl_key_file_error(int r, const char *path, char *buf, size_t size)
     else
         snprintf(buf, size, "cannot read key file '%s': %s", path, strerror(-r));
 }
+
+int fl_read_key_files(char *const *files, uint64_t offset, uint64_t size, struct fl_secret **secrets, size_t max,
+                      size_t *n, char *why, size_t why_size)
+{
+    for (size_t k = 0; files && files[k]; k++) {
+        int r;
+
+        if (*n == max) {
+            snprintf(why, why_size, "at most %zu key files", max);
+            return -EINVAL;
+        }
+        r = fl_read_key_file(files[k], offset, size, &secrets[*n]);
+        if (r < 0) {
+            fl_key_file_error(r, files[k], why, why_size);
+            return r;
+        }
+        (*n)++;
+    }
+    return 0;
+}

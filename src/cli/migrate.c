@@ -179,33 +179,28 @@ static int parse_options(int argc, const char **argv, struct opts *o)
 /* Every key file, read once. */
 static int read_key_files(struct run *run)
 {
-    for (size_t k = 0; run->o.key_files && run->o.key_files[k]; k++) {
-        const char *file = run->o.key_files[k];
-        struct fl_secret *s = NULL;
-        int r;
+    char why[1024];
+    int r;
 
-        if (run->n_secrets == FL_MAX_KEYSLOTS)
-            return fail(run, -EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
-        r = fl_read_key_file(file, run->o.keyfile_offset, run->o.keyfile_size, &s);
-        if (r < 0) {
-            char why[1024];
+    r = fl_read_key_files(run->o.key_files, run->o.keyfile_offset, run->o.keyfile_size, run->owned,
+                          FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
+    if (r < 0)
+        r = fail(run, r, "%s", why);
+    for (size_t i = 0; i < run->n_secrets; i++) {
+        const char *file = run->o.key_files[i];
 
-            fl_key_file_error(r, file, why, sizeof(why));
-            return fail(run, r, "%s", why);
-        }
         if (!strcmp(file, "-"))
-            run->sources[run->n_secrets] = strdup("standard input");
-        else if (asprintf(&run->sources[run->n_secrets], "key file '%s'", file) < 0)
-            run->sources[run->n_secrets] = NULL;
+            run->sources[i] = strdup("standard input");
+        else if (asprintf(&run->sources[i], "key file '%s'", file) < 0)
+            run->sources[i] = NULL;
         /* sources[] keeps the string, and verb_migrate() frees it; clang's analyzer drops the binding of
-         * sources[n_secrets] at the next store at a symbolic index and reports it leaked. */
+         * sources[i] at the next store at a symbolic index and reports it leaked. */
         /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
-        run->owned[run->n_secrets] = s;
-        run->secrets[run->n_secrets++].secret = s;
-        if (!run->sources[run->n_secrets - 1])
-            return fail(run, -ENOMEM, "cannot read key file '%s': %s", file, strerror(ENOMEM));
+        run->secrets[i].secret = run->owned[i];
+        if (!run->sources[i] && r >= 0)
+            r = fail(run, -ENOMEM, "cannot read key file '%s': %s", file, strerror(ENOMEM));
     }
-    return 0;
+    return r;
 }
 
 static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)

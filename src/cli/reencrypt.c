@@ -92,25 +92,15 @@ static const char *source_name(const char *file)
 
 static int read_key_files(struct run *run)
 {
-    for (size_t k = 0; run->o.key_files && run->o.key_files[k]; k++) {
-        const char *file = run->o.key_files[k];
-        struct fl_secret *s = NULL;
-        int r;
+    char why[1024];
+    int r;
 
-        if (run->n_secrets == FL_MAX_KEYSLOTS)
-            return fl_log_error_errno(-EINVAL, "at most %d key files", FL_MAX_KEYSLOTS);
-        r = fl_read_key_file(file, 0, 0, &s);
-        if (r < 0) {
-            char why[1024];
-
-            fl_key_file_error(r, file, why, sizeof(why));
-            return fl_log_error_errno(r, "%s", why);
-        }
-        run->owned[run->n_secrets] = s;
-        run->secrets[run->n_secrets].source = source_name(file);
-        run->secrets[run->n_secrets++].secret = s;
+    r = fl_read_key_files(run->o.key_files, 0, 0, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
+    for (size_t i = 0; i < run->n_secrets; i++) {
+        run->secrets[i].source = source_name(run->o.key_files[i]);
+        run->secrets[i].secret = run->owned[i];
     }
-    return 0;
+    return r < 0 ? fl_log_error_errno(r, "%s", why) : 0;
 }
 
 static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)
