@@ -11,15 +11,6 @@ fast=(--pbkdf-force-iterations 1000)
 verbs=(scan check format migrate reencrypt report)
 version=$(fipsluks --version | cut -d' ' -f2)
 
-# fl_expect_exit2 CODE CMD…: like fl_expect_exit, standard error kept in $FL_ERR.
-fl_expect_exit2() {
-    local want=$1 rc=0
-    shift
-    FL_OUT=$("$@" 2>"$T/stderr") || rc=$?
-    FL_ERR=$(cat "$T/stderr")
-    [[ $rc -eq $want ]] || fl_fail "'$*' exited $rc, expected $want; stderr: $FL_ERR"
-}
-
 # --- help VERB, usage lines ---------------------------------------------------------------------------
 fl_expect_exit 0 fipsluks --help
 top_help=$FL_OUT

@@ -13,14 +13,6 @@ fast=(--pbkdf-force-iterations 1000)
 creating=(format migrate reencrypt) # the verbs that make PBKDF2 keyslots
 reading=(format migrate)            # the verbs that take --keyfile-offset/--keyfile-size
 
-# fl_expect_exit2 CODE CMD…: like fl_expect_exit, standard error kept in $FL_ERR.
-fl_expect_exit2() {
-    local want=$1 rc=0
-    shift
-    FL_OUT=$("$@" 2>"$T/stderr") || rc=$?
-    FL_ERR=$(cat "$T/stderr")
-    [[ $rc -eq $want ]] || fl_fail "'$*' exited $rc, expected $want; stderr: $FL_ERR"
-}
 # same_refusal OPTION…: each of "${verbs_[@]}" refuses the options (no target exists) with exit 1 and the
 # same first line of standard error, but for the verb's name; that line is left in $FL_LINE.
 same_refusal() {

@@ -73,6 +73,15 @@ fl_expect_exit() {
     [[ $rc -eq $want ]] || fl_fail "'$*' exited $rc, expected $want; output: $FL_OUT"
 }
 
+# fl_expect_exit2 CODE CMD…: like fl_expect_exit, standard error kept in $FL_ERR.
+fl_expect_exit2() {
+    local want=$1 rc=0
+    shift
+    FL_OUT=$("$@" 2>"$T/stderr") || rc=$?
+    FL_ERR=$(cat "$T/stderr")
+    [[ $rc -eq $want ]] || fl_fail "'$*' exited $rc, expected $want; stderr: $FL_ERR"
+}
+
 # fl_jq FILTER JSONFILE  — jq -r with failure on parse errors
 fl_jq() { jq -er "$1" "$2"; }
 
