@@ -130,14 +130,29 @@ enum fl_read_flags {
 /** fl_volume_read() with @p flags (FL_READ_NOFOLLOW for paths found by walking a directory). */
 int fl_volume_read_flags(const char *path, const char *header_path, unsigned flags, struct fl_volume **ret);
 
+/** A device or image opened ahead of reading its header (fl_volume_source_open()). */
+struct fl_volume_source {
+    int fd; /**< -1 when closed */
+    uint64_t size;
+};
+
 /**
- * Whether @p path carries a LUKS signature: the primary header magic, or the magic of a LUKS2
- * secondary header copy at one of its possible offsets. Reads a few bytes, writes nothing. For paths
- * found by a directory walk: a symbolic link in the last component is not followed (-ELOOP).
- * @return 1 if LUKS, 0 if not, or a negative errno (-ENOENT, -EACCES, -EISDIR, -ENOTBLK, -ELOOP,
- *         -EREMOTEIO, -EIO).
+ * Open @p path as fl_volume_read_flags() does (the same checks, the same errors) and have the kernel
+ * start reading its first header bytes in the background. A scan opens a few targets ahead of
+ * reading them, so that on a cold cache their reads overlap the work on other volumes.
+ * @return 0 (close it with fl_volume_source_close(), or read it with fl_volume_read_source()), or
+ *         the negative errno fl_volume_read_flags() would return for the open.
  */
-int fl_probe_luks(const char *path);
+int fl_volume_source_open(const char *path, unsigned flags, struct fl_volume_source *ret);
+
+/** Close @p src (nothing when it is closed already). */
+void fl_volume_source_close(struct fl_volume_source *src);
+
+/**
+ * fl_volume_read() of @p src, opened by fl_volume_source_open() of @p path (which only names it now);
+ * @p src is closed in every case. A file removed since it was opened is read whole, as it was.
+ */
+int fl_volume_read_source(struct fl_volume_source *src, const char *path, struct fl_volume **ret);
 
 /** Why a volume could not be read, for an operator: the errors of fl_volume_read(). Static string. */
 const char *fl_volume_strerror(int err);

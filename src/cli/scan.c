@@ -2,6 +2,7 @@
 /* fipsluks scan: read LUKS headers and report what a FIPS host refuses. Never writes. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,7 +31,14 @@ struct target {
     bool probe; /* found by walking or discovery: skipped unless it has a LUKS signature */
     bool named; /* named on the command line: a skip is said even without --verbose */
     char *why;  /* deliberately not read (a pseudo or other file system), or NULL */
+    /* opened ahead of its reading (open_ahead()): AHEAD_* state, then the source or the error */
+    int ahead_state;
+    int ahead_error;
+    struct fl_volume_source ahead;
 };
+
+/* target.ahead_state: not opened ahead; being opened; opened (or failed); read without it */
+enum { AHEAD_NONE, AHEAD_OPENING, AHEAD_READY, AHEAD_SKIPPED };
 
 /* What scanning a target gave; filled on a worker thread, emitted and freed on the main thread. */
 enum outcome { OUTCOME_VOLUME, OUTCOME_ERROR, OUTCOME_SKIPPED };
@@ -58,6 +66,7 @@ struct scan {
         const char *kind; /* "volume", "skipped", "summary" */
         char *text;       /* its record fields, serialised (print_record()) */
     } envelope[SCAN_RECORD_KINDS];
+    size_t ahead;               /* how far ahead of its reading a target is opened (open_ahead()) */
     pthread_mutex_t first_read; /* see read_volume() */
     bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
@@ -74,7 +83,8 @@ static int add_target(struct scan *s, char *path, int error, bool probe)
         free(path);
         return -ENOMEM;
     }
-    s->targets[s->n_targets++] = (struct target){.path = path, .error = error, .probe = probe, .why = NULL};
+    s->targets[s->n_targets++] =
+        (struct target){.path = path, .error = error, .probe = probe, .why = NULL, .ahead = {.fd = -1}};
     return 0;
 }
 
@@ -143,18 +153,59 @@ static int add_host(struct scan *s)
 /* ---- scanning one target (on a worker thread: touches only its own result) ---- */
 
 /*
+ * Open target @p i ahead of its reading, and have the kernel start reading its header: a worker
+ * does this for the target a few places after the one it takes, so that on a cold cache the read
+ * runs while the workers are busy with libcryptsetup, as the floor's reads run with nothing else
+ * to do. A warm scan pays one posix_fadvise() per target for it: the open is the one the read
+ * would make anyway.
+ */
+static void open_ahead(struct scan *s, size_t i)
+{
+    struct target *t;
+    int expected = AHEAD_NONE;
+
+    if (i >= s->n_targets || s->header)
+        return;
+    t = &s->targets[i];
+    if (t->error < 0 || t->why ||
+        !__atomic_compare_exchange_n(&t->ahead_state, &expected, AHEAD_OPENING, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
+    t->ahead_error = fl_volume_source_open(t->path, t->probe ? FL_READ_NOFOLLOW : 0, &t->ahead);
+    __atomic_store_n(&t->ahead_state, AHEAD_READY, __ATOMIC_RELEASE);
+}
+
+/* fl_volume_read_flags() of @p t, through the source open_ahead() opened when it did. */
+static int read_target(struct scan *s, struct target *t, struct fl_volume **ret)
+{
+    int state = AHEAD_NONE;
+
+    /* a file found by walking and swapped for a symbolic link since is not followed */
+    if (__atomic_compare_exchange_n(&t->ahead_state, &state, AHEAD_SKIPPED, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fl_volume_read_flags(t->path, t->probe ? NULL : s->header, t->probe ? FL_READ_NOFOLLOW : 0, ret);
+    while (state == AHEAD_OPENING) { /* another worker is in the middle of a few system calls */
+        sched_yield();
+        state = __atomic_load_n(&t->ahead_state, __ATOMIC_ACQUIRE);
+    }
+    if (t->ahead_error < 0)
+        return t->ahead_error;
+    return fl_volume_read_source(&t->ahead, t->path, ret);
+}
+
+/*
  * libcryptsetup initialises its crypto backend and RNG on first use behind plain static flags,
  * which is not safe to race: until one volume has been read (so that initialisation is done),
  * reads take turns.
  */
-static int read_volume(struct scan *s, const char *path, const char *header, unsigned flags, struct fl_volume **ret)
+static int read_volume(struct scan *s, struct target *t, struct fl_volume **ret)
 {
     int r;
 
     if (__atomic_load_n(&s->cryptsetup_ready, __ATOMIC_ACQUIRE))
-        return fl_volume_read_flags(path, header, flags, ret);
+        return read_target(s, t, ret);
     pthread_mutex_lock(&s->first_read);
-    r = fl_volume_read_flags(path, header, flags, ret);
+    r = read_target(s, t, ret);
     if (r >= 0)
         __atomic_store_n(&s->cryptsetup_ready, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&s->first_read);
@@ -164,7 +215,7 @@ static int read_volume(struct scan *s, const char *path, const char *header, uns
 static int scan_target(size_t i, void *ctx)
 {
     struct scan *s = ctx;
-    const struct target *t = &s->targets[i];
+    struct target *t = &s->targets[i];
     struct result *res = &s->results[i];
     int r;
 
@@ -177,23 +228,21 @@ static int scan_target(size_t i, void *ctx)
         res->why = t->why;
         return 0;
     }
-    if (t->probe) {
-        r = fl_probe_luks(t->path);
-        if (r == -ENOENT) { /* removed since the walk listed it: nothing to judge, nothing lost */
-            res->outcome = OUTCOME_SKIPPED;
-            res->why = "removed during the scan";
-            return 0;
-        }
-        if (r <= 0) {
-            res->outcome = r < 0 ? OUTCOME_ERROR : OUTCOME_SKIPPED;
-            res->error = r;
-            return 0;
-        }
-    }
-    /* a file found by walking and swapped for a symbolic link since is not followed */
-    r = read_volume(s, t->path, t->probe ? NULL : s->header, t->probe ? FL_READ_NOFOLLOW : 0, &res->volume);
+    /*
+     * A file found by walking is read like a named one (its first read is the probe), but having
+     * no LUKS signature, or being removed since the walk listed it, skips it: nothing to judge,
+     * nothing lost.
+     */
+    open_ahead(s, i + s->ahead);
+    r = read_volume(s, t, &res->volume);
     if (r == -ENOMEM)
         return r;
+    if (t->probe && (r == -EMEDIUMTYPE || r == -ENOENT)) {
+        res->outcome = OUTCOME_SKIPPED;
+        res->why = r == -ENOENT ? "removed during the scan" : NULL;
+        res->error = 0;
+        return 0;
+    }
     if (r < 0) {
         res->error = r;
         return 0;
@@ -582,6 +631,8 @@ int verb_scan(int argc, const char **argv)
         if (!s.results)
             r = -ENOMEM;
         /* --json-lines streams records as they come; every other format keeps the target order. */
+        /* two rounds of the workers ahead: time for a cold read to complete before it is needed */
+        s.ahead = 2 * (size_t)jobs;
         if (r >= 0)
             r = fl_jobs_run(s.n_targets, jobs, s.format != FORMAT_JSON_LINES, scan_target, emit_result, &s);
     }
@@ -603,6 +654,7 @@ out:
     if (file.file)
         fl_atomic_abort(&file);
     for (size_t i = 0; i < s.n_targets; i++) {
+        fl_volume_source_close(&s.targets[i].ahead); /* opened ahead, not read: the scan stopped */
         free(s.targets[i].path);
         free(s.targets[i].why);
         if (s.results) {

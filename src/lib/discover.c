@@ -224,22 +224,28 @@ int fl_discover_luks_devices(const char *sysroot, struct fl_found_list *out)
     return r < 0 ? r : found;
 }
 
-static int cmp_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+/* A directory entry: its type from readdir() (DT_UNKNOWN where the file system does not say) and name. */
+struct entry {
+    unsigned char type;
+    char name[];
+};
 
-static void free_names(char **names, size_t n)
+static void free_names(struct entry **names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
 }
 
-/* The names in directory @p d but "." and "..", sorted. @return count or -errno. */
-static int read_names(DIR *d, char ***ret)
+static int cmp_entries(const void *a, const void *b)
 {
-    char **names = NULL;
+    return strcmp((*(struct entry *const *)a)->name, (*(struct entry *const *)b)->name);
+}
+
+/* The entries of directory @p d but "." and "..", sorted by name. @return count or -errno. */
+static int read_names(DIR *d, struct entry ***ret)
+{
+    struct entry **names = NULL;
     size_t n = 0, allocated = 0;
     struct dirent *e;
 
@@ -260,17 +266,36 @@ static int read_names(DIR *d, char ***ret)
             free_names(names, n);
             return -ENOMEM;
         }
-        names[n] = strdup(e->d_name);
-        if (!names[n]) {
+        names[n] = malloc(sizeof(struct entry) + strlen(e->d_name) + 1);
+        if (names[n]) {
+            names[n]->type = e->d_type;
+            strcpy(names[n]->name, e->d_name);
+        } else {
             free_names(names, n);
             return -ENOMEM;
         }
         n++;
     }
     if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_strings);
+        qsort(names, n, sizeof(*names), cmp_entries);
     *ret = names;
     return (int)n;
+}
+
+/*
+ * The type of @p e: DT_DIR, DT_REG, DT_BLK, another DT_ value (never opened), or -errno. The type
+ * readdir() gave spares a stat of each file, which on a cold cache is an inode read, one after
+ * another on the walking thread; the workers' O_PATH open and fstat() check the type again anyway.
+ */
+static int entry_type(int dfd, const struct entry *e)
+{
+    struct stat st;
+
+    if (e->type != DT_UNKNOWN)
+        return e->type;
+    if (fstatat(dfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : S_ISBLK(st.st_mode) ? DT_BLK : DT_UNKNOWN;
 }
 
 struct walk {
@@ -291,7 +316,7 @@ static int found_path(struct walk *w, const char *path, int err)
  */
 static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
 {
-    char **names = NULL;
+    struct entry **names = NULL;
     struct stat st;
     DIR *d;
     int n, idx, count = 0, r;
@@ -334,16 +359,17 @@ static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
         /* read_names() sets names whenever it returns a count; clang's analyzer assumes that a failed
          * readdir() may leave errno negative, which would make it return a count without names. */
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-        if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]) < 0) {
+        if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]->name) < 0) {
             r = -ENOMEM;
             break;
         }
-        if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            r = found_path(w, path, -errno);
-        } else if (S_ISDIR(st.st_mode)) {
-            int sub = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        r = entry_type(dirfd(d), names[i]);
+        if (r < 0) {
+            r = found_path(w, path, r);
+        } else if (r == DT_DIR) {
+            int sub = openat(dirfd(d), names[i]->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             r = sub < 0 ? found_path(w, path, -errno) : walk_dir(w, sub, path, depth + 1);
-        } else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+        } else if (r == DT_REG || r == DT_BLK) {
             r = found_path(w, path, 0);
         } else {
             r = 0; /* symbolic links, character devices, sockets, FIFOs: never opened */

@@ -46,19 +46,16 @@ static void header_copy_done(struct header_copy *c)
     c->bytes = NULL;
 }
 
-static int source_size(int fd, uint64_t *ret)
+/* The size of @p fd, a regular file or a block device whose fstat() is @p st. */
+static int source_size(int fd, const struct stat *st, uint64_t *ret)
 {
-    struct stat st;
-
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    if (S_ISDIR(st.st_mode))
+    if (S_ISDIR(st->st_mode))
         return -EISDIR;
-    if (S_ISREG(st.st_mode)) {
-        *ret = (uint64_t)st.st_size;
+    if (S_ISREG(st->st_mode)) {
+        *ret = (uint64_t)st->st_size;
         return 0;
     }
-    if (S_ISBLK(st.st_mode)) {
+    if (S_ISBLK(st->st_mode)) {
         uint64_t size;
         if (ioctl(fd, BLKGETSIZE64, &size) < 0)
             return -errno;
@@ -689,7 +686,7 @@ static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *
     if (fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
         r = -EAGAIN; /* cannot happen: /proc/self/fd reopens the same inode */
     if (!r)
-        r = source_size(fd, ret_size);
+        r = source_size(fd, &again, ret_size);
     if (r < 0) {
         close(fd);
         return r;
@@ -713,24 +710,8 @@ static int open_region(const char *source, unsigned flags, unsigned char *first,
     return r < 0 ? r : header_region(*fd, *size, first, n, len);
 }
 
-int fl_probe_luks(const char *path)
-{
-    unsigned char *first;
-    uint64_t size = 0;
-    size_t n = 0, len = 0;
-    int fd = -1, r;
-
-    first = malloc(FIRST_READ);
-    if (!first)
-        return -ENOMEM;
-    r = open_region(path, FL_READ_NOFOLLOW, first, &fd, &size, &n, &len);
-    if (fd >= 0)
-        close(fd);
-    free(first);
-    return r < 0 ? r : len > 0;
-}
-
-static int load(struct fl_volume *v, const char *source, unsigned flags)
+/* Read @p source (or @p ahead, opened ahead of time: taken over) into @p v. */
+static int load(struct fl_volume *v, const char *source, unsigned flags, struct fl_volume_source *ahead)
 {
     struct header_copy copy = {.fd = -1};
     struct crypt_device *cd = NULL;
@@ -739,10 +720,18 @@ static int load(struct fl_volume *v, const char *source, unsigned flags)
     size_t n = 0, len = 0;
     int fd = -1, r;
 
+    if (ahead) {
+        fd = ahead->fd;
+        size = ahead->size;
+        ahead->fd = -1;
+    }
     first = malloc(FIRST_READ);
     if (!first)
-        return -ENOMEM;
-    r = open_region(source, flags, first, &fd, &size, &n, &len);
+        r = -ENOMEM;
+    else if (fd >= 0)
+        r = header_region(fd, size, first, &n, &len);
+    else
+        r = open_region(source, flags, first, &fd, &size, &n, &len);
     if (r >= 0 && len == 0)
         r = -EMEDIUMTYPE;
     if (r >= 0)
@@ -787,7 +776,8 @@ int fl_volume_read(const char *path, const char *header_path, struct fl_volume *
     return fl_volume_read_flags(path, header_path, 0, ret);
 }
 
-int fl_volume_read_flags(const char *path, const char *header_path, unsigned flags, struct fl_volume **ret)
+static int volume_read(const char *path, const char *header_path, unsigned flags, struct fl_volume_source *ahead,
+                       struct fl_volume **ret)
 {
     struct fl_volume *v;
     int r;
@@ -805,9 +795,9 @@ int fl_volume_read_flags(const char *path, const char *header_path, unsigned fla
         struct stat st;
         r = stat(path, &st) < 0 ? -errno : 0;
         if (!r)
-            r = load(v, header_path, flags);
+            r = load(v, header_path, flags, NULL);
     } else {
-        r = load(v, path, flags);
+        r = load(v, path, flags, ahead);
     }
     if (r < 0) {
         fl_volume_free(v);
@@ -815,6 +805,40 @@ int fl_volume_read_flags(const char *path, const char *header_path, unsigned fla
     }
     *ret = v;
     return 0;
+}
+
+int fl_volume_read_flags(const char *path, const char *header_path, unsigned flags, struct fl_volume **ret)
+{
+    return volume_read(path, header_path, flags, NULL, ret);
+}
+
+int fl_volume_source_open(const char *path, unsigned flags, struct fl_volume_source *ret)
+{
+    int r;
+
+    ret->fd = -1;
+    ret->size = 0;
+    r = open_source(path, flags, &ret->fd, &ret->size);
+    if (r < 0)
+        return r;
+    /* the first read, started now: it completes while the caller works on other volumes */
+    (void)posix_fadvise(ret->fd, 0, FIRST_READ, POSIX_FADV_WILLNEED);
+    return 0;
+}
+
+void fl_volume_source_close(struct fl_volume_source *src)
+{
+    if (src->fd >= 0)
+        close(src->fd);
+    src->fd = -1;
+}
+
+int fl_volume_read_source(struct fl_volume_source *src, const char *path, struct fl_volume **ret)
+{
+    int r = src->fd >= 0 ? volume_read(path, NULL, 0, src, ret) : -EBADF;
+
+    fl_volume_source_close(src);
+    return r;
 }
 
 void fl_volume_free(struct fl_volume *v)

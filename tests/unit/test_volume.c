@@ -178,7 +178,6 @@ static void test_damaged_primary_not_written(void **state)
     assert_int_equal(system(cmd), 0);
     corrupt(p, 4096 + 100); /* inside the primary JSON area */
     before = file_bytes(p, len);
-    assert_int_equal(fl_probe_luks(p), 1);
     assert_int_equal(fl_volume_read(p, NULL, &v), 0);
     assert_true(v->header_repaired);
     assert_string_equal(v->keyslots[0].hash, "sha512");
@@ -188,7 +187,6 @@ static void test_damaged_primary_not_written(void **state)
 
     /* both copies damaged: a LUKS signature, but nothing loadable */
     corrupt(p, 16384 + 4096 + 100);
-    assert_int_equal(fl_probe_luks(p), 1);
     v = NULL;
     assert_int_equal(fl_volume_read(p, NULL, &v), -EUCLEAN);
     assert_null(v);
@@ -209,7 +207,6 @@ static void test_secondary_only(void **state)
     fd = open(p, O_WRONLY);
     assert_int_equal(pwrite(fd, "\0\0\0\0\0\0", 6, 0), 6);
     close(fd);
-    assert_int_equal(fl_probe_luks(p), 1);
     assert_int_equal(fl_volume_read(p, NULL, &v), 0);
     assert_true(v->header_repaired);
     assert_string_equal(v->keyslots[0].kdf, "argon2id");
@@ -222,13 +219,11 @@ static void test_not_luks(void **state)
 
     make_file(path_in("zero.img"), 1 << 20);
     make_file(path_in("empty.img"), 0);
-    assert_int_equal(fl_probe_luks(path_in("zero.img")), 0);
     assert_int_equal(fl_volume_read(path_in("zero.img"), NULL, &v), -EMEDIUMTYPE);
     assert_int_equal(fl_volume_read(path_in("empty.img"), NULL, &v), -EMEDIUMTYPE);
     assert_int_equal(fl_volume_read(path_in("missing.img"), NULL, &v), -ENOENT);
     assert_int_equal(fl_volume_read(dir, NULL, &v), -EISDIR);
     assert_int_equal(fl_volume_read("/dev/null", NULL, &v), -ENOTBLK);
-    assert_int_equal(fl_probe_luks(path_in("missing.img")), -ENOENT);
     assert_null(v);
 }
 
@@ -261,13 +256,10 @@ static void test_read_refuses_special_files(void **state)
     snprintf(fifo, sizeof(fifo), "%s/lonely-fifo", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     /* would block forever in open() (no writer) if it were opened for reading */
-    assert_int_equal(fl_probe_luks(fifo), -ENOTBLK);
     assert_int_equal(fl_volume_read(fifo, NULL, &v), -ENOTBLK);
     assert_int_equal(fl_volume_read("/dev/null", NULL, &v), -ENOTBLK);
     assert_int_equal(fl_volume_read("/proc/self/status", NULL, &v), -EREMOTEIO);
-    assert_int_equal(fl_probe_luks("/proc/self/status"), -EREMOTEIO);
     assert_int_equal(symlink(path_in("argon.img"), path_in("argon-link.img")), 0);
-    assert_int_equal(fl_probe_luks(path_in("argon-link.img")), -ELOOP);
     assert_int_equal(fl_volume_read_flags(path_in("argon-link.img"), NULL, FL_READ_NOFOLLOW, &v), -ELOOP);
     assert_int_equal(fl_volume_read(path_in("argon-link.img"), NULL, &v), 0); /* named: followed */
     fl_volume_free(v);
