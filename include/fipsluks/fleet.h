@@ -83,6 +83,19 @@ void fl_fleet_free(struct fl_fleet *f);
  */
 int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t len);
 
+/**
+ * One input read in pieces, for inputs larger than memory should hold: fl_fleet_input_new(), then
+ * fl_fleet_input_feed() with each piece as it is read (any sizes), fl_fleet_input_finish() at its
+ * end, fl_fleet_input_free(). The result is that of fl_fleet_add() on the whole input, but only the
+ * bytes of the JSON value being parsed are held (at most 1 GiB: a larger value is an input error,
+ * and the rest of that input is not read). Feed and finish return 0 or -ENOMEM.
+ */
+struct fl_fleet_input;
+int fl_fleet_input_new(struct fl_fleet *f, const char *source, struct fl_fleet_input **ret);
+int fl_fleet_input_feed(struct fl_fleet_input *in, const char *buf, size_t len);
+int fl_fleet_input_finish(struct fl_fleet_input *in);
+void fl_fleet_input_free(struct fl_fleet_input *in);
+
 /** Record an error about @p source that is not in its contents (e.g. it cannot be read). */
 int fl_fleet_add_error(struct fl_fleet *f, const char *source, unsigned long line, const char *message);
 

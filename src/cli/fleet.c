@@ -19,56 +19,56 @@
 #include "cli.h"
 
 #define REPORT_MAX_AGE_DEFAULT (2 * 86400)  /* the timer scans daily: two missed days are stale */
-#define REPORT_INPUT_MAX       (1ULL << 30) /* one input file (bytes) */
 
 /* ---- reading the inputs ---- */
 
-static int read_all(int fd, char **ret, size_t *ret_len)
-{
-    size_t len = 0, size = 0;
-    char *buf = NULL;
-    ssize_t n;
+#define REPORT_PIECE (64u * 1024) /* read and merged at a time: an input is never held whole */
 
+/* Read @p fd to its end into @p in. @return 0, -errno of the read, or -ENOMEM (from the merge). */
+static int read_input(int fd, struct fl_fleet_input *in)
+{
+    char *buf = malloc(REPORT_PIECE);
+    int r = 0;
+
+    if (!buf)
+        return -ENOMEM;
     for (;;) {
-        if (len == size) {
-            if (size >= REPORT_INPUT_MAX) {
-                free(buf);
-                return -EFBIG;
-            }
-            /* room for 64 KiB more: 64 KiB, then twice as much each time */
-            if (fl_array_grow(&buf, &size, len + 65536, 1) < 0) {
-                free(buf);
-                return -ENOMEM;
-            }
-        }
-        n = read(fd, buf + len, size - len);
+        ssize_t n = read(fd, buf, REPORT_PIECE);
         if (n == 0)
             break;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            n = -errno;
-            free(buf);
-            return (int)n;
+            r = -errno;
+            break;
         }
-        len += (size_t)n;
+        r = fl_fleet_input_feed(in, buf, (size_t)n);
+        if (r < 0)
+            break;
     }
-    *ret = buf;
-    *ret_len = len;
-    return 0;
+    free(buf);
+    return r;
 }
 
-/* Merge one input; @return 0, 1 when it cannot be read (recorded as an input error), or -ENOMEM. */
+/*
+ * Merge one input; @return 0, 1 when it cannot be read (recorded as an input error), or -ENOMEM.
+ * What was merged before a read error stays merged.
+ */
 static int add_input(struct fl_fleet *fleet, const char *name)
 {
     bool is_stdin = !strcmp(name, "-");
     const char *source = is_stdin ? "(standard input)" : name;
     int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    char *buf = NULL;
-    size_t len = 0;
+    struct fl_fleet_input *in = NULL;
     int r;
 
-    r = fd < 0 ? -errno : read_all(fd, &buf, &len);
+    r = fd < 0 ? -errno : fl_fleet_input_new(fleet, source, &in);
+    if (r >= 0) {
+        r = read_input(fd, in);
+        if (r >= 0)
+            r = fl_fleet_input_finish(in);
+    }
+    fl_fleet_input_free(in);
     if (fd >= 0 && !is_stdin)
         close(fd);
     if (r == -ENOMEM)
@@ -77,9 +77,7 @@ static int add_input(struct fl_fleet *fleet, const char *name)
         r = fl_fleet_add_error(fleet, source, 0, strerror(-r));
         return r < 0 ? r : 1;
     }
-    r = fl_fleet_add(fleet, source, buf, len);
-    free(buf);
-    return r;
+    return 0;
 }
 
 /* --max-age: a number with an optional unit s, m, h, d or w (seconds without one). */

@@ -24,6 +24,9 @@
 #include "fipsluks/identity.h"
 #include "fipsluks/policy.h"
 
+#define FL_FLEET_VALUE_MAX (1ULL << 30) /* one JSON value held while it is parsed (bytes) */
+#define FL_FLEET_PIECE     (64u * 1024) /* fl_fleet_add() feeds its buffer in pieces of this size */
+
 /* What a volume contributes besides the public fields. */
 struct volume_extra {
     char **kdfs;     /* one per keyslot */
@@ -425,70 +428,193 @@ static unsigned long count_lines(const char *s, size_t n)
     return lines;
 }
 
-int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t len)
+/*
+ * One input, read in pieces (fl_fleet_input_feed()). Only the bytes of the value being parsed are
+ * held (json-c's tokener keeps its own state between pieces, so no byte is parsed twice): memory
+ * follows the largest record, not the input. buf[0] is at line `line`; `pos` is where the next value
+ * (or the search for the next line that starts a JSON object, after a bad value) begins, `fed` how
+ * far the tokener has been given the current value.
+ */
+struct fl_fleet_input {
+    struct fl_fleet *f;
+    char *source;
+    json_tokener *tok;
+    char *buf;
+    size_t len, allocated;
+    size_t pos, fed;
+    unsigned long line;  /* the line of buf[pos] */
+    bool in_value;       /* the tokener holds a value begun at pos */
+    bool resync;         /* after a bad value: looking for a line that starts with '{' */
+    bool done;           /* the rest of the input is not read (a value cut short, too large, or no resync) */
+};
+
+/* Give up the bytes before pos (consumed), so that the buffer holds one value at most. */
+static void input_compact(struct fl_fleet_input *in)
 {
-    json_tokener *tok = json_tokener_new_ex(64);
-    unsigned long line = 1;
-    size_t pos = 0;
+    if (in->pos == 0)
+        return;
+    memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+    in->len -= in->pos;
+    in->fed -= in->pos;
+    in->pos = 0;
+}
+
+/*
+ * After a bad value at pos: move pos to the next line that starts a JSON object (a record, or a
+ * document). @return true when found, false when more input is needed (or, at the end, there is none).
+ */
+static bool input_resync(struct fl_fleet_input *in, bool eof)
+{
+    const char *start = in->buf + in->pos, *next = start, *end = in->buf + in->len;
+
+    for (;;) {
+        next = memchr(next, '\n', (size_t)(end - next));
+        if (!next || next + 1 >= end) {
+            /* keep the last newline, whether '{' follows is not known yet; without one, nothing */
+            next = next ? next : end;
+            in->line += count_lines(start, (size_t)(next - start));
+            in->pos = (size_t)(next - in->buf);
+            if (eof)
+                in->done = true;
+            return false;
+        }
+        next++;
+        if (*next == '{')
+            break;
+    }
+    in->line += count_lines(start, (size_t)(next - start));
+    in->pos = (size_t)(next - in->buf);
+    in->resync = false;
+    return true;
+}
+
+/* Parse what the buffer holds; at @p eof, also what is left unfinished. @return 0 or -ENOMEM. */
+static int input_pump(struct fl_fleet_input *in, bool eof)
+{
     int r = 0;
 
-    if (!tok)
-        return -ENOMEM;
-    while (r >= 0) {
+    while (r >= 0 && !in->done) {
         enum json_tokener_error e;
         json_object *o;
-        size_t chunk, used;
-        const char *next;
+        size_t chunk, used, value_len;
 
-        while (pos < len && isspace((unsigned char)buf[pos]))
-            line += buf[pos++] == '\n';
-        if (pos >= len)
+        if (in->resync && !input_resync(in, eof))
             break;
-        chunk = len - pos < INT_MAX ? len - pos : INT_MAX;
-        json_tokener_reset(tok);
-        o = json_tokener_parse_ex(tok, buf + pos, (int)chunk);
-        e = json_tokener_get_error(tok);
-        used = json_tokener_get_parse_end(tok);
-        if (used > chunk)
-            used = chunk;
-        if (o && e == json_tokener_success && used > 0) {
-            r = add_record(f, source, line, o);
+        if (!in->in_value) {
+            while (in->pos < in->len && isspace((unsigned char)in->buf[in->pos]))
+                in->line += in->buf[in->pos++] == '\n';
+            if (in->pos >= in->len)
+                break;
+            json_tokener_reset(in->tok);
+            in->in_value = true;
+            in->fed = in->pos;
+        }
+        if (in->fed >= in->len) {
+            if (eof) {
+                r = add_error(in->f, in->source, in->line, "a JSON value is cut short at the end of the input");
+                in->done = true;
+            }
+            break;
+        }
+        chunk = in->len - in->fed < INT_MAX ? in->len - in->fed : INT_MAX;
+        o = json_tokener_parse_ex(in->tok, in->buf + in->fed, (int)chunk);
+        e = json_tokener_get_error(in->tok);
+        used = json_tokener_get_parse_end(in->tok);
+        in->fed += used > chunk ? chunk : used;
+        value_len = in->fed - in->pos;
+        if (o && e == json_tokener_success && value_len > 0) {
+            r = add_record(in->f, in->source, in->line, o);
             json_object_put(o);
-            line += count_lines(buf + pos, used);
-            pos += used;
+            in->line += count_lines(in->buf + in->pos, value_len);
+            in->pos = in->fed;
+            in->in_value = false;
             continue;
         }
         json_object_put(o);
-        if (e == json_tokener_continue || e == json_tokener_success) {
-            r = add_error(f, source, line, "a JSON value is cut short at the end of the input");
+        if (e == json_tokener_continue)
+            continue; /* all given: more input, or the end */
+        if (e == json_tokener_success) {
+            r = add_error(in->f, in->source, in->line, "a JSON value is cut short at the end of the input");
+            in->done = true;
             break;
         }
         /* Reported at the line the bad value starts on: that is the record to look at. */
-        if (count_lines(buf + pos, used))
-            r = add_error(f, source, line, "invalid JSON: %s (line %lu)", json_tokener_error_desc(e),
-                          line + count_lines(buf + pos, used));
+        if (count_lines(in->buf + in->pos, value_len))
+            r = add_error(in->f, in->source, in->line, "invalid JSON: %s (line %lu)", json_tokener_error_desc(e),
+                          in->line + count_lines(in->buf + in->pos, value_len));
         else
-            r = add_error(f, source, line, "invalid JSON: %s", json_tokener_error_desc(e));
-        /* Resume at the next line that starts a JSON object: a record, or a document. */
-        next = buf + pos;
-        for (;;) {
-            next = memchr(next, '\n', len - (size_t)(next - buf));
-            if (!next || (size_t)(next - buf) + 1 >= len)
-                break;
-            next++;
-            if (*next == '{')
-                break;
-        }
-        if (!next || (size_t)(next - buf) >= len || *next != '{')
-            break;
-        line += count_lines(buf + pos, (size_t)(next - (buf + pos)));
-        pos = (size_t)(next - buf);
+            r = add_error(in->f, in->source, in->line, "invalid JSON: %s", json_tokener_error_desc(e));
+        in->in_value = false;
+        in->resync = true;
     }
-    json_tokener_free(tok);
     return r < 0 ? r : 0;
 }
 
-/* ---- the summary ---- */
+int fl_fleet_input_new(struct fl_fleet *f, const char *source, struct fl_fleet_input **ret)
+{
+    struct fl_fleet_input *in = calloc(1, sizeof(*in));
+
+    if (!in)
+        return -ENOMEM;
+    in->f = f;
+    in->line = 1;
+    in->source = strdup(source);
+    in->tok = json_tokener_new_ex(64);
+    if (!in->source || !in->tok) {
+        fl_fleet_input_free(in);
+        return -ENOMEM;
+    }
+    *ret = in;
+    return 0;
+}
+
+int fl_fleet_input_feed(struct fl_fleet_input *in, const char *buf, size_t len)
+{
+    if (in->done || len == 0)
+        return 0;
+    input_compact(in);
+    if (len > FL_FLEET_VALUE_MAX - in->len) {
+        in->done = true;
+        return add_error(in->f, in->source, in->line, "a JSON value is larger than 1 GiB: the rest is not read") < 0
+                   ? -ENOMEM
+                   : 0;
+    }
+    if (fl_array_grow(&in->buf, &in->allocated, in->len + len, 1) < 0)
+        return -ENOMEM;
+    memcpy(in->buf + in->len, buf, len);
+    in->len += len;
+    return input_pump(in, false);
+}
+
+int fl_fleet_input_finish(struct fl_fleet_input *in)
+{
+    return input_pump(in, true);
+}
+
+void fl_fleet_input_free(struct fl_fleet_input *in)
+{
+    if (!in)
+        return;
+    if (in->tok)
+        json_tokener_free(in->tok);
+    free(in->buf);
+    free(in->source);
+    free(in);
+}
+
+int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t len)
+{
+    struct fl_fleet_input *in = NULL;
+    int r = fl_fleet_input_new(f, source, &in);
+
+    /* in pieces, as a reader would give them: the input is held once, by the caller */
+    for (size_t off = 0; r >= 0 && off < len; off += FL_FLEET_PIECE)
+        r = fl_fleet_input_feed(in, buf + off, len - off < FL_FLEET_PIECE ? len - off : FL_FLEET_PIECE);
+    if (r >= 0)
+        r = fl_fleet_input_finish(in);
+    fl_fleet_input_free(in);
+    return r;
+}
 
 static int count_add(struct fl_fleet_count **arr, size_t *n, size_t *allocated, const char *name)
 {

@@ -295,6 +295,104 @@ static void test_garbage(void **state)
     fl_fleet_free(f);
 }
 
+/* What a merge found, as text: hosts with their volumes and states, then the input errors. */
+static char *fingerprint(struct fl_fleet *f)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&buf, &size);
+
+    assert_non_null(out);
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400 * 365), 0);
+    for (size_t i = 0; i < fl_fleet_n_hosts(f); i++) {
+        const struct fl_fleet_host *h = fl_fleet_host(f, i);
+        fprintf(out, "host %s %s %d\n", h->hostname ? h->hostname : "-", h->scanned_at ? h->scanned_at : "-",
+                h->complete);
+        for (size_t v = 0; v < h->n_volumes; v++)
+            fprintf(out, "  %s %d %s\n", h->volumes[v].path, (int)h->volumes[v].state,
+                    h->volumes[v].error ? h->volumes[v].error : "-");
+    }
+    for (size_t i = 0; i < fl_fleet_n_errors(f); i++) {
+        const struct fl_fleet_error *e = fl_fleet_error(f, i);
+        fprintf(out, "error %s:%lu %s\n", e->source, e->line, e->message);
+    }
+    fclose(out);
+    return buf;
+}
+
+/* @p text fed in pieces of @p piece bytes (0: all at once, through fl_fleet_add()). */
+static char *merge_in_pieces(const char *text, size_t len, size_t piece)
+{
+    struct fl_fleet_input *in = NULL;
+    struct fl_fleet *f;
+    char *fp;
+
+    assert_int_equal(fl_fleet_new(&f), 0);
+    if (piece == 0) {
+        assert_int_equal(fl_fleet_add(f, "in", text, len), 0);
+    } else {
+        assert_int_equal(fl_fleet_input_new(f, "in", &in), 0);
+        for (size_t off = 0; off < len; off += piece)
+            assert_int_equal(fl_fleet_input_feed(in, text + off, len - off < piece ? len - off : piece), 0);
+        assert_int_equal(fl_fleet_input_finish(in), 0);
+        fl_fleet_input_free(in);
+    }
+    fp = fingerprint(f);
+    fl_fleet_free(f);
+    return fp;
+}
+
+/*
+ * An input read in pieces of any size gives what it gives whole: records, documents over many
+ * lines, bad values with the line they start on and the resumption at the next line that starts
+ * an object, a value cut short at the end, NUL bytes and blank lines.
+ */
+static void test_pieces(void **state)
+{
+    char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
+    char *v2 = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", good_volume);
+    char *v3 = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", error_volume);
+    const char *tails[] = {"", "{\"cut\":", "{\"a\":1}\n{\"b\"", "\n\n  \n", "nul\0l\n{\"x\":[1,\n2]}\n", "[[[[[["};
+    char *texts[sizeof(tails) / sizeof(tails[0])];
+    char *doc = NULL;
+
+    (void)state;
+    assert_true(asprintf(&doc,
+                         "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n  \"host\": {\"hostname\": "
+                         "\"doc-1\", \"machine_id\": \"cccccccccccccccccccccccccccccccc\"},\n  \"scanned_at\": "
+                         "\"2026-11-28T07:00:00Z\",\n  \"volumes\": [{%s}]\n}\n",
+                         good_volume) > 0);
+    for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+        size_t len;
+        char *ref;
+
+        /* a good record, a bad one over two lines, garbage without a newline, a document, more records */
+        texts[t] = NULL;
+        assert_true(asprintf(&texts[t], "%s{\"bad\": tru\ne}\n%sgarbage{{{\n%s%s%s", v1, v2, doc, v3, "@") > 0);
+        len = strlen(texts[t]);
+        texts[t] = realloc(texts[t], len + 32);
+        assert_non_null(texts[t]);
+        memcpy(texts[t] + len, tails[t], t == 4 ? 20 : strlen(tails[t])); /* the NUL byte is part of it */
+        len += t == 4 ? 20 : strlen(tails[t]);
+        ref = merge_in_pieces(texts[t], len, 0);
+        assert_non_null(strstr(ref, "host web-1"));
+        assert_non_null(strstr(ref, "host doc-1"));
+        assert_non_null(strstr(ref, "error in:"));
+        for (size_t piece = 1; piece <= 17; piece += piece < 3 ? 1 : 7) {
+            char *got = merge_in_pieces(texts[t], len, piece);
+            if (strcmp(ref, got))
+                fail_msg("tail %zu, pieces of %zu bytes:\n%s\nwhole:\n%s", t, piece, got, ref);
+            free(got);
+        }
+        free(ref);
+        free(texts[t]);
+    }
+    free(doc);
+    free(v1);
+    free(v2);
+    free(v3);
+}
+
 /* More errors than are kept: the rest are counted. */
 static void test_error_cap(void **state)
 {
@@ -374,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_hostile_remedy),      cmocka_unit_test(test_command_safe),
         cmocka_unit_test(test_malformed_records),   cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_error_cap),           cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
