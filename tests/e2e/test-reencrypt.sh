@@ -85,6 +85,14 @@ fl_expect_exit 0 reenc -d k1 -d k0 l2s.img
 check_done l2s.img "LUKS2, 512-byte sectors"
 fl_assert_eq 2 "$(find backups -name "*.luksheader" | wc -l)" "a backup in FIPSLUKS_BACKUP_DIR for each run without --header-backup"
 
+# --keyfile-offset/--keyfile-size: the secrets inside longer files, each file read alike (as migrate does)
+make kf.img luks2
+for i in 0 1; do { printf 'PREFIX-8'; cat k$i; printf 'trailing bytes\n'; } >k$i.padded; chmod 600 k$i.padded; done
+fl_expect_exit2 1 reenc -d k0.padded -d k1.padded --keyfile-offset 8 --keyfile-size 4096 kf.img
+fl_assert_contains "$FL_ERR" "k0.padded" "a key file shorter than offset + size is named"
+fl_expect_exit 0 reenc -d k0.padded -d k1.padded --keyfile-offset 8 --keyfile-size "$(stat -c %s k0)" kf.img
+check_done kf.img "LUKS2, secrets at an offset in their key files"
+
 # --- LUKS1, RIPEMD-160 header hash: converted to LUKS2 on the way ------------------------------------------
 make l1.img luks1
 fl_expect_exit 6 fipsluks scan l1.img

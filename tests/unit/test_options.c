@@ -157,7 +157,14 @@ static void test_shared_rules(void **state)
     /* an option a verb does not take is unknown to it */
     assert_int_equal(PARSE(FL_VERB_SCAN, &a, "--hash", "sha256"), -EINVAL);
     fl_args_free(&a);
-    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "-d", "k", "x"), -EINVAL);
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--keyfile-size", "4"), -EINVAL);
+    fl_args_free(&a);
+    /* every verb that reads key files takes the key-file options, reencrypt included */
+    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "--keyfile-offset", "2", "-d", "k", "x"), 0);
+    assert_int_equal(a.num[FL_OPT_KEYFILE_SIZE], 4);
+    assert_int_equal(a.num[FL_OPT_KEYFILE_OFFSET], 2);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "x"), -EINVAL); /* needs --key-file */
     fl_args_free(&a);
     /* the positional arguments stay with the parsed options */
     assert_int_equal(PARSE(FL_VERB_SCAN, &a, "-J", "2", "a", "--json", "b"), 0);
