@@ -835,7 +835,7 @@ void fl_volume_source_close(struct fl_volume_source *src)
 
 int fl_volume_read_source(struct fl_volume_source *src, const char *path, struct fl_volume **ret)
 {
-    int r = src->fd >= 0 ? volume_read(path, NULL, 0, src, ret) : -EBADF;
+    int r = src->fd >= 0 ? volume_read(path, NULL, 0, src, ret) : -EINVAL;
 
     fl_volume_source_close(src);
     return r;
