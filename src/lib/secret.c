@@ -80,12 +80,19 @@ int fl_secret_short(const struct fl_secret *s)
     return s->len < FL_SECRET_MIN_PASSPHRASE;
 }
 
+/*
+ * The buffer a key file is read into starts small and doubles as the file proves longer: every byte
+ * of it is locked and wiped memory (crypt_safe_alloc()), and the limit is 8 MiB, which a buffer of
+ * the limit's size made resident for every key file (8 MiB per --key-file of a migrate).
+ */
+#define KEY_FILE_BUF_START 4096u
+
 int fl_secret_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret,
                             unsigned *ret_notes)
 {
-    size_t limit = size ? (size_t)size : FL_SECRET_MAX_SIZE, len = 0;
-    struct fl_secret *s = NULL;
+    size_t limit = size ? (size_t)size : FL_SECRET_MAX_SIZE, len = 0, allocated;
     struct stat st;
+    char *buf = NULL;
     int fd, r;
 
     if (size > FL_SECRET_MAX_SIZE)
@@ -105,11 +112,26 @@ int fl_secret_read_key_file(const char *path, uint64_t offset, uint64_t size, st
     if (r < 0)
         goto out;
     /* One byte more than the limit tells a too-large file from one that fits exactly. */
-    r = fl_secret_new(NULL, limit + 1, &s);
-    if (r < 0)
+    allocated = limit + 1 < KEY_FILE_BUF_START ? limit + 1 : KEY_FILE_BUF_START;
+    buf = crypt_safe_alloc(allocated);
+    if (!buf) {
+        r = -ENOMEM;
         goto out;
+    }
     while (len <= limit) {
-        ssize_t n = read(fd, s->data + len, limit + 1 - len);
+        ssize_t n;
+
+        if (len == allocated) {
+            size_t grown = allocated > (limit + 1) / 2 ? limit + 1 : allocated * 2;
+            char *bigger = crypt_safe_realloc(buf, grown); /* copies, then wipes the old buffer */
+            if (!bigger) {
+                r = -ENOMEM;
+                goto out;
+            }
+            buf = bigger;
+            allocated = grown;
+        }
+        n = read(fd, buf + len, allocated - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -130,15 +152,13 @@ int fl_secret_read_key_file(const char *path, uint64_t offset, uint64_t size, st
         r = -EINVAL;
         goto out;
     }
-    s->data[len] = '\0';
-    s->len = len;
+    r = fl_secret_new(buf, len, ret);
+    if (r < 0)
+        goto out;
     *ret_notes = (S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)) ? FL_KEY_FILE_EXPOSED : 0) |
-                 (fl_secret_short(s) ? FL_KEY_FILE_SHORT : 0);
-    *ret = s;
-    s = NULL;
-    r = 0;
+                 (fl_secret_short(*ret) ? FL_KEY_FILE_SHORT : 0);
 out:
-    fl_secret_free(s);
+    crypt_safe_free(buf); /* wipes */
     if (fd != STDIN_FILENO)
         close(fd);
     return r;

@@ -1,6 +1,7 @@
 /* Unit tests: key files (offset, size, limits, stdin) and PBKDF2 calibration. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,6 +90,38 @@ static void test_too_large(void **state)
     free(big);
 }
 
+/* The buffer grows with the file: a short key file does not hold the 8 MiB limit (it did, per file). */
+static void test_buffer_follows_the_file(void **state)
+{
+    struct fl_secret *s = NULL;
+    struct mallinfo2 before, after;
+    size_t n = 100000;
+    char *text = malloc(n);
+
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        text[i] = (char)('a' + i % 23);
+    write_key(text, n, 0600); /* longer than the first buffer: it grows, every byte kept */
+    assert_int_equal(fl_secret_read_file(path, 0, 0, &s), 0);
+    assert_int_equal(s->len, n);
+    assert_memory_equal(s->data, text, n);
+    fl_secret_free(s);
+    assert_int_equal(fl_secret_read_file(path, 5, 70000, &s), 0);
+    assert_int_equal(s->len, 70000);
+    assert_memory_equal(s->data, text + 5, 70000);
+    fl_secret_free(s);
+
+    write_key("a twenty-byte secret", 20, 0600);
+    before = mallinfo2();
+    assert_int_equal(fl_secret_read_file(path, 0, 0, &s), 0);
+    after = mallinfo2();
+    assert_int_equal(s->len, 20);
+    /* what the secret holds while it lives (mmap'ed blocks included): bytes, not megabytes */
+    assert_true(after.uordblks + after.hblkhd < before.uordblks + before.hblkhd + 64 * 1024);
+    fl_secret_free(s);
+    free(text);
+}
+
 static void test_stdin_pipe(void **state)
 {
     struct fl_secret *s = NULL;
@@ -173,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_exact_bytes), cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_too_large),        cmocka_unit_test(test_stdin_pipe),
+        cmocka_unit_test(test_buffer_follows_the_file),
         cmocka_unit_test(test_equal_and_exposed), cmocka_unit_test(test_kdf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
