@@ -227,25 +227,25 @@ int fl_discover_luks_devices(const char *sysroot, struct fl_found_list *out)
 /* A directory entry: its type from readdir() (DT_UNKNOWN where the file system does not say) and name. */
 struct entry {
     unsigned char type;
-    char name[];
+    char *name;
 };
 
-static void free_names(struct entry **names, size_t n)
+static void free_names(struct entry *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
+        free(names[i].name);
     free(names);
 }
 
 static int cmp_entries(const void *a, const void *b)
 {
-    return strcmp((*(struct entry *const *)a)->name, (*(struct entry *const *)b)->name);
+    return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
 /* The entries of directory @p d but "." and "..", sorted by name. @return count or -errno. */
-static int read_names(DIR *d, struct entry ***ret)
+static int read_names(DIR *d, struct entry **ret)
 {
-    struct entry **names = NULL;
+    struct entry *names = NULL;
     size_t n = 0, allocated = 0;
     struct dirent *e;
 
@@ -266,11 +266,9 @@ static int read_names(DIR *d, struct entry ***ret)
             free_names(names, n);
             return -ENOMEM;
         }
-        names[n] = malloc(sizeof(struct entry) + strlen(e->d_name) + 1);
-        if (names[n]) {
-            names[n]->type = e->d_type;
-            strcpy(names[n]->name, e->d_name);
-        } else {
+        names[n].type = e->d_type;
+        names[n].name = strdup(e->d_name);
+        if (!names[n].name) {
             free_names(names, n);
             return -ENOMEM;
         }
@@ -316,7 +314,7 @@ static int found_path(struct walk *w, const char *path, int err)
  */
 static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
 {
-    struct entry **names = NULL;
+    struct entry *names = NULL;
     struct stat st;
     DIR *d;
     int n, idx, count = 0, r;
@@ -359,15 +357,15 @@ static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
         /* read_names() sets names whenever it returns a count; clang's analyzer assumes that a failed
          * readdir() may leave errno negative, which would make it return a count without names. */
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-        if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]->name) < 0) {
+        if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i].name) < 0) {
             r = -ENOMEM;
             break;
         }
-        r = entry_type(dirfd(d), names[i]);
+        r = entry_type(dirfd(d), &names[i]);
         if (r < 0) {
             r = found_path(w, path, r);
         } else if (r == DT_DIR) {
-            int sub = openat(dirfd(d), names[i]->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int sub = openat(dirfd(d), names[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             r = sub < 0 ? found_path(w, path, -errno) : walk_dir(w, sub, path, depth + 1);
         } else if (r == DT_REG || r == DT_BLK) {
             r = found_path(w, path, 0);
