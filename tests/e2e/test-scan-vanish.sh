@@ -63,6 +63,25 @@ fl_assert_eq true "$(jq -r --arg p "$T/tree/b.img" '.volumes[] | select(.path ==
     "the removed file, read through its descriptor"
 fl_assert_eq "$sum_a" "$(fl_sum "$T/tree/a.img")" "a.img unchanged"
 
+# 2b. opened ahead: with --jobs 1 the scan opens the target two places after the one it reads (a,
+#     b, c: c while it reads a). c removed while a's read is held: c was open already, so it is read
+#     whole (without the open-ahead, it would be "removed during the scan")
+cp --sparse=always "$T/tree/a.img" "$T/tree/b.img"
+(
+    rc=0
+    traced -f -qq -o /dev/null -P "$T/tree/a.img" -e trace=pread64 -e inject=pread64:delay_enter=3000000:when=1 \
+        fipsluks scan --jobs 1 --json -v "$T/tree" >"$T/out" 2>"$T/err" || rc=$?
+    echo "$rc" >"$T/rc"
+) &
+HELD=$!
+sleep 1
+rm "$T/tree/c.img"
+wait "$HELD"
+fl_assert_eq 0 "$(cat "$T/rc")" "exit when a file opened ahead was removed"
+fl_assert_eq "3 3 0" "$(jq -r '.summary | "\(.volumes) \(.compatible) \(.unreadable)"' "$T/out")" "summary (opened ahead)"
+fl_assert_eq '[]' "$(jq -c '.skipped' "$T/out")" "nothing skipped (opened ahead)"
+cp --sparse=always "$T/tree/a.img" "$T/tree/c.img"
+
 # 3. a loop device detached while it is scanned: "device not present", the other target still scanned
 if [[ $(id -u) -eq 0 ]] && command -v losetup >/dev/null && [[ -e /dev/loop-control ]] &&
     L=$(losetup -r -f --show "$T/tree/c.img" 2>/dev/null); then

@@ -265,6 +265,46 @@ static void test_read_refuses_special_files(void **state)
     fl_volume_free(v);
 }
 
+/* A source opened ahead (as scan does): the same checks and errors as a read, and a file removed
+ * after the open is read whole through the descriptor. */
+static void test_source_opened_ahead(void **state)
+{
+    struct fl_volume_source src = {.fd = -1};
+    struct fl_volume *v = NULL;
+    char cmd[600], fifo[300];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path_in("pbkdf2.img"), path_in("ahead.img"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(fl_volume_source_open(path_in("ahead.img"), FL_READ_NOFOLLOW, &src), 0);
+    assert_true(src.fd >= 0);
+    assert_int_equal(unlink(path_in("ahead.img")), 0);
+    assert_int_equal(fl_volume_read_source(&src, path_in("ahead.img"), &v), 0);
+    assert_int_equal(src.fd, -1); /* taken over and closed */
+    assert_string_equal(v->path, path_in("ahead.img"));
+    assert_string_equal(v->keyslots[0].hash, "sha512");
+    fl_volume_free(v);
+    v = NULL;
+
+    make_file(path_in("zero-ahead.img"), 1 << 20);
+    assert_int_equal(fl_volume_source_open(path_in("zero-ahead.img"), 0, &src), 0);
+    assert_int_equal(fl_volume_read_source(&src, path_in("zero-ahead.img"), &v), -EMEDIUMTYPE);
+    assert_int_equal(fl_volume_read_source(&src, path_in("zero-ahead.img"), &v), -EINVAL); /* closed */
+    assert_null(v);
+
+    assert_int_equal(fl_volume_source_open(path_in("missing-ahead.img"), 0, &src), -ENOENT);
+    assert_int_equal(src.fd, -1);
+    snprintf(fifo, sizeof(fifo), "%s/ahead-fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(fl_volume_source_open(fifo, 0, &src), -ENOTBLK); /* never opened for reading */
+    assert_int_equal(symlink(path_in("pbkdf2.img"), path_in("ahead-link.img")), 0);
+    assert_int_equal(fl_volume_source_open(path_in("ahead-link.img"), FL_READ_NOFOLLOW, &src), -ELOOP);
+    assert_int_equal(fl_volume_source_open(path_in("ahead-link.img"), 0, &src), 0);
+    fl_volume_source_close(&src);
+    assert_int_equal(src.fd, -1);
+    fl_volume_source_close(&src); /* closing twice is harmless */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_not_luks),
         cmocka_unit_test(test_detached_header),
         cmocka_unit_test(test_read_refuses_special_files),
+        cmocka_unit_test(test_source_opened_ahead),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
