@@ -81,8 +81,15 @@ static void scan_bytes(const uint8_t *data, size_t size)
         abort();
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 
-    (void)fl_probe_luks(path);
-    r = fl_volume_read(path, NULL, &v);
+    /* both ways scan reads a target: by name, and through a source opened ahead */
+    if (size & 1) {
+        struct fl_volume_source src;
+        r = fl_volume_source_open(path, FL_READ_NOFOLLOW, &src);
+        if (r == 0)
+            r = fl_volume_read_source(&src, path, &v);
+    } else {
+        r = fl_volume_read(path, NULL, &v);
+    }
     if (r < 0) {
         j = fl_json_volume_error(path, r);
         (void)json_object_to_json_string(j);
