@@ -12,10 +12,7 @@ shim=$FL_BUILD_DIR/tests/tools/libfl-crashpoint.so
 [[ -f $shim ]] || fl_fail "missing $shim"
 STRIDE=${FL_CRASH_STRIDE:-1}
 # Work in memory when we can: the crashes are simulated, and hundreds of real fsyncs only cost time.
-if [[ -d /dev/shm && -w /dev/shm ]]; then
-    T=$(mktemp -d /dev/shm/fipsluks-crash.XXXXXX)
-    fl_on_exit "rm -rf '$T'"
-fi
+fl_tmp_in_memory
 
 fl_key "$T/k0" "crash-secret-zero"
 fl_key "$T/k1" "crash-secret-one"

@@ -8,10 +8,7 @@
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || fl_skip "python3-cryptography is missing (scripts/setup)"
 shim=$FL_BUILD_DIR/tests/tools/libfl-crashpoint.so
 [[ -f $shim ]] || fl_fail "missing $shim"
-if [[ -d /dev/shm && -w /dev/shm ]]; then
-    T=$(mktemp -d /dev/shm/fipsluks-reencrypt-crash.XXXXXX)
-    fl_on_exit "rm -rf '$T'"
-fi
+fl_tmp_in_memory # the crashes are simulated: real fsyncs only cost time
 cd "$T"
 export FIPSLUKS_BACKUP_DIR=$T/backups
 for i in 0 1; do fl_key k$i "crash-reencrypt-$i"; chmod 600 k$i; done
