@@ -5,10 +5,12 @@
  * sysroot: /sys/class/block names, /dev/NAME resolved inside the root, real LUKS1 and LUKS2 images
  * made with libcryptsetup found, everything else (not LUKS, a FIFO, a link loop) left alone.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +59,19 @@ static void make_luks(const char *path, const char *type)
     crypt_free(cd);
 }
 
+/* readdir(), as on a file system that does not say the type of an entry when hide_types is set */
+static bool hide_types;
+struct dirent *__real_readdir(DIR *d);
+struct dirent *__wrap_readdir(DIR *d);
+struct dirent *__wrap_readdir(DIR *d)
+{
+    struct dirent *e = __real_readdir(d);
+
+    if (e && hide_types)
+        e->d_type = DT_UNKNOWN;
+    return e;
+}
+
 static void test_walk_directory(void **state)
 {
     struct fl_found_list list = {0};
@@ -100,6 +115,22 @@ static void test_walk_special_files(void **state)
     assert_string_equal(list.items[0].path + strlen(sub), "/plain");
     assert_null(list.items[0].skipped);
     fl_found_clear(&list);
+}
+
+/* Without types from readdir(), each entry's lstat() decides: the same files, the same refusals. */
+static void test_walk_without_types(void **state)
+{
+    char sub[300];
+
+    /* the trees of the two tests, made again */
+    snprintf(sub, sizeof(sub), "%s/walk", dir);
+    fixture_rmtree(sub);
+    snprintf(sub, sizeof(sub), "%s/special", dir);
+    fixture_rmtree(sub);
+    hide_types = true;
+    test_walk_directory(state);
+    test_walk_special_files(state);
+    hide_types = false;
 }
 
 /* Pseudo file systems are not walked, the starting directory included, and say why. */
@@ -220,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_walk_directory), cmocka_unit_test(test_walk_special_files),
         cmocka_unit_test(test_walk_pseudo_fs), cmocka_unit_test(test_discover_below_sysroot),
         cmocka_unit_test(test_found_add),      cmocka_unit_test(test_fd_on_pseudo_fs),
+        cmocka_unit_test(test_walk_without_types),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
