@@ -15,13 +15,14 @@ cp --sparse=always "$T/tree/a.img" "$T/tree/b.img"
 cp --sparse=always "$T/tree/a.img" "$T/tree/c.img"
 sum_a=$(fl_sum "$T/tree/a.img")
 
-# held_scan NTH PATH CMD…: run scan with its NTH open of PATH held for 3 s; output in $T/out, exit in $T/rc
+# held_scan NTH PATH CMD…: run scan with its NTH open of PATH (HOLD=pread64: its NTH read) held for 3 s;
+# output in $T/out, exit in $T/rc
 held_scan() {
-    local nth=$1 path=$2
+    local nth=$1 path=$2 call=${HOLD:-openat}
     shift 2
     (
         rc=0
-        traced -f -qq -o /dev/null -P "$path" -e trace=openat -e inject=openat:delay_enter=3000000:when="$nth" \
+        traced -f -qq -o /dev/null -P "$path" -e trace="$call" -e inject="$call":delay_enter=3000000:when="$nth" \
             fipsluks scan "$@" >"$T/out" 2>"$T/err" || rc=$?
         echo "$rc" >"$T/rc"
     ) &
@@ -47,14 +48,7 @@ fl_assert_contains "$(cat "$T/out")" "2 volumes: 2 FIPS-compatible, 0 not compat
 # 2. removed after it was opened (its one open by name is also the probe): read through the
 #    descriptor, so it is judged as it was, whole; nothing else changes (exit 0)
 cp --sparse=always "$T/tree/a.img" "$T/tree/b.img"
-(
-    rc=0
-    traced -f -qq -o /dev/null -P "$T/tree/b.img" -e trace=pread64 -e inject=pread64:delay_enter=3000000:when=1 \
-        fipsluks scan --json "$T/tree" >"$T/out" 2>"$T/err" || rc=$?
-    echo "$rc" >"$T/rc"
-) &
-HELD=$!
-sleep 1
+HOLD=pread64 held_scan 1 "$T/tree/b.img" --json "$T/tree"
 rm "$T/tree/b.img"
 wait "$HELD"
 fl_assert_eq 0 "$(cat "$T/rc")" "exit when a file was removed while being read"
@@ -67,14 +61,7 @@ fl_assert_eq "$sum_a" "$(fl_sum "$T/tree/a.img")" "a.img unchanged"
 #     b, c: c while it reads a). c removed while a's read is held: c was open already, so it is read
 #     whole (without the open-ahead, it would be "removed during the scan")
 cp --sparse=always "$T/tree/a.img" "$T/tree/b.img"
-(
-    rc=0
-    traced -f -qq -o /dev/null -P "$T/tree/a.img" -e trace=pread64 -e inject=pread64:delay_enter=3000000:when=1 \
-        fipsluks scan --jobs 1 --json -v "$T/tree" >"$T/out" 2>"$T/err" || rc=$?
-    echo "$rc" >"$T/rc"
-) &
-HELD=$!
-sleep 1
+HOLD=pread64 held_scan 1 "$T/tree/a.img" --jobs 1 --json -v "$T/tree"
 rm "$T/tree/c.img"
 wait "$HELD"
 fl_assert_eq 0 "$(cat "$T/rc")" "exit when a file opened ahead was removed"
