@@ -194,12 +194,12 @@ int fl_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl
 /* The one wording of fl_read_key_file()'s failure @p r for @p path, into @p buf (for the caller to report). */
 void fl_key_file_error(int r, const char *path, char *buf, size_t size);
 /*
- * Every key file of @p files (NULL-terminated; NULL: none) read once, in order, with
- * fl_read_key_file(), into @p secrets, which has room for @p max: *@p n counts those read, which the
+ * Every --key-file of @p a read once, in order, with fl_read_key_file() and @p a's --keyfile-offset
+ * and --keyfile-size, into @p secrets, which has room for @p max: *@p n counts those read, which the
  * caller owns, also on failure. On failure @p why (@p why_size bytes) says what, naming the file.
  */
-int fl_read_key_files(char *const *files, uint64_t offset, uint64_t size, struct fl_secret **secrets, size_t max,
-                      size_t *n, char *why, size_t why_size);
+int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_t max, size_t *n, char *why,
+                      size_t why_size);
 /* Warn when @p s, from @p source ("key file 'x'", "the prompt"), is shorter than
  * FL_SECRET_MIN_PASSPHRASE. */
 void fl_warn_short_secret(const struct fl_secret *s, const char *source);

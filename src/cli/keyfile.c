@@ -48,9 +48,12 @@ void fl_key_file_error(int r, const char *path, char *buf, size_t size)
         snprintf(buf, size, "cannot read key file '%s': %s", path, strerror(-r));
 }
 
-int fl_read_key_files(char *const *files, uint64_t offset, uint64_t size, struct fl_secret **secrets, size_t max,
-                      size_t *n, char *why, size_t why_size)
+int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_t max, size_t *n, char *why,
+                      size_t why_size)
 {
+    char *const *files = fl_arg_list(a, FL_OPT_KEY_FILE);
+    uint64_t offset = a->num[FL_OPT_KEYFILE_OFFSET], size = a->num[FL_OPT_KEYFILE_SIZE];
+
     for (size_t k = 0; files && files[k]; k++) {
         int r;
 

@@ -22,7 +22,6 @@
 struct opts {
     struct fl_args args;      /* the command line, which owns the strings below */
     char *const *key_files;
-    uint64_t keyfile_offset, keyfile_size;
     int key_slot; /* -1: every keyslot that needs it */
     const char *hash, *header, *backup;
     const char *path;
@@ -162,8 +161,6 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->allow_non_fips = fl_flag(a, FL_OPT_ALLOW_NON_FIPS_UNLOCK);
     o->convert_luks1 = fl_flag(a, FL_OPT_CONVERT_LUKS1);
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
-    o->keyfile_offset = a->num[FL_OPT_KEYFILE_OFFSET];
-    o->keyfile_size = a->num[FL_OPT_KEYFILE_SIZE];
     o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
     o->header = fl_arg(a, FL_OPT_HEADER);
     o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
@@ -182,8 +179,7 @@ static int read_key_files(struct run *run)
     char why[1024];
     int r;
 
-    r = fl_read_key_files(run->o.key_files, run->o.keyfile_offset, run->o.keyfile_size, run->owned,
-                          FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
+    r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
     if (r < 0)
         r = fail(run, r, "%s", why);
     for (size_t i = 0; i < run->n_secrets; i++) {

@@ -27,7 +27,6 @@ struct opts {
     const char *path;
     uint32_t iter_time, iterations;
     uint64_t hotzone;
-    uint64_t keyfile_offset, keyfile_size;
     unsigned tries;
     bool batch, progress_json;
 };
@@ -68,8 +67,6 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->tries = fl_opts.tries;
     o->progress_json = fl_flag(a, FL_OPT_PROGRESS_JSON);
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
-    o->keyfile_offset = a->num[FL_OPT_KEYFILE_OFFSET];
-    o->keyfile_size = a->num[FL_OPT_KEYFILE_SIZE];
     o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
     o->header = fl_arg(a, FL_OPT_HEADER);
     o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
@@ -98,9 +95,9 @@ static int read_key_files(struct run *run)
     char why[1024];
     int r;
 
-    r = fl_read_key_files(run->o.key_files, run->o.keyfile_offset, run->o.keyfile_size, run->owned,
-                          FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
-    for (size_t i = 0; i < run->n_secrets; i++) {
+    r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
+    /* n_secrets counts files of the same --key-file list, read in its order */
+    for (size_t i = 0; run->o.key_files && i < run->n_secrets && run->o.key_files[i]; i++) {
         run->secrets[i].source = source_name(run->o.key_files[i]);
         run->secrets[i].secret = run->owned[i];
     }
