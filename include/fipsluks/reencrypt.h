@@ -66,6 +66,7 @@ enum fl_reencrypt_event {
     FL_REENC_RESUME,    /**< an interrupted reencryption is resumed */
     FL_REENC_RECOVER,   /**< the hotzone of a crashed run is recovered first */
     FL_REENC_VERIFY,    /**< checking that every secret opens the result */
+    FL_REENC_FINALISE,  /**< the data was all re-encrypted; the header's clean-up, cut short, is written */
     FL_REENC_LEFTOVER,  /**< removed unbound keyslot @p keyslot, left by a start cut short; secret @p secret
                            opens it */
 };
@@ -91,6 +92,7 @@ struct fl_reencrypt_result {
     bool wrote;            /**< the header was written */
     bool finished;         /**< the data is re-encrypted and the old key is gone */
     bool interrupted;      /**< ops->progress stopped it; the same call continues */
+    bool nothing_to_do;    /**< the volume was FIPS-compatible and not in reencryption: nothing written */
     int failed_secret;     /**< index of a secret that opens no keyslot, or -1 */
     int old_ids[FL_MAX_KEYSLOTS], new_ids[FL_MAX_KEYSLOTS]; /**< kept keyslot -> its new keyslot */
     size_t n_kept;

@@ -238,6 +238,10 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
     case FL_REENC_RECOVER:
         fprintf(out, "recovering the area an interrupted run was writing\n");
         break;
+    case FL_REENC_FINALISE:
+        fprintf(out, "the data was already re-encrypted: finishing the header's clean-up that an interrupted run "
+                     "left (old keyslots, reencryption metadata)\n");
+        break;
     case FL_REENC_LEFTOVER:
         fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
                 keyslot, secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
@@ -341,6 +345,14 @@ static int verdict(struct run *run)
         return fl_log_error_errno(r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
     }
     compatible = fl_findings_compatible(&f);
+    if (run->res.nothing_to_do) {
+        fprintf(out, "%s: already FIPS-compatible and not in reencryption; nothing to re-encrypt, nothing was "
+                     "written\n",
+                run->o.path);
+        fl_findings_clear(&f);
+        fl_volume_free(v);
+        return FL_EXIT_OK;
+    }
     if (run->res.n_dropped) {
         fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
         for (size_t i = 0; i < run->res.n_dropped; i++)

@@ -19,12 +19,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <libcryptsetup.h>
 #include <openssl/evp.h>
 
 #include "fipsluks/format.h"
 #include "fipsluks/luks1.h"
+#include "fipsluks/policy.h"
 #include "fipsluks/reencrypt.h"
+#include "fipsluks/util.h"
+#include "reencrypt-finish.h"
 
 #ifndef AF_ALG
 #define AF_ALG 38
@@ -42,6 +46,8 @@ struct run {
     struct fl_secret *typed[FL_MAX_KEYSLOTS];             /* secrets from ops->ask, by keyslot id */
     const struct fl_secret *slot_secret[FL_MAX_KEYSLOTS]; /* the secret of each keyslot id, or NULL */
     bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
+    int journal;                   /* the id of fipsluks's reencryption token, or -1 */
+    bool made[FL_MAX_KEYSLOTS];    /* keyslots that token says fipsluks created (or was about to) */
 };
 
 __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, const char *fmt, ...)
@@ -317,6 +323,91 @@ static int backup(struct run *run)
     return 0;
 }
 
+/* ---- the journal: what fipsluks creates, recorded before it exists ------------------------------------ */
+
+#define JOURNAL_TYPE "fipsluks-reencrypt"
+
+/*
+ * Read fipsluks's reencryption token, if the header has one: the keyslot ids a start recorded before
+ * creating them. Only those keyslots may ever be removed as leftovers of a start cut short; a keyslot the
+ * token does not name is the operator's, whatever state it is in. A malformed token names nothing.
+ */
+static void read_journal(struct run *run)
+{
+    memset(run->made, 0, sizeof(run->made));
+    run->journal = -1;
+    for (int id = 0; id < FL_MAX_TOKENS && run->journal < 0; id++) {
+        const char *json = NULL, *type = NULL;
+        json_object *root, *o = NULL, *list = NULL;
+
+        if (crypt_token_json_get(run->cd, id, &json) < 0 || !json || !(root = json_tokener_parse(json)))
+            continue;
+        if (json_object_object_get_ex(root, "type", &o))
+            type = json_object_get_string(o);
+        if (type && !strcmp(type, JOURNAL_TYPE)) {
+            run->journal = id;
+            if (json_object_object_get_ex(root, "new_keyslots", &list) &&
+                json_object_is_type(list, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(list); i++) {
+                    const char *v = json_object_get_string(json_object_array_get_idx(list, i));
+                    uint64_t k;
+
+                    if (v && fl_parse_u64(v, &k) == 0 && k < FL_MAX_KEYSLOTS)
+                        run->made[k] = true;
+                }
+        }
+        json_object_put(root);
+    }
+}
+
+/* Record @p ids as the keyslots this start is about to create (a new token, or the existing one rewritten). */
+static int write_journal(struct run *run, const int *ids, size_t n)
+{
+    json_object *root = json_object_new_object(), *list = json_object_new_array();
+    char buf[16];
+    int r = 0;
+
+    if (!root || !list) {
+        json_object_put(root);
+        json_object_put(list);
+        return -ENOMEM;
+    }
+    json_object_object_add(root, "type", json_object_new_string(JOURNAL_TYPE));
+    json_object_object_add(root, "keyslots", json_object_new_array());
+    json_object_object_add(root, "version", json_object_new_string("1"));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(buf, sizeof(buf), "%d", ids[i]);
+        json_object_array_add(list, json_object_new_string(buf));
+    }
+    json_object_object_add(root, "new_keyslots", list);
+    r = crypt_token_json_set(run->cd, run->journal >= 0 ? run->journal : CRYPT_ANY_TOKEN,
+                             json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+    json_object_put(root);
+    if (r < 0)
+        return r;
+    run->journal = r;
+    run->res->wrote = true;
+    for (size_t i = 0; i < n; i++)
+        run->made[ids[i]] = true;
+    return 0;
+}
+
+/* The job is done (or was undone): the journal goes. */
+static int drop_journal(struct run *run)
+{
+    int r;
+
+    if (run->journal < 0)
+        return 0;
+    r = crypt_token_json_set(run->cd, run->journal, NULL);
+    if (r < 0)
+        return r;
+    run->journal = -1;
+    run->res->wrote = true;
+    memset(run->made, 0, sizeof(run->made));
+    return 0;
+}
+
 /* LUKS1: convert (with its own backup), then read it again as LUKS2. */
 static int convert_luks1(struct run *run)
 {
@@ -343,13 +434,15 @@ static int convert_luks1(struct run *run)
 }
 
 /*
- * Unbound keyslots a given secret opens: the new keyslots of a start that was cut short before the
- * reencryption was initialised. Their key encrypts no data; a fresh start makes new ones, so remove them.
+ * Unbound keyslots that fipsluks's journal says it created and a given secret opens: the new keyslots of a
+ * start that was cut short before the reencryption was initialised. Their key encrypts no data; a fresh
+ * start makes new ones, so remove them. An unbound keyslot the journal does not name is the operator's
+ * (cryptsetup luksAddKey --unbound) and stays.
  */
 static int remove_leftovers(struct run *run)
 {
     for (int id = 0; id < FL_MAX_KEYSLOTS; id++) {
-        int size = run->unbound[id] ? crypt_keyslot_get_key_size(run->cd, id) : -1;
+        int size = run->unbound[id] && run->made[id] ? crypt_keyslot_get_key_size(run->cd, id) : -1;
         char *key = size > 0 ? crypt_safe_alloc((size_t)size) : NULL;
         size_t n = size > 0 ? (size_t)size : 0;
 
@@ -380,6 +473,68 @@ static int remove_leftovers(struct run *run)
     return 0;
 }
 
+/*
+ * Whether the header has room for the journal and the new keyslots @p ids: tried first on a private copy
+ * of the header region, with a throwaway secret and the fastest KDF (the room a keyslot takes does not
+ * depend on its KDF), so that a volume without room is refused before anything is written.
+ * @return 0, -ENOSPC (no room), -errno.
+ */
+static int trial_room(struct run *run, const int *ids, size_t n)
+{
+    const char *hdev = run->o->header ? run->o->header : run->path;
+    struct crypt_pbkdf_type fast = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
+                                    .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    const size_t key_size = FL_REENCRYPT_KEY_BITS / 8;
+    struct crypt_device *cd = NULL, *real = run->cd;
+    char name[40], *vk = crypt_safe_alloc(key_size);
+    size_t vk_size = key_size;
+    int fd, mfd, r, journal = run->journal;
+
+    if (!vk)
+        return -ENOMEM;
+    fd = open(hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        crypt_safe_free(vk);
+        return -errno;
+    }
+    mfd = fl_header_region_copy(fd, 2 * run->v->metadata_size + run->v->keyslots_size);
+    close(fd);
+    if (mfd < 0) {
+        crypt_safe_free(vk);
+        return mfd;
+    }
+    snprintf(name, sizeof(name), "/proc/self/fd/%d", mfd);
+    r = crypt_init_data_device(&cd, name, run->path);
+    if (r == 0)
+        r = crypt_load(cd, CRYPT_LUKS2, NULL);
+    if (r == 0)
+        r = crypt_set_pbkdf_type(cd, &fast);
+    if (r == 0)
+        r = crypt_keyslot_set_encryption(cd, FL_REENCRYPT_CIPHER, key_size);
+    if (r == 0) { /* the journal, as write_journal() will write it (it only ever grows by these ids) */
+        bool wrote = run->res->wrote, made[FL_MAX_KEYSLOTS];
+
+        memcpy(made, run->made, sizeof(made));
+        run->cd = cd;
+        r = write_journal(run, ids, n);
+        run->cd = real;
+        run->journal = journal;
+        run->res->wrote = wrote;
+        memcpy(run->made, made, sizeof(made));
+    }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        r = crypt_keyslot_add_by_key(cd, ids[i], i ? vk : NULL, key_size, "x", 1,
+                                     CRYPT_VOLUME_KEY_NO_SEGMENT | (i ? CRYPT_VOLUME_KEY_DIGEST_REUSE : 0));
+        if (r >= 0 && i == 0)
+            r = crypt_volume_key_get(cd, ids[0], vk, &vk_size, "x", 1);
+        r = r < 0 ? r : 0;
+    }
+    crypt_free(cd);
+    close(mfd);
+    crypt_safe_free(vk);
+    return r == -EINVAL ? -ENOSPC : r;
+}
+
 /* The new keyslots: one per kept keyslot, same secret, bound to a new volume key (not yet in use). */
 static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struct fl_secret **ret_secret)
 {
@@ -396,9 +551,28 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
     size_t vk_size = key_size;
     int r = 0;
 
+    int planned[FL_MAX_KEYSLOTS];
+    size_t n_planned = 0, next = 0;
+
     if (!vk)
         return -ENOMEM;
-    r = crypt_set_pbkdf_type(run->cd, &pbkdf);
+    /* the ids the new keyslots take, recorded in the journal before any of them exists */
+    for (size_t k = 0; k < run->v->n_keyslots; k++) {
+        const struct fl_keyslot *ks = &run->v->keyslots[k];
+
+        if (!is_keyslot(run, ks) || !run->slot_secret[ks->id])
+            continue;
+        for (int id = n_planned ? planned[n_planned - 1] + 1 : 0; id < FL_MAX_KEYSLOTS; id++)
+            if (crypt_keyslot_status(run->cd, id) == CRYPT_SLOT_INACTIVE) {
+                planned[n_planned++] = id;
+                break;
+            }
+    }
+    r = trial_room(run, planned, n_planned);
+    if (r == 0)
+        r = write_journal(run, planned, n_planned);
+    if (r == 0)
+        r = crypt_set_pbkdf_type(run->cd, &pbkdf);
     if (r == 0)
         r = crypt_keyslot_set_encryption(run->cd, FL_REENCRYPT_CIPHER, key_size);
     for (size_t k = 0; r == 0 && k < run->v->n_keyslots; k++) {
@@ -408,11 +582,15 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
 
         if (!s)
             continue;
+        if (next >= n_planned) {
+            r = -ENOSPC; /* no free keyslot id left for this one */
+            break;
+        }
         if (res->n_kept == 0)
-            n = crypt_keyslot_add_by_key(run->cd, CRYPT_ANY_SLOT, NULL, key_size, s->data, s->len,
+            n = crypt_keyslot_add_by_key(run->cd, planned[next++], NULL, key_size, s->data, s->len,
                                          CRYPT_VOLUME_KEY_NO_SEGMENT);
         else
-            n = crypt_keyslot_add_by_key(run->cd, CRYPT_ANY_SLOT, vk, key_size, s->data, s->len,
+            n = crypt_keyslot_add_by_key(run->cd, planned[next++], vk, key_size, s->data, s->len,
                                          CRYPT_VOLUME_KEY_NO_SEGMENT | CRYPT_VOLUME_KEY_DIGEST_REUSE);
         if (n < 0) {
             r = n;
@@ -450,6 +628,7 @@ static void remove_new_keyslots(struct run *run)
     for (size_t i = 0; i < run->res->n_kept; i++)
         (void)crypt_keyslot_destroy(run->cd, run->res->new_ids[i]);
     run->res->n_kept = 0;
+    (void)drop_journal(run);
 }
 
 static int start(struct run *run)
@@ -525,7 +704,11 @@ static int resume_with(struct run *run, uint32_t flags)
         r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, s->data, s->len, CRYPT_ANY_SLOT, CRYPT_ANY_SLOT,
                                                NULL, NULL, &params);
     }
-    for (unsigned attempt = 0; r == -EPERM && run->n_secrets == 0 && run->ops && run->ops->ask; attempt++) {
+    if (r == -EPERM && run->typed[0])
+        r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, run->typed[0]->data, run->typed[0]->len,
+                                               CRYPT_ANY_SLOT, CRYPT_ANY_SLOT, NULL, NULL, &params);
+    for (unsigned attempt = 0; r == -EPERM && run->n_secrets == 0 && !run->typed[0] && run->ops && run->ops->ask;
+         attempt++) {
         struct fl_secret *s = NULL;
         int a = run->ops->ask(run->ops->userdata, NULL, attempt, &s);
 
@@ -541,11 +724,70 @@ static int resume_with(struct run *run, uint32_t flags)
     return r < 0 ? r : 0;
 }
 
-/* Load a reencryption found in the header, recovering the area a crashed run was writing first. */
+/*
+ * The header says the data is all re-encrypted and only libcryptsetup's clean-up is missing: finish it
+ * here (reencrypt-finish.c says why libcryptsetup's resume must never see this state). @return 1 when it
+ * was that state and is finished now, 0 when it was not that state, or -errno (nothing written).
+ */
+static int finish_pending(struct run *run)
+{
+    const struct fl_secret *secrets[FL_MAX_KEYSLOTS + 1];
+    struct fl_finish_result fr;
+    size_t n = 0;
+    int r;
+
+    for (size_t i = 0; i < run->n_secrets && n < FL_MAX_KEYSLOTS; i++)
+        secrets[n++] = run->secrets[i].secret;
+    if (run->typed[0])
+        secrets[n++] = run->typed[0];
+    crypt_free(run->cd); /* the header is read and written here, not through a loaded context */
+    run->cd = NULL;
+    r = fl_reencrypt_finish_pending(run->o->header ? run->o->header : run->path, run->path, secrets, n, &fr);
+    if (r == -EPERM && fr.failed_secret >= 0 && (size_t)fr.failed_secret < run->n_secrets) {
+        run->res->failed_secret = fr.failed_secret;
+        why(run, r,
+            "the data is re-encrypted and only the header's clean-up is left, but the secret from %s does not "
+            "open the cleaned-up header; nothing was written",
+            run->secrets[fr.failed_secret].source ? run->secrets[fr.failed_secret].source : "a key file");
+    } else if (r == -EPERM) {
+        why(run, r, "the typed passphrase does not open the cleaned-up header; nothing was written");
+    } else if (r == -EUCLEAN) {
+        why(run, r,
+            "the header says the data is re-encrypted, but its keyslot areas are inconsistent; nothing was "
+            "written. Inspect it with cryptsetup luksDump%s%s",
+            run->res->backup[0] ? " or restore the backup " : "", run->res->backup);
+    }
+    if (fr.wrote)
+        run->res->wrote = true;
+    if (r < 0)
+        return r;
+    if (!fr.pending)
+        return open_device(run) < 0 ? -EIO : 0;
+    event(run, FL_REENC_FINALISE, -1, -1);
+    return 1;
+}
+
+/*
+ * Load a reencryption found in the header, recovering the area a crashed run was writing first.
+ * @return 1 when nothing is left to re-encrypt (the recovery, or the clean-up here, finished the job),
+ * 0 when a reencryption is loaded and ready to run, or -errno.
+ */
 static int load_interrupted(struct run *run)
 {
     int r;
 
+    if (run->n_secrets == 0 && run->ops && run->ops->ask) {
+        /* the clean-up needs a secret to prove its result, the resume one to load: ask once, here */
+        struct fl_secret *s = NULL;
+
+        r = run->ops->ask(run->ops->userdata, NULL, 0, &s);
+        if (r != 0)
+            return r < 0 ? r : -EPERM;
+        run->typed[0] = s; /* proven by the clean-up or the resume, verified at the end */
+    }
+    r = finish_pending(run);
+    if (r != 0)
+        return r;
     if (crypt_reencrypt_status(run->cd, NULL) == CRYPT_REENCRYPT_CRASH) {
         event(run, FL_REENC_RECOVER, -1, -1);
         r = resume_with(run, CRYPT_REENCRYPT_RECOVERY);
@@ -553,6 +795,12 @@ static int load_interrupted(struct run *run)
             return r;
         r = open_device(run);
         if (r < 0)
+            return r;
+        /* the recovery finishes the job itself when the area it recovered was the last one */
+        if (crypt_reencrypt_status(run->cd, NULL) == CRYPT_REENCRYPT_NONE)
+            return 1;
+        r = finish_pending(run);
+        if (r != 0)
             return r;
     }
     return resume_with(run, CRYPT_REENCRYPT_RESUME_ONLY);
@@ -591,6 +839,45 @@ static int verify(struct run *run)
     return 0;
 }
 
+/* The data is re-encrypted: every secret opens the result, then the journal goes. */
+static int conclude(struct run *run)
+{
+    int r = reload(run);
+
+    if (r == 0)
+        r = verify(run);
+    if (r == 0) {
+        read_journal(run);
+        r = drop_journal(run);
+    }
+    return r;
+}
+
+/* A volume not in reencryption that is FIPS-compatible already: nothing to re-encrypt. @return 1, 0, -errno */
+static int already_compatible(struct run *run)
+{
+    struct fl_findings f = {0};
+    int r = fl_policy_evaluate(run->v, &f);
+
+    r = r < 0 ? r : fl_findings_compatible(&f) ? 1 : 0;
+    fl_findings_clear(&f);
+    if (r != 1)
+        return r;
+    r = match_secrets(run); /* a wrong secret is still a wrong secret */
+    if (r < 0)
+        return r;
+    if (run->journal >= 0) {
+        /* a finished job whose last step, removing the journal, was cut short: conclude it */
+        run->res->resumed = true;
+        run->res->finished = true;
+        r = conclude(run);
+        return r < 0 ? r : 1;
+    }
+    run->res->nothing_to_do = true;
+    r = verify(run);
+    return r < 0 ? r : 1;
+}
+
 static int reencrypt(struct run *run)
 {
     crypt_reencrypt_info ri;
@@ -608,6 +895,7 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return r;
     find_unbound(run);
+    read_journal(run);
     ri = run->v->luks_version == 2 ? crypt_reencrypt_status(run->cd, NULL) : CRYPT_REENCRYPT_NONE;
     if (ri == CRYPT_REENCRYPT_INVALID)
         return why(run, -EINVAL, "its reencryption metadata is invalid; inspect it with cryptsetup luksDump");
@@ -628,7 +916,14 @@ static int reencrypt(struct run *run)
         if (r < 0)
             return r;
         run->res->wrote = true; /* a recovery may have written; from here the header holds the progress */
+        if (r == 1) {
+            run->res->finished = true;
+            return conclude(run);
+        }
     } else {
+        r = already_compatible(run);
+        if (r != 0)
+            return r < 0 ? r : 0;
         r = check_source(run);
         if (r < 0)
             return r;
@@ -654,10 +949,7 @@ static int reencrypt(struct run *run)
     r = run_reencryption(run);
     if (r < 0 || !run->res->finished)
         return r;
-    r = reload(run);
-    if (r < 0)
-        return r;
-    return verify(run);
+    return conclude(run);
 }
 
 int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_migrate_secret *secrets,
