@@ -129,8 +129,8 @@ rlo=$'\xe2\x80\xae' # U+202E RIGHT-TO-LEFT OVERRIDE
         | .label = "l\($c1)31m"'
     vol good.img | jq -c --arg rlo "$rlo" '.label = "x\($rlo)y"'
     summary
-} | jq -c --arg c1 "$c1" '.host.hostname = "evil\($c1)2J" | .host.machine_id = "77777777777777777777777777777777"' \
-    >bidi.jsonl
+} | jq -c --arg c1 "$c1" --arg rlo "$rlo" '.host.hostname = "evil\($c1)2J\($rlo)" | .host.os_id = "deb\($rlo)ian"
+    | .host.machine_id = "77777777777777777777777777777777"' >bidi.jsonl
 fipsluks report bidi.jsonl >bidi.txt 2>&1 || true
 fipsluks report --csv bidi.jsonl >bidi.csv 2>/dev/null || true
 cat bidi.txt bidi.csv
@@ -138,7 +138,7 @@ for f in bidi.txt bidi.csv; do
     grep -q "$c1" "$f" && fl_fail "a C1 control reached $f raw"
     grep -q "$rlo" "$f" && fl_fail "U+202E reached $f raw"
 done
-fl_assert_contains "$(cat bidi.txt)" 'evil\xc2\x9b2J' "the host name, escaped"
+fl_assert_contains "$(cat bidi.txt)" 'evil\xc2\x9b2J\xe2\x80\xae' "the host name, escaped"
 fl_assert_contains "$(cat bidi.csv)" '/srv/gpj.\xe2\x80\xaeexe' "the path, escaped in the CSV"
 grep -q '^    fipsluks.*gpj' bidi.txt && fl_fail "a command for a path with a bidi override"
 fl_assert_contains "$(cat bidi.txt)" "needs a look: the record has no absolute path fit for a command" "no command"
