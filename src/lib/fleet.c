@@ -967,8 +967,11 @@ enum { LEX_OUTSIDE, LEX_STRING, LEX_ESCAPE, LEX_HEX };
  */
 static const char *lex(struct lexer *lx, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
+    static const char too_long[] = "a string longer than " FL_FLEET_STR(FL_FLEET_STRING_MAX) " characters: refused";
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i++];
 
         switch (lx->state) {
         case LEX_OUTSIDE:
@@ -979,28 +982,33 @@ static const char *lex(struct lexer *lx, const char *p, size_t n)
                 return "more members and elements than " FL_FLEET_STR(FL_FLEET_TOKENS_MAX) " in one value: "
                        "refused";
             }
-            continue;
+            break;
         case LEX_STRING:
+            /* the common case, in a tight loop: plain bytes up to the closing quote or an escape */
+            while (c != '"' && c != '\\') {
+                lx->chars += (c & 0xc0) != 0x80; /* a UTF-8 continuation byte is no character of its own */
+                if (i == n)
+                    return lx->chars > FL_FLEET_STRING_MAX ? too_long : NULL;
+                c = (unsigned char)p[i++];
+            }
             if (c == '"') {
                 lx->state = LEX_OUTSIDE;
-                continue;
-            }
-            if (c == '\\')
+            } else {
                 lx->state = LEX_ESCAPE;
-            else if ((c & 0xc0) == 0x80)
-                continue; /* a UTF-8 continuation byte: not a character of its own */
+                lx->chars++; /* an escape is one character */
+            }
+            if (lx->chars > FL_FLEET_STRING_MAX)
+                return too_long;
             break;
         case LEX_ESCAPE:
             lx->state = c == 'u' ? LEX_HEX : LEX_STRING;
             lx->hex = 4;
-            continue;
+            break;
         default:
             if (--lx->hex == 0)
                 lx->state = LEX_STRING;
-            continue;
+            break;
         }
-        if (++lx->chars > FL_FLEET_STRING_MAX)
-            return "a string longer than " FL_FLEET_STR(FL_FLEET_STRING_MAX) " characters: refused";
     }
     return NULL;
 }

@@ -672,6 +672,17 @@ static void test_string_cap(void **state)
     f = merge("in", big);
     assert_int_equal(fl_fleet_n_errors(f), 0);
     fl_fleet_free(f);
+    /* one character more: refused */
+    label[4096 - 3 + 10] = 'x';
+    label[4096 - 3 + 10 + 1] = '\0';
+    free(body);
+    body = NULL;
+    assert_true(asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) > 0);
+    free(big);
+    big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
+    f = merge("in", big);
+    assert_int_equal(fl_fleet_n_errors(f), 1);
+    fl_fleet_free(f);
     free(label);
     free(body);
     free(big);
