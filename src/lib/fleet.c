@@ -755,11 +755,6 @@ static int volume_merge(struct fl_fleet_volume *v, const struct fl_fleet_volume 
     return r;
 }
 
-struct volume_key {
-    const struct fl_fleet_host *host;
-    const char *key;
-};
-
 static const char *volume_key(const struct fl_fleet_volume *v)
 {
     return v->absolute_path ? v->absolute_path : v->path;
@@ -933,6 +928,13 @@ static unsigned long count_lines(const char *s, size_t n)
     return lines;
 }
 
+/* Where a JSON value's lexer is (lex()): in a string, an escape, and what it counted. */
+struct lexer {
+    unsigned char state, hex;
+    size_t chars;  /* characters of the current string */
+    size_t tokens; /* members and elements of the current value */
+};
+
 /*
  * One input, read in pieces (fl_fleet_input_feed()). Only the bytes of the value being parsed are
  * held (json-c's tokener keeps its own state between pieces, so no byte is parsed twice): memory
@@ -951,11 +953,7 @@ struct fl_fleet_input {
     bool in_value;       /* the tokener holds a value begun at pos */
     bool resync;         /* after a bad value: looking for a line that starts with '{' */
     bool done;           /* the rest of the input is not read (a value cut short, too large, or no resync) */
-    struct lexer {       /* the bytes of the current value the tokener took, lexed to bound what it holds */
-        unsigned char state, hex;
-        size_t chars;  /* characters of the current string */
-        size_t tokens; /* members and elements of the current value */
-    } lex;
+    struct lexer lex;    /* the bytes of the current value the tokener took, lexed to bound what it holds */
 };
 
 enum { LEX_OUTSIDE, LEX_STRING, LEX_ESCAPE, LEX_HEX };
