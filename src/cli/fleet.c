@@ -460,7 +460,8 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
 
 /* ---- CSV (RFC 4180) ---- */
 
-static void csv_cell(const char *s, bool last)
+/* One cell; @p lines: its newlines separate items (each escaped already) and stay. */
+static void csv_cell_ex(const char *s, bool last, bool lines)
 {
     char *clean = NULL;
     size_t len = 0;
@@ -471,7 +472,7 @@ static void csv_cell(const char *s, bool last)
      * UTF-8 shown as \xNN, not sent to a terminal or a spreadsheet; newlines separate the commands
      * of a cell. */
     if (m) {
-        fl_fputs_escaped_keep(s ? s : "", m, "\n");
+        fl_fputs_escaped_keep(s ? s : "", m, lines ? "\n" : "");
         if (fclose(m) == EOF) {
             free(clean);
             clean = NULL;
@@ -490,6 +491,11 @@ static void csv_cell(const char *s, bool last)
     putchar('"');
     putchar(last ? '\n' : ',');
     free(clean);
+}
+
+static void csv_cell(const char *s, bool last)
+{
+    csv_cell_ex(s, last, false);
 }
 
 static int print_csv(const struct fl_fleet *fleet)
@@ -529,10 +535,14 @@ static int print_csv(const struct fl_fleet *fleet)
             /* This volume's fixes; a fresh scan first when the host's is stale or cut short. */
             if (h->stale || !h->complete)
                 fputs(FL_FLEET_RESCAN_COMMAND, cf);
-            for (size_t k = 0; vol && vol->commands && vol->commands[k]; k++)
-                fprintf(cf, "%s%s", ftell(cf) ? "\n" : "", vol->commands[k]);
-            for (size_t k = 0; vol && vol->notes && vol->notes[k]; k++)
-                fprintf(nf, "%s%s", k ? "\n" : "", vol->notes[k]);
+            for (size_t k = 0; vol && vol->commands && vol->commands[k]; k++) {
+                fputs(ftell(cf) ? "\n" : "", cf);
+                fl_fputs_escaped(vol->commands[k], cf);
+            }
+            for (size_t k = 0; vol && vol->notes && vol->notes[k]; k++) {
+                fputs(k ? "\n" : "", nf);
+                fl_fputs_escaped(vol->notes[k], nf);
+            }
             fclose(rf);
             fclose(cf);
             fclose(nf);
@@ -551,8 +561,8 @@ static int print_csv(const struct fl_fleet *fleet)
             csv_cell(vol ? fl_fleet_state_name(vol->state) : NULL, false);
             csv_cell(vol ? vol->error : NULL, false);
             csv_cell(rules, false);
-            csv_cell(commands, false);
-            csv_cell(notes, true);
+            csv_cell_ex(commands, false, true);
+            csv_cell_ex(notes, true, true);
             free(rules);
             free(commands);
             free(notes);

@@ -34,7 +34,7 @@
 #include "fipsluks/policy.h"
 #include "fipsluks/util.h"
 
-#define FL_FLEET_PIECE (64u * 1024) /* fl_fleet_add() feeds its buffer in pieces of this size */
+#define FL_FLEET_PIECE   (64u * 1024) /* fl_fleet_add() feeds its buffer in pieces of this size */
 #define FL_FLEET_STR_(x) #x
 #define FL_FLEET_STR(x)  FL_FLEET_STR_(x)
 
@@ -565,8 +565,8 @@ static int todo_finding(struct fl_fleet_volume *v, json_object *o, json_object *
         ks = slot >= 0 ? record_keyslot(member(o, "keyslots"), slot) : NULL;
         if (!ks)
             return strv_take(&v->notes,
-                             xasprintf("needs a look: %s (%s), but the record names no keyslot of it", rule->id,
-                                       rule->meaning),
+                             xasprintf("needs a look: %s (%s), but the record names no keyslot of it",
+                                       rule->id, rule->meaning),
                              true);
         tokens = member(ks, "tokens");
         if (arr_len(tokens) > 0) {
@@ -585,11 +585,12 @@ static int todo_finding(struct fl_fleet_volume *v, json_object *o, json_object *
     case FL_FIX_NONE:
         break;
     }
-    return strv_take(&v->notes,
-                     xasprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
-                               "the details",
-                               rule->id, rule->meaning),
-                     true);
+    return strv_take(
+        &v->notes,
+        xasprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
+                  "the details",
+                  rule->id, rule->meaning),
+        true);
 }
 
 /*
@@ -607,10 +608,11 @@ static int volume_todo(struct fl_fleet_volume *v, json_object *o)
     if (v->state == FL_FLEET_COMPATIBLE)
         return 0;
     if (!v->absolute_path || (header && !fl_fleet_path_usable(header)))
-        return strv_take(&v->notes,
-                         strdup("needs a look: the record has no absolute path fit for a command (scan the host "
-                                "again with this fipsluks, which records one)"),
-                         true);
+        return strv_take(
+            &v->notes,
+            strdup("needs a look: the record has no absolute path fit for a command (scan the host "
+                   "again with this fipsluks, which records one)"),
+            true);
     qpath = fl_shell_quote(v->absolute_path);
     qheader = header ? fl_shell_quote(header) : NULL;
     if (qpath && (!header || qheader))
@@ -633,10 +635,11 @@ static int volume_todo(struct fl_fleet_volume *v, json_object *o)
     if (r >= 0 && t.reencrypt) {
         r = strv_take(&v->commands, xasprintf("fipsluks reencrypt %s", target), true);
         if (r >= 0)
-            r = strv_add(&v->notes,
-                         "run fipsluks reencrypt while the host is not yet in FIPS mode: a FIPS host cannot read "
-                         "what it replaces",
-                         true);
+            r = strv_add(
+                &v->notes,
+                "run fipsluks reencrypt while the host is not yet in FIPS mode: a FIPS host cannot read "
+                "what it replaces",
+                true);
     } else if (r >= 0 && t.convert_luks1) {
         r = strv_take(&v->commands, xasprintf("fipsluks migrate --convert-luks1 %s", target), true);
     }
@@ -647,14 +650,16 @@ static int volume_todo(struct fl_fleet_volume *v, json_object *o)
         if (t.token & (1u << k))
             r = strv_take(&v->notes, fl_remedy_token_keyslot(k, t.token_type[k], qpath, target), true);
     if (r >= 0 && t.unknown)
-        r = strv_take(&v->notes,
-                      xasprintf("needs a look: %zu error finding%s of rules this fipsluks does not know (%.64s%s): "
-                                "no command is shown for %s",
-                                t.unknown, t.unknown == 1 ? "" : "s", t.first_unknown, t.unknown > 1 ? ", …" : "",
-                                t.unknown == 1 ? "it" : "them"),
-                      true);
+        r = strv_take(
+            &v->notes,
+            xasprintf("needs a look: %zu error finding%s of rules this fipsluks does not know (%.64s%s): "
+                      "no command is shown for %s",
+                      t.unknown, t.unknown == 1 ? "" : "s", t.first_unknown, t.unknown > 1 ? ", …" : "",
+                      t.unknown == 1 ? "it" : "them"),
+            true);
     if (r >= 0 && !v->commands && !v->notes)
-        r = strv_add(&v->notes, "needs a look: not FIPS-compatible, but the record names no error finding", true);
+        r = strv_add(&v->notes, "needs a look: not FIPS-compatible, but the record names no error finding",
+                     true);
 out:
     free(qpath);
     free(qheader);
@@ -860,10 +865,11 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
         return add_error(f, source, line, "\"scanned_at\" is not an RFC 3339 time");
     /* A scan from the future would never go stale and would hide the host's real scans. */
     if (t > f->now && (uint64_t)(t - f->now) > FL_FLEET_CLOCK_SKEW)
-        return add_error(f, source, line,
-                         "\"scanned_at\" %s is in the future (more than %d seconds after this machine's clock): "
-                         "refused",
-                         at, FL_FLEET_CLOCK_SKEW);
+        return add_error(
+            f, source, line,
+            "\"scanned_at\" %s is in the future (more than %d seconds after this machine's clock): "
+            "refused",
+            at, FL_FLEET_CLOCK_SKEW);
     if (!strcmp(kind, "scan")) {
         volumes = member(o, "volumes");
         if (!json_object_is_type(volumes, json_type_array))
@@ -949,11 +955,11 @@ struct fl_fleet_input {
     char *buf;
     size_t len, allocated;
     size_t pos, fed;
-    unsigned long line;  /* the line of buf[pos] */
-    bool in_value;       /* the tokener holds a value begun at pos */
-    bool resync;         /* after a bad value: looking for a line that starts with '{' */
-    bool done;           /* the rest of the input is not read (a value cut short, too large, or no resync) */
-    struct lexer lex;    /* the bytes of the current value the tokener took, lexed to bound what it holds */
+    unsigned long line; /* the line of buf[pos] */
+    bool in_value;      /* the tokener holds a value begun at pos */
+    bool resync;        /* after a bad value: looking for a line that starts with '{' */
+    bool done;          /* the rest of the input is not read (a value cut short, too large, or no resync) */
+    struct lexer lex;   /* the bytes of the current value the tokener took, lexed to bound what it holds */
 };
 
 enum { LEX_OUTSIDE, LEX_STRING, LEX_ESCAPE, LEX_HEX };
@@ -965,7 +971,8 @@ enum { LEX_OUTSIDE, LEX_STRING, LEX_ESCAPE, LEX_HEX };
  */
 static const char *lex(struct lexer *lx, const char *p, size_t n)
 {
-    static const char too_long[] = "a string longer than " FL_FLEET_STR(FL_FLEET_STRING_MAX) " characters: refused";
+    static const char too_long[] =
+        "a string longer than " FL_FLEET_STR(FL_FLEET_STRING_MAX) " characters: refused";
     size_t i = 0;
 
     while (i < n) {
@@ -978,7 +985,7 @@ static const char *lex(struct lexer *lx, const char *p, size_t n)
                 lx->chars = 0;
             } else if ((c == '[' || c == '{' || c == ',' || c == ':') && ++lx->tokens > FL_FLEET_TOKENS_MAX) {
                 return "more members and elements than " FL_FLEET_STR(FL_FLEET_TOKENS_MAX) " in one value: "
-                       "refused";
+                                                                                           "refused";
             }
             break;
         case LEX_STRING:
@@ -1076,7 +1083,8 @@ static int input_pump(struct fl_fleet_input *in, bool eof)
         }
         if (in->fed >= in->len) {
             if (eof) {
-                r = add_error(in->f, in->source, in->line, "a JSON value is cut short at the end of the input");
+                r = add_error(in->f, in->source, in->line,
+                              "a JSON value is cut short at the end of the input");
                 in->done = true;
             }
             break;
@@ -1115,8 +1123,8 @@ static int input_pump(struct fl_fleet_input *in, bool eof)
         }
         /* Reported at the line the bad value starts on: that is the record to look at. */
         if (count_lines(in->buf + in->pos, value_len))
-            r = add_error(in->f, in->source, in->line, "invalid JSON: %s (line %lu)", json_tokener_error_desc(e),
-                          in->line + count_lines(in->buf + in->pos, value_len));
+            r = add_error(in->f, in->source, in->line, "invalid JSON: %s (line %lu)",
+                          json_tokener_error_desc(e), in->line + count_lines(in->buf + in->pos, value_len));
         else
             r = add_error(in->f, in->source, in->line, "invalid JSON: %s", json_tokener_error_desc(e));
         in->in_value = false;

@@ -354,23 +354,27 @@ static void test_pieces(void **state)
     char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
     char *v2 = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", good_volume);
     char *v3 = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", error_volume);
-    const char *tails[] = {"", "{\"cut\":", "{\"a\":1}\n{\"b\"", "\n\n  \n", "nul\0l\n{\"x\":[1,\n2]}\n", "[[[[[["};
+    const char *tails[] = {"",      "{\"cut\":", "{\"a\":1}\n{\"b\"", "\n\n  \n", "nul\0l\n{\"x\":[1,\n2]}\n",
+                           "[[[[[["};
     char *texts[sizeof(tails) / sizeof(tails[0])];
     char *doc = NULL;
 
     (void)state;
-    assert_true(asprintf(&doc,
-                         "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n  \"host\": {\"hostname\": "
-                         "\"doc-1\", \"machine_id\": \"cccccccccccccccccccccccccccccccc\"},\n  \"scanned_at\": "
-                         "\"2026-11-28T07:00:00Z\",\n  \"volumes\": [{%s}]\n}\n",
-                         good_volume) > 0);
+    assert_true(
+        asprintf(&doc,
+                 "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n  "
+                 "\"host\": {\"hostname\": "
+                 "\"doc-1\", \"machine_id\": \"cccccccccccccccccccccccccccccccc\"},\n  \"scanned_at\": "
+                 "\"2026-11-28T07:00:00Z\",\n  \"volumes\": [{%s}]\n}\n",
+                 good_volume) > 0);
     for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
         size_t len;
         char *ref;
 
         /* a good record, a bad one over two lines, garbage without a newline, a document, more records */
         texts[t] = NULL;
-        assert_true(asprintf(&texts[t], "%s{\"bad\": tru\ne}\n%sgarbage{{{\n%s%s%s", v1, v2, doc, v3, "@") > 0);
+        assert_true(asprintf(&texts[t], "%s{\"bad\": tru\ne}\n%sgarbage{{{\n%s%s%s", v1, v2, doc, v3, "@") >
+                    0);
         len = strlen(texts[t]);
         texts[t] = realloc(texts[t], len + 32);
         assert_non_null(texts[t]);
@@ -471,20 +475,22 @@ static void test_allocation_failures(void **state)
 static void test_todo_rebuilt(void **state)
 {
     /* LUKS1 with ripemd160: its remedy's "(on a host not yet in FIPS mode)" made it a scan */
-    char *l1 = volume_line(MID_A, "app-1", "2026-11-29T07:00:00Z",
-                           "\"path\":\"l1.img\",\"absolute_path\":\"/srv/l1.img\",\"status\":\"ok\","
-                           "\"luks_version\":1,\"fips_compatible\":false,\"keyslots\":[{\"id\":0,\"kdf\":\"pbkdf2\"}],"
-                           "\"findings\":[{\"rule\":\"FL-LUKS1\",\"severity\":\"info\",\"object\":\"header\"},"
-                           "{\"rule\":\"FL-LUKS1-HASH\",\"severity\":\"error\",\"object\":\"header\",\"remedy\":"
-                           "\"fipsluks reencrypt l1.img (on a host not yet in FIPS mode)\"},"
-                           "{\"rule\":\"FL-KDF-HASH\",\"severity\":\"error\",\"object\":\"keyslot 0\"}]");
+    char *l1 = volume_line(
+        MID_A, "app-1", "2026-11-29T07:00:00Z",
+        "\"path\":\"l1.img\",\"absolute_path\":\"/srv/l1.img\",\"status\":\"ok\","
+        "\"luks_version\":1,\"fips_compatible\":false,\"keyslots\":[{\"id\":0,\"kdf\":\"pbkdf2\"}],"
+        "\"findings\":[{\"rule\":\"FL-LUKS1\",\"severity\":\"info\",\"object\":\"header\"},"
+        "{\"rule\":\"FL-LUKS1-HASH\",\"severity\":\"error\",\"object\":\"header\",\"remedy\":"
+        "\"fipsluks reencrypt l1.img (on a host not yet in FIPS mode)\"},"
+        "{\"rule\":\"FL-KDF-HASH\",\"severity\":\"error\",\"object\":\"keyslot 0\"}]");
     /* argon2 keyslots, one bound to a TPM2 token; hostile remedies; a rule this fipsluks does not know */
     char *tok = volume_line(
         MID_A, "app-1", "2026-11-29T07:00:00Z",
         "\"path\":\"/dev/vda3\",\"status\":\"ok\",\"fips_compatible\":false,"
         "\"keyslots\":[{\"id\":0,\"kdf\":\"argon2id\",\"tokens\":[]},"
         "{\"id\":2,\"kdf\":\"argon2id\",\"tokens\":[{\"id\":0,\"type\":\"systemd-tpm2\"}]}],"
-        "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 0\",\"remedy\":"
+        "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot "
+        "0\",\"remedy\":"
         "\"fipsluks format --force --batch --new-key-file /root/x /dev/sda\"},"
         "{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 2\",\"remedy\":null},"
         "{\"rule\":\"FL-EVIL\",\"severity\":\"error\",\"object\":\"header\",\"remedy\":"
@@ -511,12 +517,14 @@ static void test_todo_rebuilt(void **state)
     assert_non_null(strstr(h->volumes[0].notes[0], "not yet in FIPS mode"));
     assert_string_equal(h->volumes[1].commands[0], "fipsluks migrate --key-slot 0 /dev/vda3");
     assert_null(h->volumes[1].commands[1]);
-    assert_string_equal(h->volumes[1].notes[0],
-                        "re-enroll the systemd-tpm2 token for keyslot 2 (e.g. systemd-cryptenroll --wipe-slot=2 "
-                        "--tpm2-device=auto /dev/vda3), or run fipsluks migrate --key-slot 2 --key-file SECRET "
-                        "/dev/vda3 with its secret");
-    assert_non_null(strstr(h->volumes[1].notes[1], "needs a look: 1 error finding of rules this fipsluks does not "
-                                                    "know (FL-EVIL)"));
+    assert_string_equal(
+        h->volumes[1].notes[0],
+        "re-enroll the systemd-tpm2 token for keyslot 2 (e.g. systemd-cryptenroll --wipe-slot=2 "
+        "--tpm2-device=auto /dev/vda3), or run fipsluks migrate --key-slot 2 --key-file SECRET "
+        "/dev/vda3 with its secret");
+    assert_non_null(strstr(h->volumes[1].notes[1],
+                           "needs a look: 1 error finding of rules this fipsluks does not "
+                           "know (FL-EVIL)"));
     assert_null(h->volumes[2].commands);
     assert_null(h->volumes[2].absolute_path);
     assert_non_null(strstr(h->volumes[2].notes[0], "needs a look: the record has no absolute path"));
@@ -546,7 +554,7 @@ static void test_path_usable(void **state)
 
     (void)state;
     assert_true(fl_fleet_path_usable("/dev/sda2"));
-    assert_true(fl_fleet_path_usable("/srv/x y';reboot;'"));  /* quoted: fl_shell_quote() */
+    assert_true(fl_fleet_path_usable("/srv/x y';reboot;'"));      /* quoted: fl_shell_quote() */
     assert_true(fl_fleet_path_usable("/srv/d\xc3\xa9j\xc3\xa0")); /* UTF-8 */
     assert_true(fl_fleet_path_usable("/srv/.hidden/..x"));
     assert_false(fl_fleet_path_usable(NULL));
@@ -557,11 +565,15 @@ static void test_path_usable(void **state)
     assert_false(fl_fleet_path_usable("/srv/.."));
     assert_false(fl_fleet_path_usable("/srv/a\nb"));
     assert_false(fl_fleet_path_usable("/srv/a\x1b[2Jb"));
-    assert_false(fl_fleet_path_usable("/srv/a\xc2\x9b" "31m"));  /* C1 CSI */
-    assert_false(fl_fleet_path_usable("/srv/gpj.\xe2\x80\xae" "exe")); /* U+202E */
-    assert_false(fl_fleet_path_usable("/srv/a\xe2\x81\xa6" "b"));      /* U+2066 */
-    assert_false(fl_fleet_path_usable("/srv/a\xe2\x80\x8f" "b"));      /* U+200F */
-    assert_false(fl_fleet_path_usable("/srv/a\xff"));                 /* not UTF-8 */
+    assert_false(fl_fleet_path_usable("/srv/a\xc2\x9b"
+                                      "31m")); /* C1 CSI */
+    assert_false(fl_fleet_path_usable("/srv/gpj.\xe2\x80\xae"
+                                      "exe")); /* U+202E */
+    assert_false(fl_fleet_path_usable("/srv/a\xe2\x81\xa6"
+                                      "b")); /* U+2066 */
+    assert_false(fl_fleet_path_usable("/srv/a\xe2\x80\x8f"
+                                      "b"));          /* U+200F */
+    assert_false(fl_fleet_path_usable("/srv/a\xff")); /* not UTF-8 */
     memset(long_path, 'a', sizeof(long_path) - 1);
     long_path[0] = '/';
     long_path[sizeof(long_path) - 1] = '\0';
@@ -692,13 +704,20 @@ static void test_string_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines_and_documents), cmocka_unit_test(test_newest_scan_wins_and_staleness),
-        cmocka_unit_test(test_hostile_remedy),      cmocka_unit_test(test_command_safe),
-        cmocka_unit_test(test_malformed_records),   cmocka_unit_test(test_garbage),
-        cmocka_unit_test(test_error_cap),           cmocka_unit_test(test_allocation_failures),
-        cmocka_unit_test(test_pieces),              cmocka_unit_test(test_todo_rebuilt),
-        cmocka_unit_test(test_path_usable),         cmocka_unit_test(test_future_refused),
-        cmocka_unit_test(test_conflict_any_order),  cmocka_unit_test(test_string_cap),
+        cmocka_unit_test(test_lines_and_documents),
+        cmocka_unit_test(test_newest_scan_wins_and_staleness),
+        cmocka_unit_test(test_hostile_remedy),
+        cmocka_unit_test(test_command_safe),
+        cmocka_unit_test(test_malformed_records),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_error_cap),
+        cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_todo_rebuilt),
+        cmocka_unit_test(test_path_usable),
+        cmocka_unit_test(test_future_refused),
+        cmocka_unit_test(test_conflict_any_order),
+        cmocka_unit_test(test_string_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
