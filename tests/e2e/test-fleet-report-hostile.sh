@@ -129,7 +129,7 @@ rlo=$'\xe2\x80\xae' # U+202E RIGHT-TO-LEFT OVERRIDE
         | .label = "l\($c1)31m"'
     vol good.img | jq -c --arg rlo "$rlo" '.label = "x\($rlo)y"'
     summary
-} | jq -c --arg c1 "$c1" --arg rlo "$rlo" '.host.hostname = "evil\($c1)2J\($rlo)" | .host.os_id = "deb\($rlo)ian"
+} | jq -c --arg c1 "$c1" --arg rlo "$rlo" '.host.hostname = "evil\($c1)2J\($rlo)\nfake-row" | .host.os_id = "deb\($rlo)ian"
     | .host.machine_id = "77777777777777777777777777777777"' >bidi.jsonl
 fipsluks report bidi.jsonl >bidi.txt 2>&1 || true
 fipsluks report --csv bidi.jsonl >bidi.csv 2>/dev/null || true
@@ -141,6 +141,10 @@ done
 fl_assert_contains "$(cat bidi.txt)" 'evil\xc2\x9b2J\xe2\x80\xae' "the host name, escaped"
 fl_assert_contains "$(cat bidi.csv)" '/srv/gpj.\xe2\x80\xaeexe' "the path, escaped in the CSV"
 grep -q '^    fipsluks.*gpj' bidi.txt && fl_fail "a command for a path with a bidi override"
+python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert len(rows) == 2 and all("\n" not in r["hostname"] for r in rows), rows' bidi.csv ||
+    fl_fail "a newline in a host name reached the CSV raw"
 fl_assert_contains "$(cat bidi.txt)" "needs a look: the record has no absolute path fit for a command" "no command"
 
 # ---- scale: linear in hosts and in volumes; one hostile value cannot take the memory ----
