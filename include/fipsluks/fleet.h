@@ -149,8 +149,9 @@ const struct fl_fleet_error *fl_fleet_error(const struct fl_fleet *f, size_t i);
  */
 bool fl_fleet_path_usable(const char *path);
 
-/** Whether @p cmd may be shown as a command to run: "fipsluks …" or "cryptsetup …" made only of
- * plain words and single-quoted strings (no expansion, redirection or command separator). */
+/** Whether @p cmd is a plain command line: "fipsluks …" or "cryptsetup …" made only of plain words
+ * and single-quoted strings (no expansion, redirection or command separator). The merge no longer
+ * needs it (it shows no record's text as a command, plain or not); kept for callers and tests. */
 bool fl_fleet_command_safe(const char *cmd);
 
 const char *fl_fleet_state_name(enum fl_fleet_state s);
