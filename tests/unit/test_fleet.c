@@ -26,12 +26,13 @@ static char *volume_line(const char *mid, const char *host, const char *at, cons
 {
     char *s = NULL;
 
-    assert_true(
-        asprintf(&s,
+    /* abort(), not a cmocka assertion: GCC's analyzer knows that it does not return */
+    if (asprintf(&s,
                  "{\"schema_version\":1,\"record\":\"volume\",\"tool\":\"fipsluks\",\"version\":\"0.1.0\","
                  "\"host\":{\"hostname\":\"%s\",\"machine_id\":\"%s\",\"os_id\":\"debian\","
                  "\"os_version_id\":\"12\",\"kernel_fips\":true},\"scanned_at\":\"%s\",%s}\n",
-                 host, mid, at, body) > 0);
+                 host, mid, at, body) <= 0)
+        abort();
     return s;
 }
 
@@ -55,6 +56,8 @@ static struct fl_fleet *merge(const char *source, const char *text)
 {
     struct fl_fleet *f;
 
+    if (!text)
+        abort();
     assert_int_equal(fl_fleet_new(&f), 0);
     assert_int_equal(fl_fleet_add(f, source, text, strlen(text)), 0);
     return f;
@@ -655,13 +658,16 @@ static void test_string_cap(void **state)
     struct fl_fleet *f;
 
     (void)state;
-    assert_non_null(label);
+    if (!label)
+        abort();
     memset(label, 'x', n);
     label[n] = '\0';
-    assert_true(asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) > 0);
+    if (asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) <= 0)
+        abort();
     big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
     ok = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", good_volume);
-    assert_true(asprintf(&text, "%s%s", big, ok) > 0);
+    if (asprintf(&text, "%s%s", big, ok) <= 0)
+        abort();
     f = merge("in", text);
     assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
     assert_int_equal(fl_fleet_n_errors(f), 1);
@@ -678,7 +684,8 @@ static void test_string_cap(void **state)
     label[4096 - 3 + 10] = '\0'; /* 3 characters in the first 10 bytes, then x: 4096 in all */
     free(body);
     body = NULL;
-    assert_true(asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) > 0);
+    if (asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) <= 0)
+        abort();
     free(big);
     big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
     f = merge("in", big);
@@ -689,7 +696,8 @@ static void test_string_cap(void **state)
     label[4096 - 3 + 10 + 1] = '\0';
     free(body);
     body = NULL;
-    assert_true(asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) > 0);
+    if (asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) <= 0)
+        abort();
     free(big);
     big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
     f = merge("in", big);
