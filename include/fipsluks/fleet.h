@@ -4,7 +4,10 @@
  *
  * Pure: the caller reads the inputs and supplies the time; nothing here touches files or prints.
  * Inputs are untrusted: a malformed or hostile record is recorded as an input error with its
- * source and line and skipped; it never stops the merge.
+ * source and line and skipped; it never stops the merge. Nothing a record says is ever passed on as
+ * a command: the to-do list is built here from what this fipsluks understands of a record (the rule
+ * ids it knows, a keyslot number, a path checked by fl_fleet_path_usable()), and whatever it does
+ * not understand becomes a note that needs a look, without a command.
  */
 #ifndef FIPSLUKS_FLEET_H
 #define FIPSLUKS_FLEET_H
@@ -17,6 +20,18 @@
 /** At most this many input errors are kept (the rest are only counted). */
 #define FL_FLEET_MAX_ERRORS 1000
 
+/** A record whose scanned_at is later than the merge's "now" by more than this (seconds) is refused. */
+#define FL_FLEET_CLOCK_SKEW 300
+
+/** A record with a string longer than this many characters (a key or a value) is refused. */
+#define FL_FLEET_STRING_MAX 4096
+
+/** A JSON value (a record or a document) larger than this many bytes is refused. */
+#define FL_FLEET_VALUE_MAX 268435456 /* 256 MiB */
+
+/** A JSON value with more than this many members and elements (all levels) is refused. */
+#define FL_FLEET_TOKENS_MAX 4194304
+
 /** The command that makes a host scan again (the unit fipsluks installs; see fipsluks-report(8)). */
 #define FL_FLEET_RESCAN_COMMAND "systemctl start fipsluks-scan.service"
 
@@ -27,13 +42,15 @@ enum fl_fleet_state {
 };
 
 struct fl_fleet_volume {
-    char *path;
-    char *uuid;  /**< NULL if unknown */
-    char *label; /**< NULL if none */
+    char *path;          /**< as the record gave it (maybe relative to where the scan ran) */
+    char *absolute_path; /**< the record's absolute_path, else its path, if fl_fleet_path_usable(); else NULL */
+    char *uuid;          /**< NULL if unknown */
+    char *label;         /**< NULL if none */
     enum fl_fleet_state state;
     char *error;     /**< why it is unreadable, or NULL */
     char **rules;    /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
-    char **commands; /**< what fixes this volume, shell-ready (NULL-terminated; fl_fleet_finish()) */
+    char **commands; /**< what fixes this volume, shell-ready, built by report (NULL-terminated, may be NULL) */
+    char **notes;    /**< what a person must look at or do by hand, no command (NULL-terminated, may be NULL) */
 };
 
 struct fl_fleet_host {
@@ -50,6 +67,7 @@ struct fl_fleet_host {
     size_t n_volumes;
     unsigned n_compatible, n_incompatible, n_unreadable;
     char **commands; /**< what fixes it, shell-ready (NULL-terminated, in volume order, unique) */
+    char **notes;    /**< its volumes' notes, each prefixed with the volume's path (NULL-terminated) */
 };
 
 struct fl_fleet_count {
@@ -73,12 +91,23 @@ struct fl_fleet_error {
 
 struct fl_fleet;
 
+/** A new, empty fleet whose "now" (for fl_fleet_set_now()) is time(NULL). @return 0 or -ENOMEM. */
 int fl_fleet_new(struct fl_fleet **ret);
 void fl_fleet_free(struct fl_fleet *f);
 
 /**
+ * The time records are judged against while they are merged: a scanned_at more than
+ * FL_FLEET_CLOCK_SKEW seconds after @p now is an input error (a host cannot claim a scan from the
+ * future, which would never go stale and would hide its real scans). Call before adding inputs.
+ */
+void fl_fleet_set_now(struct fl_fleet *f, time_t now);
+
+/**
  * Merge the bytes of one input named @p source: fipsluks scan JSON documents and JSON lines, in
  * any mix and any number. Of each host (machine id, else host name) only the newest scan counts.
+ * Two records of one volume (by absolute path) in the same scan that disagree: the worse verdict
+ * wins (incompatible over unreadable over compatible), whatever the order of the inputs; with the
+ * same verdict, their rules, commands and notes are merged.
  * @return 0, or -ENOMEM (the fleet stays usable but incomplete).
  */
 int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t len);
@@ -114,8 +143,15 @@ size_t fl_fleet_n_errors(const struct fl_fleet *f);
 size_t fl_fleet_n_errors_total(const struct fl_fleet *f);
 const struct fl_fleet_error *fl_fleet_error(const struct fl_fleet *f, size_t i);
 
-/** Whether @p cmd may be shown as a command to run: "fipsluks …" or "cryptsetup …" made only of
- * plain words and single-quoted strings (no expansion, redirection or command separator). */
+/**
+ * Whether @p path may be put into a command: absolute, at most PATH_MAX - 1 bytes, valid UTF-8
+ * without controls or invisible characters (fl_char_unsafe()), and no "." or ".." component.
+ */
+bool fl_fleet_path_usable(const char *path);
+
+/** Whether @p cmd is a plain command line: "fipsluks …" or "cryptsetup …" made only of plain words
+ * and single-quoted strings (no expansion, redirection or command separator). The merge no longer
+ * needs it (it shows no record's text as a command, plain or not); kept for callers and tests. */
 bool fl_fleet_command_safe(const char *cmd);
 
 const char *fl_fleet_state_name(enum fl_fleet_state s);

@@ -156,4 +156,13 @@ const char *fl_severity_name(enum fl_severity s);
  */
 char *fl_shell_quote(const char *s);
 
+/**
+ * What re-wraps keyslot @p slot, bound to a token of type @p token_type (systemd-tpm2, clevis, …;
+ * anything but [A-Za-z0-9_@%+=:,./-] in it is shown as '?'): guidance for a person, with example
+ * commands, not one command (the token's secret is needed). @p path is the device and @p target
+ * "[--header HDR ]PATH", both already shell-quoted (fl_shell_quote()). Scan's remedy and report's
+ * to-do list use the same words. @return a new string, or NULL on allocation failure.
+ */
+char *fl_remedy_token_keyslot(int slot, const char *token_type, const char *path, const char *target);
+
 #endif

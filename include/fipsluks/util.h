@@ -36,4 +36,20 @@ void fl_unlink_own(const char *path, int fd);
 /** True when all @p len bytes of @p buf are zero. */
 bool fl_all_zero(const void *buf, size_t len);
 
+/**
+ * The UTF-8 character at @p s: @return its length in bytes (1..4) with its code point in
+ * *@p ret_cp, or 0 when @p s does not start a valid sequence (overlong forms, surrogates and values
+ * past U+10FFFF are not valid). A NUL byte is a character of length 1.
+ */
+size_t fl_utf8_char(const char *s, uint32_t *ret_cp);
+
+/**
+ * Whether code point @p cp must never reach a terminal, a spreadsheet or a shell command as it is:
+ * C0 controls, DEL, C1 controls (U+0080-U+009F; some terminals act on them) and the invisible
+ * characters that change how text reads: bidirectional embeddings, overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069), marks (U+200E, U+200F, U+061C), zero-width characters
+ * (U+200B-U+200D, U+2060, U+FEFF) and the line and paragraph separators (U+2028, U+2029).
+ */
+bool fl_char_unsafe(uint32_t cp);
+
 #endif

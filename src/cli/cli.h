@@ -266,10 +266,14 @@ const char *fl_color_on(FILE *f, enum fl_color c);
 const char *fl_color_off(FILE *f);
 
 /*
- * Write @p s for a person: C0 controls (newline too), DEL, C1 controls (U+0080-U+009F) and bytes that
- * are not valid UTF-8 shown as \xNN escapes, one per byte (a C1 control is two: \xc2\x9b).
+ * Write @p s for a person: C0 controls (newline too), DEL, C1 controls (U+0080-U+009F), the invisible
+ * characters that change how text reads (bidi overrides such as U+202E, zero-width characters: see
+ * fl_char_unsafe()) and bytes that are not valid UTF-8 shown as \xNN escapes, one per byte (a C1
+ * control is two: \xc2\x9b; U+202E three: \xe2\x80\xae).
  */
 void fl_fputs_escaped(const char *s, FILE *f);
+/* The same, but the ASCII bytes in @p keep (e.g. "\n") are written as they are. */
+void fl_fputs_escaped_keep(const char *s, FILE *f, const char *keep);
 /* printf, then fl_fputs_escaped() on the result (newlines too: end a line with fputc). @return 0, -ENOMEM. */
 int fl_fprintf_escaped(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fl_vfprintf_escaped(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

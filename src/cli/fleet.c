@@ -312,9 +312,15 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
             putchar(')');
         }
         printf(":\n");
+        /* built by report from what it understands (never a record's text); notes are shell comments */
         for (size_t k = 0; h->commands && h->commands[k]; k++) {
             printf("    ");
             fl_fputs_escaped(h->commands[k], stdout);
+            putchar('\n');
+        }
+        for (size_t k = 0; h->notes && h->notes[k]; k++) {
+            printf("    # ");
+            fl_fputs_escaped(h->notes[k], stdout);
             putchar('\n');
         }
     }
@@ -376,16 +382,19 @@ static json_object *json_host(const struct fl_fleet_host *h)
         json_object *jv = json_object_new_object();
 
         json_object_object_add(jv, "path", fl_json_string(v->path));
+        json_object_object_add(jv, "absolute_path", fl_json_string(v->absolute_path));
         json_object_object_add(jv, "uuid", fl_json_string(v->uuid));
         json_object_object_add(jv, "label", fl_json_string(v->label));
         json_object_object_add(jv, "state", json_object_new_string(fl_fleet_state_name(v->state)));
         json_object_object_add(jv, "error", fl_json_string(v->error));
         json_object_object_add(jv, "rules", json_strv(v->rules));
         json_object_object_add(jv, "commands", json_strv(v->commands));
+        json_object_object_add(jv, "notes", json_strv(v->notes));
         json_object_array_add(vols, jv);
     }
     json_object_object_add(o, "volumes", vols);
     json_object_object_add(o, "commands", json_strv(h->commands));
+    json_object_object_add(o, "notes", json_strv(h->notes));
     return o;
 }
 
@@ -451,29 +460,42 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
 
 /* ---- CSV (RFC 4180) ---- */
 
-static void csv_cell(const char *s, bool last)
+/* One cell; @p lines: its newlines separate items (each escaped already) and stay. */
+static void csv_cell_ex(const char *s, bool last, bool lines)
 {
-    json_object *clean = fl_json_string(s ? s : "");
-    const char *c = clean ? json_object_get_string(clean) : "";
+    char *clean = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&clean, &len);
+    const char *c;
 
-    /* A cell starting with = + - @ (or a tab / CR) is a formula to a spreadsheet: make it text. */
-    bool formula = strchr("=+-@\t\r", *c) && *c;
+    /* Controls (an escape sequence in a host name; C1 too), bidi overrides and bytes that are not
+     * UTF-8 shown as \xNN, not sent to a terminal or a spreadsheet; newlines separate the commands
+     * of a cell. */
+    if (m) {
+        fl_fputs_escaped_keep(s ? s : "", m, lines ? "\n" : "");
+        if (fclose(m) == EOF) {
+            free(clean);
+            clean = NULL;
+        }
+    }
+    c = clean ? clean : "?";
     putchar('"');
-    if (formula)
+    /* A cell starting with = + - @ is a formula to a spreadsheet: make it text. */
+    if (*c && strchr("=+-@", *c))
         putchar('\'');
     for (; *c; c++) {
         if (*c == '"')
             putchar('"');
-        /* Control characters (an escape sequence in a host name) shown, not sent to a terminal;
-         * newlines separate the commands of a cell. */
-        if (((unsigned char)*c < 0x20 && *c != '\n') || *c == 0x7f)
-            printf("\\x%02x", (unsigned char)*c);
-        else
-            putchar(*c);
+        putchar(*c);
     }
     putchar('"');
     putchar(last ? '\n' : ',');
-    json_object_put(clean);
+    free(clean);
+}
+
+static void csv_cell(const char *s, bool last)
+{
+    csv_cell_ex(s, last, false);
 }
 
 static int print_csv(const struct fl_fleet *fleet)
@@ -482,7 +504,7 @@ static int print_csv(const struct fl_fleet *fleet)
         "hostname",    "machine_id", "os_id", "os_version_id", "fipsluks_version",
         "kernel_fips", "scanned_at", "stale", "needs_action",  "path",
         "uuid",        "label",      "state", "error",         "rules",
-        "commands"};
+        "commands",    "notes"};
     const size_t n_header = sizeof(header) / sizeof(header[0]);
 
     for (size_t i = 0; i < n_header; i++)
@@ -491,17 +513,21 @@ static int print_csv(const struct fl_fleet *fleet)
         const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
         for (size_t v = 0; v < h->n_volumes || (v == 0 && h->n_volumes == 0); v++) {
             const struct fl_fleet_volume *vol = h->n_volumes ? &h->volumes[v] : NULL;
-            char *rules = NULL, *commands = NULL;
-            size_t rlen = 0, clen = 0;
+            char *rules = NULL, *commands = NULL, *notes = NULL;
+            size_t rlen = 0, clen = 0, nlen = 0;
             FILE *rf = open_memstream(&rules, &rlen), *cf = open_memstream(&commands, &clen);
+            FILE *nf = open_memstream(&notes, &nlen);
 
-            if (!rf || !cf) {
+            if (!rf || !cf || !nf) {
                 if (rf)
                     fclose(rf);
                 if (cf)
                     fclose(cf);
+                if (nf)
+                    fclose(nf);
                 free(rules);
                 free(commands);
+                free(notes);
                 return -ENOMEM;
             }
             for (size_t k = 0; vol && vol->rules && vol->rules[k]; k++)
@@ -509,10 +535,17 @@ static int print_csv(const struct fl_fleet *fleet)
             /* This volume's fixes; a fresh scan first when the host's is stale or cut short. */
             if (h->stale || !h->complete)
                 fputs(FL_FLEET_RESCAN_COMMAND, cf);
-            for (size_t k = 0; vol && vol->commands && vol->commands[k]; k++)
-                fprintf(cf, "%s%s", ftell(cf) ? "\n" : "", vol->commands[k]);
+            for (size_t k = 0; vol && vol->commands && vol->commands[k]; k++) {
+                fputs(ftell(cf) ? "\n" : "", cf);
+                fl_fputs_escaped(vol->commands[k], cf);
+            }
+            for (size_t k = 0; vol && vol->notes && vol->notes[k]; k++) {
+                fputs(k ? "\n" : "", nf);
+                fl_fputs_escaped(vol->notes[k], nf);
+            }
             fclose(rf);
             fclose(cf);
+            fclose(nf);
             csv_cell(h->hostname, false);
             csv_cell(h->machine_id, false);
             csv_cell(h->os_id, false);
@@ -528,9 +561,11 @@ static int print_csv(const struct fl_fleet *fleet)
             csv_cell(vol ? fl_fleet_state_name(vol->state) : NULL, false);
             csv_cell(vol ? vol->error : NULL, false);
             csv_cell(rules, false);
-            csv_cell(commands, true);
+            csv_cell_ex(commands, false, true);
+            csv_cell_ex(notes, true, true);
             free(rules);
             free(commands);
+            free(notes);
         }
     }
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
@@ -576,6 +611,8 @@ int verb_report(int argc, const char **argv)
     }
 
     r = fl_fleet_new(&fleet);
+    if (r >= 0)
+        fl_fleet_set_now(fleet, now);
     for (size_t i = 0; i < n_files && r >= 0; i++) {
         r = add_input(fleet, files[i]);
         unreadable += r == 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fipsluks/util.h"
 #include "cli.h"
 
 bool fl_use_color(FILE *f)
@@ -39,52 +40,28 @@ const char *fl_color_off(FILE *f)
 static size_t utf8_len(const unsigned char *s)
 {
     uint32_t cp;
-    size_t n;
 
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xe0) == 0xc0) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    /* reject overlong forms, surrogates and values past U+10FFFF */
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
+    return fl_utf8_char((const char *)s, &cp);
 }
 
 /*
- * Bytes of the character at @p p that must be shown escaped: 1 for a C0 control, DEL or a byte that
- * is not valid UTF-8; 2 for a C1 control (U+0080-U+009F, UTF-8 c2 80-c2 9f: some terminals act on
- * them, e.g. c2 9b is CSI); 0 when it is printable as it is, its length in @p ret_len.
+ * Bytes of the character at @p p that must be shown escaped: 1 for a byte that is not valid UTF-8,
+ * the character's length for a control (C0, DEL, C1: some terminals act on C1, e.g. c2 9b is CSI)
+ * or an invisible character that changes how text reads (bidi overrides such as U+202E: see
+ * fl_char_unsafe()); 0 when it is printable as it is, its length in @p ret_len.
  */
 static size_t unsafe_len(const unsigned char *p, size_t *ret_len)
 {
-    size_t n = utf8_len(p);
+    uint32_t cp = 0;
+    size_t n = fl_utf8_char((const char *)p, &cp);
 
     *ret_len = n;
-    if (n == 0 || *p < 0x20 || *p == 0x7f)
+    if (n == 0)
         return 1;
-    if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-        return 2;
-    return 0;
+    return fl_char_unsafe(cp) ? n : 0;
 }
 
-void fl_fputs_escaped(const char *s, FILE *f)
+void fl_fputs_escaped_keep(const char *s, FILE *f, const char *keep)
 {
     const unsigned char *p = (const unsigned char *)s, *run = p;
 
@@ -92,8 +69,8 @@ void fl_fputs_escaped(const char *s, FILE *f)
     while (*p) {
         size_t n, bad = unsafe_len(p, &n);
 
-        if (!bad) {
-            p += n;
+        if (!bad || (*p && strchr(keep, *p))) {
+            p += n ? n : 1;
             continue;
         }
         if (p > run)
@@ -105,6 +82,11 @@ void fl_fputs_escaped(const char *s, FILE *f)
     }
     if (p > run)
         fwrite(run, 1, (size_t)(p - run), f);
+}
+
+void fl_fputs_escaped(const char *s, FILE *f)
+{
+    fl_fputs_escaped_keep(s, f, "");
 }
 
 int fl_vfprintf_escaped(FILE *f, const char *fmt, va_list ap)

@@ -347,15 +347,40 @@ static int doc_volume(struct scan *s, json_object *o)
     return r;
 }
 
+/*
+ * @p o (a volume's JSON) with "absolute_path": @p path as given if absolute, else joined to the
+ * working directory (not resolved: a /dev/disk/by-uuid link stays one), so that fipsluks report can
+ * show a command that works from anywhere on the host; null when the directory is unknown.
+ */
+static json_object *with_absolute_path(json_object *o, const char *path)
+{
+    char *cwd, *abs = NULL;
+
+    if (!o)
+        return NULL;
+    if (path[0] == '/') {
+        json_object_object_add(o, "absolute_path", fl_json_string(path));
+        return o;
+    }
+    cwd = getcwd(NULL, 0);
+    if (cwd && asprintf(&abs, "%s%s%s", cwd, cwd[strlen(cwd) - 1] == '/' ? "" : "/",
+                        path[0] == '.' && path[1] == '/' ? path + 2 : path) < 0)
+        abs = NULL;
+    json_object_object_add(o, "absolute_path", abs ? fl_json_string(abs) : NULL);
+    free(abs);
+    free(cwd);
+    return o;
+}
+
 static int emit_error(struct scan *s, const char *path, int err)
 {
     s->n_volumes++;
     s->n_unreadable++;
     switch (s->format) {
     case FORMAT_JSON:
-        return doc_volume(s, fl_json_volume_error(path, err));
+        return doc_volume(s, with_absolute_path(fl_json_volume_error(path, err), path));
     case FORMAT_JSON_LINES:
-        return print_record(s, "volume", fl_json_volume_error(path, err));
+        return print_record(s, "volume", with_absolute_path(fl_json_volume_error(path, err), path));
     case FORMAT_PROMETHEUS:
         return fl_prom_unreadable(s->prom, path);
     case FORMAT_TEXT:
@@ -406,9 +431,9 @@ static int emit_volume(struct scan *s, const struct fl_volume *v, const struct f
         s->n_incompatible++;
     switch (s->format) {
     case FORMAT_JSON:
-        return doc_volume(s, fl_json_volume(v, f));
+        return doc_volume(s, with_absolute_path(fl_json_volume(v, f), v->path));
     case FORMAT_JSON_LINES:
-        return print_record(s, "volume", fl_json_volume(v, f));
+        return print_record(s, "volume", with_absolute_path(fl_json_volume(v, f), v->path));
     case FORMAT_PROMETHEUS:
         return fl_prom_volume(s->prom, v, f);
     case FORMAT_TEXT:

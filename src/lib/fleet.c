@@ -5,9 +5,17 @@
  * Every input is untrusted (a host may be compromised, a file truncated in transit): records are
  * parsed with json-c's tokener one value at a time, each checked for the fields this module uses
  * and their types before anything is taken from it. A bad record becomes an input error naming the
- * source and line, and parsing resumes at the next line that starts a JSON object. Commands shown
- * to operators are built here (paths shell-quoted) or, when taken from a record's remedy, accepted
- * only if they are plain fipsluks/cryptsetup command lines (fl_fleet_command_safe()).
+ * source and line, and parsing resumes at the next line that starts a JSON object. What one value
+ * may cost is bounded before json-c holds it: strings of at most FL_FLEET_STRING_MAX characters, at
+ * most FL_FLEET_TOKENS_MAX members and elements, FL_FLEET_VALUE_MAX bytes (a lexer walks the bytes
+ * as the tokener takes them). Hosts and their volumes are found through hash tables with a random
+ * seed, so the merge is linear in its input, whatever the hosts send.
+ *
+ * Nothing a record says is shown as a command. The to-do list is rebuilt here from what this
+ * fipsluks understands: the id of a rule in fl_rules[] (and the verb that fixes it), a keyslot
+ * number, its tokens, and a path that fl_fleet_path_usable() accepts, quoted by fl_shell_quote().
+ * Anything else (a rule this fipsluks does not know, a relative or odd path) becomes a note that
+ * needs a look, with no command.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <json-c/json.h>
 
@@ -23,21 +32,44 @@
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/policy.h"
+#include "fipsluks/util.h"
 
-#define FL_FLEET_VALUE_MAX (1ULL << 30) /* one JSON value held while it is parsed (bytes) */
-#define FL_FLEET_PIECE     (64u * 1024) /* fl_fleet_add() feeds its buffer in pieces of this size */
+#define FL_FLEET_PIECE   (64u * 1024) /* fl_fleet_add() feeds its buffer in pieces of this size */
+#define FL_FLEET_STR_(x) #x
+#define FL_FLEET_STR(x)  FL_FLEET_STR_(x)
+
+/* Keyslots by KDF: the names counted; anything else is "other" (a host cannot grow the summary). */
+static const char *const kdf_names[] = {"argon2i", "argon2id", "none", "other", "pbkdf2"};
+enum { KDF_OTHER = 3, N_KDFS = sizeof(kdf_names) / sizeof(kdf_names[0]) };
 
 /* What a volume contributes besides the public fields. */
 struct volume_extra {
-    char **kdfs;     /* one per keyslot */
-    char **remedies; /* safe remedies of its error findings */
+    unsigned long kdfs[N_KDFS]; /* its keyslots by KDF */
+};
+
+/* An open-addressing hash table of indices (into hosts, or into one host's volumes). */
+struct map_slot {
+    uint64_t hash;
+    size_t index1; /* index + 1; 0: empty */
+};
+struct map {
+    struct map_slot *slots;
+    size_t cap, n; /* cap: 0 or a power of two, at most half full */
+};
+
+struct host_extra {
+    struct volume_extra *volumes; /* parallel to the host's volumes */
+    size_t allocated;             /* room in the host's volumes and in volumes */
+    struct map by_path;           /* its volumes by absolute path (else path as given) */
 };
 
 struct fl_fleet {
     struct fl_fleet_host *hosts;
-    struct volume_extra **extras; /* extras[h][v], parallel to hosts[h].volumes[v] */
+    struct host_extra *extras; /* parallel to hosts */
     size_t n_hosts, allocated, allocated_extras;
-    size_t last; /* the host of the previous record: records come in runs */
+    struct map by_identity; /* hosts by machine id, else host name */
+    uint64_t seed;
+    time_t now; /* records from after now + FL_FLEET_CLOCK_SKEW are refused */
     struct fl_fleet_error *errors;
     size_t n_errors, n_errors_total;
     struct fl_fleet_summary summary;
@@ -62,29 +94,68 @@ static void strv_free(char **v)
     free(v);
 }
 
-/* Append a copy of @p s (unless @p unique and it is there already). @return 0 or -ENOMEM. */
-static int strv_add(char ***v, const char *s, bool unique)
+/* Append @p s, taken (freed on failure), unless @p unique and it is there already: for short lists. */
+static int strv_take(char ***v, char *s, bool unique)
 {
     size_t n = strv_len(*v);
     char **nv;
 
+    if (!s)
+        return -ENOMEM;
     for (size_t i = 0; unique && *v && i < n; i++) /* *v: n is 0 without it, for clang's analyzer */
-        if (!strcmp((*v)[i], s))
+        if (!strcmp((*v)[i], s)) {
+            free(s);
             return 0;
+        }
     nv = reallocarray(*v, n + 2, sizeof(**v));
-    if (!nv)
+    if (!nv) {
+        free(s);
         return -ENOMEM;
+    }
     *v = nv;
-    nv[n] = strdup(s);
-    if (!nv[n])
-        return -ENOMEM;
+    nv[n] = s;
     nv[n + 1] = NULL;
     return 0;
+}
+
+static int strv_add(char ***v, const char *s, bool unique)
+{
+    return strv_take(v, strdup(s), unique);
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int r;
+
+    va_start(ap, fmt);
+    r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return r < 0 ? NULL : s;
 }
 
 static int cmp_strp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort @p v (of @p n strings) and drop repeats: O(n log n), for lists a record makes as long as it likes. */
+static void strv_sort_unique(char **v, size_t n)
+{
+    size_t k = 0;
+
+    if (n == 0)
+        return;
+    qsort(v, n, sizeof(*v), cmp_strp);
+    for (size_t i = 1; i < n; i++) {
+        if (!strcmp(v[k], v[i]))
+            free(v[i]);
+        else
+            v[++k] = v[i];
+    }
+    v[k + 1] = NULL;
 }
 
 /* ---- errors ---- */
@@ -154,6 +225,32 @@ static bool opt_string(json_object *o, const char *key)
     return !v || json_object_is_type(v, json_type_string);
 }
 
+/* The length of @p o if it is an array, else 0. */
+static size_t arr_len(json_object *o)
+{
+    return json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
+}
+
+/* Whether @p key is absent, null or of @p type. */
+static bool opt_type(json_object *o, const char *key, json_type type)
+{
+    json_object *v = member(o, key);
+
+    return !v || json_object_is_type(v, type);
+}
+
+/* The integer @p key in 0..@p max, or -1. */
+static long small_int(json_object *o, const char *key, long max)
+{
+    json_object *v = member(o, key);
+    int64_t n;
+
+    if (!json_object_is_type(v, json_type_int))
+        return -1;
+    n = json_object_get_int64(v);
+    return n >= 0 && n <= max ? (long)n : -1;
+}
+
 static int dup_opt(char **dst, const char *s)
 {
     free(*dst);
@@ -164,67 +261,183 @@ static int dup_opt(char **dst, const char *s)
     return *dst ? 0 : -ENOMEM;
 }
 
+/* ---- hash tables ---- */
+
+/* A seeded hash of the byte @p kind and string @p s (the seed is random: a host cannot aim collisions). */
+static uint64_t hash_str(uint64_t seed, unsigned char kind, const char *s)
+{
+    uint64_t h = seed ^ (0x9e3779b97f4a7c15ULL * (kind + 1u));
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h = (h ^ *p) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+/*
+ * The entry of @p m with @p hash for which @p eq(ctx, index, key) holds: @return its index, or -1
+ * (then *@p ret_slot is the empty slot where it goes, when the table has room).
+ */
+static long map_find(const struct map *m, uint64_t hash, bool (*eq)(const void *, size_t, const void *),
+                     const void *ctx, const void *key, size_t *ret_slot)
+{
+    if (m->cap == 0)
+        return -1;
+    for (size_t i = hash & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const struct map_slot *s = &m->slots[i];
+
+        if (!s->index1) {
+            *ret_slot = i;
+            return -1;
+        }
+        if (s->hash == hash && eq(ctx, s->index1 - 1, key))
+            return (long)(s->index1 - 1);
+    }
+}
+
+static void map_put_slot(struct map *m, uint64_t hash, size_t index)
+{
+    size_t i = hash & (m->cap - 1);
+
+    while (m->slots[i].index1)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i] = (struct map_slot){hash, index + 1};
+}
+
+/* Add @p index (not there yet) with @p hash. @return 0 or -ENOMEM. */
+static int map_add(struct map *m, uint64_t hash, size_t index)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 8;
+        struct map old = *m;
+
+        if (cap > SIZE_MAX / sizeof(*m->slots))
+            return -ENOMEM;
+        m->slots = calloc(cap, sizeof(*m->slots));
+        if (!m->slots) {
+            m->slots = old.slots;
+            return -ENOMEM;
+        }
+        m->cap = cap;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i].index1)
+                map_put_slot(m, old.slots[i].hash, old.slots[i].index1 - 1);
+        free(old.slots);
+    }
+    map_put_slot(m, hash, index);
+    m->n++;
+    return 0;
+}
+
+static void map_clear(struct map *m)
+{
+    free(m->slots);
+    *m = (struct map){0};
+}
+
+/* ---- paths ---- */
+
+bool fl_fleet_path_usable(const char *path)
+{
+    size_t len = path ? strlen(path) : 0;
+
+    if (len < 2 || len >= PATH_MAX || path[0] != '/')
+        return false;
+    for (const char *p = path; *p;) {
+        uint32_t cp = 0;
+        size_t n = fl_utf8_char(p, &cp);
+
+        if (n == 0 || fl_char_unsafe(cp))
+            return false;
+        /* a "." or ".." component: the path names what it says, no more */
+        if (*p == '/' && p[1] == '.' && (p[2] == '/' || !p[2] || (p[2] == '.' && (p[3] == '/' || !p[3]))))
+            return false;
+        p += n;
+    }
+    return true;
+}
+
 /* ---- hosts ---- */
 
-static void volume_clear(struct fl_fleet_volume *v, struct volume_extra *x)
+static void volume_clear(struct fl_fleet_volume *v)
 {
     free(v->path);
+    free(v->absolute_path);
     free(v->uuid);
     free(v->label);
     free(v->error);
     strv_free(v->rules);
     strv_free(v->commands);
-    if (x) {
-        strv_free(x->kdfs);
-        strv_free(x->remedies);
-    }
+    strv_free(v->notes);
+    memset(v, 0, sizeof(*v));
 }
 
 static void host_drop_volumes(struct fl_fleet *f, size_t h)
 {
     struct fl_fleet_host *host = &f->hosts[h];
+    struct host_extra *hx = &f->extras[h];
 
     for (size_t i = 0; i < host->n_volumes; i++)
-        volume_clear(&host->volumes[i], f->extras[h] ? &f->extras[h][i] : NULL);
+        volume_clear(&host->volumes[i]);
     free(host->volumes);
-    free(f->extras[h]);
+    free(hx->volumes);
+    map_clear(&hx->by_path);
     host->volumes = NULL;
-    f->extras[h] = NULL;
+    hx->volumes = NULL;
+    hx->allocated = 0;
     host->n_volumes = 0;
 }
 
-static bool same_host(const struct fl_fleet_host *h, const char *machine_id, const char *hostname)
+struct identity {
+    const char *machine_id, *hostname;
+};
+
+static bool same_host(const void *ctx, size_t i, const void *key)
 {
-    if (machine_id || h->machine_id)
-        return machine_id && h->machine_id && !strcmp(machine_id, h->machine_id);
-    return hostname && h->hostname && !strcmp(hostname, h->hostname);
+    const struct fl_fleet_host *h = &((const struct fl_fleet *)ctx)->hosts[i];
+    const struct identity *id = key;
+
+    if (id->machine_id || h->machine_id)
+        return id->machine_id && h->machine_id && !strcmp(id->machine_id, h->machine_id);
+    return id->hostname && h->hostname && !strcmp(id->hostname, h->hostname);
+}
+
+static uint64_t identity_hash(const struct fl_fleet *f, const char *machine_id, const char *hostname)
+{
+    return machine_id ? hash_str(f->seed, 'm', machine_id) : hash_str(f->seed, 'h', hostname ? hostname : "");
 }
 
 /* The host a record with this identity belongs to, created if new; @return its index or -ENOMEM. */
 static long host_get(struct fl_fleet *f, const char *machine_id, const char *hostname)
 {
+    struct identity id = {machine_id, hostname};
+    uint64_t hash = identity_hash(f, machine_id, hostname);
     struct fl_fleet_host *host;
+    size_t slot = 0;
+    long found = map_find(&f->by_identity, hash, same_host, f, &id, &slot);
 
-    if (f->last < f->n_hosts && same_host(&f->hosts[f->last], machine_id, hostname))
-        return (long)f->last;
-    for (size_t i = 0; i < f->n_hosts; i++)
-        if (same_host(&f->hosts[i], machine_id, hostname))
-            return (long)(f->last = i);
+    if (found >= 0)
+        return found;
     if (fl_array_grow(&f->hosts, &f->allocated, f->n_hosts + 1, sizeof(*f->hosts)) < 0 ||
-        /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
         fl_array_grow(&f->extras, &f->allocated_extras, f->n_hosts + 1, sizeof(*f->extras)) < 0)
         return -ENOMEM;
     host = &f->hosts[f->n_hosts];
     memset(host, 0, sizeof(*host));
-    f->extras[f->n_hosts] = NULL;
+    memset(&f->extras[f->n_hosts], 0, sizeof(*f->extras));
     host->kernel_fips = -1;
     host->time = (time_t)LLONG_MIN;
-    if (dup_opt(&host->machine_id, machine_id) < 0 || dup_opt(&host->hostname, hostname) < 0) {
+    if (dup_opt(&host->machine_id, machine_id) < 0 || dup_opt(&host->hostname, hostname) < 0 ||
+        map_add(&f->by_identity, hash, f->n_hosts) < 0) {
         free(host->machine_id);
+        free(host->hostname);
         return -ENOMEM;
     }
-    f->last = f->n_hosts++;
-    return (long)f->last;
+    return (long)f->n_hosts++;
 }
 
 /* ---- volumes ---- */
@@ -243,55 +456,226 @@ static const char *volume_malformed(json_object *o)
         return "a volume's \"status\" is not \"ok\" or \"error\"";
     if (!strcmp(status, "ok") && !json_object_is_type(member(o, "fips_compatible"), json_type_boolean))
         return "a volume's \"fips_compatible\" is not true or false";
-    if (!opt_string(o, "uuid") || !opt_string(o, "label") || !opt_string(o, "error"))
-        return "a volume's \"uuid\", \"label\" or \"error\" is not a string";
+    if (!opt_string(o, "uuid") || !opt_string(o, "label") || !opt_string(o, "error") ||
+        !opt_string(o, "absolute_path") || !opt_string(o, "header"))
+        return "a volume's \"uuid\", \"label\", \"error\", \"absolute_path\" or \"header\" is not a string";
+    if (!opt_type(o, "luks_version", json_type_int) || !opt_type(o, "segments", json_type_array))
+        return "a volume's \"luks_version\" is not a number or its \"segments\" not an array";
     if (!json_object_is_type(findings, json_type_array) || !json_object_is_type(keyslots, json_type_array))
         return "a volume's \"findings\" or \"keyslots\" is not an array";
     for (size_t i = 0; i < json_object_array_length(findings); i++) {
         json_object *x = json_object_array_get_idx(findings, i);
-        if (!str_member(x, "rule") || !str_member(x, "severity") || !opt_string(x, "remedy"))
+        if (!str_member(x, "rule") || !str_member(x, "severity") || !opt_string(x, "remedy") ||
+            !opt_string(x, "object"))
             return "a finding has no \"rule\" or \"severity\" string";
     }
-    for (size_t i = 0; i < json_object_array_length(keyslots); i++)
-        if (!json_object_is_type(json_object_array_get_idx(keyslots, i), json_type_object) ||
-            !opt_string(json_object_array_get_idx(keyslots, i), "kdf"))
+    for (size_t i = 0; i < json_object_array_length(keyslots); i++) {
+        json_object *ks = json_object_array_get_idx(keyslots, i), *tokens = member(ks, "tokens");
+
+        if (!json_object_is_type(ks, json_type_object) || !opt_string(ks, "kdf") ||
+            !opt_type(ks, "id", json_type_int) || !opt_type(ks, "tokens", json_type_array))
             return "a keyslot is not an object with a \"kdf\" string";
+        for (size_t t = 0; t < arr_len(tokens); t++)
+            if (!json_object_is_type(json_object_array_get_idx(tokens, t), json_type_object) ||
+                !opt_string(json_object_array_get_idx(tokens, t), "type"))
+                return "a keyslot's token is not an object with a \"type\" string";
+    }
     return NULL;
 }
 
-static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
+static const struct fl_rule *rule_by_id(const char *id)
 {
-    struct fl_fleet_host *host = &f->hosts[h];
-    json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
-    const char *path = str_member(o, "path");
-    struct fl_fleet_volume *nv, *v;
-    struct volume_extra *nx, *x;
+    for (size_t i = 0; i < FL_RULE_COUNT; i++)
+        if (!strcmp(fl_rules[i].id, id))
+            return &fl_rules[i];
+    return NULL;
+}
+
+/* The keyslot a finding's "object" names ("keyslot N"), or -1. */
+static int finding_keyslot(json_object *finding)
+{
+    const char *object = str_member(finding, "object");
+    uint64_t n;
+
+    if (!object || strncmp(object, "keyslot ", 8) || fl_parse_u64(object + 8, &n) < 0 || n >= 32)
+        return -1;
+    return (int)n;
+}
+
+/* The record's keyslot @p id, or NULL. */
+static json_object *record_keyslot(json_object *keyslots, int id)
+{
+    for (size_t i = 0; i < arr_len(keyslots); i++) {
+        json_object *ks = json_object_array_get_idx(keyslots, i);
+        if (small_int(ks, "id", 31) == id)
+            return ks;
+    }
+    return NULL;
+}
+
+/* Whether a segment of the record has dm-integrity (its cipher then cannot be reencrypted in place). */
+static bool record_integrity(json_object *o)
+{
+    json_object *segments = member(o, "segments");
+
+    for (size_t i = 0; i < arr_len(segments); i++) {
+        const char *integrity = str_member(json_object_array_get_idx(segments, i), "integrity");
+        if (integrity && *integrity && strcmp(integrity, "none"))
+            return true;
+    }
+    return false;
+}
+
+/* What the error findings of an incompatible volume ask for. */
+struct todo {
+    bool reencrypt, convert_luks1;
+    uint32_t migrate; /* keyslots re-wrapped by fipsluks migrate */
+    uint32_t token;   /* token-bound keyslots: re-enrolment */
+    const char *token_type[32];
+    size_t unknown; /* findings of rules this fipsluks does not know */
+    const char *first_unknown;
+};
+
+static int todo_finding(struct fl_fleet_volume *v, json_object *o, json_object *x, bool luks1, struct todo *t)
+{
+    const struct fl_rule *rule = rule_by_id(str_member(x, "rule"));
+    enum fl_fix fix;
+    json_object *ks, *tokens;
+    int slot;
+
+    if (!rule) {
+        if (!t->unknown++)
+            t->first_unknown = str_member(x, "rule");
+        return 0;
+    }
+    fix = rule->fixed_by;
+    /* cryptsetup cannot reencrypt a volume with integrity (policy.c: the cipher rules' remedy) */
+    if ((!strcmp(rule->id, "FL-CIPHER") || !strcmp(rule->id, "FL-XTS-KEY")) && record_integrity(o))
+        fix = FL_FIX_FORMAT;
+    switch (fix) {
+    case FL_FIX_REENCRYPT:
+        t->reencrypt = true;
+        return 0;
+    case FL_FIX_MIGRATE:
+        if (luks1) {
+            t->convert_luks1 = true;
+            return 0;
+        }
+        slot = finding_keyslot(x);
+        ks = slot >= 0 ? record_keyslot(member(o, "keyslots"), slot) : NULL;
+        if (!ks)
+            return strv_take(&v->notes,
+                             xasprintf("needs a look: %s (%s), but the record names no keyslot of it",
+                                       rule->id, rule->meaning),
+                             true);
+        tokens = member(ks, "tokens");
+        if (arr_len(tokens) > 0) {
+            t->token |= 1u << slot;
+            t->token_type[slot] = str_member(json_object_array_get_idx(tokens, 0), "type");
+        } else {
+            t->migrate |= 1u << slot;
+        }
+        return 0;
+    case FL_FIX_FORMAT:
+        return strv_take(&v->notes,
+                         xasprintf("needs a look: %s (%s): only a new volume fixes it (fipsluks format, then "
+                                   "copy the data)",
+                                   rule->id, rule->meaning),
+                         true);
+    case FL_FIX_NONE:
+        break;
+    }
+    return strv_take(
+        &v->notes,
+        xasprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
+                  "the details",
+                  rule->id, rule->meaning),
+        true);
+}
+
+/*
+ * The commands and notes of volume @p v from record @p o: only from rule ids, keyslot numbers and
+ * the checked, quoted path, never from the record's remedies or messages. @return 0 or -ENOMEM.
+ */
+static int volume_todo(struct fl_fleet_volume *v, json_object *o)
+{
+    json_object *findings = member(o, "findings");
+    const char *header = str_member(o, "header");
+    char *qpath = NULL, *qheader = NULL, *target = NULL;
+    struct todo t = {0};
     int r = 0;
 
-    /* The same record given twice (one scan merged from two files) counts once, in its place. */
-    for (size_t i = 0; i < host->n_volumes; i++)
-        if (host->volumes[i].path && !strcmp(host->volumes[i].path, path)) {
-            v = &host->volumes[i];
-            x = &f->extras[h][i];
-            volume_clear(v, x);
-            goto fill;
-        }
-    nv = reallocarray(host->volumes, host->n_volumes + 1, sizeof(*nv));
-    if (!nv)
-        return -ENOMEM;
-    host->volumes = nv;
-    nx = reallocarray(f->extras[h], host->n_volumes + 1, sizeof(*nx));
-    if (!nx)
-        return -ENOMEM;
-    f->extras[h] = nx;
-    v = &nv[host->n_volumes];
-    x = &nx[host->n_volumes];
-    host->n_volumes++;
-fill:
+    if (v->state == FL_FLEET_COMPATIBLE)
+        return 0;
+    if (!v->absolute_path || (header && !fl_fleet_path_usable(header)))
+        return strv_take(
+            &v->notes,
+            strdup("needs a look: the record has no absolute path fit for a command (scan the host "
+                   "again with this fipsluks, which records one)"),
+            true);
+    qpath = fl_shell_quote(v->absolute_path);
+    qheader = header ? fl_shell_quote(header) : NULL;
+    if (qpath && (!header || qheader))
+        target = header ? xasprintf("--header %s %s", qheader, qpath) : strdup(qpath);
+    if (!target) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (v->state == FL_FLEET_UNREADABLE) {
+        r = strv_take(&v->commands, xasprintf("fipsluks scan %s", target), true);
+        goto out;
+    }
+    for (size_t i = 0; r >= 0 && i < json_object_array_length(findings); i++) {
+        json_object *x = json_object_array_get_idx(findings, i);
+
+        if (!strcmp(str_member(x, "severity"), "error"))
+            r = todo_finding(v, o, x, small_int(o, "luks_version", 2) == 1, &t);
+    }
+    /* fipsluks reencrypt writes new PBKDF2 keyslots too (and LUKS2): one run, not two */
+    if (r >= 0 && t.reencrypt) {
+        r = strv_take(&v->commands, xasprintf("fipsluks reencrypt %s", target), true);
+        if (r >= 0)
+            r = strv_add(
+                &v->notes,
+                "run fipsluks reencrypt while the host is not yet in FIPS mode: a FIPS host cannot read "
+                "what it replaces",
+                true);
+    } else if (r >= 0 && t.convert_luks1) {
+        r = strv_take(&v->commands, xasprintf("fipsluks migrate --convert-luks1 %s", target), true);
+    }
+    for (int k = 0; r >= 0 && !t.reencrypt && !t.convert_luks1 && k < 32; k++)
+        if (t.migrate & (1u << k))
+            r = strv_take(&v->commands, xasprintf("fipsluks migrate --key-slot %d %s", k, target), true);
+    for (int k = 0; r >= 0 && k < 32; k++)
+        if (t.token & (1u << k))
+            r = strv_take(&v->notes, fl_remedy_token_keyslot(k, t.token_type[k], qpath, target), true);
+    if (r >= 0 && t.unknown)
+        r = strv_take(
+            &v->notes,
+            xasprintf("needs a look: %zu error finding%s of rules this fipsluks does not know (%.64s%s): "
+                      "no command is shown for %s",
+                      t.unknown, t.unknown == 1 ? "" : "s", t.first_unknown, t.unknown > 1 ? ", …" : "",
+                      t.unknown == 1 ? "it" : "them"),
+            true);
+    if (r >= 0 && !v->commands && !v->notes)
+        r = strv_add(&v->notes, "needs a look: not FIPS-compatible, but the record names no error finding",
+                     true);
+out:
+    free(qpath);
+    free(qheader);
+    free(target);
+    return r;
+}
+
+/* Fill @p v and @p x from volume record @p o (checked by volume_malformed()). @return 0 or -ENOMEM. */
+static int volume_fill(struct fl_fleet_volume *v, struct volume_extra *x, json_object *o)
+{
+    json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
+    const char *path = str_member(o, "path"), *absolute = str_member(o, "absolute_path");
+    size_t n_rules = 0, n_findings = json_object_array_length(findings);
+    int r = 0;
+
     memset(v, 0, sizeof(*v));
-    /* extras[h] has n_volumes entries, like hosts[h].volumes: clang's analyzer loses the n_volumes = 0 of a
-     * new host and takes the loop above for a match in a host without extras. */
-    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
     memset(x, 0, sizeof(*x));
     if (!strcmp(str_member(o, "status"), "error"))
         v->state = FL_FLEET_UNREADABLE;
@@ -301,28 +685,143 @@ fill:
     v->path = strdup(path);
     if (!v->path)
         return -ENOMEM;
-    r = dup_opt(&v->uuid, str_member(o, "uuid"));
+    r = dup_opt(&v->absolute_path, fl_fleet_path_usable(absolute) ? absolute
+                                   : fl_fleet_path_usable(path)   ? path
+                                                                  : NULL);
+    if (r >= 0)
+        r = dup_opt(&v->uuid, str_member(o, "uuid"));
     if (r >= 0)
         r = dup_opt(&v->label, str_member(o, "label"));
     if (r >= 0)
         r = dup_opt(&v->error, str_member(o, "error"));
-    for (size_t i = 0; r >= 0 && i < json_object_array_length(findings); i++) {
-        json_object *x_ = json_object_array_get_idx(findings, i);
-        const char *remedy = str_member(x_, "remedy");
+    if (r >= 0 && n_findings) {
+        v->rules = calloc(n_findings + 1, sizeof(*v->rules));
+        if (!v->rules)
+            r = -ENOMEM;
+    }
+    for (size_t i = 0; r >= 0 && i < n_findings; i++) {
+        json_object *f = json_object_array_get_idx(findings, i);
 
-        if (strcmp(str_member(x_, "severity"), "error"))
+        if (strcmp(str_member(f, "severity"), "error"))
             continue;
-        r = strv_add(&v->rules, str_member(x_, "rule"), true);
-        if (r >= 0 && remedy && fl_fleet_command_safe(remedy))
-            r = strv_add(&x->remedies, remedy, true);
+        v->rules[n_rules] = strdup(str_member(f, "rule"));
+        if (!v->rules[n_rules++])
+            r = -ENOMEM;
+    }
+    if (r >= 0)
+        strv_sort_unique(v->rules, n_rules);
+    if (r >= 0 && v->rules && !v->rules[0]) {
+        free(v->rules);
+        v->rules = NULL;
     }
     for (size_t i = 0; r >= 0 && i < json_object_array_length(keyslots); i++) {
         const char *kdf = str_member(json_object_array_get_idx(keyslots, i), "kdf");
-        r = strv_add(&x->kdfs, kdf ? kdf : "none", false);
+        size_t k = KDF_OTHER;
+
+        for (size_t j = 0; j < N_KDFS; j++)
+            if (!strcmp(kdf ? kdf : "none", kdf_names[j]))
+                k = j;
+        x->kdfs[k]++;
     }
-    if (r >= 0 && v->rules)
-        qsort(v->rules, strv_len(v->rules), sizeof(*v->rules), cmp_strp);
+    if (r >= 0)
+        r = volume_todo(v, o);
     return r;
+}
+
+static int state_rank(enum fl_fleet_state s)
+{
+    return s == FL_FLEET_INCOMPATIBLE ? 2 : s == FL_FLEET_UNREADABLE ? 1 : 0;
+}
+
+/* @p v and @p w are the same volume in the same scan, with the same verdict: @p v gets what @p w adds. */
+static int volume_merge(struct fl_fleet_volume *v, const struct fl_fleet_volume *w)
+{
+    size_t n = strv_len(v->rules), m = strv_len(w->rules);
+    char **rules;
+    int r = 0;
+
+    if (m) {
+        rules = reallocarray(v->rules, n + m + 1, sizeof(*rules));
+        if (!rules)
+            return -ENOMEM;
+        v->rules = rules;
+        for (size_t i = 0; i < m; i++) {
+            rules[n + i] = strdup(w->rules[i]);
+            rules[n + i + 1] = NULL;
+            if (!rules[n + i])
+                return -ENOMEM;
+        }
+        strv_sort_unique(rules, n + m);
+    }
+    for (size_t i = 0; r >= 0 && w->commands && w->commands[i]; i++)
+        r = strv_add(&v->commands, w->commands[i], true);
+    for (size_t i = 0; r >= 0 && w->notes && w->notes[i]; i++)
+        r = strv_add(&v->notes, w->notes[i], true);
+    return r;
+}
+
+static const char *volume_key(const struct fl_fleet_volume *v)
+{
+    return v->absolute_path ? v->absolute_path : v->path;
+}
+
+static bool same_volume(const void *ctx, size_t i, const void *key)
+{
+    const struct fl_fleet_host *host = ctx;
+
+    return !strcmp(volume_key(&host->volumes[i]), key);
+}
+
+static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
+{
+    struct fl_fleet_host *host = &f->hosts[h];
+    struct host_extra *hx = &f->extras[h];
+    struct fl_fleet_volume v;
+    struct volume_extra x;
+    uint64_t hash;
+    size_t slot = 0;
+    long i;
+    int r = volume_fill(&v, &x, o);
+
+    if (r < 0) {
+        volume_clear(&v);
+        return r;
+    }
+    hash = hash_str(f->seed, 'v', volume_key(&v));
+    i = map_find(&hx->by_path, hash, same_volume, host, volume_key(&v), &slot);
+    if (i >= 0) {
+        /* One volume twice in one scan (a record given twice, or two that disagree): the worse verdict
+         * wins, whatever the order of the inputs; with the same verdict, what either says counts. */
+        struct fl_fleet_volume *old = &host->volumes[i];
+
+        if (state_rank(v.state) > state_rank(old->state)) {
+            volume_clear(old);
+            *old = v;
+            hx->volumes[i] = x;
+            return 0;
+        }
+        if (state_rank(v.state) == state_rank(old->state))
+            r = volume_merge(old, &v);
+        volume_clear(&v);
+        return r;
+    }
+    if (host->n_volumes + 1 > hx->allocated) {
+        size_t allocated = hx->allocated;
+
+        if (fl_array_grow(&host->volumes, &allocated, host->n_volumes + 1, sizeof(*host->volumes)) < 0 ||
+            fl_array_grow(&hx->volumes, &hx->allocated, host->n_volumes + 1, sizeof(*hx->volumes)) < 0) {
+            volume_clear(&v);
+            return -ENOMEM;
+        }
+    }
+    if (map_add(&hx->by_path, hash, host->n_volumes) < 0) {
+        volume_clear(&v);
+        return -ENOMEM;
+    }
+    host->volumes[host->n_volumes] = v;
+    hx->volumes[host->n_volumes] = x;
+    host->n_volumes++;
+    return 0;
 }
 
 /* ---- records ---- */
@@ -364,6 +863,13 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
     at = str_member(o, "scanned_at");
     if (fl_timestamp_parse(at, &t) < 0)
         return add_error(f, source, line, "\"scanned_at\" is not an RFC 3339 time");
+    /* A scan from the future would never go stale and would hide the host's real scans. */
+    if (t > f->now && (uint64_t)(t - f->now) > FL_FLEET_CLOCK_SKEW)
+        return add_error(
+            f, source, line,
+            "\"scanned_at\" %s is in the future (more than %d seconds after this machine's clock): "
+            "refused",
+            at, FL_FLEET_CLOCK_SKEW);
     if (!strcmp(kind, "scan")) {
         volumes = member(o, "volumes");
         if (!json_object_is_type(volumes, json_type_array))
@@ -428,6 +934,13 @@ static unsigned long count_lines(const char *s, size_t n)
     return lines;
 }
 
+/* Where a JSON value's lexer is (lex()): in a string, an escape, and what it counted. */
+struct lexer {
+    unsigned char state, hex;
+    size_t chars;  /* characters of the current string */
+    size_t tokens; /* members and elements of the current value */
+};
+
 /*
  * One input, read in pieces (fl_fleet_input_feed()). Only the bytes of the value being parsed are
  * held (json-c's tokener keeps its own state between pieces, so no byte is parsed twice): memory
@@ -442,11 +955,68 @@ struct fl_fleet_input {
     char *buf;
     size_t len, allocated;
     size_t pos, fed;
-    unsigned long line;  /* the line of buf[pos] */
-    bool in_value;       /* the tokener holds a value begun at pos */
-    bool resync;         /* after a bad value: looking for a line that starts with '{' */
-    bool done;           /* the rest of the input is not read (a value cut short, too large, or no resync) */
+    unsigned long line; /* the line of buf[pos] */
+    bool in_value;      /* the tokener holds a value begun at pos */
+    bool resync;        /* after a bad value: looking for a line that starts with '{' */
+    bool done;          /* the rest of the input is not read (a value cut short, too large, or no resync) */
+    struct lexer lex;   /* the bytes of the current value the tokener took, lexed to bound what it holds */
 };
+
+enum { LEX_OUTSIDE, LEX_STRING, LEX_ESCAPE, LEX_HEX };
+
+/*
+ * Walk @p n more bytes of a JSON value: @return NULL, or why the value is refused (a string longer
+ * than FL_FLEET_STRING_MAX characters, more than FL_FLEET_TOKENS_MAX members and elements). Invalid
+ * JSON is the tokener's to find; this only counts.
+ */
+static const char *lex(struct lexer *lx, const char *p, size_t n)
+{
+    static const char too_long[] =
+        "a string longer than " FL_FLEET_STR(FL_FLEET_STRING_MAX) " characters: refused";
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i++];
+
+        switch (lx->state) {
+        case LEX_OUTSIDE:
+            if (c == '"') {
+                lx->state = LEX_STRING;
+                lx->chars = 0;
+            } else if ((c == '[' || c == '{' || c == ',' || c == ':') && ++lx->tokens > FL_FLEET_TOKENS_MAX) {
+                return "more members and elements than " FL_FLEET_STR(FL_FLEET_TOKENS_MAX) " in one value: "
+                                                                                           "refused";
+            }
+            break;
+        case LEX_STRING:
+            /* the common case, in a tight loop: plain bytes up to the closing quote or an escape */
+            while (c != '"' && c != '\\') {
+                lx->chars += (c & 0xc0) != 0x80; /* a UTF-8 continuation byte is no character of its own */
+                if (i == n)
+                    return lx->chars > FL_FLEET_STRING_MAX ? too_long : NULL;
+                c = (unsigned char)p[i++];
+            }
+            if (c == '"') {
+                lx->state = LEX_OUTSIDE;
+            } else {
+                lx->state = LEX_ESCAPE;
+                lx->chars++; /* an escape is one character */
+            }
+            if (lx->chars > FL_FLEET_STRING_MAX)
+                return too_long;
+            break;
+        case LEX_ESCAPE:
+            lx->state = c == 'u' ? LEX_HEX : LEX_STRING;
+            lx->hex = 4;
+            break;
+        default:
+            if (--lx->hex == 0)
+                lx->state = LEX_STRING;
+            break;
+        }
+    }
+    return NULL;
+}
 
 /* Give up the bytes before pos (consumed), so that the buffer holds one value at most. */
 static void input_compact(struct fl_fleet_input *in)
@@ -497,6 +1067,7 @@ static int input_pump(struct fl_fleet_input *in, bool eof)
         enum json_tokener_error e;
         json_object *o;
         size_t chunk, used, value_len;
+        const char *why;
 
         if (in->resync && !input_resync(in, eof))
             break;
@@ -506,12 +1077,14 @@ static int input_pump(struct fl_fleet_input *in, bool eof)
             if (in->pos >= in->len)
                 break;
             json_tokener_reset(in->tok);
+            memset(&in->lex, 0, sizeof(in->lex));
             in->in_value = true;
             in->fed = in->pos;
         }
         if (in->fed >= in->len) {
             if (eof) {
-                r = add_error(in->f, in->source, in->line, "a JSON value is cut short at the end of the input");
+                r = add_error(in->f, in->source, in->line,
+                              "a JSON value is cut short at the end of the input");
                 in->done = true;
             }
             break;
@@ -520,8 +1093,18 @@ static int input_pump(struct fl_fleet_input *in, bool eof)
         o = json_tokener_parse_ex(in->tok, in->buf + in->fed, (int)chunk);
         e = json_tokener_get_error(in->tok);
         used = json_tokener_get_parse_end(in->tok);
-        in->fed += used > chunk ? chunk : used;
+        used = used > chunk ? chunk : used;
+        /* what the tokener holds grows by one piece at most before a value too costly is refused */
+        why = lex(&in->lex, in->buf + in->fed, used);
+        in->fed += used;
         value_len = in->fed - in->pos;
+        if (why) {
+            json_object_put(o);
+            r = add_error(in->f, in->source, in->line, "%s", why);
+            in->in_value = false;
+            in->resync = true;
+            continue;
+        }
         if (o && e == json_tokener_success && value_len > 0) {
             r = add_record(in->f, in->source, in->line, o);
             json_object_put(o);
@@ -540,8 +1123,8 @@ static int input_pump(struct fl_fleet_input *in, bool eof)
         }
         /* Reported at the line the bad value starts on: that is the record to look at. */
         if (count_lines(in->buf + in->pos, value_len))
-            r = add_error(in->f, in->source, in->line, "invalid JSON: %s (line %lu)", json_tokener_error_desc(e),
-                          in->line + count_lines(in->buf + in->pos, value_len));
+            r = add_error(in->f, in->source, in->line, "invalid JSON: %s (line %lu)",
+                          json_tokener_error_desc(e), in->line + count_lines(in->buf + in->pos, value_len));
         else
             r = add_error(in->f, in->source, in->line, "invalid JSON: %s", json_tokener_error_desc(e));
         in->in_value = false;
@@ -575,7 +1158,8 @@ int fl_fleet_input_feed(struct fl_fleet_input *in, const char *buf, size_t len)
     input_compact(in);
     if (len > FL_FLEET_VALUE_MAX - in->len) {
         in->done = true;
-        return add_error(in->f, in->source, in->line, "a JSON value is larger than 1 GiB: the rest is not read") < 0
+        return add_error(in->f, in->source, in->line,
+                         "a JSON value is larger than 256 MiB: the rest is not read") < 0
                    ? -ENOMEM
                    : 0;
     }
@@ -616,11 +1200,12 @@ int fl_fleet_add(struct fl_fleet *f, const char *source, const char *buf, size_t
     return r;
 }
 
-static int count_add(struct fl_fleet_count **arr, size_t *n, size_t *allocated, const char *name)
+static int count_add(struct fl_fleet_count **arr, size_t *n, size_t *allocated, const char *name,
+                     unsigned long count)
 {
     for (size_t i = 0; i < *n; i++)
         if (!strcmp((*arr)[i].name, name)) {
-            (*arr)[i].count++;
+            (*arr)[i].count += count;
             return 0;
         }
     if (fl_array_grow(arr, allocated, *n + 1, sizeof(**arr)) < 0)
@@ -628,7 +1213,7 @@ static int count_add(struct fl_fleet_count **arr, size_t *n, size_t *allocated, 
     (*arr)[*n].name = strdup(name);
     if (!(*arr)[*n].name)
         return -ENOMEM;
-    (*arr)[*n].count = 1;
+    (*arr)[*n].count = count;
     (*n)++;
     return 0;
 }
@@ -653,35 +1238,51 @@ static void counts_free(struct fl_fleet_count *c, size_t n)
     free(c);
 }
 
-static int command_for_path(char ***commands, const char *path)
+/* The host's to-do: a fresh scan when its own is stale or cut short, then its volumes' in order. */
+static int host_todo(struct fl_fleet_host *host)
 {
-    char *q = fl_shell_quote(path), *cmd = NULL;
-    int r;
+    size_t n_commands = 1, n_notes = 1, c = 0, k = 0;
 
-    if (!q || asprintf(&cmd, "fipsluks scan %s", q) < 0) {
-        free(q);
-        return -ENOMEM;
+    strv_free(host->commands);
+    strv_free(host->notes);
+    host->commands = host->notes = NULL;
+    for (size_t i = 0; i < host->n_volumes; i++) {
+        n_commands += strv_len(host->volumes[i].commands);
+        n_notes += strv_len(host->volumes[i].notes);
     }
-    free(q);
-    r = strv_add(commands, cmd, true);
-    free(cmd);
-    return r;
-}
+    host->commands = calloc(n_commands + 1, sizeof(*host->commands));
+    host->notes = calloc(n_notes, sizeof(*host->notes));
+    if (!host->commands || !host->notes)
+        return -ENOMEM;
+    if (host->stale || !host->complete) {
+        host->commands[c] = strdup(FL_FLEET_RESCAN_COMMAND);
+        if (!host->commands[c++])
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < host->n_volumes; i++) {
+        const struct fl_fleet_volume *v = &host->volumes[i];
 
-/* What fixes volume @p v: its findings' remedies, else a scan of it on the host (which shows why). */
-static int volume_commands(struct fl_fleet_volume *v, const struct volume_extra *x)
-{
-    int r = 0;
-
-    strv_free(v->commands);
-    v->commands = NULL;
-    if (v->state == FL_FLEET_COMPATIBLE)
-        return 0;
-    for (size_t k = 0; r >= 0 && v->state == FL_FLEET_INCOMPATIBLE && x->remedies && x->remedies[k]; k++)
-        r = strv_add(&v->commands, x->remedies[k], true);
-    if (r >= 0 && !v->commands)
-        r = command_for_path(&v->commands, v->path);
-    return r;
+        /* commands name their volume (by its unique path): no repeats to look for */
+        for (size_t j = 0; v->commands && v->commands[j]; j++) {
+            host->commands[c] = strdup(v->commands[j]);
+            if (!host->commands[c++])
+                return -ENOMEM;
+        }
+        for (size_t j = 0; v->notes && v->notes[j]; j++) {
+            host->notes[k] = xasprintf("%s: %s", volume_key(v), v->notes[j]);
+            if (!host->notes[k++])
+                return -ENOMEM;
+        }
+    }
+    if (c == 0) {
+        free(host->commands);
+        host->commands = NULL;
+    }
+    if (k == 0) {
+        free(host->notes);
+        host->notes = NULL;
+    }
+    return 0;
 }
 
 static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_age)
@@ -691,19 +1292,12 @@ static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_ag
     int r = 0;
 
     host->n_compatible = host->n_incompatible = host->n_unreadable = 0;
-    strv_free(host->commands);
-    host->commands = NULL;
     host->stale = now > host->time && (uint64_t)(now - host->time) > max_age;
-    if (host->stale || !host->complete)
-        r = strv_add(&host->commands, FL_FLEET_RESCAN_COMMAND, true);
     for (size_t i = 0; r >= 0 && i < host->n_volumes; i++) {
         struct fl_fleet_volume *v = &host->volumes[i];
-        const struct volume_extra *x = &f->extras[h][i];
+        const struct volume_extra *x = &f->extras[h].volumes[i];
 
         s->volumes++;
-        r = volume_commands(v, x);
-        for (size_t k = 0; r >= 0 && v->commands && v->commands[k]; k++)
-            r = strv_add(&host->commands, v->commands[k], true);
         if (v->state == FL_FLEET_COMPATIBLE) {
             host->n_compatible++;
             s->compatible++;
@@ -714,11 +1308,16 @@ static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_ag
             host->n_unreadable++;
             s->unreadable++;
         }
+        /* rules this fipsluks does not know are counted as one: a host cannot grow the summary */
         for (size_t k = 0; r >= 0 && v->rules && v->rules[k]; k++)
-            r = count_add(&s->rules, &s->n_rules, &f->allocated_rules, v->rules[k]);
-        for (size_t k = 0; r >= 0 && x->kdfs && x->kdfs[k]; k++)
-            r = count_add(&s->kdfs, &s->n_kdfs, &f->allocated_kdfs, x->kdfs[k]);
+            r = count_add(&s->rules, &s->n_rules, &f->allocated_rules,
+                          rule_by_id(v->rules[k]) ? v->rules[k] : "(unknown)", 1);
+        for (size_t k = 0; r >= 0 && k < N_KDFS; k++)
+            if (x->kdfs[k])
+                r = count_add(&s->kdfs, &s->n_kdfs, &f->allocated_kdfs, kdf_names[k], x->kdfs[k]);
     }
+    if (r >= 0)
+        r = host_todo(host);
     host->needs_action = host->stale || !host->complete || host->n_incompatible || host->n_unreadable;
     s->stale += host->stale;
     s->needing_action += host->needs_action;
@@ -734,38 +1333,42 @@ int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
     counts_free(s->kdfs, s->n_kdfs);
     memset(s, 0, sizeof(*s));
     f->allocated_rules = f->allocated_kdfs = 0;
-    /* Sort hosts and their volume extras together: sort an index, then permute. */
+    /* Sort hosts and their extras together: sort an index, then permute; then index them anew. */
     if (f->n_hosts > 1) {
         struct fl_fleet_host *hosts = malloc(f->n_hosts * sizeof(*hosts));
-        /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
-        struct volume_extra **extras = malloc(f->n_hosts * sizeof(*extras));
+        struct host_extra *extras = malloc(f->n_hosts * sizeof(*extras));
         struct {
             struct fl_fleet_host host;
             size_t index;
         } *tmp = malloc(f->n_hosts * sizeof(*tmp));
+        struct map by_identity = {0};
 
-        if (!hosts || !extras || !tmp) {
-            free(hosts);
-            free(extras);
-            free(tmp);
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < f->n_hosts; i++) {
+        for (size_t i = 0; hosts && extras && tmp && i < f->n_hosts; i++) {
             tmp[i].host = f->hosts[i];
             tmp[i].index = i;
         }
-        qsort(tmp, f->n_hosts, sizeof(*tmp), cmp_host);
+        if (hosts && extras && tmp)
+            qsort(tmp, f->n_hosts, sizeof(*tmp), cmp_host);
+        for (size_t i = 0; hosts && extras && tmp && r >= 0 && i < f->n_hosts; i++)
+            r = map_add(&by_identity, identity_hash(f, tmp[i].host.machine_id, tmp[i].host.hostname), i);
+        if (!hosts || !extras || !tmp || r < 0) {
+            free(hosts);
+            free(extras);
+            free(tmp);
+            map_clear(&by_identity);
+            return -ENOMEM;
+        }
         for (size_t i = 0; i < f->n_hosts; i++) {
             hosts[i] = tmp[i].host;
             extras[i] = f->extras[tmp[i].index];
         }
         memcpy(f->hosts, hosts, f->n_hosts * sizeof(*hosts));
-        /* NOLINTNEXTLINE(bugprone-sizeof-expression): extras is an array of pointers, one per host */
         memcpy(f->extras, extras, f->n_hosts * sizeof(*extras));
+        map_clear(&f->by_identity);
+        f->by_identity = by_identity;
         free(hosts);
         free(extras);
         free(tmp);
-        f->last = 0;
     }
     s->hosts = f->n_hosts;
     for (size_t h = 0; r >= 0 && h < f->n_hosts; h++)
@@ -781,8 +1384,21 @@ int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
 
 int fl_fleet_new(struct fl_fleet **ret)
 {
-    *ret = calloc(1, sizeof(**ret));
-    return *ret ? 0 : -ENOMEM;
+    struct fl_fleet *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return -ENOMEM;
+    /* the hash seed: without the kernel's randomness, the clock and an address still vary per run */
+    if (getrandom(&f->seed, sizeof(f->seed), GRND_NONBLOCK) != (ssize_t)sizeof(f->seed))
+        f->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)f;
+    f->now = time(NULL);
+    *ret = f;
+    return 0;
+}
+
+void fl_fleet_set_now(struct fl_fleet *f, time_t now)
+{
+    f->now = now;
 }
 
 void fl_fleet_free(struct fl_fleet *f)
@@ -793,6 +1409,7 @@ void fl_fleet_free(struct fl_fleet *f)
         struct fl_fleet_host *host = &f->hosts[h];
 
         host_drop_volumes(f, h);
+        strv_free(host->notes);
         free(host->hostname);
         free(host->machine_id);
         free(host->os_id);
@@ -803,6 +1420,7 @@ void fl_fleet_free(struct fl_fleet *f)
     }
     free(f->hosts);
     free(f->extras);
+    map_clear(&f->by_identity);
     for (size_t i = 0; i < f->n_errors; i++) {
         free(f->errors[i].source);
         free(f->errors[i].message);

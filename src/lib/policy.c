@@ -691,25 +691,54 @@ static char *remedy_luks1(const struct ctx *c)
 }
 
 /* A token type fit to print inside a remedy: header-supplied, so anything odd is replaced. */
-static void token_type_name(const struct fl_token *t, char *buf, size_t size)
+static void token_type_name(const char *t, char *buf, size_t size)
 {
     size_t i = 0;
 
-    if (!t || !t->type || !*t->type) {
+    if (!t || !*t) {
         snprintf(buf, size, "(unknown)");
         return;
     }
-    for (; t->type[i] && i + 1 < size; i++)
-        buf[i] = (char)(shell_safe(t->type[i]) ? t->type[i] : '?');
+    for (; t[i] && i + 1 < size; i++)
+        buf[i] = (char)(shell_safe(t[i]) ? t[i] : '?');
     buf[i] = '\0';
+}
+
+char *fl_remedy_token_keyslot(int slot, const char *token_type, const char *path, const char *target)
+{
+    char type[48];
+    char *example, *r;
+
+    token_type_name(token_type, type, sizeof(type));
+    if (strcmp(type, "systemd-recovery") == 0)
+        return xasprintf("re-enroll the recovery key (systemd-cryptenroll --wipe-slot=%d --recovery-key %s), "
+                         "or run fipsluks migrate --key-slot %d %s and type the recovery key",
+                         slot, path, slot, target);
+    if (strcmp(type, "systemd-tpm2") == 0)
+        example = xasprintf("systemd-cryptenroll --wipe-slot=%d --tpm2-device=auto %s", slot, path);
+    else if (strcmp(type, "systemd-fido2") == 0)
+        example = xasprintf("systemd-cryptenroll --wipe-slot=%d --fido2-device=auto %s", slot, path);
+    else if (strcmp(type, "systemd-pkcs11") == 0)
+        example = xasprintf("systemd-cryptenroll --wipe-slot=%d --pkcs11-token-uri=auto %s", slot, path);
+    else if (strcmp(type, "clevis") == 0)
+        example = xasprintf("clevis luks regen -d %s -s %d", path, slot);
+    else
+        return xasprintf("re-enroll the %s token for keyslot %d with the tool that created it, "
+                         "or run fipsluks migrate --key-slot %d --key-file SECRET %s with its secret",
+                         type, slot, slot, target);
+    if (!example)
+        return NULL;
+    r = xasprintf("re-enroll the %s token for keyslot %d (e.g. %s), "
+                  "or run fipsluks migrate --key-slot %d --key-file SECRET %s with its secret",
+                  type, slot, example, slot, target);
+    free(example);
+    return r;
 }
 
 /* How to rewrite keyslot @p ks with a FIPS-compatible KDF. */
 static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
 {
     const struct fl_token *t;
-    char type[48];
-    char *example, *r;
 
     /* LUKS1 keyslots are re-wrapped once the header is LUKS2; a bad header hash needs a new volume key */
     if (c->v->luks_version == 1)
@@ -719,32 +748,8 @@ static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
         return remedy_reencrypt(c, FL_SEVERITY_ERROR);
     if (ks->n_tokens == 0)
         return xasprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
-
     t = fl_volume_token(c->v, ks->tokens[0]);
-    token_type_name(t, type, sizeof(type));
-    if (strcmp(type, "systemd-recovery") == 0)
-        return xasprintf("re-enroll the recovery key (systemd-cryptenroll --wipe-slot=%d --recovery-key %s), "
-                         "or run fipsluks migrate --key-slot %d %s and type the recovery key",
-                         ks->id, c->path, ks->id, c->target);
-    if (strcmp(type, "systemd-tpm2") == 0)
-        example = xasprintf("systemd-cryptenroll --wipe-slot=%d --tpm2-device=auto %s", ks->id, c->path);
-    else if (strcmp(type, "systemd-fido2") == 0)
-        example = xasprintf("systemd-cryptenroll --wipe-slot=%d --fido2-device=auto %s", ks->id, c->path);
-    else if (strcmp(type, "systemd-pkcs11") == 0)
-        example = xasprintf("systemd-cryptenroll --wipe-slot=%d --pkcs11-token-uri=auto %s", ks->id, c->path);
-    else if (strcmp(type, "clevis") == 0)
-        example = xasprintf("clevis luks regen -d %s -s %d", c->path, ks->id);
-    else
-        return xasprintf("re-enroll the %s token for keyslot %d with the tool that created it, "
-                         "or run fipsluks migrate --key-slot %d --key-file SECRET %s with its secret",
-                         type, ks->id, ks->id, c->target);
-    if (!example)
-        return NULL;
-    r = xasprintf("re-enroll the %s token for keyslot %d (e.g. %s), "
-                  "or run fipsluks migrate --key-slot %d --key-file SECRET %s with its secret",
-                  type, ks->id, example, ks->id, c->target);
-    free(example);
-    return r;
+    return fl_remedy_token_keyslot(ks->id, t ? t->type : NULL, c->path, c->target);
 }
 
 /*

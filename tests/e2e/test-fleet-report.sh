@@ -23,8 +23,9 @@ week_ago=$(date -u -d '7 days ago' +%Y-%m-%dT%H:%M:%SZ)
 host web-1 11111111111111111111111111111111 <scan.jsonl >web-1.jsonl
 host db-1 22222222222222222222222222222222 <good.json >db-1.json
 host old-1 33333333333333333333333333333333 "$week_ago" <good.json >old-1.json
-# web-1 scanned again later, all fine now: only its newest scan counts
-host web-1 11111111111111111111111111111111 "2099-01-01T00:00:00Z" <good.json >web-1-future.json
+# web-1 scanned again later (a minute from now: within the clock skew report allows), all fine now:
+# only its newest scan counts
+host web-1 11111111111111111111111111111111 "$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)" <good.json >web-1-future.json
 # a stream cut short: volume records without their summary
 host cut-1 44444444444444444444444444444444 <scan.jsonl | head -n 2 >cut-1.jsonl
 
@@ -44,13 +45,13 @@ fl_assert_eq 2 "$(s '.summary.errors_by_rule["FL-KDF-ARGON2"]')" "argon2 errors"
 fl_assert_eq 2 "$(s .summary.keyslots_by_kdf.argon2id)" "argon2id keyslots"
 fl_assert_eq 4 "$(s .summary.keyslots_by_kdf.pbkdf2)" "pbkdf2 keyslots"
 fl_assert_eq "cut-1 db-1 old-1 web-1" "$(s '[.hosts[].hostname] | join(" ")')" "hosts sorted by name"
-fl_assert_eq "fipsluks migrate --key-slot 0 old.img|fipsluks scan missing.img" \
+fl_assert_eq "fipsluks migrate --key-slot 0 $PWD/old.img|fipsluks scan $PWD/missing.img" \
     "$(s '.hosts[] | select(.hostname == "web-1") | .commands | join("|")')" "web-1's commands"
 fl_assert_eq "systemctl start fipsluks-scan.service" "$(s '.hosts[] | select(.hostname == "old-1") | .commands[0]')" "old-1's command"
 fl_assert_eq false "$(s '.hosts[] | select(.hostname == "cut-1") | .complete')" "cut-1 incomplete"
 fl_assert_eq "$(hostname)" "$(fipsluks report --json scan.jsonl | jq -r '.hosts[0].hostname')" "a real scan's host" || true
 
-# newest scan wins (web-1 is fine in 2099), and --max-age moves the stale line
+# newest scan wins (web-1 is fine a minute later), and --max-age moves the stale line
 rc=0
 fipsluks report --json --max-age 8d web-1.jsonl web-1-future.json db-1.json old-1.json >r2.json || rc=$?
 fl_assert_eq 0 "$rc" "everything fine with the newer web-1 scan and an 8-day maximum age"
@@ -87,7 +88,7 @@ for where in "hostile.jsonl:2: not a JSON object" "hostile.jsonl:3: a volume has
 done
 grep -q $'\x1b' err.txt r4.json && fl_fail "an escape character from the input reached the output"
 fl_assert_eq 2 "$(fl_jq '.summary.hosts' r4.json)" "the good host and the hostile one"
-# the hostile remedy is never offered as a command; a safe, quoted scan takes its place
+# the hostile remedy is never offered as a command: report builds its own from the rule and path
 fipsluks report hostile.jsonl >r4.txt 2>/dev/null || true
 grep -q 'rm -rf' r4.txt && fl_fail "a hostile remedy was offered as a command"
 grep -q $'\x1b' r4.txt && fl_fail "an escape character reached the text report"
@@ -129,14 +130,14 @@ done
 fipsluks report --csv web-1.jsonl db-1.json old-1.json hostile.jsonl >report.csv 2>/dev/null || true
 grep -q $'\x1b' report.csv && fl_fail "an escape character from the input reached the CSV"
 fl_assert_contains "$(cat report.csv)" '"evil\x1b[2Jhost"' "the hostile host name, escaped, in the CSV"
-python3 - report.csv <<'PY' || fl_fail "CSV does not read back"
+python3 - report.csv "$PWD" <<'PY' || fl_fail "CSV does not read back"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert len(rows) == 3 + 1 + 1 + 1, len(rows)  # web-1, db-1, old-1, the hostile host
 web = [r for r in rows if r["hostname"] == "web-1"]
 assert [r["state"] for r in web] == ["incompatible", "compatible", "unreadable"], web
-assert web[0]["rules"] == "FL-KDF-ARGON2" and web[0]["commands"] == "fipsluks migrate --key-slot 0 old.img"
-assert web[2]["commands"] == "fipsluks scan missing.img"
+assert web[0]["rules"] == "FL-KDF-ARGON2" and web[0]["commands"] == "fipsluks migrate --key-slot 0 %s/old.img" % sys.argv[2]
+assert web[2]["commands"] == "fipsluks scan %s/missing.img" % sys.argv[2]
 assert [r for r in rows if r["hostname"] == "old-1"][0]["stale"] == "true"
 for r in rows:
     for v in r.values():
@@ -150,7 +151,7 @@ cat table.txt
 awk '/^HOST/,/^$/' table.txt | while IFS= read -r line; do
     [[ ${#line} -le 60 ]] || fl_fail "table line wider than 60 columns: $line"
 done
-fl_assert_contains "$(cat table.txt)" "    fipsluks migrate --key-slot 0 old.img" "command in the text report"
+fl_assert_contains "$(cat table.txt)" "    fipsluks migrate --key-slot 0 $PWD/old.img" "command in the text report"
 fl_assert_contains "$(head -n1 table.txt)" "4 hosts, 7 volumes" "text summary"
 
 # ---- --json is streamed, and so is each input: memory holds the merged fleet, neither the document

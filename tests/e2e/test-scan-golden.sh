@@ -27,8 +27,10 @@ os_id=$(. /etc/os-release && echo "${ID:-}")
 fl_assert_eq "$os_id" "$(jq -r '.host.os_id // ""' out.json)" "host.os_id"
 jq -e '.scanned_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")' out.json >/dev/null ||
     fl_fail "scanned_at is not RFC 3339 UTC: $(jq .scanned_at out.json)"
-jq -S --arg v "$(fipsluks --version | cut -d' ' -f2)" '.version |= (if . == $v then "VERSION" else . end)
+# absolute_path: the path given, joined to the working directory (this test's, normalised to $PWD)
+jq -S --arg v "$(fipsluks --version | cut -d' ' -f2)" --arg pwd "$PWD/" '.version |= (if . == $v then "VERSION" else . end)
     | .host |= map_values("HOST")
+    | .volumes |= map(.absolute_path |= (if type == "string" and startswith($pwd) then "$PWD/" + ltrimstr($pwd) else . end))
     | .scanned_at = "SCANNED_AT"' out.json >actual.json
 if [[ ${FL_GOLDEN_UPDATE:-0} == 1 ]]; then
     cp actual.json "$G"

@@ -2,6 +2,7 @@
 /* The fleet merge (src/lib/fleet.c): real scan records in, summary out; hostile input never crashes. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -25,18 +26,19 @@ static char *volume_line(const char *mid, const char *host, const char *at, cons
 {
     char *s = NULL;
 
-    assert_true(
-        asprintf(&s,
+    /* abort(), not a cmocka assertion: GCC's analyzer knows that it does not return */
+    if (asprintf(&s,
                  "{\"schema_version\":1,\"record\":\"volume\",\"tool\":\"fipsluks\",\"version\":\"0.1.0\","
                  "\"host\":{\"hostname\":\"%s\",\"machine_id\":\"%s\",\"os_id\":\"debian\","
                  "\"os_version_id\":\"12\",\"kernel_fips\":true},\"scanned_at\":\"%s\",%s}\n",
-                 host, mid, at, body) > 0);
+                 host, mid, at, body) <= 0)
+        abort();
     return s;
 }
 
 static const char argon_volume[] =
     "\"path\":\"/dev/sda2\",\"status\":\"ok\",\"uuid\":\"u-1\",\"label\":null,\"fips_compatible\":false,"
-    "\"keyslots\":[{\"kdf\":\"argon2id\"},{\"kdf\":\"pbkdf2\"}],"
+    "\"keyslots\":[{\"id\":0,\"kdf\":\"argon2id\"},{\"id\":1,\"kdf\":\"pbkdf2\"}],"
     "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 0\","
     "\"remedy\":\"fipsluks migrate --key-slot 0 /dev/sda2\"},"
     "{\"rule\":\"FL-KDF-ITER-LOW\",\"severity\":\"warning\",\"object\":\"keyslot 1\",\"remedy\":null}]";
@@ -54,6 +56,8 @@ static struct fl_fleet *merge(const char *source, const char *text)
 {
     struct fl_fleet *f;
 
+    if (!text)
+        abort();
     assert_int_equal(fl_fleet_new(&f), 0);
     assert_int_equal(fl_fleet_add(f, source, text, strlen(text)), 0);
     return f;
@@ -179,9 +183,10 @@ static void test_hostile_remedy(void **state)
     assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
     h = fl_fleet_host(f, 0);
     assert_string_equal(h->commands[0], FL_FLEET_RESCAN_COMMAND); /* no summary record: cut short */
-    assert_string_equal(h->commands[1], "fipsluks scan '/dev/x y'\\'';reboot;'\\'''");
-    assert_true(fl_fleet_command_safe(h->commands[1]));
-    assert_null(h->commands[2]);
+    assert_null(h->commands[1]); /* the finding names no keyslot: nothing to build a command from */
+    assert_non_null(h->notes);
+    assert_non_null(strstr(h->notes[0], "needs a look: FL-KDF-ARGON2"));
+    assert_null(strstr(h->notes[0], "curl"));
     fl_fleet_free(f);
     free(v);
 }
@@ -352,23 +357,27 @@ static void test_pieces(void **state)
     char *v1 = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
     char *v2 = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", good_volume);
     char *v3 = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", error_volume);
-    const char *tails[] = {"", "{\"cut\":", "{\"a\":1}\n{\"b\"", "\n\n  \n", "nul\0l\n{\"x\":[1,\n2]}\n", "[[[[[["};
+    const char *tails[] = {"",      "{\"cut\":", "{\"a\":1}\n{\"b\"", "\n\n  \n", "nul\0l\n{\"x\":[1,\n2]}\n",
+                           "[[[[[["};
     char *texts[sizeof(tails) / sizeof(tails[0])];
     char *doc = NULL;
 
     (void)state;
-    assert_true(asprintf(&doc,
-                         "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n  \"host\": {\"hostname\": "
-                         "\"doc-1\", \"machine_id\": \"cccccccccccccccccccccccccccccccc\"},\n  \"scanned_at\": "
-                         "\"2026-11-28T07:00:00Z\",\n  \"volumes\": [{%s}]\n}\n",
-                         good_volume) > 0);
+    assert_true(
+        asprintf(&doc,
+                 "{\n  \"schema_version\": 1,\n  \"record\": \"scan\",\n  \"tool\": \"fipsluks\",\n  "
+                 "\"host\": {\"hostname\": "
+                 "\"doc-1\", \"machine_id\": \"cccccccccccccccccccccccccccccccc\"},\n  \"scanned_at\": "
+                 "\"2026-11-28T07:00:00Z\",\n  \"volumes\": [{%s}]\n}\n",
+                 good_volume) > 0);
     for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
         size_t len;
         char *ref;
 
         /* a good record, a bad one over two lines, garbage without a newline, a document, more records */
         texts[t] = NULL;
-        assert_true(asprintf(&texts[t], "%s{\"bad\": tru\ne}\n%sgarbage{{{\n%s%s%s", v1, v2, doc, v3, "@") > 0);
+        assert_true(asprintf(&texts[t], "%s{\"bad\": tru\ne}\n%sgarbage{{{\n%s%s%s", v1, v2, doc, v3, "@") >
+                    0);
         len = strlen(texts[t]);
         texts[t] = realloc(texts[t], len + 32);
         assert_non_null(texts[t]);
@@ -450,7 +459,7 @@ static void test_allocation_failures(void **state)
             assert_int_equal(fl_fleet_n_hosts(f), 2);
             assert_int_equal(fl_fleet_summary(f)->volumes, 3);
             assert_int_equal(fl_fleet_n_errors(f), 3);
-            assert_string_equal(fl_fleet_host(f, 0)->commands[1], "fipsluks scan '/dev/x y'");
+            assert_string_equal(fl_fleet_host(f, 0)->commands[1], "fipsluks reencrypt '/dev/x y'");
             fl_fleet_free(f);
             break;
         }
@@ -465,14 +474,258 @@ static void test_allocation_failures(void **state)
     free(v3);
 }
 
+/* The to-do list is rebuilt from rule ids, keyslots and a checked path; no record text is a command. */
+static void test_todo_rebuilt(void **state)
+{
+    /* LUKS1 with ripemd160: its remedy's "(on a host not yet in FIPS mode)" made it a scan */
+    char *l1 = volume_line(
+        MID_A, "app-1", "2026-11-29T07:00:00Z",
+        "\"path\":\"l1.img\",\"absolute_path\":\"/srv/l1.img\",\"status\":\"ok\","
+        "\"luks_version\":1,\"fips_compatible\":false,\"keyslots\":[{\"id\":0,\"kdf\":\"pbkdf2\"}],"
+        "\"findings\":[{\"rule\":\"FL-LUKS1\",\"severity\":\"info\",\"object\":\"header\"},"
+        "{\"rule\":\"FL-LUKS1-HASH\",\"severity\":\"error\",\"object\":\"header\",\"remedy\":"
+        "\"fipsluks reencrypt l1.img (on a host not yet in FIPS mode)\"},"
+        "{\"rule\":\"FL-KDF-HASH\",\"severity\":\"error\",\"object\":\"keyslot 0\"}]");
+    /* argon2 keyslots, one bound to a TPM2 token; hostile remedies; a rule this fipsluks does not know */
+    char *tok = volume_line(
+        MID_A, "app-1", "2026-11-29T07:00:00Z",
+        "\"path\":\"/dev/vda3\",\"status\":\"ok\",\"fips_compatible\":false,"
+        "\"keyslots\":[{\"id\":0,\"kdf\":\"argon2id\",\"tokens\":[]},"
+        "{\"id\":2,\"kdf\":\"argon2id\",\"tokens\":[{\"id\":0,\"type\":\"systemd-tpm2\"}]}],"
+        "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot "
+        "0\",\"remedy\":"
+        "\"fipsluks format --force --batch --new-key-file /root/x /dev/sda\"},"
+        "{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 2\",\"remedy\":null},"
+        "{\"rule\":\"FL-EVIL\",\"severity\":\"error\",\"object\":\"header\",\"remedy\":"
+        "\"cryptsetup luksErase --batch-mode /dev/sdb\"}]");
+    /* a path that is not absolute, and one with a bidi override: no command */
+    char *rel = volume_line(MID_A, "app-1", "2026-11-29T07:00:00Z",
+                            "\"path\":\"data/x.img\",\"status\":\"error\",\"error\":\"gone\","
+                            "\"keyslots\":[],\"findings\":[]");
+    char *bidi = volume_line(MID_A, "app-1", "2026-11-29T07:00:00Z",
+                             "\"path\":\"/srv/gpj.\\u202eexe\",\"status\":\"error\",\"error\":\"gone\","
+                             "\"keyslots\":[],\"findings\":[]");
+    char *all = NULL;
+    struct fl_fleet *f;
+    const struct fl_fleet_host *h;
+
+    (void)state;
+    assert_true(asprintf(&all, "%s%s%s%s", l1, tok, rel, bidi) > 0);
+    f = merge("in", all);
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    h = fl_fleet_host(f, 0);
+    assert_int_equal(h->n_volumes, 4);
+    assert_string_equal(h->volumes[0].commands[0], "fipsluks reencrypt /srv/l1.img");
+    assert_null(h->volumes[0].commands[1]);
+    assert_non_null(strstr(h->volumes[0].notes[0], "not yet in FIPS mode"));
+    assert_string_equal(h->volumes[1].commands[0], "fipsluks migrate --key-slot 0 /dev/vda3");
+    assert_null(h->volumes[1].commands[1]);
+    assert_string_equal(
+        h->volumes[1].notes[0],
+        "re-enroll the systemd-tpm2 token for keyslot 2 (e.g. systemd-cryptenroll --wipe-slot=2 "
+        "--tpm2-device=auto /dev/vda3), or run fipsluks migrate --key-slot 2 --key-file SECRET "
+        "/dev/vda3 with its secret");
+    assert_non_null(strstr(h->volumes[1].notes[1],
+                           "needs a look: 1 error finding of rules this fipsluks does not "
+                           "know (FL-EVIL)"));
+    assert_null(h->volumes[2].commands);
+    assert_null(h->volumes[2].absolute_path);
+    assert_non_null(strstr(h->volumes[2].notes[0], "needs a look: the record has no absolute path"));
+    assert_null(h->volumes[3].commands);
+    assert_null(h->volumes[3].absolute_path);
+    /* the host's list: a rescan (no summary record), then the volumes' commands, in order */
+    assert_string_equal(h->commands[0], FL_FLEET_RESCAN_COMMAND);
+    assert_string_equal(h->commands[1], "fipsluks reencrypt /srv/l1.img");
+    assert_string_equal(h->commands[2], "fipsluks migrate --key-slot 0 /dev/vda3");
+    assert_null(h->commands[3]);
+    for (size_t i = 0; h->notes && h->notes[i]; i++)
+        if (strstr(h->notes[i], "--force") || strstr(h->notes[i], "luksErase"))
+            fail_msg("a record's remedy in a note: %s", h->notes[i]);
+    /* the summary counts rules this fipsluks does not know as one */
+    assert_string_equal(fl_fleet_summary(f)->rules[0].name, "(unknown)");
+    fl_fleet_free(f);
+    free(all);
+    free(l1);
+    free(tok);
+    free(rel);
+    free(bidi);
+}
+
+static void test_path_usable(void **state)
+{
+    char long_path[PATH_MAX + 2];
+
+    (void)state;
+    assert_true(fl_fleet_path_usable("/dev/sda2"));
+    assert_true(fl_fleet_path_usable("/srv/x y';reboot;'"));      /* quoted: fl_shell_quote() */
+    assert_true(fl_fleet_path_usable("/srv/d\xc3\xa9j\xc3\xa0")); /* UTF-8 */
+    assert_true(fl_fleet_path_usable("/srv/.hidden/..x"));
+    assert_false(fl_fleet_path_usable(NULL));
+    assert_false(fl_fleet_path_usable("/"));
+    assert_false(fl_fleet_path_usable("data/x.img"));
+    assert_false(fl_fleet_path_usable("/srv/../etc/x"));
+    assert_false(fl_fleet_path_usable("/srv/./x"));
+    assert_false(fl_fleet_path_usable("/srv/.."));
+    assert_false(fl_fleet_path_usable("/srv/a\nb"));
+    assert_false(fl_fleet_path_usable("/srv/a\x1b[2Jb"));
+    assert_false(fl_fleet_path_usable("/srv/a\xc2\x9b"
+                                      "31m")); /* C1 CSI */
+    assert_false(fl_fleet_path_usable("/srv/gpj.\xe2\x80\xae"
+                                      "exe")); /* U+202E */
+    assert_false(fl_fleet_path_usable("/srv/a\xe2\x81\xa6"
+                                      "b")); /* U+2066 */
+    assert_false(fl_fleet_path_usable("/srv/a\xe2\x80\x8f"
+                                      "b"));          /* U+200F */
+    assert_false(fl_fleet_path_usable("/srv/a\xff")); /* not UTF-8 */
+    memset(long_path, 'a', sizeof(long_path) - 1);
+    long_path[0] = '/';
+    long_path[sizeof(long_path) - 1] = '\0';
+    assert_false(fl_fleet_path_usable(long_path));
+}
+
+/* A scan from the future (beyond the clock skew) is refused: it would hide the host's real scans. */
+static void test_future_refused(void **state)
+{
+    char *future = volume_line(MID_A, "web-1", "2999-01-01T00:00:00Z", good_volume);
+    char *real = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", argon_volume);
+    char *skewed = volume_line(MID_B, "db-1", "2026-11-29T12:04:00Z", good_volume);
+    char *ahead = volume_line(MID_B, "db-1", "2026-11-29T12:06:00Z", error_volume);
+    struct fl_fleet *f;
+    const struct fl_fleet_host *h;
+
+    (void)state;
+    assert_int_equal(fl_fleet_new(&f), 0);
+    fl_fleet_set_now(f, NOW);
+    assert_int_equal(fl_fleet_add(f, "future", future, strlen(future)), 0);
+    assert_int_equal(fl_fleet_add(f, "real", real, strlen(real)), 0);
+    assert_int_equal(fl_fleet_add(f, "skewed", skewed, strlen(skewed)), 0);
+    assert_int_equal(fl_fleet_add(f, "ahead", ahead, strlen(ahead)), 0);
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    assert_int_equal(fl_fleet_n_errors(f), 2);
+    assert_string_equal(fl_fleet_error(f, 0)->source, "future");
+    assert_non_null(strstr(fl_fleet_error(f, 0)->message, "is in the future"));
+    assert_string_equal(fl_fleet_error(f, 1)->source, "ahead"); /* 6 minutes: more than the skew */
+    h = fl_fleet_host(f, 1);
+    assert_string_equal(h->hostname, "web-1");
+    assert_int_equal(h->n_incompatible, 1); /* its real scan */
+    h = fl_fleet_host(f, 0);
+    assert_int_equal(h->n_compatible, 1); /* 4 minutes ahead: within the skew */
+    fl_fleet_free(f);
+    free(future);
+    free(real);
+    free(skewed);
+    free(ahead);
+}
+
+/* Two records of one volume in one scan that disagree: the worse verdict, in any order. */
+static void test_conflict_any_order(void **state)
+{
+    static const char good[] = "\"path\":\"/dev/sda2\",\"status\":\"ok\",\"fips_compatible\":true,"
+                               "\"keyslots\":[{\"id\":0,\"kdf\":\"pbkdf2\"}],\"findings\":[]";
+    char *a = volume_line(MID_A, "db-1", "2026-11-29T07:00:00Z", good);
+    char *b = volume_line(MID_A, "db-1", "2026-11-29T07:00:00Z", argon_volume);
+    char *c = volume_line(MID_A, "db-1", "2026-11-29T07:00:00Z",
+                          "\"path\":\"/dev/sda2\",\"status\":\"error\",\"error\":\"x\",\"keyslots\":[],"
+                          "\"findings\":[]");
+    const char *orders[][3] = {{a, b, c}, {b, a, c}, {c, b, a}, {a, c, b}};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        struct fl_fleet *f;
+        const struct fl_fleet_host *h;
+
+        assert_int_equal(fl_fleet_new(&f), 0);
+        for (size_t k = 0; k < 3; k++)
+            assert_int_equal(fl_fleet_add(f, "in", orders[i][k], strlen(orders[i][k])), 0);
+        assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+        h = fl_fleet_host(f, 0);
+        assert_int_equal(h->n_volumes, 1);
+        assert_int_equal(h->volumes[0].state, FL_FLEET_INCOMPATIBLE);
+        assert_string_equal(h->volumes[0].rules[0], "FL-KDF-ARGON2");
+        assert_string_equal(h->volumes[0].commands[0], "fipsluks migrate --key-slot 0 /dev/sda2");
+        fl_fleet_free(f);
+    }
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* A string longer than FL_FLEET_STRING_MAX characters refuses its record, before json-c holds it. */
+static void test_string_cap(void **state)
+{
+    size_t n = 100000;
+    char *label = malloc(n + 1), *body = NULL, *big, *ok, *text = NULL;
+    struct fl_fleet *f;
+
+    (void)state;
+    if (!label)
+        abort();
+    memset(label, 'x', n);
+    label[n] = '\0';
+    if (asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) <= 0)
+        abort();
+    big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
+    ok = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", good_volume);
+    if (asprintf(&text, "%s%s", big, ok) <= 0)
+        abort();
+    f = merge("in", text);
+    assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+    assert_int_equal(fl_fleet_n_errors(f), 1);
+    assert_int_equal(fl_fleet_error(f, 0)->line, 1);
+    assert_string_equal(fl_fleet_error(f, 0)->message, "a string longer than 4096 characters: refused");
+    assert_int_equal(fl_fleet_n_hosts(f), 1); /* the next record is read */
+    assert_string_equal(fl_fleet_host(f, 0)->hostname, "db-1");
+    fl_fleet_free(f);
+    /* 4096 characters, escapes and UTF-8 counted as one each, are fine */
+    free(text);
+    text = NULL;
+    memset(label, 'x', n);
+    memcpy(label, "\\u00e9\\\"\xc3\xa9", 10);
+    label[4096 - 3 + 10] = '\0'; /* 3 characters in the first 10 bytes, then x: 4096 in all */
+    free(body);
+    body = NULL;
+    if (asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) <= 0)
+        abort();
+    free(big);
+    big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
+    f = merge("in", big);
+    assert_int_equal(fl_fleet_n_errors(f), 0);
+    fl_fleet_free(f);
+    /* one character more: refused */
+    label[4096 - 3 + 10] = 'x';
+    label[4096 - 3 + 10 + 1] = '\0';
+    free(body);
+    body = NULL;
+    if (asprintf(&body, "\"label\":\"%s\",%s", label, good_volume) <= 0)
+        abort();
+    free(big);
+    big = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
+    f = merge("in", big);
+    assert_int_equal(fl_fleet_n_errors(f), 1);
+    fl_fleet_free(f);
+    free(label);
+    free(body);
+    free(big);
+    free(ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lines_and_documents), cmocka_unit_test(test_newest_scan_wins_and_staleness),
-        cmocka_unit_test(test_hostile_remedy),      cmocka_unit_test(test_command_safe),
-        cmocka_unit_test(test_malformed_records),   cmocka_unit_test(test_garbage),
-        cmocka_unit_test(test_error_cap),           cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_lines_and_documents),
+        cmocka_unit_test(test_newest_scan_wins_and_staleness),
+        cmocka_unit_test(test_hostile_remedy),
+        cmocka_unit_test(test_command_safe),
+        cmocka_unit_test(test_malformed_records),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_error_cap),
+        cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_todo_rebuilt),
+        cmocka_unit_test(test_path_usable),
+        cmocka_unit_test(test_future_refused),
+        cmocka_unit_test(test_conflict_any_order),
+        cmocka_unit_test(test_string_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,24 @@ static void test_text_escaping(void **state)
     check_escaped("\xed\xa0\x80", "\\xed\\xa0\\x80");
     check_escaped("\xf0\x9f\x94\x91 ok", "\xf0\x9f\x94\x91 ok");
     check_escaped("", "");
+    /* invisible characters that change how text reads: bidi override (U+202E), isolate (U+2066),
+     * mark (U+200F), zero-width space (U+200B), byte order mark (U+FEFF); U+2010 (a hyphen) is fine */
+    check_escaped("gpj.\xe2\x80\xae" "exe", "gpj.\\xe2\\x80\\xaeexe");
+    check_escaped("a\xe2\x81\xa6" "b", "a\\xe2\\x81\\xa6b");
+    check_escaped("a\xe2\x80\x8f" "b\xe2\x80\x8b" "c\xef\xbb\xbf", "a\\xe2\\x80\\x8fb\\xe2\\x80\\x8bc\\xef\\xbb\\xbf");
+    check_escaped("a\xe2\x80\x90" "b", "a\xe2\x80\x90" "b");
+    /* fl_fputs_escaped_keep(): only the bytes asked for stay */
+    {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        assert_non_null(f);
+        fl_fputs_escaped_keep("a\nb\tc\xc2\x9b", f, "\n");
+        assert_int_equal(fclose(f), 0);
+        assert_string_equal(buf, "a\nb\\x09c\\xc2\\x9b");
+        free(buf);
+    }
 }
 
 static void test_fprintf_escaped(void **state)
