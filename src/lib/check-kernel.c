@@ -170,3 +170,53 @@ int fl_check_system_fips(const char *root, struct fl_check *c)
         r = fl_check_remedy(c, "touch %s", path);
     return r < 0 ? r : 0;
 }
+
+/* ---- the FIPS state for metrics ---- */
+
+bool fl_fips_state_pending(const struct fl_fips_state *s)
+{
+    return s->cmdline || s->system_fips || s->openssl;
+}
+
+int fl_fips_state_read(const char *root, struct fl_fips_state *ret)
+{
+    struct fl_fips_state s = {.mode = -1};
+    struct fl_check c = {0};
+    char *enabled = NULL, *cmdline = NULL, *arg = NULL;
+    int r, e;
+
+    r = fl_root_read_text(root, "/proc/sys/crypto/fips_enabled", FL_PROC_MAX, &enabled);
+    if (r == -ENOMEM)
+        goto out;
+    if (r >= 0) {
+        chomp(enabled);
+        s.mode = !strcmp(enabled, "1") ? 1 : !strcmp(enabled, "0") ? 0 : -1;
+    }
+    r = fl_root_read_text(root, "/proc/cmdline", FL_PROC_MAX, &cmdline);
+    if (r == -ENOMEM)
+        goto out;
+    if (r >= 0) {
+        arg = cmdline_fips(cmdline);
+        s.cmdline = arg && !strcmp(arg, "1");
+    }
+    e = fl_root_exists(root, "/etc/system-fips");
+    if (e == -ENOMEM) {
+        r = e;
+        goto out;
+    }
+    s.system_fips = e > 0;
+    /* the check's judgement of the file, not the live probe: a distribution patch that activates the
+     * provider without the file (RHEL) is seen by the kernel's fips=1 */
+    r = fl_check_openssl_config(root, NULL, &c);
+    if (r < 0)
+        goto out;
+    s.openssl = c.status == FL_CHECK_PASS;
+    r = 0;
+    *ret = s;
+out:
+    fl_check_clear(&c);
+    free(enabled);
+    free(cmdline);
+    free(arg);
+    return r < 0 ? r : 0;
+}
