@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the alerts read from scan --format prometheus, parsed by a real parser (prometheus_client) and
 # promtool: series that go to 0 instead of vanishing (after a migration), distinct series for paths
-# that differ only in bytes that are not UTF-8, and the host's FIPS mode and switches.
+# that differ only in bytes that are not UTF-8, the host's FIPS mode and switches, and
+# fipsluks check --format prometheus.
 . "$(dirname "$0")/lib/common.sh"
 
 python3 -c 'import prometheus_client' 2>/dev/null || {
@@ -121,5 +122,50 @@ OPENSSL_CONF=$T/fips.cnf fipsluks scan --format prometheus --output switched.pro
 promcheck switched.prom
 parse switched.prom 'assert series("fipsluks_host_fips_pending")[()] == 1' ||
     fl_fail "an openssl.cnf that requires fips=yes does not make fipsluks_host_fips_pending 1"
+
+# ---- fipsluks check --format prometheus: every check with every status, as --json says ----
+rc_json=0 rc_prom=0
+fipsluks check --json >check.json || rc_json=$?
+fipsluks check --format prometheus --output check.prom >out.txt || rc_prom=$?
+fl_assert_eq "$rc_json" "$rc_prom" "check --format prometheus exit code (as --json)"
+[[ ! -s out.txt ]] || fl_fail "check --output also wrote to standard output"
+[[ $(stat -c %a check.prom) == 644 ]] || fl_fail "check.prom is not 0644"
+ls -A | grep -q '^\.check\.prom\.' && fl_fail "a temporary file was left behind"
+promcheck check.prom
+parse check.prom '
+import json
+doc = json.load(open("check.json"))
+st = series("fipsluks_check_status")
+for c in doc["checks"]:
+    for s in ("fail", "pass", "skip", "warn"):
+        v = st.pop((("check", c["id"]), ("status", s)))
+        assert v == (1 if c["status"] == s else 0), (c["id"], s, v)
+assert not st, "series for checks --json does not have: %s" % st
+assert series("fipsluks_check_fips_ready")[()] == (1 if doc["fips_ready"] else 0)
+counts = {dict(l)["status"]: v for l, v in series("fipsluks_checks").items()}
+assert counts == doc["summary"], (counts, doc["summary"])
+info = list(series("fipsluks_check_info"))[0]
+assert dict(info)["hostname"] == doc["host"]["hostname"], info
+' || fl_fail "check --format prometheus disagrees with check --json"
+# --output takes every format: the same bytes as standard output
+fipsluks check --format text --output check.txt >/dev/null || true
+fipsluks check >stdout.txt || true
+cmp check.txt stdout.txt || fl_fail "check --output gives other text than standard output"
+# node_exporter reads both files of fipsluks-scan.service as one: no series, no family in both
+cat after.prom check.prom >both.prom
+promcheck both.prom
+parse both.prom 'pass' || fl_fail "scan's and check's files share a series"
+python3 - after.prom check.prom <<'PY' || fl_fail "scan's and check's files share a family"
+import sys
+names = [set(l.split()[2] for l in open(f) if l.startswith("# TYPE ")) for f in sys.argv[1:]]
+assert not names[0] & names[1], names[0] & names[1]
+PY
+# usage errors
+fl_expect_exit 1 fipsluks check --json --format prometheus
+fl_expect_exit 1 fipsluks check --format json-lines
+fl_expect_exit 1 fipsluks check --emit butane --format prometheus
+fl_expect_exit 1 fipsluks check --emit butane --output x.prom
+fl_expect_exit 1 fipsluks check --output ''
+[[ ! -e x.prom ]] || fl_fail "a usage error wrote the output file"
 
 echo "fleet-prometheus: ok"
