@@ -240,8 +240,8 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, co
                    "1 when the kernel runs in FIPS mode (fips_enabled=1), 0 when not, -1 unknown.");
     fprintf(out, "fipsluks_host_fips_mode %d\n", fips->mode);
     fl_prom_family(out, "fipsluks_host_fips_pending",
-                   "1 when the host is switched to FIPS mode: fips=1 on the kernel command line, "
-                   "/etc/system-fips, or an openssl.cnf that requires fips=yes.");
+                   "1 when the host is switched to FIPS mode: fips=1 on the kernel command line (this "
+                   "boot's or the next one's), /etc/system-fips, or an openssl.cnf that requires fips=yes.");
     fprintf(out, "fipsluks_host_fips_pending %d\n", fl_fips_state_pending(fips) ? 1 : 0);
     fl_prom_family(out, "fipsluks_last_scan_timestamp_seconds",
            "When the last scan started, in seconds since the epoch.");

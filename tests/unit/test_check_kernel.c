@@ -115,12 +115,46 @@ static void test_fips_state(void **state)
     assert_int_equal(s.mode, 1);
 }
 
+/* The next boot's command line: pending before the reboot (RHEL's fips-mode-setup --enable changes
+ * the boot loader entries and nothing /proc shows). */
+static void next_boot(const char *path, const char *text, bool want)
+{
+    struct fl_fips_state s;
+    char full[1024];
+
+    write_file(path, text);
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    if (s.next_boot != want || fl_fips_state_pending(&s) != want)
+        fail_msg("%s: %s: next_boot %d, want %d", path, text, s.next_boot, want);
+    snprintf(full, sizeof(full), "%s%s", root, path);
+    unlink(full);
+}
+
+static void test_fips_state_next_boot(void **state)
+{
+    write_file("/proc/sys/crypto/fips_enabled", "0\n");
+    write_file("/proc/cmdline", "ro quiet\n");
+    next_boot("/boot/loader/entries/a-5.14.0.conf",
+              "title Red Hat\nlinux /vmlinuz\noptions root=/dev/vda2 ro fips=1 boot=UUID=x\n", true);
+    next_boot("/boot/loader/entries/a-5.14.0.conf", "title Red Hat\noptions root=/dev/vda2 ro\n", false);
+    next_boot("/boot/loader/entries/a-5.14.0.conf", "title x\noptions fips=1 fips=0\n", false);
+    /* not an entry: another suffix */
+    next_boot("/boot/loader/entries/a.conf.rpmsave", "options fips=1\n", false);
+    next_boot("/boot/grub2/grubenv", "# GRUB Environment Block\nkernelopts=root=/dev/vda2 ro fips=1\n", true);
+    next_boot("/etc/kernel/cmdline", "root=/dev/vda2 fips=1\n", true);
+    next_boot("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"quiet fips=1\"\n", true);
+    next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT='quiet fips=1'\n", true);
+    next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"quiet\"\n# GRUB_CMDLINE_LINUX=\"fips=1\"\n", false);
+    next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"nofips=1\"\n", false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_kernel, fixture_fresh_root),
         cmocka_unit_test_setup(test_system_fips, fixture_fresh_root),
         cmocka_unit_test_setup(test_fips_state, fixture_fresh_root),
+        cmocka_unit_test_setup(test_fips_state_next_boot, fixture_fresh_root),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
