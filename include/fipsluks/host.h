@@ -107,14 +107,14 @@ int fl_check_luks(const char *root, struct fl_check *c);
  * unlock at the next boot). Read as the kernel, system-fips and openssl-config checks read.
  */
 struct fl_fips_state {
-    int mode;        /**< /proc/sys/crypto/fips_enabled: 1, 0, or -1 when it cannot be read */
-    bool cmdline;    /**< fips=1 is the last fips= argument on /proc/cmdline */
-    bool next_boot;  /**< fips=1 on the next boot's command line: a boot loader entry
-                          (/boot/loader/entries), RHEL 8's grubenv kernelopts, /etc/kernel/cmdline, or
-                          GRUB_CMDLINE_LINUX[_DEFAULT] in /etc/default/grub */
+    int mode;         /**< /proc/sys/crypto/fips_enabled: 1, 0, or -1 when it cannot be read */
+    bool cmdline;     /**< fips=1 is the last fips= argument on /proc/cmdline */
+    bool next_boot;   /**< fips=1 on the next boot's command line: a boot loader entry
+                           (/boot/loader/entries), RHEL 8's grubenv kernelopts, /etc/kernel/cmdline, or
+                           GRUB_CMDLINE_LINUX[_DEFAULT] in /etc/default/grub */
     bool system_fips; /**< /etc/system-fips exists */
-    bool openssl;    /**< the active openssl.cnf puts OpenSSL in FIPS mode (the openssl-config check
-                          passes): programs started from now on, libcryptsetup among them, run in it */
+    bool openssl;     /**< the active openssl.cnf puts OpenSSL in FIPS mode (the openssl-config check
+                           passes): programs started from now on, libcryptsetup among them, run in it */
 };
 
 /** Any of the switches to FIPS mode is in place (fips=1 now or for the next boot, /etc/system-fips,

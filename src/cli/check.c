@@ -111,7 +111,7 @@ static void print_remedy_order(FILE *out, const struct fl_checks *checks)
         const struct fl_remedy_step *step = fl_remedy_step(c->id);
 
         fprintf(out, "  %zu. %s%s: %s\n", i + 1, c->id, step && step->reboot ? " (needs a reboot)" : "",
-               step ? step->why : "");
+                step ? step->why : "");
     }
 }
 
@@ -152,8 +152,8 @@ static int print_text(FILE *out, const char *root, const struct fl_checks *check
     }
     print_remedy_order(out, checks);
     fprintf(out, "\n%zu checks: %u pass, %u warn, %u fail, %u skip: %s\n", checks->n, count[FL_CHECK_PASS],
-           count[FL_CHECK_WARN], count[FL_CHECK_FAIL], count[FL_CHECK_SKIP],
-           count[FL_CHECK_FAIL] ? "this host is NOT FIPS-ready" : "this host is FIPS-ready");
+            count[FL_CHECK_WARN], count[FL_CHECK_FAIL], count[FL_CHECK_SKIP],
+            count[FL_CHECK_FAIL] ? "this host is NOT FIPS-ready" : "this host is FIPS-ready");
     return fflush(out) == EOF || ferror(out) ? -EIO : 0;
 }
 
@@ -163,16 +163,19 @@ static int print_text(FILE *out, const char *root, const struct fl_checks *check
  * value and no series vanishes. fipsluks_host_fips_mode comes from scan's file only (node_exporter
  * refuses a series two files both write); the FipsLuksCheckNotReady alert joins the two.
  */
-static int print_prometheus(FILE *out, const char *root, const struct fl_checks *checks, const unsigned count[4])
+static int print_prometheus(FILE *out, const char *root, const struct fl_checks *checks,
+                            const unsigned count[4])
 {
-    static const enum fl_check_status statuses[] = {FL_CHECK_FAIL, FL_CHECK_PASS, FL_CHECK_SKIP, FL_CHECK_WARN};
+    static const enum fl_check_status statuses[] = {FL_CHECK_FAIL, FL_CHECK_PASS, FL_CHECK_SKIP,
+                                                    FL_CHECK_WARN};
     struct fl_identity id;
     int r;
 
     r = fl_identity_read(root, &id);
     if (r < 0)
         return r;
-    fl_prom_family(out, "fipsluks_check_info", "fipsluks version and host identity of the last check (always 1).");
+    fl_prom_family(out, "fipsluks_check_info",
+                   "fipsluks version and host identity of the last check (always 1).");
     fprintf(out, "fipsluks_check_info{version=\"%s\",hostname=\"", FL_VERSION);
     fl_prom_label_value(out, id.hostname);
     fputs("\",machine_id=\"", out);
@@ -182,11 +185,13 @@ static int print_prometheus(FILE *out, const char *root, const struct fl_checks 
     fputs("\",os_version_id=\"", out);
     fl_prom_label_value(out, id.os_version_id);
     fputs("\"} 1\n", out);
-    fl_prom_family(out, "fipsluks_check_timestamp_seconds", "When the last check ran, in seconds since the epoch.");
+    fl_prom_family(out, "fipsluks_check_timestamp_seconds",
+                   "When the last check ran, in seconds since the epoch.");
     fprintf(out, "fipsluks_check_timestamp_seconds %lld\n", (long long)id.time);
     fl_identity_clear(&id);
-    fl_prom_family(out, "fipsluks_check_status",
-                   "1 for the status a check of fipsluks check has (fail, pass, skip, warn), 0 for the others.");
+    fl_prom_family(
+        out, "fipsluks_check_status",
+        "1 for the status a check of fipsluks check has (fail, pass, skip, warn), 0 for the others.");
     for (size_t i = 0; i < checks->n; i++)
         for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
             fputs("fipsluks_check_status{check=\"", out);
@@ -196,8 +201,10 @@ static int print_prometheus(FILE *out, const char *root, const struct fl_checks 
         }
     fl_prom_family(out, "fipsluks_checks", "Checks of the last check, by status.");
     for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++)
-        fprintf(out, "fipsluks_checks{status=\"%s\"} %u\n", fl_check_status_name(statuses[s]), count[statuses[s]]);
-    fl_prom_family(out, "fipsluks_check_fips_ready", "1 when no check fails (the host is FIPS-ready), 0 when one does.");
+        fprintf(out, "fipsluks_checks{status=\"%s\"} %u\n", fl_check_status_name(statuses[s]),
+                count[statuses[s]]);
+    fl_prom_family(out, "fipsluks_check_fips_ready",
+                   "1 when no check fails (the host is FIPS-ready), 0 when one does.");
     fprintf(out, "fipsluks_check_fips_ready %d\n", count[FL_CHECK_FAIL] ? 0 : 1);
     return fflush(out) == EOF || ferror(out) ? -EIO : 0;
 }
@@ -353,7 +360,8 @@ int verb_check(int argc, const char **argv)
         if (strcmp(format, "butane") && strcmp(format, "ignition"))
             r = fl_usage_error("check", "--emit takes butane or ignition, not '%s'", format);
         else if (json || root || fl_arg(&a, FL_OPT_FORMAT) || output)
-            r = fl_usage_error("check", "--emit prints a config; it takes no --json, --format, --output or --root");
+            r = fl_usage_error("check",
+                               "--emit prints a config; it takes no --json, --format, --output or --root");
         else
             r = emit_checked(format, luks, n_luks);
         goto out;

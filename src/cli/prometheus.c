@@ -27,8 +27,8 @@ struct fl_prom {
     FILE *unreadable; /* fipsluks_target_unreadable samples */
     char *unreadable_buf;
     size_t unreadable_len;
-    json_object *paths;    /* the paths counted: a path given twice is one series, counted once */
-    json_object *kdfs;     /* kdf -> keyslots */
+    json_object *paths; /* the paths counted: a path given twice is one series, counted once */
+    json_object *kdfs;  /* kdf -> keyslots */
     unsigned findings[FL_RULE_COUNT][FL_SEVERITY_ERROR + 1]; /* by rule (fl_rules[]) and severity */
     unsigned n_compatible, n_incompatible, n_unreadable;
 };
@@ -194,8 +194,8 @@ static int cmp_rule(const void *a, const void *b)
     return strcmp(fl_rules[*(const size_t *)a].id, fl_rules[*(const size_t *)b].id);
 }
 
-int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, const struct fl_fips_state *fips,
-                  double duration_seconds)
+int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id,
+                  const struct fl_fips_state *fips, double duration_seconds)
 {
     /* label values in order: severities by name */
     static const enum fl_severity severities[] = {FL_SEVERITY_ERROR, FL_SEVERITY_INFO, FL_SEVERITY_WARNING};
@@ -223,7 +223,8 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, co
         rules[i] = i;
     qsort(rules, FL_RULE_COUNT, sizeof(rules[0]), cmp_rule);
 
-    fl_prom_family(out, "fipsluks_scan_info", "fipsluks version and host identity of the last scan (always 1).");
+    fl_prom_family(out, "fipsluks_scan_info",
+                   "fipsluks version and host identity of the last scan (always 1).");
     fprintf(out, "fipsluks_scan_info{version=\"%s\",hostname=\"", FL_VERSION);
     fl_prom_label_value(out, id->hostname);
     fputs("\",machine_id=\"", out);
@@ -233,8 +234,9 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, co
     fputs("\",os_version_id=\"", out);
     fl_prom_label_value(out, id->os_version_id);
     fputs("\"} 1\n", out);
-    fl_prom_family(out, "fipsluks_kernel_fips_enabled",
-           "1 when the kernel runs in FIPS mode (/proc/sys/crypto/fips_enabled), 0 when not, -1 unknown.");
+    fl_prom_family(
+        out, "fipsluks_kernel_fips_enabled",
+        "1 when the kernel runs in FIPS mode (/proc/sys/crypto/fips_enabled), 0 when not, -1 unknown.");
     fprintf(out, "fipsluks_kernel_fips_enabled %d\n", id->kernel_fips);
     fl_prom_family(out, "fipsluks_host_fips_mode",
                    "1 when the kernel runs in FIPS mode (fips_enabled=1), 0 when not, -1 unknown.");
@@ -244,7 +246,7 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, co
                    "boot's or the next one's), /etc/system-fips, or an openssl.cnf that requires fips=yes.");
     fprintf(out, "fipsluks_host_fips_pending %d\n", fl_fips_state_pending(fips) ? 1 : 0);
     fl_prom_family(out, "fipsluks_last_scan_timestamp_seconds",
-           "When the last scan started, in seconds since the epoch.");
+                   "When the last scan started, in seconds since the epoch.");
     fprintf(out, "fipsluks_last_scan_timestamp_seconds %lld\n", (long long)id->time);
     fl_prom_family(out, "fipsluks_scan_duration_seconds", "How long the last scan took.");
     fprintf(out, "fipsluks_scan_duration_seconds %.6f\n", duration_seconds);
@@ -256,12 +258,13 @@ int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, co
     fl_prom_family(out, "fipsluks_unreadable_targets", "Targets the last scan could not read.");
     fprintf(out, "fipsluks_unreadable_targets %u\n", p->n_unreadable);
     if (p->unreadable_len) {
-        fl_prom_family(out, "fipsluks_target_unreadable", "A target the last scan could not read (always 1).");
+        fl_prom_family(out, "fipsluks_target_unreadable",
+                       "A target the last scan could not read (always 1).");
         fwrite(p->unreadable_buf, 1, p->unreadable_len, out);
     }
     if (p->volumes_len) {
         fl_prom_family(out, "fipsluks_volume_fips_compatible",
-               "1 when a FIPS host opens every part of this LUKS volume, 0 when it refuses some.");
+                       "1 when a FIPS host opens every part of this LUKS volume, 0 when it refuses some.");
         fwrite(p->volumes_buf, 1, p->volumes_len, out);
     }
     fl_prom_family(out, "fipsluks_keyslots", "Keyslots of the scanned volumes, by key derivation function.");

@@ -198,7 +198,8 @@ static bool lines_fips1(const char *text, const char *key)
     size_t klen = strlen(key);
     bool on = false;
 
-    for (const char *line = text; line && *line && !on; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = text; line && *line && !on;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         size_t n = strcspn(line, "\n");
         char *value;
 
