@@ -101,6 +101,33 @@ int fl_check_ssh_client(const char *root, struct fl_check *c);
  */
 int fl_check_luks(const char *root, struct fl_check *c);
 
+/**
+ * Whether the host runs in FIPS mode, or is switched to it: what an alert needs to tell "a volume a
+ * FIPS host would refuse, before the rollout" (a plan) from "on a FIPS host" (a volume that does not
+ * unlock at the next boot). Read as the kernel, system-fips and openssl-config checks read.
+ */
+struct fl_fips_state {
+    int mode;         /**< /proc/sys/crypto/fips_enabled: 1, 0, or -1 when it cannot be read */
+    bool cmdline;     /**< fips=1 is the last fips= argument on /proc/cmdline */
+    bool next_boot;   /**< fips=1 on the next boot's command line: a boot loader entry
+                           (/boot/loader/entries), RHEL 8's grubenv kernelopts, /etc/kernel/cmdline, or
+                           GRUB_CMDLINE_LINUX[_DEFAULT] in /etc/default/grub */
+    bool system_fips; /**< /etc/system-fips exists */
+    bool openssl;     /**< the active openssl.cnf puts OpenSSL in FIPS mode (the openssl-config check
+                           passes): programs started from now on, libcryptsetup among them, run in it */
+};
+
+/** Any of the switches to FIPS mode is in place (fips=1 now or for the next boot, /etc/system-fips,
+ * the openssl.cnf). */
+bool fl_fips_state_pending(const struct fl_fips_state *s);
+
+/**
+ * Read @p ret below @p root (NULL or "" for the live system; the openssl.cnf is then the one this
+ * process uses). Unreadable items are "no" (mode -1), not errors.
+ * @return 0, or -ENOMEM (@p ret untouched).
+ */
+int fl_fips_state_read(const char *root, struct fl_fips_state *ret);
+
 /** Where a check's remedy belongs in the safe order of remedies (a row of a static table). */
 struct fl_remedy_step {
     const char *id;  /**< the check */

@@ -47,7 +47,7 @@ static json_object *json_remedy_order(const struct fl_checks *checks)
     return arr;
 }
 
-static int print_json(const char *root, const struct fl_checks *checks, const unsigned count[4])
+static int print_json(FILE *out, const char *root, const struct fl_checks *checks, const unsigned count[4])
 {
     struct fl_identity id;
     json_object *doc, *arr = json_object_new_array(), *sum = json_object_new_object();
@@ -73,13 +73,15 @@ static int print_json(const char *root, const struct fl_checks *checks, const un
     json_object_object_add(sum, "skip", json_object_new_int((int)count[FL_CHECK_SKIP]));
     json_object_object_add(doc, "summary", sum);
     json_object_object_add(doc, "fips_ready", json_object_new_boolean(count[FL_CHECK_FAIL] == 0));
-    r = fl_json_print(doc, false);
+    r = fl_json_write(out, doc, false);
     json_object_put(doc);
+    if (r >= 0 && (fputc('\n', out) == EOF || fflush(out) == EOF || ferror(out)))
+        r = -EIO;
     return r;
 }
 
 /* Each line of @p text after @p prefix, escaped (remedies: one action per line). */
-static void print_lines(const char *prefix, const char *text)
+static void print_lines(FILE *out, const char *prefix, const char *text)
 {
     const char *p = text;
 
@@ -87,33 +89,33 @@ static void print_lines(const char *prefix, const char *text)
         const char *nl = strchr(p, '\n');
         char *line = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
 
-        fputs(prefix, stdout);
-        fl_fputs_escaped(line ? line : "", stdout);
-        putchar('\n');
+        fputs(prefix, out);
+        fl_fputs_escaped(line ? line : "", out);
+        fputc('\n', out);
         free(line);
         p = nl ? nl + 1 : NULL;
     }
 }
 
 /* The safe order in which to apply the remedies above, and why. */
-static void print_remedy_order(const struct fl_checks *checks)
+static void print_remedy_order(FILE *out, const struct fl_checks *checks)
 {
     size_t order[sizeof(checks->items) / sizeof(checks->items[0])];
     size_t n = fl_remedy_order(checks, order);
 
     if (!n)
         return;
-    printf("\nfix in this order (top to bottom keeps the host bootable and reachable):\n");
+    fprintf(out, "\nfix in this order (top to bottom keeps the host bootable and reachable):\n");
     for (size_t i = 0; i < n; i++) {
         const struct fl_check *c = &checks->items[order[i]];
         const struct fl_remedy_step *step = fl_remedy_step(c->id);
 
-        printf("  %zu. %s%s: %s\n", i + 1, c->id, step && step->reboot ? " (needs a reboot)" : "",
-               step ? step->why : "");
+        fprintf(out, "  %zu. %s%s: %s\n", i + 1, c->id, step && step->reboot ? " (needs a reboot)" : "",
+                step ? step->why : "");
     }
 }
 
-static int print_text(const char *root, const struct fl_checks *checks, const unsigned count[4])
+static int print_text(FILE *out, const char *root, const struct fl_checks *checks, const unsigned count[4])
 {
     static const char *const labels[] = {
         [FL_CHECK_PASS] = "PASS",
@@ -129,30 +131,82 @@ static int print_text(const char *root, const struct fl_checks *checks, const un
     };
 
     if (root) {
-        printf("checking the host below ");
-        fl_fputs_escaped(root, stdout);
-        printf(" (openssl-live and libcryptsetup test this process)\n\n");
+        fprintf(out, "checking the host below ");
+        fl_fputs_escaped(root, out);
+        fprintf(out, " (openssl-live and libcryptsetup test this process)\n\n");
     }
     for (size_t i = 0; i < checks->n; i++) {
         const struct fl_check *c = &checks->items[i];
-        printf("%s%-4s%s %-15s ", fl_color_on(stdout, colors[c->status]), labels[c->status],
-               fl_color_off(stdout), c->id);
-        fl_fputs_escaped(c->message ? c->message : "", stdout);
-        putchar('\n');
+        fprintf(out, "%s%-4s%s %-15s ", fl_color_on(out, colors[c->status]), labels[c->status],
+                fl_color_off(out), c->id);
+        fl_fputs_escaped(c->message ? c->message : "", out);
+        fputc('\n', out);
         for (size_t e = 0; e < c->n_evidence; e++) {
             /* one line each: a newline in it (a file name can hold one) is escaped, not obeyed */
-            fputs("       ", stdout);
-            fl_fputs_escaped(c->evidence[e], stdout);
-            putchar('\n');
+            fputs("       ", out);
+            fl_fputs_escaped(c->evidence[e], out);
+            fputc('\n', out);
         }
         if (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN)
-            print_lines("       fix: ", c->remedy);
+            print_lines(out, "       fix: ", c->remedy);
     }
-    print_remedy_order(checks);
-    printf("\n%zu checks: %u pass, %u warn, %u fail, %u skip: %s\n", checks->n, count[FL_CHECK_PASS],
-           count[FL_CHECK_WARN], count[FL_CHECK_FAIL], count[FL_CHECK_SKIP],
-           count[FL_CHECK_FAIL] ? "this host is NOT FIPS-ready" : "this host is FIPS-ready");
-    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+    print_remedy_order(out, checks);
+    fprintf(out, "\n%zu checks: %u pass, %u warn, %u fail, %u skip: %s\n", checks->n, count[FL_CHECK_PASS],
+            count[FL_CHECK_WARN], count[FL_CHECK_FAIL], count[FL_CHECK_SKIP],
+            count[FL_CHECK_FAIL] ? "this host is NOT FIPS-ready" : "this host is FIPS-ready");
+    return fflush(out) == EOF || ferror(out) ? -EIO : 0;
+}
+
+/*
+ * --format prometheus: node_exporter's textfile format, as scan's (prometheus.c). Every check with
+ * every status, 1 for the one it has and 0 for the others, so a check that changes status changes a
+ * value and no series vanishes. fipsluks_host_fips_mode comes from scan's file only (node_exporter
+ * refuses a series two files both write); the FipsLuksCheckNotReady alert joins the two.
+ */
+static int print_prometheus(FILE *out, const char *root, const struct fl_checks *checks,
+                            const unsigned count[4])
+{
+    static const enum fl_check_status statuses[] = {FL_CHECK_FAIL, FL_CHECK_PASS, FL_CHECK_SKIP,
+                                                    FL_CHECK_WARN};
+    struct fl_identity id;
+    int r;
+
+    r = fl_identity_read(root, &id);
+    if (r < 0)
+        return r;
+    fl_prom_family(out, "fipsluks_check_info",
+                   "fipsluks version and host identity of the last check (always 1).");
+    fprintf(out, "fipsluks_check_info{version=\"%s\",hostname=\"", FL_VERSION);
+    fl_prom_label_value(out, id.hostname);
+    fputs("\",machine_id=\"", out);
+    fl_prom_label_value(out, id.machine_id);
+    fputs("\",os_id=\"", out);
+    fl_prom_label_value(out, id.os_id);
+    fputs("\",os_version_id=\"", out);
+    fl_prom_label_value(out, id.os_version_id);
+    fputs("\"} 1\n", out);
+    fl_prom_family(out, "fipsluks_check_timestamp_seconds",
+                   "When the last check ran, in seconds since the epoch.");
+    fprintf(out, "fipsluks_check_timestamp_seconds %lld\n", (long long)id.time);
+    fl_identity_clear(&id);
+    fl_prom_family(
+        out, "fipsluks_check_status",
+        "1 for the status a check of fipsluks check has (fail, pass, skip, warn), 0 for the others.");
+    for (size_t i = 0; i < checks->n; i++)
+        for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
+            fputs("fipsluks_check_status{check=\"", out);
+            fl_prom_label_value(out, checks->items[i].id);
+            fprintf(out, "\",status=\"%s\"} %d\n", fl_check_status_name(statuses[s]),
+                    checks->items[i].status == statuses[s] ? 1 : 0);
+        }
+    fl_prom_family(out, "fipsluks_checks", "Checks of the last check, by status.");
+    for (size_t s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++)
+        fprintf(out, "fipsluks_checks{status=\"%s\"} %u\n", fl_check_status_name(statuses[s]),
+                count[statuses[s]]);
+    fl_prom_family(out, "fipsluks_check_fips_ready",
+                   "1 when no check fails (the host is FIPS-ready), 0 when one does.");
+    fprintf(out, "fipsluks_check_fips_ready %d\n", count[FL_CHECK_FAIL] ? 0 : 1);
+    return fflush(out) == EOF || ferror(out) ? -EIO : 0;
 }
 
 static int emit(const char *format, const struct fl_provision_luks *luks, size_t n_luks)
@@ -193,16 +247,88 @@ static int emit_checked(const char *format, const struct fl_provision_luks *luks
     return emit(format, luks, n_luks);
 }
 
+enum check_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROMETHEUS };
+
+/* --format NAME (or --json) into @p ret. */
+static int parse_format(const char *name, bool json, enum check_format *ret)
+{
+    *ret = json ? FORMAT_JSON : FORMAT_TEXT;
+    if (!name)
+        return 0;
+    if (json)
+        return fl_usage_error("check", "--json and --format exclude each other");
+    if (!strcmp(name, "text"))
+        *ret = FORMAT_TEXT;
+    else if (!strcmp(name, "json"))
+        *ret = FORMAT_JSON;
+    else if (!strcmp(name, "prometheus"))
+        *ret = FORMAT_PROMETHEUS;
+    else
+        return fl_usage_error("check", "--format takes text, json or prometheus, not '%s'", name);
+    return 0;
+}
+
+/* Run the checks and write the report in @p fmt to @p output (NULL: standard output, else atomically). */
+static int report(const char *root, enum check_format fmt, const char *output)
+{
+    struct fl_checks checks = {0};
+    struct fl_atomic file = {0};
+    unsigned count[4] = {0};
+    FILE *out = stdout;
+    int r;
+
+    r = fl_host_check_all(root, &checks);
+    if (r < 0) {
+        fl_log_error(r, "check failed");
+        goto out;
+    }
+    for (size_t i = 0; i < checks.n; i++)
+        count[checks.items[i].status]++;
+    if (output) {
+        r = fl_atomic_open(output, &file);
+        if (r < 0) {
+            fl_log_error_errno(r, "cannot write '%s': %m", output);
+            goto out;
+        }
+        out = file.file;
+    }
+    switch (fmt) {
+    case FORMAT_JSON:
+        r = print_json(out, root, &checks, count);
+        break;
+    case FORMAT_PROMETHEUS:
+        r = print_prometheus(out, root, &checks, count);
+        break;
+    case FORMAT_TEXT:
+        r = print_text(out, root, &checks, count);
+        break;
+    }
+    if (r >= 0 && output)
+        r = fl_atomic_commit(&file);
+    if (r < 0) {
+        if (output)
+            fl_log_error_errno(r, "cannot write '%s': %m", output);
+        else
+            fl_log_error(r, "cannot write the report");
+        goto out;
+    }
+    r = count[FL_CHECK_FAIL] ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
+out:
+    if (file.file)
+        fl_atomic_abort(&file);
+    fl_checks_clear(&checks);
+    return r;
+}
+
 int verb_check(int argc, const char **argv)
 {
-    const char *root, *format;
+    const char *root, *format, *output;
+    enum check_format fmt;
     struct fl_args a;
     bool json;
     int r = 0;
-    struct fl_checks checks = {0};
     struct fl_provision_luks *luks = NULL;
     size_t n_luks = 0, allocated_luks = 0;
-    unsigned count[4] = {0};
     struct stat st;
 
     r = fl_options_parse(FL_VERB_CHECK, argc, argv, &a);
@@ -211,6 +337,7 @@ int verb_check(int argc, const char **argv)
     json = fl_flag(&a, FL_OPT_JSON);
     root = fl_arg(&a, FL_OPT_ROOT);
     format = fl_arg(&a, FL_OPT_EMIT);
+    output = fl_arg(&a, FL_OPT_OUTPUT);
     for (char *const *spec = fl_arg_list(&a, FL_OPT_LUKS); *spec; spec++) {
         r = fl_array_grow(&luks, &allocated_luks, n_luks + 1, sizeof(*luks));
         if (r == 0)
@@ -232,8 +359,9 @@ int verb_check(int argc, const char **argv)
     if (format) {
         if (strcmp(format, "butane") && strcmp(format, "ignition"))
             r = fl_usage_error("check", "--emit takes butane or ignition, not '%s'", format);
-        else if (json || root)
-            r = fl_usage_error("check", "--emit prints a config; it takes no --json or --root");
+        else if (json || root || fl_arg(&a, FL_OPT_FORMAT) || output)
+            r = fl_usage_error("check",
+                               "--emit prints a config; it takes no --json, --format, --output or --root");
         else
             r = emit_checked(format, luks, n_luks);
         goto out;
@@ -242,28 +370,22 @@ int verb_check(int argc, const char **argv)
         r = fl_usage_error("check", "--luks goes with --emit");
         goto out;
     }
+    r = parse_format(fl_arg(&a, FL_OPT_FORMAT), json, &fmt);
+    if (r < 0)
+        goto out;
+    if (output && !*output) {
+        r = fl_usage_error("check", "--output needs a FILE name");
+        goto out;
+    }
     if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))) {
         r = fl_usage_error("check", "--root '%s' is not a directory", root);
         goto out;
     }
-
-    r = fl_host_check_all(root, &checks);
-    if (r < 0) {
-        fl_log_error(r, "check failed");
-        goto out;
-    }
-    for (size_t i = 0; i < checks.n; i++)
-        count[checks.items[i].status]++;
-    r = json ? print_json(root, &checks, count) : print_text(root, &checks, count);
-    if (r >= 0)
-        r = count[FL_CHECK_FAIL] ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;
-    else
-        fl_log_error(r, "cannot write the report");
+    r = report(root, fmt, output);
 out:
     for (size_t i = 0; i < n_luks; i++)
         fl_provision_luks_clear(&luks[i]);
     free(luks);
-    fl_checks_clear(&checks);
     fl_args_free(&a);
     return r;
 }

@@ -278,6 +278,9 @@ void fl_fputs_escaped_keep(const char *s, FILE *f, const char *keep);
 int fl_fprintf_escaped(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fl_vfprintf_escaped(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* Length of the valid UTF-8 sequence at @p s (1..4), or 0 when it is not valid UTF-8 (overlong forms,
+ * surrogates and values past U+10FFFF are not). */
+size_t fl_utf8_len(const unsigned char *s);
 /* A JSON string for @p s (NULL → JSON null), invalid UTF-8 replaced by U+FFFD. */
 json_object *fl_json_string(const char *s);
 /* A JSON number, or null when @p present is false. */
@@ -351,7 +354,14 @@ void fl_prom_free(struct fl_prom *p);
 int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl_findings *f);
 /* Count a target that could not be read. @return 0 or -ENOMEM. */
 int fl_prom_unreadable(struct fl_prom *p, const char *path);
-/* Write every metric family (names and meaning in fipsluks-scan(8)). @return 0 or -errno. */
-int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, double duration_seconds);
+/* Write every metric family (names and meaning in fipsluks-scan(8)); @p fips: the host's FIPS mode and
+ * switches. @return 0 or -errno. */
+struct fl_fips_state;
+int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, const struct fl_fips_state *fips,
+                  double duration_seconds);
+/* The helpers fipsluks check --format prometheus shares: a family's HELP and TYPE gauge lines, and a
+ * label value (see prometheus.c). */
+void fl_prom_family(FILE *out, const char *name, const char *help);
+void fl_prom_label_value(FILE *out, const char *s);
 
 #endif

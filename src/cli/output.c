@@ -36,8 +36,7 @@ const char *fl_color_off(FILE *f)
     return fl_use_color(f) ? "\033[0m" : "";
 }
 
-/* Length of the valid UTF-8 sequence at @p s (1..4), or 0 when it is not valid UTF-8. */
-static size_t utf8_len(const unsigned char *s)
+size_t fl_utf8_len(const unsigned char *s)
 {
     uint32_t cp;
 
@@ -124,7 +123,7 @@ json_object *fl_json_string(const char *s)
     if (!clean)
         return NULL;
     for (q = clean; *p;) {
-        size_t n = utf8_len(p);
+        size_t n = fl_utf8_len(p);
         if (n == 0) {
             memcpy(q, "\xef\xbf\xbd", 3);
             q += 3;

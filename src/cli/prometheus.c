@@ -2,16 +2,23 @@
 /*
  * scan --format prometheus: node_exporter's textfile-collector format (Prometheus text exposition
  * format 0.0.4). Every family has HELP and TYPE lines and its samples together; label values are
- * escaped (backslash, double quote, newline) and invalid UTF-8 in header strings is replaced, so a
- * hostile label or path cannot break the file. Per-volume samples keep the scan's target order;
- * counted families are sorted by label, so the same volumes always give the same bytes.
+ * valid UTF-8 and escaped as the format requires, so a hostile label or path cannot break the file,
+ * and two paths that differ only in bytes that are not UTF-8 stay two series. Per-volume samples keep
+ * the scan's target order; counted families are sorted by label, so the same volumes always give
+ * the same bytes. Counted families list every value they know (the KDFs, each rule at the severities
+ * it gives) with 0 rather than leaving it out: a series that vanishes after a migration reads as
+ * "no data", not as "none left".
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fipsluks/host.h"
 #include "fipsluks/identity.h"
 #include "cli.h"
+
+/* The KDFs a keyslot has (struct fl_keyslot.kdf): always listed, 0 when no keyslot has one. */
+static const char *const known_kdfs[] = {"argon2i", "argon2id", "pbkdf2"};
 
 struct fl_prom {
     FILE *volumes; /* fipsluks_volume_fips_compatible samples */
@@ -20,8 +27,8 @@ struct fl_prom {
     FILE *unreadable; /* fipsluks_target_unreadable samples */
     char *unreadable_buf;
     size_t unreadable_len;
-    json_object *paths;    /* the paths counted: a path given twice is one series, counted once */
-    json_object *kdfs;     /* kdf -> keyslots */
+    json_object *paths; /* the paths counted: a path given twice is one series, counted once */
+    json_object *kdfs;  /* kdf -> keyslots */
     unsigned findings[FL_RULE_COUNT][FL_SEVERITY_ERROR + 1]; /* by rule (fl_rules[]) and severity */
     unsigned n_compatible, n_incompatible, n_unreadable;
 };
@@ -59,23 +66,33 @@ void fl_prom_free(struct fl_prom *p)
     free(p);
 }
 
-/* A label value: valid UTF-8, with \\, \" and \n escaped. */
-static void label_value(FILE *out, const char *s)
+/*
+ * A label value. The value a parser reads is @p s with each byte that is not valid UTF-8 written
+ * \xNN and each backslash doubled, so it is valid UTF-8 and distinct strings stay distinct (replacing
+ * bad bytes with U+FFFD made "a\xff" and "a\xfe" one series, which node_exporter refuses). In the
+ * file, that value's backslashes, double quotes and newlines are escaped as the format requires.
+ */
+void fl_prom_label_value(FILE *out, const char *s)
 {
-    json_object *clean = fl_json_string(s ? s : "");
-    const char *c = clean ? json_object_get_string(clean) : "";
+    const unsigned char *c = (const unsigned char *)(s ? s : "");
 
-    for (; *c; c++) {
+    while (*c) {
+        size_t n = fl_utf8_len(c);
+
+        if (n == 0) {
+            fprintf(out, "\\\\x%02x", *c++); /* the value holds \xNN; the file \\xNN */
+            continue;
+        }
         if (*c == '\\')
-            fputs("\\\\", out);
+            fputs("\\\\\\\\", out); /* the value holds \\ */
         else if (*c == '"')
             fputs("\\\"", out);
         else if (*c == '\n')
             fputs("\\n", out);
         else
-            fputc(*c, out);
+            fwrite(c, 1, n, out);
+        c += n;
     }
-    json_object_put(clean);
 }
 
 /* Whether @p path was counted already (node_exporter refuses a file with a series twice);
@@ -113,11 +130,11 @@ int fl_prom_volume(struct fl_prom *p, const struct fl_volume *v, const struct fl
     else
         p->n_incompatible++;
     fputs("fipsluks_volume_fips_compatible{path=\"", p->volumes);
-    label_value(p->volumes, v->path);
+    fl_prom_label_value(p->volumes, v->path);
     fputs("\",uuid=\"", p->volumes);
-    label_value(p->volumes, v->uuid);
+    fl_prom_label_value(p->volumes, v->uuid);
     fputs("\",label=\"", p->volumes);
-    label_value(p->volumes, v->label);
+    fl_prom_label_value(p->volumes, v->label);
     fprintf(p->volumes, "\"} %d\n", ok ? 1 : 0);
     for (size_t i = 0; i < v->n_keyslots && r == 0; i++)
         r = bump(p->kdfs, v->keyslots[i].kdf ? v->keyslots[i].kdf : "none");
@@ -134,7 +151,7 @@ int fl_prom_unreadable(struct fl_prom *p, const char *path)
         return r < 0 ? r : 0;
     p->n_unreadable++;
     fputs("fipsluks_target_unreadable{path=\"", p->unreadable);
-    label_value(p->unreadable, path);
+    fl_prom_label_value(p->unreadable, path);
     fputs("\"} 1\n", p->unreadable);
     return ferror(p->unreadable) ? -ENOMEM : 0;
 }
@@ -166,7 +183,7 @@ static const char **sorted_keys(json_object *map, size_t *ret_n)
     return keys;
 }
 
-static void family(FILE *out, const char *name, const char *help)
+void fl_prom_family(FILE *out, const char *name, const char *help)
 {
     fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
@@ -177,80 +194,94 @@ static int cmp_rule(const void *a, const void *b)
     return strcmp(fl_rules[*(const size_t *)a].id, fl_rules[*(const size_t *)b].id);
 }
 
-int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, double duration_seconds)
+int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id,
+                  const struct fl_fips_state *fips, double duration_seconds)
 {
     /* label values in order: severities by name */
     static const enum fl_severity severities[] = {FL_SEVERITY_ERROR, FL_SEVERITY_INFO, FL_SEVERITY_WARNING};
     const char **kdfs = NULL;
     size_t n_kdfs, rules[FL_RULE_COUNT];
-    bool any_finding = false;
     int r = 0;
 
     if (fflush(p->volumes) == EOF || fflush(p->unreadable) == EOF)
         return -ENOMEM;
-    kdfs = sorted_keys(p->kdfs, &n_kdfs);
-    if (!kdfs && json_object_object_length(p->kdfs)) {
+    /* every known KDF is a key, counted or not */
+    for (size_t i = 0; i < sizeof(known_kdfs) / sizeof(known_kdfs[0]) && r == 0; i++)
+        if (!json_object_object_get_ex(p->kdfs, known_kdfs[i], NULL)) {
+            json_object *zero = json_object_new_int(0);
+            if (!zero || json_object_object_add(p->kdfs, known_kdfs[i], zero) < 0) {
+                json_object_put(zero);
+                r = -ENOMEM;
+            }
+        }
+    kdfs = r == 0 ? sorted_keys(p->kdfs, &n_kdfs) : NULL;
+    if (!kdfs) {
         r = -ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < FL_RULE_COUNT; i++) {
+    for (size_t i = 0; i < FL_RULE_COUNT; i++)
         rules[i] = i;
-        for (size_t s = 0; s < sizeof(severities) / sizeof(severities[0]); s++)
-            any_finding = any_finding || p->findings[i][severities[s]] > 0;
-    }
     qsort(rules, FL_RULE_COUNT, sizeof(rules[0]), cmp_rule);
 
-    family(out, "fipsluks_scan_info", "fipsluks version and host identity of the last scan (always 1).");
+    fl_prom_family(out, "fipsluks_scan_info",
+                   "fipsluks version and host identity of the last scan (always 1).");
     fprintf(out, "fipsluks_scan_info{version=\"%s\",hostname=\"", FL_VERSION);
-    label_value(out, id->hostname);
+    fl_prom_label_value(out, id->hostname);
     fputs("\",machine_id=\"", out);
-    label_value(out, id->machine_id);
+    fl_prom_label_value(out, id->machine_id);
     fputs("\",os_id=\"", out);
-    label_value(out, id->os_id);
+    fl_prom_label_value(out, id->os_id);
     fputs("\",os_version_id=\"", out);
-    label_value(out, id->os_version_id);
+    fl_prom_label_value(out, id->os_version_id);
     fputs("\"} 1\n", out);
-    family(out, "fipsluks_kernel_fips_enabled",
-           "1 when the kernel runs in FIPS mode (/proc/sys/crypto/fips_enabled), 0 when not, -1 unknown.");
+    fl_prom_family(
+        out, "fipsluks_kernel_fips_enabled",
+        "1 when the kernel runs in FIPS mode (/proc/sys/crypto/fips_enabled), 0 when not, -1 unknown.");
     fprintf(out, "fipsluks_kernel_fips_enabled %d\n", id->kernel_fips);
-    family(out, "fipsluks_last_scan_timestamp_seconds",
-           "When the last scan started, in seconds since the epoch.");
+    fl_prom_family(out, "fipsluks_host_fips_mode",
+                   "1 when the kernel runs in FIPS mode (fips_enabled=1), 0 when not, -1 unknown.");
+    fprintf(out, "fipsluks_host_fips_mode %d\n", fips->mode);
+    fl_prom_family(out, "fipsluks_host_fips_pending",
+                   "1 when the host is switched to FIPS mode: fips=1 on the kernel command line (this "
+                   "boot's or the next one's), /etc/system-fips, or an openssl.cnf that requires fips=yes.");
+    fprintf(out, "fipsluks_host_fips_pending %d\n", fl_fips_state_pending(fips) ? 1 : 0);
+    fl_prom_family(out, "fipsluks_last_scan_timestamp_seconds",
+                   "When the last scan started, in seconds since the epoch.");
     fprintf(out, "fipsluks_last_scan_timestamp_seconds %lld\n", (long long)id->time);
-    family(out, "fipsluks_scan_duration_seconds", "How long the last scan took.");
+    fl_prom_family(out, "fipsluks_scan_duration_seconds", "How long the last scan took.");
     fprintf(out, "fipsluks_scan_duration_seconds %.6f\n", duration_seconds);
 
-    family(out, "fipsluks_volumes", "LUKS volumes found by the last scan, by state.");
+    fl_prom_family(out, "fipsluks_volumes", "LUKS volumes found by the last scan, by state.");
     fprintf(out, "fipsluks_volumes{state=\"compatible\"} %u\n", p->n_compatible);
     fprintf(out, "fipsluks_volumes{state=\"incompatible\"} %u\n", p->n_incompatible);
     fprintf(out, "fipsluks_volumes{state=\"unreadable\"} %u\n", p->n_unreadable);
-    family(out, "fipsluks_unreadable_targets", "Targets the last scan could not read.");
+    fl_prom_family(out, "fipsluks_unreadable_targets", "Targets the last scan could not read.");
     fprintf(out, "fipsluks_unreadable_targets %u\n", p->n_unreadable);
     if (p->unreadable_len) {
-        family(out, "fipsluks_target_unreadable", "A target the last scan could not read (always 1).");
+        fl_prom_family(out, "fipsluks_target_unreadable",
+                       "A target the last scan could not read (always 1).");
         fwrite(p->unreadable_buf, 1, p->unreadable_len, out);
     }
     if (p->volumes_len) {
-        family(out, "fipsluks_volume_fips_compatible",
-               "1 when a FIPS host opens every part of this LUKS volume, 0 when it refuses some.");
+        fl_prom_family(out, "fipsluks_volume_fips_compatible",
+                       "1 when a FIPS host opens every part of this LUKS volume, 0 when it refuses some.");
         fwrite(p->volumes_buf, 1, p->volumes_len, out);
     }
-    if (kdfs) { /* non-NULL exactly when n_kdfs > 0 */
-        family(out, "fipsluks_keyslots", "Keyslots of the scanned volumes, by key derivation function.");
-        for (size_t i = 0; i < n_kdfs; i++) {
-            json_object *v = json_object_object_get(p->kdfs, kdfs[i]);
-            fputs("fipsluks_keyslots{kdf=\"", out);
-            label_value(out, kdfs[i]);
-            fprintf(out, "\"} %d\n", json_object_get_int(v));
-        }
+    fl_prom_family(out, "fipsluks_keyslots", "Keyslots of the scanned volumes, by key derivation function.");
+    for (size_t i = 0; i < n_kdfs; i++) {
+        json_object *v = json_object_object_get(p->kdfs, kdfs[i]);
+        fputs("fipsluks_keyslots{kdf=\"", out);
+        fl_prom_label_value(out, kdfs[i]);
+        fprintf(out, "\"} %d\n", json_object_get_int(v));
     }
-    if (any_finding) {
-        family(out, "fipsluks_findings", "Findings of the last scan, by rule and severity.");
-        for (size_t i = 0; i < FL_RULE_COUNT; i++)
-            for (size_t s = 0; s < sizeof(severities) / sizeof(severities[0]); s++)
-                if (p->findings[rules[i]][severities[s]])
-                    fprintf(out, "fipsluks_findings{rule=\"%s\",severity=\"%s\"} %u\n", fl_rules[rules[i]].id,
-                            fl_severity_name(severities[s]), p->findings[rules[i]][severities[s]]);
-    }
+    /* each rule at every severity up to its own (FL-LUKS1-HASH is a warning for SHA-1), and at any
+     * other a finding has */
+    fl_prom_family(out, "fipsluks_findings", "Findings of the last scan, by rule and severity.");
+    for (size_t i = 0; i < FL_RULE_COUNT; i++)
+        for (size_t s = 0; s < sizeof(severities) / sizeof(severities[0]); s++)
+            if (severities[s] <= fl_rules[rules[i]].severity || p->findings[rules[i]][severities[s]])
+                fprintf(out, "fipsluks_findings{rule=\"%s\",severity=\"%s\"} %u\n", fl_rules[rules[i]].id,
+                        fl_severity_name(severities[s]), p->findings[rules[i]][severities[s]]);
     if (ferror(out))
         r = -EIO;
 out:

@@ -11,6 +11,7 @@
 
 #include "fipsluks/array.h"
 #include "fipsluks/discover.h"
+#include "fipsluks/host.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/jobs.h"
 #include "fipsluks/util.h"
@@ -62,6 +63,7 @@ struct scan {
     struct result *results;
     bool doc_open;              /* --json: the document's opening is written (doc_begin()) */
     struct fl_prom *prom;       /* --format prometheus */
+    struct fl_fips_state fips;  /* --format prometheus: the host's FIPS mode and switches */
     struct {
         const char *kind; /* "volume", "skipped", "summary" */
         char *text;       /* its record fields, serialised (print_record()) */
@@ -531,7 +533,7 @@ static int print_summary(struct scan *s, double duration)
             json_object_object_add(o, "summary", summary(s));
         return print_record(s, "summary", o);
     case FORMAT_PROMETHEUS:
-        return fl_prom_write(s->prom, s->out, &s->id, duration);
+        return fl_prom_write(s->prom, s->out, &s->id, &s->fips, duration);
     case FORMAT_TEXT:
         break;
     }
@@ -631,6 +633,8 @@ int verb_scan(int argc, const char **argv)
     r = fl_identity_read(NULL, &s.id);
     if (r >= 0 && s.format == FORMAT_PROMETHEUS)
         r = fl_prom_new(&s.prom);
+    if (r >= 0 && s.format == FORMAT_PROMETHEUS)
+        r = fl_fips_state_read(NULL, &s.fips);
     if (r < 0) {
         fl_log_error_errno(r, "scan failed: %m");
         goto out;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kernel checks: the kernel is in FIPS mode with fips=1 on its command line (kernel), and the
  * marker file /etc/system-fips (system-fips). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,5 +170,174 @@ int fl_check_system_fips(const char *root, struct fl_check *c)
                          path);
     if (r >= 0)
         r = fl_check_remedy(c, "touch %s", path);
+    return r < 0 ? r : 0;
+}
+
+/* ---- the FIPS state for metrics ---- */
+
+/* Boot loader entries read at most (a host has a few). */
+#define FL_BOOT_ENTRIES_MAX 256
+
+/* Whether the last fips= argument of the command line @p args is fips=1. */
+static bool args_fips1(const char *args)
+{
+    char *arg = cmdline_fips(args);
+    bool on = arg && !strcmp(arg, "1");
+
+    free(arg);
+    return on;
+}
+
+/*
+ * Whether a line of @p text that starts with @p key has fips=1 in the rest of the line: @p key
+ * "options " for a boot loader entry, "GRUB_CMDLINE_LINUX=" for /etc/default/grub (the value's
+ * quotes are dropped), "kernelopts=" for RHEL 8's grubenv.
+ */
+static bool lines_fips1(const char *text, const char *key)
+{
+    size_t klen = strlen(key);
+    bool on = false;
+
+    for (const char *line = text; line && *line && !on;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        size_t n = strcspn(line, "\n");
+        char *value;
+
+        if (n < klen || strncmp(line, key, klen))
+            continue;
+        value = strndup(line + klen, n - klen);
+        if (!value)
+            return false;
+        for (char *q = value; *q; q++)
+            if (*q == '"' || *q == '\'')
+                *q = ' ';
+        on = args_fips1(value);
+        free(value);
+    }
+    return on;
+}
+
+/* Whether @p path below @p root has a line @p key with fips=1 (lines_fips1()). @return 1, 0 or -ENOMEM. */
+static int file_fips1(const char *root, const char *path, const char *key)
+{
+    char *text = NULL;
+    int r = fl_root_read_text(root, path, FL_PROC_MAX, &text);
+    bool on;
+
+    if (r == -ENOMEM)
+        return r;
+    on = r >= 0 && lines_fips1(text, key);
+    free(text);
+    return on;
+}
+
+/* Whether a boot loader entry (/boot/loader/entries/\*.conf: what grubby and RHEL's fips-mode-setup
+ * change) has fips=1 in its options. @return 1, 0 or -ENOMEM. */
+static int boot_entries_fips1(const char *root)
+{
+    static const char dir_path[] = "/boot/loader/entries";
+    char *dir_name = NULL;
+    DIR *dir;
+    struct dirent *e;
+    unsigned n = 0;
+    int r = fl_root_path(root, dir_path, &dir_name), on = 0;
+
+    if (r < 0)
+        return r == -ENOMEM ? r : 0;
+    dir = opendir(dir_name);
+    free(dir_name);
+    if (!dir)
+        return 0;
+    while (!on && n < FL_BOOT_ENTRIES_MAX && (e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        char *path = NULL;
+
+        if (len < 6 || strcmp(e->d_name + len - 5, ".conf") || e->d_name[0] == '.')
+            continue;
+        n++;
+        if (asprintf(&path, "%s/%s", dir_path, e->d_name) < 0) {
+            on = -ENOMEM;
+            break;
+        }
+        on = file_fips1(root, path, "options ");
+        free(path);
+    }
+    closedir(dir);
+    return on;
+}
+
+/*
+ * Whether the next boot's kernel command line has fips=1: a boot loader entry, RHEL 8's grubenv
+ * kernelopts, systemd's /etc/kernel/cmdline (kernel-install), or GRUB_CMDLINE_LINUX[_DEFAULT] in
+ * /etc/default/grub (Debian's update-grub). @return 1, 0 or -ENOMEM.
+ */
+static int next_boot_fips1(const char *root)
+{
+    static const struct {
+        const char *path, *key;
+    } files[] = {
+        {"/boot/grub2/grubenv", "kernelopts="},
+        {"/etc/kernel/cmdline", ""},
+        {"/etc/default/grub", "GRUB_CMDLINE_LINUX="},
+        {"/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT="},
+    };
+    int on = boot_entries_fips1(root);
+
+    for (size_t i = 0; on == 0 && i < sizeof(files) / sizeof(files[0]); i++)
+        on = file_fips1(root, files[i].path, files[i].key);
+    return on;
+}
+
+bool fl_fips_state_pending(const struct fl_fips_state *s)
+{
+    return s->cmdline || s->next_boot || s->system_fips || s->openssl;
+}
+
+int fl_fips_state_read(const char *root, struct fl_fips_state *ret)
+{
+    struct fl_fips_state s = {.mode = -1};
+    struct fl_check c = {0};
+    char *enabled = NULL, *cmdline = NULL, *arg = NULL;
+    int r, e;
+
+    r = fl_root_read_text(root, "/proc/sys/crypto/fips_enabled", FL_PROC_MAX, &enabled);
+    if (r == -ENOMEM)
+        goto out;
+    if (r >= 0) {
+        chomp(enabled);
+        s.mode = !strcmp(enabled, "1") ? 1 : !strcmp(enabled, "0") ? 0 : -1;
+    }
+    r = fl_root_read_text(root, "/proc/cmdline", FL_PROC_MAX, &cmdline);
+    if (r == -ENOMEM)
+        goto out;
+    if (r >= 0) {
+        arg = cmdline_fips(cmdline);
+        s.cmdline = arg && !strcmp(arg, "1");
+    }
+    e = next_boot_fips1(root);
+    if (e < 0) {
+        r = e;
+        goto out;
+    }
+    s.next_boot = e > 0;
+    e = fl_root_exists(root, "/etc/system-fips");
+    if (e == -ENOMEM) {
+        r = e;
+        goto out;
+    }
+    s.system_fips = e > 0;
+    /* the check's judgement of the file, not the live probe: a distribution patch that activates the
+     * provider without the file (RHEL) is seen by the kernel's fips=1 */
+    r = fl_check_openssl_config(root, NULL, &c);
+    if (r < 0)
+        goto out;
+    s.openssl = c.status == FL_CHECK_PASS;
+    r = 0;
+    *ret = s;
+out:
+    fl_check_clear(&c);
+    free(enabled);
+    free(cmdline);
+    free(arg);
     return r < 0 ? r : 0;
 }

@@ -476,6 +476,29 @@ fi
 if command -v systemd-analyze >/dev/null; then
     jq -r '.systemd.units[0].contents' "$T/fips.ign" >"$T/enable-fips.service"
     (cd "$T" && systemd-analyze verify ./enable-fips.service) || fl_fail "systemd-analyze verify refuses the unit"
+    # It runs before sshd takes a login: Flatcar socket-activates sshd (sshd.socket, sshd@.service),
+    # other hosts run sshd.service. A boot transaction with it, sshd's units and basic.target (as
+    # multi-user.target has) has no ordering cycle: sshd.socket is before sockets.target, which is
+    # before basic.target, which a service with the default dependencies comes after.
+    grep -qx 'Before=sshd.socket sshd.service systemd-user-sessions.service shutdown.target' "$T/enable-fips.service" ||
+        fl_fail "enable-fips.service is not ordered before sshd.socket and sshd.service: $(grep '^Before=' "$T/enable-fips.service")"
+    for host in flatcar service; do
+        U=$T/units-$host
+        mkdir "$U"
+        cp "$T/enable-fips.service" "$U/"
+        if [[ $host == flatcar ]]; then
+            printf '[Unit]\nDescription=OpenSSH Server Socket\nConflicts=sshd.service\n[Socket]\nListenStream=22\nAccept=yes\n[Install]\nWantedBy=sockets.target\n' >"$U/sshd.socket"
+            printf '[Unit]\nDescription=OpenSSH per-connection server daemon\n[Service]\nExecStart=-/usr/sbin/sshd -i\nStandardInput=socket\n' >"$U/sshd@.service"
+            wants="enable-fips.service sshd.socket basic.target"
+        else
+            printf '[Unit]\nDescription=OpenSSH server daemon\n[Service]\nExecStart=/usr/sbin/sshd -D\n' >"$U/sshd.service"
+            wants="enable-fips.service sshd.service basic.target"
+        fi
+        printf '[Unit]\nDescription=the boot, in short\nWants=%s\n' "$wants" >"$U/fl-boot.target"
+        (cd "$U" && systemd-analyze verify ./fl-boot.target ./enable-fips.service) >"$T/verify-$host.out" 2>&1 ||
+            fl_fail "boot transaction with enable-fips.service ($host): $(cat "$T/verify-$host.out")"
+        [[ ! -s $T/verify-$host.out ]] || fl_fail "systemd-analyze verify ($host): $(cat "$T/verify-$host.out")"
+    done
 fi
 
 echo "check: all assertions passed"

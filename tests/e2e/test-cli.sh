@@ -241,6 +241,8 @@ fl_assert_eq "sha256 sha512 " "$(comp fipsluks migrate --hash = "")" "--hash=VAL
 fl_assert_eq "sha512 " "$(comp fipsluks migrate --hash=sha5)" "--hash=VALUE, one word"
 fl_assert_eq "butane ignition " "$(comp fipsluks check --emit "")" "emit values"
 fl_assert_eq "json json-lines prometheus text " "$(comp fipsluks scan --format "")" "scan --format values"
+fl_assert_eq "json prometheus text " "$(comp fipsluks check --format "")" "check --format values"
+fl_assert_eq "--output " "$(comp fipsluks check --outp)" "check --output"
 fl_assert_eq "" "$(comp fipsluks scan --jobs "")" "no completion for --jobs N"
 fl_assert_eq "" "$(comp fipsluks format -T "")" "no completion for numbers"
 fl_assert_eq "" "$(comp fipsluks format --label "")" "no completion for a label"

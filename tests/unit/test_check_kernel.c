@@ -19,6 +19,7 @@
 #include "fixture-root.h"
 #include "host-internal.h"
 #include "fipsluks/host.h"
+#include "fipsluks/provision.h"
 
 static void kernel(const char *enabled, const char *cmdline, enum fl_check_status want, const char *needle)
 {
@@ -71,11 +72,89 @@ static void test_system_fips(void **state)
     fl_check_clear(&c);
 }
 
+/* The FIPS state scan's metrics carry: the kernel's mode, and each switch that makes it pending. */
+static void test_fips_state(void **state)
+{
+    struct fl_fips_state s;
+
+    /* nothing readable: mode unknown, nothing pending */
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    assert_int_equal(s.mode, -1);
+    assert_false(fl_fips_state_pending(&s));
+
+    write_file("/proc/sys/crypto/fips_enabled", "0\n");
+    write_file("/proc/cmdline", "ro quiet\n");
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    assert_int_equal(s.mode, 0);
+    assert_false(s.cmdline || s.system_fips || s.openssl);
+    assert_false(fl_fips_state_pending(&s));
+
+    /* each switch alone makes it pending */
+    write_file("/etc/system-fips", "");
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    assert_true(s.system_fips && !s.cmdline && !s.openssl);
+    assert_true(fl_fips_state_pending(&s));
+    unlink(strcat(strcpy((char[1024]){0}, root), "/etc/system-fips"));
+
+    write_file("/etc/ssl/openssl.cnf", fl_provision_openssl_cnf());
+    write_file("/etc/ssl/fipsmodule.cnf", "[fips_sect]\nactivate = 1\nmodule-mac = 29:C8:49:23\n");
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    assert_true(s.openssl && !s.system_fips && !s.cmdline);
+    assert_true(fl_fips_state_pending(&s));
+    unlink(strcat(strcpy((char[1024]){0}, root), "/etc/ssl/openssl.cnf"));
+
+    write_file("/proc/cmdline", "ro fips=0 fips=1\n");
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    assert_true(s.cmdline && !s.openssl && !s.system_fips);
+    assert_int_equal(s.mode, 0);
+    assert_true(fl_fips_state_pending(&s));
+
+    /* in FIPS mode */
+    write_file("/proc/sys/crypto/fips_enabled", "1\n");
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    assert_int_equal(s.mode, 1);
+}
+
+/* The next boot's command line: pending before the reboot (RHEL's fips-mode-setup --enable changes
+ * the boot loader entries and nothing /proc shows). */
+static void next_boot(const char *path, const char *text, bool want)
+{
+    struct fl_fips_state s;
+    char full[1024];
+
+    write_file(path, text);
+    assert_int_equal(fl_fips_state_read(root, &s), 0);
+    if (s.next_boot != want || fl_fips_state_pending(&s) != want)
+        fail_msg("%s: %s: next_boot %d, want %d", path, text, s.next_boot, want);
+    snprintf(full, sizeof(full), "%s%s", root, path);
+    unlink(full);
+}
+
+static void test_fips_state_next_boot(void **state)
+{
+    write_file("/proc/sys/crypto/fips_enabled", "0\n");
+    write_file("/proc/cmdline", "ro quiet\n");
+    next_boot("/boot/loader/entries/a-5.14.0.conf",
+              "title Red Hat\nlinux /vmlinuz\noptions root=/dev/vda2 ro fips=1 boot=UUID=x\n", true);
+    next_boot("/boot/loader/entries/a-5.14.0.conf", "title Red Hat\noptions root=/dev/vda2 ro\n", false);
+    next_boot("/boot/loader/entries/a-5.14.0.conf", "title x\noptions fips=1 fips=0\n", false);
+    /* not an entry: another suffix */
+    next_boot("/boot/loader/entries/a.conf.rpmsave", "options fips=1\n", false);
+    next_boot("/boot/grub2/grubenv", "# GRUB Environment Block\nkernelopts=root=/dev/vda2 ro fips=1\n", true);
+    next_boot("/etc/kernel/cmdline", "root=/dev/vda2 fips=1\n", true);
+    next_boot("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"quiet fips=1\"\n", true);
+    next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT='quiet fips=1'\n", true);
+    next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"quiet\"\n# GRUB_CMDLINE_LINUX=\"fips=1\"\n", false);
+    next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"nofips=1\"\n", false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_kernel, fixture_fresh_root),
         cmocka_unit_test_setup(test_system_fips, fixture_fresh_root),
+        cmocka_unit_test_setup(test_fips_state, fixture_fresh_root),
+        cmocka_unit_test_setup(test_fips_state_next_boot, fixture_fresh_root),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

@@ -56,6 +56,10 @@ static void test_provision(void **state)
     assert_non_null(strstr(butane,
                            "        ExecStart=/usr/bin/openssl fipsinstall -out /etc/ssl/fipsmodule.cnf "
                            "-module /usr/lib64/ossl-modules/fips.so\n"));
+    /* before sshd, socket-activated (Flatcar) or not, without the default dependencies' cycle */
+    assert_non_null(strstr(butane, "        Before=sshd.socket sshd.service systemd-user-sessions.service "
+                                   "shutdown.target\n"));
+    assert_non_null(strstr(butane, "        DefaultDependencies=no\n"));
 
     assert_int_equal(fl_provision_ignition(p, &ignition), 0);
     doc = json_tokener_parse(ignition);
