@@ -114,8 +114,10 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                              .help = "Re-encrypt at most BYTES per step (default: libcryptsetup's)"},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
                            .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
-    [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
-                        .help = "Test every secret and print the plan; change nothing"},
+    [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
+                        .help = "Test every secret and print the plan; change nothing",
+                        .help_for = {[FL_VERB_REENCRYPT] = "Test every secret, print the plan and an estimate of "
+                                                           "the time; write nothing"}},
     [FL_OPT_CONVERT_LUKS1] = {"convert-luks1", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
                               .help = "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its "
                                       "keyslots"},

@@ -5,6 +5,7 @@
  * options and secrets, prompts, shows progress, catches signals and reports.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ struct opts {
     uint32_t iter_time, iterations;
     uint64_t hotzone;
     unsigned tries;
-    bool batch, progress_json;
+    bool batch, progress_json, dry_run;
 };
 
 struct run {
@@ -40,6 +41,8 @@ struct run {
     struct timespec started, last;
     uint64_t first_done; /* bytes already done when this run started (a resumed run) */
     bool progress_shown;
+    const char *not_confirmed; /* why -ECANCELED, for an operator */
+    bool drop_refused;         /* ... because keyslots would be dropped */
 };
 
 /* ---- signals ---- */
@@ -66,6 +69,7 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
     o->progress_json = fl_flag(a, FL_OPT_PROGRESS_JSON);
+    o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
     o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
     o->header = fl_arg(a, FL_OPT_HEADER);
@@ -137,11 +141,120 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
             ": %s dropped when the reencryption finishes (its secret will no longer open the "
             "volume)\n",
             n == 1 ? "it would be" : "they would be");
-    if (run->o.batch || !fl_interactive())
+    run->drop_refused = true;
+    if (run->o.batch) {
+        run->not_confirmed = "--batch never drops keyslots";
         return -ECANCELED;
+    }
+    if (!fl_interactive()) {
+        run->not_confirmed = "not confirmed (no terminal to ask on)";
+        return -ECANCELED;
+    }
+    run->drop_refused = false;
+    if (run->o.dry_run)
+        return 0; /* a real run would ask here */
     r = fl_stop_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
     if (r < 0)
         return r; /* -EINTR: stopped by a signal */
+    run->drop_refused = r == 0;
+    run->not_confirmed = "not confirmed";
+    return r > 0 ? 0 : -ECANCELED;
+}
+
+/* ---- the plan ---- */
+
+/* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
+static FILE *text(const struct run *run)
+{
+    return run->o.progress_json ? stderr : stdout;
+}
+
+
+/* The secret that opened keyslot @p id, for an operator. */
+static const char *opener(const struct run *run, int id)
+{
+    for (size_t i = 0; i < run->n_secrets; i++)
+        if (run->secrets[i].keyslot == id)
+            return run->secrets[i].source;
+    return "a typed passphrase";
+}
+
+static void print_duration(FILE *out, double s)
+{
+    unsigned long t = (unsigned long)(s + 0.5);
+
+    fprintf(out, "%02lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+}
+
+/* "keyslot numbers change: 0 -> 2, 1 -> 3" and what to update, for @p n pairs. */
+static void warn_renumbered(FILE *out, const int *old_ids, const int *new_ids, size_t n)
+{
+    size_t changed = 0;
+
+    for (size_t i = 0; i < n; i++)
+        changed += old_ids[i] != new_ids[i];
+    if (!changed)
+        return;
+    fprintf(out, "warning: keyslot numbers change:");
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (old_ids[i] != new_ids[i])
+            fprintf(out, "%s %d -> %d", k++ ? "," : "", old_ids[i], new_ids[i]);
+    fprintf(out, ". The old keyslots exist until the data is re-encrypted, so libcryptsetup cannot give a new "
+                 "keyslot an old number. Update what names a keyslot by number: crypttab key-slot=, scripts "
+                 "with --key-slot, clevis/luksmeta bindings of LUKS1 volumes (LUKS2 tokens are moved to the "
+                 "new keyslots)\n");
+}
+
+static void print_plan(struct run *run, const struct fl_reencrypt_result *plan, bool warn)
+{
+    FILE *out = text(run);
+
+    if (plan->resumed) {
+        fprintf(out, "%s: an interrupted reencryption would be resumed (%llu MiB of data)\n", run->o.path,
+                (unsigned long long)(plan->data_size >> 20));
+    } else {
+        fprintf(out, "%s: every byte of %llu MiB of data would be re-encrypted to %s with a new %u-bit volume key\n",
+                run->o.path, (unsigned long long)(plan->data_size >> 20), FL_REENCRYPT_CIPHER,
+                FL_REENCRYPT_KEY_BITS);
+        for (size_t i = 0; i < plan->n_plan; i++)
+            fprintf(out, "  keyslot %d -> new keyslot %d, PBKDF2-%s (opens with %s)\n", plan->plan_old[i],
+                    plan->plan_new[i], run->o.hash, opener(run, plan->plan_old[i]));
+        for (size_t i = 0; i < plan->n_dropped; i++)
+            fprintf(out, "  keyslot %d: dropped (no secret given)\n", plan->dropped[i]);
+    }
+    if (plan->rate && plan->data_size) {
+        fprintf(out, "estimated time: ");
+        print_duration(out, (double)plan->data_size / (double)plan->rate);
+        fprintf(out, " (%.1f MiB/s: a sample read from the device and AES-XTS in memory, each byte read, "
+                     "decrypted, encrypted and written)\n",
+                (double)plan->rate / 1048576.0);
+    }
+    if (warn && !plan->resumed)
+        warn_renumbered(out, plan->plan_old, plan->plan_new, plan->n_plan);
+    fflush(out);
+}
+
+/* The plan is known, nothing is written: show it; ask unless --batch; no terminal, no --batch: refuse. */
+static int confirm(void *userdata, const struct fl_reencrypt_result *plan)
+{
+    struct run *run = userdata;
+    char question[PATH_MAX + 128];
+    int r;
+
+    print_plan(run, plan, !run->o.batch); /* --batch: the warning comes with the result */
+    if (run->o.batch)
+        return 0;
+    if (!fl_interactive()) {
+        run->not_confirmed = "not confirmed: no terminal to ask on; pass --batch to re-encrypt without asking";
+        return -ECANCELED;
+    }
+    snprintf(question, sizeof(question), "%s every byte of '%s'? Type YES to proceed: ",
+             plan->resumed ? "Continue re-encrypting" : "Re-encrypt", run->o.path);
+    r = fl_stop_confirm(question, "YES");
+    if (r < 0)
+        return r; /* -EINTR: stopped by a signal */
+    if (r == 0)
+        run->not_confirmed = "not confirmed";
     return r > 0 ? 0 : -ECANCELED;
 }
 
@@ -200,12 +313,6 @@ static int progress(void *userdata, uint64_t done, uint64_t size)
     return fl_interrupted ? 1 : 0;
 }
 
-/* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
-static FILE *text(const struct run *run)
-{
-    return run->o.progress_json ? stderr : stdout;
-}
-
 static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int secret)
 {
     struct run *run = userdata;
@@ -257,20 +364,41 @@ static int explain(struct run *run, int r)
     const struct fl_reencrypt_result *res = &run->res;
     const char *path = run->o.path;
     /* n_kept is 0 again when the new keyslots could not all be added (they were removed) */
+    char backup_only[PATH_MAX + 96];
     const char *nothing = res->converted_luks1 && res->n_kept == 0
                               ? "; the volume was converted to LUKS2 (its LUKS1 header is in the "
                                 "backup), nothing else was changed"
                           : res->wrote ? ""
                                        : "; nothing was written";
 
+    if (!res->wrote && res->backup[0] && r != -EEXIST) { /* the backup is written, the volume is not */
+        snprintf(backup_only, sizeof(backup_only), "; nothing was written to the volume (its header backup "
+                 "is %s)", res->backup);
+        nothing = backup_only;
+    }
+
     switch (-r) {
     case EBUSY:
         if (res->why[0])
             return fl_log_error_errno(r,
                                       "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
-                                      "detach the loop device; fipsluks re-encrypts offline only%s",
+                                      "stop the program that holds it open, detach the loop device; fipsluks "
+                                      "re-encrypts offline only%s",
                                       res->why, nothing);
-        return fl_log_error_errno(r, "'%s' is locked by another reencryption%s", path, nothing);
+        return fl_log_error_errno(r, "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
+                                     "on '%s'%s", run->o.header ? run->o.header : path, nothing);
+    case EROFS:
+        return fl_log_error_errno(r, "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
+                                     "mount, or an immutable or append-only file: see lsattr)%s",
+                                  res->why[0] ? res->why : "the volume is read-only", nothing);
+    case ENOSPC:
+        if (res->why[0] && res->wrote)
+            return fl_log_error_errno(r, "reencryption of '%s' stopped: %s. The header records its progress: "
+                                         "free some space and run the same command again", path, res->why);
+        if (res->why[0])
+            return fl_log_error_errno(r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+        return fl_log_error_errno(r, "cannot write the header backup of '%s': no space left on device%s", path,
+                                  nothing);
     case ENOTSUP:
     case EXFULL:
     case EINVAL:
@@ -290,10 +418,12 @@ static int explain(struct run *run, int r)
         return fl_log_error_errno(r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
                                   nothing);
     case ECANCELED:
-        return fl_log_error_errno(r,
-                                  "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm "
-                                  "on a terminal%s",
-                                  run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
+        if (run->drop_refused)
+            return fl_log_error_errno(r,
+                                      "%s: give every keyslot's secret with --key-file (one per keyslot), or "
+                                      "confirm on a terminal%s",
+                                      run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
+        return fl_log_error_errno(r, "%s%s", run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
     case EEXIST:
         return fl_log_error_errno(r, "cannot write the header backup '%s': it exists (a backup is never "
                                      "overwritten)%s", res->backup, nothing);
@@ -341,6 +471,7 @@ static int verdict(struct run *run)
         return fl_log_error_errno(r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
     }
     compatible = fl_findings_compatible(&f);
+    warn_renumbered(out, run->res.old_ids, run->res.new_ids, run->res.n_kept);
     if (run->res.n_dropped) {
         fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
         for (size_t i = 0; i < run->res.n_dropped; i++)
@@ -378,10 +509,12 @@ static int reencrypt(struct run *run)
         .backup = run->o.backup,
         .hotzone_bytes = run->o.hotzone,
         .resilience = run->o.resilience,
+        .dry_run = run->o.dry_run,
     };
     struct fl_reencrypt_ops ops = {
         .userdata = run,
         .confirm_drop = confirm_drop,
+        .confirm = confirm,
         .event = event,
         .progress = progress,
         .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
@@ -399,6 +532,15 @@ static int reencrypt(struct run *run)
         fputc('\n', stderr);
     if (r < 0)
         return explain(run, r);
+    if (run->o.dry_run) {
+        print_plan(run, &run->res, true);
+        for (size_t i = 0; i < run->n_secrets; i++)
+            if (run->secrets[i].keyslot >= 0)
+                fprintf(text(run), "%s opens keyslot %d\n", run->secrets[i].source, run->secrets[i].keyslot);
+        fprintf(text(run), "dry run: %s; nothing was written\n",
+                run->n_secrets ? "every secret was tested" : "every typed passphrase was tested");
+        return FL_EXIT_OK;
+    }
     if (run->res.interrupted) {
         fprintf(text(run),
                 "%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
