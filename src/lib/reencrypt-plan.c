@@ -195,7 +195,7 @@ int fl_reencrypt_measure(const char *path, uint64_t offset, uint64_t *ret_rate)
     len = size > offset ? size - offset : 0;
     len = len > SAMPLE_BYTES ? SAMPLE_BYTES : len - len % SECTOR;
     if (len == 0) {
-        r = -ENODATA;
+        r = -EINVAL; /* no data to sample */
         goto out;
     }
     buf = malloc(len);

@@ -45,7 +45,7 @@ uint64_t fl_reencrypt_data_size(const char *path, uint64_t offset);
  * read from @p offset (its page cache dropped first) and AES-XTS in memory, counted as libcryptsetup
  * spends them: each byte read and written (the write assumed as fast as the read), decrypted and
  * encrypted. The header writes between hotzones are not counted. @return 0 with bytes per second in
- * *@p ret_rate, or -errno.
+ * *@p ret_rate, or -EINVAL (no data after @p offset), -ENOTSUP (no AES-XTS here), -errno.
  */
 int fl_reencrypt_measure(const char *path, uint64_t offset, uint64_t *ret_rate);
 
