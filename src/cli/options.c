@@ -137,11 +137,12 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                      .repeatable = CHECK,
                      .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
                              "field: \\:)"},
-    [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REPORT,
+    [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REENCRYPT | REPORT,
                      .help_for = {[FL_VERB_SCAN] = "Write one JSON document (schema in fipsluks-scan(8))",
                                   [FL_VERB_CHECK] = "Write one JSON document (schema in fipsluks-check(8))",
                                   [FL_VERB_FORMAT] = "Describe the new volume as JSON (schema in fipsluks-format(8))",
                                   [FL_VERB_MIGRATE] = "Write a JSON report (schema in fipsluks-migrate(8))",
+                                  [FL_VERB_REENCRYPT] = "Write a JSON report (schema in fipsluks-reencrypt(8))",
                                   [FL_VERB_REPORT] = "Write one JSON document (schema in fipsluks-report(8))"}},
     [FL_OPT_JSON_LINES] = {"json-lines", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
                            .help = "Write one JSON record per volume as it is scanned, then a summary record"},

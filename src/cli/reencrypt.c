@@ -29,7 +29,7 @@ struct opts {
     uint32_t iter_time, iterations;
     uint64_t hotzone;
     unsigned tries;
-    bool batch, progress_json, dry_run;
+    bool batch, progress_json, dry_run, json;
 };
 
 struct run {
@@ -43,7 +43,22 @@ struct run {
     bool progress_shown;
     const char *not_confirmed; /* why -ECANCELED, for an operator */
     bool drop_refused;         /* ... because keyslots would be dropped */
+    char error[1024];          /* the error reported, for --json */
+    int compatible;            /* the verdict on the result: 1, 0, or -1 (none) */
 };
+
+/* Report an error once (standard error), and keep it for --json. @return @p r. */
+static int fail(struct run *run, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct run *run, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    errno = -r; /* %m */
+    va_start(ap, fmt);
+    vsnprintf(run->error, sizeof(run->error), fmt, ap);
+    va_end(ap);
+    return fl_log_error_errno(r, "%s", run->error);
+}
 
 /* ---- signals ---- */
 
@@ -70,6 +85,9 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->tries = fl_opts.tries;
     o->progress_json = fl_flag(a, FL_OPT_PROGRESS_JSON);
     o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
+    o->json = fl_flag(a, FL_OPT_JSON);
+    if (o->json && o->progress_json)
+        return fl_usage_error(VERB, "--json and --progress-json both write standard output: give one");
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
     o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
     o->header = fl_arg(a, FL_OPT_HEADER);
@@ -105,7 +123,7 @@ static int read_key_files(struct run *run)
         run->secrets[i].source = source_name(run->o.key_files[i]);
         run->secrets[i].secret = run->owned[i];
     }
-    return r < 0 ? fl_log_error_errno(r, "%s", why) : 0;
+    return r < 0 ? fail(run, r, "%s", why) : 0;
 }
 
 static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)
@@ -166,7 +184,7 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
 /* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
 static FILE *text(const struct run *run)
 {
-    return run->o.progress_json ? stderr : stdout;
+    return run->o.progress_json || run->o.json ? stderr : stdout;
 }
 
 
@@ -380,34 +398,34 @@ static int explain(struct run *run, int r)
     switch (-r) {
     case EBUSY:
         if (res->why[0])
-            return fl_log_error_errno(r,
+            return fail(run, r,
                                       "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
                                       "stop the program that holds it open, detach the loop device; fipsluks "
                                       "re-encrypts offline only%s",
                                       res->why, nothing);
-        return fl_log_error_errno(r, "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
+        return fail(run, r, "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
                                      "on '%s'%s", run->o.header ? run->o.header : path, nothing);
     case EROFS:
-        return fl_log_error_errno(r, "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
+        return fail(run, r, "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
                                      "mount, or an immutable or append-only file: see lsattr)%s",
                                   res->why[0] ? res->why : "the volume is read-only", nothing);
     case ENOSPC:
         if (res->why[0] && res->wrote)
-            return fl_log_error_errno(r, "reencryption of '%s' stopped: %s. The header records its progress: "
+            return fail(run, r, "reencryption of '%s' stopped: %s. The header records its progress: "
                                          "free some space and run the same command again", path, res->why);
         if (res->why[0])
-            return fl_log_error_errno(r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
-        return fl_log_error_errno(r, "cannot write the header backup of '%s': no space left on device%s", path,
+            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+        return fail(run, r, "cannot write the header backup of '%s': no space left on device%s", path,
                                   nothing);
     case ENOTSUP:
     case EXFULL:
     case EINVAL:
         if (res->why[0])
-            return fl_log_error_errno(r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
         break;
     case EPERM:
         if (res->failed_secret >= 0)
-            return fl_log_error_errno(r, "the secret from %s opens no keyslot of '%s'%s%s",
+            return fail(run, r, "the secret from %s opens no keyslot of '%s'%s%s",
                                       run->secrets[res->failed_secret].source, path,
                                       fl_libcryptsetup_fips_mode(NULL)
                                           ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
@@ -415,41 +433,41 @@ static int explain(struct run *run, int r)
                                             "before enabling FIPS mode, or on another host)"
                                           : "",
                                       nothing);
-        return fl_log_error_errno(r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
+        return fail(run, r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
                                   nothing);
     case ECANCELED:
         if (run->drop_refused)
-            return fl_log_error_errno(r,
+            return fail(run, r,
                                       "%s: give every keyslot's secret with --key-file (one per keyslot), or "
                                       "confirm on a terminal%s",
                                       run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
-        return fl_log_error_errno(r, "%s%s", run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
+        return fail(run, r, "%s%s", run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
     case EEXIST:
-        return fl_log_error_errno(r, "cannot write the header backup '%s': it exists (a backup is never "
+        return fail(run, r, "cannot write the header backup '%s': it exists (a backup is never "
                                      "overwritten)%s", res->backup, nothing);
     case EINTR:
-        return fl_log_error_errno(r, "interrupted%s; run the same command again", nothing);
+        return fail(run, r, "interrupted%s; run the same command again", nothing);
     case EIO:
         if (res->why[0])
-            return fl_log_error_errno(r, "%s", res->why);
+            return fail(run, r, "%s", res->why);
         break;
     case EMEDIUMTYPE:
     case EUCLEAN:
     case ENOENT:
     case EACCES:
         if (!res->wrote)
-            return fl_log_error_errno(r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
+            return fail(run, r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
                                       fl_volume_strerror(r));
         break;
     default:
         break;
     }
     if (res->wrote)
-        return fl_log_error_errno(r,
+        return fail(run, r,
                                   "reencryption of '%s' failed (%s); the header records its progress: fix the "
                                   "cause and run the same command again: %m",
                                   path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
-    return fl_log_error_errno(r, "cannot re-encrypt '%s'%s%s%s: %m", path, fl_cryptsetup_last_error()[0] ? " (" : "",
+    return fail(run, r, "cannot re-encrypt '%s'%s%s%s: %m", path, fl_cryptsetup_last_error()[0] ? " (" : "",
                               fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
 }
 
@@ -468,9 +486,10 @@ static int verdict(struct run *run)
     if (r < 0) {
         fl_volume_free(v);
         fl_findings_clear(&f);
-        return fl_log_error_errno(r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
+        return fail(run, r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
     }
     compatible = fl_findings_compatible(&f);
+    run->compatible = compatible ? 1 : 0;
     warn_renumbered(out, run->res.old_ids, run->res.new_ids, run->res.n_kept);
     if (run->res.n_dropped) {
         fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
@@ -495,6 +514,70 @@ static int verdict(struct run *run)
     fl_findings_clear(&f);
     fl_volume_free(v);
     return compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
+}
+
+/* ---- JSON (schema in fipsluks-reencrypt(8)) ---- */
+
+static json_object *json_ids(const int *ids, size_t n)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_int(ids[i]));
+    return a;
+}
+
+static int json_report(struct run *run, int code)
+{
+    const struct fl_reencrypt_result *res = &run->res;
+    bool added = res->n_kept > 0; /* the real numbers, else the plan's */
+    const int *old_ids = added ? res->old_ids : res->plan_old, *new_ids = added ? res->new_ids : res->plan_new;
+    size_t n = added ? res->n_kept : res->n_plan;
+    json_object *doc = json_object_new_object(), *slots = json_object_new_array(),
+                *renumbered = json_object_new_array(), *err = NULL;
+    uint64_t data = res->data_size ? res->data_size : res->size;
+    int r;
+
+    (void)fl_json_record_this_host(doc, "reencrypt", "finished_at");
+    json_object_object_add(doc, "path", fl_json_string(run->o.path));
+    json_object_object_add(doc, "header", fl_json_string(run->o.header));
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
+    json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
+    json_object_object_add(doc, "converted_luks1", json_object_new_boolean(res->converted_luks1));
+    json_object_object_add(doc, "resumed", json_object_new_boolean(res->resumed));
+    json_object_object_add(doc, "data_bytes", fl_json_u64(data, data > 0));
+    json_object_object_add(doc, "estimated_seconds",
+                           fl_json_u64(res->rate && data ? (data + res->rate - 1) / res->rate : 0, res->rate && data));
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "old", json_object_new_int(old_ids[i]));
+        json_object_object_add(o, "new", json_object_new_int(new_ids[i]));
+        json_object_array_add(slots, o);
+        if (old_ids[i] != new_ids[i])
+            json_object_array_add(renumbered, json_object_get(o));
+    }
+    json_object_object_add(doc, "keyslots", slots);
+    json_object_object_add(doc, "keyslots_renumbered", renumbered);
+    json_object_object_add(doc, "dropped", json_ids(res->dropped, res->n_dropped));
+    json_object_object_add(doc, "finished", json_object_new_boolean(res->finished));
+    json_object_object_add(doc, "interrupted", json_object_new_boolean(res->interrupted));
+    json_object_object_add(doc, "written", json_object_new_boolean(res->wrote));
+    json_object_object_add(doc, "fips_compatible", run->compatible < 0 ? NULL
+                                                                        : json_object_new_boolean(run->compatible));
+    if (code < 0) {
+        err = json_object_new_object();
+        json_object_object_add(err, "exit_code", json_object_new_int(fl_exit_code(code)));
+        json_object_object_add(err, "errno", json_object_new_int(-code));
+        json_object_object_add(err, "message", fl_json_string(run->error));
+        json_object_object_add(err, "key_file", res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets
+                                                    ? fl_json_string(run->secrets[res->failed_secret].source)
+                                                    : NULL);
+    }
+    json_object_object_add(doc, "error", err);
+    r = fl_json_print(doc, false);
+    json_object_put(doc);
+    return r;
 }
 
 /* ---- the verb ---- */
@@ -525,7 +608,7 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return r;
     if (ops.ask && !fl_interactive())
-        return fl_log_error_errno(-EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard "
+        return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard "
                                            "input), or run on a terminal to be asked");
     r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
     if (run->progress_shown && !run->o.progress_json && isatty(STDERR_FILENO) && !run->res.finished)
@@ -553,17 +636,21 @@ static int reencrypt(struct run *run)
 
 int verb_reencrypt(int argc, const char **argv)
 {
-    struct run run = {0};
+    struct run run = {.compatible = -1};
     int r;
 
     r = parse_options(argc, argv, &run.o);
+    if (r < 0)
+        snprintf(run.error, sizeof(run.error), "invalid options (see fipsluks reencrypt --help)");
     if (r == 0) {
         fl_stop_message(stop_msg);
         fl_stop_catch(true);
         r = reencrypt(&run);
     }
+    if (run.o.json && json_report(&run, r) < 0 && r >= 0)
+        r = fail(&run, -EIO, "cannot write the JSON report: %m");
     if (r >= 0 && fflush(stdout) == EOF)
-        r = fl_log_error_errno(-EIO, "cannot write the report: %m");
+        r = fail(&run, -EIO, "cannot write the report: %m");
     for (size_t i = 0; i < run.n_secrets; i++)
         fl_secret_free(run.owned[i]);
     fl_args_free(&run.o.args);

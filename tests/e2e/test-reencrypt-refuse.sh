@@ -47,6 +47,8 @@ root=$([[ $(id -u) == 0 ]] && echo yes || echo no)
 if [[ $root == yes ]] && ro=$(losetup -r -f --show v.img 2>/dev/null); then
     fl_on_exit "losetup -d $ro 2>/dev/null"
     refused 4 "read-only loop device" "'$ro' is read-only" v.img -d k0 -d k1 "$ro"
+    fl_expect_exit2 4 reenc --json -d k0 -d k1 "$ro"
+    fl_assert_eq "4 false null" "$(jq -r '"\(.error.exit_code) \(.written) \(.backup)"' <<<"$FL_OUT")" "JSON of a read-only device"
     losetup -d "$ro"
 else
     echo "note: no read-only loop device here; not tested" >&2
@@ -144,8 +146,16 @@ for want in "q.img: every byte of 5 MiB of data would be re-encrypted to aes-xts
     "k1 opens keyslot 1" "k0 opens keyslot 0" "dry run: every secret was tested; nothing was written"; do
     fl_assert_contains "$FL_OUT" "$want" "dry run"
 done
+fl_expect_exit2 0 fipsluks reencrypt --dry-run --json -d k1 -d k0 q.img
+fl_assert_eq "reencrypt true false 0:2,1:3 0:2,1:3 null" \
+    "$(jq -r '"\(.record) \(.dry_run) \(.written) \([.keyslots[] | "\(.old):\(.new)"] | join(",")) \([.keyslots_renumbered[] | "\(.old):\(.new)"] | join(",")) \(.error)"' <<<"$FL_OUT")" \
+    "dry run JSON"
+jq -e '.data_bytes > 5000000 and (.estimated_seconds | type) == "number"' <<<"$FL_OUT" >/dev/null || fl_fail "dry run JSON: size and estimate: $FL_OUT"
+fl_assert_contains "$FL_ERR" "warning: keyslot numbers change" "dry run --json: the text on standard error"
 fl_expect_exit2 2 fipsluks reencrypt --dry-run -d k0 -d kw q.img
 fl_assert_contains "$FL_ERR" "the secret from kw opens no keyslot of 'q.img'" "dry run: wrong secret named"
+fl_expect_exit2 2 fipsluks reencrypt --dry-run --json -d k0 -d kw q.img
+fl_assert_eq "2 kw" "$(jq -r '"\(.error.exit_code) \(.error.key_file)"' <<<"$FL_OUT")" "dry run JSON: wrong secret"
 # a keyslot without a secret: --batch refuses to drop it in a dry run as in a run
 fl_expect_exit2 1 fipsluks reencrypt --dry-run --batch -d k0 q.img
 fl_assert_contains "$FL_ERR" "--batch never drops keyslots" "dry run: drop refused"
@@ -153,8 +163,13 @@ fl_assert_eq "$sum" "$(fl_sum q.img)" "image after dry runs"
 no_backups "dry runs"
 
 # --- the run: the numbers the dry run said, warned about with the result -------------------------------------
+cp q.img qj.img
 fl_expect_exit2 0 reenc -d k0 -d k1 q.img
 fl_assert_contains "$FL_OUT" "warning: keyslot numbers change: 0 -> 2, 1 -> 3" "renumbering warned after the run"
+fl_expect_exit2 0 reenc --json -d k0 -d k1 --header-backup qj.bak qj.img
+fl_assert_eq "true true true 0:2,1:3 qj.bak" \
+    "$(jq -r '"\(.finished) \(.written) \(.fips_compatible) \([.keyslots_renumbered[] | "\(.old):\(.new)"] | join(",")) \(.backup)"' <<<"$FL_OUT")" \
+    "JSON of the run"
 fl_assert_eq "2 3" "$(cryptsetup luksDump --dump-json-metadata q.img | jq -r '.keyslots | keys | join(" ")')" "keyslots after the run"
 cryptsetup open --test-passphrase --key-slot 2 --key-file k0 q.img || fl_fail "k0 does not open the new keyslot 2"
 cryptsetup open --test-passphrase --key-slot 3 --key-file k1 q.img || fl_fail "k1 does not open the new keyslot 3"
