@@ -51,6 +51,8 @@ static const struct {
 static const char key_file_reencrypt[] = "Read a secret from FILE (\"-\": standard input); repeatable, one per "
                                          "keyslot";
 static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
+static const char dry_run_reencrypt[] = "Test every secret, print the plan and an estimate of the time; write "
+                                        "nothing";
 
 /* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
 const struct fl_option fl_option_table[FL_OPT_COUNT] = {
@@ -116,8 +118,7 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                            .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
     [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
                         .help = "Test every secret and print the plan; change nothing",
-                        .help_for = {[FL_VERB_REENCRYPT] = "Test every secret, print the plan and an estimate of "
-                                                           "the time; write nothing"}},
+                        .help_for = {[FL_VERB_REENCRYPT] = dry_run_reencrypt}},
     [FL_OPT_CONVERT_LUKS1] = {"convert-luks1", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
                               .help = "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its "
                                       "keyslots"},
