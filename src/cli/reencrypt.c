@@ -181,12 +181,11 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
 
 /* ---- the plan ---- */
 
-/* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
+/* Where the text report goes: standard output, or standard error when standard output carries JSON. */
 static FILE *text(const struct run *run)
 {
     return run->o.progress_json || run->o.json ? stderr : stdout;
 }
-
 
 /* The secret that opened keyslot @p id, for an operator. */
 static const char *opener(const struct run *run, int id)
@@ -217,10 +216,11 @@ static void warn_renumbered(FILE *out, const int *old_ids, const int *new_ids, s
     for (size_t i = 0, k = 0; i < n; i++)
         if (old_ids[i] != new_ids[i])
             fprintf(out, "%s %d -> %d", k++ ? "," : "", old_ids[i], new_ids[i]);
-    fprintf(out, ". The old keyslots exist until the data is re-encrypted, so libcryptsetup cannot give a new "
-                 "keyslot an old number. Update what names a keyslot by number: crypttab key-slot=, scripts "
-                 "with --key-slot, clevis/luksmeta bindings of LUKS1 volumes (LUKS2 tokens are moved to the "
-                 "new keyslots)\n");
+    fprintf(out,
+            ". The old keyslots exist until the data is re-encrypted, so libcryptsetup cannot give a new "
+            "keyslot an old number. Update what names a keyslot by number: crypttab key-slot=, scripts "
+            "with --key-slot, clevis/luksmeta bindings of LUKS1 volumes (LUKS2 tokens are moved to the "
+            "new keyslots)\n");
 }
 
 static void print_plan(struct run *run, const struct fl_reencrypt_result *plan, bool warn)
@@ -231,9 +231,11 @@ static void print_plan(struct run *run, const struct fl_reencrypt_result *plan, 
         fprintf(out, "%s: an interrupted reencryption would be resumed (%llu MiB of data)\n", run->o.path,
                 (unsigned long long)(plan->data_size >> 20));
     } else {
-        fprintf(out, "%s: every byte of %llu MiB of data would be re-encrypted to %s with a new %u-bit volume key\n",
-                run->o.path, (unsigned long long)(plan->data_size >> 20), FL_REENCRYPT_CIPHER,
-                FL_REENCRYPT_KEY_BITS);
+        fprintf(
+            out,
+            "%s: every byte of %llu MiB of data would be re-encrypted to %s with a new %u-bit volume key\n",
+            run->o.path, (unsigned long long)(plan->data_size >> 20), FL_REENCRYPT_CIPHER,
+            FL_REENCRYPT_KEY_BITS);
         for (size_t i = 0; i < plan->n_plan; i++)
             fprintf(out, "  keyslot %d -> new keyslot %d, PBKDF2-%s (opens with %s)\n", plan->plan_old[i],
                     plan->plan_new[i], run->o.hash, opener(run, plan->plan_old[i]));
@@ -243,8 +245,9 @@ static void print_plan(struct run *run, const struct fl_reencrypt_result *plan, 
     if (plan->rate && plan->data_size) {
         fprintf(out, "estimated time: ");
         print_duration(out, (double)plan->data_size / (double)plan->rate);
-        fprintf(out, " (%.1f MiB/s: a sample read from the device and AES-XTS in memory, each byte read, "
-                     "decrypted, encrypted and written)\n",
+        fprintf(out,
+                " (%.1f MiB/s: a sample read from the device and AES-XTS in memory, each byte read, "
+                "decrypted, encrypted and written)\n",
                 (double)plan->rate / 1048576.0);
     }
     if (warn && !plan->resumed)
@@ -263,7 +266,8 @@ static int confirm(void *userdata, const struct fl_reencrypt_result *plan)
     if (run->o.batch)
         return 0;
     if (!fl_interactive()) {
-        run->not_confirmed = "not confirmed: no terminal to ask on; pass --batch to re-encrypt without asking";
+        run->not_confirmed =
+            "not confirmed: no terminal to ask on; pass --batch to re-encrypt without asking";
         return -ECANCELED;
     }
     snprintf(question, sizeof(question), "%s every byte of '%s'? Type YES to proceed: ",
@@ -390,8 +394,10 @@ static int explain(struct run *run, int r)
                                        : "; nothing was written";
 
     if (!res->wrote && res->backup[0] && r != -EEXIST) { /* the backup is written, the volume is not */
-        snprintf(backup_only, sizeof(backup_only), "; nothing was written to the volume (its header backup "
-                 "is %s)", res->backup);
+        snprintf(backup_only, sizeof(backup_only),
+                 "; nothing was written to the volume (its header backup "
+                 "is %s)",
+                 res->backup);
         nothing = backup_only;
     }
 
@@ -399,24 +405,29 @@ static int explain(struct run *run, int r)
     case EBUSY:
         if (res->why[0])
             return fail(run, r,
-                                      "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
-                                      "stop the program that holds it open, detach the loop device; fipsluks "
-                                      "re-encrypts offline only%s",
-                                      res->why, nothing);
-        return fail(run, r, "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
-                                     "on '%s'%s", run->o.header ? run->o.header : path, nothing);
+                        "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
+                        "stop the program that holds it open, detach the loop device; fipsluks "
+                        "re-encrypts offline only%s",
+                        res->why, nothing);
+        return fail(run, r,
+                    "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
+                    "on '%s'%s",
+                    run->o.header ? run->o.header : path, nothing);
     case EROFS:
-        return fail(run, r, "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
-                                     "mount, or an immutable or append-only file: see lsattr)%s",
-                                  res->why[0] ? res->why : "the volume is read-only", nothing);
+        return fail(run, r,
+                    "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
+                    "mount, or an immutable or append-only file: see lsattr)%s",
+                    res->why[0] ? res->why : "the volume is read-only", nothing);
     case ENOSPC:
         if (res->why[0] && res->wrote)
-            return fail(run, r, "reencryption of '%s' stopped: %s. The header records its progress: "
-                                         "free some space and run the same command again", path, res->why);
+            return fail(run, r,
+                        "reencryption of '%s' stopped: %s. The header records its progress: "
+                        "free some space and run the same command again",
+                        path, res->why);
         if (res->why[0])
             return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
         return fail(run, r, "cannot write the header backup of '%s': no space left on device%s", path,
-                                  nothing);
+                    nothing);
     case ENOTSUP:
     case EXFULL:
     case EINVAL:
@@ -426,25 +437,27 @@ static int explain(struct run *run, int r)
     case EPERM:
         if (res->failed_secret >= 0)
             return fail(run, r, "the secret from %s opens no keyslot of '%s'%s%s",
-                                      run->secrets[res->failed_secret].source, path,
-                                      fl_libcryptsetup_fips_mode(NULL)
-                                          ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
-                                            "KDF or hash it refuses cannot be unlocked; re-encrypt "
-                                            "before enabling FIPS mode, or on another host)"
-                                          : "",
-                                      nothing);
+                        run->secrets[res->failed_secret].source, path,
+                        fl_libcryptsetup_fips_mode(NULL)
+                            ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
+                              "KDF or hash it refuses cannot be unlocked; re-encrypt "
+                              "before enabling FIPS mode, or on another host)"
+                            : "",
+                        nothing);
         return fail(run, r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
-                                  nothing);
+                    nothing);
     case ECANCELED:
         if (run->drop_refused)
             return fail(run, r,
-                                      "%s: give every keyslot's secret with --key-file (one per keyslot), or "
-                                      "confirm on a terminal%s",
-                                      run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
+                        "%s: give every keyslot's secret with --key-file (one per keyslot), or "
+                        "confirm on a terminal%s",
+                        run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
         return fail(run, r, "%s%s", run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
     case EEXIST:
-        return fail(run, r, "cannot write the header backup '%s': it exists (a backup is never "
-                                     "overwritten)%s", res->backup, nothing);
+        return fail(run, r,
+                    "cannot write the header backup '%s': it exists (a backup is never "
+                    "overwritten)%s",
+                    res->backup, nothing);
     case EINTR:
         return fail(run, r, "interrupted%s; run the same command again", nothing);
     case EIO:
@@ -457,18 +470,18 @@ static int explain(struct run *run, int r)
     case EACCES:
         if (!res->wrote)
             return fail(run, r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
-                                      fl_volume_strerror(r));
+                        fl_volume_strerror(r));
         break;
     default:
         break;
     }
     if (res->wrote)
         return fail(run, r,
-                                  "reencryption of '%s' failed (%s); the header records its progress: fix the "
-                                  "cause and run the same command again: %m",
-                                  path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
+                    "reencryption of '%s' failed (%s); the header records its progress: fix the "
+                    "cause and run the same command again: %m",
+                    path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
     return fail(run, r, "cannot re-encrypt '%s'%s%s%s: %m", path, fl_cryptsetup_last_error()[0] ? " (" : "",
-                              fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
+                fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
 }
 
 /* After a finished run: the verdict of the policy on the result. */
@@ -531,7 +544,8 @@ static int json_report(struct run *run, int code)
 {
     const struct fl_reencrypt_result *res = &run->res;
     bool added = res->n_kept > 0; /* the real numbers, else the plan's */
-    const int *old_ids = added ? res->old_ids : res->plan_old, *new_ids = added ? res->new_ids : res->plan_new;
+    const int *old_ids = added ? res->old_ids : res->plan_old,
+              *new_ids = added ? res->new_ids : res->plan_new;
     size_t n = added ? res->n_kept : res->n_plan;
     json_object *doc = json_object_new_object(), *slots = json_object_new_array(),
                 *renumbered = json_object_new_array(), *err = NULL;
@@ -546,8 +560,9 @@ static int json_report(struct run *run, int code)
     json_object_object_add(doc, "converted_luks1", json_object_new_boolean(res->converted_luks1));
     json_object_object_add(doc, "resumed", json_object_new_boolean(res->resumed));
     json_object_object_add(doc, "data_bytes", fl_json_u64(data, data > 0));
-    json_object_object_add(doc, "estimated_seconds",
-                           fl_json_u64(res->rate && data ? (data + res->rate - 1) / res->rate : 0, res->rate && data));
+    json_object_object_add(
+        doc, "estimated_seconds",
+        fl_json_u64(res->rate && data ? (data + res->rate - 1) / res->rate : 0, res->rate && data));
     for (size_t i = 0; i < n; i++) {
         json_object *o = json_object_new_object();
 
@@ -563,16 +578,17 @@ static int json_report(struct run *run, int code)
     json_object_object_add(doc, "finished", json_object_new_boolean(res->finished));
     json_object_object_add(doc, "interrupted", json_object_new_boolean(res->interrupted));
     json_object_object_add(doc, "written", json_object_new_boolean(res->wrote));
-    json_object_object_add(doc, "fips_compatible", run->compatible < 0 ? NULL
-                                                                        : json_object_new_boolean(run->compatible));
+    json_object_object_add(doc, "fips_compatible",
+                           run->compatible < 0 ? NULL : json_object_new_boolean(run->compatible));
     if (code < 0) {
         err = json_object_new_object();
         json_object_object_add(err, "exit_code", json_object_new_int(fl_exit_code(code)));
         json_object_object_add(err, "errno", json_object_new_int(-code));
         json_object_object_add(err, "message", fl_json_string(run->error));
-        json_object_object_add(err, "key_file", res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets
-                                                    ? fl_json_string(run->secrets[res->failed_secret].source)
-                                                    : NULL);
+        json_object_object_add(err, "key_file",
+                               res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets
+                                   ? fl_json_string(run->secrets[res->failed_secret].source)
+                                   : NULL);
     }
     json_object_object_add(doc, "error", err);
     r = fl_json_print(doc, false);
@@ -608,8 +624,9 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return r;
     if (ops.ask && !fl_interactive())
-        return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard "
-                                           "input), or run on a terminal to be asked");
+        return fail(run, -EINVAL,
+                    "no secret given: use --key-file FILE (or --key-file=- for standard "
+                    "input), or run on a terminal to be asked");
     r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
     if (run->progress_shown && !run->o.progress_json && isatty(STDERR_FILENO) && !run->res.finished)
         fputc('\n', stderr);

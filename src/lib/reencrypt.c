@@ -739,9 +739,10 @@ int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct 
                  size_t n_secrets, const struct fl_reencrypt_ops *ops, struct fl_reencrypt_result *res)
 {
     struct run run = {
-        .path = path, .o = o, .ops = ops, .res = res, .secrets = secrets, .n_secrets = n_secrets, .lock_fd = -1};
+        .path = path, .o = o, .ops = ops, .res = res, .secrets = secrets, .n_secrets = n_secrets};
     int r;
 
+    run.lock_fd = -1;
     memset(res, 0, sizeof(*res));
     res->failed_secret = -1;
     for (size_t i = 0; i < n_secrets; i++)
@@ -750,7 +751,7 @@ int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct 
         return -EINVAL;
     r = reencrypt(&run);
     if (r == -EIO && fl_target_fs_full(path))
-        r = why(&run, -ENOSPC, "no space left on the file system of '%s'", path); /* not the data: its file system */
+        r = why(&run, -ENOSPC, "no space left on the file system of '%s'", path); /* libcryptsetup says EIO */
     for (size_t k = 0; k < FL_MAX_KEYSLOTS; k++)
         fl_secret_free(run.typed[k]);
     crypt_free(run.cd);

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 enum fl_target_mode {
-    FL_TARGET_READ,  /* look only: open read-only, a shared lock (migrate --dry-run) */
-    FL_TARGET_PLAN,  /* a dry run of a write: open read-only, a shared lock, but refuse what a write refuses */
+    FL_TARGET_READ, /* look only: open read-only, a shared lock (migrate --dry-run) */
+    FL_TARGET_PLAN, /* a dry run of a write: open read-only, a shared lock, but refuse what a write refuses */
     FL_TARGET_WRITE, /* open read-write, an exclusive lock */
 };
 
