@@ -7,14 +7,23 @@
  *
  * fl_reencrypt() is the whole protocol behind one call:
  *
+ *  0. Take the lock migrate and reencrypt share (an OFD lock on the header device: -EBUSY while another
+ *     migrate or reencrypt works on it) and refuse, before anything is written: a read-only target
+ *     (-EROFS: a read-only loop device or mount, an immutable or append-only file), a sparse image
+ *     whose file system has no room for its holes (-ENOSPC), a header UUID libcryptsetup cannot
+ *     name its reencryption lock after (-ENOTSUP). The reason is in ->why.
  *  1. Refuse a device or image in use (-EBUSY, the reason in ->why): libcryptsetup re-encrypts
- *     offline here, and a mounted or mapped device would be corrupted.
+ *     offline here, and a mounted or mapped device would be corrupted; an image backing a loop
+ *     device that a process holds open is in use too.
  *  2. Refuse what cannot be re-encrypted (-ENOTSUP, the reason in ->why): integrity (AEAD/HMAC)
  *     segments, more than one data segment, a source cipher this host computes neither with
  *     OpenSSL nor with the kernel's crypto API (AF_ALG), headers with unknown requirements.
  *  3. Match every secret to the keyslots it opens (-EPERM when one opens none; nothing written).
  *     Keyslots no secret opens are asked for (ops->ask); those still without a secret would be
  *     dropped: ops->confirm_drop() decides (no callback: -ECANCELED, nothing written).
+ *     The plan is then in the result (plan_old/plan_new: the keyslot numbers before and after,
+ *     data_size, rate): options->dry_run stops here, having written nothing; otherwise
+ *     ops->confirm() is asked (also before an interrupted reencryption is resumed).
  *  4. Back up the header (never over an existing file; fsynced).
  *     Then remove the unbound keyslots a given secret opens: a run killed after adding its new
  *     keyslots and before initialising the reencryption leaves them (bound to a key no data uses).
@@ -55,6 +64,8 @@ struct fl_reencrypt_options {
      *  safe when the device writes whole encryption sectors atomically) or "journal" (a copy in the
      *  header first: safe against torn sectors too, every byte written twice). Fixed at the start. */
     const char *resilience;
+    /** Test every secret and fill the plan in the result, then stop: nothing is written. */
+    bool dry_run;
 };
 
 enum fl_reencrypt_event {
@@ -71,6 +82,8 @@ enum fl_reencrypt_event {
                            opens it */
 };
 
+struct fl_reencrypt_result;
+
 struct fl_reencrypt_ops {
     void *userdata;
     /** A secret for @p keyslot that no given secret opens (the @p attempt -th try): 0 with *@p ret,
@@ -80,6 +93,10 @@ struct fl_reencrypt_ops {
      *  (-EINTR: stopped by a signal), returned as it is. NULL: -ECANCELED. */
     int (*confirm_drop)(void *userdata, const int *ids, size_t n);
     void (*event)(void *userdata, enum fl_reencrypt_event ev, int keyslot, int secret);
+    /** The plan is in @p plan (plan_old/plan_new, n_dropped, data_size, rate, resumed); nothing is written
+     *  yet: 0 to go on, -ECANCELED (not confirmed) or another -errno (-EINTR), returned as it is.
+     *  NULL: go on. Not called in a dry run. */
+    int (*confirm)(void *userdata, const struct fl_reencrypt_result *plan);
     /** @p done of @p size bytes re-encrypted; nonzero stops after the current step. */
     int (*progress)(void *userdata, uint64_t done, uint64_t size);
 };
@@ -99,12 +116,20 @@ struct fl_reencrypt_result {
     int dropped[FL_MAX_KEYSLOTS]; /**< keyslots without a secret, gone when the run finishes */
     size_t n_dropped;
     uint64_t done, size; /**< bytes re-encrypted / data size, as last reported */
+    /** The plan (fresh start): kept keyslot plan_old[i] gets the new keyslot plan_new[i], the lowest free
+     *  number, as libcryptsetup picks it; the old keyslots exist until the end, so no number is kept. */
+    int plan_old[FL_MAX_KEYSLOTS], plan_new[FL_MAX_KEYSLOTS];
+    size_t n_plan;
+    uint64_t data_size; /**< bytes of data the reencryption rewrites */
+    uint64_t rate;      /**< estimated bytes per second (fl_reencrypt_measure()), 0 if unknown */
 };
 
 /**
  * Re-encrypt @p path (see the file comment). @p secrets[i].keyslot is set to the keyslot each opens.
- * @return 0 (finished, or interrupted by ops->progress: see @p res), or -errno: -EBUSY (in use, or
- *         another reencryption holds the lock), -ENOTSUP (cannot be re-encrypted here), -EPERM (a
+ * @return 0 (finished, interrupted by ops->progress, or a dry run: see @p res), or -errno: -EBUSY (in
+ *         use, or another migrate or reencryption holds the lock), -EROFS (read-only), -ENOSPC (no
+ *         space left: before the start, or its file system filled up while it ran), -ENOTSUP (cannot
+ *         be re-encrypted here, or a malformed header UUID), -EPERM (a
  *         secret opens nothing / no secret), -ECANCELED (keyslots would be dropped, not confirmed),
  *         -EXFULL (no room in the keyslots area for the new keyslots; none is left behind),
  *         -EEXIST (backup file exists), -EMEDIUMTYPE/-EUCLEAN/-ENOENT/-EACCES (as fl_volume_read()),

@@ -556,7 +556,7 @@ static int explain_error(struct run *run, int r)
             return fail(run, r, "'%s' %s; finish or inspect it with cryptsetup first", run->o.path,
                         fl_migration_volume(run->m)->reencrypt ? "is in the middle of a reencryption"
                                                               : "has requirements this tool does not know");
-        return fail(run, r, "another fipsluks migrate is working on '%s'; nothing was written", what);
+        return fail(run, r, "another fipsluks migrate or reencrypt is working on '%s'; nothing was written", what);
     case EUCLEAN:
         for (size_t i = 0; i < res->n_journals; i++)
             if (res->journals[i].problem[0])

@@ -51,6 +51,8 @@ static const struct {
 static const char key_file_reencrypt[] = "Read a secret from FILE (\"-\": standard input); repeatable, one per "
                                          "keyslot";
 static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
+static const char dry_run_reencrypt[] = "Test every secret, print the plan and an estimate of the time; write "
+                                        "nothing";
 
 /* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
 const struct fl_option fl_option_table[FL_OPT_COUNT] = {
@@ -114,8 +116,9 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                              .help = "Re-encrypt at most BYTES per step (default: libcryptsetup's)"},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
                            .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
-    [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
-                        .help = "Test every secret and print the plan; change nothing"},
+    [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
+                        .help = "Test every secret and print the plan; change nothing",
+                        .help_for = {[FL_VERB_REENCRYPT] = dry_run_reencrypt}},
     [FL_OPT_CONVERT_LUKS1] = {"convert-luks1", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
                               .help = "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its "
                                       "keyslots"},
@@ -135,11 +138,12 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                      .repeatable = CHECK,
                      .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
                              "field: \\:)"},
-    [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REPORT,
+    [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REENCRYPT | REPORT,
                      .help_for = {[FL_VERB_SCAN] = "Write one JSON document (schema in fipsluks-scan(8))",
                                   [FL_VERB_CHECK] = "Write one JSON document (schema in fipsluks-check(8))",
                                   [FL_VERB_FORMAT] = "Describe the new volume as JSON (schema in fipsluks-format(8))",
                                   [FL_VERB_MIGRATE] = "Write a JSON report (schema in fipsluks-migrate(8))",
+                                  [FL_VERB_REENCRYPT] = "Write a JSON report (schema in fipsluks-reencrypt(8))",
                                   [FL_VERB_REPORT] = "Write one JSON document (schema in fipsluks-report(8))"}},
     [FL_OPT_JSON_LINES] = {"json-lines", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
                            .help = "Write one JSON record per volume as it is scanned, then a summary record"},

@@ -5,6 +5,7 @@
  * options and secrets, prompts, shows progress, catches signals and reports.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ struct opts {
     uint32_t iter_time, iterations;
     uint64_t hotzone;
     unsigned tries;
-    bool batch, progress_json;
+    bool batch, progress_json, dry_run, json;
 };
 
 struct run {
@@ -40,7 +41,24 @@ struct run {
     struct timespec started, last;
     uint64_t first_done; /* bytes already done when this run started (a resumed run) */
     bool progress_shown;
+    const char *not_confirmed; /* why -ECANCELED, for an operator */
+    bool drop_refused;         /* ... because keyslots would be dropped */
+    char error[1024];          /* the error reported, for --json */
+    int compatible;            /* the verdict on the result: 1, 0, or -1 (none) */
 };
+
+/* Report an error once (standard error), and keep it for --json. @return @p r. */
+static int fail(struct run *run, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct run *run, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    errno = -r; /* %m */
+    va_start(ap, fmt);
+    vsnprintf(run->error, sizeof(run->error), fmt, ap);
+    va_end(ap);
+    return fl_log_error_errno(r, "%s", run->error);
+}
 
 /* ---- signals ---- */
 
@@ -66,6 +84,10 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
     o->progress_json = fl_flag(a, FL_OPT_PROGRESS_JSON);
+    o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
+    o->json = fl_flag(a, FL_OPT_JSON);
+    if (o->json && o->progress_json)
+        return fl_usage_error(VERB, "--json and --progress-json both write standard output: give one");
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
     o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
     o->header = fl_arg(a, FL_OPT_HEADER);
@@ -101,7 +123,7 @@ static int read_key_files(struct run *run)
         run->secrets[i].source = source_name(run->o.key_files[i]);
         run->secrets[i].secret = run->owned[i];
     }
-    return r < 0 ? fl_log_error_errno(r, "%s", why) : 0;
+    return r < 0 ? fail(run, r, "%s", why) : 0;
 }
 
 static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)
@@ -137,11 +159,124 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
             ": %s dropped when the reencryption finishes (its secret will no longer open the "
             "volume)\n",
             n == 1 ? "it would be" : "they would be");
-    if (run->o.batch || !fl_interactive())
+    run->drop_refused = true;
+    if (run->o.batch) {
+        run->not_confirmed = "--batch never drops keyslots";
         return -ECANCELED;
+    }
+    if (!fl_interactive()) {
+        run->not_confirmed = "not confirmed (no terminal to ask on)";
+        return -ECANCELED;
+    }
+    run->drop_refused = false;
+    if (run->o.dry_run)
+        return 0; /* a real run would ask here */
     r = fl_stop_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
     if (r < 0)
         return r; /* -EINTR: stopped by a signal */
+    run->drop_refused = r == 0;
+    run->not_confirmed = "not confirmed";
+    return r > 0 ? 0 : -ECANCELED;
+}
+
+/* ---- the plan ---- */
+
+/* Where the text report goes: standard output, or standard error when standard output carries JSON. */
+static FILE *text(const struct run *run)
+{
+    return run->o.progress_json || run->o.json ? stderr : stdout;
+}
+
+/* The secret that opened keyslot @p id, for an operator. */
+static const char *opener(const struct run *run, int id)
+{
+    for (size_t i = 0; i < run->n_secrets; i++)
+        if (run->secrets[i].keyslot == id)
+            return run->secrets[i].source;
+    return "a typed passphrase";
+}
+
+static void print_duration(FILE *out, double s)
+{
+    unsigned long t = (unsigned long)(s + 0.5);
+
+    fprintf(out, "%02lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+}
+
+/* "keyslot numbers change: 0 -> 2, 1 -> 3" and what to update, for @p n pairs. */
+static void warn_renumbered(FILE *out, const int *old_ids, const int *new_ids, size_t n)
+{
+    size_t changed = 0;
+
+    for (size_t i = 0; i < n; i++)
+        changed += old_ids[i] != new_ids[i];
+    if (!changed)
+        return;
+    fprintf(out, "warning: keyslot numbers change:");
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (old_ids[i] != new_ids[i])
+            fprintf(out, "%s %d -> %d", k++ ? "," : "", old_ids[i], new_ids[i]);
+    fprintf(out,
+            ". The old keyslots exist until the data is re-encrypted, so libcryptsetup cannot give a new "
+            "keyslot an old number. Update what names a keyslot by number: crypttab key-slot=, scripts "
+            "with --key-slot, clevis/luksmeta bindings of LUKS1 volumes (LUKS2 tokens are moved to the "
+            "new keyslots)\n");
+}
+
+static void print_plan(struct run *run, const struct fl_reencrypt_result *plan, bool warn)
+{
+    FILE *out = text(run);
+
+    if (plan->resumed) {
+        fprintf(out, "%s: an interrupted reencryption would be resumed (%llu MiB of data)\n", run->o.path,
+                (unsigned long long)(plan->data_size >> 20));
+    } else {
+        fprintf(
+            out,
+            "%s: every byte of %llu MiB of data would be re-encrypted to %s with a new %u-bit volume key\n",
+            run->o.path, (unsigned long long)(plan->data_size >> 20), FL_REENCRYPT_CIPHER,
+            FL_REENCRYPT_KEY_BITS);
+        for (size_t i = 0; i < plan->n_plan; i++)
+            fprintf(out, "  keyslot %d -> new keyslot %d, PBKDF2-%s (opens with %s)\n", plan->plan_old[i],
+                    plan->plan_new[i], run->o.hash, opener(run, plan->plan_old[i]));
+        for (size_t i = 0; i < plan->n_dropped; i++)
+            fprintf(out, "  keyslot %d: dropped (no secret given)\n", plan->dropped[i]);
+    }
+    if (plan->rate && plan->data_size) {
+        fprintf(out, "estimated time: ");
+        print_duration(out, (double)plan->data_size / (double)plan->rate);
+        fprintf(out,
+                " (%.1f MiB/s: a sample read from the device and AES-XTS in memory, each byte read, "
+                "decrypted, encrypted and written)\n",
+                (double)plan->rate / 1048576.0);
+    }
+    if (warn && !plan->resumed)
+        warn_renumbered(out, plan->plan_old, plan->plan_new, plan->n_plan);
+    fflush(out);
+}
+
+/* The plan is known, nothing is written: show it; ask unless --batch; no terminal, no --batch: refuse. */
+static int confirm(void *userdata, const struct fl_reencrypt_result *plan)
+{
+    struct run *run = userdata;
+    char question[PATH_MAX + 128];
+    int r;
+
+    print_plan(run, plan, !run->o.batch); /* --batch: the warning comes with the result */
+    if (run->o.batch)
+        return 0;
+    if (!fl_interactive()) {
+        run->not_confirmed =
+            "not confirmed: no terminal to ask on; pass --batch to re-encrypt without asking";
+        return -ECANCELED;
+    }
+    snprintf(question, sizeof(question), "%s every byte of '%s'? Type YES to proceed: ",
+             plan->resumed ? "Continue re-encrypting" : "Re-encrypt", run->o.path);
+    r = fl_stop_confirm(question, "YES");
+    if (r < 0)
+        return r; /* -EINTR: stopped by a signal */
+    if (r == 0)
+        run->not_confirmed = "not confirmed";
     return r > 0 ? 0 : -ECANCELED;
 }
 
@@ -200,12 +335,6 @@ static int progress(void *userdata, uint64_t done, uint64_t size)
     return fl_interrupted ? 1 : 0;
 }
 
-/* Where the text report goes: standard output, or standard error when standard output carries JSON lines. */
-static FILE *text(const struct run *run)
-{
-    return run->o.progress_json ? stderr : stdout;
-}
-
 static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int secret)
 {
     struct run *run = userdata;
@@ -261,70 +390,102 @@ static int explain(struct run *run, int r)
     const struct fl_reencrypt_result *res = &run->res;
     const char *path = run->o.path;
     /* n_kept is 0 again when the new keyslots could not all be added (they were removed) */
+    char backup_only[PATH_MAX + 96];
     const char *nothing = res->converted_luks1 && res->n_kept == 0
                               ? "; the volume was converted to LUKS2 (its LUKS1 header is in the "
                                 "backup), nothing else was changed"
                           : res->wrote ? ""
                                        : "; nothing was written";
 
+    if (!res->wrote && res->backup[0] && r != -EEXIST) { /* the backup is written, the volume is not */
+        snprintf(backup_only, sizeof(backup_only),
+                 "; nothing was written to the volume (its header backup "
+                 "is %s)",
+                 res->backup);
+        nothing = backup_only;
+    }
+
     switch (-r) {
     case EBUSY:
         if (res->why[0])
-            return fl_log_error_errno(r,
-                                      "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
-                                      "detach the loop device; fipsluks re-encrypts offline only%s",
-                                      res->why, nothing);
-        return fl_log_error_errno(r, "'%s' is locked by another reencryption%s", path, nothing);
+            return fail(run, r,
+                        "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
+                        "stop the program that holds it open, detach the loop device; fipsluks "
+                        "re-encrypts offline only%s",
+                        res->why, nothing);
+        return fail(run, r,
+                    "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
+                    "on '%s'%s",
+                    run->o.header ? run->o.header : path, nothing);
+    case EROFS:
+        return fail(run, r,
+                    "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
+                    "mount, or an immutable or append-only file: see lsattr)%s",
+                    res->why[0] ? res->why : "the volume is read-only", nothing);
+    case ENOSPC:
+        if (res->why[0] && res->wrote)
+            return fail(run, r,
+                        "reencryption of '%s' stopped: %s. The header records its progress: "
+                        "free some space and run the same command again",
+                        path, res->why);
+        if (res->why[0])
+            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+        return fail(run, r, "cannot write the header backup of '%s': no space left on device%s", path,
+                    nothing);
     case ENOTSUP:
     case EXFULL:
     case EINVAL:
         if (res->why[0])
-            return fl_log_error_errno(r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
         break;
     case EPERM:
         if (res->failed_secret >= 0)
-            return fl_log_error_errno(r, "the secret from %s opens no keyslot of '%s'%s%s",
-                                      run->secrets[res->failed_secret].source, path,
-                                      fl_libcryptsetup_fips_mode(NULL)
-                                          ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
-                                            "KDF or hash it refuses cannot be unlocked; re-encrypt "
-                                            "before enabling FIPS mode, or on another host)"
-                                          : "",
-                                      nothing);
-        return fl_log_error_errno(r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
-                                  nothing);
+            return fail(run, r, "the secret from %s opens no keyslot of '%s'%s%s",
+                        run->secrets[res->failed_secret].source, path,
+                        fl_libcryptsetup_fips_mode(NULL)
+                            ? " (libcryptsetup runs in FIPS mode here: keyslots whose "
+                              "KDF or hash it refuses cannot be unlocked; re-encrypt "
+                              "before enabling FIPS mode, or on another host)"
+                            : "",
+                        nothing);
+        return fail(run, r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
+                    nothing);
     case ECANCELED:
-        return fl_log_error_errno(r,
-                                  "%s: give every keyslot's secret with --key-file (one per keyslot), or confirm "
-                                  "on a terminal%s",
-                                  run->o.batch ? "--batch never drops keyslots" : "not confirmed", nothing);
+        if (run->drop_refused)
+            return fail(run, r,
+                        "%s: give every keyslot's secret with --key-file (one per keyslot), or "
+                        "confirm on a terminal%s",
+                        run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
+        return fail(run, r, "%s%s", run->not_confirmed ? run->not_confirmed : "not confirmed", nothing);
     case EEXIST:
-        return fl_log_error_errno(r, "cannot write the header backup '%s': it exists (a backup is never "
-                                     "overwritten)%s", res->backup, nothing);
+        return fail(run, r,
+                    "cannot write the header backup '%s': it exists (a backup is never "
+                    "overwritten)%s",
+                    res->backup, nothing);
     case EINTR:
-        return fl_log_error_errno(r, "interrupted%s; run the same command again", nothing);
+        return fail(run, r, "interrupted%s; run the same command again", nothing);
     case EIO:
         if (res->why[0])
-            return fl_log_error_errno(r, "%s", res->why);
+            return fail(run, r, "%s", res->why);
         break;
     case EMEDIUMTYPE:
     case EUCLEAN:
     case ENOENT:
     case EACCES:
         if (!res->wrote)
-            return fl_log_error_errno(r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
-                                      fl_volume_strerror(r));
+            return fail(run, r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
+                        fl_volume_strerror(r));
         break;
     default:
         break;
     }
     if (res->wrote)
-        return fl_log_error_errno(r,
-                                  "reencryption of '%s' failed (%s); the header records its progress: fix the "
-                                  "cause and run the same command again: %m",
-                                  path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
-    return fl_log_error_errno(r, "cannot re-encrypt '%s'%s%s%s: %m", path, fl_cryptsetup_last_error()[0] ? " (" : "",
-                              fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
+        return fail(run, r,
+                    "reencryption of '%s' failed (%s); the header records its progress: fix the "
+                    "cause and run the same command again: %m",
+                    path, fl_cryptsetup_last_error()[0] ? fl_cryptsetup_last_error() : "see --verbose");
+    return fail(run, r, "cannot re-encrypt '%s'%s%s%s: %m", path, fl_cryptsetup_last_error()[0] ? " (" : "",
+                fl_cryptsetup_last_error(), fl_cryptsetup_last_error()[0] ? ")" : "");
 }
 
 /* After a finished run: the verdict of the policy on the result. */
@@ -342,9 +503,10 @@ static int verdict(struct run *run)
     if (r < 0) {
         fl_volume_free(v);
         fl_findings_clear(&f);
-        return fl_log_error_errno(r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
+        return fail(run, r, "re-encrypted '%s', but cannot evaluate it: %m", run->o.path);
     }
     compatible = fl_findings_compatible(&f);
+    run->compatible = compatible ? 1 : 0;
     if (run->res.nothing_to_do) {
         fprintf(out, "%s: already FIPS-compatible and not in reencryption; nothing to re-encrypt, nothing was "
                      "written\n",
@@ -353,6 +515,7 @@ static int verdict(struct run *run)
         fl_volume_free(v);
         return FL_EXIT_OK;
     }
+    warn_renumbered(out, run->res.old_ids, run->res.new_ids, run->res.n_kept);
     if (run->res.n_dropped) {
         fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
         for (size_t i = 0; i < run->res.n_dropped; i++)
@@ -378,6 +541,73 @@ static int verdict(struct run *run)
     return compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
 }
 
+/* ---- JSON (schema in fipsluks-reencrypt(8)) ---- */
+
+static json_object *json_ids(const int *ids, size_t n)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_int(ids[i]));
+    return a;
+}
+
+static int json_report(struct run *run, int code)
+{
+    const struct fl_reencrypt_result *res = &run->res;
+    bool added = res->n_kept > 0; /* the real numbers, else the plan's */
+    const int *old_ids = added ? res->old_ids : res->plan_old,
+              *new_ids = added ? res->new_ids : res->plan_new;
+    size_t n = added ? res->n_kept : res->n_plan;
+    json_object *doc = json_object_new_object(), *slots = json_object_new_array(),
+                *renumbered = json_object_new_array(), *err = NULL;
+    uint64_t data = res->data_size ? res->data_size : res->size;
+    int r;
+
+    (void)fl_json_record_this_host(doc, "reencrypt", "finished_at");
+    json_object_object_add(doc, "path", fl_json_string(run->o.path));
+    json_object_object_add(doc, "header", fl_json_string(run->o.header));
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
+    json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
+    json_object_object_add(doc, "converted_luks1", json_object_new_boolean(res->converted_luks1));
+    json_object_object_add(doc, "resumed", json_object_new_boolean(res->resumed));
+    json_object_object_add(doc, "data_bytes", fl_json_u64(data, data > 0));
+    json_object_object_add(
+        doc, "estimated_seconds",
+        fl_json_u64(res->rate && data ? (data + res->rate - 1) / res->rate : 0, res->rate && data));
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "old", json_object_new_int(old_ids[i]));
+        json_object_object_add(o, "new", json_object_new_int(new_ids[i]));
+        json_object_array_add(slots, o);
+        if (old_ids[i] != new_ids[i])
+            json_object_array_add(renumbered, json_object_get(o));
+    }
+    json_object_object_add(doc, "keyslots", slots);
+    json_object_object_add(doc, "keyslots_renumbered", renumbered);
+    json_object_object_add(doc, "dropped", json_ids(res->dropped, res->n_dropped));
+    json_object_object_add(doc, "finished", json_object_new_boolean(res->finished));
+    json_object_object_add(doc, "interrupted", json_object_new_boolean(res->interrupted));
+    json_object_object_add(doc, "written", json_object_new_boolean(res->wrote));
+    json_object_object_add(doc, "fips_compatible",
+                           run->compatible < 0 ? NULL : json_object_new_boolean(run->compatible));
+    if (code < 0) {
+        err = json_object_new_object();
+        json_object_object_add(err, "exit_code", json_object_new_int(fl_exit_code(code)));
+        json_object_object_add(err, "errno", json_object_new_int(-code));
+        json_object_object_add(err, "message", fl_json_string(run->error));
+        json_object_object_add(err, "key_file",
+                               res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets
+                                   ? fl_json_string(run->secrets[res->failed_secret].source)
+                                   : NULL);
+    }
+    json_object_object_add(doc, "error", err);
+    r = fl_json_print(doc, false);
+    json_object_put(doc);
+    return r;
+}
+
 /* ---- the verb ---- */
 
 static int reencrypt(struct run *run)
@@ -390,10 +620,12 @@ static int reencrypt(struct run *run)
         .backup = run->o.backup,
         .hotzone_bytes = run->o.hotzone,
         .resilience = run->o.resilience,
+        .dry_run = run->o.dry_run,
     };
     struct fl_reencrypt_ops ops = {
         .userdata = run,
         .confirm_drop = confirm_drop,
+        .confirm = confirm,
         .event = event,
         .progress = progress,
         .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
@@ -404,13 +636,23 @@ static int reencrypt(struct run *run)
     if (r < 0)
         return r;
     if (ops.ask && !fl_interactive())
-        return fl_log_error_errno(-EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard "
-                                           "input), or run on a terminal to be asked");
+        return fail(run, -EINVAL,
+                    "no secret given: use --key-file FILE (or --key-file=- for standard "
+                    "input), or run on a terminal to be asked");
     r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
     if (run->progress_shown && !run->o.progress_json && isatty(STDERR_FILENO) && !run->res.finished)
         fputc('\n', stderr);
     if (r < 0)
         return explain(run, r);
+    if (run->o.dry_run) {
+        print_plan(run, &run->res, true);
+        for (size_t i = 0; i < run->n_secrets; i++)
+            if (run->secrets[i].keyslot >= 0)
+                fprintf(text(run), "%s opens keyslot %d\n", run->secrets[i].source, run->secrets[i].keyslot);
+        fprintf(text(run), "dry run: %s; nothing was written\n",
+                run->n_secrets ? "every secret was tested" : "every typed passphrase was tested");
+        return FL_EXIT_OK;
+    }
     if (run->res.interrupted) {
         fprintf(text(run),
                 "%s: interrupted at %.1f%%; the header records the progress: run the same command again to "
@@ -423,17 +665,21 @@ static int reencrypt(struct run *run)
 
 int verb_reencrypt(int argc, const char **argv)
 {
-    struct run run = {0};
+    struct run run = {.compatible = -1};
     int r;
 
     r = parse_options(argc, argv, &run.o);
+    if (r < 0)
+        snprintf(run.error, sizeof(run.error), "invalid options (see fipsluks reencrypt --help)");
     if (r == 0) {
         fl_stop_message(stop_msg);
         fl_stop_catch(true);
         r = reencrypt(&run);
     }
+    if (run.o.json && json_report(&run, r) < 0 && r >= 0)
+        r = fail(&run, -EIO, "cannot write the JSON report: %m");
     if (r >= 0 && fflush(stdout) == EOF)
-        r = fl_log_error_errno(-EIO, "cannot write the report: %m");
+        r = fail(&run, -EIO, "cannot write the report: %m");
     for (size_t i = 0; i < run.n_secrets; i++)
         fl_secret_free(run.owned[i]);
     fl_args_free(&run.o.args);

@@ -264,9 +264,68 @@ static int block_used(const struct stat *st, char **ret_why)
     return 0;
 }
 
+/*
+ * The first other process that has block device @p dev open (its /proc/PID/fd), as fuser(1) finds it:
+ * an open without O_EXCL (a program reading the loop device an image backs, `exec 9<>/dev/loop0`) is
+ * invisible to the O_EXCL test. @return its pid, its name (printable) in @p comm; 0 if none (or no /proc).
+ */
+static pid_t opened_by(dev_t dev, char *comm, size_t size)
+{
+    DIR *proc = opendir("/proc");
+    pid_t self = getpid(), found = 0;
+    struct dirent *p;
+
+    if (!proc)
+        return 0;
+    while (!found && (p = readdir(proc))) {
+        char path[300];
+        struct dirent *f;
+        DIR *fds;
+        char *end;
+        long pid = strtol(p->d_name, &end, 10);
+
+        if (*end || pid <= 0 || pid == self)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+        fds = opendir(path);
+        if (!fds)
+            continue; /* gone, or not ours to look at */
+        while (!found && (f = readdir(fds))) {
+            struct stat st;
+
+            if (f->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "/proc/%ld/fd/%s", pid, f->d_name);
+            if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == dev)
+                found = (pid_t)pid;
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    if (found) {
+        char path[64];
+        FILE *c;
+
+        snprintf(comm, size, "?");
+        snprintf(path, sizeof(path), "/proc/%ld/comm", (long)found);
+        c = fopen(path, "re");
+        if (c) {
+            if (fgets(comm, (int)size, c))
+                comm[strcspn(comm, "\n")] = '\0';
+            fclose(c);
+            for (char *q = comm; *q; q++)
+                if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+                    *q = '?'; /* anyone names their process */
+        }
+    }
+    return found;
+}
+
 /* Block device node @p node (@p st): mounted, swap, held, or opened exclusively by someone. */
 static int block_busy(const char *node, const struct stat *st, char **ret_why)
 {
+    char comm[64];
+    pid_t pid;
     int fd, r;
 
     r = block_used(st, ret_why);
@@ -279,6 +338,9 @@ static int block_busy(const char *node, const struct stat *st, char **ret_why)
     if (fd < 0)
         return -errno;
     close(fd);
+    pid = opened_by(st->st_rdev, comm, sizeof(comm));
+    if (pid > 0)
+        return busy(ret_why, "open in process %ld (%s)", (long)pid, comm);
     return 0;
 }
 

@@ -40,6 +40,7 @@
 #include "fipsluks/array.h"
 #include "fipsluks/format.h"
 #include "fipsluks/kdf.h"
+#include "fipsluks/migrate.h" /* fl_uuid_valid() */
 #include "fipsluks/secret.h"
 #include "format-target.h"
 #include "luks-disk.h"
@@ -88,18 +89,6 @@ uint32_t fl_format_key_bits(const struct fl_format_params *p)
     if (p->key_bits)
         return p->key_bits;
     return c ? c->default_bits : 0;
-}
-
-static bool uuid_valid(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-            return false;
-    }
-    return true;
 }
 
 static int refuse(const char **ret_option, const char **ret_why, const char *option, const char *why)
@@ -154,7 +143,7 @@ int fl_format_check_params(const struct fl_format_params *p, const char **ret_op
         return refuse(ret_option, ret_why, "label", "longer than the 47 bytes a LUKS2 label holds");
     if (p->subsystem && strlen(p->subsystem) > LUKS2_LABEL_MAX)
         return refuse(ret_option, ret_why, "subsystem", "longer than the 47 bytes a LUKS2 subsystem holds");
-    if (p->uuid && !uuid_valid(p->uuid))
+    if (p->uuid && !fl_uuid_valid(p->uuid))
         return refuse(ret_option, ret_why, "uuid", "not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
     return 0;
 }

@@ -17,12 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/fs.h>
 
 #include <json-c/json.h>
 #include <libcryptsetup.h>
@@ -32,6 +30,7 @@
 #include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
 #include "journal.h"
+#include "target.h"
 #include "util.h"
 
 #define LUKS2_AF_STRIPES 4000u
@@ -504,31 +503,13 @@ static crypt_keyslot_priority to_crypt_priority(enum fl_priority p)
                                      : CRYPT_SLOT_PRIORITY_NORMAL;
 }
 
-/* The open header device: refuse read-only targets and take the migration lock. */
+/* The open header device: refuse read-only targets and take the lock migrate and reencrypt share. */
 static int lock_target(struct fl_migration *m, bool write)
 {
-    const char *dev = m->header ? m->header : m->path;
-    struct flock lk = {.l_type = write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET};
-    struct stat st;
-    int fd, ro = 0;
+    int fd = fl_target_lock(m->header ? m->header : m->path, write ? FL_TARGET_WRITE : FL_TARGET_READ);
 
-    fd = open(dev, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        return errno == EROFS || (write && errno == EPERM) ? -EROFS : -errno; /* EPERM: immutable */
-    if (fstat(fd, &st) < 0 || (S_ISBLK(st.st_mode) && ioctl(fd, BLKROGET, &ro) < 0)) {
-        close(fd);
-        return -errno;
-    }
-    if (write && ro) {
-        close(fd);
-        return -EROFS;
-    }
-    /* An OFD lock: libcryptsetup's own flock() on the same file does not conflict with it. */
-    if (fcntl(fd, F_OFD_SETLK, &lk) < 0) {
-        int r = errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
-        close(fd);
-        return r;
-    }
+        return fd;
     m->lock_fd = fd;
     return 0;
 }

@@ -29,6 +29,8 @@
 #include "fipsluks/reencrypt.h"
 #include "fipsluks/util.h"
 #include "reencrypt-finish.h"
+#include "reencrypt-plan.h"
+#include "target.h"
 
 #ifndef AF_ALG
 #define AF_ALG 38
@@ -48,6 +50,7 @@ struct run {
     bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
     int journal;                   /* the id of fipsluks's reencryption token, or -1 */
     bool made[FL_MAX_KEYSLOTS];    /* keyslots that token says fipsluks created (or was about to) */
+    int lock_fd;                   /* the header device, locked against other migrate/reencrypt runs */
 };
 
 __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, const char *fmt, ...)
@@ -878,17 +881,83 @@ static int already_compatible(struct run *run)
     return r < 0 ? r : 1;
 }
 
+/* ---- before anything is written (reencrypt-plan.c) ---------------------------------------------- */
+
+/* Lock the volume and refuse a target that cannot be written (see reencrypt.h, step 0). */
+static int preflight(struct run *run)
+{
+    int fd = fl_reencrypt_preflight(run->path, run->o->header, run->o->dry_run, run->res->why,
+                                    sizeof(run->res->why));
+
+    if (fd < 0)
+        return fd;
+    run->lock_fd = fd;
+    return 0;
+}
+
+/* In a dry run of a resume: every given secret opens the volume (what the resume would unlock with). */
+static int test_resume_secrets(struct run *run)
+{
+    for (size_t i = 0; i < run->n_secrets; i++) {
+        const struct fl_secret *s = run->secrets[i].secret;
+
+        event(run, FL_REENC_UNLOCK, -1, (int)i);
+        if (crypt_activate_by_passphrase(run->cd, NULL, CRYPT_ANY_SLOT, s->data, s->len, 0) < 0) {
+            run->res->failed_secret = (int)i;
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The plan, once the secrets are known and nothing is written: the new keyslot numbers, the data size,
+ * the estimated rate. @return 1 in a dry run (stop there), 0 to go on (ops->confirm agreed), -errno.
+ */
+static int plan(struct run *run)
+{
+    struct fl_reencrypt_result *res = run->res;
+    uint64_t offset = crypt_get_data_offset(run->cd) * 512;
+    int r;
+
+    res->n_plan = 0;
+    for (size_t k = 0; !res->resumed && k < run->v->n_keyslots; k++) {
+        const struct fl_keyslot *ks = &run->v->keyslots[k];
+
+        if (is_keyslot(run, ks) && run->slot_secret[ks->id])
+            res->plan_old[res->n_plan++] = ks->id;
+    }
+    if (res->n_plan && fl_reencrypt_predict_ids(run->v, res->n_plan, res->plan_new) < 0)
+        res->n_plan = 0; /* no free number: add_keyslots() says so */
+    res->data_size = fl_reencrypt_data_size(run->path, offset);
+    if (run->o->dry_run || (run->ops && run->ops->confirm))
+        (void)fl_reencrypt_measure(run->path, offset, &res->rate); /* an estimate: 0 if it cannot */
+    if (run->o->dry_run) {
+        r = res->resumed ? test_resume_secrets(run) : 0;
+        return r < 0 ? r : 1;
+    }
+    if (run->ops && run->ops->confirm)
+        return run->ops->confirm(run->ops->userdata, res);
+    return 0;
+}
+
 static int reencrypt(struct run *run)
 {
     crypt_reencrypt_info ri;
     int r;
 
+    r = preflight(run);
+    if (r < 0)
+        return r;
     r = check_busy(run, run->path);
     if (r == 0 && run->o->header)
         r = check_busy(run, run->o->header);
     if (r < 0)
         return r;
     r = fl_volume_read(run->path, run->o->header, &run->v);
+    if (r < 0)
+        return r;
+    r = fl_reencrypt_check_uuid(run->v, run->res->why, sizeof(run->res->why));
     if (r < 0)
         return r;
     r = open_device(run);
@@ -911,6 +980,9 @@ static int reencrypt(struct run *run)
                        p.mode == CRYPT_REENCRYPT_ENCRYPT ? "encryption (cryptsetup reencrypt --encrypt)"
                                                          : "decryption (cryptsetup reencrypt --decrypt)");
         run->res->resumed = true;
+        r = plan(run);
+        if (r != 0)
+            return r < 0 ? r : 0;
         event(run, FL_REENC_RESUME, -1, -1);
         r = load_interrupted(run);
         if (r < 0)
@@ -933,6 +1005,9 @@ static int reencrypt(struct run *run)
         r = drop_list(run);
         if (r < 0)
             return r;
+        r = plan(run);
+        if (r != 0)
+            return r < 0 ? r : 0;
         if (run->v->luks_version == 1) {
             r = convert_luks1(run);
             if (r < 0)
@@ -959,6 +1034,8 @@ int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct 
         .path = path, .o = o, .ops = ops, .res = res, .secrets = secrets, .n_secrets = n_secrets};
     int r;
 
+    run.lock_fd = -1;
+    run.journal = -1;
     memset(res, 0, sizeof(*res));
     res->failed_secret = -1;
     for (size_t i = 0; i < n_secrets; i++)
@@ -966,9 +1043,13 @@ int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct 
     if (n_secrets > FL_MAX_KEYSLOTS)
         return -EINVAL;
     r = reencrypt(&run);
+    if (r == -EIO && fl_target_fs_full(path))
+        r = why(&run, -ENOSPC, "no space left on the file system of '%s'", path); /* libcryptsetup says EIO */
     for (size_t k = 0; k < FL_MAX_KEYSLOTS; k++)
         fl_secret_free(run.typed[k]);
     crypt_free(run.cd);
     fl_volume_free(run.v);
+    if (run.lock_fd >= 0)
+        close(run.lock_fd);
     return r;
 }

@@ -161,11 +161,12 @@ fl_expect_exit 1 ptyrun --timeout 60 --expect "Enter passphrase for keyslot 0 [e
 fl_assert_contains "$FL_OUT" "no secret was given for keyslot 1: it would be dropped" "tty: drop listed"
 fl_assert_contains "$FL_OUT" "not confirmed" "tty: not confirmed"
 fl_assert_eq "$sum" "$(fl_sum tty.img)" "tty: image after no"
-# a wrong passphrase is asked again (--tries), then YES drops keyslot 1
+# a wrong passphrase is asked again (--tries), then YES drops keyslot 1, and YES re-encrypts
 fl_expect_exit 0 ptyrun --timeout 60 --expect "keyslot 0 [empty: drop this keyslot]: " --send "wrong-one" \
     --expect "No key available with this passphrase." --expect "keyslot 0 [empty: drop this keyslot]: " \
     --send "reencrypt-secret-0" --expect "keyslot 1 [empty: drop this keyslot]: " --send "" \
-    --expect "Type YES to proceed: " --send "YES" \
+    --expect "Drop these keyslots? Type YES to proceed: " --send "YES" \
+    --expect "Re-encrypt every byte of 'tty.img'? Type YES to proceed: " --send "YES" \
     -- fipsluks reencrypt --pbkdf-force-iterations 1000 --hotzone-size 1048576 tty.img
 fl_assert_contains "$FL_OUT" "Progress: 100.0%, 4 of 4 MiB" "tty: progress line"
 fl_assert_contains "$FL_OUT" "time left 00:00" "tty: time left"

@@ -4,7 +4,8 @@
  * host computes; a whole run from AES-128-XTS with an argon2id keyslot to AES-256-XTS with a
  * PBKDF2 keyslot, the data held to what it was (sectors encrypted by hand with OpenSSL under the
  * old volume key before, decrypted under the new one after); and the refusals that write nothing
- * (a secret that opens no keyslot, a keyslot that would be dropped without confirmation).
+ * (a secret that opens no keyslot, a keyslot that would be dropped without confirmation); the plan
+ * (a dry run, a run not confirmed): keyslot numbers before and after, data size, rate, nothing written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +270,64 @@ static void test_reencrypt_refused(void **state)
     fl_secret_free(zero);
 }
 
+static int not_confirmed(void *userdata, const struct fl_reencrypt_result *plan)
+{
+    struct fl_reencrypt_result *seen = userdata;
+
+    *seen = *plan;
+    return -ECANCELED;
+}
+
+/* The plan: a dry run, and a run whose confirmation says no, write nothing (no backup either). */
+static void test_reencrypt_plan(void **state)
+{
+    struct fl_secret *zero = NULL, *one = NULL;
+    struct fl_migrate_secret secrets[2];
+    struct fl_reencrypt_result res, seen;
+    struct fl_reencrypt_options o = options();
+    struct fl_reencrypt_ops ops = {.userdata = &seen, .confirm = not_confirmed};
+    unsigned char *before, *after;
+
+    (void)state;
+    make_volume();
+    before = image_bytes();
+    assert_int_equal(fl_secret_new("one", 3, &one), 0);
+    assert_int_equal(fl_secret_new("zero", 4, &zero), 0);
+    secrets[0] = (struct fl_migrate_secret){.secret = one, .source = "one", .keyslot = -1};
+    secrets[1] = (struct fl_migrate_secret){.secret = zero, .source = "zero", .keyslot = -1};
+    o.dry_run = true;
+    assert_int_equal(fl_reencrypt(img, &o, secrets, 2, NULL, &res), 0);
+    assert_false(res.wrote);
+    assert_false(res.finished);
+    assert_string_equal(res.backup, "");
+    assert_int_equal(secrets[0].keyslot, 1); /* every secret tested */
+    assert_int_equal(secrets[1].keyslot, 0);
+    assert_int_equal(res.n_plan, 2);
+    assert_int_equal(res.plan_old[0], 0);
+    assert_int_equal(res.plan_new[0], 2);
+    assert_int_equal(res.plan_old[1], 1);
+    assert_int_equal(res.plan_new[1], 3);
+    assert_int_equal(res.data_size, 4 * MIB); /* 20 MiB less the default 16 MiB header */
+    assert_true(res.rate > 0);
+    /* a dry run refuses what the run refuses: a keyslot to drop without confirmation */
+    assert_int_equal(fl_reencrypt(img, &o, secrets, 1, NULL, &res), -ECANCELED);
+    assert_int_equal(res.n_dropped, 1);
+    assert_int_equal(res.dropped[0], 0);
+    o.dry_run = false;
+    /* not confirmed: -ECANCELED with the plan shown, nothing written */
+    assert_int_equal(fl_reencrypt(img, &o, secrets, 2, &ops, &res), -ECANCELED);
+    assert_int_equal(seen.n_plan, 2);
+    assert_int_equal(seen.plan_new[1], 3);
+    assert_false(res.wrote);
+    assert_string_equal(res.backup, "");
+    after = image_bytes();
+    assert_memory_equal(before, after, 20 * MIB);
+    free(before);
+    free(after);
+    fl_secret_free(zero);
+    fl_secret_free(one);
+}
+
 static int setup(void **state)
 {
     if (!mkdtemp(dir))
@@ -289,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_cipher_computable),
         cmocka_unit_test(test_reencrypt_run),
         cmocka_unit_test(test_reencrypt_refused),
+        cmocka_unit_test(test_reencrypt_plan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
