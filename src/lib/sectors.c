@@ -307,7 +307,7 @@ fail:
 static int engine_open(struct engine *e, enum fl_sector_backend backend, const char *name, const char *chain,
                        const void *key, size_t key_len, size_t probe_len)
 {
-    int r = -ENOENT;
+    int r;
 
     engine_init(e);
     if (backend != FL_SECTOR_KERNEL) {
@@ -381,6 +381,7 @@ int fl_sector_cipher_new_backend(const char *spec, const void *key, size_t key_l
         return -ENOMEM;
     c->sector_size = sector_size;
     c->iv_mode = s.iv_mode;
+    engine_init(&c->data);
     engine_init(&c->essiv);
     r = engine_open(&c->data, backend, s.name, s.chain, key, key_len, sector_size);
     if (r < 0)
@@ -531,15 +532,15 @@ int fl_samples_take(int fd, uint64_t data_offset, uint64_t data_size, uint64_t i
     struct fl_samples s = {.sector_size = sector_size};
     unsigned char *buf;
     uint64_t sectors;
+    size_t max;
     int r = 0;
 
     if (!c || !out || fd < 0 || n == 0 || !sector_size_valid(sector_size) || c->sector_size != sector_size ||
         data_size == 0 || data_size % sector_size || !within_off_t(data_offset, 0, data_size))
         return -EINVAL;
     sectors = data_size / sector_size;
-    s.n = n < FL_SAMPLES_MAX ? n : FL_SAMPLES_MAX;
-    if (s.n > sectors)
-        s.n = (size_t)sectors;
+    max = sectors < FL_SAMPLES_MAX ? (size_t)sectors : FL_SAMPLES_MAX;
+    s.n = n < max ? n : max;
     /* sector i * (sectors - 1) / (n - 1): 0 and the last, strictly increasing as sectors >= n
        (sectors < 2^55, so the product stays below 2^60) */
     for (size_t i = 0; i < s.n; i++)
