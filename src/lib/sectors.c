@@ -160,8 +160,8 @@ static int ossl_op(struct engine *e, int enc, const unsigned char *iv, unsigned 
     if (len > INT_MAX)
         return -EIO;
     if (EVP_CipherInit_ex2(ctx, NULL, NULL, e->iv_len ? iv : NULL, enc, NULL) != 1 ||
-        EVP_CipherUpdate(ctx, buf, &out, buf, (int)len) != 1 || EVP_CipherFinal_ex(ctx, buf + out, &fin) != 1 ||
-        (size_t)out + (size_t)fin != len)
+        EVP_CipherUpdate(ctx, buf, &out, buf, (int)len) != 1 ||
+        EVP_CipherFinal_ex(ctx, buf + out, &fin) != 1 || (size_t)out + (size_t)fin != len)
         return -EIO;
     return 0;
 }
@@ -192,8 +192,8 @@ static int ossl_open(struct engine *e, const char *name, const char *chain, cons
         goto out;
     }
     if (EVP_CipherInit_ex2(e->enc, c, key, NULL, 1, NULL) != 1 ||
-        EVP_CipherInit_ex2(e->dec, c, key, NULL, 0, NULL) != 1 || EVP_CIPHER_CTX_set_padding(e->enc, 0) != 1 ||
-        EVP_CIPHER_CTX_set_padding(e->dec, 0) != 1)
+        EVP_CipherInit_ex2(e->dec, c, key, NULL, 0, NULL) != 1 ||
+        EVP_CIPHER_CTX_set_padding(e->enc, 0) != 1 || EVP_CIPHER_CTX_set_padding(e->dec, 0) != 1)
         goto out;
     e->backend = FL_SECTOR_OPENSSL;
     r = 0;
@@ -348,7 +348,8 @@ static int essiv_open(struct fl_sector_cipher *c, const struct spec *s, enum fl_
     if (r == 0)
         r = engine_open(&c->essiv, backend, s->name, "ecb", salt, salt_len, c->data.iv_len);
     crypt_safe_free(salt); /* wipes */
-    if (r == -EINVAL) /* no such key size for this cipher: dm-crypt cannot set it up either */
+    /* -EINVAL: no such key size for this cipher (aes with sha1's 160 bits); dm-crypt fails too */
+    if (r == -EINVAL)
         r = -ENOTSUP;
     if (r == 0) { /* ECB over exactly one IV: the block size must be the IV size */
         unsigned char iv[IV_MAX] = {0};
@@ -672,7 +673,8 @@ json_object *fl_samples_to_json(const struct fl_samples *s)
             text[2 * b + 1] = hex[s->digest[i][b] & 0xf];
         }
         text[32] = '\0';
-        if (add(offsets, NULL, u64_string(s->offset[i])) < 0 || add(digests, NULL, json_object_new_string(text)) < 0)
+        if (add(offsets, NULL, u64_string(s->offset[i])) < 0 ||
+            add(digests, NULL, json_object_new_string(text)) < 0)
             goto fail;
     }
     return o;
@@ -711,8 +713,10 @@ int fl_samples_from_json(json_object *o, struct fl_samples *out)
         !sector_size_valid((uint32_t)size))
         return -EINVAL;
     s.sector_size = (uint32_t)size;
-    if (!json_object_object_get_ex(o, "offsets", &offsets) || !json_object_is_type(offsets, json_type_array) ||
-        !json_object_object_get_ex(o, "sha256_16", &digests) || !json_object_is_type(digests, json_type_array))
+    if (!json_object_object_get_ex(o, "offsets", &offsets) ||
+        !json_object_is_type(offsets, json_type_array) ||
+        !json_object_object_get_ex(o, "sha256_16", &digests) ||
+        !json_object_is_type(digests, json_type_array))
         return -EINVAL;
     s.n = json_object_array_length(offsets);
     if (s.n == 0 || s.n > FL_SAMPLES_MAX || json_object_array_length(digests) != s.n)

@@ -2,7 +2,9 @@
 /*
  * Unit tests of src/lib/sectors.c: sectors of a LUKS2 image made by libcryptsetup, written by
  * fl_sector_encrypt() and read back by an independent AES-XTS (OpenSSL called here) and through
- * cryptsetup's own view of the volume (its cipher, sector size, data offset and volume key); the
+ * cryptsetup's own view of the volume (its cipher, sector size, data offset and volume key); files
+ * encrypted by `cryptsetup reencrypt --encrypt` (libcryptsetup's own copy of dm-crypt's IV modes)
+ * in ten cipher, key and sector sizes, decrypted here; the
  * OpenSSL and kernel (AF_ALG) backends against each other; each IV mode against a computation by
  * hand; the refusals; samples taken and checked on an image file, with one sampled sector and one
  * sector outside the sample changed on disk; the samples' JSON and malformed JSON; the digest of
@@ -18,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/if_alg.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -80,7 +84,8 @@ static void ossl(const char *name, const unsigned char *key, const unsigned char
 }
 
 /* AES-XTS (key_len 32 or 64) with the plain64 IV of 512-byte sector number @p tweak. */
-static void xts(const unsigned char *key, size_t key_len, uint64_t tweak, unsigned char *buf, size_t len, int enc)
+static void xts(const unsigned char *key, size_t key_len, uint64_t tweak, unsigned char *buf, size_t len,
+                int enc)
 {
     unsigned char iv[16] = {0};
 
@@ -129,7 +134,7 @@ ssize_t __wrap_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t __wrap_read(int fd, void *buf, size_t len);
 int __wrap_close(int fd);
 
-static bool fake_alg;   /* simulate AF_ALG when the kernel has none */
+static bool fake_alg;    /* simulate AF_ALG when the kernel has none */
 static int fake_alg_ops; /* sendmsg() calls the simulation answered */
 
 #define FAKE_MAX 16
@@ -463,6 +468,138 @@ static void test_known_answer_luks2(void **state)
     close(fd);
 }
 
+/* Run @p argv (no shell), its output to /dev/null: its exit status, or 127 when it cannot run. */
+static int run(const char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status, r;
+
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0)
+        return 127;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* libcryptsetup's own sector crypto (lib/crypto_backend/crypto_storage.c, its userspace copy of
+   dm-crypt's IV generators) encrypts a file in place: `cryptsetup reencrypt --encrypt` with a
+   detached header, offline. fl_sector_decrypt() with the volume key and spec read back from that
+   header must give the plaintext, and fl_sector_encrypt() of the plaintext the bytes on disk. */
+static void test_cryptsetup_encrypts(void **state)
+{
+    static const struct {
+        const char *spec, *key_bits, *sector_size;
+    } specs[] = {
+        {"aes-xts-plain64", "512", "4096"},      {"aes-xts-plain64", "256", "512"},
+        {"aes-cbc-essiv:sha256", "256", "4096"}, {"aes-cbc-essiv:sha256", "128", "512"},
+        {"aes-xts-essiv:sha256", "256", "512"},  {"aes-xts-plain64be", "512", "512"},
+        {"aes-cbc-plain", "128", "4096"},        {"aes-cbc-plain64", "256", "1024"},
+        {"aes-cbc-null", "256", "1024"},         {"aes-ecb", "256", "2048"},
+    };
+    const size_t size = MIB;
+    char data[sizeof(dir) + 16], hdr[sizeof(dir) + 16], pw[sizeof(dir) + 16], spec[64];
+    unsigned char *plain = malloc(size), *disk = malloc(size), vk[64], digest[32], want[32];
+    size_t vk_len;
+    int fd;
+
+    assert_non_null(plain);
+    assert_non_null(disk);
+    snprintf(data, sizeof(data), "%s/data", dir);
+    snprintf(hdr, sizeof(hdr), "%s/hdr", dir);
+    snprintf(pw, sizeof(pw), "%s/pw", dir);
+    fixture_image(pw, 0);
+    fixture_pwrite(pw, "pw", 2, 0);
+    for (size_t o = 0; o < size; o += 512)
+        plaintext(o, plain + o, 512);
+    sha256(plain, size, want);
+
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        const char *const argv[] = {"cryptsetup",
+                                    "reencrypt",
+                                    "--encrypt",
+                                    "--type",
+                                    "luks2",
+                                    "--cipher",
+                                    specs[i].spec,
+                                    "--key-size",
+                                    specs[i].key_bits,
+                                    "--sector-size",
+                                    specs[i].sector_size,
+                                    "--header",
+                                    hdr,
+                                    "--force-offline-reencrypt",
+                                    "--pbkdf",
+                                    "pbkdf2",
+                                    "--pbkdf-force-iterations",
+                                    "1000",
+                                    "--batch-mode",
+                                    "--key-file",
+                                    pw,
+                                    data,
+                                    NULL};
+        struct crypt_device *cd;
+        struct fl_sector_cipher *c;
+        struct fl_samples s;
+        uint32_t ss;
+        int r;
+
+        print_message("%s, %s-bit key, %s-byte sectors\n", specs[i].spec, specs[i].key_bits,
+                      specs[i].sector_size);
+        fixture_image(data, size);
+        fixture_pwrite(data, plain, size, 0);
+        fixture_image(hdr, 16 * MIB);
+        r = run(argv);
+        if (r == 127) {
+            free(plain);
+            free(disk);
+            skip(); /* no cryptsetup binary */
+        }
+        assert_int_equal(r, 0);
+
+        /* the volume as libcryptsetup sees it */
+        assert_int_equal(crypt_init_data_device(&cd, hdr, data), 0);
+        assert_int_equal(crypt_load(cd, CRYPT_LUKS2, NULL), 0);
+        vk_len = sizeof(vk);
+        assert_int_equal(crypt_volume_key_get(cd, CRYPT_ANY_SLOT, (char *)vk, &vk_len, "pw", 2), 0);
+        snprintf(spec, sizeof(spec), "%s-%s", crypt_get_cipher(cd), crypt_get_cipher_mode(cd));
+        assert_string_equal(spec, specs[i].spec);
+        assert_int_equal(crypt_get_data_offset(cd), 0);
+        assert_int_equal(crypt_get_iv_offset(cd), 0);
+        ss = (uint32_t)crypt_get_sector_size(cd);
+        assert_int_equal(ss, (uint32_t)atoi(specs[i].sector_size));
+        crypt_free(cd);
+
+        fd = open(data, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(pread(fd, disk, size, 0), (ssize_t)size);
+        assert_memory_not_equal(disk, plain, 4096);
+        c = cipher(spec, vk, vk_len, ss, FL_SECTOR_ANY);
+        assert_int_equal(fl_data_digest(fd, 0, size, 0, ss, c, digest), 0);
+        assert_memory_equal(digest, want, sizeof(digest));
+        for (size_t o = 0; o < size; o += ss) {
+            unsigned char buf[4096];
+
+            memcpy(buf, plain + o, ss);
+            assert_int_equal(fl_sector_encrypt(c, fl_sector_iv(o, 0), buf), 0);
+            assert_memory_equal(buf, disk + o, ss);
+        }
+        assert_int_equal(fl_samples_take(fd, 0, size, 0, ss, c, 32, &s), 0);
+        for (size_t k = 0; k < s.n; k++) {
+            sha256(plain + s.offset[k], ss, digest);
+            assert_memory_equal(s.digest[k], digest, 16);
+        }
+        fl_sector_cipher_free(c);
+        close(fd);
+    }
+    free(plain);
+    free(disk);
+}
+
 /* The same bytes from OpenSSL and from the kernel, for ciphers both have. */
 static void test_backends_agree(void **state)
 {
@@ -470,9 +607,9 @@ static void test_backends_agree(void **state)
         const char *spec;
         size_t key_len;
     } specs[] = {
-        {"aes-xts-plain64", 64},   {"aes-xts-plain64", 32},     {"aes-cbc-essiv:sha256", 32},
-        {"aes-cbc-plain64", 16},   {"aes-xts-plain64be", 64},   {"aes-cbc-plain", 24},
-        {"aes-cbc-null", 32},      {"aes-ecb", 32},             {"aes-xts-essiv:sha256", 64},
+        {"aes-xts-plain64", 64}, {"aes-xts-plain64", 32},   {"aes-cbc-essiv:sha256", 32},
+        {"aes-cbc-plain64", 16}, {"aes-xts-plain64be", 64}, {"aes-cbc-plain", 24},
+        {"aes-cbc-null", 32},    {"aes-ecb", 32},           {"aes-xts-essiv:sha256", 64},
     };
     static const uint64_t sectors[] = {0, 1, 8, 0xffffffffu, 0x100000007ull, UINT64_MAX};
     unsigned char key[64], plain[4096], a[4096], b[4096];
@@ -487,10 +624,12 @@ static void test_backends_agree(void **state)
     /* the kernel backend alone: a cipher it does not have is not computable; no OpenSSL fallback */
     pattern(key, sizeof(key), 2);
     if (simulated)
-        assert_int_equal(fl_sector_cipher_new_backend("serpent-xts-plain64", key, 64, 512, FL_SECTOR_KERNEL, &c),
-                         -ENOTSUP);
-    assert_int_equal(fl_sector_cipher_new_backend("nosuchcipher-xts-plain64", key, 64, 512, FL_SECTOR_KERNEL, &c),
-                     -ENOTSUP);
+        assert_int_equal(
+            fl_sector_cipher_new_backend("serpent-xts-plain64", key, 64, 512, FL_SECTOR_KERNEL, &c),
+            -ENOTSUP);
+    assert_int_equal(
+        fl_sector_cipher_new_backend("nosuchcipher-xts-plain64", key, 64, 512, FL_SECTOR_KERNEL, &c),
+        -ENOTSUP);
     assert_null(c);
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
         struct fl_sector_cipher *o, *k;
@@ -517,7 +656,8 @@ static void test_backends_agree(void **state)
     if (simulated) {
         /* every sector of the kernel ciphers went through the simulation: 2 per sector and spec, plus
            the IV-size probes, plus ESSIV's one-block encryptions */
-        assert_true(fake_alg_ops >= (int)(2 * sizeof(specs) / sizeof(specs[0]) * sizeof(sectors) / sizeof(sectors[0])));
+        assert_true(fake_alg_ops >=
+                    (int)(2 * sizeof(specs) / sizeof(specs[0]) * sizeof(sectors) / sizeof(sectors[0])));
         fake_alg = false;
     }
 }
@@ -525,7 +665,8 @@ static void test_backends_agree(void **state)
 /* Ciphers OpenSSL does not have come from the kernel: a round trip, and distinct from each other. */
 static void test_kernel_only_ciphers(void **state)
 {
-    static const char *const specs[] = {"serpent-xts-plain64", "twofish-cbc-plain64", "serpent-cbc-essiv:sha256"};
+    static const char *const specs[] = {"serpent-xts-plain64", "twofish-cbc-plain64",
+                                        "serpent-cbc-essiv:sha256"};
     unsigned char key[64], plain[512], buf[512], first[512];
     struct fl_sector_cipher *c = NULL;
 
@@ -643,12 +784,28 @@ static void test_iv_modes(void **state)
 static void test_refused(void **state)
 {
     static const char *const unsupported[] = {
-        "aes-cbc-lmk",         "aes-xts-tcw",           "aes-cbc-benbi",      "aes-cbc-random",
-        "aes-cbc-eboiv",       "aes-xts-elephant:sha256", "AES-xts-plain64",  "aes-xts-plain64;x",
-        "aes xts-plain64",     "aes-xts-pl\xc3\xa4in64", "cipher_null-ecb",    "capi:xts(aes)-plain64",
-        "aes:64-cbc-lmk",      "aes-cbc",               "aes-xts-",           "-xts-plain64",
-        "nosuchcipher-xts-plain64", "aes-cbc-essiv:nosuchhash", "aes-cbc-essiv:", "aes-cbc-plain64:x",
-        "aes-cbc-essiv:sha256:x", "aes-cbc-essiv:sha1", /* a 160-bit key: no such AES */
+        "aes-cbc-lmk",
+        "aes-xts-tcw",
+        "aes-cbc-benbi",
+        "aes-cbc-random",
+        "aes-cbc-eboiv",
+        "aes-xts-elephant:sha256",
+        "AES-xts-plain64",
+        "aes-xts-plain64;x",
+        "aes xts-plain64",
+        "aes-xts-pl\xc3\xa4in64",
+        "cipher_null-ecb",
+        "capi:xts(aes)-plain64",
+        "aes:64-cbc-lmk",
+        "aes-cbc",
+        "aes-xts-",
+        "-xts-plain64",
+        "nosuchcipher-xts-plain64",
+        "aes-cbc-essiv:nosuchhash",
+        "aes-cbc-essiv:",
+        "aes-cbc-plain64:x",
+        "aes-cbc-essiv:sha256:x",
+        "aes-cbc-essiv:sha1", /* a 160-bit key: no such AES */
         "aes-xts-plain64-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     };
     unsigned char key[64];
@@ -683,11 +840,20 @@ static void test_agrees_with_computable(void **state)
         const char *spec;
         uint32_t key_bits;
     } specs[] = {
-        {"aes-xts-plain64", 512},      {"aes-xts-plain64", 256},     {"aes-cbc-essiv:sha256", 256},
-        {"aes-cbc-essiv:sha256", 128}, {"aes-xts-plain", 512},       {"aes-cbc-plain64be", 128},
-        {"aes-ecb", 256},              {"serpent-xts-plain64", 512}, {"twofish-cbc-plain64", 256},
-        {"camellia-xts-plain64", 512}, {"camellia-cbc-plain64", 256}, {"aes-xts-plain64", 384},
-        {"nosuchcipher-xts-plain64", 512}, {"aes-ctr-plain64", 256},
+        {"aes-xts-plain64", 512},
+        {"aes-xts-plain64", 256},
+        {"aes-cbc-essiv:sha256", 256},
+        {"aes-cbc-essiv:sha256", 128},
+        {"aes-xts-plain", 512},
+        {"aes-cbc-plain64be", 128},
+        {"aes-ecb", 256},
+        {"serpent-xts-plain64", 512},
+        {"twofish-cbc-plain64", 256},
+        {"camellia-xts-plain64", 512},
+        {"camellia-cbc-plain64", 256},
+        {"aes-xts-plain64", 384},
+        {"nosuchcipher-xts-plain64", 512},
+        {"aes-ctr-plain64", 256},
     };
     unsigned char key[64];
 
@@ -785,7 +951,7 @@ static void test_samples_spread(void **state)
     assert_int_equal(fl_samples_take(fd, DATA_OFFSET, 1000 * 4096, 0, 4096, c, 32, &s), -EINVAL);
     assert_int_equal(fl_samples_take(fd, UINT64_MAX - 511, 512, 0, 512, c, 32, &s), -EINVAL);
     assert_int_equal(fl_samples_take(fd, DATA_OFFSET, 1001 * 512, 0, 512, c, 32, &s), -EIO); /* short read */
-    assert_int_equal(s.n, 0x5a5a5a5a5a5a5a5aull); /* untouched */
+    assert_int_equal(s.n, 0x5a5a5a5a5a5a5a5aull);                                            /* untouched */
     close(fd);
     fl_sector_cipher_free(c);
 }
@@ -970,15 +1136,18 @@ static void test_json_malformed(void **state)
         "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[\"000102030405060708090a0b0c0d0e0g\"]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[\"000102030405060708090A0B0C0D0E0F\"]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[\"000102030405060708090a0b0c0d0e\"]}",
-        "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[\"000102030405060708090a0b0c0d0e0f00\"]}",
-        "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[\"000102030405060708090a0b0c0d0e\\u0000f\"]}",
+        "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[\"000102030405060708090a0b0c0d0e0f00\"]"
+        "}",
+        "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":["
+        "\"000102030405060708090a0b0c0d0e\\u0000f\"]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"0\"],\"sha256_16\":[16]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"100\"],\"sha256_16\":[" D "]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"-4096\"],\"sha256_16\":[" D "]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"4096\",\"0\"],\"sha256_16\":[" D "," D "]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"4096\",\"4096\"],\"sha256_16\":[" D "," D "]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"9223372036854775808\"],\"sha256_16\":[" D "]}", /* 2^63 */
-        "{\"sector_size\":\"4096\",\"offsets\":[\"9223372036854771712\"],\"sha256_16\":[" D "]}", /* ends at 2^63 */
+        "{\"sector_size\":\"4096\",\"offsets\":[\"9223372036854771712\"],\"sha256_16\":[" D
+        "]}", /* ends at 2^63 */
         "{\"sector_size\":\"4096\",\"offsets\":[\"18446744073709547520\"],\"sha256_16\":[" D "]}",
         "{\"sector_size\":\"4096\",\"offsets\":[\"18446744073709551616\"],\"sha256_16\":[" D "]}", /* 2^64 */
         "{\"sector_size\":\"4096\",\"offsets\":[\"4096\\u0000\"],\"sha256_16\":[" D "]}",
@@ -1013,11 +1182,17 @@ static void test_json_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_answer_luks2), cmocka_unit_test_teardown(test_backends_agree, fake_alg_off),
-        cmocka_unit_test(test_kernel_only_ciphers), cmocka_unit_test(test_iv_modes),
-        cmocka_unit_test(test_refused),          cmocka_unit_test(test_agrees_with_computable),
-        cmocka_unit_test(test_samples_spread),   cmocka_unit_test(test_samples_check),
-        cmocka_unit_test(test_json),             cmocka_unit_test(test_json_malformed),
+        cmocka_unit_test(test_known_answer_luks2),
+        cmocka_unit_test(test_cryptsetup_encrypts),
+        cmocka_unit_test_teardown(test_backends_agree, fake_alg_off),
+        cmocka_unit_test(test_kernel_only_ciphers),
+        cmocka_unit_test(test_iv_modes),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_agrees_with_computable),
+        cmocka_unit_test(test_samples_spread),
+        cmocka_unit_test(test_samples_check),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_malformed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
