@@ -38,10 +38,13 @@ uint64_t fl_sector_iv(uint64_t offset_in_segment, uint64_t iv_tweak);
  * The block cipher comes from OpenSSL ("aes-256-xts") when it has it, else from the kernel's
  * crypto API over AF_ALG ("xts(serpent)"): where fl_cipher_computable(spec, key_len * 8) is 1,
  * this succeeds for the IV modes above (essiv: when its hash's size is a key size of the cipher).
- * @return 0 and *@p ret, or -EINVAL (no spec or key, a sector size not listed), -ENOTSUP (a spec
- *         with other characters than [a-z0-9-:], an IV mode not listed (benbi, lmk, tcw, random,
- *         eboiv, ...), cipher_null, or neither OpenSSL nor the kernel computes it with this key
- *         size), -ENOMEM.
+ * One handle is used by one thread at a time (it holds the backends' contexts).
+ * @return 0 and *@p ret, or -EINVAL (no spec or key, an odd xts key length, a sector size not
+ *         listed, or the backend that has the cipher refuses this key: a key size the kernel's
+ *         cipher lacks, XTS halves that are equal where that is refused), -ENOTSUP (a spec with
+ *         other characters than [a-z0-9-:], an IV mode not listed (benbi, lmk, tcw, random,
+ *         eboiv, ...), no IV mode for a chain mode that takes one, cipher_null, an ESSIV hash
+ *         OpenSSL lacks, or neither OpenSSL nor the kernel has the cipher), -ENOMEM.
  */
 int fl_sector_cipher_new(const char *spec, const void *key, size_t key_len, uint32_t sector_size,
                          struct fl_sector_cipher **ret);
