@@ -110,6 +110,7 @@ struct fl_reencrypt_result {
     bool finished;         /**< the data is re-encrypted and the old key is gone */
     bool interrupted;      /**< ops->progress stopped it; the same call continues */
     bool nothing_to_do;    /**< the volume was FIPS-compatible and not in reencryption: nothing written */
+    size_t samples_proven; /**< sampled sectors that decrypt under the new key to what they were (0: none) */
     int failed_secret;     /**< index of a secret that opens no keyslot, or -1 */
     int old_ids[FL_MAX_KEYSLOTS], new_ids[FL_MAX_KEYSLOTS]; /**< kept keyslot -> its new keyslot */
     size_t n_kept;

@@ -468,8 +468,11 @@ static int explain(struct run *run, int r)
         if (res->why[0])
             return fail(run, r, "%s", res->why);
         break;
-    case EMEDIUMTYPE:
     case EUCLEAN:
+        if (res->why[0])
+            return fail(run, r, "cannot re-encrypt '%s': %s", path, res->why);
+        /* fall through */
+    case EMEDIUMTYPE:
     case ENOENT:
     case EACCES:
         if (!res->wrote)
@@ -516,6 +519,10 @@ static int verdict(struct run *run)
         return FL_EXIT_OK;
     }
     warn_renumbered(out, run->res.old_ids, run->res.new_ids, run->res.n_kept);
+    if (run->res.samples_proven)
+        fprintf(out, "data proven: %zu sectors sampled over the whole device before the first write decrypt to the "
+                     "same bytes under the new key\n",
+                run->res.samples_proven);
     if (run->res.n_dropped) {
         fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
         for (size_t i = 0; i < run->res.n_dropped; i++)

@@ -29,6 +29,7 @@
 #include "fipsluks/reencrypt.h"
 #include "fipsluks/util.h"
 #include "reencrypt-finish.h"
+#include "sectors.h"
 #include "reencrypt-plan.h"
 #include "target.h"
 
@@ -50,6 +51,9 @@ struct run {
     bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
     int journal;                   /* the id of fipsluks's reencryption token, or -1 */
     bool made[FL_MAX_KEYSLOTS];    /* keyslots that token says fipsluks created (or was about to) */
+    struct fl_samples samples;     /* digests of sampled plaintext sectors, taken before the first data write */
+    char journal_backup[PATH_MAX]; /* the backup the journal names: for messages only, never opened */
+    bool have_samples;
     int lock_fd;                   /* the header device, locked against other migrate/reencrypt runs */
 };
 
@@ -339,6 +343,8 @@ static void read_journal(struct run *run)
 {
     memset(run->made, 0, sizeof(run->made));
     run->journal = -1;
+    run->have_samples = false;
+    run->journal_backup[0] = '\0';
     for (int id = 0; id < FL_MAX_TOKENS && run->journal < 0; id++) {
         const char *json = NULL, *type = NULL;
         json_object *root, *o = NULL, *list = NULL;
@@ -349,6 +355,17 @@ static void read_journal(struct run *run)
             type = json_object_get_string(o);
         if (type && !strcmp(type, JOURNAL_TYPE)) {
             run->journal = id;
+            run->have_samples = json_object_object_get_ex(root, "samples", &o) &&
+                                fl_samples_from_json(o, &run->samples) == 0;
+            if (json_object_object_get_ex(root, "backup", &o) && json_object_is_type(o, json_type_string)) {
+                /* header bytes are untrusted: printable ASCII only, for a message */
+                char *b = run->journal_backup;
+
+                snprintf(b, sizeof(run->journal_backup), "%s", json_object_get_string(o));
+                for (; *b; b++)
+                    if (*b < 0x20 || *b > 0x7e)
+                        *b = '?';
+            }
             if (json_object_object_get_ex(root, "new_keyslots", &list) &&
                 json_object_is_type(list, json_type_array))
                 for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -383,6 +400,17 @@ static int write_journal(struct run *run, const int *ids, size_t n)
         json_object_array_add(list, json_object_new_string(buf));
     }
     json_object_object_add(root, "new_keyslots", list);
+    if (run->res->backup[0])
+        json_object_object_add(root, "backup", json_object_new_string(run->res->backup));
+    if (run->have_samples) {
+        json_object *samples = fl_samples_to_json(&run->samples);
+
+        if (!samples) {
+            json_object_put(root);
+            return -ENOMEM;
+        }
+        json_object_object_add(root, "samples", samples);
+    }
     r = crypt_token_json_set(run->cd, run->journal >= 0 ? run->journal : CRYPT_ANY_TOKEN,
                              json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
     json_object_put(root);
@@ -634,6 +662,89 @@ static void remove_new_keyslots(struct run *run)
     (void)drop_journal(run);
 }
 
+/* ---- the data, proven ------------------------------------------------------------------------------ */
+
+/*
+ * A sector cipher for the volume's data segment, keyed with the volume key @p s opens (keyslot @p keyslot,
+ * or CRYPT_ANY_SLOT), and where the data lies: its offset, size (whole sectors) and IV offset.
+ */
+static int data_cipher(struct run *run, int keyslot, const struct fl_secret *s, struct fl_sector_cipher **ret,
+                       uint64_t *ret_offset, uint64_t *ret_size)
+{
+    int key_size = crypt_get_volume_key_size(run->cd);
+    size_t n = key_size > 0 ? (size_t)key_size : 0;
+    uint32_t sector = (uint32_t)crypt_get_sector_size(run->cd);
+    char *vk = n ? crypt_safe_alloc(n) : NULL;
+    int r;
+
+    if (!vk || !sector || run->v->n_segments < 1 || !run->v->segments[0].cipher) {
+        crypt_safe_free(vk);
+        return vk ? -EINVAL : -ENOMEM;
+    }
+    r = crypt_volume_key_get(run->cd, keyslot, vk, &n, s->data, s->len);
+    if (r >= 0)
+        r = fl_sector_cipher_new(run->v->segments[0].cipher, vk, n, sector, ret);
+    crypt_safe_free(vk);
+    *ret_offset = crypt_get_data_offset(run->cd) * 512;
+    *ret_size = fl_reencrypt_data_size(run->path, *ret_offset) / sector * sector;
+    return r < 0 ? r : 0;
+}
+
+/* Before the first data write: digests of the plaintext of a sample of sectors spread over the device. */
+static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
+{
+    struct fl_sector_cipher *c = NULL;
+    uint64_t offset, size;
+    int fd, r = data_cipher(run, keyslot, s, &c, &offset, &size);
+
+    if (r < 0)
+        return why(run, r, "cannot decrypt the data with the old volume key here (%s), so the result could not be "
+                           "proven; nothing was written",
+                   strerror(-r));
+    fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    r = fd < 0 ? -errno
+               : fl_samples_take(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd),
+                                 (uint32_t)crypt_get_sector_size(run->cd), c, FL_SAMPLES_MAX, &run->samples);
+    if (fd >= 0)
+        close(fd);
+    fl_sector_cipher_free(c);
+    run->have_samples = r == 0;
+    return r;
+}
+
+/* After the last step: the sampled sectors decrypt, under the new key, to what they were. */
+static int check_samples(struct run *run)
+{
+    const struct fl_secret *s = run->n_secrets ? run->secrets[0].secret : run->typed[0];
+    struct fl_sector_cipher *c = NULL;
+    uint64_t offset, size;
+    size_t bad = 0;
+    int fd, r;
+
+    for (size_t k = 0; !s && k < FL_MAX_KEYSLOTS; k++)
+        s = run->typed[k];
+    if (!run->have_samples || !s)
+        return 0;
+    r = data_cipher(run, CRYPT_ANY_SLOT, s, &c, &offset, &size);
+    if (r < 0)
+        return why(run, -EIO, "cannot decrypt the re-encrypted data to prove it (%s)", strerror(-r));
+    fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    r = fd < 0 ? -errno : fl_samples_check(fd, offset, (uint64_t)crypt_get_iv_offset(run->cd), c, &run->samples, &bad);
+    if (fd >= 0)
+        close(fd);
+    fl_sector_cipher_free(c);
+    if (r == -EIO)
+        return why(run, -EIO,
+                   "the data does not decrypt to what it was before: the sector at data offset %llu differs "
+                   "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header backup%s%s and "
+                   "do not write to the volume",
+                   (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
+                   run->journal_backup[0] ? " " : "", run->journal_backup);
+    if (r == 0)
+        run->res->samples_proven = run->samples.n;
+    return r;
+}
+
 static int start(struct run *run)
 {
     struct crypt_params_luks2 luks2 = {.sector_size = (uint32_t)crypt_get_sector_size(run->cd)};
@@ -651,6 +762,15 @@ static int start(struct run *run)
     r = remove_leftovers(run);
     if (r < 0)
         return r;
+    for (size_t k = 0; k < run->v->n_keyslots && !run->have_samples; k++) {
+        const struct fl_keyslot *ks = &run->v->keyslots[k];
+
+        if (is_keyslot(run, ks) && run->slot_secret[ks->id]) {
+            r = take_samples(run, ks->id, run->slot_secret[ks->id]);
+            if (r < 0)
+                return r;
+        }
+    }
     r = add_keyslots(run, &old, &new, &s);
     if (r < 0) {
         size_t added = run->res->n_kept;
@@ -851,8 +971,10 @@ static int conclude(struct run *run)
         r = verify(run);
     if (r == 0) {
         read_journal(run);
-        r = drop_journal(run);
+        r = check_samples(run);
     }
+    if (r == 0)
+        r = drop_journal(run);
     return r;
 }
 
