@@ -66,6 +66,9 @@ struct fl_reencrypt_options {
     const char *resilience;
     /** Test every secret and fill the plan in the result, then stop: nothing is written. */
     bool dry_run;
+    /** Prove every sector, not a sample: a digest of the whole plaintext under the old key before the first
+     *  data write (kept in the journal) and under the new key at the end, one read of the device each. */
+    bool verify_full;
 };
 
 enum fl_reencrypt_event {
@@ -111,6 +114,7 @@ struct fl_reencrypt_result {
     bool interrupted;      /**< ops->progress stopped it; the same call continues */
     bool nothing_to_do;    /**< the volume was FIPS-compatible and not in reencryption: nothing written */
     size_t samples_proven; /**< sampled sectors that decrypt under the new key to what they were (0: none) */
+    bool data_proven_full; /**< with verify_full: the whole plaintext is what it was */
     int failed_secret;     /**< index of a secret that opens no keyslot, or -1 */
     int old_ids[FL_MAX_KEYSLOTS], new_ids[FL_MAX_KEYSLOTS]; /**< kept keyslot -> its new keyslot */
     size_t n_kept;

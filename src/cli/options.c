@@ -116,6 +116,9 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                              .help = "Re-encrypt at most BYTES per step (default: libcryptsetup's)"},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
                            .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
+    [FL_OPT_VERIFY_DATA] = {"verify-data", 0, FL_ARG_STRING, "HOW", FL_GROUP_VERB, REENCRYPT,
+                            .help = "Prove the data: sample (default: 32 sectors) or full (every sector: one more "
+                                    "read of the device before and after)"},
     [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
                         .help = "Test every secret and print the plan; change nothing",
                         .help_for = {[FL_VERB_REENCRYPT] = dry_run_reencrypt}},

@@ -24,7 +24,7 @@
 struct opts {
     struct fl_args args; /* the command line, which owns the strings below */
     char *const *key_files;
-    const char *hash, *header, *backup, *resilience;
+    const char *hash, *header, *backup, *resilience, *verify_data;
     const char *path;
     uint32_t iter_time, iterations;
     uint64_t hotzone;
@@ -93,6 +93,7 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->header = fl_arg(a, FL_OPT_HEADER);
     o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
     o->resilience = fl_arg(a, FL_OPT_RESILIENCE);
+    o->verify_data = fl_arg(a, FL_OPT_VERIFY_DATA);
     o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
     o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
     hotzone = fl_arg(a, FL_OPT_HOTZONE_SIZE);
@@ -102,6 +103,8 @@ static int parse_options(int argc, const char **argv, struct opts *o)
         o->hotzone = v;
     if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal"))
         return fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
+    if (o->verify_data && strcmp(o->verify_data, "sample") && strcmp(o->verify_data, "full"))
+        return fl_usage_error(VERB, "--verify-data needs sample or full, not '%s'", o->verify_data);
     return 0;
 }
 
@@ -519,7 +522,10 @@ static int verdict(struct run *run)
         return FL_EXIT_OK;
     }
     warn_renumbered(out, run->res.old_ids, run->res.new_ids, run->res.n_kept);
-    if (run->res.samples_proven)
+    if (run->res.data_proven_full)
+        fprintf(out, "data proven: every sector decrypts under the new key to the same bytes as before the first "
+                     "write (SHA-256 of the whole plaintext)\n");
+    else if (run->res.samples_proven)
         fprintf(out, "data proven: %zu sectors sampled over the whole device before the first write decrypt to the "
                      "same bytes under the new key\n",
                 run->res.samples_proven);
@@ -628,6 +634,7 @@ static int reencrypt(struct run *run)
         .hotzone_bytes = run->o.hotzone,
         .resilience = run->o.resilience,
         .dry_run = run->o.dry_run,
+        .verify_full = run->o.verify_data && !strcmp(run->o.verify_data, "full"),
     };
     struct fl_reencrypt_ops ops = {
         .userdata = run,

@@ -52,6 +52,8 @@ struct run {
     int journal;                   /* the id of fipsluks's reencryption token, or -1 */
     bool made[FL_MAX_KEYSLOTS];    /* keyslots that token says fipsluks created (or was about to) */
     struct fl_samples samples;     /* digests of sampled plaintext sectors, taken before the first data write */
+    unsigned char data_sha256[32]; /* with verify_full: SHA-256 of the whole plaintext, before */
+    bool have_data_sha256;
     char journal_backup[PATH_MAX]; /* the backup the journal names: for messages only, never opened */
     bool have_samples;
     int lock_fd;                   /* the header device, locked against other migrate/reencrypt runs */
@@ -334,6 +336,29 @@ static int backup(struct run *run)
 
 #define JOURNAL_TYPE "fipsluks-reencrypt"
 
+/* @p hex (exactly 2 * @p n lowercase hex digits) into @p out. */
+static bool hex_decode(const char *hex, unsigned char *out, size_t n)
+{
+    if (!hex || strlen(hex) != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + (size_t)k];
+
+            if (c >= '0' && c <= '9')
+                v = v * 16 + (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v = v * 16 + (unsigned)(c - 'a' + 10);
+            else
+                return false;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return true;
+}
+
 /*
  * Read fipsluks's reencryption token, if the header has one: the keyslot ids a start recorded before
  * creating them. Only those keyslots may ever be removed as leftovers of a start cut short; a keyslot the
@@ -344,6 +369,7 @@ static void read_journal(struct run *run)
     memset(run->made, 0, sizeof(run->made));
     run->journal = -1;
     run->have_samples = false;
+    run->have_data_sha256 = false;
     run->journal_backup[0] = '\0';
     for (int id = 0; id < FL_MAX_TOKENS && run->journal < 0; id++) {
         const char *json = NULL, *type = NULL;
@@ -357,6 +383,8 @@ static void read_journal(struct run *run)
             run->journal = id;
             run->have_samples = json_object_object_get_ex(root, "samples", &o) &&
                                 fl_samples_from_json(o, &run->samples) == 0;
+            run->have_data_sha256 = json_object_object_get_ex(root, "data_sha256", &o) &&
+                                    hex_decode(json_object_get_string(o), run->data_sha256, 32);
             if (json_object_object_get_ex(root, "backup", &o) && json_object_is_type(o, json_type_string)) {
                 /* header bytes are untrusted: printable ASCII only, for a message */
                 char *b = run->journal_backup;
@@ -402,6 +430,13 @@ static int write_journal(struct run *run, const int *ids, size_t n)
     json_object_object_add(root, "new_keyslots", list);
     if (run->res->backup[0])
         json_object_object_add(root, "backup", json_object_new_string(run->res->backup));
+    if (run->have_data_sha256) {
+        char hex[65];
+
+        for (size_t i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", run->data_sha256[i]);
+        json_object_object_add(root, "data_sha256", json_object_new_string(hex));
+    }
     if (run->have_samples) {
         json_object *samples = fl_samples_to_json(&run->samples);
 
@@ -705,10 +740,15 @@ static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
     r = fd < 0 ? -errno
                : fl_samples_take(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd),
                                  (uint32_t)crypt_get_sector_size(run->cd), c, FL_SAMPLES_MAX, &run->samples);
+    run->have_samples = r == 0;
+    if (r == 0 && run->o->verify_full) {
+        r = fl_data_digest(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd),
+                           (uint32_t)crypt_get_sector_size(run->cd), c, run->data_sha256);
+        run->have_data_sha256 = r == 0;
+    }
     if (fd >= 0)
         close(fd);
     fl_sector_cipher_free(c);
-    run->have_samples = r == 0;
     return r;
 }
 
@@ -742,6 +782,29 @@ static int check_samples(struct run *run)
                    run->journal_backup[0] ? " " : "", run->journal_backup);
     if (r == 0)
         run->res->samples_proven = run->samples.n;
+    if (r == 0 && run->have_data_sha256) {
+        unsigned char after[32];
+        uint32_t sector = (uint32_t)crypt_get_sector_size(run->cd);
+
+        c = NULL;
+        r = data_cipher(run, CRYPT_ANY_SLOT, s, &c, &offset, &size);
+        fd = r < 0 ? -1 : open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (r == 0)
+            r = fd < 0 ? -errno
+                       : fl_data_digest(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd), sector, c, after);
+        if (fd >= 0)
+            close(fd);
+        fl_sector_cipher_free(c);
+        if (r == 0 && memcmp(after, run->data_sha256, sizeof(after)))
+            return why(run, -EIO,
+                       "the data does not decrypt to what it was before: the whole plaintext differs, though the "
+                       "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
+                       "write to the volume",
+                       run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
+        if (r < 0)
+            return why(run, -EIO, "cannot read the re-encrypted data to prove it (%s)", strerror(-r));
+        run->res->data_proven_full = true;
+    }
     return r;
 }
 
