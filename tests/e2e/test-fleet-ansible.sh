@@ -107,18 +107,18 @@ kp_untouched() {
     fl_assert_eq 755 "$(stat -c %a "$KP")" "$1: the key parent's mode"
 }
 
-# host_vars: hostvars H2KEY [H1BIN]
+# host_vars: hostvars H2KEY [H1BIN [H1KEYS]]
 hostvars() {
     cat >inv/host_vars/h1.yml <<EOF
 fipsluks_bin: ${2:-$FIPSLUKS}
 fipsluks_volumes:
   - device: $T/h1/data.img
-    key_files: [$T/inv/vault/h1-a.key, $T/inv/vault/h1-b.key]
+    key_files: ${3:-[$T/inv/vault/h1-a.key, $T/inv/vault/h1-b.key]}
     args: [--hash, sha512]
 EOF
     cat >inv/host_vars/h2.yml <<EOF
 fipsluks_volumes:
-  - {device: $T/h2/data.img, key_file: $T/inv/vault/$1}
+  - {device: $T/h2/data.img, key_file: vault/$1}
 EOF
     cat >inv/host_vars/h3.yml <<EOF
 fipsluks_volumes:
@@ -172,10 +172,11 @@ fl_assert_eq "$pristine" "$(sums)" "every host's images after h2's failed pre-fl
 kp_untouched "wrong key"
 grep -qF -- "$s2" wrong-play.log && fl_fail "a secret is in the play's output"
 
-# -- an immutable image on h3 and a key file of h1 that does not exist: the pre-flight refuses the
-# image as the real run would (exit 4), the missing key file gets a message that needs no secret
-hostvars h2.key
-mv inv/vault/h1-b.key inv/vault/h1-b.moved
+# -- every other reason a pre-flight fails, one per host: h1's second keyslot has no key file (a run
+# would leave it: exit 7, which is not success), h2's key file does not exist on the controller (a
+# message that needs no secret), h3's second image is immutable (the real run would refuse it: 4)
+hostvars h2.key "$FIPSLUKS" "[$T/inv/vault/h1-a.key]"
+mv inv/vault/h2.key inv/vault/h2.moved
 immutable=
 if chattr +i h3/old.img 2>/dev/null; then
     fl_on_exit "chattr -i '$T/h3/old.img'"
@@ -186,17 +187,22 @@ fi
 rc=0
 migrate >refused-play.log || rc=$?
 [[ -z $immutable ]] || chattr -i h3/old.img
-mv inv/vault/h1-b.moved inv/vault/h1-b.key
+mv inv/vault/h2.moved inv/vault/h2.key
+hostvars h2.key # every key file again
 [[ $rc -ne 0 ]] || { cat refused-play.log; fl_fail "migrate.yml passed a missing key file and an immutable image"; }
-grep -q "key file $T/inv/vault/h1-b.key (key_file $T/inv/vault/h1-b.key) for volume $T/h1/data.img on host h1 does not exist" \
+grep -q "pre-flight of $T/h1/data.img on h1 failed (fipsluks exit 7): keyslots 1 would be left without a secret" \
+    refused-play.log || { cat refused-play.log; fl_fail "no clear message for a keyslot left without a key file"; }
+grep -q "key file $T/inv/vault/h2.key (key_file vault/h2.key) for volume $T/h2/data.img on host h2 does not exist" \
     refused-play.log || { cat refused-play.log; fl_fail "no clear message for a missing key file"; }
 if [[ -n $immutable ]]; then
     grep -q "pre-flight of $T/h3/old.img on h3 failed (fipsluks exit 4).*read-only" refused-play.log ||
         { cat refused-play.log; fl_fail "no clear message for the immutable image"; }
+else
+    grep -q "the pre-flight did not pass on h1, h2 " refused-play.log || { cat refused-play.log; fl_fail "the gate did not name h1, h2"; }
 fi
-grep -q "the pre-flight did not pass on h1, h3" refused-play.log || { cat refused-play.log; fl_fail "the gate did not name h1 and h3"; }
-fl_assert_eq "$pristine" "$(sums)" "every host's images after the refused pre-flight"
-kp_untouched "missing key file, immutable image"
+grep -q 'PLAY \[Migrate, in batches\]' refused-play.log && fl_fail "the migration stage started after failed pre-flights"
+fl_assert_eq "$pristine" "$(sums)" "every host's images after the refused pre-flights"
+kp_untouched "refused pre-flights"
 
 # -- a key parent on disk is refused (the key would reach it unencrypted) -------------------------
 mkdir disk-keys
