@@ -218,6 +218,16 @@ migrate -e "fipsluks_key_dir=$KP" >keydir-play.log || rc=$?
 grep -q "fipsluks_key_dir is no longer used" keydir-play.log || { cat keydir-play.log; fl_fail "no message for fipsluks_key_dir"; }
 kp_untouched "fipsluks_key_dir"
 
+# -- a wrong vault password: a message without the key, nothing written, no key directory left ----
+printf '%s\n' "not-the-vault-pass" >wrong-vault.pass
+rc=0
+play -i inv/hosts --vault-password-file wrong-vault.pass "$A/migrate.yml" >vaultpass-play.log || rc=$?
+[[ $rc -ne 0 ]] || fl_fail "migrate.yml passed with a wrong vault password"
+grep -q "the key files of h2 ($T/inv/vault/h2.key) could not be decrypted or copied" vaultpass-play.log ||
+    { cat vaultpass-play.log; fl_fail "no clear message for a wrong vault password"; }
+fl_assert_eq "$pristine" "$(sums)" "images after a wrong vault password"
+kp_untouched "wrong vault password"
+
 # -- --check: the pre-flight on every host, nothing changed ---------------------------------------
 migrate --check >check-play.log || { cat check-play.log; fl_fail "migrate.yml --check failed"; }
 grep -q "h1/data.img: pre-flight passed, would convert keyslots 0, 1; FIPS-compatible False (after a real run: True)" check-play.log || { cat check-play.log; fl_fail "no pre-flight result in --check"; }
