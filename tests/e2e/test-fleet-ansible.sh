@@ -2,10 +2,11 @@
 # The Ansible playbooks, run for real with Debian's ansible-core on image files: ansible-lint on
 # both; scan.yml writes the fleet report (and changes nothing under --check); migrate.yml against an
 # inventory of three hosts (h1 h2 h3, each ansible_connection=local, each with its own images and
-# vault-encrypted key files): one wrong key, an immutable image or a missing key file stops every
-# host before anything is written; --check runs the pre-flight only; a failure in the first batch
-# stops the next ones; the right keys migrate every host, fetch the header backups, and a second
-# run reports changed=0. No key file is left behind, and the operator's tmpfs is left alone.
+# vault-encrypted key files): one wrong key, an immutable image, a keyslot without a key file, a
+# missing key file or a wrong vault password stops every host before anything is written; --check
+# (and fipsluks_preflight_only) runs the pre-flight only; a failure in the first batch stops the
+# next ones; the right keys migrate every host, fetch the header backups, and a second run reports
+# changed=0. No key file is left behind, and the operator's tmpfs is left alone.
 . "$(dirname "$0")/lib/common.sh"
 
 command -v ansible-playbook >/dev/null || {
@@ -236,6 +237,11 @@ fl_assert_eq "$pristine" "$(sums)" "every image's bytes after --check"
 for h in h1 h2 h3; do fl_assert_eq 0 "$(recap check-play.log $h changed)" "changed on $h under --check"; done
 [[ ! -e $T/backups-on-host && ! -e $T/fetched ]] || fl_fail "--check wrote a header backup"
 kp_untouched "--check"
+# fipsluks_preflight_only: the same without check mode
+migrate -e fipsluks_preflight_only=true >preflight-play.log || { cat preflight-play.log; fl_fail "fipsluks_preflight_only failed"; }
+grep -q "pre-flight passed; nothing was migrated (fipsluks_preflight_only)" preflight-play.log ||
+    fl_fail "fipsluks_preflight_only did not say it stopped"
+fl_assert_eq "$pristine" "$(sums)" "every image's bytes after fipsluks_preflight_only"
 
 # -- a failure in the first batch stops the next ones (serial 1, max_fail_percentage 0) -----------
 # h1's fipsluks passes its pre-flight and fails its real run, as a disk that fails between the two.
