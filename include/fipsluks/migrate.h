@@ -7,7 +7,8 @@
  * fl_migrate() is the whole protocol behind one call, so no caller can skip a safety rule:
  *
  *  1. Lock the volume (an OFD write lock on the header device: a second migrate gets -EBUSY) and
- *     refuse read-only targets (-EROFS) before anything else.
+ *     refuse read-only targets (-EROFS) before anything else. A dry run takes a read lock and
+ *     refuses the same targets (it checks that the device could be written, without opening it so).
  *  2. Match every secret to the keyslot it opens, unlocking each keyslot's KDF once and keeping
  *     the volume key in locked memory. A secret that opens no keyslot: -EPERM, nothing written.
  *  3. Back up the header (only when a write will follow; never over an existing file; fsynced).
@@ -182,10 +183,18 @@ struct fl_migrate_options {
     uint32_t iterations;    /**< PBKDF2 iterations; 0: calibrate to iter_time_ms */
     uint32_t iter_time_ms;
     int keyslot;            /**< only this keyslot (warnings count too), or -1 */
-    bool dry_run;           /**< match the secrets, write nothing */
+    bool dry_run;           /**< match the secrets, write nothing; refuse what a real run refuses before
+                                 its first write, and fill res->forecast */
     bool allow_in_place;    /**< no room: overwrite in place (a crash midway loses the keyslot) */
     const char *backup;     /**< header backup file, or NULL for a new file in backup_dir */
     const char *backup_dir; /**< NULL: $FIPSLUKS_BACKUP_DIR or FL_DEFAULT_BACKUP_DIR */
+};
+
+/** What a real run with the same secrets would leave of a volume (fl_migration_forecast()). */
+struct fl_migrate_forecast {
+    bool left[FL_MAX_KEYSLOTS]; /**< keyslot k would still need migration (no secret, token-bound) */
+    size_t n_left;              /**< those keyslots, plus interrupted conversions no secret can finish */
+    bool compatible;            /**< the volume would be FIPS-compatible */
 };
 
 struct fl_migrate_result {
@@ -203,7 +212,17 @@ struct fl_migrate_result {
     bool restored;          /**< the header was restored from the backup after a failure */
     bool wrote;             /**< anything was written to the volume */
     bool interrupted;       /**< stopped early because ops->stop() said so */
+    struct fl_migrate_forecast forecast; /**< dry run: what a real run would leave (zero otherwise) */
 };
+
+/**
+ * What a real run would leave of @p v, from the jobs and journals of a dry run's @p res: a job with
+ * a secret is converted, a journal whose keyslot or temporary copy @p opens is finished; the
+ * findings a new PBKDF2 keyslot fixes (fix FL_FIX_MIGRATE) of those keyslots go, every other
+ * error finding stays. Pure. @return 0, or -ENOMEM.
+ */
+int fl_migration_forecast(const struct fl_volume *v, const struct fl_migrate_result *res,
+                          const bool opens[FL_MAX_KEYSLOTS], struct fl_migrate_forecast *ret);
 
 /**
  * Migrate the keyslots of @p m, as described at the top of this file.
@@ -211,12 +230,13 @@ struct fl_migrate_result {
  *   -EPERM      a secret opens no keyslot (res->failed_secret), or a typed one failed every try;
  *               nothing written
  *   -ENOTSUP    an argon2 keyslot cannot be computed on this FIPS host (res->failed_keyslot)
- *   -ENOENT     options->keyslot does not exist
+ *   -EINVAL     options->keyslot does not exist (an invalid option)
  *   -EROFS      the header device is read-only; -EBUSY: another migration holds the lock, or a
  *               reencryption is in progress; -EMEDIUMTYPE: LUKS1
  *   -EUCLEAN    a journal does not fit the header (res->journals[].problem); nothing written
- *   -EXFULL     no room for a crash-safe conversion and not allow_in_place (res->failed_keyslot)
- *   -EEXIST     the backup file exists; -ENOSPC and other -errno writing the backup
+ *   -EXFULL     no room for a crash-safe conversion and not allow_in_place (res->failed_keyslot),
+ *               dry run or not
+ *   -EEXIST     the backup file exists (dry run or not); -ENOSPC and other -errno writing the backup
  *   -ECANCELED  ops->confirm() said no
  *   -EIO        a new keyslot did not verify (res->restored says whether the header was restored)
  *   other -errno from libcryptsetup.

@@ -31,7 +31,7 @@ int fl_exit_code(int r)
         return FL_EXIT_PERMISSION;
     case ENOMEM:
         return FL_EXIT_NOMEM;
-    case ENOENT:  /* no such device, image or key file; migrate --key-slot N: no keyslot N */
+    case ENOENT:  /* no such device, image or key file */
     case ENOTDIR: /* a path through something that is not a directory: no such file either */
     case ENODEV:
     case ENXIO:   /* no medium (an unbound loop device) */
@@ -59,7 +59,8 @@ int fl_exit_code(int r)
     case EALREADY:     /* --allow-non-fips-unlock: libcryptsetup stays in FIPS mode */
     case ENAMETOOLONG: /* a header backup path too long */
     case ENOTTY:       /* no terminal to ask on */
-    case EINVAL:       /* a wrong parameter: options, an empty or short key file, a refused profile */
+    case EINVAL:       /* a wrong parameter: options (migrate --key-slot N: no keyslot N), an empty or short
+                          key file, a refused profile */
     default:
         return FL_EXIT_USAGE;
     }

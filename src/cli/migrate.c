@@ -38,6 +38,7 @@ struct run {
     char *sources[FL_MAX_KEYSLOTS]; /* "key file 'x'" for each of secrets[] */
     size_t n_secrets;
     struct fl_migrate_result res;
+    bool forecast;                  /* a dry run got to its end: res.forecast says what a real run leaves */
     char from[FL_MAX_KEYSLOTS][96]; /* each converted keyslot's KDF before the conversion */
     char luks1_backup[PATH_MAX];    /* --convert-luks1: the LUKS1 header backup, "" if none */
     char *luks2_backup;             /* --convert-luks1 --header-backup FILE: FILE.luks2 for the migration */
@@ -415,6 +416,8 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
     json_object_object_add(doc, "restored", json_object_new_boolean(run->res.restored));
     json_object_object_add(doc, "written", json_object_new_boolean(run->res.wrote));
     json_object_object_add(doc, "fips_compatible", v ? json_object_new_boolean(compatible) : NULL);
+    json_object_object_add(doc, "would_be_fips_compatible",
+                           run->forecast ? json_object_new_boolean(run->res.forecast.compatible) : NULL);
     json_object_object_add(doc, "volume", v ? fl_json_volume(v, f) : NULL);
     if (run->error[0]) {
         err = json_object_new_object();
@@ -477,8 +480,18 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
                run->res.backup, q ? q : run->res.backup);
         free(q);
     }
-    printf("%s: %s%s%s\n", run->o.path, fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
-           compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
+    if (run->forecast && !compatible) {
+        bool after = run->res.forecast.compatible && !remaining;
+        printf("%s: NOT FIPS-compatible now; %s%s%s\n", run->o.path,
+               fl_color_on(stdout, after ? FL_COLOR_GREEN : FL_COLOR_RED),
+               after ? "a real run with these secrets makes it FIPS-compatible"
+                     : remaining ? "a real run with these secrets leaves work to do (see above)"
+                                 : "a real run with these secrets leaves it NOT FIPS-compatible",
+               fl_color_off(stdout));
+        compatible = run->res.forecast.compatible; /* for the hint below */
+    } else
+        printf("%s: %s%s%s\n", run->o.path, fl_color_on(stdout, compatible ? FL_COLOR_GREEN : FL_COLOR_RED),
+               compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
     if (!compatible && !remaining)
         printf("what migrate cannot fix (the cipher or the volume-key digest, see 'fipsluks scan %s') needs "
                "re-encryption: fipsluks reencrypt %s\n", run->o.path, run->o.path);
@@ -508,7 +521,16 @@ static int report(struct run *run, int result)
         for (size_t i = 0; i < run->res.n_journals; i++)
             remaining += journal_pending(run, &run->res.journals[i]);
     }
-    code = result != 0 ? result : remaining || fl_interrupted ? FL_EXIT_INCOMPLETE : compatible ? FL_EXIT_OK : FL_EXIT_INCOMPATIBLE;
+    if (run->forecast) { /* a dry run ends as the real run with the same secrets would */
+        remaining = (int)run->res.forecast.n_left;
+        for (int i = 0; i < n; i++)
+            if (slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND)
+                slots[i].plan = run->res.forecast.left[slots[i].id] ? slots[i].plan : FL_SLOT_COMPLIANT;
+    }
+    code = result != 0                    ? result
+           : remaining || fl_interrupted ? FL_EXIT_INCOMPLETE
+           : (run->forecast ? run->res.forecast.compatible : compatible) ? FL_EXIT_OK
+                                                                         : FL_EXIT_INCOMPATIBLE;
     if (run->o.json) {
         json_object *doc = json_report(run, &f, slots, n, code, compatible);
         r = fl_json_print(doc, false);
@@ -546,11 +568,14 @@ static int explain_error(struct run *run, int r)
                             "host against the image or a header backup, or pass --allow-non-fips-unlock to unlock "
                             "it with OpenSSL's non-FIPS default provider for this one process "
                             "(see fipsluks-migrate(8)); nothing was written", res->failed_keyslot);
-    case ENOENT:
-        return fail(run, r, "'%s' has no keyslot %d", run->o.path, run->o.key_slot);
+    case EINVAL:
+        if (run->o.key_slot >= 0 && !fl_volume_keyslot(fl_migration_volume(run->m), run->o.key_slot))
+            return fail(run, r, "'%s' has no keyslot %d (--key-slot); nothing was written", run->o.path,
+                        run->o.key_slot);
+        break;
     case EROFS:
-        return fail(run, r, "'%s' is read-only (read-only device, media, mount or an immutable file); nothing "
-                            "was written", what);
+        return fail(run, r, "'%s' is read-only (read-only device, media, mount or an immutable file)%s; nothing "
+                            "was written", what, run->o.dry_run ? ", so a real run could not migrate it" : "");
     case EBUSY:
         if (fl_migration_volume(run->m)->reencrypt || fl_migration_volume(run->m)->unknown_requirements)
             return fail(run, r, "'%s' %s; finish or inspect it with cryptsetup first", run->o.path,
@@ -566,17 +591,19 @@ static int explain_error(struct run *run, int r)
                             "%s'; if no migration of yours is pending, check that every keyslot opens, then remove "
                             "it with 'cryptsetup token remove --token-id N %s'", what, what);
     case EXFULL:
-        return fail(run, r, "'%s' has no free keyslot or keyslot area for a new keyslot, so keyslot %d could only be "
+        return fail(run, r, "%s'%s' has no free keyslot or keyslot area for a new keyslot, so keyslot %d could only be "
                             "overwritten in place, which loses it if the machine crashes midway. Remove an unused "
                             "keyslot first, or accept the risk with --allow-in-place (a header backup is written "
-                            "first); nothing was written", run->o.path, res->failed_keyslot);
+                            "first); nothing was written", run->o.dry_run ? "a real run would stop here: " : "", run->o.path,
+                    res->failed_keyslot);
     case ECANCELED:
         return fail(run, r, "not confirmed; nothing was written");
     case EINTR:
         return fail(run, r, "interrupted before anything was written; run the same command again");
     case EEXIST:
-        return fail(run, r, "cannot write the header backup '%s': it exists (a backup is never overwritten); "
-                            "nothing was written", res->backup);
+        return fail(run, r, "%s the header backup '%s': it exists (a backup is never overwritten); "
+                            "nothing was written", run->o.dry_run ? "a real run could not write" : "cannot write",
+                    res->backup);
     case EIO:
         if (res->failed_keyslot >= 0 && res->wrote)
             return fail(run, r, "keyslot %d did not verify after conversion; %s", res->failed_keyslot,
@@ -681,6 +708,7 @@ static int migrate(struct run *run)
     r = fl_migrate(run->m, &mo, run->secrets, run->n_secrets, &ops, &run->res);
     if (r < 0)
         return explain_error(run, r);
+    run->forecast = run->o.dry_run;
     if (run->o.dry_run) {
         print_plan(run, run->res.jobs, run->res.n_jobs);
         for (size_t i = 0; i < run->res.n_journals; i++)

@@ -233,13 +233,14 @@ static int scan_target(size_t i, void *ctx)
     /*
      * A file found by walking is read like a named one (its first read is the probe), but having
      * no LUKS signature, or being removed since the walk listed it, skips it: nothing to judge,
-     * nothing lost.
+     * nothing lost. A named file without a LUKS signature is not a LUKS volume either: said as
+     * such (emit_skipped()), not counted unreadable.
      */
     open_ahead(s, i + s->ahead);
     r = read_volume(s, t, &res->volume);
     if (r == -ENOMEM)
         return r;
-    if (t->probe && (r == -EMEDIUMTYPE || r == -ENOENT)) {
+    if (r == -EMEDIUMTYPE || (t->probe && r == -ENOENT)) {
         res->outcome = OUTCOME_SKIPPED;
         res->why = r == -ENOENT ? "removed during the scan" : NULL;
         res->error = 0;
@@ -394,7 +395,10 @@ static int emit_error(struct scan *s, const char *path, int err)
     return 0;
 }
 
-/* A path not scanned: @p why, or no LUKS signature. Listed with --verbose, or when named explicitly. */
+/*
+ * A path not scanned: @p why, or no LUKS signature. Listed with --verbose, or when named explicitly
+ * (text, --json-lines; --json lists it in "skipped").
+ */
 static int emit_skipped(struct scan *s, const char *path, const char *why, bool named)
 {
     json_object *o;
@@ -402,7 +406,7 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
     s->n_skipped++;
     if (why)
         s->n_not_read++;
-    if (!s->verbose && !(named && s->format == FORMAT_TEXT))
+    if (!s->verbose && !(named && (s->format == FORMAT_TEXT || s->format == FORMAT_JSON_LINES)))
         return 0;
     switch (s->format) {
     case FORMAT_JSON:
@@ -420,7 +424,10 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
         break;
     }
     fl_fputs_escaped(path, s->out);
-    fprintf(s->out, ": skipped (%s)\n\n", why ? why : "no LUKS signature");
+    if (!why && named)
+        fprintf(s->out, ": not a LUKS volume (no LUKS signature)\n\n");
+    else
+        fprintf(s->out, ": skipped (%s)\n\n", why ? why : "no LUKS signature");
     return 0;
 }
 
@@ -457,7 +464,7 @@ static int emit_result(size_t i, int result, void *ctx)
         if (res->outcome == OUTCOME_VOLUME)
             r = emit_volume(s, res->volume, &res->findings);
         else if (res->outcome == OUTCOME_SKIPPED)
-            r = emit_skipped(s, path, res->why, s->targets[i].named);
+            r = emit_skipped(s, path, res->why, s->targets[i].named || !s->targets[i].probe);
         else
             r = emit_error(s, path, res->error);
     }
@@ -486,16 +493,21 @@ static int doc_end(struct scan *s)
 {
     json_object *o;
     size_t n = 0;
+    bool any_named = false;
     int r = doc_begin(s);
 
     if (r >= 0 && fputc(']', s->out) == EOF)
         r = -EIO;
-    if (r >= 0 && s->verbose) {
-        /* every skipped target, in target order: each result keeps its outcome after it is emitted */
+    for (size_t i = 0; i < s->n_targets && !any_named; i++)
+        any_named = s->results[i].outcome == OUTCOME_SKIPPED && (s->targets[i].named || !s->targets[i].probe);
+    if (r >= 0 && (s->verbose || any_named)) {
+        /* every skipped target (without --verbose: those named on the command line), in target order:
+         * each result keeps its outcome after it is emitted */
         if (fputs(",\"skipped\":[", s->out) == EOF)
             r = -EIO;
         for (size_t i = 0; i < s->n_targets && r >= 0; i++) {
-            if (s->results[i].outcome != OUTCOME_SKIPPED)
+            if (s->results[i].outcome != OUTCOME_SKIPPED ||
+                (!s->verbose && !s->targets[i].named && s->targets[i].probe))
                 continue;
             if (n++ && fputc(',', s->out) == EOF) {
                 r = -EIO;

@@ -503,10 +503,12 @@ static crypt_keyslot_priority to_crypt_priority(enum fl_priority p)
                                      : CRYPT_SLOT_PRIORITY_NORMAL;
 }
 
-/* The open header device: refuse read-only targets and take the lock migrate and reencrypt share. */
+/* The open header device: refuse read-only targets (dry run or not) and take the lock migrate and reencrypt
+ * share. */
 static int lock_target(struct fl_migration *m, bool write)
 {
-    int fd = fl_target_lock(m->header ? m->header : m->path, write ? FL_TARGET_WRITE : FL_TARGET_READ);
+    /* a dry run refuses what the real run's O_RDWR open would, without opening for writing */
+    int fd = fl_target_lock(m->header ? m->header : m->path, write ? FL_TARGET_WRITE : FL_TARGET_PLAN);
 
     if (fd < 0)
         return fd;
@@ -817,6 +819,71 @@ static void plan_jobs(struct run *run)
     }
 }
 
+/* ---- the forecast of a dry run (pure) ------------------------------------------------------- */
+
+int fl_migration_forecast(const struct fl_volume *v, const struct fl_migrate_result *res,
+                          const bool opens[FL_MAX_KEYSLOTS], struct fl_migrate_forecast *ret)
+{
+    struct fl_slot slots[FL_MAX_KEYSLOTS];
+    struct fl_findings f = {0};
+    bool converted[FL_MAX_KEYSLOTS] = {false};
+    int n, r;
+
+    memset(ret, 0, sizeof(*ret));
+    for (size_t k = 0; k < res->n_jobs; k++)
+        if (res->jobs[k].secret >= 0 && res->jobs[k].keyslot >= 0 && res->jobs[k].keyslot < FL_MAX_KEYSLOTS)
+            converted[res->jobs[k].keyslot] = true;
+    for (size_t k = 0; k < res->n_journals; k++) {
+        const struct fl_journal *j = &res->journals[k];
+        bool s_opens = j->keyslot >= 0 && j->keyslot < FL_MAX_KEYSLOTS && opens[j->keyslot];
+        bool t_opens = j->temp >= 0 && j->temp < FL_MAX_KEYSLOTS && opens[j->temp];
+
+        if (!s_opens && !t_opens) {
+            ret->n_left++; /* an interrupted conversion no secret here can finish */
+            continue;
+        }
+        /* finished: S becomes a PBKDF2 keyslot, T is destroyed */
+        if (j->keyslot >= 0 && j->keyslot < FL_MAX_KEYSLOTS)
+            converted[j->keyslot] = true;
+        if (j->temp >= 0 && j->temp < FL_MAX_KEYSLOTS)
+            converted[j->temp] = true;
+    }
+    n = fl_migration_plan(v, false, slots);
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++)
+        if ((slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND) && slots[i].id >= 0 &&
+            slots[i].id < FL_MAX_KEYSLOTS && !converted[slots[i].id]) {
+            ret->left[slots[i].id] = true;
+            ret->n_left++;
+        }
+    r = fl_policy_evaluate(v, &f);
+    if (r < 0) {
+        fl_findings_clear(&f);
+        return r;
+    }
+    ret->compatible = true;
+    for (size_t i = 0; i < f.n; i++) {
+        const struct fl_finding *x = &f.items[i];
+        bool fixed = x->object == FL_OBJECT_KEYSLOT && x->fix == FL_FIX_MIGRATE && x->object_id >= 0 &&
+                     x->object_id < FL_MAX_KEYSLOTS && converted[x->object_id];
+
+        if (x->severity == FL_SEVERITY_ERROR && !fixed)
+            ret->compatible = false;
+    }
+    fl_findings_clear(&f);
+    return 0;
+}
+
+static int dry_run_forecast(struct run *run)
+{
+    bool opens[FL_MAX_KEYSLOTS];
+
+    for (int k = 0; k < FL_MAX_KEYSLOTS; k++)
+        opens[k] = run->opener[k] >= 0;
+    return fl_migration_forecast(run->m->v, run->res, opens, &run->res->forecast);
+}
+
 static int reload_all(struct run *run)
 {
     int r = reload(run->m);
@@ -829,6 +896,7 @@ static int run_migration(struct run *run)
 {
     struct fl_migrate_result *res = run->res;
     const struct fl_volume *v;
+    struct stat st;
     bool writes = false;
     int r, n;
 
@@ -844,7 +912,7 @@ static int run_migration(struct run *run)
     if (v->reencrypt || v->unknown_requirements)
         return -EBUSY;
     if (run->o->keyslot >= 0 && !fl_volume_keyslot(v, run->o->keyslot))
-        return -ENOENT;
+        return -EINVAL; /* --key-slot N names no keyslot: a wrong parameter */
     run->key_size = fl_migration_key_size(run->m);
 
     n = fl_migration_journals(run->m, res->journals, FL_MAX_TOKENS);
@@ -872,13 +940,22 @@ static int run_migration(struct run *run)
         const struct fl_journal *j = &res->journals[k];
         writes |= run->opener[j->keyslot] >= 0 || (j->temp >= 0 && run->opener[j->temp] >= 0);
     }
-    if (run->o->dry_run || !writes)
-        return 0;
+    if (!writes)
+        return run->o->dry_run ? dry_run_forecast(run) : 0;
+    /* From here to the first write, a dry run refuses what the real run would. */
     for (size_t k = 0; k < res->n_jobs; k++)
         if (res->jobs[k].secret >= 0 && !run->o->allow_in_place && !fl_migration_has_room(v, run->key_size)) {
             res->failed_keyslot = res->jobs[k].keyslot;
             return -EXFULL;
         }
+    if (run->o->backup && lstat(run->o->backup, &st) == 0) {
+        snprintf(res->backup, sizeof(res->backup), "%s", run->o->backup);
+        return -EEXIST; /* a backup is never overwritten */
+    }
+    if (run->o->dry_run) {
+        res->backup[0] = '\0';
+        return dry_run_forecast(run);
+    }
     if (run->ops && run->ops->confirm && (r = run->ops->confirm(run->ops->userdata, res->jobs, res->n_jobs)) < 0)
         return r;
     r = ensure_iterations(run);

@@ -915,7 +915,7 @@ const char *fl_volume_strerror(int err)
     case ENOTBLK:
         return "neither a block device nor a regular file";
     case EMEDIUMTYPE:
-        return "not a LUKS device (no LUKS signature)";
+        return "not a LUKS volume (no LUKS signature)";
     case EUCLEAN:
         return "LUKS signature found, but no header copy is valid (corrupt or unsupported header)";
     case EIO:

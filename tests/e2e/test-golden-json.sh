@@ -43,7 +43,7 @@ golden() {
 fl-mkluks --uuid 11111111-2222-4333-8444-555555555555 --label golden \
     --slot "kdf=argon2id,key-file=k0,priority=prefer" --slot "kdf=argon2i,key-file=k1" v.img
 cp v.img w.img
-golden migrate-dry-run 7 fipsluks migrate --batch --json --dry-run -d k1 -d k0 v.img
+golden migrate-dry-run 0 fipsluks migrate --batch --json --dry-run -d k1 -d k0 v.img
 golden migrate 0 fipsluks migrate --batch --json -d k0 -d k1 --pbkdf-force-iterations 1000 --header-backup v.bak v.img
 golden migrate-wrong-secret 2 fipsluks migrate --batch --json -d k0 -d kw --pbkdf-force-iterations 1000 w.img
 

@@ -40,12 +40,28 @@ fl_assert_eq "2 kw false null" "$(jq -r '"\(.error.exit_code) \(.error.key_file)
 # ---- --dry-run tests every secret and says which keyslot each opens -------------------------------
 run_rc 2 fipsluks migrate --dry-run -d k0 -d kw v.img
 fl_assert_contains "$ERR" "key file 'kw' opens no keyslot" "dry run with a wrong secret"
-run_rc 7 fipsluks migrate --dry-run -d k1 -d k0 v.img
+# A dry run that proved every secret a real run needs exits 0 and says so (a pre-flight chains with
+# &&); one that found a keyslot without a secret exits 7 and names it.
+run_rc 0 fipsluks migrate --dry-run -d k1 -d k0 v.img
 fl_assert_contains "$OUT" "key file 'k0' opens keyslot 0" "dry run: k0"
 fl_assert_contains "$OUT" "key file 'k1' opens keyslot 1" "dry run: k1"
 fl_assert_contains "$OUT" "dry run: every secret was tested; nothing was changed" "dry run summary"
-run_rc 7 fipsluks migrate --dry-run --json -d k1 -d k0 v.img
+fl_assert_contains "$OUT" "v.img: NOT FIPS-compatible now; a real run with these secrets makes it FIPS-compatible" \
+    "dry run verdict"
+[[ $OUT != *"still needs migration"* ]] || fl_fail "a proven dry run says a keyslot still needs migration: $OUT"
+run_rc 0 fipsluks migrate --dry-run --json -d k1 -d k0 v.img
 fl_assert_eq "k1:1 k0:0" "$(jq -r '[.secrets[] | "\(.key_file):\(.keyslot)"] | join(" ")' <<<"$OUT")" "dry run JSON"
+fl_assert_eq "[] false true" "$(jq -c -j '.remaining, " ", .fips_compatible, " ", .would_be_fips_compatible' <<<"$OUT")" \
+    "dry run JSON: nothing left, compatible after a real run"
+run_rc 7 fipsluks migrate --dry-run -d k0 v.img
+fl_assert_contains "$OUT" "keyslot 1 still needs migration" "dry run without keyslot 1's secret"
+run_rc 7 fipsluks migrate --dry-run --json -d k0 v.img
+fl_assert_eq "[1] null" "$(jq -c -j '.remaining, " ", .error' <<<"$OUT")" "dry run JSON: keyslot 1 left"
+# --key-slot N without such a keyslot is a wrong parameter (1), dry run or not
+run_rc 1 fipsluks migrate --dry-run --key-slot 9 -d k0 v.img
+fl_assert_contains "$ERR" "'v.img' has no keyslot 9" "--key-slot 9"
+run_rc 1 fipsluks migrate "${F[@]}" --json --key-slot 9 -d k0 v.img
+fl_assert_eq 1 "$(jq -r .error.exit_code <<<"$OUT")" "JSON exit code of --key-slot 9"
 fl_assert_eq "$orig" "$(hdr v.img)" "header after dry runs"
 no_backups "dry run"
 
@@ -103,14 +119,17 @@ run_rc 4 fipsluks migrate "${F[@]}" --header-backup full/v.bak -d k0 v.img
 fl_assert_contains "$ERR" "No space left on device" "disk full message"
 [[ ! -e full/v.bak ]] || fl_fail "a partial backup was left on the full disk"
 fl_assert_eq "$orig" "$(hdr v.img)" "header after a full disk"
-# an existing backup file: exit 5, with a JSON document
+# an existing backup file: exit 5, with a JSON document; a dry run refuses it too
 echo precious >exists.bak
+run_rc 5 fipsluks migrate --dry-run --header-backup exists.bak -d k0 v.img
+fl_assert_contains "$ERR" "exists.bak': it exists" "dry run: existing backup"
 run_rc 5 fipsluks migrate "${F[@]}" --json --header-backup exists.bak -d k0 v.img
 jsonok "$OUT" "--json on exit 5"
 fl_assert_eq "5 false" "$(jq -r '"\(.error.exit_code) \(.written)"' <<<"$OUT")" "JSON of an existing backup"
 fl_assert_eq precious "$(cat exists.bak)" "existing backup untouched"
 
-# ---- read-only targets: exit 4 "read-only" before anything is written ------------------------------
+# ---- read-only targets: exit 4 "read-only" before anything is written, dry run or not ---------------
+# (a pre-flight must not pass what the real run then refuses)
 cp pristine.img ro.img
 roh=$(hdr ro.img)
 rm -rf "$FIPSLUKS_BACKUP_DIR"
@@ -118,6 +137,8 @@ if L=$(losetup -r -f --show ro.img 2>/dev/null); then
     fl_on_exit "losetup -d $L"
     run_rc 4 fipsluks migrate "${F[@]}" -d k0 "$L"
     fl_assert_contains "$ERR" "is read-only" "read-only loop device"
+    run_rc 4 fipsluks migrate --dry-run -d k0 "$L"
+    fl_assert_contains "$ERR" "is read-only" "dry run: read-only loop device"
     [[ $ERR != *"restor"* ]] || fl_fail "read-only loop device: talks of restoring: $ERR"
     run_rc 4 fipsluks migrate "${F[@]}" --json -d k0 "$L"
     jsonok "$OUT" "--json on exit 4"
@@ -127,6 +148,10 @@ if chattr +i ro.img 2>/dev/null; then
     fl_on_exit "chattr -i '$T/ro.img'"
     run_rc 4 fipsluks migrate "${F[@]}" -d k0 ro.img
     fl_assert_contains "$ERR" "is read-only" "immutable image"
+    run_rc 4 fipsluks migrate --dry-run -d k0 ro.img
+    fl_assert_contains "$ERR" "is read-only" "dry run: immutable image"
+    run_rc 4 fipsluks migrate --dry-run --json -d k0 ro.img
+    fl_assert_eq 4 "$(jq -r .error.exit_code <<<"$OUT")" "dry run JSON exit code of an immutable image"
     chattr -i ro.img
 fi
 mkdir rodir romnt
@@ -135,6 +160,8 @@ mount --bind rodir romnt && mount -o remount,ro,bind romnt
 fl_on_exit "umount '$T/romnt'"
 run_rc 4 fipsluks migrate "${F[@]}" -d k0 romnt/v.img
 fl_assert_contains "$ERR" "is read-only" "read-only mount"
+run_rc 4 fipsluks migrate --dry-run -d k0 romnt/v.img
+fl_assert_contains "$ERR" "is read-only" "dry run: read-only mount"
 fl_assert_eq "$roh" "$(hdr ro.img)" "read-only image"
 no_backups "read-only targets"
 # a missing device: exit 4 with a JSON document

@@ -34,7 +34,7 @@ fl_expect_exit 1 fipsluks migrate -d k0
 fl_expect_exit 1 fipsluks migrate v.img </dev/null # no terminal and no key file
 fl_assert_eq "$orig" "$(hdr v.img)" "header after refused options"
 
-# --dry-run: the plan, exit 7 (work to do), nothing written
+# --dry-run: the plan, exit 7 (no secret given, so nothing proven), nothing written
 fl_expect_exit 7 fipsluks migrate --dry-run v.img
 fl_assert_contains "$FL_OUT" "keyslot 0  argon2id -> pbkdf2 sha256" "dry-run plan"
 fl_assert_contains "$FL_OUT" "keyslot 1  argon2i -> pbkdf2 sha256" "dry-run plan"
@@ -110,6 +110,10 @@ fullh=$(hdr full.img)
 fl_expect_exit 1 fipsluks migrate --batch -d k0 --pbkdf-force-iterations 1000 --header-backup full.bak full.img
 fl_assert_contains "$(fipsluks migrate --batch -d k0 --pbkdf-force-iterations 1000 --header-backup full.bak full.img 2>&1 || true)" "--allow-in-place" "no-room message"
 fl_assert_eq "$fullh" "$(hdr full.img)" "header after the no-room refusal"
+# the dry run refuses it too (a pre-flight must not pass what the real run refuses)
+fl_expect_exit2 1 fipsluks migrate --dry-run -d k0 full.img
+fl_assert_contains "$FL_ERR" "a real run would stop here" "dry run: no-room message"
+fl_expect_exit 0 fipsluks migrate --dry-run --allow-in-place -d k0 full.img
 fl_expect_exit 0 fipsluks migrate --batch --allow-in-place -d k0 --pbkdf-force-iterations 1000 --header-backup full2.bak full.img
 cryptsetup open --test-passphrase --key-slot 0 --key-file k0 full.img || fl_fail "in-place keyslot does not open"
 

@@ -148,7 +148,7 @@ twice 0 check --emit butane --emit butane --luks a:/dev/x --luks b:/dev/y
 twice 4 report --max-age 1d --max-age 2d missing.json
 twice 4 format --batch --hash sha256 --hash SHA512 -d k0 -d k0 --label a --label b --cipher x --cipher aes-xts-plain64 missing.img
 twice 1 format --batch --hash sha256 --hash sha1 -d k0 -d k0 missing.img
-twice 7 migrate --batch --dry-run --hash sha256 --hash sha512 --key-file k0 --header-backup a --header-backup b \
+twice 0 migrate --batch --dry-run --hash sha256 --hash sha512 --key-file k0 --header-backup a --header-backup b \
     --iter-time 10 --iter-time 20 --keyfile-offset 0 --keyfile-offset 0 -T 2 -T 3 t.img
 twice 1 migrate --batch --hash sha256 --hash x --header a --header b -d k0 t.img
 twice 4 reencrypt --batch --hash sha256 --hash sha512 --resilience journal --resilience checksum --header a --header b \

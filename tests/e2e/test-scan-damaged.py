@@ -317,6 +317,10 @@ def fipsluks_verdict(path):
         return "exit %d: %s" % (p.returncode, p.stderr.decode(errors="replace").strip()[-300:]), None
     try:
         doc = json.loads(p.stdout)
+        if not doc["volumes"] and doc.get("skipped") == [path]:
+            # no LUKS signature left: a named file that is not a LUKS volume is said to be one
+            assert p.returncode == 0 and doc["summary"]["skipped"] == 1 and doc["summary"]["unreadable"] == 0
+            return None, (False, "not a LUKS volume")
         vol = doc["volumes"][0]
         assert doc["summary"]["volumes"] == 1
     except (ValueError, KeyError, IndexError, AssertionError) as e:

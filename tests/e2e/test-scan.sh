@@ -98,14 +98,25 @@ fl_assert_eq "$(jq '.volumes | length' "$J")" "$(jq .summary.volumes "$J")" "sum
 # Scanning never writes: every byte of every image is unchanged.
 ( cd "$C" && sha256sum --quiet -c "$T/before.sum" ) || fl_fail "scan changed image bytes"
 
-# exit codes: compatible only → 0; an incompatible one → 6; a non-LUKS file given explicitly → 4
+# exit codes: compatible only → 0; an incompatible one → 6; a non-LUKS file given explicitly is
+# reported as not a LUKS volume, not as unreadable (so it changes no exit code)
 fl_expect_exit 0 fipsluks scan "$C/luks2-pbkdf2-sha256.img" "$C/luks1-sha256.img"
 fl_assert_contains "$FL_OUT" "2 volumes: 2 FIPS-compatible, 0 not compatible, 0 unreadable" "text summary"
 fl_expect_exit 6 fipsluks scan "$C/luks2-pbkdf2-sha256.img" "$C/luks2-argon2id.img"
 fl_assert_contains "$FL_OUT" "NOT FIPS-compatible" "text verdict"
 fl_assert_contains "$FL_OUT" "fix: fipsluks migrate --key-slot 0 $C/luks2-argon2id.img" "text remedy"
-fl_expect_exit 4 fipsluks scan "$C/not-luks.img" "$C/luks2-pbkdf2-sha256.img"
-fl_assert_contains "$FL_OUT" "not a LUKS device" "explicit non-LUKS"
+fl_expect_exit 0 fipsluks scan "$C/not-luks.img" "$C/luks2-pbkdf2-sha256.img"
+fl_assert_contains "$FL_OUT" "$C/not-luks.img: not a LUKS volume (no LUKS signature)" "explicit non-LUKS"
+fl_assert_contains "$FL_OUT" "1 volume: 1 FIPS-compatible, 0 not compatible, 0 unreadable (1 file without a LUKS signature skipped)" \
+    "explicit non-LUKS: not unreadable"
+[[ $FL_OUT != *"cannot read"* ]] || fl_fail "a named non-LUKS file is 'cannot read': $FL_OUT"
+fl_expect_exit 0 fipsluks scan --json "$C/not-luks.img"
+fl_assert_eq '["'"$C"'/not-luks.img"] 0 0 1' "$(jq -c -j '.skipped, " ", .summary.volumes, " ", .summary.unreadable, " ", .summary.skipped' <<<"$FL_OUT")" \
+    "explicit non-LUKS in --json"
+fl_expect_exit 0 fipsluks scan --json-lines "$C/not-luks.img"
+fl_assert_eq "skipped summary" "$(jq -r .record <<<"$FL_OUT" | xargs)" "explicit non-LUKS in --json-lines"
+fl_expect_exit2 4 fipsluks migrate --batch -d "$C/not-luks.img" "$C/not-luks.img"
+fl_assert_contains "$FL_ERR" "not a LUKS volume" "migrate: explicit non-LUKS"
 fl_expect_exit 4 fipsluks scan --json "$T/does-not-exist"
 fl_assert_eq "no such file or device" "$(jq -r '.volumes[0].error' <<<"$FL_OUT")" "missing file"
 mkdir "$T/empty"

@@ -26,7 +26,7 @@ static const struct {
     /* 3: out of memory */
     {ENOMEM, FL_EXIT_NOMEM, "allocation"},
     /* 4: a device or file could not be read or written */
-    {ENOENT, FL_EXIT_DEVICE, "no such device, image or key file; migrate: no keyslot N"},
+    {ENOENT, FL_EXIT_DEVICE, "no such device, image or key file"},
     {ENOTDIR, FL_EXIT_DEVICE, "a path through a non-directory"},
     {ENODEV, FL_EXIT_DEVICE, "no such device"},
     {ENXIO, FL_EXIT_DEVICE, "volume.c: no medium (unbound loop device)"},
@@ -54,7 +54,7 @@ static const struct {
     {EALREADY, FL_EXIT_USAGE, "--allow-non-fips-unlock has no effect; luks1: already LUKS2"},
     {ENAMETOOLONG, FL_EXIT_USAGE, "header backup path too long"},
     {ENOTTY, FL_EXIT_USAGE, "no terminal to ask on"},
-    {EINVAL, FL_EXIT_USAGE, "a wrong parameter; an empty or short key file"},
+    {EINVAL, FL_EXIT_USAGE, "a wrong parameter (migrate --key-slot N: no keyslot N); an empty or short key file"},
     {EOVERFLOW, FL_EXIT_USAGE, "identity: a time that cannot be written"},
     {ERANGE, FL_EXIT_USAGE, "util: a number out of range"},
     {EMLINK, FL_EXIT_USAGE, "check: too many links (recorded in the check, not an exit)"},

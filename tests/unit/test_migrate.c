@@ -123,12 +123,79 @@ static void test_room(void **state)
     assert_int_equal(fl_migration_has_room(&v, 64), 0);
 }
 
+/*
+ * A dry run's forecast: what the real run with the same secrets leaves. Its exit code follows it
+ * (0: a real run makes the volume FIPS-compatible; 7: a keyslot or journal no secret opens; 6:
+ * something only reencrypt fixes), so a pre-flight can be chained with && into the real run.
+ */
+static void test_forecast(void **state)
+{
+    struct fl_volume v;
+    struct fl_migrate_result res;
+    struct fl_migrate_forecast fc;
+    struct fl_keyslot *ks;
+    bool opens[FL_MAX_KEYSLOTS] = {false};
+
+    (void)state;
+    volume_init(&v);
+    add_keyslot(&v, 0, "argon2id", NULL, 4, 32768);
+    add_keyslot(&v, 1, "argon2i", NULL, 4, 32768 + 258048);
+    add_keyslot(&v, 2, "pbkdf2", "sha256", 2000000, 32768 + 2 * 258048);
+    memset(&res, 0, sizeof(res));
+    res.n_jobs = 2;
+    res.jobs[0] = (struct fl_migrate_job){.keyslot = 0, .secret = 0, .status = FL_JOB_PLANNED};
+    res.jobs[1] = (struct fl_migrate_job){.keyslot = 1, .secret = -1, .status = FL_JOB_NO_SECRET};
+    opens[0] = true;
+    /* keyslot 1 has no secret: left, and the volume stays incompatible */
+    assert_int_equal(fl_migration_forecast(&v, &res, opens, &fc), 0);
+    assert_int_equal(fc.n_left, 1);
+    assert_false(fc.left[0]);
+    assert_true(fc.left[1]);
+    assert_false(fc.left[2]);
+    assert_false(fc.compatible);
+    /* every secret given: nothing left, compatible afterwards */
+    res.jobs[1].secret = 1;
+    res.jobs[1].status = FL_JOB_PLANNED;
+    opens[1] = true;
+    assert_int_equal(fl_migration_forecast(&v, &res, opens, &fc), 0);
+    assert_int_equal(fc.n_left, 0);
+    assert_true(fc.compatible);
+    /* a data cipher migrate cannot fix: nothing left, but still incompatible (the real run's exit 6) */
+    v.segments[0].cipher = STR("serpent-xts-plain64");
+    assert_int_equal(fl_migration_forecast(&v, &res, opens, &fc), 0);
+    assert_int_equal(fc.n_left, 0);
+    assert_false(fc.compatible);
+    v.segments[0].cipher = STR("aes-xts-plain64");
+    /* a token-bound keyslot is left (only its token's owner re-enrolls it) */
+    ks = add_keyslot(&v, 3, "argon2id", NULL, 4, 32768 + 3 * 258048);
+    ks->tokens[0] = 0;
+    ks->n_tokens = 1;
+    assert_int_equal(fl_migration_forecast(&v, &res, opens, &fc), 0);
+    assert_int_equal(fc.n_left, 1);
+    assert_true(fc.left[3]);
+    assert_false(fc.compatible);
+    v.n_keyslots--;
+    /* an interrupted conversion: finished when a secret opens its keyslot or its copy, left otherwise */
+    res.n_jobs = 1; /* keyslot 1 is the journal's, not a job */
+    res.n_journals = 1;
+    res.journals[0] = (struct fl_journal){.token = 0, .keyslot = 1, .temp = 4};
+    opens[1] = false;
+    assert_int_equal(fl_migration_forecast(&v, &res, opens, &fc), 0);
+    assert_int_equal(fc.n_left, 2); /* the journal, and keyslot 1 itself */
+    assert_false(fc.compatible);
+    opens[4] = true;
+    assert_int_equal(fl_migration_forecast(&v, &res, opens, &fc), 0);
+    assert_int_equal(fc.n_left, 0);
+    assert_true(fc.compatible);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_plan_area_cipher),
         cmocka_unit_test(test_room),
+        cmocka_unit_test(test_forecast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,7 @@ static void test_exit_codes(void **state)
 
 static void test_volume_error_messages(void **state)
 {
-    assert_string_equal(fl_volume_strerror(-EMEDIUMTYPE), "not a LUKS device (no LUKS signature)");
+    assert_string_equal(fl_volume_strerror(-EMEDIUMTYPE), "not a LUKS volume (no LUKS signature)");
     assert_string_equal(fl_volume_strerror(-ENOENT), "no such file or device");
     assert_string_equal(fl_volume_strerror(-EACCES), "permission denied");
     assert_non_null(strstr(fl_volume_strerror(-EUCLEAN), "no header copy is valid"));
