@@ -474,7 +474,7 @@ static int explain(struct run *run, int r)
     case EUCLEAN:
         if (res->why[0])
             return fail(run, r, "cannot re-encrypt '%s': %s", path, res->why);
-        /* fall through */
+        __attribute__((fallthrough));
     case EMEDIUMTYPE:
     case ENOENT:
     case EACCES:
@@ -514,7 +514,7 @@ static int verdict(struct run *run)
     compatible = fl_findings_compatible(&f);
     run->compatible = compatible ? 1 : 0;
     if (run->res.nothing_to_do) {
-        fprintf(out, "%s: already FIPS-compatible and not in reencryption; nothing to re-encrypt, nothing was "
+        fprintf(out, "%s: already FIPS-compatible, nothing reencrypt would fix, not in reencryption; nothing to re-encrypt, nothing was "
                      "written\n",
                 run->o.path);
         fl_findings_clear(&f);

@@ -1041,13 +1041,19 @@ static int conclude(struct run *run)
     return r;
 }
 
-/* A volume not in reencryption that is FIPS-compatible already: nothing to re-encrypt. @return 1, 0, -errno */
+/*
+ * A volume not in reencryption that is FIPS-compatible and has no finding (a warning either) that
+ * reencrypt fixes: nothing to re-encrypt. @return 1, 0, -errno
+ */
 static int already_compatible(struct run *run)
 {
     struct fl_findings f = {0};
     int r = fl_policy_evaluate(run->v, &f);
 
     r = r < 0 ? r : fl_findings_compatible(&f) ? 1 : 0;
+    for (size_t i = 0; r == 1 && i < f.n; i++)
+        if (f.items[i].fix == FL_FIX_REENCRYPT)
+            r = 0;
     fl_findings_clear(&f);
     if (r != 1)
         return r;

@@ -112,14 +112,15 @@ int main(int argc, char **argv)
     data = malloc(length);
     fd = open(image, O_RDONLY);
     if (!plain || !data || fd < 0 || pread(fd, data, length, (off_t)offset) != (ssize_t)length)
-        return fail(image, "cannot read the data area");
-    close(fd);
-    {
+        rc = fail(image, "cannot read the data area");
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0) {
         EVP_MD_CTX *m = EVP_MD_CTX_new();
 
         if (!m || EVP_DigestInit_ex(m, EVP_shake256(), NULL) != 1 || EVP_DigestUpdate(m, seed, strlen(seed)) != 1 ||
             EVP_DigestFinalXOF(m, plain, length) != 1)
-            return fail(image, "SHAKE-256 failed");
+            rc = fail(image, "SHAKE-256 failed");
         EVP_MD_CTX_free(m);
     }
     for (uint64_t off = 0; rc == 0 && off < length; off += sector) {
