@@ -612,6 +612,31 @@ static int explain_luks1(struct run *run)
 }
 
 /*
+ * --convert-luks1, first: a conversion cut short by an earlier run (killed while libcryptsetup moved
+ * the keyslot material or wrote the LUKS2 header) gets its LUKS1 header back from that run's backup,
+ * once proven this volume's (fl_luks1_recover()); convert_luks1() then converts it again.
+ */
+static int recover_luks1(struct run *run)
+{
+    struct fl_luks1_result lr;
+    int r;
+
+    fl_stop_message(stop_during); /* it may write */
+    r = fl_luks1_recover(run->o.path, run->o.header, run->secrets, run->n_secrets, run->o.backup, NULL, &lr);
+    if (!lr.wrote)
+        fl_stop_message(stop_before);
+    if (r < 0)
+        return fail(run, r, "%s%s", lr.why[0] ? lr.why : strerror(-r),
+                    lr.wrote ? "" : "; nothing was written");
+    if (r > 0)
+        say(run,
+            "%s: an earlier conversion to LUKS2 was cut short; put back its LUKS1 header from the backup %s "
+            "(same UUID and data offset; a given secret opens it)\n",
+            run->o.path, lr.backup);
+    return 0;
+}
+
+/*
  * --convert-luks1: LUKS1 to LUKS2 (fl_luks1_convert(): in-use check, header backup, crypt_convert),
  * then open the volume again so that the migration sees LUKS2.
  */
@@ -625,6 +650,7 @@ static int convert_luks1(struct run *run)
             run->o.path);
         return FL_EXIT_INCOMPLETE;
     }
+    fl_stop_message(stop_during);
     r = fl_luks1_convert(run->o.path, run->o.header, run->o.backup, NULL, &lr);
     snprintf(run->luks1_backup, sizeof(run->luks1_backup), "%s", lr.backup);
     if (r == -EBUSY)
@@ -654,14 +680,25 @@ static int migrate(struct run *run)
         .userdata = run, .event = event, .stop = stop, .confirm = confirm,
         .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
     };
+    bool keys_read = false;
     int r;
 
+    if (run->o.convert_luks1 && !run->o.dry_run) {
+        /* before the header is read: a conversion cut short may have left one that does not load */
+        r = read_key_files(run);
+        if (r < 0)
+            return r;
+        keys_read = true;
+        r = recover_luks1(run);
+        if (r < 0)
+            return r;
+    }
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
         return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
     if (fl_migration_volume(run->m)->luks_version == 1 && !run->o.convert_luks1)
         return explain_luks1(run);
-    r = read_key_files(run);
+    r = keys_read ? 0 : read_key_files(run);
     if (r < 0)
         return r;
     if (fl_migration_volume(run->m)->luks_version == 1) {
