@@ -52,6 +52,16 @@ int fl_luks1_convert(const char *path, const char *header, const char *backup, c
                      struct fl_luks1_result *res);
 
 /**
+ * Whether each of @p secrets opens a keyslot of the LUKS1 volume @p path (with @p header): checked
+ * before fl_luks1_convert(), which rewrites the header, so that a volume no given secret opens is
+ * left exactly as it is.
+ * @return 0; -EPERM with the index of the first secret that opens none in @p ret_failed; -EMEDIUMTYPE
+ *         when the header does not load as LUKS1; or libcryptsetup's -errno.
+ */
+int fl_luks1_check_secrets(const char *path, const char *header, const struct fl_migrate_secret *secrets,
+                           size_t n_secrets, int *ret_failed);
+
+/**
  * Put back the LUKS1 header of a conversion by fl_luks1_convert() that was cut short (killed, power
  * lost) while crypt_convert() was moving the keyslot material or writing the LUKS2 header: a LUKS1
  * header whose keyslots no longer open, or a header that does not load at all.

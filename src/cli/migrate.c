@@ -643,13 +643,20 @@ static int recover_luks1(struct run *run)
 static int convert_luks1(struct run *run)
 {
     struct fl_luks1_result lr = {0};
-    int r;
+    int failed = -1, r;
 
     if (run->o.dry_run) {
         say(run, "%s: LUKS1: would be converted to LUKS2 (after a header backup), then its keyslots\n",
             run->o.path);
         return FL_EXIT_INCOMPLETE;
     }
+    r = fl_luks1_check_secrets(run->o.path, run->o.header, run->secrets, run->n_secrets, &failed);
+    if (r == -EPERM)
+        return fail(run, r, "%s opens no keyslot of '%s'; nothing was written", source_of(run, failed),
+                    run->o.path);
+    if (r < 0)
+        return fail(run, r, "cannot convert '%s' to LUKS2: %s; nothing was written", run->o.path,
+                    strerror(-r));
     fl_stop_message(stop_during);
     r = fl_luks1_convert(run->o.path, run->o.header, run->o.backup, NULL, &lr);
     snprintf(run->luks1_backup, sizeof(run->luks1_backup), "%s", lr.backup);

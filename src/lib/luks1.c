@@ -95,6 +95,24 @@ static int header_bytes(struct crypt_device *cd, int fd, uint64_t *ret)
     return 0;
 }
 
+int fl_luks1_check_secrets(const char *path, const char *header, const struct fl_migrate_secret *secrets,
+                           size_t n_secrets, int *ret_failed)
+{
+    struct crypt_device *cd = NULL;
+    int r = header ? crypt_init_data_device(&cd, header, path) : crypt_init(&cd, path);
+
+    if (r == 0 && crypt_load(cd, CRYPT_LUKS1, NULL) < 0)
+        r = -EMEDIUMTYPE;
+    for (size_t i = 0; r == 0 && i < n_secrets; i++)
+        if (crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, secrets[i].secret->data,
+                                         secrets[i].secret->len, 0) < 0) {
+            *ret_failed = (int)i;
+            r = -EPERM;
+        }
+    crypt_free(cd);
+    return r;
+}
+
 /* ---- header backups of this volume ---------------------------------------------------------------- */
 
 /* A file that may be a header backup of this volume: the one named, or one named for its UUID. */
@@ -238,6 +256,7 @@ struct found {
     uint64_t size;
     unsigned char phdr[PHDR_BYTES];
     char uuid[UUID_FIELD + 1];
+    bool loads_luks1; /* the header loads as LUKS1 */
 };
 
 enum match {
@@ -246,37 +265,49 @@ enum match {
     MATCH_CUT_SHORT, /* the device is this backup part-way through crypt_convert() */
 };
 
-/* How backup @p buf (loaded as @p cd) relates to the device (see the file comment). */
+/*
+ * How backup @p buf (loaded as @p cd) relates to the device (see the file comment). With the device's
+ * LUKS1 header (its first 4 KiB) the backup's, the device is the backup, or the backup with the keyslot
+ * material being moved. With a header that does not load, the whole range crypt_convert() moved, from
+ * 4 KiB to the end of the last keyslot area (of all eight, as libcryptsetup's LUKS_device_sectors(),
+ * rounded up to 4 KiB), must be the backup's, 28 KiB further on: an older backup of the same volume
+ * (another keyslot since added, changed or removed) differs there.
+ */
 static enum match match_backup(const struct found *f, struct crypt_device *cd, const unsigned char *buf,
                                size_t len)
 {
-    uint64_t expect = crypt_get_data_offset(cd) * 512;
-    bool phdr_same, same = true, moved = true;
+    uint64_t expect = crypt_get_data_offset(cd) * 512, areas_end = 0;
     const char *uuid = crypt_get_uuid(cd);
+    bool same = true;
     int active = 0;
 
     if (f->header && (expect == 0 || expect > f->size))
         expect = f->size; /* a detached header file is backed up whole (header_bytes()) */
     if (!uuid || strcmp(uuid, f->uuid) || len != expect || len > f->size)
         return MATCH_NONE;
-    phdr_same = !memcmp(buf, f->phdr, PHDR_BYTES);
     for (int k = 0; k < crypt_keyslot_max(CRYPT_LUKS1); k++) {
         crypt_keyslot_info ki = crypt_keyslot_status(cd, k);
         uint64_t off = 0, klen = 0;
 
-        if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST)
-            continue;
         if (crypt_keyslot_area(cd, k, &off, &klen) < 0 || off < PHDR_BYTES || klen == 0 || off + klen > len)
             return MATCH_NONE;
+        if (off + klen > areas_end)
+            areas_end = off + klen;
+        if (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST)
+            continue;
         active++;
         same = same && device_has(f->fd, off, buf + off, (size_t)klen);
-        moved = moved && !phdr_same && device_has(f->fd, off + CONVERT_SHIFT, buf + off, (size_t)klen);
     }
-    if (active == 0)
+    areas_end = (areas_end + PHDR_BYTES - 1) / PHDR_BYTES * PHDR_BYTES;
+    if (active == 0 || areas_end > len)
         return MATCH_NONE;
-    if (phdr_same)
+    if (!memcmp(buf, f->phdr, PHDR_BYTES))
         return same ? MATCH_SAME : MATCH_CUT_SHORT;
-    return moved ? MATCH_CUT_SHORT : MATCH_NONE;
+    if (f->loads_luks1 || areas_end + CONVERT_SHIFT > f->size)
+        return MATCH_NONE; /* another LUKS1 header: not this backup's */
+    return device_has(f->fd, PHDR_BYTES + CONVERT_SHIFT, buf + PHDR_BYTES, (size_t)(areas_end - PHDR_BYTES))
+               ? MATCH_CUT_SHORT
+               : MATCH_NONE;
 }
 
 /* The index of a secret that opens backup @p cd, or -1. */
@@ -320,25 +351,24 @@ static bool opens_now(const struct found *f, const struct fl_secret *s)
     return ok;
 }
 
-/* "'A' (and N more)": the backups that matched, for messages. */
-static void explain_unproven(const struct found *f, const char *first, size_t n, bool loads, size_t n_secrets,
+/* What was found and not put back, and how to put it back by hand (the command first: callers may cut it). */
+static void explain_unproven(const struct found *f, const char *first, size_t n, size_t n_secrets,
                              struct fl_luks1_result *res)
 {
     char *qb = fl_shell_quote(first), *qd = fl_shell_quote(f->hdev);
     char more[64] = "";
 
     if (n > 1)
-        snprintf(more, sizeof(more), " (and %zu older one%s)", n - 1, n > 2 ? "s" : "");
-    set_why(res,
-            "'%s' holds a LUKS1 to LUKS2 conversion that was cut short (%s), so no keyslot opens. The header "
-            "backup '%s'%s matches it (same UUID and data offset), but %s, so it was not put back. Give a "
-            "secret of this volume with --key-file, or restore the backup yourself (cryptsetup "
-            "luksHeaderRestore --header-backup-file %s %s) and run the same command again",
-            f->hdev, loads ? "its LUKS1 keyslot material was already moved" : "its header is half written",
-            first, more,
-            n_secrets ? "no given secret opens that backup"
-                      : "no secret was given to prove it is this volume's",
-            qb ? qb : first, qd ? qd : f->hdev);
+        snprintf(more, sizeof(more), " (%zu backups match; this is the newest)", n);
+    set_why(
+        res,
+        "'%s' holds a LUKS1 to LUKS2 conversion that was cut short (%s): no keyslot opens. %s the header "
+        "backup that matches it (same UUID and data offset), so it was not put back: give a secret of this "
+        "volume with --key-file, or restore it yourself with 'cryptsetup luksHeaderRestore "
+        "--header-backup-file %s %s'%s and run the same command again",
+        f->hdev, f->loads_luks1 ? "its keyslot material was moved" : "its header is half written",
+        n_secrets ? "No given secret opens" : "No secret was given to prove", qb ? qb : first,
+        qd ? qd : f->hdev, more);
     free(qb);
     free(qd);
 }
@@ -378,16 +408,16 @@ int fl_luks1_recover(const char *path, const char *header, const struct fl_migra
     struct candidate *cand = NULL;
     struct fl_volume *v = NULL;
     size_t n_cand, n_match = 0;
-    bool loads = false, done = false;
+    bool done = false;
     off_t end;
     int r = 0;
 
     memset(res, 0, sizeof(*res));
     /* a header that loads as LUKS2 (converted, or never LUKS1) is not ours to put back */
     if (fl_volume_read(path, header, &v) == 0) {
-        loads = v->luks_version == 1;
+        f.loads_luks1 = v->luks_version == 1;
         fl_volume_free(v);
-        if (!loads)
+        if (!f.loads_luks1)
             return 0;
     }
     f.fd = open(f.hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -432,7 +462,7 @@ int fl_luks1_recover(const char *path, const char *header, const struct fl_migra
         free(buf);
     }
     if (!done && n_match > 0) {
-        explain_unproven(&f, res->backup, n_match, loads, n_secrets, res);
+        explain_unproven(&f, res->backup, n_match, n_secrets, res);
         r = -EPERM;
     }
     if (r == 0)
