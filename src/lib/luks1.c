@@ -410,7 +410,7 @@ int fl_luks1_recover(const char *path, const char *header, const struct fl_migra
     size_t n_cand, n_match = 0;
     bool done = false;
     off_t end;
-    int r = 0;
+    int fd, r = 0;
 
     memset(res, 0, sizeof(*res));
     /* a header that loads as LUKS2 (converted, or never LUKS1) is not ours to put back */
@@ -420,9 +420,10 @@ int fl_luks1_recover(const char *path, const char *header, const struct fl_migra
         if (!f.loads_luks1)
             return 0;
     }
-    f.fd = open(f.hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (f.fd < 0)
+    fd = open(f.hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         return 0; /* the caller's own read says why */
+    f.fd = fd;
     end = lseek(f.fd, 0, SEEK_END);
     if (end < (off_t)PHDR_BYTES || fl_pread_full(f.fd, f.phdr, PHDR_BYTES, 0) != (ssize_t)PHDR_BYTES)
         goto out;
