@@ -182,7 +182,9 @@ static int read_key_files(struct run *run)
     r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
     if (r < 0)
         r = fail(run, r, "%s", why);
-    for (size_t i = 0; i < run->n_secrets; i++) {
+    /* one secret per --key-file, in the order of the NULL-terminated key_files (clang's analyzer cannot
+     * tell that they are as many) */
+    for (size_t i = 0; run->o.key_files && run->o.key_files[i] && i < run->n_secrets; i++) {
         const char *file = run->o.key_files[i];
 
         if (!strcmp(file, "-"))

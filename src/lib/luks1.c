@@ -219,18 +219,17 @@ static int slurp(const char *path, unsigned char **ret, size_t *ret_len)
 
     if (fd < 0)
         return -errno;
-    if (fstat(fd, &st) < 0)
-        r = -errno;
-    else if (!S_ISREG(st.st_mode) || st.st_size < (off_t)PHDR_BYTES || st.st_size > (off_t)MAX_REGION)
-        r = -EINVAL;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)PHDR_BYTES ||
+        st.st_size > (off_t)MAX_REGION)
+        r = -EINVAL; /* not a header backup fipsluks wrote */
     else if (!(buf = malloc((size_t)st.st_size)))
         r = -ENOMEM;
     else if (fl_pread_full(fd, buf, (size_t)st.st_size, 0) != (ssize_t)st.st_size)
         r = -EIO;
     close(fd);
-    if (r < 0) {
+    if (r < 0 || !buf) {
         free(buf);
-        return r;
+        return r < 0 ? r : -EIO;
     }
     *ret = buf;
     *ret_len = (size_t)st.st_size;
@@ -508,7 +507,7 @@ static int find_identical(int fd, uint64_t bytes, const char *uuid, const char *
 
         if (backup && i > 0)
             break; /* a named backup is that file or none */
-        if (slurp(cand[i].path, &buf, &len) == 0 && len == bytes && !memcmp(buf, region, len)) {
+        if (slurp(cand[i].path, &buf, &len) == 0 && buf && len == bytes && !memcmp(buf, region, len)) {
             int bfd = open(cand[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 
             r = bfd >= 0 && fsync(bfd) == 0 ? 1 : -EIO;
