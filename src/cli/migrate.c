@@ -673,8 +673,6 @@ static int convert_luks1(struct run *run)
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
         return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
-    if (run->o.backup && asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0)
-        return fail(run, -ENOMEM, "cannot migrate '%s': %s", run->o.path, strerror(ENOMEM));
     return 0;
 }
 
@@ -714,7 +712,15 @@ static int migrate(struct run *run)
         r = convert_luks1(run);
         if (r != 0)
             return r;
-        mo.backup = run->luks2_backup ? run->luks2_backup : run->o.backup;
+    }
+    /* --header-backup FILE holds (or will hold) the LUKS1 header: the LUKS2 one goes next to it, also when
+     * an earlier run was cut short after its conversion */
+    if (run->o.convert_luks1 && run->o.backup) {
+        if (asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0) {
+            run->luks2_backup = NULL;
+            return fail(run, -ENOMEM, "cannot migrate '%s': %s", run->o.path, strerror(ENOMEM));
+        }
+        mo.backup = run->luks2_backup;
     }
     if (!ops.ask && run->n_secrets == 0)
         return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input)");
