@@ -195,6 +195,7 @@ static int read_key_files(struct run *run)
          * sources[i] at the next store at a symbolic index and reports it leaked. */
         /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
         run->secrets[i].secret = run->owned[i];
+        run->secrets[i].source = run->sources[i];
         if (!run->sources[i] && r >= 0)
             r = fail(run, -ENOMEM, "cannot read key file '%s': %s", file, strerror(ENOMEM));
     }

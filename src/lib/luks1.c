@@ -309,15 +309,33 @@ static enum match match_backup(const struct found *f, struct crypt_device *cd, c
                : MATCH_NONE;
 }
 
-/* The index of a secret that opens backup @p cd, or -1. */
-static int secret_opening(struct crypt_device *cd, const struct fl_migrate_secret *secrets, size_t n)
+/*
+ * The index of the first secret that opens backup @p cd, or -1; in @p ret_stray the first that opens
+ * none of its keyslots, or -1 (checked before anything is written: migrate and reencrypt refuse a given
+ * secret that opens nothing, and they would only do so after the backup was put back).
+ */
+static int secret_opening(struct crypt_device *cd, const struct fl_migrate_secret *secrets, size_t n,
+                          int *ret_stray)
 {
-    for (size_t i = 0; i < n; i++)
-        if (secrets[i].secret &&
-            crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, secrets[i].secret->data,
-                                         secrets[i].secret->len, 0) >= 0)
-            return (int)i;
-    return -1;
+    int first = -1;
+
+    *ret_stray = -1;
+    for (size_t i = 0; i < n; i++) {
+        bool opens = secrets[i].secret &&
+                     crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, secrets[i].secret->data,
+                                                  secrets[i].secret->len, 0) >= 0;
+
+        if (opens && first < 0)
+            first = (int)i;
+        else if (!opens && *ret_stray < 0)
+            *ret_stray = (int)i;
+    }
+    return first;
+}
+
+static const char *source_of(const struct fl_migrate_secret *s)
+{
+    return s->source ? s->source : "a given secret";
 }
 
 /* Write backup @p buf over the header region: the LUKS1 header first, then the keyslot material. */
@@ -442,7 +460,7 @@ int fl_luks1_recover(const char *path, const char *header, const struct fl_migra
         unsigned char *buf = NULL;
         size_t len = 0;
         enum match m = MATCH_NONE;
-        int s = -1;
+        int s = -1, stray = -1;
 
         if (slurp(cand[i].path, &buf, &len) == 0 && crypt_init_data_device(&cd, cand[i].path, path) == 0 &&
             crypt_load(cd, CRYPT_LUKS1, NULL) == 0)
@@ -452,10 +470,19 @@ int fl_luks1_recover(const char *path, const char *header, const struct fl_migra
         } else if (m == MATCH_CUT_SHORT) {
             if (n_match++ == 0)
                 snprintf(res->backup, sizeof(res->backup), "%s", cand[i].path);
-            s = secret_opening(cd, secrets, n_secrets);
+            s = secret_opening(cd, secrets, n_secrets, &stray);
         }
         crypt_free(cd);
-        if (s >= 0) {
+        if (s >= 0 && stray >= 0) {
+            set_why(res,
+                    "'%s' holds a LUKS1 to LUKS2 conversion that was cut short: no keyslot opens. The header "
+                    "backup '%s' is this volume's (%s opens it), but %s opens none of its keyslots, so it "
+                    "was not "
+                    "put back: give only secrets of this volume",
+                    f.hdev, cand[i].path, source_of(&secrets[s]), source_of(&secrets[stray]));
+            r = -EPERM;
+            done = true;
+        } else if (s >= 0) {
             r = put_back(&f, &cand[i], buf, len, secrets[s].secret, res);
             done = true;
         }

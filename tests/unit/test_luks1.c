@@ -321,8 +321,12 @@ static void test_recover(void **state)
         assert_non_null(strstr(res.why, bak));
         assert_same_file(cut, n, img);
         free(cut);
+        /* one secret opens the backup, another does not: refused before anything is written */
+        assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), -EPERM);
+        assert_non_null(strstr(res.why, "opens none of its keyslots"));
+        assert_false(res.wrote);
         /* the secret opens the backup: put back, and the volume opens again */
-        assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), 1);
+        assert_int_equal(fl_luks1_recover(img, NULL, with_right + 1, 1, NULL, bdir, &res), 1);
         assert_true(res.restored);
         assert_string_equal(res.backup, bak);
         assert_string_equal(type_of(img, NULL, 0), "LUKS1");

@@ -134,6 +134,12 @@ fl_assert_contains "$FL_ERR" "No given secret opens the header backup" "wrong se
 fl_assert_contains "$FL_ERR" "cryptsetup luksHeaderRestore --header-backup-file $bak v.img" "wrong secret: the command"
 fl_assert_contains "$FL_ERR" "nothing was written" "wrong secret: nothing written"
 fl_assert_eq "$sum" "$(fl_sum v.img)" "wrong secret: the image"
+# one right and one wrong: the backup is proven, but a secret that opens nothing would stop the run after the
+# restore; refused before it
+fl_expect_exit2 2 lib fipsluks migrate --batch --convert-luks1 -d k0 -d wrong v.img
+fl_assert_contains "$FL_ERR" "key file 'wrong' opens none of its keyslots" "a wrong secret among right ones"
+fl_assert_contains "$FL_ERR" "nothing was written" "a wrong secret among right ones: nothing written"
+fl_assert_eq "$sum" "$(fl_sum v.img)" "a wrong secret among right ones: the image"
 fl_expect_exit2 2 lib fipsluks reencrypt --batch -d wrong v.img
 fl_assert_contains "$FL_ERR" "cryptsetup luksHeaderRestore --header-backup-file $bak v.img" "reencrypt, wrong secret"
 fl_assert_eq "$sum" "$(fl_sum v.img)" "reencrypt, wrong secret: the image"
