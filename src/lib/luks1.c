@@ -16,9 +16,11 @@
  *    data offset (the size fipsluks backs up), and keyslots;
  *  - the device is that header part-way through crypt_convert(): either its first 4 KiB (the LUKS1
  *    header, which crypt_convert() does not move) are the backup's and some keyslot material is not,
- *    or its header does not load and every keyslot's material of the backup sits 28 KiB further on,
- *    where crypt_convert() copies it (so no other header generation, older or newer, is taken);
- *  - a given secret opens the backup, as a detached header of this device.
+ *    or its header does not load as LUKS1 and the whole range crypt_convert() moves (from 4 KiB to
+ *    the end of the last keyslot area) sits, byte for byte, 28 KiB further on (so no other header
+ *    generation of the volume, older or newer, is taken);
+ *  - a given secret opens the backup, as a detached header of this device, and every given secret
+ *    opens one of its keyslots (migrate and reencrypt would refuse the others only after the restore).
  * The restore writes the first 4 KiB first, syncs, then the rest: killed in between, the device is
  * still one of the two states above, and the next run proves and restores again.
  */
