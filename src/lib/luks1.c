@@ -137,10 +137,13 @@ static int newer_first(const void *a, const void *b)
 static bool backup_name(const char *name, const char *uuid, struct candidate *c)
 {
     size_t ulen = strlen(uuid), len = strlen(name);
-    const char *p = name + ulen + 1, *end = name + len - strlen(".luksheader");
+    const char *p, *end;
 
-    if (len < ulen + 1 + STAMP_LEN + strlen(".luksheader") || strncmp(name, uuid, ulen) ||
-        name[ulen] != '-' || strcmp(end, ".luksheader"))
+    if (len < ulen + 1 + STAMP_LEN + strlen(".luksheader") || strncmp(name, uuid, ulen) || name[ulen] != '-')
+        return false;
+    p = name + ulen + 1;
+    end = name + len - strlen(".luksheader");
+    if (strcmp(end, ".luksheader"))
         return false;
     memcpy(c->stamp, p, STAMP_LEN);
     c->stamp[STAMP_LEN] = '\0';
@@ -214,7 +217,7 @@ static size_t list_candidates(const char *backup, const char *dir, const char *u
 /* Read a whole regular file of at most MAX_REGION bytes. */
 static int slurp(const char *path, unsigned char **ret, size_t *ret_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK); /* a FIFO: no wait */
     unsigned char *buf = NULL;
     struct stat st;
     int r = 0;
@@ -534,7 +537,7 @@ static int find_identical(int fd, uint64_t bytes, const char *uuid, const char *
         unsigned char *buf = NULL;
         size_t len = 0;
 
-        if (backup && i > 0)
+        if (backup && strcmp(cand[i].path, backup))
             break; /* a named backup is that file or none */
         if (slurp(cand[i].path, &buf, &len) == 0 && buf && len == bytes && !memcmp(buf, region, len)) {
             int bfd = open(cand[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
