@@ -28,6 +28,8 @@
  *     Then remove the unbound keyslots a given secret opens: a run killed after adding its new
  *     keyslots and before initialising the reencryption leaves them (bound to a key no data uses).
  *  5. A LUKS1 volume is converted to LUKS2 first (fl_luks1_convert(), whose backup is the backup).
+ *     Before anything else is read, the LUKS1 header of a conversion an earlier run left cut short is
+ *     put back from that run's backup, once proven this volume's (fl_luks1_recover()).
  *  6. Add one new PBKDF2 keyslot per kept keyslot (same secret, priority and tokens) bound to a new
  *     volume key, and initialise the reencryption in the header (options->resilience).
  *  7. Run it (ops->progress reports and may stop it after the current hotzone). libcryptsetup
@@ -83,6 +85,8 @@ enum fl_reencrypt_event {
     FL_REENC_FINALISE,  /**< the data was all re-encrypted; the header's clean-up, cut short, is written */
     FL_REENC_LEFTOVER,  /**< removed unbound keyslot @p keyslot, left by a start cut short; secret @p secret
                            opens it */
+    FL_REENC_LUKS1_RESTORED, /**< the LUKS1 header of a LUKS1 conversion cut short was put back from the
+                                backup result->backup (fl_luks1_recover()); it is converted again */
 };
 
 struct fl_reencrypt_result;

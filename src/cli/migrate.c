@@ -183,7 +183,9 @@ static int read_key_files(struct run *run)
     r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
     if (r < 0)
         r = fail(run, r, "%s", why);
-    for (size_t i = 0; i < run->n_secrets; i++) {
+    /* one secret per --key-file, in the order of the NULL-terminated key_files (clang's analyzer cannot
+     * tell that they are as many) */
+    for (size_t i = 0; run->o.key_files && run->o.key_files[i] && i < run->n_secrets; i++) {
         const char *file = run->o.key_files[i];
 
         if (!strcmp(file, "-"))
@@ -194,6 +196,7 @@ static int read_key_files(struct run *run)
          * sources[i] at the next store at a symbolic index and reports it leaked. */
         /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
         run->secrets[i].secret = run->owned[i];
+        run->secrets[i].source = run->sources[i];
         if (!run->sources[i] && r >= 0)
             r = fail(run, -ENOMEM, "cannot read key file '%s': %s", file, strerror(ENOMEM));
     }
@@ -639,19 +642,52 @@ static int explain_luks1(struct run *run)
 }
 
 /*
+ * --convert-luks1, first: a conversion cut short by an earlier run (killed while libcryptsetup moved
+ * the keyslot material or wrote the LUKS2 header) gets its LUKS1 header back from that run's backup,
+ * once proven this volume's (fl_luks1_recover()); convert_luks1() then converts it again.
+ */
+static int recover_luks1(struct run *run)
+{
+    struct fl_luks1_result lr;
+    int r;
+
+    fl_stop_message(stop_during); /* it may write */
+    r = fl_luks1_recover(run->o.path, run->o.header, run->secrets, run->n_secrets, run->o.backup, NULL, &lr);
+    if (!lr.wrote)
+        fl_stop_message(stop_before);
+    if (r < 0)
+        return fail(run, r, "%s%s", lr.why[0] ? lr.why : strerror(-r),
+                    lr.wrote ? "" : "; nothing was written");
+    if (r > 0)
+        say(run,
+            "%s: an earlier conversion to LUKS2 was cut short; put back its LUKS1 header from the backup %s "
+            "(same UUID and data offset; a given secret opens it)\n",
+            run->o.path, lr.backup);
+    return 0;
+}
+
+/*
  * --convert-luks1: LUKS1 to LUKS2 (fl_luks1_convert(): in-use check, header backup, crypt_convert),
  * then open the volume again so that the migration sees LUKS2.
  */
 static int convert_luks1(struct run *run)
 {
     struct fl_luks1_result lr = {0};
-    int r;
+    int failed = -1, r;
 
     if (run->o.dry_run) {
         say(run, "%s: LUKS1: would be converted to LUKS2 (after a header backup), then its keyslots\n",
             run->o.path);
         return FL_EXIT_INCOMPLETE;
     }
+    r = fl_luks1_check_secrets(run->o.path, run->o.header, run->secrets, run->n_secrets, &failed);
+    if (r == -EPERM)
+        return fail(run, r, "%s opens no keyslot of '%s'; nothing was written", source_of(run, failed),
+                    run->o.path);
+    if (r < 0)
+        return fail(run, r, "cannot convert '%s' to LUKS2: %s; nothing was written", run->o.path,
+                    strerror(-r));
+    fl_stop_message(stop_during);
     r = fl_luks1_convert(run->o.path, run->o.header, run->o.backup, NULL, &lr);
     snprintf(run->luks1_backup, sizeof(run->luks1_backup), "%s", lr.backup);
     if (r == -EBUSY)
@@ -665,8 +701,6 @@ static int convert_luks1(struct run *run)
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
         return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
-    if (run->o.backup && asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0)
-        return fail(run, -ENOMEM, "cannot migrate '%s': %s", run->o.path, strerror(ENOMEM));
     return 0;
 }
 
@@ -681,21 +715,40 @@ static int migrate(struct run *run)
         .userdata = run, .event = event, .stop = stop, .confirm = confirm,
         .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
     };
+    bool keys_read = false;
     int r;
 
+    if (run->o.convert_luks1 && !run->o.dry_run) {
+        /* before the header is read: a conversion cut short may have left one that does not load */
+        r = read_key_files(run);
+        if (r < 0)
+            return r;
+        keys_read = true;
+        r = recover_luks1(run);
+        if (r < 0)
+            return r;
+    }
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
         return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
     if (fl_migration_volume(run->m)->luks_version == 1 && !run->o.convert_luks1)
         return explain_luks1(run);
-    r = read_key_files(run);
+    r = keys_read ? 0 : read_key_files(run);
     if (r < 0)
         return r;
     if (fl_migration_volume(run->m)->luks_version == 1) {
         r = convert_luks1(run);
         if (r != 0)
             return r;
-        mo.backup = run->luks2_backup ? run->luks2_backup : run->o.backup;
+    }
+    /* --header-backup FILE holds (or will hold) the LUKS1 header: the LUKS2 one goes next to it, also when
+     * an earlier run was cut short after its conversion */
+    if (run->o.convert_luks1 && run->o.backup) {
+        if (asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0) {
+            run->luks2_backup = NULL;
+            return fail(run, -ENOMEM, "cannot migrate '%s': %s", run->o.path, strerror(ENOMEM));
+        }
+        mo.backup = run->luks2_backup;
     }
     if (!ops.ask && run->n_secrets == 0)
         return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input)");

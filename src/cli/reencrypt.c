@@ -353,6 +353,12 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
     case FL_REENC_BACKUP:
         fprintf(out, "header backup: %s\n", run->res.backup);
         break;
+    case FL_REENC_LUKS1_RESTORED:
+        fprintf(out,
+                "an earlier conversion to LUKS2 was cut short: put back its LUKS1 header from the backup %s "
+                "(same UUID and data offset; a given secret opens it)\n",
+                run->res.backup);
+        break;
     case FL_REENC_CONVERTED:
         fprintf(out, "converted LUKS1 to LUKS2\n");
         break;

@@ -471,6 +471,24 @@ static int drop_journal(struct run *run)
     run->journal = -1;
     run->res->wrote = true;
     memset(run->made, 0, sizeof(run->made));
+/*
+ * A LUKS1 conversion cut short by an earlier run: its LUKS1 header back from that run's backup, once
+ * proven this volume's (fl_luks1_recover()); then it is LUKS1 again and converted as any other. Before
+ * the header is read: a conversion cut short may have left one that does not load.
+ */
+static int recover_luks1(struct run *run)
+{
+    struct fl_luks1_result lr;
+    int r = fl_luks1_recover(run->path, run->o->header, run->secrets, run->n_secrets, run->o->backup,
+                             run->o->backup_dir, &lr);
+
+    run->res->wrote = lr.wrote;
+    if (r < 0)
+        return why(run, r, "%s", lr.why);
+    if (r > 0) {
+        snprintf(run->res->backup, sizeof(run->res->backup), "%s", lr.backup);
+        event(run, FL_REENC_LUKS1_RESTORED, -1, -1);
+    }
     return 0;
 }
 
@@ -1143,6 +1161,9 @@ static int reencrypt(struct run *run)
     r = check_busy(run, run->path);
     if (r == 0 && run->o->header)
         r = check_busy(run, run->o->header);
+    if (r < 0)
+        return r;
+    r = recover_luks1(run);
     if (r < 0)
         return r;
     r = fl_volume_read(run->path, run->o->header, &run->v);

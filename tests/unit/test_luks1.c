@@ -2,7 +2,10 @@
  * Unit tests of fl_luks1_convert() on real LUKS1 images made with libcryptsetup: the conversion keeps
  * the volume key, UUID, keyslot and hash and writes a LUKS1 header backup first; it refuses LUKS2
  * (-EALREADY), non-LUKS (-EMEDIUMTYPE), missing files, an existing backup file and a header whose keyslot
- * areas leave no room for the LUKS2 metadata (-EINVAL) without changing a byte. Also fl_cipher_computable().
+ * areas leave no room for the LUKS2 metadata (-EINVAL) without changing a byte. fl_luks1_recover() on a
+ * conversion cut short, made by hand as crypt_convert() leaves it (the keyslot material copied from 4 KiB
+ * to 32 KiB; then also half a LUKS2 header): the backup is put back only with a secret that opens it, and
+ * a backup of another header of the same UUID never; fl_luks1_check_secrets(). Also fl_cipher_computable().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 
 #include "fipsluks/luks1.h"
 #include "fipsluks/reencrypt.h"
+#include "fipsluks/secret.h"
 #include "fixture.h"
 
 #define MIB        (1024u * 1024u)
@@ -212,6 +216,158 @@ static void test_no_room(void **state)
     free(before);
 }
 
+/* ---- a conversion cut short ---- */
+
+static void write_at(const char *path, const void *buf, size_t len, off_t off)
+{
+    int fd = open(path, O_WRONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, buf, len, off), (ssize_t)len);
+    close(fd);
+}
+
+static uint64_t data_offset_of(const char *path)
+{
+    struct crypt_device *cd = NULL;
+    uint64_t off;
+
+    assert_int_equal(crypt_init(&cd, path), 0);
+    assert_int_equal(crypt_load(cd, CRYPT_LUKS1, NULL), 0);
+    off = crypt_get_data_offset(cd) * 512;
+    crypt_free(cd);
+    return off;
+}
+
+/* The header region of @p img, as fipsluks backs it up, into @p bak. @return its bytes (to free). */
+static unsigned char *backup_of(const char *img, const char *bak, size_t *len)
+{
+    size_t n;
+    unsigned char *all = slurp(img, &n);
+    int fd;
+
+    *len = (size_t)data_offset_of(img);
+    assert_true(*len <= n);
+    fd = open(bak, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, all, *len), (ssize_t)*len);
+    close(fd);
+    return all;
+}
+
+/* What crypt_convert() does before the LUKS2 header: the keyslot material from 4 KiB to 32 KiB, over itself.
+ */
+static void move_keyslot_material(const char *img, const unsigned char *region, size_t len)
+{
+    write_at(img, region + 4096, len - 32768, 32768);
+}
+
+/* Then the first 4 KiB of a LUKS2 header, without checksum: the header no longer loads. */
+static void half_luks2_header(const char *img, const char *uuid)
+{
+    unsigned char hdr[4096] = {'L', 'U', 'K', 'S', 0xba, 0xbe, 0, 2};
+
+    memcpy(hdr + 168, uuid, strlen(uuid));
+    write_at(img, hdr, sizeof(hdr), 0);
+}
+
+static struct fl_secret *secret(const char *text)
+{
+    struct fl_secret *s = NULL;
+
+    assert_int_equal(fl_secret_new(text, strlen(text), &s), 0);
+    return s;
+}
+
+static void test_recover(void **state)
+{
+    struct fl_secret *right = secret(PASSPHRASE), *wrong = secret("not the passphrase");
+    struct fl_migrate_secret with_right[] = {{.secret = wrong}, {.secret = right}},
+                             with_wrong[] = {{.secret = wrong}};
+    char img[256], bdir[256], bak[512], twin[256], uuid[40];
+    struct fl_luks1_result res;
+    unsigned char *before;
+    size_t len, n;
+
+    (void)state;
+    make_luks1("cut.img", "sha256", 0, uuid, sizeof(uuid));
+    path_of(img, sizeof(img), "cut.img");
+    path_of(bdir, sizeof(bdir), "cut-backups");
+    assert_int_equal(mkdir(bdir, 0700), 0);
+    snprintf(bak, sizeof(bak), "%s/%s-20260101T000000Z.luksheader", bdir, uuid);
+    before = backup_of(img, bak, &len);
+
+    /* untouched: nothing to put back */
+    assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), 0);
+    assert_false(res.wrote);
+    assert_int_equal(fl_luks1_check_secrets(img, NULL, with_right, 1, &(int){-1}), -EPERM);
+    assert_int_equal(fl_luks1_check_secrets(img, NULL, with_right + 1, 1, &(int){-1}), 0);
+
+    for (int half = 0; half <= 1; half++) {
+        unsigned char *cut;
+
+        move_keyslot_material(img, before, len);
+        if (half)
+            half_luks2_header(img, uuid);
+        assert_string_equal(type_of(img, NULL, 0) ? type_of(img, NULL, 0) : "UNREADABLE",
+                            half ? "UNREADABLE" : "LOCKED");
+        cut = slurp(img, &n);
+        /* no secret, or a wrong one: nothing written, and the message says how to put it back by hand */
+        assert_int_equal(fl_luks1_recover(img, NULL, NULL, 0, NULL, bdir, &res), -EPERM);
+        assert_non_null(strstr(res.why, "No secret was given"));
+        assert_int_equal(fl_luks1_recover(img, NULL, with_wrong, 1, NULL, bdir, &res), -EPERM);
+        assert_false(res.wrote);
+        assert_non_null(strstr(res.why, "cryptsetup luksHeaderRestore --header-backup-file"));
+        assert_non_null(strstr(res.why, bak));
+        assert_same_file(cut, n, img);
+        free(cut);
+        /* one secret opens the backup, another does not: refused before anything is written */
+        assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), -EPERM);
+        assert_non_null(strstr(res.why, "opens none of its keyslots"));
+        assert_false(res.wrote);
+        /* the secret opens the backup: put back, and the volume opens again */
+        assert_int_equal(fl_luks1_recover(img, NULL, with_right + 1, 1, NULL, bdir, &res), 1);
+        assert_true(res.restored);
+        assert_string_equal(res.backup, bak);
+        assert_string_equal(type_of(img, NULL, 0), "LUKS1");
+        cut = slurp(img, &n);
+        assert_memory_equal(cut, before, len);
+        free(cut);
+        /* and then there is nothing more to do */
+        assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), 0);
+    }
+
+    /* the backup of another header with this UUID (another volume key, other salts) is never put back */
+    make_luks1("twin.img", "sha256", 0, NULL, 0);
+    path_of(twin, sizeof(twin), "twin.img");
+    {
+        struct crypt_device *cd = NULL;
+
+        assert_int_equal(crypt_init(&cd, twin), 0);
+        assert_int_equal(crypt_load(cd, CRYPT_LUKS1, NULL), 0);
+        assert_int_equal(crypt_set_uuid(cd, uuid), 0);
+        crypt_free(cd);
+    }
+    assert_int_equal(unlink(bak), 0);
+    free(backup_of(twin, bak, &n));
+    for (int half = 0; half <= 1; half++) {
+        unsigned char *cut;
+
+        move_keyslot_material(img, before, len);
+        if (half)
+            half_luks2_header(img, uuid);
+        cut = slurp(img, &n);
+        assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), 0);
+        assert_false(res.wrote);
+        assert_same_file(cut, n, img);
+        free(cut);
+        write_at(img, before, len, 0);
+    }
+    free(before);
+    fl_secret_free(right);
+    fl_secret_free(wrong);
+}
+
 static void test_cipher_computable(void **state)
 {
     (void)state;
@@ -246,7 +402,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convert),           cmocka_unit_test(test_convert_ripemd160_backup_dir),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_no_room),
-        cmocka_unit_test(test_cipher_computable),
+        cmocka_unit_test(test_cipher_computable), cmocka_unit_test(test_recover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
