@@ -110,7 +110,7 @@ struct fl_reencrypt_ops {
 
 struct fl_reencrypt_result {
     char backup[PATH_MAX]; /**< header backup written by this run ("" if none) */
-    char why[512];         /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
+    char why[1024];        /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
     bool converted_luks1;  /**< this run converted LUKS1 to LUKS2 */
     bool resumed;          /**< an interrupted reencryption was continued */
     bool wrote;            /**< the header was written */

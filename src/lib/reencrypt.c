@@ -471,6 +471,9 @@ static int drop_journal(struct run *run)
     run->journal = -1;
     run->res->wrote = true;
     memset(run->made, 0, sizeof(run->made));
+    return 0;
+}
+
 /*
  * A LUKS1 conversion cut short by an earlier run: its LUKS1 header back from that run's backup, once
  * proven this volume's (fl_luks1_recover()); then it is LUKS1 again and converted as any other. Before
