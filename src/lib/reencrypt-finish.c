@@ -31,6 +31,7 @@
 #include <libcryptsetup.h>
 #include <openssl/evp.h>
 
+#include "fipsluks/util.h"
 #include "luks-disk.h"
 #include "reencrypt-finish.h"
 
@@ -47,36 +48,19 @@ static void put_be64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)v;
 }
 
+/* Exactly @p n bytes at @p off (a short read is -EIO). */
 static int full_pread(int fd, void *buf, size_t n, uint64_t off)
 {
-    size_t done = 0;
+    ssize_t r = fl_pread_full(fd, buf, n, (off_t)off);
 
-    while (done < n) {
-        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -EIO;
-        done += (size_t)r;
-    }
-    return 0;
+    return r < 0 ? (int)r : (size_t)r == n ? 0 : -EIO;
 }
 
 static int full_pwrite(int fd, const void *buf, size_t n, uint64_t off)
 {
-    size_t done = 0;
+    ssize_t r = fl_pwrite_full(fd, buf, n, (off_t)off);
 
-    while (done < n) {
-        ssize_t r = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        done += (size_t)r;
-    }
-    return 0;
+    return r < 0 ? (int)r : 0;
 }
 
 /* The SHA-256 checksum libcryptsetup seals a copy with: over the copy, its checksum field zeroed (@p out

@@ -1063,15 +1063,15 @@ static int conclude(struct run *run)
 }
 
 /*
- * A volume not in reencryption that is FIPS-compatible and has no finding (a warning either) that
- * reencrypt fixes: nothing to re-encrypt. @return 1, 0, -errno
+ * A LUKS2 volume not in reencryption that is FIPS-compatible and has no finding (a warning either) that
+ * reencrypt fixes: nothing to re-encrypt. (LUKS1 is always converted and re-encrypted.) @return 1, 0, -errno
  */
 static int already_compatible(struct run *run)
 {
     struct fl_findings f = {0};
     int r = fl_policy_evaluate(run->v, &f);
 
-    r = r < 0 ? r : fl_findings_compatible(&f) ? 1 : 0;
+    r = r < 0 ? r : fl_findings_compatible(&f) && run->v->luks_version == 2 ? 1 : 0;
     for (size_t i = 0; r == 1 && i < f.n; i++)
         if (f.items[i].fix == FL_FIX_REENCRYPT)
             r = 0;

@@ -117,7 +117,10 @@ fl_assert_contains "$FL_OUT" "fipsluks: interrupted before anything was written;
 [[ $FL_OUT != *"not confirmed"* ]] || fl_fail "migrate: a signal reported as 'not confirmed': $FL_OUT"
 fl_assert_eq "$asum" "$(fl_sum a.img)" "migrate: image after the questions"
 [[ ! -e a.bak ]] || fl_fail "migrate: a backup was written before the question was answered"
-cp v.img two.img
+# (a volume reencrypt has work on: a compatible one has nothing to re-encrypt and asks nothing)
+truncate -s 40M two.img
+cryptsetup luksFormat -q --type luks2 --hash ripemd160 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file k \
+    two.img
 cryptsetup luksAddKey -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file k two.img kw
 tsum=$(fl_sum two.img)
 fl_expect_exit 7 ptyrun --timeout 60 --expect "Drop these keyslots? Type YES to proceed: " --intr \

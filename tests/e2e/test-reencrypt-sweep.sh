@@ -13,7 +13,7 @@ fl_tmp_in_memory # the crashes are simulated: real fsyncs only cost time
 luks2=(--type luks2 --cipher aes-xts-plain64 --key-size 512 --hash ripemd160 --sector-size 4096
     --luks2-metadata-size 16k --luks2-keyslots-size 2m)
 sweep one-hotzone image -- "${luks2[@]}" --
-sweep hotzones image -- "${luks2[@]}" -- --hotzone-size 262144
+sweep hotzones image -- "${luks2[@]}" -- --hotzone-size 524288
 sweep journal image -- "${luks2[@]}" -- --hotzone-size 524288 --resilience journal
 sweep detached-header header -- "${luks2[@]}" -- --hotzone-size 524288
 sweep detached-data data -- "${luks2[@]}" -- --hotzone-size 524288
