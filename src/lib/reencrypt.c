@@ -172,6 +172,26 @@ static int check_source(struct run *run)
             "Re-encrypt on a host not in FIPS mode whose kernel has the cipher and AF_ALG "
             "(modprobe algif_skcipher), then move the volume",
             s->id, s->cipher, s->key_bits);
+    {
+        /* the proof decrypts sectors itself: an IV mode it does not know (lmk, tcw, benbi…) stops here */
+        unsigned char probe[64]; /* a key of that size, not the volume's (XTS refuses equal halves) */
+        size_t n = s->key_bits / 8;
+        struct fl_sector_cipher *c = NULL;
+        int r;
+
+        for (size_t i = 0; i < sizeof(probe); i++)
+            probe[i] = (unsigned char)(i * 7 + 1);
+        r = n && n <= sizeof(probe) ? fl_sector_cipher_new(s->cipher, probe, n, s->sector_size, &c) : -ENOTSUP;
+        fl_sector_cipher_free(c);
+        if (r == -ENOMEM)
+            return r;
+        if (r < 0)
+            return why(run, -ENOTSUP,
+                       "segment %d is encrypted with %s, whose sectors fipsluks cannot decrypt itself to prove "
+                       "the result (IV modes: plain, plain64, plain64be, essiv, null); re-encrypt it with "
+                       "cryptsetup reencrypt",
+                       s->id, s->cipher);
+    }
     if (!fl_cipher_computable(FL_REENCRYPT_CIPHER, FL_REENCRYPT_KEY_BITS))
         return why(run, -ENOTSUP, "this host cannot compute %s", FL_REENCRYPT_CIPHER);
     return 0;
@@ -755,7 +775,7 @@ static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
 
     if (r < 0)
         return why(run, r, "cannot decrypt the data with the old volume key here (%s), so the result could not be "
-                           "proven; nothing was written",
+                           "proven",
                    strerror(-r));
     fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     r = fd < 0 ? -errno
@@ -843,9 +863,9 @@ static int start(struct run *run)
     const struct fl_secret *s = NULL;
     int old = -1, new = -1, r;
 
-    r = remove_leftovers(run);
-    if (r < 0)
-        return r;
+    /* a fresh start proves against the data as it is now, not against a start cut short */
+    run->have_samples = false;
+    run->have_data_sha256 = false;
     for (size_t k = 0; k < run->v->n_keyslots && !run->have_samples; k++) {
         const struct fl_keyslot *ks = &run->v->keyslots[k];
 
@@ -855,6 +875,9 @@ static int start(struct run *run)
                 return r;
         }
     }
+    r = remove_leftovers(run);
+    if (r < 0)
+        return r;
     r = add_keyslots(run, &old, &new, &s);
     if (r < 0) {
         size_t added = run->res->n_kept;

@@ -82,4 +82,14 @@ dd if=/dev/urandom of=g.img bs=4096 seek=$((OFFSET / 4096 + 1)) count=1 conv=not
 fl_expect_exit2 4 reenc g.img
 fl_assert_contains "$FL_ERR" "the whole plaintext differs, though the 32 sampled sectors match" "the full proof fails"
 fl_expect_exit 1 reenc --verify-data most g.img
+# an IV mode the proof cannot compute (benbi) is refused before anything is written, the backup included
+make l.img
+fl-luks2-edit l.img --set 'segments.0.encryption="aes-xts-benbi"'
+sum=$(fl_sum l.img)
+rm -rf "$FIPSLUKS_BACKUP_DIR"
+fl_expect_exit2 1 reenc l.img
+fl_assert_contains "$FL_ERR" "aes-xts-benbi, whose sectors fipsluks cannot decrypt itself to prove the result" "benbi refused"
+fl_assert_contains "$FL_ERR" "nothing was written" "benbi: nothing written"
+fl_assert_eq "$sum" "$(fl_sum l.img)" "benbi: the image"
+[[ ! -e $FIPSLUKS_BACKUP_DIR ]] || fl_fail "benbi: a backup was written: $(ls "$FIPSLUKS_BACKUP_DIR")"
 echo "reencrypt-proof: all assertions passed"
