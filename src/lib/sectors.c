@@ -218,6 +218,8 @@ static int alg_op(struct engine *e, int enc, const unsigned char *iv, unsigned c
     size_t done = 0;
     ssize_t n;
 
+    if (e->iv_len && !iv)
+        return -EINVAL; /* a mode with an IV is always given one */
     memset(&control, 0, sizeof(control));
     msg.msg_controllen = CMSG_SPACE(sizeof(op)) + (e->iv_len ? CMSG_SPACE(sizeof(*aiv) + e->iv_len) : 0);
     /* laid out by hand: CMSG_FIRSTHDR()/CMSG_NXTHDR() may return NULL, as far as the compiler knows */
