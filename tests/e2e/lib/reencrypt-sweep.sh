@@ -10,7 +10,7 @@
 #   again and asserts: exit 0; the volume is no longer in reencryption and scan calls it compatible; both
 #   secrets open it; the data decrypts to the pattern under the new key (tests/tools/fl-data-check); and a
 #   third run writes nothing ("nothing to re-encrypt"). The points run in parallel, one per core.
-#   FL_CRASH_STRIDE=K keeps every Kth point only (the sanitizer pass).
+#   FL_SWEEP_STRIDE=K (else FL_CRASH_STRIDE) keeps every Kth call only (the sanitizer pass).
 #
 # Set before calling: SWEEP_RUN (a command prefix: empty, or `fips` for the FIPS test host) and
 # SWEEP_CIPHER (the pattern's cipher: aes-xts-plain64 or aes-cbc-plain64).
@@ -66,7 +66,7 @@ export -f sweep_point
 export SWEEP_DATA SWEEP_SHIM SWEEP_RUN T FL_BUILD_DIR FIPSLUKS_BACKUP_DIR PATH
 
 sweep() {
-    local name=$1 target=$2 offset n points stride=${FL_CRASH_STRIDE:-1} bad
+    local name=$1 target=$2 offset n points stride=${FL_SWEEP_STRIDE:-${FL_CRASH_STRIDE:-1}} bad
     local dir=$T/$name
     shift 2
     [[ $1 == -- ]] || fl_fail "sweep: usage"
