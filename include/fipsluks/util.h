@@ -17,6 +17,12 @@ int fl_parse_u64(const char *s, uint64_t *ret);
 /** pread() until @p len bytes or end of file. @return bytes read, or a negative errno. */
 ssize_t fl_pread_full(int fd, void *buf, size_t len, off_t off);
 
+/** @p n bytes as 2 * @p n lowercase hex digits and a NUL, into @p out (2 * @p n + 1 bytes). */
+void fl_hex_encode(const unsigned char *in, size_t n, char *out);
+
+/** Exactly 2 * @p n lowercase hex digits (nothing after them) into @p out. @return 0, or -EINVAL. */
+int fl_hex_decode(const char *hex, unsigned char *out, size_t n);
+
 /** pwrite() all @p len bytes (a write of 0 bytes is -EIO). @return @p len, or a negative errno. */
 ssize_t fl_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 

@@ -356,29 +356,6 @@ static int backup(struct run *run)
 
 #define JOURNAL_TYPE "fipsluks-reencrypt"
 
-/* @p hex (exactly 2 * @p n lowercase hex digits) into @p out. */
-static bool hex_decode(const char *hex, unsigned char *out, size_t n)
-{
-    if (!hex || strlen(hex) != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-
-        for (int k = 0; k < 2; k++) {
-            char c = hex[2 * i + (size_t)k];
-
-            if (c >= '0' && c <= '9')
-                v = v * 16 + (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v = v * 16 + (unsigned)(c - 'a' + 10);
-            else
-                return false;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return true;
-}
-
 /*
  * Read fipsluks's reencryption token, if the header has one: the keyslot ids a start recorded before
  * creating them. Only those keyslots may ever be removed as leftovers of a start cut short; a keyslot the
@@ -404,7 +381,7 @@ static void read_journal(struct run *run)
             run->have_samples = json_object_object_get_ex(root, "samples", &o) &&
                                 fl_samples_from_json(o, &run->samples) == 0;
             run->have_data_sha256 = json_object_object_get_ex(root, "data_sha256", &o) &&
-                                    hex_decode(json_object_get_string(o), run->data_sha256, 32);
+                                    fl_hex_decode(json_object_get_string(o), run->data_sha256, 32) == 0;
             if (json_object_object_get_ex(root, "backup", &o) && json_object_is_type(o, json_type_string)) {
                 /* header bytes are untrusted: printable ASCII only, for a message */
                 char *b = run->journal_backup;
@@ -453,8 +430,7 @@ static int write_journal(struct run *run, const int *ids, size_t n)
     if (run->have_data_sha256) {
         char hex[65];
 
-        for (size_t i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", run->data_sha256[i]);
+        fl_hex_encode(run->data_sha256, sizeof(run->data_sha256), hex);
         json_object_object_add(root, "data_sha256", json_object_new_string(hex));
     }
     if (run->have_samples) {

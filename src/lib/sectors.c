@@ -651,7 +651,6 @@ static int add(json_object *o, const char *key, json_object *v)
 
 json_object *fl_samples_to_json(const struct fl_samples *s)
 {
-    static const char hex[] = "0123456789abcdef";
     json_object *o, *offsets, *digests;
     int r, r2, r3;
 
@@ -670,11 +669,7 @@ json_object *fl_samples_to_json(const struct fl_samples *s)
     for (size_t i = 0; i < s->n; i++) {
         char text[33];
 
-        for (size_t b = 0; b < 16; b++) {
-            text[2 * b] = hex[s->digest[i][b] >> 4];
-            text[2 * b + 1] = hex[s->digest[i][b] & 0xf];
-        }
-        text[32] = '\0';
+        fl_hex_encode(s->digest[i], 16, text);
         if (add(offsets, NULL, u64_string(s->offset[i])) < 0 ||
             add(digests, NULL, json_object_new_string(text)) < 0)
             goto fail;
@@ -683,15 +678,6 @@ json_object *fl_samples_to_json(const struct fl_samples *s)
 fail:
     json_object_put(o);
     return NULL;
-}
-
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
 }
 
 /* A JSON string holding a strict decimal number. */
@@ -731,13 +717,8 @@ int fl_samples_from_json(json_object *o, struct fl_samples *out)
             !json_object_is_type(d, json_type_string) || json_object_get_string_len(d) != 32)
             return -EINVAL;
         text = json_object_get_string(d);
-        for (size_t b = 0; b < 16; b++) {
-            int hi = hex_value(text[2 * b]), lo = hex_value(text[2 * b + 1]);
-
-            if (hi < 0 || lo < 0)
-                return -EINVAL;
-            s.digest[i][b] = (unsigned char)(hi << 4 | lo);
-        }
+        if (fl_hex_decode(text, s.digest[i], 16) < 0)
+            return -EINVAL;
     }
     if (!samples_valid(&s)) /* multiples of the sector size, increasing, within off_t */
         return -EINVAL;

@@ -139,6 +139,23 @@ static void test_fsync_parent(void **state)
     assert_int_equal(fl_fsync_parent(path_in("no-dir/x")), -ENOENT);
 }
 
+static void test_hex(void **state)
+{
+    const unsigned char bytes[4] = {0x00, 0x9f, 0xa0, 0xff};
+    unsigned char back[4] = {0};
+    char text[9];
+
+    fl_hex_encode(bytes, sizeof(bytes), text);
+    assert_string_equal(text, "009fa0ff");
+    assert_int_equal(fl_hex_decode(text, back, sizeof(back)), 0);
+    assert_memory_equal(back, bytes, sizeof(bytes));
+    assert_int_equal(fl_hex_decode("009FA0FF", back, 4), -EINVAL); /* lowercase only */
+    assert_int_equal(fl_hex_decode("009fa0f", back, 4), -EINVAL);  /* short */
+    assert_int_equal(fl_hex_decode("009fa0ff0", back, 4), -EINVAL); /* long */
+    assert_int_equal(fl_hex_decode("009fa0fg", back, 4), -EINVAL);
+    assert_int_equal(fl_hex_decode(NULL, back, 4), -EINVAL);
+}
+
 static void test_all_zero(void **state)
 {
     char buf[4096] = {0};
@@ -171,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_pwrite_pread_full),
         cmocka_unit_test(test_create_new),   cmocka_unit_test(test_unlink_own),
         cmocka_unit_test(test_fsync_parent), cmocka_unit_test(test_all_zero),
+        cmocka_unit_test(test_hex),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
