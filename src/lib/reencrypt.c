@@ -405,17 +405,16 @@ static void read_journal(struct run *run)
     }
 }
 
-/* Record @p ids as the keyslots this start is about to create (a new token, or the existing one rewritten). */
-static int write_journal(struct run *run, const int *ids, size_t n)
+/* The journal token naming @p ids as the keyslots a start is about to create, as JSON (NULL: no memory). */
+static json_object *journal_json(const struct run *run, const int *ids, size_t n)
 {
     json_object *root = json_object_new_object(), *list = json_object_new_array();
     char buf[16];
-    int r = 0;
 
     if (!root || !list) {
         json_object_put(root);
         json_object_put(list);
-        return -ENOMEM;
+        return NULL;
     }
     json_object_object_add(root, "type", json_object_new_string(JOURNAL_TYPE));
     json_object_object_add(root, "keyslots", json_object_new_array());
@@ -438,13 +437,29 @@ static int write_journal(struct run *run, const int *ids, size_t n)
 
         if (!samples) {
             json_object_put(root);
-            return -ENOMEM;
+            return NULL;
         }
         json_object_object_add(root, "samples", samples);
     }
-    r = crypt_token_json_set(run->cd, run->journal >= 0 ? run->journal : CRYPT_ANY_TOKEN,
-                             json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+    return root;
+}
+
+/* Commit @p root as the journal token of @p cd: the existing one @p token rewritten, or a new one (-1). */
+static int set_journal(struct crypt_device *cd, int token, json_object *root)
+{
+    int r = root ? crypt_token_json_set(cd, token >= 0 ? token : CRYPT_ANY_TOKEN,
+                                        json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN))
+                 : -ENOMEM;
+
     json_object_put(root);
+    return r;
+}
+
+/* Record @p ids as the keyslots this start is about to create (a new token, or the existing one rewritten). */
+static int write_journal(struct run *run, const int *ids, size_t n)
+{
+    int r = set_journal(run->cd, run->journal, journal_json(run, ids, n));
+
     if (r < 0)
         return r;
     run->journal = r;
@@ -568,10 +583,10 @@ static int trial_room(struct run *run, const int *ids, size_t n)
     struct crypt_pbkdf_type fast = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
                                     .flags = CRYPT_PBKDF_NO_BENCHMARK};
     const size_t key_size = FL_REENCRYPT_KEY_BITS / 8;
-    struct crypt_device *cd = NULL, *real = run->cd;
+    struct crypt_device *cd = NULL;
     char name[40], *vk = crypt_safe_alloc(key_size);
     size_t vk_size = key_size;
-    int fd, mfd, r, journal = run->journal;
+    int fd, mfd, r;
 
     if (!vk)
         return -ENOMEM;
@@ -594,17 +609,8 @@ static int trial_room(struct run *run, const int *ids, size_t n)
         r = crypt_set_pbkdf_type(cd, &fast);
     if (r == 0)
         r = crypt_keyslot_set_encryption(cd, FL_REENCRYPT_CIPHER, key_size);
-    if (r == 0) { /* the journal, as write_journal() will write it (it only ever grows by these ids) */
-        bool wrote = run->res->wrote, made[FL_MAX_KEYSLOTS];
-
-        memcpy(made, run->made, sizeof(made));
-        run->cd = cd;
-        r = write_journal(run, ids, n);
-        run->cd = real;
-        run->journal = journal;
-        run->res->wrote = wrote;
-        memcpy(run->made, made, sizeof(made));
-    }
+    if (r == 0) /* the journal, as write_journal() will write it */
+        r = set_journal(cd, run->journal, journal_json(run, ids, n));
     for (size_t i = 0; r == 0 && i < n; i++) {
         r = crypt_keyslot_add_by_key(cd, ids[i], i ? vk : NULL, key_size, "x", 1,
                                      CRYPT_VOLUME_KEY_NO_SEGMENT | (i ? CRYPT_VOLUME_KEY_DIGEST_REUSE : 0));
@@ -769,12 +775,16 @@ static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
     return r;
 }
 
-/* After the last step: the sampled sectors decrypt, under the new key, to what they were. */
+/*
+ * After the last step: the sampled sectors (and with --verify-data full the whole plaintext) decrypt,
+ * under the new key, to what they were. One unlock and one open serve both checks.
+ */
 static int check_samples(struct run *run)
 {
     const struct fl_secret *s = run->n_secrets ? run->secrets[0].secret : run->typed[0];
     struct fl_sector_cipher *c = NULL;
-    uint64_t offset, size;
+    uint64_t offset, size, iv_offset;
+    unsigned char after[32];
     size_t bad = 0;
     int fd, r;
 
@@ -785,44 +795,35 @@ static int check_samples(struct run *run)
     r = data_cipher(run, CRYPT_ANY_SLOT, s, &c, &offset, &size);
     if (r < 0)
         return why(run, -EIO, "cannot decrypt the re-encrypted data to prove it (%s)", strerror(-r));
+    iv_offset = (uint64_t)crypt_get_iv_offset(run->cd);
     fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    r = fd < 0 ? -errno : fl_samples_check(fd, offset, (uint64_t)crypt_get_iv_offset(run->cd), c, &run->samples, &bad);
+    r = fd < 0 ? -errno : fl_samples_check(fd, offset, iv_offset, c, &run->samples, &bad);
+    if (r == 0)
+        run->res->samples_proven = run->samples.n;
+    if (r == 0 && run->have_data_sha256)
+        r = fl_data_digest(fd, offset, size, iv_offset, (uint32_t)crypt_get_sector_size(run->cd), c, after);
     if (fd >= 0)
         close(fd);
     fl_sector_cipher_free(c);
-    if (r == -EIO)
+    if (r == -EIO && !run->res->samples_proven)
         return why(run, -EIO,
                    "the data does not decrypt to what it was before: the sector at data offset %llu differs "
                    "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header backup%s%s and "
                    "do not write to the volume",
                    (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
                    run->journal_backup[0] ? " " : "", run->journal_backup);
-    if (r == 0)
-        run->res->samples_proven = run->samples.n;
-    if (r == 0 && run->have_data_sha256) {
-        unsigned char after[32];
-        uint32_t sector = (uint32_t)crypt_get_sector_size(run->cd);
-
-        c = NULL;
-        r = data_cipher(run, CRYPT_ANY_SLOT, s, &c, &offset, &size);
-        fd = r < 0 ? -1 : open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (r == 0)
-            r = fd < 0 ? -errno
-                       : fl_data_digest(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd), sector, c, after);
-        if (fd >= 0)
-            close(fd);
-        fl_sector_cipher_free(c);
-        if (r == 0 && memcmp(after, run->data_sha256, sizeof(after)))
-            return why(run, -EIO,
-                       "the data does not decrypt to what it was before: the whole plaintext differs, though the "
-                       "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
-                       "write to the volume",
-                       run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
-        if (r < 0)
-            return why(run, -EIO, "cannot read the re-encrypted data to prove it (%s)", strerror(-r));
-        run->res->data_proven_full = true;
-    }
-    return r;
+    if (r < 0 && run->res->samples_proven)
+        return why(run, -EIO, "cannot read the re-encrypted data to prove it (%s)", strerror(-r));
+    if (r < 0 || !run->have_data_sha256)
+        return r;
+    if (memcmp(after, run->data_sha256, sizeof(after)))
+        return why(run, -EIO,
+                   "the data does not decrypt to what it was before: the whole plaintext differs, though the "
+                   "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
+                   "write to the volume",
+                   run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
+    run->res->data_proven_full = true;
+    return 0;
 }
 
 static int start(struct run *run)
@@ -899,7 +900,7 @@ static int progress(uint64_t size, uint64_t offset, void *usrptr)
     return 0;
 }
 
-/* The secrets that may drive a resumed run: the given ones, else ask once. */
+/* Load the reencryption with the given secrets, else the typed one (load_interrupted() asked for it). */
 static int resume_with(struct run *run, uint32_t flags)
 {
     struct crypt_params_reencrypt params = {.flags = flags, .max_hotzone_size = run->o->hotzone_bytes / 512};
@@ -913,20 +914,6 @@ static int resume_with(struct run *run, uint32_t flags)
     if (r == -EPERM && run->typed[0])
         r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, run->typed[0]->data, run->typed[0]->len,
                                                CRYPT_ANY_SLOT, CRYPT_ANY_SLOT, NULL, NULL, &params);
-    for (unsigned attempt = 0; r == -EPERM && run->n_secrets == 0 && !run->typed[0] && run->ops && run->ops->ask;
-         attempt++) {
-        struct fl_secret *s = NULL;
-        int a = run->ops->ask(run->ops->userdata, NULL, attempt, &s);
-
-        if (a != 0)
-            return a < 0 ? a : -EPERM;
-        r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, s->data, s->len, CRYPT_ANY_SLOT, CRYPT_ANY_SLOT,
-                                               NULL, NULL, &params);
-        if (r >= 0 && !run->typed[0])
-            run->typed[0] = s; /* verified at the end like the others */
-        else
-            fl_secret_free(s);
-    }
     return r < 0 ? r : 0;
 }
 
