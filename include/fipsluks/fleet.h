@@ -41,6 +41,10 @@ enum fl_fleet_state {
     FL_FLEET_UNREADABLE = 2,
 };
 
+/** Keyslots are counted by KDF under these names (fl_fleet_kdf_names): any other KDF counts as "other". */
+enum { FL_FLEET_N_KDFS = 5, FL_FLEET_KDF_OTHER = 3 };
+extern const char *const fl_fleet_kdf_names[FL_FLEET_N_KDFS]; /**< "argon2i" … "pbkdf2", sorted */
+
 struct fl_fleet_volume {
     char *path;          /**< as the record gave it (maybe relative to where the scan ran) */
     char *absolute_path; /**< the record's absolute_path, else its path, if fl_fleet_path_usable(); else NULL */
@@ -51,6 +55,7 @@ struct fl_fleet_volume {
     char **rules;    /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
     char **commands; /**< what fixes this volume, shell-ready, built by report (NULL-terminated, may be NULL) */
     char **notes;    /**< what a person must look at or do by hand, no command (NULL-terminated, may be NULL) */
+    unsigned long keyslots_by_kdf[FL_FLEET_N_KDFS]; /**< its keyslots, by fl_fleet_kdf_names */
 };
 
 struct fl_fleet_host {

@@ -2,14 +2,11 @@
 /*
  * fipsluks report's merge: scan records from many hosts into one picture of the fleet.
  *
- * Every input is untrusted (a host may be compromised, a file truncated in transit): records are
- * parsed with json-c's tokener one value at a time, each checked for the fields this module uses
- * and their types before anything is taken from it. A bad record becomes an input error naming the
- * source and line, and parsing resumes at the next line that starts a JSON object. What one value
- * may cost is bounded before json-c holds it: strings of at most FL_FLEET_STRING_MAX characters, at
- * most FL_FLEET_TOKENS_MAX members and elements, FL_FLEET_VALUE_MAX bytes (a lexer walks the bytes
- * as the tokener takes them). Hosts and their volumes are found through hash tables with a random
- * seed, so the merge is linear in its input, whatever the hosts send.
+ * Every input is untrusted (a host may be compromised, a file truncated in transit): fleet-record.c
+ * reads each record into the few typed fields report uses (bounding what a value may cost), and
+ * this file checks their types before anything is taken from a record. A bad record becomes an
+ * input error naming the source and line. Hosts and their volumes are found through hash tables
+ * with a random seed, so the merge is linear in its input, whatever the hosts send.
  *
  * Nothing a record says is shown as a command. The to-do list is rebuilt here from what this
  * fipsluks understands: the id of a rule in fl_rules[] (and the verb that fixes it), a keyslot
@@ -26,26 +23,19 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include <json-c/json.h>
-
 #include "fipsluks/array.h"
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/policy.h"
 #include "fipsluks/util.h"
 
+#include "fleet-record.h"
+
 #define FL_FLEET_PIECE   (64u * 1024) /* fl_fleet_add() feeds its buffer in pieces of this size */
 #define FL_FLEET_STR_(x) #x
 #define FL_FLEET_STR(x)  FL_FLEET_STR_(x)
 
-/* Keyslots by KDF: the names counted; anything else is "other" (a host cannot grow the summary). */
-static const char *const kdf_names[] = {"argon2i", "argon2id", "none", "other", "pbkdf2"};
-enum { KDF_OTHER = 3, N_KDFS = sizeof(kdf_names) / sizeof(kdf_names[0]) };
-
-/* What a volume contributes besides the public fields. */
-struct volume_extra {
-    unsigned long kdfs[N_KDFS]; /* its keyslots by KDF */
-};
+const char *const fl_fleet_kdf_names[FL_FLEET_N_KDFS] = {"argon2i", "argon2id", "none", "other", "pbkdf2"};
 
 /* An open-addressing hash table of indices (into hosts, or into one host's volumes). */
 struct map_slot {
@@ -57,16 +47,16 @@ struct map {
     size_t cap, n; /* cap: 0 or a power of two, at most half full */
 };
 
-struct host_extra {
-    struct volume_extra *volumes; /* parallel to the host's volumes */
-    size_t allocated;             /* room in the host's volumes and in volumes */
-    struct map by_path;           /* its volumes by absolute path (else path as given) */
+/* A host's volumes by absolute path (else path as given), while records are merged. */
+struct host_index {
+    struct map by_path;
+    size_t allocated; /* room in the host's volumes */
 };
 
 struct fl_fleet {
     struct fl_fleet_host *hosts;
-    struct host_extra *extras; /* parallel to hosts */
-    size_t n_hosts, allocated, allocated_extras;
+    struct host_index *index; /* parallel to hosts while records are merged; NULL once finished */
+    size_t n_hosts, allocated, allocated_index;
     struct map by_identity; /* hosts by machine id, else host name */
     uint64_t seed;
     time_t now; /* records from after now + FL_FLEET_CLOCK_SKEW are refused */
@@ -200,57 +190,6 @@ int fl_fleet_add_error(struct fl_fleet *f, const char *source, unsigned long lin
     return add_error(f, source, line, "%s", message);
 }
 
-/* ---- typed access to untrusted JSON ---- */
-
-static json_object *member(json_object *o, const char *key)
-{
-    json_object *v;
-
-    return json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-/* The string @p key, or NULL (absent, null or not a string). */
-static const char *str_member(json_object *o, const char *key)
-{
-    json_object *v = member(o, key);
-
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* Whether @p key is absent, null or a string. */
-static bool opt_string(json_object *o, const char *key)
-{
-    json_object *v = member(o, key);
-
-    return !v || json_object_is_type(v, json_type_string);
-}
-
-/* The length of @p o if it is an array, else 0. */
-static size_t arr_len(json_object *o)
-{
-    return json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
-}
-
-/* Whether @p key is absent, null or of @p type. */
-static bool opt_type(json_object *o, const char *key, json_type type)
-{
-    json_object *v = member(o, key);
-
-    return !v || json_object_is_type(v, type);
-}
-
-/* The integer @p key in 0..@p max, or -1. */
-static long small_int(json_object *o, const char *key, long max)
-{
-    json_object *v = member(o, key);
-    int64_t n;
-
-    if (!json_object_is_type(v, json_type_int))
-        return -1;
-    n = json_object_get_int64(v);
-    return n >= 0 && n <= max ? (long)n : -1;
-}
-
 static int dup_opt(char **dst, const char *s)
 {
     free(*dst);
@@ -380,17 +319,51 @@ static void volume_clear(struct fl_fleet_volume *v)
 static void host_drop_volumes(struct fl_fleet *f, size_t h)
 {
     struct fl_fleet_host *host = &f->hosts[h];
-    struct host_extra *hx = &f->extras[h];
 
     for (size_t i = 0; i < host->n_volumes; i++)
         volume_clear(&host->volumes[i]);
     free(host->volumes);
-    free(hx->volumes);
-    map_clear(&hx->by_path);
     host->volumes = NULL;
-    hx->volumes = NULL;
-    hx->allocated = 0;
     host->n_volumes = 0;
+    if (f->index) {
+        map_clear(&f->index[h].by_path);
+        f->index[h].allocated = 0;
+    }
+}
+
+static void index_free(struct fl_fleet *f)
+{
+    for (size_t h = 0; f->index && h < f->n_hosts; h++)
+        map_clear(&f->index[h].by_path);
+    free(f->index);
+    f->index = NULL;
+    f->allocated_index = 0;
+}
+
+static const char *volume_key(const struct fl_fleet_volume *v);
+
+/* The hosts' volume indices, made anew after fl_fleet_finish() dropped them. @return 0 or -ENOMEM. */
+static int index_build(struct fl_fleet *f)
+{
+    if (f->index)
+        return 0;
+    if (f->n_hosts && fl_array_grow(&f->index, &f->allocated_index, f->n_hosts, sizeof(*f->index)) < 0)
+        return -ENOMEM;
+    for (size_t h = 0; h < f->n_hosts; h++) {
+        const struct fl_fleet_host *host = &f->hosts[h];
+
+        f->index[h] = (struct host_index){.allocated = host->n_volumes};
+        for (size_t i = 0; i < host->n_volumes; i++)
+            if (map_add(&f->index[h].by_path, hash_str(f->seed, 'v', volume_key(&host->volumes[i])), i) < 0) {
+                for (size_t k = 0; k <= h; k++)
+                    map_clear(&f->index[k].by_path);
+                free(f->index);
+                f->index = NULL;
+                f->allocated_index = 0;
+                return -ENOMEM;
+            }
+    }
+    return 0;
 }
 
 struct identity {
@@ -421,14 +394,16 @@ static long host_get(struct fl_fleet *f, const char *machine_id, const char *hos
     size_t slot = 0;
     long found = map_find(&f->by_identity, hash, same_host, f, &id, &slot);
 
+    if (index_build(f) < 0)
+        return -ENOMEM;
     if (found >= 0)
         return found;
     if (fl_array_grow(&f->hosts, &f->allocated, f->n_hosts + 1, sizeof(*f->hosts)) < 0 ||
-        fl_array_grow(&f->extras, &f->allocated_extras, f->n_hosts + 1, sizeof(*f->extras)) < 0)
+        fl_array_grow(&f->index, &f->allocated_index, f->n_hosts + 1, sizeof(*f->index)) < 0)
         return -ENOMEM;
     host = &f->hosts[f->n_hosts];
     memset(host, 0, sizeof(*host));
-    memset(&f->extras[f->n_hosts], 0, sizeof(*f->extras));
+    memset(&f->index[f->n_hosts], 0, sizeof(*f->index));
     host->kernel_fips = -1;
     host->time = (time_t)LLONG_MIN;
     if (dup_opt(&host->machine_id, machine_id) < 0 || dup_opt(&host->hostname, hostname) < 0 ||
@@ -442,43 +417,50 @@ static long host_get(struct fl_fleet *f, const char *machine_id, const char *hos
 
 /* ---- volumes ---- */
 
-/* Check volume @p o before taking anything from it. @return NULL or why it is malformed. */
-static const char *volume_malformed(json_object *o)
+static bool opt_str(struct fl_jstr s)
 {
-    const char *path = str_member(o, "path"), *status = str_member(o, "status");
-    json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
+    return s.type == FL_J_ABSENT || s.type == FL_J_NULL || s.type == FL_J_STRING;
+}
 
-    if (!json_object_is_type(o, json_type_object))
+/* Whether a member is absent, null or of @p type. */
+static bool opt_type(enum fl_jtype t, enum fl_jtype type)
+{
+    return t == FL_J_ABSENT || t == FL_J_NULL || t == type;
+}
+
+/* Check volume @p v before taking anything from it. @return NULL or why it is malformed. */
+static const char *volume_malformed(const struct fl_rec_volume *v)
+{
+    const char *path = v->path.s, *status = v->status.s;
+
+    if (v->type != FL_J_OBJECT)
         return "a volume is not a JSON object";
     if (!path || !*path)
         return "a volume has no \"path\" string";
     if (!status || (strcmp(status, "ok") && strcmp(status, "error")))
         return "a volume's \"status\" is not \"ok\" or \"error\"";
-    if (!strcmp(status, "ok") && !json_object_is_type(member(o, "fips_compatible"), json_type_boolean))
+    if (!strcmp(status, "ok") && v->fips_compatible.type != FL_J_BOOL)
         return "a volume's \"fips_compatible\" is not true or false";
-    if (!opt_string(o, "uuid") || !opt_string(o, "label") || !opt_string(o, "error") ||
-        !opt_string(o, "absolute_path") || !opt_string(o, "header"))
+    if (!opt_str(v->uuid) || !opt_str(v->label) || !opt_str(v->error) || !opt_str(v->absolute_path) ||
+        !opt_str(v->header))
         return "a volume's \"uuid\", \"label\", \"error\", \"absolute_path\" or \"header\" is not a string";
-    if (!opt_type(o, "luks_version", json_type_int) || !opt_type(o, "segments", json_type_array))
+    if (!opt_type(v->luks_version.type, FL_J_INT) || !opt_type(v->segments, FL_J_ARRAY))
         return "a volume's \"luks_version\" is not a number or its \"segments\" not an array";
-    if (!json_object_is_type(findings, json_type_array) || !json_object_is_type(keyslots, json_type_array))
+    if (v->findings != FL_J_ARRAY || v->keyslots != FL_J_ARRAY)
         return "a volume's \"findings\" or \"keyslots\" is not an array";
-    for (size_t i = 0; i < json_object_array_length(findings); i++) {
-        json_object *x = json_object_array_get_idx(findings, i);
-        if (!str_member(x, "rule") || !str_member(x, "severity") || !opt_string(x, "remedy") ||
-            !opt_string(x, "object"))
+    for (size_t i = 0; i < v->n_findings; i++) {
+        const struct fl_rec_finding *x = &v->finding[i];
+        if (!x->rule.s || !x->severity.s || !opt_str(x->remedy) || !opt_str(x->object))
             return "a finding has no \"rule\" or \"severity\" string";
     }
-    for (size_t i = 0; i < json_object_array_length(keyslots); i++) {
-        json_object *ks = json_object_array_get_idx(keyslots, i), *tokens = member(ks, "tokens");
+    for (size_t i = 0; i < v->n_keyslots; i++) {
+        const struct fl_rec_keyslot *ks = &v->keyslot[i];
 
-        if (!json_object_is_type(ks, json_type_object) || !opt_string(ks, "kdf") ||
-            !opt_type(ks, "id", json_type_int) || !opt_type(ks, "tokens", json_type_array))
+        if (ks->type != FL_J_OBJECT || !opt_str(ks->kdf) || !opt_type(ks->id.type, FL_J_INT) ||
+            !opt_type(ks->tokens, FL_J_ARRAY))
             return "a keyslot is not an object with a \"kdf\" string";
-        for (size_t t = 0; t < arr_len(tokens); t++)
-            if (!json_object_is_type(json_object_array_get_idx(tokens, t), json_type_object) ||
-                !opt_string(json_object_array_get_idx(tokens, t), "type"))
-                return "a keyslot's token is not an object with a \"type\" string";
+        if (ks->token_malformed)
+            return "a keyslot's token is not an object with a \"type\" string";
     }
     return NULL;
 }
@@ -492,9 +474,9 @@ static const struct fl_rule *rule_by_id(const char *id)
 }
 
 /* The keyslot a finding's "object" names ("keyslot N"), or -1. */
-static int finding_keyslot(json_object *finding)
+static int finding_keyslot(const struct fl_rec_finding *finding)
 {
-    const char *object = str_member(finding, "object");
+    const char *object = finding->object.s;
     uint64_t n;
 
     if (!object || strncmp(object, "keyslot ", 8) || fl_parse_u64(object + 8, &n) < 0 || n >= 32)
@@ -503,27 +485,12 @@ static int finding_keyslot(json_object *finding)
 }
 
 /* The record's keyslot @p id, or NULL. */
-static json_object *record_keyslot(json_object *keyslots, int id)
+static const struct fl_rec_keyslot *record_keyslot(const struct fl_rec_volume *v, int id)
 {
-    for (size_t i = 0; i < arr_len(keyslots); i++) {
-        json_object *ks = json_object_array_get_idx(keyslots, i);
-        if (small_int(ks, "id", 31) == id)
-            return ks;
-    }
+    for (size_t i = 0; i < v->n_keyslots; i++)
+        if (v->keyslot[i].id.type == FL_J_INT && v->keyslot[i].id.v == id)
+            return &v->keyslot[i];
     return NULL;
-}
-
-/* Whether a segment of the record has dm-integrity (its cipher then cannot be reencrypted in place). */
-static bool record_integrity(json_object *o)
-{
-    json_object *segments = member(o, "segments");
-
-    for (size_t i = 0; i < arr_len(segments); i++) {
-        const char *integrity = str_member(json_object_array_get_idx(segments, i), "integrity");
-        if (integrity && *integrity && strcmp(integrity, "none"))
-            return true;
-    }
-    return false;
 }
 
 /* What the error findings of an incompatible volume ask for. */
@@ -536,21 +503,22 @@ struct todo {
     const char *first_unknown;
 };
 
-static int todo_finding(struct fl_fleet_volume *v, json_object *o, json_object *x, bool luks1, struct todo *t)
+static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o, const struct fl_rec_finding *x,
+                        bool luks1, struct todo *t)
 {
-    const struct fl_rule *rule = rule_by_id(str_member(x, "rule"));
+    const struct fl_rule *rule = rule_by_id(x->rule.s);
+    const struct fl_rec_keyslot *ks;
     enum fl_fix fix;
-    json_object *ks, *tokens;
     int slot;
 
     if (!rule) {
         if (!t->unknown++)
-            t->first_unknown = str_member(x, "rule");
+            t->first_unknown = x->rule.s;
         return 0;
     }
     fix = rule->fixed_by;
     /* cryptsetup cannot reencrypt a volume with integrity (policy.c: the cipher rules' remedy) */
-    if ((!strcmp(rule->id, "FL-CIPHER") || !strcmp(rule->id, "FL-XTS-KEY")) && record_integrity(o))
+    if ((!strcmp(rule->id, "FL-CIPHER") || !strcmp(rule->id, "FL-XTS-KEY")) && o->integrity)
         fix = FL_FIX_FORMAT;
     switch (fix) {
     case FL_FIX_REENCRYPT:
@@ -562,16 +530,15 @@ static int todo_finding(struct fl_fleet_volume *v, json_object *o, json_object *
             return 0;
         }
         slot = finding_keyslot(x);
-        ks = slot >= 0 ? record_keyslot(member(o, "keyslots"), slot) : NULL;
+        ks = slot >= 0 ? record_keyslot(o, slot) : NULL;
         if (!ks)
             return strv_take(&v->notes,
                              xasprintf("needs a look: %s (%s), but the record names no keyslot of it",
                                        rule->id, rule->meaning),
                              true);
-        tokens = member(ks, "tokens");
-        if (arr_len(tokens) > 0) {
+        if (ks->n_tokens > 0) {
             t->token |= 1u << slot;
-            t->token_type[slot] = str_member(json_object_array_get_idx(tokens, 0), "type");
+            t->token_type[slot] = ks->first_token.s;
         } else {
             t->migrate |= 1u << slot;
         }
@@ -597,10 +564,9 @@ static int todo_finding(struct fl_fleet_volume *v, json_object *o, json_object *
  * The commands and notes of volume @p v from record @p o: only from rule ids, keyslot numbers and
  * the checked, quoted path, never from the record's remedies or messages. @return 0 or -ENOMEM.
  */
-static int volume_todo(struct fl_fleet_volume *v, json_object *o)
+static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
 {
-    json_object *findings = member(o, "findings");
-    const char *header = str_member(o, "header");
+    const char *header = o->header.s;
     char *qpath = NULL, *qheader = NULL, *target = NULL;
     struct todo t = {0};
     int r = 0;
@@ -625,12 +591,10 @@ static int volume_todo(struct fl_fleet_volume *v, json_object *o)
         r = strv_take(&v->commands, xasprintf("fipsluks scan %s", target), true);
         goto out;
     }
-    for (size_t i = 0; r >= 0 && i < json_object_array_length(findings); i++) {
-        json_object *x = json_object_array_get_idx(findings, i);
-
-        if (!strcmp(str_member(x, "severity"), "error"))
-            r = todo_finding(v, o, x, small_int(o, "luks_version", 2) == 1, &t);
-    }
+    for (size_t i = 0; r >= 0 && i < o->n_findings; i++)
+        if (!strcmp(o->finding[i].severity.s, "error"))
+            r = todo_finding(v, o, &o->finding[i],
+                             o->luks_version.type == FL_J_INT && o->luks_version.v == 1, &t);
     /* fipsluks reencrypt writes new PBKDF2 keyslots too (and LUKS2): one run, not two */
     if (r >= 0 && t.reencrypt) {
         r = strv_take(&v->commands, xasprintf("fipsluks reencrypt %s", target), true);
@@ -667,21 +631,18 @@ out:
     return r;
 }
 
-/* Fill @p v and @p x from volume record @p o (checked by volume_malformed()). @return 0 or -ENOMEM. */
-static int volume_fill(struct fl_fleet_volume *v, struct volume_extra *x, json_object *o)
+/* Fill @p v from volume record @p o (checked by volume_malformed()). @return 0 or -ENOMEM. */
+static int volume_fill(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
 {
-    json_object *findings = member(o, "findings"), *keyslots = member(o, "keyslots");
-    const char *path = str_member(o, "path"), *absolute = str_member(o, "absolute_path");
-    size_t n_rules = 0, n_findings = json_object_array_length(findings);
+    const char *path = o->path.s, *absolute = o->absolute_path.s;
+    size_t n_rules = 0;
     int r = 0;
 
     memset(v, 0, sizeof(*v));
-    memset(x, 0, sizeof(*x));
-    if (!strcmp(str_member(o, "status"), "error"))
+    if (!strcmp(o->status.s, "error"))
         v->state = FL_FLEET_UNREADABLE;
     else
-        v->state = json_object_get_boolean(member(o, "fips_compatible")) ? FL_FLEET_COMPATIBLE
-                                                                         : FL_FLEET_INCOMPATIBLE;
+        v->state = o->fips_compatible.v ? FL_FLEET_COMPATIBLE : FL_FLEET_INCOMPATIBLE;
     v->path = strdup(path);
     if (!v->path)
         return -ENOMEM;
@@ -689,39 +650,35 @@ static int volume_fill(struct fl_fleet_volume *v, struct volume_extra *x, json_o
                                    : fl_fleet_path_usable(path)   ? path
                                                                   : NULL);
     if (r >= 0)
-        r = dup_opt(&v->uuid, str_member(o, "uuid"));
+        r = dup_opt(&v->uuid, o->uuid.s);
     if (r >= 0)
-        r = dup_opt(&v->label, str_member(o, "label"));
+        r = dup_opt(&v->label, o->label.s);
     if (r >= 0)
-        r = dup_opt(&v->error, str_member(o, "error"));
-    if (r >= 0 && n_findings) {
-        v->rules = calloc(n_findings + 1, sizeof(*v->rules));
-        if (!v->rules)
-            r = -ENOMEM;
-    }
-    for (size_t i = 0; r >= 0 && i < n_findings; i++) {
-        json_object *f = json_object_array_get_idx(findings, i);
-
-        if (strcmp(str_member(f, "severity"), "error"))
+        r = dup_opt(&v->error, o->error.s);
+    for (size_t i = 0; r >= 0 && i < o->n_findings; i++) {
+        if (strcmp(o->finding[i].severity.s, "error"))
             continue;
-        v->rules[n_rules] = strdup(str_member(f, "rule"));
+        if (!v->rules) {
+            v->rules = calloc(o->n_findings + 1, sizeof(*v->rules));
+            if (!v->rules) {
+                r = -ENOMEM;
+                break;
+            }
+        }
+        v->rules[n_rules] = strdup(o->finding[i].rule.s);
         if (!v->rules[n_rules++])
             r = -ENOMEM;
     }
     if (r >= 0)
         strv_sort_unique(v->rules, n_rules);
-    if (r >= 0 && v->rules && !v->rules[0]) {
-        free(v->rules);
-        v->rules = NULL;
-    }
-    for (size_t i = 0; r >= 0 && i < json_object_array_length(keyslots); i++) {
-        const char *kdf = str_member(json_object_array_get_idx(keyslots, i), "kdf");
-        size_t k = KDF_OTHER;
+    for (size_t i = 0; r >= 0 && i < o->n_keyslots; i++) {
+        const char *kdf = o->keyslot[i].kdf.s;
+        size_t k = FL_FLEET_KDF_OTHER;
 
-        for (size_t j = 0; j < N_KDFS; j++)
-            if (!strcmp(kdf ? kdf : "none", kdf_names[j]))
+        for (size_t j = 0; j < FL_FLEET_N_KDFS; j++)
+            if (!strcmp(kdf ? kdf : "none", fl_fleet_kdf_names[j]))
                 k = j;
-        x->kdfs[k]++;
+        v->keyslots_by_kdf[k]++;
     }
     if (r >= 0)
         r = volume_todo(v, o);
@@ -740,7 +697,7 @@ static int volume_merge(struct fl_fleet_volume *v, const struct fl_fleet_volume 
     char **rules;
     int r = 0;
 
-    if (m) {
+    if (m && w->rules) { /* w->rules: m is 0 without it, for clang's analyzer */
         rules = reallocarray(v->rules, n + m + 1, sizeof(*rules));
         if (!rules)
             return -ENOMEM;
@@ -772,16 +729,15 @@ static bool same_volume(const void *ctx, size_t i, const void *key)
     return !strcmp(volume_key(&host->volumes[i]), key);
 }
 
-static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
+static int add_volume(struct fl_fleet *f, size_t h, const struct fl_rec_volume *o)
 {
     struct fl_fleet_host *host = &f->hosts[h];
-    struct host_extra *hx = &f->extras[h];
+    struct host_index *hx = &f->index[h];
     struct fl_fleet_volume v;
-    struct volume_extra x;
     uint64_t hash;
     size_t slot = 0;
     long i;
-    int r = volume_fill(&v, &x, o);
+    int r = volume_fill(&v, o);
 
     if (r < 0) {
         volume_clear(&v);
@@ -797,7 +753,6 @@ static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
         if (state_rank(v.state) > state_rank(old->state)) {
             volume_clear(old);
             *old = v;
-            hx->volumes[i] = x;
             return 0;
         }
         if (state_rank(v.state) == state_rank(old->state))
@@ -805,45 +760,34 @@ static int add_volume(struct fl_fleet *f, size_t h, json_object *o)
         volume_clear(&v);
         return r;
     }
-    if (host->n_volumes + 1 > hx->allocated) {
-        size_t allocated = hx->allocated;
-
-        if (fl_array_grow(&host->volumes, &allocated, host->n_volumes + 1, sizeof(*host->volumes)) < 0 ||
-            fl_array_grow(&hx->volumes, &hx->allocated, host->n_volumes + 1, sizeof(*hx->volumes)) < 0) {
-            volume_clear(&v);
-            return -ENOMEM;
-        }
-    }
-    if (map_add(&hx->by_path, hash, host->n_volumes) < 0) {
+    if (fl_array_grow(&host->volumes, &hx->allocated, host->n_volumes + 1, sizeof(*host->volumes)) < 0 ||
+        map_add(&hx->by_path, hash, host->n_volumes) < 0) {
         volume_clear(&v);
         return -ENOMEM;
     }
-    host->volumes[host->n_volumes] = v;
-    hx->volumes[host->n_volumes] = x;
-    host->n_volumes++;
+    host->volumes[host->n_volumes++] = v;
     return 0;
 }
 
 /* ---- records ---- */
 
-static int add_record(struct fl_fleet *f, const char *source, unsigned long line, json_object *o)
+static int add_record(struct fl_fleet *f, const char *source, unsigned long line, const struct fl_rec *o)
 {
-    const char *tool = str_member(o, "tool"), *kind = str_member(o, "record");
-    const char *machine_id, *hostname, *at;
-    json_object *version = member(o, "schema_version"), *host = member(o, "host"), *volumes = NULL;
+    const char *tool = o->tool.s, *kind = o->record.s, *at = o->scanned_at.s;
+    const char *machine_id = o->machine_id.s, *hostname = o->hostname.s;
     struct fl_fleet_host *hp;
     time_t t;
     long h;
     int r = 0;
 
-    if (!json_object_is_type(o, json_type_object))
+    if (o->type != FL_J_OBJECT)
         return add_error(f, source, line, "not a JSON object");
     if (!tool || strcmp(tool, "fipsluks"))
         return add_error(f, source, line, "not fipsluks output (\"tool\" is not \"fipsluks\")");
-    if (!version)
+    if (o->schema_version.type == FL_J_ABSENT || o->schema_version.type == FL_J_NULL)
         return add_error(f, source, line,
                          "no \"schema_version\": written by a fipsluks without host identity; scan again");
-    if (!json_object_is_type(version, json_type_int) || json_object_get_int64(version) != FL_SCHEMA_VERSION)
+    if (o->schema_version.type != FL_J_INT || o->schema_version.v != FL_SCHEMA_VERSION)
         return add_error(f, source, line, "\"schema_version\" is not %d, the version this fipsluks reads",
                          FL_SCHEMA_VERSION);
     if (!kind)
@@ -852,15 +796,11 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
         return 0;
     if (strcmp(kind, "scan") && strcmp(kind, "volume") && strcmp(kind, "summary"))
         return add_error(f, source, line, "a \"%.32s\" record: fipsluks report merges scan output", kind);
-    machine_id = str_member(host, "machine_id");
-    hostname = str_member(host, "hostname");
-    if (!json_object_is_type(host, json_type_object) ||
-        (!(machine_id && *machine_id) && !(hostname && *hostname)))
+    if (o->host != FL_J_OBJECT || (!(machine_id && *machine_id) && !(hostname && *hostname)))
         return add_error(f, source, line, "no host identity (\"host\" has no machine_id or hostname)");
-    if (!opt_string(host, "os_id") || !opt_string(host, "os_version_id"))
+    if (!opt_str(o->os_id) || !opt_str(o->os_version_id))
         return add_error(f, source, line,
                          "\"host\" has an \"os_id\" or \"os_version_id\" that is not a string");
-    at = str_member(o, "scanned_at");
     if (fl_timestamp_parse(at, &t) < 0)
         return add_error(f, source, line, "\"scanned_at\" is not an RFC 3339 time");
     /* A scan from the future would never go stale and would hide the host's real scans. */
@@ -871,11 +811,10 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
             "refused",
             at, FL_FLEET_CLOCK_SKEW);
     if (!strcmp(kind, "scan")) {
-        volumes = member(o, "volumes");
-        if (!json_object_is_type(volumes, json_type_array))
+        if (o->volumes != FL_J_ARRAY)
             return add_error(f, source, line, "a scan document without a \"volumes\" array");
     } else if (!strcmp(kind, "volume")) {
-        const char *why = volume_malformed(o);
+        const char *why = volume_malformed(&o->self);
         if (why)
             return add_error(f, source, line, "%s", why);
     }
@@ -887,263 +826,74 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
     if (t < hp->time)
         return 0; /* an older scan of this host: superseded */
     if (t > hp->time || !hp->scanned_at) {
-        json_object *kf = member(host, "kernel_fips");
-
         host_drop_volumes(f, (size_t)h);
         hp->time = t;
         hp->complete = false;
         r = dup_opt(&hp->scanned_at, at);
         if (r >= 0)
-            r = dup_opt(&hp->os_id, str_member(host, "os_id"));
+            r = dup_opt(&hp->os_id, o->os_id.s);
         if (r >= 0)
-            r = dup_opt(&hp->os_version_id, str_member(host, "os_version_id"));
+            r = dup_opt(&hp->os_version_id, o->os_version_id.s);
         if (r >= 0)
-            r = dup_opt(&hp->fipsluks_version, str_member(o, "version"));
+            r = dup_opt(&hp->fipsluks_version, o->version.s);
         /* The newest scan names the host (it may have been renamed). */
         if (r >= 0 && hostname && *hostname && (!hp->hostname || strcmp(hp->hostname, hostname)))
             r = dup_opt(&hp->hostname, hostname);
-        hp->kernel_fips = json_object_is_type(kf, json_type_boolean) ? json_object_get_boolean(kf) : -1;
+        hp->kernel_fips = o->kernel_fips.type == FL_J_BOOL ? o->kernel_fips.v : -1;
         if (r < 0)
             return r;
     }
     if (!strcmp(kind, "summary"))
         hp->complete = true;
     else if (!strcmp(kind, "volume"))
-        r = add_volume(f, (size_t)h, o);
+        r = add_volume(f, (size_t)h, &o->self);
     else {
         hp->complete = true;
-        for (size_t i = 0; r >= 0 && i < json_object_array_length(volumes); i++) {
-            json_object *v = json_object_array_get_idx(volumes, i);
-            const char *why = volume_malformed(v);
+        for (size_t i = 0; r >= 0 && i < o->n_volumes; i++) {
+            const char *why = volume_malformed(&o->volume[i]);
 
             if (why)
                 r = add_error(f, source, line, "volume %zu: %s", i, why);
             else
-                r = add_volume(f, (size_t)h, v);
+                r = add_volume(f, (size_t)h, &o->volume[i]);
         }
     }
     return r;
 }
 
-static unsigned long count_lines(const char *s, size_t n)
-{
-    unsigned long lines = 0;
+/* ---- inputs ---- */
 
-    for (const char *p = s; (p = memchr(p, '\n', n - (size_t)(p - s))); p++)
-        lines++;
-    return lines;
-}
-
-/* Where a JSON value's lexer is (lex()): in a string, an escape, and what it counted. */
-struct lexer {
-    unsigned char state, hex;
-    size_t chars;  /* characters of the current string */
-    size_t tokens; /* members and elements of the current value */
-};
-
-/*
- * One input, read in pieces (fl_fleet_input_feed()). Only the bytes of the value being parsed are
- * held (json-c's tokener keeps its own state between pieces, so no byte is parsed twice): memory
- * follows the largest record, not the input. buf[0] is at line `line`; `pos` is where the next value
- * (or the search for the next line that starts a JSON object, after a bad value) begins, `fed` how
- * far the tokener has been given the current value.
- */
+/* One input: the reader that parses it, and the name its errors carry. */
 struct fl_fleet_input {
     struct fl_fleet *f;
     char *source;
-    json_tokener *tok;
-    char *buf;
-    size_t len, allocated;
-    size_t pos, fed;
-    unsigned long line; /* the line of buf[pos] */
-    bool in_value;      /* the tokener holds a value begun at pos */
-    bool resync;        /* after a bad value: looking for a line that starts with '{' */
-    bool done;          /* the rest of the input is not read (a value cut short, too large, or no resync) */
-    struct lexer lex;   /* the bytes of the current value the tokener took, lexed to bound what it holds */
+    struct fl_rec_reader *reader;
 };
 
-enum { LEX_OUTSIDE, LEX_STRING, LEX_ESCAPE, LEX_HEX };
-
-/*
- * Walk @p n more bytes of a JSON value: @return NULL, or why the value is refused (a string longer
- * than FL_FLEET_STRING_MAX characters, more than FL_FLEET_TOKENS_MAX members and elements). Invalid
- * JSON is the tokener's to find; this only counts.
- */
-static const char *lex(struct lexer *lx, const char *p, size_t n)
+static int input_record(void *ctx, unsigned long line, const struct fl_rec *rec)
 {
-    static const char too_long[] =
-        "a string longer than " FL_FLEET_STR(FL_FLEET_STRING_MAX) " characters: refused";
-    size_t i = 0;
+    struct fl_fleet_input *in = ctx;
 
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i++];
-
-        switch (lx->state) {
-        case LEX_OUTSIDE:
-            if (c == '"') {
-                lx->state = LEX_STRING;
-                lx->chars = 0;
-            } else if ((c == '[' || c == '{' || c == ',' || c == ':') && ++lx->tokens > FL_FLEET_TOKENS_MAX) {
-                return "more members and elements than " FL_FLEET_STR(FL_FLEET_TOKENS_MAX) " in one value: "
-                                                                                           "refused";
-            }
-            break;
-        case LEX_STRING:
-            /* the common case, in a tight loop: plain bytes up to the closing quote or an escape */
-            while (c != '"' && c != '\\') {
-                lx->chars += (c & 0xc0) != 0x80; /* a UTF-8 continuation byte is no character of its own */
-                if (i == n)
-                    return lx->chars > FL_FLEET_STRING_MAX ? too_long : NULL;
-                c = (unsigned char)p[i++];
-            }
-            if (c == '"') {
-                lx->state = LEX_OUTSIDE;
-            } else {
-                lx->state = LEX_ESCAPE;
-                lx->chars++; /* an escape is one character */
-            }
-            if (lx->chars > FL_FLEET_STRING_MAX)
-                return too_long;
-            break;
-        case LEX_ESCAPE:
-            lx->state = c == 'u' ? LEX_HEX : LEX_STRING;
-            lx->hex = 4;
-            break;
-        default:
-            if (--lx->hex == 0)
-                lx->state = LEX_STRING;
-            break;
-        }
-    }
-    return NULL;
+    return add_record(in->f, in->source, line, rec);
 }
 
-/* Give up the bytes before pos (consumed), so that the buffer holds one value at most. */
-static void input_compact(struct fl_fleet_input *in)
+static int input_error(void *ctx, unsigned long line, const char *message)
 {
-    if (in->pos == 0)
-        return;
-    memmove(in->buf, in->buf + in->pos, in->len - in->pos);
-    in->len -= in->pos;
-    in->fed -= in->pos;
-    in->pos = 0;
-}
+    struct fl_fleet_input *in = ctx;
 
-/*
- * After a bad value at pos: move pos to the next line that starts a JSON object (a record, or a
- * document). @return true when found, false when more input is needed (or, at the end, there is none).
- */
-static bool input_resync(struct fl_fleet_input *in, bool eof)
-{
-    const char *start = in->buf + in->pos, *next = start, *end = in->buf + in->len;
-
-    for (;;) {
-        next = memchr(next, '\n', (size_t)(end - next));
-        if (!next || next + 1 >= end) {
-            /* keep the last newline, whether '{' follows is not known yet; without one, nothing */
-            next = next ? next : end;
-            in->line += count_lines(start, (size_t)(next - start));
-            in->pos = (size_t)(next - in->buf);
-            if (eof)
-                in->done = true;
-            return false;
-        }
-        next++;
-        if (*next == '{')
-            break;
-    }
-    in->line += count_lines(start, (size_t)(next - start));
-    in->pos = (size_t)(next - in->buf);
-    in->resync = false;
-    return true;
-}
-
-/* Parse what the buffer holds; at @p eof, also what is left unfinished. @return 0 or -ENOMEM. */
-static int input_pump(struct fl_fleet_input *in, bool eof)
-{
-    int r = 0;
-
-    while (r >= 0 && !in->done) {
-        enum json_tokener_error e;
-        json_object *o;
-        size_t chunk, used, value_len;
-        const char *why;
-
-        if (in->resync && !input_resync(in, eof))
-            break;
-        if (!in->in_value) {
-            while (in->pos < in->len && isspace((unsigned char)in->buf[in->pos]))
-                in->line += in->buf[in->pos++] == '\n';
-            if (in->pos >= in->len)
-                break;
-            json_tokener_reset(in->tok);
-            memset(&in->lex, 0, sizeof(in->lex));
-            in->in_value = true;
-            in->fed = in->pos;
-        }
-        if (in->fed >= in->len) {
-            if (eof) {
-                r = add_error(in->f, in->source, in->line,
-                              "a JSON value is cut short at the end of the input");
-                in->done = true;
-            }
-            break;
-        }
-        chunk = in->len - in->fed < INT_MAX ? in->len - in->fed : INT_MAX;
-        o = json_tokener_parse_ex(in->tok, in->buf + in->fed, (int)chunk);
-        e = json_tokener_get_error(in->tok);
-        used = json_tokener_get_parse_end(in->tok);
-        used = used > chunk ? chunk : used;
-        /* what the tokener holds grows by one piece at most before a value too costly is refused */
-        why = lex(&in->lex, in->buf + in->fed, used);
-        in->fed += used;
-        value_len = in->fed - in->pos;
-        if (why) {
-            json_object_put(o);
-            r = add_error(in->f, in->source, in->line, "%s", why);
-            in->in_value = false;
-            in->resync = true;
-            continue;
-        }
-        if (o && e == json_tokener_success && value_len > 0) {
-            r = add_record(in->f, in->source, in->line, o);
-            json_object_put(o);
-            in->line += count_lines(in->buf + in->pos, value_len);
-            in->pos = in->fed;
-            in->in_value = false;
-            continue;
-        }
-        json_object_put(o);
-        if (e == json_tokener_continue)
-            continue; /* all given: more input, or the end */
-        if (e == json_tokener_success) {
-            r = add_error(in->f, in->source, in->line, "a JSON value is cut short at the end of the input");
-            in->done = true;
-            break;
-        }
-        /* Reported at the line the bad value starts on: that is the record to look at. */
-        if (count_lines(in->buf + in->pos, value_len))
-            r = add_error(in->f, in->source, in->line, "invalid JSON: %s (line %lu)",
-                          json_tokener_error_desc(e), in->line + count_lines(in->buf + in->pos, value_len));
-        else
-            r = add_error(in->f, in->source, in->line, "invalid JSON: %s", json_tokener_error_desc(e));
-        in->in_value = false;
-        in->resync = true;
-    }
-    return r < 0 ? r : 0;
+    return add_error(in->f, in->source, line, "%s", message);
 }
 
 int fl_fleet_input_new(struct fl_fleet *f, const char *source, struct fl_fleet_input **ret)
 {
     struct fl_fleet_input *in = calloc(1, sizeof(*in));
+    struct fl_rec_sink sink = {input_record, input_error, in};
 
     if (!in)
         return -ENOMEM;
     in->f = f;
-    in->line = 1;
     in->source = strdup(source);
-    in->tok = json_tokener_new_ex(64);
-    if (!in->source || !in->tok) {
+    if (!in->source || fl_rec_reader_new(&sink, &in->reader) < 0) {
         fl_fleet_input_free(in);
         return -ENOMEM;
     }
@@ -1153,35 +903,19 @@ int fl_fleet_input_new(struct fl_fleet *f, const char *source, struct fl_fleet_i
 
 int fl_fleet_input_feed(struct fl_fleet_input *in, const char *buf, size_t len)
 {
-    if (in->done || len == 0)
-        return 0;
-    input_compact(in);
-    if (len > FL_FLEET_VALUE_MAX - in->len) {
-        in->done = true;
-        return add_error(in->f, in->source, in->line,
-                         "a JSON value is larger than 256 MiB: the rest is not read") < 0
-                   ? -ENOMEM
-                   : 0;
-    }
-    if (fl_array_grow(&in->buf, &in->allocated, in->len + len, 1) < 0)
-        return -ENOMEM;
-    memcpy(in->buf + in->len, buf, len);
-    in->len += len;
-    return input_pump(in, false);
+    return fl_rec_reader_feed(in->reader, buf, len);
 }
 
 int fl_fleet_input_finish(struct fl_fleet_input *in)
 {
-    return input_pump(in, true);
+    return fl_rec_reader_finish(in->reader);
 }
 
 void fl_fleet_input_free(struct fl_fleet_input *in)
 {
     if (!in)
         return;
-    if (in->tok)
-        json_tokener_free(in->tok);
-    free(in->buf);
+    fl_rec_reader_free(in->reader);
     free(in->source);
     free(in);
 }
@@ -1295,7 +1029,6 @@ static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_ag
     host->stale = now > host->time && (uint64_t)(now - host->time) > max_age;
     for (size_t i = 0; r >= 0 && i < host->n_volumes; i++) {
         struct fl_fleet_volume *v = &host->volumes[i];
-        const struct volume_extra *x = &f->extras[h].volumes[i];
 
         s->volumes++;
         if (v->state == FL_FLEET_COMPATIBLE) {
@@ -1312,9 +1045,10 @@ static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_ag
         for (size_t k = 0; r >= 0 && v->rules && v->rules[k]; k++)
             r = count_add(&s->rules, &s->n_rules, &f->allocated_rules,
                           rule_by_id(v->rules[k]) ? v->rules[k] : "(unknown)", 1);
-        for (size_t k = 0; r >= 0 && k < N_KDFS; k++)
-            if (x->kdfs[k])
-                r = count_add(&s->kdfs, &s->n_kdfs, &f->allocated_kdfs, kdf_names[k], x->kdfs[k]);
+        for (size_t k = 0; r >= 0 && k < FL_FLEET_N_KDFS; k++)
+            if (v->keyslots_by_kdf[k])
+                r = count_add(&s->kdfs, &s->n_kdfs, &f->allocated_kdfs, fl_fleet_kdf_names[k],
+                              v->keyslots_by_kdf[k]);
     }
     if (r >= 0)
         r = host_todo(host);
@@ -1333,42 +1067,16 @@ int fl_fleet_finish(struct fl_fleet *f, time_t now, uint64_t max_age)
     counts_free(s->kdfs, s->n_kdfs);
     memset(s, 0, sizeof(*s));
     f->allocated_rules = f->allocated_kdfs = 0;
-    /* Sort hosts and their extras together: sort an index, then permute; then index them anew. */
+    /* The volume indices are for merging: gone now (index_build() makes them again if more comes).
+     * The hosts sorted, and found by identity anew. */
+    index_free(f);
     if (f->n_hosts > 1) {
-        struct fl_fleet_host *hosts = malloc(f->n_hosts * sizeof(*hosts));
-        struct host_extra *extras = malloc(f->n_hosts * sizeof(*extras));
-        struct {
-            struct fl_fleet_host host;
-            size_t index;
-        } *tmp = malloc(f->n_hosts * sizeof(*tmp));
-        struct map by_identity = {0};
-
-        for (size_t i = 0; hosts && extras && tmp && i < f->n_hosts; i++) {
-            tmp[i].host = f->hosts[i];
-            tmp[i].index = i;
-        }
-        if (hosts && extras && tmp)
-            qsort(tmp, f->n_hosts, sizeof(*tmp), cmp_host);
-        for (size_t i = 0; hosts && extras && tmp && r >= 0 && i < f->n_hosts; i++)
-            r = map_add(&by_identity, identity_hash(f, tmp[i].host.machine_id, tmp[i].host.hostname), i);
-        if (!hosts || !extras || !tmp || r < 0) {
-            free(hosts);
-            free(extras);
-            free(tmp);
-            map_clear(&by_identity);
-            return -ENOMEM;
-        }
-        for (size_t i = 0; i < f->n_hosts; i++) {
-            hosts[i] = tmp[i].host;
-            extras[i] = f->extras[tmp[i].index];
-        }
-        memcpy(f->hosts, hosts, f->n_hosts * sizeof(*hosts));
-        memcpy(f->extras, extras, f->n_hosts * sizeof(*extras));
+        qsort(f->hosts, f->n_hosts, sizeof(*f->hosts), cmp_host);
         map_clear(&f->by_identity);
-        f->by_identity = by_identity;
-        free(hosts);
-        free(extras);
-        free(tmp);
+        for (size_t i = 0; r >= 0 && i < f->n_hosts; i++)
+            r = map_add(&f->by_identity, identity_hash(f, f->hosts[i].machine_id, f->hosts[i].hostname), i);
+        if (r < 0)
+            return r;
     }
     s->hosts = f->n_hosts;
     for (size_t h = 0; r >= 0 && h < f->n_hosts; h++)
@@ -1419,7 +1127,7 @@ void fl_fleet_free(struct fl_fleet *f)
         strv_free(host->commands);
     }
     free(f->hosts);
-    free(f->extras);
+    index_free(f);
     map_clear(&f->by_identity);
     for (size_t i = 0; i < f->n_errors; i++) {
         free(f->errors[i].source);
