@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of migrate's pure parts (src/lib/migrate.c): the plan and the room check. No disk. The
+ * Unit tests of migrate's pure parts (src/lib/migrate.c): the plan and the room check. No disk (the
+ * protocol itself, on an image in memory: test_migrate_protocol.c). The
  * journal's are in test_journal.c, the header backups' in test_backup.c.
  */
 #include <errno.h>
