@@ -113,17 +113,16 @@ opens() {
     "$T/on-host" "$1" cryptsetup open --test-passphrase --key-file "$FL_KEY" "$1/dev/sda1" >/dev/null 2>&1
 }
 
-# walk NAME ROOT ID…: apply the remedies of the checks ID… to ROOT, one at a time, in that order. After
+# walk NAME ROOT REPORT ID…: apply the remedies of the checks ID… to ROOT, one at a time, in that order,
+# starting from REPORT (check's JSON on ROOT, or on an identical copy, as it is before the walk). After
 # each: the check is fixed (the kernel: only for the next boot), the volume opens, a login works. A login
 # that fails ends the walk: $locked is then the check whose remedy was the last applied, and $locked_log
 # its sshd log; otherwise $locked is empty. $walked: the checks whose remedies were applied.
 walk() {
-    local name=$1 root=$2 id n=0 before after
-    shift 2
+    local name=$1 root=$2 before=$3 id n=0 after
+    shift 3
     locked='' locked_log='' walked=()
     mkdir "$T/backups-$name"
-    before=$T/$name-0.json
-    check_on "$root" "$before"
     for id in "$@"; do
         n=$((n + 1))
         after=$T/$name-$n-$id.json
@@ -180,10 +179,10 @@ login "$T/new" "$T/new-0.sshd.log" || fl_fail "before any step, the login fails:
 opens "$T/new" || fl_fail "before any step, the volume does not open"
 
 # --- the walk in the printed order: never locked out ---------------------------------------------------
-read -ra steps <<<"$order"
-walk new "$T/new" "${steps[@]}"
+read -ra new_steps <<<"$order"
+walk new "$T/new" "$J0" "${new_steps[@]}"
 [[ -z $locked ]] || fl_fail "the printed order locks out after $locked: $login_out; sshd: $(cat "$locked_log"); $(cat "$T/new.log")"
-last=$T/new-${#steps[@]}-kernel.json
+last=$T/new-${#new_steps[@]}-kernel.json
 for id in luks sshd ssh-client openssl-module openssl-config openssl-live libcryptsetup system-fips; do
     fl_assert_eq pass "$(status_in "$last" $id)" "after the walk, $id: $(message_in "$last" $id)"
 done
@@ -198,12 +197,12 @@ grep -q '^Ciphers aes256-gcm@openssh.com,' "$T/new/etc/ssh/sshd_config" || fl_fa
 
 # --- the old order: locked out at OpenSSL's switch --------------------------------------------------------
 cp -a "$T/template" "$T/old"
-read -ra steps <<<"$old_order"
-walk old "$T/old" "${steps[@]}"
+read -ra old_steps <<<"$old_order"
+walk old "$T/old" "$J0" "${old_steps[@]}"
 fl_assert_eq openssl-config "$locked" "the old order locks out at OpenSSL's switch (walk: $(cat "$T/old.log"))"
 fl_assert_contains "$login_out" "Connection closed" "the old order's failed login"
 grep -q 'ssh_dispatch_run_fatal: .*invalid argument \[preauth\]' "$locked_log" ||
     fl_fail "the old order's login failed, but not with sshd's FIPS error: $login_out; sshd: $(cat "$locked_log")"
 fl_assert_eq "luks system-fips openssl-module openssl-config" "${walked[*]}" "the steps of the old walk"
 
-echo "check-order-fips: the printed order (${#steps[@]} steps) keeps logins and the volume working; the old order locks out at openssl-config ($((SECONDS - start)) s)"
+echo "check-order-fips: the printed order (${#new_steps[@]} steps) keeps logins and the volume working; the old order locks out at openssl-config ($((SECONDS - start)) s)"
