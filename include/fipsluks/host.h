@@ -128,21 +128,43 @@ bool fl_fips_state_pending(const struct fl_fips_state *s);
  */
 int fl_fips_state_read(const char *root, struct fl_fips_state *ret);
 
+/**
+ * The stages of the safe order of remedies, in the order they are applied. What forces it: once
+ * openssl.cnf requires fips=yes, every program started afterwards runs in FIPS mode (sshd starts a
+ * new process for each connection and loads openssl.cnf anew), so what breaks in FIPS mode (argon2
+ * keyslots, sshd offering chacha20-poly1305) must be fixed before OpenSSL's switch, not only before
+ * the reboot.
+ */
+enum fl_remedy_stage {
+    FL_STAGE_VOLUMES = 1, /**< luks: migrate or re-encrypt while argon2 keyslots still open */
+    FL_STAGE_SSH,         /**< sshd (then restart it), ssh-client: before OpenSSL's switch */
+    FL_STAGE_OPENSSL,     /**< openssl-module, openssl-config; openssl-live and libcryptsetup follow */
+    FL_STAGE_MARKER,      /**< system-fips, and any check the table does not know */
+    FL_STAGE_KERNEL,      /**< fips=1 on the kernel command line, and the reboot */
+};
+
+/** The stage of a check fl_remedy_step() does not know: before the kernel and its reboot. */
+#define FL_STAGE_OTHER FL_STAGE_MARKER
+
 /** Where a check's remedy belongs in the safe order of remedies (a row of a static table). */
 struct fl_remedy_step {
-    const char *id;  /**< the check */
-    unsigned stage;  /**< 1 volumes, 2 OpenSSL and libcryptsetup, 3 ssh, 4 kernel (and reboot) */
-    bool reboot;     /**< the remedy takes effect only after a reboot */
-    const char *why; /**< why it belongs at this place */
+    const char *id;             /**< the check */
+    enum fl_remedy_stage stage; /**< its stage */
+    bool reboot;                /**< the remedy takes effect only after a reboot */
+    const char *why;            /**< why it belongs at this place */
 };
 
 /** The step of check @p id, or NULL for an id the table does not know. */
 const struct fl_remedy_step *fl_remedy_step(const char *id);
 
+/** The stage of check @p id: its step's, or FL_STAGE_OTHER for an id the table does not know. */
+enum fl_remedy_stage fl_remedy_stage(const char *id);
+
 /**
  * The checks of @p checks that have something to fix (fail or warn, with a remedy), in the order
- * that keeps the host bootable and reachable: volumes first, then OpenSSL and libcryptsetup, then
- * sshd and ssh, the kernel argument and its reboot last (report order within a stage).
+ * that keeps the host bootable and reachable: volumes first, then sshd and ssh, then OpenSSL (and
+ * what follows from it), then /etc/system-fips, the kernel argument and its reboot last (report
+ * order within a stage; see enum fl_remedy_stage).
  * @param order  receives indices into checks->items (room for checks->n)
  * @return how many were written.
  */

@@ -39,7 +39,7 @@ static json_object *json_remedy_order(const struct fl_checks *checks)
 
         json_object_object_add(o, "step", json_object_new_int((int)i + 1));
         json_object_object_add(o, "check", json_object_new_string(c->id));
-        json_object_object_add(o, "stage", json_object_new_int(step ? (int)step->stage : 3));
+        json_object_object_add(o, "stage", json_object_new_int((int)fl_remedy_stage(c->id)));
         json_object_object_add(o, "reboot", json_object_new_boolean(step && step->reboot));
         json_object_object_add(o, "why", fl_json_string(step ? step->why : NULL));
         json_object_array_add(arr, o);

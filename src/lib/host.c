@@ -21,8 +21,10 @@ enum needs {
 
 /*
  * Every check, in report order. A row: the check's function (by what it needs), then its place in
- * the safe order of remedies. Following the remedies top to bottom (kernel first) would reboot an
- * argon2 root volume into FIPS mode before it is migrated: the stages order them by dependency.
+ * the safe order of remedies (enum fl_remedy_stage). Following the remedies top to bottom would
+ * reboot an argon2 root volume into FIPS mode before it is migrated (kernel first) and switch
+ * openssl.cnf before sshd stops offering chacha20-poly1305 (openssl-config before sshd): the stages
+ * order them by dependency, and tests/e2e/test-check-order-fips.sh walks them in the FIPS test host.
  */
 static const struct row {
     enum needs needs;
@@ -36,42 +38,53 @@ static const struct row {
 } checks[] = {
     {NEEDS_ROOT,
      {.root = fl_check_kernel},
-     {FL_CHECK_KERNEL, 4, true,
-      "last, with the reboot: booting into FIPS mode is safe once the volumes open with PBKDF2, OpenSSL "
-      "is configured and sshd accepts logins"}},
+     {FL_CHECK_KERNEL, FL_STAGE_KERNEL, true,
+      "last, with the reboot: the kernel enters FIPS mode only at boot; by then the volumes open with "
+      "PBKDF2, and new logins and volume opens since the OpenSSL step have shown that sshd and "
+      "cryptsetup work in FIPS mode"}},
     {NEEDS_ROOT,
      {.root = fl_check_system_fips},
-     {FL_CHECK_SYSTEM_FIPS, 2, false, "a marker file for tools that look for it; harmless at any time"}},
+     {FL_CHECK_SYSTEM_FIPS, FL_STAGE_MARKER, false,
+      "after OpenSSL, before the reboot: some older tools take it, with the kernel's fips_enabled=1, "
+      "for FIPS mode (cryptsetup before 2.5, built for FIPS), so it matters from the reboot on"}},
     {NEEDS_ROOT,
      {.root = fl_check_openssl_module},
-     {FL_CHECK_OPENSSL_MODULE, 2, false,
-      "after the volumes: programs started from now on run in FIPS mode, and the migrated volumes open "
-      "in it"}},
+     {FL_CHECK_OPENSSL_MODULE, FL_STAGE_OPENSSL, false,
+      "after the volumes and ssh: the FIPS provider that openssl-config activates"}},
     {NEEDS_ROOT_LIVE,
      {.root_live = fl_check_openssl_config},
-     {FL_CHECK_OPENSSL_CONFIG, 2, false,
-      "after the volumes: programs started from now on run in FIPS mode, and the migrated volumes open "
-      "in it"}},
+     {FL_CHECK_OPENSSL_CONFIG, FL_STAGE_OPENSSL, false,
+      "after the volumes and ssh: from this change on, without a reboot, every program started runs in "
+      "FIPS mode (the sshd of each new login, cryptsetup); try a new login and open the volumes right "
+      "after it"}},
     {GIVES_LIVE,
      {.gives_live = fl_check_openssl_live},
-     {FL_CHECK_OPENSSL_LIVE, 2, false, "follows from openssl-module and openssl-config"}},
+     {FL_CHECK_OPENSSL_LIVE, FL_STAGE_OPENSSL, false,
+      "follows from openssl-module and openssl-config (in programs started after them)"}},
     {NEEDS_LIVE,
      {.live = fl_check_libcryptsetup},
-     {FL_CHECK_LIBCRYPTSETUP, 2, false, "follows OpenSSL's FIPS mode (with a libcryptsetup built for it)"}},
+     {FL_CHECK_LIBCRYPTSETUP, FL_STAGE_OPENSSL, false,
+      "follows OpenSSL's FIPS mode (with a libcryptsetup built for it)"}},
     {NEEDS_ROOT,
      {.root = fl_check_sshd},
-     {FL_CHECK_SSHD, 3, false,
-      "before the reboot: in FIPS mode an sshd that offers an algorithm that breaks drops the clients "
-      "that negotiate it, which would lock you out of the rebooted host"}},
+     {FL_CHECK_SSHD, FL_STAGE_SSH, false,
+      "before OpenSSL's switch (openssl-config), and restart sshd: sshd starts a new process for each "
+      "connection (OpenSSH re-executes itself; Flatcar socket-activates it), which loads openssl.cnf "
+      "anew; once it requires fips=yes, a client that negotiates chacha20-poly1305 (a default OpenSSH "
+      "client does) is dropped with \"ssh_dispatch_run_fatal: ... invalid argument\": new logins fail "
+      "from that moment on, before any reboot"}},
     {NEEDS_ROOT,
      {.root = fl_check_ssh_client},
-     {FL_CHECK_SSH_CLIENT, 3, false, "with sshd: outgoing connections fail the same way"}},
+     {FL_CHECK_SSH_CLIENT, FL_STAGE_SSH, false,
+      "with sshd, before OpenSSL's switch: each ssh started after it loads the new openssl.cnf, and "
+      "outgoing connections that negotiate chacha20-poly1305 fail the same way"}},
     {NEEDS_ROOT,
      {.root = fl_check_luks},
-     {FL_CHECK_LUKS, 1, false,
-      "first: in FIPS mode no new argon2 keyslot can be made, and with cryptsetup >= 2.7 on OpenSSL >= "
-      "3.2 argon2 keyslots no longer open; migrate while they still open, or the volume (the root volume: "
-      "the host) does not unlock after the reboot"}},
+     {FL_CHECK_LUKS, FL_STAGE_VOLUMES, false,
+      "first: once OpenSSL is in FIPS mode (from the openssl-config step on, no reboot needed) no new "
+      "argon2 keyslot can be made, and with cryptsetup >= 2.7 on OpenSSL >= 3.2 argon2 keyslots no "
+      "longer open; migrate while they still open, or the volume (the root volume: the host) does not "
+      "unlock"}},
 };
 
 #define N_CHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -86,18 +99,23 @@ const struct fl_remedy_step *fl_remedy_step(const char *id)
     return NULL;
 }
 
+enum fl_remedy_stage fl_remedy_stage(const char *id)
+{
+    const struct fl_remedy_step *step = fl_remedy_step(id);
+
+    return step ? step->stage : FL_STAGE_OTHER;
+}
+
 size_t fl_remedy_order(const struct fl_checks *checks_done, size_t *order)
 {
     size_t n = 0;
 
-    /* a check the table does not know goes with stage 3: before the kernel and its reboot */
-    for (unsigned stage = 1; stage <= 4; stage++)
+    for (enum fl_remedy_stage stage = FL_STAGE_VOLUMES; stage <= FL_STAGE_KERNEL; stage++)
         for (size_t i = 0; i < checks_done->n; i++) {
             const struct fl_check *c = &checks_done->items[i];
-            const struct fl_remedy_step *step = fl_remedy_step(c->id);
-            unsigned at = step ? step->stage : 3;
 
-            if (at == stage && c->remedy && (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN))
+            if (fl_remedy_stage(c->id) == stage && c->remedy &&
+                (c->status == FL_CHECK_FAIL || c->status == FL_CHECK_WARN))
                 order[n++] = i;
         }
     return n;

@@ -104,14 +104,20 @@ has_remedy sshd "add to /etc/ssh/sshd_config, before any Match block: Ciphers ae
 has_evidence luks "/dev/sda1: LUKS2, NOT FIPS-compatible: FL-KDF-ARGON2 keyslot 0"
 has_remedy luks "fipsluks migrate --key-slot 0 /dev/sda1"
 fl_assert_eq false "$(jq .fips_ready "$J")" "debian fips_ready"
-# the safe order of remedies (issue 13): volumes first, then OpenSSL, then ssh, the kernel and its reboot last
-fl_assert_eq "luks system-fips openssl-module openssl-config sshd ssh-client kernel" \
+# the safe order of remedies (issues 13, 21): volumes first, then ssh (before OpenSSL's switch: each new
+# login's sshd loads openssl.cnf), then OpenSSL, the marker, the kernel and its reboot last
+# (test-check-order-fips.sh walks this order in the FIPS test host)
+fl_assert_eq "luks sshd ssh-client openssl-module openssl-config system-fips kernel" \
     "$(jq -r '[.remedy_order[] | select(.check != "openssl-live" and .check != "libcryptsetup") | .check] | join(" ")' "$J")" \
     "$CASE: remedy order"
 fl_assert_eq "$(jq '[.remedy_order[].step]' "$J")" "$(jq '[range(1; (.remedy_order | length) + 1)]' "$J")" "$CASE: steps numbered"
 fl_assert_eq '["kernel"]' "$(jq -c '[.remedy_order[] | select(.reboot) | .check]' "$J")" "$CASE: only the kernel needs a reboot"
 fl_assert_eq kernel "$(jq -r '.remedy_order[-1].check' "$J")" "$CASE: kernel last"
-fl_assert_eq 4 "$(jq -r '.remedy_order[-1].stage' "$J")" "$CASE: kernel stage"
+fl_assert_eq 5 "$(jq -r '.remedy_order[-1].stage' "$J")" "$CASE: kernel stage"
+fl_assert_eq "1 2 2 3 3 4 5" \
+    "$(jq -r '[.remedy_order[] | select(.check != "openssl-live" and .check != "libcryptsetup") | .stage] | join(" ")' "$J")" \
+    "$CASE: stages"
+fl_assert_contains "$(jq -r '.remedy_order[] | select(.check == "sshd") | .why' "$J")" "before OpenSSL's switch" "$CASE: why sshd before OpenSSL"
 fl_assert_contains "$(jq -r '.remedy_order[0].why' "$J")" "argon2 keyslots no longer open" "$CASE: why volumes first"
 fl_assert_contains "$(jq -r '.remedy_order[-1].why' "$J")" "last, with the reboot" "$CASE: why the kernel last"
 fl_expect_exit 6 fipsluks check --json --root "$T/debian"
@@ -330,12 +336,15 @@ fl_assert_contains "$(cat "$T/text.txt")" "       fix: touch /etc/system-fips" "
 fl_expect_exit 6 fipsluks check --root "$T/debian"
 order=$(printf '%s\n' "$FL_OUT" | sed -n '/^fix in this order/,/^$/p')
 fl_assert_contains "$order" "fix in this order (top to bottom keeps the host bootable and reachable):" "text order heading"
-fl_assert_contains "$order" "  1. luks: first: in FIPS mode no new argon2 keyslot can be made" "text order: luks first"
+fl_assert_contains "$order" "  1. luks: first: once OpenSSL is in FIPS mode" "text order: luks first"
+fl_assert_contains "$order" "  2. sshd: before OpenSSL's switch (openssl-config), and restart sshd" "text order: sshd second"
 fl_assert_contains "$order" ". kernel (needs a reboot): last, with the reboot" "text order: kernel"
 [[ $(printf '%s\n' "$order" | grep -E '^  [0-9]+\.' | tail -1) == *". kernel (needs a reboot)"* ]] ||
     fl_fail "text order: the kernel is not last: $order"
 [[ $(printf '%s\n' "$order" | grep -n '^  [0-9]*\. luks:' | cut -d: -f1) -lt $(printf '%s\n' "$order" | grep -n '^  [0-9]*\. sshd:' | cut -d: -f1) ]] ||
     fl_fail "text order: sshd before luks: $order"
+[[ $(printf '%s\n' "$order" | grep -n '^  [0-9]*\. sshd:' | cut -d: -f1) -lt $(printf '%s\n' "$order" | grep -n '^  [0-9]*\. openssl-config:' | cut -d: -f1) ]] ||
+    fl_fail "text order: openssl-config before sshd: $order"
 
 # --- usage ---------------------------------------------------------------------------------------
 fl_expect_exit 1 fipsluks check --root "$T/does-not-exist"
