@@ -35,6 +35,9 @@
 /** The command that makes a host scan again (the unit fipsluks installs; see fipsluks-report(8)). */
 #define FL_FLEET_RESCAN_COMMAND "systemctl start fipsluks-scan.service"
 
+/** What converts every unattended volume of a host: each with the key file its /etc/crypttab names. */
+#define FL_FLEET_CRYPTTAB_COMMAND "fipsluks migrate --crypttab"
+
 enum fl_fleet_state {
     FL_FLEET_COMPATIBLE = 0,
     FL_FLEET_INCOMPATIBLE = 1,
@@ -56,6 +59,9 @@ struct fl_fleet_volume {
     char **commands; /**< what fixes this volume, shell-ready, built by report (NULL-terminated, may be NULL) */
     char **notes;    /**< what a person must look at or do by hand, no command (NULL-terminated, may be NULL) */
     unsigned long keyslots_by_kdf[FL_FLEET_N_KDFS]; /**< its keyslots, by fl_fleet_kdf_names */
+    /** Not compatible, and every fix is a keyslot conversion the host can do alone: each keyslot to
+     *  convert opens with the key file its /etc/crypttab names (fipsluks migrate --crypttab) */
+    bool unattended;
 };
 
 struct fl_fleet_host {
@@ -73,6 +79,10 @@ struct fl_fleet_host {
     unsigned n_compatible, n_incompatible, n_unreadable;
     char **commands; /**< what fixes it, shell-ready (NULL-terminated, in volume order, unique) */
     char **notes;    /**< its volumes' notes, each prefixed with the volume's path (NULL-terminated) */
+    /** 1: every volume that is not compatible is unattended (fipsluks migrate --crypttab fixes the host
+     *  without an operator's secret); 0: a secret from an operator or a person's look is needed;
+     *  -1: nothing to fix */
+    int unattended;
 };
 
 struct fl_fleet_count {
@@ -82,6 +92,7 @@ struct fl_fleet_count {
 
 struct fl_fleet_summary {
     size_t hosts, volumes, compatible, incompatible, unreadable, stale, needing_action;
+    size_t unattended; /**< hosts whose volumes fipsluks migrate --crypttab fixes alone (unattended 1) */
     struct fl_fleet_count *rules; /**< findings of severity error by rule id, sorted by id */
     size_t n_rules;
     struct fl_fleet_count *kdfs; /**< keyslots by KDF, sorted by name */

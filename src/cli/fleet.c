@@ -260,6 +260,10 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
            s->needing_action == 1 ? "" : "s", s->needing_action == 1 ? "s" : "", s->stale);
     print_age(max_age);
     putchar('\n');
+    if (s->unattended)
+        printf("%zu host%s can be fixed unattended: every keyslot to convert opens with a key file the host "
+               "holds (%s)\n",
+               s->unattended, s->unattended == 1 ? "" : "s", FL_FLEET_CRYPTTAB_COMMAND);
     print_counts("Errors by rule", s->rules, s->n_rules);
     print_counts("Keyslots by KDF", s->kdfs, s->n_kdfs);
 
@@ -312,6 +316,10 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
             putchar(')');
         }
         printf(":\n");
+        if (h->unattended == 1)
+            printf("    # unattended: every keyslot to convert opens with a key file in this host's /etc/crypttab\n");
+        else if (h->unattended == 0)
+            printf("    # needs an operator: a secret no key file of this host holds, or a look (below)\n");
         /* built by report from what it understands (never a record's text); notes are shell comments */
         for (size_t k = 0; h->commands && h->commands[k]; k++) {
             printf("    ");
@@ -373,6 +381,7 @@ static json_object *json_host(const struct fl_fleet_host *h)
     json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
     json_object_object_add(o, "complete", json_object_new_boolean(h->complete));
     json_object_object_add(o, "needs_action", json_object_new_boolean(h->needs_action));
+    json_object_object_add(o, "unattended", h->unattended < 0 ? NULL : json_object_new_boolean(h->unattended));
     json_object_object_add(o, "volume_count", json_object_new_int64((int64_t)h->n_volumes));
     json_object_object_add(o, "compatible", json_object_new_int64(h->n_compatible));
     json_object_object_add(o, "incompatible", json_object_new_int64(h->n_incompatible));
@@ -390,6 +399,7 @@ static json_object *json_host(const struct fl_fleet_host *h)
         json_object_object_add(jv, "rules", json_strv(v->rules));
         json_object_object_add(jv, "commands", json_strv(v->commands));
         json_object_object_add(jv, "notes", json_strv(v->notes));
+        json_object_object_add(jv, "unattended", json_object_new_boolean(v->unattended));
         json_object_array_add(vols, jv);
     }
     json_object_object_add(o, "volumes", vols);
@@ -422,6 +432,7 @@ static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now
     json_object_object_add(sum, "unreadable", json_object_new_int64((int64_t)s->unreadable));
     json_object_object_add(sum, "stale_hosts", json_object_new_int64((int64_t)s->stale));
     json_object_object_add(sum, "hosts_needing_action", json_object_new_int64((int64_t)s->needing_action));
+    json_object_object_add(sum, "hosts_unattended", json_object_new_int64((int64_t)s->unattended));
     json_object_object_add(sum, "errors_by_rule", json_counts(s->rules, s->n_rules));
     json_object_object_add(sum, "keyslots_by_kdf", json_counts(s->kdfs, s->n_kdfs));
     json_object_object_add(sum, "input_errors",
@@ -504,7 +515,7 @@ static int print_csv(const struct fl_fleet *fleet)
         "hostname",    "machine_id", "os_id", "os_version_id", "fipsluks_version",
         "kernel_fips", "scanned_at", "stale", "needs_action",  "path",
         "uuid",        "label",      "state", "error",         "rules",
-        "commands",    "notes"};
+        "commands",    "notes",      "unattended"};
     const size_t n_header = sizeof(header) / sizeof(header[0]);
 
     for (size_t i = 0; i < n_header; i++)
@@ -562,7 +573,8 @@ static int print_csv(const struct fl_fleet *fleet)
             csv_cell(vol ? vol->error : NULL, false);
             csv_cell(rules, false);
             csv_cell_ex(commands, false, true);
-            csv_cell_ex(notes, true, true);
+            csv_cell_ex(notes, false, true);
+            csv_cell(vol && vol->state != FL_FLEET_COMPATIBLE ? vol->unattended ? "true" : "false" : NULL, true);
             free(rules);
             free(commands);
             free(notes);

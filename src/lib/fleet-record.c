@@ -653,6 +653,8 @@ static int keyslot_member(struct parser *ps, const char *key, size_t keylen, voi
         return int_value(ps, &ks->id);
     if (KEY("kdf"))
         return str_value(ps, &ks->kdf);
+    if (KEY("crypttab_key"))
+        return str_value(ps, &ks->crypttab_key);
     if (KEY("tokens")) {
         ks->n_tokens = 0;
         ks->token_malformed = false;
@@ -740,6 +742,14 @@ static int volume_member(struct parser *ps, const char *key, size_t keylen, stru
     case 'a':
         if (KEY("absolute_path"))
             return str_value(ps, &v->absolute_path);
+        break;
+    case 'c':
+        if (KEY("crypttab")) {
+            struct jval jv;
+            int r = value(ps, &jv, false);
+            v->crypttab = jv.type;
+            return r;
+        }
         break;
     case 'e':
         if (KEY("error"))

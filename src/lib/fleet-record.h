@@ -56,6 +56,7 @@ struct fl_rec_keyslot {
     size_t n_tokens;            /* elements of "tokens" */
     bool token_malformed;       /* an element of "tokens" is not an object, or its "type" not a string */
     struct fl_jstr first_token; /* the "type" of the first token */
+    struct fl_jstr crypttab_key; /* whether the host's crypttab key file opens it: "opens", "fails", … */
 };
 
 /* A volume: an element of a scan document's "volumes", or the fields of a "volume" record itself. */
@@ -67,6 +68,7 @@ struct fl_rec_volume {
     enum fl_jtype segments;
     bool integrity; /* a segment's "integrity" is a string other than "" and "none" */
     enum fl_jtype findings, keyslots;
+    enum fl_jtype crypttab; /* an object when the host's /etc/crypttab lists the volume */
     const struct fl_rec_finding *finding;
     size_t n_findings;
     const struct fl_rec_keyslot *keyslot;

@@ -497,7 +497,9 @@ static const struct fl_rec_keyslot *record_keyslot(const struct fl_rec_volume *v
 struct todo {
     bool reencrypt, convert_luks1;
     uint32_t migrate; /* keyslots re-wrapped by fipsluks migrate */
+    uint32_t keyed;   /* … of those, the ones the host's crypttab key file opens */
     uint32_t token;   /* token-bound keyslots: re-enrolment */
+    bool person;      /* a fix that needs a person: a new volume, a look */
     const char *token_type[32];
     size_t unknown; /* findings of rules this fipsluks does not know */
     const char *first_unknown;
@@ -531,6 +533,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
         }
         slot = finding_keyslot(x);
         ks = slot >= 0 ? record_keyslot(o, slot) : NULL;
+        t->person |= !ks;
         if (!ks)
             return strv_take(&v->notes,
                              xasprintf("needs a look: %s (%s), but the record names no keyslot of it",
@@ -541,9 +544,12 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
             t->token_type[slot] = ks->first_token.s;
         } else {
             t->migrate |= 1u << slot;
+            if (ks->crypttab_key.s && !strcmp(ks->crypttab_key.s, "opens"))
+                t->keyed |= 1u << slot;
         }
         return 0;
     case FL_FIX_FORMAT:
+        t->person = true;
         return strv_take(&v->notes,
                          xasprintf("needs a look: %s (%s): only a new volume fixes it (fipsluks format, then "
                                    "copy the data)",
@@ -552,6 +558,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
     case FL_FIX_NONE:
         break;
     }
+    t->person = true;
     return strv_take(
         &v->notes,
         xasprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
@@ -595,6 +602,9 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
         if (!strcmp(o->finding[i].severity.s, "error"))
             r = todo_finding(v, o, &o->finding[i],
                              o->luks_version.type == FL_J_INT && o->luks_version.v == 1, &t);
+    /* only keyslot conversions, each with a key file the host holds: no operator needed */
+    v->unattended = r >= 0 && !t.reencrypt && !t.convert_luks1 && !t.token && !t.unknown && !t.person && t.migrate &&
+                    (t.migrate & ~t.keyed) == 0;
     /* fipsluks reencrypt writes new PBKDF2 keyslots too (and LUKS2): one run, not two */
     if (r >= 0 && t.reencrypt) {
         r = strv_take(&v->commands, xasprintf("fipsluks reencrypt %s", target), true);
@@ -606,8 +616,10 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
                 true);
     } else if (r >= 0 && t.convert_luks1) {
         r = strv_take(&v->commands, xasprintf("fipsluks migrate --convert-luks1 %s", target), true);
+    } else if (r >= 0 && v->unattended) {
+        r = strv_add(&v->commands, FL_FLEET_CRYPTTAB_COMMAND, true);
     }
-    for (int k = 0; r >= 0 && !t.reencrypt && !t.convert_luks1 && k < 32; k++)
+    for (int k = 0; r >= 0 && !t.reencrypt && !t.convert_luks1 && !v->unattended && k < 32; k++)
         if (t.migrate & (1u << k))
             r = strv_take(&v->commands, xasprintf("fipsluks migrate --key-slot %d %s", k, target), true);
     for (int k = 0; r >= 0 && k < 32; k++)
@@ -755,8 +767,10 @@ static int add_volume(struct fl_fleet *f, size_t h, const struct fl_rec_volume *
             *old = v;
             return 0;
         }
-        if (state_rank(v.state) == state_rank(old->state))
+        if (state_rank(v.state) == state_rank(old->state)) {
+            old->unattended &= v.unattended; /* two records that disagree: the one that needs a person */
             r = volume_merge(old, &v);
+        }
         volume_clear(&v);
         return r;
     }
@@ -972,10 +986,14 @@ static void counts_free(struct fl_fleet_count *c, size_t n)
     free(c);
 }
 
-/* The host's to-do: a fresh scan when its own is stale or cut short, then its volumes' in order. */
+/*
+ * The host's to-do: a fresh scan when its own is stale or cut short; one migrate --crypttab for the
+ * volumes it converts alone; then the other volumes' commands in order.
+ */
 static int host_todo(struct fl_fleet_host *host)
 {
-    size_t n_commands = 1, n_notes = 1, c = 0, k = 0;
+    size_t n_commands = 2, n_notes = 1, c = 0, k = 0;
+    bool unattended = false;
 
     strv_free(host->commands);
     strv_free(host->notes);
@@ -983,6 +1001,7 @@ static int host_todo(struct fl_fleet_host *host)
     for (size_t i = 0; i < host->n_volumes; i++) {
         n_commands += strv_len(host->volumes[i].commands);
         n_notes += strv_len(host->volumes[i].notes);
+        unattended |= host->volumes[i].unattended;
     }
     host->commands = calloc(n_commands + 1, sizeof(*host->commands));
     host->notes = calloc(n_notes, sizeof(*host->notes));
@@ -993,11 +1012,17 @@ static int host_todo(struct fl_fleet_host *host)
         if (!host->commands[c++])
             return -ENOMEM;
     }
+    if (unattended) {
+        host->commands[c] = strdup(FL_FLEET_CRYPTTAB_COMMAND);
+        if (!host->commands[c++])
+            return -ENOMEM;
+    }
     for (size_t i = 0; i < host->n_volumes; i++) {
         const struct fl_fleet_volume *v = &host->volumes[i];
 
-        /* commands name their volume (by its unique path): no repeats to look for */
-        for (size_t j = 0; v->commands && v->commands[j]; j++) {
+        /* commands name their volume (by its unique path): no repeats to look for; the one command of
+         * the unattended volumes is there already */
+        for (size_t j = 0; !v->unattended && v->commands && v->commands[j]; j++) {
             host->commands[c] = strdup(v->commands[j]);
             if (!host->commands[c++])
                 return -ENOMEM;
@@ -1053,6 +1078,11 @@ static int finish_host(struct fl_fleet *f, size_t h, time_t now, uint64_t max_ag
     if (r >= 0)
         r = host_todo(host);
     host->needs_action = host->stale || !host->complete || host->n_incompatible || host->n_unreadable;
+    host->unattended = -1;
+    for (size_t i = 0; i < host->n_volumes; i++)
+        if (host->volumes[i].state != FL_FLEET_COMPATIBLE)
+            host->unattended = host->volumes[i].unattended && host->unattended != 0 ? 1 : 0;
+    s->unattended += host->unattended == 1;
     s->stale += host->stale;
     s->needing_action += host->needs_action;
     return r;

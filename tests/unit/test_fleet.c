@@ -709,6 +709,63 @@ static void test_string_cap(void **state)
     free(ok);
 }
 
+/*
+ * Whether a host can be fixed without an operator: every keyslot to convert opens with the key file
+ * its /etc/crypttab names (scan's crypttab_key "opens"). Then one fipsluks migrate --crypttab does it.
+ */
+static void test_unattended(void **state)
+{
+    static const char keyed[] =
+        "\"path\":\"/dev/sda2\",\"absolute_path\":\"/dev/sda2\",\"status\":\"ok\",\"fips_compatible\":false,"
+        "\"crypttab\":{\"name\":\"root\",\"key_file\":\"/etc/luks/root\"},"
+        "\"keyslots\":[{\"id\":0,\"kdf\":\"argon2id\",\"crypttab_key\":\"%s\"%s},{\"id\":1,\"kdf\":\"pbkdf2\"}],"
+        "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 0\"}%s]";
+    static const char compatible[] = "\"path\":\"/dev/sdb\",\"status\":\"ok\",\"fips_compatible\":true,"
+                                     "\"keyslots\":[{\"id\":0,\"kdf\":\"pbkdf2\"}],\"findings\":[]";
+    struct {
+        const char *key, *tokens, *more;
+        int unattended;
+    } cases[] = {
+        {"opens", "", "", 1},
+        {"fails", "", "", 0},
+        {"none", "", "", 0},
+        {"opens", ",\"tokens\":[{\"type\":\"systemd-tpm2\"}]", "", 0}, /* re-enrolment */
+        {"opens", "", ",{\"rule\":\"FL-CIPHER\",\"severity\":\"error\",\"object\":\"segment 0\"}", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *body = NULL, *text, *good = volume_line(MID_B, "db-1", "2026-11-29T07:00:00Z", compatible);
+        const struct fl_fleet_host *h;
+        struct fl_fleet *f;
+        bool crypttab = false, key_slot = false;
+
+        assert_true(asprintf(&body, keyed, cases[i].key, cases[i].tokens, cases[i].more) > 0);
+        text = volume_line(MID_A, "web-1", "2026-11-29T07:00:00Z", body);
+        f = merge("in", text);
+        assert_int_equal(fl_fleet_add(f, "in", good, strlen(good)), 0);
+        assert_int_equal(fl_fleet_finish(f, NOW, 86400), 0);
+        assert_int_equal(fl_fleet_n_hosts(f), 2);
+        h = fl_fleet_host(f, 1); /* web-1, after db-1 */
+        assert_string_equal(h->hostname, "web-1");
+        if (h->unattended != cases[i].unattended)
+            fail_msg("case %zu: unattended %d, expected %d", i, h->unattended, cases[i].unattended);
+        assert_int_equal(h->volumes[0].unattended, cases[i].unattended == 1);
+        for (size_t k = 0; h->commands && h->commands[k]; k++) {
+            crypttab |= !strcmp(h->commands[k], FL_FLEET_CRYPTTAB_COMMAND);
+            key_slot |= strstr(h->commands[k], "--key-slot 0") != NULL;
+        }
+        assert_int_equal(crypttab, cases[i].unattended == 1);
+        assert_int_equal(key_slot, cases[i].unattended == 0 && !*cases[i].tokens && !*cases[i].more);
+        assert_int_equal(fl_fleet_host(f, 0)->unattended, -1); /* db-1: nothing to fix */
+        assert_int_equal(fl_fleet_summary(f)->unattended, cases[i].unattended == 1);
+        fl_fleet_free(f);
+        free(text);
+        free(good);
+        free(body);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_future_refused),
         cmocka_unit_test(test_conflict_any_order),
         cmocka_unit_test(test_string_cap),
+        cmocka_unit_test(test_unattended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,8 @@ static void put_volume(FILE *out, const struct fl_rec_volume *v)
         fprintf(out, " compatible:%s=%d", type_name(v->fips_compatible.type), v->fips_compatible.v);
     if (v->luks_version.type != FL_J_ABSENT)
         fprintf(out, " luks:%s=%lld", type_name(v->luks_version.type), (long long)v->luks_version.v);
+    if (v->crypttab != FL_J_ABSENT)
+        fprintf(out, " crypttab:%s", type_name(v->crypttab));
     fprintf(out, " integrity=%d findings:%s", v->integrity, type_name(v->findings));
     for (size_t i = 0; i < v->n_findings; i++) {
         fprintf(out, " {");
@@ -57,6 +59,7 @@ static void put_volume(FILE *out, const struct fl_rec_volume *v)
         const struct fl_rec_keyslot *ks = &v->keyslot[i];
         fprintf(out, " {id:%s=%lld", type_name(ks->id.type), (long long)ks->id.v);
         put_str(out, "kdf", ks->kdf);
+        put_str(out, "crypttab_key", ks->crypttab_key);
         fprintf(out, " tokens=%zu%s", ks->n_tokens, ks->token_malformed ? " malformed" : "");
         put_str(out, "first", ks->first_token);
         fprintf(out, " }");
@@ -144,11 +147,12 @@ static void test_fields(void **state)
            "\"host\":{\"hostname\":\"a\",\"machine_id\":\"m\"},\"path\":\"/x\",\"status\":\"ok\","
            "\"fips_compatible\":false,\"luks_version\":2,\"segments\":[{\"integrity\":\"none\"},7],"
            "\"findings\":[{\"rule\":\"FL-KDF\",\"severity\":\"error\",\"object\":\"keyslot 1\",\"remedy\":\"rm\"}],"
-           "\"keyslots\":[{\"id\":1,\"kdf\":\"argon2id\",\"tokens\":[{\"type\":\"systemd-tpm2\"},{}]},3]}\n",
+           "\"keyslots\":[{\"id\":1,\"kdf\":\"argon2id\",\"crypttab_key\":\"opens\",\"tokens\":[{\"type\":\"systemd-tpm2\"},{}]},3],"
+           "\"crypttab\":{\"name\":\"root\"}}\n",
            "1: object tool=\"fipsluks\" record=\"volume\" schema:int=1 host:object machine_id=\"m\" hostname=\"a\" "
-           "[vol object path=\"/x\" status=\"ok\" compatible:bool=0 luks:int=2 integrity=0 findings:array "
+           "[vol object path=\"/x\" status=\"ok\" compatible:bool=0 luks:int=2 crypttab:object integrity=0 findings:array "
            "{ rule=\"FL-KDF\" severity=\"error\" object=\"keyslot 1\" } keyslots:array "
-           "{id:int=1 kdf=\"argon2id\" tokens=2 first=\"systemd-tpm2\" } {id:absent=0 tokens=0 }]\n");
+           "{id:int=1 kdf=\"argon2id\" crypttab_key=\"opens\" tokens=2 first=\"systemd-tpm2\" } {id:absent=0 tokens=0 }]\n");
     /* repeated members: the last one, whole */
     expect("{\"host\":{\"hostname\":\"a\",\"machine_id\":\"m\"},\"host\":{\"hostname\":\"b\"},\"path\":1,"
            "\"path\":\"/y\",\"findings\":[{\"rule\":\"A\"}],\"findings\":[],\"segments\":[{\"integrity\":"
