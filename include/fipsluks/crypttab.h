@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
 #include "secret.h"
+#include "volume.h"
 
 #define FL_CRYPTTAB_PATH        "/etc/crypttab"
 #define FL_CRYPTTAB_MAX_LINE    4096u
@@ -73,6 +75,9 @@ int fl_crypttab_parse(const char *text, struct fl_crypttab *ret);
  */
 int fl_crypttab_read(const char *root, struct fl_crypttab *ret);
 
+/** Why a crypttab or key file could not be read (fl_crypttab_read(), fl_crypttab_read_key()): a static string. */
+const char *fl_crypttab_strerror(int err);
+
 /** Release the entries of @p ct (not @p ct itself). */
 void fl_crypttab_clear(struct fl_crypttab *ct);
 
@@ -101,5 +106,31 @@ const struct fl_crypttab_entry *fl_crypttab_find(const struct fl_crypttab *ct, c
  *         than keyfile-size), -EFBIG, -ENOMEM.
  */
 int fl_crypttab_read_key(const char *root, const struct fl_crypttab_entry *e, struct fl_secret **ret);
+
+/** Whether an entry's key file opens a keyslot (fl_crypttab_try_keys()). */
+enum fl_crypttab_key {
+    FL_CRYPTTAB_KEY_UNTRIED = 0, /**< not tried: the keyslot is FIPS-compatible */
+    FL_CRYPTTAB_KEY_OPENS,       /**< "opens" */
+    FL_CRYPTTAB_KEY_FAILS,       /**< "fails": read, and does not open it (or this host cannot compute its KDF) */
+    FL_CRYPTTAB_KEY_UNREADABLE,  /**< "unreadable": the key file cannot be read (missing, not a regular file,
+                                      on another device (PATH:DEVICE), …) */
+    FL_CRYPTTAB_KEY_NONE,        /**< "none": the entry names no key file, or its key-slot= is another keyslot */
+};
+
+/** "opens", "fails", "unreadable", "none"; NULL for FL_CRYPTTAB_KEY_UNTRIED. */
+const char *fl_crypttab_key_name(enum fl_crypttab_key k);
+
+/**
+ * For each keyslot of @p v (by index into v->keyslots) that is not FIPS-compatible (an error finding of
+ * @p f on it), whether the key file of @p e (read below @p root) opens it; the others stay
+ * FL_CRYPTTAB_KEY_UNTRIED. key-slot=N limits the try to keyslot N, as systemd-cryptsetup does. Nothing is
+ * written (fl_volume_try_key()). @p ret_read_error: why the key file could not be read (-errno), or 0.
+ * @return the number of keyslots the key opens, or -ENOMEM.
+ */
+int fl_crypttab_try_keys(const char *root, const struct fl_crypttab_entry *e, const struct fl_volume *v,
+                         const struct fl_findings *f, enum fl_crypttab_key ret[FL_MAX_KEYSLOTS], int *ret_read_error);
+
+/** Whether keyslot @p id of the volume judged by @p f has an error finding (is not FIPS-compatible). */
+bool fl_crypttab_keyslot_incompatible(const struct fl_findings *f, int id);
 
 #endif

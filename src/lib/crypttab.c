@@ -330,6 +330,22 @@ int fl_crypttab_read(const char *root, struct fl_crypttab *ret)
     return r;
 }
 
+const char *fl_crypttab_strerror(int err)
+{
+    switch (err) {
+    case -ENOKEY:
+        return "no key file (none or -)";
+    case -EREMOTE:
+        return "the key file is on another device (PATH:DEVICE), which is not read";
+    case -EINVAL:
+        return "empty, or shorter than keyfile-offset= and keyfile-size= need";
+    case -EFBIG:
+        return "too large";
+    default:
+        return fl_read_strerror(err, 0);
+    }
+}
+
 /* ---- matching ---- */
 
 /* Whether @p a and @p b are the same block device or file. */
@@ -419,4 +435,72 @@ int fl_crypttab_read_key(const char *root, const struct fl_crypttab_entry *e, st
     }
     close(fd);
     return r;
+}
+
+/* ---- which keyslots the key file opens ---- */
+
+const char *fl_crypttab_key_name(enum fl_crypttab_key k)
+{
+    switch (k) {
+    case FL_CRYPTTAB_KEY_OPENS:
+        return "opens";
+    case FL_CRYPTTAB_KEY_FAILS:
+        return "fails";
+    case FL_CRYPTTAB_KEY_UNREADABLE:
+        return "unreadable";
+    case FL_CRYPTTAB_KEY_NONE:
+        return "none";
+    case FL_CRYPTTAB_KEY_UNTRIED:
+        break;
+    }
+    return NULL;
+}
+
+bool fl_crypttab_keyslot_incompatible(const struct fl_findings *f, int id)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->items[i].object == FL_OBJECT_KEYSLOT && f->items[i].object_id == id &&
+            f->items[i].severity == FL_SEVERITY_ERROR)
+            return true;
+    return false;
+}
+
+int fl_crypttab_try_keys(const char *root, const struct fl_crypttab_entry *e, const struct fl_volume *v,
+                         const struct fl_findings *f, enum fl_crypttab_key ret[FL_MAX_KEYSLOTS], int *ret_read_error)
+{
+    struct fl_secret *key = NULL;
+    int opened = 0, r = 0, read = 1; /* read: 1 not yet, 0 done, < 0 failed */
+
+    *ret_read_error = 0;
+    for (size_t i = 0; i < FL_MAX_KEYSLOTS; i++)
+        ret[i] = FL_CRYPTTAB_KEY_UNTRIED;
+    for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS && r >= 0; i++) {
+        int id = v->keyslots[i].id;
+
+        if (!fl_crypttab_keyslot_incompatible(f, id))
+            continue;
+        if (!e->key_file || (e->key_slot >= 0 && e->key_slot != id)) {
+            ret[i] = FL_CRYPTTAB_KEY_NONE;
+            continue;
+        }
+        if (read == 1) {
+            read = fl_crypttab_read_key(root, e, &key);
+            if (read == -ENOMEM)
+                r = read;
+            else if (read < 0)
+                *ret_read_error = read;
+        }
+        if (read < 0) {
+            ret[i] = FL_CRYPTTAB_KEY_UNREADABLE;
+            continue;
+        }
+        r = fl_volume_try_key(v, id, key->data, key->len);
+        if (r == -ENOMEM)
+            break;
+        ret[i] = r > 0 ? FL_CRYPTTAB_KEY_OPENS : FL_CRYPTTAB_KEY_FAILS;
+        opened += r > 0;
+        r = 0;
+    }
+    fl_secret_free(key);
+    return r < 0 ? r : opened;
 }
