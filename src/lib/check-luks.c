@@ -70,7 +70,7 @@ static int crypttab_evidence(const char *root, const char *shown, const struct f
     if (r >= 0)
         r = fl_check_evidence(c, "%s: %s", shown,
                               e->noauto ? "noauto: not opened at boot: a warning"
-                                        : "opened at boot: a FIPS host cannot open it, the boot stops there");
+                                        : "opened at boot: in FIPS mode the boot can stop there");
     if (r < 0)
         return r;
     return all && opened[0] && e->key_file;
@@ -119,6 +119,16 @@ static int luks_volume(const char *root, const char *path, const struct fl_crypt
         goto out;
     }
     t->incompatible++;
+    for (size_t i = 0; i < f.n && r >= 0; i++) {
+        const struct fl_finding *x = &f.items[i];
+        char object[32];
+        if (x->severity == FL_SEVERITY_ERROR)
+            r = fl_check_evidence(c, "%s: LUKS%d, NOT FIPS-compatible: %s %s: %s", shown, v->luks_version,
+                                  x->rule->id, fl_finding_object(x, object, sizeof(object)),
+                                  x->message ? x->message : "");
+    }
+    if (r < 0)
+        goto out;
     e = fl_crypttab_find(ct, root, path, v->uuid, v->label);
     if (real) { /* the key is tried on the device below the root, not on the host path the remedies name */
         char *host = v->path;
@@ -139,13 +149,7 @@ static int luks_volume(const char *root, const char *path, const struct fl_crypt
     r = 0;
     for (size_t i = 0; i < f.n && r >= 0; i++) {
         const struct fl_finding *x = &f.items[i];
-        char object[32];
-        if (x->severity != FL_SEVERITY_ERROR)
-            continue;
-        r = fl_check_evidence(c, "%s: LUKS%d, NOT FIPS-compatible: %s %s: %s", shown, v->luks_version,
-                              x->rule->id, fl_finding_object(x, object, sizeof(object)),
-                              x->message ? x->message : "");
-        if (r >= 0 && x->remedy && !(unattended && x->object == FL_OBJECT_KEYSLOT))
+        if (x->severity == FL_SEVERITY_ERROR && x->remedy && !(unattended && x->object == FL_OBJECT_KEYSLOT))
             r = fl_check_remedy(c, "%s", x->remedy);
     }
 out:
