@@ -302,12 +302,9 @@ int fl_crypttab_parse(const char *text, struct fl_crypttab *ret)
             l = line;
             while (is_space(*l))
                 l++;
-            if (*l && *l != '#') {
-                if (ret->n >= FL_CRYPTTAB_MAX_ENTRIES)
-                    ret->ignored++;
-                else if ((r = parse_line(ret, l, lineno)) == 0)
-                    ret->ignored++;
-            }
+            /* past the cap, or malformed: ignored (counted) */
+            if (*l && *l != '#' && (ret->n >= FL_CRYPTTAB_MAX_ENTRIES || (r = parse_line(ret, l, lineno)) == 0))
+                ret->ignored++;
         }
         p = end ? end + 1 : p + len;
     }
