@@ -286,7 +286,8 @@ void fl_print_crypttab(FILE *out, const struct fl_volume *v, const struct fl_cry
     } else {
         fprintf(out, ", no key file");
     }
-    for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++) {
+    /* without a key file there is nothing to say per keyslot */
+    for (size_t i = 0; e->key_file && i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++) {
         const char *name = fl_crypttab_key_name(keys[i]);
         if (!name)
             continue;

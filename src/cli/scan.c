@@ -75,6 +75,7 @@ struct scan {
     } envelope[SCAN_RECORD_KINDS];
     size_t ahead;               /* how far ahead of its reading a target is opened (open_ahead()) */
     pthread_mutex_t first_read; /* see read_volume() */
+    pthread_mutex_t key_try;    /* one crypttab key tried at a time: an argon2 KDF may take 1 GiB of memory */
     bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
@@ -262,7 +263,9 @@ static int scan_target(size_t i, void *ctx)
     res->crypttab = fl_crypttab_find(&s->crypttab, s->root, t->path, res->volume->uuid, res->volume->label);
     if (res->crypttab) {
         int read_error;
+        pthread_mutex_lock(&s->key_try);
         r = fl_crypttab_try_keys(s->root, res->crypttab, res->volume, &res->findings, res->keys, &read_error);
+        pthread_mutex_unlock(&s->key_try);
         if (r < 0)
             return r;
     }
@@ -637,7 +640,7 @@ int verb_scan(int argc, const char **argv)
     const char *header, *output;
     struct fl_args a;
     int r = 0;
-    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER};
+    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER, .key_try = PTHREAD_MUTEX_INITIALIZER};
     struct fl_atomic file = {0};
     struct timespec start;
     unsigned jobs = 1;
