@@ -157,6 +157,15 @@ int fl_volume_read_source(struct fl_volume_source *src, const char *path, struct
 /** Why a volume could not be read, for an operator: the errors of fl_volume_read(). Static string. */
 const char *fl_volume_strerror(int err);
 
+/**
+ * Whether the secret @p key (@p key_len bytes) opens keyslot @p keyslot of @p v (its device or detached
+ * header, read again). Checked on a private in-memory copy of everything before the data (header and
+ * keyslot areas, at most 256 MiB): nothing is written, nothing activated. The keyslot's KDF runs once.
+ * @return 1 (opens), 0 (does not), or -errno (the device cannot be read, -EFBIG: header region too large,
+ *         -ENOENT: no such keyslot, other libcryptsetup errors, e.g. a KDF this host cannot compute).
+ */
+int fl_volume_try_key(const struct fl_volume *v, int keyslot, const char *key, size_t key_len);
+
 /** Release a volume from fl_volume_read(); NULL is allowed. */
 void fl_volume_free(struct fl_volume *v);
 

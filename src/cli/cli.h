@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <popt.h>
 
+#include "fipsluks/crypttab.h"
 #include "fipsluks/policy.h"
 #include "fipsluks/volume.h"
 
@@ -92,6 +93,7 @@ enum fl_opt {
     FL_OPT_ALLOW_NON_FIPS_UNLOCK,
     FL_OPT_FORCE,
     FL_OPT_ROOT,
+    FL_OPT_CRYPTTAB, /* migrate */
     FL_OPT_EMIT,
     FL_OPT_LUKS,
     FL_OPT_JSON,
@@ -303,6 +305,14 @@ json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings 
 json_object *fl_json_volume_error(const char *path, int err);
 /* The text form of one scanned volume. */
 void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findings *f);
+/* Add "crypttab" to @p o (the JSON of volume @p v, or of a volume that could not be read: @p v NULL): @p e's
+ * object, or null when @p e is NULL; and with @p e, "crypttab_key" to every keyslot object (@p keys by
+ * keyslot index, fl_crypttab_try_keys(); null for a keyslot not tried). Schema in fipsluks-scan(8). */
+void fl_json_volume_crypttab(json_object *o, const struct fl_volume *v, const struct fl_crypttab_entry *e,
+                             const enum fl_crypttab_key *keys);
+/* "  crypttab: NAME, key file PATH (opens keyslot 0)…" for volume @p v, in crypttab as @p e. */
+void fl_print_crypttab(FILE *out, const struct fl_volume *v, const struct fl_crypttab_entry *e,
+                       const enum fl_crypttab_key *keys);
 
 /* ---- the envelope of every JSON document, host identity and time (record.c) ---- */
 

@@ -15,6 +15,8 @@
  *   -EPROTO     format: the new volume failed its check; the target was restored (4)
  *   -EUCLEAN    a damaged header, a journal that does not fit it, or format's target left damaged (4)
  *   -EREMOTEIO  a path on a pseudo file system (proc, sysfs): never read (4)
+ *   -ENOKEY     a crypttab entry without a key file (2); -EREMOTE: its key file is on another device (4).
+ *               migrate --crypttab reports both and skips the entry: exit 7 at the end
  * tests/unit/test_exit.c lists every errno the library returns, with its exit code.
  */
 #include <errno.h>
@@ -28,6 +30,7 @@ int fl_exit_code(int r)
     switch (-r) {
     case EPERM:  /* a secret opens no keyslot; typed passphrases failed every try (or differ: format) */
     case EACCES: /* permission denied: the device, image, header or a key file */
+    case ENOKEY: /* a crypttab entry names no key file (none, -) */
         return FL_EXIT_PERMISSION;
     case ENOMEM:
         return FL_EXIT_NOMEM;
@@ -44,6 +47,7 @@ int fl_exit_code(int r)
     case EMEDIUMTYPE: /* not LUKS, or LUKS1 where LUKS2 is needed */
     case EUCLEAN:
     case EREMOTEIO:
+    case EREMOTE: /* a crypttab key file on another device (PATH:DEVICE), not read */
     case EPROTO:
         return FL_EXIT_DEVICE;
     case EBUSY:  /* in use, locked by another migrate or reencryption */

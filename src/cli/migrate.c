@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fipsluks/crypttab.h"
+#include "fipsluks/discover.h"
 #include "fipsluks/kdf.h"
 #include "fipsluks/luks1.h"
 #include "fipsluks/migrate.h"
@@ -25,9 +27,10 @@ struct opts {
     int key_slot; /* -1: every keyslot that needs it */
     const char *hash, *header, *backup;
     const char *path;
+    const char *root; /* --crypttab --root */
     uint32_t iter_time, iterations;
     unsigned tries;
-    bool dry_run, batch, allow_in_place, allow_non_fips, json, convert_luks1;
+    bool dry_run, batch, allow_in_place, allow_non_fips, json, convert_luks1, crypttab;
 };
 
 struct run {
@@ -43,6 +46,7 @@ struct run {
     char luks1_backup[PATH_MAX];    /* --convert-luks1: the LUKS1 header backup, "" if none */
     char *luks2_backup;             /* --convert-luks1 --header-backup FILE: FILE.luks2 for the migration */
     char error[1024];               /* the message of the error that ended the run, for --json */
+    const struct fl_crypttab_entry *entry; /* --crypttab: the entry this run converts; its key is secrets[0] */
 };
 
 /* ---- signals ---- */
@@ -152,9 +156,25 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     if (r < 0)
         return r;
     args = fl_args_rest(a);
-    if (!args || !args[0] || args[1])
-        return fl_usage_error("migrate", "needs exactly one DEVICE or IMAGE");
-    o->path = args[0];
+    o->crypttab = fl_flag(a, FL_OPT_CRYPTTAB);
+    o->root = fl_arg(a, FL_OPT_ROOT);
+    if (o->crypttab) {
+        if (args && args[0])
+            return fl_usage_error("migrate", "--crypttab converts the volumes /etc/crypttab lists: no DEVICE");
+        if (fl_flag(a, FL_OPT_KEY_FILE) || fl_flag(a, FL_OPT_HEADER) || fl_flag(a, FL_OPT_HEADER_BACKUP) ||
+            fl_flag(a, FL_OPT_KEY_SLOT) || fl_flag(a, FL_OPT_KEYFILE_OFFSET) || fl_flag(a, FL_OPT_KEYFILE_SIZE))
+            return fl_usage_error("migrate", "--crypttab takes each volume's key file, key-slot=, keyfile-offset= "
+                                             "and keyfile-size= from /etc/crypttab: no --key-file, --key-slot, "
+                                             "--keyfile-offset, --keyfile-size, --header or --header-backup");
+        if (o->root && (!*o->root || !strcmp(o->root, "/")))
+            o->root = NULL;
+    } else {
+        if (fl_flag(a, FL_OPT_ROOT))
+            return fl_usage_error("migrate", "--root goes with --crypttab");
+        if (!args || !args[0] || args[1])
+            return fl_usage_error("migrate", "needs exactly one DEVICE or IMAGE");
+        o->path = args[0];
+    }
     o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
@@ -374,9 +394,17 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
     json_object_object_add(doc, "luks1_backup", run->luks1_backup[0] ? fl_json_string(run->luks1_backup) : NULL);
     json_object_object_add(doc, "hash", fl_json_string(run->o.hash));
     json_object_object_add(doc, "iterations", fl_json_u64(run->res.iterations, run->res.iterations > 0));
+    if (run->entry) {
+        json_object *ct = json_object_new_object();
+        json_object_object_add(ct, "name", fl_json_string(run->entry->name));
+        json_object_object_add(ct, "line", json_object_new_int((int)run->entry->line));
+        json_object_object_add(ct, "device", fl_json_string(run->entry->device));
+        json_object_object_add(ct, "key_file", fl_json_string(run->entry->key_file));
+        json_object_object_add(doc, "crypttab", ct);
+    }
     for (size_t i = 0; i < run->n_secrets; i++) {
         json_object *o = json_object_new_object();
-        const char *file = run->o.key_files[i];
+        const char *file = run->entry ? run->entry->key_file : run->o.key_files[i];
         json_object_object_add(o, "key_file", fl_json_string(strcmp(file, "-") ? file : NULL));
         json_object_object_add(o, "stdin", json_object_new_boolean(!strcmp(file, "-")));
         json_object_object_add(o, "keyslot", run->secrets[i].keyslot >= 0 ? json_object_new_int(run->secrets[i].keyslot)
@@ -431,7 +459,8 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
                                run->res.failed_keyslot >= 0 ? json_object_new_int(run->res.failed_keyslot) : NULL);
         json_object_object_add(err, "key_file", run->res.failed_secret >= 0 &&
                                                         (size_t)run->res.failed_secret < run->n_secrets
-                                                    ? fl_json_string(run->o.key_files[run->res.failed_secret])
+                                                    ? fl_json_string(run->entry ? run->entry->key_file
+                                                                                : run->o.key_files[run->res.failed_secret])
                                                     : NULL);
     }
     json_object_object_add(doc, "error", err);
@@ -713,14 +742,14 @@ static int migrate(struct run *run)
     };
     struct fl_migrate_ops ops = {
         .userdata = run, .event = event, .stop = stop, .confirm = confirm,
-        .ask = run->o.key_files && run->o.key_files[0] ? NULL : ask,
+        .ask = run->entry || (run->o.key_files && run->o.key_files[0]) ? NULL : ask,
     };
-    bool keys_read = false;
+    bool keys_read = run->entry != NULL; /* --crypttab: its key is read already */
     int r;
 
     if (run->o.convert_luks1 && !run->o.dry_run) {
         /* before the header is read: a conversion cut short may have left one that does not load */
-        r = read_key_files(run);
+        r = keys_read ? 0 : read_key_files(run);
         if (r < 0)
             return r;
         keys_read = true;
@@ -777,6 +806,180 @@ static int migrate(struct run *run)
     return 0;
 }
 
+/* ---- --crypttab: every volume /etc/crypttab lists, unattended ---- */
+
+/* The worst of two exit codes of the volumes of one run: a failure (1-5) first, then 7, then 6, then 0. */
+static int worse(int a, int b)
+{
+    int ra = a >= 1 && a <= 5 ? 3 : a == FL_EXIT_INCOMPLETE ? 2 : a == FL_EXIT_INCOMPATIBLE ? 1 : 0;
+    int rb = b >= 1 && b <= 5 ? 3 : b == FL_EXIT_INCOMPLETE ? 2 : b == FL_EXIT_INCOMPATIBLE ? 1 : 0;
+
+    return rb > ra ? b : a; /* the first failure wins among equals */
+}
+
+/* The LUKS volumes below the root with their headers read, to match the entries to (by UUID, label, path). */
+struct found_volume {
+    char *path;
+    struct fl_volume *v;
+};
+
+static int find_volumes(const char *root, struct found_volume **ret, size_t *ret_n)
+{
+    struct fl_found_list list = {0};
+    struct found_volume *fv;
+    size_t n = 0;
+    int r;
+
+    r = fl_discover_luks_devices(root, &list);
+    if (r < 0) {
+        fl_found_clear(&list);
+        return r;
+    }
+    fv = calloc(list.n ? list.n : 1, sizeof(*fv));
+    if (!fv) {
+        fl_found_clear(&list);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        struct fl_volume *v = NULL;
+        if (list.items[i].error < 0 || fl_volume_read(list.items[i].path, NULL, &v) < 0)
+            continue;
+        fv[n].path = list.items[i].path;
+        list.items[i].path = NULL;
+        fv[n++].v = v;
+    }
+    fl_found_clear(&list);
+    *ret = fv;
+    *ret_n = n;
+    return 0;
+}
+
+/* An entry that is skipped before its volume is opened: said (and, with --json, a document with the error). */
+static int skip_entry(struct run *run, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int skip_entry(struct run *run, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(run->error, sizeof(run->error), fmt, ap);
+    va_end(ap);
+    fl_log_error(0, "%s", run->error);
+    if (run->o.json) {
+        json_object *doc = json_report(run, &(struct fl_findings){0}, NULL, 0, code, false);
+        int r = fl_json_print(doc, false);
+        json_object_put(doc);
+        if (r < 0)
+            return r;
+    }
+    return code;
+}
+
+/* One entry: its volume, its key, then the migration of one volume, as without --crypttab. */
+static int migrate_entry(const struct opts *o, const struct fl_crypttab *ct, const struct fl_crypttab_entry *e,
+                         const struct found_volume *fv, size_t n_fv)
+{
+    struct run run = {.o = *o, .entry = e};
+    const char *path = NULL;
+    int r;
+
+    run.o.args = (struct fl_args){0}; /* the caller owns it */
+    run.o.key_files = NULL;
+    run.o.path = e->device;
+    if (e->type != FL_CRYPTTAB_LUKS) {
+        say(&run, "crypttab %s (line %u): not LUKS: skipped\n", e->name, e->line);
+        return FL_EXIT_OK;
+    }
+    for (size_t i = 0; i < n_fv && !path; i++)
+        if (fl_crypttab_find(ct, o->root, fv[i].path, fv[i].v->uuid, fv[i].v->label) == e)
+            path = fv[i].path;
+    if (!path)
+        return skip_entry(&run, FL_EXIT_INCOMPLETE, "crypttab %s (line %u): no LUKS volume found for '%s'; skipped",
+                          e->name, e->line, e->device);
+    run.o.path = path;
+    if (e->header)
+        return skip_entry(&run, FL_EXIT_INCOMPLETE, "crypttab %s (line %u): '%s' has a detached header (header=), "
+                                                    "which --crypttab does not read; migrate it with --header; skipped",
+                          e->name, e->line, path);
+    r = fl_crypttab_read_key(o->root, e, &run.owned[0]);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0)
+        return skip_entry(&run, FL_EXIT_INCOMPLETE,
+                          "crypttab %s (line %u): key file %s: %s; skipped: 'fipsluks migrate %s' asks for its "
+                          "passphrase", e->name, e->line, e->key_file ? e->key_file : "none",
+                          fl_crypttab_strerror(r), path);
+    if (asprintf(&run.sources[0], "key file '%s' (crypttab %s)", e->key_file, e->name) < 0) {
+        fl_secret_free(run.owned[0]);
+        return -ENOMEM;
+    }
+    run.secrets[0] = (struct fl_migrate_secret){.secret = run.owned[0], .source = run.sources[0], .keyslot = -1};
+    run.n_secrets = 1;
+    run.o.key_slot = e->key_slot;
+    run.o.batch = true;
+    say(&run, "crypttab %s (line %u): %s with key file %s\n", e->name, e->line, path, e->key_file);
+    fl_stop_message(stop_before);
+    r = migrate(&run);
+    if (r == -EPERM && !run.res.wrote) { /* the key file opens nothing: said, skipped */
+        r = FL_EXIT_INCOMPLETE;
+        if (run.o.json)
+            r = report(&run, r);
+    } else if (run.o.json || (r >= 0 && run.m)) {
+        r = report(&run, r);
+    }
+    fl_secret_free(run.owned[0]);
+    free(run.sources[0]);
+    fl_migration_free(run.m);
+    free(run.luks2_backup);
+    return r < 0 ? fl_exit_code(r) : r;
+}
+
+static int migrate_crypttab(struct opts *o)
+{
+    struct fl_crypttab ct = {0};
+    struct found_volume *fv = NULL;
+    size_t n_fv = 0;
+    int r, code = FL_EXIT_OK;
+
+    r = fl_crypttab_read(o->root, &ct);
+    if (r < 0) {
+        fl_log_error_errno(r, "cannot read %s%s: %s", o->root ? o->root : "", FL_CRYPTTAB_PATH, fl_crypttab_strerror(r));
+        goto out;
+    }
+    if (ct.ignored)
+        fl_log_warning("%s%s: %u line%s ignored (malformed, too long, or too many entries)", o->root ? o->root : "",
+                       FL_CRYPTTAB_PATH, ct.ignored, ct.ignored == 1 ? "" : "s");
+    if (ct.n == 0) {
+        if (!o->json)
+            printf("%s%s lists no volume: nothing to do\n", o->root ? o->root : "", FL_CRYPTTAB_PATH);
+        goto out;
+    }
+    r = find_volumes(o->root, &fv, &n_fv);
+    if (r < 0) {
+        fl_log_error_errno(r, "cannot list the block devices: %m");
+        goto out;
+    }
+    fl_stop_catch(true);
+    for (size_t i = 0; i < ct.n && !fl_interrupted; i++) {
+        int c = migrate_entry(o, &ct, &ct.entries[i], fv, n_fv);
+        if (c == -ENOMEM) {
+            r = c;
+            goto out;
+        }
+        code = worse(code, c);
+    }
+    if (fl_interrupted)
+        code = worse(code, FL_EXIT_INCOMPLETE);
+    r = code;
+out:
+    for (size_t i = 0; i < n_fv; i++) {
+        free(fv[i].path);
+        fl_volume_free(fv[i].v);
+    }
+    free(fv);
+    fl_crypttab_clear(&ct);
+    return r;
+}
+
 int verb_migrate(int argc, const char **argv)
 {
     struct run run = {0};
@@ -793,6 +996,11 @@ int verb_migrate(int argc, const char **argv)
             fail(&run, r, "cannot switch OpenSSL away from the FIPS provider for this process: %s", strerror(-r));
             goto out;
         }
+    }
+    if (run.o.crypttab) {
+        r = migrate_crypttab(&run.o);
+        fl_args_free(&run.o.args);
+        return r;
     }
     fl_stop_message(stop_before);
     fl_stop_catch(true);

@@ -33,7 +33,7 @@ static const struct {
     [FL_VERB_CHECK] = {"check", "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…",
                        NULL},
     [FL_VERB_FORMAT] = {"format", "DEVICE|IMAGE", NULL},
-    [FL_VERB_MIGRATE] = {"migrate", "DEVICE|IMAGE", NULL},
+    [FL_VERB_MIGRATE] = {"migrate", "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
     [FL_VERB_REENCRYPT] = {"reencrypt", "DEVICE|IMAGE", NULL},
     [FL_VERB_REPORT] = {"report", "FILE…|-", NULL},
 };
@@ -133,8 +133,15 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                                               "default provider"},
     [FL_OPT_FORCE] = {"force", 'f', FL_ARG_NONE, NULL, FL_GROUP_VERB, FORMAT,
                       .help = "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all"},
-    [FL_OPT_ROOT] = {"root", 0, FL_ARG_STRING, "DIR", FL_GROUP_VERB, CHECK,
-                     .help = "Examine the host whose files are below DIR (live probes excepted)"},
+    [FL_OPT_ROOT] = {"root", 0, FL_ARG_STRING, "DIR", FL_GROUP_VERB, SCAN | CHECK | MIGRATE,
+                     .help = "Examine the host whose files are below DIR (live probes excepted)",
+                     .help_for = {[FL_VERB_SCAN] = "Read /etc/crypttab and its key files below DIR (and, without "
+                                                   "PATH, the block devices of DIR/sys and DIR/dev)",
+                                  [FL_VERB_MIGRATE] = "With --crypttab: read /etc/crypttab, its devices and key files "
+                                                      "below DIR"}},
+    [FL_OPT_CRYPTTAB] = {"crypttab", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
+                         .help = "Convert every volume /etc/crypttab lists, with the key file it names (no "
+                                 "prompt, no DEVICE)"},
     [FL_OPT_EMIT] = {"emit", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, CHECK,
                      .help = "Print a config that turns FIPS mode on at provisioning (butane or ignition)"},
     [FL_OPT_LUKS] = {"luks", 0, FL_ARG_STRING, "NAME:DEVICE[:KEYFILE[:LABEL]]", FL_GROUP_VERB, CHECK,

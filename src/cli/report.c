@@ -229,3 +229,88 @@ void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findi
         }
     }
 }
+
+/* ---- the volume in /etc/crypttab (scan) ---- */
+
+void fl_json_volume_crypttab(json_object *o, const struct fl_volume *v, const struct fl_crypttab_entry *e,
+                             const enum fl_crypttab_key *keys)
+{
+    json_object *ct, *tokens, *keyslots = NULL;
+
+    if (!e) {
+        add(o, "crypttab", NULL);
+        return;
+    }
+    ct = json_object_new_object();
+    tokens = json_object_new_array();
+    add(ct, "name", fl_json_string(e->name));
+    add(ct, "line", json_object_new_int((int)e->line));
+    add(ct, "device", fl_json_string(e->device));
+    add(ct, "key_file", fl_json_string(e->key_file));
+    add(ct, "key_device", fl_json_string(e->key_device));
+    add(ct, "options", fl_json_string(e->options));
+    add(ct, "key_slot", e->key_slot >= 0 ? json_object_new_int(e->key_slot) : NULL);
+    if (e->tokens & FL_CRYPTTAB_TPM2)
+        json_object_array_add(tokens, json_object_new_string("tpm2"));
+    if (e->tokens & FL_CRYPTTAB_FIDO2)
+        json_object_array_add(tokens, json_object_new_string("fido2"));
+    if (e->tokens & FL_CRYPTTAB_PKCS11)
+        json_object_array_add(tokens, json_object_new_string("pkcs11"));
+    add(ct, "tokens", tokens);
+    add(ct, "noauto", json_object_new_boolean(e->noauto));
+    add(ct, "nofail", json_object_new_boolean(e->nofail));
+    add(o, "crypttab", ct);
+    /* each keyslot object gets whether the crypttab key file opens it */
+    if (!v || !json_object_object_get_ex(o, "keyslots", &keyslots))
+        return;
+    for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS && i < json_object_array_length(keyslots); i++) {
+        const char *name = keys ? fl_crypttab_key_name(keys[i]) : NULL;
+        add(json_object_array_get_idx(keyslots, i), "crypttab_key", name ? json_object_new_string(name) : NULL);
+    }
+}
+
+void fl_print_crypttab(FILE *out, const struct fl_volume *v, const struct fl_crypttab_entry *e,
+                       const enum fl_crypttab_key *keys)
+{
+    const char *sep = " (";
+
+    fprintf(out, "  crypttab: ");
+    fl_fputs_escaped(e->name, out);
+    if (e->key_file) {
+        fprintf(out, ", key file ");
+        fl_fputs_escaped(e->key_file, out);
+        if (e->key_device) {
+            fprintf(out, " on ");
+            fl_fputs_escaped(e->key_device, out);
+        }
+    } else {
+        fprintf(out, ", no key file");
+    }
+    /* without a key file there is nothing to say per keyslot */
+    for (size_t i = 0; e->key_file && i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++) {
+        const char *name = fl_crypttab_key_name(keys[i]);
+        if (!name)
+            continue;
+        if (keys[i] == FL_CRYPTTAB_KEY_NONE)
+            fprintf(out, "%snot for keyslot %d", sep, v->keyslots[i].id);
+        else
+            fprintf(out, "%s%s keyslot %d", sep, keys[i] == FL_CRYPTTAB_KEY_UNREADABLE ? "cannot be read for" : name,
+                    v->keyslots[i].id);
+        sep = "; ";
+    }
+    if (sep[0] == ';')
+        fputc(')', out);
+    if (e->key_slot >= 0)
+        fprintf(out, ", key-slot=%d", e->key_slot);
+    if (e->tokens & FL_CRYPTTAB_TPM2)
+        fprintf(out, ", tpm2-device");
+    if (e->tokens & FL_CRYPTTAB_FIDO2)
+        fprintf(out, ", fido2-device");
+    if (e->tokens & FL_CRYPTTAB_PKCS11)
+        fprintf(out, ", pkcs11-uri");
+    if (e->noauto)
+        fprintf(out, ", noauto (not opened at boot)");
+    if (e->nofail)
+        fprintf(out, ", nofail");
+    fputc('\n', out);
+}

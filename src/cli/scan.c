@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fipsluks/array.h"
+#include "fipsluks/crypttab.h"
 #include "fipsluks/discover.h"
 #include "fipsluks/host.h"
 #include "fipsluks/identity.h"
@@ -49,6 +50,8 @@ struct result {
     int error;
     struct fl_volume *volume;
     struct fl_findings findings;
+    const struct fl_crypttab_entry *crypttab; /* the volume's entry in /etc/crypttab, or NULL */
+    enum fl_crypttab_key keys[FL_MAX_KEYSLOTS]; /* by keyslot index: whether its key file opens it */
 };
 
 struct scan {
@@ -56,6 +59,8 @@ struct scan {
     bool verbose;
     unsigned walk_flags;        /* -x: FL_WALK_ONE_FILE_SYSTEM */
     const char *header;
+    const char *root;           /* --root: /etc/crypttab, its key files and discovery below it */
+    struct fl_crypttab crypttab;
     FILE *out;
     struct fl_identity id;
     struct target *targets;
@@ -70,6 +75,7 @@ struct scan {
     } envelope[SCAN_RECORD_KINDS];
     size_t ahead;               /* how far ahead of its reading a target is opened (open_ahead()) */
     pthread_mutex_t first_read; /* see read_volume() */
+    pthread_mutex_t key_try;    /* one crypttab key tried at a time: an argon2 KDF may take 1 GiB of memory */
     bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
@@ -142,9 +148,9 @@ static int add_host(struct scan *s)
     struct fl_found_list list = {0};
     int r;
 
-    if (geteuid() != 0)
+    if (geteuid() != 0 && !s->root)
         fl_log_warning("not running as root: block devices this user cannot read are not found");
-    r = fl_discover_luks_devices(NULL, &list);
+    r = fl_discover_luks_devices(s->root, &list);
     if (r < 0) {
         fl_found_clear(&list);
         return fl_log_error_errno(r, "cannot list block devices: %m");
@@ -253,6 +259,16 @@ static int scan_target(size_t i, void *ctx)
     r = fl_policy_evaluate(res->volume, &res->findings);
     if (r < 0)
         return r;
+    /* in crypttab: does the key file the host opens it with at boot open the keyslots FIPS refuses? */
+    res->crypttab = fl_crypttab_find(&s->crypttab, s->root, t->path, res->volume->uuid, res->volume->label);
+    if (res->crypttab) {
+        int read_error;
+        pthread_mutex_lock(&s->key_try);
+        r = fl_crypttab_try_keys(s->root, res->crypttab, res->volume, &res->findings, res->keys, &read_error);
+        pthread_mutex_unlock(&s->key_try);
+        if (r < 0)
+            return r;
+    }
     res->outcome = OUTCOME_VOLUME;
     return 0;
 }
@@ -375,15 +391,24 @@ static json_object *with_absolute_path(json_object *o, const char *path)
     return o;
 }
 
+/* @p o (a volume's JSON) with "crypttab" (null when not in it) and each keyslot's "crypttab_key". */
+static json_object *with_crypttab(json_object *o, const struct fl_volume *v, const struct result *res)
+{
+    if (o)
+        fl_json_volume_crypttab(o, v, res ? res->crypttab : NULL, res ? res->keys : NULL);
+    return o;
+}
+
 static int emit_error(struct scan *s, const char *path, int err)
 {
     s->n_volumes++;
     s->n_unreadable++;
     switch (s->format) {
     case FORMAT_JSON:
-        return doc_volume(s, with_absolute_path(fl_json_volume_error(path, err), path));
+        return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
     case FORMAT_JSON_LINES:
-        return print_record(s, "volume", with_absolute_path(fl_json_volume_error(path, err), path));
+        return print_record(s, "volume",
+                            with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
     case FORMAT_PROMETHEUS:
         return fl_prom_unreadable(s->prom, path);
     case FORMAT_TEXT:
@@ -431,8 +456,11 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
     return 0;
 }
 
-static int emit_volume(struct scan *s, const struct fl_volume *v, const struct fl_findings *f)
+static int emit_volume(struct scan *s, const struct result *res)
 {
+    const struct fl_volume *v = res->volume;
+    const struct fl_findings *f = &res->findings;
+
     s->n_volumes++;
     if (fl_findings_compatible(f))
         s->n_compatible++;
@@ -440,15 +468,17 @@ static int emit_volume(struct scan *s, const struct fl_volume *v, const struct f
         s->n_incompatible++;
     switch (s->format) {
     case FORMAT_JSON:
-        return doc_volume(s, with_absolute_path(fl_json_volume(v, f), v->path));
+        return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FORMAT_JSON_LINES:
-        return print_record(s, "volume", with_absolute_path(fl_json_volume(v, f), v->path));
+        return print_record(s, "volume", with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FORMAT_PROMETHEUS:
         return fl_prom_volume(s->prom, v, f);
     case FORMAT_TEXT:
         break;
     }
     fl_print_volume(s->out, v, f);
+    if (res->crypttab)
+        fl_print_crypttab(s->out, v, res->crypttab, res->keys);
     fputc('\n', s->out);
     return 0;
 }
@@ -462,7 +492,7 @@ static int emit_result(size_t i, int result, void *ctx)
 
     if (r >= 0) {
         if (res->outcome == OUTCOME_VOLUME)
-            r = emit_volume(s, res->volume, &res->findings);
+            r = emit_volume(s, res);
         else if (res->outcome == OUTCOME_SKIPPED)
             r = emit_skipped(s, path, res->why, s->targets[i].named || !s->targets[i].probe);
         else
@@ -610,7 +640,7 @@ int verb_scan(int argc, const char **argv)
     const char *header, *output;
     struct fl_args a;
     int r = 0;
-    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER};
+    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER, .key_try = PTHREAD_MUTEX_INITIALIZER};
     struct fl_atomic file = {0};
     struct timespec start;
     unsigned jobs = 1;
@@ -642,6 +672,21 @@ int verb_scan(int argc, const char **argv)
     s.verbose = fl_opts.verbose;
     s.walk_flags = fl_flag(&a, FL_OPT_ONE_FILE_SYSTEM) ? FL_WALK_ONE_FILE_SYSTEM : 0;
     s.header = header;
+    s.root = fl_arg(&a, FL_OPT_ROOT);
+    if (s.root && (!*s.root || !strcmp(s.root, "/")))
+        s.root = NULL; /* the live system */
+    r = fl_crypttab_read(s.root, &s.crypttab);
+    if (r == -ENOMEM) {
+        fl_log_error_errno(r, "scan failed: %m");
+        goto out;
+    }
+    if (r < 0)
+        fl_log_warning("cannot read %s%s: %s: volumes are shown without it", s.root ? s.root : "",
+                       FL_CRYPTTAB_PATH, fl_crypttab_strerror(r));
+    else if (s.crypttab.ignored)
+        fl_log_warning("%s%s: %u line%s ignored (malformed, longer than %u bytes, or past %u entries)",
+                       s.root ? s.root : "", FL_CRYPTTAB_PATH, s.crypttab.ignored,
+                       s.crypttab.ignored == 1 ? "" : "s", FL_CRYPTTAB_MAX_LINE, FL_CRYPTTAB_MAX_ENTRIES);
     r = fl_identity_read(NULL, &s.id);
     if (r >= 0 && s.format == FORMAT_PROMETHEUS)
         r = fl_prom_new(&s.prom);
@@ -709,6 +754,7 @@ out:
     for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
         free(s.envelope[i].text);
     fl_identity_clear(&s.id);
+    fl_crypttab_clear(&s.crypttab);
     fl_args_free(&a);
     return r;
 }

@@ -298,10 +298,17 @@ variant luks-argon2
 mkdir -p "$R/sys/class/block/vdb"
 cp --sparse=always "$T/img/argon2id.img" "$R/dev/vdb"
 check "$R"
-only luks fail
+only luks warn # not in /etc/crypttab: not opened at boot
 has_message luks "3 LUKS volumes: 2 FIPS-compatible, 1 not compatible, 0 unreadable"
 has_evidence luks "/dev/vdb: LUKS2, NOT FIPS-compatible: FL-KDF-ARGON2 keyslot 0"
+has_evidence luks "/dev/vdb: not in /etc/crypttab"
 has_remedy luks "fipsluks migrate --key-slot 0 /dev/vdb"
+echo "vdb /dev/vdb none luks" >"$R/etc/crypttab" # opened at boot: fails
+check "$R"
+only luks fail
+has_evidence luks "/dev/vdb: in /etc/crypttab as vdb (line 1), key file none (keyslot 0: none)"
+has_remedy luks "fipsluks migrate --key-slot 0 /dev/vdb"
+rm "$R/etc/crypttab"
 
 # a LUKS signature without a valid header: cannot be judged, a warning
 variant luks-unreadable

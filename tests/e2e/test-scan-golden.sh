@@ -15,8 +15,14 @@ fl-mkluks --uuid 11111111-2222-4333-8444-555555555555 --label golden --subsystem
 fl-mkluks --type luks1 --hash sha1 --uuid 66666666-7777-4888-9999-aaaaaaaaaaaa \
     --slot "key-file=a.key,iter=5000" golden1.img
 
+# golden2 is in the host's crypttab (below --root) with the key file that opens its argon2id keyslot;
+# golden1 is not ("crypttab": null)
+mkdir -p root/etc/luks
+cp a.key root/etc/luks/golden
+printf '# fixed\ngolden UUID=11111111-2222-4333-8444-555555555555 /etc/luks/golden luks,tpm2-device=auto,nofail\n' \
+    >root/etc/crypttab
 rc=0
-fipsluks scan --json golden2.img golden1.img >out.json || rc=$?
+fipsluks scan --json --root "$T/root" golden2.img golden1.img >out.json || rc=$?
 fl_assert_eq 6 "$rc" "exit code"
 # Host identity and time depend on the machine: check them against it, then normalise them.
 fl_assert_eq "$(hostname)" "$(fl_jq .host.hostname out.json)" "host.hostname"

@@ -74,17 +74,56 @@ static void test_luks_volumes(void **state)
     write_file("/dev/vdc", "not luks");
     make_luks("/dev/vda", CRYPT_KDF_ARGON2ID);
     make_luks("/dev/vdb", CRYPT_KDF_PBKDF2);
+    /* not in /etc/crypttab: not opened at boot, a warning */
     assert_int_equal(fl_check_luks(root, &c), 0);
-    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_int_equal(c.status, FL_CHECK_WARN);
     assert_string_equal(c.message, "2 LUKS volumes: 1 FIPS-compatible, 1 not compatible, 0 unreadable");
     assert_evidence(&c, "/dev/vda: LUKS2, NOT FIPS-compatible: FL-");
     assert_evidence(&c, "keyslot 0");
+    assert_evidence(&c, "/dev/vda: not in /etc/crypttab: not opened at boot");
+    assert_evidence(&c, "0 of 1 not compatible opened at boot");
     assert_evidence(&c, "/dev/vdb: LUKS2, FIPS-compatible (");
     assert_false(has_evidence(&c, root)); /* host paths, not the fixture's */
     assert_false(has_evidence(&c, "/dev/vdc"));
     assert_remedy(&c, "/dev/vda");
     assert_null(strstr(c.remedy, root));
     assert_remedy(&c, "fipsluks scan shows every finding");
+    fl_check_clear(&c);
+
+    /* in crypttab with noauto: still a warning */
+    write_file("/etc/crypttab", "data /dev/vda none noauto\n");
+    assert_int_equal(fl_check_luks(root, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_WARN);
+    assert_evidence(&c, "/dev/vda: in /etc/crypttab as data (line 1), key file none (keyslot 0: none)");
+    assert_evidence(&c, "/dev/vda: noauto: not opened at boot");
+    fl_check_clear(&c);
+
+    /* opened at boot, with a key file that does not open it: fails, the keyslot's own remedy */
+    write_file("/etc/luks/data", "wrong-secret");
+    write_file("/etc/crypttab", "data /dev/vda /etc/luks/data\n");
+    assert_int_equal(fl_check_luks(root, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "/dev/vda: in /etc/crypttab as data (line 1), key file /etc/luks/data (keyslot 0: fails)");
+    assert_evidence(&c, "/dev/vda: opened at boot: in FIPS mode the boot can stop there");
+    assert_remedy(&c, "fipsluks migrate --key-slot 0 /dev/vda");
+    assert_null(strstr(c.remedy, "--crypttab"));
+    fl_check_clear(&c);
+
+    /* the key file opens it: migrate --crypttab converts it unattended */
+    write_file("/etc/luks/data", "unit-secret");
+    assert_int_equal(fl_check_luks(root, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "(keyslot 0: opens)");
+    assert_remedy(&c, "fipsluks migrate --crypttab");
+    assert_null(strstr(c.remedy, "--key-slot 0"));
+    fl_check_clear(&c);
+
+    /* a crypttab that cannot be read: every volume counts as opened at boot */
+    assert_int_equal(unlink(strcat(strcpy((char[1024]){0}, root), "/etc/crypttab")), 0);
+    assert_int_equal(mkfifo(strcat(strcpy((char[1024]){0}, root), "/etc/crypttab"), 0644), 0);
+    assert_int_equal(fl_check_luks(root, &c), 0);
+    assert_int_equal(c.status, FL_CHECK_FAIL);
+    assert_evidence(&c, "/etc/crypttab: cannot read: is not a regular file");
     fl_check_clear(&c);
 }
 

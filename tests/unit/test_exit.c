@@ -23,6 +23,7 @@ static const struct {
     /* 2: no permission or bad passphrase */
     {EPERM, FL_EXIT_PERMISSION, "a secret opens no keyslot; typed passphrases failed or differ"},
     {EACCES, FL_EXIT_PERMISSION, "permission denied: device, header, key file"},
+    {ENOKEY, FL_EXIT_PERMISSION, "crypttab.c: an entry without a key file"},
     /* 3: out of memory */
     {ENOMEM, FL_EXIT_NOMEM, "allocation"},
     /* 4: a device or file could not be read or written */
@@ -39,6 +40,7 @@ static const struct {
     {EMEDIUMTYPE, FL_EXIT_DEVICE, "not LUKS, or LUKS1"},
     {EUCLEAN, FL_EXIT_DEVICE, "damaged header; a journal that does not fit; format: target damaged"},
     {EREMOTEIO, FL_EXIT_DEVICE, "on a pseudo file system"},
+    {EREMOTE, FL_EXIT_DEVICE, "crypttab.c: a key file on another device"},
     {EPROTO, FL_EXIT_DEVICE, "format: the new volume failed its check"},
     /* 5: busy or already exists */
     {EBUSY, FL_EXIT_BUSY, "in use; locked by another migrate or reencryption"},

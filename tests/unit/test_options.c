@@ -174,6 +174,23 @@ static void test_shared_rules(void **state)
     assert_string_equal(fl_args_rest(&a)[1], "b");
     assert_null(fl_args_rest(&a)[2]);
     fl_args_free(&a);
+    /* --crypttab: migrate's alone; --root: scan, check and migrate (with --crypttab) */
+    assert_int_equal(PARSE(FL_VERB_MIGRATE, &a, "--crypttab", "--root", "/mnt/host", "--dry-run"), 0);
+    assert_true(fl_flag(&a, FL_OPT_CRYPTTAB));
+    assert_string_equal(fl_arg(&a, FL_OPT_ROOT), "/mnt/host");
+    assert_null(fl_args_rest(&a) ? fl_args_rest(&a)[0] : NULL);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_SCAN, &a, "--root", "/mnt/host"), 0);
+    assert_string_equal(fl_arg(&a, FL_OPT_ROOT), "/mnt/host");
+    fl_args_free(&a);
+    for (int v = 0; v < FL_VERB_COUNT; v++) {
+        if (v == FL_VERB_MIGRATE)
+            continue;
+        assert_int_equal(PARSE((enum fl_verb_id)v, &a, "--crypttab", "x"), -EINVAL);
+        fl_args_free(&a);
+    }
+    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--root", "/", "x"), -EINVAL);
+    fl_args_free(&a);
 }
 
 int main(void)

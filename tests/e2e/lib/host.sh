@@ -165,6 +165,9 @@ Host *
 EOF
     _fl_host_dev "$root" sda
     _fl_host_dev "$root" sda1 "$images/argon2id.img"
+    # as Debian's installer writes it: the volume is opened at boot, with a typed passphrase
+    printf '# <target name> <source device> <key file> <options>\nsda1_crypt /dev/sda1 none luks,discard\n' \
+        >"$root/etc/crypttab"
 }
 
 # Reading a `fipsluks check --json` report in $J, for assertions named after $CASE. A test may
