@@ -82,6 +82,26 @@ fl_assert_contains "$(luks '.evidence[]')" "3 of 5 not compatible opened at boot
 fl_assert_contains "$(luks .remedy)" "fipsluks migrate --crypttab" "remedy: migrate --crypttab"
 fl_assert_contains "$(luks .remedy)" "fipsluks migrate --key-slot 0 /dev/vdb" "remedy: vdb by hand"
 
+# --- report: a host whose keyslots all open with its crypttab key files is fixed unattended -------------
+fipsluks scan --json-lines --root "$R" "$R/dev/vda" "$R/dev/vdc" >"$T/keyed.jsonl" || true
+fipsluks report --json "$T/keyed.jsonl" >"$T/keyed-report.json" || true
+fl_assert_eq 1 "$(jq .summary.hosts_unattended "$T/keyed-report.json")" "report: the host is unattended"
+fl_assert_eq '["fipsluks migrate --crypttab"]' "$(jq -c '.hosts[0].commands' "$T/keyed-report.json")" \
+    "report: one migrate --crypttab instead of a command per keyslot"
+fl_assert_eq 'true' "$(jq -c '.hosts[0].unattended' "$T/keyed-report.json")" "report: host unattended"
+fipsluks scan --json-lines --root "$R" "$R"/dev/vd? >"$T/all.jsonl" || true
+fipsluks report --json "$T/all.jsonl" >"$T/all-report.json" || true
+fl_assert_eq 'false' "$(jq -c '.hosts[0].unattended' "$T/all-report.json")" \
+    "report: a key that fails, a token-bound keyslot and a volume not in crypttab need an operator"
+fl_assert_eq '{"vda":true,"vdb":false,"vdc":true,"vdd":false,"vde":false}' \
+    "$(jq -c '[.hosts[0].volumes[] | {key: (.path | split("/") | last), value: .unattended}] | sort_by(.key) | from_entries' "$T/all-report.json")" \
+    "report: which volumes are unattended"
+commands=$(jq -r '.hosts[0].commands[]' "$T/all-report.json")
+fl_assert_contains "$commands" "fipsluks migrate --crypttab" "report: migrate --crypttab for vda and vdc"
+fl_assert_contains "$commands" "fipsluks migrate --key-slot 0 $R/dev/vdb" "report: vdb by hand"
+fipsluks report "$T/all.jsonl" >"$T/all-report.txt" || true
+fl_assert_contains "$(cat "$T/all-report.txt")" "# needs an operator" "report text: says who must act"
+
 # --- migrate --crypttab -------------------------------------------------------------------------------
 (! fipsluks migrate --crypttab "$R/dev/vda" 2>/dev/null) || fl_fail "--crypttab with a DEVICE"
 (! fipsluks migrate --crypttab --key-file "$R/etc/luks/root" 2>/dev/null) || fl_fail "--crypttab with --key-file"
