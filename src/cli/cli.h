@@ -297,7 +297,7 @@ int fl_json_print(json_object *doc, bool pretty);
  */
 int fl_json_write(FILE *f, json_object *o, bool open);
 
-/* ---- volumes as JSON and text (report.c) ---- */
+/* ---- volumes as JSON and text (volume-show.c) ---- */
 
 /* The JSON object of one scanned volume (schema in fipsluks-scan(8)). */
 json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings *f);

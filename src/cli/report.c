@@ -1,316 +1,663 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* A scanned volume for people (text) and machines (JSON); shared by every verb that shows volumes. */
+/*
+ * fipsluks report: merge scan output from many hosts (JSON documents or JSON lines, any mix) into
+ * a fleet summary, as a text table, JSON or CSV. The merge itself is src/lib/fleet.c; this file
+ * reads the inputs and prints. Everything printed comes from untrusted input: text is escaped,
+ * JSON strings are made valid UTF-8, CSV cells are quoted and kept from being read as formulas.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include "fipsluks/array.h"
+#include "fipsluks/fleet.h"
+#include "fipsluks/identity.h"
+#include "fipsluks/util.h"
 #include "cli.h"
 
-static void add(json_object *o, const char *key, json_object *v)
+#define REPORT_MAX_AGE_DEFAULT (2 * 86400)  /* the timer scans daily: two missed days are stale */
+
+/* ---- reading the inputs ---- */
+
+#define REPORT_PIECE (64u * 1024) /* read and merged at a time: an input is never held whole */
+
+/* Read @p fd to its end into @p in. @return 0, -errno of the read, or -ENOMEM (from the merge). */
+static int read_input(int fd, struct fl_fleet_input *in)
 {
-    json_object_object_add(o, key, v);
+    char *buf = malloc(REPORT_PIECE);
+    int r = 0;
+
+    if (!buf)
+        return -ENOMEM;
+    for (;;) {
+        ssize_t n = read(fd, buf, REPORT_PIECE);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = -errno;
+            break;
+        }
+        r = fl_fleet_input_feed(in, buf, (size_t)n);
+        if (r < 0)
+            break;
+    }
+    free(buf);
+    return r;
 }
 
-static json_object *json_keyslot(const struct fl_volume *v, const struct fl_keyslot *ks)
+/*
+ * Merge one input; @return 0, 1 when it cannot be read (recorded as an input error), or -ENOMEM.
+ * What was merged before a read error stays merged.
+ */
+static int add_input(struct fl_fleet *fleet, const char *name)
 {
-    json_object *o = json_object_new_object(), *tokens = json_object_new_array();
-    bool argon = ks->kdf && !strncmp(ks->kdf, "argon2", 6);
+    bool is_stdin = !strcmp(name, "-");
+    const char *source = is_stdin ? "(standard input)" : name;
+    int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct fl_fleet_input *in = NULL;
+    int r;
 
-    add(o, "id", json_object_new_int(ks->id));
-    add(o, "type", fl_json_string(ks->type));
-    add(o, "kdf", fl_json_string(ks->kdf));
-    add(o, "hash", fl_json_string(ks->hash));
-    add(o, "iterations", fl_json_u64(ks->iterations, ks->kdf != NULL));
-    add(o, "memory_kib", fl_json_u64(ks->memory_kib, argon));
-    add(o, "threads", fl_json_u64(ks->threads, argon));
-    add(o, "cipher", fl_json_string(ks->cipher));
-    add(o, "key_bits", fl_json_u64(ks->key_bits, ks->key_bits > 0));
-    add(o, "af_hash", fl_json_string(ks->af_hash));
-    add(o, "priority", json_object_new_string(fl_priority_name(ks->priority)));
-    for (size_t i = 0; i < ks->n_tokens; i++) {
-        const struct fl_token *t = fl_volume_token(v, ks->tokens[i]);
-        json_object *jt = json_object_new_object();
-        add(jt, "id", json_object_new_int(ks->tokens[i]));
-        add(jt, "type", fl_json_string(t ? t->type : NULL));
-        json_object_array_add(tokens, jt);
+    r = fd < 0 ? -errno : fl_fleet_input_new(fleet, source, &in);
+    if (r >= 0) {
+        r = read_input(fd, in);
+        if (r >= 0)
+            r = fl_fleet_input_finish(in);
     }
-    add(o, "tokens", tokens);
-    return o;
+    fl_fleet_input_free(in);
+    if (fd >= 0 && !is_stdin)
+        close(fd);
+    if (r == -ENOMEM)
+        return r;
+    if (r < 0) {
+        r = fl_fleet_add_error(fleet, source, 0, strerror(-r));
+        return r < 0 ? r : 1;
+    }
+    return 0;
 }
 
-static json_object *json_findings(const struct fl_findings *f)
+/* --max-age: a number with an optional unit s, m, h, d or w (seconds without one). */
+static int parse_age(const char *arg, uint64_t *ret)
 {
-    json_object *arr = json_object_new_array();
+    static const struct {
+        char unit;
+        uint64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    char num[32];
+    size_t n = strlen(arg);
+    uint64_t v, mult = 1;
 
-    for (size_t i = 0; i < f->n; i++) {
-        const struct fl_finding *x = &f->items[i];
-        json_object *o = json_object_new_object();
-        char object[32];
-        add(o, "rule", json_object_new_string(x->rule->id));
-        add(o, "severity", json_object_new_string(fl_severity_name(x->severity)));
-        add(o, "object", fl_json_string(fl_finding_object(x, object, sizeof(object))));
-        add(o, "message", fl_json_string(x->message));
-        add(o, "remedy", fl_json_string(x->remedy));
-        json_object_array_add(arr, o);
-    }
-    return arr;
-}
-
-json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings *f)
-{
-    json_object *o = json_object_new_object();
-    json_object *segments = json_object_new_array(), *keyslots = json_object_new_array();
-    json_object *digests = json_object_new_array();
-
-    add(o, "path", fl_json_string(v->path));
-    add(o, "header", fl_json_string(v->header_path));
-    add(o, "status", json_object_new_string("ok"));
-    add(o, "error", NULL);
-    add(o, "luks_version", json_object_new_int(v->luks_version));
-    add(o, "uuid", fl_json_string(v->uuid));
-    add(o, "label", fl_json_string(v->label));
-    add(o, "subsystem", fl_json_string(v->subsystem));
-    add(o, "fips_compatible", json_object_new_boolean(fl_findings_compatible(f)));
-    for (size_t i = 0; i < v->n_segments; i++) {
-        const struct fl_segment *s = &v->segments[i];
-        json_object *js = json_object_new_object();
-        add(js, "id", json_object_new_int(s->id));
-        add(js, "type", fl_json_string(s->type));
-        add(js, "cipher", fl_json_string(s->cipher));
-        add(js, "key_bits", fl_json_u64(s->key_bits, s->key_bits > 0));
-        add(js, "sector_size", fl_json_u64(s->sector_size, s->sector_size > 0));
-        add(js, "integrity", fl_json_string(s->integrity));
-        add(js, "offset", fl_json_u64(s->offset, true));
-        json_object_array_add(segments, js);
-    }
-    add(o, "segments", segments);
-    for (size_t i = 0; i < v->n_keyslots; i++)
-        json_object_array_add(keyslots, json_keyslot(v, &v->keyslots[i]));
-    add(o, "keyslots", keyslots);
-    for (size_t i = 0; i < v->n_digests; i++) {
-        const struct fl_digest *d = &v->digests[i];
-        json_object *jd = json_object_new_object();
-        add(jd, "id", json_object_new_int(d->id));
-        add(jd, "type", fl_json_string(d->type));
-        add(jd, "hash", fl_json_string(d->hash));
-        add(jd, "iterations", fl_json_u64(d->iterations, d->iterations > 0));
-        json_object_array_add(digests, jd);
-    }
-    add(o, "digests", digests);
-    add(o, "findings", json_findings(f));
-    return o;
-}
-
-json_object *fl_json_volume_error(const char *path, int err)
-{
-    json_object *o = json_object_new_object();
-
-    add(o, "path", fl_json_string(path));
-    add(o, "header", NULL);
-    add(o, "status", json_object_new_string("error"));
-    add(o, "error", json_object_new_string(fl_volume_strerror(err)));
-    add(o, "luks_version", NULL);
-    add(o, "uuid", NULL);
-    add(o, "label", NULL);
-    add(o, "subsystem", NULL);
-    add(o, "fips_compatible", NULL);
-    add(o, "segments", json_object_new_array());
-    add(o, "keyslots", json_object_new_array());
-    add(o, "digests", json_object_new_array());
-    add(o, "findings", json_object_new_array());
-    return o;
+    if (n == 0 || n >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, arg, n + 1);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (num[n - 1] == units[i].unit) {
+            mult = units[i].seconds;
+            num[--n] = '\0';
+        }
+    if (fl_parse_u64(num, &v) < 0 || v > UINT64_MAX / mult)
+        return -EINVAL;
+    *ret = v * mult;
+    return 0;
 }
 
 /* ---- text ---- */
 
-/* A header-supplied string, escaped; "?" when absent. */
-static void put(FILE *out, const char *s)
+/* @p s escaped for a terminal, in a new string (NULL → "-"). */
+static char *escaped(const char *s)
 {
-    fl_fputs_escaped(s ? s : "?", out);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    fl_fputs_escaped(s ? s : "-", f);
+    if (fclose(f) == EOF) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
-static void print_kdf(FILE *out, const struct fl_keyslot *ks)
+/* Display columns of escaped (so printable, valid UTF-8) text: one per code point. */
+static size_t columns(const char *s)
 {
-    if (!ks->kdf) {
-        fprintf(out, "no kdf");
-    } else if (!strcmp(ks->kdf, "pbkdf2")) {
-        fprintf(out, "pbkdf2 ");
-        put(out, ks->hash);
-        fprintf(out, ", %u iterations", ks->iterations);
-    } else {
-        put(out, ks->kdf);
-        fprintf(out, " (time %u, memory %u KiB, %u thread%s)", ks->iterations, ks->memory_kib, ks->threads,
-                ks->threads == 1 ? "" : "s");
-    }
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
 }
 
-void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findings *f)
+/* Print @p s (escaped) in a column of @p width, cut with "…" when longer. */
+static void cell(const char *s, size_t width, bool last)
 {
-    size_t errors = 0, warnings = 0;
+    size_t cols = columns(s);
 
-    for (size_t i = 0; i < f->n; i++) {
-        errors += f->items[i].severity == FL_SEVERITY_ERROR;
-        warnings += f->items[i].severity == FL_SEVERITY_WARNING;
+    if (cols <= width) {
+        fputs(s, stdout);
+        if (!last)
+            printf("%*s", (int)(width - cols + 2), "");
+        return;
     }
-    fl_fputs_escaped(v->path, out);
-    fprintf(out, ": LUKS%d, ", v->luks_version);
-    if (errors)
-        fprintf(out, "%sNOT FIPS-compatible%s (%zu error%s", fl_color_on(out, FL_COLOR_RED), fl_color_off(out),
-                errors, errors == 1 ? "" : "s");
+    for (size_t c = 0; *s; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80 && ++c == width)
+            break;
+        putchar(*s);
+    }
+    fputs("…", stdout);
+    if (!last)
+        fputs("  ", stdout);
+}
+
+static size_t terminal_width(void)
+{
+    struct winsize ws;
+    const char *env = getenv("COLUMNS");
+    uint64_t v;
+
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    if (env && fl_parse_u64(env, &v) == 0 && v >= 20 && v <= 10000)
+        return (size_t)v;
+    return SIZE_MAX; /* not a terminal: nothing to fit */
+}
+
+enum { COL_HOST, COL_OS, COL_SCANNED, COL_VOLUMES, COL_OK, COL_NOT_OK, COL_UNREADABLE, COL_STATE, N_COLS };
+
+static const struct {
+    const char *name;
+    size_t min; /* the narrowest a column is cut to, when the terminal is narrow */
+} cols_info[N_COLS] = {
+    [COL_HOST] = {"HOST", 8},         [COL_OS] = {"OS", 6},       [COL_SCANNED] = {"SCANNED", 11},
+    [COL_VOLUMES] = {"VOLS", 4},      [COL_OK] = {"OK", 2},       [COL_NOT_OK] = {"BAD", 3},
+    [COL_UNREADABLE] = {"UNREAD", 6}, [COL_STATE] = {"STATE", 5},
+};
+
+static char *host_state(const struct fl_fleet_host *h)
+{
+    char *s = NULL;
+
+    if (asprintf(&s, "%s%s%s%s%s", h->needs_action ? "" : "ok", h->n_incompatible ? "incompatible " : "",
+                 h->n_unreadable ? "unreadable " : "", h->stale ? "stale " : "",
+                 h->complete ? "" : "incomplete ") < 0)
+        return NULL;
+    if (*s && s[strlen(s) - 1] == ' ')
+        s[strlen(s) - 1] = '\0';
+    return s;
+}
+
+static char *number(unsigned long long n)
+{
+    char *s = NULL;
+
+    return asprintf(&s, "%llu", n) < 0 ? NULL : s;
+}
+
+/* The cells of host @p h's row (escaped), in @p c. @return 0 or -ENOMEM. */
+static int host_cells(const struct fl_fleet_host *h, char *c[N_COLS])
+{
+    char *os = NULL;
+
+    if (asprintf(&os, "%s %s", h->os_id ? h->os_id : "-", h->os_version_id ? h->os_version_id : "") < 0)
+        return -ENOMEM;
+    c[COL_HOST] = escaped(h->hostname ? h->hostname : h->machine_id);
+    c[COL_OS] = escaped(os);
+    free(os);
+    c[COL_SCANNED] = escaped(h->scanned_at);
+    c[COL_VOLUMES] = number(h->n_volumes);
+    c[COL_OK] = number(h->n_compatible);
+    c[COL_NOT_OK] = number(h->n_incompatible);
+    c[COL_UNREADABLE] = number(h->n_unreadable);
+    c[COL_STATE] = host_state(h);
+    for (int i = 0; i < N_COLS; i++)
+        if (!c[i])
+            return -ENOMEM;
+    return 0;
+}
+
+static void print_counts(const char *title, const struct fl_fleet_count *c, size_t n)
+{
+    printf("%s:", title);
+    if (n == 0)
+        printf(" none");
+    for (size_t i = 0; i < n; i++) {
+        char *name = escaped(c[i].name);
+        printf("%s %s %lu", i ? "," : "", name ? name : "?", c[i].count);
+        free(name);
+    }
+    putchar('\n');
+}
+
+static void print_age(uint64_t s)
+{
+    if (s % 86400 == 0)
+        printf("%llud", (unsigned long long)(s / 86400));
+    else if (s % 3600 == 0)
+        printf("%lluh", (unsigned long long)(s / 3600));
     else
-        fprintf(out, "%sFIPS-compatible%s (", fl_color_on(out, FL_COLOR_GREEN), fl_color_off(out));
-    fprintf(out, "%s%zu warning%s)\n", errors ? ", " : "", warnings, warnings == 1 ? "" : "s");
-
-    fprintf(out, "  uuid ");
-    put(out, v->uuid);
-    if (v->header_path) {
-        fprintf(out, ", header ");
-        fl_fputs_escaped(v->header_path, out);
-    }
-    if (v->label) {
-        fprintf(out, ", label ");
-        fl_fputs_escaped(v->label, out);
-    }
-    fputc('\n', out);
-    for (size_t i = 0; i < v->n_segments; i++) {
-        const struct fl_segment *s = &v->segments[i];
-        fprintf(out, "  segment %-3d ", s->id);
-        if (!s->cipher) {
-            put(out, s->type);
-            fputc('\n', out);
-            continue;
-        }
-        put(out, s->cipher);
-        fprintf(out, ", %u-bit key, %u-byte sectors", s->key_bits, s->sector_size);
-        if (s->integrity) {
-            fprintf(out, ", integrity ");
-            fl_fputs_escaped(s->integrity, out);
-        }
-        fputc('\n', out);
-    }
-    for (size_t i = 0; i < v->n_digests; i++) {
-        const struct fl_digest *d = &v->digests[i];
-        fprintf(out, "  digest  %-3d ", d->id);
-        put(out, d->type);
-        fputc(' ', out);
-        put(out, d->hash);
-        fprintf(out, ", %u iterations\n", d->iterations);
-    }
-    for (size_t i = 0; i < v->n_keyslots; i++) {
-        const struct fl_keyslot *ks = &v->keyslots[i];
-        fprintf(out, "  keyslot %-3d ", ks->id);
-        print_kdf(out, ks);
-        fprintf(out, "; area ");
-        put(out, ks->cipher);
-        fprintf(out, " %u-bit; af ", ks->key_bits);
-        put(out, ks->af_hash);
-        fprintf(out, "; %s", fl_priority_name(ks->priority));
-        for (size_t t = 0; t < ks->n_tokens; t++) {
-            const struct fl_token *tok = fl_volume_token(v, ks->tokens[t]);
-            fprintf(out, "; token %d (", ks->tokens[t]);
-            put(out, tok ? tok->type : NULL);
-            fputc(')', out);
-        }
-        fputc('\n', out);
-    }
-    for (size_t i = 0; i < f->n; i++) {
-        const struct fl_finding *x = &f->items[i];
-        char object[32];
-        enum fl_color c = x->severity == FL_SEVERITY_ERROR ? FL_COLOR_RED
-                          : x->severity == FL_SEVERITY_WARNING ? FL_COLOR_YELLOW
-                                                               : FL_COLOR_DIM;
-        fprintf(out, "  %s%-7s%s %s %s: ", fl_color_on(out, c), fl_severity_name(x->severity),
-                fl_color_off(out), x->rule->id, fl_finding_object(x, object, sizeof(object)));
-        fl_fputs_escaped(x->message, out);
-        fputc('\n', out);
-        if (x->remedy) {
-            fprintf(out, "          fix: ");
-            fl_fputs_escaped(x->remedy, out);
-            fputc('\n', out);
-        }
-    }
+        printf("%llus", (unsigned long long)s);
 }
 
-/* ---- the volume in /etc/crypttab (scan) ---- */
-
-void fl_json_volume_crypttab(json_object *o, const struct fl_volume *v, const struct fl_crypttab_entry *e,
-                             const enum fl_crypttab_key *keys)
+static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
 {
-    json_object *ct, *tokens, *keyslots = NULL;
+    const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
+    size_t n = fl_fleet_n_hosts(fleet), width[N_COLS], total = 0, avail = terminal_width();
+    char *(*cells)[N_COLS] = calloc(n ? n : 1, sizeof(*cells));
+    int r = 0;
 
-    if (!e) {
-        add(o, "crypttab", NULL);
-        return;
+    if (!cells)
+        return -ENOMEM;
+    printf("%zu host%s, %zu volume%s: %zu FIPS-compatible, %zu not compatible, %zu unreadable\n", s->hosts,
+           s->hosts == 1 ? "" : "s", s->volumes, s->volumes == 1 ? "" : "s", s->compatible, s->incompatible,
+           s->unreadable);
+    printf("%zu host%s need%s action; %zu with a scan older than ", s->needing_action,
+           s->needing_action == 1 ? "" : "s", s->needing_action == 1 ? "s" : "", s->stale);
+    print_age(max_age);
+    putchar('\n');
+    if (s->unattended)
+        printf("%zu host%s can be fixed unattended: every keyslot to convert opens with a key file the host "
+               "holds (%s)\n",
+               s->unattended, s->unattended == 1 ? "" : "s", FL_FLEET_CRYPTTAB_COMMAND);
+    print_counts("Errors by rule", s->rules, s->n_rules);
+    print_counts("Keyslots by KDF", s->kdfs, s->n_kdfs);
+
+    for (int c = 0; c < N_COLS; c++)
+        width[c] = strlen(cols_info[c].name);
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        r = host_cells(fl_fleet_host(fleet, i), cells[i]);
+        for (int c = 0; c < N_COLS && r >= 0; c++)
+            if (columns(cells[i][c]) > width[c])
+                width[c] = columns(cells[i][c]);
     }
-    ct = json_object_new_object();
-    tokens = json_object_new_array();
-    add(ct, "name", fl_json_string(e->name));
-    add(ct, "line", json_object_new_int((int)e->line));
-    add(ct, "device", fl_json_string(e->device));
-    add(ct, "key_file", fl_json_string(e->key_file));
-    add(ct, "key_device", fl_json_string(e->key_device));
-    add(ct, "options", fl_json_string(e->options));
-    add(ct, "key_slot", e->key_slot >= 0 ? json_object_new_int(e->key_slot) : NULL);
-    if (e->tokens & FL_CRYPTTAB_TPM2)
-        json_object_array_add(tokens, json_object_new_string("tpm2"));
-    if (e->tokens & FL_CRYPTTAB_FIDO2)
-        json_object_array_add(tokens, json_object_new_string("fido2"));
-    if (e->tokens & FL_CRYPTTAB_PKCS11)
-        json_object_array_add(tokens, json_object_new_string("pkcs11"));
-    add(ct, "tokens", tokens);
-    add(ct, "noauto", json_object_new_boolean(e->noauto));
-    add(ct, "nofail", json_object_new_boolean(e->nofail));
-    add(o, "crypttab", ct);
-    /* each keyslot object gets whether the crypttab key file opens it */
-    if (!v || !json_object_object_get_ex(o, "keyslots", &keyslots))
-        return;
-    for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS && i < json_object_array_length(keyslots); i++) {
-        const char *name = keys ? fl_crypttab_key_name(keys[i]) : NULL;
-        add(json_object_array_get_idx(keyslots, i), "crypttab_key", name ? json_object_new_string(name) : NULL);
+    if (r < 0)
+        goto out;
+    for (int c = 0; c < N_COLS; c++)
+        total += width[c] + (c + 1 < N_COLS ? 2 : 0);
+    /* Too wide for the terminal: narrow the text columns, the host name last. */
+    for (int c = COL_STATE; total > avail && c >= 0; c = c == COL_STATE     ? COL_OS
+                                                         : c == COL_OS      ? COL_SCANNED
+                                                         : c == COL_SCANNED ? COL_HOST
+                                                                            : -1) {
+        size_t cut = total - avail, room = width[c] > cols_info[c].min ? width[c] - cols_info[c].min : 0;
+        if (cut > room)
+            cut = room;
+        width[c] -= cut;
+        total -= cut;
     }
+    if (n) {
+        putchar('\n');
+        for (int c = 0; c < N_COLS; c++)
+            cell(cols_info[c].name, width[c], c + 1 == N_COLS);
+        putchar('\n');
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < N_COLS; c++)
+            cell(cells[i][c], width[c], c + 1 == N_COLS);
+        putchar('\n');
+    }
+    /* Commands are never cut: they must be copied exactly. */
+    if (s->needing_action)
+        printf("\nTo do, on each host:\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
+
+        if (!h->needs_action)
+            continue;
+        printf("  %s", cells[i][COL_HOST]);
+        if (h->machine_id && h->hostname) {
+            printf(" (machine-id ");
+            fl_fputs_escaped(h->machine_id, stdout);
+            putchar(')');
+        }
+        printf(":\n");
+        if (h->unattended == 1)
+            printf("    # unattended: every keyslot to convert opens with a key file in this host's /etc/crypttab\n");
+        else if (h->unattended == 0)
+            printf("    # needs an operator: a secret no key file of this host holds, or a look (below)\n");
+        /* built by report from what it understands (never a record's text); notes are shell comments */
+        for (size_t k = 0; h->commands && h->commands[k]; k++) {
+            printf("    ");
+            fl_fputs_escaped(h->commands[k], stdout);
+            putchar('\n');
+        }
+        for (size_t k = 0; h->notes && h->notes[k]; k++) {
+            printf("    # ");
+            fl_fputs_escaped(h->notes[k], stdout);
+            putchar('\n');
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < N_COLS; c++)
+            free(cells[i][c]);
+    free(cells);
+    if (r < 0)
+        return r;
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
 }
 
-void fl_print_crypttab(FILE *out, const struct fl_volume *v, const struct fl_crypttab_entry *e,
-                       const enum fl_crypttab_key *keys)
-{
-    const char *sep = " (";
+/* ---- JSON ---- */
 
-    fprintf(out, "  crypttab: ");
-    fl_fputs_escaped(e->name, out);
-    if (e->key_file) {
-        fprintf(out, ", key file ");
-        fl_fputs_escaped(e->key_file, out);
-        if (e->key_device) {
-            fprintf(out, " on ");
-            fl_fputs_escaped(e->key_device, out);
+static json_object *json_counts(const struct fl_fleet_count *c, size_t n)
+{
+    json_object *o = json_object_new_object();
+
+    for (size_t i = 0; i < n; i++) {
+        json_object *name = fl_json_string(c[i].name);
+        json_object_object_add(o, json_object_get_string(name), json_object_new_int64((int64_t)c[i].count));
+        json_object_put(name);
+    }
+    return o;
+}
+
+static json_object *json_strv(char *const *v)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; v && v[i]; i++)
+        json_object_array_add(a, fl_json_string(v[i]));
+    return a;
+}
+
+static json_object *json_host(const struct fl_fleet_host *h)
+{
+    json_object *o = json_object_new_object(), *vols = json_object_new_array();
+
+    fl_json_host_fields(o, &(const struct fl_json_host){
+                               .hostname = h->hostname,
+                               .machine_id = h->machine_id,
+                               .os_id = h->os_id,
+                               .os_version_id = h->os_version_id,
+                               .kernel_fips = h->kernel_fips,
+                           });
+    json_object_object_add(o, "fipsluks_version", fl_json_string(h->fipsluks_version));
+    json_object_object_add(o, "scanned_at", fl_json_string(h->scanned_at));
+    json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
+    json_object_object_add(o, "complete", json_object_new_boolean(h->complete));
+    json_object_object_add(o, "needs_action", json_object_new_boolean(h->needs_action));
+    json_object_object_add(o, "unattended", h->unattended < 0 ? NULL : json_object_new_boolean(h->unattended));
+    json_object_object_add(o, "volume_count", json_object_new_int64((int64_t)h->n_volumes));
+    json_object_object_add(o, "compatible", json_object_new_int64(h->n_compatible));
+    json_object_object_add(o, "incompatible", json_object_new_int64(h->n_incompatible));
+    json_object_object_add(o, "unreadable", json_object_new_int64(h->n_unreadable));
+    for (size_t i = 0; i < h->n_volumes; i++) {
+        const struct fl_fleet_volume *v = &h->volumes[i];
+        json_object *jv = json_object_new_object();
+
+        json_object_object_add(jv, "path", fl_json_string(v->path));
+        json_object_object_add(jv, "absolute_path", fl_json_string(v->absolute_path));
+        json_object_object_add(jv, "uuid", fl_json_string(v->uuid));
+        json_object_object_add(jv, "label", fl_json_string(v->label));
+        json_object_object_add(jv, "state", json_object_new_string(fl_fleet_state_name(v->state)));
+        json_object_object_add(jv, "error", fl_json_string(v->error));
+        json_object_object_add(jv, "rules", json_strv(v->rules));
+        json_object_object_add(jv, "commands", json_strv(v->commands));
+        json_object_object_add(jv, "notes", json_strv(v->notes));
+        json_object_object_add(jv, "unattended", json_object_new_boolean(v->unattended));
+        json_object_array_add(vols, jv);
+    }
+    json_object_object_add(o, "volumes", vols);
+    json_object_object_add(o, "commands", json_strv(h->commands));
+    json_object_object_add(o, "notes", json_strv(h->notes));
+    return o;
+}
+
+/*
+ * One document, streamed: the fields before "hosts" (the summary among them), then each host's
+ * object written and freed in turn, then the input errors. Memory holds the merged fleet and one
+ * host's JSON, not the document; the bytes are those of the document printed whole.
+ */
+static int print_json(const struct fl_fleet *fleet, uint64_t max_age, time_t now)
+{
+    const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
+    json_object *doc = json_object_new_object(), *sum = json_object_new_object(), *o;
+    json_object *errors = json_object_new_array();
+    char at[FL_TIMESTAMP_SIZE] = "";
+    int r;
+
+    fl_timestamp_format(now, at);
+    fl_json_envelope(doc, "report");
+    json_object_object_add(doc, "generated_at", json_object_new_string(at));
+    json_object_object_add(doc, "max_age_seconds", json_object_new_int64((int64_t)max_age));
+    json_object_object_add(sum, "hosts", json_object_new_int64((int64_t)s->hosts));
+    json_object_object_add(sum, "volumes", json_object_new_int64((int64_t)s->volumes));
+    json_object_object_add(sum, "compatible", json_object_new_int64((int64_t)s->compatible));
+    json_object_object_add(sum, "incompatible", json_object_new_int64((int64_t)s->incompatible));
+    json_object_object_add(sum, "unreadable", json_object_new_int64((int64_t)s->unreadable));
+    json_object_object_add(sum, "stale_hosts", json_object_new_int64((int64_t)s->stale));
+    json_object_object_add(sum, "hosts_needing_action", json_object_new_int64((int64_t)s->needing_action));
+    json_object_object_add(sum, "hosts_unattended", json_object_new_int64((int64_t)s->unattended));
+    json_object_object_add(sum, "errors_by_rule", json_counts(s->rules, s->n_rules));
+    json_object_object_add(sum, "keyslots_by_kdf", json_counts(s->kdfs, s->n_kdfs));
+    json_object_object_add(sum, "input_errors",
+                           json_object_new_int64((int64_t)fl_fleet_n_errors_total(fleet)));
+    json_object_object_add(doc, "summary", sum);
+    r = fl_json_write(stdout, doc, true);
+    json_object_put(doc);
+    if (r >= 0 && fputs(",\"hosts\":[", stdout) == EOF)
+        r = -EIO;
+    for (size_t i = 0; i < fl_fleet_n_hosts(fleet) && r >= 0; i++) {
+        if (i && putchar(',') == EOF) {
+            r = -EIO;
+            break;
         }
-    } else {
-        fprintf(out, ", no key file");
+        o = json_host(fl_fleet_host(fleet, i));
+        r = o ? fl_json_write(stdout, o, false) : -ENOMEM;
+        json_object_put(o);
     }
-    /* without a key file there is nothing to say per keyslot */
-    for (size_t i = 0; e->key_file && i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++) {
-        const char *name = fl_crypttab_key_name(keys[i]);
-        if (!name)
-            continue;
-        if (keys[i] == FL_CRYPTTAB_KEY_NONE)
-            fprintf(out, "%snot for keyslot %d", sep, v->keyslots[i].id);
-        else
-            fprintf(out, "%s%s keyslot %d", sep, keys[i] == FL_CRYPTTAB_KEY_UNREADABLE ? "cannot be read for" : name,
-                    v->keyslots[i].id);
-        sep = "; ";
+    for (size_t i = 0; i < fl_fleet_n_errors(fleet) && r >= 0; i++) {
+        const struct fl_fleet_error *e = fl_fleet_error(fleet, i);
+        json_object *je = json_object_new_object();
+        json_object_object_add(je, "file", fl_json_string(e->source));
+        json_object_object_add(je, "line", json_object_new_int64((int64_t)e->line));
+        json_object_object_add(je, "message", fl_json_string(e->message));
+        json_object_array_add(errors, je);
     }
-    if (sep[0] == ';')
-        fputc(')', out);
-    if (e->key_slot >= 0)
-        fprintf(out, ", key-slot=%d", e->key_slot);
-    if (e->tokens & FL_CRYPTTAB_TPM2)
-        fprintf(out, ", tpm2-device");
-    if (e->tokens & FL_CRYPTTAB_FIDO2)
-        fprintf(out, ", fido2-device");
-    if (e->tokens & FL_CRYPTTAB_PKCS11)
-        fprintf(out, ", pkcs11-uri");
-    if (e->noauto)
-        fprintf(out, ", noauto (not opened at boot)");
-    if (e->nofail)
-        fprintf(out, ", nofail");
-    fputc('\n', out);
+    if (r >= 0 && fputs("],\"input_errors\":", stdout) == EOF)
+        r = -EIO;
+    if (r >= 0)
+        r = errors ? fl_json_write(stdout, errors, false) : -ENOMEM;
+    json_object_put(errors);
+    if (r >= 0 && (fputs("}\n", stdout) == EOF || fflush(stdout) == EOF || ferror(stdout)))
+        r = -EIO;
+    return r;
+}
+
+/* ---- CSV (RFC 4180) ---- */
+
+/* One cell; @p lines: its newlines separate items (each escaped already) and stay. */
+static void csv_cell_ex(const char *s, bool last, bool lines)
+{
+    char *clean = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&clean, &len);
+    const char *c;
+
+    /* Controls (an escape sequence in a host name; C1 too), bidi overrides and bytes that are not
+     * UTF-8 shown as \xNN, not sent to a terminal or a spreadsheet; newlines separate the commands
+     * of a cell. */
+    if (m) {
+        fl_fputs_escaped_keep(s ? s : "", m, lines ? "\n" : "");
+        if (fclose(m) == EOF) {
+            free(clean);
+            clean = NULL;
+        }
+    }
+    c = clean ? clean : "?";
+    putchar('"');
+    /* A cell starting with = + - @ is a formula to a spreadsheet: make it text. */
+    if (*c && strchr("=+-@", *c))
+        putchar('\'');
+    for (; *c; c++) {
+        if (*c == '"')
+            putchar('"');
+        putchar(*c);
+    }
+    putchar('"');
+    putchar(last ? '\n' : ',');
+    free(clean);
+}
+
+static void csv_cell(const char *s, bool last)
+{
+    csv_cell_ex(s, last, false);
+}
+
+static int print_csv(const struct fl_fleet *fleet)
+{
+    static const char *const header[] = {
+        "hostname",    "machine_id", "os_id", "os_version_id", "fipsluks_version",
+        "kernel_fips", "scanned_at", "stale", "needs_action",  "path",
+        "uuid",        "label",      "state", "error",         "rules",
+        "commands",    "notes",      "unattended"};
+    const size_t n_header = sizeof(header) / sizeof(header[0]);
+
+    for (size_t i = 0; i < n_header; i++)
+        printf("%s%s", header[i], i + 1 < n_header ? "," : "\n");
+    for (size_t i = 0; i < fl_fleet_n_hosts(fleet); i++) {
+        const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
+        for (size_t v = 0; v < h->n_volumes || (v == 0 && h->n_volumes == 0); v++) {
+            const struct fl_fleet_volume *vol = h->n_volumes ? &h->volumes[v] : NULL;
+            char *rules = NULL, *commands = NULL, *notes = NULL;
+            size_t rlen = 0, clen = 0, nlen = 0;
+            FILE *rf = open_memstream(&rules, &rlen), *cf = open_memstream(&commands, &clen);
+            FILE *nf = open_memstream(&notes, &nlen);
+
+            if (!rf || !cf || !nf) {
+                if (rf)
+                    fclose(rf);
+                if (cf)
+                    fclose(cf);
+                if (nf)
+                    fclose(nf);
+                free(rules);
+                free(commands);
+                free(notes);
+                return -ENOMEM;
+            }
+            for (size_t k = 0; vol && vol->rules && vol->rules[k]; k++)
+                fprintf(rf, "%s%s", k ? " " : "", vol->rules[k]);
+            /* This volume's fixes; a fresh scan first when the host's is stale or cut short. */
+            if (h->stale || !h->complete)
+                fputs(FL_FLEET_RESCAN_COMMAND, cf);
+            for (size_t k = 0; vol && vol->commands && vol->commands[k]; k++) {
+                fputs(ftell(cf) ? "\n" : "", cf);
+                fl_fputs_escaped(vol->commands[k], cf);
+            }
+            for (size_t k = 0; vol && vol->notes && vol->notes[k]; k++) {
+                fputs(k ? "\n" : "", nf);
+                fl_fputs_escaped(vol->notes[k], nf);
+            }
+            fclose(rf);
+            fclose(cf);
+            fclose(nf);
+            csv_cell(h->hostname, false);
+            csv_cell(h->machine_id, false);
+            csv_cell(h->os_id, false);
+            csv_cell(h->os_version_id, false);
+            csv_cell(h->fipsluks_version, false);
+            csv_cell(h->kernel_fips < 0 ? "" : h->kernel_fips ? "true" : "false", false);
+            csv_cell(h->scanned_at, false);
+            csv_cell(h->stale ? "true" : "false", false);
+            csv_cell(h->needs_action ? "true" : "false", false);
+            csv_cell(vol ? vol->path : NULL, false);
+            csv_cell(vol ? vol->uuid : NULL, false);
+            csv_cell(vol ? vol->label : NULL, false);
+            csv_cell(vol ? fl_fleet_state_name(vol->state) : NULL, false);
+            csv_cell(vol ? vol->error : NULL, false);
+            csv_cell(rules, false);
+            csv_cell_ex(commands, false, true);
+            csv_cell_ex(notes, false, true);
+            csv_cell(vol && vol->state != FL_FLEET_COMPATIBLE ? vol->unattended ? "true" : "false" : NULL, true);
+            free(rules);
+            free(commands);
+            free(notes);
+        }
+    }
+    return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
+}
+
+int verb_report(int argc, const char **argv)
+{
+    int r = 0, unreadable = 0;
+    const char *max_age_arg;
+    struct fl_args a;
+    bool json, csv;
+    struct fl_fleet *fleet = NULL;
+    uint64_t max_age = REPORT_MAX_AGE_DEFAULT;
+    const char **files;
+    size_t n_files = 0, n_stdin = 0;
+    time_t now = time(NULL);
+
+    r = fl_options_parse(FL_VERB_REPORT, argc, argv, &a);
+    if (r < 0)
+        goto out;
+    json = fl_flag(&a, FL_OPT_JSON);
+    csv = fl_flag(&a, FL_OPT_CSV);
+    max_age_arg = fl_arg(&a, FL_OPT_MAX_AGE);
+    files = fl_args_rest(&a);
+    while (files && files[n_files])
+        n_stdin += !strcmp(files[n_files++], "-");
+    if (n_files == 0) {
+        r = fl_usage_error("report", "give the scan outputs to merge: FILE… (or - for standard input)");
+        goto out;
+    }
+    if (n_stdin > 1) {
+        r = fl_usage_error("report", "standard input (-) can be read only once");
+        goto out;
+    }
+    if (json && csv) {
+        r = fl_usage_error("report", "--json and --csv exclude each other");
+        goto out;
+    }
+    if (max_age_arg && parse_age(max_age_arg, &max_age) < 0) {
+        r = fl_usage_error(
+            "report", "--max-age '%s': not a number of seconds, or with a unit s, m, h, d or w", max_age_arg);
+        goto out;
+    }
+
+    r = fl_fleet_new(&fleet);
+    if (r >= 0)
+        fl_fleet_set_now(fleet, now);
+    for (size_t i = 0; i < n_files && r >= 0; i++) {
+        r = add_input(fleet, files[i]);
+        unreadable += r == 1;
+    }
+    if (r >= 0)
+        r = fl_fleet_finish(fleet, now, max_age);
+    if (r < 0) {
+        fl_log_error(r, "report failed");
+        goto out;
+    }
+    for (size_t i = 0; i < fl_fleet_n_errors(fleet); i++) {
+        const struct fl_fleet_error *e = fl_fleet_error(fleet, i);
+        fprintf(stderr, "fipsluks report: ");
+        fl_fputs_escaped(e->source, stderr);
+        if (e->line)
+            fprintf(stderr, ":%lu", e->line);
+        fprintf(stderr, ": ");
+        fl_fputs_escaped(e->message, stderr);
+        fprintf(stderr, e->line ? " (skipped)\n" : "\n");
+    }
+    if (fl_fleet_n_errors_total(fleet) > fl_fleet_n_errors(fleet))
+        fprintf(stderr, "fipsluks report: %zu more input errors not shown\n",
+                fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
+
+    r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age);
+    if (r < 0)
+        fl_log_error(r, "cannot write the report");
+    else
+        r = unreadable                                ? FL_EXIT_DEVICE
+            : fl_fleet_summary(fleet)->needing_action ? FL_EXIT_INCOMPATIBLE
+                                                      : FL_EXIT_OK;
+out:
+    fl_fleet_free(fleet);
+    fl_args_free(&a);
+    return r;
 }
