@@ -15,6 +15,7 @@
 #include "fipsluks/host.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/jobs.h"
+#include "fipsluks/scan.h"
 #include "fipsluks/util.h"
 #include "cli.h"
 
@@ -26,46 +27,14 @@ enum scan_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSON_LINES, FORMAT_PROMETHEU
 /* The kinds of --json-lines record: volume, skipped, summary. */
 #define SCAN_RECORD_KINDS 3
 
-/* One path to scan, in output order. */
-struct target {
-    char *path;
-    int error;  /* met while finding it (an unreadable directory), or 0 */
-    bool probe; /* found by walking or discovery: skipped unless it has a LUKS signature */
-    bool named; /* named on the command line: a skip is said even without --verbose */
-    char *why;  /* deliberately not read (a pseudo or other file system), or NULL */
-    /* opened ahead of its reading (open_ahead()): AHEAD_* state, then the source or the error */
-    int ahead_state;
-    int ahead_error;
-    struct fl_volume_source ahead;
-};
-
-/* target.ahead_state: not opened ahead; being opened; opened (or failed); read without it */
-enum { AHEAD_NONE, AHEAD_OPENING, AHEAD_READY, AHEAD_SKIPPED };
-
-/* What scanning a target gave; filled on a worker thread, emitted and freed on the main thread. */
-enum outcome { OUTCOME_VOLUME, OUTCOME_ERROR, OUTCOME_SKIPPED };
-struct result {
-    enum outcome outcome;
-    const char *why; /* OUTCOME_SKIPPED: why (NULL: no LUKS signature) */
-    int error;
-    struct fl_volume *volume;
-    struct fl_findings findings;
-    const struct fl_crypttab_entry *crypttab; /* the volume's entry in /etc/crypttab, or NULL */
-    enum fl_crypttab_key keys[FL_MAX_KEYSLOTS]; /* by keyslot index: whether its key file opens it */
-};
-
 struct scan {
     enum scan_format format;
     bool verbose;
-    unsigned walk_flags;        /* -x: FL_WALK_ONE_FILE_SYSTEM */
-    const char *header;
     const char *root;           /* --root: /etc/crypttab, its key files and discovery below it */
     struct fl_crypttab crypttab;
     FILE *out;
     struct fl_identity id;
-    struct target *targets;
-    size_t n_targets, allocated;
-    struct result *results;
+    struct fl_scan *engine;
     bool doc_open;              /* --json: the document's opening is written (doc_begin()) */
     struct fl_prom *prom;       /* --format prometheus */
     struct fl_fips_state fips;  /* --format prometheus: the host's FIPS mode and switches */
@@ -73,203 +42,19 @@ struct scan {
         const char *kind; /* "volume", "skipped", "summary" */
         char *text;       /* its record fields, serialised (print_record()) */
     } envelope[SCAN_RECORD_KINDS];
-    size_t ahead;               /* how far ahead of its reading a target is opened (open_ahead()) */
-    pthread_mutex_t first_read; /* see read_volume() */
-    pthread_mutex_t key_try;    /* one crypttab key tried at a time: an argon2 KDF may take 1 GiB of memory */
-    bool cryptsetup_ready;
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
 };
 
-/* ---- the targets ---- */
-
-static int add_target(struct scan *s, char *path, int error, bool probe)
-{
-    if (!path)
-        return -ENOMEM;
-    if (fl_array_grow(&s->targets, &s->allocated, s->n_targets + 1, sizeof(*s->targets)) < 0) {
-        free(path);
-        return -ENOMEM;
-    }
-    s->targets[s->n_targets++] =
-        (struct target){.path = path, .error = error, .probe = probe, .why = NULL, .ahead = {.fd = -1}};
-    return 0;
-}
-
-/* Move every path of @p list into the targets (each probed for a LUKS signature, unless not to be read). */
-static int add_found(struct scan *s, struct fl_found_list *list)
-{
-    int r = 0;
-
-    for (size_t i = 0; i < list->n && r >= 0; i++) {
-        r = add_target(s, list->items[i].path, list->items[i].error, true);
-        list->items[i].path = NULL;
-        if (r >= 0 && list->items[i].skipped && !(s->targets[s->n_targets - 1].why = strdup(list->items[i].skipped)))
-            r = -ENOMEM;
-    }
-    fl_found_clear(list);
-    return r;
-}
-
-static int add_path(struct scan *s, const char *path)
-{
-    struct fl_found_list list = {0};
-    const char *fs = NULL;
-    struct stat st;
-    int r;
-
-    /* /proc, /sys and the like are never read, not even when named: reading them has side effects */
-    if (fl_path_on_pseudo_fs(path, &fs) > 0) {
-        char *why = NULL;
-        if (asprintf(&why, "on a %s pseudo file system: not read", fs) < 0)
-            return -ENOMEM;
-        r = add_target(s, strdup(path), 0, false);
-        if (r < 0) {
-            free(why);
-            return r;
-        }
-        s->targets[s->n_targets - 1].why = why;
-        s->targets[s->n_targets - 1].named = true;
-        return 0;
-    }
-    if (!s->header && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        r = fl_walk_directory(path, s->walk_flags, &list);
-        if (r < 0) {
-            fl_found_clear(&list);
-            return r;
-        }
-        return add_found(s, &list);
-    }
-    return add_target(s, strdup(path), 0, false);
-}
-
 static int add_host(struct scan *s)
 {
-    struct fl_found_list list = {0};
     int r;
 
     if (geteuid() != 0 && !s->root)
         fl_log_warning("not running as root: block devices this user cannot read are not found");
-    r = fl_discover_luks_devices(s->root, &list);
-    if (r < 0) {
-        fl_found_clear(&list);
-        return fl_log_error_errno(r, "cannot list block devices: %m");
-    }
-    return add_found(s, &list);
-}
-
-/* ---- scanning one target (on a worker thread: touches only its own result) ---- */
-
-/*
- * Open target @p i ahead of its reading, and have the kernel start reading its header: a worker
- * does this for the target a few places after the one it takes, so that on a cold cache the read
- * runs while the workers are busy with libcryptsetup, as the floor's reads run with nothing else
- * to do. A warm scan pays one posix_fadvise() per target for it: the open is the one the read
- * would make anyway.
- */
-static void open_ahead(struct scan *s, size_t i)
-{
-    struct target *t;
-    int expected = AHEAD_NONE;
-
-    if (i >= s->n_targets || s->header)
-        return;
-    t = &s->targets[i];
-    if (t->error < 0 || t->why ||
-        !__atomic_compare_exchange_n(&t->ahead_state, &expected, AHEAD_OPENING, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
-        return;
-    t->ahead_error = fl_volume_source_open(t->path, t->probe ? FL_READ_NOFOLLOW : 0, &t->ahead);
-    __atomic_store_n(&t->ahead_state, AHEAD_READY, __ATOMIC_RELEASE);
-}
-
-/* fl_volume_read_flags() of @p t, through the source open_ahead() opened when it did. */
-static int read_target(struct scan *s, struct target *t, struct fl_volume **ret)
-{
-    int state = AHEAD_NONE;
-
-    /* a file found by walking and swapped for a symbolic link since is not followed */
-    if (__atomic_compare_exchange_n(&t->ahead_state, &state, AHEAD_SKIPPED, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-        return fl_volume_read_flags(t->path, t->probe ? NULL : s->header, t->probe ? FL_READ_NOFOLLOW : 0, ret);
-    while (state == AHEAD_OPENING) { /* another worker is in the middle of a few system calls */
-        sched_yield();
-        state = __atomic_load_n(&t->ahead_state, __ATOMIC_ACQUIRE);
-    }
-    if (t->ahead_error < 0)
-        return t->ahead_error;
-    return fl_volume_read_source(&t->ahead, t->path, ret);
-}
-
-/*
- * libcryptsetup initialises its crypto backend and RNG on first use behind plain static flags,
- * which is not safe to race: until one volume has been read (so that initialisation is done),
- * reads take turns.
- */
-static int read_volume(struct scan *s, struct target *t, struct fl_volume **ret)
-{
-    int r;
-
-    if (__atomic_load_n(&s->cryptsetup_ready, __ATOMIC_ACQUIRE))
-        return read_target(s, t, ret);
-    pthread_mutex_lock(&s->first_read);
-    r = read_target(s, t, ret);
-    if (r >= 0)
-        __atomic_store_n(&s->cryptsetup_ready, true, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&s->first_read);
-    return r;
-}
-
-static int scan_target(size_t i, void *ctx)
-{
-    struct scan *s = ctx;
-    struct target *t = &s->targets[i];
-    struct result *res = &s->results[i];
-    int r;
-
-    res->outcome = OUTCOME_ERROR;
-    res->error = t->error;
-    if (t->error < 0)
-        return 0;
-    if (t->why) {
-        res->outcome = OUTCOME_SKIPPED;
-        res->why = t->why;
-        return 0;
-    }
-    /*
-     * A file found by walking is read like a named one (its first read is the probe), but having
-     * no LUKS signature, or being removed since the walk listed it, skips it: nothing to judge,
-     * nothing lost. A named file without a LUKS signature is not a LUKS volume either: said as
-     * such (emit_skipped()), not counted unreadable.
-     */
-    open_ahead(s, i + s->ahead);
-    r = read_volume(s, t, &res->volume);
-    if (r == -ENOMEM)
-        return r;
-    if (r == -EMEDIUMTYPE || (t->probe && r == -ENOENT)) {
-        res->outcome = OUTCOME_SKIPPED;
-        res->why = r == -ENOENT ? "removed during the scan" : NULL;
-        res->error = 0;
-        return 0;
-    }
-    if (r < 0) {
-        res->error = r;
-        return 0;
-    }
-    r = fl_policy_evaluate(res->volume, &res->findings);
+    r = fl_scan_add_host(s->engine);
     if (r < 0)
-        return r;
-    /* in crypttab: does the key file the host opens it with at boot open the keyslots FIPS refuses? */
-    res->crypttab = fl_crypttab_find(&s->crypttab, s->root, t->path, res->volume->uuid, res->volume->label);
-    if (res->crypttab) {
-        int read_error;
-        pthread_mutex_lock(&s->key_try);
-        r = fl_crypttab_try_keys(s->root, res->crypttab, res->volume, &res->findings, res->keys, &read_error);
-        pthread_mutex_unlock(&s->key_try);
-        if (r < 0)
-            return r;
-    }
-    res->outcome = OUTCOME_VOLUME;
+        return fl_log_error_errno(r, "cannot list block devices: %m");
     return 0;
 }
 
@@ -392,7 +177,7 @@ static json_object *with_absolute_path(json_object *o, const char *path)
 }
 
 /* @p o (a volume's JSON) with "crypttab" (null when not in it) and each keyslot's "crypttab_key". */
-static json_object *with_crypttab(json_object *o, const struct fl_volume *v, const struct result *res)
+static json_object *with_crypttab(json_object *o, const struct fl_volume *v, const struct fl_scan_result *res)
 {
     if (o)
         fl_json_volume_crypttab(o, v, res ? res->crypttab : NULL, res ? res->keys : NULL);
@@ -456,7 +241,7 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
     return 0;
 }
 
-static int emit_volume(struct scan *s, const struct result *res)
+static int emit_volume(struct scan *s, const struct fl_scan_result *res)
 {
     const struct fl_volume *v = res->volume;
     const struct fl_findings *f = &res->findings;
@@ -483,25 +268,15 @@ static int emit_volume(struct scan *s, const struct result *res)
     return 0;
 }
 
-static int emit_result(size_t i, int result, void *ctx)
+static int emit_result(const struct fl_scan_result *res, void *ctx)
 {
     struct scan *s = ctx;
-    struct result *res = &s->results[i];
-    const char *path = s->targets[i].path;
-    int r = result;
 
-    if (r >= 0) {
-        if (res->outcome == OUTCOME_VOLUME)
-            r = emit_volume(s, res);
-        else if (res->outcome == OUTCOME_SKIPPED)
-            r = emit_skipped(s, path, res->why, s->targets[i].named || !s->targets[i].probe);
-        else
-            r = emit_error(s, path, res->error);
-    }
-    fl_findings_clear(&res->findings);
-    fl_volume_free(res->volume);
-    res->volume = NULL;
-    return r;
+    if (res->outcome == FL_SCAN_VOLUME)
+        return emit_volume(s, res);
+    if (res->outcome == FL_SCAN_SKIPPED)
+        return emit_skipped(s, res->path, res->why, res->named);
+    return emit_error(s, res->path, res->error);
 }
 
 /* ---- the end of the scan ---- */
@@ -522,28 +297,31 @@ static json_object *summary(const struct scan *s)
 static int doc_end(struct scan *s)
 {
     json_object *o;
-    size_t n = 0;
+    size_t n = 0, n_targets = s->engine ? fl_scan_n_targets(s->engine) : 0;
     bool any_named = false;
     int r = doc_begin(s);
 
     if (r >= 0 && fputc(']', s->out) == EOF)
         r = -EIO;
-    for (size_t i = 0; i < s->n_targets && !any_named; i++)
-        any_named = s->results[i].outcome == OUTCOME_SKIPPED && (s->targets[i].named || !s->targets[i].probe);
+    for (size_t i = 0; i < n_targets && !any_named; i++) {
+        const struct fl_scan_result *res = fl_scan_result(s->engine, i);
+        any_named = res->outcome == FL_SCAN_SKIPPED && res->named;
+    }
     if (r >= 0 && (s->verbose || any_named)) {
         /* every skipped target (without --verbose: those named on the command line), in target order:
          * each result keeps its outcome after it is emitted */
         if (fputs(",\"skipped\":[", s->out) == EOF)
             r = -EIO;
-        for (size_t i = 0; i < s->n_targets && r >= 0; i++) {
-            if (s->results[i].outcome != OUTCOME_SKIPPED ||
-                (!s->verbose && !s->targets[i].named && s->targets[i].probe))
+        for (size_t i = 0; i < n_targets && r >= 0; i++) {
+            const struct fl_scan_result *res = fl_scan_result(s->engine, i);
+
+            if (res->outcome != FL_SCAN_SKIPPED || (!s->verbose && !res->named))
                 continue;
             if (n++ && fputc(',', s->out) == EOF) {
                 r = -EIO;
                 break;
             }
-            o = fl_json_string(s->targets[i].path);
+            o = fl_json_string(res->path);
             r = o ? fl_json_write(s->out, o, false) : -ENOMEM;
             json_object_put(o);
         }
@@ -640,7 +418,8 @@ int verb_scan(int argc, const char **argv)
     const char *header, *output;
     struct fl_args a;
     int r = 0;
-    struct scan s = {.out = stdout, .first_read = PTHREAD_MUTEX_INITIALIZER, .key_try = PTHREAD_MUTEX_INITIALIZER};
+    struct scan s = {.out = stdout};
+    struct fl_scan_options so = {0};
     struct fl_atomic file = {0};
     struct timespec start;
     unsigned jobs = 1;
@@ -670,8 +449,6 @@ int verb_scan(int argc, const char **argv)
         goto out;
 
     s.verbose = fl_opts.verbose;
-    s.walk_flags = fl_flag(&a, FL_OPT_ONE_FILE_SYSTEM) ? FL_WALK_ONE_FILE_SYSTEM : 0;
-    s.header = header;
     s.root = fl_arg(&a, FL_OPT_ROOT);
     if (s.root && (!*s.root || !strcmp(s.root, "/")))
         s.root = NULL; /* the live system */
@@ -687,7 +464,17 @@ int verb_scan(int argc, const char **argv)
         fl_log_warning("%s%s: %u line%s ignored (malformed, longer than %u bytes, or past %u entries)",
                        s.root ? s.root : "", FL_CRYPTTAB_PATH, s.crypttab.ignored,
                        s.crypttab.ignored == 1 ? "" : "s", FL_CRYPTTAB_MAX_LINE, FL_CRYPTTAB_MAX_ENTRIES);
-    r = fl_identity_read(NULL, &s.id);
+    so = (struct fl_scan_options){
+        .header = header,
+        .root = s.root,
+        .crypttab = &s.crypttab,
+        .walk_flags = fl_flag(&a, FL_OPT_ONE_FILE_SYSTEM) ? FL_WALK_ONE_FILE_SYSTEM : 0,
+        .jobs = jobs,
+        .ordered = s.format != FORMAT_JSON_LINES, /* --json-lines streams records as they come */
+    };
+    r = fl_scan_new(&so, &s.engine);
+    if (r >= 0)
+        r = fl_identity_read(NULL, &s.id);
     if (r >= 0 && s.format == FORMAT_PROMETHEUS)
         r = fl_prom_new(&s.prom);
     if (r >= 0 && s.format == FORMAT_PROMETHEUS)
@@ -711,17 +498,9 @@ int verb_scan(int argc, const char **argv)
             goto out; /* add_host() said why */
     }
     for (size_t i = 0; i < n_paths && r >= 0; i++)
-        r = add_path(&s, paths[i]);
-    if (r >= 0 && s.n_targets) {
-        s.results = calloc(s.n_targets, sizeof(*s.results));
-        if (!s.results)
-            r = -ENOMEM;
-        /* --json-lines streams records as they come; every other format keeps the target order. */
-        /* two rounds of the workers ahead: time for a cold read to complete before it is needed */
-        s.ahead = 2 * (size_t)jobs;
-        if (r >= 0)
-            r = fl_jobs_run(s.n_targets, jobs, s.format != FORMAT_JSON_LINES, scan_target, emit_result, &s);
-    }
+        r = fl_scan_add_path(s.engine, paths[i]);
+    if (r >= 0)
+        r = fl_scan_run(s.engine, emit_result, &s);
     if (r >= 0)
         r = print_summary(&s, seconds_since(&start));
     if (r < 0) {
@@ -739,17 +518,7 @@ int verb_scan(int argc, const char **argv)
 out:
     if (file.file)
         fl_atomic_abort(&file);
-    for (size_t i = 0; i < s.n_targets; i++) {
-        fl_volume_source_close(&s.targets[i].ahead); /* opened ahead, not read: the scan stopped */
-        free(s.targets[i].path);
-        free(s.targets[i].why);
-        if (s.results) {
-            fl_findings_clear(&s.results[i].findings);
-            fl_volume_free(s.results[i].volume);
-        }
-    }
-    free(s.targets);
-    free(s.results);
+    fl_scan_free(s.engine);
     fl_prom_free(s.prom);
     for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
         free(s.envelope[i].text);

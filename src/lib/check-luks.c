@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "fipsluks/crypttab.h"
-#include "fipsluks/discover.h"
 #include "fipsluks/policy.h"
+#include "fipsluks/scan.h"
 #include "fipsluks/volume.h"
 #include "host-internal.h"
 
@@ -35,16 +35,16 @@ static const char *host_path(const char *root, const char *path)
     return !strncmp(path, root, n) && path[n] == '/' ? path + n : path;
 }
 
-/* Evidence on where @p v stands in crypttab (@p e, or NULL), with what its key file opens: whether
- * `fipsluks migrate --crypttab` converts it unattended (@return 1), or not (0), or -errno. */
-static int crypttab_evidence(const char *root, const char *shown, const struct fl_crypttab_entry *e,
-                             const struct fl_volume *v, const struct fl_findings *f, struct fl_check *c)
+/* Evidence on where @p v stands in crypttab (@p e, or NULL), with what its key file opens (@p keys, or
+ * @p read_error): whether `fipsluks migrate --crypttab` converts it unattended (@return 1), or not (0),
+ * or -errno. */
+static int crypttab_evidence(const char *shown, const struct fl_crypttab_entry *e, const struct fl_volume *v,
+                             const enum fl_crypttab_key *keys, int read_error, struct fl_check *c)
 {
-    enum fl_crypttab_key keys[FL_MAX_KEYSLOTS];
     char opened[256] = "";
     size_t len = 0;
     bool all = true;
-    int r, read_error;
+    int r;
 
     if (!e)
         return fl_check_evidence(c, "%s: not in /etc/crypttab: not opened at boot (unless the initrd or the kernel "
@@ -52,9 +52,6 @@ static int crypttab_evidence(const char *root, const char *shown, const struct f
                                  shown) < 0
                    ? -ENOMEM
                    : 0;
-    r = fl_crypttab_try_keys(root, e, v, f, keys, &read_error);
-    if (r < 0)
-        return r;
     for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++) {
         const char *name = fl_crypttab_key_name(keys[i]);
         if (!name)
@@ -76,95 +73,79 @@ static int crypttab_evidence(const char *root, const char *shown, const struct f
     return all && opened[0] && e->key_file;
 }
 
-/* @p crypttab_unknown: /etc/crypttab cannot be read: a volume not in @p ct counts as opened at boot */
-static int luks_volume(const char *root, const char *path, const struct fl_crypttab *ct, bool crypttab_unknown,
-                       struct luks_tally *t, struct fl_check *c)
-{
-    const struct fl_crypttab_entry *e;
-    char *real = NULL;
-    bool unattended;
-    struct fl_findings f = {0};
-    struct fl_volume *v = NULL;
-    const char *shown = host_path(root, path);
-    int r;
+/* What the luks check is given for each volume the scan engine reads. */
+struct luks_run {
+    const char *root;
+    bool crypttab_unknown; /* /etc/crypttab cannot be read: a volume not in it counts as opened at boot */
+    struct luks_tally t;
+    struct fl_check *c;
+};
 
+/* One volume of the host, read and judged by the scan engine (named as on the examined host). */
+static int luks_volume(const struct fl_scan_result *res, void *ctx)
+{
+    struct luks_run *run = ctx;
+    struct luks_tally *t = &run->t;
+    struct fl_check *c = run->c;
+    const struct fl_volume *v = res->volume;
+    const struct fl_findings *f = &res->findings;
+    const struct fl_crypttab_entry *e = res->crypttab;
+    bool unattended;
+    int r = 0;
+
+    if (res->outcome == FL_SCAN_SKIPPED)
+        return 0; /* no LUKS signature after all, or removed since it was listed */
     t->volumes++;
-    r = fl_volume_read(path, NULL, &v);
-    if (r == -ENOMEM)
-        return r;
-    if (r < 0) {
+    if (res->outcome == FL_SCAN_ERROR) {
         t->unreadable++;
-        return fl_check_evidence(c, "%s: cannot read: %s", shown, fl_volume_strerror(r));
+        return fl_check_evidence(c, "%s: cannot read: %s", host_path(run->root, res->path),
+                                 fl_volume_strerror(res->error));
     }
-    /* remedies name the device as it is on the examined host */
-    if (shown != path) {
-        char *copy = strdup(shown);
-        if (!copy) {
-            r = -ENOMEM;
-            goto out;
-        }
-        real = v->path; /* kept: keys are tried on it */
-        v->path = copy;
-    }
-    r = fl_policy_evaluate(v, &f);
-    if (r < 0)
-        goto out;
-    if (fl_findings_compatible(&f)) {
+    if (fl_findings_compatible(f)) {
         size_t warnings = 0;
         t->compatible++;
-        for (size_t i = 0; i < f.n; i++)
-            warnings += f.items[i].severity == FL_SEVERITY_WARNING;
-        r = fl_check_evidence(c, "%s: LUKS%d, FIPS-compatible (%zu warning%s)", shown, v->luks_version,
-                              warnings, warnings == 1 ? "" : "s");
-        goto out;
+        for (size_t i = 0; i < f->n; i++)
+            warnings += f->items[i].severity == FL_SEVERITY_WARNING;
+        return fl_check_evidence(c, "%s: LUKS%d, FIPS-compatible (%zu warning%s)", v->path, v->luks_version,
+                                 warnings, warnings == 1 ? "" : "s");
     }
     t->incompatible++;
-    for (size_t i = 0; i < f.n && r >= 0; i++) {
-        const struct fl_finding *x = &f.items[i];
+    for (size_t i = 0; i < f->n && r >= 0; i++) {
+        const struct fl_finding *x = &f->items[i];
         char object[32];
         if (x->severity == FL_SEVERITY_ERROR)
-            r = fl_check_evidence(c, "%s: LUKS%d, NOT FIPS-compatible: %s %s: %s", shown, v->luks_version,
+            r = fl_check_evidence(c, "%s: LUKS%d, NOT FIPS-compatible: %s %s: %s", v->path, v->luks_version,
                                   x->rule->id, fl_finding_object(x, object, sizeof(object)),
                                   x->message ? x->message : "");
     }
+    if (r >= 0)
+        r = crypttab_evidence(v->path, e, v, res->keys, res->key_error, c);
     if (r < 0)
-        goto out;
-    e = fl_crypttab_find(ct, root, path, v->uuid, v->label);
-    if (real) { /* the key is tried on the device below the root, not on the host path the remedies name */
-        char *host = v->path;
-        v->path = real;
-        r = crypttab_evidence(root, shown, e, v, &f, c);
-        v->path = host;
-    } else {
-        r = crypttab_evidence(root, shown, e, v, &f, c);
-    }
-    if (r < 0)
-        goto out;
+        return r;
     /* the crypttab key file opens every keyslot FIPS refuses: migrate --crypttab converts them unattended
      * (that remedy, once for all volumes, at the end, instead of each keyslot's) */
     unattended = r > 0 && !e->noauto;
-    if (e ? !e->noauto : crypttab_unknown)
+    if (e ? !e->noauto : run->crypttab_unknown)
         t->at_boot++;
     t->unattended += unattended;
     r = 0;
-    for (size_t i = 0; i < f.n && r >= 0; i++) {
-        const struct fl_finding *x = &f.items[i];
+    for (size_t i = 0; i < f->n && r >= 0; i++) {
+        const struct fl_finding *x = &f->items[i];
         if (x->severity == FL_SEVERITY_ERROR && x->remedy && !(unattended && x->object == FL_OBJECT_KEYSLOT))
             r = fl_check_remedy(c, "%s", x->remedy);
     }
-out:
-    free(real);
-    fl_findings_clear(&f);
-    fl_volume_free(v);
     return r < 0 ? r : 0;
 }
 
 int fl_check_luks(const char *root, struct fl_check *c)
 {
-    struct fl_found_list list = {0};
     struct fl_crypttab ct = {0};
-    struct luks_tally t = {0};
-    bool crypttab_unknown;
+    struct luks_run run = {.root = root, .c = c};
+    struct luks_tally *t = &run.t;
+    struct fl_scan_options o = {
+        .root = fl_root_set(root) ? root : NULL, .crypttab = &ct, .jobs = 1, .ordered = true, .host_paths = true,
+    };
+    struct fl_scan *s = NULL;
     int r, n;
 
     fl_check_init(c, FL_CHECK_LUKS);
@@ -176,8 +157,11 @@ int fl_check_luks(const char *root, struct fl_check *c)
         r = -ENOMEM;
         goto out;
     }
-    crypttab_unknown = r < 0;
-    n = fl_discover_luks_devices(fl_root_set(root) ? root : NULL, &list);
+    run.crypttab_unknown = r < 0;
+    r = fl_scan_new(&o, &s);
+    if (r < 0)
+        goto out;
+    n = fl_scan_add_host(s);
     if (n == -ENOMEM) {
         r = n;
         goto out;
@@ -189,20 +173,18 @@ int fl_check_luks(const char *root, struct fl_check *c)
                              "block devices not examined: /sys/class/block cannot be listed");
         goto out;
     }
-    r = 0;
-    for (size_t i = 0; i < list.n && r >= 0; i++)
-        r = luks_volume(root, list.items[i].path, &ct, crypttab_unknown, &t, c);
+    r = fl_scan_run(s, luks_volume, &run);
     if (r < 0)
         goto out;
-    if (t.volumes == 0)
+    if (t->volumes == 0)
         r = fl_check_set(c, FL_CHECK_PASS, "no LUKS volumes found");
     else
         r = fl_check_set(c, FL_CHECK_PASS,
-                         "%u LUKS volume%s: %u FIPS-compatible, %u not compatible, %u unreadable", t.volumes,
-                         t.volumes == 1 ? "" : "s", t.compatible, t.incompatible, t.unreadable);
+                         "%u LUKS volume%s: %u FIPS-compatible, %u not compatible, %u unreadable", t->volumes,
+                         t->volumes == 1 ? "" : "s", t->compatible, t->incompatible, t->unreadable);
     if (r < 0)
         goto out;
-    if (t.unreadable) {
+    if (t->unreadable) {
         fl_check_worsen(c, FL_CHECK_WARN);
         r = fl_check_remedy(c, "fipsluks scan (as root) shows why a volume cannot be read");
     }
@@ -212,18 +194,18 @@ int fl_check_luks(const char *root, struct fl_check *c)
         if (r >= 0)
             r = fl_check_remedy(c, "run fipsluks check as root to examine every block device");
     }
-    if (r >= 0 && t.unattended)
+    if (r >= 0 && t->unattended)
         r = fl_check_remedy(c, "fipsluks migrate --crypttab (converts every volume in /etc/crypttab with the key "
                                "file it names)");
-    if (r >= 0 && t.incompatible) {
-        fl_check_worsen(c, t.at_boot ? FL_CHECK_FAIL : FL_CHECK_WARN);
-        r = fl_check_evidence(c, "%u of %u not compatible opened at boot (/etc/crypttab without noauto)%s", t.at_boot,
-                              t.incompatible, t.at_boot ? "" : ": a warning, the boot does not stop at them");
+    if (r >= 0 && t->incompatible) {
+        fl_check_worsen(c, t->at_boot ? FL_CHECK_FAIL : FL_CHECK_WARN);
+        r = fl_check_evidence(c, "%u of %u not compatible opened at boot (/etc/crypttab without noauto)%s", t->at_boot,
+                              t->incompatible, t->at_boot ? "" : ": a warning, the boot does not stop at them");
         if (r >= 0)
             r = fl_check_remedy(c, "fipsluks scan shows every finding");
     }
 out:
+    fl_scan_free(s);
     fl_crypttab_clear(&ct);
-    fl_found_clear(&list);
     return r < 0 ? r : 0;
 }

@@ -283,7 +283,7 @@ static void quiet(int level, const char *msg, void *usrptr)
 /* The whole protocol, once: the reference for the others. */
 static void test_migrates(void **state)
 {
-    struct fl_migrate_result res;
+    struct fl_migrate_result res = {0};
 
     (void)state;
     make_image();
@@ -306,7 +306,7 @@ static void test_migrates(void **state)
 static void test_new_keyslot_must_open(void **state)
 {
     for (int which = 0; which < 2; which++) {
-        struct fl_migrate_result res;
+        struct fl_migrate_result res = {0};
         unsigned char *before, *after;
         struct state s;
 
@@ -343,7 +343,7 @@ static void test_crash_anywhere(void **state)
         bool done = false;
 
         for (int after = 0; after < 2; after++) {
-            struct fl_migrate_result res;
+            struct fl_migrate_result res = {0};
             struct state s;
             char what[64];
             pid_t pid;
@@ -393,7 +393,7 @@ static void test_operator_keyslot_at_temp_number(void **state)
     struct crypt_pbkdf_type pbkdf2 = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
                                       .flags = CRYPT_PBKDF_NO_BENCHMARK};
     static const char mine[] = "an operator's new keyslot";
-    struct fl_migrate_result res;
+    struct fl_migrate_result res = {0};
     struct crypt_device *cd;
     int status = 0, temp = -1;
     pid_t pid;
