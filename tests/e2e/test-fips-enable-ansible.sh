@@ -92,6 +92,7 @@ EOF
 flatcar() {
     local r=$1
     common "$r" 'BOOT_IMAGE=/flatcar/vmlinuz-a mount.usr=/dev/mapper/usr rootflags=rw console=ttyS0,115200n8 flatcar.autologin'
+    rmdir "$r/etc/ssh/ssh_config.d" # (made by the play)
     printf 'NAME="Flatcar Container Linux by Kinvolk"\nID=flatcar\nID_LIKE=coreos\nVERSION_ID=4152.2.0\n' >"$r/etc/os-release"
     mkdir -p "$r/usr/lib64/ossl-modules" "$r/oem"
     cp "$MODULE" "$r/usr/lib64/ossl-modules/fips.so"
@@ -144,6 +145,7 @@ ROOTS=$T/roots
 flatcar "$ROOTS/flatcar"
 debian "$ROOTS/debian"
 debian "$ROOTS/bad" bad
+debian "$ROOTS/refuse" # a host whose sshd refuses the drop-in (its sshd -t fails)
 cp -a "$ROOTS" pristine-roots
 
 # snap: every path under the roots, its type, mode and link target, and every file's bytes
@@ -169,6 +171,7 @@ cat >inv/hosts <<EOF
 flatcar ansible_connection=local
 debian ansible_connection=local
 bad ansible_connection=local
+refuse ansible_connection=local fipsluks_sshd_test_cmd='["false"]'
 EOF
 mkdir -p inv/group_vars
 cat >inv/group_vars/all.yml <<EOF
@@ -288,14 +291,23 @@ fl_assert_eq 1 "$(grep -o 'fips=1' "$ROOTS/debian/etc/default/grub" | wc -l)" "f
 jq -r '.checks[] | select(.id == "kernel") | .evidence[]' "$T/check-flatcar.json" | grep -qx '/oem/grub.cfg: fips=1 for the next boot' ||
     fl_fail "the kernel check's evidence does not name /oem/grub.cfg"
 
-# ---- a second run: changed=0, no command ------------------------------------------------------------
-after=$(snap)
+# ---- a second run: changed=0, no command; with a host whose sshd refuses the drop-in, in the next batch
+after=$(snap | grep -v '\./refuse')
+refuse_before=$(cd "$ROOTS/refuse" && find . -type f -exec sha256sum {} + | sort)
 cp calls.log calls.before
-play -l flatcar,debian >second-play.log || { cat second-play.log; fl_fail "the second run failed"; }
+rc=0
+play -l flatcar,debian,refuse >second-play.log || rc=$?
+[[ $rc -ne 0 ]] || { cat second-play.log; fl_fail "the run passed with a host whose sshd refuses the drop-in"; }
 for h in flatcar debian; do
     fl_assert_eq 0 "$(recap second-play.log $h changed)" "changed on $h in the second run"
+    fl_assert_eq 0 "$(recap second-play.log $h failed)" "failed on $h in the second run"
 done
-fl_assert_eq "$after" "$(snap)" "the roots after the second run"
+grep -q "sshd on refuse refuses its configuration with the FIPS drop-in.*the drop-ins are taken back" second-play.log ||
+    { cat second-play.log; fl_fail "no message for the drop-in sshd refuses"; }
+fl_assert_eq "$after" "$(snap | grep -v '\./refuse')" "the switched roots after the second run"
+fl_assert_eq "$refuse_before" "$(cd "$ROOTS/refuse" && find . -type f -exec sha256sum {} + | sort)" \
+    "the files of the host whose sshd refused the drop-in (the drop-in taken back, nothing else written)"
+[[ -z $(find "$ROOTS/refuse/etc/ssh" -name '00-fipsluks-fips.conf*') ]] || fl_fail "the refused drop-in was left"
 cmp -s calls.log calls.before || fl_fail "the second run ran commands: $(diff calls.before calls.log)"
 echo "--- fipsluks check --root after the play:" >&2
 cat check-flatcar.txt check-debian.txt >&2
