@@ -303,12 +303,14 @@ static int next_boot_fips1(const char *root, const char **ret_where)
     static const struct {
         const char *path, *key;
     } files[] = {
+        /* clang-format off */
         {"/boot/grub2/grubenv", "kernelopts="},
         {"/etc/kernel/cmdline", ""},
         {"/etc/default/grub", "GRUB_CMDLINE_LINUX="},
         {"/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT="},
         {"/oem/grub.cfg", "set linux_append="},
         {"/usr/share/oem/grub.cfg", "set linux_append="},
+        /* clang-format on */
     };
     const char *where = "/boot/loader/entries";
     int on = boot_entries_fips1(root);

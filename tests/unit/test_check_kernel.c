@@ -59,7 +59,8 @@ static void test_kernel_pending(void **state)
     struct fl_check c;
 
     write_file("/oem/grub.cfg", "set oem_id=\"qemu\"\nset linux_append=\"$linux_append fips=1\"\n");
-    kernel("0\n", "ro quiet\n", FL_CHECK_WARN, "configured for the next boot (/oem/grub.cfg): pending a reboot");
+    kernel("0\n", "ro quiet\n", FL_CHECK_WARN,
+           "configured for the next boot (/oem/grub.cfg): pending a reboot");
     assert_int_equal(fl_check_kernel(root, &c), 0);
     assert_evidence(&c, "/oem/grub.cfg: fips=1 for the next boot");
     assert_remedy(&c, "reboot, then check again");
