@@ -283,6 +283,7 @@ for h in flatcar debian; do
 done
 # the kernel argument, once, the distribution's way
 fl_assert_eq 1 "$(grep -o 'fips=1' "$ROOTS/flatcar/oem/grub.cfg" | wc -l)" "fips=1 in Flatcar's /oem/grub.cfg"
+# shellcheck disable=SC2016 # the line as written, $linux_append included
 fl_assert_eq 'set linux_append="$linux_append fips=1"' "$(tail -n1 "$ROOTS/flatcar/oem/grub.cfg")" "the last line of /oem/grub.cfg"
 grep -qx 'set linux_append="flatcar.autologin"' "$ROOTS/flatcar/oem/grub.cfg" || fl_fail "the OEM grub.cfg lost its own line"
 fl_assert_eq 'GRUB_CMDLINE_LINUX="console=ttyS0 fips=1"' "$(grep '^GRUB_CMDLINE_LINUX=' "$ROOTS/debian/etc/default/grub")" \
