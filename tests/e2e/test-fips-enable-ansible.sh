@@ -93,6 +93,10 @@ flatcar() {
     local r=$1
     common "$r" 'BOOT_IMAGE=/flatcar/vmlinuz-a mount.usr=/dev/mapper/usr rootflags=rw console=ttyS0,115200n8 flatcar.autologin'
     rmdir "$r/etc/ssh/ssh_config.d" # (made by the play)
+    # openssl.cnf is a link into the read-only /usr: the play replaces the link, never the file in /usr
+    mkdir -p "$r/usr/share/ssl"
+    mv "$r/etc/ssl/openssl.cnf" "$r/usr/share/ssl/openssl.cnf"
+    ln -s ../../usr/share/ssl/openssl.cnf "$r/etc/ssl/openssl.cnf"
     printf 'NAME="Flatcar Container Linux by Kinvolk"\nID=flatcar\nID_LIKE=coreos\nVERSION_ID=4152.2.0\n' >"$r/etc/os-release"
     mkdir -p "$r/usr/lib64/ossl-modules" "$r/oem"
     cp "$MODULE" "$r/usr/lib64/ossl-modules/fips.so"
@@ -256,7 +260,9 @@ for h in flatcar debian; do
     "$RUN" openssl fipsinstall -module "$mods/fips.so" -in "$R/etc/ssl/fipsmodule.cnf" -verify >/dev/null 2>&1 ||
         fl_fail "$h: fipsmodule.cnf does not verify against the root's fips.so"
     grep -qx 'default_properties = fips=yes' "$R/etc/ssl/openssl.cnf" || fl_fail "$h: no default_properties = fips=yes"
-    grep -q 'CipherString' "$R"/etc/ssl/openssl.cnf.*~ || fl_fail "$h: the replaced openssl.cnf was not kept as a backup"
+    if [[ $h == debian ]]; then
+        grep -q 'CipherString' "$R"/etc/ssl/openssl.cnf.*~ || fl_fail "$h: the replaced openssl.cnf was not kept as a backup"
+    fi
     # sshd accepts the configuration, and the drop-in's lists are what it uses
     # (in the FIPS host, with the root's openssl.cnf: as sshd starts on the switched host)
     in_root "$RUN" env OPENSSL_CONF=/etc/ssl/openssl.cnf OPENSSL_MODULES="$mods" "$SSHD" -t -f /etc/ssh/sshd_config ||
@@ -281,6 +287,10 @@ for h in flatcar debian; do
     jq -r '.checks[] | select(.id == "kernel") | .message' "$J" | grep -q 'configured for the next boot.*pending a reboot' ||
         fl_fail "$h: the kernel check does not say the reboot is pending: $(cat "check-$h.txt")"
 done
+[[ -f $ROOTS/flatcar/etc/ssl/openssl.cnf && ! -L $ROOTS/flatcar/etc/ssl/openssl.cnf ]] ||
+    fl_fail "Flatcar's openssl.cnf link was not replaced by a file"
+cmp -s pristine-roots/flatcar/usr/share/ssl/openssl.cnf "$ROOTS/flatcar/usr/share/ssl/openssl.cnf" ||
+    fl_fail "the play wrote through the link into /usr"
 # the kernel argument, once, the distribution's way
 fl_assert_eq 1 "$(grep -o 'fips=1' "$ROOTS/flatcar/oem/grub.cfg" | wc -l)" "fips=1 in Flatcar's /oem/grub.cfg"
 # shellcheck disable=SC2016 # the line as written, $linux_append included
