@@ -58,6 +58,8 @@ static char *chomp(char *s)
     return s;
 }
 
+static int next_boot_fips1(const char *root, const char **ret_where);
+
 int fl_check_kernel(const char *root, struct fl_check *c)
 {
     static const char enabled_path[] = "/proc/sys/crypto/fips_enabled";
@@ -128,10 +130,30 @@ int fl_check_kernel(const char *root, struct fl_check *c)
             if (r >= 0)
                 r = fl_check_remedy(c, "boot a kernel built with CONFIG_CRYPTO_FIPS=y, with fips=1");
         } else {
-            r = fl_check_set(c, FL_CHECK_FAIL, "the kernel is not in FIPS mode: fips_enabled=0, %s%s",
-                             argdesc, arg ? " (fips= has another value)" : "");
-            if (r >= 0)
-                r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
+            const char *where = NULL;
+            int next = next_boot_fips1(root, &where);
+
+            if (next < 0)
+                r = next;
+            else if (next)
+                r = fl_check_evidence(c, "%s: fips=1 for the next boot", where);
+            if (r < 0)
+                goto out;
+            if (next) {
+                /* Below a root the files are all there is: the next boot's configuration is what a
+                 * playbook can set, the running kernel is not; live, the host is not in FIPS mode. */
+                r = fl_check_set(c, fl_root_set(root) ? FL_CHECK_WARN : FL_CHECK_FAIL,
+                                 "the kernel is not in FIPS mode yet (fips_enabled=0, %s); fips=1 is "
+                                 "configured for the next boot (%s): pending a reboot",
+                                 argdesc, where);
+                if (r >= 0)
+                    r = fl_check_remedy(c, "reboot, then check again");
+            } else {
+                r = fl_check_set(c, FL_CHECK_FAIL, "the kernel is not in FIPS mode: fips_enabled=0, %s%s",
+                                 argdesc, arg ? " (fips= has another value)" : "");
+                if (r >= 0)
+                    r = fl_check_remedy(c, "%s", FL_REMEDY_FIPS1);
+            }
         }
     }
 out:
@@ -200,9 +222,12 @@ static bool lines_fips1(const char *text, const char *key)
 
     for (const char *line = text; line && *line && !on;
          line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        size_t n = strcspn(line, "\n");
+        size_t n, indent = strspn(line, " \t");
         char *value;
 
+        if (*key) /* grub.cfg lines may be indented (inside an if) */
+            line += indent;
+        n = strcspn(line, "\n");
         if (n < klen || strncmp(line, key, klen))
             continue;
         value = strndup(line + klen, n - klen);
@@ -268,23 +293,34 @@ static int boot_entries_fips1(const char *root)
 
 /*
  * Whether the next boot's kernel command line has fips=1: a boot loader entry, RHEL 8's grubenv
- * kernelopts, systemd's /etc/kernel/cmdline (kernel-install), or GRUB_CMDLINE_LINUX[_DEFAULT] in
- * /etc/default/grub (Debian's update-grub). @return 1, 0 or -ENOMEM.
+ * kernelopts, systemd's /etc/kernel/cmdline (kernel-install), GRUB_CMDLINE_LINUX[_DEFAULT] in
+ * /etc/default/grub (Debian's update-grub), or linux_append in Flatcar's OEM grub.cfg (/oem since
+ * Flatcar 3760, /usr/share/oem before). @p ret_where (optional) gets the file that says so (static).
+ * @return 1, 0 or -ENOMEM.
  */
-static int next_boot_fips1(const char *root)
+static int next_boot_fips1(const char *root, const char **ret_where)
 {
     static const struct {
         const char *path, *key;
     } files[] = {
+        /* clang-format off */
         {"/boot/grub2/grubenv", "kernelopts="},
         {"/etc/kernel/cmdline", ""},
         {"/etc/default/grub", "GRUB_CMDLINE_LINUX="},
         {"/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT="},
+        {"/oem/grub.cfg", "set linux_append="},
+        {"/usr/share/oem/grub.cfg", "set linux_append="},
+        /* clang-format on */
     };
+    const char *where = "/boot/loader/entries";
     int on = boot_entries_fips1(root);
 
-    for (size_t i = 0; on == 0 && i < sizeof(files) / sizeof(files[0]); i++)
+    for (size_t i = 0; on == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
         on = file_fips1(root, files[i].path, files[i].key);
+        where = files[i].path;
+    }
+    if (on > 0 && ret_where)
+        *ret_where = where;
     return on;
 }
 
@@ -314,7 +350,7 @@ int fl_fips_state_read(const char *root, struct fl_fips_state *ret)
         arg = cmdline_fips(cmdline);
         s.cmdline = arg && !strcmp(arg, "1");
     }
-    e = next_boot_fips1(root);
+    e = next_boot_fips1(root, NULL);
     if (e < 0) {
         r = e;
         goto out;

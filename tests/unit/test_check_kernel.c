@@ -52,6 +52,28 @@ static void test_kernel(void **state)
     kernel("1\n", "ro -- fips=1\n", FL_CHECK_WARN, "not on its command line");
 }
 
+/* Below a root, fips=1 configured for the next boot (what a playbook sets) is a warning, pending a
+ * reboot, with the file as evidence; not a pass. */
+static void test_kernel_pending(void **state)
+{
+    struct fl_check c;
+
+    write_file("/oem/grub.cfg", "set oem_id=\"qemu\"\nset linux_append=\"$linux_append fips=1\"\n");
+    kernel("0\n", "ro quiet\n", FL_CHECK_WARN,
+           "configured for the next boot (/oem/grub.cfg): pending a reboot");
+    assert_int_equal(fl_check_kernel(root, &c), 0);
+    assert_evidence(&c, "/oem/grub.cfg: fips=1 for the next boot");
+    assert_remedy(&c, "reboot, then check again");
+    fl_check_clear(&c);
+    /* the running kernel's state still decides when it says something else */
+    kernel("1\n", "ro fips=1\n", FL_CHECK_PASS, "fips_enabled=1, fips=1 on the command line");
+    kernel("0\n", "ro fips=1\n", FL_CHECK_FAIL, "fips=1 is on the command line, but fips_enabled=0");
+    write_file("/oem/grub.cfg", "set linux_append=\"$linux_append fips=0\"\n");
+    kernel("0\n", "ro quiet\n", FL_CHECK_FAIL, "not in FIPS mode");
+    write_file("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"quiet fips=1\"\n");
+    kernel("0\n", "ro quiet\n", FL_CHECK_WARN, "configured for the next boot (/etc/default/grub)");
+}
+
 static void test_system_fips(void **state)
 {
     struct fl_check c;
@@ -146,12 +168,19 @@ static void test_fips_state_next_boot(void **state)
     next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT='quiet fips=1'\n", true);
     next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"quiet\"\n# GRUB_CMDLINE_LINUX=\"fips=1\"\n", false);
     next_boot("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"nofips=1\"\n", false);
+    /* Flatcar: linux_append in the OEM partition's grub.cfg (indented inside an if, too) */
+    next_boot("/oem/grub.cfg", "set oem_id=\"qemu\"\nset linux_append=\"$linux_append fips=1\"\n", true);
+    next_boot("/oem/grub.cfg", "if [ x = x ]; then\n\tset linux_append=\"fips=1\"\nfi\n", true);
+    next_boot("/usr/share/oem/grub.cfg", "set linux_append=\"$linux_append fips=1\"\n", true);
+    next_boot("/oem/grub.cfg", "set linux_append=\"$linux_append flatcar.autologin\"\n", false);
+    next_boot("/oem/grub.cfg", "# set linux_append=\"fips=1\"\n", false);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_kernel, fixture_fresh_root),
+        cmocka_unit_test_setup(test_kernel_pending, fixture_fresh_root),
         cmocka_unit_test_setup(test_system_fips, fixture_fresh_root),
         cmocka_unit_test_setup(test_fips_state, fixture_fresh_root),
         cmocka_unit_test_setup(test_fips_state_next_boot, fixture_fresh_root),
