@@ -67,6 +67,10 @@ fl_assert_eq "" "$other" "other requirements"
 
 # --- the packaged binary: its version, also in JSON; the unit names it and RHEL's textfile dir -------
 fl_assert_eq "fipsluks $version" "$("$bin" --version)" "packaged fipsluks --version"
+for page in "$FL_SOURCE_DIR"/man/*.8; do
+    zcat "$T/x/usr/share/man/man8/${page##*/}.gz" | head -n 1 | grep -qF "\"fipsluks $version\"" ||
+        fl_fail "${page##*/}: .TH does not say fipsluks $version"
+done
 printf 'pw' >"$T/key"
 truncate -s 20M "$T/v.img"
 cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$T/key" "$T/v.img"

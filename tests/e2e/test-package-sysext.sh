@@ -38,8 +38,9 @@ fl_assert_eq "$(LC_ALL=C sort <<<"$want")" "$(cd "$T/u" && find . -type f -o -ty
     "the image's files (and nothing outside usr/)"
 fl_assert_eq "" "$(unsquashfs -lln "$raw" | awk '$2 != "0/0"')" "every file owned by root"
 for page in "$FL_SOURCE_DIR"/man/*.8; do
-    cmp -s "$page" "$T/u/usr/share/man/man8/${page##*/}" || fl_fail "${page##*/} differs from man/"
-    head -n 1 "$page" | grep -qF "\"fipsluks $version\"" || fl_fail "${page##*/}: .TH does not say fipsluks $version"
+    cmp -s <(tail -n +2 "$page") <(tail -n +2 "$T/u/usr/share/man/man8/${page##*/}") || fl_fail "${page##*/} differs from man/"
+    head -n 1 "$T/u/usr/share/man/man8/${page##*/}" | grep -qF "\"fipsluks $version\"" ||
+        fl_fail "${page##*/}: .TH does not say fipsluks $version"
 done
 cmp -s "$FL_SOURCE_DIR/scripts/bash-completion/fipsluks" "$T/u/usr/share/bash-completion/completions/fipsluks" ||
     fl_fail "the completion differs from scripts/bash-completion/fipsluks"
