@@ -17,11 +17,21 @@ version=$(sed -nE 's/^project\(fipsluks VERSION ([0-9.]+)[ )].*/\1/p' "$FL_SOURC
 [[ -n $version ]] || fl_fail "no version in CMakeLists.txt"
 before_src=$(git -C "$FL_SOURCE_DIR" status --porcelain --ignored=no)
 
-# --- two builds, one set of bytes --------------------------------------------------------------------
+# The libraries the binary links, by their Debian 12 packages (dpkg-shlibdeps must name each in Depends)
+libs=(libc6 libcryptsetup12 libssl3 libjson-c5 libpopt0 libblkid1)
+# The clean Debian 12 (debootstrap, or its cached tarball), made while the packages build: waiting on
+# the network and building overlap. Its apt cache holds the libraries' packages: installing needs no
+# network, and a Depends naming another package shows up as a download below.
+root=$T/root
 start=$SECONDS
+setsid "$FL_SOURCE_DIR/scripts/package/deb/chroot" "$root" "${libs[@]}" >"$T/chroot.log" 2>&1 &
+chroot_pid=$!
+fl_on_exit "kill -- -$chroot_pid 2>/dev/null; wait $chroot_pid 2>/dev/null" # on failure: it and its debootstrap
+
+# --- two builds, one set of bytes --------------------------------------------------------------------
 deb=$(FL_PACKAGE_DIR=$T/a "$build") || fl_fail "scripts/package/deb/build failed (lintian included)"
 deb2=$(FL_PACKAGE_DIR=$T/b FL_LINTIAN=0 "$build") || fl_fail "second build failed"
-echo "two builds in $((SECONDS - start)) s" >&2
+echo "two builds done $((SECONDS - start)) s after the start" >&2
 fl_assert_eq "$T/a/fipsluks_${version}_$(dpkg --print-architecture).deb" "$deb" "package path"
 fl_assert_eq "$(fl_sum "$deb")" "$(fl_sum "$deb2")" "two builds of one commit: sha256 of the .deb"
 fl_assert_eq "$before_src" "$(git -C "$FL_SOURCE_DIR" status --porcelain --ignored=no)" "source tree untouched"
@@ -31,7 +41,7 @@ fl_assert_eq "$version" "$(dpkg-deb -f "$deb" Version)" "package version is CMak
 fl_assert_eq "fipsluks" "$(dpkg-deb -f "$deb" Package)" "package name"
 depends=$(dpkg-deb -f "$deb" Depends)
 # dpkg-shlibdeps names each library the binary links (readelf NEEDED) by its Debian package
-for lib in libc6 libcryptsetup12 libssl3 libjson-c5 libpopt0 libblkid1; do
+for lib in "${libs[@]}"; do
     [[ ",$depends" =~ [,\ ]$lib\  ]] || fl_fail "Depends lacks $lib: $depends"
 done
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$T/contents"
@@ -54,11 +64,9 @@ grep -q '^ExecStart=/usr/sbin/fipsluks scan ' "$T/x/lib/systemd/system/fipsluks-
     fl_fail "fipsluks-scan.service does not run the packaged /usr/sbin/fipsluks"
 
 # --- a clean Debian 12: install, run, purge ----------------------------------------------------------
-mapfile -t deps < <(echo "$depends" | tr ',' '\n' | sed -E 's/\(.*//; s/ //g')
-start=$SECONDS
-"$FL_SOURCE_DIR/scripts/package/deb/chroot" "$T/root" "${deps[@]}" || fl_fail "no Debian 12 chroot"
-echo "chroot ready in $((SECONDS - start)) s" >&2
-root=$T/root
+wait "$chroot_pid" || { cat "$T/chroot.log" >&2; fl_fail "no Debian 12 chroot"; }
+cat "$T/chroot.log" >&2
+echo "chroot ready $((SECONDS - start)) s after the start" >&2
 # scan reads headers through /proc/self/fd (src/lib/volume.c): the chroot gets a /proc, unmounted on exit
 mount -t proc proc "$root/proc" || fl_skip "cannot mount /proc in the chroot"
 fl_on_exit "umount '$root/proc'"
