@@ -12,6 +12,7 @@
 set -euo pipefail
 
 fl_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck disable=SC2034 # for the scripts that source this file
 fl_pkg_dir=${FL_PACKAGE_DIR:-$fl_src/build/package}
 
 fl_pkg_say() { echo "${0##*/}: $*" >&2; }
@@ -71,6 +72,7 @@ fl_pkg_cmake_build() {
     cmake --build "$build" -j"${FL_PACKAGE_JOBS:-2}" -- --no-print-directory >/dev/null
 }
 
+# shellcheck disable=SC2034 # for the scripts that source this file
 version=$(fl_pkg_version)
 SOURCE_DATE_EPOCH=$(fl_pkg_epoch)
 export SOURCE_DATE_EPOCH TZ=UTC LC_ALL=C.UTF-8

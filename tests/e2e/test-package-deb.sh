@@ -93,6 +93,7 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-re
     "/tmp/${deb##*/}" >"$T/install.log" 2>&1 || { cat "$T/install.log" >&2; fl_fail "apt-get install in the chroot"; }
 # the dependencies came from the chroot's cache (scripts/package/deb/chroot fetched them)
 ! grep -E '^Get:[0-9]+ [a-z]+://' "$T/install.log" >&2 || fl_fail "apt-get downloaded during the install (above)"
+# shellcheck disable=SC2016 # dpkg-query's ${Field}
 in_root dpkg-query -W -f='${Status} ${Version}\n' fipsluks >"$T/status"
 fl_assert_eq "install ok installed $version" "$(cat "$T/status")" "installed"
 fl_assert_eq "fipsluks $version" "$(in_root fipsluks --version)" "fipsluks --version in the chroot"
@@ -118,5 +119,6 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q --autoremove fips
     { cat "$T/purge.log" >&2; fl_fail "apt-get purge in the chroot"; }
 files >"$T/after"
 diff -u "$T/before" "$T/after" >&2 || fl_fail "apt-get purge --autoremove left the chroot changed (diff above)"
+# shellcheck disable=SC2016 # dpkg-query's ${Field}
 fl_assert_eq "" "$(in_root dpkg-query -W -f='${Status}' fipsluks 2>/dev/null || true)" "fipsluks forgotten by dpkg"
 echo "ok"

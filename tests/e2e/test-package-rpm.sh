@@ -49,7 +49,7 @@ mkdir "$T/x"
 bin=$T/x/usr/sbin/fipsluks
 # soname → the RHEL/Fedora package that ships it (libc.so.6: glibc, on every system, not required)
 declare -A pkg_of=([libcryptsetup.so.12]=cryptsetup-libs [libcrypto.so.3]=openssl-libs [libjson-c.so.5]=json-c
-    [libpopt.so.0]=popt [libblkid.so.1]=libblkid [libc.so.6]=)
+    [libpopt.so.0]=popt [libblkid.so.1]=libblkid [libc.so.6]="")
 mapfile -t needed < <(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
 ((${#needed[@]} >= 6)) || fl_fail "readelf finds too few NEEDED entries: ${needed[*]}"
 for so in "${needed[@]}"; do
@@ -78,7 +78,8 @@ fl_expect_exit 0 "$bin" scan --json "$T/v.img"
 fl_assert_eq "$version" "$(jq -r .version <<<"$FL_OUT")" "JSON version of the packaged binary"
 unit=$T/x/usr/lib/systemd/system/fipsluks-scan.service
 grep -q '^ExecStart=/usr/sbin/fipsluks scan ' "$unit" || fl_fail "the unit does not run /usr/sbin/fipsluks"
-grep -qx 'Environment=FIPSLUKS_TEXTFILE_DIR=/var/lib/node_exporter/textfile_collector' "$unit" &&
-    grep -qx 'ReadWritePaths=-/var/lib/node_exporter/textfile_collector' "$unit" ||
-    fl_fail "the unit does not write RHEL's textfile directory"
+for line in Environment=FIPSLUKS_TEXTFILE_DIR=/var/lib/node_exporter/textfile_collector \
+    ReadWritePaths=-/var/lib/node_exporter/textfile_collector; do
+    grep -qxF "$line" "$unit" || fl_fail "the unit does not write RHEL's textfile directory: no $line"
+done
 echo "ok"
