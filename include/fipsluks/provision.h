@@ -16,6 +16,12 @@
 #define FL_PROVISION_FIPSMODULE_CNF   "/etc/ssl/fipsmodule.cnf"
 #define FL_PROVISION_OPENSSL_CNF      "/etc/ssl/openssl.cnf"
 #define FL_PROVISION_OPENSSL_CNF_FIPS "/etc/ssl/openssl.cnf.fips"
+/** Where a fipsluks system extension goes on Flatcar (Flatcar's sysext documentation): the image in
+ * a directory of its own under /opt/extensions, named with its version and architecture, and a link
+ * to it in /etc/extensions, which systemd-sysext merges at boot. */
+#define FL_PROVISION_SYSEXT_DIR  "/opt/extensions/fipsluks"
+#define FL_PROVISION_SYSEXT_LINK "/etc/extensions/fipsluks.raw"
+#define FL_PROVISION_SYSEXT_ARCH "x86-64"
 
 struct fl_provision_file {
     const char *path;
@@ -62,6 +68,10 @@ struct fl_provision {
     size_t n_units;
     const struct fl_provision_luks *luks; /**< none in fl_provision_fips(): the caller adds them */
     size_t n_luks;
+    /** NULL, or the URL of the fipsluks system extension image (scripts/package/sysext) Ignition
+     * downloads to FL_PROVISION_SYSEXT_DIR/fipsluks-VERSION-x86-64.raw and links from
+     * FL_PROVISION_SYSEXT_LINK. None in fl_provision_fips(): the caller adds it. */
+    const char *sysext_url;
 };
 
 /** The FIPS provisioning description (static data). */
@@ -71,15 +81,22 @@ const struct fl_provision *fl_provision_fips(void);
 const char *fl_provision_openssl_cnf(void);
 
 /**
+ * Where the system extension image of this fipsluks version goes,
+ * FL_PROVISION_SYSEXT_DIR "/fipsluks-" VERSION "-x86-64.raw" (static text).
+ */
+const char *fl_provision_sysext_path(void);
+
+/**
  * @p p as a Butane config (YAML, variant flatcar, version 1.0.0), a new string. Without LUKS volumes a
  * comment says how to add them. A key file that is not a URL is a local file (butane --files-dir).
- * @return 0 or -ENOMEM.
+ * @return 0, -EINVAL (a sysext_url that is not a URL) or -ENOMEM.
  */
 int fl_provision_butane(const struct fl_provision *p, char **ret);
 
 /**
  * @p p as an Ignition config (JSON, spec 3.3.0), a new string.
- * @return 0, -EINVAL (a key file that is not a URL: Ignition cannot read local files) or -ENOMEM.
+ * @return 0, -EINVAL (a key file or a sysext_url that is not a URL: Ignition cannot read local files)
+ * or -ENOMEM.
  */
 int fl_provision_ignition(const struct fl_provision *p, char **ret);
 

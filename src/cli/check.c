@@ -209,7 +209,7 @@ static int print_prometheus(FILE *out, const char *root, const struct fl_checks 
     return fflush(out) == EOF || ferror(out) ? -EIO : 0;
 }
 
-static int emit(const char *format, const struct fl_provision_luks *luks, size_t n_luks)
+static int emit(const char *format, const struct fl_provision_luks *luks, size_t n_luks, const char *sysext)
 {
     struct fl_provision p = *fl_provision_fips();
     char *text = NULL;
@@ -217,6 +217,7 @@ static int emit(const char *format, const struct fl_provision_luks *luks, size_t
 
     p.luks = luks;
     p.n_luks = n_luks;
+    p.sysext_url = sysext;
     if (!strcmp(format, "butane"))
         r = fl_provision_butane(&p, &text);
     else
@@ -235,16 +236,23 @@ static int emit(const char *format, const struct fl_provision_luks *luks, size_t
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : FL_EXIT_OK;
 }
 
-/* Ignition fetches key files; only Butane reads local ones (at transpile time). */
-static int emit_checked(const char *format, const struct fl_provision_luks *luks, size_t n_luks)
+/* Ignition fetches key files; only Butane reads local ones (at transpile time). The system extension
+ * is always downloaded at provisioning, so it is a URL in both. */
+static int emit_checked(const char *format, const struct fl_provision_luks *luks, size_t n_luks,
+                        const char *sysext)
 {
+    if (sysext && !fl_provision_is_url(sysext))
+        return fl_usage_error("check",
+                              "--sysext '%s': give the URL Ignition downloads the image from (https://…, "
+                              "s3://…, tftp://…)",
+                              sysext);
     for (size_t i = 0; i < n_luks; i++)
         if (!strcmp(format, "ignition") && luks[i].key_file && !fl_provision_is_url(luks[i].key_file))
             return fl_usage_error("check",
                                   "--luks %s: Ignition cannot read the local key file '%s': give a URL "
                                   "(https://…, s3://…, data:…), or use --emit butane (butane --files-dir)",
                                   luks[i].name, luks[i].key_file);
-    return emit(format, luks, n_luks);
+    return emit(format, luks, n_luks, sysext);
 }
 
 enum check_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROMETHEUS };
@@ -363,11 +371,15 @@ int verb_check(int argc, const char **argv)
             r = fl_usage_error("check",
                                "--emit prints a config; it takes no --json, --format, --output or --root");
         else
-            r = emit_checked(format, luks, n_luks);
+            r = emit_checked(format, luks, n_luks, fl_arg(&a, FL_OPT_SYSEXT));
         goto out;
     }
     if (n_luks) {
         r = fl_usage_error("check", "--luks goes with --emit");
+        goto out;
+    }
+    if (fl_arg(&a, FL_OPT_SYSEXT)) {
+        r = fl_usage_error("check", "--sysext goes with --emit");
         goto out;
     }
     r = parse_format(fl_arg(&a, FL_OPT_FORMAT), json, &fmt);

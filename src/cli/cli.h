@@ -96,6 +96,7 @@ enum fl_opt {
     FL_OPT_CRYPTTAB, /* migrate */
     FL_OPT_EMIT,
     FL_OPT_LUKS,
+    FL_OPT_SYSEXT,
     FL_OPT_JSON,
     FL_OPT_JSON_LINES,
     FL_OPT_CSV,

@@ -30,7 +30,7 @@ static const struct {
 } verbs[FL_VERB_COUNT] = {
     [FL_VERB_SCAN] = {"scan", "[PATH…]",
                       "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):"},
-    [FL_VERB_CHECK] = {"check", "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]…",
+    [FL_VERB_CHECK] = {"check", "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… [--sysext URL]",
                        NULL},
     [FL_VERB_FORMAT] = {"format", "DEVICE|IMAGE", NULL},
     [FL_VERB_MIGRATE] = {"migrate", "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
@@ -148,6 +148,9 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                      .repeatable = CHECK,
                      .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
                              "field: \\:)"},
+    [FL_OPT_SYSEXT] = {"sysext", 0, FL_ARG_STRING, "URL", FL_GROUP_VERB, CHECK,
+                       .help = "With --emit: install the fipsluks system extension image from URL (Flatcar: "
+                               "/opt/extensions, linked from /etc/extensions)"},
     [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REENCRYPT | REPORT,
                      .help_for = {[FL_VERB_SCAN] = "Write one JSON document (schema in fipsluks-scan(8))",
                                   [FL_VERB_CHECK] = "Write one JSON document (schema in fipsluks-check(8))",

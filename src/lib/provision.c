@@ -164,6 +164,13 @@ out:
     return r;
 }
 
+/* ---- The system extension (Flatcar) ---- */
+
+const char *fl_provision_sysext_path(void)
+{
+    return FL_PROVISION_SYSEXT_DIR "/fipsluks-" FL_VERSION "-" FL_PROVISION_SYSEXT_ARCH ".raw";
+}
+
 /* ---- Butane ---- */
 
 /* @p s as a YAML double-quoted scalar (JSON's escapes, which YAML shares). */
@@ -246,12 +253,34 @@ static void yaml_list(FILE *f, const char *key, const char *const *items)
         fprintf(f, "    - %s\n", items[i]);
 }
 
+/* The image as a file Ignition downloads, and the link systemd-sysext follows (Flatcar's sysext
+ * documentation does both in storage: files and links). */
+static void butane_sysext_file(FILE *f, const struct fl_provision *p)
+{
+    if (!p->sysext_url)
+        return;
+    fprintf(f, "    - path: %s\n      mode: 0644\n      contents:\n        source: ", fl_provision_sysext_path());
+    yaml_quoted(f, p->sysext_url);
+    fputc('\n', f);
+}
+
+static void butane_sysext_link(FILE *f, const struct fl_provision *p)
+{
+    if (!p->sysext_url)
+        return;
+    fprintf(f, "  links:\n    - path: %s\n      target: %s\n      hard: false\n", FL_PROVISION_SYSEXT_LINK,
+            fl_provision_sysext_path());
+}
+
 int fl_provision_butane(const struct fl_provision *p, char **ret)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
+    FILE *f;
 
+    if (p->sysext_url && !fl_provision_is_url(p->sysext_url))
+        return -EINVAL;
+    f = open_memstream(&buf, &len);
     if (!f)
         return -ENOMEM;
     fprintf(f,
@@ -269,7 +298,9 @@ int fl_provision_butane(const struct fl_provision *p, char **ret)
                 p->files[i].path, p->files[i].mode);
         yaml_block(f, p->files[i].contents, 10);
     }
+    butane_sysext_file(f, p);
     butane_luks(f, p);
+    butane_sysext_link(f, p);
     fprintf(f, "systemd:\n  units:\n");
     for (size_t i = 0; i < p->n_units; i++) {
         fprintf(f, "    - name: %s\n      enabled: %s\n      contents: ", p->units[i].name,
@@ -318,7 +349,33 @@ static json_object *string_array(const char *const *items)
     return a;
 }
 
-int fl_provision_ignition(const struct fl_provision *p, char **ret)
+/* The system extension: a file in @p jfiles fetched from @p url, and storage.links in @p storage. */
+static int ignition_sysext(json_object *jfiles, json_object *storage, const char *url)
+{
+    json_object *file = json_object_new_object(), *contents = json_object_new_object();
+    json_object *links = json_object_new_array(), *link = json_object_new_object();
+
+    if (!file || !contents || !links || !link) {
+        json_object_put(file);
+        json_object_put(contents);
+        json_object_put(links);
+        json_object_put(link);
+        return -ENOMEM;
+    }
+    json_object_object_add(file, "path", json_object_new_string(fl_provision_sysext_path()));
+    json_object_object_add(file, "mode", json_object_new_int(0644));
+    json_object_object_add(contents, "source", json_object_new_string(url));
+    json_object_object_add(file, "contents", contents);
+    json_object_array_add(jfiles, file);
+    json_object_object_add(link, "path", json_object_new_string(FL_PROVISION_SYSEXT_LINK));
+    json_object_object_add(link, "target", json_object_new_string(fl_provision_sysext_path()));
+    json_object_object_add(link, "hard", json_object_new_boolean(0));
+    json_object_array_add(links, link);
+    json_object_object_add(storage, "links", links);
+    return 0;
+}
+
+static int ignition(const struct fl_provision *p, char **ret)
 {
     json_object *doc = json_object_new_object(), *ign = json_object_new_object();
     json_object *kargs = json_object_new_object(), *storage = json_object_new_object();
@@ -364,6 +421,12 @@ int fl_provision_ignition(const struct fl_provision *p, char **ret)
         json_object_array_add(jfiles, file);
     }
     json_object_object_add(storage, "files", jfiles);
+    if (p->sysext_url && ignition_sysext(jfiles, storage, p->sysext_url) < 0) {
+        json_object_put(storage);
+        json_object_put(systemd);
+        json_object_put(junits);
+        goto out;
+    }
     if (p->n_luks) {
         json_object *jluks = json_object_new_array();
 
@@ -422,4 +485,11 @@ int fl_provision_ignition(const struct fl_provision *p, char **ret)
 out:
     json_object_put(doc);
     return r;
+}
+
+int fl_provision_ignition(const struct fl_provision *p, char **ret)
+{
+    if (p->sysext_url && !fl_provision_is_url(p->sysext_url))
+        return -EINVAL;
+    return ignition(p, ret);
 }

@@ -193,11 +193,40 @@ static void test_shared_rules(void **state)
     fl_args_free(&a);
 }
 
+/* --sysext URL: check's alone, kept as given; the verbs without it refuse it */
+static void test_sysext(void **state)
+{
+    struct fl_args a;
+
+    assert_string_equal(fl_option_table[FL_OPT_SYSEXT].arg, "URL");
+    assert_int_equal(fl_option_table[FL_OPT_SYSEXT].verbs, FL_V(FL_VERB_CHECK));
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--emit", "butane", "--sysext", "https://example.com/f.raw"), 0);
+    assert_string_equal(fl_arg(&a, FL_OPT_SYSEXT), "https://example.com/f.raw");
+    assert_string_equal(fl_arg(&a, FL_OPT_EMIT), "butane");
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--sysext=s3://b/f.raw"), 0);
+    assert_string_equal(fl_arg(&a, FL_OPT_SYSEXT), "s3://b/f.raw");
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a), 0);
+    assert_null(fl_arg(&a, FL_OPT_SYSEXT));
+    fl_args_free(&a);
+    for (int v = 0; v < FL_VERB_COUNT; v++) {
+        if (v == FL_VERB_CHECK)
+            continue;
+        assert_int_equal(PARSE((enum fl_verb_id)v, &a, "--sysext", "https://example.com/f.raw", "x"), -EINVAL);
+        fl_args_free(&a);
+    }
+    /* an option that needs its URL */
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--sysext"), -EINVAL);
+    fl_args_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_shared_rules),
+        cmocka_unit_test(test_sysext),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

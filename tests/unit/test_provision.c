@@ -185,9 +185,73 @@ static void test_provision_luks(void **state)
     free(butane);
 }
 
+/* --sysext URL: the image downloaded to /opt/extensions/fipsluks/fipsluks-VERSION-x86-64.raw and linked
+ * from /etc/extensions/fipsluks.raw, in both renderings; a local path is refused */
+static void test_provision_sysext(void **state)
+{
+    struct fl_provision p = *fl_provision_fips();
+    const char *path = "/opt/extensions/fipsluks/fipsluks-" FL_VERSION "-x86-64.raw";
+    char expect[512];
+    char *butane = NULL, *ignition = NULL;
+    json_object *doc, *storage, *files, *f, *links, *l;
+    size_t n;
+
+    assert_string_equal(fl_provision_sysext_path(), path);
+    assert_int_equal(fl_provision_butane(&p, &butane), 0);
+    assert_null(strstr(butane, "/opt/extensions"));
+    assert_null(strstr(butane, "links:"));
+    free(butane);
+    assert_int_equal(fl_provision_ignition(&p, &ignition), 0);
+    assert_null(strstr(ignition, "/opt/extensions"));
+    assert_null(strstr(ignition, "\"links\""));
+    free(ignition);
+
+    p.sysext_url = "https://example.com/fipsluks \"x\".raw";
+    assert_int_equal(fl_provision_butane(&p, &butane), 0);
+    snprintf(expect, sizeof(expect),
+             "    - path: %s\n      mode: 0644\n      contents:\n        source: "
+             "\"https://example.com/fipsluks \\\"x\\\".raw\"\n",
+             path);
+    assert_non_null(strstr(butane, expect));
+    snprintf(expect, sizeof(expect),
+             "  links:\n    - path: /etc/extensions/fipsluks.raw\n      target: %s\n      hard: false\n"
+             "systemd:\n",
+             path);
+    assert_non_null(strstr(butane, expect));
+    free(butane);
+
+    assert_int_equal(fl_provision_ignition(&p, &ignition), 0);
+    doc = json_tokener_parse(ignition);
+    assert_non_null(doc);
+    storage = json_object_object_get(doc, "storage");
+    files = json_object_object_get(storage, "files");
+    n = json_object_array_length(files);
+    assert_int_equal(n, fl_provision_fips()->n_files + 1);
+    f = json_object_array_get_idx(files, n - 1);
+    assert_string_equal(json_object_get_string(json_object_object_get(f, "path")), path);
+    assert_int_equal(json_object_get_int(json_object_object_get(f, "mode")), 0644);
+    assert_string_equal(
+        json_object_get_string(json_object_object_get(json_object_object_get(f, "contents"), "source")),
+        p.sysext_url);
+    links = json_object_object_get(storage, "links");
+    assert_int_equal(json_object_array_length(links), 1);
+    l = json_object_array_get_idx(links, 0);
+    assert_string_equal(json_object_get_string(json_object_object_get(l, "path")), "/etc/extensions/fipsluks.raw");
+    assert_string_equal(json_object_get_string(json_object_object_get(l, "target")), path);
+    assert_false(json_object_get_boolean(json_object_object_get(l, "hard")));
+    json_object_put(doc);
+    free(ignition);
+
+    /* Ignition downloads it: a path on the machine running fipsluks means nothing there */
+    p.sysext_url = "/srv/fipsluks.raw";
+    assert_int_equal(fl_provision_butane(&p, &butane), -EINVAL);
+    assert_int_equal(fl_provision_ignition(&p, &ignition), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provision_sysext),
         cmocka_unit_test(test_provision),
         cmocka_unit_test(test_provision_luks_parse),
         cmocka_unit_test(test_provision_luks),
