@@ -169,6 +169,13 @@ int fl_volume_try_key(const struct fl_volume *v, int keyslot, const char *key, s
 /** Release a volume from fl_volume_read(); NULL is allowed. */
 void fl_volume_free(struct fl_volume *v);
 
+/**
+ * The libcryptsetup log callback of library code (crypt_set_log_callback(cd, fl_crypt_log_quiet, NULL)):
+ * nothing is printed, errors come back as return values; debug messages, which libcryptsetup makes only
+ * when the program asked for them, go on to the program's global log callback.
+ */
+void fl_crypt_log_quiet(int level, const char *msg, void *usrptr);
+
 /** A keyslot of @p v by id, or NULL. */
 const struct fl_keyslot *fl_volume_keyslot(const struct fl_volume *v, int id);
 

@@ -45,13 +45,6 @@ struct fl_migration {
     int lock_fd; /* the header device, locked for this migration, or -1 */
 };
 
-static void quiet_log(int level, const char *msg, void *usrptr)
-{
-    /* Errors come back as return values; debug messages (asked for by the program) go on to its log. */
-    if (level == CRYPT_LOG_DEBUG || level == CRYPT_LOG_DEBUG_JSON)
-        crypt_log(NULL, level, msg);
-}
-
 static int reload(struct fl_migration *m)
 {
     struct fl_volume *v;
@@ -85,7 +78,7 @@ int fl_migration_open(const char *path, const char *header, struct fl_migration 
     r = header ? crypt_init_data_device(&m->cd, header, path) : crypt_init(&m->cd, path);
     if (r < 0)
         goto fail;
-    crypt_set_log_callback(m->cd, quiet_log, NULL);
+    crypt_set_log_callback(m->cd, fl_crypt_log_quiet, NULL);
     r = crypt_load(m->cd, CRYPT_LUKS, NULL);
     if (r < 0)
         goto fail;

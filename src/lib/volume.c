@@ -177,7 +177,7 @@ static bool header_copy_changed(const struct header_copy *c)
     return changed;
 }
 
-static void quiet_log(int level, const char *msg, void *usrptr)
+void fl_crypt_log_quiet(int level, const char *msg, void *usrptr)
 {
     /*
      * Library code does not print; a failed load is reported through the return value. Debug
@@ -745,7 +745,7 @@ static int load(struct fl_volume *v, const char *source, unsigned flags, struct 
     r = crypt_init(&cd, copy.path);
     if (r < 0)
         goto out;
-    crypt_set_log_callback(cd, quiet_log, NULL);
+    crypt_set_log_callback(cd, fl_crypt_log_quiet, NULL);
     r = crypt_load(cd, CRYPT_LUKS, NULL);
     if (r < 0) {
         /* It looked like LUKS, but no header copy is usable. */
@@ -999,7 +999,7 @@ int fl_volume_try_key(const struct fl_volume *v, int keyslot, const char *key, s
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
     r = crypt_init(&cd, proc);
     if (r >= 0) {
-        crypt_set_log_callback(cd, quiet_log, NULL);
+        crypt_set_log_callback(cd, fl_crypt_log_quiet, NULL);
         r = crypt_load(cd, CRYPT_LUKS, NULL);
     }
     if (r >= 0) {

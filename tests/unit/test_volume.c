@@ -305,6 +305,28 @@ static void test_source_opened_ahead(void **state)
     fl_volume_source_close(&src); /* closing twice is harmless */
 }
 
+static int logged_level = -1;
+
+static void capture(int level, const char *msg, void *usrptr)
+{
+    (void)msg;
+    (void)usrptr;
+    logged_level = level;
+}
+
+/* Library code prints nothing of libcryptsetup's: errors come back as values, debug goes on. */
+static void test_log_quiet(void **state)
+{
+    (void)state;
+    crypt_set_log_callback(NULL, capture, NULL);
+    fl_crypt_log_quiet(CRYPT_LOG_ERROR, "an error", NULL);
+    fl_crypt_log_quiet(CRYPT_LOG_NORMAL, "a message", NULL);
+    assert_int_equal(logged_level, -1);
+    fl_crypt_log_quiet(CRYPT_LOG_DEBUG, "a debug line", NULL);
+    assert_int_equal(logged_level, CRYPT_LOG_DEBUG);
+    crypt_set_log_callback(NULL, NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_detached_header),
         cmocka_unit_test(test_read_refuses_special_files),
         cmocka_unit_test(test_source_opened_ahead),
+        cmocka_unit_test(test_log_quiet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
