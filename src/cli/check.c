@@ -287,7 +287,7 @@ static int report(const char *root, enum check_format fmt, const char *output)
 
     r = fl_host_check_all(root, &checks);
     if (r < 0) {
-        fl_log_error(r, "check failed");
+        fl_log_error_errno(r, "check failed: %m");
         goto out;
     }
     for (size_t i = 0; i < checks.n; i++)
@@ -317,7 +317,7 @@ static int report(const char *root, enum check_format fmt, const char *output)
         if (output)
             fl_log_error_errno(r, "cannot write '%s': %m", output);
         else
-            fl_log_error(r, "cannot write the report");
+            fl_log_error_errno(r, "cannot write the report: %m");
         goto out;
     }
     r = count[FL_CHECK_FAIL] ? FL_EXIT_INCOMPATIBLE : FL_EXIT_OK;

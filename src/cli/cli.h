@@ -231,8 +231,6 @@ int fl_ask(const char *question, char *buf, size_t size);
  * Log once, where the error is handled; the exit code comes from fl_exit_code(r).
  */
 int fl_log_error_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* "fipsluks: …" on standard error, escaped as fl_log_error_errno(); with @p err < 0 append ": <strerror>". */
-void fl_log_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "fipsluks: warning: …" on standard error, escaped. */
 void fl_log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -110,15 +110,12 @@ static int check_target(const struct format_opts *o, const struct fl_format_targ
         fprintf(stderr, " is not empty; libblkid finds %zu signature%s:\n", sigs.n, sigs.n == 1 ? "" : "s");
         for (size_t i = 0; i < sigs.n; i++)
             print_signature(&sigs.items[i]);
-        if (!o->force) {
-            fprintf(stderr,
-                    "fipsluks: refusing to destroy %s; check the target, then add --force to format "
-                    "it anyway\n",
-                    sigs.n == 1 ? "it" : "them");
-            r = -EEXIST;
-        } else {
-            fprintf(stderr, "fipsluks: --force: %s will be destroyed\n", sigs.n == 1 ? "it" : "they");
-        }
+        if (!o->force)
+            r = fl_log_error_errno(-EEXIST, "refusing to destroy %s; check the target, then add --force to format "
+                                            "it anyway",
+                                   sigs.n == 1 ? "it" : "them");
+        else
+            fl_log_warning("--force: %s will be destroyed", sigs.n == 1 ? "it" : "they");
     }
     fl_signatures_clear(&sigs);
     return r < 0 ? r : 0;
@@ -423,10 +420,8 @@ int verb_format(int argc, const char **argv)
         enum fl_opt opt = fl_option_by_name(option);
         const char *value = opt < FL_OPT_COUNT ? fl_arg(&a, opt) : NULL;
 
-        fprintf(stderr, "fipsluks %s: --%s '", VERB, option);
-        fl_fputs_escaped(value ? value : "(default)", stderr);
-        fprintf(stderr, "' refused: %s\nNothing was written.\n", why);
-        r = -EINVAL;
+        r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB, option,
+                               value ? value : "(default)", why);
         goto out;
     }
     r = run_format(&o);

@@ -22,13 +22,9 @@
 
 static char last_error[512];
 
-/*
- * @p prefix, then @p fmt escaped (with errno set to -@p err for %m), then ": strerror(-@p err)" when
- * @p append and @p err < 0, then a newline. errno is left as it was.
- */
-static void vlog(const char *prefix, int err, bool append, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
-static void vlog(const char *prefix, int err, bool append, const char *fmt, va_list ap)
+/* @p prefix, then @p fmt escaped (with errno set to -@p err for %m), then a newline. errno is left as it was. */
+static void vlog(const char *prefix, int err, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vlog(const char *prefix, int err, const char *fmt, va_list ap)
 {
     int saved = errno;
 
@@ -36,8 +32,6 @@ static void vlog(const char *prefix, int err, bool append, const char *fmt, va_l
     errno = err < 0 ? -err : saved;
     if (fl_vfprintf_escaped(stderr, fmt, ap) < 0)
         fl_fputs_escaped(fmt, stderr); /* out of memory: the words at least */
-    if (append && err < 0)
-        fprintf(stderr, ": %s", strerror(-err));
     fputc('\n', stderr);
     errno = saved;
 }
@@ -47,18 +41,9 @@ int fl_log_error_errno(int r, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vlog("fipsluks: ", r, false, fmt, ap);
+    vlog("fipsluks: ", r, fmt, ap);
     va_end(ap);
     return r;
-}
-
-void fl_log_error(int err, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vlog("fipsluks: ", err, true, fmt, ap);
-    va_end(ap);
 }
 
 void fl_log_warning(const char *fmt, ...)
@@ -66,7 +51,7 @@ void fl_log_warning(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vlog("fipsluks: warning: ", 0, false, fmt, ap);
+    vlog("fipsluks: warning: ", 0, fmt, ap);
     va_end(ap);
 }
 

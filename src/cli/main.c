@@ -51,7 +51,7 @@ static int run_verb(const struct fl_verb *verb, int argc, const char **argv)
     int r;
 
     if (!vargv) {
-        fl_log_error(-ENOMEM, "cannot start");
+        fl_log_error_errno(-ENOMEM, "cannot start: %m");
         return FL_EXIT_NOMEM;
     }
     snprintf(name, sizeof(name), "fipsluks %s", verb->name);
@@ -101,9 +101,9 @@ int main(int argc, const char **argv)
         verb = find_verb(argv[2]);
         if (!verb || argc > 3) {
             if (argc > 3)
-                fl_log_error(0, "help takes one VERB; try 'fipsluks --help'");
+                fl_log_error_errno(0, "help takes one VERB; try 'fipsluks --help'");
             else
-                fl_log_error(0, "unknown verb '%s'; try 'fipsluks --help'", argv[2]);
+                fl_log_error_errno(0, "unknown verb '%s'; try 'fipsluks --help'", argv[2]);
             return FL_EXIT_USAGE;
         }
         return run_verb(verb, 2, help_argv);
@@ -116,6 +116,6 @@ int main(int argc, const char **argv)
     if (verb)
         return run_verb(verb, argc - 1, argv + 1);
 
-    fl_log_error(0, "unknown verb '%s'; try 'fipsluks --help'", argv[1]);
+    fl_log_error_errno(0, "unknown verb '%s'; try 'fipsluks --help'", argv[1]);
     return FL_EXIT_USAGE;
 }

@@ -617,7 +617,7 @@ static int explain_error(struct run *run, int r)
     case EUCLEAN:
         for (size_t i = 0; i < res->n_journals; i++)
             if (res->journals[i].problem[0])
-                fl_log_error(0, "journal token %d in '%s' does not fit the header: %s", res->journals[i].token,
+                fl_log_error_errno(0, "journal token %d in '%s' does not fit the header: %s", res->journals[i].token,
                              what, res->journals[i].problem);
         return fail(run, r, "nothing was changed. Inspect the journal with 'cryptsetup token export --token-id N "
                             "%s'; if no migration of yours is pending, check that every keyslot opens, then remove "
@@ -661,10 +661,10 @@ static int explain_luks1(struct run *run)
     bool hash_ok = v->hash_spec && fl_policy_hash(v->hash_spec) != FL_NOT_APPROVED;
 
     if (hash_ok)
-        fl_log_error(0, "'%s' is LUKS1: 'fipsluks migrate --convert-luks1' converts it to LUKS2 (after a header "
+        fl_log_error_errno(0, "'%s' is LUKS1: 'fipsluks migrate --convert-luks1' converts it to LUKS2 (after a header "
                         "backup) and then its keyslots; nothing was changed", run->o.path);
     else
-        fl_log_error(0, "'%s' is LUKS1 with the header hash %s, which every keyslot and the volume-key digest use: "
+        fl_log_error_errno(0, "'%s' is LUKS1 with the header hash %s, which every keyslot and the volume-key digest use: "
                         "only re-encryption fixes the digest. 'fipsluks reencrypt %s' does all of it in one run; "
                         "nothing was changed", run->o.path, v->hash_spec ? v->hash_spec : "?", run->o.path);
     return 0;
@@ -863,7 +863,7 @@ static int skip_entry(struct run *run, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(run->error, sizeof(run->error), fmt, ap);
     va_end(ap);
-    fl_log_error(0, "%s", run->error);
+    fl_log_error_errno(0, "%s", run->error);
     if (run->o.json) {
         json_object *doc = json_report(run, &(struct fl_findings){0}, NULL, 0, code, false);
         int r = fl_json_print(doc, false);

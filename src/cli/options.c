@@ -412,12 +412,12 @@ int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct f
     if (ret->popt)
         ret->ctx = popt_context(name, argc, argv, ret->popt, verbs[verb].args);
     if (!ret->ctx) {
-        fl_log_error(-ENOMEM, "cannot parse the options");
+        fl_log_error_errno(-ENOMEM, "cannot parse the options: %m");
         return -ENOMEM;
     }
     r = collect(ret, &rc);
     if (r < 0) {
-        fl_log_error(r, "cannot parse the options");
+        fl_log_error_errno(r, "cannot parse the options: %m");
         return r;
     }
     /* as popt set them while it parsed: a -v before a bad option still gets its status line */

@@ -153,15 +153,15 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
 static int confirm_drop(void *userdata, const int *ids, size_t n)
 {
     struct run *run = userdata;
+    char list[32 * 4] = "";
+    size_t len = 0;
     int r;
 
-    fprintf(stderr, "fipsluks: no secret was given for keyslot%s", n == 1 ? "" : "s");
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s %d", i ? "," : "", ids[i]);
-    fprintf(stderr,
-            ": %s dropped when the reencryption finishes (its secret will no longer open the "
-            "volume)\n",
-            n == 1 ? "it would be" : "they would be");
+    for (size_t i = 0; i < n && len < sizeof(list); i++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s %d", i ? "," : "", ids[i]);
+    fl_log_warning("no secret was given for keyslot%s%s: %s dropped when the reencryption finishes (its secret "
+                   "will no longer open the volume)",
+                   n == 1 ? "" : "s", list, n == 1 ? "it would be" : "they would be");
     run->drop_refused = true;
     if (run->o.batch) {
         run->not_confirmed = "--batch never drops keyslots";

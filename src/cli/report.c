@@ -632,26 +632,23 @@ int verb_report(int argc, const char **argv)
     if (r >= 0)
         r = fl_fleet_finish(fleet, now, max_age);
     if (r < 0) {
-        fl_log_error(r, "report failed");
+        fl_log_error_errno(r, "report failed: %m");
         goto out;
     }
+    /* input errors are warnings: the report goes on without what they are about */
     for (size_t i = 0; i < fl_fleet_n_errors(fleet); i++) {
         const struct fl_fleet_error *e = fl_fleet_error(fleet, i);
-        fprintf(stderr, "fipsluks report: ");
-        fl_fputs_escaped(e->source, stderr);
         if (e->line)
-            fprintf(stderr, ":%lu", e->line);
-        fprintf(stderr, ": ");
-        fl_fputs_escaped(e->message, stderr);
-        fprintf(stderr, e->line ? " (skipped)\n" : "\n");
+            fl_log_warning("%s:%lu: %s (skipped)", e->source, e->line, e->message);
+        else
+            fl_log_warning("%s: %s", e->source, e->message);
     }
     if (fl_fleet_n_errors_total(fleet) > fl_fleet_n_errors(fleet))
-        fprintf(stderr, "fipsluks report: %zu more input errors not shown\n",
-                fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
+        fl_log_warning("%zu more input errors not shown", fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
 
     r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age);
     if (r < 0)
-        fl_log_error(r, "cannot write the report");
+        fl_log_error_errno(r, "cannot write the report: %m");
     else
         r = unreadable                                ? FL_EXIT_DEVICE
             : fl_fleet_summary(fleet)->needing_action ? FL_EXIT_INCOMPATIBLE

@@ -150,10 +150,10 @@ static void test_log_error_errno(void **state)
     assert_int_equal(fl_log_error_errno(-ECANCELED, "not confirmed; nothing was written"), -ECANCELED);
     assert_string_equal(captured(), "fipsluks: not confirmed; nothing was written\n");
 
-    /* the older helpers escape too, and append strerror only for an error */
+    /* with no error, a plain message; warnings escape too */
     capture();
-    fl_log_error(-EACCES, "cannot open '%s'", "a\nb");
-    fl_log_error(0, "plain '%s'", "\r");
+    fl_log_error_errno(-EACCES, "cannot open '%s': %m", "a\nb");
+    fl_log_error_errno(0, "plain '%s'", "\r");
     fl_log_warning("key file '%s' can be read by other users", "\033]0;x\a");
     assert_string_equal(captured(), "fipsluks: cannot open 'a\\x0ab': Permission denied\n"
                                     "fipsluks: plain '\\x0d'\n"
