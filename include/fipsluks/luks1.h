@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fipsluks/backup.h"
 #include "fipsluks/migrate.h"
 
 /** What fl_luks1_convert() or fl_luks1_recover() did, for messages. */
@@ -58,7 +59,7 @@ int fl_luks1_convert(const char *path, const char *header, const char *backup, c
  * @return 0; -EPERM with the index of the first secret that opens none in @p ret_failed; -EMEDIUMTYPE
  *         when the header does not load as LUKS1; or libcryptsetup's -errno.
  */
-int fl_luks1_check_secrets(const char *path, const char *header, const struct fl_migrate_secret *secrets,
+int fl_luks1_check_secrets(const char *path, const char *header, const struct fl_secret_offer *secrets,
                            size_t n_secrets, int *ret_failed);
 
 /**
@@ -80,7 +81,7 @@ int fl_luks1_check_secrets(const char *path, const char *header, const struct fl
  *         cryptsetup luksHeaderRestore command; -EBUSY (in use, @p res->why); -EIO and other -errno
  *         when writing it back failed (@p res->wrote, @p res->why); -ENOMEM.
  */
-int fl_luks1_recover(const char *path, const char *header, const struct fl_migrate_secret *secrets,
+int fl_luks1_recover(const char *path, const char *header, const struct fl_secret_offer *secrets,
                      size_t n_secrets, const char *backup, const char *backup_dir,
                      struct fl_luks1_result *res);
 

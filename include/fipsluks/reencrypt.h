@@ -144,7 +144,7 @@ struct fl_reencrypt_result {
  *         -EEXIST (backup file exists), -EMEDIUMTYPE/-EUCLEAN/-ENOENT/-EACCES (as fl_volume_read()),
  *         -EIO, -ENOMEM, or libcryptsetup's errno.
  */
-int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_migrate_secret *secrets,
+int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_secret_offer *secrets,
                  size_t n_secrets, const struct fl_reencrypt_ops *ops, struct fl_reencrypt_result *res);
 
 /**

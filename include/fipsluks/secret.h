@@ -57,4 +57,11 @@ int fl_secret_equal(const struct fl_secret *a, const struct fl_secret *b);
 /** Wipe and release; NULL is allowed. */
 void fl_secret_free(struct fl_secret *s);
 
+/** A secret offered to a verb's protocol (fl_migrate(), fl_reencrypt(), the LUKS1 conversion) and what became of it. */
+struct fl_secret_offer {
+    const struct fl_secret *secret;
+    const char *source; /**< for messages: "key file 'x'", "standard input", "the terminal" */
+    int keyslot;        /**< out: the keyslot it opens (-1: none tried yet / none) */
+};
+
 #endif

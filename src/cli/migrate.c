@@ -36,7 +36,7 @@ struct opts {
 struct run {
     struct opts o;
     struct fl_migration *m;
-    struct fl_migrate_secret secrets[FL_MAX_KEYSLOTS];
+    struct fl_secret_offer secrets[FL_MAX_KEYSLOTS];
     struct fl_secret *owned[FL_MAX_KEYSLOTS]; /* the same secrets, to free */
     char *sources[FL_MAX_KEYSLOTS]; /* "key file 'x'" for each of secrets[] */
     size_t n_secrets;
@@ -912,7 +912,7 @@ static int migrate_entry(const struct opts *o, const struct fl_crypttab *ct, con
         fl_secret_free(run.owned[0]);
         return -ENOMEM;
     }
-    run.secrets[0] = (struct fl_migrate_secret){.secret = run.owned[0], .source = run.sources[0], .keyslot = -1};
+    run.secrets[0] = (struct fl_secret_offer){.secret = run.owned[0], .source = run.sources[0], .keyslot = -1};
     run.n_secrets = 1;
     run.o.key_slot = e->key_slot;
     run.o.batch = true;

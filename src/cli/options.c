@@ -13,9 +13,9 @@
 
 #include <libcryptsetup.h>
 
+#include "fipsluks/backup.h"
 #include "fipsluks/jobs.h"
 #include "fipsluks/kdf.h"
-#include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
 #include "fipsluks/secret.h"
 #include "fipsluks/util.h"

@@ -34,7 +34,7 @@ struct opts {
 
 struct run {
     struct opts o;
-    struct fl_migrate_secret secrets[FL_MAX_KEYSLOTS];
+    struct fl_secret_offer secrets[FL_MAX_KEYSLOTS];
     struct fl_secret *owned[FL_MAX_KEYSLOTS];
     size_t n_secrets;
     struct fl_reencrypt_result res;

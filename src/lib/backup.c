@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fipsluks/migrate.h"
+#include "fipsluks/backup.h"
 #include "util.h"
 
 #define COPY_CHUNK (1024 * 1024)

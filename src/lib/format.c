@@ -37,10 +37,10 @@
 #include <libcryptsetup.h>
 #include <openssl/rand.h>
 
+#include "fipsluks/backup.h"
 #include "fipsluks/array.h"
 #include "fipsluks/format.h"
 #include "fipsluks/kdf.h"
-#include "fipsluks/migrate.h" /* fl_uuid_valid() */
 #include "fipsluks/secret.h"
 #include "format-target.h"
 #include "luks-disk.h"

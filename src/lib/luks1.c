@@ -37,9 +37,9 @@
 
 #include <libcryptsetup.h>
 
+#include "fipsluks/backup.h"
 #include "fipsluks/format.h"
 #include "fipsluks/luks1.h"
-#include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
 #include "fipsluks/util.h"
 #include "fipsluks/volume.h"
@@ -97,7 +97,7 @@ static int header_bytes(struct crypt_device *cd, int fd, uint64_t *ret)
     return 0;
 }
 
-int fl_luks1_check_secrets(const char *path, const char *header, const struct fl_migrate_secret *secrets,
+int fl_luks1_check_secrets(const char *path, const char *header, const struct fl_secret_offer *secrets,
                            size_t n_secrets, int *ret_failed)
 {
     struct crypt_device *cd = NULL;
@@ -319,7 +319,7 @@ static enum match match_backup(const struct found *f, struct crypt_device *cd, c
  * none of its keyslots, or -1 (checked before anything is written: migrate and reencrypt refuse a given
  * secret that opens nothing, and they would only do so after the backup was put back).
  */
-static int secret_opening(struct crypt_device *cd, const struct fl_migrate_secret *secrets, size_t n,
+static int secret_opening(struct crypt_device *cd, const struct fl_secret_offer *secrets, size_t n,
                           int *ret_stray)
 {
     int first = -1;
@@ -338,7 +338,7 @@ static int secret_opening(struct crypt_device *cd, const struct fl_migrate_secre
     return first;
 }
 
-static const char *source_of(const struct fl_migrate_secret *s)
+static const char *source_of(const struct fl_secret_offer *s)
 {
     return s->source ? s->source : "a given secret";
 }
@@ -422,7 +422,7 @@ static int put_back(const struct found *f, const struct candidate *c, const unsi
     return 1;
 }
 
-int fl_luks1_recover(const char *path, const char *header, const struct fl_migrate_secret *secrets,
+int fl_luks1_recover(const char *path, const char *header, const struct fl_secret_offer *secrets,
                      size_t n_secrets, const char *backup, const char *backup_dir,
                      struct fl_luks1_result *res)
 {

@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 #include <libcryptsetup.h>
 
+#include "fipsluks/backup.h"
 #include "fipsluks/fips.h"
 #include "fipsluks/kdf.h"
 #include "fipsluks/migrate.h"
@@ -242,7 +243,7 @@ struct run {
     const struct fl_migrate_options *o;
     const struct fl_migrate_ops *ops;
     struct fl_migrate_result *res;
-    struct fl_migrate_secret *offered;
+    struct fl_secret_offer *offered;
     size_t n_offered;
     struct fl_secret *typed[MAX_KEYS]; /* secrets asked for, owned; index n_offered + i */
     size_t n_typed;
@@ -1003,7 +1004,7 @@ static int run_migration(struct run *run)
     return 0;
 }
 
-int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options, struct fl_migrate_secret *secrets,
+int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options, struct fl_secret_offer *secrets,
                size_t n_secrets, const struct fl_migrate_ops *ops, struct fl_migrate_result *res)
 {
     struct run run = {

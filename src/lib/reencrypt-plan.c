@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "fipsluks/migrate.h"
+#include "fipsluks/backup.h"
 #include "reencrypt-plan.h"
 #include "target.h"
 

@@ -23,6 +23,7 @@
 #include <libcryptsetup.h>
 #include <openssl/evp.h>
 
+#include "fipsluks/backup.h"
 #include "fipsluks/format.h"
 #include "fipsluks/luks1.h"
 #include "fipsluks/policy.h"
@@ -42,7 +43,7 @@ struct run {
     const struct fl_reencrypt_options *o;
     const struct fl_reencrypt_ops *ops;
     struct fl_reencrypt_result *res;
-    struct fl_migrate_secret *secrets;
+    struct fl_secret_offer *secrets;
     size_t n_secrets;
     struct crypt_device *cd;
     struct fl_volume *v;
@@ -1228,7 +1229,7 @@ static int reencrypt(struct run *run)
     return conclude(run);
 }
 
-int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_migrate_secret *secrets,
+int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_secret_offer *secrets,
                  size_t n_secrets, const struct fl_reencrypt_ops *ops, struct fl_reencrypt_result *res)
 {
     struct run run = {

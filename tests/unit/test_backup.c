@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <libcryptsetup.h>
 
-#include "fipsluks/migrate.h"
+#include "fipsluks/backup.h"
 #include "fixture.h"
 
 static char dir[] = "/tmp/fl-test-backup.XXXXXX";

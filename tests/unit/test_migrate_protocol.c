@@ -220,7 +220,7 @@ static struct state look(void)
 static int migrate(struct fl_migrate_result *res)
 {
     struct fl_migrate_options o = {.hash = "sha256", .iterations = 1000, .keyslot = -1, .backup_dir = backups};
-    struct fl_migrate_secret sec = {.source = "the test"};
+    struct fl_secret_offer sec = {.source = "the test"};
     struct fl_migration *m = NULL;
     struct fl_secret *s = NULL;
     int r;

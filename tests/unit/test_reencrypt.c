@@ -150,7 +150,7 @@ static void test_reencrypt_run(void **state)
 {
     unsigned char key[64], buf[512];
     struct fl_secret *zero = NULL;
-    struct fl_migrate_secret secrets[1];
+    struct fl_secret_offer secrets[1];
     struct fl_reencrypt_ops ops = {0};
     struct fl_reencrypt_result res;
     struct fl_reencrypt_options o = options();
@@ -180,7 +180,7 @@ static void test_reencrypt_run(void **state)
 
     /* keyslot 1 has no secret: confirmed to be dropped */
     assert_int_equal(fl_secret_new("zero", 4, &zero), 0);
-    secrets[0] = (struct fl_migrate_secret){.secret = zero, .source = "unit", .keyslot = -1};
+    secrets[0] = (struct fl_secret_offer){.secret = zero, .source = "unit", .keyslot = -1};
     ops.userdata = &dropped;
     ops.confirm_drop = confirm;
     r = fl_reencrypt(img, &o, secrets, 1, &ops, &res);
@@ -241,7 +241,7 @@ static void test_reencrypt_run(void **state)
 static void test_reencrypt_refused(void **state)
 {
     struct fl_secret *wrong = NULL, *zero = NULL;
-    struct fl_migrate_secret secrets[1];
+    struct fl_secret_offer secrets[1];
     struct fl_reencrypt_result res;
     struct fl_reencrypt_options o = options();
     unsigned char *before, *after;
@@ -250,14 +250,14 @@ static void test_reencrypt_refused(void **state)
     before = image_bytes();
     /* a secret that opens no keyslot */
     assert_int_equal(fl_secret_new("wrong", 5, &wrong), 0);
-    secrets[0] = (struct fl_migrate_secret){.secret = wrong, .source = "unit", .keyslot = -1};
+    secrets[0] = (struct fl_secret_offer){.secret = wrong, .source = "unit", .keyslot = -1};
     assert_int_equal(fl_reencrypt(img, &o, secrets, 1, NULL, &res), -EPERM);
     assert_int_equal(res.failed_secret, 0);
     assert_false(res.wrote);
     assert_string_equal(res.backup, "");
     /* keyslot 1 would be dropped, and nothing confirms it */
     assert_int_equal(fl_secret_new("zero", 4, &zero), 0);
-    secrets[0] = (struct fl_migrate_secret){.secret = zero, .source = "unit", .keyslot = -1};
+    secrets[0] = (struct fl_secret_offer){.secret = zero, .source = "unit", .keyslot = -1};
     assert_int_equal(fl_reencrypt(img, &o, secrets, 1, NULL, &res), -ECANCELED);
     assert_false(res.wrote);
     /* no secret at all */
@@ -282,7 +282,7 @@ static int not_confirmed(void *userdata, const struct fl_reencrypt_result *plan)
 static void test_reencrypt_plan(void **state)
 {
     struct fl_secret *zero = NULL, *one = NULL;
-    struct fl_migrate_secret secrets[2];
+    struct fl_secret_offer secrets[2];
     struct fl_reencrypt_result res, seen;
     struct fl_reencrypt_options o = options();
     struct fl_reencrypt_ops ops = {.userdata = &seen, .confirm = not_confirmed};
@@ -293,8 +293,8 @@ static void test_reencrypt_plan(void **state)
     before = image_bytes();
     assert_int_equal(fl_secret_new("one", 3, &one), 0);
     assert_int_equal(fl_secret_new("zero", 4, &zero), 0);
-    secrets[0] = (struct fl_migrate_secret){.secret = one, .source = "one", .keyslot = -1};
-    secrets[1] = (struct fl_migrate_secret){.secret = zero, .source = "zero", .keyslot = -1};
+    secrets[0] = (struct fl_secret_offer){.secret = one, .source = "one", .keyslot = -1};
+    secrets[1] = (struct fl_secret_offer){.secret = zero, .source = "zero", .keyslot = -1};
     o.dry_run = true;
     assert_int_equal(fl_reencrypt(img, &o, secrets, 2, NULL, &res), 0);
     assert_false(res.wrote);
