@@ -611,12 +611,15 @@ static int typed_array(struct parser *ps, enum fl_jtype *dst, element_fn fn, voi
 
 /* ---- the members report reads ---- */
 
-static int grow(struct parser *ps, void *arr, size_t *allocated, size_t n, size_t size)
+/* Append @p item (of @p size bytes) to the vector @p arr of *@p n elements. */
+static int push(struct parser *ps, void *arr, size_t *allocated, size_t *n, size_t size, const void *item)
 {
-    if (fl_array_grow(arr, allocated, n + 1, size) < 0) {
+    if (fl_array_grow(arr, allocated, *n + 1, size) < 0) {
         ps->nomem = true;
         return bad(ps, "out of memory");
     }
+    memcpy(*(char **)arr + *n * size, item, size);
+    (*n)++;
     return P_OK;
 }
 
@@ -672,12 +675,7 @@ static int keyslot_element(struct parser *ps, void *ctx)
 
     (void)ctx;
     r = typed_object(ps, &ks.type, keyslot_member, &ks);
-    if (r)
-        return r;
-    if ((r = grow(ps, &rd->keyslots, &rd->allocated_keyslots, rd->n_keyslots, sizeof(*rd->keyslots))))
-        return r;
-    rd->keyslots[rd->n_keyslots++] = ks;
-    return P_OK;
+    return r ? r : push(ps, &rd->keyslots, &rd->allocated_keyslots, &rd->n_keyslots, sizeof(ks), &ks);
 }
 
 static int finding_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
@@ -703,12 +701,7 @@ static int finding_element(struct parser *ps, void *ctx)
 
     (void)ctx;
     r = typed_object(ps, &f.type, finding_member, &f);
-    if (r)
-        return r;
-    if ((r = grow(ps, &rd->findings, &rd->allocated_findings, rd->n_findings, sizeof(*rd->findings))))
-        return r;
-    rd->findings[rd->n_findings++] = f;
-    return P_OK;
+    return r ? r : push(ps, &rd->findings, &rd->allocated_findings, &rd->n_findings, sizeof(f), &f);
 }
 
 static int segment_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
@@ -826,6 +819,7 @@ static int volume_element(struct parser *ps, void *ctx)
 {
     struct fl_rec_reader *rd = ps->rd;
     struct volume_ctx vc = {0};
+    size_t n;
     int r;
 
     (void)ctx;
@@ -836,12 +830,9 @@ static int volume_element(struct parser *ps, void *ctx)
         return r;
     vc.v.n_findings = vc.v.findings == FL_J_ARRAY ? vc.findings_end - vc.b.finding0 : 0;
     vc.v.n_keyslots = vc.v.keyslots == FL_J_ARRAY ? vc.keyslots_end - vc.b.keyslot0 : 0;
-    if ((r = grow(ps, &rd->volumes, &rd->allocated_volumes, rd->n_volumes, sizeof(*rd->volumes))) ||
-        (r = grow(ps, &rd->builds, &rd->allocated_builds, rd->n_volumes, sizeof(*rd->builds))))
-        return r;
-    rd->volumes[rd->n_volumes] = vc.v;
-    rd->builds[rd->n_volumes++] = vc.b;
-    return P_OK;
+    n = rd->n_volumes; /* the two vectors are parallel: each push counts from the same n */
+    r = push(ps, &rd->builds, &rd->allocated_builds, &n, sizeof(vc.b), &vc.b);
+    return r ? r : push(ps, &rd->volumes, &rd->allocated_volumes, &rd->n_volumes, sizeof(vc.v), &vc.v);
 }
 
 static int host_member(struct parser *ps, const char *key, size_t keylen, void *ctx)

@@ -6,16 +6,11 @@
 # cryptsetup and check --root / run; purged again, leaving no file behind.
 # Builds in $T only (FL_PACKAGE_DIR); the source tree is read, never written.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/package.sh"
 
 [[ $(id -u) == 0 ]] || fl_skip "needs root (chroot)"
-for tool in dpkg-buildpackage dh lintian debootstrap cryptsetup zstd; do
-    command -v "$tool" >/dev/null || fl_skip "no $tool (scripts/setup installs it)"
-done
-git -C "$FL_SOURCE_DIR" rev-parse --git-dir >/dev/null 2>&1 || fl_skip "not a git checkout"
+fl_package_needs dpkg-buildpackage dh lintian debootstrap cryptsetup zstd
 build=$FL_SOURCE_DIR/scripts/package/deb/build
-version=$(sed -nE 's/^project\(fipsluks VERSION ([0-9.]+)[ )].*/\1/p' "$FL_SOURCE_DIR/CMakeLists.txt")
-[[ -n $version ]] || fl_fail "no version in CMakeLists.txt"
-before_src=$(git -C "$FL_SOURCE_DIR" status --porcelain --ignored=no)
 
 # The libraries the binary links, by their Debian 12 packages (dpkg-shlibdeps must name each in Depends)
 libs=(libc6 libcryptsetup12 libssl3 libjson-c5 libpopt0 libblkid1)

@@ -7,15 +7,10 @@
 # fipsluks check --emit butane|ignition --sysext URL, which installs that image as Flatcar documents.
 # Builds in $T only (FL_PACKAGE_DIR); the source tree is read, never written.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/package.sh"
 
-for tool in mksquashfs unsquashfs readelf cmake cryptsetup jq; do
-    command -v "$tool" >/dev/null || fl_skip "no $tool (scripts/setup installs it)"
-done
-git -C "$FL_SOURCE_DIR" rev-parse --git-dir >/dev/null 2>&1 || fl_skip "not a git checkout"
+fl_package_needs mksquashfs unsquashfs readelf cmake cryptsetup jq
 build=$FL_SOURCE_DIR/scripts/package/sysext/build
-version=$(sed -nE 's/^project\(fipsluks VERSION ([0-9.]+)[ )].*/\1/p' "$FL_SOURCE_DIR/CMakeLists.txt")
-[[ -n $version ]] || fl_fail "no version in CMakeLists.txt"
-before_src=$(git -C "$FL_SOURCE_DIR" status --porcelain --ignored=no)
 
 # --- two builds, one set of bytes --------------------------------------------------------------------
 start=$SECONDS

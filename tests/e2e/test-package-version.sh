@@ -5,13 +5,9 @@
 # the .rpm and the .raw) read the same. The package tests check the built packages agree with it.
 # Builds in $T only; the source tree is read, never written.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/package.sh"
 
-for tool in cmake git cryptsetup jq; do
-    command -v "$tool" >/dev/null || fl_skip "no $tool"
-done
-git -C "$FL_SOURCE_DIR" rev-parse --git-dir >/dev/null 2>&1 || fl_skip "not a git checkout"
-version=$(sed -nE 's/^project\(fipsluks VERSION ([0-9.]+)[ )].*/\1/p' "$FL_SOURCE_DIR/CMakeLists.txt")
-[[ -n $version ]] || fl_fail "no version in CMakeLists.txt"
+fl_package_needs cmake git cryptsetup jq
 
 # the packaging scripts read this checkout's version
 fl_assert_eq "$version" "$(bash -c '. "$1/scripts/package/lib.sh"; echo "$version"' _ "$FL_SOURCE_DIR")" \
