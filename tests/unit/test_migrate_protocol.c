@@ -93,56 +93,41 @@ static void write_call(bool after)
         _exit(CRASHED);
 }
 
+/* A wrapped write call: a crash may come before it or after it returned. */
+#define WRITE_CALL(real_call)                                                                                \
+    do {                                                                                                     \
+        int r_;                                                                                              \
+        write_call(false);                                                                                   \
+        r_ = real_call;                                                                                      \
+        write_call(true);                                                                                    \
+        return r_;                                                                                           \
+    } while (0)
+
 int __wrap_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
                                            size_t volume_key_size, const char *passphrase, size_t passphrase_size)
 {
-    int r;
-
-    write_call(false);
-    r = __real_crypt_keyslot_add_by_volume_key(cd, keyslot, volume_key, volume_key_size, passphrase,
-                                               passphrase_size);
-    write_call(true);
-    return r;
+    WRITE_CALL(__real_crypt_keyslot_add_by_volume_key(cd, keyslot, volume_key, volume_key_size, passphrase,
+                                                      passphrase_size));
 }
 
 int __wrap_crypt_keyslot_destroy(struct crypt_device *cd, int keyslot)
 {
-    int r;
-
-    write_call(false);
-    r = __real_crypt_keyslot_destroy(cd, keyslot);
-    write_call(true);
-    return r;
+    WRITE_CALL(__real_crypt_keyslot_destroy(cd, keyslot));
 }
 
 int __wrap_crypt_token_json_set(struct crypt_device *cd, int token, const char *json)
 {
-    int r;
-
-    write_call(false);
-    r = __real_crypt_token_json_set(cd, token, json);
-    write_call(true);
-    return r;
+    WRITE_CALL(__real_crypt_token_json_set(cd, token, json));
 }
 
 int __wrap_crypt_keyslot_set_priority(struct crypt_device *cd, int keyslot, crypt_keyslot_priority priority)
 {
-    int r;
-
-    write_call(false);
-    r = __real_crypt_keyslot_set_priority(cd, keyslot, priority);
-    write_call(true);
-    return r;
+    WRITE_CALL(__real_crypt_keyslot_set_priority(cd, keyslot, priority));
 }
 
 int __wrap_crypt_token_assign_keyslot(struct crypt_device *cd, int token, int keyslot)
 {
-    int r;
-
-    write_call(false);
-    r = __real_crypt_token_assign_keyslot(cd, token, keyslot);
-    write_call(true);
-    return r;
+    WRITE_CALL(__real_crypt_token_assign_keyslot(cd, token, keyslot));
 }
 
 /* ---- the image ---- */
