@@ -17,7 +17,7 @@
 /** How a FIPS host treats an algorithm. */
 enum fl_approval {
     FL_APPROVED = 0,
-    FL_APPROVED_WEAK = 1,   /**< allowed, but deprecated or weak (SHA-1, CBC with plain IVs) */
+    FL_APPROVED_WEAK = 1, /**< allowed, but deprecated or weak (SHA-1, CBC with plain IVs) */
     FL_NOT_APPROVED = 2,
 };
 

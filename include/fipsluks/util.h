@@ -68,7 +68,6 @@ bool fl_shell_safe(char c);
  */
 char *fl_shell_quote(const char *s);
 
-
 /**
  * A string built by appending, with a sticky error: after the first allocation failure every append
  * is a no-op, so a caller appends freely and checks once, at fl_sb_take(). Zero-initialise it.

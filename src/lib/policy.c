@@ -175,7 +175,7 @@ static const struct object whole_header = {FL_OBJECT_HEADER, 0};
  * ASCII (from a crafted header) become '?', so it stays one plain line.
  */
 static void vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity,
-                struct object o, char *remedy, const char *fmt, va_list ap)
+                 struct object o, char *remedy, const char *fmt, va_list ap)
     __attribute__((format(printf, 7, 0)));
 static void vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_severity severity,
                  struct object o, char *remedy, const char *fmt, va_list ap)
@@ -295,7 +295,8 @@ char *fl_remedy_token_keyslot(int slot, const char *token_type, const char *path
     else if (strcmp(type, "systemd-fido2") == 0)
         fl_sb_appendf(&b, " (e.g. systemd-cryptenroll --wipe-slot=%d --fido2-device=auto %s)", slot, path);
     else if (strcmp(type, "systemd-pkcs11") == 0)
-        fl_sb_appendf(&b, " (e.g. systemd-cryptenroll --wipe-slot=%d --pkcs11-token-uri=auto %s)", slot, path);
+        fl_sb_appendf(&b, " (e.g. systemd-cryptenroll --wipe-slot=%d --pkcs11-token-uri=auto %s)", slot,
+                      path);
     else if (strcmp(type, "clevis") == 0)
         fl_sb_appendf(&b, " (e.g. clevis luks regen -d %s -s %d)", path, slot);
     else
@@ -437,6 +438,7 @@ static void eval_segment(struct ctx *c, const struct fl_segment *s)
     char key[32] = "";
     uint32_t key_bits;
     bool has_integrity = !fl_integrity_none(s->integrity);
+    char *r;
 
     if (s->malformed) {
         add_malformed(c, object, s->malformed);
@@ -447,20 +449,22 @@ static void eval_segment(struct ctx *c, const struct fl_segment *s)
         if (cv.approval != FL_APPROVED) {
             if (key_bits)
                 snprintf(key, sizeof(key), " with a %u-bit key", key_bits);
-            /* cryptsetup cannot reencrypt a volume with integrity */
+            if (has_integrity) /* cryptsetup cannot reencrypt a volume with integrity */
+                r = xasprintf("re-create the volume with --cipher aes-xts-random --integrity hmac-sha256 "
+                              "(integrity volumes cannot be reencrypted in place)");
+            else
+                r = remedy_reencrypt(c, severity_of(cv.approval));
             add_fixed_by(c, has_integrity ? FL_FIX_FORMAT : FL_FIX_REENCRYPT,
                          cv.xts_key_only ? FL_RULE_XTS_KEY : FL_RULE_CIPHER, severity_of(cv.approval), object,
-                         has_integrity ? xasprintf("re-create the volume with --cipher aes-xts-random --integrity "
-                                                   "hmac-sha256 (integrity volumes cannot be reencrypted in place)")
-                                       : remedy_reencrypt(c, severity_of(cv.approval)),
-                         "data cipher %s%s: %s", s->cipher, key, cv.why);
+                         r, "data cipher %s%s: %s", s->cipher, key, cv.why);
         }
     }
     a = fl_policy_integrity(s->integrity);
     /* with AES-GCM, "aead" means the cipher's own tag, which the cipher rule has judged */
     if (a != FL_APPROVED && !(strcasecmp(s->integrity, "aead") == 0 && fl_cipher_is_aes_gcm(s->cipher)))
         add(c, FL_RULE_INTEGRITY, severity_of(a), object,
-            xasprintf("re-create the volume with --integrity hmac-sha256 (integrity cannot be changed in place)"),
+            xasprintf(
+                "re-create the volume with --integrity hmac-sha256 (integrity cannot be changed in place)"),
             "integrity %s is %s", s->integrity,
             a == FL_NOT_APPROVED ? "not FIPS-approved" : "allowed by FIPS but deprecated (SHA-1)");
 }

@@ -55,8 +55,8 @@ static const struct {
     {"", false, NULL, NULL, NULL, NULL, FL_SPEC_FULL, false},
     {NULL, false, NULL, NULL, NULL, NULL, FL_SPEC_FULL, false},
     /* a part of 64 bytes or more does not fit; 63 do */
-    {"aes-xts-plain64aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, NULL, NULL, NULL, NULL,
-     FL_SPEC_FULL, false},
+    {"aes-xts-plain64aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, NULL, NULL, NULL,
+     NULL, FL_SPEC_FULL, false},
     {"aes-xts-plain64aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true, "aes", "xts",
      "plain64aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "", FL_SPEC_FULL, false},
 };
@@ -344,10 +344,14 @@ static void test_integrity_key_bits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_parse),      cmocka_unit_test(test_hash),
-        cmocka_unit_test(test_hash_bits),       cmocka_unit_test(test_cipher_table),
-        cmocka_unit_test(test_cipher_why),      cmocka_unit_test(test_cipher_judge),
-        cmocka_unit_test(test_aes_gcm),         cmocka_unit_test(test_integrity_table),
+        cmocka_unit_test(test_spec_parse),
+        cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_hash_bits),
+        cmocka_unit_test(test_cipher_table),
+        cmocka_unit_test(test_cipher_why),
+        cmocka_unit_test(test_cipher_judge),
+        cmocka_unit_test(test_aes_gcm),
+        cmocka_unit_test(test_integrity_table),
         cmocka_unit_test(test_integrity_key_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

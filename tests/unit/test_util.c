@@ -209,7 +209,6 @@ static void test_shell_quote(void **state)
     free(q);
 }
 
-
 static void test_shell_safe(void **state)
 {
     assert_true(fl_shell_safe('a'));
