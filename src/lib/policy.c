@@ -181,15 +181,17 @@ static void vadd(struct ctx *c, enum fl_rule_id rule, enum fl_fix fix, enum fl_s
                  struct object o, char *remedy, const char *fmt, va_list ap)
 {
     struct fl_findings *out = c->out;
-    char *message;
+    char *message = NULL;
 
     if (c->r == 0 && !remedy)
         c->r = -ENOMEM;
     if (c->r == 0)
         c->r = fl_array_grow(&out->items, &out->allocated, out->n + 1, sizeof(*out->items));
-    if (c->r == 0 && vasprintf(&message, fmt, ap) < 0)
+    if (c->r == 0 && vasprintf(&message, fmt, ap) < 0) {
+        message = NULL; /* vasprintf() leaves it undefined */
         c->r = -ENOMEM;
-    if (c->r < 0) {
+    }
+    if (!message) { /* this failure, or an earlier one */
         free(remedy);
         return;
     }
