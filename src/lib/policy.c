@@ -13,8 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fipsluks/algorithms.h"
 #include "fipsluks/array.h"
 #include "fipsluks/policy.h"
+#include "fipsluks/util.h"
 
 /* ---- the rules ------------------------------------------------------------------------------- */
 
