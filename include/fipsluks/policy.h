@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "algorithms.h" /* enum fl_approval, fl_policy_hash(), fl_policy_cipher(), fl_policy_integrity() */
+#include "util.h"       /* fl_shell_quote() */
 #include "volume.h"
 
 /** Lowest PBKDF2 iteration count the OpenSSL FIPS provider accepts. */
@@ -23,13 +25,6 @@ enum fl_severity {
     FL_SEVERITY_INFO = 0,
     FL_SEVERITY_WARNING = 1,
     FL_SEVERITY_ERROR = 2,
-};
-
-/** How a FIPS host treats an algorithm. */
-enum fl_approval {
-    FL_APPROVED = 0,
-    FL_APPROVED_WEAK = 1,   /**< allowed, but deprecated or weak (SHA-1, CBC with plain IVs) */
-    FL_NOT_APPROVED = 2,
 };
 
 /** The kind of object a finding concerns; with its id it is printed "keyslot 1", "header", … */
@@ -114,24 +109,6 @@ const char *fl_object_name(enum fl_object o);
  */
 char *fl_finding_object(const struct fl_finding *f, char *buf, size_t size);
 
-/** Approval of a hash used by PBKDF2, the AF splitter or ESSIV ("sha256", "ripemd160", …). */
-enum fl_approval fl_policy_hash(const char *hash);
-
-/**
- * Approval of a LUKS cipher spec ("aes-xts-plain64", "aes-cbc-essiv:sha256", "serpent-xts-plain64")
- * with a key of @p key_bits (the cipher's own key, without any dm-integrity HMAC key; 0 when unknown,
- * which skips the key-size check). On FL_APPROVED_WEAK or FL_NOT_APPROVED, @p ret_why (if not
- * NULL) is set to a static explanation; otherwise it is left alone.
- */
-enum fl_approval fl_policy_cipher(const char *cipher, uint32_t key_bits, const char **ret_why);
-
-/**
- * Approval of a dm-integrity algorithm ("hmac(sha256)", "poly1305", "aead"). NULL and "none" are
- * FL_APPROVED (nothing to judge); "aead" alone is FL_NOT_APPROVED (fl_policy_evaluate() lets
- * AES-GCM's own tag be judged as the cipher).
- */
-enum fl_approval fl_policy_integrity(const char *integrity);
-
 /**
  * Evaluate @p v and append its findings to @p out (which the caller zero-initialises): header
  * rules first, then segments, digests and keyslots, each in id order.
@@ -148,13 +125,6 @@ void fl_findings_clear(struct fl_findings *f);
 
 /** Name of a severity ("error", "warning", "info"). */
 const char *fl_severity_name(enum fl_severity s);
-
-/**
- * Quote @p s for a POSIX shell when it needs quoting (used in remedies): a copy when it is made of
- * [A-Za-z0-9_@%+=:,./-] only, else single-quoted with ' written as '\''; "" and NULL give ''.
- * @return a new string, or NULL on allocation failure.
- */
-char *fl_shell_quote(const char *s);
 
 /**
  * What re-wraps keyslot @p slot, bound to a token of type @p token_type (systemd-tpm2, clevis, …;

@@ -58,4 +58,40 @@ size_t fl_utf8_char(const char *s, uint32_t *ret_cp);
  */
 bool fl_char_unsafe(uint32_t cp);
 
+/** True when character @p c needs no quoting in a POSIX shell word: [A-Za-z0-9_@%+=:,./-]. */
+bool fl_shell_safe(char c);
+
+/**
+ * Quote @p s for a POSIX shell when it needs quoting (used in remedies): a copy when it is made of
+ * [A-Za-z0-9_@%+=:,./-] only, else single-quoted with ' written as '\''; "" and NULL give ''.
+ * @return a new string, or NULL on allocation failure.
+ */
+char *fl_shell_quote(const char *s);
+
+/**
+ * A string built by appending, with a sticky error: after the first allocation failure every append
+ * is a no-op, so a caller appends freely and checks once, at fl_sb_take(). Zero-initialise it.
+ */
+struct fl_sb {
+    char *s;     /**< the string so far (NULL until the first append) */
+    size_t len;  /**< its length */
+    size_t size; /**< bytes allocated */
+    bool failed; /**< an allocation failed: @p s is gone and appends do nothing */
+};
+
+/** Append @p s (NULL appends nothing). */
+void fl_sb_append(struct fl_sb *b, const char *s);
+
+/** Append printf-formatted text. */
+void fl_sb_appendf(struct fl_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** Append @p s quoted for a POSIX shell, as fl_shell_quote() quotes it. */
+void fl_sb_append_quoted(struct fl_sb *b, const char *s);
+
+/**
+ * The string built ("" when nothing was appended), which the caller frees; @p b is reset.
+ * @return NULL when an allocation failed on the way (or now).
+ */
+char *fl_sb_take(struct fl_sb *b);
+
 #endif

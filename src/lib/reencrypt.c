@@ -23,6 +23,7 @@
 #include <libcryptsetup.h>
 #include <openssl/evp.h>
 
+#include "fipsluks/algorithms.h"
 #include "fipsluks/backup.h"
 #include "fipsluks/format.h"
 #include "fipsluks/luks1.h"
@@ -97,34 +98,29 @@ static bool alg_binds(const char *name)
 
 int fl_cipher_computable(const char *spec, uint32_t key_bits)
 {
-    char name[32], chain[32], ossl[80], kernel[80];
-    const char *dash, *rest;
+    struct fl_cipher_spec sp;
+    char ossl[2 * FL_CIPHER_SPEC_PART + 16], kernel[2 * FL_CIPHER_SPEC_PART + 2];
     uint32_t bits = key_bits;
     EVP_CIPHER *c;
-    size_t len;
 
-    if (!spec || !(dash = strchr(spec, '-')) || (len = (size_t)(dash - spec)) == 0 || len >= sizeof(name))
+    if (!spec)
         return 0;
-    memcpy(name, spec, len);
-    name[len] = '\0';
-    rest = dash + 1;
-    len = strcspn(rest, "-");
-    if (len == 0 || len >= sizeof(chain))
-        return 0;
-    memcpy(chain, rest, len);
-    chain[len] = '\0';
     for (const char *p = spec; *p; p++) /* only plain names reach OpenSSL and the kernel */
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("-:", *p)))
             return 0;
-    if (!strcmp(chain, "xts"))
+    /* NAME-CHAIN[-IV]: no short form ("aes-plain" names no chain), no loop-AES key count */
+    if (!fl_cipher_spec_parse(spec, &sp) || sp.form != FL_SPEC_FULL || sp.key_count || !*sp.cipher ||
+        strlen(sp.cipher) >= 32 || !*sp.mode || strlen(sp.mode) >= 32)
+        return 0;
+    if (!strcmp(sp.mode, "xts"))
         bits /= 2;
-    snprintf(ossl, sizeof(ossl), "%s-%u-%s", name, bits, chain);
+    snprintf(ossl, sizeof(ossl), "%s-%u-%s", sp.cipher, bits, sp.mode);
     c = EVP_CIPHER_fetch(NULL, ossl, NULL);
     if (c) {
         EVP_CIPHER_free(c);
         return 1;
     }
-    snprintf(kernel, sizeof(kernel), "%s(%s)", chain, name);
+    snprintf(kernel, sizeof(kernel), "%s(%s)", sp.mode, sp.cipher);
     return alg_binds(kernel) ? 1 : 0;
 }
 

@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "fipsluks/algorithms.h"
 #include "sectors.h"
 #include "util.h"
 
@@ -81,10 +82,14 @@ struct spec {
     char hash[SPEC_MAX]; /* essiv:HASH */
 };
 
-/* Split a LUKS cipher spec, NAME-CHAIN[-IVMODE[:IVOPTS]]. -ENOTSUP for anything not computed here. */
+/*
+ * Split a LUKS cipher spec, NAME-CHAIN[-IVMODE[:IVOPTS]], with fl_cipher_spec_parse(). -ENOTSUP for
+ * anything not computed here: the short forms ("aes", "aes-plain", "null"), capi: specs, loop-AES
+ * key counts, IV generators other than the five below.
+ */
 static int spec_parse(const char *text, struct spec *s)
 {
-    const char *p, *dash, *iv;
+    struct fl_cipher_spec sp;
     size_t len;
 
     memset(s, 0, sizeof(*s));
@@ -93,41 +98,41 @@ static int spec_parse(const char *text, struct spec *s)
     len = strnlen(text, SPEC_MAX);
     if (len == 0 || len >= SPEC_MAX)
         return -ENOTSUP;
-    for (p = text; *p; p++) /* the header is untrusted: only plain names reach OpenSSL and the kernel */
+    /* the header is untrusted: only plain names reach OpenSSL and the kernel */
+    for (const char *p = text; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == ':'))
             return -ENOTSUP;
-
-    dash = strchr(text, '-');
-    if (!dash || dash == text)
+    /* key_count: "aes:64-cbc-lmk", loop-AES multi-key */
+    if (!fl_cipher_spec_parse(text, &sp) || sp.form != FL_SPEC_FULL || sp.key_count || !*sp.cipher ||
+        !*sp.mode || strchr(sp.mode, ':'))
         return -ENOTSUP;
-    memcpy(s->name, text, (size_t)(dash - text));
-    p = dash + 1;
-    len = strcspn(p, "-");
-    if (len == 0)
-        return -ENOTSUP;
-    memcpy(s->chain, p, len);
-    iv = p[len] == '-' ? p + len + 1 : NULL;
-    if (strchr(s->name, ':') || strchr(s->chain, ':')) /* "aes:64-cbc-lmk": loop-AES multi-key */
-        return -ENOTSUP;
+    memcpy(s->name, sp.cipher, strlen(sp.cipher) + 1); /* shorter than the spec, itself < SPEC_MAX */
+    memcpy(s->chain, sp.mode, strlen(sp.mode) + 1);
 
     if (!strcmp(s->chain, "ecb")) { /* no IV: dm-crypt ignores an IV mode given with it */
         s->iv_mode = IV_NONE;
         return 0;
     }
-    if (!iv || !*iv) /* dm-crypt: "IV mechanism required" */
+    if (!*sp.iv) /* dm-crypt: "IV mechanism required" */
         return -ENOTSUP;
-    if (!strcmp(iv, "plain"))
-        s->iv_mode = IV_PLAIN;
-    else if (!strcmp(iv, "plain64"))
-        s->iv_mode = IV_PLAIN64;
-    else if (!strcmp(iv, "plain64be"))
-        s->iv_mode = IV_PLAIN64BE;
-    else if (!strcmp(iv, "null"))
-        s->iv_mode = IV_NULL;
-    else if (!strncmp(iv, "essiv:", 6) && iv[6] && !strpbrk(iv + 6, ":-")) {
+    if (!strcmp(sp.iv, "essiv")) {
+        if (!*sp.ivopts || strpbrk(sp.ivopts, ":-"))
+            return -ENOTSUP;
         s->iv_mode = IV_ESSIV;
-        memcpy(s->hash, iv + 6, strlen(iv + 6));
-    } else /* benbi, lmk, tcw, random, eboiv, elephant, plain:..., ... */
+        memcpy(s->hash, sp.ivopts, strlen(sp.ivopts) + 1);
+        return 0;
+    }
+    if (strchr(text, ':')) /* "plain64:x", "plain64:" (the name and chain have none) */
+        return -ENOTSUP;
+    if (!strcmp(sp.iv, "plain"))
+        s->iv_mode = IV_PLAIN;
+    else if (!strcmp(sp.iv, "plain64"))
+        s->iv_mode = IV_PLAIN64;
+    else if (!strcmp(sp.iv, "plain64be"))
+        s->iv_mode = IV_PLAIN64BE;
+    else if (!strcmp(sp.iv, "null"))
+        s->iv_mode = IV_NULL;
+    else /* benbi, lmk, tcw, random, eboiv, elephant, ... */
         return -ENOTSUP;
     return 0;
 }

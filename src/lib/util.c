@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -185,4 +187,116 @@ bool fl_char_unsafe(uint32_t cp)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
            cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) || cp == 0x2060 ||
            (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+bool fl_shell_safe(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c && strchr("_@%+=:,./-", c) != NULL);
+}
+
+/* ---- the string builder --------------------------------------------------------------------------- */
+
+/* Room for @p more bytes and a NUL. @return false (and the builder failed) when it cannot be had. */
+static bool sb_reserve(struct fl_sb *b, size_t more)
+{
+    size_t want, size;
+    char *s;
+
+    if (b->failed)
+        return false;
+    if (more > SIZE_MAX / 2 - b->len) {
+        free(b->s);
+        *b = (struct fl_sb){.failed = true};
+        return false;
+    }
+    want = b->len + more + 1;
+    if (want <= b->size)
+        return true;
+    for (size = b->size ? b->size : 64; size < want; size *= 2)
+        ;
+    s = reallocarray(b->s, size, 1);
+    if (!s) {
+        free(b->s);
+        *b = (struct fl_sb){.failed = true};
+        return false;
+    }
+    if (!b->s)
+        s[0] = '\0';
+    b->s = s;
+    b->size = size;
+    return true;
+}
+
+static void sb_add(struct fl_sb *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void fl_sb_append(struct fl_sb *b, const char *s)
+{
+    if (s)
+        sb_add(b, s, strlen(s));
+}
+
+void fl_sb_appendf(struct fl_sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) { /* a format error is a failure too: the text would be wrong */
+        free(b->s);
+        *b = (struct fl_sb){.failed = true};
+        return;
+    }
+    if (!sb_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void fl_sb_append_quoted(struct fl_sb *b, const char *s)
+{
+    bool safe = s && *s;
+
+    for (const char *c = s; safe && *c; c++)
+        safe = fl_shell_safe(*c);
+    if (safe) {
+        fl_sb_append(b, s);
+        return;
+    }
+    sb_add(b, "'", 1);
+    for (const char *c = s ? s : ""; *c; c++)
+        if (*c == '\'')
+            sb_add(b, "'\\''", 4);
+        else
+            sb_add(b, c, 1);
+    sb_add(b, "'", 1);
+}
+
+char *fl_sb_take(struct fl_sb *b)
+{
+    char *s;
+
+    sb_reserve(b, 0);
+    s = b->failed ? NULL : b->s;
+    *b = (struct fl_sb){0};
+    return s;
+}
+
+char *fl_shell_quote(const char *s)
+{
+    struct fl_sb b = {0};
+
+    fl_sb_append_quoted(&b, s);
+    return fl_sb_take(&b);
 }

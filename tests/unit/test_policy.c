@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the FIPS policy (src/lib/policy.c): the algorithm tables, every rule on both sides
- * of its condition, remedies, ordering, and clean-up after allocation failures.
+ * Unit tests of the FIPS policy (src/lib/policy.c): every rule on both sides of its condition,
+ * remedies, ordering, and clean-up after allocation failures. The algorithm tables are
+ * test_algorithms.c's.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -232,235 +233,6 @@ static void expect_none(const struct fl_volume *v)
     assert_int_equal(f.n, 0);
     assert_true(fl_findings_compatible(&f));
     fl_findings_clear(&f);
-}
-
-/* ---- algorithm tables ------------------------------------------------------------------------ */
-
-static void test_hash(void **state)
-{
-    static const char *const approved[] = {"sha224",   "sha256",   "sha384",     "sha512",     "SHA256",
-                                           "Sha512",   "sha3-224", "sha3-256",   "sha3-384",   "sha3-512",
-                                           "sha2-256", "sha-256",  "sha512-224", "sha512-256", "SHA3-256"};
-    static const char *const not_approved[] = {
-        "ripemd160", "rmd160",      "whirlpool",  "blake2b-512", "blake2b-160", "blake2s-256",
-        "sm3",       "stribog256",  "stribog512", "streebog",    "md5",         "md4",
-        "",          "sha",         "sha256 ",    "sha2",        "sha3",        "sha1sum",
-        "crc32",     "sha256-sha1", "sha-1a",
-    };
-
-    for (size_t i = 0; i < sizeof(approved) / sizeof(approved[0]); i++)
-        assert_int_equal(fl_policy_hash(approved[i]), FL_APPROVED);
-    for (size_t i = 0; i < sizeof(not_approved) / sizeof(not_approved[0]); i++)
-        assert_int_equal(fl_policy_hash(not_approved[i]), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_hash("sha1"), FL_APPROVED_WEAK);
-    assert_int_equal(fl_policy_hash("SHA1"), FL_APPROVED_WEAK);
-    assert_int_equal(fl_policy_hash("sha-1"), FL_APPROVED_WEAK);
-    assert_int_equal(fl_policy_hash(NULL), FL_NOT_APPROVED);
-}
-
-static const struct {
-    const char *spec;
-    uint32_t key_bits;
-    enum fl_approval want;
-} cipher_cases[] = {
-    /* AES-XTS: 256- or 512-bit keys, any sector-unique IV */
-    {"aes-xts-plain64", 512, FL_APPROVED},
-    {"aes-xts-plain64", 256, FL_APPROVED},
-    {"aes-xts-plain64", 384, FL_NOT_APPROVED},
-    {"aes-xts-plain64", 128, FL_NOT_APPROVED},
-    {"aes-xts-plain64", 1024, FL_NOT_APPROVED},
-    {"aes-xts-plain64", 0, FL_APPROVED}, /* key size unknown: not judged */
-    {"AES-XTS-PLAIN64", 512, FL_APPROVED},
-    {"aes-xts-plain", 256, FL_APPROVED},
-    {"aes-xts-plain64be", 512, FL_APPROVED},
-    {"aes-xts-random", 512, FL_APPROVED},
-    {"aes-xts-essiv:sha256", 512, FL_APPROVED},
-    {"aes-xts-essiv:ripemd160", 512, FL_NOT_APPROVED},
-    {"aes-xts-null", 512, FL_NOT_APPROVED},
-    {"aes-xts-lmk", 512, FL_NOT_APPROVED},
-    {"aes-xts-eboiv", 512, FL_NOT_APPROVED},
-    {"aes-xts", 512, FL_NOT_APPROVED},
-    /* AES-CBC: ESSIV with an approved hash; predictable IVs are weak */
-    {"aes-cbc-essiv:sha256", 256, FL_APPROVED},
-    {"aes-cbc-essiv:sha256", 192, FL_APPROVED},
-    {"aes-cbc-essiv:sha256", 128, FL_APPROVED},
-    {"aes-cbc-essiv:SHA256", 256, FL_APPROVED},
-    {"aes-cbc-essiv:sha3-256", 256, FL_APPROVED},
-    {"aes-cbc-essiv:sha256", 512, FL_NOT_APPROVED},
-    {"aes-cbc-essiv:sha256", 384, FL_NOT_APPROVED},
-    {"aes-cbc-essiv:ripemd160", 256, FL_NOT_APPROVED},
-    {"aes-cbc-essiv:sha1", 256, FL_NOT_APPROVED},   /* 160-bit digest is no AES key */
-    {"aes-cbc-essiv:sha512", 256, FL_NOT_APPROVED}, /* nor is a 512-bit one */
-    {"aes-cbc-essiv", 256, FL_NOT_APPROVED},
-    {"aes-cbc-plain", 256, FL_APPROVED_WEAK},
-    {"aes-cbc-plain64", 256, FL_APPROVED_WEAK},
-    {"aes-cbc-plain64be", 128, FL_APPROVED_WEAK},
-    {"aes-cbc-benbi", 256, FL_APPROVED_WEAK},
-    {"aes-cbc-plain64", 512, FL_NOT_APPROVED}, /* the bad key size outweighs the weak IV */
-    {"aes-cbc-random", 256, FL_APPROVED},
-    {"aes-cbc-null", 256, FL_NOT_APPROVED},
-    {"aes-cbc-lmk", 256, FL_NOT_APPROVED},
-    {"aes:64-cbc-lmk", 256, FL_NOT_APPROVED},
-    {"aes-cbc-tcw", 256, FL_NOT_APPROVED},
-    {"aes-cbc", 256, FL_NOT_APPROVED},
-    {"aes-plain", 256, FL_APPROVED_WEAK}, /* cryptsetup reads it as aes-cbc-plain */
-    {"aes", 256, FL_APPROVED_WEAK},
-    /* other AES modes */
-    {"aes-ecb", 256, FL_NOT_APPROVED},
-    {"aes-ecb-null", 256, FL_NOT_APPROVED},
-    {"aes-ctr-plain64", 256, FL_NOT_APPROVED},
-    {"aes-lrw-benbi", 256, FL_NOT_APPROVED},
-    {"aes-gcm-random", 256, FL_APPROVED_WEAK},
-    {"aes-gcm-plain64", 256, FL_NOT_APPROVED},
-    {"aes--plain64", 256, FL_NOT_APPROVED},
-    /* kernel crypto API forms */
-    {"capi:xts(aes)-plain64", 512, FL_APPROVED},
-    {"capi:xts(aes)-plain64", 384, FL_NOT_APPROVED},
-    {"capi:cbc(aes)-essiv:sha256", 256, FL_APPROVED},
-    {"capi:cbc(aes)-plain64", 256, FL_APPROVED_WEAK},
-    {"capi:xts(ecb(aes))-plain64", 512, FL_APPROVED},
-    {"capi:authenc(hmac(sha256),xts(aes))-random", 512, FL_APPROVED},
-    {"capi:rfc4106(gcm(aes))-random", 256, FL_APPROVED_WEAK},
-    {"capi:xts(serpent)-plain64", 512, FL_NOT_APPROVED},
-    {"capi:adiantum(xchacha12,aes)-plain64", 256, FL_NOT_APPROVED},
-    {"capi:rfc7539(chacha20,poly1305)-random", 256, FL_NOT_APPROVED},
-    {"capi:xts(aes", 512, FL_NOT_APPROVED},
-    {"capi:xts(aes)plain64", 512, FL_NOT_APPROVED},
-    {"capi:aes-plain64", 512, FL_NOT_APPROVED},
-    {"capi:", 512, FL_NOT_APPROVED},
-    /* other ciphers */
-    {"serpent-xts-plain64", 512, FL_NOT_APPROVED},
-    {"twofish-xts-plain64", 512, FL_NOT_APPROVED},
-    {"camellia-xts-plain64", 512, FL_NOT_APPROVED},
-    {"cast5-cbc-plain64", 128, FL_NOT_APPROVED},
-    {"cast6-cbc-essiv:sha256", 256, FL_NOT_APPROVED},
-    {"blowfish-cbc-essiv:sha256", 256, FL_NOT_APPROVED},
-    {"des3_ede-cbc-essiv:sha256", 192, FL_NOT_APPROVED},
-    {"sm4-xts-plain64", 256, FL_NOT_APPROVED},
-    {"aria-xts-plain64", 512, FL_NOT_APPROVED},
-    {"xchacha12,aes-adiantum-plain64", 256, FL_NOT_APPROVED},
-    {"xchacha20,aes-adiantum-plain64", 256, FL_NOT_APPROVED},
-    {"chacha20-random", 256, FL_NOT_APPROVED},
-    {"aesx-xts-plain64", 512, FL_NOT_APPROVED},
-    {"-xts-plain64", 512, FL_NOT_APPROVED},
-    {"cipher_null-ecb", 0, FL_NOT_APPROVED},
-    {"cipher_null", 0, FL_NOT_APPROVED},
-    {"null", 0, FL_NOT_APPROVED},
-    {"", 512, FL_NOT_APPROVED},
-    {NULL, 512, FL_NOT_APPROVED},
-    {"aes-xts-plain64aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 512,
-     FL_NOT_APPROVED},
-};
-
-static void test_cipher_table(void **state)
-{
-    for (size_t i = 0; i < sizeof(cipher_cases) / sizeof(cipher_cases[0]); i++) {
-        const char *why = "unchanged";
-        enum fl_approval got = fl_policy_cipher(cipher_cases[i].spec, cipher_cases[i].key_bits, &why);
-
-        if (got != cipher_cases[i].want)
-            print_error("%s with %u bits: got %d, want %d\n",
-                        cipher_cases[i].spec ? cipher_cases[i].spec : "NULL", cipher_cases[i].key_bits, got,
-                        cipher_cases[i].want);
-        assert_int_equal(got, cipher_cases[i].want);
-        if (got == FL_APPROVED) {
-            assert_string_equal(why, "unchanged");
-        } else {
-            assert_non_null(why);
-            assert_string_not_equal(why, "unchanged");
-            assert_null(strchr(why, '\n'));
-        }
-        /* ret_why is optional */
-        assert_int_equal(fl_policy_cipher(cipher_cases[i].spec, cipher_cases[i].key_bits, NULL), got);
-    }
-}
-
-static void test_cipher_why(void **state)
-{
-    const char *why = NULL;
-
-    assert_int_equal(fl_policy_cipher("serpent-xts-plain64", 512, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "serpent is not a FIPS-approved cipher");
-    assert_int_equal(fl_policy_cipher("twofish-cbc-essiv:sha256", 256, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "twofish is not a FIPS-approved cipher");
-    assert_int_equal(fl_policy_cipher("aes-xts-plain64", 384, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "XTS needs a 256- or 512-bit key (AES-128 or AES-256); a FIPS kernel rejects "
-                             "other sizes");
-    assert_int_equal(fl_policy_cipher("aes-cbc-plain64", 256, &why), FL_APPROVED_WEAK);
-    assert_string_equal(why, "predictable IVs; use XTS");
-    assert_int_equal(fl_policy_cipher("cipher_null-ecb", 0, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "cipher_null does not encrypt at all");
-    assert_int_equal(fl_policy_cipher("xchacha12,aes-adiantum-plain64", 256, &why), FL_NOT_APPROVED);
-    assert_non_null(strstr(why, "Adiantum"));
-    assert_int_equal(fl_policy_cipher("aes-cbc-essiv:ripemd160", 256, &why), FL_NOT_APPROVED);
-    assert_non_null(strstr(why, "ESSIV"));
-    assert_int_equal(fl_policy_cipher("aes-ecb", 256, &why), FL_NOT_APPROVED);
-    assert_non_null(strstr(why, "ECB"));
-    assert_int_equal(fl_policy_cipher("aes-cbc-null", 256, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "a null IV is the same for every sector");
-    assert_int_equal(fl_policy_cipher("aes-cbc-essiv:sha512", 256, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "the ESSIV hash does not produce a valid AES key (use essiv:sha256)");
-    assert_int_equal(fl_policy_cipher("capi:xts(aes)plain64", 512, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "the cipher specification is not recognised");
-    assert_int_equal(fl_policy_cipher("rot13-xts-plain64", 512, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "only AES is FIPS-approved for disk encryption");
-}
-
-static void test_integrity_table(void **state)
-{
-    assert_int_equal(fl_policy_integrity(NULL), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity(""), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity("none"), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac(sha256)"), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac(sha384)"), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac(sha512)"), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac-sha256"), FL_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac(sha1)"), FL_APPROVED_WEAK);
-    assert_int_equal(fl_policy_integrity("hmac-sha1"), FL_APPROVED_WEAK);
-    assert_int_equal(fl_policy_integrity("hmac(ripemd160)"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac(sha256"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("hmac()"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("poly1305"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("aead"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("aegis128"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("aegis256"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("crc32"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("crc32c"), FL_NOT_APPROVED);
-    assert_int_equal(fl_policy_integrity("sha256"), FL_NOT_APPROVED);
-}
-
-static void test_shell_quote(void **state)
-{
-    static const struct {
-        const char *in, *out;
-    } cases[] = {
-        {"/dev/sda1", "/dev/sda1"},
-        {"/dev/disk/by-uuid/0a1b-2c3d", "/dev/disk/by-uuid/0a1b-2c3d"},
-        {"a_b@c%d+e=f:g,h.i/j-k", "a_b@c%d+e=f:g,h.i/j-k"},
-        {"", "''"},
-        {"my disk.img", "'my disk.img'"},
-        {"it's", "'it'\\''s'"},
-        {"'", "''\\'''"},
-        {"''", "''\\'''\\'''"},
-        {"$HOME", "'$HOME'"},
-        {"~/x", "'~/x'"},
-        {"a*b", "'a*b'"},
-        {"a\"b", "'a\"b'"},
-        {"a\\b", "'a\\b'"},
-        {"a;rm -rf /", "'a;rm -rf /'"},
-        {"line\nbreak", "'line\nbreak'"},
-        {"caf\xc3\xa9", "'caf\xc3\xa9'"},
-    };
-
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *q = fl_shell_quote(cases[i].in);
-        assert_non_null(q);
-        assert_string_equal(q, cases[i].out);
-        free(q);
-    }
-    char *q = fl_shell_quote(NULL);
-    assert_string_equal(q, "''");
-    free(q);
 }
 
 static void test_severity_name(void **state)
@@ -1296,11 +1068,6 @@ static void test_enomem(void **state)
     assert_true(failures > 2 * (int)baseline.n);
     fl_findings_clear(&baseline);
 
-    /* and fl_shell_quote() reports its failure */
-    alloc_calls = 0;
-    fail_at = 0;
-    assert_null(fl_shell_quote("/dev/sdb1"));
-    fail_at = -1;
     fl_volume_free(v);
 }
 
@@ -1534,11 +1301,6 @@ static void test_rules_documented(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash),
-        cmocka_unit_test(test_cipher_table),
-        cmocka_unit_test(test_cipher_why),
-        cmocka_unit_test(test_integrity_table),
-        cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_severity_name),
         cmocka_unit_test(test_findings_helpers),
         cmocka_unit_test(test_good_volume),

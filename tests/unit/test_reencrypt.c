@@ -144,6 +144,17 @@ static void test_cipher_computable(void **state)
     assert_int_equal(fl_cipher_computable("aes-xts-plain64", 256), 1);
     assert_int_equal(fl_cipher_computable("aes-cbc-essiv:sha256", 256), 1);
     assert_int_equal(fl_cipher_computable("nosuchcipher-xts-plain64", 256), 0);
+    /* only NAME-CHAIN matters: no IV is still computable */
+    assert_int_equal(fl_cipher_computable("aes-xts", 512), 1);
+    assert_int_equal(fl_cipher_computable("aes-ecb-anything", 256), 1);
+    /* short forms, loop-AES key counts, capi: and an empty chain name no chain OpenSSL or the kernel has */
+    assert_int_equal(fl_cipher_computable("aes-plain", 256), 0);
+    assert_int_equal(fl_cipher_computable("aes", 256), 0);
+    assert_int_equal(fl_cipher_computable("null", 256), 0);
+    assert_int_equal(fl_cipher_computable("aes:64-cbc-lmk", 256), 0);
+    assert_int_equal(fl_cipher_computable("capi:xts(aes)-plain64", 512), 0);
+    assert_int_equal(fl_cipher_computable("aes--plain64", 256), 0);
+    assert_int_equal(fl_cipher_computable("AES-XTS-PLAIN64", 512), 0);
 }
 
 static void test_reencrypt_run(void **state)

@@ -2,12 +2,14 @@
 /*
  * Unit tests of src/lib/util.c: strict number parsing, full reads and writes, exclusive creation
  * (an existing file or any symbolic link refused, the mode whatever the umask), removing only one's
- * own file, fsync of a directory, the all-zero test.
+ * own file, fsync of a directory, the all-zero test, shell quoting and the string builder (with
+ * its allocations failing one at a time).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "util.h"
+#include "failalloc.h"
 #include "fixture.h"
 
 static char dir[] = "/tmp/fl-test-util.XXXXXX";
@@ -172,6 +175,140 @@ static void test_all_zero(void **state)
     assert_false(fl_all_zero(buf, sizeof(buf)));
 }
 
+static void test_shell_quote(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"/dev/sda1", "/dev/sda1"},
+        {"/dev/disk/by-uuid/0a1b-2c3d", "/dev/disk/by-uuid/0a1b-2c3d"},
+        {"a_b@c%d+e=f:g,h.i/j-k", "a_b@c%d+e=f:g,h.i/j-k"},
+        {"", "''"},
+        {"my disk.img", "'my disk.img'"},
+        {"it's", "'it'\\''s'"},
+        {"'", "''\\'''"},
+        {"''", "''\\'''\\'''"},
+        {"$HOME", "'$HOME'"},
+        {"~/x", "'~/x'"},
+        {"a*b", "'a*b'"},
+        {"a\"b", "'a\"b'"},
+        {"a\\b", "'a\\b'"},
+        {"a;rm -rf /", "'a;rm -rf /'"},
+        {"line\nbreak", "'line\nbreak'"},
+        {"caf\xc3\xa9", "'caf\xc3\xa9'"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *q = fl_shell_quote(cases[i].in);
+        assert_non_null(q);
+        assert_string_equal(q, cases[i].out);
+        free(q);
+    }
+    char *q = fl_shell_quote(NULL);
+    assert_string_equal(q, "''");
+    free(q);
+}
+
+static void test_shell_safe(void **state)
+{
+    assert_true(fl_shell_safe('a'));
+    assert_true(fl_shell_safe('Z'));
+    assert_true(fl_shell_safe('0'));
+    assert_true(fl_shell_safe('/'));
+    assert_true(fl_shell_safe('-'));
+    assert_false(fl_shell_safe(' '));
+    assert_false(fl_shell_safe('\''));
+    assert_false(fl_shell_safe('$'));
+    assert_false(fl_shell_safe('\0'));
+    assert_false(fl_shell_safe('\xc3'));
+}
+
+static void test_sb(void **state)
+{
+    struct fl_sb b = {0};
+    char *s, long_text[1000];
+
+    /* nothing appended is "", not NULL */
+    s = fl_sb_take(&b);
+    assert_string_equal(s, "");
+    free(s);
+    assert_null(b.s);
+
+    fl_sb_append(&b, "fipsluks migrate");
+    fl_sb_append(&b, NULL);
+    fl_sb_appendf(&b, " --key-slot %d ", 3);
+    fl_sb_append_quoted(&b, "my disk.img");
+    fl_sb_append(&b, " ");
+    fl_sb_append_quoted(&b, "/dev/sdb1");
+    assert_int_equal(b.len, strlen(b.s));
+    s = fl_sb_take(&b);
+    assert_string_equal(s, "fipsluks migrate --key-slot 3 'my disk.img' /dev/sdb1");
+    free(s);
+    assert_null(b.s);
+    assert_int_equal(b.len, 0);
+
+    /* growth past the first allocation, several times */
+    memset(long_text, 'x', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    for (int i = 0; i < 10; i++)
+        fl_sb_appendf(&b, "%d:%s;", i, long_text);
+    s = fl_sb_take(&b);
+    assert_int_equal(strlen(s), 10 * (2 + 999 + 1));
+    assert_memory_equal(s + 1002 * 9, "9:xxx", 5);
+    assert_string_equal(s + strlen(s) - 2, "x;");
+    free(s);
+}
+
+/*
+ * Each allocation of the builder may fail: from then on every append is a no-op, and fl_sb_take()
+ * says so once, with NULL (nothing leaks: ASan and valgrind see to it).
+ */
+static void test_sb_failure(void **state)
+{
+    char long_text[300];
+    int failures = 0;
+
+    memset(long_text, 'y', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    for (long n = 0;; n++) {
+        struct fl_sb b = {0};
+        char *s;
+
+        alloc_calls = 0;
+        fail_at = n;
+        fl_sb_append(&b, "start ");
+        for (int i = 0; i < 4; i++) {
+            fl_sb_appendf(&b, "%s ", long_text);
+            fl_sb_append_quoted(&b, "it's");
+        }
+        if (b.failed) {
+            assert_null(b.s);
+            assert_int_equal(b.len, 0);
+            fl_sb_append(&b, "more"); /* sticky: still nothing */
+            assert_null(b.s);
+        }
+        s = fl_sb_take(&b);
+        fail_at = -1;
+        if (alloc_calls <= n) { /* nothing left to fail */
+            assert_non_null(s);
+            assert_int_equal(strlen(s), 6 + 4 * (299 + 1 + 9));
+            free(s);
+            break;
+        }
+        assert_null(s);
+        failures++;
+    }
+    assert_true(failures >= 3); /* 64 bytes, then doubled twice or more */
+
+    /* and fl_shell_quote() reports its failure, quoting or not */
+    alloc_calls = 0;
+    fail_at = 0;
+    assert_null(fl_shell_quote("/dev/sdb1"));
+    alloc_calls = 0;
+    assert_null(fl_shell_quote("my disk"));
+    fail_at = -1;
+}
+
 static int setup(void **state)
 {
     return mkdtemp(dir) ? 0 : -1;
@@ -188,7 +325,9 @@ int main(void)
         cmocka_unit_test(test_parse_u64),    cmocka_unit_test(test_pwrite_pread_full),
         cmocka_unit_test(test_create_new),   cmocka_unit_test(test_unlink_own),
         cmocka_unit_test(test_fsync_parent), cmocka_unit_test(test_all_zero),
-        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_hex),          cmocka_unit_test(test_shell_quote),
+        cmocka_unit_test(test_shell_safe),   cmocka_unit_test(test_sb),
+        cmocka_unit_test(test_sb_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
