@@ -94,4 +94,13 @@ void fl_sb_append_quoted(struct fl_sb *b, const char *s);
  */
 char *fl_sb_take(struct fl_sb *b);
 
+/** asprintf() that returns the string, or NULL when out of memory. */
+char *fl_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * Replace *@p dst (freed) with a copy of @p s, or with NULL when @p s is NULL or empty.
+ * @return 0, or -ENOMEM (then *@p dst is NULL).
+ */
+int fl_strdup_opt(char **dst, const char *s);
+
 #endif

@@ -113,19 +113,6 @@ static int strv_add(char ***v, const char *s, bool unique)
     return strv_take(v, strdup(s), unique);
 }
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    int r;
-
-    va_start(ap, fmt);
-    r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    return r < 0 ? NULL : s;
-}
-
 static int cmp_strp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -188,16 +175,6 @@ static int add_error(struct fl_fleet *f, const char *source, unsigned long line,
 int fl_fleet_add_error(struct fl_fleet *f, const char *source, unsigned long line, const char *message)
 {
     return add_error(f, source, line, "%s", message);
-}
-
-static int dup_opt(char **dst, const char *s)
-{
-    free(*dst);
-    *dst = NULL;
-    if (!s || !*s)
-        return 0;
-    *dst = strdup(s);
-    return *dst ? 0 : -ENOMEM;
 }
 
 /* ---- hash tables ---- */
@@ -406,7 +383,7 @@ static long host_get(struct fl_fleet *f, const char *machine_id, const char *hos
     memset(&f->index[f->n_hosts], 0, sizeof(*f->index));
     host->kernel_fips = -1;
     host->time = (time_t)LLONG_MIN;
-    if (dup_opt(&host->machine_id, machine_id) < 0 || dup_opt(&host->hostname, hostname) < 0 ||
+    if (fl_strdup_opt(&host->machine_id, machine_id) < 0 || fl_strdup_opt(&host->hostname, hostname) < 0 ||
         map_add(&f->by_identity, hash, f->n_hosts) < 0) {
         free(host->machine_id);
         free(host->hostname);
@@ -536,7 +513,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
         t->person |= !ks;
         if (!ks)
             return strv_take(&v->notes,
-                             xasprintf("needs a look: %s (%s), but the record names no keyslot of it",
+                             fl_asprintf("needs a look: %s (%s), but the record names no keyslot of it",
                                        rule->id, rule->meaning),
                              true);
         if (ks->n_tokens > 0) {
@@ -551,7 +528,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
     case FL_FIX_FORMAT:
         t->person = true;
         return strv_take(&v->notes,
-                         xasprintf("needs a look: %s (%s): only a new volume fixes it (fipsluks format, then "
+                         fl_asprintf("needs a look: %s (%s): only a new volume fixes it (fipsluks format, then "
                                    "copy the data)",
                                    rule->id, rule->meaning),
                          true);
@@ -561,7 +538,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
     t->person = true;
     return strv_take(
         &v->notes,
-        xasprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
+        fl_asprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
                   "the details",
                   rule->id, rule->meaning),
         true);
@@ -589,13 +566,13 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
     qpath = fl_shell_quote(v->absolute_path);
     qheader = header ? fl_shell_quote(header) : NULL;
     if (qpath && (!header || qheader))
-        target = header ? xasprintf("--header %s %s", qheader, qpath) : strdup(qpath);
+        target = header ? fl_asprintf("--header %s %s", qheader, qpath) : strdup(qpath);
     if (!target) {
         r = -ENOMEM;
         goto out;
     }
     if (v->state == FL_FLEET_UNREADABLE) {
-        r = strv_take(&v->commands, xasprintf("fipsluks scan %s", target), true);
+        r = strv_take(&v->commands, fl_asprintf("fipsluks scan %s", target), true);
         goto out;
     }
     for (size_t i = 0; r >= 0 && i < o->n_findings; i++)
@@ -607,7 +584,7 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
                     (t.migrate & ~t.keyed) == 0;
     /* fipsluks reencrypt writes new PBKDF2 keyslots too (and LUKS2): one run, not two */
     if (r >= 0 && t.reencrypt) {
-        r = strv_take(&v->commands, xasprintf("fipsluks reencrypt %s", target), true);
+        r = strv_take(&v->commands, fl_asprintf("fipsluks reencrypt %s", target), true);
         if (r >= 0)
             r = strv_add(
                 &v->notes,
@@ -615,20 +592,20 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
                 "what it replaces",
                 true);
     } else if (r >= 0 && t.convert_luks1) {
-        r = strv_take(&v->commands, xasprintf("fipsluks migrate --convert-luks1 %s", target), true);
+        r = strv_take(&v->commands, fl_asprintf("fipsluks migrate --convert-luks1 %s", target), true);
     } else if (r >= 0 && v->unattended) {
         r = strv_add(&v->commands, FL_FLEET_CRYPTTAB_COMMAND, true);
     }
     for (int k = 0; r >= 0 && !t.reencrypt && !t.convert_luks1 && !v->unattended && k < 32; k++)
         if (t.migrate & (1u << k))
-            r = strv_take(&v->commands, xasprintf("fipsluks migrate --key-slot %d %s", k, target), true);
+            r = strv_take(&v->commands, fl_asprintf("fipsluks migrate --key-slot %d %s", k, target), true);
     for (int k = 0; r >= 0 && k < 32; k++)
         if (t.token & (1u << k))
             r = strv_take(&v->notes, fl_remedy_token_keyslot(k, t.token_type[k], qpath, target), true);
     if (r >= 0 && t.unknown)
         r = strv_take(
             &v->notes,
-            xasprintf("needs a look: %zu error finding%s of rules this fipsluks does not know (%.64s%s): "
+            fl_asprintf("needs a look: %zu error finding%s of rules this fipsluks does not know (%.64s%s): "
                       "no command is shown for %s",
                       t.unknown, t.unknown == 1 ? "" : "s", t.first_unknown, t.unknown > 1 ? ", …" : "",
                       t.unknown == 1 ? "it" : "them"),
@@ -658,15 +635,15 @@ static int volume_fill(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
     v->path = strdup(path);
     if (!v->path)
         return -ENOMEM;
-    r = dup_opt(&v->absolute_path, fl_fleet_path_usable(absolute) ? absolute
+    r = fl_strdup_opt(&v->absolute_path, fl_fleet_path_usable(absolute) ? absolute
                                    : fl_fleet_path_usable(path)   ? path
                                                                   : NULL);
     if (r >= 0)
-        r = dup_opt(&v->uuid, o->uuid.s);
+        r = fl_strdup_opt(&v->uuid, o->uuid.s);
     if (r >= 0)
-        r = dup_opt(&v->label, o->label.s);
+        r = fl_strdup_opt(&v->label, o->label.s);
     if (r >= 0)
-        r = dup_opt(&v->error, o->error.s);
+        r = fl_strdup_opt(&v->error, o->error.s);
     for (size_t i = 0; r >= 0 && i < o->n_findings; i++) {
         if (strcmp(o->finding[i].severity.s, "error"))
             continue;
@@ -843,16 +820,16 @@ static int add_record(struct fl_fleet *f, const char *source, unsigned long line
         host_drop_volumes(f, (size_t)h);
         hp->time = t;
         hp->complete = false;
-        r = dup_opt(&hp->scanned_at, at);
+        r = fl_strdup_opt(&hp->scanned_at, at);
         if (r >= 0)
-            r = dup_opt(&hp->os_id, o->os_id.s);
+            r = fl_strdup_opt(&hp->os_id, o->os_id.s);
         if (r >= 0)
-            r = dup_opt(&hp->os_version_id, o->os_version_id.s);
+            r = fl_strdup_opt(&hp->os_version_id, o->os_version_id.s);
         if (r >= 0)
-            r = dup_opt(&hp->fipsluks_version, o->version.s);
+            r = fl_strdup_opt(&hp->fipsluks_version, o->version.s);
         /* The newest scan names the host (it may have been renamed). */
         if (r >= 0 && hostname && *hostname && (!hp->hostname || strcmp(hp->hostname, hostname)))
-            r = dup_opt(&hp->hostname, hostname);
+            r = fl_strdup_opt(&hp->hostname, hostname);
         hp->kernel_fips = o->kernel_fips.type == FL_J_BOOL ? o->kernel_fips.v : -1;
         if (r < 0)
             return r;
@@ -1028,7 +1005,7 @@ static int host_todo(struct fl_fleet_host *host)
                 return -ENOMEM;
         }
         for (size_t j = 0; v->notes && v->notes[j]; j++) {
-            host->notes[k] = xasprintf("%s: %s", volume_key(v), v->notes[j]);
+            host->notes[k] = fl_asprintf("%s: %s", volume_key(v), v->notes[j]);
             if (!host->notes[k++])
                 return -ENOMEM;
         }

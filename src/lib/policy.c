@@ -149,19 +149,6 @@ struct ctx {
     int r; /* sticky: the first failure (-ENOMEM); every finding after it is dropped */
 };
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-    char *s;
-    va_list ap;
-    int r;
-
-    va_start(ap, fmt);
-    r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    return r < 0 ? NULL : s;
-}
-
 /* What a finding concerns: a kind of object and its id. */
 struct object {
     enum fl_object kind;
@@ -255,7 +242,7 @@ static enum fl_severity severity_of(enum fl_approval a)
  */
 static char *remedy_reencrypt(const struct ctx *c, enum fl_severity s)
 {
-    return xasprintf("fipsluks reencrypt %s%s", c->target, s == FL_SEVERITY_ERROR ? not_fips_host : "");
+    return fl_asprintf("fipsluks reencrypt %s%s", c->target, s == FL_SEVERITY_ERROR ? not_fips_host : "");
 }
 
 /* LUKS1 whose header hash is approved: converting to LUKS2 and its keyslots to PBKDF2 is enough. */
@@ -263,7 +250,7 @@ static char *remedy_luks1(const struct ctx *c)
 {
     if (fl_policy_hash(c->v->hash_spec) == FL_NOT_APPROVED)
         return remedy_reencrypt(c, FL_SEVERITY_ERROR);
-    return xasprintf("fipsluks migrate --convert-luks1 %s", c->target);
+    return fl_asprintf("fipsluks migrate --convert-luks1 %s", c->target);
 }
 
 /* A token type fit to print inside a remedy: header-supplied, so anything odd is replaced. */
@@ -322,7 +309,7 @@ static char *remedy_keyslot(const struct ctx *c, const struct fl_keyslot *ks)
     if (ks->n_tokens == 0 && c->reencrypt)
         return remedy_reencrypt(c, FL_SEVERITY_ERROR);
     if (ks->n_tokens == 0)
-        return xasprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
+        return fl_asprintf("fipsluks migrate --key-slot %d %s", ks->id, c->target);
     t = fl_volume_token(c->v, ks->tokens[0]);
     return fl_remedy_token_keyslot(ks->id, t ? t->type : NULL, c->path, c->target);
 }
@@ -374,17 +361,17 @@ static void eval_header(struct ctx *c)
 
     if (v->reencrypt)
         add(c, FL_RULE_REENCRYPT, FL_SEVERITY_ERROR, whole_header,
-            xasprintf("fipsluks reencrypt %s (resumes it; then scan again)", c->target),
+            fl_asprintf("fipsluks reencrypt %s (resumes it; then scan again)", c->target),
             "a reencryption is in progress or was interrupted; the volume cannot be judged until it "
             "finishes");
     if (v->unknown_requirements)
         add(c, FL_RULE_REQUIREMENTS, FL_SEVERITY_ERROR, whole_header,
-            xasprintf("upgrade cryptsetup, or inspect with: cryptsetup luksDump %s", c->target),
+            fl_asprintf("upgrade cryptsetup, or inspect with: cryptsetup luksDump %s", c->target),
             "the header requires features this libcryptsetup does not know (%s); it cannot be judged",
             or_unknown(v->requirements));
     if (v->header_repaired)
         add(c, FL_RULE_HEADER_DAMAGED, FL_SEVERITY_WARNING, whole_header,
-            xasprintf("back up, then repair: cryptsetup luksHeaderBackup --header-backup-file BACKUP %s && "
+            fl_asprintf("back up, then repair: cryptsetup luksHeaderBackup --header-backup-file BACKUP %s && "
                       "cryptsetup repair %s",
                       c->target, c->target),
             "one of the two LUKS2 header copies is damaged; libcryptsetup will rewrite it from the intact "
@@ -403,7 +390,7 @@ static void eval_header(struct ctx *c)
     }
     if (active_keyslots(v) == 0)
         add(c, FL_RULE_NO_KEYSLOT, FL_SEVERITY_WARNING, whole_header,
-            xasprintf("restore a header backup that still has keyslots: "
+            fl_asprintf("restore a header backup that still has keyslots: "
                       "cryptsetup luksHeaderRestore --header-backup-file BACKUP %s",
                       c->target),
             "no active keyslot: no passphrase or key can open this volume");
@@ -428,7 +415,7 @@ static struct fl_cipher_verdict judge_segment_cipher(const struct fl_segment *s,
 static void add_malformed(struct ctx *c, struct object object, const char *why)
 {
     add(c, FL_RULE_HEADER_MALFORMED, FL_SEVERITY_ERROR, object,
-        xasprintf("inspect with: cryptsetup luksDump %s; then restore a good header backup: cryptsetup "
+        fl_asprintf("inspect with: cryptsetup luksDump %s; then restore a good header backup: cryptsetup "
                   "luksHeaderRestore --header-backup-file BACKUP %s",
                   c->target, c->target),
         "malformed header: %s", why);
@@ -454,7 +441,7 @@ static void eval_segment(struct ctx *c, const struct fl_segment *s)
             if (key_bits)
                 snprintf(key, sizeof(key), " with a %u-bit key", key_bits);
             if (has_integrity) /* cryptsetup cannot reencrypt a volume with integrity */
-                r = xasprintf("re-create the volume with --cipher aes-xts-random --integrity hmac-sha256 "
+                r = fl_asprintf("re-create the volume with --cipher aes-xts-random --integrity hmac-sha256 "
                               "(integrity volumes cannot be reencrypted in place)");
             else
                 r = remedy_reencrypt(c, severity_of(cv.approval));
@@ -467,7 +454,7 @@ static void eval_segment(struct ctx *c, const struct fl_segment *s)
     /* with AES-GCM, "aead" means the cipher's own tag, which the cipher rule has judged */
     if (a != FL_APPROVED && !(strcasecmp(s->integrity, "aead") == 0 && fl_cipher_is_aes_gcm(s->cipher)))
         add(c, FL_RULE_INTEGRITY, severity_of(a), object,
-            xasprintf(
+            fl_asprintf(
                 "re-create the volume with --integrity hmac-sha256 (integrity cannot be changed in place)"),
             "integrity %s is %s", s->integrity,
             a == FL_NOT_APPROVED ? "not FIPS-approved" : "allowed by FIPS but deprecated (SHA-1)");

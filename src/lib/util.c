@@ -300,3 +300,25 @@ char *fl_shell_quote(const char *s)
     fl_sb_append_quoted(&b, s);
     return fl_sb_take(&b);
 }
+
+char *fl_asprintf(const char *fmt, ...)
+{
+    char *s;
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return r < 0 ? NULL : s;
+}
+
+int fl_strdup_opt(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = NULL;
+    if (!s || !*s)
+        return 0;
+    *dst = strdup(s);
+    return *dst ? 0 : -ENOMEM;
+}

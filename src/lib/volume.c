@@ -25,6 +25,7 @@
 #include <libcryptsetup.h>
 
 #include "fipsluks/discover.h"
+#include "fipsluks/util.h"
 #include "fipsluks/volume.h"
 #include "luks-disk.h"
 #include "util.h"
@@ -278,15 +279,6 @@ static int jarray_has_id(json_object *arr, int id)
     return 0;
 }
 
-static int dup_opt(char **dst, const char *src)
-{
-    *dst = NULL;
-    if (!src || !*src)
-        return 0;
-    *dst = strdup(src);
-    return *dst ? 0 : -ENOMEM;
-}
-
 static int keyslot_read_kdf(struct crypt_device *cd, struct fl_keyslot *ks)
 {
     struct crypt_pbkdf_type pbkdf;
@@ -294,9 +286,9 @@ static int keyslot_read_kdf(struct crypt_device *cd, struct fl_keyslot *ks)
 
     if (crypt_keyslot_get_pbkdf(cd, ks->id, &pbkdf) < 0)
         return 0; /* no KDF (reencrypt keyslot) */
-    r = dup_opt(&ks->kdf, pbkdf.type);
+    r = fl_strdup_opt(&ks->kdf, pbkdf.type);
     if (!r && strcmp(pbkdf.type ? pbkdf.type : "", CRYPT_KDF_PBKDF2) == 0)
-        r = dup_opt(&ks->hash, pbkdf.hash);
+        r = fl_strdup_opt(&ks->hash, pbkdf.hash);
     ks->iterations = pbkdf.iterations;
     ks->memory_kib = pbkdf.max_memory_kb;
     ks->threads = pbkdf.parallel_threads;
@@ -322,7 +314,7 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
     int r;
 
     ks->id = id;
-    r = dup_opt(&ks->type, jstr(jks, "type"));
+    r = fl_strdup_opt(&ks->type, jstr(jks, "type"));
     if (!r && id >= FL_MAX_KEYSLOTS)
         r = set_malformed(&ks->malformed,
                           "keyslot id %d is beyond LUKS2's %d keyslots (0-%d): libcryptsetup "
@@ -331,9 +323,9 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
     if (!r)
         r = keyslot_read_kdf(cd, ks);
     if (!r)
-        r = dup_opt(&ks->cipher, jstr(area, "encryption"));
+        r = fl_strdup_opt(&ks->cipher, jstr(area, "encryption"));
     if (!r)
-        r = dup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
+        r = fl_strdup_opt(&ks->af_hash, jstr(jget(jks, "af"), "hash"));
     if (r)
         return r;
     if (!key_bits_of(jget(jks, "key_size"), text, sizeof(text)))
@@ -400,7 +392,7 @@ static int luks2_read_tokens(json_object *root, struct fl_volume *v)
             continue;
         t = &v->tokens[v->n_tokens++];
         t->id = id;
-        r = dup_opt(&t->type, jstr(jt, "type"));
+        r = fl_strdup_opt(&t->type, jstr(jt, "type"));
         if (r)
             return r;
         n = slots && json_object_is_type(slots, json_type_array) ? json_object_array_length(slots) : 0;
@@ -428,9 +420,9 @@ static int luks2_read_digests(json_object *root, struct fl_volume *v)
             continue;
         d = &v->digests[v->n_digests++];
         d->id = id;
-        r = dup_opt(&d->type, jstr(jd, "type"));
+        r = fl_strdup_opt(&d->type, jstr(jd, "type"));
         if (!r)
-            r = dup_opt(&d->hash, jstr(jd, "hash"));
+            r = fl_strdup_opt(&d->hash, jstr(jd, "hash"));
         if (r)
             return r;
         d->iterations = ju32(jd, "iterations");
@@ -477,11 +469,11 @@ static int luks2_read_segments(struct crypt_device *cd, json_object *root, struc
             continue;
         s = &v->segments[v->n_segments++];
         s->id = id;
-        r = dup_opt(&s->type, jstr(js, "type"));
+        r = fl_strdup_opt(&s->type, jstr(js, "type"));
         if (!r)
-            r = dup_opt(&s->cipher, jstr(js, "encryption"));
+            r = fl_strdup_opt(&s->cipher, jstr(js, "encryption"));
         if (!r)
-            r = dup_opt(&s->integrity, jstr(jget(js, "integrity"), "type"));
+            r = fl_strdup_opt(&s->integrity, jstr(jget(js, "integrity"), "type"));
         if (r)
             return r;
         s->sector_size = ju32(js, "sector_size");
@@ -551,9 +543,9 @@ static int read_luks2(struct crypt_device *cd, struct fl_volume *v)
     if (!root)
         return -EINVAL;
 
-    r = dup_opt(&v->label, crypt_get_label(cd));
+    r = fl_strdup_opt(&v->label, crypt_get_label(cd));
     if (!r)
-        r = dup_opt(&v->subsystem, crypt_get_subsystem(cd));
+        r = fl_strdup_opt(&v->subsystem, crypt_get_subsystem(cd));
     if (!r)
         r = luks2_read_keyslots(cd, root, v);
     if (!r) {
@@ -588,7 +580,7 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
         return -EINVAL;
     memcpy(hash, c->bytes + FL_LUKS1_OFF_HASH_SPEC, FL_LUKS1_HASH_SPEC_LEN);
     hash[FL_LUKS1_HASH_SPEC_LEN] = '\0';
-    r = dup_opt(&v->hash_spec, hash);
+    r = fl_strdup_opt(&v->hash_spec, hash);
     if (r)
         return r;
 
@@ -598,7 +590,7 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
         s->cipher = NULL;
         return -ENOMEM;
     }
-    r = dup_opt(&s->type, "crypt");
+    r = fl_strdup_opt(&s->type, "crypt");
     if (r)
         return r;
     vk_bytes = crypt_get_volume_key_size(cd);
@@ -612,9 +604,9 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
 
     v->n_digests = 1;
     d->id = 0;
-    r = dup_opt(&d->type, "pbkdf2");
+    r = fl_strdup_opt(&d->type, "pbkdf2");
     if (!r)
-        r = dup_opt(&d->hash, hash);
+        r = fl_strdup_opt(&d->hash, hash);
     if (r)
         return r;
     d->iterations = fl_be32(c->bytes + FL_LUKS1_OFF_DIGEST_ITERATIONS);
@@ -628,13 +620,13 @@ static int read_luks1(struct crypt_device *cd, const struct header_copy *c, stru
             continue;
         ks = &v->keyslots[v->n_keyslots++];
         ks->id = id;
-        r = dup_opt(&ks->type, "luks1");
+        r = fl_strdup_opt(&ks->type, "luks1");
         if (!r)
             r = keyslot_read_kdf(cd, ks);
         if (!r)
-            r = dup_opt(&ks->cipher, crypt_keyslot_get_encryption(cd, id, &key_size));
+            r = fl_strdup_opt(&ks->cipher, crypt_keyslot_get_encryption(cd, id, &key_size));
         if (!r)
-            r = dup_opt(&ks->af_hash, hash);
+            r = fl_strdup_opt(&ks->af_hash, hash);
         if (r)
             return r;
         ks->key_bits = key_size > 0 && key_size <= FL_MAX_KEY_BYTES ? (uint32_t)key_size * 8 : 0;
@@ -753,7 +745,7 @@ static int load(struct fl_volume *v, const char *source, unsigned flags, struct 
         goto out;
     }
     v->header_repaired = header_copy_changed(&copy);
-    r = dup_opt(&v->uuid, crypt_get_uuid(cd));
+    r = fl_strdup_opt(&v->uuid, crypt_get_uuid(cd));
     if (r)
         goto out;
     if (!strcmp(crypt_get_type(cd), CRYPT_LUKS1)) {

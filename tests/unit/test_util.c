@@ -319,6 +319,25 @@ static int teardown(void **state)
     return fixture_rmtree(dir);
 }
 
+/* fl_strdup_opt() replaces what was there; NULL and "" leave nothing. fl_asprintf() formats. */
+static void test_strdup_opt_asprintf(void **state)
+{
+    char *s = NULL, *f;
+
+    (void)state;
+    assert_int_equal(fl_strdup_opt(&s, "first"), 0);
+    assert_string_equal(s, "first");
+    assert_int_equal(fl_strdup_opt(&s, "second"), 0); /* the first freed: no leak under ASan */
+    assert_string_equal(s, "second");
+    assert_int_equal(fl_strdup_opt(&s, ""), 0);
+    assert_null(s);
+    assert_int_equal(fl_strdup_opt(&s, NULL), 0);
+    assert_null(s);
+    f = fl_asprintf("%s-%d", "keyslot", 7);
+    assert_string_equal(f, "keyslot-7");
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_hex),          cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_shell_safe),   cmocka_unit_test(test_sb),
         cmocka_unit_test(test_sb_failure),
+        cmocka_unit_test(test_strdup_opt_asprintf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
