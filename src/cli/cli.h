@@ -33,13 +33,6 @@ enum fl_exit {
 
 int fl_exit_code(int r);
 
-/* A verb: name, one-line help, handler. argv[0] is "fipsluks VERB" (popt's usage line shows it). */
-struct fl_verb {
-    const char *name;
-    const char *summary;
-    int (*run)(int argc, const char **argv);
-};
-
 int verb_scan(int argc, const char **argv);
 int verb_check(int argc, const char **argv);
 int verb_format(int argc, const char **argv);
@@ -63,6 +56,22 @@ enum fl_verb_id {
     FL_VERB_COUNT,
 };
 #define FL_V(verb) (1u << (verb))
+
+/*
+ * The one verb table (options.c), indexed by enum fl_verb_id: main.c dispatches through it and prints
+ * "fipsluks --help" from it, fl_options_parse() takes each verb's usage line from it, and
+ * "fipsluks __complete" lists it. handler: argv[0] is "fipsluks VERB" (popt's usage line shows it).
+ */
+struct fl_verb {
+    const char *name;
+    const char *summary; /* one line, in "fipsluks --help" */
+    int (*run)(int argc, const char **argv);
+    const char *args;    /* the arguments of its usage line, after "[OPTION...]" */
+    const char *common;  /* the heading of the common options in its --help, or NULL: "Common options:" */
+};
+extern const struct fl_verb fl_verbs[FL_VERB_COUNT];
+/* The verb called @p name, or NULL. */
+const struct fl_verb *fl_verb_by_name(const char *name);
 
 /* Every option of every verb: a row of fl_option_table[], in the order --help lists them. */
 enum fl_opt {

@@ -23,20 +23,32 @@
 
 struct fl_common_opts fl_opts = {.tries = FL_TRIES_DEFAULT};
 
-/* What options.c needs to know of a verb: its name, the arguments of its usage line, and the heading
- * of the common options in its --help. */
-static const struct {
-    const char *name, *args, *common;
-} verbs[FL_VERB_COUNT] = {
-    [FL_VERB_SCAN] = {"scan", "[PATH…]",
+const struct fl_verb fl_verbs[FL_VERB_COUNT] = {
+    [FL_VERB_SCAN] = {"scan", "report which LUKS keyslots and parameters a FIPS host refuses", verb_scan, "[PATH…]",
                       "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):"},
-    [FL_VERB_CHECK] = {"check", "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… [--sysext URL]",
+    [FL_VERB_CHECK] = {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS",
+                       verb_check,
+                       "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… "
+                       "[--sysext URL]",
                        NULL},
-    [FL_VERB_FORMAT] = {"format", "DEVICE|IMAGE", NULL},
-    [FL_VERB_MIGRATE] = {"migrate", "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
-    [FL_VERB_REENCRYPT] = {"reencrypt", "DEVICE|IMAGE", NULL},
-    [FL_VERB_REPORT] = {"report", "FILE…|-", NULL},
+    [FL_VERB_FORMAT] = {"format", "create a LUKS2 volume that a FIPS host opens (PBKDF2, AES)", verb_format,
+                        "DEVICE|IMAGE", NULL},
+    [FL_VERB_MIGRATE] = {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate,
+                         "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
+    [FL_VERB_REENCRYPT] = {"reencrypt",
+                           "re-encrypt offline to AES-XTS with a new key, approved digest, PBKDF2 keyslots",
+                           verb_reencrypt, "DEVICE|IMAGE", NULL},
+    [FL_VERB_REPORT] = {"report", "merge scan output from many hosts into a fleet summary", verb_report, "FILE…|-",
+                        NULL},
 };
+
+const struct fl_verb *fl_verb_by_name(const char *name)
+{
+    for (int i = 0; name && i < FL_VERB_COUNT; i++)
+        if (!strcmp(name, fl_verbs[i].name))
+            return &fl_verbs[i];
+    return NULL;
+}
 
 #define SCAN      FL_V(FL_VERB_SCAN)
 #define CHECK     FL_V(FL_VERB_CHECK)
@@ -240,7 +252,7 @@ static struct poptOption *popt_table(enum fl_verb_id verb)
     static const struct poptOption end = POPT_TABLEEND;
     static const struct poptOption autohelp[] = {POPT_AUTOHELP POPT_TABLEEND};
     const char *headings[] = {[FL_GROUP_ASK] = "Questions:",
-                              [FL_GROUP_COMMON] = verbs[verb].common ? verbs[verb].common : "Common options:"};
+                              [FL_GROUP_COMMON] = fl_verbs[verb].common ? fl_verbs[verb].common : "Common options:"};
     struct poptOption *t = calloc(FL_OPT_COUNT + 8, sizeof(*t)), *group[3];
     size_t n[3] = {0}, at = 0;
 
@@ -337,7 +349,7 @@ static char *last(const struct fl_args *a, enum fl_opt opt)
 /* FL_ARG_NUMBER options: the last value, strictly a number within the option's range. */
 static int check_numbers(struct fl_args *a)
 {
-    const char *verb = verbs[a->verb].name;
+    const char *verb = fl_verbs[a->verb].name;
 
     for (int i = 0; i < FL_OPT_COUNT; i++) {
         const struct fl_option *o = &fl_option_table[i];
@@ -363,7 +375,7 @@ static int check_numbers(struct fl_args *a)
 /* The one validator of the options several verbs share; the same rule wherever an option is taken. */
 static int check_shared(struct fl_args *a)
 {
-    const char *verb = verbs[a->verb].name;
+    const char *verb = fl_verbs[a->verb].name;
     char *hash = last(a, FL_OPT_HASH);
     char *const *files = fl_arg_list(a, FL_OPT_KEY_FILE);
     int r;
@@ -404,13 +416,13 @@ static poptContext popt_context(const char *verb, int argc, const char **argv, c
 
 int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct fl_args *ret)
 {
-    const char *name = verbs[verb].name;
+    const char *name = fl_verbs[verb].name;
     int rc, r;
 
     *ret = (struct fl_args){.verb = verb};
     ret->popt = popt_table(verb);
     if (ret->popt)
-        ret->ctx = popt_context(name, argc, argv, ret->popt, verbs[verb].args);
+        ret->ctx = popt_context(name, argc, argv, ret->popt, fl_verbs[verb].args);
     if (!ret->ctx) {
         fl_log_error_errno(-ENOMEM, "cannot parse the options: %m");
         return -ENOMEM;

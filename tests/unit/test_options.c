@@ -18,8 +18,6 @@
 #include "fipsluks/secret.h"
 #include "cli.h"
 
-static const char *const verb_names[FL_VERB_COUNT] = {"scan", "check", "format", "migrate", "reencrypt", "report"};
-
 /* Every row: a name, help for each verb that takes it, an argument name exactly when it takes one, a
  * sane range; no two options of one verb share a long or a short name; every verb has -v and --debug. */
 static void test_table(void **state)
@@ -65,7 +63,7 @@ static int parse_v(enum fl_verb_id verb, struct fl_args *a, const char *const *a
     int r;
 
     assert_true(n < 15);
-    snprintf(name, sizeof(name), "fipsluks %s", verb_names[verb]);
+    snprintf(name, sizeof(name), "fipsluks %s", fl_verbs[verb].name);
     argv[0] = name;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
