@@ -126,7 +126,9 @@ enum fl_opt {
 enum fl_arg_kind {
     FL_ARG_NONE,   /* a flag */
     FL_ARG_STRING, /* a value the verb checks */
-    FL_ARG_NUMBER, /* a number from min to max, checked by fl_options_parse() into fl_args.num[] */
+    FL_ARG_NUMBER, /* a decimal number from min to max, checked by fl_options_parse() into fl_args.num[] */
+    FL_ARG_SIZE,   /* the same, in bytes, with cryptsetup's size suffixes: s (512-byte sectors); K, M, G, T
+                    * alone or with "iB" (powers of 1024), with "B" (powers of 1000) */
 };
 
 /* Where --help lists an option: with the verb's own, under "Questions:", under "Common options:". */
@@ -143,8 +145,12 @@ struct fl_option {
     unsigned repeatable;                   /* verbs where every value counts; elsewhere the last one does */
     const char *help;                      /* --help text... */
     const char *help_for[FL_VERB_COUNT];   /* ...unless a verb has its own */
-    uint64_t min, max;                     /* FL_ARG_NUMBER: the range accepted */
-    const char *range;                     /* FL_ARG_NUMBER: what the range means, for the error, or NULL */
+    /* numbers (FL_ARG_NUMBER, FL_ARG_SIZE), each checked by fl_options_parse() with one wording: */
+    const char *unit;                      /* what it counts ("bits", "bytes", "milliseconds"), or NULL */
+    uint64_t min, max;                     /* the range accepted */
+    uint64_t multiple;                     /* > 0: only multiples of this */
+    bool power_of_two;                     /* only powers of two */
+    const char *range;                     /* what the range means, for the error, or NULL */
 };
 extern const struct fl_option fl_option_table[FL_OPT_COUNT];
 
@@ -155,7 +161,7 @@ struct fl_args {
     struct poptOption *popt;    /* the verb's popt tables, built from fl_option_table[] */
     char **values[FL_OPT_COUNT]; /* every value given, in order, NULL-terminated; NULL if none */
     unsigned n[FL_OPT_COUNT];   /* how often each option was given (flags too) */
-    uint64_t num[FL_OPT_COUNT]; /* FL_ARG_NUMBER: the (last) value, checked */
+    uint64_t num[FL_OPT_COUNT]; /* numbers: the (last) value, checked (a size in bytes) */
 };
 
 /* The options every verb shares, set by fl_options_parse(). */

@@ -78,20 +78,21 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                                .help_for = {[FL_VERB_FORMAT] = "Skip BYTES of the key file",
                                             [FL_VERB_MIGRATE] = "Skip BYTES at the start of each key file",
                                             [FL_VERB_REENCRYPT] = "Skip BYTES at the start of each key file"},
-                               .min = 0, .max = UINT64_MAX},
+                               .unit = "bytes", .min = 0, .max = UINT64_MAX},
     [FL_OPT_KEYFILE_SIZE] = {"keyfile-size", 'l', FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                              .help_for = {[FL_VERB_FORMAT] = "Read only BYTES of the key file (0: all of it)",
                                           [FL_VERB_MIGRATE] = "Read only BYTES from each key file (0: all of it)",
                                           [FL_VERB_REENCRYPT] = "Read only BYTES from each key file (0: all of it)"},
-                             .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
+                             .unit = "bytes", .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
     [FL_OPT_NEW_KEY_FILE] = {"new-key-file", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT,
                              .help = "Generate a random 64-byte key file FILE (mode 0400, never overwritten)"},
     [FL_OPT_KEY_SLOT] = {"key-slot", 'S', FL_ARG_NUMBER, "N", FL_GROUP_VERB, MIGRATE,
                          .help = "Convert only keyslot N", .min = 0, .max = FL_MAX_KEYSLOTS - 1},
     [FL_OPT_CIPHER] = {"cipher", 'c', FL_ARG_STRING, "SPEC", FL_GROUP_VERB, FORMAT,
                        .help = "aes-xts-plain64 (default) or aes-cbc-essiv:sha256"},
-    [FL_OPT_KEY_SIZE] = {"key-size", 's', FL_ARG_STRING, "BITS", FL_GROUP_VERB, FORMAT,
-                         .help = "Volume key size: 512 (default for XTS) or 256"},
+    [FL_OPT_KEY_SIZE] = {"key-size", 's', FL_ARG_NUMBER, "BITS", FL_GROUP_VERB, FORMAT,
+                         .help = "Volume key size: 512 (default for XTS) or 256", .unit = "bits", .min = 1,
+                         .max = UINT32_MAX, .range = "approved: 256 and 512"},
     [FL_OPT_HASH] = {"hash", 'h', FL_ARG_STRING, "HASH", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                      .help_for = {[FL_VERB_FORMAT] = "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
                                   [FL_VERB_MIGRATE] = "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
@@ -101,7 +102,7 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_ITER_TIME] = {"iter-time", 'i', FL_ARG_NUMBER, "MS", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                           .help = "PBKDF2 unlock time of new keyslots (default 2000)",
                           .help_for = {[FL_VERB_FORMAT] = "Unlock time to calibrate PBKDF2 to (default 2000)"},
-                          .min = 1, .max = FL_MAX_ITER_TIME_MS, .range = "milliseconds"},
+                          .unit = "milliseconds", .min = 1, .max = FL_MAX_ITER_TIME_MS},
     [FL_OPT_ITERATIONS] = {"pbkdf-force-iterations", 0, FL_ARG_NUMBER, "N", FL_GROUP_VERB,
                            FORMAT | MIGRATE | REENCRYPT,
                            .help = "PBKDF2 iterations of new keyslots (at least 1000), no calibration",
@@ -109,8 +110,10 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                            .min = FL_FIPS_MIN_ITERATIONS, .max = FL_MAX_ITERATIONS,
                            .range = "approved: 1000, the FIPS minimum for PBKDF2, to 2147483647, the most "
                                     "LUKS2 stores; others are refused"},
-    [FL_OPT_SECTOR_SIZE] = {"sector-size", 0, FL_ARG_STRING, "BYTES", FL_GROUP_VERB, FORMAT,
-                            .help = "Encryption sector size (default: 4096 if possible)"},
+    [FL_OPT_SECTOR_SIZE] = {"sector-size", 0, FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT,
+                            .help = "Encryption sector size (default: 4096 if possible)", .unit = "bytes",
+                            .min = 512, .max = 4096, .power_of_two = true,
+                            .range = "the approved LUKS2 sector sizes; others are refused"},
     [FL_OPT_LABEL] = {"label", 0, FL_ARG_STRING, "LABEL", FL_GROUP_VERB, FORMAT, .help = "LUKS2 label"},
     [FL_OPT_SUBSYSTEM] = {"subsystem", 0, FL_ARG_STRING, "SUBSYSTEM", FL_GROUP_VERB, FORMAT,
                           .help = "LUKS2 subsystem"},
@@ -124,8 +127,10 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_HEADER_BACKUP] = {"header-backup", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, MIGRATE | REENCRYPT,
                               .help = "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR
                                       "/UUID-TIME.luksheader)"},
-    [FL_OPT_HOTZONE_SIZE] = {"hotzone-size", 0, FL_ARG_STRING, "BYTES", FL_GROUP_VERB, REENCRYPT,
-                             .help = "Re-encrypt at most BYTES per step (default: libcryptsetup's)"},
+    [FL_OPT_HOTZONE_SIZE] = {"hotzone-size", 0, FL_ARG_SIZE, "BYTES", FL_GROUP_VERB, REENCRYPT,
+                             .help = "Re-encrypt at most BYTES per step (suffixes K, M, G; default: "
+                                     "libcryptsetup's)",
+                             .unit = "bytes", .min = 4096, .max = UINT64_C(1) << 40, .multiple = 4096},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
                            .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
     [FL_OPT_VERIFY_DATA] = {"verify-data", 0, FL_ARG_STRING, "HOW", FL_GROUP_VERB, REENCRYPT,
@@ -346,7 +351,85 @@ static char *last(const struct fl_args *a, enum fl_opt opt)
     return n ? a->values[opt][n - 1] : NULL;
 }
 
-/* FL_ARG_NUMBER options: the last value, strictly a number within the option's range. */
+/*
+ * A size in bytes as cryptsetup takes one (its tools_string_to_size()): decimal digits, then nothing
+ * (bytes), "s" or "S" (512-byte sectors), or one of K, M, G, T in either case, alone or followed by "iB"
+ * (powers of 1024) or by "B" (powers of 1000). @return 0, -EINVAL (not a size) or -ERANGE (too large).
+ */
+static int parse_size(const char *s, uint64_t *ret)
+{
+    static const char prefixes[] = "kmgt";
+    size_t digits = strspn(s, "0123456789");
+    const char *unit = s + digits, *prefix;
+    uint64_t v, base, mult = 1;
+    char number[24];
+    int r;
+
+    if (digits == 0 || digits >= sizeof(number))
+        return digits ? -ERANGE : -EINVAL;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    r = fl_parse_u64(number, &v);
+    if (r < 0)
+        return r;
+    if ((unit[0] == 's' || unit[0] == 'S') && !unit[1])
+        mult = 512;
+    else if (unit[0]) {
+        prefix = strchr(prefixes, tolower((unsigned char)unit[0]));
+        if (!prefix)
+            return -EINVAL;
+        if (!unit[1] || !strcmp(unit + 1, "iB"))
+            base = 1024;
+        else if (!strcmp(unit + 1, "B"))
+            base = 1000;
+        else
+            return -EINVAL;
+        for (const char *p = prefixes; p <= prefix; p++)
+            mult *= base;
+    }
+    if (v > UINT64_MAX / mult)
+        return -ERANGE;
+    *ret = v * mult;
+    return 0;
+}
+
+/* Append @p text to the string in @p buf (@p size bytes), after @p sep unless @p buf is empty. */
+static void append(char *buf, size_t size, const char *sep, const char *text)
+{
+    size_t n = strlen(buf);
+
+    snprintf(buf + n, size - n, "%s%s", n ? sep : "", text);
+}
+
+/* The one wording of a number an option refuses: its range, and in brackets what the number counts, what
+ * else it must be and what the range means. @return -EINVAL. */
+static int number_error(const char *verb, const struct fl_option *o, const char *arg)
+{
+    char why[256] = "", multiple[48];
+
+    if (o->max == UINT64_MAX && !o->range)
+        return fl_usage_error(verb, "--%s '%s': not a number", o->name, arg);
+    if (o->unit)
+        append(why, sizeof(why), ", ", o->unit);
+    if (o->power_of_two)
+        append(why, sizeof(why), ", ", "a power of two");
+    if (o->multiple) {
+        snprintf(multiple, sizeof(multiple), "a multiple of %llu", (unsigned long long)o->multiple);
+        append(why, sizeof(why), ", ", multiple);
+    }
+    if (o->kind == FL_ARG_SIZE)
+        append(why, sizeof(why), "; ",
+               "suffixes: s (512 bytes), K or KiB, M or MiB, G or GiB, T or TiB (powers of 1024), KB, MB, GB, "
+               "TB (of 1000)");
+    if (o->range)
+        append(why, sizeof(why), "; ", o->range);
+    return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu%s%s%s", o->name, arg,
+                          (unsigned long long)o->min, (unsigned long long)o->max, why[0] ? " (" : "", why,
+                          why[0] ? ")" : "");
+}
+
+/* Numbers (FL_ARG_NUMBER, FL_ARG_SIZE): the last value, strictly a number of the option's kind within its
+ * range, into a->num[]. */
 static int check_numbers(struct fl_args *a)
 {
     const char *verb = fl_verbs[a->verb].name;
@@ -355,18 +438,14 @@ static int check_numbers(struct fl_args *a)
         const struct fl_option *o = &fl_option_table[i];
         const char *arg = fl_arg(a, (enum fl_opt)i);
         uint64_t v;
+        int r;
 
-        if (o->kind != FL_ARG_NUMBER || !arg)
+        if ((o->kind != FL_ARG_NUMBER && o->kind != FL_ARG_SIZE) || !arg)
             continue;
-        if (fl_parse_u64(arg, &v) < 0 || v < o->min || v > o->max) {
-            if (o->max == UINT64_MAX)
-                return fl_usage_error(verb, "--%s '%s': not a number", o->name, arg);
-            if (o->range)
-                return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu (%s)", o->name,
-                                      arg, (unsigned long long)o->min, (unsigned long long)o->max, o->range);
-            return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu", o->name, arg,
-                                  (unsigned long long)o->min, (unsigned long long)o->max);
-        }
+        r = o->kind == FL_ARG_SIZE ? parse_size(arg, &v) : fl_parse_u64(arg, &v);
+        if (r < 0 || v < o->min || v > o->max || (o->multiple && v % o->multiple) ||
+            (o->power_of_two && (v & (v - 1))))
+            return number_error(verb, o, arg);
         a->num[i] = v;
     }
     return 0;

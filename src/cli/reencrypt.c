@@ -70,8 +70,7 @@ static const char stop_msg[] = "\nfipsluks: interrupted: finishing the current s
 static int parse_options(int argc, const char **argv, struct opts *o)
 {
     const struct fl_args *a = &o->args;
-    const char **args, *hotzone;
-    uint64_t v;
+    const char **args;
     int r;
 
     r = fl_options_parse(FL_VERB_REENCRYPT, argc, argv, &o->args);
@@ -96,11 +95,7 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->verify_data = fl_arg(a, FL_OPT_VERIFY_DATA);
     o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
     o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
-    hotzone = fl_arg(a, FL_OPT_HOTZONE_SIZE);
-    if (hotzone && (fl_parse_u64(hotzone, &v) < 0 || v < 4096 || v % 4096 || v > (1ull << 40)))
-        return fl_usage_error(VERB, "--hotzone-size needs a multiple of 4096 bytes, not '%s'", hotzone);
-    if (hotzone)
-        o->hotzone = v;
+    o->hotzone = a->num[FL_OPT_HOTZONE_SIZE]; /* 0 when not given: libcryptsetup's default */
     if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal"))
         return fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
     if (o->verify_data && strcmp(o->verify_data, "sample") && strcmp(o->verify_data, "full"))

@@ -94,10 +94,25 @@ fl_expect_exit2 0 fipsluks migrate --batch --json "${fast[@]}" --hash Sha512 -d 
 fl_assert_eq sha512 "$(jq -r .hash <<<"$FL_OUT")" "migrate --hash Sha512: JSON"
 fl_assert_eq sha512 "$(dump mh.img | jq -r '.keyslots["0"].kdf.hash')" "migrate --hash Sha512: header"
 fl-mkluks --hash ripemd160 --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" --size 24 rh.img
-fl_expect_exit2 0 fipsluks reencrypt --batch "${fast[@]}" --hash SHA256 -d k0 --header-backup rh.bak rh.img
+fl_expect_exit2 0 fipsluks reencrypt --batch "${fast[@]}" --hash SHA256 --hotzone-size 8M -d k0 --header-backup rh.bak rh.img
 fl_assert_eq "sha256" "$(dump rh.img | jq -r '[(.keyslots[] | .kdf.hash), (.digests[] | .hash)] | unique | join(" ")')" \
     "reencrypt --hash SHA256: every keyslot and digest"
 cryptsetup open --test-passphrase --key-file k0 rh.img || fl_fail "reencrypt --hash SHA256: the secret opens"
+
+# --- typed numbers: --hotzone-size takes cryptsetup's suffixes; --sector-size, --key-size refused the same way
+verbs_=(reencrypt)
+for n in 1MB 5000 2T 4X; do
+    same_refusal -d k0 --hotzone-size "$n"
+    fl_assert_contains "$FL_LINE" "--hotzone-size '$n': not a number from 4096 to 1099511627776 (bytes, a multiple of 4096; suffixes" "hotzone $n"
+done
+fl_expect_exit2 4 fipsluks reencrypt --batch -d k0 --hotzone-size 1M missing.img # accepted: the target is what is wrong
+verbs_=(format)
+for n in 0 256 3000 8192 4k; do
+    same_refusal -d k0 --sector-size "$n"
+    fl_assert_contains "$FL_LINE" "--sector-size '$n': not a number from 512 to 4096 (bytes, a power of two; " "sector $n"
+done
+same_refusal -d k0 --key-size 0
+fl_assert_contains "$FL_LINE" "--key-size '0': not a number from 1 to 4294967295 (bits; " "key-size 0"
 
 # --- one key-file reader: the same warnings in every verb that reads key files -------------------------
 fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=kshort" ws.img

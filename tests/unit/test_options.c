@@ -33,8 +33,10 @@ static void test_table(void **state)
             assert_true(o->verbs != 0);
             assert_int_equal(o->repeatable & ~o->verbs, 0);
             assert_true((o->arg != NULL) == (o->kind != FL_ARG_NONE));
-            if (o->kind == FL_ARG_NUMBER)
+            if (o->kind == FL_ARG_NUMBER || o->kind == FL_ARG_SIZE)
                 assert_true(o->min <= o->max);
+            else
+                assert_true(!o->unit && !o->min && !o->max && !o->multiple && !o->power_of_two && !o->range);
             if (!(o->verbs & FL_V(v)))
                 continue;
             assert_non_null(o->help_for[v] ? o->help_for[v] : o->help);
@@ -52,6 +54,7 @@ static void test_table(void **state)
 }
 
 static FILE *capture_file;
+static char captured[2048]; /* what the last parse_v() wrote on standard error */
 static int saved_stderr = -1;
 
 /* Parse "fipsluks VERB ARGS…" with standard error kept aside; @return fl_options_parse()'s result, with
@@ -76,6 +79,8 @@ static int parse_v(enum fl_verb_id verb, struct fl_args *a, const char *const *a
     fflush(stderr);
     dup2(saved_stderr, STDERR_FILENO);
     close(saved_stderr);
+    rewind(capture_file);
+    captured[fread(captured, 1, sizeof(captured) - 1, capture_file)] = '\0';
     fclose(capture_file);
     return r;
 }
@@ -219,12 +224,98 @@ static void test_sysext(void **state)
     fl_args_free(&a);
 }
 
+/* A number refused with the one wording: the option, the value, the range and what the number counts. */
+static void assert_refused(const char *line, const char *opt, const char *value, const char *range)
+{
+    char want[256];
+
+    snprintf(want, sizeof(want), "--%s '%s': not a number from %s", opt, value, range);
+    if (!strstr(line, want))
+        fail_msg("'%s' is not in '%s'", want, line);
+}
+
+/* Typed numbers: --key-size bits, --sector-size bytes 512..4096 power of two, --hotzone-size bytes with
+ * cryptsetup's suffixes, a multiple of 4096 up to 1 TiB; parsed once into num[], refused with one wording. */
+static void test_numbers(void **state)
+{
+    static const struct {
+        const char *arg;
+        uint64_t bytes; /* 0: refused */
+    } hotzones[] = {
+        {"4096", 4096}, {"8192", 8192}, {"4K", 4096}, {"4k", 4096}, {"4KiB", 4096}, {"1M", 1 << 20},
+        {"1MiB", 1 << 20}, {"2G", UINT64_C(2) << 30}, {"1T", UINT64_C(1) << 40}, {"8s", 4096},
+        {"4096000KB", 4096000000}, {"4096MB", 4096000000}, {"0", 0}, {"4095", 0}, {"5000", 0}, {"1MB", 0},
+        {"7s", 0}, {"2T", 0}, {"1099511631872", 0}, {"4K ", 0}, {" 4K", 0}, {"4Ki", 0}, {"4KB ", 0},
+        {"4X", 0}, {"K", 0}, {"", 0}, {"-4096", 0}, {"+4096", 0}, {"18446744073709551615K", 0},
+        {"99999999999999999999999", 0}, {"4sB", 0},
+    };
+    static const uint64_t sectors[] = {0, 1, 256, 511, 512, 513, 768, 1000, 1023, 1024, 1025, 1536, 2048, 3000,
+                                       4095, 4096, 4097, 8192, 65536, UINT32_MAX + UINT64_C(1)};
+    struct fl_args a;
+
+    assert_string_equal(fl_option_table[FL_OPT_KEY_SIZE].unit, "bits");
+    assert_string_equal(fl_option_table[FL_OPT_SECTOR_SIZE].unit, "bytes");
+    assert_string_equal(fl_option_table[FL_OPT_HOTZONE_SIZE].unit, "bytes");
+    for (size_t i = 0; i < sizeof(hotzones) / sizeof(hotzones[0]); i++) {
+        int r = PARSE(FL_VERB_REENCRYPT, &a, "--hotzone-size", hotzones[i].arg, "x");
+
+        if (hotzones[i].bytes) {
+            if (r != 0)
+                fail_msg("--hotzone-size '%s' refused: %s", hotzones[i].arg, captured);
+            assert_int_equal(a.num[FL_OPT_HOTZONE_SIZE], hotzones[i].bytes);
+        } else {
+            if (r != -EINVAL)
+                fail_msg("--hotzone-size '%s' accepted", hotzones[i].arg);
+            assert_refused(captured, "hotzone-size", hotzones[i].arg,
+                           "4096 to 1099511627776 (bytes, a multiple of 4096; suffixes");
+            assert_non_null(strstr(captured, "Try 'fipsluks reencrypt --help'."));
+        }
+        fl_args_free(&a);
+    }
+    for (size_t i = 0; i < sizeof(sectors) / sizeof(sectors[0]); i++) {
+        uint64_t n = sectors[i];
+        char arg[16];
+        bool ok = n >= 512 && n <= 4096 && !(n & (n - 1));
+
+        snprintf(arg, sizeof(arg), "%llu", (unsigned long long)n);
+        assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "--sector-size", arg, "x"), ok ? 0 : -EINVAL);
+        if (ok)
+            assert_int_equal(a.num[FL_OPT_SECTOR_SIZE], n);
+        else
+            assert_refused(captured, "sector-size", arg, "512 to 4096 (bytes, a power of two; ");
+        fl_args_free(&a);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        static const char *const bad[] = {"4k", "0x200", "-512"};
+        assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "--sector-size", bad[i], "x"), -EINVAL);
+        assert_refused(captured, "sector-size", bad[i], "512 to 4096");
+        fl_args_free(&a);
+    }
+    assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "-s", "256", "x"), 0);
+    assert_int_equal(a.num[FL_OPT_KEY_SIZE], 256);
+    fl_args_free(&a);
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const bad[] = {"0", "abc", "4294967296", "256bits"};
+        assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "--key-size", bad[i], "x"), -EINVAL);
+        assert_refused(captured, "key-size", bad[i], "1 to 4294967295 (bits");
+        fl_args_free(&a);
+    }
+    /* the milliseconds of --iter-time, the bytes of the key-file options */
+    assert_int_equal(PARSE(FL_VERB_MIGRATE, &a, "-i", "3600001", "x"), -EINVAL);
+    assert_refused(captured, "iter-time", "3600001", "1 to 3600000 (milliseconds)");
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_MIGRATE, &a, "-d", "k", "-l", "8388609", "x"), -EINVAL);
+    assert_refused(captured, "keyfile-size", "8388609", "0 to 8388608 (bytes; 0 reads the whole file)");
+    fl_args_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_shared_rules),
         cmocka_unit_test(test_sysext),
+        cmocka_unit_test(test_numbers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
