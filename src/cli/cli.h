@@ -151,6 +151,16 @@ struct fl_option {
     uint64_t multiple;                     /* > 0: only multiples of this */
     bool power_of_two;                     /* only powers of two */
     const char *range;                     /* what the range means, for the error, or NULL */
+    /* A fixed set of values (NULL-terminated; a number's in decimal): fl_options_parse() refuses any other,
+     * with one wording, and --help shows them as the argument ("--emit=butane|ignition"); fl_arg_choice()
+     * gives the index of the one given. */
+    const char *const *values;
+    const char *const *values_for[FL_VERB_COUNT]; /* ...unless a verb has its own set */
+    bool approved;       /* the set is what a FIPS host approves: the refusal says "approved choices" */
+    bool any_case;       /* a value in any case is kept in lower case, as cryptsetup takes --hash */
+    bool library_checks; /* the set is the library's policy, which checks it and words the refusal
+                          * (fl_format_check_params()): the parser leaves it alone; completion and --help
+                          * list it, and test_options.c proves the library accepts each */
 };
 extern const struct fl_option fl_option_table[FL_OPT_COUNT];
 
@@ -160,6 +170,7 @@ struct fl_args {
     poptContext ctx;            /* holds the positional arguments (fl_args_rest()) */
     struct poptOption *popt;    /* the verb's popt tables, built from fl_option_table[] */
     char **values[FL_OPT_COUNT]; /* every value given, in order, NULL-terminated; NULL if none */
+    char *arg_help[FL_OPT_COUNT]; /* the argument of an option with a set of values in --help: "a|b" */
     unsigned n[FL_OPT_COUNT];   /* how often each option was given (flags too) */
     uint64_t num[FL_OPT_COUNT]; /* numbers: the (last) value, checked (a size in bytes) */
 };
@@ -193,6 +204,16 @@ const char *fl_arg(const struct fl_args *a, enum fl_opt opt);
 bool fl_flag(const struct fl_args *a, enum fl_opt opt);
 /* Every value of @p opt, NULL-terminated (an empty list when none). */
 char *const *fl_arg_list(const struct fl_args *a, enum fl_opt opt);
+/* What fl_arg_choice() returns for the options with a set of values: an index into the option's set in
+ * options.c, whose strings are written there at these indices. */
+enum fl_scan_format { FL_SCAN_FORMAT_TEXT, FL_SCAN_FORMAT_JSON, FL_SCAN_FORMAT_JSON_LINES, FL_SCAN_FORMAT_PROMETHEUS };
+enum fl_check_format { FL_CHECK_FORMAT_TEXT, FL_CHECK_FORMAT_JSON, FL_CHECK_FORMAT_PROMETHEUS };
+enum fl_emit { FL_EMIT_BUTANE, FL_EMIT_IGNITION };
+enum fl_verify_data { FL_VERIFY_DATA_SAMPLE, FL_VERIFY_DATA_FULL };
+/* @p opt's set of values for @p verb (NULL-terminated), or NULL when it takes any. */
+const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt);
+/* The index in fl_option_values(a->verb, opt) of @p opt's (last) value, or -1 when it was not given. */
+int fl_arg_choice(const struct fl_args *a, enum fl_opt opt);
 /* The positional arguments, NULL-terminated, or NULL. */
 const char **fl_args_rest(const struct fl_args *a);
 /* The option whose long name is @p name, or FL_OPT_COUNT. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libcryptsetup.h>
 
@@ -66,6 +67,21 @@ static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest
 static const char dry_run_reencrypt[] = "Test every secret, print the plan and an estimate of the time; write "
                                         "nothing";
 
+/* The fixed sets of values (fl_option.values). Verbs switch on fl_arg_choice(), in this order. */
+static const char *const key_sizes[] = {"256", "512", NULL};
+static const char *const ciphers[] = {"aes-xts-plain64", "aes-cbc-essiv:sha256", NULL};
+static const char *const hashes[] = {"sha256", "sha512", NULL};
+static const char *const pbkdfs[] = {"pbkdf2", NULL};
+static const char *const types[] = {"luks2", NULL};
+static const char *const resiliences[] = {"checksum", "journal", NULL}; /* handed to the library as named */
+static const char *const verify_data[] = {[FL_VERIFY_DATA_SAMPLE] = "sample", [FL_VERIFY_DATA_FULL] = "full", NULL};
+static const char *const emits[] = {[FL_EMIT_BUTANE] = "butane", [FL_EMIT_IGNITION] = "ignition", NULL};
+static const char *const scan_formats[] = {[FL_SCAN_FORMAT_TEXT] = "text", [FL_SCAN_FORMAT_JSON] = "json",
+                                           [FL_SCAN_FORMAT_JSON_LINES] = "json-lines",
+                                           [FL_SCAN_FORMAT_PROMETHEUS] = "prometheus", NULL};
+static const char *const check_formats[] = {[FL_CHECK_FORMAT_TEXT] = "text", [FL_CHECK_FORMAT_JSON] = "json",
+                                            [FL_CHECK_FORMAT_PROMETHEUS] = "prometheus", NULL};
+
 /* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
 const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_KEY_FILE] = {"key-file", 'd', FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
@@ -89,16 +105,19 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_KEY_SLOT] = {"key-slot", 'S', FL_ARG_NUMBER, "N", FL_GROUP_VERB, MIGRATE,
                          .help = "Convert only keyslot N", .min = 0, .max = FL_MAX_KEYSLOTS - 1},
     [FL_OPT_CIPHER] = {"cipher", 'c', FL_ARG_STRING, "SPEC", FL_GROUP_VERB, FORMAT,
-                       .help = "aes-xts-plain64 (default) or aes-cbc-essiv:sha256"},
+                       .help = "aes-xts-plain64 (default) or aes-cbc-essiv:sha256", .values = ciphers,
+                       .approved = true, .library_checks = true},
     [FL_OPT_KEY_SIZE] = {"key-size", 's', FL_ARG_NUMBER, "BITS", FL_GROUP_VERB, FORMAT,
-                         .help = "Volume key size: 512 (default for XTS) or 256", .unit = "bits", .min = 1,
-                         .max = UINT32_MAX, .range = "approved: 256 and 512"},
+                         .help = "Volume key size in bits: 512 (default for XTS) or 256", .unit = "bits",
+                         .min = 1, .max = UINT32_MAX, .values = key_sizes, .approved = true},
     [FL_OPT_HASH] = {"hash", 'h', FL_ARG_STRING, "HASH", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                      .help_for = {[FL_VERB_FORMAT] = "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
                                   [FL_VERB_MIGRATE] = "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
-                                  [FL_VERB_REENCRYPT] = hash_reencrypt}},
+                                  [FL_VERB_REENCRYPT] = hash_reencrypt},
+                     .values = hashes, .approved = true, .any_case = true},
     [FL_OPT_PBKDF] = {"pbkdf", 0, FL_ARG_STRING, "PBKDF", FL_GROUP_VERB, FORMAT,
-                      .help = "Key derivation: pbkdf2 (the only one a FIPS host allows)"},
+                      .help = "Key derivation: pbkdf2 (the only one a FIPS host allows)", .values = pbkdfs,
+                      .approved = true, .library_checks = true},
     [FL_OPT_ITER_TIME] = {"iter-time", 'i', FL_ARG_NUMBER, "MS", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                           .help = "PBKDF2 unlock time of new keyslots (default 2000)",
                           .help_for = {[FL_VERB_FORMAT] = "Unlock time to calibrate PBKDF2 to (default 2000)"},
@@ -120,7 +139,8 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_UUID] = {"uuid", 0, FL_ARG_STRING, "UUID", FL_GROUP_VERB, FORMAT,
                      .help = "Volume UUID instead of a random one"},
     [FL_OPT_TYPE] = {"type", 0, FL_ARG_STRING, "TYPE", FL_GROUP_VERB, FORMAT,
-                     .help = "luks2 (the only type created)"},
+                     .help = "luks2 (the only type created)", .values = types, .approved = true,
+                     .library_checks = true},
     [FL_OPT_HEADER] = {"header", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | MIGRATE | REENCRYPT,
                        .help = "Detached LUKS header",
                        .help_for = {[FL_VERB_SCAN] = "Read the LUKS header from a detached header FILE"}},
@@ -132,10 +152,11 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                                      "libcryptsetup's)",
                              .unit = "bytes", .min = 4096, .max = UINT64_C(1) << 40, .multiple = 4096},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
-                           .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
+                           .help = "Crash protection of the area being rewritten: checksum (default) or journal",
+                           .values = resiliences},
     [FL_OPT_VERIFY_DATA] = {"verify-data", 0, FL_ARG_STRING, "HOW", FL_GROUP_VERB, REENCRYPT,
                             .help = "Prove the data: sample (default: 32 sectors) or full (every sector: one more "
-                                    "read of the device before and after)"},
+                                    "read of the device before and after)", .values = verify_data},
     [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
                         .help = "Test every secret and print the plan; change nothing",
                         .help_for = {[FL_VERB_REENCRYPT] = dry_run_reencrypt}},
@@ -160,7 +181,7 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                          .help = "Convert every volume /etc/crypttab lists, with the key file it names (no "
                                  "prompt, no DEVICE)"},
     [FL_OPT_EMIT] = {"emit", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, CHECK,
-                     .help = "Print a config that turns FIPS mode on at provisioning (butane or ignition)"},
+                     .help = "Print a config that turns FIPS mode on at provisioning", .values = emits},
     [FL_OPT_LUKS] = {"luks", 0, FL_ARG_STRING, "NAME:DEVICE[:KEYFILE[:LABEL]]", FL_GROUP_VERB, CHECK,
                      .repeatable = CHECK,
                      .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
@@ -180,8 +201,9 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_CSV] = {"csv", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REPORT,
                     .help = "Write CSV: one row per volume, for spreadsheets"},
     [FL_OPT_FORMAT] = {"format", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, SCAN | CHECK,
-                       .help_for = {[FL_VERB_SCAN] = "Output format: text, json, json-lines or prometheus",
-                                    [FL_VERB_CHECK] = "Output format: text, json or prometheus"}},
+                       .help = "Output format (default: text)",
+                       .values_for = {[FL_VERB_SCAN] = scan_formats,
+                                      [FL_VERB_CHECK] = check_formats}},
     [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | CHECK,
                        .help = "Write the report to FILE, atomically (a temporary file renamed into place)"},
     [FL_OPT_PROGRESS_JSON] = {"progress-json", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REENCRYPT,
@@ -233,7 +255,31 @@ static bool takes(enum fl_verb_id verb, enum fl_opt opt)
     return fl_option_table[opt].verbs & FL_V(verb);
 }
 
-static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
+const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt)
+{
+    const struct fl_option *o = &fl_option_table[opt];
+
+    return o->values_for[verb] ? o->values_for[verb] : o->values;
+}
+
+/* @p values joined with @p sep ("a|b|c" for --help; the caller frees it), or NULL (no memory). */
+static char *joined(const char *const *values, const char *sep)
+{
+    size_t len = 1;
+    char *s;
+
+    for (size_t i = 0; values[i]; i++)
+        len += strlen(values[i]) + strlen(sep);
+    s = calloc(1, len);
+    for (size_t i = 0; s && values[i]; i++) {
+        if (i)
+            strcat(s, sep);
+        strcat(s, values[i]);
+    }
+    return s;
+}
+
+static struct poptOption popt_row(const struct fl_args *a, enum fl_verb_id verb, enum fl_opt opt)
 {
     const struct fl_option *o = &fl_option_table[opt];
 
@@ -244,7 +290,7 @@ static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
         .arg = NULL, /* popt stores nothing: each value is handed over (parse()) */
         .val = (int)opt + 1,
         .descrip = o->help_for[verb] ? o->help_for[verb] : o->help,
-        .argDescrip = o->arg,
+        .argDescrip = a->arg_help[opt] ? a->arg_help[opt] : o->arg,
     };
 }
 
@@ -252,7 +298,7 @@ static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
  * @p verb's popt tables, in one allocation: its own options, "Questions:" and "Common options:"
  * included as sub-tables, popt's --help and --usage; then the two sub-tables.
  */
-static struct poptOption *popt_table(enum fl_verb_id verb)
+static struct poptOption *popt_table(struct fl_args *a, enum fl_verb_id verb)
 {
     static const struct poptOption end = POPT_TABLEEND;
     static const struct poptOption autohelp[] = {POPT_AUTOHELP POPT_TABLEEND};
@@ -264,8 +310,16 @@ static struct poptOption *popt_table(enum fl_verb_id verb)
     if (!t)
         return NULL;
     for (int i = 0; i < FL_OPT_COUNT; i++)
-        if (takes(verb, (enum fl_opt)i))
+        if (takes(verb, (enum fl_opt)i)) {
             n[fl_option_table[i].group]++;
+            /* the sets the parser checks are the argument in --help; the library's (long cipher
+             * names) are in the help text, and would push every other option's help off the line */
+            if (fl_option_values(verb, (enum fl_opt)i) && !fl_option_table[i].library_checks &&
+                !(a->arg_help[i] = joined(fl_option_values(verb, (enum fl_opt)i), "|"))) {
+                free(t);
+                return NULL;
+            }
+        }
     /* [own options] [include ask] [include common] [autohelp] [end] [ask options] [end] [common] [end] */
     group[FL_GROUP_VERB] = t;
     group[FL_GROUP_ASK] = t + n[FL_GROUP_VERB] + 4;
@@ -274,7 +328,7 @@ static struct poptOption *popt_table(enum fl_verb_id verb)
         at = 0;
         for (int i = 0; i < FL_OPT_COUNT; i++)
             if (takes(verb, (enum fl_opt)i) && fl_option_table[i].group == (enum fl_opt_group)g)
-                group[g][at++] = popt_row(verb, (enum fl_opt)i);
+                group[g][at++] = popt_row(a, verb, (enum fl_opt)i);
         group[g][at] = end;
     }
     at = n[FL_GROUP_VERB];
@@ -451,22 +505,62 @@ static int check_numbers(struct fl_args *a)
     return 0;
 }
 
+/* The index of @p value in @p values (in any case, with @p any_case), or -1. */
+static int choice(const char *const *values, const char *value, bool any_case)
+{
+    for (int i = 0; values[i]; i++)
+        if (any_case ? !strcasecmp(values[i], value) : !strcmp(values[i], value))
+            return i;
+    return -1;
+}
+
+/* Options with a set of values: the last value is one of them (kept in lower case where any case is
+ * taken), refused with one wording that lists them. The sets the library checks are left to it. */
+static int check_values(struct fl_args *a)
+{
+    const char *verb = fl_verbs[a->verb].name;
+
+    for (int i = 0; i < FL_OPT_COUNT; i++) {
+        const struct fl_option *o = &fl_option_table[i];
+        const char *const *values = fl_option_values(a->verb, (enum fl_opt)i);
+        char *arg = last(a, (enum fl_opt)i), *list;
+
+        if (!values || !arg || o->library_checks)
+            continue;
+        for (char *c = arg; o->any_case && *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        if (choice(values, arg, false) >= 0)
+            continue;
+        list = joined(values, ", ");
+        fl_usage_error(verb, "--%s '%s' is not allowed; %schoices: %s", o->name, arg,
+                       o->approved ? "approved " : "", list ? list : "");
+        free(list);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int fl_arg_choice(const struct fl_args *a, enum fl_opt opt)
+{
+    const char *const *values = fl_option_values(a->verb, opt);
+    const char *arg = fl_arg(a, opt);
+
+    return values && arg ? choice(values, arg, fl_option_table[opt].any_case) : -1;
+}
+
 /* The one validator of the options several verbs share; the same rule wherever an option is taken. */
 static int check_shared(struct fl_args *a)
 {
     const char *verb = fl_verbs[a->verb].name;
-    char *hash = last(a, FL_OPT_HASH);
     char *const *files = fl_arg_list(a, FL_OPT_KEY_FILE);
     int r;
 
-    r = check_numbers(a);
+    /* --hash in any case, as cryptsetup: libcryptsetup and the header get it in lower case */
+    r = check_values(a);
+    if (r >= 0)
+        r = check_numbers(a);
     if (r < 0)
         return r;
-    /* --hash: any case, as cryptsetup; libcryptsetup and the header get it in lower case */
-    for (char *c = hash; c && *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    if (hash && !fl_kdf_hash_allowed(hash))
-        return fl_usage_error(verb, "--hash '%s' is not allowed; approved choices: sha256, sha512", hash);
     if (fl_flag(a, FL_OPT_ITER_TIME) && fl_flag(a, FL_OPT_ITERATIONS))
         return fl_usage_error(verb, "--iter-time and --pbkdf-force-iterations exclude each other");
     if ((fl_flag(a, FL_OPT_KEYFILE_OFFSET) || fl_flag(a, FL_OPT_KEYFILE_SIZE)) && !files[0])
@@ -499,7 +593,7 @@ int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct f
     int rc, r;
 
     *ret = (struct fl_args){.verb = verb};
-    ret->popt = popt_table(verb);
+    ret->popt = popt_table(ret, verb);
     if (ret->popt)
         ret->ctx = popt_context(name, argc, argv, ret->popt, fl_verbs[verb].args);
     if (!ret->ctx) {
@@ -540,6 +634,8 @@ void fl_args_free(struct fl_args *a)
             free(a->values[i][k]);
         free(a->values[i]);
         a->values[i] = NULL;
+        free(a->arg_help[i]);
+        a->arg_help[i] = NULL;
     }
     if (a->ctx)
         poptFreeContext(a->ctx);

@@ -111,8 +111,22 @@ for n in 0 256 3000 8192 4k; do
     same_refusal -d k0 --sector-size "$n"
     fl_assert_contains "$FL_LINE" "--sector-size '$n': not a number from 512 to 4096 (bytes, a power of two; " "sector $n"
 done
-same_refusal -d k0 --key-size 0
-fl_assert_contains "$FL_LINE" "--key-size '0': not a number from 1 to 4294967295 (bits; " "key-size 0"
+for n in 0 384 abc; do
+    same_refusal -d k0 --key-size "$n"
+    fl_assert_eq "--key-size '$n' is not allowed; approved choices: 256, 512" "$FL_LINE" "key-size $n"
+done
+# --- allowed values: in the table, refused by the parser with one wording ------------------------------
+verbs_=(reencrypt)
+same_refusal -d k0 --verify-data all
+fl_assert_eq "--verify-data 'all' is not allowed; choices: sample, full" "$FL_LINE" "--verify-data all"
+same_refusal -d k0 --resilience none
+fl_assert_eq "--resilience 'none' is not allowed; choices: checksum, journal" "$FL_LINE" "--resilience none"
+fl_expect_exit2 1 fipsluks scan --format xml t0.img
+fl_assert_contains "$FL_ERR" "fipsluks scan: --format 'xml' is not allowed; choices: text, json, json-lines, prometheus" "scan --format"
+fl_expect_exit2 1 fipsluks check --format json-lines
+fl_assert_contains "$FL_ERR" "fipsluks check: --format 'json-lines' is not allowed; choices: text, json, prometheus" "check --format"
+fl_expect_exit2 1 fipsluks check --emit yaml
+fl_assert_contains "$FL_ERR" "fipsluks check: --emit 'yaml' is not allowed; choices: butane, ignition" "check --emit"
 
 # --- one key-file reader: the same warnings in every verb that reads key files -------------------------
 fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=kshort" ws.img

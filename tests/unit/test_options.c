@@ -294,10 +294,13 @@ static void test_numbers(void **state)
     assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "-s", "256", "x"), 0);
     assert_int_equal(a.num[FL_OPT_KEY_SIZE], 256);
     fl_args_free(&a);
-    for (size_t i = 0; i < 4; i++) {
-        static const char *const bad[] = {"0", "abc", "4294967296", "256bits"};
+    for (size_t i = 0; i < 6; i++) {
+        static const char *const bad[] = {"0", "abc", "4294967296", "256bits", "384", "0256"};
+        char want[128];
+
         assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "--key-size", bad[i], "x"), -EINVAL);
-        assert_refused(captured, "key-size", bad[i], "1 to 4294967295 (bits");
+        snprintf(want, sizeof(want), "--key-size '%s' is not allowed; approved choices: 256, 512\n", bad[i]);
+        assert_non_null(strstr(captured, want));
         fl_args_free(&a);
     }
     /* the milliseconds of --iter-time, the bytes of the key-file options */
@@ -309,6 +312,74 @@ static void test_numbers(void **state)
     fl_args_free(&a);
 }
 
+/* Refused with the one wording of a value not in the set. */
+static void assert_not_allowed(const char *line, const char *opt, const char *value, const char *choices)
+{
+    char want[256];
+
+    snprintf(want, sizeof(want), "--%s '%s' is not allowed; %s\nTry 'fipsluks ", opt, value, choices);
+    if (!strstr(line, want))
+        fail_msg("'%s' is not in '%s'", want, line);
+}
+
+/* Allowed values per option: in the table, checked by the parser with one wording, shown in --help's
+ * argument, given to the verbs as an index (fl_arg_choice()); the library's own sets it accepts. */
+static void test_values(void **state)
+{
+    static const struct {
+        enum fl_verb_id verb;
+        const char *opt, *good, *bad, *choices;
+        int index;
+    } cases[] = {
+        {FL_VERB_SCAN, "--format", "json-lines", "xml", "choices: text, json, json-lines, prometheus",
+         FL_SCAN_FORMAT_JSON_LINES},
+        {FL_VERB_SCAN, "--format", "prometheus", "Text", "choices: text, json, json-lines, prometheus",
+         FL_SCAN_FORMAT_PROMETHEUS},
+        {FL_VERB_CHECK, "--format", "prometheus", "json-lines", "choices: text, json, prometheus",
+         FL_CHECK_FORMAT_PROMETHEUS},
+        {FL_VERB_CHECK, "--emit", "ignition", "yaml", "choices: butane, ignition", FL_EMIT_IGNITION},
+        {FL_VERB_CHECK, "--emit", "butane", "", "choices: butane, ignition", FL_EMIT_BUTANE},
+        {FL_VERB_REENCRYPT, "--verify-data", "full", "all", "choices: sample, full", FL_VERIFY_DATA_FULL},
+        {FL_VERB_REENCRYPT, "--verify-data", "sample", "Full", "choices: sample, full", FL_VERIFY_DATA_SAMPLE},
+        {FL_VERB_REENCRYPT, "--resilience", "journal", "none", "choices: checksum, journal", 1},
+        {FL_VERB_MIGRATE, "--hash", "SHA512", "md5", "approved choices: sha256, sha512", 1},
+        {FL_VERB_FORMAT, "--key-size", "512", "128", "approved choices: 256, 512", 1},
+    };
+    struct fl_args a;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum fl_opt opt = fl_option_by_name(cases[i].opt + 2);
+
+        assert_int_equal(PARSE(cases[i].verb, &a, cases[i].opt, cases[i].good, "x"), 0);
+        assert_int_equal(fl_arg_choice(&a, opt), cases[i].index);
+        fl_args_free(&a);
+        assert_int_equal(PARSE(cases[i].verb, &a, cases[i].opt, cases[i].bad, "x"), -EINVAL);
+        assert_not_allowed(captured, cases[i].opt + 2, cases[i].bad, cases[i].choices);
+        fl_args_free(&a);
+        /* the last value counts: a bad one before it is not looked at */
+        assert_int_equal(PARSE(cases[i].verb, &a, cases[i].opt, cases[i].bad, cases[i].opt, cases[i].good, "x"), 0);
+        fl_args_free(&a);
+    }
+    /* not given: no choice; scan's --json is its own */
+    assert_int_equal(PARSE(FL_VERB_SCAN, &a, "x"), 0);
+    assert_int_equal(fl_arg_choice(&a, FL_OPT_FORMAT), -1);
+    fl_args_free(&a);
+    /* the set of --hash is the library's predicate, exactly */
+    for (const char *const *h = fl_option_values(FL_VERB_FORMAT, FL_OPT_HASH); *h; h++)
+        assert_true(fl_kdf_hash_allowed(*h));
+    for (size_t i = 0; i < 5; i++) {
+        static const char *const no[] = {"sha1", "sha384", "ripemd160", "whirlpool", "md5"};
+        assert_false(fl_kdf_hash_allowed(no[i]));
+    }
+    /* every verb's set is in the table for that verb, and --help shows it as the argument */
+    assert_null(fl_option_values(FL_VERB_SCAN, FL_OPT_OUTPUT));
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a), 0);
+    for (const struct poptOption *p = a.popt; p->longName || p->argInfo; p++)
+        if (p->longName && !strcmp(p->longName, "emit"))
+            assert_string_equal(p->argDescrip, "butane|ignition");
+    fl_args_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_shared_rules),
         cmocka_unit_test(test_sysext),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_values),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
