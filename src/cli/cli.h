@@ -218,6 +218,8 @@ int fl_arg_choice(const struct fl_args *a, enum fl_opt opt);
 const char **fl_args_rest(const struct fl_args *a);
 /* The option whose long name is @p name, or FL_OPT_COUNT. */
 enum fl_opt fl_option_by_name(const char *name);
+/* The option of each parameter fl_format_check_params() refuses (format.c), by enum fl_format_param. */
+extern const enum fl_opt fl_format_param_option[];
 /* Print an error for a usage problem and return -EINVAL. */
 int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -333,6 +333,23 @@ out:
     return r < 0 ? r : FL_EXIT_OK;
 }
 
+/* The option of each parameter fl_format_check_params() may refuse: its reasons are the library's, the
+ * names the command line's. */
+const enum fl_opt fl_format_param_option[FL_FORMAT_PARAM_COUNT] = {
+    [FL_FORMAT_PARAM_NONE] = FL_OPT_TYPE, /* never refused; a valid index all the same */
+    [FL_FORMAT_PARAM_TYPE] = FL_OPT_TYPE,
+    [FL_FORMAT_PARAM_CIPHER] = FL_OPT_CIPHER,
+    [FL_FORMAT_PARAM_KEY_SIZE] = FL_OPT_KEY_SIZE,
+    [FL_FORMAT_PARAM_PBKDF] = FL_OPT_PBKDF,
+    [FL_FORMAT_PARAM_HASH] = FL_OPT_HASH,
+    [FL_FORMAT_PARAM_ITERATIONS] = FL_OPT_ITERATIONS,
+    [FL_FORMAT_PARAM_ITER_TIME] = FL_OPT_ITER_TIME,
+    [FL_FORMAT_PARAM_SECTOR_SIZE] = FL_OPT_SECTOR_SIZE,
+    [FL_FORMAT_PARAM_LABEL] = FL_OPT_LABEL,
+    [FL_FORMAT_PARAM_SUBSYSTEM] = FL_OPT_SUBSYSTEM,
+    [FL_FORMAT_PARAM_UUID] = FL_OPT_UUID,
+};
+
 /* The numbers, parsed and range-checked by fl_options_parse(). */
 static void numbers(const struct fl_args *a, struct format_opts *o)
 {
@@ -352,7 +369,8 @@ int verb_format(int argc, const char **argv)
 {
     struct format_opts o = {0};
     struct fl_args a;
-    const char **args, *option = NULL, *why = NULL;
+    enum fl_format_param param = FL_FORMAT_PARAM_NONE;
+    const char **args, *why = NULL;
     int r;
 
     r = fl_options_parse(FL_VERB_FORMAT, argc, argv, &a);
@@ -392,12 +410,12 @@ int verb_format(int argc, const char **argv)
                                  "(standard input) or --new-key-file FILE");
         goto out;
     }
-    if (fl_format_check_params(&o.params, &option, &why) < 0) {
-        enum fl_opt opt = fl_option_by_name(option);
-        const char *value = opt < FL_OPT_COUNT ? fl_arg(&a, opt) : NULL;
+    if (fl_format_check_params(&o.params, &param, &why) < 0) {
+        enum fl_opt opt = fl_format_param_option[param];
+        const char *value = fl_arg(&a, opt);
 
-        r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB, option,
-                               value ? value : "(default)", why);
+        r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB,
+                               fl_option_table[opt].name, value ? value : "(default)", why);
         goto out;
     }
     r = run_format(&o);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "fipsluks/format.h"
 #include "fipsluks/kdf.h"
 #include "fipsluks/secret.h"
 #include "cli.h"
@@ -380,6 +381,54 @@ static void test_values(void **state)
     fl_args_free(&a);
 }
 
+/* The library's reasons are an enum: each maps to the format option it names; the sets of values the
+ * library checks itself (cipher, pbkdf, type) are each accepted by it, and a value outside them is refused
+ * as that very option. */
+static void test_library_reasons(void **state)
+{
+    static const enum fl_opt library_sets[] = {FL_OPT_CIPHER, FL_OPT_PBKDF, FL_OPT_TYPE};
+
+    for (int i = FL_FORMAT_PARAM_NONE + 1; i < FL_FORMAT_PARAM_COUNT; i++) {
+        enum fl_opt opt = fl_format_param_option[i];
+
+        assert_true(opt < FL_OPT_COUNT);
+        assert_true(fl_option_table[opt].verbs & FL_V(FL_VERB_FORMAT));
+        for (int k = FL_FORMAT_PARAM_NONE + 1; k < i; k++)
+            assert_int_not_equal(fl_format_param_option[k], opt); /* one option per reason */
+    }
+    for (size_t i = 0; i < sizeof(library_sets) / sizeof(library_sets[0]); i++) {
+        enum fl_opt opt = library_sets[i];
+        const char *const *values = fl_option_values(FL_VERB_FORMAT, opt);
+        enum fl_format_param param = FL_FORMAT_PARAM_NONE;
+        struct fl_format_params p;
+        const char **field;
+
+        assert_true(fl_option_table[opt].library_checks);
+        assert_non_null(values);
+        for (; *values; values++) {
+            fl_format_params_default(&p);
+            field = opt == FL_OPT_CIPHER ? &p.cipher : opt == FL_OPT_PBKDF ? &p.pbkdf : &p.type;
+            *field = *values;
+            if (opt == FL_OPT_CIPHER && !strcmp(*values, "aes-cbc-essiv:sha256"))
+                p.key_bits = 256;
+            assert_int_equal(fl_format_check_params(&p, &param, NULL), 0);
+        }
+        fl_format_params_default(&p);
+        field = opt == FL_OPT_CIPHER ? &p.cipher : opt == FL_OPT_PBKDF ? &p.pbkdf : &p.type;
+        *field = "no-such-value";
+        assert_int_equal(fl_format_check_params(&p, &param, NULL), -EINVAL);
+        assert_int_equal(fl_format_param_option[param], opt);
+    }
+    /* every value the parser lets through for --key-size, with the default cipher */
+    for (const char *const *v = fl_option_values(FL_VERB_FORMAT, FL_OPT_KEY_SIZE); *v; v++) {
+        struct fl_format_params p;
+
+        fl_format_params_default(&p);
+        p.key_bits = (uint32_t)strtoul(*v, NULL, 10);
+        assert_int_equal(fl_format_check_params(&p, NULL, NULL), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_sysext),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_library_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
