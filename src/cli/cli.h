@@ -216,6 +216,13 @@ const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt);
 int fl_arg_choice(const struct fl_args *a, enum fl_opt opt);
 /* The positional arguments, NULL-terminated, or NULL. */
 const char **fl_args_rest(const struct fl_args *a);
+/*
+ * "fipsluks __complete" (hidden; what the bash completion reads, so that it cannot drift from the tables):
+ * one line per verb, "verb NAME"; per option of each verb, "option VERB --LONG -S ARG" (-S: "-" without
+ * a short name; ARG: the argument's name in --help, "-" for a flag); per allowed value, "value VERB --LONG
+ * VALUE". Option names, argument names and values contain no spaces.
+ */
+void fl_options_complete(FILE *f);
 /* The option whose long name is @p name, or FL_OPT_COUNT. */
 enum fl_opt fl_option_by_name(const char *name);
 /* The option of each parameter fl_format_check_params() refuses (format.c), by enum fl_format_param. */

@@ -100,6 +100,10 @@ int main(int argc, const char **argv)
         }
         return run_verb(verb, 2, help_argv);
     }
+    if (!strcmp(argv[1], "__complete") && argc == 2) { /* hidden: for the bash completion */
+        fl_options_complete(stdout);
+        return fflush(stdout) == EOF ? FL_EXIT_DEVICE : FL_EXIT_OK;
+    }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("fipsluks %s\n", FL_VERSION);
         return FL_EXIT_OK;

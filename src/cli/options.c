@@ -227,6 +227,27 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                       .help = "Show libcryptsetup's debug log on standard error (never secrets)"},
 };
 
+void fl_options_complete(FILE *f)
+{
+    for (int v = 0; v < FL_VERB_COUNT; v++)
+        fprintf(f, "verb %s\n", fl_verbs[v].name);
+    for (int v = 0; v < FL_VERB_COUNT; v++) {
+        for (int i = 0; i < FL_OPT_COUNT; i++) {
+            const struct fl_option *o = &fl_option_table[i];
+            const char *const *values = fl_option_values((enum fl_verb_id)v, (enum fl_opt)i);
+            char short_name[3] = {'-', o->short_name, '\0'};
+
+            if (!(o->verbs & FL_V(v)))
+                continue;
+            fprintf(f, "option %s --%s %s %s\n", fl_verbs[v].name, o->name, short_name, o->arg ? o->arg : "-");
+            for (size_t k = 0; values && values[k]; k++)
+                fprintf(f, "value %s --%s %s\n", fl_verbs[v].name, o->name, values[k]);
+        }
+        /* popt's own (POPT_AUTOHELP) */
+        fprintf(f, "option %s --help -? -\noption %s --usage - -\n", fl_verbs[v].name, fl_verbs[v].name);
+    }
+}
+
 enum fl_opt fl_option_by_name(const char *name)
 {
     for (int i = 0; i < FL_OPT_COUNT; i++)
