@@ -129,6 +129,7 @@ enum fl_arg_kind {
     FL_ARG_NUMBER, /* a decimal number from min to max, checked by fl_options_parse() into fl_args.num[] */
     FL_ARG_SIZE,   /* the same, in bytes, with cryptsetup's size suffixes: s (512-byte sectors); K, M, G, T
                     * alone or with "iB" (powers of 1024), with "B" (powers of 1000) */
+    FL_ARG_DURATION, /* the same, in seconds, with one unit s, m, h, d or w */
 };
 
 /* Where --help lists an option: with the verb's own, under "Questions:", under "Common options:". */

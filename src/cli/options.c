@@ -212,9 +212,10 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                      .help = "Scan N targets in parallel (default: CPUs, at most 8)", .min = 1, .max = FL_JOBS_MAX},
     [FL_OPT_ONE_FILE_SYSTEM] = {"one-file-system", 'x', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
                                 .help = "Do not descend into directories on other file systems than the PATH given"},
-    [FL_OPT_MAX_AGE] = {"max-age", 0, FL_ARG_STRING, "AGE", FL_GROUP_VERB, REPORT,
+    [FL_OPT_MAX_AGE] = {"max-age", 0, FL_ARG_DURATION, "AGE", FL_GROUP_VERB, REPORT,
                         .help = "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, "
-                                "w)"},
+                                "w)",
+                        .unit = "seconds", .min = 0, .max = UINT64_MAX},
     [FL_OPT_BATCH] = {"batch", 'q', FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING, .help = "Do not ask for confirmation"},
     [FL_OPT_BATCH_MODE] = {"batch-mode", 0, FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING,
                            .help = "Same as --batch (cryptsetup's name)"},
@@ -468,6 +469,39 @@ static int parse_size(const char *s, uint64_t *ret)
     return 0;
 }
 
+/* A duration in seconds: decimal digits, then nothing (seconds) or one unit s, m, h, d or w. @return 0,
+ * -EINVAL (not a duration) or -ERANGE (too large). */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+    static const struct {
+        char unit;
+        uint64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    size_t digits = strspn(s, "0123456789");
+    uint64_t v, mult = 0;
+    char number[24];
+    int r;
+
+    if (digits == 0 || digits >= sizeof(number))
+        return digits ? -ERANGE : -EINVAL;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    r = fl_parse_u64(number, &v);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (s[digits] == units[i].unit && !s[digits + 1])
+            mult = units[i].seconds;
+    if (!s[digits])
+        mult = 1;
+    if (!mult)
+        return -EINVAL;
+    if (v > UINT64_MAX / mult)
+        return -ERANGE;
+    *ret = v * mult;
+    return 0;
+}
+
 /* Append @p text to the string in @p buf (@p size bytes), after @p sep unless @p buf is empty. */
 static void append(char *buf, size_t size, const char *sep, const char *text)
 {
@@ -482,8 +516,6 @@ static int number_error(const char *verb, const struct fl_option *o, const char 
 {
     char why[256] = "", multiple[48];
 
-    if (o->max == UINT64_MAX && !o->range)
-        return fl_usage_error(verb, "--%s '%s': not a number", o->name, arg);
     if (o->unit)
         append(why, sizeof(why), ", ", o->unit);
     if (o->power_of_two)
@@ -496,8 +528,13 @@ static int number_error(const char *verb, const struct fl_option *o, const char 
         append(why, sizeof(why), "; ",
                "suffixes: s (512 bytes), K or KiB, M or MiB, G or GiB, T or TiB (powers of 1024), KB, MB, GB, "
                "TB (of 1000)");
+    if (o->kind == FL_ARG_DURATION)
+        append(why, sizeof(why), "; ", "units s, m, h, d, w");
     if (o->range)
         append(why, sizeof(why), "; ", o->range);
+    if (o->min == 0 && o->max == UINT64_MAX) /* any number */
+        return fl_usage_error(verb, "--%s '%s': not a number%s%s%s", o->name, arg, why[0] ? " (" : "", why,
+                              why[0] ? ")" : "");
     return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu%s%s%s", o->name, arg,
                           (unsigned long long)o->min, (unsigned long long)o->max, why[0] ? " (" : "", why,
                           why[0] ? ")" : "");
@@ -515,9 +552,11 @@ static int check_numbers(struct fl_args *a)
         uint64_t v;
         int r;
 
-        if ((o->kind != FL_ARG_NUMBER && o->kind != FL_ARG_SIZE) || !arg)
+        if (o->kind == FL_ARG_NONE || o->kind == FL_ARG_STRING || !arg)
             continue;
-        r = o->kind == FL_ARG_SIZE ? parse_size(arg, &v) : fl_parse_u64(arg, &v);
+        r = o->kind == FL_ARG_SIZE       ? parse_size(arg, &v)
+            : o->kind == FL_ARG_DURATION ? parse_duration(arg, &v)
+                                         : fl_parse_u64(arg, &v);
         if (r < 0 || v < o->min || v > o->max || (o->multiple && v % o->multiple) ||
             (o->power_of_two && (v & (v - 1))))
             return number_error(verb, o, arg);

@@ -117,6 +117,8 @@ for n in 0 384 abc; do
     same_refusal -d k0 --key-size "$n"
     fl_assert_eq "--key-size '$n' is not allowed; approved choices: 256, 512" "$FL_LINE" "key-size $n"
 done
+fl_expect_exit2 1 fipsluks report --max-age 1ds missing.json
+fl_assert_contains "$FL_ERR" "fipsluks report: --max-age '1ds': not a number (seconds; units s, m, h, d, w)" "--max-age 1ds"
 # --- allowed values: in the table, refused by the parser with one wording ------------------------------
 verbs_=(reencrypt)
 same_refusal -d k0 --verify-data all

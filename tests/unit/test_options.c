@@ -34,7 +34,7 @@ static void test_table(void **state)
             assert_true(o->verbs != 0);
             assert_int_equal(o->repeatable & ~o->verbs, 0);
             assert_true((o->arg != NULL) == (o->kind != FL_ARG_NONE));
-            if (o->kind == FL_ARG_NUMBER || o->kind == FL_ARG_SIZE)
+            if (o->kind == FL_ARG_NUMBER || o->kind == FL_ARG_SIZE || o->kind == FL_ARG_DURATION)
                 assert_true(o->min <= o->max);
             else
                 assert_true(!o->unit && !o->min && !o->max && !o->multiple && !o->power_of_two && !o->range);
@@ -302,6 +302,26 @@ static void test_numbers(void **state)
         assert_int_equal(PARSE(FL_VERB_FORMAT, &a, "--key-size", bad[i], "x"), -EINVAL);
         snprintf(want, sizeof(want), "--key-size '%s' is not allowed; approved choices: 256, 512\n", bad[i]);
         assert_non_null(strstr(captured, want));
+        fl_args_free(&a);
+    }
+    /* --max-age: seconds, with one unit s, m, h, d or w */
+    for (size_t i = 0; i < 7; i++) {
+        static const struct {
+            const char *arg;
+            uint64_t seconds;
+        } ok[] = {{"0", 0}, {"90", 90}, {"90s", 90}, {"5m", 300}, {"2h", 7200}, {"2d", 172800}, {"1w", 604800}};
+        assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--max-age", ok[i].arg, "x"), 0);
+        assert_int_equal(a.num[FL_OPT_MAX_AGE], ok[i].seconds);
+        fl_args_free(&a);
+    }
+    for (size_t i = 0; i < 9; i++) {
+        static const char *const bad[] = {"", "d", "3x", "1ds", "1hm", "-1", "2 d", "1D", "99999999999999999999w"};
+        char want[128];
+
+        assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--max-age", bad[i], "x"), -EINVAL);
+        snprintf(want, sizeof(want), "--max-age '%s': not a number (seconds; units s, m, h, d, w)\n", bad[i]);
+        if (!strstr(captured, want))
+            fail_msg("'%s' is not in '%s'", want, captured);
         fl_args_free(&a);
     }
     /* the milliseconds of --iter-time, the bytes of the key-file options */
