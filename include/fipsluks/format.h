@@ -52,16 +52,32 @@ struct fl_format_params {
  */
 void fl_format_params_default(struct fl_format_params *p);
 
+/** The parameter of struct fl_format_params that fl_format_check_params() refuses. */
+enum fl_format_param {
+    FL_FORMAT_PARAM_NONE,        /**< none: the profile is approved */
+    FL_FORMAT_PARAM_TYPE,        /**< @c type */
+    FL_FORMAT_PARAM_CIPHER,      /**< @c cipher */
+    FL_FORMAT_PARAM_KEY_SIZE,    /**< @c key_bits (for the cipher) */
+    FL_FORMAT_PARAM_PBKDF,       /**< @c pbkdf */
+    FL_FORMAT_PARAM_HASH,        /**< @c hash */
+    FL_FORMAT_PARAM_ITERATIONS,  /**< @c iterations */
+    FL_FORMAT_PARAM_ITER_TIME,   /**< @c iter_time_ms */
+    FL_FORMAT_PARAM_SECTOR_SIZE, /**< @c sector_size */
+    FL_FORMAT_PARAM_LABEL,       /**< @c label */
+    FL_FORMAT_PARAM_SUBSYSTEM,   /**< @c subsystem */
+    FL_FORMAT_PARAM_UUID,        /**< @c uuid */
+    FL_FORMAT_PARAM_COUNT,
+};
+
 /**
  * Whether @p p describes an approved profile. Pure: no I/O, no state.
  *
- * @param ret_option  on refusal, the option at fault, named like the command-line option
- *                    ("cipher", "key-size", "hash", "pbkdf", "pbkdf-force-iterations", "iter-time",
- *                    "sector-size", "label", "subsystem", "uuid", "type"); may be NULL
- * @param ret_why     on refusal, a static sentence that names the approved choices; may be NULL
+ * @param ret_param  on refusal, the parameter at fault (never FL_FORMAT_PARAM_NONE); may be NULL
+ * @param ret_why    on refusal, a static sentence that names the approved choices; may be NULL
  * @return 0, or -EINVAL.
  */
-int fl_format_check_params(const struct fl_format_params *p, const char **ret_option, const char **ret_why);
+int fl_format_check_params(const struct fl_format_params *p, enum fl_format_param *ret_param,
+                           const char **ret_why);
 
 /** Key size in bits that @p p resolves to (its own, or its cipher's default). */
 uint32_t fl_format_key_bits(const struct fl_format_params *p);

@@ -209,7 +209,7 @@ static int print_prometheus(FILE *out, const char *root, const struct fl_checks 
     return fflush(out) == EOF || ferror(out) ? -EIO : 0;
 }
 
-static int emit(const char *format, const struct fl_provision_luks *luks, size_t n_luks, const char *sysext)
+static int emit(enum fl_emit format, const struct fl_provision_luks *luks, size_t n_luks, const char *sysext)
 {
     struct fl_provision p = *fl_provision_fips();
     char *text = NULL;
@@ -218,7 +218,7 @@ static int emit(const char *format, const struct fl_provision_luks *luks, size_t
     p.luks = luks;
     p.n_luks = n_luks;
     p.sysext_url = sysext;
-    if (!strcmp(format, "butane"))
+    if (format == FL_EMIT_BUTANE)
         r = fl_provision_butane(&p, &text);
     else
         r = fl_provision_ignition(&p, &text);
@@ -229,7 +229,7 @@ static int emit(const char *format, const struct fl_provision_luks *luks, size_t
         putchar('\n');
     free(text);
     /* JSON has no comments: the hint the Butane config carries as one goes to stderr */
-    if (!n_luks && strcmp(format, "butane"))
+    if (!n_luks && format != FL_EMIT_BUTANE)
         fprintf(stderr, "fipsluks check: note: no storage.luks entries: Ignition formats LUKS volumes with "
                         "cryptsetup's defaults (argon2id), which do not open on a FIPS host; add --luks "
                         "NAME:DEVICE[:KEYFILE[:LABEL]] for entries made with --pbkdf pbkdf2\n");
@@ -238,7 +238,7 @@ static int emit(const char *format, const struct fl_provision_luks *luks, size_t
 
 /* Ignition fetches key files; only Butane reads local ones (at transpile time). The system extension
  * is always downloaded at provisioning, so it is a URL in both. */
-static int emit_checked(const char *format, const struct fl_provision_luks *luks, size_t n_luks,
+static int emit_checked(enum fl_emit format, const struct fl_provision_luks *luks, size_t n_luks,
                         const char *sysext)
 {
     if (sysext && !fl_provision_is_url(sysext))
@@ -247,7 +247,7 @@ static int emit_checked(const char *format, const struct fl_provision_luks *luks
                               "s3://…, tftp://…)",
                               sysext);
     for (size_t i = 0; i < n_luks; i++)
-        if (!strcmp(format, "ignition") && luks[i].key_file && !fl_provision_is_url(luks[i].key_file))
+        if (format == FL_EMIT_IGNITION && luks[i].key_file && !fl_provision_is_url(luks[i].key_file))
             return fl_usage_error("check",
                                   "--luks %s: Ignition cannot read the local key file '%s': give a URL "
                                   "(https://…, s3://…, data:…), or use --emit butane (butane --files-dir)",
@@ -255,29 +255,23 @@ static int emit_checked(const char *format, const struct fl_provision_luks *luks
     return emit(format, luks, n_luks, sysext);
 }
 
-enum check_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROMETHEUS };
 
-/* --format NAME (or --json) into @p ret. */
-static int parse_format(const char *name, bool json, enum check_format *ret)
+/* --format (one of its values, checked by fl_options_parse()) or --json into @p ret. */
+static int parse_format(const struct fl_args *a, enum fl_check_format *ret)
 {
-    *ret = json ? FORMAT_JSON : FORMAT_TEXT;
-    if (!name)
+    bool json = fl_flag(a, FL_OPT_JSON);
+
+    *ret = json ? FL_CHECK_FORMAT_JSON : FL_CHECK_FORMAT_TEXT;
+    if (!fl_flag(a, FL_OPT_FORMAT))
         return 0;
     if (json)
         return fl_usage_error("check", "--json and --format exclude each other");
-    if (!strcmp(name, "text"))
-        *ret = FORMAT_TEXT;
-    else if (!strcmp(name, "json"))
-        *ret = FORMAT_JSON;
-    else if (!strcmp(name, "prometheus"))
-        *ret = FORMAT_PROMETHEUS;
-    else
-        return fl_usage_error("check", "--format takes text, json or prometheus, not '%s'", name);
+    *ret = (enum fl_check_format)fl_arg_choice(a, FL_OPT_FORMAT);
     return 0;
 }
 
 /* Run the checks and write the report in @p fmt to @p output (NULL: standard output, else atomically). */
-static int report(const char *root, enum check_format fmt, const char *output)
+static int report(const char *root, enum fl_check_format fmt, const char *output)
 {
     struct fl_checks checks = {0};
     struct fl_atomic file = {0};
@@ -301,13 +295,13 @@ static int report(const char *root, enum check_format fmt, const char *output)
         out = file.file;
     }
     switch (fmt) {
-    case FORMAT_JSON:
+    case FL_CHECK_FORMAT_JSON:
         r = print_json(out, root, &checks, count);
         break;
-    case FORMAT_PROMETHEUS:
+    case FL_CHECK_FORMAT_PROMETHEUS:
         r = print_prometheus(out, root, &checks, count);
         break;
-    case FORMAT_TEXT:
+    case FL_CHECK_FORMAT_TEXT:
         r = print_text(out, root, &checks, count);
         break;
     }
@@ -330,8 +324,8 @@ out:
 
 int verb_check(int argc, const char **argv)
 {
-    const char *root, *format, *output;
-    enum check_format fmt;
+    const char *root, *output;
+    enum fl_check_format fmt;
     struct fl_args a;
     bool json;
     int r = 0;
@@ -344,7 +338,6 @@ int verb_check(int argc, const char **argv)
         goto out;
     json = fl_flag(&a, FL_OPT_JSON);
     root = fl_arg(&a, FL_OPT_ROOT);
-    format = fl_arg(&a, FL_OPT_EMIT);
     output = fl_arg(&a, FL_OPT_OUTPUT);
     for (char *const *spec = fl_arg_list(&a, FL_OPT_LUKS); *spec; spec++) {
         r = fl_array_grow(&luks, &allocated_luks, n_luks + 1, sizeof(*luks));
@@ -364,14 +357,12 @@ int verb_check(int argc, const char **argv)
         r = fl_usage_error("check", "unexpected argument '%s'", fl_args_rest(&a)[0]);
         goto out;
     }
-    if (format) {
-        if (strcmp(format, "butane") && strcmp(format, "ignition"))
-            r = fl_usage_error("check", "--emit takes butane or ignition, not '%s'", format);
-        else if (json || root || fl_arg(&a, FL_OPT_FORMAT) || output)
+    if (fl_flag(&a, FL_OPT_EMIT)) {
+        if (json || root || fl_arg(&a, FL_OPT_FORMAT) || output)
             r = fl_usage_error("check",
                                "--emit prints a config; it takes no --json, --format, --output or --root");
         else
-            r = emit_checked(format, luks, n_luks, fl_arg(&a, FL_OPT_SYSEXT));
+            r = emit_checked((enum fl_emit)fl_arg_choice(&a, FL_OPT_EMIT), luks, n_luks, fl_arg(&a, FL_OPT_SYSEXT));
         goto out;
     }
     if (n_luks) {
@@ -382,7 +373,7 @@ int verb_check(int argc, const char **argv)
         r = fl_usage_error("check", "--sysext goes with --emit");
         goto out;
     }
-    r = parse_format(fl_arg(&a, FL_OPT_FORMAT), json, &fmt);
+    r = parse_format(&a, &fmt);
     if (r < 0)
         goto out;
     if (output && !*output) {

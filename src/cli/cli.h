@@ -33,13 +33,6 @@ enum fl_exit {
 
 int fl_exit_code(int r);
 
-/* A verb: name, one-line help, handler. argv[0] is "fipsluks VERB" (popt's usage line shows it). */
-struct fl_verb {
-    const char *name;
-    const char *summary;
-    int (*run)(int argc, const char **argv);
-};
-
 int verb_scan(int argc, const char **argv);
 int verb_check(int argc, const char **argv);
 int verb_format(int argc, const char **argv);
@@ -63,6 +56,22 @@ enum fl_verb_id {
     FL_VERB_COUNT,
 };
 #define FL_V(verb) (1u << (verb))
+
+/*
+ * The one verb table (options.c), indexed by enum fl_verb_id: main.c dispatches through it and prints
+ * "fipsluks --help" from it, fl_options_parse() takes each verb's usage line from it, and
+ * "fipsluks __complete" lists it. handler: argv[0] is "fipsluks VERB" (popt's usage line shows it).
+ */
+struct fl_verb {
+    const char *name;
+    const char *summary; /* one line, in "fipsluks --help" */
+    int (*run)(int argc, const char **argv);
+    const char *args;    /* the arguments of its usage line, after "[OPTION...]" */
+    const char *common;  /* the heading of the common options in its --help, or NULL: "Common options:" */
+};
+extern const struct fl_verb fl_verbs[FL_VERB_COUNT];
+/* The verb called @p name, or NULL. */
+const struct fl_verb *fl_verb_by_name(const char *name);
 
 /* Every option of every verb: a row of fl_option_table[], in the order --help lists them. */
 enum fl_opt {
@@ -117,7 +126,10 @@ enum fl_opt {
 enum fl_arg_kind {
     FL_ARG_NONE,   /* a flag */
     FL_ARG_STRING, /* a value the verb checks */
-    FL_ARG_NUMBER, /* a number from min to max, checked by fl_options_parse() into fl_args.num[] */
+    FL_ARG_NUMBER, /* a decimal number from min to max, checked by fl_options_parse() into fl_args.num[] */
+    FL_ARG_SIZE,   /* the same, in bytes, with cryptsetup's size suffixes: s (512-byte sectors); K, M, G, T
+                    * alone or with "iB" (powers of 1024), with "B" (powers of 1000) */
+    FL_ARG_DURATION, /* the same, in seconds, with one unit s, m, h, d or w */
 };
 
 /* Where --help lists an option: with the verb's own, under "Questions:", under "Common options:". */
@@ -134,8 +146,22 @@ struct fl_option {
     unsigned repeatable;                   /* verbs where every value counts; elsewhere the last one does */
     const char *help;                      /* --help text... */
     const char *help_for[FL_VERB_COUNT];   /* ...unless a verb has its own */
-    uint64_t min, max;                     /* FL_ARG_NUMBER: the range accepted */
-    const char *range;                     /* FL_ARG_NUMBER: what the range means, for the error, or NULL */
+    /* numbers (FL_ARG_NUMBER, FL_ARG_SIZE), each checked by fl_options_parse() with one wording: */
+    const char *unit;                      /* what it counts ("bits", "bytes", "milliseconds"), or NULL */
+    uint64_t min, max;                     /* the range accepted */
+    uint64_t multiple;                     /* > 0: only multiples of this */
+    bool power_of_two;                     /* only powers of two */
+    const char *range;                     /* what the range means, for the error, or NULL */
+    /* A fixed set of values (NULL-terminated; a number's in decimal): fl_options_parse() refuses any other,
+     * with one wording, and --help shows them as the argument ("--emit=butane|ignition"); fl_arg_choice()
+     * gives the index of the one given. */
+    const char *const *values;
+    const char *const *values_for[FL_VERB_COUNT]; /* ...unless a verb has its own set */
+    bool approved;       /* the set is what a FIPS host approves: the refusal says "approved choices" */
+    bool any_case;       /* a value in any case is kept in lower case, as cryptsetup takes --hash */
+    bool library_checks; /* the set is the library's policy, which checks it and words the refusal
+                          * (fl_format_check_params()): the parser leaves it alone; completion and --help
+                          * list it, and test_options.c proves the library accepts each */
 };
 extern const struct fl_option fl_option_table[FL_OPT_COUNT];
 
@@ -145,8 +171,9 @@ struct fl_args {
     poptContext ctx;            /* holds the positional arguments (fl_args_rest()) */
     struct poptOption *popt;    /* the verb's popt tables, built from fl_option_table[] */
     char **values[FL_OPT_COUNT]; /* every value given, in order, NULL-terminated; NULL if none */
+    char *arg_help[FL_OPT_COUNT]; /* the argument of an option with a set of values in --help: "a|b" */
     unsigned n[FL_OPT_COUNT];   /* how often each option was given (flags too) */
-    uint64_t num[FL_OPT_COUNT]; /* FL_ARG_NUMBER: the (last) value, checked */
+    uint64_t num[FL_OPT_COUNT]; /* numbers: the (last) value, checked (a size in bytes) */
 };
 
 /* The options every verb shares, set by fl_options_parse(). */
@@ -178,10 +205,29 @@ const char *fl_arg(const struct fl_args *a, enum fl_opt opt);
 bool fl_flag(const struct fl_args *a, enum fl_opt opt);
 /* Every value of @p opt, NULL-terminated (an empty list when none). */
 char *const *fl_arg_list(const struct fl_args *a, enum fl_opt opt);
+/* What fl_arg_choice() returns for the options with a set of values: an index into the option's set in
+ * options.c, whose strings are written there at these indices. */
+enum fl_scan_format { FL_SCAN_FORMAT_TEXT, FL_SCAN_FORMAT_JSON, FL_SCAN_FORMAT_JSON_LINES, FL_SCAN_FORMAT_PROMETHEUS };
+enum fl_check_format { FL_CHECK_FORMAT_TEXT, FL_CHECK_FORMAT_JSON, FL_CHECK_FORMAT_PROMETHEUS };
+enum fl_emit { FL_EMIT_BUTANE, FL_EMIT_IGNITION };
+enum fl_verify_data { FL_VERIFY_DATA_SAMPLE, FL_VERIFY_DATA_FULL };
+/* @p opt's set of values for @p verb (NULL-terminated), or NULL when it takes any. */
+const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt);
+/* The index in fl_option_values(a->verb, opt) of @p opt's (last) value, or -1 when it was not given. */
+int fl_arg_choice(const struct fl_args *a, enum fl_opt opt);
 /* The positional arguments, NULL-terminated, or NULL. */
 const char **fl_args_rest(const struct fl_args *a);
+/*
+ * "fipsluks __complete" (hidden; what the bash completion reads, so that it cannot drift from the tables):
+ * one line per verb, "verb NAME"; per option of each verb, "option VERB --LONG -S ARG" (-S: "-" without
+ * a short name; ARG: the argument's name in --help, "-" for a flag); per allowed value, "value VERB --LONG
+ * VALUE". Option names, argument names and values contain no spaces.
+ */
+void fl_options_complete(FILE *f);
 /* The option whose long name is @p name, or FL_OPT_COUNT. */
 enum fl_opt fl_option_by_name(const char *name);
+/* The option of each parameter fl_format_check_params() refuses (format.c), by enum fl_format_param. */
+extern const enum fl_opt fl_format_param_option[];
 /* Print an error for a usage problem and return -EINVAL. */
 int fl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

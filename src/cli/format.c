@@ -33,19 +33,6 @@ struct format_opts {
 /* ---- options ---- */
 
 /* A strictly parsed number for --OPTION; @return 0 or a usage error. */
-static int parse_number(const char *option, const char *arg, uint64_t max, uint64_t *ret)
-{
-    uint64_t v;
-
-    if (!arg)
-        return 0;
-    if (fl_parse_u64(arg, &v) < 0 || v > max)
-        return fl_usage_error(VERB, "--%s '%s': not a number from 0 to %llu", option, arg,
-                              (unsigned long long)max);
-    *ret = v;
-    return 0;
-}
-
 static void print_target(const char *path)
 {
     fputc('\'', stderr);
@@ -346,35 +333,44 @@ out:
     return r < 0 ? r : FL_EXIT_OK;
 }
 
-/* --key-size and --sector-size, strictly parsed (the other numbers fl_options_parse() checks). */
-static int parse_numbers(const struct fl_args *a, struct format_opts *o)
-{
-    uint64_t n = 0;
-    int r;
+/* The option of each parameter fl_format_check_params() may refuse: its reasons are the library's, the
+ * names the command line's. */
+const enum fl_opt fl_format_param_option[FL_FORMAT_PARAM_COUNT] = {
+    [FL_FORMAT_PARAM_NONE] = FL_OPT_TYPE, /* never refused; a valid index all the same */
+    [FL_FORMAT_PARAM_TYPE] = FL_OPT_TYPE,
+    [FL_FORMAT_PARAM_CIPHER] = FL_OPT_CIPHER,
+    [FL_FORMAT_PARAM_KEY_SIZE] = FL_OPT_KEY_SIZE,
+    [FL_FORMAT_PARAM_PBKDF] = FL_OPT_PBKDF,
+    [FL_FORMAT_PARAM_HASH] = FL_OPT_HASH,
+    [FL_FORMAT_PARAM_ITERATIONS] = FL_OPT_ITERATIONS,
+    [FL_FORMAT_PARAM_ITER_TIME] = FL_OPT_ITER_TIME,
+    [FL_FORMAT_PARAM_SECTOR_SIZE] = FL_OPT_SECTOR_SIZE,
+    [FL_FORMAT_PARAM_LABEL] = FL_OPT_LABEL,
+    [FL_FORMAT_PARAM_SUBSYSTEM] = FL_OPT_SUBSYSTEM,
+    [FL_FORMAT_PARAM_UUID] = FL_OPT_UUID,
+};
 
-    if ((r = parse_number("key-size", fl_arg(a, FL_OPT_KEY_SIZE), UINT32_MAX, &n)) < 0)
-        return r;
-    if (fl_flag(a, FL_OPT_KEY_SIZE) && n == 0)
-        return fl_usage_error(VERB, "--key-size 0: approved key sizes are 256 and 512");
-    o->params.key_bits = fl_flag(a, FL_OPT_KEY_SIZE) ? (uint32_t)n : 0;
-    if ((r = parse_number("sector-size", fl_arg(a, FL_OPT_SECTOR_SIZE), UINT32_MAX, &n)) < 0)
-        return r;
+/* The numbers, parsed and range-checked by fl_options_parse(). */
+static void numbers(const struct fl_args *a, struct format_opts *o)
+{
+    if (fl_flag(a, FL_OPT_KEY_SIZE))
+        o->params.key_bits = (uint32_t)a->num[FL_OPT_KEY_SIZE];
     if (fl_flag(a, FL_OPT_SECTOR_SIZE))
-        o->params.sector_size = n ? (uint32_t)n : 1; /* 0 is not a sector size: let the check refuse it */
+        o->params.sector_size = (uint32_t)a->num[FL_OPT_SECTOR_SIZE];
     if (fl_flag(a, FL_OPT_ITER_TIME))
         o->params.iter_time_ms = (uint32_t)a->num[FL_OPT_ITER_TIME];
     if (fl_flag(a, FL_OPT_ITERATIONS))
         o->params.iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
     o->keyfile_offset = a->num[FL_OPT_KEYFILE_OFFSET];
     o->keyfile_size = a->num[FL_OPT_KEYFILE_SIZE];
-    return 0;
 }
 
 int verb_format(int argc, const char **argv)
 {
     struct format_opts o = {0};
     struct fl_args a;
-    const char **args, *option = NULL, *why = NULL;
+    enum fl_format_param param = FL_FORMAT_PARAM_NONE;
+    const char **args, *why = NULL;
     int r;
 
     r = fl_options_parse(FL_VERB_FORMAT, argc, argv, &a);
@@ -403,9 +399,7 @@ int verb_format(int argc, const char **argv)
     o.params.label = fl_arg(&a, FL_OPT_LABEL);
     o.params.subsystem = fl_arg(&a, FL_OPT_SUBSYSTEM);
     o.params.uuid = fl_arg(&a, FL_OPT_UUID);
-    r = parse_numbers(&a, &o);
-    if (r < 0)
-        goto out;
+    numbers(&a, &o);
 
     if (o.key_file && o.new_key_file) {
         r = fl_usage_error(VERB, "--key-file and --new-key-file exclude each other");
@@ -416,12 +410,12 @@ int verb_format(int argc, const char **argv)
                                  "(standard input) or --new-key-file FILE");
         goto out;
     }
-    if (fl_format_check_params(&o.params, &option, &why) < 0) {
-        enum fl_opt opt = fl_option_by_name(option);
-        const char *value = opt < FL_OPT_COUNT ? fl_arg(&a, opt) : NULL;
+    if (fl_format_check_params(&o.params, &param, &why) < 0) {
+        enum fl_opt opt = fl_format_param_option[param];
+        const char *value = fl_arg(&a, opt);
 
-        r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB, option,
-                               value ? value : "(default)", why);
+        r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB,
+                               fl_option_table[opt].name, value ? value : "(default)", why);
         goto out;
     }
     r = run_format(&o);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* fipsluks: the verb table and dispatch. Everything a verb does lives in its own file. */
+/* fipsluks: dispatch through the verb table (fl_verbs[], options.c). Everything a verb does lives in its own
+ * file. */
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
@@ -12,35 +13,26 @@
 
 #include "cli.h"
 
-static const struct fl_verb verbs[] = {
-    {"scan", "report which LUKS keyslots and parameters a FIPS host refuses", verb_scan},
-    {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS", verb_check},
-    {"format", "create a LUKS2 volume that a FIPS host opens (PBKDF2, AES)", verb_format},
-    {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate},
-    {"reencrypt", "re-encrypt offline to AES-XTS with a new key, approved digest, PBKDF2 keyslots",
-     verb_reencrypt},
-    {"report", "merge scan output from many hosts into a fleet summary", verb_report},
-};
-
+/* "fipsluks --help": the verbs and the common options (those every verb takes), from their tables (options.c). */
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: fipsluks [--version] [--help] VERB [OPTION...] [ARGS]\n"
                "       fipsluks help [VERB]\n\nVerbs:\n");
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
-    fprintf(f, "\nOptions of every verb:\n"
-               "  -v, --verbose  libcryptsetup's messages and a final status line on standard error\n"
-               "      --debug    libcryptsetup's debug log on standard error (never secrets)\n"
-               "\n'fipsluks help VERB' or 'fipsluks VERB --help' lists a verb's options; man fipsluks(8) has "
-               "the details.\n");
-}
+    for (int i = 0; i < FL_VERB_COUNT; i++)
+        fprintf(f, "  %-10s %s\n", fl_verbs[i].name, fl_verbs[i].summary);
+    fprintf(f, "\nOptions of every verb:\n");
+    for (int i = 0; i < FL_OPT_COUNT; i++) {
+        const struct fl_option *o = &fl_option_table[i];
+        char name[40];
 
-static const struct fl_verb *find_verb(const char *name)
-{
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (!strcmp(name, verbs[i].name))
-            return &verbs[i];
-    return NULL;
+        if (o->group != FL_GROUP_COMMON)
+            continue;
+        snprintf(name, sizeof(name), "%c%c%s--%s", o->short_name ? '-' : ' ', o->short_name ? o->short_name : ' ',
+                 o->short_name ? ", " : "  ", o->name);
+        fprintf(f, "  %-14s %s\n", name, o->help);
+    }
+    fprintf(f, "\n'fipsluks help VERB' or 'fipsluks VERB --help' lists a verb's options; man fipsluks(8) has "
+               "the details.\n");
 }
 
 /* Run @p verb with @p argv[0] replaced by "fipsluks VERB" (popt's usage line names argv[0]). */
@@ -98,7 +90,7 @@ int main(int argc, const char **argv)
         /* "fipsluks help VERB" is "fipsluks VERB --help". */
         const char *help_argv[] = {argv[2], "--help", NULL};
 
-        verb = find_verb(argv[2]);
+        verb = fl_verb_by_name(argv[2]);
         if (!verb || argc > 3) {
             if (argc > 3)
                 fl_log_error_errno(0, "help takes one VERB; try 'fipsluks --help'");
@@ -108,11 +100,15 @@ int main(int argc, const char **argv)
         }
         return run_verb(verb, 2, help_argv);
     }
+    if (!strcmp(argv[1], "__complete") && argc == 2) { /* hidden: for the bash completion */
+        fl_options_complete(stdout);
+        return fflush(stdout) == EOF ? FL_EXIT_DEVICE : FL_EXIT_OK;
+    }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("fipsluks %s\n", FL_VERSION);
         return FL_EXIT_OK;
     }
-    verb = find_verb(argv[1]);
+    verb = fl_verb_by_name(argv[1]);
     if (verb)
         return run_verb(verb, argc - 1, argv + 1);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libcryptsetup.h>
 
@@ -23,20 +24,32 @@
 
 struct fl_common_opts fl_opts = {.tries = FL_TRIES_DEFAULT};
 
-/* What options.c needs to know of a verb: its name, the arguments of its usage line, and the heading
- * of the common options in its --help. */
-static const struct {
-    const char *name, *args, *common;
-} verbs[FL_VERB_COUNT] = {
-    [FL_VERB_SCAN] = {"scan", "[PATH…]",
+const struct fl_verb fl_verbs[FL_VERB_COUNT] = {
+    [FL_VERB_SCAN] = {"scan", "report which LUKS keyslots and parameters a FIPS host refuses", verb_scan, "[PATH…]",
                       "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):"},
-    [FL_VERB_CHECK] = {"check", "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… [--sysext URL]",
+    [FL_VERB_CHECK] = {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS",
+                       verb_check,
+                       "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… "
+                       "[--sysext URL]",
                        NULL},
-    [FL_VERB_FORMAT] = {"format", "DEVICE|IMAGE", NULL},
-    [FL_VERB_MIGRATE] = {"migrate", "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
-    [FL_VERB_REENCRYPT] = {"reencrypt", "DEVICE|IMAGE", NULL},
-    [FL_VERB_REPORT] = {"report", "FILE…|-", NULL},
+    [FL_VERB_FORMAT] = {"format", "create a LUKS2 volume that a FIPS host opens (PBKDF2, AES)", verb_format,
+                        "DEVICE|IMAGE", NULL},
+    [FL_VERB_MIGRATE] = {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate,
+                         "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
+    [FL_VERB_REENCRYPT] = {"reencrypt",
+                           "re-encrypt offline to AES-XTS with a new key, approved digest, PBKDF2 keyslots",
+                           verb_reencrypt, "DEVICE|IMAGE", NULL},
+    [FL_VERB_REPORT] = {"report", "merge scan output from many hosts into a fleet summary", verb_report, "FILE…|-",
+                        NULL},
 };
+
+const struct fl_verb *fl_verb_by_name(const char *name)
+{
+    for (int i = 0; name && i < FL_VERB_COUNT; i++)
+        if (!strcmp(name, fl_verbs[i].name))
+            return &fl_verbs[i];
+    return NULL;
+}
 
 #define SCAN      FL_V(FL_VERB_SCAN)
 #define CHECK     FL_V(FL_VERB_CHECK)
@@ -54,6 +67,21 @@ static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest
 static const char dry_run_reencrypt[] = "Test every secret, print the plan and an estimate of the time; write "
                                         "nothing";
 
+/* The fixed sets of values (fl_option.values). Verbs switch on fl_arg_choice(), in this order. */
+static const char *const key_sizes[] = {"256", "512", NULL};
+static const char *const ciphers[] = {"aes-xts-plain64", "aes-cbc-essiv:sha256", NULL};
+static const char *const hashes[] = {"sha256", "sha512", NULL};
+static const char *const pbkdfs[] = {"pbkdf2", NULL};
+static const char *const types[] = {"luks2", NULL};
+static const char *const resiliences[] = {"checksum", "journal", NULL}; /* handed to the library as named */
+static const char *const verify_data[] = {[FL_VERIFY_DATA_SAMPLE] = "sample", [FL_VERIFY_DATA_FULL] = "full", NULL};
+static const char *const emits[] = {[FL_EMIT_BUTANE] = "butane", [FL_EMIT_IGNITION] = "ignition", NULL};
+static const char *const scan_formats[] = {[FL_SCAN_FORMAT_TEXT] = "text", [FL_SCAN_FORMAT_JSON] = "json",
+                                           [FL_SCAN_FORMAT_JSON_LINES] = "json-lines",
+                                           [FL_SCAN_FORMAT_PROMETHEUS] = "prometheus", NULL};
+static const char *const check_formats[] = {[FL_CHECK_FORMAT_TEXT] = "text", [FL_CHECK_FORMAT_JSON] = "json",
+                                            [FL_CHECK_FORMAT_PROMETHEUS] = "prometheus", NULL};
+
 /* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
 const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_KEY_FILE] = {"key-file", 'd', FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
@@ -66,30 +94,34 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                                .help_for = {[FL_VERB_FORMAT] = "Skip BYTES of the key file",
                                             [FL_VERB_MIGRATE] = "Skip BYTES at the start of each key file",
                                             [FL_VERB_REENCRYPT] = "Skip BYTES at the start of each key file"},
-                               .min = 0, .max = UINT64_MAX},
+                               .unit = "bytes", .min = 0, .max = UINT64_MAX},
     [FL_OPT_KEYFILE_SIZE] = {"keyfile-size", 'l', FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                              .help_for = {[FL_VERB_FORMAT] = "Read only BYTES of the key file (0: all of it)",
                                           [FL_VERB_MIGRATE] = "Read only BYTES from each key file (0: all of it)",
                                           [FL_VERB_REENCRYPT] = "Read only BYTES from each key file (0: all of it)"},
-                             .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
+                             .unit = "bytes", .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
     [FL_OPT_NEW_KEY_FILE] = {"new-key-file", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT,
                              .help = "Generate a random 64-byte key file FILE (mode 0400, never overwritten)"},
     [FL_OPT_KEY_SLOT] = {"key-slot", 'S', FL_ARG_NUMBER, "N", FL_GROUP_VERB, MIGRATE,
                          .help = "Convert only keyslot N", .min = 0, .max = FL_MAX_KEYSLOTS - 1},
     [FL_OPT_CIPHER] = {"cipher", 'c', FL_ARG_STRING, "SPEC", FL_GROUP_VERB, FORMAT,
-                       .help = "aes-xts-plain64 (default) or aes-cbc-essiv:sha256"},
-    [FL_OPT_KEY_SIZE] = {"key-size", 's', FL_ARG_STRING, "BITS", FL_GROUP_VERB, FORMAT,
-                         .help = "Volume key size: 512 (default for XTS) or 256"},
+                       .help = "aes-xts-plain64 (default) or aes-cbc-essiv:sha256", .values = ciphers,
+                       .approved = true, .library_checks = true},
+    [FL_OPT_KEY_SIZE] = {"key-size", 's', FL_ARG_NUMBER, "BITS", FL_GROUP_VERB, FORMAT,
+                         .help = "Volume key size in bits: 512 (default for XTS) or 256", .unit = "bits",
+                         .min = 1, .max = UINT32_MAX, .values = key_sizes, .approved = true},
     [FL_OPT_HASH] = {"hash", 'h', FL_ARG_STRING, "HASH", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                      .help_for = {[FL_VERB_FORMAT] = "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
                                   [FL_VERB_MIGRATE] = "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
-                                  [FL_VERB_REENCRYPT] = hash_reencrypt}},
+                                  [FL_VERB_REENCRYPT] = hash_reencrypt},
+                     .values = hashes, .approved = true, .any_case = true},
     [FL_OPT_PBKDF] = {"pbkdf", 0, FL_ARG_STRING, "PBKDF", FL_GROUP_VERB, FORMAT,
-                      .help = "Key derivation: pbkdf2 (the only one a FIPS host allows)"},
+                      .help = "Key derivation: pbkdf2 (the only one a FIPS host allows)", .values = pbkdfs,
+                      .approved = true, .library_checks = true},
     [FL_OPT_ITER_TIME] = {"iter-time", 'i', FL_ARG_NUMBER, "MS", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                           .help = "PBKDF2 unlock time of new keyslots (default 2000)",
                           .help_for = {[FL_VERB_FORMAT] = "Unlock time to calibrate PBKDF2 to (default 2000)"},
-                          .min = 1, .max = FL_MAX_ITER_TIME_MS, .range = "milliseconds"},
+                          .unit = "milliseconds", .min = 1, .max = FL_MAX_ITER_TIME_MS},
     [FL_OPT_ITERATIONS] = {"pbkdf-force-iterations", 0, FL_ARG_NUMBER, "N", FL_GROUP_VERB,
                            FORMAT | MIGRATE | REENCRYPT,
                            .help = "PBKDF2 iterations of new keyslots (at least 1000), no calibration",
@@ -97,28 +129,34 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                            .min = FL_FIPS_MIN_ITERATIONS, .max = FL_MAX_ITERATIONS,
                            .range = "approved: 1000, the FIPS minimum for PBKDF2, to 2147483647, the most "
                                     "LUKS2 stores; others are refused"},
-    [FL_OPT_SECTOR_SIZE] = {"sector-size", 0, FL_ARG_STRING, "BYTES", FL_GROUP_VERB, FORMAT,
-                            .help = "Encryption sector size (default: 4096 if possible)"},
+    [FL_OPT_SECTOR_SIZE] = {"sector-size", 0, FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT,
+                            .help = "Encryption sector size (default: 4096 if possible)", .unit = "bytes",
+                            .min = 512, .max = 4096, .power_of_two = true,
+                            .range = "the approved LUKS2 sector sizes; others are refused"},
     [FL_OPT_LABEL] = {"label", 0, FL_ARG_STRING, "LABEL", FL_GROUP_VERB, FORMAT, .help = "LUKS2 label"},
     [FL_OPT_SUBSYSTEM] = {"subsystem", 0, FL_ARG_STRING, "SUBSYSTEM", FL_GROUP_VERB, FORMAT,
                           .help = "LUKS2 subsystem"},
     [FL_OPT_UUID] = {"uuid", 0, FL_ARG_STRING, "UUID", FL_GROUP_VERB, FORMAT,
                      .help = "Volume UUID instead of a random one"},
     [FL_OPT_TYPE] = {"type", 0, FL_ARG_STRING, "TYPE", FL_GROUP_VERB, FORMAT,
-                     .help = "luks2 (the only type created)"},
+                     .help = "luks2 (the only type created)", .values = types, .approved = true,
+                     .library_checks = true},
     [FL_OPT_HEADER] = {"header", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | MIGRATE | REENCRYPT,
                        .help = "Detached LUKS header",
                        .help_for = {[FL_VERB_SCAN] = "Read the LUKS header from a detached header FILE"}},
     [FL_OPT_HEADER_BACKUP] = {"header-backup", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, MIGRATE | REENCRYPT,
                               .help = "Write the header backup to FILE (default " FL_DEFAULT_BACKUP_DIR
                                       "/UUID-TIME.luksheader)"},
-    [FL_OPT_HOTZONE_SIZE] = {"hotzone-size", 0, FL_ARG_STRING, "BYTES", FL_GROUP_VERB, REENCRYPT,
-                             .help = "Re-encrypt at most BYTES per step (default: libcryptsetup's)"},
+    [FL_OPT_HOTZONE_SIZE] = {"hotzone-size", 0, FL_ARG_SIZE, "BYTES", FL_GROUP_VERB, REENCRYPT,
+                             .help = "Re-encrypt at most BYTES per step (suffixes K, M, G; default: "
+                                     "libcryptsetup's)",
+                             .unit = "bytes", .min = 4096, .max = UINT64_C(1) << 40, .multiple = 4096},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
-                           .help = "Crash protection of the area being rewritten: checksum (default) or journal"},
+                           .help = "Crash protection of the area being rewritten: checksum (default) or journal",
+                           .values = resiliences},
     [FL_OPT_VERIFY_DATA] = {"verify-data", 0, FL_ARG_STRING, "HOW", FL_GROUP_VERB, REENCRYPT,
                             .help = "Prove the data: sample (default: 32 sectors) or full (every sector: one more "
-                                    "read of the device before and after)"},
+                                    "read of the device before and after)", .values = verify_data},
     [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
                         .help = "Test every secret and print the plan; change nothing",
                         .help_for = {[FL_VERB_REENCRYPT] = dry_run_reencrypt}},
@@ -143,7 +181,7 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                          .help = "Convert every volume /etc/crypttab lists, with the key file it names (no "
                                  "prompt, no DEVICE)"},
     [FL_OPT_EMIT] = {"emit", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, CHECK,
-                     .help = "Print a config that turns FIPS mode on at provisioning (butane or ignition)"},
+                     .help = "Print a config that turns FIPS mode on at provisioning", .values = emits},
     [FL_OPT_LUKS] = {"luks", 0, FL_ARG_STRING, "NAME:DEVICE[:KEYFILE[:LABEL]]", FL_GROUP_VERB, CHECK,
                      .repeatable = CHECK,
                      .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
@@ -163,8 +201,9 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_CSV] = {"csv", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REPORT,
                     .help = "Write CSV: one row per volume, for spreadsheets"},
     [FL_OPT_FORMAT] = {"format", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, SCAN | CHECK,
-                       .help_for = {[FL_VERB_SCAN] = "Output format: text, json, json-lines or prometheus",
-                                    [FL_VERB_CHECK] = "Output format: text, json or prometheus"}},
+                       .help = "Output format (default: text)",
+                       .values_for = {[FL_VERB_SCAN] = scan_formats,
+                                      [FL_VERB_CHECK] = check_formats}},
     [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | CHECK,
                        .help = "Write the report to FILE, atomically (a temporary file renamed into place)"},
     [FL_OPT_PROGRESS_JSON] = {"progress-json", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REENCRYPT,
@@ -173,9 +212,10 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                      .help = "Scan N targets in parallel (default: CPUs, at most 8)", .min = 1, .max = FL_JOBS_MAX},
     [FL_OPT_ONE_FILE_SYSTEM] = {"one-file-system", 'x', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
                                 .help = "Do not descend into directories on other file systems than the PATH given"},
-    [FL_OPT_MAX_AGE] = {"max-age", 0, FL_ARG_STRING, "AGE", FL_GROUP_VERB, REPORT,
+    [FL_OPT_MAX_AGE] = {"max-age", 0, FL_ARG_DURATION, "AGE", FL_GROUP_VERB, REPORT,
                         .help = "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, "
-                                "w)"},
+                                "w)",
+                        .unit = "seconds", .min = 0, .max = UINT64_MAX},
     [FL_OPT_BATCH] = {"batch", 'q', FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING, .help = "Do not ask for confirmation"},
     [FL_OPT_BATCH_MODE] = {"batch-mode", 0, FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING,
                            .help = "Same as --batch (cryptsetup's name)"},
@@ -187,6 +227,27 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_DEBUG] = {"debug", 0, FL_ARG_NONE, NULL, FL_GROUP_COMMON, EVERY,
                       .help = "Show libcryptsetup's debug log on standard error (never secrets)"},
 };
+
+void fl_options_complete(FILE *f)
+{
+    for (int v = 0; v < FL_VERB_COUNT; v++)
+        fprintf(f, "verb %s\n", fl_verbs[v].name);
+    for (int v = 0; v < FL_VERB_COUNT; v++) {
+        for (int i = 0; i < FL_OPT_COUNT; i++) {
+            const struct fl_option *o = &fl_option_table[i];
+            const char *const *values = fl_option_values((enum fl_verb_id)v, (enum fl_opt)i);
+            char short_name[3] = {'-', o->short_name, '\0'};
+
+            if (!(o->verbs & FL_V(v)))
+                continue;
+            fprintf(f, "option %s --%s %s %s\n", fl_verbs[v].name, o->name, short_name, o->arg ? o->arg : "-");
+            for (size_t k = 0; values && values[k]; k++)
+                fprintf(f, "value %s --%s %s\n", fl_verbs[v].name, o->name, values[k]);
+        }
+        /* popt's own (POPT_AUTOHELP) */
+        fprintf(f, "option %s --help -? -\noption %s --usage - -\n", fl_verbs[v].name, fl_verbs[v].name);
+    }
+}
 
 enum fl_opt fl_option_by_name(const char *name)
 {
@@ -216,7 +277,31 @@ static bool takes(enum fl_verb_id verb, enum fl_opt opt)
     return fl_option_table[opt].verbs & FL_V(verb);
 }
 
-static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
+const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt)
+{
+    const struct fl_option *o = &fl_option_table[opt];
+
+    return o->values_for[verb] ? o->values_for[verb] : o->values;
+}
+
+/* @p values joined with @p sep ("a|b|c" for --help; the caller frees it), or NULL (no memory). */
+static char *joined(const char *const *values, const char *sep)
+{
+    size_t len = 1;
+    char *s;
+
+    for (size_t i = 0; values[i]; i++)
+        len += strlen(values[i]) + strlen(sep);
+    s = calloc(1, len);
+    for (size_t i = 0; s && values[i]; i++) {
+        if (i)
+            strcat(s, sep);
+        strcat(s, values[i]);
+    }
+    return s;
+}
+
+static struct poptOption popt_row(const struct fl_args *a, enum fl_verb_id verb, enum fl_opt opt)
 {
     const struct fl_option *o = &fl_option_table[opt];
 
@@ -227,7 +312,7 @@ static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
         .arg = NULL, /* popt stores nothing: each value is handed over (parse()) */
         .val = (int)opt + 1,
         .descrip = o->help_for[verb] ? o->help_for[verb] : o->help,
-        .argDescrip = o->arg,
+        .argDescrip = a->arg_help[opt] ? a->arg_help[opt] : o->arg,
     };
 }
 
@@ -235,20 +320,28 @@ static struct poptOption popt_row(enum fl_verb_id verb, enum fl_opt opt)
  * @p verb's popt tables, in one allocation: its own options, "Questions:" and "Common options:"
  * included as sub-tables, popt's --help and --usage; then the two sub-tables.
  */
-static struct poptOption *popt_table(enum fl_verb_id verb)
+static struct poptOption *popt_table(struct fl_args *a, enum fl_verb_id verb)
 {
     static const struct poptOption end = POPT_TABLEEND;
     static const struct poptOption autohelp[] = {POPT_AUTOHELP POPT_TABLEEND};
     const char *headings[] = {[FL_GROUP_ASK] = "Questions:",
-                              [FL_GROUP_COMMON] = verbs[verb].common ? verbs[verb].common : "Common options:"};
+                              [FL_GROUP_COMMON] = fl_verbs[verb].common ? fl_verbs[verb].common : "Common options:"};
     struct poptOption *t = calloc(FL_OPT_COUNT + 8, sizeof(*t)), *group[3];
     size_t n[3] = {0}, at = 0;
 
     if (!t)
         return NULL;
     for (int i = 0; i < FL_OPT_COUNT; i++)
-        if (takes(verb, (enum fl_opt)i))
+        if (takes(verb, (enum fl_opt)i)) {
             n[fl_option_table[i].group]++;
+            /* the sets the parser checks are the argument in --help; the library's (long cipher
+             * names) are in the help text, and would push every other option's help off the line */
+            if (fl_option_values(verb, (enum fl_opt)i) && !fl_option_table[i].library_checks &&
+                !(a->arg_help[i] = joined(fl_option_values(verb, (enum fl_opt)i), "|"))) {
+                free(t);
+                return NULL;
+            }
+        }
     /* [own options] [include ask] [include common] [autohelp] [end] [ask options] [end] [common] [end] */
     group[FL_GROUP_VERB] = t;
     group[FL_GROUP_ASK] = t + n[FL_GROUP_VERB] + 4;
@@ -257,7 +350,7 @@ static struct poptOption *popt_table(enum fl_verb_id verb)
         at = 0;
         for (int i = 0; i < FL_OPT_COUNT; i++)
             if (takes(verb, (enum fl_opt)i) && fl_option_table[i].group == (enum fl_opt_group)g)
-                group[g][at++] = popt_row(verb, (enum fl_opt)i);
+                group[g][at++] = popt_row(a, verb, (enum fl_opt)i);
         group[g][at] = end;
     }
     at = n[FL_GROUP_VERB];
@@ -334,48 +427,200 @@ static char *last(const struct fl_args *a, enum fl_opt opt)
     return n ? a->values[opt][n - 1] : NULL;
 }
 
-/* FL_ARG_NUMBER options: the last value, strictly a number within the option's range. */
+/*
+ * A size in bytes as cryptsetup takes one (its tools_string_to_size()): decimal digits, then nothing
+ * (bytes), "s" or "S" (512-byte sectors), or one of K, M, G, T in either case, alone or followed by "iB"
+ * (powers of 1024) or by "B" (powers of 1000). @return 0, -EINVAL (not a size) or -ERANGE (too large).
+ */
+static int parse_size(const char *s, uint64_t *ret)
+{
+    static const char prefixes[] = "kmgt";
+    size_t digits = strspn(s, "0123456789");
+    const char *unit = s + digits, *prefix;
+    uint64_t v, base, mult = 1;
+    char number[24];
+    int r;
+
+    if (digits == 0 || digits >= sizeof(number))
+        return digits ? -ERANGE : -EINVAL;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    r = fl_parse_u64(number, &v);
+    if (r < 0)
+        return r;
+    if ((unit[0] == 's' || unit[0] == 'S') && !unit[1])
+        mult = 512;
+    else if (unit[0]) {
+        prefix = strchr(prefixes, tolower((unsigned char)unit[0]));
+        if (!prefix)
+            return -EINVAL;
+        if (!unit[1] || !strcmp(unit + 1, "iB"))
+            base = 1024;
+        else if (!strcmp(unit + 1, "B"))
+            base = 1000;
+        else
+            return -EINVAL;
+        for (const char *p = prefixes; p <= prefix; p++)
+            mult *= base;
+    }
+    if (v > UINT64_MAX / mult)
+        return -ERANGE;
+    *ret = v * mult;
+    return 0;
+}
+
+/* A duration in seconds: decimal digits, then nothing (seconds) or one unit s, m, h, d or w. @return 0,
+ * -EINVAL (not a duration) or -ERANGE (too large). */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+    static const struct {
+        char unit;
+        uint64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    size_t digits = strspn(s, "0123456789");
+    uint64_t v, mult = 0;
+    char number[24];
+    int r;
+
+    if (digits == 0 || digits >= sizeof(number))
+        return digits ? -ERANGE : -EINVAL;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    r = fl_parse_u64(number, &v);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (s[digits] == units[i].unit && !s[digits + 1])
+            mult = units[i].seconds;
+    if (!s[digits])
+        mult = 1;
+    if (!mult)
+        return -EINVAL;
+    if (v > UINT64_MAX / mult)
+        return -ERANGE;
+    *ret = v * mult;
+    return 0;
+}
+
+/* Append @p text to the string in @p buf (@p size bytes), after @p sep unless @p buf is empty. */
+static void append(char *buf, size_t size, const char *sep, const char *text)
+{
+    size_t n = strlen(buf);
+
+    snprintf(buf + n, size - n, "%s%s", n ? sep : "", text);
+}
+
+/* The one wording of a number an option refuses: its range, and in brackets what the number counts, what
+ * else it must be and what the range means. @return -EINVAL. */
+static int number_error(const char *verb, const struct fl_option *o, const char *arg)
+{
+    char why[256] = "", multiple[48];
+
+    if (o->unit)
+        append(why, sizeof(why), ", ", o->unit);
+    if (o->power_of_two)
+        append(why, sizeof(why), ", ", "a power of two");
+    if (o->multiple) {
+        snprintf(multiple, sizeof(multiple), "a multiple of %llu", (unsigned long long)o->multiple);
+        append(why, sizeof(why), ", ", multiple);
+    }
+    if (o->kind == FL_ARG_SIZE)
+        append(why, sizeof(why), "; ",
+               "suffixes: s (512 bytes), K or KiB, M or MiB, G or GiB, T or TiB (powers of 1024), KB, MB, GB, "
+               "TB (of 1000)");
+    if (o->kind == FL_ARG_DURATION)
+        append(why, sizeof(why), "; ", "units s, m, h, d, w");
+    if (o->range)
+        append(why, sizeof(why), "; ", o->range);
+    if (o->min == 0 && o->max == UINT64_MAX) /* any number */
+        return fl_usage_error(verb, "--%s '%s': not a number%s%s%s", o->name, arg, why[0] ? " (" : "", why,
+                              why[0] ? ")" : "");
+    return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu%s%s%s", o->name, arg,
+                          (unsigned long long)o->min, (unsigned long long)o->max, why[0] ? " (" : "", why,
+                          why[0] ? ")" : "");
+}
+
+/* Numbers (FL_ARG_NUMBER, FL_ARG_SIZE): the last value, strictly a number of the option's kind within its
+ * range, into a->num[]. */
 static int check_numbers(struct fl_args *a)
 {
-    const char *verb = verbs[a->verb].name;
+    const char *verb = fl_verbs[a->verb].name;
 
     for (int i = 0; i < FL_OPT_COUNT; i++) {
         const struct fl_option *o = &fl_option_table[i];
         const char *arg = fl_arg(a, (enum fl_opt)i);
         uint64_t v;
+        int r;
 
-        if (o->kind != FL_ARG_NUMBER || !arg)
+        if (o->kind == FL_ARG_NONE || o->kind == FL_ARG_STRING || !arg)
             continue;
-        if (fl_parse_u64(arg, &v) < 0 || v < o->min || v > o->max) {
-            if (o->max == UINT64_MAX)
-                return fl_usage_error(verb, "--%s '%s': not a number", o->name, arg);
-            if (o->range)
-                return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu (%s)", o->name,
-                                      arg, (unsigned long long)o->min, (unsigned long long)o->max, o->range);
-            return fl_usage_error(verb, "--%s '%s': not a number from %llu to %llu", o->name, arg,
-                                  (unsigned long long)o->min, (unsigned long long)o->max);
-        }
+        r = o->kind == FL_ARG_SIZE       ? parse_size(arg, &v)
+            : o->kind == FL_ARG_DURATION ? parse_duration(arg, &v)
+                                         : fl_parse_u64(arg, &v);
+        if (r < 0 || v < o->min || v > o->max || (o->multiple && v % o->multiple) ||
+            (o->power_of_two && (v & (v - 1))))
+            return number_error(verb, o, arg);
         a->num[i] = v;
     }
     return 0;
 }
 
+/* The index of @p value in @p values (in any case, with @p any_case), or -1. */
+static int choice(const char *const *values, const char *value, bool any_case)
+{
+    for (int i = 0; values[i]; i++)
+        if (any_case ? !strcasecmp(values[i], value) : !strcmp(values[i], value))
+            return i;
+    return -1;
+}
+
+/* Options with a set of values: the last value is one of them (kept in lower case where any case is
+ * taken), refused with one wording that lists them. The sets the library checks are left to it. */
+static int check_values(struct fl_args *a)
+{
+    const char *verb = fl_verbs[a->verb].name;
+
+    for (int i = 0; i < FL_OPT_COUNT; i++) {
+        const struct fl_option *o = &fl_option_table[i];
+        const char *const *values = fl_option_values(a->verb, (enum fl_opt)i);
+        char *arg = last(a, (enum fl_opt)i), *list;
+
+        if (!values || !arg || o->library_checks)
+            continue;
+        for (char *c = arg; o->any_case && *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        if (choice(values, arg, false) >= 0)
+            continue;
+        list = joined(values, ", ");
+        fl_usage_error(verb, "--%s '%s' is not allowed; %schoices: %s", o->name, arg,
+                       o->approved ? "approved " : "", list ? list : "");
+        free(list);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int fl_arg_choice(const struct fl_args *a, enum fl_opt opt)
+{
+    const char *const *values = fl_option_values(a->verb, opt);
+    const char *arg = fl_arg(a, opt);
+
+    return values && arg ? choice(values, arg, fl_option_table[opt].any_case) : -1;
+}
+
 /* The one validator of the options several verbs share; the same rule wherever an option is taken. */
 static int check_shared(struct fl_args *a)
 {
-    const char *verb = verbs[a->verb].name;
-    char *hash = last(a, FL_OPT_HASH);
+    const char *verb = fl_verbs[a->verb].name;
     char *const *files = fl_arg_list(a, FL_OPT_KEY_FILE);
     int r;
 
-    r = check_numbers(a);
+    /* --hash in any case, as cryptsetup: libcryptsetup and the header get it in lower case */
+    r = check_values(a);
+    if (r >= 0)
+        r = check_numbers(a);
     if (r < 0)
         return r;
-    /* --hash: any case, as cryptsetup; libcryptsetup and the header get it in lower case */
-    for (char *c = hash; c && *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    if (hash && !fl_kdf_hash_allowed(hash))
-        return fl_usage_error(verb, "--hash '%s' is not allowed; approved choices: sha256, sha512", hash);
     if (fl_flag(a, FL_OPT_ITER_TIME) && fl_flag(a, FL_OPT_ITERATIONS))
         return fl_usage_error(verb, "--iter-time and --pbkdf-force-iterations exclude each other");
     if ((fl_flag(a, FL_OPT_KEYFILE_OFFSET) || fl_flag(a, FL_OPT_KEYFILE_SIZE)) && !files[0])
@@ -404,13 +649,13 @@ static poptContext popt_context(const char *verb, int argc, const char **argv, c
 
 int fl_options_parse(enum fl_verb_id verb, int argc, const char **argv, struct fl_args *ret)
 {
-    const char *name = verbs[verb].name;
+    const char *name = fl_verbs[verb].name;
     int rc, r;
 
     *ret = (struct fl_args){.verb = verb};
-    ret->popt = popt_table(verb);
+    ret->popt = popt_table(ret, verb);
     if (ret->popt)
-        ret->ctx = popt_context(name, argc, argv, ret->popt, verbs[verb].args);
+        ret->ctx = popt_context(name, argc, argv, ret->popt, fl_verbs[verb].args);
     if (!ret->ctx) {
         fl_log_error_errno(-ENOMEM, "cannot parse the options: %m");
         return -ENOMEM;
@@ -449,6 +694,8 @@ void fl_args_free(struct fl_args *a)
             free(a->values[i][k]);
         free(a->values[i]);
         a->values[i] = NULL;
+        free(a->arg_help[i]);
+        a->arg_help[i] = NULL;
     }
     if (a->ctx)
         poptFreeContext(a->ctx);

@@ -24,12 +24,12 @@
 struct opts {
     struct fl_args args; /* the command line, which owns the strings below */
     char *const *key_files;
-    const char *hash, *header, *backup, *resilience, *verify_data;
+    const char *hash, *header, *backup, *resilience;
     const char *path;
     uint32_t iter_time, iterations;
     uint64_t hotzone;
     unsigned tries;
-    bool batch, progress_json, dry_run, json;
+    bool batch, progress_json, dry_run, json, verify_full;
 };
 
 struct run {
@@ -70,8 +70,7 @@ static const char stop_msg[] = "\nfipsluks: interrupted: finishing the current s
 static int parse_options(int argc, const char **argv, struct opts *o)
 {
     const struct fl_args *a = &o->args;
-    const char **args, *hotzone;
-    uint64_t v;
+    const char **args;
     int r;
 
     r = fl_options_parse(FL_VERB_REENCRYPT, argc, argv, &o->args);
@@ -93,18 +92,10 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->header = fl_arg(a, FL_OPT_HEADER);
     o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
     o->resilience = fl_arg(a, FL_OPT_RESILIENCE);
-    o->verify_data = fl_arg(a, FL_OPT_VERIFY_DATA);
+    o->verify_full = fl_arg_choice(a, FL_OPT_VERIFY_DATA) == FL_VERIFY_DATA_FULL;
     o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
     o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
-    hotzone = fl_arg(a, FL_OPT_HOTZONE_SIZE);
-    if (hotzone && (fl_parse_u64(hotzone, &v) < 0 || v < 4096 || v % 4096 || v > (1ull << 40)))
-        return fl_usage_error(VERB, "--hotzone-size needs a multiple of 4096 bytes, not '%s'", hotzone);
-    if (hotzone)
-        o->hotzone = v;
-    if (o->resilience && strcmp(o->resilience, "checksum") && strcmp(o->resilience, "journal"))
-        return fl_usage_error(VERB, "--resilience needs checksum or journal, not '%s'", o->resilience);
-    if (o->verify_data && strcmp(o->verify_data, "sample") && strcmp(o->verify_data, "full"))
-        return fl_usage_error(VERB, "--verify-data needs sample or full, not '%s'", o->verify_data);
+    o->hotzone = a->num[FL_OPT_HOTZONE_SIZE]; /* 0 when not given: libcryptsetup's default */
     return 0;
 }
 
@@ -640,7 +631,7 @@ static int reencrypt(struct run *run)
         .hotzone_bytes = run->o.hotzone,
         .resilience = run->o.resilience,
         .dry_run = run->o.dry_run,
-        .verify_full = run->o.verify_data && !strcmp(run->o.verify_data, "full"),
+        .verify_full = run->o.verify_full,
     };
     struct fl_reencrypt_ops ops = {
         .userdata = run,

@@ -80,31 +80,6 @@ static int add_input(struct fl_fleet *fleet, const char *name)
     return 0;
 }
 
-/* --max-age: a number with an optional unit s, m, h, d or w (seconds without one). */
-static int parse_age(const char *arg, uint64_t *ret)
-{
-    static const struct {
-        char unit;
-        uint64_t seconds;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
-    char num[32];
-    size_t n = strlen(arg);
-    uint64_t v, mult = 1;
-
-    if (n == 0 || n >= sizeof(num))
-        return -EINVAL;
-    memcpy(num, arg, n + 1);
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (num[n - 1] == units[i].unit) {
-            mult = units[i].seconds;
-            num[--n] = '\0';
-        }
-    if (fl_parse_u64(num, &v) < 0 || v > UINT64_MAX / mult)
-        return -EINVAL;
-    *ret = v * mult;
-    return 0;
-}
-
 /* ---- text ---- */
 
 /* @p s escaped for a terminal, in a new string (NULL → "-"). */
@@ -586,7 +561,6 @@ static int print_csv(const struct fl_fleet *fleet)
 int verb_report(int argc, const char **argv)
 {
     int r = 0, unreadable = 0;
-    const char *max_age_arg;
     struct fl_args a;
     bool json, csv;
     struct fl_fleet *fleet = NULL;
@@ -600,7 +574,8 @@ int verb_report(int argc, const char **argv)
         goto out;
     json = fl_flag(&a, FL_OPT_JSON);
     csv = fl_flag(&a, FL_OPT_CSV);
-    max_age_arg = fl_arg(&a, FL_OPT_MAX_AGE);
+    if (fl_flag(&a, FL_OPT_MAX_AGE)) /* seconds, checked by fl_options_parse() */
+        max_age = a.num[FL_OPT_MAX_AGE];
     files = fl_args_rest(&a);
     while (files && files[n_files])
         n_stdin += !strcmp(files[n_files++], "-");
@@ -614,11 +589,6 @@ int verb_report(int argc, const char **argv)
     }
     if (json && csv) {
         r = fl_usage_error("report", "--json and --csv exclude each other");
-        goto out;
-    }
-    if (max_age_arg && parse_age(max_age_arg, &max_age) < 0) {
-        r = fl_usage_error(
-            "report", "--max-age '%s': not a number of seconds, or with a unit s, m, h, d or w", max_age_arg);
         goto out;
     }
 

@@ -22,13 +22,12 @@
 /* Default --jobs: the CPUs, but no more than this (scans wait on devices, not on CPUs). */
 #define SCAN_JOBS_DEFAULT_MAX 8
 
-enum scan_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JSON_LINES, FORMAT_PROMETHEUS };
 
 /* The kinds of --json-lines record: volume, skipped, summary. */
 #define SCAN_RECORD_KINDS 3
 
 struct scan {
-    enum scan_format format;
+    enum fl_scan_format format;
     bool verbose;
     const char *root;           /* --root: /etc/crypttab, its key files and discovery below it */
     struct fl_crypttab crypttab;
@@ -189,14 +188,14 @@ static int emit_error(struct scan *s, const char *path, int err)
     s->n_volumes++;
     s->n_unreadable++;
     switch (s->format) {
-    case FORMAT_JSON:
+    case FL_SCAN_FORMAT_JSON:
         return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
-    case FORMAT_JSON_LINES:
+    case FL_SCAN_FORMAT_JSON_LINES:
         return print_record(s, "volume",
                             with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
-    case FORMAT_PROMETHEUS:
+    case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_unreadable(s->prom, path);
-    case FORMAT_TEXT:
+    case FL_SCAN_FORMAT_TEXT:
         break;
     }
     fl_fputs_escaped(path, s->out);
@@ -216,21 +215,21 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
     s->n_skipped++;
     if (why)
         s->n_not_read++;
-    if (!s->verbose && !(named && (s->format == FORMAT_TEXT || s->format == FORMAT_JSON_LINES)))
+    if (!s->verbose && !(named && (s->format == FL_SCAN_FORMAT_TEXT || s->format == FL_SCAN_FORMAT_JSON_LINES)))
         return 0;
     switch (s->format) {
-    case FORMAT_JSON:
+    case FL_SCAN_FORMAT_JSON:
         return 0; /* listed at the end of the document (doc_end()) */
-    case FORMAT_JSON_LINES:
+    case FL_SCAN_FORMAT_JSON_LINES:
         o = json_object_new_object();
         if (o) {
             json_object_object_add(o, "path", fl_json_string(path));
             json_object_object_add(o, "reason", fl_json_string(why ? why : "no LUKS signature"));
         }
         return print_record(s, "skipped", o);
-    case FORMAT_PROMETHEUS:
+    case FL_SCAN_FORMAT_PROMETHEUS:
         return 0;
-    case FORMAT_TEXT:
+    case FL_SCAN_FORMAT_TEXT:
         break;
     }
     fl_fputs_escaped(path, s->out);
@@ -252,13 +251,13 @@ static int emit_volume(struct scan *s, const struct fl_scan_result *res)
     else
         s->n_incompatible++;
     switch (s->format) {
-    case FORMAT_JSON:
+    case FL_SCAN_FORMAT_JSON:
         return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
-    case FORMAT_JSON_LINES:
+    case FL_SCAN_FORMAT_JSON_LINES:
         return print_record(s, "volume", with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
-    case FORMAT_PROMETHEUS:
+    case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_volume(s->prom, v, f);
-    case FORMAT_TEXT:
+    case FL_SCAN_FORMAT_TEXT:
         break;
     }
     fl_print_volume(s->out, v, f);
@@ -345,16 +344,16 @@ static int print_summary(struct scan *s, double duration)
     json_object *o;
 
     switch (s->format) {
-    case FORMAT_JSON:
+    case FL_SCAN_FORMAT_JSON:
         return doc_end(s);
-    case FORMAT_JSON_LINES:
+    case FL_SCAN_FORMAT_JSON_LINES:
         o = json_object_new_object();
         if (o)
             json_object_object_add(o, "summary", summary(s));
         return print_record(s, "summary", o);
-    case FORMAT_PROMETHEUS:
+    case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_write(s->prom, s->out, &s->id, &s->fips, duration);
-    case FORMAT_TEXT:
+    case FL_SCAN_FORMAT_TEXT:
         break;
     }
     if (s->n_volumes == 0)
@@ -380,23 +379,16 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-static int parse_format(const char *name, int json, int json_lines, enum scan_format *ret)
+/* --format (one of its values, checked by fl_options_parse()), --json or --json-lines into @p ret. */
+static int parse_format(const struct fl_args *a, enum fl_scan_format *ret)
 {
-    if (json + json_lines + (name != NULL) > 1)
+    bool json = fl_flag(a, FL_OPT_JSON), json_lines = fl_flag(a, FL_OPT_JSON_LINES);
+
+    if (json + json_lines + fl_flag(a, FL_OPT_FORMAT) > 1)
         return fl_usage_error("scan", "--json, --json-lines and --format exclude each other");
-    *ret = json ? FORMAT_JSON : json_lines ? FORMAT_JSON_LINES : FORMAT_TEXT;
-    if (!name)
-        return 0;
-    if (!strcmp(name, "text"))
-        *ret = FORMAT_TEXT;
-    else if (!strcmp(name, "json"))
-        *ret = FORMAT_JSON;
-    else if (!strcmp(name, "json-lines"))
-        *ret = FORMAT_JSON_LINES;
-    else if (!strcmp(name, "prometheus"))
-        *ret = FORMAT_PROMETHEUS;
-    else
-        return fl_usage_error("scan", "--format takes text, json, json-lines or prometheus, not '%s'", name);
+    *ret = json ? FL_SCAN_FORMAT_JSON : json_lines ? FL_SCAN_FORMAT_JSON_LINES : FL_SCAN_FORMAT_TEXT;
+    if (fl_flag(a, FL_OPT_FORMAT))
+        *ret = (enum fl_scan_format)fl_arg_choice(a, FL_OPT_FORMAT);
     return 0;
 }
 
@@ -439,8 +431,7 @@ int verb_scan(int argc, const char **argv)
         r = fl_usage_error("scan", "--header needs exactly one PATH: the data device or image");
         goto out;
     }
-    r = parse_format(fl_arg(&a, FL_OPT_FORMAT), fl_flag(&a, FL_OPT_JSON), fl_flag(&a, FL_OPT_JSON_LINES),
-                     &s.format);
+    r = parse_format(&a, &s.format);
     if (r >= 0)
         r = parse_jobs(&a, &jobs);
     if (r >= 0 && output && !*output)
@@ -470,14 +461,14 @@ int verb_scan(int argc, const char **argv)
         .crypttab = &s.crypttab,
         .walk_flags = fl_flag(&a, FL_OPT_ONE_FILE_SYSTEM) ? FL_WALK_ONE_FILE_SYSTEM : 0,
         .jobs = jobs,
-        .ordered = s.format != FORMAT_JSON_LINES, /* --json-lines streams records as they come */
+        .ordered = s.format != FL_SCAN_FORMAT_JSON_LINES, /* --json-lines streams records as they come */
     };
     r = fl_scan_new(&so, &s.engine);
     if (r >= 0)
         r = fl_identity_read(NULL, &s.id);
-    if (r >= 0 && s.format == FORMAT_PROMETHEUS)
+    if (r >= 0 && s.format == FL_SCAN_FORMAT_PROMETHEUS)
         r = fl_prom_new(&s.prom);
-    if (r >= 0 && s.format == FORMAT_PROMETHEUS)
+    if (r >= 0 && s.format == FL_SCAN_FORMAT_PROMETHEUS)
         r = fl_fips_state_read(NULL, &s.fips);
     if (r < 0) {
         fl_log_error_errno(r, "scan failed: %m");

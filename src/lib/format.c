@@ -91,60 +91,66 @@ uint32_t fl_format_key_bits(const struct fl_format_params *p)
     return c ? c->default_bits : 0;
 }
 
-static int refuse(const char **ret_option, const char **ret_why, const char *option, const char *why)
+static int refuse(enum fl_format_param *ret_param, const char **ret_why, enum fl_format_param param,
+                  const char *why)
 {
-    if (ret_option)
-        *ret_option = option;
+    if (ret_param)
+        *ret_param = param;
     if (ret_why)
         *ret_why = why;
     return -EINVAL;
 }
 
-int fl_format_check_params(const struct fl_format_params *p, const char **ret_option, const char **ret_why)
+int fl_format_check_params(const struct fl_format_params *p, enum fl_format_param *ret_param,
+                           const char **ret_why)
 {
     const struct cipher_profile *c;
     uint32_t bits;
 
     if (!p->type || strcasecmp(p->type, "luks2"))
-        return refuse(ret_option, ret_why, "type",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_TYPE,
                       "only LUKS2 volumes are created (LUKS1 has one header-wide hash "
                       "and a single header copy); approved: luks2");
     c = cipher_profile(p->cipher);
     if (!c)
         return refuse(
-            ret_option, ret_why, "cipher",
+            ret_param, ret_why, FL_FORMAT_PARAM_CIPHER,
             "not an approved cipher for new volumes; approved: aes-xts-plain64, aes-cbc-essiv:sha256");
     bits = fl_format_key_bits(p);
     if (bits != c->allowed_bits[0] && bits != c->allowed_bits[1])
-        return refuse(ret_option, ret_why, "key-size",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_KEY_SIZE,
                       c->allowed_bits[1]
                           ? "not an approved key size for aes-xts-plain64; approved: 256, 512"
                           : "not an approved key size for aes-cbc-essiv:sha256; approved: 256");
     if (!p->pbkdf || strcmp(p->pbkdf, "pbkdf2"))
-        return refuse(ret_option, ret_why, "pbkdf",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_PBKDF,
                       "a FIPS host derives keyslot keys with PBKDF2 only; approved: pbkdf2");
     /* fl_kdf_hash_allowed(), spelt the way libcryptsetup stores it */
     if (!fl_kdf_hash_allowed(p->hash) || (strcmp(p->hash, "sha256") != 0 && strcmp(p->hash, "sha512") != 0))
-        return refuse(ret_option, ret_why, "hash",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_HASH,
                       "not an approved PBKDF2 hash for new volumes; approved: sha256, sha512");
     if (p->iterations && p->iterations < FL_FIPS_MIN_ITERATIONS)
-        return refuse(ret_option, ret_why, "pbkdf-force-iterations",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_ITERATIONS,
                       "below the FIPS minimum for PBKDF2; approved: 1000 or more");
     if (p->iterations > ITERATIONS_MAX)
-        return refuse(ret_option, ret_why, "pbkdf-force-iterations",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_ITERATIONS,
                       "too large; approved: 1000 to 2147483647");
     if (!p->iterations && (p->iter_time_ms == 0 || p->iter_time_ms > FL_MAX_ITER_TIME_MS))
-        return refuse(ret_option, ret_why, "iter-time", "out of range; approved: 1 to 3600000 (ms)");
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_ITER_TIME,
+                      "out of range; approved: 1 to 3600000 (ms)");
     if (p->sector_size && p->sector_size != 512 && p->sector_size != 1024 && p->sector_size != 2048 &&
         p->sector_size != 4096)
-        return refuse(ret_option, ret_why, "sector-size",
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_SECTOR_SIZE,
                       "not a LUKS2 sector size; approved: 512, 1024, 2048, 4096");
     if (p->label && strlen(p->label) > LUKS2_LABEL_MAX)
-        return refuse(ret_option, ret_why, "label", "longer than the 47 bytes a LUKS2 label holds");
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_LABEL,
+                      "longer than the 47 bytes a LUKS2 label holds");
     if (p->subsystem && strlen(p->subsystem) > LUKS2_LABEL_MAX)
-        return refuse(ret_option, ret_why, "subsystem", "longer than the 47 bytes a LUKS2 subsystem holds");
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_SUBSYSTEM,
+                      "longer than the 47 bytes a LUKS2 subsystem holds");
     if (p->uuid && !fl_uuid_valid(p->uuid))
-        return refuse(ret_option, ret_why, "uuid", "not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_UUID,
+                      "not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
     return 0;
 }
 

@@ -3,7 +3,9 @@
 # whole file, --pbkdf-force-iterations 1000 to 2147483647, --iter-time 1 to 3600000, --hash in any case
 # (stored in lower case), --keyfile-offset/--keyfile-size only with --key-file, standard input read once,
 # one wording of each refusal; a repeated option leaks nothing (under valgrind, or ASan's leak check);
-# one key-file reader (the same warnings in format, migrate and reencrypt).
+# one key-file reader (the same warnings in format, migrate and reencrypt); typed numbers and allowed
+# values refused by the parser with one wording; and the bash completion, --help and the man pages agree
+# with the binary's tables (fipsluks __complete).
 . "$(dirname "$0")/lib/common.sh"
 
 command -v cryptsetup >/dev/null || fl_skip "cryptsetup is not installed"
@@ -94,10 +96,41 @@ fl_expect_exit2 0 fipsluks migrate --batch --json "${fast[@]}" --hash Sha512 -d 
 fl_assert_eq sha512 "$(jq -r .hash <<<"$FL_OUT")" "migrate --hash Sha512: JSON"
 fl_assert_eq sha512 "$(dump mh.img | jq -r '.keyslots["0"].kdf.hash')" "migrate --hash Sha512: header"
 fl-mkluks --hash ripemd160 --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" --size 24 rh.img
-fl_expect_exit2 0 fipsluks reencrypt --batch "${fast[@]}" --hash SHA256 -d k0 --header-backup rh.bak rh.img
+fl_expect_exit2 0 fipsluks reencrypt --batch "${fast[@]}" --hash SHA256 --hotzone-size 8M -d k0 --header-backup rh.bak rh.img
 fl_assert_eq "sha256" "$(dump rh.img | jq -r '[(.keyslots[] | .kdf.hash), (.digests[] | .hash)] | unique | join(" ")')" \
     "reencrypt --hash SHA256: every keyslot and digest"
 cryptsetup open --test-passphrase --key-file k0 rh.img || fl_fail "reencrypt --hash SHA256: the secret opens"
+
+# --- typed numbers: --hotzone-size takes cryptsetup's suffixes; --sector-size, --key-size refused the same way
+verbs_=(reencrypt)
+for n in 1MB 5000 2T 4X; do
+    same_refusal -d k0 --hotzone-size "$n"
+    fl_assert_contains "$FL_LINE" "--hotzone-size '$n': not a number from 4096 to 1099511627776 (bytes, a multiple of 4096; suffixes" "hotzone $n"
+done
+fl_expect_exit2 4 fipsluks reencrypt --batch -d k0 --hotzone-size 1M missing.img # accepted: the target is what is wrong
+verbs_=(format)
+for n in 0 256 3000 8192 4k; do
+    same_refusal -d k0 --sector-size "$n"
+    fl_assert_contains "$FL_LINE" "--sector-size '$n': not a number from 512 to 4096 (bytes, a power of two; " "sector $n"
+done
+for n in 0 384 abc; do
+    same_refusal -d k0 --key-size "$n"
+    fl_assert_eq "--key-size '$n' is not allowed; approved choices: 256, 512" "$FL_LINE" "key-size $n"
+done
+fl_expect_exit2 1 fipsluks report --max-age 1ds missing.json
+fl_assert_contains "$FL_ERR" "fipsluks report: --max-age '1ds': not a number (seconds; units s, m, h, d, w)" "--max-age 1ds"
+# --- allowed values: in the table, refused by the parser with one wording ------------------------------
+verbs_=(reencrypt)
+same_refusal -d k0 --verify-data all
+fl_assert_eq "--verify-data 'all' is not allowed; choices: sample, full" "$FL_LINE" "--verify-data all"
+same_refusal -d k0 --resilience none
+fl_assert_eq "--resilience 'none' is not allowed; choices: checksum, journal" "$FL_LINE" "--resilience none"
+fl_expect_exit2 1 fipsluks scan --format xml t0.img
+fl_assert_contains "$FL_ERR" "fipsluks scan: --format 'xml' is not allowed; choices: text, json, json-lines, prometheus" "scan --format"
+fl_expect_exit2 1 fipsluks check --format json-lines
+fl_assert_contains "$FL_ERR" "fipsluks check: --format 'json-lines' is not allowed; choices: text, json, prometheus" "check --format"
+fl_expect_exit2 1 fipsluks check --emit yaml
+fl_assert_contains "$FL_ERR" "fipsluks check: --emit 'yaml' is not allowed; choices: butane, ignition" "check --emit"
 
 # --- one key-file reader: the same warnings in every verb that reads key files -------------------------
 fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=kshort" ws.img
@@ -154,5 +187,60 @@ twice 1 migrate --batch --hash sha256 --hash x --header a --header b -d k0 t.img
 twice 4 reencrypt --batch --hash sha256 --hash sha512 --resilience journal --resilience checksum --header a --header b \
     --hotzone-size 4096 --hotzone-size 8192 -d k0 missing.img
 twice 1 reencrypt --batch --resilience x --resilience y -d k0 missing.img
+
+# --- one table: the bash completion, --help and the man pages say what the binary's tables hold ---------
+# "fipsluks __complete" is the tables (fl_verbs[], fl_option_table[]) as the completion reads them.
+fl_expect_exit2 0 fipsluks __complete
+table=$FL_OUT
+completion=$FL_SOURCE_DIR/scripts/bash-completion/fipsluks
+comp() { # WORD…: the sorted COMPREPLY of _fipsluks for the words (the last is being completed)
+    bash --norc --noprofile -c '. "$1"; shift
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        _fipsluks fipsluks "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+        ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]}"' _ "$completion" "$@" | sort | tr '\n' ' '
+}
+sorted() { sort | tr '\n' ' '; }
+# man_entries PAGE SECTION: the long options of SECTION's .TP entries ("OPT --x"), and each entry's lines
+# ("TEXT --x LINE")
+man_entries() {
+    awk -v sec="$2" '/^\.SH/ { in_sec = ($0 == ".SH " sec); next }
+        in_sec && /^\.(TP|PP|SS)/ { tp = ($1 == ".TP"); next }
+        in_sec && tp { gsub(/\\-/, "-"); n = split($0, w, /[^a-z0-9-]+/); opt = ""
+            for (i = 1; i <= n; i++) if (w[i] ~ /^--[a-z0-9]/) { opt = w[i]; print "OPT " opt }
+            tp = 0; cur = opt; if (opt != "") print "TEXT " opt " " $0; next }
+        in_sec && cur != "" { gsub(/\\-/, "-"); print "TEXT " cur " " $0 }' "$FL_SOURCE_DIR/man/$1"
+}
+verbs=$(awk '$1 == "verb" { print $2 }' <<<"$table")
+fl_assert_eq "scan check format migrate reencrypt report" "$(paste -sd ' ' <<<"$verbs")" "the verb table"
+fl_expect_exit2 0 fipsluks --help
+fl_assert_eq "$verbs" "$(sed -nE '/^Verbs:/,/^$/s/^  ([a-z]+) .*/\1/p' <<<"$FL_OUT")" "fipsluks --help lists the verbs"
+fl_assert_eq "$(printf '%s\nhelp\n' "$verbs" | sorted)" "$(comp fipsluks "")" "completion: the verbs"
+for v in $verbs; do
+    opts=$(awk -v v="$v" '$1 == "option" && $2 == v { print $3 }' <<<"$table" | sorted)
+    fl_expect_exit2 0 fipsluks "$v" --help
+    help=$FL_OUT
+    fl_assert_eq "$opts" "$(grep -oE '^ +(-[^-], )?--[a-z0-9-]+' <<<"$help" | grep -oE -- '--[a-z0-9-]+' | sorted)" \
+        "$v --help lists the table's options"
+    fl_assert_eq "$opts" "$(comp fipsluks "$v" --)" "completion: $v's options"
+    entries=$(man_entries "fipsluks-$v.8" OPTIONS)
+    fl_assert_eq "$(grep -vxE -- '--(help|usage)' <<<"${opts// /$'\n'}" | grep . | sorted)" \
+        "$(awk '$1 == "OPT" { print $2 }' <<<"$entries" | grep -vxE -- '--help' | sort -u | tr '\n' ' ')" \
+        "fipsluks-$v(8) OPTIONS lists the table's options"
+    while read -r _ _ long short arg; do
+        values=$(awk -v v="$v" -v o="$long" '$1 == "value" && $2 == v && $3 == o { print $4 }' <<<"$table")
+        shown=$(sed -nE "s/^ +(-[^-], )?$long=([^ ]+).*/\2/p" <<<"$help")
+        [[ $arg == - ]] && want="" || want=$arg
+        [[ -z $values || $shown == "$arg" ]] || want=$(paste -sd '|' <<<"$values")
+        fl_assert_eq "$want" "$shown" "$v --help: the argument of $long"
+        [[ -n $values ]] || continue
+        fl_assert_eq "$(sorted <<<"$values")" "$(comp fipsluks "$v" "$long" "")" "completion: $v $long's values"
+        [[ $short == - ]] || fl_assert_eq "$(sorted <<<"$values")" "$(comp fipsluks "$v" "$short" "")" "completion: $v $short"
+        for value in $values; do # the man page names each value in the option's entry
+            grep -qF -- "TEXT $long " <<<"$entries" || fl_fail "fipsluks-$v(8): no text for $long"
+            grep -F -- "TEXT $long " <<<"$entries" | grep -qE -- "(^|[^a-z0-9-])$value([^a-z0-9-]|$)" ||
+                fl_fail "fipsluks-$v(8): $long does not name '$value'"
+        done
+    done < <(awk -v v="$v" '$1 == "option" && $2 == v' <<<"$table")
+done
 
 echo "test-options: ok"

@@ -257,62 +257,63 @@ struct profile_case {
     uint32_t sector;
     const char *type;
     const char *uuid;
-    const char *refused; /* NULL: approved; else the option named */
+    enum fl_format_param refused; /* FL_FORMAT_PARAM_NONE: approved; else the parameter at fault */
 };
 
 static void test_profile_table(void **state)
 {
     static const struct profile_case cases[] = {
         /* approved */
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, NULL},
-        {"aes-xts-plain64", 512, "sha512", "pbkdf2", 0, 1, 4096, "luks2", NULL, NULL},
-        {"aes-xts-plain64", 256, "sha256", "pbkdf2", 1000, 0, 512, "LUKS2", NULL, NULL},
-        {"aes-cbc-essiv:sha256", 0, "sha256", "pbkdf2", 0, 500, 0, "luks2", NULL, NULL},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_NONE},
+        {"aes-xts-plain64", 512, "sha512", "pbkdf2", 0, 1, 4096, "luks2", NULL, FL_FORMAT_PARAM_NONE},
+        {"aes-xts-plain64", 256, "sha256", "pbkdf2", 1000, 0, 512, "LUKS2", NULL, FL_FORMAT_PARAM_NONE},
+        {"aes-cbc-essiv:sha256", 0, "sha256", "pbkdf2", 0, 500, 0, "luks2", NULL, FL_FORMAT_PARAM_NONE},
         {"aes-cbc-essiv:sha256", 256, "sha512", "pbkdf2", 2147483647u, 0, 2048, "luks2",
-         "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5e", NULL},
+         "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5e", FL_FORMAT_PARAM_NONE},
         /* refused: every other cipher, key size, hash, PBKDF, count, type */
-        {"serpent-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"twofish-xts-plain64", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"aes-xts-plain", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"aes-cbc-plain64", 256, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"AES-XTS-PLAIN64", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"cipher_null-ecb", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"aes-xts-plain64", 384, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
-        {"aes-xts-plain64", 128, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
-        {"aes-cbc-essiv:sha256", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
-        {"aes-cbc-essiv:sha256", 128, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "key-size"},
-        {"aes-xts-plain64", 0, "sha1", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
-        {"aes-xts-plain64", 0, "ripemd160", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
-        {"aes-xts-plain64", 0, "whirlpool", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
-        {"aes-xts-plain64", 0, "SHA256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
-        {"aes-xts-plain64", 0, "sha3-256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
-        {"aes-xts-plain64", 0, "sha256", "argon2id", 0, 2000, 0, "luks2", NULL, "pbkdf"},
-        {"aes-xts-plain64", 0, "sha256", "argon2i", 0, 2000, 0, "luks2", NULL, "pbkdf"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 999, 0, 0, "luks2", NULL, "pbkdf-force-iterations"},
+        {"serpent-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"twofish-xts-plain64", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"aes-xts-plain", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"aes-cbc-plain64", 256, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"AES-XTS-PLAIN64", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"cipher_null-ecb", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"aes-xts-plain64", 384, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_KEY_SIZE},
+        {"aes-xts-plain64", 128, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_KEY_SIZE},
+        {"aes-cbc-essiv:sha256", 512, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_KEY_SIZE},
+        {"aes-cbc-essiv:sha256", 128, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_KEY_SIZE},
+        {"aes-xts-plain64", 0, "sha1", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_HASH},
+        {"aes-xts-plain64", 0, "ripemd160", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_HASH},
+        {"aes-xts-plain64", 0, "whirlpool", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_HASH},
+        {"aes-xts-plain64", 0, "SHA256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_HASH},
+        {"aes-xts-plain64", 0, "sha3-256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_HASH},
+        {"aes-xts-plain64", 0, "sha256", "argon2id", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_PBKDF},
+        {"aes-xts-plain64", 0, "sha256", "argon2i", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_PBKDF},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 999, 0, 0, "luks2", NULL, FL_FORMAT_PARAM_ITERATIONS},
         {"aes-xts-plain64", 0, "sha256", "pbkdf2", 2147483648u, 0, 0, "luks2", NULL,
-         "pbkdf-force-iterations"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 0, 0, "luks2", NULL, "iter-time"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 3600001, 0, "luks2", NULL, "iter-time"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 8192, "luks2", NULL, "sector-size"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 1000, "luks2", NULL, "sector-size"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 256, "luks2", NULL, "sector-size"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks1", NULL, "type"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "plain", NULL, "type"},
-        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", "not-a-uuid", "uuid"},
+         FL_FORMAT_PARAM_ITERATIONS},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 0, 0, "luks2", NULL, FL_FORMAT_PARAM_ITER_TIME},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 3600001, 0, "luks2", NULL, FL_FORMAT_PARAM_ITER_TIME},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 8192, "luks2", NULL, FL_FORMAT_PARAM_SECTOR_SIZE},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 1000, "luks2", NULL, FL_FORMAT_PARAM_SECTOR_SIZE},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 256, "luks2", NULL, FL_FORMAT_PARAM_SECTOR_SIZE},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks1", NULL, FL_FORMAT_PARAM_TYPE},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "plain", NULL, FL_FORMAT_PARAM_TYPE},
+        {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", "not-a-uuid", FL_FORMAT_PARAM_UUID},
         {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5",
-         "uuid"},
+         FL_FORMAT_PARAM_UUID},
         {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2",
-         "0b2c4a52x7cb5-4c61-9f5d-0a1a2b3c4d5e", "uuid"},
+         "0b2c4a52x7cb5-4c61-9f5d-0a1a2b3c4d5e", FL_FORMAT_PARAM_UUID},
         {"aes-xts-plain64", 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2",
-         "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5g", "uuid"},
-        {NULL, 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, "cipher"},
-        {"aes-xts-plain64", 0, NULL, "pbkdf2", 0, 2000, 0, "luks2", NULL, "hash"},
+         "0b2c4a52-7cb5-4c61-9f5d-0a1a2b3c4d5g", FL_FORMAT_PARAM_UUID},
+        {NULL, 0, "sha256", "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_CIPHER},
+        {"aes-xts-plain64", 0, NULL, "pbkdf2", 0, 2000, 0, "luks2", NULL, FL_FORMAT_PARAM_HASH},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct profile_case *c = &cases[i];
         struct fl_format_params p;
-        const char *option = "unset", *why = "unset";
+        enum fl_format_param param = FL_FORMAT_PARAM_COUNT;
+        const char *why = "unset";
         int r;
 
         fl_format_params_default(&p);
@@ -325,16 +326,16 @@ static void test_profile_table(void **state)
         p.sector_size = c->sector;
         p.type = c->type;
         p.uuid = c->uuid;
-        r = fl_format_check_params(&p, &option, &why);
-        if (!c->refused) {
+        r = fl_format_check_params(&p, &param, &why);
+        if (c->refused == FL_FORMAT_PARAM_NONE) {
             if (r != 0)
-                fail_msg("case %zu: refused (%s: %s), expected approved", i, option, why);
-            assert_string_equal(option, "unset"); /* untouched on success */
+                fail_msg("case %zu: refused (%d: %s), expected approved", i, (int)param, why);
+            assert_int_equal(param, FL_FORMAT_PARAM_COUNT); /* untouched on success */
             continue;
         }
         if (r != -EINVAL)
-            fail_msg("case %zu: approved, expected refusal of --%s", i, c->refused);
-        assert_string_equal(option, c->refused);
+            fail_msg("case %zu: approved, expected refusal of parameter %d", i, (int)c->refused);
+        assert_int_equal(param, c->refused);
         /* every refusal names what is approved instead */
         assert_non_null(strstr(why, "approved") ? why : strstr(why, "UUID") ? why : strstr(why, "47 bytes"));
     }
@@ -343,7 +344,8 @@ static void test_profile_table(void **state)
 static void test_profile_messages_and_defaults(void **state)
 {
     struct fl_format_params p;
-    const char *option, *why;
+    enum fl_format_param param;
+    const char *why;
 
     fl_format_params_default(&p);
     assert_string_equal(p.cipher, "aes-xts-plain64");
@@ -355,7 +357,7 @@ static void test_profile_messages_and_defaults(void **state)
     p.cipher = "aes-cbc-essiv:sha256";
     assert_int_equal(fl_format_key_bits(&p), 256);
     p.key_bits = 512;
-    assert_int_equal(fl_format_check_params(&p, &option, &why), -EINVAL);
+    assert_int_equal(fl_format_check_params(&p, &param, &why), -EINVAL);
     assert_non_null(strstr(why, "approved: 256"));
 
     fl_format_params_default(&p);
@@ -364,8 +366,8 @@ static void test_profile_messages_and_defaults(void **state)
     assert_non_null(strstr(why, "aes-xts-plain64, aes-cbc-essiv:sha256"));
     fl_format_params_default(&p);
     p.hash = "sha1";
-    assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
-    assert_string_equal(option, "hash");
+    assert_int_equal(fl_format_check_params(&p, &param, NULL), -EINVAL);
+    assert_int_equal(param, FL_FORMAT_PARAM_HASH);
 
     /* labels and subsystems: 47 bytes fit, 48 do not */
     fl_format_params_default(&p);
@@ -373,12 +375,12 @@ static void test_profile_messages_and_defaults(void **state)
     p.subsystem = p.label;
     assert_int_equal(fl_format_check_params(&p, NULL, NULL), 0);
     p.label = "123456789012345678901234567890123456789012345678";
-    assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
-    assert_string_equal(option, "label");
+    assert_int_equal(fl_format_check_params(&p, &param, NULL), -EINVAL);
+    assert_int_equal(param, FL_FORMAT_PARAM_LABEL);
     p.label = NULL;
     p.subsystem = "123456789012345678901234567890123456789012345678";
-    assert_int_equal(fl_format_check_params(&p, &option, NULL), -EINVAL);
-    assert_string_equal(option, "subsystem");
+    assert_int_equal(fl_format_check_params(&p, &param, NULL), -EINVAL);
+    assert_int_equal(param, FL_FORMAT_PARAM_SUBSYSTEM);
 }
 
 /* ---- is it in use, does it fit ---- */
