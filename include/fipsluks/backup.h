@@ -40,8 +40,8 @@ int fl_backup_write(int fd, uint64_t bytes, const char *path, int *ret_fd);
  * else FL_DEFAULT_BACKUP_DIR, created with mode 0700). The path used is copied to @p ret_path.
  * @return 0 or -errno (-EEXIST when @p path exists, -ENAMETOOLONG, -ENOSPC, …).
  */
-int fl_backup_header(int fd, uint64_t bytes, const char *uuid, const char *path, const char *dir, char *ret_path,
-                     size_t size, int *ret_fd);
+int fl_backup_header(int fd, uint64_t bytes, const char *uuid, const char *path, const char *dir,
+                     char *ret_path, size_t size, int *ret_fd);
 
 /**
  * Whether the file system holding @p path lives on block device @p dev (directly, or through

@@ -40,26 +40,28 @@ enum fl_crypttab_type { FL_CRYPTTAB_LUKS = 0, FL_CRYPTTAB_PLAIN, FL_CRYPTTAB_TCR
 
 /** One entry. Strings are owned by it; absent ones are NULL. */
 struct fl_crypttab_entry {
-    unsigned line;         /**< its line number in the file, from 1 */
-    char *name;            /**< the mapping name, as written */
-    char *device;          /**< the device, as written (UUID=…, PARTUUID=…, LABEL=…, /dev/…, a file) */
-    char *key_spec;        /**< the third field as written, or NULL when the line has two fields */
-    char *key_file;        /**< the key file (the path part of PATH:DEVICE), or NULL for none ("none", "-", absent) */
-    char *key_device;      /**< PATH:DEVICE's device (the key file is on it, not below the root), or NULL */
-    char *options;         /**< the fourth field as written, or NULL */
-    int key_slot;          /**< key-slot=, or -1 */
+    unsigned line;  /**< its line number in the file, from 1 */
+    char *name;     /**< the mapping name, as written */
+    char *device;   /**< the device, as written (UUID=…, PARTUUID=…, LABEL=…, /dev/…, a file) */
+    char *key_spec; /**< the third field as written, or NULL when the line has two fields */
+    char
+        *key_file; /**< the key file (the path part of PATH:DEVICE), or NULL for none ("none", "-", absent) */
+    char *key_device; /**< PATH:DEVICE's device (the key file is on it, not below the root), or NULL */
+    char *options;    /**< the fourth field as written, or NULL */
+    int key_slot;     /**< key-slot=, or -1 */
     uint64_t keyfile_offset, keyfile_size; /**< keyfile-offset=, keyfile-size= (0: absent) */
-    char *header;          /**< header=, or NULL */
-    unsigned tokens;       /**< fl_crypttab_token bits */
+    char *header;                          /**< header=, or NULL */
+    unsigned tokens;                       /**< fl_crypttab_token bits */
     enum fl_crypttab_type type;
     bool noauto, nofail, discard;
-    char *bad_option;      /**< the first option whose value is malformed (a key-slot= that is no number), or NULL */
+    char *
+        bad_option; /**< the first option whose value is malformed (a key-slot= that is no number), or NULL */
 };
 
 struct fl_crypttab {
     struct fl_crypttab_entry *entries;
     size_t n, allocated;
-    unsigned ignored;      /**< lines ignored: malformed, too long, or past FL_CRYPTTAB_MAX_ENTRIES */
+    unsigned ignored; /**< lines ignored: malformed, too long, or past FL_CRYPTTAB_MAX_ENTRIES */
 };
 
 /**
@@ -75,7 +77,8 @@ int fl_crypttab_parse(const char *text, struct fl_crypttab *ret);
  */
 int fl_crypttab_read(const char *root, struct fl_crypttab *ret);
 
-/** Why a crypttab or key file could not be read (fl_crypttab_read(), fl_crypttab_read_key()): a static string. */
+/** Why a crypttab or key file could not be read (fl_crypttab_read(), fl_crypttab_read_key()): a static
+ * string. */
 const char *fl_crypttab_strerror(int err);
 
 /** Release the entries of @p ct (not @p ct itself). */
@@ -94,8 +97,8 @@ int fl_crypttab_node(const char *spec, char **ret);
  * @p path (compared by identity: the entry's device resolved below @p root, links followed inside it).
  * @return the entry, or NULL.
  */
-const struct fl_crypttab_entry *fl_crypttab_find(const struct fl_crypttab *ct, const char *root, const char *path,
-                                                 const char *uuid, const char *label);
+const struct fl_crypttab_entry *fl_crypttab_find(const struct fl_crypttab *ct, const char *root,
+                                                 const char *path, const char *uuid, const char *label);
 
 /**
  * Read the key file of @p e below @p root, with its keyfile-offset= and keyfile-size=, into locked memory.
@@ -111,10 +114,10 @@ int fl_crypttab_read_key(const char *root, const struct fl_crypttab_entry *e, st
 enum fl_crypttab_key {
     FL_CRYPTTAB_KEY_UNTRIED = 0, /**< not tried: the keyslot is FIPS-compatible */
     FL_CRYPTTAB_KEY_OPENS,       /**< "opens" */
-    FL_CRYPTTAB_KEY_FAILS,       /**< "fails": read, and does not open it (or this host cannot compute its KDF) */
-    FL_CRYPTTAB_KEY_UNREADABLE,  /**< "unreadable": the key file cannot be read (missing, not a regular file,
-                                      on another device (PATH:DEVICE), …) */
-    FL_CRYPTTAB_KEY_NONE,        /**< "none": the entry names no key file, or its key-slot= is another keyslot */
+    FL_CRYPTTAB_KEY_FAILS, /**< "fails": read, and does not open it (or this host cannot compute its KDF) */
+    FL_CRYPTTAB_KEY_UNREADABLE, /**< "unreadable": the key file cannot be read (missing, not a regular file,
+                                     on another device (PATH:DEVICE), …) */
+    FL_CRYPTTAB_KEY_NONE, /**< "none": the entry names no key file, or its key-slot= is another keyslot */
 };
 
 /** "opens", "fails", "unreadable", "none"; NULL for FL_CRYPTTAB_KEY_UNTRIED. */
@@ -128,7 +131,8 @@ const char *fl_crypttab_key_name(enum fl_crypttab_key k);
  * @return the number of keyslots the key opens, or -ENOMEM.
  */
 int fl_crypttab_try_keys(const char *root, const struct fl_crypttab_entry *e, const struct fl_volume *v,
-                         const struct fl_findings *f, enum fl_crypttab_key ret[FL_MAX_KEYSLOTS], int *ret_read_error);
+                         const struct fl_findings *f, enum fl_crypttab_key ret[FL_MAX_KEYSLOTS],
+                         int *ret_read_error);
 
 /** Whether keyslot @p id of the volume judged by @p f has an error finding (is not FIPS-compatible). */
 bool fl_crypttab_keyslot_incompatible(const struct fl_findings *f, int id);

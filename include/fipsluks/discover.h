@@ -11,7 +11,7 @@
 /** A path found while discovering, or the error met on the way there. */
 struct fl_found {
     char *path;
-    int error; /**< 0, or the negative errno met reading this path (e.g. an unreadable directory) */
+    int error;           /**< 0, or the negative errno met reading this path (e.g. an unreadable directory) */
     const char *skipped; /**< static text: why this path was deliberately not read (a pseudo file
                               system, another file system with FL_WALK_ONE_FILE_SYSTEM), or NULL */
 };

@@ -49,15 +49,17 @@ enum { FL_FLEET_N_KDFS = 5, FL_FLEET_KDF_OTHER = 3 };
 extern const char *const fl_fleet_kdf_names[FL_FLEET_N_KDFS]; /**< "argon2i" … "pbkdf2", sorted */
 
 struct fl_fleet_volume {
-    char *path;          /**< as the record gave it (maybe relative to where the scan ran) */
-    char *absolute_path; /**< the record's absolute_path, else its path, if fl_fleet_path_usable(); else NULL */
-    char *uuid;          /**< NULL if unknown */
-    char *label;         /**< NULL if none */
+    char *path; /**< as the record gave it (maybe relative to where the scan ran) */
+    char *
+        absolute_path; /**< the record's absolute_path, else its path, if fl_fleet_path_usable(); else NULL */
+    char *uuid;        /**< NULL if unknown */
+    char *label;       /**< NULL if none */
     enum fl_fleet_state state;
-    char *error;     /**< why it is unreadable, or NULL */
-    char **rules;    /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
-    char **commands; /**< what fixes this volume, shell-ready, built by report (NULL-terminated, may be NULL) */
-    char **notes;    /**< what a person must look at or do by hand, no command (NULL-terminated, may be NULL) */
+    char *error;  /**< why it is unreadable, or NULL */
+    char **rules; /**< ids of the rules with error findings (NULL-terminated, sorted, unique) */
+    char *
+        *commands; /**< what fixes this volume, shell-ready, built by report (NULL-terminated, may be NULL) */
+    char **notes;  /**< what a person must look at or do by hand, no command (NULL-terminated, may be NULL) */
     unsigned long keyslots_by_kdf[FL_FLEET_N_KDFS]; /**< its keyslots, by fl_fleet_kdf_names */
     /** Not compatible, and every fix is a keyslot conversion the host can do alone: each keyslot to
      *  convert opens with the key file its /etc/crypttab names (fipsluks migrate --crypttab) */

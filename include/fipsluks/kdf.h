@@ -32,6 +32,7 @@ int fl_kdf_hash_allowed(const char *hash);
  *
  * @return 0, or -EINVAL (hash unknown or refused by the active OpenSSL provider), -ENOMEM.
  */
-int fl_kdf_calibrate_pbkdf2(const char *hash, size_t key_size, uint32_t iter_time_ms, uint32_t *ret_iterations);
+int fl_kdf_calibrate_pbkdf2(const char *hash, size_t key_size, uint32_t iter_time_ms,
+                            uint32_t *ret_iterations);
 
 #endif

@@ -48,31 +48,31 @@ struct fl_migration;
 
 /** Why a keyslot is (or is not) converted. */
 enum fl_slot_plan {
-    FL_SLOT_CONVERT = 0,   /**< has a finding that migrate fixes */
-    FL_SLOT_COMPLIANT,     /**< nothing to do */
-    FL_SLOT_TOKEN_BOUND,   /**< non-compliant, but its secret belongs to a token (TPM2, FIDO2, …) */
-    FL_SLOT_NOT_KEYSLOT,   /**< a reencrypt keyslot: no KDF */
+    FL_SLOT_CONVERT = 0, /**< has a finding that migrate fixes */
+    FL_SLOT_COMPLIANT,   /**< nothing to do */
+    FL_SLOT_TOKEN_BOUND, /**< non-compliant, but its secret belongs to a token (TPM2, FIDO2, …) */
+    FL_SLOT_NOT_KEYSLOT, /**< a reencrypt keyslot: no KDF */
 };
 
 struct fl_slot {
     int id;
     enum fl_slot_plan plan;
-    char rules[160];        /**< comma-separated rule ids that make it non-compliant */
+    char rules[160]; /**< comma-separated rule ids that make it non-compliant */
 };
 
 /** An interrupted conversion found in the header (a fipsluks-migration token). */
 struct fl_journal {
-    int token;              /**< journal token id */
-    int keyslot;            /**< the keyslot being converted (S) */
-    int temp;               /**< the temporary copy the conversion writes (T) */
-    char salt[128];         /**< the KDF salt of the old keyslot S, as stored (base64): its identity */
-    char temp_hash[32];     /**< T's exact PBKDF2 hash and iterations: its identity */
+    int token;          /**< journal token id */
+    int keyslot;        /**< the keyslot being converted (S) */
+    int temp;           /**< the temporary copy the conversion writes (T) */
+    char salt[128];     /**< the KDF salt of the old keyslot S, as stored (base64): its identity */
+    char temp_hash[32]; /**< T's exact PBKDF2 hash and iterations: its identity */
     uint32_t temp_iterations;
-    char temp_salt[128];    /**< T's salt, recorded once T is written ("" before): its identity, even wiped */
+    char temp_salt[128]; /**< T's salt, recorded once T is written ("" before): its identity, even wiped */
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< tokens assigned to S before the conversion */
     size_t n_tokens;
-    char problem[160];      /**< empty, or why this journal does not fit the header */
+    char problem[160]; /**< empty, or why this journal does not fit the header */
 };
 
 /**
@@ -125,31 +125,31 @@ size_t fl_migration_key_size(const struct fl_migration *m);
 
 /** What a keyslot job ended as. */
 enum fl_job_status {
-    FL_JOB_PLANNED = 0,     /**< dry run: would be converted */
+    FL_JOB_PLANNED = 0, /**< dry run: would be converted */
     FL_JOB_CONVERTED,
-    FL_JOB_NO_SECRET,       /**< no secret opens it: skipped */
+    FL_JOB_NO_SECRET, /**< no secret opens it: skipped */
     FL_JOB_FAILED,
-    FL_JOB_INTERRUPTED,     /**< a stop was asked for before it started */
+    FL_JOB_INTERRUPTED, /**< a stop was asked for before it started */
 };
 
 struct fl_migrate_job {
     int keyslot;
     char rules[160];
-    int secret;             /**< index into the secrets (-1: none) */
+    int secret; /**< index into the secrets (-1: none) */
     enum fl_job_status status;
 };
 
 /** Things worth telling an operator while fl_migrate() runs (none is an error). */
 enum fl_migrate_event {
-    FL_EVENT_UNLOCK,        /**< unlocking @p keyslot with @p secret (the old KDF: may take seconds) */
-    FL_EVENT_WRONG_SECRET,  /**< @p secret does not open @p keyslot */
-    FL_EVENT_CALIBRATE,     /**< timing PBKDF2 for the new keyslots */
-    FL_EVENT_BACKUP,        /**< the header backup was written (result->backup) */
-    FL_EVENT_RECOVER,       /**< finishing the interrupted conversion of @p keyslot */
-    FL_EVENT_CONVERT,       /**< converting @p keyslot */
-    FL_EVENT_WRITE,         /**< writing a PBKDF2 keyslot for @p keyslot */
-    FL_EVENT_VERIFY,        /**< verifying that the new @p keyslot opens */
-    FL_EVENT_CONVERTED,     /**< @p keyslot is converted and verified */
+    FL_EVENT_UNLOCK,       /**< unlocking @p keyslot with @p secret (the old KDF: may take seconds) */
+    FL_EVENT_WRONG_SECRET, /**< @p secret does not open @p keyslot */
+    FL_EVENT_CALIBRATE,    /**< timing PBKDF2 for the new keyslots */
+    FL_EVENT_BACKUP,       /**< the header backup was written (result->backup) */
+    FL_EVENT_RECOVER,      /**< finishing the interrupted conversion of @p keyslot */
+    FL_EVENT_CONVERT,      /**< converting @p keyslot */
+    FL_EVENT_WRITE,        /**< writing a PBKDF2 keyslot for @p keyslot */
+    FL_EVENT_VERIFY,       /**< verifying that the new @p keyslot opens */
+    FL_EVENT_CONVERTED,    /**< @p keyslot is converted and verified */
 };
 
 struct fl_migrate_ops {
@@ -170,8 +170,8 @@ struct fl_migrate_ops {
 };
 
 struct fl_migrate_options {
-    const char *hash;       /**< PBKDF2 hash of new keyslots ("sha256", "sha512") */
-    uint32_t iterations;    /**< PBKDF2 iterations; 0: calibrate to iter_time_ms */
+    const char *hash;    /**< PBKDF2 hash of new keyslots ("sha256", "sha512") */
+    uint32_t iterations; /**< PBKDF2 iterations; 0: calibrate to iter_time_ms */
     uint32_t iter_time_ms;
     int keyslot;            /**< only this keyslot (warnings count too), or -1 */
     bool dry_run;           /**< match the secrets, write nothing; refuse what a real run refuses before
@@ -193,16 +193,17 @@ struct fl_migrate_result {
     size_t n_jobs;
     struct fl_journal journals[FL_MAX_TOKENS];
     size_t n_journals;
-    size_t n_recovered;     /**< journals finished */
-    uint32_t iterations;    /**< PBKDF2 iterations of the new keyslots (0 if none written) */
-    char backup[PATH_MAX];  /**< the header backup written, or "" */
-    bool backup_on_volume;  /**< the backup's file system lives inside the volume being migrated */
-    int failed_keyslot;     /**< the keyslot an error is about, or -1 */
-    int failed_secret;      /**< the secret an error is about (a wrong one), or -1 */
-    int unusable_keyslot;   /**< a keyslot whose KDF cannot be computed on this host (no secret opens it), or -1 */
-    bool restored;          /**< the header was restored from the backup after a failure */
-    bool wrote;             /**< anything was written to the volume */
-    bool interrupted;       /**< stopped early because ops->stop() said so */
+    size_t n_recovered;    /**< journals finished */
+    uint32_t iterations;   /**< PBKDF2 iterations of the new keyslots (0 if none written) */
+    char backup[PATH_MAX]; /**< the header backup written, or "" */
+    bool backup_on_volume; /**< the backup's file system lives inside the volume being migrated */
+    int failed_keyslot;    /**< the keyslot an error is about, or -1 */
+    int failed_secret;     /**< the secret an error is about (a wrong one), or -1 */
+    int unusable_keyslot; /**< a keyslot whose KDF cannot be computed on this host (no secret opens it), or -1
+                           */
+    bool restored;        /**< the header was restored from the backup after a failure */
+    bool wrote;           /**< anything was written to the volume */
+    bool interrupted;     /**< stopped early because ops->stop() said so */
     struct fl_migrate_forecast forecast; /**< dry run: what a real run would leave (zero otherwise) */
 };
 
@@ -232,7 +233,8 @@ int fl_migration_forecast(const struct fl_volume *v, const struct fl_migrate_res
  *   -EIO        a new keyslot did not verify (res->restored says whether the header was restored)
  *   other -errno from libcryptsetup.
  */
-int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options, struct fl_secret_offer *secrets,
-               size_t n_secrets, const struct fl_migrate_ops *ops, struct fl_migrate_result *res);
+int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options,
+               struct fl_secret_offer *secrets, size_t n_secrets, const struct fl_migrate_ops *ops,
+               struct fl_migrate_result *res);
 
 #endif

@@ -18,12 +18,13 @@
 #include "fipsluks/volume.h"
 
 struct fl_scan_options {
-    const char *header;                 /**< a detached header for the one target, or NULL */
-    const char *root;                   /**< a host root (crypttab, key files, discovery below it), or NULL */
-    const struct fl_crypttab *crypttab; /**< the host's crypttab (fl_crypttab_read()), or NULL: not consulted */
-    unsigned walk_flags;                /**< fl_walk_directory() flags for directories added */
-    unsigned jobs;                      /**< worker threads (1 to FL_JOBS_MAX) */
-    bool ordered;                       /**< results in target order; else as they come */
+    const char *header; /**< a detached header for the one target, or NULL */
+    const char *root;   /**< a host root (crypttab, key files, discovery below it), or NULL */
+    const struct fl_crypttab
+        *crypttab;       /**< the host's crypttab (fl_crypttab_read()), or NULL: not consulted */
+    unsigned walk_flags; /**< fl_walk_directory() flags for directories added */
+    unsigned jobs;       /**< worker threads (1 to FL_JOBS_MAX) */
+    bool ordered;        /**< results in target order; else as they come */
     /** Volumes are named as on the examined host (@p root's prefix removed from their path), so that
      *  the findings' remedies are commands for that host; keys are still tried below @p root. */
     bool host_paths;
@@ -45,9 +46,10 @@ struct fl_scan_result {
     int error;       /**< FL_SCAN_ERROR: the negative errno (fl_volume_strerror()) */
     struct fl_volume *volume;
     struct fl_findings findings;
-    const struct fl_crypttab_entry *crypttab;   /**< its /etc/crypttab entry, or NULL */
-    enum fl_crypttab_key keys[FL_MAX_KEYSLOTS]; /**< by keyslot index: whether the entry's key file opens it */
-    int key_error;                              /**< why the entry's key file could not be read (-errno), or 0 */
+    const struct fl_crypttab_entry *crypttab; /**< its /etc/crypttab entry, or NULL */
+    enum fl_crypttab_key
+        keys[FL_MAX_KEYSLOTS]; /**< by keyslot index: whether the entry's key file opens it */
+    int key_error;             /**< why the entry's key file could not be read (-errno), or 0 */
 };
 
 struct fl_scan;
@@ -64,7 +66,8 @@ void fl_scan_free(struct fl_scan *s);
  */
 int fl_scan_add_path(struct fl_scan *s, const char *path);
 
-/** Add every block device with a LUKS signature (below the root). @return 0, -ENOMEM, or the listing's -errno. */
+/** Add every block device with a LUKS signature (below the root). @return 0, -ENOMEM, or the listing's
+ * -errno. */
 int fl_scan_add_host(struct fl_scan *s);
 
 size_t fl_scan_n_targets(const struct fl_scan *s);

@@ -22,8 +22,8 @@ enum fl_key_file_note {
 };
 
 struct fl_secret {
-    char *data;  /**< crypt_safe_alloc() memory, NUL-terminated for convenience */
-    size_t len;  /**< length in bytes; the secret may contain NUL bytes */
+    char *data; /**< crypt_safe_alloc() memory, NUL-terminated for convenience */
+    size_t len; /**< length in bytes; the secret may contain NUL bytes */
 };
 
 /**
@@ -57,7 +57,8 @@ int fl_secret_equal(const struct fl_secret *a, const struct fl_secret *b);
 /** Wipe and release; NULL is allowed. */
 void fl_secret_free(struct fl_secret *s);
 
-/** A secret offered to a verb's protocol (fl_migrate(), fl_reencrypt(), the LUKS1 conversion) and what became of it. */
+/** A secret offered to a verb's protocol (fl_migrate(), fl_reencrypt(), the LUKS1 conversion) and what became
+ * of it. */
 struct fl_secret_offer {
     const struct fl_secret *secret;
     const char *source; /**< for messages: "key file 'x'", "standard input", "the terminal" */

@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define FL_MAX_KEYSLOTS 32
-#define FL_MAX_TOKENS 32
-#define FL_MAX_DIGESTS 32
+#define FL_MAX_TOKENS   32
+#define FL_MAX_DIGESTS  32
 #define FL_MAX_SEGMENTS 32
 /** Largest key a header may declare, in bytes: anything larger (or 0, or negative) is malformed. */
 #define FL_MAX_KEY_BYTES 1024
@@ -73,27 +73,27 @@ struct fl_token {
 /** A volume-key digest. LUKS1 has one, derived with the header hash. */
 struct fl_digest {
     int id;
-    char *type;          /**< "pbkdf2" */
+    char *type; /**< "pbkdf2" */
     char *hash;
     uint32_t iterations;
 };
 
 /** One LUKS volume (device, image or detached header). */
 struct fl_volume {
-    char *path;          /**< the device or image as given */
-    char *header_path;   /**< detached header, or NULL */
-    int luks_version;    /**< 1 or 2 */
+    char *path;        /**< the device or image as given */
+    char *header_path; /**< detached header, or NULL */
+    int luks_version;  /**< 1 or 2 */
     char *uuid;
-    char *label;         /**< LUKS2 only; NULL when empty */
-    char *subsystem;     /**< LUKS2 only; NULL when empty */
-    char *hash_spec;     /**< LUKS1 header hash (keyslots, digest and AF alike); NULL for LUKS2 */
-    uint64_t metadata_size;      /**< LUKS2 JSON+binary header size (one copy) */
-    uint64_t keyslots_size;      /**< LUKS2 keyslots area size */
+    char *label;            /**< LUKS2 only; NULL when empty */
+    char *subsystem;        /**< LUKS2 only; NULL when empty */
+    char *hash_spec;        /**< LUKS1 header hash (keyslots, digest and AF alike); NULL for LUKS2 */
+    uint64_t metadata_size; /**< LUKS2 JSON+binary header size (one copy) */
+    uint64_t keyslots_size; /**< LUKS2 keyslots area size */
 
-    bool reencrypt;              /**< a reencryption is in progress or was interrupted */
-    bool unknown_requirements;   /**< the header carries requirements this library does not know */
-    char *requirements;          /**< comma-separated LUKS2 requirement flags as stored, or NULL */
-    bool header_repaired;        /**< one header copy was damaged; loading had to repair it */
+    bool reencrypt;            /**< a reencryption is in progress or was interrupted */
+    bool unknown_requirements; /**< the header carries requirements this library does not know */
+    char *requirements;        /**< comma-separated LUKS2 requirement flags as stored, or NULL */
+    bool header_repaired;      /**< one header copy was damaged; loading had to repair it */
 
     struct fl_segment segments[FL_MAX_SEGMENTS];
     size_t n_segments;

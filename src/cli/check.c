@@ -255,7 +255,6 @@ static int emit_checked(enum fl_emit format, const struct fl_provision_luks *luk
     return emit(format, luks, n_luks, sysext);
 }
 
-
 /* --format (one of its values, checked by fl_options_parse()) or --json into @p ret. */
 static int parse_format(const struct fl_args *a, enum fl_check_format *ret)
 {
@@ -362,7 +361,8 @@ int verb_check(int argc, const char **argv)
             r = fl_usage_error("check",
                                "--emit prints a config; it takes no --json, --format, --output or --root");
         else
-            r = emit_checked((enum fl_emit)fl_arg_choice(&a, FL_OPT_EMIT), luks, n_luks, fl_arg(&a, FL_OPT_SYSEXT));
+            r = emit_checked((enum fl_emit)fl_arg_choice(&a, FL_OPT_EMIT), luks, n_luks,
+                             fl_arg(&a, FL_OPT_SYSEXT));
         goto out;
     }
     if (n_luks) {

@@ -66,8 +66,8 @@ struct fl_verb {
     const char *name;
     const char *summary; /* one line, in "fipsluks --help" */
     int (*run)(int argc, const char **argv);
-    const char *args;    /* the arguments of its usage line, after "[OPTION...]" */
-    const char *common;  /* the heading of the common options in its --help, or NULL: "Common options:" */
+    const char *args;   /* the arguments of its usage line, after "[OPTION...]" */
+    const char *common; /* the heading of the common options in its --help, or NULL: "Common options:" */
 };
 extern const struct fl_verb fl_verbs[FL_VERB_COUNT];
 /* The verb called @p name, or NULL. */
@@ -124,11 +124,11 @@ enum fl_opt {
 };
 
 enum fl_arg_kind {
-    FL_ARG_NONE,   /* a flag */
-    FL_ARG_STRING, /* a value the verb checks */
-    FL_ARG_NUMBER, /* a decimal number from min to max, checked by fl_options_parse() into fl_args.num[] */
-    FL_ARG_SIZE,   /* the same, in bytes, with cryptsetup's size suffixes: s (512-byte sectors); K, M, G, T
-                    * alone or with "iB" (powers of 1024), with "B" (powers of 1000) */
+    FL_ARG_NONE,     /* a flag */
+    FL_ARG_STRING,   /* a value the verb checks */
+    FL_ARG_NUMBER,   /* a decimal number from min to max, checked by fl_options_parse() into fl_args.num[] */
+    FL_ARG_SIZE,     /* the same, in bytes, with cryptsetup's size suffixes: s (512-byte sectors); K, M, G, T
+                      * alone or with "iB" (powers of 1024), with "B" (powers of 1000) */
     FL_ARG_DURATION, /* the same, in seconds, with one unit s, m, h, d or w */
 };
 
@@ -137,21 +137,21 @@ enum fl_opt_group { FL_GROUP_VERB, FL_GROUP_ASK, FL_GROUP_COMMON };
 
 /* One option, as cryptsetup's src/cryptsetup_arg_list.h: names, argument, help, which verbs take it. */
 struct fl_option {
-    const char *name;                      /* long name, without "--" */
-    char short_name;                       /* or 0 */
+    const char *name; /* long name, without "--" */
+    char short_name;  /* or 0 */
     enum fl_arg_kind kind;
-    const char *arg;                       /* the argument's name in --help ("FILE"), NULL for a flag */
+    const char *arg; /* the argument's name in --help ("FILE"), NULL for a flag */
     enum fl_opt_group group;
-    unsigned verbs;                        /* allow list: FL_V() bits */
-    unsigned repeatable;                   /* verbs where every value counts; elsewhere the last one does */
-    const char *help;                      /* --help text... */
-    const char *help_for[FL_VERB_COUNT];   /* ...unless a verb has its own */
+    unsigned verbs;                      /* allow list: FL_V() bits */
+    unsigned repeatable;                 /* verbs where every value counts; elsewhere the last one does */
+    const char *help;                    /* --help text... */
+    const char *help_for[FL_VERB_COUNT]; /* ...unless a verb has its own */
     /* numbers (FL_ARG_NUMBER, FL_ARG_SIZE), each checked by fl_options_parse() with one wording: */
-    const char *unit;                      /* what it counts ("bits", "bytes", "milliseconds"), or NULL */
-    uint64_t min, max;                     /* the range accepted */
-    uint64_t multiple;                     /* > 0: only multiples of this */
-    bool power_of_two;                     /* only powers of two */
-    const char *range;                     /* what the range means, for the error, or NULL */
+    const char *unit;  /* what it counts ("bits", "bytes", "milliseconds"), or NULL */
+    uint64_t min, max; /* the range accepted */
+    uint64_t multiple; /* > 0: only multiples of this */
+    bool power_of_two; /* only powers of two */
+    const char *range; /* what the range means, for the error, or NULL */
     /* A fixed set of values (NULL-terminated; a number's in decimal): fl_options_parse() refuses any other,
      * with one wording, and --help shows them as the argument ("--emit=butane|ignition"); fl_arg_choice()
      * gives the index of the one given. */
@@ -168,12 +168,12 @@ extern const struct fl_option fl_option_table[FL_OPT_COUNT];
 /* A verb's command line, parsed. Owns every value; fl_args_free() releases them. */
 struct fl_args {
     enum fl_verb_id verb;
-    poptContext ctx;            /* holds the positional arguments (fl_args_rest()) */
-    struct poptOption *popt;    /* the verb's popt tables, built from fl_option_table[] */
-    char **values[FL_OPT_COUNT]; /* every value given, in order, NULL-terminated; NULL if none */
+    poptContext ctx;              /* holds the positional arguments (fl_args_rest()) */
+    struct poptOption *popt;      /* the verb's popt tables, built from fl_option_table[] */
+    char **values[FL_OPT_COUNT];  /* every value given, in order, NULL-terminated; NULL if none */
     char *arg_help[FL_OPT_COUNT]; /* the argument of an option with a set of values in --help: "a|b" */
-    unsigned n[FL_OPT_COUNT];   /* how often each option was given (flags too) */
-    uint64_t num[FL_OPT_COUNT]; /* numbers: the (last) value, checked (a size in bytes) */
+    unsigned n[FL_OPT_COUNT];     /* how often each option was given (flags too) */
+    uint64_t num[FL_OPT_COUNT];   /* numbers: the (last) value, checked (a size in bytes) */
 };
 
 /* The options every verb shares, set by fl_options_parse(). */
@@ -207,7 +207,12 @@ bool fl_flag(const struct fl_args *a, enum fl_opt opt);
 char *const *fl_arg_list(const struct fl_args *a, enum fl_opt opt);
 /* What fl_arg_choice() returns for the options with a set of values: an index into the option's set in
  * options.c, whose strings are written there at these indices. */
-enum fl_scan_format { FL_SCAN_FORMAT_TEXT, FL_SCAN_FORMAT_JSON, FL_SCAN_FORMAT_JSON_LINES, FL_SCAN_FORMAT_PROMETHEUS };
+enum fl_scan_format {
+    FL_SCAN_FORMAT_TEXT,
+    FL_SCAN_FORMAT_JSON,
+    FL_SCAN_FORMAT_JSON_LINES,
+    FL_SCAN_FORMAT_PROMETHEUS
+};
 enum fl_check_format { FL_CHECK_FORMAT_TEXT, FL_CHECK_FORMAT_JSON, FL_CHECK_FORMAT_PROMETHEUS };
 enum fl_emit { FL_EMIT_BUTANE, FL_EMIT_IGNITION };
 enum fl_verify_data { FL_VERIFY_DATA_SAMPLE, FL_VERIFY_DATA_FULL };
@@ -241,7 +246,8 @@ struct fl_secret;
  * them. @return 0, or fl_secret_read_key_file()'s -errno.
  */
 int fl_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret);
-/* The one wording of fl_read_key_file()'s failure @p r for @p path, into @p buf (for the caller to report). */
+/* The one wording of fl_read_key_file()'s failure @p r for @p path, into @p buf (for the caller to report).
+ */
 void fl_key_file_error(int r, const char *path, char *buf, size_t size);
 /*
  * Every --key-file of @p a read once, in order, with fl_read_key_file() and @p a's --keyfile-offset
@@ -264,7 +270,8 @@ int fl_prompt_secret(const char *prompt, struct fl_secret **ret);
 /* Ask @p question on /dev/tty; @return 1 when the reply is exactly @p answer, 0 if not, or -errno. */
 int fl_confirm(const char *question, const char *answer);
 /* Ask @p question on /dev/tty and put the reply (one line, without the newline) into @p buf.
- * @return 0, -ENOTTY (no terminal), -EINTR (a signal the program handles), -EFBIG (longer than @p size - 1). */
+ * @return 0, -ENOTTY (no terminal), -EINTR (a signal the program handles), -EFBIG (longer than @p size - 1).
+ */
 int fl_ask(const char *question, char *buf, size_t size);
 
 /* ---- messages on standard error (log.c) ---- */
@@ -299,7 +306,8 @@ extern volatile sig_atomic_t fl_interrupted;
 void fl_stop_catch(bool restart);
 /* What the handler writes on standard error at the first signal (a static string; NULL: nothing). */
 void fl_stop_message(const char *msg);
-/* fl_prompt_secret() that Ctrl-C ends: @return 0 with a secret, 1 for an empty answer (skip), -EINTR, -errno. */
+/* fl_prompt_secret() that Ctrl-C ends: @return 0 with a secret, 1 for an empty answer (skip), -EINTR, -errno.
+ */
 int fl_stop_ask_secret(const char *prompt, struct fl_secret **ret);
 /* fl_confirm() that Ctrl-C ends. */
 int fl_stop_confirm(const char *question, const char *answer);
@@ -413,8 +421,8 @@ int fl_prom_unreadable(struct fl_prom *p, const char *path);
 /* Write every metric family (names and meaning in fipsluks-scan(8)); @p fips: the host's FIPS mode and
  * switches. @return 0 or -errno. */
 struct fl_fips_state;
-int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id, const struct fl_fips_state *fips,
-                  double duration_seconds);
+int fl_prom_write(struct fl_prom *p, FILE *out, const struct fl_identity *id,
+                  const struct fl_fips_state *fips, double duration_seconds);
 /* The helpers fipsluks check --format prometheus shares: a family's HELP and TYPE gauge lines, and a
  * label value (see prometheus.c). */
 void fl_prom_family(FILE *out, const char *name, const char *help);

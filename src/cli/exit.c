@@ -42,8 +42,8 @@ int fl_exit_code(int r)
     case EISDIR:  /* a directory given as a device, image or key file */
     case ELOOP:   /* format: a symbolic link to a regular file (give the file's own path) */
     case EIO:
-    case ENOSPC:  /* format: the target is too small; a full disk while writing a backup */
-    case EROFS:   /* a read-only device, media, mount or immutable file */
+    case ENOSPC:      /* format: the target is too small; a full disk while writing a backup */
+    case EROFS:       /* a read-only device, media, mount or immutable file */
     case EMEDIUMTYPE: /* not LUKS, or LUKS1 where LUKS2 is needed */
     case EUCLEAN:
     case EREMOTEIO:

@@ -84,7 +84,9 @@ static int check_target(const struct format_opts *o, const struct fl_format_targ
     r = fl_format_check(t, &o->params, &why);
     if (r < 0) {
         fl_log_error_errno(r, "%s '%s': %s", r == -EBUSY ? "refusing to format" : "cannot format", o->target,
-                           why ? why : r == -EBUSY ? "it is in use" : strerror(-r));
+                           why           ? why
+                           : r == -EBUSY ? "it is in use"
+                                         : strerror(-r));
         free(why);
         return r;
     }
@@ -98,8 +100,9 @@ static int check_target(const struct format_opts *o, const struct fl_format_targ
         for (size_t i = 0; i < sigs.n; i++)
             print_signature(&sigs.items[i]);
         if (!o->force)
-            r = fl_log_error_errno(-EEXIST, "refusing to destroy %s; check the target, then add --force to format "
-                                            "it anyway",
+            r = fl_log_error_errno(-EEXIST,
+                                   "refusing to destroy %s; check the target, then add --force to format "
+                                   "it anyway",
                                    sigs.n == 1 ? "it" : "them");
         else
             fl_log_warning("--force: %s will be destroyed", sigs.n == 1 ? "it" : "they");
@@ -309,8 +312,8 @@ static int run_format(struct format_opts *o)
         bool said = fl_cryptsetup_last_error()[0] && !fl_opts.verbose;
 
         fl_log_error_errno(r, "formatting '%s' failed: %s%s%s%s%s", o->target, why ? why : strerror(-r),
-                           said ? " (libcryptsetup: " : "", said ? fl_cryptsetup_last_error() : "", said ? ")" : "",
-                           r != -EUCLEAN ? "; the target is unchanged" : "");
+                           said ? " (libcryptsetup: " : "", said ? fl_cryptsetup_last_error() : "",
+                           said ? ")" : "", r != -EUCLEAN ? "; the target is unchanged" : "");
         if (o->new_key_file) {
             struct stat now;
             /* The key opens nothing: remove it, if it is still the file made above. */
@@ -337,16 +340,11 @@ out:
  * names the command line's. */
 const enum fl_opt fl_format_param_option[FL_FORMAT_PARAM_COUNT] = {
     [FL_FORMAT_PARAM_NONE] = FL_OPT_TYPE, /* never refused; a valid index all the same */
-    [FL_FORMAT_PARAM_TYPE] = FL_OPT_TYPE,
-    [FL_FORMAT_PARAM_CIPHER] = FL_OPT_CIPHER,
-    [FL_FORMAT_PARAM_KEY_SIZE] = FL_OPT_KEY_SIZE,
-    [FL_FORMAT_PARAM_PBKDF] = FL_OPT_PBKDF,
-    [FL_FORMAT_PARAM_HASH] = FL_OPT_HASH,
-    [FL_FORMAT_PARAM_ITERATIONS] = FL_OPT_ITERATIONS,
-    [FL_FORMAT_PARAM_ITER_TIME] = FL_OPT_ITER_TIME,
-    [FL_FORMAT_PARAM_SECTOR_SIZE] = FL_OPT_SECTOR_SIZE,
-    [FL_FORMAT_PARAM_LABEL] = FL_OPT_LABEL,
-    [FL_FORMAT_PARAM_SUBSYSTEM] = FL_OPT_SUBSYSTEM,
+    [FL_FORMAT_PARAM_TYPE] = FL_OPT_TYPE,           [FL_FORMAT_PARAM_CIPHER] = FL_OPT_CIPHER,
+    [FL_FORMAT_PARAM_KEY_SIZE] = FL_OPT_KEY_SIZE,   [FL_FORMAT_PARAM_PBKDF] = FL_OPT_PBKDF,
+    [FL_FORMAT_PARAM_HASH] = FL_OPT_HASH,           [FL_FORMAT_PARAM_ITERATIONS] = FL_OPT_ITERATIONS,
+    [FL_FORMAT_PARAM_ITER_TIME] = FL_OPT_ITER_TIME, [FL_FORMAT_PARAM_SECTOR_SIZE] = FL_OPT_SECTOR_SIZE,
+    [FL_FORMAT_PARAM_LABEL] = FL_OPT_LABEL,         [FL_FORMAT_PARAM_SUBSYSTEM] = FL_OPT_SUBSYSTEM,
     [FL_FORMAT_PARAM_UUID] = FL_OPT_UUID,
 };
 

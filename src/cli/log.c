@@ -22,8 +22,10 @@
 
 static char last_error[512];
 
-/* @p prefix, then @p fmt escaped (with errno set to -@p err for %m), then a newline. errno is left as it was. */
-static void vlog(const char *prefix, int err, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+/* @p prefix, then @p fmt escaped (with errno set to -@p err for %m), then a newline. errno is left as it was.
+ */
+static void vlog(const char *prefix, int err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 static void vlog(const char *prefix, int err, const char *fmt, va_list ap)
 {
     int saved = errno;

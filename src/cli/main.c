@@ -13,7 +13,8 @@
 
 #include "cli.h"
 
-/* "fipsluks --help": the verbs and the common options (those every verb takes), from their tables (options.c). */
+/* "fipsluks --help": the verbs and the common options (those every verb takes), from their tables
+ * (options.c). */
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: fipsluks [--version] [--help] VERB [OPTION...] [ARGS]\n"
@@ -27,8 +28,8 @@ static void usage(FILE *f)
 
         if (o->group != FL_GROUP_COMMON)
             continue;
-        snprintf(name, sizeof(name), "%c%c%s--%s", o->short_name ? '-' : ' ', o->short_name ? o->short_name : ' ',
-                 o->short_name ? ", " : "  ", o->name);
+        snprintf(name, sizeof(name), "%c%c%s--%s", o->short_name ? '-' : ' ',
+                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name);
         fprintf(f, "  %-14s %s\n", name, o->help);
     }
     fprintf(f, "\n'fipsluks help VERB' or 'fipsluks VERB --help' lists a verb's options; man fipsluks(8) has "

@@ -22,7 +22,7 @@
 #include "cli.h"
 
 struct opts {
-    struct fl_args args;      /* the command line, which owns the strings below */
+    struct fl_args args; /* the command line, which owns the strings below */
     char *const *key_files;
     int key_slot; /* -1: every keyslot that needs it */
     const char *hash, *header, *backup;
@@ -38,7 +38,7 @@ struct run {
     struct fl_migration *m;
     struct fl_secret_offer secrets[FL_MAX_KEYSLOTS];
     struct fl_secret *owned[FL_MAX_KEYSLOTS]; /* the same secrets, to free */
-    char *sources[FL_MAX_KEYSLOTS]; /* "key file 'x'" for each of secrets[] */
+    char *sources[FL_MAX_KEYSLOTS];           /* "key file 'x'" for each of secrets[] */
     size_t n_secrets;
     struct fl_migrate_result res;
     bool forecast;                  /* a dry run got to its end: res.forecast says what a real run leaves */
@@ -46,7 +46,8 @@ struct run {
     char luks1_backup[PATH_MAX];    /* --convert-luks1: the LUKS1 header backup, "" if none */
     char *luks2_backup;             /* --convert-luks1 --header-backup FILE: FILE.luks2 for the migration */
     char error[1024];               /* the message of the error that ended the run, for --json */
-    const struct fl_crypttab_entry *entry; /* --crypttab: the entry this run converts; its key is secrets[0] */
+    const struct fl_crypttab_entry
+        *entry; /* --crypttab: the entry this run converts; its key is secrets[0] */
 };
 
 /* ---- signals ---- */
@@ -160,12 +161,15 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->root = fl_arg(a, FL_OPT_ROOT);
     if (o->crypttab) {
         if (args && args[0])
-            return fl_usage_error("migrate", "--crypttab converts the volumes /etc/crypttab lists: no DEVICE");
+            return fl_usage_error("migrate",
+                                  "--crypttab converts the volumes /etc/crypttab lists: no DEVICE");
         if (fl_flag(a, FL_OPT_KEY_FILE) || fl_flag(a, FL_OPT_HEADER) || fl_flag(a, FL_OPT_HEADER_BACKUP) ||
-            fl_flag(a, FL_OPT_KEY_SLOT) || fl_flag(a, FL_OPT_KEYFILE_OFFSET) || fl_flag(a, FL_OPT_KEYFILE_SIZE))
-            return fl_usage_error("migrate", "--crypttab takes each volume's key file, key-slot=, keyfile-offset= "
-                                             "and keyfile-size= from /etc/crypttab: no --key-file, --key-slot, "
-                                             "--keyfile-offset, --keyfile-size, --header or --header-backup");
+            fl_flag(a, FL_OPT_KEY_SLOT) || fl_flag(a, FL_OPT_KEYFILE_OFFSET) ||
+            fl_flag(a, FL_OPT_KEYFILE_SIZE))
+            return fl_usage_error("migrate",
+                                  "--crypttab takes each volume's key file, key-slot=, keyfile-offset= "
+                                  "and keyfile-size= from /etc/crypttab: no --key-file, --key-slot, "
+                                  "--keyfile-offset, --keyfile-size, --header or --header-backup");
         if (o->root && (!*o->root || !strcmp(o->root, "/")))
             o->root = NULL;
     } else {
@@ -187,7 +191,8 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
     if (fl_flag(a, FL_OPT_KEY_SLOT))
         o->key_slot = (int)a->num[FL_OPT_KEY_SLOT];
-    o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
+    o->iter_time =
+        fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
     o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
     return 0;
 }
@@ -232,8 +237,8 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
     if (attempt >= run->o.tries)
         return -EPERM;
     describe_from(ks, kdf, sizeof(kdf));
-    snprintf(prompt, sizeof(prompt), "Enter passphrase for keyslot %d (%s) [empty to skip]: ", ks ? ks->id : -1,
-             kdf);
+    snprintf(prompt, sizeof(prompt),
+             "Enter passphrase for keyslot %d (%s) [empty to skip]: ", ks ? ks->id : -1, kdf);
     r = fl_stop_ask_secret(prompt, ret);
     if (r != 0)
         return r;
@@ -245,9 +250,11 @@ static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, st
 static void note_time(enum fl_migrate_event ev, int keyslot)
 {
     static const char *const names[] = {
-        [FL_EVENT_UNLOCK] = "unlock",   [FL_EVENT_WRONG_SECRET] = "wrong-secret", [FL_EVENT_CALIBRATE] = "calibrate",
-        [FL_EVENT_BACKUP] = "backed-up", [FL_EVENT_RECOVER] = "recover",           [FL_EVENT_CONVERT] = "journal",
-        [FL_EVENT_WRITE] = "write",      [FL_EVENT_VERIFY] = "verify",             [FL_EVENT_CONVERTED] = "converted",
+        [FL_EVENT_UNLOCK] = "unlock",       [FL_EVENT_WRONG_SECRET] = "wrong-secret",
+        [FL_EVENT_CALIBRATE] = "calibrate", [FL_EVENT_BACKUP] = "backed-up",
+        [FL_EVENT_RECOVER] = "recover",     [FL_EVENT_CONVERT] = "journal",
+        [FL_EVENT_WRITE] = "write",         [FL_EVENT_VERIFY] = "verify",
+        [FL_EVENT_CONVERTED] = "converted",
     };
     static struct timespec start;
     struct timespec now;
@@ -257,7 +264,8 @@ static void note_time(enum fl_migrate_event ev, int keyslot)
         start = now;
     if (fl_opts.verbose)
         fprintf(stderr, "fipsluks: %8.3f s %s keyslot %d\n",
-                (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9, names[ev], keyslot);
+                (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9, names[ev],
+                keyslot);
 }
 
 static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int secret)
@@ -287,7 +295,8 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
         if (run->res.backup_on_volume)
             fl_log_warning("the header backup '%s' is on a file system inside the volume it backs up: if the "
                            "header is damaged, the backup cannot be read. Keep a copy elsewhere, or pass "
-                           "--header-backup with a path on other storage", run->res.backup);
+                           "--header-backup with a path on other storage",
+                           run->res.backup);
         break;
     case FL_EVENT_RECOVER:
         say(run, "keyslot %d: finishing an interrupted migration\n", keyslot);
@@ -327,8 +336,8 @@ static void print_plan(const struct run *run, const struct fl_migrate_job *jobs,
         char from[96];
 
         describe_from(fl_volume_keyslot(v, jobs[i].keyslot), from, sizeof(from));
-        say(run, "  keyslot %-2d %s -> pbkdf2 %s (%s)%s%s\n", jobs[i].keyslot, from, run->o.hash, jobs[i].rules,
-            jobs[i].secret >= 0 ? ": opens with " : ", no secret: skipped",
+        say(run, "  keyslot %-2d %s -> pbkdf2 %s (%s)%s%s\n", jobs[i].keyslot, from, run->o.hash,
+            jobs[i].rules, jobs[i].secret >= 0 ? ": opens with " : ", no secret: skipped",
             jobs[i].secret >= 0 ? source_of(run, jobs[i].secret) : "");
     }
 }
@@ -361,8 +370,8 @@ static const char *keyslot_remedy(const struct fl_findings *f, int id)
 static const char *job_status(enum fl_job_status s)
 {
     static const char *const names[] = {
-        [FL_JOB_PLANNED] = "planned",     [FL_JOB_CONVERTED] = "converted", [FL_JOB_NO_SECRET] = "no-secret",
-        [FL_JOB_FAILED] = "failed",       [FL_JOB_INTERRUPTED] = "interrupted",
+        [FL_JOB_PLANNED] = "planned", [FL_JOB_CONVERTED] = "converted",     [FL_JOB_NO_SECRET] = "no-secret",
+        [FL_JOB_FAILED] = "failed",   [FL_JOB_INTERRUPTED] = "interrupted",
     };
     return names[s];
 }
@@ -372,17 +381,19 @@ static bool journal_pending(const struct run *run, const struct fl_journal *j)
     const struct fl_volume *v = fl_migration_volume(run->m);
 
     for (size_t t = 0; v && t < v->n_tokens; t++)
-        if (v->tokens[t].id == j->token && v->tokens[t].type && !strcmp(v->tokens[t].type, FL_MIGRATION_TOKEN))
+        if (v->tokens[t].id == j->token && v->tokens[t].type &&
+            !strcmp(v->tokens[t].type, FL_MIGRATION_TOKEN))
             return true;
     return false;
 }
 
-static json_object *json_report(struct run *run, const struct fl_findings *f, const struct fl_slot *slots, int n,
-                                int code, bool compatible)
+static json_object *json_report(struct run *run, const struct fl_findings *f, const struct fl_slot *slots,
+                                int n, int code, bool compatible)
 {
     const struct fl_volume *v = run->m ? fl_migration_volume(run->m) : NULL;
-    json_object *doc = json_object_new_object(), *jobs = json_object_new_array(), *rem = json_object_new_array(),
-                *secrets = json_object_new_array(), *journals = json_object_new_array(), *err = NULL;
+    json_object *doc = json_object_new_object(), *jobs = json_object_new_array(),
+                *rem = json_object_new_array(), *secrets = json_object_new_array(),
+                *journals = json_object_new_array(), *err = NULL;
 
     (void)fl_json_record_this_host(doc, "migrate", "finished_at");
     json_object_object_add(doc, "path", fl_json_string(run->o.path));
@@ -391,7 +402,8 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
     json_object_object_add(doc, "allow_non_fips_unlock", json_object_new_boolean(run->o.allow_non_fips));
     json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
     json_object_object_add(doc, "backup_on_volume", json_object_new_boolean(run->res.backup_on_volume));
-    json_object_object_add(doc, "luks1_backup", run->luks1_backup[0] ? fl_json_string(run->luks1_backup) : NULL);
+    json_object_object_add(doc, "luks1_backup",
+                           run->luks1_backup[0] ? fl_json_string(run->luks1_backup) : NULL);
     json_object_object_add(doc, "hash", fl_json_string(run->o.hash));
     json_object_object_add(doc, "iterations", fl_json_u64(run->res.iterations, run->res.iterations > 0));
     if (run->entry) {
@@ -407,8 +419,8 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
         const char *file = run->entry ? run->entry->key_file : run->o.key_files[i];
         json_object_object_add(o, "key_file", fl_json_string(strcmp(file, "-") ? file : NULL));
         json_object_object_add(o, "stdin", json_object_new_boolean(!strcmp(file, "-")));
-        json_object_object_add(o, "keyslot", run->secrets[i].keyslot >= 0 ? json_object_new_int(run->secrets[i].keyslot)
-                                                                          : NULL);
+        json_object_object_add(
+            o, "keyslot", run->secrets[i].keyslot >= 0 ? json_object_new_int(run->secrets[i].keyslot) : NULL);
         json_object_array_add(secrets, o);
     }
     json_object_object_add(doc, "secrets", secrets);
@@ -456,12 +468,13 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
         json_object_object_add(err, "errno", code < 0 ? json_object_new_int(-code) : NULL);
         json_object_object_add(err, "message", fl_json_string(run->error));
         json_object_object_add(err, "keyslot",
-                               run->res.failed_keyslot >= 0 ? json_object_new_int(run->res.failed_keyslot) : NULL);
-        json_object_object_add(err, "key_file", run->res.failed_secret >= 0 &&
-                                                        (size_t)run->res.failed_secret < run->n_secrets
-                                                    ? fl_json_string(run->entry ? run->entry->key_file
-                                                                                : run->o.key_files[run->res.failed_secret])
-                                                    : NULL);
+                               run->res.failed_keyslot >= 0 ? json_object_new_int(run->res.failed_keyslot)
+                                                            : NULL);
+        json_object_object_add(
+            err, "key_file",
+            run->res.failed_secret >= 0 && (size_t)run->res.failed_secret < run->n_secrets
+                ? fl_json_string(run->entry ? run->entry->key_file : run->o.key_files[run->res.failed_secret])
+                : NULL);
     }
     json_object_object_add(doc, "error", err);
     return doc;
@@ -479,7 +492,8 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
 
         if (slots[i].plan == FL_SLOT_CONVERT)
             printf("keyslot %d still needs migration (%s): give its secret with --key-file, or run on a "
-                   "terminal\n", slots[i].id, slots[i].rules);
+                   "terminal\n",
+                   slots[i].id, slots[i].rules);
         else if (slots[i].plan == FL_SLOT_TOKEN_BOUND) {
             printf("keyslot %d is bound to a token (", slots[i].id);
             fl_fputs_escaped(t && t->type ? t->type : "token", stdout);
@@ -494,31 +508,35 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
     }
     for (size_t i = 0; i < run->res.n_journals; i++)
         if (journal_pending(run, &run->res.journals[i]) && !run->res.journals[i].problem[0])
-            printf("keyslot %d has an unfinished migration (journal token %d): give its secret to finish it\n",
-                   run->res.journals[i].keyslot, run->res.journals[i].token);
+            printf(
+                "keyslot %d has an unfinished migration (journal token %d): give its secret to finish it\n",
+                run->res.journals[i].keyslot, run->res.journals[i].token);
     if (run->o.allow_non_fips)
-        printf("note: --allow-non-fips-unlock: this run computed keyslot KDFs with OpenSSL's non-FIPS default "
-               "provider\n");
+        printf(
+            "note: --allow-non-fips-unlock: this run computed keyslot KDFs with OpenSSL's non-FIPS default "
+            "provider\n");
     if (fl_interrupted)
         printf("interrupted: the current step was completed and the volume is safe; run the same command "
                "again to continue\n");
     if (run->luks1_backup[0])
         printf("the LUKS1 header backup %s holds the old keyslots too: keep it only until the volume is "
-               "verified\n", run->luks1_backup);
+               "verified\n",
+               run->luks1_backup);
     if (run->res.backup[0] && run->res.wrote) {
         char *q = fl_shell_quote(run->res.backup);
-        printf("the header backup %s holds the old keyslots: anyone with an old secret can open the volume with "
-               "it. Once the volume is verified, remove it (shred -u %s) or move it to protected storage\n",
-               run->res.backup, q ? q : run->res.backup);
+        printf(
+            "the header backup %s holds the old keyslots: anyone with an old secret can open the volume with "
+            "it. Once the volume is verified, remove it (shred -u %s) or move it to protected storage\n",
+            run->res.backup, q ? q : run->res.backup);
         free(q);
     }
     if (run->forecast && !compatible) {
         bool after = run->res.forecast.compatible && !remaining;
         printf("%s: NOT FIPS-compatible now; %s%s%s\n", run->o.path,
                fl_color_on(stdout, after ? FL_COLOR_GREEN : FL_COLOR_RED),
-               after ? "a real run with these secrets makes it FIPS-compatible"
-                     : remaining ? "a real run with these secrets leaves work to do (see above)"
-                                 : "a real run with these secrets leaves it NOT FIPS-compatible",
+               after       ? "a real run with these secrets makes it FIPS-compatible"
+               : remaining ? "a real run with these secrets leaves work to do (see above)"
+                           : "a real run with these secrets leaves it NOT FIPS-compatible",
                fl_color_off(stdout));
         compatible = run->res.forecast.compatible; /* for the hint below */
     } else
@@ -526,7 +544,8 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
                compatible ? "FIPS-compatible" : "NOT FIPS-compatible", fl_color_off(stdout));
     if (!compatible && !remaining)
         printf("what migrate cannot fix (the cipher or the volume-key digest, see 'fipsluks scan %s') needs "
-               "re-encryption: fipsluks reencrypt %s\n", run->o.path, run->o.path);
+               "re-encryption: fipsluks reencrypt %s\n",
+               run->o.path, run->o.path);
 }
 
 /* The report of a run that got as far as the migration: text or JSON; @return the exit code or @p result. */
@@ -559,8 +578,8 @@ static int report(struct run *run, int result)
             if (slots[i].plan == FL_SLOT_CONVERT || slots[i].plan == FL_SLOT_TOKEN_BOUND)
                 slots[i].plan = run->res.forecast.left[slots[i].id] ? slots[i].plan : FL_SLOT_COMPLIANT;
     }
-    code = result != 0                    ? result
-           : remaining || fl_interrupted ? FL_EXIT_INCOMPLETE
+    code = result != 0                                                   ? result
+           : remaining || fl_interrupted                                 ? FL_EXIT_INCOMPLETE
            : (run->forecast ? run->res.forecast.compatible : compatible) ? FL_EXIT_OK
                                                                          : FL_EXIT_INCOMPATIBLE;
     if (run->o.json) {
@@ -586,56 +605,68 @@ static int explain_error(struct run *run, int r)
 
     switch (-r) {
     case EPERM:
-        if (res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets && res->unusable_keyslot >= 0)
-            return fail(run, r, "%s opens no keyslot of '%s' that this host can compute (keyslot %d uses a KDF or "
-                                "hash it cannot); nothing was written", source_of(run, res->failed_secret),
-                        run->o.path, res->unusable_keyslot);
+        if (res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets &&
+            res->unusable_keyslot >= 0)
+            return fail(run, r,
+                        "%s opens no keyslot of '%s' that this host can compute (keyslot %d uses a KDF or "
+                        "hash it cannot); nothing was written",
+                        source_of(run, res->failed_secret), run->o.path, res->unusable_keyslot);
         if (res->failed_secret >= 0 && (size_t)res->failed_secret < run->n_secrets)
-            return fail(run, r, "%s opens no keyslot of '%s'; nothing was written", source_of(run, res->failed_secret),
-                        run->o.path);
+            return fail(run, r, "%s opens no keyslot of '%s'; nothing was written",
+                        source_of(run, res->failed_secret), run->o.path);
         return fail(run, r, "no key available with this passphrase; nothing was written");
     case ENOTSUP:
-        return fail(run, r, "keyslot %d is argon2, which this FIPS host cannot compute (cryptsetup >= 2.7 with "
-                            "OpenSSL >= 3.2 and the FIPS provider). Migrate before enabling FIPS mode, or on another "
-                            "host against the image or a header backup, or pass --allow-non-fips-unlock to unlock "
-                            "it with OpenSSL's non-FIPS default provider for this one process "
-                            "(see fipsluks-migrate(8)); nothing was written", res->failed_keyslot);
+        return fail(run, r,
+                    "keyslot %d is argon2, which this FIPS host cannot compute (cryptsetup >= 2.7 with "
+                    "OpenSSL >= 3.2 and the FIPS provider). Migrate before enabling FIPS mode, or on another "
+                    "host against the image or a header backup, or pass --allow-non-fips-unlock to unlock "
+                    "it with OpenSSL's non-FIPS default provider for this one process "
+                    "(see fipsluks-migrate(8)); nothing was written",
+                    res->failed_keyslot);
     case EINVAL:
         if (run->o.key_slot >= 0 && !fl_volume_keyslot(fl_migration_volume(run->m), run->o.key_slot))
             return fail(run, r, "'%s' has no keyslot %d (--key-slot); nothing was written", run->o.path,
                         run->o.key_slot);
         break;
     case EROFS:
-        return fail(run, r, "'%s' is read-only (read-only device, media, mount or an immutable file)%s; nothing "
-                            "was written", what, run->o.dry_run ? ", so a real run could not migrate it" : "");
+        return fail(run, r,
+                    "'%s' is read-only (read-only device, media, mount or an immutable file)%s; nothing "
+                    "was written",
+                    what, run->o.dry_run ? ", so a real run could not migrate it" : "");
     case EBUSY:
         if (fl_migration_volume(run->m)->reencrypt || fl_migration_volume(run->m)->unknown_requirements)
             return fail(run, r, "'%s' %s; finish or inspect it with cryptsetup first", run->o.path,
                         fl_migration_volume(run->m)->reencrypt ? "is in the middle of a reencryption"
-                                                              : "has requirements this tool does not know");
-        return fail(run, r, "another fipsluks migrate or reencrypt is working on '%s'; nothing was written", what);
+                                                               : "has requirements this tool does not know");
+        return fail(run, r, "another fipsluks migrate or reencrypt is working on '%s'; nothing was written",
+                    what);
     case EUCLEAN:
         for (size_t i = 0; i < res->n_journals; i++)
             if (res->journals[i].problem[0])
-                fl_log_error_errno(0, "journal token %d in '%s' does not fit the header: %s", res->journals[i].token,
-                             what, res->journals[i].problem);
-        return fail(run, r, "nothing was changed. Inspect the journal with 'cryptsetup token export --token-id N "
-                            "%s'; if no migration of yours is pending, check that every keyslot opens, then remove "
-                            "it with 'cryptsetup token remove --token-id N %s'", what, what);
+                fl_log_error_errno(0, "journal token %d in '%s' does not fit the header: %s",
+                                   res->journals[i].token, what, res->journals[i].problem);
+        return fail(run, r,
+                    "nothing was changed. Inspect the journal with 'cryptsetup token export --token-id N "
+                    "%s'; if no migration of yours is pending, check that every keyslot opens, then remove "
+                    "it with 'cryptsetup token remove --token-id N %s'",
+                    what, what);
     case EXFULL:
-        return fail(run, r, "%s'%s' has no free keyslot or keyslot area for a new keyslot, so keyslot %d could only be "
-                            "overwritten in place, which loses it if the machine crashes midway. Remove an unused "
-                            "keyslot first, or accept the risk with --allow-in-place (a header backup is written "
-                            "first); nothing was written", run->o.dry_run ? "a real run would stop here: " : "", run->o.path,
-                    res->failed_keyslot);
+        return fail(
+            run, r,
+            "%s'%s' has no free keyslot or keyslot area for a new keyslot, so keyslot %d could only be "
+            "overwritten in place, which loses it if the machine crashes midway. Remove an unused "
+            "keyslot first, or accept the risk with --allow-in-place (a header backup is written "
+            "first); nothing was written",
+            run->o.dry_run ? "a real run would stop here: " : "", run->o.path, res->failed_keyslot);
     case ECANCELED:
         return fail(run, r, "not confirmed; nothing was written");
     case EINTR:
         return fail(run, r, "interrupted before anything was written; run the same command again");
     case EEXIST:
-        return fail(run, r, "%s the header backup '%s': it exists (a backup is never overwritten); "
-                            "nothing was written", run->o.dry_run ? "a real run could not write" : "cannot write",
-                    res->backup);
+        return fail(run, r,
+                    "%s the header backup '%s': it exists (a backup is never overwritten); "
+                    "nothing was written",
+                    run->o.dry_run ? "a real run could not write" : "cannot write", res->backup);
     case EIO:
         if (res->failed_keyslot >= 0 && res->wrote)
             return fail(run, r, "keyslot %d did not verify after conversion; %s", res->failed_keyslot,
@@ -651,8 +682,10 @@ static int explain_error(struct run *run, int r)
     if (!res->wrote)
         return fail(run, r, "cannot write the header backup '%s': %s; nothing was written to the volume",
                     res->backup, strerror(-r));
-    return fail(run, r, "cannot migrate keyslot %d of '%s': %s. The volume opens with its old secrets; run "
-                        "the same command again to finish", res->failed_keyslot, run->o.path, strerror(-r));
+    return fail(run, r,
+                "cannot migrate keyslot %d of '%s': %s. The volume opens with its old secrets; run "
+                "the same command again to finish",
+                res->failed_keyslot, run->o.path, strerror(-r));
 }
 
 static int explain_luks1(struct run *run)
@@ -661,12 +694,18 @@ static int explain_luks1(struct run *run)
     bool hash_ok = v->hash_spec && fl_policy_hash(v->hash_spec) != FL_NOT_APPROVED;
 
     if (hash_ok)
-        fl_log_error_errno(0, "'%s' is LUKS1: 'fipsluks migrate --convert-luks1' converts it to LUKS2 (after a header "
-                        "backup) and then its keyslots; nothing was changed", run->o.path);
+        fl_log_error_errno(
+            0,
+            "'%s' is LUKS1: 'fipsluks migrate --convert-luks1' converts it to LUKS2 (after a header "
+            "backup) and then its keyslots; nothing was changed",
+            run->o.path);
     else
-        fl_log_error_errno(0, "'%s' is LUKS1 with the header hash %s, which every keyslot and the volume-key digest use: "
-                        "only re-encryption fixes the digest. 'fipsluks reencrypt %s' does all of it in one run; "
-                        "nothing was changed", run->o.path, v->hash_spec ? v->hash_spec : "?", run->o.path);
+        fl_log_error_errno(
+            0,
+            "'%s' is LUKS1 with the header hash %s, which every keyslot and the volume-key digest use: "
+            "only re-encryption fixes the digest. 'fipsluks reencrypt %s' does all of it in one run; "
+            "nothing was changed",
+            run->o.path, v->hash_spec ? v->hash_spec : "?", run->o.path);
     return 0;
 }
 
@@ -736,12 +775,19 @@ static int convert_luks1(struct run *run)
 static int migrate(struct run *run)
 {
     struct fl_migrate_options mo = {
-        .hash = run->o.hash, .iterations = run->o.iterations, .iter_time_ms = run->o.iter_time,
-        .keyslot = run->o.key_slot, .dry_run = run->o.dry_run, .allow_in_place = run->o.allow_in_place,
+        .hash = run->o.hash,
+        .iterations = run->o.iterations,
+        .iter_time_ms = run->o.iter_time,
+        .keyslot = run->o.key_slot,
+        .dry_run = run->o.dry_run,
+        .allow_in_place = run->o.allow_in_place,
         .backup = run->o.backup,
     };
     struct fl_migrate_ops ops = {
-        .userdata = run, .event = event, .stop = stop, .confirm = confirm,
+        .userdata = run,
+        .event = event,
+        .stop = stop,
+        .confirm = confirm,
         .ask = run->entry || (run->o.key_files && run->o.key_files[0]) ? NULL : ask,
     };
     bool keys_read = run->entry != NULL; /* --crypttab: its key is read already */
@@ -780,10 +826,12 @@ static int migrate(struct run *run)
         mo.backup = run->luks2_backup;
     }
     if (!ops.ask && run->n_secrets == 0)
-        return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input)");
+        return fail(run, -EINVAL,
+                    "no secret given: use --key-file FILE (or --key-file=- for standard input)");
     if (ops.ask && !fl_interactive() && !run->o.dry_run)
-        return fail(run, -EINVAL, "no secret given: use --key-file FILE (or --key-file=- for standard input), or "
-                                  "run on a terminal to be asked");
+        return fail(run, -EINVAL,
+                    "no secret given: use --key-file FILE (or --key-file=- for standard input), or "
+                    "run on a terminal to be asked");
     if (ops.ask && !fl_interactive())
         ops.ask = NULL; /* a dry run without secrets: the plan only */
 
@@ -854,7 +902,8 @@ static int find_volumes(const char *root, struct found_volume **ret, size_t *ret
     return 0;
 }
 
-/* An entry that is skipped before its volume is opened: said (and, with --json, a document with the error). */
+/* An entry that is skipped before its volume is opened: said (and, with --json, a document with the error).
+ */
 static int skip_entry(struct run *run, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int skip_entry(struct run *run, int code, const char *fmt, ...)
 {
@@ -875,8 +924,8 @@ static int skip_entry(struct run *run, int code, const char *fmt, ...)
 }
 
 /* One entry: its volume, its key, then the migration of one volume, as without --crypttab. */
-static int migrate_entry(const struct opts *o, const struct fl_crypttab *ct, const struct fl_crypttab_entry *e,
-                         const struct found_volume *fv, size_t n_fv)
+static int migrate_entry(const struct opts *o, const struct fl_crypttab *ct,
+                         const struct fl_crypttab_entry *e, const struct found_volume *fv, size_t n_fv)
 {
     struct run run = {.o = *o, .entry = e};
     const char *path = NULL;
@@ -893,26 +942,30 @@ static int migrate_entry(const struct opts *o, const struct fl_crypttab *ct, con
         if (fl_crypttab_find(ct, o->root, fv[i].path, fv[i].v->uuid, fv[i].v->label) == e)
             path = fv[i].path;
     if (!path)
-        return skip_entry(&run, FL_EXIT_INCOMPLETE, "crypttab %s (line %u): no LUKS volume found for '%s'; skipped",
-                          e->name, e->line, e->device);
+        return skip_entry(&run, FL_EXIT_INCOMPLETE,
+                          "crypttab %s (line %u): no LUKS volume found for '%s'; skipped", e->name, e->line,
+                          e->device);
     run.o.path = path;
     if (e->header)
-        return skip_entry(&run, FL_EXIT_INCOMPLETE, "crypttab %s (line %u): '%s' has a detached header (header=), "
-                                                    "which --crypttab does not read; migrate it with --header; skipped",
+        return skip_entry(&run, FL_EXIT_INCOMPLETE,
+                          "crypttab %s (line %u): '%s' has a detached header (header=), "
+                          "which --crypttab does not read; migrate it with --header; skipped",
                           e->name, e->line, path);
     r = fl_crypttab_read_key(o->root, e, &run.owned[0]);
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return skip_entry(&run, FL_EXIT_INCOMPLETE,
-                          "crypttab %s (line %u): key file %s: %s; skipped: 'fipsluks migrate %s' asks for its "
-                          "passphrase", e->name, e->line, e->key_file ? e->key_file : "none",
-                          fl_crypttab_strerror(r), path);
+        return skip_entry(
+            &run, FL_EXIT_INCOMPLETE,
+            "crypttab %s (line %u): key file %s: %s; skipped: 'fipsluks migrate %s' asks for its "
+            "passphrase",
+            e->name, e->line, e->key_file ? e->key_file : "none", fl_crypttab_strerror(r), path);
     if (asprintf(&run.sources[0], "key file '%s' (crypttab %s)", e->key_file, e->name) < 0) {
         fl_secret_free(run.owned[0]);
         return -ENOMEM;
     }
-    run.secrets[0] = (struct fl_secret_offer){.secret = run.owned[0], .source = run.sources[0], .keyslot = -1};
+    run.secrets[0] =
+        (struct fl_secret_offer){.secret = run.owned[0], .source = run.sources[0], .keyslot = -1};
     run.n_secrets = 1;
     run.o.key_slot = e->key_slot;
     run.o.batch = true;
@@ -942,12 +995,13 @@ static int migrate_crypttab(struct opts *o)
 
     r = fl_crypttab_read(o->root, &ct);
     if (r < 0) {
-        fl_log_error_errno(r, "cannot read %s%s: %s", o->root ? o->root : "", FL_CRYPTTAB_PATH, fl_crypttab_strerror(r));
+        fl_log_error_errno(r, "cannot read %s%s: %s", o->root ? o->root : "", FL_CRYPTTAB_PATH,
+                           fl_crypttab_strerror(r));
         goto out;
     }
     if (ct.ignored)
-        fl_log_warning("%s%s: %u line%s ignored (malformed, too long, or too many entries)", o->root ? o->root : "",
-                       FL_CRYPTTAB_PATH, ct.ignored, ct.ignored == 1 ? "" : "s");
+        fl_log_warning("%s%s: %u line%s ignored (malformed, too long, or too many entries)",
+                       o->root ? o->root : "", FL_CRYPTTAB_PATH, ct.ignored, ct.ignored == 1 ? "" : "s");
     if (ct.n == 0) {
         if (!o->json)
             printf("%s%s lists no volume: nothing to do\n", o->root ? o->root : "", FL_CRYPTTAB_PATH);
@@ -993,7 +1047,8 @@ int verb_migrate(int argc, const char **argv)
     if (run.o.allow_non_fips) {
         r = fl_allow_non_fips_unlock();
         if (r < 0) {
-            fail(&run, r, "cannot switch OpenSSL away from the FIPS provider for this process: %s", strerror(-r));
+            fail(&run, r, "cannot switch OpenSSL away from the FIPS provider for this process: %s",
+                 strerror(-r));
             goto out;
         }
     }

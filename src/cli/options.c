@@ -25,22 +25,24 @@
 struct fl_common_opts fl_opts = {.tries = FL_TRIES_DEFAULT};
 
 const struct fl_verb fl_verbs[FL_VERB_COUNT] = {
-    [FL_VERB_SCAN] = {"scan", "report which LUKS keyslots and parameters a FIPS host refuses", verb_scan, "[PATH…]",
-                      "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):"},
-    [FL_VERB_CHECK] = {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS",
-                       verb_check,
-                       "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… "
-                       "[--sysext URL]",
-                       NULL},
+    [FL_VERB_SCAN] =
+        {"scan", "report which LUKS keyslots and parameters a FIPS host refuses", verb_scan, "[PATH…]",
+         "Common options (-v also lists what was skipped: no LUKS signature, pseudo file systems):"},
+    [FL_VERB_CHECK] =
+        {"check", "check that this host is FIPS-ready: kernel, OpenSSL, libcryptsetup, sshd, LUKS",
+         verb_check,
+         "[--json] [--root DIR] | --emit butane|ignition [--luks NAME:DEVICE[:KEYFILE[:LABEL]]]… "
+         "[--sysext URL]",
+         NULL},
     [FL_VERB_FORMAT] = {"format", "create a LUKS2 volume that a FIPS host opens (PBKDF2, AES)", verb_format,
                         "DEVICE|IMAGE", NULL},
-    [FL_VERB_MIGRATE] = {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely", verb_migrate,
-                         "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
+    [FL_VERB_MIGRATE] = {"migrate", "convert keyslots a FIPS host refuses to PBKDF2, crash-safely",
+                         verb_migrate, "DEVICE|IMAGE | --crypttab [--root DIR]", NULL},
     [FL_VERB_REENCRYPT] = {"reencrypt",
                            "re-encrypt offline to AES-XTS with a new key, approved digest, PBKDF2 keyslots",
                            verb_reencrypt, "DEVICE|IMAGE", NULL},
-    [FL_VERB_REPORT] = {"report", "merge scan output from many hosts into a fleet summary", verb_report, "FILE…|-",
-                        NULL},
+    [FL_VERB_REPORT] = {"report", "merge scan output from many hosts into a fleet summary", verb_report,
+                        "FILE…|-", NULL},
 };
 
 const struct fl_verb *fl_verb_by_name(const char *name)
@@ -61,11 +63,13 @@ const struct fl_verb *fl_verb_by_name(const char *name)
 #define ASKING    (FORMAT | MIGRATE | REENCRYPT) /* the verbs that ask questions */
 
 /* Help texts too long for one line of an array of them (a string split there reads as a missing comma). */
-static const char key_file_reencrypt[] = "Read a secret from FILE (\"-\": standard input); repeatable, one per "
-                                         "keyslot";
+static const char key_file_reencrypt[] =
+    "Read a secret from FILE (\"-\": standard input); repeatable, one per "
+    "keyslot";
 static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
-static const char dry_run_reencrypt[] = "Test every secret, print the plan and an estimate of the time; write "
-                                        "nothing";
+static const char dry_run_reencrypt[] =
+    "Test every secret, print the plan and an estimate of the time; write "
+    "nothing";
 
 /* The fixed sets of values (fl_option.values). Verbs switch on fl_arg_choice(), in this order. */
 static const char *const key_sizes[] = {"256", "512", NULL};
@@ -74,20 +78,27 @@ static const char *const hashes[] = {"sha256", "sha512", NULL};
 static const char *const pbkdfs[] = {"pbkdf2", NULL};
 static const char *const types[] = {"luks2", NULL};
 static const char *const resiliences[] = {"checksum", "journal", NULL}; /* handed to the library as named */
-static const char *const verify_data[] = {[FL_VERIFY_DATA_SAMPLE] = "sample", [FL_VERIFY_DATA_FULL] = "full", NULL};
+static const char *const verify_data[] = {
+    [FL_VERIFY_DATA_SAMPLE] = "sample", [FL_VERIFY_DATA_FULL] = "full", NULL};
 static const char *const emits[] = {[FL_EMIT_BUTANE] = "butane", [FL_EMIT_IGNITION] = "ignition", NULL};
-static const char *const scan_formats[] = {[FL_SCAN_FORMAT_TEXT] = "text", [FL_SCAN_FORMAT_JSON] = "json",
+static const char *const scan_formats[] = {[FL_SCAN_FORMAT_TEXT] = "text",
+                                           [FL_SCAN_FORMAT_JSON] = "json",
                                            [FL_SCAN_FORMAT_JSON_LINES] = "json-lines",
-                                           [FL_SCAN_FORMAT_PROMETHEUS] = "prometheus", NULL};
-static const char *const check_formats[] = {[FL_CHECK_FORMAT_TEXT] = "text", [FL_CHECK_FORMAT_JSON] = "json",
-                                            [FL_CHECK_FORMAT_PROMETHEUS] = "prometheus", NULL};
+                                           [FL_SCAN_FORMAT_PROMETHEUS] = "prometheus",
+                                           NULL};
+static const char *const check_formats[] = {[FL_CHECK_FORMAT_TEXT] = "text",
+                                            [FL_CHECK_FORMAT_JSON] = "json",
+                                            [FL_CHECK_FORMAT_PROMETHEUS] = "prometheus",
+                                            NULL};
 
 /* Where to add an option: a row here (and in enum fl_opt), see docs/ARCHITECTURE.md. */
 const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_KEY_FILE] = {"key-file", 'd', FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                          .repeatable = MIGRATE | REENCRYPT,
-                         .help_for = {[FL_VERB_FORMAT] = "Read the passphrase from FILE ('-': standard input)",
-                                      [FL_VERB_MIGRATE] = "Read a secret from FILE (\"-\": standard input); repeatable",
+                         .help_for = {[FL_VERB_FORMAT] =
+                                          "Read the passphrase from FILE ('-': standard input)",
+                                      [FL_VERB_MIGRATE] =
+                                          "Read a secret from FILE (\"-\": standard input); repeatable",
                                       [FL_VERB_REENCRYPT] = key_file_reencrypt}},
     [FL_OPT_KEYFILE_OFFSET] = {"keyfile-offset", 0, FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB,
                                FORMAT | MIGRATE | REENCRYPT,
@@ -95,13 +106,15 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                                             [FL_VERB_MIGRATE] = "Skip BYTES at the start of each key file",
                                             [FL_VERB_REENCRYPT] = "Skip BYTES at the start of each key file"},
                                .unit = "bytes", .min = 0, .max = UINT64_MAX},
-    [FL_OPT_KEYFILE_SIZE] = {"keyfile-size", 'l', FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
-                             .help_for = {[FL_VERB_FORMAT] = "Read only BYTES of the key file (0: all of it)",
-                                          [FL_VERB_MIGRATE] = "Read only BYTES from each key file (0: all of it)",
-                                          [FL_VERB_REENCRYPT] = "Read only BYTES from each key file (0: all of it)"},
-                             .unit = "bytes", .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
+    [FL_OPT_KEYFILE_SIZE] =
+        {"keyfile-size", 'l', FL_ARG_NUMBER, "BYTES", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
+         .help_for = {[FL_VERB_FORMAT] = "Read only BYTES of the key file (0: all of it)",
+                      [FL_VERB_MIGRATE] = "Read only BYTES from each key file (0: all of it)",
+                      [FL_VERB_REENCRYPT] = "Read only BYTES from each key file (0: all of it)"},
+         .unit = "bytes", .min = 0, .max = FL_SECRET_MAX_SIZE, .range = "0 reads the whole file"},
     [FL_OPT_NEW_KEY_FILE] = {"new-key-file", 0, FL_ARG_STRING, "FILE", FL_GROUP_VERB, FORMAT,
-                             .help = "Generate a random 64-byte key file FILE (mode 0400, never overwritten)"},
+                             .help =
+                                 "Generate a random 64-byte key file FILE (mode 0400, never overwritten)"},
     [FL_OPT_KEY_SLOT] = {"key-slot", 'S', FL_ARG_NUMBER, "N", FL_GROUP_VERB, MIGRATE,
                          .help = "Convert only keyslot N", .min = 0, .max = FL_MAX_KEYSLOTS - 1},
     [FL_OPT_CIPHER] = {"cipher", 'c', FL_ARG_STRING, "SPEC", FL_GROUP_VERB, FORMAT,
@@ -111,8 +124,10 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                          .help = "Volume key size in bits: 512 (default for XTS) or 256", .unit = "bits",
                          .min = 1, .max = UINT32_MAX, .values = key_sizes, .approved = true},
     [FL_OPT_HASH] = {"hash", 'h', FL_ARG_STRING, "HASH", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
-                     .help_for = {[FL_VERB_FORMAT] = "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
-                                  [FL_VERB_MIGRATE] = "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
+                     .help_for = {[FL_VERB_FORMAT] =
+                                      "PBKDF2 hash of keyslot and digest: sha256 (default) or sha512",
+                                  [FL_VERB_MIGRATE] =
+                                      "PBKDF2 hash of new keyslots: sha256 (default) or sha512",
                                   [FL_VERB_REENCRYPT] = hash_reencrypt},
                      .values = hashes, .approved = true, .any_case = true},
     [FL_OPT_PBKDF] = {"pbkdf", 0, FL_ARG_STRING, "PBKDF", FL_GROUP_VERB, FORMAT,
@@ -120,12 +135,14 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                       .approved = true, .library_checks = true},
     [FL_OPT_ITER_TIME] = {"iter-time", 'i', FL_ARG_NUMBER, "MS", FL_GROUP_VERB, FORMAT | MIGRATE | REENCRYPT,
                           .help = "PBKDF2 unlock time of new keyslots (default 2000)",
-                          .help_for = {[FL_VERB_FORMAT] = "Unlock time to calibrate PBKDF2 to (default 2000)"},
+                          .help_for = {[FL_VERB_FORMAT] =
+                                           "Unlock time to calibrate PBKDF2 to (default 2000)"},
                           .unit = "milliseconds", .min = 1, .max = FL_MAX_ITER_TIME_MS},
     [FL_OPT_ITERATIONS] = {"pbkdf-force-iterations", 0, FL_ARG_NUMBER, "N", FL_GROUP_VERB,
                            FORMAT | MIGRATE | REENCRYPT,
                            .help = "PBKDF2 iterations of new keyslots (at least 1000), no calibration",
-                           .help_for = {[FL_VERB_FORMAT] = "Exactly N PBKDF2 iterations (>= 1000), no calibration"},
+                           .help_for = {[FL_VERB_FORMAT] =
+                                            "Exactly N PBKDF2 iterations (>= 1000), no calibration"},
                            .min = FL_FIPS_MIN_ITERATIONS, .max = FL_MAX_ITERATIONS,
                            .range = "approved: 1000, the FIPS minimum for PBKDF2, to 2147483647, the most "
                                     "LUKS2 stores; others are refused"},
@@ -152,31 +169,40 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                                      "libcryptsetup's)",
                              .unit = "bytes", .min = 4096, .max = UINT64_C(1) << 40, .multiple = 4096},
     [FL_OPT_RESILIENCE] = {"resilience", 0, FL_ARG_STRING, "MODE", FL_GROUP_VERB, REENCRYPT,
-                           .help = "Crash protection of the area being rewritten: checksum (default) or journal",
+                           .help =
+                               "Crash protection of the area being rewritten: checksum (default) or journal",
                            .values = resiliences},
-    [FL_OPT_VERIFY_DATA] = {"verify-data", 0, FL_ARG_STRING, "HOW", FL_GROUP_VERB, REENCRYPT,
-                            .help = "Prove the data: sample (default: 32 sectors) or full (every sector: one more "
-                                    "read of the device before and after)", .values = verify_data},
+    [FL_OPT_VERIFY_DATA] =
+        {"verify-data", 0, FL_ARG_STRING, "HOW", FL_GROUP_VERB, REENCRYPT,
+         .help = "Prove the data: sample (default: 32 sectors) or full (every sector: one more "
+                 "read of the device before and after)",
+         .values = verify_data},
     [FL_OPT_DRY_RUN] = {"dry-run", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE | REENCRYPT,
                         .help = "Test every secret and print the plan; change nothing",
                         .help_for = {[FL_VERB_REENCRYPT] = dry_run_reencrypt}},
     [FL_OPT_CONVERT_LUKS1] = {"convert-luks1", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
-                              .help = "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its "
-                                      "keyslots"},
+                              .help =
+                                  "Convert a LUKS1 volume to LUKS2 first (after a header backup), then its "
+                                  "keyslots"},
     [FL_OPT_ALLOW_IN_PLACE] = {"allow-in-place", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
-                               .help = "Overwrite a keyslot in place when there is no free keyslot or area (not "
-                                       "crash-safe)"},
+                               .help =
+                                   "Overwrite a keyslot in place when there is no free keyslot or area (not "
+                                   "crash-safe)"},
     [FL_OPT_ALLOW_NON_FIPS_UNLOCK] = {"allow-non-fips-unlock", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
-                                      .help = "On a FIPS host, unlock argon2 keyslots with OpenSSL's non-FIPS "
-                                              "default provider"},
-    [FL_OPT_FORCE] = {"force", 'f', FL_ARG_NONE, NULL, FL_GROUP_VERB, FORMAT,
-                      .help = "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all"},
+                                      .help =
+                                          "On a FIPS host, unlock argon2 keyslots with OpenSSL's non-FIPS "
+                                          "default provider"},
+    [FL_OPT_FORCE] =
+        {"force", 'f', FL_ARG_NONE, NULL, FL_GROUP_VERB, FORMAT,
+         .help = "Format even though signatures (filesystem, LUKS, ...) are found, and erase them all"},
     [FL_OPT_ROOT] = {"root", 0, FL_ARG_STRING, "DIR", FL_GROUP_VERB, SCAN | CHECK | MIGRATE,
                      .help = "Examine the host whose files are below DIR (live probes excepted)",
-                     .help_for = {[FL_VERB_SCAN] = "Read /etc/crypttab and its key files below DIR (and, without "
-                                                   "PATH, the block devices of DIR/sys and DIR/dev)",
-                                  [FL_VERB_MIGRATE] = "With --crypttab: read /etc/crypttab, its devices and key files "
-                                                      "below DIR"}},
+                     .help_for = {[FL_VERB_SCAN] =
+                                      "Read /etc/crypttab and its key files below DIR (and, without "
+                                      "PATH, the block devices of DIR/sys and DIR/dev)",
+                                  [FL_VERB_MIGRATE] =
+                                      "With --crypttab: read /etc/crypttab, its devices and key files "
+                                      "below DIR"}},
     [FL_OPT_CRYPTTAB] = {"crypttab", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, MIGRATE,
                          .help = "Convert every volume /etc/crypttab lists, with the key file it names (no "
                                  "prompt, no DEVICE)"},
@@ -184,39 +210,45 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                      .help = "Print a config that turns FIPS mode on at provisioning", .values = emits},
     [FL_OPT_LUKS] = {"luks", 0, FL_ARG_STRING, "NAME:DEVICE[:KEYFILE[:LABEL]]", FL_GROUP_VERB, CHECK,
                      .repeatable = CHECK,
-                     .help = "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
-                             "field: \\:)"},
+                     .help =
+                         "With --emit: a LUKS volume Ignition creates with PBKDF2 (repeatable; a colon in a "
+                         "field: \\:)"},
     [FL_OPT_SYSEXT] = {"sysext", 0, FL_ARG_STRING, "URL", FL_GROUP_VERB, CHECK,
                        .help = "With --emit: install the fipsluks system extension image from URL (Flatcar: "
                                "/opt/extensions, linked from /etc/extensions)"},
-    [FL_OPT_JSON] = {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REENCRYPT | REPORT,
-                     .help_for = {[FL_VERB_SCAN] = "Write one JSON document (schema in fipsluks-scan(8))",
-                                  [FL_VERB_CHECK] = "Write one JSON document (schema in fipsluks-check(8))",
-                                  [FL_VERB_FORMAT] = "Describe the new volume as JSON (schema in fipsluks-format(8))",
-                                  [FL_VERB_MIGRATE] = "Write a JSON report (schema in fipsluks-migrate(8))",
-                                  [FL_VERB_REENCRYPT] = "Write a JSON report (schema in fipsluks-reencrypt(8))",
-                                  [FL_VERB_REPORT] = "Write one JSON document (schema in fipsluks-report(8))"}},
+    [FL_OPT_JSON] =
+        {"json", 'j', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN | CHECK | FORMAT | MIGRATE | REENCRYPT | REPORT,
+         .help_for = {[FL_VERB_SCAN] = "Write one JSON document (schema in fipsluks-scan(8))",
+                      [FL_VERB_CHECK] = "Write one JSON document (schema in fipsluks-check(8))",
+                      [FL_VERB_FORMAT] = "Describe the new volume as JSON (schema in fipsluks-format(8))",
+                      [FL_VERB_MIGRATE] = "Write a JSON report (schema in fipsluks-migrate(8))",
+                      [FL_VERB_REENCRYPT] = "Write a JSON report (schema in fipsluks-reencrypt(8))",
+                      [FL_VERB_REPORT] = "Write one JSON document (schema in fipsluks-report(8))"}},
     [FL_OPT_JSON_LINES] = {"json-lines", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
-                           .help = "Write one JSON record per volume as it is scanned, then a summary record"},
+                           .help =
+                               "Write one JSON record per volume as it is scanned, then a summary record"},
     [FL_OPT_CSV] = {"csv", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REPORT,
                     .help = "Write CSV: one row per volume, for spreadsheets"},
     [FL_OPT_FORMAT] = {"format", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, SCAN | CHECK,
                        .help = "Output format (default: text)",
-                       .values_for = {[FL_VERB_SCAN] = scan_formats,
-                                      [FL_VERB_CHECK] = check_formats}},
+                       .values_for = {[FL_VERB_SCAN] = scan_formats, [FL_VERB_CHECK] = check_formats}},
     [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | CHECK,
                        .help = "Write the report to FILE, atomically (a temporary file renamed into place)"},
     [FL_OPT_PROGRESS_JSON] = {"progress-json", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REENCRYPT,
                               .help = "Print progress as JSON lines on standard output"},
     [FL_OPT_JOBS] = {"jobs", 'J', FL_ARG_NUMBER, "N", FL_GROUP_VERB, SCAN,
-                     .help = "Scan N targets in parallel (default: CPUs, at most 8)", .min = 1, .max = FL_JOBS_MAX},
-    [FL_OPT_ONE_FILE_SYSTEM] = {"one-file-system", 'x', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
-                                .help = "Do not descend into directories on other file systems than the PATH given"},
-    [FL_OPT_MAX_AGE] = {"max-age", 0, FL_ARG_DURATION, "AGE", FL_GROUP_VERB, REPORT,
-                        .help = "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, "
-                                "w)",
-                        .unit = "seconds", .min = 0, .max = UINT64_MAX},
-    [FL_OPT_BATCH] = {"batch", 'q', FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING, .help = "Do not ask for confirmation"},
+                     .help = "Scan N targets in parallel (default: CPUs, at most 8)", .min = 1,
+                     .max = FL_JOBS_MAX},
+    [FL_OPT_ONE_FILE_SYSTEM] =
+        {"one-file-system", 'x', FL_ARG_NONE, NULL, FL_GROUP_VERB, SCAN,
+         .help = "Do not descend into directories on other file systems than the PATH given"},
+    [FL_OPT_MAX_AGE] =
+        {"max-age", 0, FL_ARG_DURATION, "AGE", FL_GROUP_VERB, REPORT,
+         .help = "A host whose newest scan is older than AGE is stale (default 2d; units s, m, h, d, "
+                 "w)",
+         .unit = "seconds", .min = 0, .max = UINT64_MAX},
+    [FL_OPT_BATCH] = {"batch", 'q', FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING,
+                      .help = "Do not ask for confirmation"},
     [FL_OPT_BATCH_MODE] = {"batch-mode", 0, FL_ARG_NONE, NULL, FL_GROUP_ASK, ASKING,
                            .help = "Same as --batch (cryptsetup's name)"},
     [FL_OPT_TRIES] = {"tries", 'T', FL_ARG_NUMBER, "N", FL_GROUP_ASK, ASKING,
@@ -240,7 +272,8 @@ void fl_options_complete(FILE *f)
 
             if (!(o->verbs & FL_V(v)))
                 continue;
-            fprintf(f, "option %s --%s %s %s\n", fl_verbs[v].name, o->name, short_name, o->arg ? o->arg : "-");
+            fprintf(f, "option %s --%s %s %s\n", fl_verbs[v].name, o->name, short_name,
+                    o->arg ? o->arg : "-");
             for (size_t k = 0; values && values[k]; k++)
                 fprintf(f, "value %s --%s %s\n", fl_verbs[v].name, o->name, values[k]);
         }
@@ -325,7 +358,8 @@ static struct poptOption *popt_table(struct fl_args *a, enum fl_verb_id verb)
     static const struct poptOption end = POPT_TABLEEND;
     static const struct poptOption autohelp[] = {POPT_AUTOHELP POPT_TABLEEND};
     const char *headings[] = {[FL_GROUP_ASK] = "Questions:",
-                              [FL_GROUP_COMMON] = fl_verbs[verb].common ? fl_verbs[verb].common : "Common options:"};
+                              [FL_GROUP_COMMON] =
+                                  fl_verbs[verb].common ? fl_verbs[verb].common : "Common options:"};
     struct poptOption *t = calloc(FL_OPT_COUNT + 8, sizeof(*t)), *group[3];
     size_t n[3] = {0}, at = 0;
 
@@ -525,9 +559,10 @@ static int number_error(const char *verb, const struct fl_option *o, const char 
         append(why, sizeof(why), ", ", multiple);
     }
     if (o->kind == FL_ARG_SIZE)
-        append(why, sizeof(why), "; ",
-               "suffixes: s (512 bytes), K or KiB, M or MiB, G or GiB, T or TiB (powers of 1024), KB, MB, GB, "
-               "TB (of 1000)");
+        append(
+            why, sizeof(why), "; ",
+            "suffixes: s (512 bytes), K or KiB, M or MiB, G or GiB, T or TiB (powers of 1024), KB, MB, GB, "
+            "TB (of 1000)");
     if (o->kind == FL_ARG_DURATION)
         append(why, sizeof(why), "; ", "units s, m, h, d, w");
     if (o->range)
@@ -632,8 +667,8 @@ static int check_shared(struct fl_args *a)
     return 0;
 }
 
-static poptContext popt_context(const char *verb, int argc, const char **argv, const struct poptOption *options,
-                                const char *args)
+static poptContext popt_context(const char *verb, int argc, const char **argv,
+                                const struct poptOption *options, const char *args)
 {
     /* popt's usage line names argv[0], which the dispatcher made "fipsluks VERB". */
     poptContext ctx = poptGetContext(argv[0], argc, argv, options, 0);

@@ -93,7 +93,8 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
     o->resilience = fl_arg(a, FL_OPT_RESILIENCE);
     o->verify_full = fl_arg_choice(a, FL_OPT_VERIFY_DATA) == FL_VERIFY_DATA_FULL;
-    o->iter_time = fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
+    o->iter_time =
+        fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
     o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
     o->hotzone = a->num[FL_OPT_HOTZONE_SIZE]; /* 0 when not given: libcryptsetup's default */
     return 0;
@@ -150,9 +151,10 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
 
     for (size_t i = 0; i < n && len < sizeof(list); i++)
         len += (size_t)snprintf(list + len, sizeof(list) - len, "%s %d", i ? "," : "", ids[i]);
-    fl_log_warning("no secret was given for keyslot%s%s: %s dropped when the reencryption finishes (its secret "
-                   "will no longer open the volume)",
-                   n == 1 ? "" : "s", list, n == 1 ? "it would be" : "they would be");
+    fl_log_warning(
+        "no secret was given for keyslot%s%s: %s dropped when the reencryption finishes (its secret "
+        "will no longer open the volume)",
+        n == 1 ? "" : "s", list, n == 1 ? "it would be" : "they would be");
     run->drop_refused = true;
     if (run->o.batch) {
         run->not_confirmed = "--batch never drops keyslots";
@@ -368,8 +370,9 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
         fprintf(out, "recovering the area an interrupted run was writing\n");
         break;
     case FL_REENC_FINALISE:
-        fprintf(out, "the data was already re-encrypted: finishing the header's clean-up that an interrupted run "
-                     "left (old keyslots, reencryption metadata)\n");
+        fprintf(out,
+                "the data was already re-encrypted: finishing the header's clean-up that an interrupted run "
+                "left (old keyslots, reencryption metadata)\n");
         break;
     case FL_REENC_LEFTOVER:
         fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
@@ -511,8 +514,10 @@ static int verdict(struct run *run)
     compatible = fl_findings_compatible(&f);
     run->compatible = compatible ? 1 : 0;
     if (run->res.nothing_to_do) {
-        fprintf(out, "%s: already FIPS-compatible, nothing reencrypt would fix, not in reencryption; nothing to re-encrypt, nothing was "
-                     "written\n",
+        fprintf(out,
+                "%s: already FIPS-compatible, nothing reencrypt would fix, not in reencryption; nothing to "
+                "re-encrypt, nothing was "
+                "written\n",
                 run->o.path);
         fl_findings_clear(&f);
         fl_volume_free(v);
@@ -520,12 +525,15 @@ static int verdict(struct run *run)
     }
     warn_renumbered(out, run->res.old_ids, run->res.new_ids, run->res.n_kept);
     if (run->res.data_proven_full)
-        fprintf(out, "data proven: every sector decrypts under the new key to the same bytes as before the first "
-                     "write (SHA-256 of the whole plaintext)\n");
+        fprintf(out,
+                "data proven: every sector decrypts under the new key to the same bytes as before the first "
+                "write (SHA-256 of the whole plaintext)\n");
     else if (run->res.samples_proven)
-        fprintf(out, "data proven: %zu sectors sampled over the whole device before the first write decrypt to the "
-                     "same bytes under the new key\n",
-                run->res.samples_proven);
+        fprintf(
+            out,
+            "data proven: %zu sectors sampled over the whole device before the first write decrypt to the "
+            "same bytes under the new key\n",
+            run->res.samples_proven);
     if (run->res.n_dropped) {
         fprintf(out, "dropped keyslot%s", run->res.n_dropped == 1 ? "" : "s");
         for (size_t i = 0; i < run->res.n_dropped; i++)

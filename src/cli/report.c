@@ -18,7 +18,7 @@
 #include "fipsluks/util.h"
 #include "cli.h"
 
-#define REPORT_MAX_AGE_DEFAULT (2 * 86400)  /* the timer scans daily: two missed days are stale */
+#define REPORT_MAX_AGE_DEFAULT (2 * 86400) /* the timer scans daily: two missed days are stale */
 
 /* ---- reading the inputs ---- */
 
@@ -292,7 +292,8 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
         }
         printf(":\n");
         if (h->unattended == 1)
-            printf("    # unattended: every keyslot to convert opens with a key file in this host's /etc/crypttab\n");
+            printf("    # unattended: every keyslot to convert opens with a key file in this host's "
+                   "/etc/crypttab\n");
         else if (h->unattended == 0)
             printf("    # needs an operator: a secret no key file of this host holds, or a look (below)\n");
         /* built by report from what it understands (never a record's text); notes are shell comments */
@@ -356,7 +357,8 @@ static json_object *json_host(const struct fl_fleet_host *h)
     json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
     json_object_object_add(o, "complete", json_object_new_boolean(h->complete));
     json_object_object_add(o, "needs_action", json_object_new_boolean(h->needs_action));
-    json_object_object_add(o, "unattended", h->unattended < 0 ? NULL : json_object_new_boolean(h->unattended));
+    json_object_object_add(o, "unattended",
+                           h->unattended < 0 ? NULL : json_object_new_boolean(h->unattended));
     json_object_object_add(o, "volume_count", json_object_new_int64((int64_t)h->n_volumes));
     json_object_object_add(o, "compatible", json_object_new_int64(h->n_compatible));
     json_object_object_add(o, "incompatible", json_object_new_int64(h->n_incompatible));
@@ -487,9 +489,9 @@ static void csv_cell(const char *s, bool last)
 static int print_csv(const struct fl_fleet *fleet)
 {
     static const char *const header[] = {
-        "hostname",    "machine_id", "os_id", "os_version_id", "fipsluks_version",
-        "kernel_fips", "scanned_at", "stale", "needs_action",  "path",
-        "uuid",        "label",      "state", "error",         "rules",
+        "hostname",    "machine_id", "os_id",     "os_version_id", "fipsluks_version",
+        "kernel_fips", "scanned_at", "stale",     "needs_action",  "path",
+        "uuid",        "label",      "state",     "error",         "rules",
         "commands",    "notes",      "unattended"};
     const size_t n_header = sizeof(header) / sizeof(header[0]);
 
@@ -549,7 +551,8 @@ static int print_csv(const struct fl_fleet *fleet)
             csv_cell(rules, false);
             csv_cell_ex(commands, false, true);
             csv_cell_ex(notes, false, true);
-            csv_cell(vol && vol->state != FL_FLEET_COMPATIBLE ? vol->unattended ? "true" : "false" : NULL, true);
+            csv_cell(vol && vol->state != FL_FLEET_COMPATIBLE ? vol->unattended ? "true" : "false" : NULL,
+                     true);
             free(rules);
             free(commands);
             free(notes);
@@ -614,7 +617,8 @@ int verb_report(int argc, const char **argv)
             fl_log_warning("%s: %s", e->source, e->message);
     }
     if (fl_fleet_n_errors_total(fleet) > fl_fleet_n_errors(fleet))
-        fl_log_warning("%zu more input errors not shown", fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
+        fl_log_warning("%zu more input errors not shown",
+                       fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
 
     r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age);
     if (r < 0)

@@ -22,21 +22,20 @@
 /* Default --jobs: the CPUs, but no more than this (scans wait on devices, not on CPUs). */
 #define SCAN_JOBS_DEFAULT_MAX 8
 
-
 /* The kinds of --json-lines record: volume, skipped, summary. */
 #define SCAN_RECORD_KINDS 3
 
 struct scan {
     enum fl_scan_format format;
     bool verbose;
-    const char *root;           /* --root: /etc/crypttab, its key files and discovery below it */
+    const char *root; /* --root: /etc/crypttab, its key files and discovery below it */
     struct fl_crypttab crypttab;
     FILE *out;
     struct fl_identity id;
     struct fl_scan *engine;
-    bool doc_open;              /* --json: the document's opening is written (doc_begin()) */
-    struct fl_prom *prom;       /* --format prometheus */
-    struct fl_fips_state fips;  /* --format prometheus: the host's FIPS mode and switches */
+    bool doc_open;             /* --json: the document's opening is written (doc_begin()) */
+    struct fl_prom *prom;      /* --format prometheus */
+    struct fl_fips_state fips; /* --format prometheus: the host's FIPS mode and switches */
     struct {
         const char *kind; /* "volume", "skipped", "summary" */
         char *text;       /* its record fields, serialised (print_record()) */
@@ -94,15 +93,16 @@ static int print_record(struct scan *s, const char *kind, json_object *body)
         s->envelope[i].text = buf;
     }
     if (body)
-        text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                                  &len);
+        text = json_object_to_json_string_length(
+            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
     if (!text || len < 2 || text[0] != '{') {
         r = -ENOMEM;
         goto out;
     }
     /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
     if (fputs(s->envelope[i].text, s->out) == EOF || (len > 2 && fputc(',', s->out) == EOF) ||
-        fwrite(text + 1, 1, len - 1, s->out) != len - 1 || fputc('\n', s->out) == EOF || fflush(s->out) == EOF)
+        fwrite(text + 1, 1, len - 1, s->out) != len - 1 || fputc('\n', s->out) == EOF ||
+        fflush(s->out) == EOF)
         r = -EIO;
 out:
     json_object_put(body);
@@ -189,10 +189,12 @@ static int emit_error(struct scan *s, const char *path, int err)
     s->n_unreadable++;
     switch (s->format) {
     case FL_SCAN_FORMAT_JSON:
-        return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
+        return doc_volume(
+            s, with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
     case FL_SCAN_FORMAT_JSON_LINES:
-        return print_record(s, "volume",
-                            with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
+        return print_record(
+            s, "volume",
+            with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
     case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_unreadable(s->prom, path);
     case FL_SCAN_FORMAT_TEXT:
@@ -215,7 +217,8 @@ static int emit_skipped(struct scan *s, const char *path, const char *why, bool 
     s->n_skipped++;
     if (why)
         s->n_not_read++;
-    if (!s->verbose && !(named && (s->format == FL_SCAN_FORMAT_TEXT || s->format == FL_SCAN_FORMAT_JSON_LINES)))
+    if (!s->verbose &&
+        !(named && (s->format == FL_SCAN_FORMAT_TEXT || s->format == FL_SCAN_FORMAT_JSON_LINES)))
         return 0;
     switch (s->format) {
     case FL_SCAN_FORMAT_JSON:
@@ -254,7 +257,8 @@ static int emit_volume(struct scan *s, const struct fl_scan_result *res)
     case FL_SCAN_FORMAT_JSON:
         return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FL_SCAN_FORMAT_JSON_LINES:
-        return print_record(s, "volume", with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
+        return print_record(s, "volume",
+                            with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_volume(s->prom, v, f);
     case FL_SCAN_FORMAT_TEXT:

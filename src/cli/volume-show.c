@@ -155,8 +155,8 @@ void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findi
     fl_fputs_escaped(v->path, out);
     fprintf(out, ": LUKS%d, ", v->luks_version);
     if (errors)
-        fprintf(out, "%sNOT FIPS-compatible%s (%zu error%s", fl_color_on(out, FL_COLOR_RED), fl_color_off(out),
-                errors, errors == 1 ? "" : "s");
+        fprintf(out, "%sNOT FIPS-compatible%s (%zu error%s", fl_color_on(out, FL_COLOR_RED),
+                fl_color_off(out), errors, errors == 1 ? "" : "s");
     else
         fprintf(out, "%sFIPS-compatible%s (", fl_color_on(out, FL_COLOR_GREEN), fl_color_off(out));
     fprintf(out, "%s%zu warning%s)\n", errors ? ", " : "", warnings, warnings == 1 ? "" : "s");
@@ -216,7 +216,7 @@ void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findi
     for (size_t i = 0; i < f->n; i++) {
         const struct fl_finding *x = &f->items[i];
         char object[32];
-        enum fl_color c = x->severity == FL_SEVERITY_ERROR ? FL_COLOR_RED
+        enum fl_color c = x->severity == FL_SEVERITY_ERROR     ? FL_COLOR_RED
                           : x->severity == FL_SEVERITY_WARNING ? FL_COLOR_YELLOW
                                                                : FL_COLOR_DIM;
         fprintf(out, "  %s%-7s%s %s %s: ", fl_color_on(out, c), fl_severity_name(x->severity),
@@ -264,9 +264,11 @@ void fl_json_volume_crypttab(json_object *o, const struct fl_volume *v, const st
     /* each keyslot object gets whether the crypttab key file opens it */
     if (!v || !json_object_object_get_ex(o, "keyslots", &keyslots))
         return;
-    for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS && i < json_object_array_length(keyslots); i++) {
+    for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS && i < json_object_array_length(keyslots);
+         i++) {
         const char *name = keys ? fl_crypttab_key_name(keys[i]) : NULL;
-        add(json_object_array_get_idx(keyslots, i), "crypttab_key", name ? json_object_new_string(name) : NULL);
+        add(json_object_array_get_idx(keyslots, i), "crypttab_key",
+            name ? json_object_new_string(name) : NULL);
     }
 }
 
@@ -295,8 +297,8 @@ void fl_print_crypttab(FILE *out, const struct fl_volume *v, const struct fl_cry
         if (keys[i] == FL_CRYPTTAB_KEY_NONE)
             fprintf(out, "%snot for keyslot %d", sep, v->keyslots[i].id);
         else
-            fprintf(out, "%s%s keyslot %d", sep, keys[i] == FL_CRYPTTAB_KEY_UNREADABLE ? "cannot be read for" : name,
-                    v->keyslots[i].id);
+            fprintf(out, "%s%s keyslot %d", sep,
+                    keys[i] == FL_CRYPTTAB_KEY_UNREADABLE ? "cannot be read for" : name, v->keyslots[i].id);
         sep = "; ";
     }
     if (sep[0] == ';')

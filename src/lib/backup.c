@@ -51,7 +51,8 @@ int fl_backup_path(const char *dir, const char *uuid, long long now, unsigned n,
         return -EINVAL;
     if (n > 0)
         snprintf(suffix, sizeof(suffix), "-%u", n);
-    len = snprintf(buf, size, "%s/%s-%s%s.luksheader", dir, fl_uuid_valid(uuid) ? uuid : "volume", stamp, suffix);
+    len = snprintf(buf, size, "%s/%s-%s%s.luksheader", dir, fl_uuid_valid(uuid) ? uuid : "volume", stamp,
+                   suffix);
     return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -175,8 +176,8 @@ static int backup_dir(const char *dir, const char **ret)
     return 0;
 }
 
-int fl_backup_header(int fd, uint64_t bytes, const char *uuid, const char *path, const char *dir, char *ret_path,
-                     size_t size, int *ret_fd)
+int fl_backup_header(int fd, uint64_t bytes, const char *uuid, const char *path, const char *dir,
+                     char *ret_path, size_t size, int *ret_fd)
 {
     int r;
 

@@ -18,8 +18,8 @@
 
 struct luks_tally {
     unsigned volumes, compatible, incompatible, unreadable;
-    unsigned at_boot;     /* of incompatible: in crypttab without noauto */
-    unsigned unattended;  /* of at_boot: the crypttab key file opens every keyslot FIPS refuses */
+    unsigned at_boot;    /* of incompatible: in crypttab without noauto */
+    unsigned unattended; /* of at_boot: the crypttab key file opens every keyslot FIPS refuses */
 };
 
 /* @p path without the root prefix, as on the examined host. */
@@ -47,9 +47,11 @@ static int crypttab_evidence(const char *shown, const struct fl_crypttab_entry *
     int r;
 
     if (!e)
-        return fl_check_evidence(c, "%s: not in /etc/crypttab: not opened at boot (unless the initrd or the kernel "
-                                    "command line opens it)",
-                                 shown) < 0
+        return fl_check_evidence(
+                   c,
+                   "%s: not in /etc/crypttab: not opened at boot (unless the initrd or the kernel "
+                   "command line opens it)",
+                   shown) < 0
                    ? -ENOMEM
                    : 0;
     for (size_t i = 0; i < v->n_keyslots && i < FL_MAX_KEYSLOTS; i++) {
@@ -61,9 +63,10 @@ static int crypttab_evidence(const char *shown, const struct fl_crypttab_entry *
             len += (size_t)snprintf(opened + len, sizeof(opened) - len, "%skeyslot %d: %s", len ? ", " : "",
                                     v->keyslots[i].id, name);
     }
-    r = fl_check_evidence(c, "%s: in /etc/crypttab as %s (line %u), key file %s%s%s%s%s%s", shown, e->name, e->line,
-                          e->key_file ? e->key_file : "none", opened[0] ? " (" : "", opened, opened[0] ? ")" : "",
-                          read_error ? ": " : "", read_error ? fl_crypttab_strerror(read_error) : "");
+    r = fl_check_evidence(c, "%s: in /etc/crypttab as %s (line %u), key file %s%s%s%s%s%s", shown, e->name,
+                          e->line, e->key_file ? e->key_file : "none", opened[0] ? " (" : "", opened,
+                          opened[0] ? ")" : "", read_error ? ": " : "",
+                          read_error ? fl_crypttab_strerror(read_error) : "");
     if (r >= 0)
         r = fl_check_evidence(c, "%s: %s", shown,
                               e->noauto ? "noauto: not opened at boot: a warning"
@@ -143,7 +146,11 @@ int fl_check_luks(const char *root, struct fl_check *c)
     struct luks_run run = {.root = root, .c = c};
     struct luks_tally *t = &run.t;
     struct fl_scan_options o = {
-        .root = fl_root_set(root) ? root : NULL, .crypttab = &ct, .jobs = 1, .ordered = true, .host_paths = true,
+        .root = fl_root_set(root) ? root : NULL,
+        .crypttab = &ct,
+        .jobs = 1,
+        .ordered = true,
+        .host_paths = true,
     };
     struct fl_scan *s = NULL;
     int r, n;
@@ -152,8 +159,10 @@ int fl_check_luks(const char *root, struct fl_check *c)
     r = fl_crypttab_read(root, &ct);
     if (r == -ENOMEM)
         goto out;
-    if (r < 0 && fl_check_evidence(c, "/etc/crypttab: cannot read: %s: every volume that is not FIPS-compatible "
-                                      "counts as opened at boot", fl_crypttab_strerror(r)) < 0) {
+    if (r < 0 && fl_check_evidence(c,
+                                   "/etc/crypttab: cannot read: %s: every volume that is not FIPS-compatible "
+                                   "counts as opened at boot",
+                                   fl_crypttab_strerror(r)) < 0) {
         r = -ENOMEM;
         goto out;
     }
@@ -195,12 +204,14 @@ int fl_check_luks(const char *root, struct fl_check *c)
             r = fl_check_remedy(c, "run fipsluks check as root to examine every block device");
     }
     if (r >= 0 && t->unattended)
-        r = fl_check_remedy(c, "fipsluks migrate --crypttab (converts every volume in /etc/crypttab with the key "
-                               "file it names)");
+        r = fl_check_remedy(
+            c, "fipsluks migrate --crypttab (converts every volume in /etc/crypttab with the key "
+               "file it names)");
     if (r >= 0 && t->incompatible) {
         fl_check_worsen(c, t->at_boot ? FL_CHECK_FAIL : FL_CHECK_WARN);
-        r = fl_check_evidence(c, "%u of %u not compatible opened at boot (/etc/crypttab without noauto)%s", t->at_boot,
-                              t->incompatible, t->at_boot ? "" : ": a warning, the boot does not stop at them");
+        r = fl_check_evidence(c, "%u of %u not compatible opened at boot (/etc/crypttab without noauto)%s",
+                              t->at_boot, t->incompatible,
+                              t->at_boot ? "" : ": a warning, the boot does not stop at them");
         if (r >= 0)
             r = fl_check_remedy(c, "fipsluks scan shows every finding");
     }

@@ -76,7 +76,8 @@ static void unquote(const char *value, const char **ret_start, size_t *ret_len)
  * and valid UTF-8 sequences; everything else becomes \xNN). */
 static bool udev_keeps(char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || strchr("#+-.:=@_", c);
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           strchr("#+-.:=@_", c);
 }
 
 int fl_crypttab_node(const char *spec, char **ret)
@@ -127,7 +128,8 @@ static int set_bad(struct fl_crypttab_entry *e, const char *opt)
     return e->bad_option ? 0 : -ENOMEM;
 }
 
-static int number(struct fl_crypttab_entry *e, const char *opt, const char *value, uint64_t max, uint64_t *ret)
+static int number(struct fl_crypttab_entry *e, const char *opt, const char *value, uint64_t max,
+                  uint64_t *ret)
 {
     uint64_t n;
 
@@ -303,7 +305,8 @@ int fl_crypttab_parse(const char *text, struct fl_crypttab *ret)
             while (is_space(*l))
                 l++;
             /* past the cap, or malformed: ignored (counted) */
-            if (*l && *l != '#' && (ret->n >= FL_CRYPTTAB_MAX_ENTRIES || (r = parse_line(ret, l, lineno)) == 0))
+            if (*l && *l != '#' &&
+                (ret->n >= FL_CRYPTTAB_MAX_ENTRIES || (r = parse_line(ret, l, lineno)) == 0))
                 ret->ignored++;
         }
         p = end ? end + 1 : p + len;
@@ -368,8 +371,8 @@ static bool same_value(const char *written, const char *actual, bool nocase)
     return strlen(actual) == len && !(nocase ? strncasecmp(start, actual, len) : strncmp(start, actual, len));
 }
 
-const struct fl_crypttab_entry *fl_crypttab_find(const struct fl_crypttab *ct, const char *root, const char *path,
-                                                 const char *uuid, const char *label)
+const struct fl_crypttab_entry *fl_crypttab_find(const struct fl_crypttab *ct, const char *root,
+                                                 const char *path, const char *uuid, const char *label)
 {
     for (size_t i = 0; i < ct->n; i++) {
         const struct fl_crypttab_entry *e = &ct->entries[i];
@@ -463,7 +466,8 @@ bool fl_crypttab_keyslot_incompatible(const struct fl_findings *f, int id)
 }
 
 int fl_crypttab_try_keys(const char *root, const struct fl_crypttab_entry *e, const struct fl_volume *v,
-                         const struct fl_findings *f, enum fl_crypttab_key ret[FL_MAX_KEYSLOTS], int *ret_read_error)
+                         const struct fl_findings *f, enum fl_crypttab_key ret[FL_MAX_KEYSLOTS],
+                         int *ret_read_error)
 {
     struct fl_secret *key = NULL;
     int opened = 0, r = 0, read = 1; /* read: 1 not yet, 0 done, < 0 failed */

@@ -293,7 +293,10 @@ static int entry_type(int dfd, const struct entry *e)
         return e->type;
     if (fstatat(dfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
-    return S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : S_ISBLK(st.st_mode) ? DT_BLK : DT_UNKNOWN;
+    return S_ISDIR(st.st_mode)   ? DT_DIR
+           : S_ISREG(st.st_mode) ? DT_REG
+           : S_ISBLK(st.st_mode) ? DT_BLK
+                                 : DT_UNKNOWN;
 }
 
 struct walk {

@@ -90,9 +90,9 @@ static int token(struct parser *ps)
 /* Bytes by class: JSON whitespace, and what ends a run of plain bytes in a string. */
 enum { C_WS = 1, C_STR = 2 };
 static const unsigned char cls[256] = {
-    [0 ... 8] = C_STR,     ['\t'] = C_WS | C_STR, ['\n'] = C_WS | C_STR, [11 ... 12] = C_STR,
-    ['\r'] = C_WS | C_STR, [14 ... 0x1f] = C_STR,  [' '] = C_WS,          ['"'] = C_STR,
-    ['\\'] = C_STR,
+    [0 ... 8] = C_STR,   ['\t'] = C_WS | C_STR, ['\n'] = C_WS | C_STR,
+    [11 ... 12] = C_STR, ['\r'] = C_WS | C_STR, [14 ... 0x1f] = C_STR,
+    [' '] = C_WS,        ['"'] = C_STR,         ['\\'] = C_STR,
 };
 
 static bool is_ws(char c)
@@ -1030,7 +1030,8 @@ static int pump(struct fl_rec_reader *rd, bool eof)
             return -ENOMEM;
         if (p == P_MORE) {
             if (eof) {
-                r = rd->sink.error(rd->sink.ctx, rd->line, "a JSON value is cut short at the end of the input");
+                r = rd->sink.error(rd->sink.ctx, rd->line,
+                                   "a JSON value is cut short at the end of the input");
                 rd->done = true;
                 break;
             }
@@ -1046,8 +1047,8 @@ static int pump(struct fl_rec_reader *rd, bool eof)
             char msg[256];
 
             if (at)
-                (void)snprintf(msg, sizeof(msg), "%s%s (line %lu)", ps.refused ? "" : "invalid JSON: ", ps.why,
-                               rd->line + at);
+                (void)snprintf(msg, sizeof(msg), "%s%s (line %lu)",
+                               ps.refused ? "" : "invalid JSON: ", ps.why, rd->line + at);
             else
                 (void)snprintf(msg, sizeof(msg), "%s%s", ps.refused ? "" : "invalid JSON: ", ps.why);
             r = rd->sink.error(rd->sink.ctx, rd->line, msg);
@@ -1073,7 +1074,8 @@ int fl_rec_reader_feed(struct fl_rec_reader *rd, const char *buf, size_t len)
     }
     if (len > FL_FLEET_VALUE_MAX - rd->len) {
         rd->done = true;
-        return rd->sink.error(rd->sink.ctx, rd->line, "a JSON value is larger than 256 MiB: the rest is not read");
+        return rd->sink.error(rd->sink.ctx, rd->line,
+                              "a JSON value is larger than 256 MiB: the rest is not read");
     }
     if (fl_array_grow(&rd->buf, &rd->allocated, rd->len + len, 1) < 0)
         return -ENOMEM;

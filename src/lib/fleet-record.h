@@ -52,10 +52,10 @@ struct fl_rec_keyslot {
     enum fl_jtype type; /* of the element */
     struct fl_jint id;
     struct fl_jstr kdf;
-    enum fl_jtype tokens;       /* the type of its "tokens" */
-    size_t n_tokens;            /* elements of "tokens" */
-    bool token_malformed;       /* an element of "tokens" is not an object, or its "type" not a string */
-    struct fl_jstr first_token; /* the "type" of the first token */
+    enum fl_jtype tokens;        /* the type of its "tokens" */
+    size_t n_tokens;             /* elements of "tokens" */
+    bool token_malformed;        /* an element of "tokens" is not an object, or its "type" not a string */
+    struct fl_jstr first_token;  /* the "type" of the first token */
     struct fl_jstr crypttab_key; /* whether the host's crypttab key file opens it: "opens", "fails", … */
 };
 

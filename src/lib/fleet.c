@@ -482,8 +482,8 @@ struct todo {
     const char *first_unknown;
 };
 
-static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o, const struct fl_rec_finding *x,
-                        bool luks1, struct todo *t)
+static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o,
+                        const struct fl_rec_finding *x, bool luks1, struct todo *t)
 {
     const struct fl_rule *rule = rule_by_id(x->rule.s);
     const struct fl_rec_keyslot *ks;
@@ -514,7 +514,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
         if (!ks)
             return strv_take(&v->notes,
                              fl_asprintf("needs a look: %s (%s), but the record names no keyslot of it",
-                                       rule->id, rule->meaning),
+                                         rule->id, rule->meaning),
                              true);
         if (ks->n_tokens > 0) {
             t->token |= 1u << slot;
@@ -527,11 +527,12 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
         return 0;
     case FL_FIX_FORMAT:
         t->person = true;
-        return strv_take(&v->notes,
-                         fl_asprintf("needs a look: %s (%s): only a new volume fixes it (fipsluks format, then "
-                                   "copy the data)",
-                                   rule->id, rule->meaning),
-                         true);
+        return strv_take(
+            &v->notes,
+            fl_asprintf("needs a look: %s (%s): only a new volume fixes it (fipsluks format, then "
+                        "copy the data)",
+                        rule->id, rule->meaning),
+            true);
     case FL_FIX_NONE:
         break;
     }
@@ -539,8 +540,8 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
     return strv_take(
         &v->notes,
         fl_asprintf("needs a look: %s (%s): no command fixes it; run fipsluks scan on the host for "
-                  "the details",
-                  rule->id, rule->meaning),
+                    "the details",
+                    rule->id, rule->meaning),
         true);
 }
 
@@ -577,11 +578,11 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
     }
     for (size_t i = 0; r >= 0 && i < o->n_findings; i++)
         if (!strcmp(o->finding[i].severity.s, "error"))
-            r = todo_finding(v, o, &o->finding[i],
-                             o->luks_version.type == FL_J_INT && o->luks_version.v == 1, &t);
+            r = todo_finding(v, o, &o->finding[i], o->luks_version.type == FL_J_INT && o->luks_version.v == 1,
+                             &t);
     /* only keyslot conversions, each with a key file the host holds: no operator needed */
-    v->unattended = r >= 0 && !t.reencrypt && !t.convert_luks1 && !t.token && !t.unknown && !t.person && t.migrate &&
-                    (t.migrate & ~t.keyed) == 0;
+    v->unattended = r >= 0 && !t.reencrypt && !t.convert_luks1 && !t.token && !t.unknown && !t.person &&
+                    t.migrate && (t.migrate & ~t.keyed) == 0;
     /* fipsluks reencrypt writes new PBKDF2 keyslots too (and LUKS2): one run, not two */
     if (r >= 0 && t.reencrypt) {
         r = strv_take(&v->commands, fl_asprintf("fipsluks reencrypt %s", target), true);
@@ -606,9 +607,9 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
         r = strv_take(
             &v->notes,
             fl_asprintf("needs a look: %zu error finding%s of rules this fipsluks does not know (%.64s%s): "
-                      "no command is shown for %s",
-                      t.unknown, t.unknown == 1 ? "" : "s", t.first_unknown, t.unknown > 1 ? ", …" : "",
-                      t.unknown == 1 ? "it" : "them"),
+                        "no command is shown for %s",
+                        t.unknown, t.unknown == 1 ? "" : "s", t.first_unknown, t.unknown > 1 ? ", …" : "",
+                        t.unknown == 1 ? "it" : "them"),
             true);
     if (r >= 0 && !v->commands && !v->notes)
         r = strv_add(&v->notes, "needs a look: not FIPS-compatible, but the record names no error finding",
@@ -636,8 +637,8 @@ static int volume_fill(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
     if (!v->path)
         return -ENOMEM;
     r = fl_strdup_opt(&v->absolute_path, fl_fleet_path_usable(absolute) ? absolute
-                                   : fl_fleet_path_usable(path)   ? path
-                                                                  : NULL);
+                                         : fl_fleet_path_usable(path)   ? path
+                                                                        : NULL);
     if (r >= 0)
         r = fl_strdup_opt(&v->uuid, o->uuid.s);
     if (r >= 0)

@@ -46,9 +46,9 @@
 #include "luks-disk.h"
 #include "util.h"
 
-#define LUKS2_LABEL_MAX      47 /* 48-byte fields, NUL-terminated */
-#define ITERATIONS_MAX       FL_MAX_ITERATIONS /* LUKS2 JSON stores iterations as a JSON int */
-#define VOLUME_KEY_MAX       64        /* bytes: 512 bits, the largest approved key */
+#define LUKS2_LABEL_MAX 47                /* 48-byte fields, NUL-terminated */
+#define ITERATIONS_MAX  FL_MAX_ITERATIONS /* LUKS2 JSON stores iterations as a JSON int */
+#define VOLUME_KEY_MAX  64                /* bytes: 512 bits, the largest approved key */
 
 /* ---- the profile -------------------------------------------------------------------------------- */
 

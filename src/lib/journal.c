@@ -69,7 +69,8 @@ int fl_journal_parse(const char *json, int token, struct fl_journal *j)
     }
     version = jstring(root, "version");
     if (!version || fl_parse_u64(version, &n) < 0 || n != FL_JOURNAL_VERSION) {
-        PROBLEM(j, "it is not a version %d journal (written by another fipsluks version)", FL_JOURNAL_VERSION);
+        PROBLEM(j, "it is not a version %d journal (written by another fipsluks version)",
+                FL_JOURNAL_VERSION);
         goto out;
     }
     j->keyslot = parse_id(json_object_object_get_ex(root, "keyslot", &o) ? o : NULL, FL_MAX_KEYSLOTS);
@@ -118,7 +119,8 @@ int fl_journal_parse(const char *json, int token, struct fl_journal *j)
         goto out;
     }
     if (json_object_object_get_ex(root, "tokens", &tokens)) {
-        if (!json_object_is_type(tokens, json_type_array) || json_object_array_length(tokens) > FL_MAX_TOKENS) {
+        if (!json_object_is_type(tokens, json_type_array) ||
+            json_object_array_length(tokens) > FL_MAX_TOKENS) {
             PROBLEM(j, "its token list is malformed");
             goto out;
         }
@@ -216,4 +218,3 @@ int fl_journal_write(struct crypt_device *cd, int token, const struct fl_journal
     json_object_put(root);
     return r;
 }
-

@@ -19,11 +19,11 @@
 #include "fipsluks/kdf.h"
 #include "fipsluks/policy.h"
 
-#define CALIBRATION_PROBE_MS 4.0   /* long enough to predict the count for the measuring window */
+#define CALIBRATION_PROBE_MS  4.0  /* long enough to predict the count for the measuring window */
 #define CALIBRATION_WINDOW_MS 50.0 /* each measuring run */
-#define CALIBRATION_RUNS 3
-#define CALIBRATION_START 1024u
-#define KEY_MAX 512u
+#define CALIBRATION_RUNS      3
+#define CALIBRATION_START     1024u
+#define KEY_MAX               512u
 
 int fl_kdf_hash_allowed(const char *hash)
 {
@@ -69,7 +69,8 @@ static double pbkdf2_run(EVP_KDF *kdf, const char *hash, size_t key_size, uint32
     return ok == 1 ? now_ms() - start : -EINVAL;
 }
 
-int fl_kdf_calibrate_pbkdf2(const char *hash, size_t key_size, uint32_t iter_time_ms, uint32_t *ret_iterations)
+int fl_kdf_calibrate_pbkdf2(const char *hash, size_t key_size, uint32_t iter_time_ms,
+                            uint32_t *ret_iterations)
 {
     EVP_KDF *kdf;
     uint32_t iterations = CALIBRATION_START;
@@ -88,7 +89,9 @@ int fl_kdf_calibrate_pbkdf2(const char *hash, size_t key_size, uint32_t iter_tim
     }
     if (ms >= 0) {
         double scaled = (double)iterations * CALIBRATION_WINDOW_MS / (ms > 0.001 ? ms : 0.001);
-        iterations = scaled > UINT32_MAX / 2 ? UINT32_MAX / 2 : scaled < iterations ? iterations : (uint32_t)scaled;
+        iterations = scaled > UINT32_MAX / 2 ? UINT32_MAX / 2
+                     : scaled < iterations   ? iterations
+                                             : (uint32_t)scaled;
         ms = 0;
     }
     /*

@@ -12,13 +12,13 @@
 #define FL_LUKS_MAGIC_SECONDARY "SKUL\xba\xbe"
 
 /* LUKS1 binary header: field offsets (big-endian integers). */
-#define FL_LUKS1_HEADER_SIZE 592
-#define FL_LUKS1_OFF_HASH_SPEC 72
-#define FL_LUKS1_HASH_SPEC_LEN 32
+#define FL_LUKS1_HEADER_SIZE           592
+#define FL_LUKS1_OFF_HASH_SPEC         72
+#define FL_LUKS1_HASH_SPEC_LEN         32
 #define FL_LUKS1_OFF_DIGEST_ITERATIONS 164
 
 /* LUKS2 binary header: size of one copy (binary header + JSON area) at offset 8. */
-#define FL_LUKS2_OFF_HDR_SIZE 8
+#define FL_LUKS2_OFF_HDR_SIZE       8
 #define FL_LUKS2_BINARY_HEADER_SIZE 4096
 /* A LUKS2 secondary header sits at one of these offsets: 16 KiB .. 4 MiB, powers of two. */
 #define FL_LUKS2_MIN_HDR_SIZE (16u * 1024u)

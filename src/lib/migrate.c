@@ -36,7 +36,7 @@
 
 #define LUKS2_AF_STRIPES 4000u
 #define LUKS2_AREA_ALIGN 4096u
-#define MAX_KEYS (2 * FL_MAX_KEYSLOTS) /* offered secrets plus typed ones */
+#define MAX_KEYS         (2 * FL_MAX_KEYSLOTS) /* offered secrets plus typed ones */
 
 struct fl_migration {
     char *path;
@@ -139,7 +139,8 @@ int fl_migration_plan(const struct fl_volume *v, bool include_warnings, struct f
             /* what a new PBKDF2 keyslot from the same volume key fixes */
             if (x->object != FL_OBJECT_KEYSLOT || x->object_id != ks->id || x->fix != FL_FIX_MIGRATE)
                 continue;
-            if (x->severity == FL_SEVERITY_ERROR || (include_warnings && x->severity == FL_SEVERITY_WARNING)) {
+            if (x->severity == FL_SEVERITY_ERROR ||
+                (include_warnings && x->severity == FL_SEVERITY_WARNING)) {
                 convert = true;
                 used += (size_t)snprintf(s->rules + used, sizeof(s->rules) - used, "%s%s", used ? "," : "",
                                          x->rule->id);
@@ -224,9 +225,9 @@ static int keyslot_salt(struct crypt_device *cd, int slot, char *buf, size_t siz
     if (crypt_dump_json(cd, &json, 0) < 0 || !(root = json_tokener_parse(json)))
         return -EINVAL;
     snprintf(key, sizeof(key), "%d", slot);
-    if (json_object_object_get_ex(root, "keyslots", &keyslots) && json_object_object_get_ex(keyslots, key, &ks) &&
-        json_object_object_get_ex(ks, "kdf", &kdf) && json_object_object_get_ex(kdf, "salt", &salt) &&
-        json_object_is_type(salt, json_type_string)) {
+    if (json_object_object_get_ex(root, "keyslots", &keyslots) &&
+        json_object_object_get_ex(keyslots, key, &ks) && json_object_object_get_ex(ks, "kdf", &kdf) &&
+        json_object_object_get_ex(kdf, "salt", &salt) && json_object_is_type(salt, json_type_string)) {
         const char *s = json_object_get_string(salt);
         r = strlen(s) < size ? 0 : -E2BIG;
         if (r == 0)
@@ -247,10 +248,10 @@ struct run {
     size_t n_offered;
     struct fl_secret *typed[MAX_KEYS]; /* secrets asked for, owned; index n_offered + i */
     size_t n_typed;
-    uint32_t tried[MAX_KEYS];          /* keyslots each secret was tried on (bit per keyslot) */
+    uint32_t tried[MAX_KEYS];              /* keyslots each secret was tried on (bit per keyslot) */
     struct fl_secret *vk[FL_MAX_KEYSLOTS]; /* volume key from unlocking keyslot k */
-    int opener[FL_MAX_KEYSLOTS];       /* the secret that opens keyslot k, or -1 */
-    bool recovered[FL_MAX_TOKENS];     /* journals finished in this run */
+    int opener[FL_MAX_KEYSLOTS];           /* the secret that opens keyslot k, or -1 */
+    bool recovered[FL_MAX_TOKENS];         /* journals finished in this run */
     int backup_fd;
     size_t key_size;
 };
@@ -346,8 +347,8 @@ static bool temp_matches(struct crypt_device *cd, const struct fl_journal *j)
 {
     struct crypt_pbkdf_type p;
 
-    return j->temp >= 0 && slot_active(cd, j->temp) && crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 && p.type &&
-           !strcmp(p.type, CRYPT_KDF_PBKDF2) && p.hash && !strcmp(p.hash, j->temp_hash) &&
+    return j->temp >= 0 && slot_active(cd, j->temp) && crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 &&
+           p.type && !strcmp(p.type, CRYPT_KDF_PBKDF2) && p.hash && !strcmp(p.hash, j->temp_hash) &&
            p.iterations == j->temp_iterations;
 }
 
@@ -492,7 +493,7 @@ static int ask_secrets(struct run *run)
 
 static crypt_keyslot_priority to_crypt_priority(enum fl_priority p)
 {
-    return p == FL_PRIORITY_PREFER ? CRYPT_SLOT_PRIORITY_PREFER
+    return p == FL_PRIORITY_PREFER   ? CRYPT_SLOT_PRIORITY_PREFER
            : p == FL_PRIORITY_IGNORE ? CRYPT_SLOT_PRIORITY_IGNORE
                                      : CRYPT_SLOT_PRIORITY_NORMAL;
 }
@@ -524,9 +525,10 @@ static int ensure_backup(struct run *run)
                          sizeof(res->backup), &run->backup_fd);
     if (r < 0) {
         if (!res->backup[0]) /* the directory itself could not be made */
-            snprintf(res->backup, sizeof(res->backup), "%s", run->o->backup_dir ? run->o->backup_dir
-                                                             : getenv("FIPSLUKS_BACKUP_DIR") ? getenv("FIPSLUKS_BACKUP_DIR")
-                                                                                              : FL_DEFAULT_BACKUP_DIR);
+            snprintf(res->backup, sizeof(res->backup), "%s",
+                     run->o->backup_dir              ? run->o->backup_dir
+                     : getenv("FIPSLUKS_BACKUP_DIR") ? getenv("FIPSLUKS_BACKUP_DIR")
+                                                     : FL_DEFAULT_BACKUP_DIR);
         return r;
     }
     if (fstat(run->m->lock_fd, &st) == 0 && S_ISBLK(st.st_mode))
@@ -535,7 +537,8 @@ static int ensure_backup(struct run *run)
     return 0;
 }
 
-/* Put this run's backup back (restore by descriptor: the file this run wrote, not whatever the path is now). */
+/* Put this run's backup back (restore by descriptor: the file this run wrote, not whatever the path is now).
+ */
 static int restore_backup(struct run *run)
 {
     char path[64];
@@ -553,7 +556,10 @@ static int restore_backup(struct run *run)
 static int set_pbkdf(struct crypt_device *cd, const char *hash, uint32_t iterations)
 {
     struct crypt_pbkdf_type p = {
-        .type = CRYPT_KDF_PBKDF2, .hash = hash, .iterations = iterations, .flags = CRYPT_PBKDF_NO_BENCHMARK,
+        .type = CRYPT_KDF_PBKDF2,
+        .hash = hash,
+        .iterations = iterations,
+        .flags = CRYPT_PBKDF_NO_BENCHMARK,
     };
     return crypt_set_pbkdf_type(cd, &p);
 }
@@ -578,7 +584,8 @@ static int add_keyslot(struct run *run, int slot, int src, const struct fl_secre
 static int verify(struct run *run, int slot, const struct fl_secret *secret)
 {
     event(run, FL_EVENT_VERIFY, slot, -1);
-    return crypt_activate_by_passphrase(run->m->cd, NULL, slot, secret->data, secret->len, 0) == slot ? 0 : -EIO;
+    return crypt_activate_by_passphrase(run->m->cd, NULL, slot, secret->data, secret->len, 0) == slot ? 0
+                                                                                                      : -EIO;
 }
 
 static int destroy(struct run *run, int slot)
@@ -950,7 +957,8 @@ static int run_migration(struct run *run)
         res->backup[0] = '\0';
         return dry_run_forecast(run);
     }
-    if (run->ops && run->ops->confirm && (r = run->ops->confirm(run->ops->userdata, res->jobs, res->n_jobs)) < 0)
+    if (run->ops && run->ops->confirm &&
+        (r = run->ops->confirm(run->ops->userdata, res->jobs, res->n_jobs)) < 0)
         return r;
     r = ensure_iterations(run);
     if (r == 0)
@@ -1004,11 +1012,17 @@ static int run_migration(struct run *run)
     return 0;
 }
 
-int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options, struct fl_secret_offer *secrets,
-               size_t n_secrets, const struct fl_migrate_ops *ops, struct fl_migrate_result *res)
+int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options,
+               struct fl_secret_offer *secrets, size_t n_secrets, const struct fl_migrate_ops *ops,
+               struct fl_migrate_result *res)
 {
     struct run run = {
-        .m = m, .o = options, .ops = ops, .res = res, .offered = secrets, .backup_fd = -1,
+        .m = m,
+        .o = options,
+        .ops = ops,
+        .res = res,
+        .offered = secrets,
+        .backup_fd = -1,
     };
     int r;
 

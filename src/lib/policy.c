@@ -372,8 +372,8 @@ static void eval_header(struct ctx *c)
     if (v->header_repaired)
         add(c, FL_RULE_HEADER_DAMAGED, FL_SEVERITY_WARNING, whole_header,
             fl_asprintf("back up, then repair: cryptsetup luksHeaderBackup --header-backup-file BACKUP %s && "
-                      "cryptsetup repair %s",
-                      c->target, c->target),
+                        "cryptsetup repair %s",
+                        c->target, c->target),
             "one of the two LUKS2 header copies is damaged; libcryptsetup will rewrite it from the intact "
             "copy on the next write");
     if (c->luks1) {
@@ -391,8 +391,8 @@ static void eval_header(struct ctx *c)
     if (active_keyslots(v) == 0)
         add(c, FL_RULE_NO_KEYSLOT, FL_SEVERITY_WARNING, whole_header,
             fl_asprintf("restore a header backup that still has keyslots: "
-                      "cryptsetup luksHeaderRestore --header-backup-file BACKUP %s",
-                      c->target),
+                        "cryptsetup luksHeaderRestore --header-backup-file BACKUP %s",
+                        c->target),
             "no active keyslot: no passphrase or key can open this volume");
 }
 
@@ -416,8 +416,8 @@ static void add_malformed(struct ctx *c, struct object object, const char *why)
 {
     add(c, FL_RULE_HEADER_MALFORMED, FL_SEVERITY_ERROR, object,
         fl_asprintf("inspect with: cryptsetup luksDump %s; then restore a good header backup: cryptsetup "
-                  "luksHeaderRestore --header-backup-file BACKUP %s",
-                  c->target, c->target),
+                    "luksHeaderRestore --header-backup-file BACKUP %s",
+                    c->target, c->target),
         "malformed header: %s", why);
 }
 
@@ -442,7 +442,7 @@ static void eval_segment(struct ctx *c, const struct fl_segment *s)
                 snprintf(key, sizeof(key), " with a %u-bit key", key_bits);
             if (has_integrity) /* cryptsetup cannot reencrypt a volume with integrity */
                 r = fl_asprintf("re-create the volume with --cipher aes-xts-random --integrity hmac-sha256 "
-                              "(integrity volumes cannot be reencrypted in place)");
+                                "(integrity volumes cannot be reencrypted in place)");
             else
                 r = remedy_reencrypt(c, severity_of(cv.approval));
             add_fixed_by(c, has_integrity ? FL_FIX_FORMAT : FL_FIX_REENCRYPT,

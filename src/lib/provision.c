@@ -259,7 +259,8 @@ static void butane_sysext_file(FILE *f, const struct fl_provision *p)
 {
     if (!p->sysext_url)
         return;
-    fprintf(f, "    - path: %s\n      mode: 0644\n      contents:\n        source: ", fl_provision_sysext_path());
+    fprintf(
+        f, "    - path: %s\n      mode: 0644\n      contents:\n        source: ", fl_provision_sysext_path());
     yaml_quoted(f, p->sysext_url);
     fputc('\n', f);
 }

@@ -35,12 +35,12 @@
 #include "luks-disk.h"
 #include "reencrypt-finish.h"
 
-#define OFF_SEQID 16
-#define OFF_CSUM_ALG 72
-#define CSUM_ALG_LEN 32
+#define OFF_SEQID      16
+#define OFF_CSUM_ALG   72
+#define CSUM_ALG_LEN   32
 #define OFF_HDR_OFFSET 256
-#define OFF_CSUM 448
-#define CSUM_LEN 64
+#define OFF_CSUM       448
+#define CSUM_LEN       64
 
 static void put_be64(unsigned char *p, uint64_t v)
 {
@@ -115,7 +115,8 @@ static bool has_string(json_object *array, const char *prefix)
 /* Remove every element of @p array equal to string @p s. */
 static void drop_string(json_object *array, const char *s)
 {
-    for (size_t i = json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0; i-- > 0;) {
+    for (size_t i = json_object_is_type(array, json_type_array) ? json_object_array_length(array) : 0;
+         i-- > 0;) {
         const char *e = json_object_get_string(json_object_array_get_idx(array, i));
         if (e && !strcmp(e, s))
             json_object_array_del_idx(array, i, 1);
@@ -362,7 +363,8 @@ static int prove(int mfd, const char *data_path, const struct fl_secret *const *
     if (r == 0 && crypt_reencrypt_status(cd, NULL) != CRYPT_REENCRYPT_NONE)
         r = -EUCLEAN;
     for (size_t i = 0; r == 0 && i < n; i++)
-        if (crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, secrets[i]->data, secrets[i]->len, 0) < 0) {
+        if (crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, secrets[i]->data, secrets[i]->len, 0) <
+            0) {
             *ret_failed = (int)i;
             r = -EPERM;
         }
@@ -370,8 +372,9 @@ static int prove(int mfd, const char *data_path, const struct fl_secret *const *
     return r;
 }
 
-int fl_reencrypt_finish_pending(const char *hdev, const char *data_path, const struct fl_secret *const *secrets,
-                                size_t n_secrets, struct fl_finish_result *res)
+int fl_reencrypt_finish_pending(const char *hdev, const char *data_path,
+                                const struct fl_secret *const *secrets, size_t n_secrets,
+                                struct fl_finish_result *res)
 {
     unsigned char head[FL_LUKS2_BINARY_HEADER_SIZE], sum[CSUM_LEN];
     unsigned char *copies[2] = {NULL, NULL}, *newc = NULL;

@@ -10,11 +10,11 @@
 #include "fipsluks/volume.h"
 
 struct fl_finish_result {
-    bool pending;                      /**< the header was in that state */
-    bool wrote;                        /**< a header copy was written */
-    bool finished;                     /**< the clean-up is written and the retired areas wiped */
-    int failed_secret;                 /**< with -EPERM: the secret that does not open the result */
-    int retired[FL_MAX_KEYSLOTS + 1];  /**< keyslots removed: the old ones and the reencrypt keyslot */
+    bool pending;                     /**< the header was in that state */
+    bool wrote;                       /**< a header copy was written */
+    bool finished;                    /**< the clean-up is written and the retired areas wiped */
+    int failed_secret;                /**< with -EPERM: the secret that does not open the result */
+    int retired[FL_MAX_KEYSLOTS + 1]; /**< keyslots removed: the old ones and the reencrypt keyslot */
     size_t n_retired;
 };
 
@@ -26,8 +26,9 @@ struct fl_finish_result {
  * @return 0 (see @p res), -EPERM (a secret does not open the cleaned header: nothing written),
  *         -EUCLEAN (the header is in that state but inconsistent: nothing written), -errno.
  */
-int fl_reencrypt_finish_pending(const char *hdev, const char *data_path, const struct fl_secret *const *secrets,
-                                size_t n_secrets, struct fl_finish_result *res);
+int fl_reencrypt_finish_pending(const char *hdev, const char *data_path,
+                                const struct fl_secret *const *secrets, size_t n_secrets,
+                                struct fl_finish_result *res);
 
 /**
  * A private copy (a memfd) of the first @p bytes of @p fd: the header region, where a change can be tried

@@ -53,12 +53,12 @@ struct run {
     bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
     int journal;                   /* the id of fipsluks's reencryption token, or -1 */
     bool made[FL_MAX_KEYSLOTS];    /* keyslots that token says fipsluks created (or was about to) */
-    struct fl_samples samples;     /* digests of sampled plaintext sectors, taken before the first data write */
+    struct fl_samples samples; /* digests of sampled plaintext sectors, taken before the first data write */
     unsigned char data_sha256[32]; /* with verify_full: SHA-256 of the whole plaintext, before */
     bool have_data_sha256;
     char journal_backup[PATH_MAX]; /* the backup the journal names: for messages only, never opened */
     bool have_samples;
-    int lock_fd;                   /* the header device, locked against other migrate/reencrypt runs */
+    int lock_fd; /* the header device, locked against other migrate/reencrypt runs */
 };
 
 __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, const char *fmt, ...)
@@ -178,16 +178,18 @@ static int check_source(struct run *run)
 
         for (size_t i = 0; i < sizeof(probe); i++)
             probe[i] = (unsigned char)(i * 7 + 1);
-        r = n && n <= sizeof(probe) ? fl_sector_cipher_new(s->cipher, probe, n, s->sector_size, &c) : -ENOTSUP;
+        r = n && n <= sizeof(probe) ? fl_sector_cipher_new(s->cipher, probe, n, s->sector_size, &c)
+                                    : -ENOTSUP;
         fl_sector_cipher_free(c);
         if (r == -ENOMEM)
             return r;
         if (r < 0)
-            return why(run, -ENOTSUP,
-                       "segment %d is encrypted with %s, whose sectors fipsluks cannot decrypt itself to prove "
-                       "the result (IV modes: plain, plain64, plain64be, essiv, null); re-encrypt it with "
-                       "cryptsetup reencrypt",
-                       s->id, s->cipher);
+            return why(
+                run, -ENOTSUP,
+                "segment %d is encrypted with %s, whose sectors fipsluks cannot decrypt itself to prove "
+                "the result (IV modes: plain, plain64, plain64be, essiv, null); re-encrypt it with "
+                "cryptsetup reencrypt",
+                s->id, s->cipher);
     }
     if (!fl_cipher_computable(FL_REENCRYPT_CIPHER, FL_REENCRYPT_KEY_BITS))
         return why(run, -ENOTSUP, "this host cannot compute %s", FL_REENCRYPT_CIPHER);
@@ -375,8 +377,8 @@ static void read_journal(struct run *run)
             type = json_object_get_string(o);
         if (type && !strcmp(type, JOURNAL_TYPE)) {
             run->journal = id;
-            run->have_samples = json_object_object_get_ex(root, "samples", &o) &&
-                                fl_samples_from_json(o, &run->samples) == 0;
+            run->have_samples =
+                json_object_object_get_ex(root, "samples", &o) && fl_samples_from_json(o, &run->samples) == 0;
             run->have_data_sha256 = json_object_object_get_ex(root, "data_sha256", &o) &&
                                     fl_hex_decode(json_object_get_string(o), run->data_sha256, 32) == 0;
             if (json_object_object_get_ex(root, "backup", &o) && json_object_is_type(o, json_type_string)) {
@@ -452,7 +454,8 @@ static int set_journal(struct crypt_device *cd, int token, json_object *root)
     return r;
 }
 
-/* Record @p ids as the keyslots this start is about to create (a new token, or the existing one rewritten). */
+/* Record @p ids as the keyslots this start is about to create (a new token, or the existing one rewritten).
+ */
 static int write_journal(struct run *run, const int *ids, size_t n)
 {
     int r = set_journal(run->cd, run->journal, journal_json(run, ids, n));
@@ -577,8 +580,8 @@ static int remove_leftovers(struct run *run)
 static int trial_room(struct run *run, const int *ids, size_t n)
 {
     const char *hdev = run->o->header ? run->o->header : run->path;
-    struct crypt_pbkdf_type fast = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
-                                    .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    struct crypt_pbkdf_type fast = {
+        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     const size_t key_size = FL_REENCRYPT_KEY_BITS / 8;
     struct crypt_device *cd = NULL;
     char name[40], *vk = crypt_safe_alloc(key_size);
@@ -753,8 +756,9 @@ static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
     int fd, r = data_cipher(run, keyslot, s, &c, &offset, &size);
 
     if (r < 0)
-        return why(run, r, "cannot decrypt the data with the old volume key here (%s), so the result could not be "
-                           "proven",
+        return why(run, r,
+                   "cannot decrypt the data with the old volume key here (%s), so the result could not be "
+                   "proven",
                    strerror(-r));
     fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     r = fd < 0 ? -errno
@@ -803,22 +807,24 @@ static int check_samples(struct run *run)
         close(fd);
     fl_sector_cipher_free(c);
     if (r == -EIO && !run->res->samples_proven)
-        return why(run, -EIO,
-                   "the data does not decrypt to what it was before: the sector at data offset %llu differs "
-                   "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header backup%s%s and "
-                   "do not write to the volume",
-                   (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
-                   run->journal_backup[0] ? " " : "", run->journal_backup);
+        return why(
+            run, -EIO,
+            "the data does not decrypt to what it was before: the sector at data offset %llu differs "
+            "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header backup%s%s and "
+            "do not write to the volume",
+            (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
+            run->journal_backup[0] ? " " : "", run->journal_backup);
     if (r < 0 && run->res->samples_proven)
         return why(run, -EIO, "cannot read the re-encrypted data to prove it (%s)", strerror(-r));
     if (r < 0 || !run->have_data_sha256)
         return r;
     if (memcmp(after, run->data_sha256, sizeof(after)))
-        return why(run, -EIO,
-                   "the data does not decrypt to what it was before: the whole plaintext differs, though the "
-                   "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
-                   "write to the volume",
-                   run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
+        return why(
+            run, -EIO,
+            "the data does not decrypt to what it was before: the whole plaintext differs, though the "
+            "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
+            "write to the volume",
+            run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
     run->res->data_proven_full = true;
     return 0;
 }
@@ -936,7 +942,8 @@ static int finish_pending(struct run *run)
     if (r == -EPERM && fr.failed_secret >= 0 && (size_t)fr.failed_secret < run->n_secrets) {
         run->res->failed_secret = fr.failed_secret;
         why(run, r,
-            "the data is re-encrypted and only the header's clean-up is left, but the secret from %s does not "
+            "the data is re-encrypted and only the header's clean-up is left, but the secret from %s does "
+            "not "
             "open the cleaned-up header; nothing was written",
             run->secrets[fr.failed_secret].source ? run->secrets[fr.failed_secret].source : "a key file");
     } else if (r == -EPERM) {

@@ -199,8 +199,8 @@ static int read_target(struct fl_scan *s, struct target *t, struct fl_volume **r
     /* a file found by walking and swapped for a symbolic link since is not followed */
     if (__atomic_compare_exchange_n(&t->ahead_state, &state, AHEAD_SKIPPED, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
-        return fl_volume_read_flags(t->path, t->res.probe ? NULL : s->o.header, t->res.probe ? FL_READ_NOFOLLOW : 0,
-                                    ret);
+        return fl_volume_read_flags(t->path, t->res.probe ? NULL : s->o.header,
+                                    t->res.probe ? FL_READ_NOFOLLOW : 0, ret);
     while (state == AHEAD_OPENING) { /* another worker is in the middle of a few system calls */
         sched_yield();
         state = __atomic_load_n(&t->ahead_state, __ATOMIC_ACQUIRE);
@@ -302,7 +302,8 @@ static int scan_target(size_t i, void *ctx)
                                   : NULL;
     if (res->crypttab) {
         pthread_mutex_lock(&s->key_try);
-        r = fl_crypttab_try_keys(s->o.root, res->crypttab, res->volume, &res->findings, res->keys, &res->key_error);
+        r = fl_crypttab_try_keys(s->o.root, res->crypttab, res->volume, &res->findings, res->keys,
+                                 &res->key_error);
         pthread_mutex_unlock(&s->key_try);
         if (r < 0)
             return r;

@@ -6,8 +6,9 @@
  * Why: libcryptsetup's resume of an interrupted reencryption has been seen to re-encrypt data that
  * was already re-encrypted and report success (2.6.1 and 2.7.5, killed while finalising the
  * header, then resumed). Before the first data write the caller records the plaintext digests of a
- * sample of sectors (old key and cipher); after the last step it checks them with the new key. A sample is a sample: a sector that was not sampled can
- * change unnoticed (fl_data_digest() covers every sector, at the cost of two full read passes).
+ * sample of sectors (old key and cipher); after the last step it checks them with the new key. A sample is a
+ * sample: a sector that was not sampled can change unnoticed (fl_data_digest() covers every sector, at the
+ * cost of two full read passes).
  */
 #ifndef FL_LIB_SECTORS_H
 #define FL_LIB_SECTORS_H

@@ -72,7 +72,8 @@ static int add_setting(struct fl_sshd_config *cfg, enum fl_sshd_keyword k, const
 {
     struct fl_sshd_setting *s;
 
-    if (fl_array_grow(&cfg->settings, &cfg->allocated_settings, cfg->n_settings + 1, sizeof(*cfg->settings)) < 0)
+    if (fl_array_grow(&cfg->settings, &cfg->allocated_settings, cfg->n_settings + 1, sizeof(*cfg->settings)) <
+        0)
         return -ENOMEM;
     s = &cfg->settings[cfg->n_settings];
     *s = (struct fl_sshd_setting){

@@ -32,10 +32,10 @@
 
 /* A private, sparse, in-memory copy of a device's header region. */
 struct header_copy {
-    int fd;                 /* memfd, same size as the source */
-    unsigned char *bytes;   /* what was copied, to detect repairs */
+    int fd;               /* memfd, same size as the source */
+    unsigned char *bytes; /* what was copied, to detect repairs */
     size_t len;
-    char path[64];          /* /proc/self/fd/N, for crypt_init() */
+    char path[64]; /* /proc/self/fd/N, for crypt_init() */
 };
 
 static void header_copy_done(struct header_copy *c)
@@ -350,7 +350,8 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
 static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
     for (int pass = 0; pass < 2; pass++) {
-        json_object_object_foreach(jget(root, "keyslots"), key, jks) {
+        json_object_object_foreach(jget(root, "keyslots"), key, jks)
+        {
             int id = id_of(key), r;
 
             if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS || (id < FL_MAX_KEYSLOTS) != (pass == 0))
@@ -382,7 +383,8 @@ static struct fl_keyslot *keyslot_by_id(struct fl_volume *v, int id)
 
 static int luks2_read_tokens(json_object *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "tokens"), key, jt) {
+    json_object_object_foreach(jget(root, "tokens"), key, jt)
+    {
         json_object *slots = jget(jt, "keyslots");
         struct fl_token *t;
         size_t n;
@@ -412,7 +414,8 @@ static int luks2_read_tokens(json_object *root, struct fl_volume *v)
 
 static int luks2_read_digests(json_object *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "digests"), key, jd) {
+    json_object_object_foreach(jget(root, "digests"), key, jd)
+    {
         struct fl_digest *d;
         int id = id_of(key), r;
 
@@ -440,7 +443,8 @@ static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *roo
     json_object *keyslots = jget(root, "keyslots");
     int vk_bytes;
 
-    json_object_object_foreach(jget(root, "digests"), dkey, jd) {
+    json_object_object_foreach(jget(root, "digests"), dkey, jd)
+    {
         json_object *slots = jget(jd, "keyslots");
         size_t n = slots && json_object_is_type(slots, json_type_array) ? json_object_array_length(slots) : 0;
 
@@ -460,7 +464,8 @@ static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *roo
 
 static int luks2_read_segments(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "segments"), key, js) {
+    json_object_object_foreach(jget(root, "segments"), key, js)
+    {
         struct fl_segment *s;
         char text[32];
         int id = id_of(key), r;
@@ -492,7 +497,9 @@ static int luks2_read_segments(struct crypt_device *cd, json_object *root, struc
 static int luks2_read_requirements(struct crypt_device *cd, json_object *root, struct fl_volume *v)
 {
     json_object *mandatory = jget(jget(jget(root, "config"), "requirements"), "mandatory");
-    size_t n = mandatory && json_object_is_type(mandatory, json_type_array) ? json_object_array_length(mandatory) : 0;
+    size_t n = mandatory && json_object_is_type(mandatory, json_type_array)
+                   ? json_object_array_length(mandatory)
+                   : 0;
     uint32_t flags = 0;
     char *joined = NULL;
 
@@ -768,8 +775,8 @@ int fl_volume_read(const char *path, const char *header_path, struct fl_volume *
     return fl_volume_read_flags(path, header_path, 0, ret);
 }
 
-static int volume_read(const char *path, const char *header_path, unsigned flags, struct fl_volume_source *ahead,
-                       struct fl_volume **ret)
+static int volume_read(const char *path, const char *header_path, unsigned flags,
+                       struct fl_volume_source *ahead, struct fl_volume **ret)
 {
     struct fl_volume *v;
     int r;

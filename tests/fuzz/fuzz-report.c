@@ -20,10 +20,10 @@ static int on_record(void *ctx, unsigned long line, const struct fl_rec *rec)
 {
     FILE *out = ctx;
 
-    fprintf(out, "%lu %d %d %d %lld %zu|%s|%s|%s|%s\n", line, (int)rec->type, (int)rec->host, (int)rec->volumes,
-            (long long)rec->schema_version.v, rec->n_volumes, rec->tool.s ? rec->tool.s : "-",
-            rec->hostname.s ? rec->hostname.s : "-", rec->self.path.s ? rec->self.path.s : "-",
-            rec->scanned_at.s ? rec->scanned_at.s : "-");
+    fprintf(out, "%lu %d %d %d %lld %zu|%s|%s|%s|%s\n", line, (int)rec->type, (int)rec->host,
+            (int)rec->volumes, (long long)rec->schema_version.v, rec->n_volumes,
+            rec->tool.s ? rec->tool.s : "-", rec->hostname.s ? rec->hostname.s : "-",
+            rec->self.path.s ? rec->self.path.s : "-", rec->scanned_at.s ? rec->scanned_at.s : "-");
     for (size_t i = 0; i < rec->n_volumes; i++) {
         const struct fl_rec_volume *v = &rec->volume[i];
         fprintf(out, "  %d %s %zu %zu %d\n", (int)v->type, v->path.s ? v->path.s : "-", v->n_findings,

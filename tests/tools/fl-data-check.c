@@ -118,8 +118,8 @@ int main(int argc, char **argv)
     if (rc == 0) {
         EVP_MD_CTX *m = EVP_MD_CTX_new();
 
-        if (!m || EVP_DigestInit_ex(m, EVP_shake256(), NULL) != 1 || EVP_DigestUpdate(m, seed, strlen(seed)) != 1 ||
-            EVP_DigestFinalXOF(m, plain, length) != 1)
+        if (!m || EVP_DigestInit_ex(m, EVP_shake256(), NULL) != 1 ||
+            EVP_DigestUpdate(m, seed, strlen(seed)) != 1 || EVP_DigestFinalXOF(m, plain, length) != 1)
             rc = fail(image, "SHAKE-256 failed");
         EVP_MD_CTX_free(m);
     }
@@ -137,7 +137,8 @@ int main(int argc, char **argv)
             rc = fail(image, "AES-XTS failed");
         EVP_CIPHER_CTX_free(c);
         if (rc == 0 && memcmp(data + off, plain + off, sector)) {
-            fprintf(stderr, "fl-data-check: %s: the sector at data offset %llu does not decrypt to the pattern\n",
+            fprintf(stderr,
+                    "fl-data-check: %s: the sector at data offset %llu does not decrypt to the pattern\n",
                     image, (unsigned long long)off);
             rc = 1;
         }

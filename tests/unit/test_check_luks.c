@@ -103,7 +103,8 @@ static void test_luks_volumes(void **state)
     write_file("/etc/crypttab", "data /dev/vda /etc/luks/data\n");
     assert_int_equal(fl_check_luks(root, &c), 0);
     assert_int_equal(c.status, FL_CHECK_FAIL);
-    assert_evidence(&c, "/dev/vda: in /etc/crypttab as data (line 1), key file /etc/luks/data (keyslot 0: fails)");
+    assert_evidence(
+        &c, "/dev/vda: in /etc/crypttab as data (line 1), key file /etc/luks/data (keyslot 0: fails)");
     assert_evidence(&c, "/dev/vda: opened at boot: in FIPS mode the boot can stop there");
     assert_remedy(&c, "fipsluks migrate --key-slot 0 /dev/vda");
     assert_null(strstr(c.remedy, "--crypttab"));

@@ -33,23 +33,24 @@ static void test_fields(void **state)
     struct fl_crypttab ct = {0};
     const struct fl_crypttab_entry *e;
 
-    assert_int_equal(fl_crypttab_parse("# a comment\n"
-                                       "\n"
-                                       "   \t  # an indented comment\n"
-                                       "root UUID=0a1b2c3d-0000-4000-8000-000000000001 /etc/luks/root luks,discard\n"
-                                       "  data\t/dev/vdb   none   noauto,nofail,key-slot=3  trailing fields\n"
-                                       "swap /dev/vdc\n"
-                                       "onlyname\n"
-                                       "keyed PARTUUID=abc /key.bin:LABEL=usbkey tpm2-device=auto,keyfile-offset=16,"
-                                       "keyfile-size=32\n"
-                                       "colon /dev/vdd /etc/luks/a:b header=/boot/hdr,token-timeout=30,fido2-device=auto,"
-                                       "pkcs11-uri=auto\n"
-                                       "dash /dev/vde - plain\n"
-                                       "bad /dev/vdf /k key-slot=x,tcrypt\n"
-                                       "esc /dev/vdg /k header=/a\\,b,bitlk\r\n"
-                                       "last /dev/vdh /k",
-                                       &ct),
-                     0);
+    assert_int_equal(
+        fl_crypttab_parse("# a comment\n"
+                          "\n"
+                          "   \t  # an indented comment\n"
+                          "root UUID=0a1b2c3d-0000-4000-8000-000000000001 /etc/luks/root luks,discard\n"
+                          "  data\t/dev/vdb   none   noauto,nofail,key-slot=3  trailing fields\n"
+                          "swap /dev/vdc\n"
+                          "onlyname\n"
+                          "keyed PARTUUID=abc /key.bin:LABEL=usbkey tpm2-device=auto,keyfile-offset=16,"
+                          "keyfile-size=32\n"
+                          "colon /dev/vdd /etc/luks/a:b header=/boot/hdr,token-timeout=30,fido2-device=auto,"
+                          "pkcs11-uri=auto\n"
+                          "dash /dev/vde - plain\n"
+                          "bad /dev/vdf /k key-slot=x,tcrypt\n"
+                          "esc /dev/vdg /k header=/a\\,b,bitlk\r\n"
+                          "last /dev/vdh /k",
+                          &ct),
+        0);
     assert_int_equal(ct.n, 9);
     assert_int_equal(ct.ignored, 1); /* onlyname */
 
@@ -153,7 +154,8 @@ static void test_hostile(void **state)
     fl_crypttab_clear(&ct);
 
     /* numbers out of range are malformed, not wrapped */
-    assert_int_equal(fl_crypttab_parse("a /dev/a /k key-slot=99999999999,keyfile-size=999999999999\n", &ct), 0);
+    assert_int_equal(fl_crypttab_parse("a /dev/a /k key-slot=99999999999,keyfile-size=999999999999\n", &ct),
+                     0);
     assert_int_equal(ct.entries[0].key_slot, -1);
     assert_string_equal(ct.entries[0].bad_option, "key-slot=99999999999");
     assert_int_equal(ct.entries[0].keyfile_size, 0);

@@ -248,9 +248,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk_directory), cmocka_unit_test(test_walk_special_files),
-        cmocka_unit_test(test_walk_pseudo_fs), cmocka_unit_test(test_discover_below_sysroot),
-        cmocka_unit_test(test_found_add),      cmocka_unit_test(test_fd_on_pseudo_fs),
+        cmocka_unit_test(test_walk_directory),     cmocka_unit_test(test_walk_special_files),
+        cmocka_unit_test(test_walk_pseudo_fs),     cmocka_unit_test(test_discover_below_sysroot),
+        cmocka_unit_test(test_found_add),          cmocka_unit_test(test_fd_on_pseudo_fs),
         cmocka_unit_test(test_walk_without_types),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

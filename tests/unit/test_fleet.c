@@ -718,7 +718,8 @@ static void test_unattended(void **state)
     static const char keyed[] =
         "\"path\":\"/dev/sda2\",\"absolute_path\":\"/dev/sda2\",\"status\":\"ok\",\"fips_compatible\":false,"
         "\"crypttab\":{\"name\":\"root\",\"key_file\":\"/etc/luks/root\"},"
-        "\"keyslots\":[{\"id\":0,\"kdf\":\"argon2id\",\"crypttab_key\":\"%s\"%s},{\"id\":1,\"kdf\":\"pbkdf2\"}],"
+        "\"keyslots\":[{\"id\":0,\"kdf\":\"argon2id\",\"crypttab_key\":\"%s\"%s},{\"id\":1,\"kdf\":"
+        "\"pbkdf2\"}],"
         "\"findings\":[{\"rule\":\"FL-KDF-ARGON2\",\"severity\":\"error\",\"object\":\"keyslot 0\"}%s]";
     static const char compatible[] = "\"path\":\"/dev/sdb\",\"status\":\"ok\",\"fips_compatible\":true,"
                                      "\"keyslots\":[{\"id\":0,\"kdf\":\"pbkdf2\"}],\"findings\":[]";

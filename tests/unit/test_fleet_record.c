@@ -23,7 +23,8 @@ struct seen {
 
 static const char *type_name(enum fl_jtype t)
 {
-    static const char *const names[] = {"absent", "null", "bool", "int", "double", "string", "array", "object"};
+    static const char *const names[] = {"absent", "null",   "bool",  "int",
+                                        "double", "string", "array", "object"};
     return names[t];
 }
 
@@ -75,7 +76,8 @@ static int on_record(void *ctx, unsigned long line, const struct fl_rec *rec)
     put_str(s->out, "tool", rec->tool);
     put_str(s->out, "record", rec->record);
     if (rec->schema_version.type != FL_J_ABSENT)
-        fprintf(s->out, " schema:%s=%lld", type_name(rec->schema_version.type), (long long)rec->schema_version.v);
+        fprintf(s->out, " schema:%s=%lld", type_name(rec->schema_version.type),
+                (long long)rec->schema_version.v);
     if (rec->host != FL_J_ABSENT)
         fprintf(s->out, " host:%s", type_name(rec->host));
     put_str(s->out, "machine_id", rec->machine_id);
@@ -143,26 +145,35 @@ static void expect(const char *text, const char *want)
 static void test_fields(void **state)
 {
     (void)state;
-    expect("{\"tool\":\"fipsluks\",\"schema_version\":1,\"record\":\"volume\",\"other\":{\"x\":[1,2,{\"y\":null}]},"
+    expect("{\"tool\":\"fipsluks\",\"schema_version\":1,\"record\":\"volume\",\"other\":{\"x\":[1,2,{\"y\":"
+           "null}]},"
            "\"host\":{\"hostname\":\"a\",\"machine_id\":\"m\"},\"path\":\"/x\",\"status\":\"ok\","
            "\"fips_compatible\":false,\"luks_version\":2,\"segments\":[{\"integrity\":\"none\"},7],"
-           "\"findings\":[{\"rule\":\"FL-KDF\",\"severity\":\"error\",\"object\":\"keyslot 1\",\"remedy\":\"rm\"}],"
-           "\"keyslots\":[{\"id\":1,\"kdf\":\"argon2id\",\"crypttab_key\":\"opens\",\"tokens\":[{\"type\":\"systemd-tpm2\"},{}]},3],"
+           "\"findings\":[{\"rule\":\"FL-KDF\",\"severity\":\"error\",\"object\":\"keyslot "
+           "1\",\"remedy\":\"rm\"}],"
+           "\"keyslots\":[{\"id\":1,\"kdf\":\"argon2id\",\"crypttab_key\":\"opens\",\"tokens\":[{\"type\":"
+           "\"systemd-tpm2\"},{}]},3],"
            "\"crypttab\":{\"name\":\"root\"}}\n",
-           "1: object tool=\"fipsluks\" record=\"volume\" schema:int=1 host:object machine_id=\"m\" hostname=\"a\" "
-           "[vol object path=\"/x\" status=\"ok\" compatible:bool=0 luks:int=2 crypttab:object integrity=0 findings:array "
+           "1: object tool=\"fipsluks\" record=\"volume\" schema:int=1 host:object machine_id=\"m\" "
+           "hostname=\"a\" "
+           "[vol object path=\"/x\" status=\"ok\" compatible:bool=0 luks:int=2 crypttab:object integrity=0 "
+           "findings:array "
            "{ rule=\"FL-KDF\" severity=\"error\" object=\"keyslot 1\" } keyslots:array "
-           "{id:int=1 kdf=\"argon2id\" crypttab_key=\"opens\" tokens=2 first=\"systemd-tpm2\" } {id:absent=0 tokens=0 }]\n");
+           "{id:int=1 kdf=\"argon2id\" crypttab_key=\"opens\" tokens=2 first=\"systemd-tpm2\" } {id:absent=0 "
+           "tokens=0 }]\n");
     /* repeated members: the last one, whole */
     expect("{\"host\":{\"hostname\":\"a\",\"machine_id\":\"m\"},\"host\":{\"hostname\":\"b\"},\"path\":1,"
            "\"path\":\"/y\",\"findings\":[{\"rule\":\"A\"}],\"findings\":[],\"segments\":[{\"integrity\":"
            "\"aead\"}],\"segments\":[]}\n",
-           "1: object host:object hostname=\"b\" [vol object path=\"/y\" integrity=0 findings:array keyslots:absent]\n");
+           "1: object host:object hostname=\"b\" [vol object path=\"/y\" integrity=0 findings:array "
+           "keyslots:absent]\n");
     /* wrong types are kept as types */
-    expect("{\"tool\":7,\"schema_version\":1.0,\"host\":[],\"volumes\":[3,{\"path\":\"/a\",\"findings\":{},"
-           "\"keyslots\":[{\"tokens\":[1]}],\"segments\":[{\"integrity\":\"hmac(sha256)\"}]}]}\n",
-           "1: object tool:int schema:double=0 host:array [vol int integrity=0 findings:absent keyslots:absent] "
-           "[vol object path=\"/a\" integrity=1 findings:object keyslots:array {id:absent=0 tokens=1 malformed }]\n");
+    expect(
+        "{\"tool\":7,\"schema_version\":1.0,\"host\":[],\"volumes\":[3,{\"path\":\"/a\",\"findings\":{},"
+        "\"keyslots\":[{\"tokens\":[1]}],\"segments\":[{\"integrity\":\"hmac(sha256)\"}]}]}\n",
+        "1: object tool:int schema:double=0 host:array [vol int integrity=0 findings:absent keyslots:absent] "
+        "[vol object path=\"/a\" integrity=1 findings:object keyslots:array {id:absent=0 tokens=1 malformed "
+        "}]\n");
     /* not objects */
     expect("[1,2]\n\"s\"\n12\ntrue null\n", "1: array\n2: string\n3: int\n4: bool\n4: null\n");
 }
@@ -172,7 +183,8 @@ static void test_strings(void **state)
 {
     (void)state;
     expect("{\"p\\u0061th\":\"/a\\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00\\ud800x\\udc00\\n\"}\n",
-           "1: object [vol object path=\"/a\"b\\c/d\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbdx\xef\xbf\xbd\n\" integrity=0 "
+           "1: object [vol object path=\"/a\"b\\c/d\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbdx\xef\xbf\xbd\n\" "
+           "integrity=0 "
            "findings:absent keyslots:absent]\n");
 }
 
@@ -182,14 +194,15 @@ static void test_errors(void **state)
 {
     (void)state;
     expect("{\"a\":1,}\n{\"tool\":\"t\"}\n", "1: error: invalid JSON: a member name is not a string\n"
-                                              "2: object tool=\"t\"\n");
+                                             "2: object tool=\"t\"\n");
     expect("{\"a\":\n tru }\n x {\n{\"tool\":\"t\"}\n",
            "1: error: invalid JSON: unexpected character (line 2)\n4: object tool=\"t\"\n");
     expect("{\"a\":\"x\ty\"}\n", "1: error: invalid JSON: a control character in a string\n");
     expect("{\"a\":01}\n", "1: error: invalid JSON: no ',' or '}' after a member\n");
     expect("{\"a\":\"\\x\"}\n", "1: error: invalid JSON: a bad escape in a string\n");
-    expect("{\"a\":1} garbage\n\n{\"tool\":\"t\"}", "1: object\n1: error: invalid JSON: unexpected character\n"
-                                                   "3: object tool=\"t\"\n");
+    expect("{\"a\":1} garbage\n\n{\"tool\":\"t\"}",
+           "1: object\n1: error: invalid JSON: unexpected character\n"
+           "3: object tool=\"t\"\n");
     expect("{\"a\": [1, 2", "1: error: a JSON value is cut short at the end of the input\n");
     expect("{\"a\": 12", "1: error: a JSON value is cut short at the end of the input\n");
     expect("12", "1: int\n");
@@ -209,7 +222,8 @@ static void test_limits(void **state)
     len += n;
     len += (size_t)sprintf(text + len, "\"}\n{\"tool\":\"t\"}\n");
     got = read_text(text, len, 0);
-    assert_string_equal(got, "1: error: a string longer than 4096 characters: refused\n2: object tool=\"t\"\n");
+    assert_string_equal(got,
+                        "1: error: a string longer than 4096 characters: refused\n2: object tool=\"t\"\n");
     free(got);
     /* 4096 characters of 2 bytes each are 4096 characters */
     len = (size_t)sprintf(text, "{\"label\":\"");
@@ -232,7 +246,8 @@ static void test_limits(void **state)
     }
     len += (size_t)sprintf(text + len, "0]}\n{\"b\":1}\n");
     got = read_text(text, len, 1u << 16);
-    assert_string_equal(got, "1: error: more members and elements than 4194304 in one value: refused\n2: object\n");
+    assert_string_equal(
+        got, "1: error: more members and elements than 4194304 in one value: refused\n2: object\n");
     free(got);
     len = (size_t)sprintf(text, "{\"a\":[");
     for (size_t i = 0; i + 4 < n; i++) {

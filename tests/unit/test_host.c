@@ -29,9 +29,9 @@ static void test_remedy_order(void **state)
     static const char *const ids[] = {FL_CHECK_KERNEL,         FL_CHECK_SYSTEM_FIPS,  FL_CHECK_OPENSSL_MODULE,
                                       FL_CHECK_OPENSSL_CONFIG, FL_CHECK_OPENSSL_LIVE, FL_CHECK_LIBCRYPTSETUP,
                                       FL_CHECK_SSHD,           FL_CHECK_SSH_CLIENT,   FL_CHECK_LUKS};
-    static const char *const want[] = {FL_CHECK_LUKS,           FL_CHECK_SSHD,          FL_CHECK_OPENSSL_MODULE,
-                                       FL_CHECK_OPENSSL_CONFIG, FL_CHECK_LIBCRYPTSETUP, FL_CHECK_SYSTEM_FIPS,
-                                       FL_CHECK_KERNEL};
+    static const char *const want[] = {
+        FL_CHECK_LUKS,          FL_CHECK_SSHD,        FL_CHECK_OPENSSL_MODULE, FL_CHECK_OPENSSL_CONFIG,
+        FL_CHECK_LIBCRYPTSETUP, FL_CHECK_SYSTEM_FIPS, FL_CHECK_KERNEL};
     struct fl_checks checks = {0};
     size_t order[sizeof(checks.items) / sizeof(checks.items[0])], n;
 
@@ -94,8 +94,8 @@ static void test_remedy_order(void **state)
  * nothing to fix, or a remedy-less warning, gives an empty order. */
 static void test_remedy_order_unknown(void **state)
 {
-    static const char *const ids[] = {FL_CHECK_KERNEL, "no-such-check", FL_CHECK_OPENSSL_CONFIG, FL_CHECK_SSHD,
-                                      FL_CHECK_LUKS};
+    static const char *const ids[] = {FL_CHECK_KERNEL, "no-such-check", FL_CHECK_OPENSSL_CONFIG,
+                                      FL_CHECK_SSHD, FL_CHECK_LUKS};
     static const char *const want[] = {FL_CHECK_LUKS, FL_CHECK_SSHD, FL_CHECK_OPENSSL_CONFIG, "no-such-check",
                                        FL_CHECK_KERNEL};
     struct fl_checks checks = {0};

@@ -155,9 +155,10 @@ static void test_log_error_errno(void **state)
     fl_log_error_errno(-EACCES, "cannot open '%s': %m", "a\nb");
     fl_log_error_errno(0, "plain '%s'", "\r");
     fl_log_warning("key file '%s' can be read by other users", "\033]0;x\a");
-    assert_string_equal(captured(), "fipsluks: cannot open 'a\\x0ab': Permission denied\n"
-                                    "fipsluks: plain '\\x0d'\n"
-                                    "fipsluks: warning: key file '\\x1b]0;x\\x07' can be read by other users\n");
+    assert_string_equal(captured(),
+                        "fipsluks: cannot open 'a\\x0ab': Permission denied\n"
+                        "fipsluks: plain '\\x0d'\n"
+                        "fipsluks: warning: key file '\\x1b]0;x\\x07' can be read by other users\n");
 }
 
 /* Parse @p args (after "fipsluks migrate", a verb that takes the shared options) with

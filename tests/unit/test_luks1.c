@@ -283,7 +283,7 @@ static void test_recover(void **state)
 {
     struct fl_secret *right = secret(PASSPHRASE), *wrong = secret("not the passphrase");
     struct fl_secret_offer with_right[] = {{.secret = wrong}, {.secret = right}},
-                             with_wrong[] = {{.secret = wrong}};
+                           with_wrong[] = {{.secret = wrong}};
     char img[256], bdir[256], bak[512], twin[256], uuid[40];
     struct fl_luks1_result res;
     unsigned char *before;

@@ -44,20 +44,22 @@ static char img[256], backups[256];
 
 /* ---- the wrapped libcryptsetup calls ---- */
 
-static int write_calls;       /* write calls seen by this process */
-static int crash_at;          /* _exit(CRASHED) at this write call (1-based); 0: never */
-static bool crash_after;      /* after the call returned, rather than before it */
-static bool fail_new_temp;    /* the temporary copy does not verify */
-static bool fail_new_final;   /* the final keyslot does not verify */
+static int write_calls;     /* write calls seen by this process */
+static int crash_at;        /* _exit(CRASHED) at this write call (1-based); 0: never */
+static bool crash_after;    /* after the call returned, rather than before it */
+static bool fail_new_temp;  /* the temporary copy does not verify */
+static bool fail_new_final; /* the final keyslot does not verify */
 
 int __real_crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int keyslot,
                                         const char *passphrase, size_t passphrase_size, uint32_t flags);
 int __wrap_crypt_activate_by_passphrase(struct crypt_device *cd, const char *name, int keyslot,
                                         const char *passphrase, size_t passphrase_size, uint32_t flags);
 int __real_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
-                                           size_t volume_key_size, const char *passphrase, size_t passphrase_size);
+                                           size_t volume_key_size, const char *passphrase,
+                                           size_t passphrase_size);
 int __wrap_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
-                                           size_t volume_key_size, const char *passphrase, size_t passphrase_size);
+                                           size_t volume_key_size, const char *passphrase,
+                                           size_t passphrase_size);
 int __real_crypt_keyslot_destroy(struct crypt_device *cd, int keyslot);
 int __wrap_crypt_keyslot_destroy(struct crypt_device *cd, int keyslot);
 int __real_crypt_token_json_set(struct crypt_device *cd, int token, const char *json);
@@ -80,7 +82,8 @@ int __wrap_crypt_activate_by_passphrase(struct crypt_device *cd, const char *nam
                                         const char *passphrase, size_t passphrase_size, uint32_t flags)
 {
     /* a check of a new keyslot (no activation): the temporary copy is not keyslot 0, the final one is */
-    if (!name && new_keyslot(cd, keyslot) && ((keyslot != 0 && fail_new_temp) || (keyslot == 0 && fail_new_final)))
+    if (!name && new_keyslot(cd, keyslot) &&
+        ((keyslot != 0 && fail_new_temp) || (keyslot == 0 && fail_new_final)))
         return -EPERM;
     return __real_crypt_activate_by_passphrase(cd, name, keyslot, passphrase, passphrase_size, flags);
 }
@@ -104,7 +107,8 @@ static void write_call(bool after)
     } while (0)
 
 int __wrap_crypt_keyslot_add_by_volume_key(struct crypt_device *cd, int keyslot, const char *volume_key,
-                                           size_t volume_key_size, const char *passphrase, size_t passphrase_size)
+                                           size_t volume_key_size, const char *passphrase,
+                                           size_t passphrase_size)
 {
     WRITE_CALL(__real_crypt_keyslot_add_by_volume_key(cd, keyslot, volume_key, volume_key_size, passphrase,
                                                       passphrase_size));
@@ -135,11 +139,14 @@ int __wrap_crypt_token_assign_keyslot(struct crypt_device *cd, int token, int ke
 /* LUKS2, keyslot 0 argon2id (fast settings) with pass, keyslot OTHER_SLOT PBKDF2 with other_pass. */
 static void make_image(void)
 {
-    struct crypt_pbkdf_type argon = {.type = CRYPT_KDF_ARGON2ID, .hash = "sha256", .iterations = 4,
-                                     .max_memory_kb = 8192, .parallel_threads = 1,
+    struct crypt_pbkdf_type argon = {.type = CRYPT_KDF_ARGON2ID,
+                                     .hash = "sha256",
+                                     .iterations = 4,
+                                     .max_memory_kb = 8192,
+                                     .parallel_threads = 1,
                                      .flags = CRYPT_PBKDF_NO_BENCHMARK};
-    struct crypt_pbkdf_type pbkdf2 = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
-                                      .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    struct crypt_pbkdf_type pbkdf2 = {
+        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     struct crypt_params_luks2 params = {.sector_size = 512};
     struct crypt_device *cd;
 
@@ -150,9 +157,9 @@ static void make_image(void)
     assert_int_equal(crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &params), 0);
     assert_int_equal(__real_crypt_keyslot_add_by_volume_key(cd, 0, NULL, 0, pass, strlen(pass)), 0);
     assert_int_equal(crypt_set_pbkdf_type(cd, &pbkdf2), 0);
-    assert_int_equal(crypt_keyslot_add_by_passphrase(cd, OTHER_SLOT, pass, strlen(pass), other_pass,
-                                                     strlen(other_pass)),
-                     OTHER_SLOT);
+    assert_int_equal(
+        crypt_keyslot_add_by_passphrase(cd, OTHER_SLOT, pass, strlen(pass), other_pass, strlen(other_pass)),
+        OTHER_SLOT);
     crypt_free(cd);
 }
 
@@ -172,8 +179,8 @@ static unsigned char *header_bytes(size_t len)
 #define HEADER_REGION (16384u * 2 + MIB) /* both metadata copies and the keyslots area */
 
 struct state {
-    int active[8];         /* keyslot status, keyslots 0..7 */
-    char kdf0[16];         /* keyslot 0's KDF */
+    int active[8]; /* keyslot status, keyslots 0..7 */
+    char kdf0[16]; /* keyslot 0's KDF */
     bool opens, other_opens, journal;
 };
 
@@ -190,8 +197,8 @@ static struct state look(void)
     if (crypt_keyslot_get_pbkdf(cd, 0, &p) == 0)
         snprintf(s.kdf0, sizeof(s.kdf0), "%s", p.type);
     s.opens = __real_crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT, pass, strlen(pass), 0) >= 0;
-    s.other_opens =
-        __real_crypt_activate_by_passphrase(cd, NULL, OTHER_SLOT, other_pass, strlen(other_pass), 0) == OTHER_SLOT;
+    s.other_opens = __real_crypt_activate_by_passphrase(cd, NULL, OTHER_SLOT, other_pass, strlen(other_pass),
+                                                        0) == OTHER_SLOT;
     for (int t = 0; t < 32; t++) {
         const char *type = NULL;
         if (crypt_token_status(cd, t, &type) != CRYPT_TOKEN_INACTIVE && type && strstr(type, "fipsluks"))
@@ -204,7 +211,8 @@ static struct state look(void)
 /* One run of fl_migrate() on the image with the passphrase: @return its result code. */
 static int migrate(struct fl_migrate_result *res)
 {
-    struct fl_migrate_options o = {.hash = "sha256", .iterations = 1000, .keyslot = -1, .backup_dir = backups};
+    struct fl_migrate_options o = {
+        .hash = "sha256", .iterations = 1000, .keyslot = -1, .backup_dir = backups};
     struct fl_secret_offer sec = {.source = "the test"};
     struct fl_migration *m = NULL;
     struct fl_secret *s = NULL;
@@ -227,8 +235,8 @@ static void assert_finished(const char *what)
     struct state s = look();
 
     if (strcmp(s.kdf0, CRYPT_KDF_PBKDF2) || !s.opens || !s.other_opens || s.journal)
-        fail_msg("%s: keyslot 0 %s, opens %d, the operator's keyslot opens %d, journal %d", what, s.kdf0, s.opens,
-                 s.other_opens, s.journal);
+        fail_msg("%s: keyslot 0 %s, opens %d, the operator's keyslot opens %d, journal %d", what, s.kdf0,
+                 s.opens, s.other_opens, s.journal);
     for (int k = 0; k < 8; k++)
         if (s.active[k] != (k == 0 || k == OTHER_SLOT))
             fail_msg("%s: keyslot %d is %s", what, k, s.active[k] ? "there" : "gone");
@@ -356,8 +364,8 @@ static void test_crash_anywhere(void **state)
             points++;
             s = look();
             if (!s.opens || !s.other_opens)
-                fail_msg("%s: the volume does not open (%d) or the operator's keyslot went (%d)", what, s.opens,
-                         s.other_opens);
+                fail_msg("%s: the volume does not open (%d) or the operator's keyslot went (%d)", what,
+                         s.opens, s.other_opens);
             if (migrate(&res) != 0)
                 fail_msg("%s: the second run failed", what);
             assert_finished(what);
@@ -375,8 +383,8 @@ static void test_crash_anywhere(void **state)
  */
 static void test_operator_keyslot_at_temp_number(void **state)
 {
-    struct crypt_pbkdf_type pbkdf2 = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
-                                      .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    struct crypt_pbkdf_type pbkdf2 = {
+        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     static const char mine[] = "an operator's new keyslot";
     struct fl_migrate_result res = {0};
     struct crypt_device *cd;
@@ -402,8 +410,8 @@ static void test_operator_keyslot_at_temp_number(void **state)
         if (crypt_keyslot_status(cd, k) == CRYPT_SLOT_INACTIVE)
             temp = k;
     assert_int_equal(crypt_set_pbkdf_type(cd, &pbkdf2), 0);
-    assert_int_equal(crypt_keyslot_add_by_passphrase(cd, temp, other_pass, strlen(other_pass), mine, strlen(mine)),
-                     temp);
+    assert_int_equal(
+        crypt_keyslot_add_by_passphrase(cd, temp, other_pass, strlen(other_pass), mine, strlen(mine)), temp);
     crypt_free(cd);
 
     assert_int_equal(migrate(&res), 0);

@@ -87,7 +87,7 @@ static int parse_v(enum fl_verb_id verb, struct fl_args *a, const char *const *a
 }
 
 #define PARSE(verb, a, ...)                                                                                  \
-    parse_v(verb, a, (const char *const[]){__VA_ARGS__},                                                  \
+    parse_v(verb, a, (const char *const[]){__VA_ARGS__},                                                     \
             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
 
 static const enum fl_verb_id creating[] = {FL_VERB_FORMAT, FL_VERB_MIGRATE, FL_VERB_REENCRYPT};
@@ -164,11 +164,13 @@ static void test_shared_rules(void **state)
     assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--keyfile-size", "4"), -EINVAL);
     fl_args_free(&a);
     /* every verb that reads key files takes the key-file options, reencrypt included */
-    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "--keyfile-offset", "2", "-d", "k", "x"), 0);
+    assert_int_equal(
+        PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "--keyfile-offset", "2", "-d", "k", "x"), 0);
     assert_int_equal(a.num[FL_OPT_KEYFILE_SIZE], 4);
     assert_int_equal(a.num[FL_OPT_KEYFILE_OFFSET], 2);
     fl_args_free(&a);
-    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "x"), -EINVAL); /* needs --key-file */
+    assert_int_equal(PARSE(FL_VERB_REENCRYPT, &a, "--keyfile-size", "4", "x"),
+                     -EINVAL); /* needs --key-file */
     fl_args_free(&a);
     /* the positional arguments stay with the parsed options */
     assert_int_equal(PARSE(FL_VERB_SCAN, &a, "-J", "2", "a", "--json", "b"), 0);
@@ -204,7 +206,8 @@ static void test_sysext(void **state)
 
     assert_string_equal(fl_option_table[FL_OPT_SYSEXT].arg, "URL");
     assert_int_equal(fl_option_table[FL_OPT_SYSEXT].verbs, FL_V(FL_VERB_CHECK));
-    assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--emit", "butane", "--sysext", "https://example.com/f.raw"), 0);
+    assert_int_equal(PARSE(FL_VERB_CHECK, &a, "--emit", "butane", "--sysext", "https://example.com/f.raw"),
+                     0);
     assert_string_equal(fl_arg(&a, FL_OPT_SYSEXT), "https://example.com/f.raw");
     assert_string_equal(fl_arg(&a, FL_OPT_EMIT), "butane");
     fl_args_free(&a);
@@ -217,7 +220,8 @@ static void test_sysext(void **state)
     for (int v = 0; v < FL_VERB_COUNT; v++) {
         if (v == FL_VERB_CHECK)
             continue;
-        assert_int_equal(PARSE((enum fl_verb_id)v, &a, "--sysext", "https://example.com/f.raw", "x"), -EINVAL);
+        assert_int_equal(PARSE((enum fl_verb_id)v, &a, "--sysext", "https://example.com/f.raw", "x"),
+                         -EINVAL);
         fl_args_free(&a);
     }
     /* an option that needs its URL */
@@ -243,15 +247,41 @@ static void test_numbers(void **state)
         const char *arg;
         uint64_t bytes; /* 0: refused */
     } hotzones[] = {
-        {"4096", 4096}, {"8192", 8192}, {"4K", 4096}, {"4k", 4096}, {"4KiB", 4096}, {"1M", 1 << 20},
-        {"1MiB", 1 << 20}, {"2G", UINT64_C(2) << 30}, {"1T", UINT64_C(1) << 40}, {"8s", 4096},
-        {"4096000KB", 4096000000}, {"4096MB", 4096000000}, {"0", 0}, {"4095", 0}, {"5000", 0}, {"1MB", 0},
-        {"7s", 0}, {"2T", 0}, {"1099511631872", 0}, {"4K ", 0}, {" 4K", 0}, {"4Ki", 0}, {"4KB ", 0},
-        {"4X", 0}, {"K", 0}, {"", 0}, {"-4096", 0}, {"+4096", 0}, {"18446744073709551615K", 0},
-        {"99999999999999999999999", 0}, {"4sB", 0},
+        {"4096", 4096},
+        {"8192", 8192},
+        {"4K", 4096},
+        {"4k", 4096},
+        {"4KiB", 4096},
+        {"1M", 1 << 20},
+        {"1MiB", 1 << 20},
+        {"2G", UINT64_C(2) << 30},
+        {"1T", UINT64_C(1) << 40},
+        {"8s", 4096},
+        {"4096000KB", 4096000000},
+        {"4096MB", 4096000000},
+        {"0", 0},
+        {"4095", 0},
+        {"5000", 0},
+        {"1MB", 0},
+        {"7s", 0},
+        {"2T", 0},
+        {"1099511631872", 0},
+        {"4K ", 0},
+        {" 4K", 0},
+        {"4Ki", 0},
+        {"4KB ", 0},
+        {"4X", 0},
+        {"K", 0},
+        {"", 0},
+        {"-4096", 0},
+        {"+4096", 0},
+        {"18446744073709551615K", 0},
+        {"99999999999999999999999", 0},
+        {"4sB", 0},
     };
-    static const uint64_t sectors[] = {0, 1, 256, 511, 512, 513, 768, 1000, 1023, 1024, 1025, 1536, 2048, 3000,
-                                       4095, 4096, 4097, 8192, 65536, UINT32_MAX + UINT64_C(1)};
+    static const uint64_t sectors[] = {
+        0,    1,    256,  511,  512,  513,  768,  1000, 1023,  1024,
+        1025, 1536, 2048, 3000, 4095, 4096, 4097, 8192, 65536, UINT32_MAX + UINT64_C(1)};
     struct fl_args a;
 
     assert_string_equal(fl_option_table[FL_OPT_KEY_SIZE].unit, "bits");
@@ -309,13 +339,15 @@ static void test_numbers(void **state)
         static const struct {
             const char *arg;
             uint64_t seconds;
-        } ok[] = {{"0", 0}, {"90", 90}, {"90s", 90}, {"5m", 300}, {"2h", 7200}, {"2d", 172800}, {"1w", 604800}};
+        } ok[] = {{"0", 0},     {"90", 90},     {"90s", 90},   {"5m", 300},
+                  {"2h", 7200}, {"2d", 172800}, {"1w", 604800}};
         assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--max-age", ok[i].arg, "x"), 0);
         assert_int_equal(a.num[FL_OPT_MAX_AGE], ok[i].seconds);
         fl_args_free(&a);
     }
     for (size_t i = 0; i < 9; i++) {
-        static const char *const bad[] = {"", "d", "3x", "1ds", "1hm", "-1", "2 d", "1D", "99999999999999999999w"};
+        static const char *const bad[] = {
+            "", "d", "3x", "1ds", "1hm", "-1", "2 d", "1D", "99999999999999999999w"};
         char want[128];
 
         assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--max-age", bad[i], "x"), -EINVAL);
@@ -361,7 +393,8 @@ static void test_values(void **state)
         {FL_VERB_CHECK, "--emit", "ignition", "yaml", "choices: butane, ignition", FL_EMIT_IGNITION},
         {FL_VERB_CHECK, "--emit", "butane", "", "choices: butane, ignition", FL_EMIT_BUTANE},
         {FL_VERB_REENCRYPT, "--verify-data", "full", "all", "choices: sample, full", FL_VERIFY_DATA_FULL},
-        {FL_VERB_REENCRYPT, "--verify-data", "sample", "Full", "choices: sample, full", FL_VERIFY_DATA_SAMPLE},
+        {FL_VERB_REENCRYPT, "--verify-data", "sample", "Full", "choices: sample, full",
+         FL_VERIFY_DATA_SAMPLE},
         {FL_VERB_REENCRYPT, "--resilience", "journal", "none", "choices: checksum, journal", 1},
         {FL_VERB_MIGRATE, "--hash", "SHA512", "md5", "approved choices: sha256, sha512", 1},
         {FL_VERB_FORMAT, "--key-size", "512", "128", "approved choices: 256, 512", 1},
@@ -378,7 +411,8 @@ static void test_values(void **state)
         assert_not_allowed(captured, cases[i].opt + 2, cases[i].bad, cases[i].choices);
         fl_args_free(&a);
         /* the last value counts: a bad one before it is not looked at */
-        assert_int_equal(PARSE(cases[i].verb, &a, cases[i].opt, cases[i].bad, cases[i].opt, cases[i].good, "x"), 0);
+        assert_int_equal(
+            PARSE(cases[i].verb, &a, cases[i].opt, cases[i].bad, cases[i].opt, cases[i].good, "x"), 0);
         fl_args_free(&a);
     }
     /* not given: no choice; scan's --json is its own */
@@ -452,12 +486,9 @@ static void test_library_reasons(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_shared_rules),
-        cmocka_unit_test(test_sysext),
-        cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_values),
-        cmocka_unit_test(test_library_reasons),
+        cmocka_unit_test(test_table),  cmocka_unit_test(test_shared_rules),
+        cmocka_unit_test(test_sysext), cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_values), cmocka_unit_test(test_library_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,12 +29,12 @@ static void test_json_string_escaping(void **state)
     check_json("a\"b\\c", "\"a\\\"b\\\\c\"");
     check_json("line1\nline2\ttab", "\"line1\\nline2\\ttab\"");
     check_json("\x01", "\"\\u0001\"");
-    check_json("caf\xc3\xa9", "\"caf\xc3\xa9\"");                 /* valid UTF-8 kept */
-    check_json("bad\xff", "\"bad\xef\xbf\xbd\"");                 /* invalid byte → U+FFFD */
-    check_json("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");       /* overlong '/' refused */
+    check_json("caf\xc3\xa9", "\"caf\xc3\xa9\"");                           /* valid UTF-8 kept */
+    check_json("bad\xff", "\"bad\xef\xbf\xbd\"");                           /* invalid byte → U+FFFD */
+    check_json("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"");                 /* overlong '/' refused */
     check_json("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""); /* surrogate */
-    check_json("\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\"");       /* truncated sequence */
-    check_json("\xf0\x9f\x94\x91", "\"\xf0\x9f\x94\x91\"");       /* 4-byte emoji kept */
+    check_json("\xe2\x82", "\"\xef\xbf\xbd\xef\xbf\xbd\"");                 /* truncated sequence */
+    check_json("\xf0\x9f\x94\x91", "\"\xf0\x9f\x94\x91\"");                 /* 4-byte emoji kept */
     assert_null(fl_json_string(NULL));
 }
 
@@ -86,10 +86,20 @@ static void test_text_escaping(void **state)
     check_escaped("", "");
     /* invisible characters that change how text reads: bidi override (U+202E), isolate (U+2066),
      * mark (U+200F), zero-width space (U+200B), byte order mark (U+FEFF); U+2010 (a hyphen) is fine */
-    check_escaped("gpj.\xe2\x80\xae" "exe", "gpj.\\xe2\\x80\\xaeexe");
-    check_escaped("a\xe2\x81\xa6" "b", "a\\xe2\\x81\\xa6b");
-    check_escaped("a\xe2\x80\x8f" "b\xe2\x80\x8b" "c\xef\xbb\xbf", "a\\xe2\\x80\\x8fb\\xe2\\x80\\x8bc\\xef\\xbb\\xbf");
-    check_escaped("a\xe2\x80\x90" "b", "a\xe2\x80\x90" "b");
+    check_escaped("gpj.\xe2\x80\xae"
+                  "exe",
+                  "gpj.\\xe2\\x80\\xaeexe");
+    check_escaped("a\xe2\x81\xa6"
+                  "b",
+                  "a\\xe2\\x81\\xa6b");
+    check_escaped("a\xe2\x80\x8f"
+                  "b\xe2\x80\x8b"
+                  "c\xef\xbb\xbf",
+                  "a\\xe2\\x80\\x8fb\\xe2\\x80\\x8bc\\xef\\xbb\\xbf");
+    check_escaped("a\xe2\x80\x90"
+                  "b",
+                  "a\xe2\x80\x90"
+                  "b");
     /* fl_fputs_escaped_keep(): only the bytes asked for stay */
     {
         char *buf = NULL;
@@ -162,10 +172,10 @@ static void test_volume_error_messages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_string_escaping), cmocka_unit_test(test_json_roundtrip),
-        cmocka_unit_test(test_text_escaping),        cmocka_unit_test(test_fprintf_escaped),
-        cmocka_unit_test(test_json_always_valid),
-        cmocka_unit_test(test_exit_codes),           cmocka_unit_test(test_volume_error_messages),
+        cmocka_unit_test(test_json_string_escaping),  cmocka_unit_test(test_json_roundtrip),
+        cmocka_unit_test(test_text_escaping),         cmocka_unit_test(test_fprintf_escaped),
+        cmocka_unit_test(test_json_always_valid),     cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_volume_error_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,8 +393,7 @@ static void test_luks1_hash(void **state)
     assert_string_equal(f.items[1].message,
                         "LUKS1 header hash ripemd160 is not FIPS-approved; it is used for every "
                         "keyslot, the AF splitter and the volume-key digest");
-    assert_string_equal(f.items[1].remedy,
-                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_string_equal(f.items[1].remedy, "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
     assert_false(fl_findings_compatible(&f));
     fl_findings_clear(&f);
     fl_volume_free(v);
@@ -505,9 +504,8 @@ static void test_segment_cipher(void **state)
     assert_string_equal(
         f.items[0].message,
         "data cipher serpent-xts-plain64 with a 512-bit key: serpent is not a FIPS-approved cipher");
-    assert_string_equal(f.items[0].remedy,
-                        "fipsluks reencrypt /dev/sdb1 "
-                        "(on a host not yet in FIPS mode)");
+    assert_string_equal(f.items[0].remedy, "fipsluks reencrypt /dev/sdb1 "
+                                           "(on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
 
     set_string(&v->segments[0].cipher, "aes-cbc-plain64");
@@ -515,8 +513,7 @@ static void test_segment_cipher(void **state)
     f = expect_only(v, "FL-CIPHER", "segment 0", FL_SEVERITY_WARNING);
     assert_string_equal(f.items[0].message,
                         "data cipher aes-cbc-plain64 with a 256-bit key: predictable IVs; use XTS");
-    assert_string_equal(f.items[0].remedy,
-                        "fipsluks reencrypt /dev/sdb1");
+    assert_string_equal(f.items[0].remedy, "fipsluks reencrypt /dev/sdb1");
     fl_findings_clear(&f);
 
     set_string(&v->segments[0].cipher, "aes-cbc-essiv:sha256");
@@ -532,9 +529,8 @@ static void test_segment_cipher(void **state)
     assert_string_equal(f.items[0].message,
                         "data cipher aes-xts-plain64 with a 384-bit key: XTS needs a 256- or 512-bit key "
                         "(AES-128 or AES-256); a FIPS kernel rejects other sizes");
-    assert_string_equal(f.items[0].remedy,
-                        "fipsluks reencrypt /dev/sdb1 "
-                        "(on a host not yet in FIPS mode)");
+    assert_string_equal(f.items[0].remedy, "fipsluks reencrypt /dev/sdb1 "
+                                           "(on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
 
     /* a bad IV as well as a bad key size is not just a key-size problem */
@@ -613,8 +609,7 @@ static void test_digest(void **state)
     set_string(&v->digests[0].hash, "whirlpool");
     f = expect_only(v, "FL-DIGEST-HASH", "digest 0", FL_SEVERITY_ERROR);
     assert_string_equal(f.items[0].message, "volume-key digest hash whirlpool is not FIPS-approved");
-    assert_string_equal(f.items[0].remedy,
-                        "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
+    assert_string_equal(f.items[0].remedy, "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
     fl_findings_clear(&f);
 
     set_string(&v->digests[0].hash, "sha256");
@@ -795,9 +790,8 @@ static void test_area_cipher(void **state)
     assert_int_equal(g.n, 2);
     assert_string_equal(g.items[0].rule->id, "FL-CIPHER");
     assert_string_equal(g.items[1].rule->id, "FL-AREA-CIPHER");
-    assert_string_equal(g.items[1].remedy,
-                        "fipsluks reencrypt /dev/sdb1 "
-                        "(on a host not yet in FIPS mode)");
+    assert_string_equal(g.items[1].remedy, "fipsluks reencrypt /dev/sdb1 "
+                                           "(on a host not yet in FIPS mode)");
     fl_findings_clear(&g);
     fl_volume_free(v);
 }
@@ -1071,7 +1065,6 @@ static void test_enomem(void **state)
     fl_volume_free(v);
 }
 
-
 /*
  * When the volume needs re-encryption anyway (digest or data cipher refused), the keyslot findings name
  * fipsluks reencrypt too: it writes new PBKDF2 keyslots in the same run, so a migrate first would be a
@@ -1084,7 +1077,8 @@ static void test_keyslot_remedy_with_reencrypt(void **state)
 
     set_string(&v->keyslots[0].hash, "ripemd160");
     evaluate(v, &f);
-    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy, "fipsluks migrate --key-slot 0 /dev/sdb1");
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy,
+                        "fipsluks migrate --key-slot 0 /dev/sdb1");
     fl_findings_clear(&f);
 
     set_string(&v->digests[0].hash, "ripemd160");
@@ -1098,7 +1092,8 @@ static void test_keyslot_remedy_with_reencrypt(void **state)
                         "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
     assert_string_equal(get(&f, "FL-KDF-ARGON2", "keyslot 1")->remedy,
                         "fipsluks reencrypt /dev/sdb1 (on a host not yet in FIPS mode)");
-    assert_non_null(strstr(get(&f, "FL-KDF-ARGON2", "keyslot 2")->remedy, "re-enroll the systemd-tpm2 token"));
+    assert_non_null(
+        strstr(get(&f, "FL-KDF-ARGON2", "keyslot 2")->remedy, "re-enroll the systemd-tpm2 token"));
     fl_findings_clear(&f);
 
     /* the same for a refused data cipher; a weak one (a warning) does not force re-encryption */
@@ -1111,7 +1106,8 @@ static void test_keyslot_remedy_with_reencrypt(void **state)
     set_string(&v->segments[0].cipher, "aes-cbc-plain64");
     v->segments[0].key_bits = 256;
     evaluate(v, &f);
-    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy, "fipsluks migrate --key-slot 0 /dev/sdb1");
+    assert_string_equal(get(&f, "FL-KDF-HASH", "keyslot 0")->remedy,
+                        "fipsluks migrate --key-slot 0 /dev/sdb1");
     fl_findings_clear(&f);
     fl_volume_free(v);
 }

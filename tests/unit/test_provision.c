@@ -236,7 +236,8 @@ static void test_provision_sysext(void **state)
     links = json_object_object_get(storage, "links");
     assert_int_equal(json_object_array_length(links), 1);
     l = json_object_array_get_idx(links, 0);
-    assert_string_equal(json_object_get_string(json_object_object_get(l, "path")), "/etc/extensions/fipsluks.raw");
+    assert_string_equal(json_object_get_string(json_object_object_get(l, "path")),
+                        "/etc/extensions/fipsluks.raw");
     assert_string_equal(json_object_get_string(json_object_object_get(l, "target")), path);
     assert_false(json_object_get_boolean(json_object_object_get(l, "hard")));
     json_object_put(doc);

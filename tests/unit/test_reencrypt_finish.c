@@ -72,8 +72,8 @@ static size_t volume_key(struct crypt_device *cd, unsigned char *key)
 /* A LUKS2 image, AES-128-XTS, one PBKDF2 keyslot, SECTORS sectors of known plaintext. */
 static void make_image(void)
 {
-    struct crypt_pbkdf_type pbkdf = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
-                                     .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    struct crypt_pbkdf_type pbkdf = {
+        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     struct crypt_params_luks2 params = {.sector_size = 512};
     struct crypt_device *cd;
     unsigned char key[64], buf[512];
@@ -143,7 +143,9 @@ static void reencrypt_child(int (*progress)(uint64_t, uint64_t, void *))
 
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct crypt_pbkdf_type pbkdf = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
+        struct crypt_pbkdf_type pbkdf = {.type = CRYPT_KDF_PBKDF2,
+                                         .hash = "sha256",
+                                         .iterations = 1000,
                                          .flags = CRYPT_PBKDF_NO_BENCHMARK};
         struct crypt_params_luks2 luks2 = {.sector_size = 512};
         struct crypt_params_reencrypt params = {.mode = CRYPT_REENCRYPT_REENCRYPT,
@@ -160,8 +162,8 @@ static void reencrypt_child(int (*progress)(uint64_t, uint64_t, void *))
             _exit(2);
         n = crypt_keyslot_add_by_key(cd, CRYPT_ANY_SLOT, NULL, 64, pass, strlen(pass),
                                      CRYPT_VOLUME_KEY_NO_SEGMENT);
-        if (n < 0 || crypt_reencrypt_init_by_passphrase(cd, NULL, pass, strlen(pass), 0, n, "aes", "xts-plain64",
-                                                        &params) < 0)
+        if (n < 0 || crypt_reencrypt_init_by_passphrase(cd, NULL, pass, strlen(pass), 0, n, "aes",
+                                                        "xts-plain64", &params) < 0)
             _exit(3);
         crypt_reencrypt_run(cd, progress, NULL);
         _exit(4);

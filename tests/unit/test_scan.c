@@ -27,10 +27,13 @@ static const char pass[] = "scan-engine-test-key";
 /* A LUKS2 image at @p rel below dir: keyslot 0 with pass, PBKDF2 (@p argon: argon2id, fast). */
 static void make_luks(const char *rel, bool argon)
 {
-    struct crypt_pbkdf_type pbkdf2 = {.type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
+    struct crypt_pbkdf_type pbkdf2 = {
+        .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
+    struct crypt_pbkdf_type argon2 = {.type = CRYPT_KDF_ARGON2ID,
+                                      .iterations = 4,
+                                      .max_memory_kb = 8192,
+                                      .parallel_threads = 1,
                                       .flags = CRYPT_PBKDF_NO_BENCHMARK};
-    struct crypt_pbkdf_type argon2 = {.type = CRYPT_KDF_ARGON2ID, .iterations = 4, .max_memory_kb = 8192,
-                                      .parallel_threads = 1, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     struct crypt_params_luks2 params = {.sector_size = 512};
     struct crypt_device *cd;
     char path[512];
@@ -84,13 +87,13 @@ static int record(const struct fl_scan_result *res, void *ctx)
 {
     struct seen *seen = ctx;
     const char *base = strncmp(res->path, dir, strlen(dir)) ? res->path : res->path + strlen(dir);
-    const char *what = res->outcome == FL_SCAN_VOLUME    ? (fl_findings_compatible(&res->findings) ? "compatible"
-                                                                                                   : "incompatible")
+    const char *what = res->outcome == FL_SCAN_VOLUME
+                           ? (fl_findings_compatible(&res->findings) ? "compatible" : "incompatible")
                        : res->outcome == FL_SCAN_SKIPPED ? "skipped"
                                                          : "error";
 
-    seen->len += (size_t)snprintf(seen->text + seen->len, sizeof(seen->text) - seen->len, "%s %s%s%s\n", base, what,
-                                  res->named ? " named" : "", res->crypttab ? " crypttab" : "");
+    seen->len += (size_t)snprintf(seen->text + seen->len, sizeof(seen->text) - seen->len, "%s %s%s%s\n", base,
+                                  what, res->named ? " named" : "", res->crypttab ? " crypttab" : "");
     return 0;
 }
 
@@ -179,13 +182,15 @@ static void test_crypttab_and_host_paths(void **state)
     struct fl_scan *s = NULL;
     struct crypttab_seen c = {0};
     char root[256], data[512], other[512];
-    struct fl_scan_options o = {.root = root, .crypttab = &ct, .jobs = 2, .ordered = false, .host_paths = true};
+    struct fl_scan_options o = {
+        .root = root, .crypttab = &ct, .jobs = 2, .ordered = false, .host_paths = true};
 
     (void)state;
     snprintf(root, sizeof(root), "%s/root", dir);
     snprintf(data, sizeof(data), "%s/data.img", root);
     snprintf(other, sizeof(other), "%s/other.img", root);
-    fixture_write(root, "/etc/crypttab", "data /data.img /etc/luks/data luks\nother /other.img /etc/luks/wrong\n");
+    fixture_write(root, "/etc/crypttab",
+                  "data /data.img /etc/luks/data luks\nother /other.img /etc/luks/wrong\n");
     assert_int_equal(fl_crypttab_read(root, &ct), 0);
     assert_int_equal(fl_scan_new(&o, &s), 0);
     assert_int_equal(fl_scan_add_path(s, data), 0);

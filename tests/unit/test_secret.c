@@ -204,10 +204,13 @@ static void test_kdf(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_exact_bytes), cmocka_unit_test(test_read_errors),
-        cmocka_unit_test(test_too_large),        cmocka_unit_test(test_stdin_pipe),
+        cmocka_unit_test(test_read_exact_bytes),
+        cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_stdin_pipe),
         cmocka_unit_test(test_buffer_follows_the_file),
-        cmocka_unit_test(test_equal_and_exposed), cmocka_unit_test(test_kdf),
+        cmocka_unit_test(test_equal_and_exposed),
+        cmocka_unit_test(test_kdf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -152,8 +152,8 @@ static void test_hex(void **state)
     assert_string_equal(text, "009fa0ff");
     assert_int_equal(fl_hex_decode(text, back, sizeof(back)), 0);
     assert_memory_equal(back, bytes, sizeof(bytes));
-    assert_int_equal(fl_hex_decode("009FA0FF", back, 4), -EINVAL); /* lowercase only */
-    assert_int_equal(fl_hex_decode("009fa0f", back, 4), -EINVAL);  /* short */
+    assert_int_equal(fl_hex_decode("009FA0FF", back, 4), -EINVAL);  /* lowercase only */
+    assert_int_equal(fl_hex_decode("009fa0f", back, 4), -EINVAL);   /* short */
     assert_int_equal(fl_hex_decode("009fa0ff0", back, 4), -EINVAL); /* long */
     assert_int_equal(fl_hex_decode("009fa0fg", back, 4), -EINVAL);
     assert_int_equal(fl_hex_decode(NULL, back, 4), -EINVAL);
@@ -346,8 +346,7 @@ int main(void)
         cmocka_unit_test(test_fsync_parent), cmocka_unit_test(test_all_zero),
         cmocka_unit_test(test_hex),          cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_shell_safe),   cmocka_unit_test(test_sb),
-        cmocka_unit_test(test_sb_failure),
-        cmocka_unit_test(test_strdup_opt_asprintf),
+        cmocka_unit_test(test_sb_failure),   cmocka_unit_test(test_strdup_opt_asprintf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

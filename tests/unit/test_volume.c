@@ -42,7 +42,9 @@ static void make_file(const char *path, off_t size)
 static void make_luks(const char *path, const char *type, const char *kdf, const char *hash)
 {
     struct crypt_pbkdf_type pbkdf = {
-        .type = kdf, .hash = hash, .iterations = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 4 : 1000,
+        .type = kdf,
+        .hash = hash,
+        .iterations = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 4 : 1000,
         .max_memory_kb = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 32768 : 0,
         .parallel_threads = strcmp(kdf, CRYPT_KDF_PBKDF2) ? 1 : 0,
         .flags = CRYPT_PBKDF_NO_BENCHMARK,
@@ -119,8 +121,8 @@ static void test_luks2_argon(void **state)
     assert_string_equal(ks->cipher, "aes-xts-plain64");
     assert_int_equal(ks->key_bits, 512);
     assert_string_equal(ks->af_hash, "sha256");
-    assert_int_equal(ks->area_offset, 32768);   /* right after both 16 KiB header copies */
-    assert_int_equal(ks->area_size, 258048);    /* 64-byte key x 4000 AF stripes, 4 KiB aligned */
+    assert_int_equal(ks->area_offset, 32768); /* right after both 16 KiB header copies */
+    assert_int_equal(ks->area_size, 258048);  /* 64-byte key x 4000 AF stripes, 4 KiB aligned */
     assert_int_equal(ks->priority, FL_PRIORITY_NORMAL);
     assert_int_equal(v->n_segments, 1);
     assert_string_equal(v->segments[0].cipher, "aes-xts-plain64");

@@ -41,7 +41,8 @@ static int ready;
 
 static void init(void)
 {
-    const char *target = getenv("FL_CRASH_TARGET"), *n = getenv("FL_CRASH_AT"), *mode = getenv("FL_CRASH_MODE");
+    const char *target = getenv("FL_CRASH_TARGET"), *n = getenv("FL_CRASH_AT"),
+               *mode = getenv("FL_CRASH_MODE");
     struct stat st;
 
     ready = -1;
