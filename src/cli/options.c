@@ -461,6 +461,24 @@ static char *last(const struct fl_args *a, enum fl_opt opt)
     return n ? a->values[opt][n - 1] : NULL;
 }
 
+/* The decimal digits that start @p s, as a number (*@p ret), and what follows them (*@p ret_rest).
+ * @return 0, -EINVAL (no digits) or -ERANGE (too large). */
+static int leading_number(const char *s, uint64_t *ret, const char **ret_rest)
+{
+    size_t digits = strspn(s, "0123456789");
+    char number[24];
+    int r;
+
+    if (digits == 0 || digits >= sizeof(number))
+        return digits ? -ERANGE : -EINVAL;
+    memcpy(number, s, digits);
+    number[digits] = '\0';
+    r = fl_parse_u64(number, ret);
+    if (r == 0)
+        *ret_rest = s + digits;
+    return r;
+}
+
 /*
  * A size in bytes as cryptsetup takes one (its tools_string_to_size()): decimal digits, then nothing
  * (bytes), "s" or "S" (512-byte sectors), or one of K, M, G, T in either case, alone or followed by "iB"
@@ -469,17 +487,10 @@ static char *last(const struct fl_args *a, enum fl_opt opt)
 static int parse_size(const char *s, uint64_t *ret)
 {
     static const char prefixes[] = "kmgt";
-    size_t digits = strspn(s, "0123456789");
-    const char *unit = s + digits, *prefix;
+    const char *unit, *prefix;
     uint64_t v, base, mult = 1;
-    char number[24];
-    int r;
+    int r = leading_number(s, &v, &unit);
 
-    if (digits == 0 || digits >= sizeof(number))
-        return digits ? -ERANGE : -EINVAL;
-    memcpy(number, s, digits);
-    number[digits] = '\0';
-    r = fl_parse_u64(number, &v);
     if (r < 0)
         return r;
     if ((unit[0] == 's' || unit[0] == 'S') && !unit[1])
@@ -511,22 +522,16 @@ static int parse_duration(const char *s, uint64_t *ret)
         char unit;
         uint64_t seconds;
     } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
-    size_t digits = strspn(s, "0123456789");
+    const char *unit;
     uint64_t v, mult = 0;
-    char number[24];
-    int r;
+    int r = leading_number(s, &v, &unit);
 
-    if (digits == 0 || digits >= sizeof(number))
-        return digits ? -ERANGE : -EINVAL;
-    memcpy(number, s, digits);
-    number[digits] = '\0';
-    r = fl_parse_u64(number, &v);
     if (r < 0)
         return r;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (s[digits] == units[i].unit && !s[digits + 1])
+        if (unit[0] == units[i].unit && !unit[1])
             mult = units[i].seconds;
-    if (!s[digits])
+    if (!unit[0])
         mult = 1;
     if (!mult)
         return -EINVAL;

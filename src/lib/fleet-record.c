@@ -412,11 +412,16 @@ static int skip_element(struct parser *ps, void *ctx)
     return value(ps, &v, false);
 }
 
-/* The object at ps->p: @p fn parses each member's value (it is at ps->p). */
-static int object(struct parser *ps, member_fn fn, void *ctx)
+/*
+ * Enter the container at ps->p (its opening bracket), up to its first member or element: @return
+ * P_OK with *@p empty set when @p close follows at once (then the container is left, closed), or
+ * P_MORE, P_BAD.
+ */
+static int enter(struct parser *ps, char close, bool *empty)
 {
     int r;
 
+    *empty = false;
     if (++ps->depth > FL_REC_DEPTH_MAX)
         return bad(ps, "nesting too deep");
     if ((r = token(ps)))
@@ -425,11 +430,22 @@ static int object(struct parser *ps, member_fn fn, void *ctx)
     ws(ps);
     if (ps->p >= ps->end)
         return P_MORE;
-    if (*ps->p == '}') {
+    if (*ps->p == close) {
         ps->p++;
         ps->depth--;
-        return P_OK;
+        *empty = true;
     }
+    return P_OK;
+}
+
+/* The object at ps->p: @p fn parses each member's value (it is at ps->p). */
+static int object(struct parser *ps, member_fn fn, void *ctx)
+{
+    bool empty;
+    int r = enter(ps, '}', &empty);
+
+    if (r || empty)
+        return r;
     for (;;) {
         char key[FL_REC_KEY_MAX + 1];
         size_t keylen = 0;
@@ -474,21 +490,11 @@ static int object(struct parser *ps, member_fn fn, void *ctx)
 /* The array at ps->p: @p fn parses each element (it is at ps->p). */
 static int array(struct parser *ps, element_fn fn, void *ctx)
 {
-    int r;
+    bool empty;
+    int r = enter(ps, ']', &empty);
 
-    if (++ps->depth > FL_REC_DEPTH_MAX)
-        return bad(ps, "nesting too deep");
-    if ((r = token(ps)))
+    if (r || empty)
         return r;
-    ps->p++;
-    ws(ps);
-    if (ps->p >= ps->end)
-        return P_MORE;
-    if (*ps->p == ']') {
-        ps->p++;
-        ps->depth--;
-        return P_OK;
-    }
     for (;;) {
         if ((r = fn(ps, ctx)))
             return r;
