@@ -125,7 +125,7 @@ fl_on_exit "losetup -d $loop_a"
 image "$T/victim-b.img" 24M
 mkfs.ext4 -q -F -L victim-b "$T/victim-b.img"
 loop_b=$(losetup -f --show "$T/victim-b.img")
-fl_on_exit "losetup -d $loop_b"
+fl_on_exit "fl_loop_detach $loop_b $T/victim-b.img"
 mkdir "$T/mnt"
 fl_on_exit "umount '$T/mnt' 2>/dev/null"
 
@@ -165,9 +165,9 @@ fl_assert_eq ext4 "$(blkid -p -o value -s TYPE "$T/victim-b.img")" "type of the 
 
 # --force on a loop device with a GPT: nothing left in its last sector
 gpt "$T/gpt.img"
-losetup -d "$loop_b"
+fl_loop_detach "$loop_b" "$T/victim-b.img"
 loop_b=$(losetup -f --show "$T/gpt.img")
-fl_on_exit "losetup -d $loop_b 2>/dev/null"
+fl_on_exit "fl_loop_detach $loop_b $T/gpt.img"
 [[ $(last_lba "$loop_b") == "EFI PART"* ]] || fl_fail "test set-up: no backup GPT on the loop device"
 fl_expect_exit 0 fipsluks format --batch --force --key-file "$T/key" "${fast[@]}" "$loop_b"
 [[ $(last_lba "$loop_b") != *"EFI PART"* ]] || fl_fail "the backup GPT header survived --force on a loop device"

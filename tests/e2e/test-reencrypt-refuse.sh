@@ -45,11 +45,11 @@ root=$([[ $(id -u) == 0 ]] && echo yes || echo no)
 
 # --- a read-only loop device: refused before the backup (was: a 16 MiB backup per try, then an IO error) ----
 if [[ $root == yes ]] && ro=$(losetup -r -f --show v.img 2>/dev/null); then
-    fl_on_exit "losetup -d $ro 2>/dev/null"
+    fl_on_exit "fl_loop_detach $ro $PWD/v.img"
     refused 4 "read-only loop device" "'$ro' is read-only" v.img -d k0 -d k1 "$ro"
     fl_expect_exit2 4 reenc --json -d k0 -d k1 "$ro"
     fl_assert_eq "4 false null" "$(jq -r '"\(.error.exit_code) \(.written) \(.backup)"' <<<"$FL_OUT")" "JSON of a read-only device"
-    losetup -d "$ro"
+    fl_loop_detach "$ro" v.img
 else
     echo "note: no read-only loop device here; not tested" >&2
 fi
@@ -104,7 +104,7 @@ refused 1 "UUID with control bytes" '8dbe4d82\x1b[31m' uuid.img -d k0 -d k1 uuid
 
 # --- an image backing a loop device a process holds open (was: it went through) -----------------------------
 if [[ $root == yes ]] && loop=$(losetup -f --show v.img 2>/dev/null); then
-    fl_on_exit "losetup -d $loop 2>/dev/null"
+    fl_on_exit "fl_loop_detach $loop $PWD/v.img"
     (exec 9<>"$loop"; exec sleep 120) &
     holder=$!
     fl_on_exit "kill $holder 2>/dev/null"
@@ -114,7 +114,7 @@ if [[ $root == yes ]] && loop=$(losetup -f --show v.img 2>/dev/null); then
     refused 5 "loop device held open" "'$loop': open in process $holder (sleep)" v.img -d k0 -d k1 "$loop"
     kill "$holder"
     wait "$holder" 2>/dev/null || true
-    losetup -d "$loop"
+    fl_loop_detach "$loop" v.img
 else
     echo "note: no loop device here; a loop device held open is not tested" >&2
 fi

@@ -72,7 +72,7 @@ cp --sparse=always "$T/tree/a.img" "$T/tree/c.img"
 # 3. a loop device detached while it is scanned: "device not present", the other target still scanned
 if [[ $(id -u) -eq 0 ]] && command -v losetup >/dev/null && [[ -e /dev/loop-control ]] &&
     L=$(losetup -r -f --show "$T/tree/c.img" 2>/dev/null); then
-    fl_on_exit "losetup -d $L 2>/dev/null"
+    fl_on_exit "fl_loop_detach $L $T/tree/c.img"
     held_scan 1 "$L" --json "$L" "$T/tree/a.img"
     losetup -d "$L"
     wait "$HELD"

@@ -40,6 +40,14 @@ fl_tmp_in_memory() {
 # Run CMD on exit (e.g. 'losetup -d /dev/loop3').
 fl_on_exit() { FL_CLEANUP+=("$1"); }
 
+# fl_loop_detach DEV FILE: detach loop device DEV if it still backs FILE (the same inode). A device this
+# test detached already may be another test's by now (the next losetup -f takes the free number): an
+# exit handler that detached it blindly would pull it from under that test.
+fl_loop_detach() {
+    [[ -e $2 && "$(losetup -n -O BACK-INO "$1" 2>/dev/null | tr -d ' ')" == "$(stat -c %i "$2")" ]] || return 0
+    losetup -d "$1"
+}
+
 fl_fail() {
     echo "FAIL: $*" >&2
     exit 1
