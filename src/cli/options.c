@@ -467,16 +467,13 @@ static int leading_number(const char *s, uint64_t *ret, const char **ret_rest)
 {
     size_t digits = strspn(s, "0123456789");
     char number[24];
-    int r;
 
+    *ret_rest = s + digits;
     if (digits == 0 || digits >= sizeof(number))
         return digits ? -ERANGE : -EINVAL;
     memcpy(number, s, digits);
     number[digits] = '\0';
-    r = fl_parse_u64(number, ret);
-    if (r == 0)
-        *ret_rest = s + digits;
-    return r;
+    return fl_parse_u64(number, ret);
 }
 
 /*
