@@ -73,13 +73,7 @@ fl_key "$T/img/key" "fixture passphrase"
 fl-mkluks --size 20 --slot "key-file=$T/img/key,kdf=argon2id" "$T/img/argon2id.img"
 fl_host_debian "$T/template" "$T/img"
 mkdir -p "$T/template/etc/default" "$T/template/root/.ssh"
-cat >"$T/template/etc/default/grub" <<'EOF'
-GRUB_DEFAULT=0
-GRUB_TIMEOUT=5
-GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`
-GRUB_CMDLINE_LINUX_DEFAULT="quiet"
-GRUB_CMDLINE_LINUX=""
-EOF
+fl_host_default_grub "$T/template/etc/default/grub"
 # keys that work in FIPS mode: ECDSA P-256 for the host and the operator
 ssh-keygen -q -t ecdsa -b 256 -N '' -C host -f "$T/template/etc/ssh/ssh_host_ecdsa_key"
 ssh-keygen -q -t ecdsa -b 256 -N '' -C operator -f "$T/operator"

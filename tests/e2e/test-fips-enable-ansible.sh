@@ -16,6 +16,7 @@
 # The commands that cannot run below a root (sshd -t, reloading sshd, update-grub) are replaced by
 # recorders; sshd -t by the real sshd in a mount namespace.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/host.sh"
 
 command -v ansible-playbook >/dev/null || {
     [[ ${CI:-} == true ]] && fl_fail "ansible-playbook missing (scripts/setup installs ansible-core)"
@@ -65,26 +66,7 @@ Host *
     HashKnownHosts yes
 EOF
     # the host's own openssl.cnf, replaced by the play (and kept as a backup)
-    cat >"$r/etc/ssl/openssl.cnf" <<'EOF'
-HOME = .
-openssl_conf = openssl_init
-
-[openssl_init]
-providers = provider_sect
-ssl_conf = ssl_sect
-
-[provider_sect]
-default = default_sect
-
-[default_sect]
-activate = 1
-
-[ssl_sect]
-system_default = system_default_sect
-
-[system_default_sect]
-CipherString = DEFAULT:@SECLEVEL=2
-EOF
+    fl_host_debian_openssl_cnf "$r/etc/ssl/openssl.cnf"
     truncate -s 1M "$r/dev/vda"
     cp --sparse=always pbkdf2.img "$r/dev/vda1"
 }
@@ -121,13 +103,7 @@ debian() {
     mkdir -p "$r/usr/lib/x86_64-linux-gnu/ossl-modules" "$r/usr/lib/ssl" "$r/etc/default"
     cp "$MODULE" "$r/usr/lib/x86_64-linux-gnu/ossl-modules/fips.so"
     ln -s /etc/ssl/openssl.cnf "$r/usr/lib/ssl/openssl.cnf"
-    cat >"$r/etc/default/grub" <<'EOF'
-GRUB_DEFAULT=0
-GRUB_TIMEOUT=5
-GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`
-GRUB_CMDLINE_LINUX_DEFAULT="quiet"
-GRUB_CMDLINE_LINUX="console=ttyS0"
-EOF
+    fl_host_default_grub "$r/etc/default/grub" console=ttyS0
     {
         [[ -z ${2:-} ]] || echo 'Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com'
         cat <<'EOF'

@@ -118,14 +118,9 @@ EOF
     _fl_host_dev "$root" vda2 "$images/luks1.img"
 }
 
-# fl_host_debian ROOT IMAGES: a Debian 12 host as installed: no FIPS anything; OpenSSH's defaults.
-fl_host_debian() {
-    local root=$1 images=$2
-    mkdir -p "$root"/proc/sys/crypto "$root"/etc/ssl "$root"/etc/ssh/sshd_config.d "$root"/usr/lib/ssl \
-        "$root"/usr/lib/x86_64-linux-gnu/ossl-modules
-    echo 0 >"$root/proc/sys/crypto/fips_enabled"
-    echo 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-28-amd64 root=UUID=0d6f ro quiet' >"$root/proc/cmdline"
-    cat >"$root/etc/ssl/openssl.cnf" <<'EOF'
+# fl_host_debian_openssl_cnf FILE: Debian 12's /etc/ssl/openssl.cnf as installed (the default provider only).
+fl_host_debian_openssl_cnf() {
+    cat >"$1" <<'EOF'
 HOME = .
 openssl_conf = openssl_init
 
@@ -145,6 +140,27 @@ system_default = system_default_sect
 [system_default_sect]
 CipherString = DEFAULT:@SECLEVEL=2
 EOF
+}
+
+# fl_host_default_grub FILE [CMDLINE_LINUX]: Debian 12's /etc/default/grub, without fips=1.
+fl_host_default_grub() {
+    cat >"$1" <<EOF
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=5
+GRUB_DISTRIBUTOR=\`lsb_release -i -s 2> /dev/null || echo Debian\`
+GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+GRUB_CMDLINE_LINUX="${2:-}"
+EOF
+}
+
+# fl_host_debian ROOT IMAGES: a Debian 12 host as installed: no FIPS anything; OpenSSH's defaults.
+fl_host_debian() {
+    local root=$1 images=$2
+    mkdir -p "$root"/proc/sys/crypto "$root"/etc/ssl "$root"/etc/ssh/sshd_config.d "$root"/usr/lib/ssl \
+        "$root"/usr/lib/x86_64-linux-gnu/ossl-modules
+    echo 0 >"$root/proc/sys/crypto/fips_enabled"
+    echo 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-28-amd64 root=UUID=0d6f ro quiet' >"$root/proc/cmdline"
+    fl_host_debian_openssl_cnf "$root/etc/ssl/openssl.cnf"
     ln -s /etc/ssl/openssl.cnf "$root/usr/lib/ssl/openssl.cnf"
     printf 'legacy\n' >"$root/usr/lib/x86_64-linux-gnu/ossl-modules/legacy.so"
     cat >"$root/etc/ssh/sshd_config" <<'EOF'
