@@ -377,12 +377,10 @@ void fl_json_envelope(json_object *doc, const char *record);
 
 /* The five host-identity fields, whatever struct they come from (struct fl_identity, a report's
  * struct fl_fleet_host). Strings may be NULL; kernel_fips is 1, 0 or -1 (unknown). */
-struct fl_json_host {
-    const char *hostname, *machine_id, *os_id, *os_version_id;
-    int kernel_fips;
-};
-/* Add hostname, machine_id, os_id, os_version_id and kernel_fips (null when unknown) to @p o. */
-void fl_json_host_fields(json_object *o, const struct fl_json_host *h);
+/* Add hostname, machine_id, os_id, os_version_id (null when NULL) and kernel_fips (null when < 0) to
+ * @p o: the host fields of a record (struct fl_identity) and of a fleet report's host, named once. */
+void fl_json_host_fields(json_object *o, const char *hostname, const char *machine_id, const char *os_id,
+                         const char *os_version_id, int kernel_fips);
 
 /* Add the envelope (fl_json_envelope()), "host" ({fl_json_host_fields()} of @p id) and @p time_key
  * ("scanned_at", "checked_at", "finished_at") with @p id's timestamp to @p doc. @return 0 or -ENOMEM. */

@@ -18,14 +18,14 @@ void fl_json_envelope(json_object *doc, const char *record)
     json_object_object_add(doc, "version", json_object_new_string(FL_VERSION));
 }
 
-void fl_json_host_fields(json_object *o, const struct fl_json_host *h)
+void fl_json_host_fields(json_object *o, const char *hostname, const char *machine_id, const char *os_id,
+                         const char *os_version_id, int kernel_fips)
 {
-    json_object_object_add(o, "hostname", fl_json_string(h->hostname));
-    json_object_object_add(o, "machine_id", fl_json_string(h->machine_id));
-    json_object_object_add(o, "os_id", fl_json_string(h->os_id));
-    json_object_object_add(o, "os_version_id", fl_json_string(h->os_version_id));
-    json_object_object_add(o, "kernel_fips",
-                           h->kernel_fips < 0 ? NULL : json_object_new_boolean(h->kernel_fips));
+    json_object_object_add(o, "hostname", fl_json_string(hostname));
+    json_object_object_add(o, "machine_id", fl_json_string(machine_id));
+    json_object_object_add(o, "os_id", fl_json_string(os_id));
+    json_object_object_add(o, "os_version_id", fl_json_string(os_version_id));
+    json_object_object_add(o, "kernel_fips", kernel_fips < 0 ? NULL : json_object_new_boolean(kernel_fips));
 }
 
 int fl_json_record_add(json_object *doc, const char *record, const struct fl_identity *id,
@@ -36,13 +36,7 @@ int fl_json_record_add(json_object *doc, const char *record, const struct fl_ide
     if (!host)
         return -ENOMEM;
     fl_json_envelope(doc, record);
-    fl_json_host_fields(host, &(const struct fl_json_host){
-                                  .hostname = id->hostname,
-                                  .machine_id = id->machine_id,
-                                  .os_id = id->os_id,
-                                  .os_version_id = id->os_version_id,
-                                  .kernel_fips = id->kernel_fips,
-                              });
+    fl_json_host_fields(host, id->hostname, id->machine_id, id->os_id, id->os_version_id, id->kernel_fips);
     json_object_object_add(doc, "host", host);
     json_object_object_add(doc, time_key, id->timestamp[0] ? json_object_new_string(id->timestamp) : NULL);
     return 0;

@@ -345,13 +345,7 @@ static json_object *json_host(const struct fl_fleet_host *h)
 {
     json_object *o = json_object_new_object(), *vols = json_object_new_array();
 
-    fl_json_host_fields(o, &(const struct fl_json_host){
-                               .hostname = h->hostname,
-                               .machine_id = h->machine_id,
-                               .os_id = h->os_id,
-                               .os_version_id = h->os_version_id,
-                               .kernel_fips = h->kernel_fips,
-                           });
+    fl_json_host_fields(o, h->hostname, h->machine_id, h->os_id, h->os_version_id, h->kernel_fips);
     json_object_object_add(o, "fipsluks_version", fl_json_string(h->fipsluks_version));
     json_object_object_add(o, "scanned_at", fl_json_string(h->scanned_at));
     json_object_object_add(o, "stale", json_object_new_boolean(h->stale));
