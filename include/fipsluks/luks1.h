@@ -18,11 +18,12 @@
 
 #include "fipsluks/backup.h"
 #include "fipsluks/migrate.h"
+#include "fipsluks/why.h"
 
 /** What fl_luks1_convert() or fl_luks1_recover() did, for messages. */
 struct fl_luks1_result {
     char backup[PATH_MAX]; /**< the LUKS1 header backup written, reused or put back ("" when none) */
-    char why[1024];        /**< with -EBUSY: what uses the device; from fl_luks1_recover(): what was found */
+    struct fl_why why;     /**< with -EBUSY: what uses the device; from fl_luks1_recover(): what was found */
     bool restored;         /**< fl_luks1_recover(): the LUKS1 header was put back from @p backup */
     bool wrote;            /**< fl_luks1_recover(): the device was written (also when that then failed) */
 };

@@ -14,6 +14,7 @@
 #ifndef FIPSLUKS_WHY_H
 #define FIPSLUKS_WHY_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 /** Bytes of a reason, its NUL included: longer text is cut, on a character boundary. */
@@ -31,6 +32,9 @@ struct fl_why {
  * @return @p r, so that `return fl_why_set(why, -EBUSY, "…");` says the reason and returns the error.
  */
 int fl_why_set(struct fl_why *why, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** fl_why_set() with a va_list, for a module's own variadic helper. @return @p r. */
+int fl_why_setv(struct fl_why *why, int r, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /** Empty @p why (nothing when it is NULL). */
 void fl_why_clear(struct fl_why *why);

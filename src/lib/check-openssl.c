@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "fipsluks/why.h"
 #include "host-internal.h"
 #include "openssl-conf.h"
 
@@ -39,12 +40,12 @@ static const char *const module_dirs[] = {
 };
 
 /*
- * The active openssl.cnf (host path) into @p ret, with the reason in @p ret_why (static). Live:
+ * The active openssl.cnf (host path) into @p ret, with the reason in @p why. Live:
  * OPENSSL_CONF, else the compiled-in OPENSSLDIR. Below a root: the first existing openssl.cnf in
  * the usual directories (/etc/ssl/openssl.cnf when there is none); what this process's OpenSSL was
  * built with says nothing about the host below the root.
  */
-static int active_conf(const char *root, char **ret, const char **ret_why)
+static int active_conf(const char *root, char **ret, struct fl_why *why)
 {
     char *compiled = compiled_dir(OPENSSL_DIR), *path = NULL;
     int r = 0;
@@ -53,16 +54,16 @@ static int active_conf(const char *root, char **ret, const char **ret_why)
         const char *env = getenv("OPENSSL_CONF");
         if (env && *env) {
             path = strdup(env);
-            *ret_why = "OPENSSL_CONF";
+            fl_why_set(why, 0, "OPENSSL_CONF");
         } else {
             if (asprintf(&path, "%s/openssl.cnf", compiled ? compiled : "/usr/lib/ssl") < 0)
                 path = NULL;
-            *ret_why = "the compiled-in OPENSSLDIR";
+            fl_why_set(why, 0, "the compiled-in OPENSSLDIR");
         }
         r = path ? 0 : -ENOMEM;
         goto out;
     }
-    *ret_why = "the first openssl.cnf found below the root";
+    fl_why_set(why, 0, "the first openssl.cnf found below the root");
     for (int i = 0; conf_dirs[i]; i++) {
         char *candidate = NULL;
         int e;
@@ -188,7 +189,8 @@ static const char *fips_section(const struct fl_ossl_conf *conf)
 int fl_check_openssl_module(const char *root, struct fl_check *c)
 {
     struct fl_ossl_conf conf = {0};
-    const char *why, *section;
+    const char *section;
+    struct fl_why why;
     char *conf_path = NULL, *module = NULL;
     int r, found = 0;
 
@@ -409,7 +411,8 @@ properties:
 int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live, struct fl_check *c)
 {
     struct fl_ossl_conf conf = {0};
-    const char *why, *section;
+    const char *section;
+    struct fl_why why;
     char *conf_path = NULL, *module = NULL;
     int r, found, module_ok, providers_ok;
     unsigned capped = 0, over = 0;
@@ -418,7 +421,7 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     r = active_conf(root, &conf_path, &why);
     if (r < 0)
         return r;
-    r = fl_check_evidence(c, "active configuration: %s (%s)", conf_path, why);
+    r = fl_check_evidence(c, "active configuration: %s (%s)", conf_path, why.text);
     if (r < 0)
         goto out;
     r = fl_ossl_conf_load(root, conf_path, &conf);

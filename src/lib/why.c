@@ -32,22 +32,29 @@ static void cut_on_boundary(char *s, size_t len)
         s[lead] = '\0';
 }
 
-int fl_why_set(struct fl_why *why, int r, const char *fmt, ...)
+int fl_why_setv(struct fl_why *why, int r, const char *fmt, va_list ap)
 {
     char text[FL_WHY_SIZE];
-    va_list ap;
     int n;
 
     if (!why)
         return r;
-    va_start(ap, fmt);
     n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
     if (n < 0)
         text[0] = '\0';
     else if ((size_t)n >= sizeof(text))
         cut_on_boundary(text, sizeof(text) - 1);
-    memcpy(why->text, text, sizeof(why->text));
+    memcpy(why->text, text, strlen(text) + 1);
+    return r;
+}
+
+int fl_why_set(struct fl_why *why, int r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    r = fl_why_setv(why, r, fmt, ap);
+    va_end(ap);
     return r;
 }
 

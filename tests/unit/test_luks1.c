@@ -314,16 +314,16 @@ static void test_recover(void **state)
         cut = slurp(img, &n);
         /* no secret, or a wrong one: nothing written, and the message says how to put it back by hand */
         assert_int_equal(fl_luks1_recover(img, NULL, NULL, 0, NULL, bdir, &res), -EPERM);
-        assert_non_null(strstr(res.why, "No secret was given"));
+        assert_non_null(strstr(res.why.text, "No secret was given"));
         assert_int_equal(fl_luks1_recover(img, NULL, with_wrong, 1, NULL, bdir, &res), -EPERM);
         assert_false(res.wrote);
-        assert_non_null(strstr(res.why, "cryptsetup luksHeaderRestore --header-backup-file"));
-        assert_non_null(strstr(res.why, bak));
+        assert_non_null(strstr(res.why.text, "cryptsetup luksHeaderRestore --header-backup-file"));
+        assert_non_null(strstr(res.why.text, bak));
         assert_same_file(cut, n, img);
         free(cut);
         /* one secret opens the backup, another does not: refused before anything is written */
         assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), -EPERM);
-        assert_non_null(strstr(res.why, "opens none of its keyslots"));
+        assert_non_null(strstr(res.why.text, "opens none of its keyslots"));
         assert_false(res.wrote);
         /* the secret opens the backup: put back, and the volume opens again */
         assert_int_equal(fl_luks1_recover(img, NULL, with_right + 1, 1, NULL, bdir, &res), 1);
