@@ -308,9 +308,9 @@ static int run_format(struct format_opts *o)
         bool said = fl_cryptsetup_last_error()[0] && !fl_opts.verbose;
 
         fl_log_error_errno(r, "formatting '%s' failed: %s%s%s%s%s", o->target,
-                           fl_why_empty(&why) ? strerror(-r) : why.text,
-                           said ? " (libcryptsetup: " : "", said ? fl_cryptsetup_last_error() : "",
-                           said ? ")" : "", r != -EUCLEAN ? "; the target is unchanged" : "");
+                           fl_why_empty(&why) ? strerror(-r) : why.text, said ? " (libcryptsetup: " : "",
+                           said ? fl_cryptsetup_last_error() : "", said ? ")" : "",
+                           r != -EUCLEAN ? "; the target is unchanged" : "");
         if (o->new_key_file) {
             struct stat now;
             /* The key opens nothing: remove it, if it is still the file made above. */

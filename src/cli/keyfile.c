@@ -42,8 +42,8 @@ int fl_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl
 int fl_key_file_error(int r, const char *path, struct fl_why *why)
 {
     if (r == -EINVAL)
-        return fl_why_set(why, r,
-                          "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for", path);
+        return fl_why_set(
+            why, r, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for", path);
     return fl_why_set(why, r, "cannot read key file '%s': %s", path, strerror(-r));
 }
 

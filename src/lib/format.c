@@ -131,18 +131,15 @@ int fl_format_check_params(const struct fl_format_params *p, enum fl_format_para
         return refuse(ret_param, why, FL_FORMAT_PARAM_ITERATIONS,
                       "below the FIPS minimum for PBKDF2; approved: 1000 or more");
     if (p->iterations > ITERATIONS_MAX)
-        return refuse(ret_param, why, FL_FORMAT_PARAM_ITERATIONS,
-                      "too large; approved: 1000 to 2147483647");
+        return refuse(ret_param, why, FL_FORMAT_PARAM_ITERATIONS, "too large; approved: 1000 to 2147483647");
     if (!p->iterations && (p->iter_time_ms == 0 || p->iter_time_ms > FL_MAX_ITER_TIME_MS))
-        return refuse(ret_param, why, FL_FORMAT_PARAM_ITER_TIME,
-                      "out of range; approved: 1 to 3600000 (ms)");
+        return refuse(ret_param, why, FL_FORMAT_PARAM_ITER_TIME, "out of range; approved: 1 to 3600000 (ms)");
     if (p->sector_size && p->sector_size != 512 && p->sector_size != 1024 && p->sector_size != 2048 &&
         p->sector_size != 4096)
         return refuse(ret_param, why, FL_FORMAT_PARAM_SECTOR_SIZE,
                       "not a LUKS2 sector size; approved: 512, 1024, 2048, 4096");
     if (p->label && strlen(p->label) > LUKS2_LABEL_MAX)
-        return refuse(ret_param, why, FL_FORMAT_PARAM_LABEL,
-                      "longer than the 47 bytes a LUKS2 label holds");
+        return refuse(ret_param, why, FL_FORMAT_PARAM_LABEL, "longer than the 47 bytes a LUKS2 label holds");
     if (p->subsystem && strlen(p->subsystem) > LUKS2_LABEL_MAX)
         return refuse(ret_param, why, FL_FORMAT_PARAM_SUBSYSTEM,
                       "longer than the 47 bytes a LUKS2 subsystem holds");
@@ -287,16 +284,18 @@ static int target_fits(int fd, const struct fl_format_params *p, uint32_t *ret_s
     if (r < 0)
         return r;
     if (size <= FL_FORMAT_HEADER_AREA)
-        return fl_why_set(why, -ENOSPC,
-                          "too small: LUKS2 needs 16 MiB for its header and keyslots, and room for data after them");
+        return fl_why_set(
+            why, -ENOSPC,
+            "too small: LUKS2 needs 16 MiB for its header and keyslots, and room for data after them");
     if (p->sector_size && p->sector_size < logical)
         return fl_why_set(why, -EINVAL,
                           "the sector size is smaller than the device's logical block size (--sector-size)");
     if (p->sector_size)
         sector = p->sector_size;
     if ((size - FL_FORMAT_HEADER_AREA) % sector)
-        return fl_why_set(why, -EINVAL,
-                          "its size after the 16 MiB header is not a multiple of the sector size (--sector-size)");
+        return fl_why_set(
+            why, -EINVAL,
+            "its size after the 16 MiB header is not a multiple of the sector size (--sector-size)");
     *ret_sector = sector;
     return 0;
 }
@@ -732,7 +731,9 @@ out:
                            fl_why_empty(&used) ? "busy" : used.text);
             fl_why_clear(&step);
         } else if (e < 0) {
-            fl_why_set(&step, 0, "a step failed, and writing the saved contents back failed too: the target is damaged");
+            fl_why_set(
+                &step, 0,
+                "a step failed, and writing the saved contents back failed too: the target is damaged");
             r = -EUCLEAN;
         }
     }

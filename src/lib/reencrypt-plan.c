@@ -52,10 +52,11 @@ int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, s
     }
     r = fl_target_room(path, &need, &avail);
     if (r == -ENOSPC)
-        fl_why_set(why, r,
-                   "no space left for it: '%s' is a sparse image, and rewriting every byte allocates %llu MiB "
-                   "more, but its file system has %llu MiB free",
-                   path, (unsigned long long)(need >> 20), (unsigned long long)(avail >> 20));
+        fl_why_set(
+            why, r,
+            "no space left for it: '%s' is a sparse image, and rewriting every byte allocates %llu MiB "
+            "more, but its file system has %llu MiB free",
+            path, (unsigned long long)(need >> 20), (unsigned long long)(avail >> 20));
     if (r < 0) {
         close(fd);
         return r;
@@ -86,12 +87,13 @@ int fl_reencrypt_check_uuid(const struct fl_volume *v, struct fl_why *why)
     if (fl_uuid_valid(v->uuid))
         return 0;
     escape(v->uuid ? v->uuid : "", shown, sizeof(shown));
-    return fl_why_set(why, -ENOTSUP,
-                      "its header UUID '%s' is not a UUID (8-4-4-4-12 hex digits): libcryptsetup names its "
-                      "reencryption lock after it and would fail once the reencryption is started, leaving the "
-                      "volume stuck in it. Give it a proper UUID first: cryptsetup luksUUID --uuid \"$(uuidgen)\" "
-                      "DEVICE (and update what names the old one: crypttab, fstab)",
-                      shown);
+    return fl_why_set(
+        why, -ENOTSUP,
+        "its header UUID '%s' is not a UUID (8-4-4-4-12 hex digits): libcryptsetup names its "
+        "reencryption lock after it and would fail once the reencryption is started, leaving the "
+        "volume stuck in it. Give it a proper UUID first: cryptsetup luksUUID --uuid \"$(uuidgen)\" "
+        "DEVICE (and update what names the old one: crypttab, fstab)",
+        shown);
 }
 
 int fl_reencrypt_predict_ids(const struct fl_volume *v, size_t n, int *ret_new)

@@ -233,8 +233,9 @@ static void test_cipher_why(void **state)
     assert_int_equal(fl_policy_cipher("twofish-cbc-essiv:sha256", 256, &why), FL_NOT_APPROVED);
     assert_string_equal(why.text, "twofish is not a FIPS-approved cipher");
     assert_int_equal(fl_policy_cipher("aes-xts-plain64", 384, &why), FL_NOT_APPROVED);
-    assert_string_equal(why.text, "XTS needs a 256- or 512-bit key (AES-128 or AES-256); a FIPS kernel rejects "
-                             "other sizes");
+    assert_string_equal(why.text,
+                        "XTS needs a 256- or 512-bit key (AES-128 or AES-256); a FIPS kernel rejects "
+                        "other sizes");
     assert_int_equal(fl_policy_cipher("aes-cbc-plain64", 256, &why), FL_APPROVED_WEAK);
     assert_string_equal(why.text, "predictable IVs; use XTS");
     assert_int_equal(fl_policy_cipher("cipher_null-ecb", 0, &why), FL_NOT_APPROVED);

@@ -339,9 +339,9 @@ static void test_profile_table(void **state)
             fail_msg("case %zu: approved, expected refusal of parameter %d", i, (int)c->refused);
         assert_int_equal(param, c->refused);
         /* every refusal names what is approved instead */
-        assert_non_null(strstr(why.text, "approved")   ? why.text
-                        : strstr(why.text, "UUID") ? why.text
-                                                   : strstr(why.text, "47 bytes"));
+        assert_non_null(strstr(why.text, "approved") ? why.text
+                        : strstr(why.text, "UUID")   ? why.text
+                                                     : strstr(why.text, "47 bytes"));
     }
 }
 

@@ -82,16 +82,17 @@ static void check_cut(const char *ch, size_t pad)
     memset(&why, 'x', sizeof(why));
     assert_int_equal(fl_why_set(&why, -E2BIG, "%s", long_text), -E2BIG);
     kept = strnlen(why.text, sizeof(why.text));
-    assert_true(kept < FL_WHY_SIZE);                      /* NUL-terminated inside the buffer */
-    assert_true(kept > FL_WHY_SIZE - 1 - chl);            /* only the character that did not fit is gone */
-    assert_memory_equal(why.text, long_text, kept);       /* a prefix of the text */
-    assert_int_equal((kept - pad) % chl, 0);              /* whole characters only */
+    assert_true(kept < FL_WHY_SIZE);                /* NUL-terminated inside the buffer */
+    assert_true(kept > FL_WHY_SIZE - 1 - chl);      /* only the character that did not fit is gone */
+    assert_memory_equal(why.text, long_text, kept); /* a prefix of the text */
+    assert_int_equal((kept - pad) % chl, 0);        /* whole characters only */
     assert_true(valid_utf8(why.text));
 }
 
 static void test_truncation(void **state)
 {
-    static const char *chars[] = {"a", "\xc3\xa9" /* é */, "\xe2\x82\xac" /* € */, "\xf0\x9f\x94\x91" /* 🔑 */};
+    static const char *chars[] = {"a", "\xc3\xa9" /* é */, "\xe2\x82\xac" /* € */,
+                                  "\xf0\x9f\x94\x91" /* 🔑 */};
 
     for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++)
         for (size_t pad = 0; pad < 4; pad++)
@@ -119,10 +120,8 @@ static void test_exact_fit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_and_return),
-        cmocka_unit_test(test_null),
-        cmocka_unit_test(test_own_text),
-        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_format_and_return), cmocka_unit_test(test_null),
+        cmocka_unit_test(test_own_text),          cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_exact_fit),
     };
 
