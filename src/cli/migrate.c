@@ -768,7 +768,8 @@ static int convert_luks1(struct run *run)
     run->m = NULL;
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
-        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
+        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path,
+                    fl_volume_strerror_at(r, run->o.header ? run->o.header : run->o.path));
     return 0;
 }
 
@@ -805,7 +806,8 @@ static int migrate(struct run *run)
     }
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
-        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
+        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path,
+                    fl_volume_strerror_at(r, run->o.header ? run->o.header : run->o.path));
     if (fl_migration_volume(run->m)->luks_version == 1 && !run->o.convert_luks1)
         return explain_luks1(run);
     r = keys_read ? 0 : read_key_files(run);

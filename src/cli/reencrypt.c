@@ -451,8 +451,8 @@ static int explain(struct run *run, int r)
                               "before enabling FIPS mode, or on another host)"
                             : "",
                         nothing);
-        return fail(run, r, "%s%s", res->why.text[0] ? res->why.text : "no key available with this passphrase",
-                    nothing);
+        return fail(run, r, "%s%s",
+                    res->why.text[0] ? res->why.text : "no key available with this passphrase", nothing);
     case ECANCELED:
         if (run->drop_refused)
             return fail(run, r,
@@ -478,9 +478,10 @@ static int explain(struct run *run, int r)
     case EMEDIUMTYPE:
     case ENOENT:
     case EACCES:
+    case ENOTBLK:
         if (!res->wrote)
             return fail(run, r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
-                        fl_volume_strerror(r));
+                        fl_volume_strerror_at(r, run->o.header ? run->o.header : path));
         break;
     default:
         break;

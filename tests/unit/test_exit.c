@@ -31,7 +31,7 @@ static const struct {
     {ENOTDIR, FL_EXIT_DEVICE, "a path through a non-directory"},
     {ENODEV, FL_EXIT_DEVICE, "no such device"},
     {ENXIO, FL_EXIT_DEVICE, "volume.c: no medium (unbound loop device)"},
-    {ENOTBLK, FL_EXIT_DEVICE, "neither a block device nor a regular file"},
+    {ENOTBLK, FL_EXIT_DEVICE, "not a block device or image file (FIFO, device node, proc/sysfs file)"},
     {EISDIR, FL_EXIT_DEVICE, "a directory as device, image or key file"},
     {ELOOP, FL_EXIT_DEVICE, "format: a symbolic link to a regular file"},
     {EIO, FL_EXIT_DEVICE, "read or write error; a keyslot did not verify"},
@@ -39,7 +39,6 @@ static const struct {
     {EROFS, FL_EXIT_DEVICE, "migrate: read-only target"},
     {EMEDIUMTYPE, FL_EXIT_DEVICE, "not LUKS, or LUKS1"},
     {EUCLEAN, FL_EXIT_DEVICE, "damaged header; a journal that does not fit; format: target damaged"},
-    {EREMOTEIO, FL_EXIT_DEVICE, "on a pseudo file system"},
     {EREMOTE, FL_EXIT_DEVICE, "crypttab.c: a key file on another device"},
     {EPROTO, FL_EXIT_DEVICE, "format: the new volume failed its check"},
     /* 5: busy or already exists */
