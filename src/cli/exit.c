@@ -9,8 +9,9 @@
  *               continues (7); Ctrl-C at a question of a verb that cannot continue is -ECANCELED (1)
  *   -ECANCELED  the operator declined: did not confirm, Ctrl-C at format's prompts, keyslots would
  *               be dropped (1)
- *   -ENOTSUP    cannot be done on this host: argon2 on a FIPS libcryptsetup (migrate), a cipher or
- *               integrity reencrypt cannot handle (1)
+ *   -ENOTSUP    cannot be done on this host: argon2 on a FIPS libcryptsetup (migrate, also with
+ *               --allow-non-fips-unlock once libcryptsetup runs in FIPS mode), a cipher or integrity
+ *               reencrypt cannot handle (1)
  *   -EXFULL     no room in the header for a crash-safe conversion or the new keyslots (1)
  *   -EPROTO     format: the new volume failed its check; the target was restored (4)
  *   -EUCLEAN    a damaged header, a journal that does not fit it, or format's target left damaged (4)
@@ -58,11 +59,10 @@ int fl_exit_code(int r)
     case EXFULL:
     case EFBIG:        /* a key file or typed passphrase larger than a secret may be */
     case E2BIG:        /* more secrets than keyslots */
-    case EALREADY:     /* --allow-non-fips-unlock: libcryptsetup stays in FIPS mode */
     case ENAMETOOLONG: /* a header backup path too long */
     case ENOTTY:       /* no terminal to ask on */
     case EINVAL:       /* a wrong parameter: options (migrate --key-slot N: no keyslot N), an empty or short
-                          key file, a refused profile */
+                          key file, a refused profile, a LUKS1 conversion of a LUKS2 volume */
     default:
         return FL_EXIT_USAGE;
     }

@@ -1047,10 +1047,13 @@ int verb_migrate(int argc, const char **argv)
         goto out;
     }
     if (run.o.allow_non_fips) {
-        r = fl_allow_non_fips_unlock();
-        if (r < 0) {
+        bool followed = false;
+
+        r = fl_allow_non_fips_unlock(&followed);
+        if (r < 0 || !followed) {
+            r = r < 0 ? r : -ENOTSUP;
             fail(&run, r, "cannot switch OpenSSL away from the FIPS provider for this process: %s",
-                 strerror(-r));
+                 r == -ENOTSUP ? "libcryptsetup runs in FIPS mode already" : strerror(-r));
             goto out;
         }
     }

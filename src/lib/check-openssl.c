@@ -249,8 +249,7 @@ static int judge_fipsmodule(const char *root, const char *conf_path, const struc
     int r;
 
     for (size_t i = 1; i < conf->n_files; i++)
-        if (is_fipsmodule(conf->files[i].path) && conf->files[i].error != -FL_EREPEAT &&
-            conf->files[i].error != -FL_ECYCLE)
+        if (is_fipsmodule(conf->files[i].path) && conf->files[i].seen == FL_CONF_NEW)
             included = &conf->files[i];
     if (included && !included->error && mac)
         return fl_check_evidence(c, "%s:%u: [%s] module-mac is set (written by openssl fipsinstall)",
@@ -445,10 +444,10 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
             continue; /* one line says it; the rest are counted */
         if (f->error == -EMLINK || f->error == -E2BIG)
             capped++;
-        if (!f->error)
+        if (f->seen != FL_CONF_NEW)
+            r = fl_check_evidence(c, "%s: .include: %s", f->path, fl_conf_seen_text(f->seen));
+        else if (!f->error)
             r = fl_check_evidence(c, "%s: included", f->path);
-        else if (f->error == -FL_EREPEAT || f->error == -FL_ECYCLE)
-            r = fl_check_evidence(c, "%s: .include: %s", f->path, fl_read_strerror(f->error, f->type));
         else
             r = fl_check_evidence(c, "%s: .include failed: %s", f->path, fl_read_strerror(f->error, f->type));
     }

@@ -576,7 +576,8 @@ int fl_luks1_convert(const char *path, const char *header, const char *backup, c
         return r;
     r = crypt_load(cd, CRYPT_LUKS1, NULL);
     if (r < 0) {
-        r = crypt_load(cd, CRYPT_LUKS2, NULL) == 0 ? -EALREADY : -EMEDIUMTYPE;
+        res->luks2 = crypt_load(cd, CRYPT_LUKS2, NULL) == 0;
+        r = res->luks2 ? -EINVAL : -EMEDIUMTYPE;
         goto out;
     }
     fd = open(hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -48,20 +48,18 @@ static const struct {
     {EINTR, FL_EXIT_INCOMPLETE, "migrate, reencrypt: stopped by a signal"},
     /* 1: wrong or missing parameters, refusals */
     {ECANCELED, FL_EXIT_USAGE, "the operator declined"},
-    {ENOTSUP, FL_EXIT_USAGE, "cannot be computed or done on this host"},
+    {ENOTSUP, FL_EXIT_USAGE, "cannot be computed or done on this host; --allow-non-fips-unlock in vain"},
     {EXFULL, FL_EXIT_USAGE, "no room for a crash-safe conversion or new keyslots"},
     {EFBIG, FL_EXIT_USAGE, "a key file or passphrase too large"},
     {E2BIG, FL_EXIT_USAGE, "more secrets than keyslots"},
-    {EALREADY, FL_EXIT_USAGE, "--allow-non-fips-unlock has no effect; luks1: already LUKS2"},
     {ENAMETOOLONG, FL_EXIT_USAGE, "header backup path too long"},
     {ENOTTY, FL_EXIT_USAGE, "no terminal to ask on"},
     {EINVAL, FL_EXIT_USAGE,
-     "a wrong parameter (migrate --key-slot N: no keyslot N); an empty or short key file"},
+     "a wrong parameter (migrate --key-slot N: no keyslot N); an empty or short key file; LUKS2 already"},
     {EOVERFLOW, FL_EXIT_USAGE, "identity: a time that cannot be written"},
     {ERANGE, FL_EXIT_USAGE, "util: a number out of range"},
     {EMLINK, FL_EXIT_USAGE, "check: too many links (recorded in the check, not an exit)"},
     {EAGAIN, FL_EXIT_USAGE, "volume.c: cannot happen"},
-    {EDEADLK, FL_EXIT_USAGE, "check: FL_ECYCLE, an include cycle (recorded in the check, not an exit)"},
 };
 
 /* Every errno gets the exit code fipsluks(8) documents. */
