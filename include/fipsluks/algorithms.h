@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "why.h"
+
 /** How a FIPS host treats an algorithm. */
 enum fl_approval {
     FL_APPROVED = 0,
@@ -71,10 +73,10 @@ struct fl_cipher_verdict fl_cipher_judge(const char *cipher, uint32_t key_bits);
 /**
  * Approval of a LUKS cipher spec ("aes-xts-plain64", "aes-cbc-essiv:sha256", "serpent-xts-plain64")
  * with a key of @p key_bits (the cipher's own key, without any dm-integrity HMAC key; 0 when unknown,
- * which skips the key-size check). On FL_APPROVED_WEAK or FL_NOT_APPROVED, @p ret_why (if not
- * NULL) is set to a static explanation; otherwise it is left alone.
+ * which skips the key-size check). On FL_APPROVED_WEAK or FL_NOT_APPROVED, @p why (may be NULL)
+ * says why; otherwise it is emptied.
  */
-enum fl_approval fl_policy_cipher(const char *cipher, uint32_t key_bits, const char **ret_why);
+enum fl_approval fl_policy_cipher(const char *cipher, uint32_t key_bits, struct fl_why *why);
 
 /** True for an AES-GCM spec, whose own tag is the integrity protection ("aead"). */
 bool fl_cipher_is_aes_gcm(const char *cipher);

@@ -19,8 +19,10 @@ bool fl_libcryptsetup_fips_mode(const char **ret_default_kdf);
 /**
  * Turn this process's OpenSSL default properties away from the FIPS provider, before
  * libcryptsetup initialises its crypto backend, so argon2 keyslots can be unlocked on a FIPS host.
- * @return 0, or -EALREADY when libcryptsetup is already initialised in FIPS mode, -EINVAL.
+ * @param ret_followed  whether libcryptsetup follows: false when it was initialised in FIPS mode
+ *                      already, so that argon2 keyslots still cannot be unlocked; may be NULL
+ * @return 0 (OpenSSL switched), or -EINVAL (OpenSSL refused).
  */
-int fl_allow_non_fips_unlock(void);
+int fl_allow_non_fips_unlock(bool *ret_followed);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "policy.h"
 #include "volume.h"
+#include "why.h"
 
 struct fl_secret;
 
@@ -73,11 +74,11 @@ enum fl_format_param {
  * Whether @p p describes an approved profile. Pure: no I/O, no state.
  *
  * @param ret_param  on refusal, the parameter at fault (never FL_FORMAT_PARAM_NONE); may be NULL
- * @param ret_why    on refusal, a static sentence that names the approved choices; may be NULL
+ * @param why        on refusal, a sentence that names the approved choices; may be NULL
  * @return 0, or -EINVAL.
  */
 int fl_format_check_params(const struct fl_format_params *p, enum fl_format_param *ret_param,
-                           const char **ret_why);
+                           struct fl_why *why);
 
 /** Key size in bits that @p p resolves to (its own, or its cipher's default). */
 uint32_t fl_format_key_bits(const struct fl_format_params *p);
@@ -117,12 +118,12 @@ void fl_signatures_clear(struct fl_signatures *s);
  * EBUSY; /proc/self/mountinfo names it); an image file that backs a loop device in use (mounted,
  * held, or opened exclusively).
  *
- * @param ret_why  when busy, a new string saying by what (e.g. "mounted on /mnt",
- *                 "backs /dev/loop3, which is in use"); free() it. May be NULL.
+ * @param why  when busy, by what (e.g. "mounted on /mnt", "backs /dev/loop3, which is in use");
+ *             emptied otherwise. May be NULL.
  * @return 0 (not in use), -EBUSY, or another negative errno (-ENOENT, -EACCES, -ENOTBLK for neither
  *         a block device nor a regular file, -ENOMEM).
  */
-int fl_format_check_busy(const char *path, char **ret_why);
+int fl_format_check_busy(const char *path, struct fl_why *why);
 
 /**
  * A target opened once for formatting. Every check, every write and any undo act on this one open
@@ -138,12 +139,12 @@ struct fl_format_target;
  * regular file is refused, as a link can be swapped), or a block device (also through a symbolic
  * link such as /dev/disk/by-id/…), opened exclusively.
  *
- * @param ret_why  on -EBUSY or -ELOOP, a new string saying why; free() it. May be NULL.
+ * @param why  on -EBUSY or -ELOOP, why; emptied otherwise. May be NULL.
  * @return 0, -ENOENT, -EACCES, -EROFS, -ELOOP (a symbolic link to a regular file), -EISDIR,
  *         -ENOTBLK (neither a block device nor a regular file), -EBUSY (a block device someone else
  *         uses), -ENOMEM.
  */
-int fl_format_open(const char *path, struct fl_format_target **ret, char **ret_why);
+int fl_format_open(const char *path, struct fl_format_target **ret, struct fl_why *why);
 
 /** Close @p t (NULL is allowed); for a block device this ends the exclusive hold. */
 void fl_format_close(struct fl_format_target *t);
@@ -155,20 +156,20 @@ const char *fl_format_target_path(const struct fl_format_target *t);
  * Whether @p t can be formatted with @p p: not in use (as fl_format_check_busy()), larger than
  * FL_FORMAT_HEADER_AREA, and a whole number of sectors after it. Reads nothing but its size.
  *
- * @param ret_why  on refusal, a new string saying why; free() it. Set to NULL otherwise.
+ * @param why  on refusal, why; emptied otherwise. May be NULL.
  * @return 0, -EBUSY, -ENOSPC (too small), -EINVAL (size not a multiple of the sector size), or
  *         another negative errno.
  */
-int fl_format_check(const struct fl_format_target *t, const struct fl_format_params *p, char **ret_why);
+int fl_format_check(const struct fl_format_target *t, const struct fl_format_params *p, struct fl_why *why);
 
 /** fl_format_probe_signatures() on the open target @p t. */
 int fl_format_signatures(const struct fl_format_target *t, struct fl_signatures *out);
 
 /**
  * Whether @p path can be formatted with @p p: fl_format_open(), fl_format_check(), fl_format_close().
- * @return as fl_format_open() and fl_format_check(); @p ret_why as theirs.
+ * @return as fl_format_open() and fl_format_check(); @p why as theirs.
  */
-int fl_format_check_target(const char *path, const struct fl_format_params *p, char **ret_why);
+int fl_format_check_target(const char *path, const struct fl_format_params *p, struct fl_why *why);
 
 /**
  * Create a new random key file at @p path: @p len bytes from the OpenSSL DRBG, mode 0400 (set with
@@ -215,8 +216,7 @@ struct fl_format_result {
  * (fl_format_signatures()); this function erases them without asking.
  *
  * @param ret      on success, the result, to release with fl_format_result_clear()
- * @param ret_why  on failure, a new string saying which step failed (free() it), or NULL when the
- *                 errno says it all; may be NULL
+ * @param why  on failure, which step failed, or empty when the errno says it all; may be NULL
  * @return the keyslot number (>= 0), or a negative errno: -EINVAL (profile refused, or libcryptsetup
  *         refused a parameter), -EBUSY (in use, before anything was written), -ENOSPC (target too
  *         small), -EIO, -ENOMEM, -EPROTO (the new volume failed the re-read: does not open, or the
@@ -225,7 +225,7 @@ struct fl_format_result {
  *         failed, or the target had become busy): the target is damaged.
  */
 int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
-              const struct fl_secret *passphrase, struct fl_format_result *ret, char **ret_why);
+              const struct fl_secret *passphrase, struct fl_format_result *ret, struct fl_why *why);
 
 /** Release what a successful fl_format() put into @p r. */
 void fl_format_result_clear(struct fl_format_result *r);

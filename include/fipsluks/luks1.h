@@ -18,12 +18,14 @@
 
 #include "fipsluks/backup.h"
 #include "fipsluks/migrate.h"
+#include "fipsluks/why.h"
 
 /** What fl_luks1_convert() or fl_luks1_recover() did, for messages. */
 struct fl_luks1_result {
     char backup[PATH_MAX]; /**< the LUKS1 header backup written, reused or put back ("" when none) */
-    char why[1024];        /**< with -EBUSY: what uses the device; from fl_luks1_recover(): what was found */
+    struct fl_why why;     /**< with -EBUSY: what uses the device; from fl_luks1_recover(): what was found */
     bool restored;         /**< fl_luks1_recover(): the LUKS1 header was put back from @p backup */
+    bool luks2;            /**< fl_luks1_convert(): refused (-EINVAL), the volume is LUKS2 already */
     bool wrote;            /**< fl_luks1_recover(): the device was written (also when that then failed) */
 };
 
@@ -32,7 +34,8 @@ struct fl_luks1_result {
  *
  *  1. Refuses a device or image in use (mounted, held by device-mapper, swap, backing a loop device
  *     in use, opened exclusively): -EBUSY, with the reason in @p res->why.
- *  2. Loads the header: -EMEDIUMTYPE when it is not LUKS, -EALREADY when it is LUKS2 already.
+ *  2. Loads the header: -EMEDIUMTYPE when it is not LUKS, -EINVAL with @p res->luks2 when it is
+ *     LUKS2 already (nothing to convert).
  *  3. Writes a header backup of the whole LUKS1 header region (up to the data offset) to @p backup,
  *     or, with @p backup NULL, to a new file in @p backup_dir (NULL: $FIPSLUKS_BACKUP_DIR, else
  *     FL_DEFAULT_BACKUP_DIR). Never overwrites a file (-EEXIST); fsynced before the conversion.

@@ -38,6 +38,7 @@
 #include "fips.h"
 #include "secret.h"
 #include "volume.h"
+#include "why.h"
 
 /** Token type of the migration journal. */
 #define FL_MIGRATION_TOKEN "fipsluks-migration"
@@ -72,7 +73,7 @@ struct fl_journal {
     enum fl_priority priority;
     int tokens[FL_MAX_TOKENS]; /**< tokens assigned to S before the conversion */
     size_t n_tokens;
-    char problem[160]; /**< empty, or why this journal does not fit the header */
+    struct fl_why why; /**< empty, or why this journal does not fit the header */
 };
 
 /**
@@ -103,7 +104,7 @@ int fl_migration_has_room(const struct fl_volume *v, size_t key_size);
 
 /**
  * Parse one journal token's JSON. Pure. A journal that cannot be used (unparsable, an older
- * version, ids out of range, missing fields) is still returned, with @p ret->problem set.
+ * version, ids out of range, missing fields) is still returned, with @p ret->why set.
  * @return 0, or -ENOMEM.
  */
 int fl_journal_parse(const char *json, int token, struct fl_journal *ret);
@@ -111,7 +112,7 @@ int fl_journal_parse(const char *json, int token, struct fl_journal *ret);
 /**
  * Check @p n journals against the header @p v: every journal names existing or expected keyslots,
  * no keyslot belongs to two journals, the temporary copy is not the keyslot itself. Sets
- * ->problem on those that do not fit. Pure. @return the number of journals with a problem.
+ * ->why on those that do not fit. Pure. @return the number of journals with a problem.
  */
 size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volume *v);
 
@@ -225,7 +226,7 @@ int fl_migration_forecast(const struct fl_volume *v, const struct fl_migrate_res
  *   -EINVAL     options->keyslot does not exist (an invalid option)
  *   -EROFS      the header device is read-only; -EBUSY: another migration holds the lock, or a
  *               reencryption is in progress; -EMEDIUMTYPE: LUKS1
- *   -EUCLEAN    a journal does not fit the header (res->journals[].problem); nothing written
+ *   -EUCLEAN    a journal does not fit the header (res->journals[].why); nothing written
  *   -EXFULL     no room for a crash-safe conversion and not allow_in_place (res->failed_keyslot),
  *               dry run or not
  *   -EEXIST     the backup file exists (dry run or not); -ENOSPC and other -errno writing the backup

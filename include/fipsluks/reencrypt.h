@@ -49,6 +49,7 @@
 #include "migrate.h"
 #include "secret.h"
 #include "volume.h"
+#include "why.h"
 
 /** The data cipher of a re-encrypted volume. */
 #define FL_REENCRYPT_CIPHER   "aes-xts-plain64"
@@ -110,7 +111,7 @@ struct fl_reencrypt_ops {
 
 struct fl_reencrypt_result {
     char backup[PATH_MAX]; /**< header backup written by this run ("" if none) */
-    char why[1024];        /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
+    struct fl_why why;     /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
     bool converted_luks1;  /**< this run converted LUKS1 to LUKS2 */
     bool resumed;          /**< an interrupted reencryption was continued */
     bool wrote;            /**< the header was written */

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "why.h"
+
 struct fl_check;
 
 /** The sshd_config keywords that name algorithms. */
@@ -82,9 +84,9 @@ enum fl_ssh_verdict {
  * The verdict for the SSH algorithm @p name (exact names, e.g. "chacha20-poly1305@openssh.com",
  * "umac-64-etm@openssh.com", "ssh-ed25519"), from a table held to what Debian's sshd does in the
  * FIPS test host (tests/e2e/test-check-sshd-fips.sh, docs/sshd-fips.md). Unknown names are "not
- * approved". @p ret_why (optional) receives a static sentence, NULL for approved algorithms.
+ * approved". @p why (may be NULL) says why; it is empty for approved algorithms.
  */
-enum fl_ssh_verdict fl_ssh_judge(const char *name, const char **ret_why);
+enum fl_ssh_verdict fl_ssh_judge(const char *name, struct fl_why *why);
 
 /** "approved", "not approved", "breaks". */
 const char *fl_ssh_verdict_name(enum fl_ssh_verdict v);

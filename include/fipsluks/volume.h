@@ -115,9 +115,10 @@ struct fl_volume {
  * an O_PATH open, which runs no driver code (a FIFO cannot block, a character device is not opened).
  *
  * @return 0, or a negative errno: -ENOENT (missing), -EACCES (permission), -EISDIR (a directory),
- *         -ENOTBLK (neither a block device nor a regular file), -EREMOTEIO (on a pseudo file
- *         system such as proc or sysfs: not read), -ENXIO (a block device without medium, e.g. a
- *         detached loop device), -EMEDIUMTYPE (no LUKS signature),
+ *         -ENOTBLK (neither a block device nor an image file: a FIFO, a device node, or a file on a
+ *         pseudo file system such as proc or sysfs, never read; fl_volume_strerror_at() tells them
+ *         apart), -ENXIO (a block device without medium, e.g. a detached loop device),
+ *         -EMEDIUMTYPE (no LUKS signature),
  *         -EUCLEAN (LUKS signature but no valid header copy), -EIO, -ENOMEM.
  */
 int fl_volume_read(const char *path, const char *header_path, struct fl_volume **ret);
@@ -156,6 +157,12 @@ int fl_volume_read_source(struct fl_volume_source *src, const char *path, struct
 
 /** Why a volume could not be read, for an operator: the errors of fl_volume_read(). Static string. */
 const char *fl_volume_strerror(int err);
+
+/**
+ * fl_volume_strerror() of @p err for @p path, naming the kind of target where the errno cannot: a
+ * path on a pseudo file system (refused with -ENOTBLK, as not an image file) says so. Static string.
+ */
+const char *fl_volume_strerror_at(int err, const char *path);
 
 /**
  * Whether the secret @p key (@p key_len bytes) opens keyslot @p keyslot of @p v (its device or detached

@@ -14,6 +14,7 @@
 #include "fipsluks/crypttab.h"
 #include "fipsluks/policy.h"
 #include "fipsluks/volume.h"
+#include "fipsluks/why.h"
 
 /*
  * Exit codes, documented in fipsluks(8). Numbers shared with cryptsetup(8) mean the same thing.
@@ -246,16 +247,16 @@ struct fl_secret;
  * them. @return 0, or fl_secret_read_key_file()'s -errno.
  */
 int fl_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl_secret **ret);
-/* The one wording of fl_read_key_file()'s failure @p r for @p path, into @p buf (for the caller to report).
- */
-void fl_key_file_error(int r, const char *path, char *buf, size_t size);
+/* The one wording of fl_read_key_file()'s failure @p r for @p path, into @p why (for the caller to report).
+ * @return @p r. */
+int fl_key_file_error(int r, const char *path, struct fl_why *why);
 /*
  * Every --key-file of @p a read once, in order, with fl_read_key_file() and @p a's --keyfile-offset
  * and --keyfile-size, into @p secrets, which has room for @p max: *@p n counts those read, which the
- * caller owns, also on failure. On failure @p why (@p why_size bytes) says what, naming the file.
+ * caller owns, also on failure. On failure @p why says what, naming the file.
  */
-int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_t max, size_t *n, char *why,
-                      size_t why_size);
+int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_t max, size_t *n,
+                      struct fl_why *why);
 /* Warn when @p s, from @p source ("key file 'x'", "the prompt"), is shorter than
  * FL_SECRET_MIN_PASSPHRASE. */
 void fl_warn_short_secret(const struct fl_secret *s, const char *source);

@@ -9,12 +9,12 @@
  *               continues (7); Ctrl-C at a question of a verb that cannot continue is -ECANCELED (1)
  *   -ECANCELED  the operator declined: did not confirm, Ctrl-C at format's prompts, keyslots would
  *               be dropped (1)
- *   -ENOTSUP    cannot be done on this host: argon2 on a FIPS libcryptsetup (migrate), a cipher or
- *               integrity reencrypt cannot handle (1)
+ *   -ENOTSUP    cannot be done on this host: argon2 on a FIPS libcryptsetup (migrate, also with
+ *               --allow-non-fips-unlock once libcryptsetup runs in FIPS mode), a cipher or integrity
+ *               reencrypt cannot handle (1)
  *   -EXFULL     no room in the header for a crash-safe conversion or the new keyslots (1)
  *   -EPROTO     format: the new volume failed its check; the target was restored (4)
  *   -EUCLEAN    a damaged header, a journal that does not fit it, or format's target left damaged (4)
- *   -EREMOTEIO  a path on a pseudo file system (proc, sysfs): never read (4)
  *   -ENOKEY     a crypttab entry without a key file (2); -EREMOTE: its key file is on another device (4).
  *               migrate --crypttab reports both and skips the entry: exit 7 at the end
  * tests/unit/test_exit.c lists every errno the library returns, with its exit code.
@@ -38,7 +38,7 @@ int fl_exit_code(int r)
     case ENOTDIR: /* a path through something that is not a directory: no such file either */
     case ENODEV:
     case ENXIO:   /* no medium (an unbound loop device) */
-    case ENOTBLK: /* neither a block device nor a regular file */
+    case ENOTBLK: /* not a block device or an image file: a FIFO, a device node, a file on proc or sysfs */
     case EISDIR:  /* a directory given as a device, image or key file */
     case ELOOP:   /* format: a symbolic link to a regular file (give the file's own path) */
     case EIO:
@@ -46,7 +46,6 @@ int fl_exit_code(int r)
     case EROFS:       /* a read-only device, media, mount or immutable file */
     case EMEDIUMTYPE: /* not LUKS, or LUKS1 where LUKS2 is needed */
     case EUCLEAN:
-    case EREMOTEIO:
     case EREMOTE: /* a crypttab key file on another device (PATH:DEVICE), not read */
     case EPROTO:
         return FL_EXIT_DEVICE;
@@ -60,11 +59,10 @@ int fl_exit_code(int r)
     case EXFULL:
     case EFBIG:        /* a key file or typed passphrase larger than a secret may be */
     case E2BIG:        /* more secrets than keyslots */
-    case EALREADY:     /* --allow-non-fips-unlock: libcryptsetup stays in FIPS mode */
     case ENAMETOOLONG: /* a header backup path too long */
     case ENOTTY:       /* no terminal to ask on */
     case EINVAL:       /* a wrong parameter: options (migrate --key-slot N: no keyslot N), an empty or short
-                          key file, a refused profile */
+                          key file, a refused profile, a LUKS1 conversion of a LUKS2 volume */
     default:
         return FL_EXIT_USAGE;
     }

@@ -60,17 +60,16 @@ static void print_signature(const struct fl_signature *s)
 /* Open the target, once: every check and the formatting act on this one open file. */
 static int open_target(const struct format_opts *o, struct fl_format_target **ret)
 {
-    char *why = NULL;
+    struct fl_why why;
     int r;
 
     r = fl_format_open(o->target, ret, &why);
     if (r < 0)
         fl_log_error_errno(r, "%s '%s': %s", r == -EBUSY ? "refusing to format" : "cannot format", o->target,
-                           why                             ? why
+                           !fl_why_empty(&why)             ? why.text
                            : r == -EBUSY                   ? "it is in use"
                            : r == -ENOTBLK || r == -EISDIR ? "neither a block device nor a regular file"
                                                            : strerror(-r));
-    free(why);
     return r;
 }
 
@@ -78,18 +77,16 @@ static int open_target(const struct format_opts *o, struct fl_format_target **re
 static int check_target(const struct format_opts *o, const struct fl_format_target *t)
 {
     struct fl_signatures sigs = {0};
-    char *why = NULL;
+    struct fl_why why;
     int r;
 
     r = fl_format_check(t, &o->params, &why);
-    if (r < 0) {
-        fl_log_error_errno(r, "%s '%s': %s", r == -EBUSY ? "refusing to format" : "cannot format", o->target,
-                           why           ? why
-                           : r == -EBUSY ? "it is in use"
-                                         : strerror(-r));
-        free(why);
-        return r;
-    }
+    if (r < 0)
+        return fl_log_error_errno(r, "%s '%s': %s", r == -EBUSY ? "refusing to format" : "cannot format",
+                                  o->target,
+                                  !fl_why_empty(&why) ? why.text
+                                  : r == -EBUSY       ? "it is in use"
+                                                      : strerror(-r));
     r = fl_format_signatures(t, &sigs);
     if (r < 0)
         return fl_log_error_errno(r, "cannot probe '%s' for signatures: %m", o->target);
@@ -186,14 +183,13 @@ out:
 
 static int read_key_file(const struct format_opts *o, struct fl_secret **ret)
 {
+    struct fl_why why;
     int r;
-
-    char why[1024];
 
     r = fl_read_key_file(o->key_file, o->keyfile_offset, o->keyfile_size, ret);
     if (r < 0) {
-        fl_key_file_error(r, o->key_file, why, sizeof(why));
-        return fl_log_error_errno(r, "%s", why);
+        fl_key_file_error(r, o->key_file, &why);
+        return fl_log_error_errno(r, "%s", why.text);
     }
     return r;
 }
@@ -258,7 +254,7 @@ static int run_format(struct format_opts *o)
     struct fl_secret *secret = NULL;
     struct stat key_st = {0};
     sigset_t block, old;
-    char *why = NULL;
+    struct fl_why why;
     int r;
 
     sigprocmask(SIG_BLOCK, NULL, &old); /* the mask as it is, restored at the end */
@@ -311,9 +307,10 @@ static int run_format(struct format_opts *o)
         /* One line: what failed, what libcryptsetup said (with -v it said so itself), what is left. */
         bool said = fl_cryptsetup_last_error()[0] && !fl_opts.verbose;
 
-        fl_log_error_errno(r, "formatting '%s' failed: %s%s%s%s%s", o->target, why ? why : strerror(-r),
-                           said ? " (libcryptsetup: " : "", said ? fl_cryptsetup_last_error() : "",
-                           said ? ")" : "", r != -EUCLEAN ? "; the target is unchanged" : "");
+        fl_log_error_errno(r, "formatting '%s' failed: %s%s%s%s%s", o->target,
+                           fl_why_empty(&why) ? strerror(-r) : why.text, said ? " (libcryptsetup: " : "",
+                           said ? fl_cryptsetup_last_error() : "", said ? ")" : "",
+                           r != -EUCLEAN ? "; the target is unchanged" : "");
         if (o->new_key_file) {
             struct stat now;
             /* The key opens nothing: remove it, if it is still the file made above. */
@@ -329,7 +326,6 @@ static int run_format(struct format_opts *o)
         fl_log_error_errno(r, "formatted '%s', but cannot write the report: %m", o->target);
 out:
     sigprocmask(SIG_SETMASK, &old, NULL);
-    free(why);
     fl_format_result_clear(&res);
     fl_secret_free(secret);
     fl_format_close(t);
@@ -368,7 +364,8 @@ int verb_format(int argc, const char **argv)
     struct format_opts o = {0};
     struct fl_args a;
     enum fl_format_param param = FL_FORMAT_PARAM_NONE;
-    const char **args, *why = NULL;
+    const char **args;
+    struct fl_why why;
     int r;
 
     r = fl_options_parse(FL_VERB_FORMAT, argc, argv, &a);
@@ -413,7 +410,7 @@ int verb_format(int argc, const char **argv)
         const char *value = fl_arg(&a, opt);
 
         r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB,
-                               fl_option_table[opt].name, value ? value : "(default)", why);
+                               fl_option_table[opt].name, value ? value : "(default)", why.text);
         goto out;
     }
     r = run_format(&o);

@@ -39,17 +39,16 @@ int fl_read_key_file(const char *path, uint64_t offset, uint64_t size, struct fl
     return 0;
 }
 
-void fl_key_file_error(int r, const char *path, char *buf, size_t size)
+int fl_key_file_error(int r, const char *path, struct fl_why *why)
 {
     if (r == -EINVAL)
-        snprintf(buf, size, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for",
-                 path);
-    else
-        snprintf(buf, size, "cannot read key file '%s': %s", path, strerror(-r));
+        return fl_why_set(
+            why, r, "key file '%s' is empty or shorter than --keyfile-offset/--keyfile-size ask for", path);
+    return fl_why_set(why, r, "cannot read key file '%s': %s", path, strerror(-r));
 }
 
-int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_t max, size_t *n, char *why,
-                      size_t why_size)
+int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_t max, size_t *n,
+                      struct fl_why *why)
 {
     char *const *files = fl_arg_list(a, FL_OPT_KEY_FILE);
     uint64_t offset = a->num[FL_OPT_KEYFILE_OFFSET], size = a->num[FL_OPT_KEYFILE_SIZE];
@@ -57,15 +56,11 @@ int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_
     for (size_t k = 0; files && files[k]; k++) {
         int r;
 
-        if (*n == max) {
-            snprintf(why, why_size, "at most %zu key files", max);
-            return -EINVAL;
-        }
+        if (*n == max)
+            return fl_why_set(why, -EINVAL, "at most %zu key files", max);
         r = fl_read_key_file(files[k], offset, size, &secrets[*n]);
-        if (r < 0) {
-            fl_key_file_error(r, files[k], why, why_size);
-            return r;
-        }
+        if (r < 0)
+            return fl_key_file_error(r, files[k], why);
         (*n)++;
     }
     return 0;

@@ -202,12 +202,12 @@ static int parse_options(int argc, const char **argv, struct opts *o)
 /* Every key file, read once. */
 static int read_key_files(struct run *run)
 {
-    char why[1024];
+    struct fl_why why;
     int r;
 
-    r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
+    r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, &why);
     if (r < 0)
-        r = fail(run, r, "%s", why);
+        r = fail(run, r, "%s", why.text);
     /* one secret per --key-file, in the order of the NULL-terminated key_files (clang's analyzer cannot
      * tell that they are as many) */
     for (size_t i = 0; run->o.key_files && run->o.key_files[i] && i < run->n_secrets; i++) {
@@ -446,7 +446,7 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
         json_object_object_add(o, "token", json_object_new_int(j->token));
         json_object_object_add(o, "keyslot", j->keyslot >= 0 ? json_object_new_int(j->keyslot) : NULL);
         json_object_object_add(o, "temp", j->temp >= 0 ? json_object_new_int(j->temp) : NULL);
-        json_object_object_add(o, "problem", j->problem[0] ? fl_json_string(j->problem) : NULL);
+        json_object_object_add(o, "problem", j->why.text[0] ? fl_json_string(j->why.text) : NULL);
         json_object_object_add(o, "pending", json_object_new_boolean(journal_pending(run, j)));
         json_object_array_add(journals, o);
     }
@@ -507,7 +507,7 @@ static void print_text(struct run *run, const struct fl_findings *f, const struc
         }
     }
     for (size_t i = 0; i < run->res.n_journals; i++)
-        if (journal_pending(run, &run->res.journals[i]) && !run->res.journals[i].problem[0])
+        if (journal_pending(run, &run->res.journals[i]) && !run->res.journals[i].why.text[0])
             printf(
                 "keyslot %d has an unfinished migration (journal token %d): give its secret to finish it\n",
                 run->res.journals[i].keyslot, run->res.journals[i].token);
@@ -642,9 +642,9 @@ static int explain_error(struct run *run, int r)
                     what);
     case EUCLEAN:
         for (size_t i = 0; i < res->n_journals; i++)
-            if (res->journals[i].problem[0])
+            if (res->journals[i].why.text[0])
                 fl_log_error_errno(0, "journal token %d in '%s' does not fit the header: %s",
-                                   res->journals[i].token, what, res->journals[i].problem);
+                                   res->journals[i].token, what, res->journals[i].why.text);
         return fail(run, r,
                     "nothing was changed. Inspect the journal with 'cryptsetup token export --token-id N "
                     "%s'; if no migration of yours is pending, check that every keyslot opens, then remove "
@@ -724,7 +724,7 @@ static int recover_luks1(struct run *run)
     if (!lr.wrote)
         fl_stop_message(stop_before);
     if (r < 0)
-        return fail(run, r, "%s%s", lr.why[0] ? lr.why : strerror(-r),
+        return fail(run, r, "%s%s", lr.why.text[0] ? lr.why.text : strerror(-r),
                     lr.wrote ? "" : "; nothing was written");
     if (r > 0)
         say(run,
@@ -759,7 +759,7 @@ static int convert_luks1(struct run *run)
     r = fl_luks1_convert(run->o.path, run->o.header, run->o.backup, NULL, &lr);
     snprintf(run->luks1_backup, sizeof(run->luks1_backup), "%s", lr.backup);
     if (r == -EBUSY)
-        return fail(run, r, "'%s' is in use (%s); nothing was changed", run->o.path, lr.why);
+        return fail(run, r, "'%s' is in use (%s); nothing was changed", run->o.path, lr.why.text);
     if (r < 0)
         return fail(run, r, "cannot convert '%s' to LUKS2: %s (see 'fipsluks migrate -v'); %s", run->o.path,
                     strerror(-r), lr.backup[0] ? "the LUKS1 header is as it was" : "nothing was written");
@@ -768,7 +768,8 @@ static int convert_luks1(struct run *run)
     run->m = NULL;
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
-        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
+        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path,
+                    fl_volume_strerror_at(r, run->o.header ? run->o.header : run->o.path));
     return 0;
 }
 
@@ -805,7 +806,8 @@ static int migrate(struct run *run)
     }
     r = fl_migration_open(run->o.path, run->o.header, &run->m);
     if (r < 0)
-        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path, fl_volume_strerror(r));
+        return fail(run, r, "'%s': %s", run->o.header ? run->o.header : run->o.path,
+                    fl_volume_strerror_at(r, run->o.header ? run->o.header : run->o.path));
     if (fl_migration_volume(run->m)->luks_version == 1 && !run->o.convert_luks1)
         return explain_luks1(run);
     r = keys_read ? 0 : read_key_files(run);
@@ -1045,10 +1047,13 @@ int verb_migrate(int argc, const char **argv)
         goto out;
     }
     if (run.o.allow_non_fips) {
-        r = fl_allow_non_fips_unlock();
-        if (r < 0) {
+        bool followed = false;
+
+        r = fl_allow_non_fips_unlock(&followed);
+        if (r < 0 || !followed) {
+            r = r < 0 ? r : -ENOTSUP;
             fail(&run, r, "cannot switch OpenSSL away from the FIPS provider for this process: %s",
-                 strerror(-r));
+                 r == -ENOTSUP ? "libcryptsetup runs in FIPS mode already" : strerror(-r));
             goto out;
         }
     }

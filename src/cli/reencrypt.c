@@ -109,16 +109,16 @@ static const char *source_name(const char *file)
 
 static int read_key_files(struct run *run)
 {
-    char why[1024];
+    struct fl_why why;
     int r;
 
-    r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, why, sizeof(why));
+    r = fl_read_key_files(&run->o.args, run->owned, FL_MAX_KEYSLOTS, &run->n_secrets, &why);
     /* n_secrets counts files of the same --key-file list, read in its order */
     for (size_t i = 0; run->o.key_files && i < run->n_secrets && run->o.key_files[i]; i++) {
         run->secrets[i].source = source_name(run->o.key_files[i]);
         run->secrets[i].secret = run->owned[i];
     }
-    return r < 0 ? fail(run, r, "%s", why) : 0;
+    return r < 0 ? fail(run, r, "%s", why.text) : 0;
 }
 
 static int ask(void *userdata, const struct fl_keyslot *ks, unsigned attempt, struct fl_secret **ret)
@@ -410,12 +410,12 @@ static int explain(struct run *run, int r)
 
     switch (-r) {
     case EBUSY:
-        if (res->why[0])
+        if (res->why.text[0])
             return fail(run, r,
                         "cannot re-encrypt: %s. Unmount it, close its mapping (cryptsetup close), "
                         "stop the program that holds it open, detach the loop device; fipsluks "
                         "re-encrypts offline only%s",
-                        res->why, nothing);
+                        res->why.text, nothing);
         return fail(run, r,
                     "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
                     "on '%s'%s",
@@ -424,22 +424,22 @@ static int explain(struct run *run, int r)
         return fail(run, r,
                     "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
                     "mount, or an immutable or append-only file: see lsattr)%s",
-                    res->why[0] ? res->why : "the volume is read-only", nothing);
+                    res->why.text[0] ? res->why.text : "the volume is read-only", nothing);
     case ENOSPC:
-        if (res->why[0] && res->wrote)
+        if (res->why.text[0] && res->wrote)
             return fail(run, r,
                         "reencryption of '%s' stopped: %s. The header records its progress: "
                         "free some space and run the same command again",
-                        path, res->why);
-        if (res->why[0])
-            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+                        path, res->why.text);
+        if (res->why.text[0])
+            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why.text, nothing);
         return fail(run, r, "cannot write the header backup of '%s': no space left on device%s", path,
                     nothing);
     case ENOTSUP:
     case EXFULL:
     case EINVAL:
-        if (res->why[0])
-            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why, nothing);
+        if (res->why.text[0])
+            return fail(run, r, "cannot re-encrypt '%s': %s%s", path, res->why.text, nothing);
         break;
     case EPERM:
         if (res->failed_secret >= 0)
@@ -451,8 +451,8 @@ static int explain(struct run *run, int r)
                               "before enabling FIPS mode, or on another host)"
                             : "",
                         nothing);
-        return fail(run, r, "%s%s", res->why[0] ? res->why : "no key available with this passphrase",
-                    nothing);
+        return fail(run, r, "%s%s",
+                    res->why.text[0] ? res->why.text : "no key available with this passphrase", nothing);
     case ECANCELED:
         if (run->drop_refused)
             return fail(run, r,
@@ -468,19 +468,20 @@ static int explain(struct run *run, int r)
     case EINTR:
         return fail(run, r, "interrupted%s; run the same command again", nothing);
     case EIO:
-        if (res->why[0])
-            return fail(run, r, "%s", res->why);
+        if (res->why.text[0])
+            return fail(run, r, "%s", res->why.text);
         break;
     case EUCLEAN:
-        if (res->why[0])
-            return fail(run, r, "cannot re-encrypt '%s': %s", path, res->why);
+        if (res->why.text[0])
+            return fail(run, r, "cannot re-encrypt '%s': %s", path, res->why.text);
         __attribute__((fallthrough));
     case EMEDIUMTYPE:
     case ENOENT:
     case EACCES:
+    case ENOTBLK:
         if (!res->wrote)
             return fail(run, r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
-                        fl_volume_strerror(r));
+                        fl_volume_strerror_at(r, run->o.header ? run->o.header : path));
         break;
     default:
         break;

@@ -202,7 +202,7 @@ static int emit_error(struct scan *s, const char *path, int err)
     }
     fl_fputs_escaped(path, s->out);
     fprintf(s->out, ": %scannot read%s: %s\n\n", fl_color_on(s->out, FL_COLOR_RED), fl_color_off(s->out),
-            fl_volume_strerror(err));
+            fl_volume_strerror_at(err, path));
     return 0;
 }
 

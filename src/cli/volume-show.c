@@ -108,7 +108,7 @@ json_object *fl_json_volume_error(const char *path, int err)
     add(o, "path", fl_json_string(path));
     add(o, "header", NULL);
     add(o, "status", json_object_new_string("error"));
-    add(o, "error", json_object_new_string(fl_volume_strerror(err)));
+    add(o, "error", json_object_new_string(fl_volume_strerror_at(err, path)));
     add(o, "luks_version", NULL);
     add(o, "uuid", NULL);
     add(o, "label", NULL);

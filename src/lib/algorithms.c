@@ -345,12 +345,14 @@ struct fl_cipher_verdict fl_cipher_judge(const char *cipher, uint32_t key_bits)
     return verdict(FL_NOT_APPROVED, why_mode);
 }
 
-enum fl_approval fl_policy_cipher(const char *cipher, uint32_t key_bits, const char **ret_why)
+enum fl_approval fl_policy_cipher(const char *cipher, uint32_t key_bits, struct fl_why *why)
 {
     struct fl_cipher_verdict c = fl_cipher_judge(cipher, key_bits);
 
-    if (ret_why && c.approval != FL_APPROVED)
-        *ret_why = c.why;
+    if (c.approval != FL_APPROVED && c.why)
+        fl_why_set(why, 0, "%s", c.why);
+    else
+        fl_why_clear(why);
     return c.approval;
 }
 

@@ -102,7 +102,7 @@ static int luks_volume(const struct fl_scan_result *res, void *ctx)
     if (res->outcome == FL_SCAN_ERROR) {
         t->unreadable++;
         return fl_check_evidence(c, "%s: cannot read: %s", host_path(run->root, res->path),
-                                 fl_volume_strerror(res->error));
+                                 fl_volume_strerror_at(res->error, res->path));
     }
     if (fl_findings_compatible(f)) {
         size_t warnings = 0;

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 
+#include "fipsluks/why.h"
 #include "host-internal.h"
 
 /* SHA-256("abc"), FIPS 180-2 appendix B.1. */
@@ -64,15 +65,14 @@ static int describe_provider(OSSL_PROVIDER *prov, void *arg)
     return w->r >= 0;
 }
 
-/* Fetch @p alg: 1 (with the provider's name in @p ret_provider) when available, 0 when refused. */
-static int fetch_md(const char *alg, const char **ret_provider, const char **ret_error)
+/* Fetch @p alg: 1 (with the provider's name in @p ret_provider) when available, 0 (OpenSSL's error in
+ * @p why) when refused. */
+static int fetch_md(const char *alg, const char **ret_provider, struct fl_why *why)
 {
     EVP_MD *md = EVP_MD_fetch(NULL, alg, NULL);
 
-    if (!md) {
-        *ret_error = openssl_error();
-        return 0;
-    }
+    if (!md)
+        return fl_why_set(why, 0, "%s", openssl_error());
     *ret_provider = OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(md));
     EVP_MD_free(md);
     return 1;
@@ -96,7 +96,8 @@ int fl_check_openssl_live(struct fl_check *c, struct fl_openssl_live *ret)
 {
     struct fl_openssl_live live = {0};
     struct provider_walk walk = {.c = c};
-    const char *sha_provider = NULL, *md5_provider = NULL, *sha_error = "", *md5_error = "";
+    const char *sha_provider = NULL, *md5_provider = NULL;
+    struct fl_why sha_error = {""}, md5_error = {""};
     char *conf_file;
     Dl_info info;
     int r;
@@ -128,12 +129,12 @@ int fl_check_openssl_live(struct fl_check *c, struct fl_openssl_live *ret)
     if (live.sha256)
         r = fl_check_evidence(c, "SHA-256: available (provider %s)", sha_provider ? sha_provider : "?");
     else
-        r = fl_check_evidence(c, "SHA-256: NOT available: %s", sha_error);
+        r = fl_check_evidence(c, "SHA-256: NOT available: %s", sha_error.text);
     if (r >= 0) {
         if (live.md5)
             r = fl_check_evidence(c, "MD5: available (provider %s)", md5_provider ? md5_provider : "?");
         else
-            r = fl_check_evidence(c, "MD5: refused: %s", md5_error);
+            r = fl_check_evidence(c, "MD5: refused: %s", md5_error.text);
     }
     if (r >= 0)
         r = fl_check_evidence(c, "default properties: %s",

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "fipsluks/why.h"
 #include "host-internal.h"
 #include "openssl-conf.h"
 
@@ -39,12 +40,12 @@ static const char *const module_dirs[] = {
 };
 
 /*
- * The active openssl.cnf (host path) into @p ret, with the reason in @p ret_why (static). Live:
+ * The active openssl.cnf (host path) into @p ret, with the reason in @p why. Live:
  * OPENSSL_CONF, else the compiled-in OPENSSLDIR. Below a root: the first existing openssl.cnf in
  * the usual directories (/etc/ssl/openssl.cnf when there is none); what this process's OpenSSL was
  * built with says nothing about the host below the root.
  */
-static int active_conf(const char *root, char **ret, const char **ret_why)
+static int active_conf(const char *root, char **ret, struct fl_why *why)
 {
     char *compiled = compiled_dir(OPENSSL_DIR), *path = NULL;
     int r = 0;
@@ -53,16 +54,16 @@ static int active_conf(const char *root, char **ret, const char **ret_why)
         const char *env = getenv("OPENSSL_CONF");
         if (env && *env) {
             path = strdup(env);
-            *ret_why = "OPENSSL_CONF";
+            fl_why_set(why, 0, "OPENSSL_CONF");
         } else {
             if (asprintf(&path, "%s/openssl.cnf", compiled ? compiled : "/usr/lib/ssl") < 0)
                 path = NULL;
-            *ret_why = "the compiled-in OPENSSLDIR";
+            fl_why_set(why, 0, "the compiled-in OPENSSLDIR");
         }
         r = path ? 0 : -ENOMEM;
         goto out;
     }
-    *ret_why = "the first openssl.cnf found below the root";
+    fl_why_set(why, 0, "the first openssl.cnf found below the root");
     for (int i = 0; conf_dirs[i]; i++) {
         char *candidate = NULL;
         int e;
@@ -188,7 +189,8 @@ static const char *fips_section(const struct fl_ossl_conf *conf)
 int fl_check_openssl_module(const char *root, struct fl_check *c)
 {
     struct fl_ossl_conf conf = {0};
-    const char *why, *section;
+    const char *section;
+    struct fl_why why;
     char *conf_path = NULL, *module = NULL;
     int r, found = 0;
 
@@ -247,8 +249,7 @@ static int judge_fipsmodule(const char *root, const char *conf_path, const struc
     int r;
 
     for (size_t i = 1; i < conf->n_files; i++)
-        if (is_fipsmodule(conf->files[i].path) && conf->files[i].error != -FL_EREPEAT &&
-            conf->files[i].error != -FL_ECYCLE)
+        if (is_fipsmodule(conf->files[i].path) && conf->files[i].seen == FL_CONF_NEW)
             included = &conf->files[i];
     if (included && !included->error && mac)
         return fl_check_evidence(c, "%s:%u: [%s] module-mac is set (written by openssl fipsinstall)",
@@ -409,7 +410,8 @@ properties:
 int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live, struct fl_check *c)
 {
     struct fl_ossl_conf conf = {0};
-    const char *why, *section;
+    const char *section;
+    struct fl_why why;
     char *conf_path = NULL, *module = NULL;
     int r, found, module_ok, providers_ok;
     unsigned capped = 0, over = 0;
@@ -418,7 +420,7 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
     r = active_conf(root, &conf_path, &why);
     if (r < 0)
         return r;
-    r = fl_check_evidence(c, "active configuration: %s (%s)", conf_path, why);
+    r = fl_check_evidence(c, "active configuration: %s (%s)", conf_path, why.text);
     if (r < 0)
         goto out;
     r = fl_ossl_conf_load(root, conf_path, &conf);
@@ -442,10 +444,10 @@ int fl_check_openssl_config(const char *root, const struct fl_openssl_live *live
             continue; /* one line says it; the rest are counted */
         if (f->error == -EMLINK || f->error == -E2BIG)
             capped++;
-        if (!f->error)
+        if (f->seen != FL_CONF_NEW)
+            r = fl_check_evidence(c, "%s: .include: %s", f->path, fl_conf_seen_text(f->seen));
+        else if (!f->error)
             r = fl_check_evidence(c, "%s: included", f->path);
-        else if (f->error == -FL_EREPEAT || f->error == -FL_ECYCLE)
-            r = fl_check_evidence(c, "%s: .include: %s", f->path, fl_read_strerror(f->error, f->type));
         else
             r = fl_check_evidence(c, "%s: .include failed: %s", f->path, fl_read_strerror(f->error, f->type));
     }

@@ -90,20 +90,20 @@ static const struct {
     {"rsa-sha2-512*", FL_SSH_APPROVED, NULL},
 };
 
-enum fl_ssh_verdict fl_ssh_judge(const char *name, const char **ret_why)
+enum fl_ssh_verdict fl_ssh_judge(const char *name, struct fl_why *why)
 {
     for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
         const char *pattern = verdicts[i].pattern;
         /* the literal prefix first: fnmatch() converts both to wide characters in a UTF-8 locale */
         if (!strncmp(pattern, name, strcspn(pattern, "*?[")) && !fnmatch(pattern, name, 0)) {
-            if (ret_why)
-                *ret_why = verdicts[i].why;
+            if (verdicts[i].why)
+                fl_why_set(why, 0, "%s", verdicts[i].why);
+            else
+                fl_why_clear(why);
             return verdicts[i].verdict;
         }
     }
-    if (ret_why)
-        *ret_why = "not an algorithm fipsluks knows: check it by hand";
-    return FL_SSH_NOT_APPROVED;
+    return fl_why_set(why, FL_SSH_NOT_APPROVED, "not an algorithm fipsluks knows: check it by hand");
 }
 
 const char *fl_ssh_verdict_name(enum fl_ssh_verdict v)
@@ -335,13 +335,13 @@ static int judge_setting(struct fl_check *c, const struct fl_sshd_setting *s, st
             return -ENOMEM;
         /* every algorithm named, with its verdict */
         for (char *a = strtok_r(copy, ",", &save); a && r >= 0; a = strtok_r(NULL, ",", &save)) {
-            const char *why = NULL;
+            struct fl_why why;
             enum fl_ssh_verdict verdict = fl_ssh_judge(a, &why);
 
             breaks |= verdict == FL_SSH_BREAKS;
             not_approved |= verdict == FL_SSH_NOT_APPROVED;
             r = fl_check_evidence(c, "%s: %s %s: %s%s%s", where, kw, a, fl_ssh_verdict_name(verdict),
-                                  why ? ": " : "", why ? why : "");
+                                  fl_why_empty(&why) ? "" : ": ", why.text);
         }
         free(copy);
         if (r < 0)

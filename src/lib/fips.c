@@ -18,11 +18,13 @@ bool fl_libcryptsetup_fips_mode(const char **ret_default_kdf)
     return kdf && !strcmp(kdf, CRYPT_KDF_PBKDF2);
 }
 
-int fl_allow_non_fips_unlock(void)
+int fl_allow_non_fips_unlock(bool *ret_followed)
 {
     if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL))
         return -EINVAL;
     if (!EVP_default_properties_enable_fips(NULL, 0))
         return -EINVAL;
-    return fl_libcryptsetup_fips_mode(NULL) ? -EALREADY : 0;
+    if (ret_followed)
+        *ret_followed = !fl_libcryptsetup_fips_mode(NULL);
+    return 0;
 }

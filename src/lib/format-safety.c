@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,45 +218,27 @@ static char *held_by(dev_t dev)
     return who;
 }
 
-/* -EBUSY, with the reason in *ret_why (if wanted). */
-__attribute__((format(printf, 2, 3))) static int busy(char **ret_why, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (!ret_why)
-        return -EBUSY;
-    va_start(ap, fmt);
-    n = vasprintf(ret_why, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        *ret_why = NULL;
-        return -ENOMEM;
-    }
-    return -EBUSY;
-}
-
 #define EXCL_WHY                                                                                             \
     "opened exclusively by another program (a mount, swap, device-mapper, RAID, LVM, or a mounted "          \
     "partition)"
 
 /* Block device @p st: mounted, swap, or held (what the kernel says in /proc and /sys). */
-static int block_used(const struct stat *st, char **ret_why)
+static int block_used(const struct stat *st, struct fl_why *why)
 {
     char *what;
     int r;
 
     what = mounted_on(st->st_rdev);
     if (what) {
-        r = busy(ret_why, "mounted on %s", what);
+        r = fl_why_set(why, -EBUSY, "mounted on %s", what);
         free(what);
         return r;
     }
     if (swap_active(st))
-        return busy(ret_why, "in use as swap");
+        return fl_why_set(why, -EBUSY, "in use as swap");
     what = held_by(st->st_rdev);
     if (what) {
-        r = busy(ret_why, "held by %s (device-mapper, RAID or LVM)", what);
+        r = fl_why_set(why, -EBUSY, "held by %s (device-mapper, RAID or LVM)", what);
         free(what);
         return r;
     }
@@ -322,30 +303,30 @@ static pid_t opened_by(dev_t dev, char *comm, size_t size)
 }
 
 /* Block device node @p node (@p st): mounted, swap, held, or opened exclusively by someone. */
-static int block_busy(const char *node, const struct stat *st, char **ret_why)
+static int block_busy(const char *node, const struct stat *st, struct fl_why *why)
 {
     char comm[64];
     pid_t pid;
     int fd, r;
 
-    r = block_used(st, ret_why);
+    r = block_used(st, why);
     if (r < 0)
         return r;
     /* The kernel's own answer, which also covers mounted or held partitions of a whole disk. */
     fd = open(node, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
     if (fd < 0 && errno == EBUSY)
-        return busy(ret_why, EXCL_WHY);
+        return fl_why_set(why, -EBUSY, EXCL_WHY);
     if (fd < 0)
         return -errno;
     close(fd);
     pid = opened_by(st->st_rdev, comm, sizeof(comm));
     if (pid > 0)
-        return busy(ret_why, "open in process %ld (%s)", (long)pid, comm);
+        return fl_why_set(why, -EBUSY, "open in process %ld (%s)", (long)pid, comm);
     return 0;
 }
 
 /* For an image file: a loop device it backs that is in use. */
-static int loop_busy(const struct stat *st, char **ret_why)
+static int loop_busy(const struct stat *st, struct fl_why *why)
 {
     DIR *d = opendir("/sys/block");
     struct dirent *e;
@@ -354,7 +335,8 @@ static int loop_busy(const struct stat *st, char **ret_why)
     if (!d)
         return 0; /* no sysfs: nothing to find */
     while (r == 0 && (e = readdir(d))) {
-        char path[PATH_MAX], backing[PATH_MAX], node[300], *nl, *why = NULL;
+        char path[PATH_MAX], backing[PATH_MAX], node[300], *nl;
+        struct fl_why used = {""};
         struct stat bs, ls;
         ssize_t n;
         int fd;
@@ -378,51 +360,49 @@ static int loop_busy(const struct stat *st, char **ret_why)
         snprintf(node, sizeof(node), "/dev/%s", e->d_name);
         if (stat(node, &ls) < 0 || !S_ISBLK(ls.st_mode))
             continue;
-        r = block_busy(node, &ls, &why);
+        r = block_busy(node, &ls, &used);
         if (r == -EBUSY) {
-            r = busy(ret_why, "backs loop device %s, which is %s", node, why ? why : "in use");
+            r = fl_why_set(why, -EBUSY, "backs loop device %s, which is %s", node,
+                           fl_why_empty(&used) ? "in use" : used.text);
         } else if (r < 0) {
             r = 0; /* cannot open the loop device to ask: the sysfs checks above found nothing */
         }
-        free(why);
     }
     closedir(d);
     return r;
 }
 
 /* A regular file: a swap file, or backing a loop device in use. */
-static int file_busy(const struct stat *st, char **ret_why)
+static int file_busy(const struct stat *st, struct fl_why *why)
 {
     if (swap_active(st))
-        return busy(ret_why, "in use as a swap file");
-    return loop_busy(st, ret_why);
+        return fl_why_set(why, -EBUSY, "in use as a swap file");
+    return loop_busy(st, why);
 }
 
-int fl_format_check_busy(const char *path, char **ret_why)
+int fl_format_check_busy(const char *path, struct fl_why *why)
 {
     struct stat st;
 
-    if (ret_why)
-        *ret_why = NULL;
+    fl_why_clear(why);
     if (stat(path, &st) < 0)
         return -errno;
     if (S_ISBLK(st.st_mode))
-        return block_busy(path, &st, ret_why);
+        return block_busy(path, &st, why);
     if (!S_ISREG(st.st_mode))
         return -ENOTBLK;
-    return file_busy(&st, ret_why);
+    return file_busy(&st, why);
 }
 
 /* ---- the target, opened once -------------------------------------------------------------------- */
 
-int fl_format_target_busy(const struct fl_format_target *t, char **ret_why)
+int fl_format_target_busy(const struct fl_format_target *t, struct fl_why *why)
 {
-    if (ret_why)
-        *ret_why = NULL;
+    fl_why_clear(why);
     /* A block device is held with O_EXCL: nothing new can claim it, but say what the kernel says. */
     if (S_ISBLK(t->st.st_mode))
-        return block_used(&t->st, ret_why);
-    return file_busy(&t->st, ret_why);
+        return block_used(&t->st, why);
+    return file_busy(&t->st, why);
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -431,22 +411,14 @@ static bool same_file(const struct stat *a, const struct stat *b)
            (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT) && a->st_rdev == b->st_rdev;
 }
 
-static int refuse_why(char **ret_why, int r, const char *why)
-{
-    if (ret_why && !(*ret_why = strdup(why)))
-        return -ENOMEM;
-    return r;
-}
-
-int fl_format_open(const char *path, struct fl_format_target **ret, char **ret_why)
+int fl_format_open(const char *path, struct fl_format_target **ret, struct fl_why *why)
 {
     struct fl_format_target *t = NULL;
     char proc[64];
     struct stat st;
     int pfd, fd = -1, r;
 
-    if (ret_why)
-        *ret_why = NULL;
+    fl_why_clear(why);
     /* A handle on the object itself, opening nothing yet (no device open, no FIFO blocking). */
     pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (pfd < 0)
@@ -466,7 +438,7 @@ int fl_format_open(const char *path, struct fl_format_target **ret, char **ret_w
             goto out;
         }
         if (S_ISREG(st.st_mode)) {
-            r = refuse_why(ret_why, -ELOOP,
+            r = fl_why_set(why, -ELOOP,
                            "a symbolic link to a regular file; give the file's own path (a link can be "
                            "changed between the checks and the formatting)");
             goto out;
@@ -485,9 +457,9 @@ int fl_format_open(const char *path, struct fl_format_target **ret, char **ret_w
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
     fd = open(proc, O_RDWR | O_CLOEXEC | O_NOCTTY | (S_ISBLK(st.st_mode) ? O_EXCL : 0));
     if (fd < 0 && errno == EBUSY && S_ISBLK(st.st_mode)) {
-        r = block_used(&st, ret_why);
+        r = block_used(&st, why);
         if (r == 0)
-            r = busy(ret_why, EXCL_WHY);
+            r = fl_why_set(why, -EBUSY, EXCL_WHY);
         goto out;
     }
     if (fd < 0) {

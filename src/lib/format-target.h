@@ -14,6 +14,6 @@ struct fl_format_target {
 };
 
 /* Whether the open target is in use now (as fl_format_check_busy(), without opening anything of it). */
-int fl_format_target_busy(const struct fl_format_target *t, char **ret_why);
+int fl_format_target_busy(const struct fl_format_target *t, struct fl_why *why);
 
 #endif

@@ -91,65 +91,60 @@ uint32_t fl_format_key_bits(const struct fl_format_params *p)
     return c ? c->default_bits : 0;
 }
 
-static int refuse(enum fl_format_param *ret_param, const char **ret_why, enum fl_format_param param,
-                  const char *why)
+static int refuse(enum fl_format_param *ret_param, struct fl_why *why, enum fl_format_param param,
+                  const char *text)
 {
     if (ret_param)
         *ret_param = param;
-    if (ret_why)
-        *ret_why = why;
-    return -EINVAL;
+    return fl_why_set(why, -EINVAL, "%s", text);
 }
 
 int fl_format_check_params(const struct fl_format_params *p, enum fl_format_param *ret_param,
-                           const char **ret_why)
+                           struct fl_why *why)
 {
     const struct cipher_profile *c;
     uint32_t bits;
 
     if (!p->type || strcasecmp(p->type, "luks2"))
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_TYPE,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_TYPE,
                       "only LUKS2 volumes are created (LUKS1 has one header-wide hash "
                       "and a single header copy); approved: luks2");
     c = cipher_profile(p->cipher);
     if (!c)
         return refuse(
-            ret_param, ret_why, FL_FORMAT_PARAM_CIPHER,
+            ret_param, why, FL_FORMAT_PARAM_CIPHER,
             "not an approved cipher for new volumes; approved: aes-xts-plain64, aes-cbc-essiv:sha256");
     bits = fl_format_key_bits(p);
     if (bits != c->allowed_bits[0] && bits != c->allowed_bits[1])
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_KEY_SIZE,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_KEY_SIZE,
                       c->allowed_bits[1]
                           ? "not an approved key size for aes-xts-plain64; approved: 256, 512"
                           : "not an approved key size for aes-cbc-essiv:sha256; approved: 256");
     if (!p->pbkdf || strcmp(p->pbkdf, "pbkdf2"))
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_PBKDF,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_PBKDF,
                       "a FIPS host derives keyslot keys with PBKDF2 only; approved: pbkdf2");
     /* fl_kdf_hash_allowed(), spelt the way libcryptsetup stores it */
     if (!fl_kdf_hash_allowed(p->hash) || (strcmp(p->hash, "sha256") != 0 && strcmp(p->hash, "sha512") != 0))
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_HASH,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_HASH,
                       "not an approved PBKDF2 hash for new volumes; approved: sha256, sha512");
     if (p->iterations && p->iterations < FL_FIPS_MIN_ITERATIONS)
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_ITERATIONS,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_ITERATIONS,
                       "below the FIPS minimum for PBKDF2; approved: 1000 or more");
     if (p->iterations > ITERATIONS_MAX)
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_ITERATIONS,
-                      "too large; approved: 1000 to 2147483647");
+        return refuse(ret_param, why, FL_FORMAT_PARAM_ITERATIONS, "too large; approved: 1000 to 2147483647");
     if (!p->iterations && (p->iter_time_ms == 0 || p->iter_time_ms > FL_MAX_ITER_TIME_MS))
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_ITER_TIME,
-                      "out of range; approved: 1 to 3600000 (ms)");
+        return refuse(ret_param, why, FL_FORMAT_PARAM_ITER_TIME, "out of range; approved: 1 to 3600000 (ms)");
     if (p->sector_size && p->sector_size != 512 && p->sector_size != 1024 && p->sector_size != 2048 &&
         p->sector_size != 4096)
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_SECTOR_SIZE,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_SECTOR_SIZE,
                       "not a LUKS2 sector size; approved: 512, 1024, 2048, 4096");
     if (p->label && strlen(p->label) > LUKS2_LABEL_MAX)
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_LABEL,
-                      "longer than the 47 bytes a LUKS2 label holds");
+        return refuse(ret_param, why, FL_FORMAT_PARAM_LABEL, "longer than the 47 bytes a LUKS2 label holds");
     if (p->subsystem && strlen(p->subsystem) > LUKS2_LABEL_MAX)
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_SUBSYSTEM,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_SUBSYSTEM,
                       "longer than the 47 bytes a LUKS2 subsystem holds");
     if (p->uuid && !fl_uuid_valid(p->uuid))
-        return refuse(ret_param, ret_why, FL_FORMAT_PARAM_UUID,
+        return refuse(ret_param, why, FL_FORMAT_PARAM_UUID,
                       "not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
     return 0;
 }
@@ -213,13 +208,13 @@ static bool undo_armed(const struct undo *u)
  * Put back what this run wrote, and nothing else: only the ranges a write was started on, on the
  * target it wrote to. Not at all if the target is in use by now (an image file that became a
  * mounted loop device): writing the old bytes under a live file system would destroy it.
- * @return 0, -EBUSY (nothing written back; *ret_why says by what), or the first write error.
+ * @return 0, -EBUSY (nothing written back; @p why says by what), or the first write error.
  */
-static int undo_restore(struct undo *u, char **ret_why)
+static int undo_restore(struct undo *u, struct fl_why *why)
 {
     int r;
 
-    r = fl_format_target_busy(u->t, ret_why);
+    r = fl_format_target_busy(u->t, why);
     if (r < 0)
         return r;
     for (size_t i = u->n; i-- > 0;) {
@@ -279,7 +274,7 @@ static int target_geometry(int fd, uint64_t *ret_size, uint32_t *ret_logical, ui
 }
 
 /* Whether the profile fits the target; @return 0 with the sector size to use, or -errno and why. */
-static int target_fits(int fd, const struct fl_format_params *p, uint32_t *ret_sector, const char **ret_why)
+static int target_fits(int fd, const struct fl_format_params *p, uint32_t *ret_sector, struct fl_why *why)
 {
     uint32_t sector = 512, logical = 512;
     uint64_t size = 0;
@@ -288,65 +283,52 @@ static int target_fits(int fd, const struct fl_format_params *p, uint32_t *ret_s
     r = target_geometry(fd, &size, &logical, &sector);
     if (r < 0)
         return r;
-    if (size <= FL_FORMAT_HEADER_AREA) {
-        *ret_why = "too small: LUKS2 needs 16 MiB for its header and keyslots, and room for data after them";
-        return -ENOSPC;
-    }
-    if (p->sector_size && p->sector_size < logical) {
-        *ret_why = "the sector size is smaller than the device's logical block size (--sector-size)";
-        return -EINVAL;
-    }
+    if (size <= FL_FORMAT_HEADER_AREA)
+        return fl_why_set(
+            why, -ENOSPC,
+            "too small: LUKS2 needs 16 MiB for its header and keyslots, and room for data after them");
+    if (p->sector_size && p->sector_size < logical)
+        return fl_why_set(why, -EINVAL,
+                          "the sector size is smaller than the device's logical block size (--sector-size)");
     if (p->sector_size)
         sector = p->sector_size;
-    if ((size - FL_FORMAT_HEADER_AREA) % sector) {
-        *ret_why = "its size after the 16 MiB header is not a multiple of the sector size (--sector-size)";
-        return -EINVAL;
-    }
+    if ((size - FL_FORMAT_HEADER_AREA) % sector)
+        return fl_why_set(
+            why, -EINVAL,
+            "its size after the 16 MiB header is not a multiple of the sector size (--sector-size)");
     *ret_sector = sector;
     return 0;
 }
 
-static int set_why(char **ret_why, const char *why)
-{
-    if (ret_why && why && !(*ret_why = strdup(why)))
-        return -ENOMEM;
-    return 0;
-}
-
-/* Busy, or does not fit: @return 0 with the sector size to use, or -errno and *ret_why. */
+/* Busy, or does not fit: @return 0 with the sector size to use, or -errno and @p why. */
 static int check_target(const struct fl_format_target *t, const struct fl_format_params *p,
-                        uint32_t *ret_sector, char **ret_why)
+                        uint32_t *ret_sector, struct fl_why *why)
 {
-    const char *why = NULL;
     int r;
 
-    r = fl_format_target_busy(t, ret_why);
+    r = fl_format_target_busy(t, why);
     if (r < 0)
         return r;
-    r = target_fits(t->fd, p, ret_sector, &why);
-    if (r < 0 && set_why(ret_why, why) < 0)
-        return -ENOMEM;
-    return r;
+    return target_fits(t->fd, p, ret_sector, why);
 }
 
-int fl_format_check(const struct fl_format_target *t, const struct fl_format_params *p, char **ret_why)
+int fl_format_check(const struct fl_format_target *t, const struct fl_format_params *p, struct fl_why *why)
 {
     uint32_t sector;
 
-    if (ret_why)
-        *ret_why = NULL;
-    return check_target(t, p, &sector, ret_why);
+    fl_why_clear(why);
+    return check_target(t, p, &sector, why);
 }
 
-int fl_format_check_target(const char *path, const struct fl_format_params *p, char **ret_why)
+int fl_format_check_target(const char *path, const struct fl_format_params *p, struct fl_why *why)
 {
     struct fl_format_target *t = NULL;
     int r;
 
-    r = fl_format_open(path, &t, ret_why);
+    r = fl_format_open(path, &t, why);
     if (r < 0)
         return r;
-    r = fl_format_check(t, p, ret_why);
+    r = fl_format_check(t, p, why);
     fl_format_close(t);
     return r;
 }
@@ -492,11 +474,11 @@ out:
 
 /*
  * Create the new header area in the scratch copy @p s: what `cryptsetup luksFormat` would write.
- * @return the keyslot, or -errno with *why.
+ * @return the keyslot, or -errno with @p step saying which step failed.
  */
 static int build_header(const struct scratch *s, const struct fl_format_params *p,
                         const struct cipher_profile *c, uint32_t bits, uint32_t sector, uint32_t iterations,
-                        uint32_t digest_iterations, const struct fl_secret *pass, const char **why)
+                        uint32_t digest_iterations, const struct fl_secret *pass, struct fl_why *step)
 {
     struct crypt_pbkdf_type pbkdf = {
         .type = CRYPT_KDF_PBKDF2,
@@ -524,20 +506,20 @@ static int build_header(const struct scratch *s, const struct fl_format_params *
         r = -EIO;
         goto out;
     }
-    *why = "libcryptsetup cannot create the LUKS2 header";
+    fl_why_set(step, 0, "libcryptsetup cannot create the LUKS2 header");
     r = crypt_init(&cd, s->path);
     if (r == 0)
         r = crypt_format(cd, CRYPT_LUKS2, c->name, c->mode, p->uuid, vk, vk_len, &params);
     if (r < 0)
         goto out;
     /* Checks @p vk against the digest, writes the keyslot and the final header. */
-    *why = "libcryptsetup cannot add the keyslot";
+    fl_why_set(step, 0, "libcryptsetup cannot add the keyslot");
     slot = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, vk, vk_len, pass->data, pass->len);
     if (slot < 0) {
         r = cryptsetup_errno(slot);
         goto out;
     }
-    *why = NULL;
+    fl_why_clear(step);
     r = slot;
 out:
     crypt_free(cd);
@@ -550,16 +532,16 @@ out:
 /*
  * Write to the target, through its descriptor: erase the magic of the signatures beyond the header
  * area, then copy the header area from the scratch copy, then sync. Each range is entered in the
- * undo log before it is written. @return 0 or -errno with *why.
+ * undo log before it is written. @return 0 or -errno with @p step saying which step failed.
  */
-static int write_target(struct undo *u, const struct scratch *s, const char **why)
+static int write_target(struct undo *u, const struct scratch *s, struct fl_why *step)
 {
     struct saved *area = &u->items[u->n - 1];
     unsigned char *buf = NULL;
     int r = 0;
 
     /* Like `wipefs --all` and cryptsetup luksFormat: every signature libblkid found goes. */
-    *why = "cannot erase an old signature";
+    fl_why_set(step, 0, "cannot erase an old signature");
     for (size_t i = 0; r == 0 && i < u->n_magic; i++) {
         unsigned char *zeros = calloc(1, u->items[i].len);
         if (!zeros)
@@ -569,7 +551,7 @@ static int write_target(struct undo *u, const struct scratch *s, const char **wh
     }
     if (r < 0)
         return r;
-    *why = "cannot write the new header";
+    fl_why_set(step, 0, "cannot write the new header");
     buf = malloc(COPY_CHUNK);
     if (!buf)
         return -ENOMEM;
@@ -584,7 +566,7 @@ static int write_target(struct undo *u, const struct scratch *s, const char **wh
         if (r < 0)
             goto out;
     }
-    *why = "cannot sync the target";
+    fl_why_set(step, 0, "cannot sync the target");
     r = fsync(u->t->fd) < 0 ? -errno : 0;
 out:
     free(buf);
@@ -623,16 +605,10 @@ static void reread_partitions(const struct fl_format_target *t, const struct fl_
         }
 }
 
-static int fail(char **ret_why, int r, const char *why)
-{
-    int e = set_why(ret_why, why);
-    return e < 0 ? e : r;
-}
-
 int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
-              const struct fl_secret *passphrase, struct fl_format_result *ret, char **ret_why)
+              const struct fl_secret *passphrase, struct fl_format_result *ret, struct fl_why *why)
 {
-    const char *why = NULL;
+    struct fl_why step = {""}; /* the step under way, while one can fail */
     struct fl_format_result res = {.keyslot = -1};
     struct fl_signatures sigs = {0};
     const struct cipher_profile *c;
@@ -644,8 +620,7 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
     char cipher[64];
     int r, slot;
 
-    if (ret_why)
-        *ret_why = NULL;
+    fl_why_clear(why);
     if (!t || !p || !passphrase || !ret)
         return -EINVAL;
     r = fl_format_check_params(p, NULL, NULL);
@@ -658,7 +633,7 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
     snprintf(cipher, sizeof(cipher), "%s-%s", c->name, c->mode);
 
     /* Every check, on the one open target. */
-    r = check_target(t, p, &sector, ret_why);
+    r = check_target(t, p, &sector, why);
     if (r < 0)
         return r;
     r = target_geometry(t->fd, &size, &logical, &auto_sector);
@@ -666,7 +641,7 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
         return r;
     r = choose_iterations(p, bits / 8, &iterations, &digest_iterations);
     if (r < 0)
-        return fail(ret_why, r, "cannot calibrate PBKDF2 (is the hash available from OpenSSL?)");
+        return fl_why_set(why, r, "cannot calibrate PBKDF2 (is the hash available from OpenSSL?)");
     r = fl_format_signatures(t, &sigs);
     if (r < 0)
         goto out;
@@ -675,22 +650,24 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
     r = scratch_open(size, &s);
     if (r < 0)
         goto out;
-    slot = build_header(&s, p, c, bits, sector, iterations, digest_iterations, passphrase, &why);
+    slot = build_header(&s, p, c, bits, sector, iterations, digest_iterations, passphrase, &step);
     if (slot < 0) {
         r = slot;
         goto out;
     }
-    why = "the new volume does not open with the passphrase";
+    fl_why_set(&step, 0, "the new volume does not open with the passphrase");
     r = verify_opens(s.path, slot, bits, passphrase);
     if (r < 0)
         goto out;
     r = verify_volume(s.path, p, cipher, bits, sector, iterations, digest_iterations, slot, &res);
     if (r < 0) {
-        why =
-            r == -ENOMEM ? NULL : "the new volume is not what was asked for, or the policy reports an error";
+        if (r == -ENOMEM)
+            fl_why_clear(&step);
+        else
+            fl_why_set(&step, 0, "the new volume is not what was asked for, or the policy reports an error");
         goto out;
     }
-    why = NULL;
+    fl_why_clear(&step);
 
     /* The undo log: the magic of signatures beyond the header area, and the header area. */
     for (size_t i = 0; i < sigs.n; i++) {
@@ -708,17 +685,17 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
         goto out;
 
     /* Last look before the first write: an image file can have become a mounted loop device. */
-    r = fl_format_target_busy(t, ret_why);
+    r = fl_format_target_busy(t, why);
     if (r < 0)
         goto out;
-    r = write_target(&u, &s, &why);
+    r = write_target(&u, &s, &step);
     if (r == 0) {
-        why = "the target does not hold what was written (read back)";
+        fl_why_set(&step, 0, "the target does not hold what was written (read back)");
         r = compare_target(t, &s);
     }
     if (r < 0)
         goto out;
-    why = NULL;
+    fl_why_clear(&step);
     reread_partitions(t, &sigs);
 
     /* Read from the scratch copy: name the target, and in the remedies too. */
@@ -744,27 +721,24 @@ int fl_format(struct fl_format_target *t, const struct fl_format_params *p,
     r = slot;
 out:
     if (r < 0 && undo_armed(&u)) {
-        char *busy_why = NULL;
-        int e = undo_restore(&u, &busy_why);
+        struct fl_why used = {""};
+        int e = undo_restore(&u, &used);
         if (e == -EBUSY) {
-            char *msg = NULL;
-            if (ret_why && asprintf(&msg,
-                                    "%s; and the target is in use by now (%s), so nothing was written back: "
-                                    "the target is damaged",
-                                    why ? why : strerror(-r), busy_why ? busy_why : "busy") >= 0) {
-                free(*ret_why);
-                *ret_why = msg;
-            }
-            why = NULL;
-            r = -EUCLEAN;
+            r = fl_why_set(why, -EUCLEAN,
+                           "%s; and the target is in use by now (%s), so nothing was written back: "
+                           "the target is damaged",
+                           fl_why_empty(&step) ? strerror(-r) : step.text,
+                           fl_why_empty(&used) ? "busy" : used.text);
+            fl_why_clear(&step);
         } else if (e < 0) {
-            why = "a step failed, and writing the saved contents back failed too: the target is damaged";
+            fl_why_set(
+                &step, 0,
+                "a step failed, and writing the saved contents back failed too: the target is damaged");
             r = -EUCLEAN;
         }
-        free(busy_why);
     }
-    if (r < 0 && why && ret_why && !*ret_why && set_why(ret_why, why) < 0 && r != -EUCLEAN)
-        r = -ENOMEM;
+    if (r < 0 && !fl_why_empty(&step) && fl_why_empty(why))
+        fl_why_set(why, r, "%s", step.text);
     fl_findings_clear(&res.findings);
     fl_volume_free(res.volume);
     undo_free(&u);

@@ -49,7 +49,7 @@ static int parse_priority(const char *s, enum fl_priority *ret)
     return 0;
 }
 
-#define PROBLEM(j, ...) snprintf((j)->problem, sizeof((j)->problem), __VA_ARGS__)
+#define PROBLEM(j, ...) fl_why_set(&(j)->why, 0, __VA_ARGS__)
 
 int fl_journal_parse(const char *json, int token, struct fl_journal *j)
 {
@@ -150,7 +150,7 @@ size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volum
     size_t bad = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (j[i].problem[0])
+        if (j[i].why.text[0])
             continue;
         for (size_t k = 0; k < n; k++) {
             if (k == i || j[k].keyslot < 0)
@@ -160,7 +160,7 @@ size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volum
                 break;
             }
         }
-        if (j[i].problem[0])
+        if (j[i].why.text[0])
             continue;
         if (j[i].temp < 0 && !fl_volume_keyslot(v, j[i].keyslot))
             PROBLEM(&j[i], "keyslot %d was being overwritten in place (--allow-in-place) and is gone",
@@ -169,7 +169,7 @@ size_t fl_journal_validate(struct fl_journal *j, size_t n, const struct fl_volum
             PROBLEM(&j[i], "neither keyslot %d nor its temporary copy %d exists", j[i].keyslot, j[i].temp);
     }
     for (size_t i = 0; i < n; i++)
-        bad += j[i].problem[0] != '\0';
+        bad += j[i].why.text[0] != '\0';
     return bad;
 }
 

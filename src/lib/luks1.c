@@ -65,19 +65,18 @@ __attribute__((format(printf, 2, 3))) static void set_why(struct fl_luks1_result
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(res->why, sizeof(res->why), fmt, ap);
+    fl_why_setv(&res->why, 0, fmt, ap);
     va_end(ap);
 }
 
 /* -EBUSY when @p path is in use, with the reason in @p res->why. */
 static int check_busy(const char *path, struct fl_luks1_result *res)
 {
-    char *why = NULL;
+    struct fl_why why;
     int r = fl_format_check_busy(path, &why);
 
     if (r == -EBUSY)
-        set_why(res, "'%s': %s", path, why ? why : "in use");
-    free(why);
+        set_why(res, "'%s': %s", path, fl_why_empty(&why) ? "in use" : why.text);
     return r;
 }
 
@@ -577,7 +576,8 @@ int fl_luks1_convert(const char *path, const char *header, const char *backup, c
         return r;
     r = crypt_load(cd, CRYPT_LUKS1, NULL);
     if (r < 0) {
-        r = crypt_load(cd, CRYPT_LUKS2, NULL) == 0 ? -EALREADY : -EMEDIUMTYPE;
+        res->luks2 = crypt_load(cd, CRYPT_LUKS2, NULL) == 0;
+        r = res->luks2 ? -EINVAL : -EMEDIUMTYPE;
         goto out;
     }
     fd = open(hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);

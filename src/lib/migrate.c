@@ -921,7 +921,7 @@ static int run_migration(struct run *run)
         return n;
     res->n_journals = (size_t)n;
     for (size_t k = 0; k < res->n_journals; k++)
-        if (res->journals[k].problem[0])
+        if (res->journals[k].why.text[0])
             return -EUCLEAN;
     plan_jobs(run);
 

@@ -40,11 +40,13 @@ struct parser {
 static int index_add(struct fl_ossl_conf *conf, size_t at);
 
 /* Record @p path with @p error; @p ret (optional): the recorded copy of the path. */
-static int add_file(struct fl_ossl_conf *conf, const char *path, int error, mode_t type, const char **ret)
+static int add_file(struct fl_ossl_conf *conf, const char *path, int error, mode_t type,
+                    enum fl_conf_seen seen, const char **ret)
 {
     if (fl_array_grow(&conf->files, &conf->allocated_files, conf->n_files + 1, sizeof(*conf->files)) < 0)
         return -ENOMEM;
-    conf->files[conf->n_files] = (struct fl_ossl_file){.path = strdup(path), .error = error, .type = type};
+    conf->files[conf->n_files] =
+        (struct fl_ossl_file){.path = strdup(path), .error = error, .type = type, .seen = seen};
     if (!conf->files[conf->n_files].path)
         return -ENOMEM;
     if (ret)
@@ -188,7 +190,7 @@ static int include(struct parser *p, const char *from, const char *arg)
         return -ENOMEM;
     /* an include that fails or names a directory counts against the cap too: every one costs work */
     if (p->reader.attempts >= FL_CONF_MAX_FILES) {
-        r = add_file(p->conf, target, -EMLINK, 0, NULL);
+        r = add_file(p->conf, target, -EMLINK, 0, FL_CONF_NEW, NULL);
         goto out;
     }
     r = fl_root_path(p->root, target, &full);
@@ -197,14 +199,14 @@ static int include(struct parser *p, const char *from, const char *arg)
     /* stat() only tells a directory from the rest; fl_conf_read() refuses what is not a regular file */
     if (stat(full, &st) < 0) {
         p->reader.attempts++;
-        r = add_file(p->conf, target, -errno, 0, NULL);
+        r = add_file(p->conf, target, -errno, 0, FL_CONF_NEW, NULL);
     } else if (S_ISDIR(st.st_mode)) {
         p->reader.attempts++;
         struct dirent **names = NULL;
         int n = scandir(full, &names, only_visible, alphasort);
 
         if (n < 0) {
-            r = add_file(p->conf, target, -errno, 0, NULL);
+            r = add_file(p->conf, target, -errno, 0, FL_CONF_NEW, NULL);
             goto out;
         }
         for (int i = 0; i < n; i++) {
@@ -438,7 +440,7 @@ static int parse_line(struct parser *p, const char *file, unsigned lineno, char 
             s = trim(s + 1);
         r = expand(p, p->section, s, file, lineno, &arg);
         if (r >= 0 && p->depth >= FL_OSSL_MAX_DEPTH)
-            r = add_file(p->conf, arg, -ELOOP, 0, NULL);
+            r = add_file(p->conf, arg, -ELOOP, 0, FL_CONF_NEW, NULL);
         else if (r >= 0)
             r = include(p, file, arg);
         free(arg);
@@ -516,18 +518,21 @@ static int parse_file(struct parser *p, const char *path)
 {
     const char *recorded = NULL;
     char *text = NULL;
+    enum fl_conf_seen seen;
     mode_t type = 0;
     int r, id;
 
-    id = fl_conf_read(&p->reader, path, &text, &type);
+    id = fl_conf_read(&p->reader, path, &text, &type, &seen);
     if (id == -ENOMEM)
         return id;
-    if (add_file(p->conf, path, id < 0 ? id : 0, type, &recorded) < 0) {
+    if (add_file(p->conf, path, id < 0 ? id : 0, type, id < 0 ? FL_CONF_NEW : seen, &recorded) < 0) {
         free(text);
         return -ENOMEM;
     }
     if (id < 0)
         return p->depth == 0 ? id : 0;
+    if (seen != FL_CONF_NEW)
+        return 0; /* recorded as met before, not read again */
     p->depth++;
     r = parse_text(p, recorded, text);
     p->depth--;
@@ -633,7 +638,7 @@ int fl_ossl_conf_parse(const char *root, const char *name, const char *text, str
 
     r = parser_init(&p, root, conf);
     if (r >= 0)
-        r = add_file(conf, name, 0, 0, &recorded);
+        r = add_file(conf, name, 0, 0, FL_CONF_NEW, &recorded);
     if (r >= 0) {
         p.depth = 1;
         r = parse_text(&p, recorded, text);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "root.h"
+
 /* One "name = value" in a section (the first part of a file, before any [section], is "default"). */
 struct fl_ossl_value {
     const char *section; /* owned by the conf's sections[] */
@@ -18,9 +20,10 @@ struct fl_ossl_value {
 
 /* A file read, or named by an .include that could not be read. */
 struct fl_ossl_file {
-    char *path;  /* host path */
-    int error;   /* 0, or the negative errno met reading it (fl_read_strerror() words it) */
-    mode_t type; /* what it is (S_IFMT bits) when error is -FL_ENOTREG, else 0 */
+    char *path;             /* host path */
+    int error;              /* 0, or the negative errno met reading it (fl_read_strerror() words it) */
+    mode_t type;            /* what it is (S_IFMT bits) when error is -FL_ENOTREG, else 0 */
+    enum fl_conf_seen seen; /* FL_CONF_CYCLE or FL_CONF_REPEAT: met before, not read again (error 0) */
 };
 
 struct fl_ossl_conf {
@@ -49,8 +52,9 @@ struct fl_ossl_conf {
  * sets it). What makes OpenSSL refuse the whole file (a variable with no value, a value over 64 KiB
  * after expansion) stops reading and sets refused; more than 16 MiB of expansion in all stops reading
  * and sets incomplete. An include that cannot be read is recorded in files[] with its error, and so
- * is a file read before (same device and inode: -FL_EREPEAT, or -FL_ECYCLE for an include cycle),
- * which is not read again. The caps of fl_conf_read() apply to the whole tree. Linear in the input.
+ * is a file met before (same device and inode: seen is FL_CONF_REPEAT, or FL_CONF_CYCLE for an
+ * include cycle), which is not read again. The caps of fl_conf_read() apply to the whole tree.
+ * Linear in the input.
  * @return 0, or the negative errno of reading @p path itself, or -ENOMEM.
  */
 int fl_ossl_conf_load(const char *root, const char *path, struct fl_ossl_conf *conf);

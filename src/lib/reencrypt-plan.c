@@ -27,7 +27,7 @@
 #define SAMPLE_BYTES (8u << 20)
 #define SECTOR       4096u
 
-int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, char *why, size_t why_size)
+int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, struct fl_why *why)
 {
     uint64_t need = 0, avail = 0;
     int fd, dfd, r;
@@ -35,7 +35,7 @@ int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, c
     fd = fl_target_lock(header ? header : path, dry_run ? FL_TARGET_PLAN : FL_TARGET_WRITE);
     if (fd < 0) {
         if (fd == -EROFS)
-            snprintf(why, why_size, "'%s' is read-only", header ? header : path);
+            fl_why_set(why, fd, "'%s' is read-only", header ? header : path);
         return fd;
     }
     if (header) { /* the data device is rewritten too */
@@ -44,7 +44,7 @@ int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, c
         if (dfd >= 0)
             close(dfd);
         if (r == -EROFS)
-            snprintf(why, why_size, "'%s' is read-only", path);
+            fl_why_set(why, r, "'%s' is read-only", path);
         if (r < 0) {
             close(fd);
             return r;
@@ -52,10 +52,11 @@ int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, c
     }
     r = fl_target_room(path, &need, &avail);
     if (r == -ENOSPC)
-        snprintf(why, why_size,
-                 "no space left for it: '%s' is a sparse image, and rewriting every byte allocates %llu MiB "
-                 "more, but its file system has %llu MiB free",
-                 path, (unsigned long long)(need >> 20), (unsigned long long)(avail >> 20));
+        fl_why_set(
+            why, r,
+            "no space left for it: '%s' is a sparse image, and rewriting every byte allocates %llu MiB "
+            "more, but its file system has %llu MiB free",
+            path, (unsigned long long)(need >> 20), (unsigned long long)(avail >> 20));
     if (r < 0) {
         close(fd);
         return r;
@@ -79,20 +80,20 @@ static void escape(const char *s, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-int fl_reencrypt_check_uuid(const struct fl_volume *v, char *why, size_t why_size)
+int fl_reencrypt_check_uuid(const struct fl_volume *v, struct fl_why *why)
 {
     char shown[160];
 
     if (fl_uuid_valid(v->uuid))
         return 0;
     escape(v->uuid ? v->uuid : "", shown, sizeof(shown));
-    snprintf(why, why_size,
-             "its header UUID '%s' is not a UUID (8-4-4-4-12 hex digits): libcryptsetup names its "
-             "reencryption lock after it and would fail once the reencryption is started, leaving the "
-             "volume stuck in it. Give it a proper UUID first: cryptsetup luksUUID --uuid \"$(uuidgen)\" "
-             "DEVICE (and update what names the old one: crypttab, fstab)",
-             shown);
-    return -ENOTSUP;
+    return fl_why_set(
+        why, -ENOTSUP,
+        "its header UUID '%s' is not a UUID (8-4-4-4-12 hex digits): libcryptsetup names its "
+        "reencryption lock after it and would fail once the reencryption is started, leaving the "
+        "volume stuck in it. Give it a proper UUID first: cryptsetup luksUUID --uuid \"$(uuidgen)\" "
+        "DEVICE (and update what names the old one: crypttab, fstab)",
+        shown);
 }
 
 int fl_reencrypt_predict_ids(const struct fl_volume *v, size_t n, int *ret_new)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "fipsluks/volume.h"
+#include "fipsluks/why.h"
 
 /*
  * Lock the header device of @p path (@p header, or @p path itself) as fl_target_lock() does (a dry run
@@ -20,14 +21,14 @@
  * @return the locked descriptor (the caller closes it), or -EROFS, -EBUSY, -ENOSPC (why in @p why),
  *         -errno of open().
  */
-int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, char *why, size_t why_size);
+int fl_reencrypt_preflight(const char *path, const char *header, bool dry_run, struct fl_why *why);
 
 /*
  * libcryptsetup names its reencryption lock after the header's UUID ("LUKS2-reencryption-UUID"): a
  * UUID that is not 8-4-4-4-12 hex digits (a crafted one with '/' or control bytes) makes the lock fail
  * after the reencryption was initialised, and the volume is stuck. @return 0, or -ENOTSUP (why in @p why).
  */
-int fl_reencrypt_check_uuid(const struct fl_volume *v, char *why, size_t why_size);
+int fl_reencrypt_check_uuid(const struct fl_volume *v, struct fl_why *why);
 
 /*
  * The ids libcryptsetup will give the @p n new keyslots (one per kept keyslot, in header order): the

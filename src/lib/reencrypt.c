@@ -66,7 +66,7 @@ __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, con
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(run->res->why, sizeof(run->res->why), fmt, ap);
+    fl_why_setv(&run->res->why, r, fmt, ap);
     va_end(ap);
     return r;
 }
@@ -128,12 +128,11 @@ int fl_cipher_computable(const char *spec, uint32_t key_bits)
 
 static int check_busy(struct run *run, const char *path)
 {
-    char *reason = NULL;
+    struct fl_why reason;
     int r = fl_format_check_busy(path, &reason);
 
     if (r == -EBUSY)
-        why(run, r, "'%s': %s", path, reason ? reason : "in use");
-    free(reason);
+        why(run, r, "'%s': %s", path, fl_why_empty(&reason) ? "in use" : reason.text);
     return r;
 }
 
@@ -498,7 +497,7 @@ static int recover_luks1(struct run *run)
 
     run->res->wrote = lr.wrote;
     if (r < 0)
-        return why(run, r, "%s", lr.why);
+        return why(run, r, "%s", lr.why.text);
     if (r > 0) {
         snprintf(run->res->backup, sizeof(run->res->backup), "%s", lr.backup);
         event(run, FL_REENC_LUKS1_RESTORED, -1, -1);
@@ -520,7 +519,7 @@ static int convert_luks1(struct run *run)
         event(run, FL_REENC_BACKUP, -1, -1);
     if (r < 0) {
         if (r == -EBUSY)
-            why(run, r, "%s", lr.why);
+            why(run, r, "%s", lr.why.text);
         else
             why(run, r, "libcryptsetup cannot convert this LUKS1 header to LUKS2 (%s)", strerror(-r));
         return r;
@@ -1088,8 +1087,7 @@ static int already_compatible(struct run *run)
 /* Lock the volume and refuse a target that cannot be written (see reencrypt.h, step 0). */
 static int preflight(struct run *run)
 {
-    int fd = fl_reencrypt_preflight(run->path, run->o->header, run->o->dry_run, run->res->why,
-                                    sizeof(run->res->why));
+    int fd = fl_reencrypt_preflight(run->path, run->o->header, run->o->dry_run, &run->res->why);
 
     if (fd < 0)
         return fd;
@@ -1162,7 +1160,7 @@ static int reencrypt(struct run *run)
     r = fl_volume_read(run->path, run->o->header, &run->v);
     if (r < 0)
         return r;
-    r = fl_reencrypt_check_uuid(run->v, run->res->why, sizeof(run->res->why));
+    r = fl_reencrypt_check_uuid(run->v, &run->res->why);
     if (r < 0)
         return r;
     r = open_device(run);

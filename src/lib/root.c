@@ -176,13 +176,22 @@ const char *fl_read_strerror(int err, mode_t type)
     case -EMLINK:
         return "not read: " FL_CONF_MAX_FILES_TEXT
                " files were already read (the limit for one configuration)";
-    case -FL_ECYCLE:
-        return "an include cycle: this file (same device and inode) is already being read; not read again";
-    case -FL_EREPEAT:
-        return "already read (same device and inode); not read again";
     default:
         return strerror(-err);
     }
+}
+
+const char *fl_conf_seen_text(enum fl_conf_seen seen)
+{
+    switch (seen) {
+    case FL_CONF_CYCLE:
+        return "an include cycle: this file (same device and inode) is already being read; not read again";
+    case FL_CONF_REPEAT:
+        return "already read (same device and inode); not read again";
+    case FL_CONF_NEW:
+        break;
+    }
+    return "";
 }
 
 /*
@@ -298,7 +307,8 @@ void fl_conf_reader_done(struct fl_conf_reader *cr)
     *cr = (struct fl_conf_reader){0};
 }
 
-int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t *ret_type)
+int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t *ret_type,
+                 enum fl_conf_seen *ret_seen)
 {
     struct stat st = {0};
     char *full = NULL, *text = NULL;
@@ -306,6 +316,7 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
     int fd, r;
 
     *ret_type = 0;
+    *ret_seen = FL_CONF_NEW;
     if (cr->attempts >= FL_CONF_MAX_FILES)
         return -EMLINK;
     cr->attempts++;
@@ -322,7 +333,9 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
     for (size_t i = 0; i < cr->n_ids; i++)
         if (cr->ids[i].dev == st.st_dev && cr->ids[i].ino == st.st_ino) {
             close(fd);
-            return cr->ids[i].reading ? -FL_ECYCLE : -FL_EREPEAT;
+            *ret = NULL;
+            *ret_seen = cr->ids[i].reading ? FL_CONF_CYCLE : FL_CONF_REPEAT;
+            return 0;
         }
     r = read_all(fd, left < FL_CONF_MAX_FILE ? left : FL_CONF_MAX_FILE, &text, &len);
     close(fd);

@@ -171,11 +171,18 @@ static int read_file(struct reader *rd, const char *from, unsigned line, const c
                      int depth)
 {
     struct fl_sshd_config *cfg = rd->cfg;
+    enum fl_conf_seen seen;
     char *text = NULL;
     mode_t type = 0;
     int r, id;
 
-    id = fl_conf_read(&rd->files, path, &text, &type);
+    id = fl_conf_read(&rd->files, path, &text, &type, &seen);
+    if (id >= 0 && seen != FL_CONF_NEW) {
+        const char *why = fl_conf_seen_text(seen);
+
+        return from ? note(cfg, "%s:%u: Include %s: %s", from, line, path, why)
+                    : note(cfg, "%s: %s", path, why);
+    }
     if (id < 0) {
         const char *why = fl_read_strerror(id, type);
 

@@ -670,8 +670,8 @@ static int open_source(const char *path, unsigned flags, int *ret_fd, uint64_t *
         r = -ELOOP; /* FL_READ_NOFOLLOW */
     else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
         r = -ENOTBLK;
-    else
-        r = fl_fd_on_pseudo_fs(pfd, NULL) > 0 ? -EREMOTEIO : 0;
+    else /* a file on proc or sysfs is no image file: reading it runs kernel code */
+        r = fl_fd_on_pseudo_fs(pfd, NULL) > 0 ? -ENOTBLK : 0;
     if (r < 0) {
         close(pfd);
         return r;
@@ -926,11 +926,16 @@ const char *fl_volume_strerror(int err)
         return "out of memory";
     case ELOOP:
         return "directory tree too deep, or a symbolic link where a file was listed";
-    case EREMOTEIO:
-        return "on a pseudo file system (proc, sysfs, ...): never read";
     default:
         return strerror(-err);
     }
+}
+
+const char *fl_volume_strerror_at(int err, const char *path)
+{
+    if (err == -ENOTBLK && path && fl_path_on_pseudo_fs(path, NULL) > 0)
+        return "on a pseudo file system (proc, sysfs, ...): never read";
+    return fl_volume_strerror(err);
 }
 
 /* ---- trying a key without writing ---- */

@@ -204,7 +204,7 @@ static const struct {
 static void test_cipher_table(void **state)
 {
     for (size_t i = 0; i < sizeof(cipher_cases) / sizeof(cipher_cases[0]); i++) {
-        const char *why = "unchanged";
+        struct fl_why why = {"unchanged"};
         enum fl_approval got = fl_policy_cipher(cipher_cases[i].spec, cipher_cases[i].key_bits, &why);
 
         if (got != cipher_cases[i].want)
@@ -213,46 +213,47 @@ static void test_cipher_table(void **state)
                         cipher_cases[i].want);
         assert_int_equal(got, cipher_cases[i].want);
         if (got == FL_APPROVED) {
-            assert_string_equal(why, "unchanged");
+            assert_string_equal(why.text, ""); /* emptied */
         } else {
-            assert_non_null(why);
-            assert_string_not_equal(why, "unchanged");
-            assert_null(strchr(why, '\n'));
+            assert_false(fl_why_empty(&why));
+            assert_string_not_equal(why.text, "unchanged");
+            assert_null(strchr(why.text, '\n'));
         }
-        /* ret_why is optional */
+        /* why is optional */
         assert_int_equal(fl_policy_cipher(cipher_cases[i].spec, cipher_cases[i].key_bits, NULL), got);
     }
 }
 
 static void test_cipher_why(void **state)
 {
-    const char *why = NULL;
+    struct fl_why why;
 
     assert_int_equal(fl_policy_cipher("serpent-xts-plain64", 512, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "serpent is not a FIPS-approved cipher");
+    assert_string_equal(why.text, "serpent is not a FIPS-approved cipher");
     assert_int_equal(fl_policy_cipher("twofish-cbc-essiv:sha256", 256, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "twofish is not a FIPS-approved cipher");
+    assert_string_equal(why.text, "twofish is not a FIPS-approved cipher");
     assert_int_equal(fl_policy_cipher("aes-xts-plain64", 384, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "XTS needs a 256- or 512-bit key (AES-128 or AES-256); a FIPS kernel rejects "
-                             "other sizes");
+    assert_string_equal(why.text,
+                        "XTS needs a 256- or 512-bit key (AES-128 or AES-256); a FIPS kernel rejects "
+                        "other sizes");
     assert_int_equal(fl_policy_cipher("aes-cbc-plain64", 256, &why), FL_APPROVED_WEAK);
-    assert_string_equal(why, "predictable IVs; use XTS");
+    assert_string_equal(why.text, "predictable IVs; use XTS");
     assert_int_equal(fl_policy_cipher("cipher_null-ecb", 0, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "cipher_null does not encrypt at all");
+    assert_string_equal(why.text, "cipher_null does not encrypt at all");
     assert_int_equal(fl_policy_cipher("xchacha12,aes-adiantum-plain64", 256, &why), FL_NOT_APPROVED);
-    assert_non_null(strstr(why, "Adiantum"));
+    assert_non_null(strstr(why.text, "Adiantum"));
     assert_int_equal(fl_policy_cipher("aes-cbc-essiv:ripemd160", 256, &why), FL_NOT_APPROVED);
-    assert_non_null(strstr(why, "ESSIV"));
+    assert_non_null(strstr(why.text, "ESSIV"));
     assert_int_equal(fl_policy_cipher("aes-ecb", 256, &why), FL_NOT_APPROVED);
-    assert_non_null(strstr(why, "ECB"));
+    assert_non_null(strstr(why.text, "ECB"));
     assert_int_equal(fl_policy_cipher("aes-cbc-null", 256, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "a null IV is the same for every sector");
+    assert_string_equal(why.text, "a null IV is the same for every sector");
     assert_int_equal(fl_policy_cipher("aes-cbc-essiv:sha512", 256, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "the ESSIV hash does not produce a valid AES key (use essiv:sha256)");
+    assert_string_equal(why.text, "the ESSIV hash does not produce a valid AES key (use essiv:sha256)");
     assert_int_equal(fl_policy_cipher("capi:xts(aes)plain64", 512, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "the cipher specification is not recognised");
+    assert_string_equal(why.text, "the cipher specification is not recognised");
     assert_int_equal(fl_policy_cipher("rot13-xts-plain64", 512, &why), FL_NOT_APPROVED);
-    assert_string_equal(why, "only AES is FIPS-approved for disk encryption");
+    assert_string_equal(why.text, "only AES is FIPS-approved for disk encryption");
 }
 
 static void test_integrity_table(void **state)

@@ -116,15 +116,15 @@ static void test_verdict_table(void **state)
         {"rsa-sha2-512-cert-v01@openssh.com", FL_SSH_APPROVED},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        const char *why = NULL;
+        struct fl_why why = {"unset"};
         enum fl_ssh_verdict got = fl_ssh_judge(table[i].name, &why);
 
         if (got != table[i].want)
             fail_msg("%s: %s, expected %s", table[i].name, fl_ssh_verdict_name(got),
                      fl_ssh_verdict_name(table[i].want));
         /* every verdict but "approved" says why */
-        if ((got == FL_SSH_APPROVED) != (why == NULL))
-            fail_msg("%s: why is %s", table[i].name, why ? why : "(none)");
+        if ((got == FL_SSH_APPROVED) != fl_why_empty(&why))
+            fail_msg("%s: why is %s", table[i].name, fl_why_empty(&why) ? "(none)" : why.text);
     }
     assert_string_equal(fl_ssh_verdict_name(FL_SSH_BREAKS), "breaks");
     assert_string_equal(fl_ssh_verdict_name(FL_SSH_NOT_APPROVED), "not approved");

@@ -31,7 +31,7 @@ static const struct {
     {ENOTDIR, FL_EXIT_DEVICE, "a path through a non-directory"},
     {ENODEV, FL_EXIT_DEVICE, "no such device"},
     {ENXIO, FL_EXIT_DEVICE, "volume.c: no medium (unbound loop device)"},
-    {ENOTBLK, FL_EXIT_DEVICE, "neither a block device nor a regular file"},
+    {ENOTBLK, FL_EXIT_DEVICE, "not a block device or image file (FIFO, device node, proc/sysfs file)"},
     {EISDIR, FL_EXIT_DEVICE, "a directory as device, image or key file"},
     {ELOOP, FL_EXIT_DEVICE, "format: a symbolic link to a regular file"},
     {EIO, FL_EXIT_DEVICE, "read or write error; a keyslot did not verify"},
@@ -39,7 +39,6 @@ static const struct {
     {EROFS, FL_EXIT_DEVICE, "migrate: read-only target"},
     {EMEDIUMTYPE, FL_EXIT_DEVICE, "not LUKS, or LUKS1"},
     {EUCLEAN, FL_EXIT_DEVICE, "damaged header; a journal that does not fit; format: target damaged"},
-    {EREMOTEIO, FL_EXIT_DEVICE, "on a pseudo file system"},
     {EREMOTE, FL_EXIT_DEVICE, "crypttab.c: a key file on another device"},
     {EPROTO, FL_EXIT_DEVICE, "format: the new volume failed its check"},
     /* 5: busy or already exists */
@@ -49,20 +48,18 @@ static const struct {
     {EINTR, FL_EXIT_INCOMPLETE, "migrate, reencrypt: stopped by a signal"},
     /* 1: wrong or missing parameters, refusals */
     {ECANCELED, FL_EXIT_USAGE, "the operator declined"},
-    {ENOTSUP, FL_EXIT_USAGE, "cannot be computed or done on this host"},
+    {ENOTSUP, FL_EXIT_USAGE, "cannot be computed or done on this host; --allow-non-fips-unlock in vain"},
     {EXFULL, FL_EXIT_USAGE, "no room for a crash-safe conversion or new keyslots"},
     {EFBIG, FL_EXIT_USAGE, "a key file or passphrase too large"},
     {E2BIG, FL_EXIT_USAGE, "more secrets than keyslots"},
-    {EALREADY, FL_EXIT_USAGE, "--allow-non-fips-unlock has no effect; luks1: already LUKS2"},
     {ENAMETOOLONG, FL_EXIT_USAGE, "header backup path too long"},
     {ENOTTY, FL_EXIT_USAGE, "no terminal to ask on"},
     {EINVAL, FL_EXIT_USAGE,
-     "a wrong parameter (migrate --key-slot N: no keyslot N); an empty or short key file"},
+     "a wrong parameter (migrate --key-slot N: no keyslot N); an empty or short key file; LUKS2 already"},
     {EOVERFLOW, FL_EXIT_USAGE, "identity: a time that cannot be written"},
     {ERANGE, FL_EXIT_USAGE, "util: a number out of range"},
     {EMLINK, FL_EXIT_USAGE, "check: too many links (recorded in the check, not an exit)"},
     {EAGAIN, FL_EXIT_USAGE, "volume.c: cannot happen"},
-    {EDEADLK, FL_EXIT_USAGE, "check: FL_ECYCLE, an include cycle (recorded in the check, not an exit)"},
 };
 
 /* Every errno gets the exit code fipsluks(8) documents. */

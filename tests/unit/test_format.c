@@ -223,12 +223,12 @@ static struct fl_secret *passphrase(void)
 
 /* fl_format() on the image: open it, format it, close it. */
 static int format_image(const struct fl_format_params *p, const struct fl_secret *pass,
-                        struct fl_format_result *res, char **why)
+                        struct fl_format_result *res, struct fl_why *why)
 {
     struct fl_format_target *t = NULL;
     int r;
 
-    *why = NULL;
+    fl_why_clear(why);
     r = fl_format_open(img, &t, why);
     if (r < 0)
         return r;
@@ -315,7 +315,7 @@ static void test_profile_table(void **state)
         const struct profile_case *c = &cases[i];
         struct fl_format_params p;
         enum fl_format_param param = FL_FORMAT_PARAM_COUNT;
-        const char *why = "unset";
+        struct fl_why why = {"unset"};
         int r;
 
         fl_format_params_default(&p);
@@ -331,7 +331,7 @@ static void test_profile_table(void **state)
         r = fl_format_check_params(&p, &param, &why);
         if (c->refused == FL_FORMAT_PARAM_NONE) {
             if (r != 0)
-                fail_msg("case %zu: refused (%d: %s), expected approved", i, (int)param, why);
+                fail_msg("case %zu: refused (%d: %s), expected approved", i, (int)param, why.text);
             assert_int_equal(param, FL_FORMAT_PARAM_COUNT); /* untouched on success */
             continue;
         }
@@ -339,7 +339,9 @@ static void test_profile_table(void **state)
             fail_msg("case %zu: approved, expected refusal of parameter %d", i, (int)c->refused);
         assert_int_equal(param, c->refused);
         /* every refusal names what is approved instead */
-        assert_non_null(strstr(why, "approved") ? why : strstr(why, "UUID") ? why : strstr(why, "47 bytes"));
+        assert_non_null(strstr(why.text, "approved") ? why.text
+                        : strstr(why.text, "UUID")   ? why.text
+                                                     : strstr(why.text, "47 bytes"));
     }
 }
 
@@ -347,7 +349,7 @@ static void test_profile_messages_and_defaults(void **state)
 {
     struct fl_format_params p;
     enum fl_format_param param;
-    const char *why;
+    struct fl_why why;
 
     fl_format_params_default(&p);
     assert_string_equal(p.cipher, "aes-xts-plain64");
@@ -360,12 +362,12 @@ static void test_profile_messages_and_defaults(void **state)
     assert_int_equal(fl_format_key_bits(&p), 256);
     p.key_bits = 512;
     assert_int_equal(fl_format_check_params(&p, &param, &why), -EINVAL);
-    assert_non_null(strstr(why, "approved: 256"));
+    assert_non_null(strstr(why.text, "approved: 256"));
 
     fl_format_params_default(&p);
     p.cipher = "serpent-xts-plain64";
     assert_int_equal(fl_format_check_params(&p, NULL, &why), -EINVAL);
-    assert_non_null(strstr(why, "aes-xts-plain64, aes-cbc-essiv:sha256"));
+    assert_non_null(strstr(why.text, "aes-xts-plain64, aes-cbc-essiv:sha256"));
     fl_format_params_default(&p);
     p.hash = "sha1";
     assert_int_equal(fl_format_check_params(&p, &param, NULL), -EINVAL);
@@ -390,30 +392,27 @@ static void test_profile_messages_and_defaults(void **state)
 static void test_check_busy_and_target(void **state)
 {
     struct fl_format_params p;
-    static char unset[] = "unset";
-    char *why = unset;
+    struct fl_why why = {"unset"};
 
     fl_format_params_default(&p);
     make_image(17 * MIB);
     assert_int_equal(fl_format_check_busy(img, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     assert_int_equal(fl_format_check_busy(img, NULL), 0);
     assert_int_equal(fl_format_check_busy("/nonexistent/fl-test", NULL), -ENOENT);
     assert_int_equal(fl_format_check_busy(dir, NULL), -ENOTBLK);
     assert_int_equal(fl_format_check_busy("/dev/null", NULL), -ENOTBLK);
 
     assert_int_equal(fl_format_check_target(img, &p, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     make_image(16 * MIB);
     assert_int_equal(fl_format_check_target(img, &p, &why), -ENOSPC);
-    assert_non_null(strstr(why, "too small"));
-    free(why);
+    assert_non_null(strstr(why.text, "too small"));
     make_image(16 * MIB + 512);
     assert_int_equal(fl_format_check_target(img, &p, &why), 0); /* falls back to 512-byte sectors */
     p.sector_size = 4096;
     assert_int_equal(fl_format_check_target(img, &p, &why), -EINVAL);
-    assert_non_null(strstr(why, "sector size"));
-    free(why);
+    assert_non_null(strstr(why.text, "sector size"));
 }
 
 /* ---- key files ---- */
@@ -462,7 +461,7 @@ static void test_format_image(void **state)
     struct fl_format_result res = {0};
     struct fl_signatures s = {0};
     struct fl_secret *pass = passphrase();
-    char *why = NULL;
+    struct fl_why why = {"unset"};
     int r;
 
     p.label = "fl-label";
@@ -472,8 +471,8 @@ static void test_format_image(void **state)
     make_image(20 * MIB);
     r = format_image(&p, pass, &res, &why);
     if (r < 0)
-        fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
-    assert_null(why);
+        fail_msg("fl_format: %d (%s)", r, fl_why_empty(&why) ? "no reason" : why.text);
+    assert_true(fl_why_empty(&why));
     assert_int_equal(r, 0);
     assert_int_equal(res.keyslot, 0);
     assert_int_equal(res.key_bits, 512);
@@ -512,7 +511,7 @@ static void test_format_calibrated_cbc(void **state)
     struct fl_format_params p;
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
-    char *why = NULL;
+    struct fl_why why = {"unset"};
     int r;
 
     fl_format_params_default(&p);
@@ -521,8 +520,8 @@ static void test_format_calibrated_cbc(void **state)
     make_image(20 * MIB + 512);
     r = format_image(&p, pass, &res, &why);
     if (r < 0)
-        fail_msg("fl_format: %d (%s)", r, why ? why : "no reason");
-    assert_null(why);
+        fail_msg("fl_format: %d (%s)", r, fl_why_empty(&why) ? "no reason" : why.text);
+    assert_true(fl_why_empty(&why));
     assert_true(res.calibrated);
     assert_int_equal(res.key_bits, 256);
     assert_int_equal(res.sector_size, 512); /* 512 bytes past a 4096 multiple */
@@ -542,12 +541,11 @@ static void assert_format_fails_untouched(const struct fl_format_params *p, int 
     unsigned char before[32], after[32];
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
-    char *why = NULL;
+    struct fl_why why = {"unset"};
 
     image_sum(before);
     assert_int_equal(format_image(p, pass, &res, &why), want);
     assert_null(res.volume);
-    free(why);
     image_sum(after);
     assert_memory_equal(before, after, sizeof(before));
     fl_secret_free(pass);
@@ -583,7 +581,7 @@ static void test_format_undo(void **state)
     struct fl_format_result res = {0};
     struct fl_signatures s = {0};
     struct fl_secret *pass;
-    char *why = NULL;
+    struct fl_why why = {"unset"};
 
     /* An old ext4 at the start, a RAID superblock at the end (beyond the header area). */
     make_image(size);
@@ -630,15 +628,15 @@ static void test_open_target(void **state)
     char link[sizeof(dir) + 32], other[sizeof(dir) + 32];
     struct fl_format_target *t = NULL;
     struct fl_format_params p;
-    char *why = NULL;
+    struct fl_why why = {"unset"};
 
     fl_format_params_default(&p);
     make_image(17 * MIB);
     assert_int_equal(fl_format_open(img, &t, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     assert_string_equal(fl_format_target_path(t), img);
     assert_int_equal(fl_format_check(t, &p, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     fl_format_close(t);
     fl_format_close(NULL);
 
@@ -649,11 +647,8 @@ static void test_open_target(void **state)
     t = NULL;
     assert_int_equal(fl_format_open(link, &t, &why), -ELOOP);
     assert_null(t);
-    assert_non_null(strstr(why, "symbolic link to a regular file"));
-    free(why);
-    why = NULL;
+    assert_non_null(strstr(why.text, "symbolic link to a regular file"));
     assert_int_equal(fl_format_check_target(link, &p, &why), -ELOOP);
-    free(why);
     unlink(link);
     /* a link to a block device is followed, but /dev/null is not a block device */
     assert_int_equal(symlink("/dev/null", link), 0);
@@ -678,7 +673,7 @@ static void test_format_path_swapped(void **state)
     struct fl_format_target *t = NULL;
     struct fl_signatures s = {0};
     struct fl_secret *pass = passphrase();
-    char *why = NULL;
+    struct fl_why why = {"unset"};
 
     snprintf(victim, sizeof(victim), "%s/victim.img", dir);
     snprintf(saved, sizeof(saved), "%s/target.saved", dir);
@@ -721,7 +716,8 @@ static void test_format_gpt_backup(void **state)
     struct fl_signatures s = {0};
     struct fl_secret *pass = passphrase();
     const uint64_t size = 40 * MIB;
-    char *why = NULL, last[8];
+    struct fl_why why = {"unset"};
+    char last[8];
     int fd;
 
     make_image(size);
@@ -795,7 +791,7 @@ static void test_format_undo_not_when_busy(void **state)
     struct fl_format_result res = {0};
     struct fl_secret *pass = passphrase();
     unsigned char before[32], after[32];
-    char *why = NULL;
+    struct fl_why why = {"unset"};
 
     if (geteuid() != 0 || system("losetup --version >/dev/null 2>&1") != 0)
         skip();
@@ -813,12 +809,11 @@ static void test_format_undo_not_when_busy(void **state)
         skip(); /* no loop device to be had */
     }
     release_busy_image();
-    assert_non_null(strstr(why, "nothing was written back"));
-    assert_non_null(strstr(why, "opened exclusively"));
+    assert_non_null(strstr(why.text, "nothing was written back"));
+    assert_non_null(strstr(why.text, "opened exclusively"));
     assert_int_equal(image_bytes_written, 16 * MIB); /* the header area, and no write back */
     image_sum(after);
     assert_memory_not_equal(before, after, sizeof(before));
-    free(why);
     fl_secret_free(pass);
 }
 

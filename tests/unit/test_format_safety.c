@@ -151,15 +151,16 @@ static void test_open_target_signatures(void **state)
     static const unsigned char sig[2] = {0x55, 0xaa};
     struct fl_format_target *t = NULL;
     struct fl_signatures s = {0};
-    char moved[sizeof(dir) + 32], *why = NULL;
+    char moved[sizeof(dir) + 32];
+    struct fl_why why = {"unset"};
 
     make_image(4 * MIB);
     pwrite_at(sig, sizeof(sig), 510);
     assert_int_equal(fl_format_open(img, &t, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     assert_string_equal(fl_format_target_path(t), img);
     assert_int_equal(fl_format_target_busy(t, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     /* renamed away and replaced by a zeroed file: the open target still has its MBR signature */
     snprintf(moved, sizeof(moved), "%s/moved.img", dir);
     assert_int_equal(rename(img, moved), 0);
@@ -175,19 +176,19 @@ static void test_open_target_signatures(void **state)
 
 static void test_check_busy(void **state)
 {
-    static char unset[] = "unset";
-    char *why = unset, fifo[sizeof(dir) + 32];
+    struct fl_why why = {"unset"};
+    char fifo[sizeof(dir) + 32];
 
     make_image(MIB);
     assert_int_equal(fl_format_check_busy(img, &why), 0);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
     snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     assert_int_equal(fl_format_check_busy(fifo, NULL), -ENOTBLK); /* not opened: it would block */
     unlink(fifo);
     assert_int_equal(fl_format_check_busy(dir, NULL), -ENOTBLK);
     assert_int_equal(fl_format_check_busy("/nonexistent/fl-test", &why), -ENOENT);
-    assert_null(why);
+    assert_true(fl_why_empty(&why));
 }
 
 static int setup(void **state)

@@ -38,7 +38,7 @@ static void test_journal_parse(void **state)
     struct fl_journal j;
 
     assert_int_equal(fl_journal_parse(J(GOOD), 5, &j), 0);
-    assert_string_equal(j.problem, "");
+    assert_string_equal(j.why.text, "");
     assert_int_equal(j.token, 5);
     assert_int_equal(j.keyslot, 1);
     assert_int_equal(j.temp, 3);
@@ -51,7 +51,7 @@ static void test_journal_parse(void **state)
     assert_int_equal(j.tokens[1], 2);
 
     assert_int_equal(fl_journal_parse(J(GOOD ",\"temp_salt\":\"dA==\""), 5, &j), 0);
-    assert_string_equal(j.problem, "");
+    assert_string_equal(j.why.text, "");
     assert_string_equal(j.temp_salt, "dA==");
     /* in place: no temporary copy */
     assert_int_equal(
@@ -59,7 +59,7 @@ static void test_journal_parse(void **state)
                            "\"priority\":\"normal\""),
                          1, &j),
         0);
-    assert_string_equal(j.problem, "");
+    assert_string_equal(j.why.text, "");
     assert_int_equal(j.temp, -1);
 }
 
@@ -114,13 +114,13 @@ static void test_journal_parse_bad(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(fl_journal_parse(bad[i].json, 7, &j), 0);
-        if (!strstr(j.problem, bad[i].problem))
-            fail_msg("journal %zu (%s): problem '%s', expected '%s'", i, bad[i].json, j.problem,
+        if (!strstr(j.why.text, bad[i].problem))
+            fail_msg("journal %zu (%s): problem '%s', expected '%s'", i, bad[i].json, j.why.text,
                      bad[i].problem);
         assert_int_equal(j.token, 7);
     }
     assert_int_equal(fl_journal_parse(NULL, 7, &j), 0);
-    assert_non_null(strstr(j.problem, "cannot be parsed"));
+    assert_non_null(strstr(j.why.text, "cannot be parsed"));
 }
 
 static void test_journal_validate(void **state)
@@ -138,7 +138,7 @@ static void test_journal_validate(void **state)
     /* neither S nor T */
     v.keyslots[0].id = 7;
     assert_int_equal(fl_journal_validate(j, 1, &v), 1);
-    assert_non_null(strstr(j[0].problem, "neither keyslot 1 nor its temporary copy 3 exists"));
+    assert_non_null(strstr(j[0].why.text, "neither keyslot 1 nor its temporary copy 3 exists"));
     /* two journals claiming one keyslot (as S in one, as T in the other): both refused */
     v.keyslots[0].id = 1;
     assert_int_equal(fl_journal_parse(J(GOOD), 0, &j[0]), 0);
@@ -149,8 +149,8 @@ static void test_journal_validate(void **state)
         0);
     add_keyslot(&v, 3, "argon2id", NULL, 4, 32768 + 258048);
     assert_int_equal(fl_journal_validate(j, 2, &v), 2);
-    assert_non_null(strstr(j[0].problem, "journal token 1 names the same keyslots"));
-    assert_non_null(strstr(j[1].problem, "journal token 0 names the same keyslots"));
+    assert_non_null(strstr(j[0].why.text, "journal token 1 names the same keyslots"));
+    assert_non_null(strstr(j[1].why.text, "journal token 0 names the same keyslots"));
     /* an in-place journal whose keyslot is gone cannot be finished */
     assert_int_equal(
         fl_journal_parse(J("\"version\":\"2\",\"keyslot\":\"9\",\"salt\":\"s\",\"temp\":\"none\","
@@ -158,7 +158,7 @@ static void test_journal_validate(void **state)
                          2, &j[2]),
         0);
     assert_int_equal(fl_journal_validate(&j[2], 1, &v), 1);
-    assert_non_null(strstr(j[2].problem, "overwritten in place"));
+    assert_non_null(strstr(j[2].why.text, "overwritten in place"));
     /* a journal with a parse problem keeps it */
     assert_int_equal(fl_journal_parse("{}", 4, &j[0]), 0);
     assert_int_equal(fl_journal_validate(j, 1, &v), 1);
@@ -210,8 +210,8 @@ static void test_journal_parse_malformed(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(fl_journal_parse(bad[i].json, 3, &j), 0);
-        if (!strstr(j.problem, bad[i].problem))
-            fail_msg("journal %zu (%s): problem '%s', expected '%s'", i, bad[i].json, j.problem,
+        if (!strstr(j.why.text, bad[i].problem))
+            fail_msg("journal %zu (%s): problem '%s', expected '%s'", i, bad[i].json, j.why.text,
                      bad[i].problem);
     }
     /* a salt longer than the record holds */
@@ -224,13 +224,13 @@ static void test_journal_parse_malformed(void **state)
                    "\"normal\""),
                  salt);
         assert_int_equal(fl_journal_parse(json, 3, &j), 0);
-        assert_non_null(strstr(j.problem, "no salt for keyslot 1"));
+        assert_non_null(strstr(j.why.text, "no salt for keyslot 1"));
         snprintf(json, sizeof(json),
                  J("\"version\":\"2\",\"keyslot\":\"1\",\"temp\":\"2\",\"temp_hash\":\"sha256\","
                    "\"temp_iterations\":\"9\",\"temp_salt\":\"%s\",\"salt\":\"s\",\"priority\":\"normal\""),
                  salt);
         assert_int_equal(fl_journal_parse(json, 3, &j), 0);
-        assert_non_null(strstr(j.problem, "salt it records for its temporary keyslot is malformed"));
+        assert_non_null(strstr(j.why.text, "salt it records for its temporary keyslot is malformed"));
     }
 }
 
@@ -293,7 +293,7 @@ static void test_journal_round_trip(void **state)
     strcpy(in.temp_hash, "sha512");
     strcpy(in.temp_salt, "dGVtcCBzYWx0");
     id = round_trip(&in, "/var/lib/fipsluks/backup/x.luksheader", &out, &doc);
-    assert_string_equal(out.problem, "");
+    assert_string_equal(out.why.text, "");
     assert_int_equal(out.token, id);
     assert_int_equal(out.keyslot, 3);
     assert_int_equal(out.temp, 5);
@@ -323,7 +323,7 @@ static void test_journal_round_trip(void **state)
     strcpy(in.salt, "cw==");
     id2 = round_trip(&in, NULL, &out, &doc);
     assert_int_not_equal(id2, id);
-    assert_string_equal(out.problem, "");
+    assert_string_equal(out.why.text, "");
     assert_int_equal(out.keyslot, 0);
     assert_int_equal(out.temp, -1);
     assert_string_equal(out.temp_hash, "");
@@ -341,7 +341,7 @@ static void test_journal_round_trip(void **state)
     strcpy(in.temp_hash, "sha256");
     in.temp_iterations = 1000;
     round_trip(&in, "", &out, &doc);
-    assert_string_equal(out.problem, "");
+    assert_string_equal(out.why.text, "");
     assert_int_equal(out.temp, 1);
     assert_string_equal(out.temp_salt, "");
     assert_int_equal(out.priority, FL_PRIORITY_IGNORE);

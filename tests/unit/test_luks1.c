@@ -1,11 +1,12 @@
 /*
  * Unit tests of fl_luks1_convert() on real LUKS1 images made with libcryptsetup: the conversion keeps
  * the volume key, UUID, keyslot and hash and writes a LUKS1 header backup first; it refuses LUKS2
- * (-EALREADY), non-LUKS (-EMEDIUMTYPE), missing files, an existing backup file and a header whose keyslot
- * areas leave no room for the LUKS2 metadata (-EINVAL) without changing a byte. fl_luks1_recover() on a
- * conversion cut short, made by hand as crypt_convert() leaves it (the keyslot material copied from 4 KiB
- * to 32 KiB; then also half a LUKS2 header): the backup is put back only with a secret that opens it, and
- * a backup of another header of the same UUID never; fl_luks1_check_secrets(). Also fl_cipher_computable().
+ * (-EINVAL, res.luks2), non-LUKS (-EMEDIUMTYPE), missing files, an existing backup file and a header
+ * whose keyslot areas leave no room for the LUKS2 metadata (-EINVAL) without changing a byte.
+ * fl_luks1_recover() on a conversion cut short, made by hand as crypt_convert() leaves it (the keyslot
+ * material copied from 4 KiB to 32 KiB; then also half a LUKS2 header): the backup is put back only with a
+ * secret that opens it, and a backup of another header of the same UUID never; fl_luks1_check_secrets(). Also
+ * fl_cipher_computable().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,7 +139,8 @@ static void test_convert(void **state)
 
     /* already LUKS2: refused, no second backup */
     path_of(buf, sizeof(buf), "c2.bak");
-    assert_int_equal(fl_luks1_convert(img, NULL, buf, NULL, &res), -EALREADY);
+    assert_int_equal(fl_luks1_convert(img, NULL, buf, NULL, &res), -EINVAL);
+    assert_true(res.luks2);
     assert_int_equal(access(buf, F_OK), -1);
 }
 
@@ -189,6 +191,7 @@ static void test_refusals(void **state)
     close(fd);
     path_of(bak, sizeof(bak), "plain.bak");
     assert_int_equal(fl_luks1_convert(plain, NULL, bak, NULL, &res), -EMEDIUMTYPE);
+    assert_false(res.luks2);
     assert_int_equal(access(bak, F_OK), -1);
     path_of(plain, sizeof(plain), "missing.img");
     assert_int_equal(fl_luks1_convert(plain, NULL, bak, NULL, &res), -ENOENT);
@@ -211,6 +214,7 @@ static void test_no_room(void **state)
     r = fl_luks1_convert(img, NULL, bak, NULL, &res);
     assert_true(r < 0);
     assert_true(r != -EEXIST && r != -EBUSY);
+    assert_false(res.luks2); /* refused by crypt_convert(), not for being LUKS2 */
     assert_same_file(before, len, img);
     assert_string_equal(type_of(img, NULL, 0), "LUKS1");
     free(before);
@@ -314,16 +318,16 @@ static void test_recover(void **state)
         cut = slurp(img, &n);
         /* no secret, or a wrong one: nothing written, and the message says how to put it back by hand */
         assert_int_equal(fl_luks1_recover(img, NULL, NULL, 0, NULL, bdir, &res), -EPERM);
-        assert_non_null(strstr(res.why, "No secret was given"));
+        assert_non_null(strstr(res.why.text, "No secret was given"));
         assert_int_equal(fl_luks1_recover(img, NULL, with_wrong, 1, NULL, bdir, &res), -EPERM);
         assert_false(res.wrote);
-        assert_non_null(strstr(res.why, "cryptsetup luksHeaderRestore --header-backup-file"));
-        assert_non_null(strstr(res.why, bak));
+        assert_non_null(strstr(res.why.text, "cryptsetup luksHeaderRestore --header-backup-file"));
+        assert_non_null(strstr(res.why.text, bak));
         assert_same_file(cut, n, img);
         free(cut);
         /* one secret opens the backup, another does not: refused before anything is written */
         assert_int_equal(fl_luks1_recover(img, NULL, with_right, 2, NULL, bdir, &res), -EPERM);
-        assert_non_null(strstr(res.why, "opens none of its keyslots"));
+        assert_non_null(strstr(res.why.text, "opens none of its keyslots"));
         assert_false(res.wrote);
         /* the secret opens the backup: put back, and the volume opens again */
         assert_int_equal(fl_luks1_recover(img, NULL, with_right + 1, 1, NULL, bdir, &res), 1);

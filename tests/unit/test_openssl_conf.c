@@ -110,11 +110,14 @@ static void test_ossl_cycle(void **state)
     assert_int_equal(fl_ossl_conf_load(root, "/etc/ssl/openssl.cnf", &conf), 0);
     assert_int_equal(conf.n_files, 5);
     assert_string_equal(conf.files[1].path, "/etc/ssl/./openssl.cnf");
-    assert_int_equal(conf.files[1].error, -FL_ECYCLE);
+    assert_int_equal(conf.files[1].error, 0);
+    assert_int_equal(conf.files[1].seen, FL_CONF_CYCLE);
     assert_string_equal(conf.files[2].path, "/etc/ssl/.//openssl.cnf");
-    assert_int_equal(conf.files[2].error, -FL_ECYCLE);
+    assert_int_equal(conf.files[2].seen, FL_CONF_CYCLE);
     assert_int_equal(conf.files[3].error, 0);
-    assert_int_equal(conf.files[4].error, -FL_EREPEAT);
+    assert_int_equal(conf.files[3].seen, FL_CONF_NEW);
+    assert_int_equal(conf.files[4].error, 0);
+    assert_int_equal(conf.files[4].seen, FL_CONF_REPEAT);
     assert_int_equal(conf.n_values, 2);
     fl_ossl_conf_clear(&conf);
 }

@@ -196,7 +196,7 @@ static void test_reencrypt_run(void **state)
     ops.confirm_drop = confirm;
     r = fl_reencrypt(img, &o, secrets, 1, &ops, &res);
     if (r != 0)
-        fail_msg("fl_reencrypt: %s (%s)", strerror(-r), res.why);
+        fail_msg("fl_reencrypt: %s (%s)", strerror(-r), res.why.text);
     assert_true(res.finished);
     assert_true(res.wrote);
     assert_false(res.interrupted);

@@ -56,52 +56,53 @@ static void test_predict_ids(void **state)
 static void test_check_uuid(void **state)
 {
     struct fl_volume v;
-    char why[512];
+    struct fl_why why;
 
     (void)state;
     volume_init(&v);
     v.uuid = STR("2396414e-5d02-4ec2-ace7-8dbe4d82c32e");
-    assert_int_equal(fl_reencrypt_check_uuid(&v, why, sizeof(why)), 0);
+    assert_int_equal(fl_reencrypt_check_uuid(&v, &why), 0);
     v.uuid = STR("2396414E-5D02-4EC2-ACE7-8DBE4D82C32E");
-    assert_int_equal(fl_reencrypt_check_uuid(&v, why, sizeof(why)), 0);
+    assert_int_equal(fl_reencrypt_check_uuid(&v, &why), 0);
     v.uuid = STR("../../run/x-5d02-4ec2-ace7-8dbe4d82c32");
-    assert_int_equal(fl_reencrypt_check_uuid(&v, why, sizeof(why)), -ENOTSUP);
-    assert_non_null(strstr(why, "'../../run/x-5d02-4ec2-ace7-8dbe4d82c32' is not a UUID"));
-    assert_non_null(strstr(why, "cryptsetup luksUUID --uuid"));
+    assert_int_equal(fl_reencrypt_check_uuid(&v, &why), -ENOTSUP);
+    assert_non_null(strstr(why.text, "'../../run/x-5d02-4ec2-ace7-8dbe4d82c32' is not a UUID"));
+    assert_non_null(strstr(why.text, "cryptsetup luksUUID --uuid"));
     v.uuid = STR("2396414e-5d02-4ec2-ace7-8dbe4d82c3\x1b\n");
-    assert_int_equal(fl_reencrypt_check_uuid(&v, why, sizeof(why)), -ENOTSUP);
-    assert_non_null(strstr(why, "'2396414e-5d02-4ec2-ace7-8dbe4d82c3\\x1b\\x0a'"));
+    assert_int_equal(fl_reencrypt_check_uuid(&v, &why), -ENOTSUP);
+    assert_non_null(strstr(why.text, "'2396414e-5d02-4ec2-ace7-8dbe4d82c3\\x1b\\x0a'"));
     v.uuid = NULL;
-    assert_int_equal(fl_reencrypt_check_uuid(&v, why, sizeof(why)), -ENOTSUP);
+    assert_int_equal(fl_reencrypt_check_uuid(&v, &why), -ENOTSUP);
 }
 
 static void test_preflight_lock(void **state)
 {
-    char why[512] = "";
+    struct fl_why why = {""};
     int fd, other;
 
     (void)state;
-    fd = fl_reencrypt_preflight(img, NULL, false, why, sizeof(why));
+    fd = fl_reencrypt_preflight(img, NULL, false, &why);
     assert_true(fd >= 0);
     /* a migrate (the same lock) and another reencrypt, dry or not, wait */
     assert_int_equal(fl_target_lock(img, FL_TARGET_WRITE), -EBUSY);
-    assert_int_equal(fl_reencrypt_preflight(img, NULL, true, why, sizeof(why)), -EBUSY);
+    assert_int_equal(fl_reencrypt_preflight(img, NULL, true, &why), -EBUSY);
     close(fd);
     /* a dry run lets another dry run in, not a run */
-    fd = fl_reencrypt_preflight(img, NULL, true, why, sizeof(why));
+    fd = fl_reencrypt_preflight(img, NULL, true, &why);
     assert_true(fd >= 0);
-    other = fl_reencrypt_preflight(img, NULL, true, why, sizeof(why));
+    other = fl_reencrypt_preflight(img, NULL, true, &why);
     assert_true(other >= 0);
     assert_int_equal(fl_target_lock(img, FL_TARGET_WRITE), -EBUSY);
     close(other);
     close(fd);
     /* a detached header: the data device must exist */
-    assert_int_equal(fl_reencrypt_preflight("/nonexistent/data.img", img, true, why, sizeof(why)), -ENOENT);
+    assert_int_equal(fl_reencrypt_preflight("/nonexistent/data.img", img, true, &why), -ENOENT);
 }
 
 static void test_preflight_room(void **state)
 {
-    char sparse[96], why[512] = "";
+    char sparse[96];
+    struct fl_why why = {""};
     int fd, r;
 
     (void)state;
@@ -112,9 +113,9 @@ static void test_preflight_room(void **state)
     close(fd);
     if (r < 0)
         skip(); /* the file system has no files that large */
-    assert_int_equal(fl_reencrypt_preflight(sparse, NULL, true, why, sizeof(why)), -ENOSPC);
-    assert_non_null(strstr(why, "no space left for it"));
-    assert_non_null(strstr(why, "8388608 MiB more"));
+    assert_int_equal(fl_reencrypt_preflight(sparse, NULL, true, &why), -ENOSPC);
+    assert_non_null(strstr(why.text, "no space left for it"));
+    assert_non_null(strstr(why.text, "8388608 MiB more"));
     unlink(sparse);
 }
 

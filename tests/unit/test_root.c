@@ -63,6 +63,7 @@ static void test_conf_caps(void **state)
 {
     struct fl_conf_reader cr;
     char *text = NULL, *big = malloc(FL_CONF_MAX_FILE + 2);
+    enum fl_conf_seen seen;
     mode_t type;
     int id;
 
@@ -78,28 +79,67 @@ static void test_conf_caps(void **state)
     }
     free(big);
     fl_conf_reader_init(&cr, root);
-    assert_int_equal(fl_conf_read(&cr, "/big", &text, &type), -EFBIG);
+    assert_int_equal(fl_conf_read(&cr, "/big", &text, &type, &seen), -EFBIG);
     for (int i = 0; i < 4; i++) {
         char name[32];
         snprintf(name, sizeof(name), "/f%d", i);
-        id = fl_conf_read(&cr, name, &text, &type);
+        id = fl_conf_read(&cr, name, &text, &type, &seen);
         assert_int_equal(id, i);
         fl_conf_read_end(&cr, id);
         free(text);
     }
-    assert_int_equal(fl_conf_read(&cr, "/f4", &text, &type), -E2BIG);
+    assert_int_equal(fl_conf_read(&cr, "/f4", &text, &type, &seen), -E2BIG);
     fl_conf_reader_done(&cr);
 
     fl_conf_reader_init(&cr, root);
     for (unsigned i = 0; i < FL_CONF_MAX_FILES; i++)
-        assert_int_equal(fl_conf_read(&cr, "/none", &text, &type), -ENOENT);
-    assert_int_equal(fl_conf_read(&cr, "/f0", &text, &type), -EMLINK);
+        assert_int_equal(fl_conf_read(&cr, "/none", &text, &type, &seen), -ENOENT);
+    assert_int_equal(fl_conf_read(&cr, "/f0", &text, &type, &seen), -EMLINK);
     fl_conf_reader_done(&cr);
     assert_non_null(strstr(fl_read_strerror(-EMLINK, 0), "256 files"));
     assert_non_null(strstr(fl_read_strerror(-E2BIG, 0), "4 MiB"));
 }
 
 /* Links that try to leave the root, by ".." or absolutely, stay below it; loops end with -ELOOP. */
+/* A file met again (same device and inode, another path) is not read: a cycle while it is being read,
+ * a repeat after. Neither is an error. */
+static void test_conf_seen(void **state)
+{
+    struct fl_conf_reader cr;
+    enum fl_conf_seen seen = FL_CONF_REPEAT;
+    static char unset[] = "unset";
+    char *text = NULL, *again = NULL;
+    mode_t type;
+    int id;
+
+    write_file("/a.cnf", "x = 1\n");
+    make_link("/b.cnf", "/a.cnf");
+    fl_conf_reader_init(&cr, root);
+    id = fl_conf_read(&cr, "/a.cnf", &text, &type, &seen);
+    assert_int_equal(id, 0);
+    assert_int_equal(seen, FL_CONF_NEW);
+    assert_string_equal(text, "x = 1\n");
+    /* while /a.cnf is being read: an include cycle, under any name */
+    again = unset;
+    assert_int_equal(fl_conf_read(&cr, "/b.cnf", &again, &type, &seen), 0);
+    assert_int_equal(seen, FL_CONF_CYCLE);
+    assert_null(again);
+    fl_conf_read_end(&cr, id);
+    /* read completely: a repeat */
+    again = unset;
+    assert_int_equal(fl_conf_read(&cr, "/a.cnf", &again, &type, &seen), 0);
+    assert_int_equal(seen, FL_CONF_REPEAT);
+    assert_null(again);
+    /* an error is no sighting */
+    assert_int_equal(fl_conf_read(&cr, "/none.cnf", &again, &type, &seen), -ENOENT);
+    assert_int_equal(seen, FL_CONF_NEW);
+    fl_conf_reader_done(&cr);
+    free(text);
+    assert_non_null(strstr(fl_conf_seen_text(FL_CONF_CYCLE), "include cycle"));
+    assert_non_null(strstr(fl_conf_seen_text(FL_CONF_REPEAT), "already read"));
+    assert_string_equal(fl_conf_seen_text(FL_CONF_NEW), "");
+}
+
 static void test_root_escapes(void **state)
 {
     char *got = NULL, outside[300];
@@ -139,6 +179,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_root_path, fixture_fresh_root),
         cmocka_unit_test_setup(test_conf_caps, fixture_fresh_root),
+        cmocka_unit_test_setup(test_conf_seen, fixture_fresh_root),
         cmocka_unit_test_setup(test_root_escapes, fixture_fresh_root),
     };
     return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);

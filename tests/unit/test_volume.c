@@ -260,7 +260,12 @@ static void test_read_refuses_special_files(void **state)
     /* would block forever in open() (no writer) if it were opened for reading */
     assert_int_equal(fl_volume_read(fifo, NULL, &v), -ENOTBLK);
     assert_int_equal(fl_volume_read("/dev/null", NULL, &v), -ENOTBLK);
-    assert_int_equal(fl_volume_read("/proc/self/status", NULL, &v), -EREMOTEIO);
+    /* a regular file, but on proc: no image file, never read; the message says where it is */
+    assert_int_equal(fl_volume_read("/proc/self/status", NULL, &v), -ENOTBLK);
+    assert_string_equal(fl_volume_strerror_at(-ENOTBLK, "/proc/self/status"),
+                        "on a pseudo file system (proc, sysfs, ...): never read");
+    assert_string_equal(fl_volume_strerror_at(-ENOTBLK, fifo), "neither a block device nor a regular file");
+    assert_string_equal(fl_volume_strerror_at(-ENOENT, "/proc/self/status"), fl_volume_strerror(-ENOENT));
     assert_int_equal(symlink(path_in("argon.img"), path_in("argon-link.img")), 0);
     assert_int_equal(fl_volume_read_flags(path_in("argon-link.img"), NULL, FL_READ_NOFOLLOW, &v), -ELOOP);
     assert_int_equal(fl_volume_read(path_in("argon-link.img"), NULL, &v), 0); /* named: followed */
