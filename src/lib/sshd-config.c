@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cleanup.h"
 #include "fipsluks/array.h"
 #include "fipsluks/sshd.h"
 #include "root.h"
@@ -200,9 +201,9 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
 {
     const char *root = rd->root;
     struct fl_sshd_config *cfg = rd->cfg;
-    char *host = NULL, *dir = NULL, *resolved = NULL, *escaped = NULL, *pattern = NULL;
+    _cleanup_free_ char *host = NULL, *dir = NULL, *resolved = NULL, *escaped = NULL, *pattern = NULL;
+    _cleanup_(globfree) glob_t g = {0};
     const char *base;
-    glob_t g = {0};
     int r, gr;
 
     /* every Include pattern counts against the cap: each one reads a directory */
@@ -220,10 +221,8 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         return -ENOMEM;
     base = strrchr(host, '/') + 1;
     dir = strndup(host, (size_t)(base - host - 1));
-    if (!dir) {
-        r = -ENOMEM;
-        goto out;
-    }
+    if (!dir)
+        return -ENOMEM;
     /* The directory part is resolved inside the root (links and all); globs in it are kept as they are. */
     if (strpbrk(dir, "*?[")) {
         r = asprintf(&resolved, "%s%s", fl_root_set(root) ? root : "", dir) < 0 ? -ENOMEM : 0;
@@ -235,23 +234,17 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
             r = -ENOMEM;
     }
     if (r < 0)
-        goto out;
-    if (asprintf(&pattern, "%s/%s", escaped, base) < 0) {
-        r = -ENOMEM;
-        goto out;
-    }
+        return r;
+    if (asprintf(&pattern, "%s/%s", escaped, base) < 0)
+        return -ENOMEM;
     gr = glob(pattern, 0, NULL, &g);
-    if (gr == GLOB_NOMATCH) {
-        r = note(cfg, "%s:%u: Include %s: matched no files", from, line, arg);
-        goto out;
-    }
-    if (gr != 0) {
-        r = gr == GLOB_NOSPACE ? -ENOMEM : note(cfg, "%s:%u: Include %s: cannot be read", from, line, arg);
-        goto out;
-    }
+    if (gr == GLOB_NOMATCH)
+        return note(cfg, "%s:%u: Include %s: matched no files", from, line, arg);
+    if (gr != 0)
+        return gr == GLOB_NOSPACE ? -ENOMEM : note(cfg, "%s:%u: Include %s: cannot be read", from, line, arg);
     for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
         const char *found = g.gl_pathv[i], *slash = strrchr(found, '/');
-        char *child = NULL;
+        _cleanup_free_ char *child = NULL;
         int e;
 
         if (rd->files.attempts >= FL_CONF_MAX_FILES) {
@@ -269,10 +262,8 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
             e = asprintf(&child, "%s", found + (fl_root_set(root) ? strlen(root) : 0));
         else
             e = asprintf(&child, "%s/%s", dir, slash ? slash + 1 : found);
-        if (e < 0) {
-            r = -ENOMEM;
-            break;
-        }
+        if (e < 0)
+            return -ENOMEM;
         if (depth >= FL_SSHD_MAX_DEPTH) {
             r = note(cfg, "%s:%u: Include %s: nested too deeply", from, line, child);
         } else {
@@ -280,15 +271,7 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
             if (r < 0 && r != -ENOMEM)
                 r = 0; /* read_file() noted why */
         }
-        free(child);
     }
-out:
-    globfree(&g);
-    free(host);
-    free(dir);
-    free(resolved);
-    free(escaped);
-    free(pattern);
     return r;
 }
 
