@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "fipsluks/util.h"
 #include "host-internal.h"
 
 /* Larger than any /proc/cmdline (the kernel's COMMAND_LINE_SIZE is at most a few KiB). */
@@ -274,7 +275,8 @@ static int boot_entries_fips1(const char *root)
         if (len < 6 || strcmp(e->d_name + len - 5, ".conf") || e->d_name[0] == '.')
             continue;
         n++;
-        if (asprintf(&path, "%s/%s", dir_path, e->d_name) < 0)
+        path = fl_asprintf("%s/%s", dir_path, e->d_name);
+        if (!path)
             return -ENOMEM;
         on = file_fips1(root, path, "options ");
     }

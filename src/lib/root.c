@@ -75,9 +75,9 @@ int fl_root_path(const char *root, const char *path, char **ret)
             drop_last(done);
             continue;
         }
-        if (asprintf(&candidate, "%s/%s", done, comp) < 0)
-            return -ENOMEM;
-        if (asprintf(&full, "%.*s%s", (int)rootlen, root, candidate) < 0)
+        candidate = fl_asprintf("%s/%s", done, comp);
+        full = candidate ? fl_asprintf("%.*s%s", (int)rootlen, root, candidate) : NULL;
+        if (!full)
             return -ENOMEM;
         lr = lstat(full, &st);
         if (lr < 0 && (errno == ENOENT || errno == ENOTDIR)) {

@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "fipsluks/array.h"
 #include "fipsluks/sshd.h"
+#include "fipsluks/util.h"
 #include "root.h"
 
 #define FL_SSHD_MAX_DEPTH 16 /* OpenSSH's SERVCONF_MAX_DEPTH */
@@ -217,7 +218,8 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
                     from, line, arg);
     }
     rd->files.attempts++;
-    if (asprintf(&host, "%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg) < 0)
+    host = fl_asprintf("%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg);
+    if (!host)
         return -ENOMEM;
     base = strrchr(host, '/') + 1;
     dir = strndup(host, (size_t)(base - host - 1));
@@ -225,7 +227,8 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         return -ENOMEM;
     /* The directory part is resolved inside the root (links and all); globs in it are kept as they are. */
     if (strpbrk(dir, "*?[")) {
-        r = asprintf(&resolved, "%s%s", fl_root_set(root) ? root : "", dir) < 0 ? -ENOMEM : 0;
+        resolved = fl_asprintf("%s%s", fl_root_set(root) ? root : "", dir);
+        r = resolved ? 0 : -ENOMEM;
         if (r >= 0 && !(escaped = strdup(resolved)))
             r = -ENOMEM;
     } else {
@@ -235,7 +238,8 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
     }
     if (r < 0)
         return r;
-    if (asprintf(&pattern, "%s/%s", escaped, base) < 0)
+    pattern = fl_asprintf("%s/%s", escaped, base);
+    if (!pattern)
         return -ENOMEM;
     gr = glob(pattern, 0, NULL, &g);
     if (gr == GLOB_NOMATCH)
@@ -245,7 +249,6 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
     for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
         const char *found = g.gl_pathv[i], *slash = strrchr(found, '/');
         _cleanup_free_ char *child = NULL;
-        int e;
 
         if (rd->files.attempts >= FL_CONF_MAX_FILES) {
             /* one note says it; the rest are counted */
@@ -259,10 +262,10 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         }
         /* as a host path: the unresolved directory and the matched name */
         if (strpbrk(dir, "*?["))
-            e = asprintf(&child, "%s", found + (fl_root_set(root) ? strlen(root) : 0));
+            child = strdup(found + (fl_root_set(root) ? strlen(root) : 0));
         else
-            e = asprintf(&child, "%s/%s", dir, slash ? slash + 1 : found);
-        if (e < 0)
+            child = fl_asprintf("%s/%s", dir, slash ? slash + 1 : found);
+        if (!child)
             return -ENOMEM;
         if (depth >= FL_SSHD_MAX_DEPTH) {
             r = note(cfg, "%s:%u: Include %s: nested too deeply", from, line, child);
