@@ -44,7 +44,7 @@ int fl_atomic_open(const char *path, struct fl_atomic *ret)
         unlink(tmp);
         return r;
     }
-    fd = -1; /* the FILE owns it now */
+    (void)TAKE_FD(fd); /* the FILE owns it now */
     *ret = (struct fl_atomic){.file = file, .tmp = TAKE_PTR(tmp), .path = TAKE_PTR(target)};
     return 0;
 }

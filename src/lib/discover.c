@@ -337,7 +337,7 @@ static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
     d = fdopendir(dfd);
     if (!d)
         return found_path(w, dir, -errno);
-    owned = -1; /* closed with d */
+    (void)TAKE_FD(owned); /* closed with d */
     n = read_names(d, &names);
     if (n < 0)
         return n == -ENOMEM ? n : found_path(w, dir, n);
