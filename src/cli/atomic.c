@@ -12,49 +12,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/cleanup.h"
 #include "cli.h"
 
 int fl_atomic_open(const char *path, struct fl_atomic *ret)
 {
-    char *copy = strdup(path), *dir;
+    _cleanup_free_ char *copy = strdup(path), *tmp = NULL, *target = NULL;
+    _cleanup_close_ int fd = -1;
     const char *base;
-    int fd, r;
+    FILE *file;
 
     memset(ret, 0, sizeof(*ret));
     if (!copy)
         return -ENOMEM;
-    dir = dirname(copy);
     base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     /* A leading dot and a suffix after ".prom" keep the collector from reading it. */
-    if (asprintf(&ret->tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
-        ret->tmp = NULL;
-        free(copy);
+    if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(copy), base) < 0) {
+        tmp = NULL;
         return -ENOMEM;
     }
-    free(copy);
-    ret->path = strdup(path);
-    if (!ret->path) {
-        r = -ENOMEM;
-        goto fail;
-    }
-    fd = mkostemp(ret->tmp, O_CLOEXEC);
-    if (fd < 0) {
-        r = -errno;
-        goto fail;
-    }
+    target = strdup(path);
+    if (!target)
+        return -ENOMEM;
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
     /* node_exporter runs as its own user: the report is world-readable, as the collector expects. */
-    if (fchmod(fd, 0644) < 0 || !(ret->file = fdopen(fd, "w"))) {
-        r = -errno;
-        close(fd);
-        unlink(ret->tmp);
-        goto fail;
+    if (fchmod(fd, 0644) < 0 || !(file = fdopen(fd, "w"))) {
+        int r = -errno;
+
+        unlink(tmp);
+        return r;
     }
+    (void)TAKE_FD(fd); /* the FILE owns it now */
+    *ret = (struct fl_atomic){.file = file, .tmp = TAKE_PTR(tmp), .path = TAKE_PTR(target)};
     return 0;
-fail:
-    free(ret->tmp);
-    free(ret->path);
-    memset(ret, 0, sizeof(*ret));
-    return r;
 }
 
 int fl_atomic_commit(struct fl_atomic *a)

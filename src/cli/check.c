@@ -9,6 +9,7 @@
 #include "fipsluks/host.h"
 #include "fipsluks/identity.h"
 #include "fipsluks/provision.h"
+#include "../lib/cleanup.h"
 #include "cli.h"
 
 static json_object *json_check(const struct fl_check *c)
@@ -50,31 +51,26 @@ static json_object *json_remedy_order(const struct fl_checks *checks)
 static int print_json(FILE *out, const char *root, const struct fl_checks *checks, const unsigned count[4])
 {
     struct fl_identity id;
-    json_object *doc, *arr = json_object_new_array(), *sum = json_object_new_object();
+    _cleanup_json_ json_object *doc = NULL, *arr = json_object_new_array(), *sum = json_object_new_object();
     int r;
 
     r = fl_identity_read(root, &id);
     doc = r < 0 ? NULL : fl_json_record("check", &id, "checked_at");
     fl_identity_clear(&id);
-    if (!doc || !arr || !sum) {
-        json_object_put(doc);
-        json_object_put(arr);
-        json_object_put(sum);
+    if (!doc || !arr || !sum)
         return -ENOMEM;
-    }
     json_object_object_add(doc, "root", fl_json_string(root));
     for (size_t i = 0; i < checks->n; i++)
         json_object_array_add(arr, json_check(&checks->items[i]));
-    json_object_object_add(doc, "checks", arr);
+    json_object_object_add(doc, "checks", TAKE_PTR(arr));
     json_object_object_add(doc, "remedy_order", json_remedy_order(checks));
     json_object_object_add(sum, "pass", json_object_new_int((int)count[FL_CHECK_PASS]));
     json_object_object_add(sum, "warn", json_object_new_int((int)count[FL_CHECK_WARN]));
     json_object_object_add(sum, "fail", json_object_new_int((int)count[FL_CHECK_FAIL]));
     json_object_object_add(sum, "skip", json_object_new_int((int)count[FL_CHECK_SKIP]));
-    json_object_object_add(doc, "summary", sum);
+    json_object_object_add(doc, "summary", TAKE_PTR(sum));
     json_object_object_add(doc, "fips_ready", json_object_new_boolean(count[FL_CHECK_FAIL] == 0));
     r = fl_json_write(out, doc, false);
-    json_object_put(doc);
     if (r >= 0 && (fputc('\n', out) == EOF || fflush(out) == EOF || ferror(out)))
         r = -EIO;
     return r;
@@ -321,27 +317,39 @@ out:
     return r;
 }
 
+/* The --luks volumes, parsed. */
+struct luks_list {
+    struct fl_provision_luks *v;
+    size_t n, allocated;
+};
+
+static void luks_list_clear(struct luks_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        fl_provision_luks_clear(&l->v[i]);
+    free(l->v);
+}
+
 int verb_check(int argc, const char **argv)
 {
+    _cleanup_(fl_args_free) struct fl_args a = {0};
+    _cleanup_(luks_list_clear) struct luks_list luks = {0};
     const char *root, *output;
     enum fl_check_format fmt;
-    struct fl_args a;
     bool json;
     int r = 0;
-    struct fl_provision_luks *luks = NULL;
-    size_t n_luks = 0, allocated_luks = 0;
     struct stat st;
 
     r = fl_options_parse(FL_VERB_CHECK, argc, argv, &a);
     if (r < 0)
-        goto out;
+        return r;
     json = fl_flag(&a, FL_OPT_JSON);
     root = fl_arg(&a, FL_OPT_ROOT);
     output = fl_arg(&a, FL_OPT_OUTPUT);
     for (char *const *spec = fl_arg_list(&a, FL_OPT_LUKS); *spec; spec++) {
-        r = fl_array_grow(&luks, &allocated_luks, n_luks + 1, sizeof(*luks));
+        r = fl_array_grow(&luks.v, &luks.allocated, luks.n + 1, sizeof(*luks.v));
         if (r == 0)
-            r = fl_provision_luks_parse(*spec, &luks[n_luks]);
+            r = fl_provision_luks_parse(*spec, &luks.v[luks.n]);
         if (r == -EINVAL)
             r = fl_usage_error(
                 "check",
@@ -349,46 +357,28 @@ int verb_check(int argc, const char **argv)
                 "an absolute path (a colon in a field: \\:)",
                 *spec);
         if (r < 0)
-            goto out;
-        n_luks++;
+            return r;
+        luks.n++;
     }
-    if (fl_args_rest(&a)) {
-        r = fl_usage_error("check", "unexpected argument '%s'", fl_args_rest(&a)[0]);
-        goto out;
-    }
+    if (fl_args_rest(&a))
+        return fl_usage_error("check", "unexpected argument '%s'", fl_args_rest(&a)[0]);
     if (fl_flag(&a, FL_OPT_EMIT)) {
         if (json || root || fl_arg(&a, FL_OPT_FORMAT) || output)
-            r = fl_usage_error("check",
-                               "--emit prints a config; it takes no --json, --format, --output or --root");
-        else
-            r = emit_checked((enum fl_emit)fl_arg_choice(&a, FL_OPT_EMIT), luks, n_luks,
-                             fl_arg(&a, FL_OPT_SYSEXT));
-        goto out;
+            return fl_usage_error("check",
+                                  "--emit prints a config; it takes no --json, --format, --output or --root");
+        return emit_checked((enum fl_emit)fl_arg_choice(&a, FL_OPT_EMIT), luks.v, luks.n,
+                            fl_arg(&a, FL_OPT_SYSEXT));
     }
-    if (n_luks) {
-        r = fl_usage_error("check", "--luks goes with --emit");
-        goto out;
-    }
-    if (fl_arg(&a, FL_OPT_SYSEXT)) {
-        r = fl_usage_error("check", "--sysext goes with --emit");
-        goto out;
-    }
+    if (luks.n)
+        return fl_usage_error("check", "--luks goes with --emit");
+    if (fl_arg(&a, FL_OPT_SYSEXT))
+        return fl_usage_error("check", "--sysext goes with --emit");
     r = parse_format(&a, &fmt);
     if (r < 0)
-        goto out;
-    if (output && !*output) {
-        r = fl_usage_error("check", "--output needs a FILE name");
-        goto out;
-    }
-    if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))) {
-        r = fl_usage_error("check", "--root '%s' is not a directory", root);
-        goto out;
-    }
-    r = report(root, fmt, output);
-out:
-    for (size_t i = 0; i < n_luks; i++)
-        fl_provision_luks_clear(&luks[i]);
-    free(luks);
-    fl_args_free(&a);
-    return r;
+        return r;
+    if (output && !*output)
+        return fl_usage_error("check", "--output needs a FILE name");
+    if (root && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
+        return fl_usage_error("check", "--root '%s' is not a directory", root);
+    return report(root, fmt, output);
 }

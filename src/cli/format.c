@@ -17,6 +17,7 @@
 #include "fipsluks/kdf.h"
 #include "fipsluks/secret.h"
 #include "fipsluks/util.h"
+#include "../lib/cleanup.h"
 #include "cli.h"
 
 #define VERB "format"
@@ -138,11 +139,12 @@ static int confirm(const struct format_opts *o)
 /* Ask for the passphrase and its confirmation; a mismatch asks again, up to --tries times. */
 static int prompt_twice(const char *target, struct fl_secret **ret)
 {
-    struct fl_secret *a = NULL, *b = NULL;
-    char *prompt = NULL;
+    _cleanup_secret_ struct fl_secret *a = NULL, *b = NULL;
+    _cleanup_free_ char *prompt = NULL;
     int r = -EPERM;
 
-    if (asprintf(&prompt, "Enter passphrase for %s: ", target) < 0)
+    prompt = fl_asprintf("Enter passphrase for %s: ", target);
+    if (!prompt)
         return -ENOMEM;
     for (unsigned attempt = 0; attempt < fl_opts.tries && r == -EPERM; attempt++) {
         fl_secret_free(a);
@@ -151,33 +153,20 @@ static int prompt_twice(const char *target, struct fl_secret **ret)
         r = fl_prompt_secret(prompt, &a);
         if (r == 0)
             r = fl_prompt_secret("Verify passphrase: ", &b);
-        if (r == -ECANCELED) { /* Ctrl-C at the prompt */
-            fl_log_error_errno(r, "interrupted; nothing was written");
-            goto out;
-        }
-        if (r < 0) {
-            fl_log_error_errno(r, "cannot read the passphrase: %m");
-            goto out;
-        }
-        if (a->len == 0) {
-            r = fl_log_error_errno(-EINVAL, "empty passphrase; nothing was written");
-            goto out;
-        }
+        if (r == -ECANCELED) /* Ctrl-C at the prompt */
+            return fl_log_error_errno(r, "interrupted; nothing was written");
+        if (r < 0)
+            return fl_log_error_errno(r, "cannot read the passphrase: %m");
+        if (a->len == 0)
+            return fl_log_error_errno(-EINVAL, "empty passphrase; nothing was written");
         if (!fl_secret_equal(a, b)) {
             fprintf(stderr, "Passphrases do not match.\n");
             r = -EPERM;
         }
     }
-    if (r == -EPERM) {
-        fl_log_error_errno(r, "passphrases do not match; nothing was written");
-        goto out;
-    }
-    *ret = a;
-    a = NULL;
-out:
-    free(prompt);
-    fl_secret_free(a);
-    fl_secret_free(b);
+    if (r == -EPERM)
+        return fl_log_error_errno(r, "passphrases do not match; nothing was written");
+    *ret = TAKE_PTR(a);
     return r;
 }
 
@@ -198,9 +187,8 @@ static int read_key_file(const struct format_opts *o, struct fl_secret **ret)
 
 static int print_json(const struct format_opts *o, const struct fl_format_result *res)
 {
-    json_object *doc = json_object_new_object();
+    _cleanup_json_ json_object *doc = json_object_new_object();
     const struct fl_volume *v = res->volume;
-    int r;
 
     if (!doc)
         return -ENOMEM;
@@ -223,9 +211,7 @@ static int print_json(const struct format_opts *o, const struct fl_format_result
     json_object_object_add(doc, "key_file_generated", json_object_new_boolean(o->new_key_file != NULL));
     json_object_object_add(doc, "signatures_erased", json_object_new_int((int)res->wiped));
     json_object_object_add(doc, "volume", fl_json_volume(v, &res->findings));
-    r = fl_json_print(doc, false);
-    json_object_put(doc);
-    return r;
+    return fl_json_print(doc, false);
 }
 
 static int print_text(const struct format_opts *o, const struct fl_format_result *res)
@@ -361,8 +347,8 @@ static void numbers(const struct fl_args *a, struct format_opts *o)
 
 int verb_format(int argc, const char **argv)
 {
+    _cleanup_(fl_args_free) struct fl_args a = {0};
     struct format_opts o = {0};
-    struct fl_args a;
     enum fl_format_param param = FL_FORMAT_PARAM_NONE;
     const char **args;
     struct fl_why why;
@@ -370,12 +356,10 @@ int verb_format(int argc, const char **argv)
 
     r = fl_options_parse(FL_VERB_FORMAT, argc, argv, &a);
     if (r < 0)
-        goto out;
+        return r;
     args = fl_args_rest(&a);
-    if (!args || !args[0] || args[1]) {
-        r = fl_usage_error(VERB, "give exactly one DEVICE or IMAGE to format");
-        goto out;
-    }
+    if (!args || !args[0] || args[1])
+        return fl_usage_error(VERB, "give exactly one DEVICE or IMAGE to format");
     o.target = args[0];
     o.force = fl_flag(&a, FL_OPT_FORCE);
     o.json = fl_flag(&a, FL_OPT_JSON);
@@ -396,25 +380,17 @@ int verb_format(int argc, const char **argv)
     o.params.uuid = fl_arg(&a, FL_OPT_UUID);
     numbers(&a, &o);
 
-    if (o.key_file && o.new_key_file) {
-        r = fl_usage_error(VERB, "--key-file and --new-key-file exclude each other");
-        goto out;
-    }
-    if (!o.key_file && !o.new_key_file && !fl_interactive()) {
-        r = fl_usage_error(VERB, "no terminal to ask for a passphrase: give --key-file FILE, --key-file=- "
-                                 "(standard input) or --new-key-file FILE");
-        goto out;
-    }
+    if (o.key_file && o.new_key_file)
+        return fl_usage_error(VERB, "--key-file and --new-key-file exclude each other");
+    if (!o.key_file && !o.new_key_file && !fl_interactive())
+        return fl_usage_error(VERB, "no terminal to ask for a passphrase: give --key-file FILE, --key-file=- "
+                                    "(standard input) or --new-key-file FILE");
     if (fl_format_check_params(&o.params, &param, &why) < 0) {
         enum fl_opt opt = fl_format_param_option[param];
         const char *value = fl_arg(&a, opt);
 
-        r = fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB,
-                               fl_option_table[opt].name, value ? value : "(default)", why.text);
-        goto out;
+        return fl_log_error_errno(-EINVAL, "%s: --%s '%s' refused: %s. Nothing was written.", VERB,
+                                  fl_option_table[opt].name, value ? value : "(default)", why.text);
     }
-    r = run_format(&o);
-out:
-    fl_args_free(&a);
-    return r;
+    return run_format(&o);
 }

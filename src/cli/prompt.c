@@ -12,6 +12,7 @@
 #include <libcryptsetup.h>
 
 #include "fipsluks/secret.h"
+#include "../lib/cleanup.h"
 #include "cli.h"
 
 #define PROMPT_MAX 512 /* cryptsetup's interactive passphrase limit */
@@ -179,18 +180,14 @@ out:
 
 int fl_ask(const char *question, char *buf, size_t size)
 {
+    _cleanup_close_ int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     ssize_t n;
-    int fd;
 
-    fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -ENOTTY;
-    if (write(fd, question, strlen(question)) < 0) {
-        close(fd);
+    if (write(fd, question, strlen(question)) < 0)
         return -errno;
-    }
     n = read_line(fd, buf, size);
-    close(fd);
     return n < 0 ? (int)n : 0;
 }
 

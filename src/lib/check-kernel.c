@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
+#include "fipsluks/util.h"
 #include "host-internal.h"
 
 /* Larger than any /proc/cmdline (the kernel's COMMAND_LINE_SIZE is at most a few KiB). */
@@ -63,16 +65,14 @@ static int next_boot_fips1(const char *root, const char **ret_where);
 int fl_check_kernel(const char *root, struct fl_check *c)
 {
     static const char enabled_path[] = "/proc/sys/crypto/fips_enabled";
-    char *enabled = NULL, *cmdline = NULL, *arg = NULL;
+    _cleanup_free_ char *enabled = NULL, *cmdline = NULL, *arg = NULL;
     int r, er, cr, on = -1;
 
     fl_check_init(c, FL_CHECK_KERNEL);
     er = fl_root_read_text(root, enabled_path, FL_PROC_MAX, &enabled);
     cr = fl_root_read_text(root, "/proc/cmdline", FL_PROC_MAX, &cmdline);
-    if (er == -ENOMEM || cr == -ENOMEM) {
-        r = -ENOMEM;
-        goto out;
-    }
+    if (er == -ENOMEM || cr == -ENOMEM)
+        return -ENOMEM;
     if (er < 0)
         r = fl_check_evidence(c, "%s: %s", enabled_path, fl_read_strerror(er, 0));
     else {
@@ -81,7 +81,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
         r = fl_check_evidence(c, "%s: %s", enabled_path, enabled);
     }
     if (r < 0)
-        goto out;
+        return r;
     if (cr < 0) {
         r = fl_check_evidence(c, "/proc/cmdline: %s", fl_read_strerror(cr, 0));
     } else {
@@ -92,7 +92,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
             r = fl_check_evidence(c, "/proc/cmdline: no fips= argument");
     }
     if (r < 0)
-        goto out;
+        return r;
 
     {
         bool arg1 = arg && !strcmp(arg, "1");
@@ -138,7 +138,7 @@ int fl_check_kernel(const char *root, struct fl_check *c)
             else if (next)
                 r = fl_check_evidence(c, "%s: fips=1 for the next boot", where);
             if (r < 0)
-                goto out;
+                return r;
             if (next) {
                 /* Below a root the files are all there is: the next boot's configuration is what a
                  * playbook can set, the running kernel is not; live, the host is not in FIPS mode. */
@@ -156,10 +156,6 @@ int fl_check_kernel(const char *root, struct fl_check *c)
             }
         }
     }
-out:
-    free(enabled);
-    free(cmdline);
-    free(arg);
     return r < 0 ? r : 0;
 }
 
@@ -261,8 +257,8 @@ static int file_fips1(const char *root, const char *path, const char *key)
 static int boot_entries_fips1(const char *root)
 {
     static const char dir_path[] = "/boot/loader/entries";
-    char *dir_name = NULL;
-    DIR *dir;
+    _cleanup_free_ char *dir_name = NULL;
+    _cleanup_closedir_ DIR *dir = NULL;
     struct dirent *e;
     unsigned n = 0;
     int r = fl_root_path(root, dir_path, &dir_name), on = 0;
@@ -270,24 +266,20 @@ static int boot_entries_fips1(const char *root)
     if (r < 0)
         return r == -ENOMEM ? r : 0;
     dir = opendir(dir_name);
-    free(dir_name);
     if (!dir)
         return 0;
     while (!on && n < FL_BOOT_ENTRIES_MAX && (e = readdir(dir))) {
         size_t len = strlen(e->d_name);
-        char *path = NULL;
+        _cleanup_free_ char *path = NULL;
 
         if (len < 6 || strcmp(e->d_name + len - 5, ".conf") || e->d_name[0] == '.')
             continue;
         n++;
-        if (asprintf(&path, "%s/%s", dir_path, e->d_name) < 0) {
-            on = -ENOMEM;
-            break;
-        }
+        path = fl_asprintf("%s/%s", dir_path, e->d_name);
+        if (!path)
+            return -ENOMEM;
         on = file_fips1(root, path, "options ");
-        free(path);
     }
-    closedir(dir);
     return on;
 }
 
@@ -332,48 +324,38 @@ bool fl_fips_state_pending(const struct fl_fips_state *s)
 int fl_fips_state_read(const char *root, struct fl_fips_state *ret)
 {
     struct fl_fips_state s = {.mode = -1};
-    struct fl_check c = {0};
-    char *enabled = NULL, *cmdline = NULL, *arg = NULL;
+    _cleanup_(fl_check_clear) struct fl_check c = {0};
+    _cleanup_free_ char *enabled = NULL, *cmdline = NULL, *arg = NULL;
     int r, e;
 
     r = fl_root_read_text(root, "/proc/sys/crypto/fips_enabled", FL_PROC_MAX, &enabled);
     if (r == -ENOMEM)
-        goto out;
+        return r;
     if (r >= 0) {
         chomp(enabled);
         s.mode = !strcmp(enabled, "1") ? 1 : !strcmp(enabled, "0") ? 0 : -1;
     }
     r = fl_root_read_text(root, "/proc/cmdline", FL_PROC_MAX, &cmdline);
     if (r == -ENOMEM)
-        goto out;
+        return r;
     if (r >= 0) {
         arg = cmdline_fips(cmdline);
         s.cmdline = arg && !strcmp(arg, "1");
     }
     e = next_boot_fips1(root, NULL);
-    if (e < 0) {
-        r = e;
-        goto out;
-    }
+    if (e < 0)
+        return e;
     s.next_boot = e > 0;
     e = fl_root_exists(root, "/etc/system-fips");
-    if (e == -ENOMEM) {
-        r = e;
-        goto out;
-    }
+    if (e == -ENOMEM)
+        return e;
     s.system_fips = e > 0;
     /* the check's judgement of the file, not the live probe: a distribution patch that activates the
      * provider without the file (RHEL) is seen by the kernel's fips=1 */
     r = fl_check_openssl_config(root, NULL, &c);
     if (r < 0)
-        goto out;
+        return r;
     s.openssl = c.status == FL_CHECK_PASS;
-    r = 0;
     *ret = s;
-out:
-    fl_check_clear(&c);
-    free(enabled);
-    free(cmdline);
-    free(arg);
-    return r < 0 ? r : 0;
+    return 0;
 }

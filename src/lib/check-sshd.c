@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "fipsluks/sshd.h"
 #include "host-internal.h"
 
@@ -479,12 +480,12 @@ int fl_sshd_evaluate(const struct fl_sshd_config *cfg, struct fl_check *c)
 
 static int check_side(const char *root, const struct side *side, struct fl_check *c)
 {
-    struct fl_sshd_config cfg = {.client = side == &client};
+    _cleanup_(fl_sshd_config_clear) struct fl_sshd_config cfg = {.client = side == &client};
     int r;
 
     r = fl_sshd_config_load(root, side->path, &cfg);
     if (r == -ENOMEM)
-        goto out;
+        return r;
     if (r < 0) {
         int err = r;
 
@@ -501,11 +502,9 @@ static int check_side(const char *root, const struct side *side, struct fl_check
             r = fl_check_set(c, FL_CHECK_SKIP, "no %s configuration (%s cannot be read)", side->program,
                              side->path);
         }
-        goto out;
+        return r < 0 ? r : 0;
     }
     r = evaluate(&cfg, side, c);
-out:
-    fl_sshd_config_clear(&cfg);
     return r < 0 ? r : 0;
 }
 

@@ -22,8 +22,10 @@
 
 #include <blkid/blkid.h>
 
+#include "cleanup.h"
 #include "fipsluks/array.h"
 #include "fipsluks/discover.h"
+#include "fipsluks/util.h"
 #include "root.h"
 
 /* Deep enough for any real tree; bounds the recursion (and the open directories) on hostile input. */
@@ -142,13 +144,11 @@ int fl_fd_on_pseudo_fs(int fd, const char **ret_name)
 
 int fl_path_on_pseudo_fs(const char *path, const char **ret_name)
 {
-    int fd = open(path, O_PATH | O_CLOEXEC), r;
+    _cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
 
     if (fd < 0)
         return -errno;
-    r = fl_fd_on_pseudo_fs(fd, ret_name);
-    close(fd);
-    return r;
+    return fl_fd_on_pseudo_fs(fd, ret_name);
 }
 
 /* libblkid's verdict on one device: 1 when it is crypto_LUKS. */
@@ -317,50 +317,39 @@ static int found_path(struct walk *w, const char *path, int err)
  */
 static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
 {
+    _cleanup_close_ int owned = dfd; /* until fdopendir() takes it over */
+    _cleanup_closedir_ DIR *d = NULL;
     struct entry *names = NULL;
     struct stat st;
-    DIR *d;
     int n, idx, count = 0, r;
 
-    if (fstat(dfd, &st) < 0) {
-        r = -errno;
-        close(dfd);
-        return found_path(w, dir, r);
-    }
+    if (fstat(dfd, &st) < 0)
+        return found_path(w, dir, -errno);
     if (depth == 0)
         w->top_dev = st.st_dev;
-    else if ((w->flags & FL_WALK_ONE_FILE_SYSTEM) && st.st_dev != w->top_dev) {
-        close(dfd);
+    else if ((w->flags & FL_WALK_ONE_FILE_SYSTEM) && st.st_dev != w->top_dev)
         return found_skip(w->out, dir, why_other_fs);
-    }
     r = pseudo_fs_index(dfd, &idx);
-    if (r != 0) {
-        close(dfd);
+    if (r != 0)
         return r < 0 ? found_path(w, dir, r) : found_skip(w->out, dir, pseudo_fs[idx].why);
-    }
-    if (depth > FL_WALK_MAX_DEPTH) {
-        close(dfd);
+    if (depth > FL_WALK_MAX_DEPTH)
         return found_path(w, dir, -ELOOP);
-    }
     d = fdopendir(dfd);
-    if (!d) {
-        r = -errno;
-        close(dfd);
-        return found_path(w, dir, r);
-    }
+    if (!d)
+        return found_path(w, dir, -errno);
+    (void)TAKE_FD(owned); /* closed with d */
     n = read_names(d, &names);
-    if (n < 0) {
-        closedir(d);
+    if (n < 0)
         return n == -ENOMEM ? n : found_path(w, dir, n);
-    }
     r = 0;
     for (int i = 0; i < n && r >= 0; i++) {
-        char *path = NULL;
+        _cleanup_free_ char *path = NULL;
 
         /* read_names() sets names whenever it returns a count; clang's analyzer assumes that a failed
          * readdir() may leave errno negative, which would make it return a count without names. */
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-        if (asprintf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i].name) < 0) {
+        path = fl_asprintf("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i].name);
+        if (!path) {
             r = -ENOMEM;
             break;
         }
@@ -377,10 +366,8 @@ static int walk_dir(struct walk *w, int dfd, const char *dir, int depth)
         }
         if (r > 0)
             count += r;
-        free(path);
     }
     free_names(names, (size_t)n);
-    closedir(d);
     return r < 0 ? r : count;
 }
 

@@ -413,6 +413,28 @@ static int skip_element(struct parser *ps, void *ctx)
 }
 
 /*
+ * Count a token and step over the punctuation at ps->p (an opening bracket, ':' or ','), and the
+ * whitespace after it: @return P_OK with ps->p at what follows, or P_MORE, P_BAD.
+ */
+static int step(struct parser *ps)
+{
+    int r = token(ps);
+
+    if (r)
+        return r;
+    ps->p++;
+    ws(ps);
+    return ps->p < ps->end ? P_OK : P_MORE;
+}
+
+/* Leave the container whose closing bracket is at ps->p. */
+static void leave(struct parser *ps)
+{
+    ps->p++;
+    ps->depth--;
+}
+
+/*
  * Enter the container at ps->p (its opening bracket), up to its first member or element: @return
  * P_OK with *@p empty set when @p close follows at once (then the container is left, closed), or
  * P_MORE, P_BAD.
@@ -424,29 +446,43 @@ static int enter(struct parser *ps, char close, bool *empty)
     *empty = false;
     if (++ps->depth > FL_REC_DEPTH_MAX)
         return bad(ps, "nesting too deep");
-    if ((r = token(ps)))
+    if ((r = step(ps)))
         return r;
-    ps->p++;
-    ws(ps);
-    if (ps->p >= ps->end)
-        return P_MORE;
     if (*ps->p == close) {
-        ps->p++;
-        ps->depth--;
+        leave(ps);
         *empty = true;
     }
     return P_OK;
 }
 
+/*
+ * After a member or element of the container that @p close ends: @return P_OK with *@p done set when
+ * @p close follows (then the container is left, closed), or with ps->p at the next member or element
+ * (past the ','); or P_MORE, P_BAD.
+ */
+static int next_item(struct parser *ps, char close, bool *done)
+{
+    *done = false;
+    ws(ps);
+    if (ps->p >= ps->end)
+        return P_MORE;
+    if (*ps->p == close) {
+        leave(ps);
+        *done = true;
+        return P_OK;
+    }
+    if (*ps->p != ',')
+        return bad(ps, close == '}' ? "no ',' or '}' after a member" : "no ',' or ']' after an element");
+    return step(ps);
+}
+
 /* The object at ps->p: @p fn parses each member's value (it is at ps->p). */
 static int object(struct parser *ps, member_fn fn, void *ctx)
 {
-    bool empty;
-    int r = enter(ps, '}', &empty);
+    bool done;
+    int r = enter(ps, '}', &done);
 
-    if (r || empty)
-        return r;
-    for (;;) {
+    while (!r && !done) {
         char key[FL_REC_KEY_MAX + 1];
         size_t keylen = 0;
 
@@ -460,61 +496,27 @@ static int object(struct parser *ps, member_fn fn, void *ctx)
             return P_MORE;
         if (*ps->p != ':')
             return bad(ps, "no ':' after a member name");
-        if ((r = token(ps)))
+        if ((r = step(ps)))
             return r;
-        ps->p++;
-        ws(ps);
-        if (ps->p >= ps->end)
-            return P_MORE;
         if ((r = (keylen <= FL_REC_KEY_MAX ? fn : skip_member)(ps, key, keylen, ctx)))
             return r;
-        ws(ps);
-        if (ps->p >= ps->end)
-            return P_MORE;
-        if (*ps->p == '}')
-            break;
-        if (*ps->p != ',')
-            return bad(ps, "no ',' or '}' after a member");
-        if ((r = token(ps)))
-            return r;
-        ps->p++;
-        ws(ps);
-        if (ps->p >= ps->end)
-            return P_MORE;
+        r = next_item(ps, '}', &done);
     }
-    ps->p++;
-    ps->depth--;
-    return P_OK;
+    return r;
 }
 
 /* The array at ps->p: @p fn parses each element (it is at ps->p). */
 static int array(struct parser *ps, element_fn fn, void *ctx)
 {
-    bool empty;
-    int r = enter(ps, ']', &empty);
+    bool done;
+    int r = enter(ps, ']', &done);
 
-    if (r || empty)
-        return r;
-    for (;;) {
+    while (!r && !done) {
         if ((r = fn(ps, ctx)))
             return r;
-        ws(ps);
-        if (ps->p >= ps->end)
-            return P_MORE;
-        if (*ps->p == ']')
-            break;
-        if (*ps->p != ',')
-            return bad(ps, "no ',' or ']' after an element");
-        if ((r = token(ps)))
-            return r;
-        ps->p++;
-        ws(ps);
-        if (ps->p >= ps->end)
-            return P_MORE;
+        r = next_item(ps, ']', &done);
     }
-    ps->p++;
-    ps->depth--;
-    return P_OK;
+    return r;
 }
 
 /* Any value at ps->p (not at the end): checked, skipped if a container, its type and scalar kept. */
@@ -583,34 +585,32 @@ static int bool_value(struct parser *ps, struct fl_jbool *dst)
     return r;
 }
 
+/* Any value at ps->p, where only its type matters: checked and skipped, its type kept. */
+static int type_value(struct parser *ps, enum fl_jtype *dst)
+{
+    struct jval v;
+    int r = value(ps, &v, false);
+
+    *dst = v.type;
+    return r;
+}
+
 /* A member report reads as an object: parsed by @p fn if it is one, else checked and skipped. */
 static int typed_object(struct parser *ps, enum fl_jtype *dst, member_fn fn, void *ctx)
 {
-    struct jval v;
-    int r;
-
-    if (*ps->p == '{') {
-        *dst = FL_J_OBJECT;
-        return object(ps, fn, ctx);
-    }
-    r = value(ps, &v, false);
-    *dst = v.type;
-    return r;
+    if (*ps->p != '{')
+        return type_value(ps, dst);
+    *dst = FL_J_OBJECT;
+    return object(ps, fn, ctx);
 }
 
 /* A member report reads as an array: its elements parsed by @p fn if it is one, else skipped. */
 static int typed_array(struct parser *ps, enum fl_jtype *dst, element_fn fn, void *ctx)
 {
-    struct jval v;
-    int r;
-
-    if (*ps->p == '[') {
-        *dst = FL_J_ARRAY;
-        return array(ps, fn, ctx);
-    }
-    r = value(ps, &v, false);
-    *dst = v.type;
-    return r;
+    if (*ps->p != '[')
+        return type_value(ps, dst);
+    *dst = FL_J_ARRAY;
+    return array(ps, fn, ctx);
 }
 
 #define KEY(k) (keylen == sizeof(k) - 1 && !memcmp(key, k, sizeof(k) - 1))
@@ -743,12 +743,8 @@ static int volume_member(struct parser *ps, const char *key, size_t keylen, stru
             return str_value(ps, &v->absolute_path);
         break;
     case 'c':
-        if (KEY("crypttab")) {
-            struct jval jv;
-            int r = value(ps, &jv, false);
-            v->crypttab = jv.type;
-            return r;
-        }
+        if (KEY("crypttab"))
+            return type_value(ps, &v->crypttab);
         break;
     case 'e':
         if (KEY("error"))

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "cleanup.h"
 #include "fipsluks/array.h"
 #include "fipsluks/fleet.h"
 #include "fipsluks/identity.h"
@@ -552,7 +553,7 @@ static int todo_finding(struct fl_fleet_volume *v, const struct fl_rec_volume *o
 static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
 {
     const char *header = o->header.s;
-    char *qpath = NULL, *qheader = NULL, *target = NULL;
+    _cleanup_free_ char *qpath = NULL, *qheader = NULL, *target = NULL;
     struct todo t = {0};
     int r = 0;
 
@@ -568,14 +569,10 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
     qheader = header ? fl_shell_quote(header) : NULL;
     if (qpath && (!header || qheader))
         target = header ? fl_asprintf("--header %s %s", qheader, qpath) : strdup(qpath);
-    if (!target) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (v->state == FL_FLEET_UNREADABLE) {
-        r = strv_take(&v->commands, fl_asprintf("fipsluks scan %s", target), true);
-        goto out;
-    }
+    if (!target)
+        return -ENOMEM;
+    if (v->state == FL_FLEET_UNREADABLE)
+        return strv_take(&v->commands, fl_asprintf("fipsluks scan %s", target), true);
     for (size_t i = 0; r >= 0 && i < o->n_findings; i++)
         if (!strcmp(o->finding[i].severity.s, "error"))
             r = todo_finding(v, o, &o->finding[i], o->luks_version.type == FL_J_INT && o->luks_version.v == 1,
@@ -614,10 +611,6 @@ static int volume_todo(struct fl_fleet_volume *v, const struct fl_rec_volume *o)
     if (r >= 0 && !v->commands && !v->notes)
         r = strv_add(&v->notes, "needs a look: not FIPS-compatible, but the record names no error finding",
                      true);
-out:
-    free(qpath);
-    free(qheader);
-    free(target);
     return r;
 }
 

@@ -13,39 +13,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "fipsluks/identity.h"
+#include "fipsluks/util.h"
 
 #define SMALL_FILE_MAX 65536
 
 /* The first @p max bytes of @p dir/@p name (dir may be NULL), NUL-terminated; NULL if unreadable. */
 static char *read_small(const char *dir, const char *name)
 {
-    char *path = NULL, *buf = NULL;
+    _cleanup_free_ char *path = fl_asprintf("%s%s", dir ? dir : "", name), *buf = NULL;
+    _cleanup_close_ int fd = -1;
     ssize_t n;
     size_t len = 0;
-    int fd;
 
-    if (asprintf(&path, "%s%s", dir ? dir : "", name) < 0)
+    if (!path)
         return NULL;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    free(path);
     if (fd < 0)
         return NULL;
     buf = malloc(SMALL_FILE_MAX + 1);
-    while (buf && len < SMALL_FILE_MAX && (n = read(fd, buf + len, SMALL_FILE_MAX - len)) != 0) {
+    if (!buf)
+        return NULL;
+    while (len < SMALL_FILE_MAX && (n = read(fd, buf + len, SMALL_FILE_MAX - len)) != 0) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            free(buf);
-            buf = NULL;
-            break;
+            return NULL;
         }
         len += (size_t)n;
     }
-    close(fd);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
+    buf[len] = '\0';
+    return TAKE_PTR(buf);
 }
 
 /* The first line of @p s without surrounding blanks, or NULL when empty. */
@@ -65,15 +64,12 @@ static char *first_line(const char *s)
 
 static char *machine_id(const char *root)
 {
-    char *text = read_small(root, "/etc/machine-id"), *id = first_line(text);
+    _cleanup_free_ char *text = read_small(root, "/etc/machine-id"), *id = first_line(text);
 
-    free(text);
     /* systemd's format: 32 lower-case hex digits; "uninitialized" and the like are not an id. */
-    if (id && (strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)) {
-        free(id);
-        id = NULL;
-    }
-    return id;
+    if (!id || strlen(id) != 32 || strspn(id, "0123456789abcdef") != 32)
+        return NULL;
+    return TAKE_PTR(id);
 }
 
 /* The value of @p key in os-release @p text (shell-like: optionally quoted, backslash escapes). */
@@ -116,19 +112,17 @@ static char *os_release_value(const char *text, const char *key)
 
 static int kernel_fips(const char *root)
 {
-    char *text = read_small(root, "/proc/sys/crypto/fips_enabled");
-    int r = -1;
+    _cleanup_free_ char *text = read_small(root, "/proc/sys/crypto/fips_enabled");
 
     if (text && (text[0] == '0' || text[0] == '1') && (text[1] == '\n' || text[1] == '\0'))
-        r = text[0] - '0';
-    free(text);
-    return r;
+        return text[0] - '0';
+    return -1;
 }
 
 static char *hostname(const char *root)
 {
+    _cleanup_free_ char *text = NULL;
     char buf[256];
-    char *text;
 
     if (!root) {
         if (gethostname(buf, sizeof(buf) - 1) < 0)
@@ -137,9 +131,7 @@ static char *hostname(const char *root)
         return buf[0] ? strdup(buf) : NULL;
     }
     text = read_small(root, "/etc/hostname");
-    char *h = first_line(text);
-    free(text);
-    return h;
+    return first_line(text);
 }
 
 int fl_identity_read(const char *root, struct fl_identity *ret)

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <libcryptsetup.h>
 
+#include "cleanup.h"
 #include "fipsluks/migrate.h"
 #include "journal.h"
 #include "util.h"
@@ -53,7 +54,8 @@ static int parse_priority(const char *s, enum fl_priority *ret)
 
 int fl_journal_parse(const char *json, int token, struct fl_journal *j)
 {
-    json_object *root, *o, *tokens;
+    _cleanup_json_ json_object *root = NULL;
+    json_object *o, *tokens;
     const char *s, *version;
     uint64_t n;
 
@@ -63,7 +65,6 @@ int fl_journal_parse(const char *json, int token, struct fl_journal *j)
     j->priority = FL_PRIORITY_NORMAL;
     root = json ? json_tokener_parse(json) : NULL;
     if (!root || !json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
         PROBLEM(j, "its JSON cannot be parsed");
         return 0;
     }
@@ -71,72 +72,70 @@ int fl_journal_parse(const char *json, int token, struct fl_journal *j)
     if (!version || fl_parse_u64(version, &n) < 0 || n != FL_JOURNAL_VERSION) {
         PROBLEM(j, "it is not a version %d journal (written by another fipsluks version)",
                 FL_JOURNAL_VERSION);
-        goto out;
+        return 0;
     }
     j->keyslot = parse_id(json_object_object_get_ex(root, "keyslot", &o) ? o : NULL, FL_MAX_KEYSLOTS);
     if (j->keyslot < 0) {
         PROBLEM(j, "it names no valid keyslot (0-%d)", FL_MAX_KEYSLOTS - 1);
-        goto out;
+        return 0;
     }
     s = jstring(root, "temp");
     if (s && strcmp(s, "none")) {
         j->temp = parse_id(json_object_object_get_ex(root, "temp", &o) ? o : NULL, FL_MAX_KEYSLOTS);
         if (j->temp < 0) {
             PROBLEM(j, "its temporary keyslot is not a valid keyslot number");
-            goto out;
+            return 0;
         }
         s = jstring(root, "temp_hash");
         if (!s || !*s || strlen(s) >= sizeof(j->temp_hash)) {
             PROBLEM(j, "it records no hash for its temporary keyslot");
-            goto out;
+            return 0;
         }
         strcpy(j->temp_hash, s);
         s = jstring(root, "temp_iterations");
         if (!s || fl_parse_u64(s, &n) < 0 || n == 0 || n > UINT32_MAX) {
             PROBLEM(j, "it records no iteration count for its temporary keyslot");
-            goto out;
+            return 0;
         }
         j->temp_iterations = (uint32_t)n;
         s = jstring(root, "temp_salt");
         if (s && (!*s || strlen(s) >= sizeof(j->temp_salt))) {
             PROBLEM(j, "the salt it records for its temporary keyslot is malformed");
-            goto out;
+            return 0;
         }
         if (s)
             strcpy(j->temp_salt, s);
     } else if (!s) {
         PROBLEM(j, "it records no temporary keyslot");
-        goto out;
+        return 0;
     }
     s = jstring(root, "salt");
     if (!s || !*s || strlen(s) >= sizeof(j->salt)) {
         PROBLEM(j, "it records no salt for keyslot %d", j->keyslot);
-        goto out;
+        return 0;
     }
     strcpy(j->salt, s);
     if (parse_priority(jstring(root, "priority"), &j->priority) < 0) {
         PROBLEM(j, "its priority is not ignore, normal or prefer");
-        goto out;
+        return 0;
     }
     if (json_object_object_get_ex(root, "tokens", &tokens)) {
         if (!json_object_is_type(tokens, json_type_array) ||
             json_object_array_length(tokens) > FL_MAX_TOKENS) {
             PROBLEM(j, "its token list is malformed");
-            goto out;
+            return 0;
         }
         for (size_t i = 0; i < json_object_array_length(tokens); i++) {
             int id = parse_id(json_object_array_get_idx(tokens, i), FL_MAX_TOKENS);
             if (id < 0) {
                 PROBLEM(j, "its token list is malformed");
-                goto out;
+                return 0;
             }
             j->tokens[j->n_tokens++] = id;
         }
     }
     if (j->temp == j->keyslot)
         PROBLEM(j, "its temporary keyslot is keyslot %d itself", j->keyslot);
-out:
-    json_object_put(root);
     return 0;
 }
 
@@ -182,15 +181,11 @@ static json_object *json_id(int id)
 
 int fl_journal_write(struct crypt_device *cd, int token, const struct fl_journal *j, const char *backup)
 {
-    json_object *root = json_object_new_object(), *tokens = json_object_new_array();
+    _cleanup_json_ json_object *root = json_object_new_object(), *tokens = json_object_new_array();
     char buf[16];
-    int r;
 
-    if (!root || !tokens) {
-        json_object_put(root);
-        json_object_put(tokens);
+    if (!root || !tokens)
         return -ENOMEM;
-    }
     json_object_object_add(root, "type", json_object_new_string(FL_MIGRATION_TOKEN));
     json_object_object_add(root, "keyslots", json_object_new_array());
     snprintf(buf, sizeof(buf), "%d", FL_JOURNAL_VERSION);
@@ -210,11 +205,9 @@ int fl_journal_write(struct crypt_device *cd, int token, const struct fl_journal
     json_object_object_add(root, "priority", json_object_new_string(fl_priority_name(j->priority)));
     for (size_t i = 0; i < j->n_tokens; i++)
         json_object_array_add(tokens, json_id(j->tokens[i]));
-    json_object_object_add(root, "tokens", tokens);
+    json_object_object_add(root, "tokens", TAKE_PTR(tokens));
     /* for the operator only: never read back as a path */
     if (backup && *backup)
         json_object_object_add(root, "backup", json_object_new_string(backup));
-    r = crypt_token_json_set(cd, token, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-    json_object_put(root);
-    return r;
+    return crypt_token_json_set(cd, token, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 }

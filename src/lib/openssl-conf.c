@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "cleanup.h"
 #include "fipsluks/array.h"
 #include "openssl-conf.h"
 #include "root.h"
@@ -165,7 +166,7 @@ static int only_visible(const struct dirent *d)
 
 static int include(struct parser *p, const char *from, const char *arg)
 {
-    char *target = NULL, *full = NULL;
+    _cleanup_free_ char *target = NULL, *full = NULL;
     struct stat st;
     int r = 0;
 
@@ -173,7 +174,7 @@ static int include(struct parser *p, const char *from, const char *arg)
         target = strdup(arg);
     } else {
         const char *base = p->includedir;
-        char *dir = NULL;
+        _cleanup_free_ char *dir = NULL;
 
         if (!base && !fl_root_set(p->root))
             base = getenv("OPENSSL_CONF_INCLUDE");
@@ -184,18 +185,15 @@ static int include(struct parser *p, const char *from, const char *arg)
         }
         if (base && asprintf(&target, "%s/%s", base, arg) < 0)
             target = NULL;
-        free(dir);
     }
     if (!target)
         return -ENOMEM;
     /* an include that fails or names a directory counts against the cap too: every one costs work */
-    if (p->reader.attempts >= FL_CONF_MAX_FILES) {
-        r = add_file(p->conf, target, -EMLINK, 0, FL_CONF_NEW, NULL);
-        goto out;
-    }
+    if (p->reader.attempts >= FL_CONF_MAX_FILES)
+        return add_file(p->conf, target, -EMLINK, 0, FL_CONF_NEW, NULL);
     r = fl_root_path(p->root, target, &full);
     if (r < 0)
-        goto out;
+        return r;
     /* stat() only tells a directory from the rest; fl_conf_read() refuses what is not a regular file */
     if (stat(full, &st) < 0) {
         p->reader.attempts++;
@@ -205,10 +203,8 @@ static int include(struct parser *p, const char *from, const char *arg)
         struct dirent **names = NULL;
         int n = scandir(full, &names, only_visible, alphasort);
 
-        if (n < 0) {
-            r = add_file(p->conf, target, -errno, 0, FL_CONF_NEW, NULL);
-            goto out;
-        }
+        if (n < 0)
+            return add_file(p->conf, target, -errno, 0, FL_CONF_NEW, NULL);
         for (int i = 0; i < n; i++) {
             char *child = NULL;
             if (r >= 0 && config_suffix(names[i]->d_name)) {
@@ -224,9 +220,6 @@ static int include(struct parser *p, const char *from, const char *arg)
     } else {
         r = parse_file(p, target);
     }
-out:
-    free(target);
-    free(full);
     return r;
 }
 

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "cleanup.h"
 #include "fipsluks/provision.h"
 
 static const char openssl_cnf[] =
@@ -353,103 +354,69 @@ static json_object *string_array(const char *const *items)
 /* The system extension: a file in @p jfiles fetched from @p url, and storage.links in @p storage. */
 static int ignition_sysext(json_object *jfiles, json_object *storage, const char *url)
 {
-    json_object *file = json_object_new_object(), *contents = json_object_new_object();
-    json_object *links = json_object_new_array(), *link = json_object_new_object();
+    _cleanup_json_ json_object *file = json_object_new_object(), *contents = json_object_new_object();
+    _cleanup_json_ json_object *links = json_object_new_array(), *link = json_object_new_object();
 
-    if (!file || !contents || !links || !link) {
-        json_object_put(file);
-        json_object_put(contents);
-        json_object_put(links);
-        json_object_put(link);
+    if (!file || !contents || !links || !link)
         return -ENOMEM;
-    }
     json_object_object_add(file, "path", json_object_new_string(fl_provision_sysext_path()));
     json_object_object_add(file, "mode", json_object_new_int(0644));
     json_object_object_add(contents, "source", json_object_new_string(url));
-    json_object_object_add(file, "contents", contents);
-    json_object_array_add(jfiles, file);
+    json_object_object_add(file, "contents", TAKE_PTR(contents));
+    json_object_array_add(jfiles, TAKE_PTR(file));
     json_object_object_add(link, "path", json_object_new_string(FL_PROVISION_SYSEXT_LINK));
     json_object_object_add(link, "target", json_object_new_string(fl_provision_sysext_path()));
     json_object_object_add(link, "hard", json_object_new_boolean(0));
-    json_object_array_add(links, link);
-    json_object_object_add(storage, "links", links);
+    json_object_array_add(links, TAKE_PTR(link));
+    json_object_object_add(storage, "links", TAKE_PTR(links));
     return 0;
 }
 
 static int ignition(const struct fl_provision *p, char **ret)
 {
-    json_object *doc = json_object_new_object(), *ign = json_object_new_object();
-    json_object *kargs = json_object_new_object(), *storage = json_object_new_object();
-    json_object *jfiles = json_object_new_array(), *systemd = json_object_new_object();
-    json_object *junits = json_object_new_array();
+    _cleanup_json_ json_object *doc = json_object_new_object(), *ign = json_object_new_object();
+    _cleanup_json_ json_object *kargs = json_object_new_object(), *storage = json_object_new_object();
+    _cleanup_json_ json_object *jfiles = json_object_new_array(), *systemd = json_object_new_object();
+    _cleanup_json_ json_object *junits = json_object_new_array();
     const char *s;
-    int r = -ENOMEM;
 
-    if (!doc || !ign || !kargs || !storage || !jfiles || !systemd || !junits) {
-        json_object_put(ign);
-        json_object_put(kargs);
-        json_object_put(storage);
-        json_object_put(jfiles);
-        json_object_put(systemd);
-        json_object_put(junits);
-        goto out;
-    }
+    if (!doc || !ign || !kargs || !storage || !jfiles || !systemd || !junits)
+        return -ENOMEM;
     json_object_object_add(ign, "version", json_object_new_string("3.3.0"));
-    json_object_object_add(doc, "ignition", ign);
+    json_object_object_add(doc, "ignition", TAKE_PTR(ign));
     json_object_object_add(kargs, "shouldExist", string_array(p->kernel_args_present));
     json_object_object_add(kargs, "shouldNotExist", string_array(p->kernel_args_absent));
-    json_object_object_add(doc, "kernelArguments", kargs);
+    json_object_object_add(doc, "kernelArguments", TAKE_PTR(kargs));
     for (size_t i = 0; i < p->n_files; i++) {
-        json_object *file = json_object_new_object(), *contents = json_object_new_object();
-        char *url = data_url(p->files[i].contents);
+        _cleanup_json_ json_object *file = json_object_new_object(), *contents = json_object_new_object();
+        _cleanup_free_ char *url = data_url(p->files[i].contents);
 
-        if (!file || !contents || !url) {
-            json_object_put(file);
-            json_object_put(contents);
-            free(url);
-            json_object_put(storage);
-            json_object_put(jfiles);
-            json_object_put(systemd);
-            json_object_put(junits);
-            goto out;
-        }
+        if (!file || !contents || !url)
+            return -ENOMEM;
         json_object_object_add(file, "path", json_object_new_string(p->files[i].path));
         json_object_object_add(file, "mode", json_object_new_int((int)p->files[i].mode));
         json_object_object_add(file, "overwrite", json_object_new_boolean(1));
         json_object_object_add(contents, "source", json_object_new_string(url));
-        free(url);
-        json_object_object_add(file, "contents", contents);
-        json_object_array_add(jfiles, file);
+        json_object_object_add(file, "contents", TAKE_PTR(contents));
+        json_object_array_add(jfiles, TAKE_PTR(file));
     }
-    json_object_object_add(storage, "files", jfiles);
-    if (p->sysext_url && ignition_sysext(jfiles, storage, p->sysext_url) < 0) {
-        json_object_put(storage);
-        json_object_put(systemd);
-        json_object_put(junits);
-        goto out;
-    }
+    /* shared: the system extension's file joins the list after it is in storage */
+    json_object_object_add(storage, "files", json_object_get(jfiles));
+    if (p->sysext_url && ignition_sysext(jfiles, storage, p->sysext_url) < 0)
+        return -ENOMEM;
     if (p->n_luks) {
-        json_object *jluks = json_object_new_array();
+        _cleanup_json_ json_object *jluks = json_object_new_array();
 
-        if (!jluks) {
-            json_object_put(storage);
-            json_object_put(systemd);
-            json_object_put(junits);
-            goto out;
-        }
-        json_object_object_add(storage, "luks", jluks);
+        if (!jluks)
+            return -ENOMEM;
         for (size_t i = 0; i < p->n_luks; i++) {
             const struct fl_provision_luks *l = &p->luks[i];
-            json_object *vol = json_object_new_object();
+            _cleanup_json_ json_object *vol = json_object_new_object();
 
-            if (!vol || (l->key_file && !fl_provision_is_url(l->key_file))) {
-                json_object_put(vol);
-                json_object_put(storage);
-                json_object_put(systemd);
-                json_object_put(junits);
-                r = vol ? -EINVAL : -ENOMEM;
-                goto out;
-            }
+            if (!vol)
+                return -ENOMEM;
+            if (l->key_file && !fl_provision_is_url(l->key_file))
+                return -EINVAL;
             json_object_object_add(vol, "name", json_object_new_string(l->name));
             json_object_object_add(vol, "device", json_object_new_string(l->device));
             if (l->label)
@@ -461,31 +428,28 @@ static int ignition(const struct fl_provision *p, char **ret)
             }
             json_object_object_add(vol, "wipeVolume", json_object_new_boolean(0));
             json_object_object_add(vol, "options", string_array(fl_provision_luks_options));
-            json_object_array_add(jluks, vol);
+            json_object_array_add(jluks, TAKE_PTR(vol));
         }
+        json_object_object_add(storage, "luks", TAKE_PTR(jluks));
     }
-    json_object_object_add(doc, "storage", storage);
+    json_object_object_add(doc, "storage", TAKE_PTR(storage));
     for (size_t i = 0; i < p->n_units; i++) {
         json_object *unit = json_object_new_object();
-        if (!unit) {
-            json_object_put(systemd);
-            json_object_put(junits);
-            goto out;
-        }
+
+        if (!unit)
+            return -ENOMEM;
         json_object_object_add(unit, "name", json_object_new_string(p->units[i].name));
         json_object_object_add(unit, "enabled", json_object_new_boolean(p->units[i].enabled));
         json_object_object_add(unit, "contents", json_object_new_string(p->units[i].contents));
         json_object_array_add(junits, unit);
     }
-    json_object_object_add(systemd, "units", junits);
-    json_object_object_add(doc, "systemd", systemd);
+    json_object_object_add(systemd, "units", TAKE_PTR(junits));
+    json_object_object_add(doc, "systemd", TAKE_PTR(systemd));
     s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (s && (*ret = strdup(s)))
-        r = 0;
-out:
-    json_object_put(doc);
-    return r;
+    if (!s || !(*ret = strdup(s)))
+        return -ENOMEM;
+    return 0;
 }
 
 int fl_provision_ignition(const struct fl_provision *p, char **ret)

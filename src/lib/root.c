@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "fipsluks/array.h"
 #include "root.h"
 #include "util.h"
@@ -32,9 +33,10 @@ static void drop_last(char *done)
 
 int fl_root_path(const char *root, const char *path, char **ret)
 {
-    char *todo = NULL, *done = NULL, *result = NULL;
+    _cleanup_free_ char *todo = NULL, *done = NULL;
+    char *result = NULL;
     size_t rootlen;
-    int links = 0, r = 0;
+    int links = 0;
 
     if (!fl_root_set(root)) {
         result = strdup(path);
@@ -49,12 +51,11 @@ int fl_root_path(const char *root, const char *path, char **ret)
     /* done: the resolved part below the root, "/a/b" ("" is the root itself); todo: what is left */
     done = strdup("");
     todo = strdup(path);
-    if (!todo || !done) {
-        r = -ENOMEM;
-        goto out;
-    }
+    if (!todo || !done)
+        return -ENOMEM;
     for (char *p = todo; *p;) {
-        char *comp, *candidate = NULL, *full = NULL, target[PATH_MAX];
+        _cleanup_free_ char *candidate = NULL, *full = NULL;
+        char *comp, target[PATH_MAX];
         struct stat st;
         ssize_t n;
         int lr;
@@ -74,52 +75,36 @@ int fl_root_path(const char *root, const char *path, char **ret)
             drop_last(done);
             continue;
         }
-        if (asprintf(&candidate, "%s/%s", done, comp) < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
-        if (asprintf(&full, "%.*s%s", (int)rootlen, root, candidate) < 0) {
-            free(candidate);
-            r = -ENOMEM;
-            goto out;
-        }
+        candidate = fl_asprintf("%s/%s", done, comp);
+        full = candidate ? fl_asprintf("%.*s%s", (int)rootlen, root, candidate) : NULL;
+        if (!full)
+            return -ENOMEM;
         lr = lstat(full, &st);
         if (lr < 0 && (errno == ENOENT || errno == ENOTDIR)) {
             /* the rest cannot resolve: keep it as it is, so that opening fails with ENOENT */
-            free(full);
+            char *rest = NULL;
+
+            if (asprintf(&rest, "%s%s%s", candidate, *p ? "/" : "", p) < 0)
+                return -ENOMEM;
             free(done);
-            done = NULL;
-            if (asprintf(&done, "%s%s%s", candidate, *p ? "/" : "", p) < 0)
-                done = NULL;
-            free(candidate);
-            if (!done)
-                r = -ENOMEM;
-            goto finish;
+            done = rest;
+            break;
         }
         if (lr < 0 || !S_ISLNK(st.st_mode)) {
-            free(full);
             free(done);
-            done = candidate;
+            done = TAKE_PTR(candidate);
             continue;
         }
         n = readlink(full, target, sizeof(target) - 1);
-        free(full);
-        free(candidate);
-        if (n < 0) {
-            r = -errno;
-            goto out;
-        }
+        if (n < 0)
+            return -errno;
         target[n] = '\0';
-        if (++links > FL_ROOT_MAX_LINKS) {
-            r = -ELOOP;
-            goto out;
-        }
+        if (++links > FL_ROOT_MAX_LINKS)
+            return -ELOOP;
         {
             char *next = NULL;
-            if (asprintf(&next, "%s/%s", target, p) < 0) {
-                r = -ENOMEM;
-                goto out;
-            }
+            if (asprintf(&next, "%s/%s", target, p) < 0)
+                return -ENOMEM;
             if (target[0] == '/')
                 done[0] = '\0';
             free(todo);
@@ -127,17 +112,10 @@ int fl_root_path(const char *root, const char *path, char **ret)
             p = todo;
         }
     }
-finish:
-    if (r == 0) {
-        if (asprintf(&result, "%.*s%s", (int)rootlen, root, *done ? done : "/") < 0)
-            r = -ENOMEM;
-        else
-            *ret = result;
-    }
-out:
-    free(todo);
-    free(done);
-    return r;
+    if (asprintf(&result, "%.*s%s", (int)rootlen, root, *done ? done : "/") < 0)
+        return -ENOMEM;
+    *ret = result;
+    return 0;
 }
 
 /* What a file that is not a regular file is, for messages. */
@@ -203,7 +181,7 @@ const char *fl_conf_seen_text(enum fl_conf_seen seen)
  */
 static int open_regular(const char *path, bool nofollow, struct stat *st)
 {
-    int fd;
+    _cleanup_close_ int fd = -1;
 
     if ((nofollow ? lstat(path, st) : stat(path, st)) < 0)
         return -errno;
@@ -212,49 +190,38 @@ static int open_regular(const char *path, bool nofollow, struct stat *st)
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
     if (fd < 0)
         return -errno;
-    if (fstat(fd, st) < 0) {
-        int r = -errno;
-        close(fd);
-        return r;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        close(fd);
+    if (fstat(fd, st) < 0)
+        return -errno;
+    if (!S_ISREG(st->st_mode))
         return S_ISDIR(st->st_mode) ? -EISDIR : -FL_ENOTREG;
-    }
-    return fd;
+    return TAKE_FD(fd);
 }
 
 /* Read all of @p fd (at most @p max bytes; more is -EFBIG) into a NUL-terminated buffer. */
 static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
 {
-    char *buf = NULL;
+    _cleanup_free_ char *buf = NULL;
     size_t len = 0, allocated = 0;
 
     for (;;) {
         ssize_t n;
 
-        if (allocated - len < 4097 && fl_array_grow(&buf, &allocated, len + 8192, 1) < 0) {
-            free(buf);
+        if (allocated - len < 4097 && fl_array_grow(&buf, &allocated, len + 8192, 1) < 0)
             return -ENOMEM;
-        }
         n = read(fd, buf + len, allocated - len - 1);
         if (n < 0) {
-            int r = -errno;
             if (errno == EINTR)
                 continue;
-            free(buf);
-            return r;
+            return -errno;
         }
         if (n == 0)
             break;
         len += (size_t)n;
-        if (len > max) {
-            free(buf);
+        if (len > max)
             return -EFBIG;
-        }
     }
     buf[len] = '\0';
-    *ret = buf;
+    *ret = TAKE_PTR(buf);
     if (ret_len)
         *ret_len = len;
     return 0;
@@ -263,14 +230,11 @@ static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
 static int read_text(const char *path, bool nofollow, size_t max, char **ret, size_t *ret_len,
                      struct stat *st)
 {
-    int fd, r;
+    _cleanup_close_ int fd = open_regular(path, nofollow, st);
 
-    fd = open_regular(path, nofollow, st);
     if (fd < 0)
         return fd;
-    r = read_all(fd, max, ret, ret_len);
-    close(fd);
-    return r;
+    return read_all(fd, max, ret, ret_len);
 }
 
 int fl_read_text(const char *path, size_t max, char **ret)
@@ -282,16 +246,14 @@ int fl_read_text(const char *path, size_t max, char **ret)
 int fl_root_read_text(const char *root, const char *path, size_t max, char **ret)
 {
     struct stat st;
-    char *full = NULL;
+    _cleanup_free_ char *full = NULL;
     int r;
 
     r = fl_root_path(root, path, &full);
     if (r < 0)
         return r;
     /* below a root every link is resolved already: one left in the last component is a race */
-    r = read_text(full, fl_root_set(root), max, ret, NULL, &st);
-    free(full);
-    return r;
+    return read_text(full, fl_root_set(root), max, ret, NULL, &st);
 }
 
 /* ---- configuration trees ---- */
@@ -311,9 +273,10 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
                  enum fl_conf_seen *ret_seen)
 {
     struct stat st = {0};
-    char *full = NULL, *text = NULL;
+    _cleanup_free_ char *full = NULL, *text = NULL;
+    _cleanup_close_ int fd = -1;
     size_t len = 0, left = FL_CONF_MAX_BYTES - cr->bytes;
-    int fd, r;
+    int r;
 
     *ret_type = 0;
     *ret_seen = FL_CONF_NEW;
@@ -324,7 +287,6 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
     if (r < 0)
         return r;
     fd = open_regular(full, fl_root_set(cr->root), &st);
-    free(full);
     if (fd == -FL_ENOTREG || fd == -EISDIR)
         *ret_type = st.st_mode & S_IFMT;
     if (fd < 0)
@@ -332,24 +294,20 @@ int fl_conf_read(struct fl_conf_reader *cr, const char *path, char **ret, mode_t
     /* known by identity before a byte is read: a repeated include costs nothing */
     for (size_t i = 0; i < cr->n_ids; i++)
         if (cr->ids[i].dev == st.st_dev && cr->ids[i].ino == st.st_ino) {
-            close(fd);
             *ret = NULL;
             *ret_seen = cr->ids[i].reading ? FL_CONF_CYCLE : FL_CONF_REPEAT;
             return 0;
         }
     r = read_all(fd, left < FL_CONF_MAX_FILE ? left : FL_CONF_MAX_FILE, &text, &len);
-    close(fd);
     if (r == -EFBIG && left < FL_CONF_MAX_FILE)
-        r = -E2BIG;
+        return -E2BIG;
     if (r < 0)
         return r;
-    if (fl_array_grow(&cr->ids, &cr->allocated_ids, cr->n_ids + 1, sizeof(*cr->ids)) < 0) {
-        free(text);
+    if (fl_array_grow(&cr->ids, &cr->allocated_ids, cr->n_ids + 1, sizeof(*cr->ids)) < 0)
         return -ENOMEM;
-    }
     cr->ids[cr->n_ids] = (struct fl_conf_id){.dev = st.st_dev, .ino = st.st_ino, .reading = true};
     cr->bytes += len;
-    *ret = text;
+    *ret = TAKE_PTR(text);
     return (int)cr->n_ids++;
 }
 
@@ -361,7 +319,7 @@ void fl_conf_read_end(struct fl_conf_reader *cr, int index)
 
 int fl_root_exists(const char *root, const char *path)
 {
-    char *full = NULL;
+    _cleanup_free_ char *full = NULL;
     int r;
 
     r = fl_root_path(root, path, &full);
@@ -370,7 +328,5 @@ int fl_root_exists(const char *root, const char *path)
     /* fl_root_path() sets full whenever it returns 0; clang's analyzer assumes that a failed readlink()
      * may leave errno 0, which would make it return 0 without a path. */
     /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
-    r = access(full, F_OK) == 0 ? 1 : (errno == ENOENT || errno == ENOTDIR) ? 0 : -errno;
-    free(full);
-    return r;
+    return access(full, F_OK) == 0 ? 1 : (errno == ENOENT || errno == ENOTDIR) ? 0 : -errno;
 }

@@ -16,8 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cleanup.h"
 #include "fipsluks/array.h"
 #include "fipsluks/sshd.h"
+#include "fipsluks/util.h"
 #include "root.h"
 
 #define FL_SSHD_MAX_DEPTH 16 /* OpenSSH's SERVCONF_MAX_DEPTH */
@@ -207,9 +209,9 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
 {
     const char *root = rd->root;
     struct fl_sshd_config *cfg = rd->cfg;
-    char *host = NULL, *dir = NULL, *resolved = NULL, *escaped = NULL, *pattern = NULL;
+    _cleanup_free_ char *host = NULL, *dir = NULL, *resolved = NULL, *escaped = NULL, *pattern = NULL;
+    _cleanup_(globfree) glob_t g = {0};
     const char *base;
-    glob_t g = {0};
     int r, gr;
 
     /* every Include pattern counts against the cap: each one reads a directory */
@@ -223,17 +225,17 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
                     from, line, arg);
     }
     rd->files.attempts++;
-    if (asprintf(&host, "%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg) < 0)
+    host = fl_asprintf("%s%s", arg[0] == '/' ? "" : "/etc/ssh/", arg);
+    if (!host)
         return -ENOMEM;
     base = strrchr(host, '/') + 1;
     dir = strndup(host, (size_t)(base - host - 1));
-    if (!dir) {
-        r = -ENOMEM;
-        goto out;
-    }
+    if (!dir)
+        return -ENOMEM;
     /* The directory part is resolved inside the root (links and all); globs in it are kept as they are. */
     if (strpbrk(dir, "*?[")) {
-        r = asprintf(&resolved, "%s%s", fl_root_set(root) ? root : "", dir) < 0 ? -ENOMEM : 0;
+        resolved = fl_asprintf("%s%s", fl_root_set(root) ? root : "", dir);
+        r = resolved ? 0 : -ENOMEM;
         if (r >= 0 && !(escaped = strdup(resolved)))
             r = -ENOMEM;
     } else {
@@ -242,24 +244,18 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
             r = -ENOMEM;
     }
     if (r < 0)
-        goto out;
-    if (asprintf(&pattern, "%s/%s", escaped, base) < 0) {
-        r = -ENOMEM;
-        goto out;
-    }
+        return r;
+    pattern = fl_asprintf("%s/%s", escaped, base);
+    if (!pattern)
+        return -ENOMEM;
     gr = glob(pattern, 0, NULL, &g);
-    if (gr == GLOB_NOMATCH) {
-        r = note(cfg, "%s:%u: Include %s: matched no files", from, line, arg);
-        goto out;
-    }
-    if (gr != 0) {
-        r = gr == GLOB_NOSPACE ? -ENOMEM : note(cfg, "%s:%u: Include %s: cannot be read", from, line, arg);
-        goto out;
-    }
+    if (gr == GLOB_NOMATCH)
+        return note(cfg, "%s:%u: Include %s: matched no files", from, line, arg);
+    if (gr != 0)
+        return gr == GLOB_NOSPACE ? -ENOMEM : note(cfg, "%s:%u: Include %s: cannot be read", from, line, arg);
     for (size_t i = 0; i < g.gl_pathc && r >= 0; i++) {
         const char *found = g.gl_pathv[i], *slash = strrchr(found, '/');
-        char *child = NULL;
-        int e;
+        _cleanup_free_ char *child = NULL;
 
         if (rd->files.attempts >= FL_CONF_MAX_FILES) {
             /* one note says it; the rest are counted */
@@ -273,13 +269,11 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
         }
         /* as a host path: the unresolved directory and the matched name */
         if (strpbrk(dir, "*?["))
-            e = asprintf(&child, "%s", found + (fl_root_set(root) ? strlen(root) : 0));
+            child = strdup(found + (fl_root_set(root) ? strlen(root) : 0));
         else
-            e = asprintf(&child, "%s/%s", dir, slash ? slash + 1 : found);
-        if (e < 0) {
-            r = -ENOMEM;
-            break;
-        }
+            child = fl_asprintf("%s/%s", dir, slash ? slash + 1 : found);
+        if (!child)
+            return -ENOMEM;
         if (depth >= FL_SSHD_MAX_DEPTH) {
             r = note(cfg, "%s:%u: Include %s: nested too deeply", from, line, child);
         } else {
@@ -287,15 +281,7 @@ static int include(struct reader *rd, const char *from, unsigned line, const cha
             if (r < 0 && r != -ENOMEM)
                 r = 0; /* read_file() noted why */
         }
-        free(child);
     }
-out:
-    globfree(&g);
-    free(host);
-    free(dir);
-    free(resolved);
-    free(escaped);
-    free(pattern);
     return r;
 }
 
