@@ -217,6 +217,21 @@ enum fl_scan_format {
 enum fl_check_format { FL_CHECK_FORMAT_TEXT, FL_CHECK_FORMAT_JSON, FL_CHECK_FORMAT_PROMETHEUS };
 enum fl_emit { FL_EMIT_BUTANE, FL_EMIT_IGNITION };
 enum fl_verify_data { FL_VERIFY_DATA_SAMPLE, FL_VERIFY_DATA_FULL };
+/* The columns of report's host table (report.c), in their default order: fl_report_columns[] are their
+ * names (what --output takes), fl_report_columns_help[] what each shows; both NULL-terminated. */
+enum fl_report_column {
+    FL_COL_HOST,
+    FL_COL_OS,
+    FL_COL_SCANNED,
+    FL_COL_VOLUMES,
+    FL_COL_OK,
+    FL_COL_NOT_OK,
+    FL_COL_UNREADABLE,
+    FL_COL_STATE,
+    FL_COL_COUNT,
+};
+extern const char *const fl_report_columns[FL_COL_COUNT + 1];
+extern const char *const fl_report_columns_help[FL_COL_COUNT + 1];
 /* @p opt's set of values for @p verb (NULL-terminated), or NULL when it takes any. */
 const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt);
 /* The index in fl_option_values(a->verb, opt) of @p opt's (last) value, or -1 when it was not given. */
