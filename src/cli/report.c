@@ -337,10 +337,9 @@ static void print_age(uint64_t s)
         printf("%llus", (unsigned long long)s);
 }
 
-static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
+/* The text report; @p cols (@p n_cols) the host table's columns. */
+static int print_text(const struct fl_fleet *fleet, uint64_t max_age, const int *cols, size_t n_cols)
 {
-    static const int all[FL_COL_COUNT] = {FL_COL_HOST,    FL_COL_OS,     FL_COL_SCANNED,    FL_COL_VOLUMES,
-                                          FL_COL_OK,      FL_COL_NOT_OK, FL_COL_UNREADABLE, FL_COL_STATE};
     const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
     size_t n = fl_fleet_n_hosts(fleet);
     int r;
@@ -363,7 +362,7 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
         putchar('\n');
     if (fflush(stdout) == EOF) /* libsmartcols writes to the same stream, in order */
         return -EIO;
-    r = print_hosts(fleet, all, FL_COL_COUNT);
+    r = print_hosts(fleet, cols, n_cols);
     if (r < 0)
         return r;
     /* Commands are never cut: they must be copied exactly. */
@@ -647,7 +646,9 @@ int verb_report(int argc, const char **argv)
     struct fl_fleet *fleet = NULL;
     uint64_t max_age = REPORT_MAX_AGE_DEFAULT;
     const char **files;
-    size_t n_files = 0, n_stdin = 0;
+    size_t n_files = 0, n_stdin = 0, n_cols = 0, n_listed;
+    int cols[FL_COL_COUNT + FL_LIST_MAX], listed[FL_LIST_MAX];
+    bool add;
     time_t now = time(NULL);
 
     r = fl_options_parse(FL_VERB_REPORT, argc, argv, &a);
@@ -672,6 +673,19 @@ int verb_report(int argc, const char **argv)
         r = fl_usage_error("report", "--json and --csv exclude each other");
         goto out;
     }
+    /* the JSON and CSV fields are a documented schema: --output chooses the text table's columns only */
+    if (fl_flag(&a, FL_OPT_OUTPUT) && (json || csv)) {
+        r = fl_usage_error("report", "--output chooses the text table's columns: not with --%s (its fields are "
+                                     "fixed, see fipsluks-report(8))",
+                           json ? "json" : "csv");
+        goto out;
+    }
+    /* lsblk's --output: the columns named, in that order; "+" in front: the default ones, then those */
+    n_listed = fl_arg_choices(&a, FL_OPT_OUTPUT, listed, &add);
+    for (int c = 0; c < FL_COL_COUNT && (add || n_listed == 0); c++)
+        cols[n_cols++] = c;
+    for (size_t i = 0; i < n_listed; i++)
+        cols[n_cols++] = listed[i];
 
     r = fl_fleet_new(&fleet);
     if (r >= 0)
@@ -698,7 +712,7 @@ int verb_report(int argc, const char **argv)
         fl_log_warning("%zu more input errors not shown",
                        fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
 
-    r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age);
+    r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age, cols, n_cols);
     if (r < 0)
         fl_log_error_errno(r, "cannot write the report: %m");
     else
