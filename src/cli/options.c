@@ -67,6 +67,9 @@ static const char key_file_reencrypt[] =
     "Read a secret from FILE (\"-\": standard input); repeatable, one per "
     "keyslot";
 static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
+static const char output_report[] =
+    "The host table's columns, comma-separated (+COLS: added to the default); not with --json or "
+    "--csv";
 static const char dry_run_reencrypt[] =
     "Test every secret, print the plan and an estimate of the time; write "
     "nothing";
@@ -234,11 +237,9 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
                        .values_for = {[FL_VERB_SCAN] = scan_formats, [FL_VERB_CHECK] = check_formats}},
     [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | CHECK | REPORT,
                        .help = "Write the report to FILE, atomically (a temporary file renamed into place)",
-                       .help_for = {[FL_VERB_REPORT] =
-                                        "The host table's columns, comma-separated (+COLS: added to the "
-                                        "default); not with --json or --csv"},
-                       .arg_for = {[FL_VERB_REPORT] = "COLS"}, .values_for = {[FL_VERB_REPORT] = fl_report_columns},
-                       .list = REPORT, .values_help = fl_report_columns_help,
+                       .help_for = {[FL_VERB_REPORT] = output_report}, .arg_for = {[FL_VERB_REPORT] = "COLS"},
+                       .values_for = {[FL_VERB_REPORT] = fl_report_columns}, .list = REPORT,
+                       .values_help = fl_report_columns_help,
                        .values_heading = "Available columns for --output (the default: all, in this order):"},
     [FL_OPT_PROGRESS_JSON] = {"progress-json", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REENCRYPT,
                               .help = "Print progress as JSON lines on standard output"},
@@ -279,7 +280,9 @@ void fl_options_complete(FILE *f)
             if (!(o->verbs & FL_V(v)))
                 continue;
             fprintf(f, "option %s --%s %s %s\n", fl_verbs[v].name, o->name, short_name,
-                    o->arg_for[v] ? o->arg_for[v] : o->arg ? o->arg : "-");
+                    o->arg_for[v] ? o->arg_for[v]
+                    : o->arg      ? o->arg
+                                  : "-");
             for (size_t k = 0; values && values[k]; k++)
                 fprintf(f, "value %s --%s %s\n", fl_verbs[v].name, o->name, values[k]);
             if (values && (o->list & FL_V(v)))
@@ -353,7 +356,9 @@ static struct poptOption popt_row(const struct fl_args *a, enum fl_verb_id verb,
         .arg = NULL, /* popt stores nothing: each value is handed over (parse()) */
         .val = (int)opt + 1,
         .descrip = o->help_for[verb] ? o->help_for[verb] : o->help,
-        .argDescrip = a->arg_help[opt] ? a->arg_help[opt] : o->arg_for[verb] ? o->arg_for[verb] : o->arg,
+        .argDescrip = a->arg_help[opt]   ? a->arg_help[opt]
+                      : o->arg_for[verb] ? o->arg_for[verb]
+                                         : o->arg,
     };
 }
 

@@ -151,26 +151,24 @@ static size_t terminal_width(void)
 }
 
 /*
- * The host table's columns, as lsblk's infos[]: the name --output takes, what it shows, how libsmartcols
- * lays it out. Text columns are cut to fit the terminal (SCOLS_FL_TRUNC: never below the width of their
- * name, without a mark, as lsblk cuts); the host name only when cutting the others is not enough.
+ * The host table's columns, as lsblk's infos[]: the name --output takes (fl_report_columns[]), what it
+ * shows (fl_report_columns_help[]), how libsmartcols lays it out (col_flags[]). Text columns are cut to
+ * fit the terminal (SCOLS_FL_TRUNC: never below the width of their name, without a mark, as lsblk
+ * cuts); the host name only when cutting the others is not enough.
  */
-static const struct {
-    int flags;
-    bool text; /* from the record (escaped), not a count */
-} cols_info[FL_COL_COUNT] = {
-    [FL_COL_HOST] = {0, true},
-    [FL_COL_OS] = {SCOLS_FL_TRUNC, true},
-    [FL_COL_SCANNED] = {SCOLS_FL_TRUNC, true},
-    [FL_COL_VOLUMES] = {SCOLS_FL_RIGHT, false},
-    [FL_COL_OK] = {SCOLS_FL_RIGHT, false},
-    [FL_COL_NOT_OK] = {SCOLS_FL_RIGHT, false},
-    [FL_COL_UNREADABLE] = {SCOLS_FL_RIGHT, false},
-    [FL_COL_STATE] = {SCOLS_FL_TRUNC, true},
+static const int col_flags[FL_COL_COUNT] = {
+    [FL_COL_HOST] = 0,
+    [FL_COL_OS] = SCOLS_FL_TRUNC,
+    [FL_COL_SCANNED] = SCOLS_FL_TRUNC,
+    [FL_COL_VOLUMES] = SCOLS_FL_RIGHT,
+    [FL_COL_OK] = SCOLS_FL_RIGHT,
+    [FL_COL_NOT_OK] = SCOLS_FL_RIGHT,
+    [FL_COL_UNREADABLE] = SCOLS_FL_RIGHT,
+    [FL_COL_STATE] = SCOLS_FL_TRUNC,
 };
 const char *const fl_report_columns[FL_COL_COUNT + 1] = {
-    [FL_COL_HOST] = "HOST",     [FL_COL_OS] = "OS",          [FL_COL_SCANNED] = "SCANNED",
-    [FL_COL_VOLUMES] = "VOLS",  [FL_COL_OK] = "OK",          [FL_COL_NOT_OK] = "BAD",
+    [FL_COL_HOST] = "HOST",         [FL_COL_OS] = "OS",       [FL_COL_SCANNED] = "SCANNED",
+    [FL_COL_VOLUMES] = "VOLS",      [FL_COL_OK] = "OK",       [FL_COL_NOT_OK] = "BAD",
     [FL_COL_UNREADABLE] = "UNREAD", [FL_COL_STATE] = "STATE", NULL,
 };
 const char *const fl_report_columns_help[FL_COL_COUNT + 1] = {
@@ -282,8 +280,8 @@ static int print_hosts(const struct fl_fleet *fleet, const int *cols, size_t n_c
     } else if (r >= 0)
         r = scols_table_set_termforce(tb, SCOLS_TERMFORCE_NEVER);
     for (size_t c = 0; c < n_cols && r >= 0; c++) {
-        struct libscols_column *cl = scols_table_new_column(tb, fl_report_columns[cols[c]], 0,
-                                                            cols_info[cols[c]].flags);
+        struct libscols_column *cl =
+            scols_table_new_column(tb, fl_report_columns[cols[c]], 0, col_flags[cols[c]]);
         if (!cl)
             r = -ENOMEM;
         else if (cols[c] == FL_COL_HOST && !host)
@@ -675,8 +673,9 @@ int verb_report(int argc, const char **argv)
     }
     /* the JSON and CSV fields are a documented schema: --output chooses the text table's columns only */
     if (fl_flag(&a, FL_OPT_OUTPUT) && (json || csv)) {
-        r = fl_usage_error("report", "--output chooses the text table's columns: not with --%s (its fields are "
-                                     "fixed, see fipsluks-report(8))",
+        r = fl_usage_error("report",
+                           "--output chooses the text table's columns: not with --%s (its fields are "
+                           "fixed, see fipsluks-report(8))",
                            json ? "json" : "csv");
         goto out;
     }
@@ -712,7 +711,9 @@ int verb_report(int argc, const char **argv)
         fl_log_warning("%zu more input errors not shown",
                        fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
 
-    r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age, cols, n_cols);
+    r = json  ? print_json(fleet, max_age, now)
+        : csv ? print_csv(fleet)
+              : print_text(fleet, max_age, cols, n_cols);
     if (r < 0)
         fl_log_error_errno(r, "cannot write the report: %m");
     else

@@ -554,9 +554,10 @@ static void test_library_reasons(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),  cmocka_unit_test(test_shared_rules),
-        cmocka_unit_test(test_sysext), cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_values), cmocka_unit_test(test_lists), cmocka_unit_test(test_library_reasons),
+        cmocka_unit_test(test_table),           cmocka_unit_test(test_shared_rules),
+        cmocka_unit_test(test_sysext),          cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_values),          cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_library_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
