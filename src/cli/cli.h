@@ -163,6 +163,15 @@ struct fl_option {
     bool library_checks; /* the set is the library's policy, which checks it and words the refusal
                           * (fl_format_check_params()): the parser leaves it alone; completion and --help
                           * list it, and test_options.c proves the library accepts each */
+    const char *arg_for[FL_VERB_COUNT]; /* the argument's name in --help where a verb has its own */
+    /* Verbs where the value is a comma-separated list of the set's values, each in any case, as lsblk's
+     * --output: "+" in front adds them to the default list. --help shows the argument's name, not the set;
+     * fl_arg_choices() gives the indices. */
+    unsigned list;
+    /* What each value of the set means (in the set's order): --help lists them under values_heading, as
+     * lsblk lists its columns. */
+    const char *const *values_help;
+    const char *values_heading;
 };
 extern const struct fl_option fl_option_table[FL_OPT_COUNT];
 
@@ -173,6 +182,7 @@ struct fl_args {
     struct poptOption *popt;      /* the verb's popt tables, built from fl_option_table[] */
     char **values[FL_OPT_COUNT];  /* every value given, in order, NULL-terminated; NULL if none */
     char *arg_help[FL_OPT_COUNT]; /* the argument of an option with a set of values in --help: "a|b" */
+    char *values_help;            /* --help's list of values and what each means (values_help), or NULL */
     unsigned n[FL_OPT_COUNT];     /* how often each option was given (flags too) */
     uint64_t num[FL_OPT_COUNT];   /* numbers: the (last) value, checked (a size in bytes) */
 };
@@ -217,10 +227,31 @@ enum fl_scan_format {
 enum fl_check_format { FL_CHECK_FORMAT_TEXT, FL_CHECK_FORMAT_JSON, FL_CHECK_FORMAT_PROMETHEUS };
 enum fl_emit { FL_EMIT_BUTANE, FL_EMIT_IGNITION };
 enum fl_verify_data { FL_VERIFY_DATA_SAMPLE, FL_VERIFY_DATA_FULL };
+/* The columns of report's host table (report.c), in their default order: fl_report_columns[] are their
+ * names (what --output takes), fl_report_columns_help[] what each shows; both NULL-terminated. */
+enum fl_report_column {
+    FL_COL_HOST,
+    FL_COL_OS,
+    FL_COL_SCANNED,
+    FL_COL_VOLUMES,
+    FL_COL_OK,
+    FL_COL_NOT_OK,
+    FL_COL_UNREADABLE,
+    FL_COL_STATE,
+    FL_COL_COUNT,
+};
+extern const char *const fl_report_columns[FL_COL_COUNT + 1];
+extern const char *const fl_report_columns_help[FL_COL_COUNT + 1];
 /* @p opt's set of values for @p verb (NULL-terminated), or NULL when it takes any. */
 const char *const *fl_option_values(enum fl_verb_id verb, enum fl_opt opt);
 /* The index in fl_option_values(a->verb, opt) of @p opt's (last) value, or -1 when it was not given. */
 int fl_arg_choice(const struct fl_args *a, enum fl_opt opt);
+/* Most items of a list (fl_option.list): more are refused. */
+#define FL_LIST_MAX 32
+/* The indices in fl_option_values(a->verb, opt) of the items of @p opt's (last) value, a comma-separated
+ * list (fl_option.list) that fl_options_parse() checked, into @p ret; *@p ret_add: a "+" in front (add them
+ * to the default list). @return how many (0: the option was not given). */
+size_t fl_arg_choices(const struct fl_args *a, enum fl_opt opt, int ret[FL_LIST_MAX], bool *ret_add);
 /* The positional arguments, NULL-terminated, or NULL. */
 const char **fl_args_rest(const struct fl_args *a);
 /*

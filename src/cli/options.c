@@ -67,6 +67,9 @@ static const char key_file_reencrypt[] =
     "Read a secret from FILE (\"-\": standard input); repeatable, one per "
     "keyslot";
 static const char hash_reencrypt[] = "PBKDF2 hash of the new keyslots and digest: sha256 (default) or sha512";
+static const char output_report[] =
+    "The host table's columns, comma-separated (+COLS: added to the default); not with --json or "
+    "--csv";
 static const char dry_run_reencrypt[] =
     "Test every secret, print the plan and an estimate of the time; write "
     "nothing";
@@ -232,8 +235,12 @@ const struct fl_option fl_option_table[FL_OPT_COUNT] = {
     [FL_OPT_FORMAT] = {"format", 0, FL_ARG_STRING, "FORMAT", FL_GROUP_VERB, SCAN | CHECK,
                        .help = "Output format (default: text)",
                        .values_for = {[FL_VERB_SCAN] = scan_formats, [FL_VERB_CHECK] = check_formats}},
-    [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | CHECK,
-                       .help = "Write the report to FILE, atomically (a temporary file renamed into place)"},
+    [FL_OPT_OUTPUT] = {"output", 'o', FL_ARG_STRING, "FILE", FL_GROUP_VERB, SCAN | CHECK | REPORT,
+                       .help = "Write the report to FILE, atomically (a temporary file renamed into place)",
+                       .help_for = {[FL_VERB_REPORT] = output_report}, .arg_for = {[FL_VERB_REPORT] = "COLS"},
+                       .values_for = {[FL_VERB_REPORT] = fl_report_columns}, .list = REPORT,
+                       .values_help = fl_report_columns_help,
+                       .values_heading = "Available columns for --output (the default: all, in this order):"},
     [FL_OPT_PROGRESS_JSON] = {"progress-json", 0, FL_ARG_NONE, NULL, FL_GROUP_VERB, REENCRYPT,
                               .help = "Print progress as JSON lines on standard output"},
     [FL_OPT_JOBS] = {"jobs", 'J', FL_ARG_NUMBER, "N", FL_GROUP_VERB, SCAN,
@@ -273,9 +280,13 @@ void fl_options_complete(FILE *f)
             if (!(o->verbs & FL_V(v)))
                 continue;
             fprintf(f, "option %s --%s %s %s\n", fl_verbs[v].name, o->name, short_name,
-                    o->arg ? o->arg : "-");
+                    o->arg_for[v] ? o->arg_for[v]
+                    : o->arg      ? o->arg
+                                  : "-");
             for (size_t k = 0; values && values[k]; k++)
                 fprintf(f, "value %s --%s %s\n", fl_verbs[v].name, o->name, values[k]);
+            if (values && (o->list & FL_V(v)))
+                fprintf(f, "list %s --%s\n", fl_verbs[v].name, o->name);
         }
         /* popt's own (POPT_AUTOHELP) */
         fprintf(f, "option %s --help -? -\noption %s --usage - -\n", fl_verbs[v].name, fl_verbs[v].name);
@@ -345,17 +356,54 @@ static struct poptOption popt_row(const struct fl_args *a, enum fl_verb_id verb,
         .arg = NULL, /* popt stores nothing: each value is handed over (parse()) */
         .val = (int)opt + 1,
         .descrip = o->help_for[verb] ? o->help_for[verb] : o->help,
-        .argDescrip = a->arg_help[opt] ? a->arg_help[opt] : o->arg,
+        .argDescrip = a->arg_help[opt]   ? a->arg_help[opt]
+                      : o->arg_for[verb] ? o->arg_for[verb]
+                                         : o->arg,
     };
 }
 
 /*
+ * What the values of @p verb's options mean (fl_option.values_help), for the end of its --help, as lsblk
+ * lists its columns: each option's heading, then a line a value. @return 0 or -ENOMEM.
+ */
+static int values_help(struct fl_args *a, enum fl_verb_id verb)
+{
+    size_t len = 0;
+    FILE *f = NULL;
+
+    for (int i = 0; i < FL_OPT_COUNT; i++) {
+        const struct fl_option *o = &fl_option_table[i];
+        const char *const *values = fl_option_values(verb, (enum fl_opt)i);
+        int width = 0;
+
+        if (!takes(verb, (enum fl_opt)i) || !values || !o->values_help)
+            continue;
+        if (!f && !(f = open_memstream(&a->values_help, &len)))
+            return -ENOMEM;
+        for (size_t k = 0; values[k]; k++)
+            if ((int)strlen(values[k]) > width)
+                width = (int)strlen(values[k]);
+        fprintf(f, "%s%s", ftell(f) ? "\n\n" : "", o->values_heading);
+        for (size_t k = 0; values[k]; k++)
+            fprintf(f, "\n  %-*s  %s", width, values[k], o->values_help[k]);
+    }
+    if (f && fclose(f) == EOF) {
+        free(a->values_help);
+        a->values_help = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/*
  * @p verb's popt tables, in one allocation: its own options, "Questions:" and "Common options:"
- * included as sub-tables, popt's --help and --usage; then the two sub-tables.
+ * included as sub-tables, popt's --help and --usage, what the values of its options mean (an empty
+ * sub-table whose heading lists them); then the two sub-tables.
  */
 static struct poptOption *popt_table(struct fl_args *a, enum fl_verb_id verb)
 {
     static const struct poptOption end = POPT_TABLEEND;
+    static struct poptOption no_options[] = {POPT_TABLEEND};
     static const struct poptOption autohelp[] = {POPT_AUTOHELP POPT_TABLEEND};
     const char *headings[] = {[FL_GROUP_ASK] = "Questions:",
                               [FL_GROUP_COMMON] =
@@ -371,14 +419,20 @@ static struct poptOption *popt_table(struct fl_args *a, enum fl_verb_id verb)
             /* the sets the parser checks are the argument in --help; the library's (long cipher
              * names) are in the help text, and would push every other option's help off the line */
             if (fl_option_values(verb, (enum fl_opt)i) && !fl_option_table[i].library_checks &&
+                !(fl_option_table[i].list & FL_V(verb)) &&
                 !(a->arg_help[i] = joined(fl_option_values(verb, (enum fl_opt)i), "|"))) {
                 free(t);
                 return NULL;
             }
         }
-    /* [own options] [include ask] [include common] [autohelp] [end] [ask options] [end] [common] [end] */
+    if (values_help(a, verb) < 0) {
+        free(t);
+        return NULL;
+    }
+    /* [own options] [include ask] [include common] [autohelp] [values' help] [end] [ask options] [end]
+     * [common] [end] */
     group[FL_GROUP_VERB] = t;
-    group[FL_GROUP_ASK] = t + n[FL_GROUP_VERB] + 4;
+    group[FL_GROUP_ASK] = t + n[FL_GROUP_VERB] + 5;
     group[FL_GROUP_COMMON] = group[FL_GROUP_ASK] + n[FL_GROUP_ASK] + 1;
     for (int g = FL_GROUP_VERB; g <= FL_GROUP_COMMON; g++) {
         at = 0;
@@ -392,6 +446,8 @@ static struct poptOption *popt_table(struct fl_args *a, enum fl_verb_id verb)
         if (n[g])
             t[at++] = (struct poptOption){NULL, 0, POPT_ARG_INCLUDE_TABLE, group[g], 0, headings[g], NULL};
     t[at++] = autohelp[0];
+    if (a->values_help)
+        t[at++] = (struct poptOption){NULL, 0, POPT_ARG_INCLUDE_TABLE, no_options, 0, a->values_help, NULL};
     t[at] = end;
     return t;
 }
@@ -611,6 +667,51 @@ static int choice(const char *const *values, const char *value, bool any_case)
     return -1;
 }
 
+/* The items of @p arg, a comma-separated list (fl_option.list) of @p values, "+" in front, in @p ret
+ * (room for FL_LIST_MAX): -1 for an item not in the set (its text in *@p ret_bad, @p bad_size bytes).
+ * @return how many items, or -E2BIG (more than FL_LIST_MAX). */
+static int list_items(const char *arg, const char *const *values, int *ret, char *bad, size_t bad_size)
+{
+    const char *p = arg + (*arg == '+');
+    int n = 0;
+
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+
+        if (n == FL_LIST_MAX)
+            return -E2BIG;
+        for (int i = 0; values[i] && found < 0; i++)
+            if (strlen(values[i]) == len && !strncasecmp(values[i], p, len))
+                found = i;
+        if (found < 0 && bad && !bad[0])
+            snprintf(bad, bad_size, "%.*s", (int)len, p);
+        ret[n++] = found;
+        if (!p[len])
+            return n;
+        p += len + 1;
+    }
+}
+
+/* A list (fl_option.list): every item is one of @p values, in any case, at most FL_LIST_MAX of them. */
+static int check_list(const char *verb, const struct fl_option *o, const char *const *values, const char *arg)
+{
+    int items[FL_LIST_MAX], n;
+    char bad[64] = "", *list;
+
+    n = list_items(arg, values, items, bad, sizeof(bad));
+    if (n == -E2BIG)
+        return fl_usage_error(verb, "--%s: more than %d items", o->name, FL_LIST_MAX);
+    for (int i = 0; i < n; i++)
+        if (items[i] < 0) {
+            list = joined(values, ", ");
+            fl_usage_error(verb, "--%s '%s' is not allowed; choices: %s", o->name, bad, list ? list : "");
+            free(list);
+            return -EINVAL;
+        }
+    return 0;
+}
+
 /* Options with a set of values: the last value is one of them (kept in lower case where any case is
  * taken), refused with one wording that lists them. The sets the library checks are left to it. */
 static int check_values(struct fl_args *a)
@@ -624,6 +725,12 @@ static int check_values(struct fl_args *a)
 
         if (!values || !arg || o->library_checks)
             continue;
+        if (o->list & FL_V(a->verb)) {
+            int r = check_list(verb, o, values, arg);
+            if (r < 0)
+                return r;
+            continue;
+        }
         for (char *c = arg; o->any_case && *c; c++)
             *c = (char)tolower((unsigned char)*c);
         if (choice(values, arg, false) >= 0)
@@ -635,6 +742,19 @@ static int check_values(struct fl_args *a)
         return -EINVAL;
     }
     return 0;
+}
+
+size_t fl_arg_choices(const struct fl_args *a, enum fl_opt opt, int ret[FL_LIST_MAX], bool *ret_add)
+{
+    const char *const *values = fl_option_values(a->verb, opt);
+    const char *arg = fl_arg(a, opt);
+    int n;
+
+    *ret_add = arg && *arg == '+';
+    if (!values || !arg)
+        return 0;
+    n = list_items(arg, values, ret, NULL, 0);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 int fl_arg_choice(const struct fl_args *a, enum fl_opt opt)
@@ -734,6 +854,8 @@ void fl_args_free(struct fl_args *a)
         free(a->arg_help[i]);
         a->arg_help[i] = NULL;
     }
+    free(a->values_help);
+    a->values_help = NULL;
     if (a->ctx)
         poptFreeContext(a->ctx);
     a->ctx = NULL;

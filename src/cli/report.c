@@ -7,10 +7,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <libsmartcols.h>
 
 #include "fipsluks/array.h"
 #include "fipsluks/fleet.h"
@@ -82,7 +85,18 @@ static int add_input(struct fl_fleet *fleet, const char *name)
 
 /* ---- text ---- */
 
-/* @p s escaped for a terminal, in a new string (NULL → "-"). */
+/*
+ * Text cells come from other hosts' records: each is escaped with the one rule of every text output
+ * (fl_fputs_escaped(): controls, bidi overrides, zero-width characters and bytes that are not UTF-8 as
+ * \xNN) before libsmartcols sees it. What libsmartcols (2.38.1, Debian 12) does on its own was checked:
+ * by default it writes C0 controls, DEL, C1 controls (in a UTF-8 locale), every byte the locale cannot
+ * decode (invalid UTF-8; any byte >= 0x80 in the C locale) as \xNN; but it lets what iswprint() calls
+ * printable through raw, U+202E (a bidi override) and U+200B (zero width) among them, and writes a
+ * literal "\x" as "\x5cx", which would escape our escapes a second time. So its encoding is off
+ * (scols_table_enable_noencoding()); and because with encoding off 2.38.1 loops forever on a byte the
+ * locale cannot decode (seen: scols_print_table() spinning in mbrtowc()), a cell is made ASCII (every
+ * byte >= 0x80 as \xNN, as libsmartcols itself would show it) where the locale is not UTF-8.
+ */
 static char *escaped(const char *s)
 {
     char *buf = NULL;
@@ -99,37 +113,30 @@ static char *escaped(const char *s)
     return buf;
 }
 
-/* Display columns of escaped (so printable, valid UTF-8) text: one per code point. */
-static size_t columns(const char *s)
+/* @p s escaped, and with @p ascii every byte >= 0x80 as \xNN too, in a new string (NULL → "-"). */
+static char *escaped_for(const char *s, bool ascii)
 {
+    char *e = escaped(s), *buf;
     size_t n = 0;
 
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
+    if (!e || !ascii)
+        return e;
+    for (const unsigned char *p = (const unsigned char *)e; *p; p++)
+        n += *p < 0x80 ? 1 : 4;
+    buf = malloc(n + 1);
+    n = 0;
+    for (const unsigned char *p = (const unsigned char *)e; buf && *p; p++)
+        n += (size_t)(*p < 0x80 ? snprintf(buf + n, 2, "%c", *p) : snprintf(buf + n, 5, "\\x%02x", *p));
+    if (buf)
+        buf[n] = '\0';
+    free(e);
+    return buf;
 }
 
-/* Print @p s (escaped) in a column of @p width, cut with "…" when longer. */
-static void cell(const char *s, size_t width, bool last)
-{
-    size_t cols = columns(s);
-
-    if (cols <= width) {
-        fputs(s, stdout);
-        if (!last)
-            printf("%*s", (int)(width - cols + 2), "");
-        return;
-    }
-    for (size_t c = 0; *s; s++) {
-        if (((unsigned char)*s & 0xc0) != 0x80 && ++c == width)
-            break;
-        putchar(*s);
-    }
-    fputs("…", stdout);
-    if (!last)
-        fputs("  ", stdout);
-}
-
+/*
+ * The width to fit the table to: the terminal's, or COLUMNS (20 to 10000) when standard output is not a
+ * terminal (a pager, a test), which libsmartcols' own detection ignores there; 0: nothing to fit.
+ */
 static size_t terminal_width(void)
 {
     struct winsize ws;
@@ -140,18 +147,40 @@ static size_t terminal_width(void)
         return ws.ws_col;
     if (env && fl_parse_u64(env, &v) == 0 && v >= 20 && v <= 10000)
         return (size_t)v;
-    return SIZE_MAX; /* not a terminal: nothing to fit */
+    return 0;
 }
 
-enum { COL_HOST, COL_OS, COL_SCANNED, COL_VOLUMES, COL_OK, COL_NOT_OK, COL_UNREADABLE, COL_STATE, N_COLS };
-
-static const struct {
-    const char *name;
-    size_t min; /* the narrowest a column is cut to, when the terminal is narrow */
-} cols_info[N_COLS] = {
-    [COL_HOST] = {"HOST", 8},         [COL_OS] = {"OS", 6},       [COL_SCANNED] = {"SCANNED", 11},
-    [COL_VOLUMES] = {"VOLS", 4},      [COL_OK] = {"OK", 2},       [COL_NOT_OK] = {"BAD", 3},
-    [COL_UNREADABLE] = {"UNREAD", 6}, [COL_STATE] = {"STATE", 5},
+/*
+ * The host table's columns, as lsblk's infos[]: the name --output takes (fl_report_columns[]), what it
+ * shows (fl_report_columns_help[]), how libsmartcols lays it out (col_flags[]). Text columns are cut to
+ * fit the terminal (SCOLS_FL_TRUNC: never below the width of their name, without a mark, as lsblk
+ * cuts); the host name only when cutting the others is not enough.
+ */
+static const int col_flags[FL_COL_COUNT] = {
+    [FL_COL_HOST] = 0,
+    [FL_COL_OS] = SCOLS_FL_TRUNC,
+    [FL_COL_SCANNED] = SCOLS_FL_TRUNC,
+    [FL_COL_VOLUMES] = SCOLS_FL_RIGHT,
+    [FL_COL_OK] = SCOLS_FL_RIGHT,
+    [FL_COL_NOT_OK] = SCOLS_FL_RIGHT,
+    [FL_COL_UNREADABLE] = SCOLS_FL_RIGHT,
+    [FL_COL_STATE] = SCOLS_FL_TRUNC,
+};
+const char *const fl_report_columns[FL_COL_COUNT + 1] = {
+    [FL_COL_HOST] = "HOST",         [FL_COL_OS] = "OS",       [FL_COL_SCANNED] = "SCANNED",
+    [FL_COL_VOLUMES] = "VOLS",      [FL_COL_OK] = "OK",       [FL_COL_NOT_OK] = "BAD",
+    [FL_COL_UNREADABLE] = "UNREAD", [FL_COL_STATE] = "STATE", NULL,
+};
+const char *const fl_report_columns_help[FL_COL_COUNT + 1] = {
+    [FL_COL_HOST] = "host name (its machine id when the scan has none)",
+    [FL_COL_OS] = "operating system: os-release ID and VERSION_ID",
+    [FL_COL_SCANNED] = "time of the host's newest scan",
+    [FL_COL_VOLUMES] = "volumes scanned",
+    [FL_COL_OK] = "FIPS-compatible volumes",
+    [FL_COL_NOT_OK] = "volumes not FIPS-compatible",
+    [FL_COL_UNREADABLE] = "volumes that could not be read",
+    [FL_COL_STATE] = "ok, or what needs action: incompatible, unreadable, stale, incomplete",
+    NULL,
 };
 
 static char *host_state(const struct fl_fleet_host *h)
@@ -174,26 +203,113 @@ static char *number(unsigned long long n)
     return asprintf(&s, "%llu", n) < 0 ? NULL : s;
 }
 
-/* The cells of host @p h's row (escaped), in @p c. @return 0 or -ENOMEM. */
-static int host_cells(const struct fl_fleet_host *h, char *c[N_COLS])
+/* Host @p h's cell of column @p c (escaped, for an ASCII terminal with @p ascii), or NULL (no memory). */
+static char *host_cell(const struct fl_fleet_host *h, enum fl_report_column c, bool ascii)
 {
-    char *os = NULL;
+    char *os = NULL, *s;
 
-    if (asprintf(&os, "%s %s", h->os_id ? h->os_id : "-", h->os_version_id ? h->os_version_id : "") < 0)
+    switch (c) {
+    case FL_COL_HOST:
+        return escaped_for(h->hostname ? h->hostname : h->machine_id, ascii);
+    case FL_COL_OS:
+        if (asprintf(&os, "%s %s", h->os_id ? h->os_id : "-", h->os_version_id ? h->os_version_id : "") < 0)
+            return NULL;
+        s = escaped_for(os, ascii);
+        free(os);
+        return s;
+    case FL_COL_SCANNED:
+        return escaped_for(h->scanned_at, ascii);
+    case FL_COL_VOLUMES:
+        return number(h->n_volumes);
+    case FL_COL_OK:
+        return number(h->n_compatible);
+    case FL_COL_NOT_OK:
+        return number(h->n_incompatible);
+    case FL_COL_UNREADABLE:
+        return number(h->n_unreadable);
+    case FL_COL_STATE:
+        return host_state(h);
+    case FL_COL_COUNT:
+        break;
+    }
+    return NULL;
+}
+
+/*
+ * The width of @p tb as libsmartcols lays it out for its terminal width, in *@p ret: a dry run of the
+ * header and first row into memory (the layout comes from every row either way). @return 0 or -errno.
+ */
+static int table_width(struct libscols_table *tb, size_t *ret)
+{
+    char *buf = NULL;
+    size_t len = 0, width = 0, n = scols_table_get_ncols(tb);
+    FILE *f = open_memstream(&buf, &len);
+    struct libscols_line *first = scols_table_get_line(tb, 0);
+    int r;
+
+    if (!f)
         return -ENOMEM;
-    c[COL_HOST] = escaped(h->hostname ? h->hostname : h->machine_id);
-    c[COL_OS] = escaped(os);
-    free(os);
-    c[COL_SCANNED] = escaped(h->scanned_at);
-    c[COL_VOLUMES] = number(h->n_volumes);
-    c[COL_OK] = number(h->n_compatible);
-    c[COL_NOT_OK] = number(h->n_incompatible);
-    c[COL_UNREADABLE] = number(h->n_unreadable);
-    c[COL_STATE] = host_state(h);
-    for (int i = 0; i < N_COLS; i++)
-        if (!c[i])
-            return -ENOMEM;
-    return 0;
+    scols_table_set_stream(tb, f);
+    r = scols_table_print_range(tb, first, first);
+    scols_table_set_stream(tb, stdout);
+    if (fclose(f) == EOF && r >= 0)
+        r = -ENOMEM;
+    free(buf);
+    for (size_t c = 0; c < n; c++)
+        width += scols_column_get_width(scols_table_get_column(tb, c)) + (c + 1 < n ? 1 : 0);
+    *ret = width;
+    return r < 0 ? r : 0;
+}
+
+/* The host table, with columns @p cols (@p n_cols of them). @return 0 or -errno. */
+static int print_hosts(const struct fl_fleet *fleet, const int *cols, size_t n_cols)
+{
+    size_t n = fl_fleet_n_hosts(fleet), avail = terminal_width(), width = 0;
+    const char *codeset = nl_langinfo(CODESET);
+    bool ascii = !codeset || strcmp(codeset, "UTF-8") != 0;
+    struct libscols_table *tb = scols_new_table();
+    struct libscols_column *host = NULL;
+    int r = tb ? 0 : -ENOMEM;
+
+    if (r >= 0)
+        r = scols_table_enable_noencoding(tb, 1);
+    if (r >= 0 && avail) {
+        r = scols_table_set_termforce(tb, SCOLS_TERMFORCE_ALWAYS);
+        if (r >= 0)
+            r = scols_table_set_termwidth(tb, avail);
+    } else if (r >= 0)
+        r = scols_table_set_termforce(tb, SCOLS_TERMFORCE_NEVER);
+    for (size_t c = 0; c < n_cols && r >= 0; c++) {
+        struct libscols_column *cl =
+            scols_table_new_column(tb, fl_report_columns[cols[c]], 0, col_flags[cols[c]]);
+        if (!cl)
+            r = -ENOMEM;
+        else if (cols[c] == FL_COL_HOST && !host)
+            host = cl;
+    }
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
+        struct libscols_line *ln = scols_table_new_line(tb, NULL);
+
+        if (!ln)
+            r = -ENOMEM;
+        for (size_t c = 0; c < n_cols && r >= 0; c++) {
+            char *cell = host_cell(h, (enum fl_report_column)cols[c], ascii);
+
+            r = cell ? scols_line_set_data(ln, c, cell) : -ENOMEM;
+            free(cell);
+        }
+    }
+    /* Too wide even with the other text columns cut: the host name is cut too. */
+    if (r >= 0 && avail && host && n) {
+        r = table_width(tb, &width);
+        if (r >= 0 && width > avail)
+            r = scols_column_set_flags(host, scols_column_get_flags(host) | SCOLS_FL_TRUNC);
+    }
+    if (r >= 0 && n)
+        r = scols_print_table(tb);
+    scols_unref_table(tb);
+    return r < 0 ? r : 0;
 }
 
 static void print_counts(const char *title, const struct fl_fleet_count *c, size_t n)
@@ -219,15 +335,13 @@ static void print_age(uint64_t s)
         printf("%llus", (unsigned long long)s);
 }
 
-static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
+/* The text report; @p cols (@p n_cols) the host table's columns. */
+static int print_text(const struct fl_fleet *fleet, uint64_t max_age, const int *cols, size_t n_cols)
 {
     const struct fl_fleet_summary *s = fl_fleet_summary(fleet);
-    size_t n = fl_fleet_n_hosts(fleet), width[N_COLS], total = 0, avail = terminal_width();
-    char *(*cells)[N_COLS] = calloc(n ? n : 1, sizeof(*cells));
-    int r = 0;
+    size_t n = fl_fleet_n_hosts(fleet);
+    int r;
 
-    if (!cells)
-        return -ENOMEM;
     printf("%zu host%s, %zu volume%s: %zu FIPS-compatible, %zu not compatible, %zu unreadable\n", s->hosts,
            s->hosts == 1 ? "" : "s", s->volumes, s->volumes == 1 ? "" : "s", s->compatible, s->incompatible,
            s->unreadable);
@@ -242,40 +356,13 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
     print_counts("Errors by rule", s->rules, s->n_rules);
     print_counts("Keyslots by KDF", s->kdfs, s->n_kdfs);
 
-    for (int c = 0; c < N_COLS; c++)
-        width[c] = strlen(cols_info[c].name);
-    for (size_t i = 0; i < n && r >= 0; i++) {
-        r = host_cells(fl_fleet_host(fleet, i), cells[i]);
-        for (int c = 0; c < N_COLS && r >= 0; c++)
-            if (columns(cells[i][c]) > width[c])
-                width[c] = columns(cells[i][c]);
-    }
+    if (n)
+        putchar('\n');
+    if (fflush(stdout) == EOF) /* libsmartcols writes to the same stream, in order */
+        return -EIO;
+    r = print_hosts(fleet, cols, n_cols);
     if (r < 0)
-        goto out;
-    for (int c = 0; c < N_COLS; c++)
-        total += width[c] + (c + 1 < N_COLS ? 2 : 0);
-    /* Too wide for the terminal: narrow the text columns, the host name last. */
-    for (int c = COL_STATE; total > avail && c >= 0; c = c == COL_STATE     ? COL_OS
-                                                         : c == COL_OS      ? COL_SCANNED
-                                                         : c == COL_SCANNED ? COL_HOST
-                                                                            : -1) {
-        size_t cut = total - avail, room = width[c] > cols_info[c].min ? width[c] - cols_info[c].min : 0;
-        if (cut > room)
-            cut = room;
-        width[c] -= cut;
-        total -= cut;
-    }
-    if (n) {
-        putchar('\n');
-        for (int c = 0; c < N_COLS; c++)
-            cell(cols_info[c].name, width[c], c + 1 == N_COLS);
-        putchar('\n');
-    }
-    for (size_t i = 0; i < n; i++) {
-        for (int c = 0; c < N_COLS; c++)
-            cell(cells[i][c], width[c], c + 1 == N_COLS);
-        putchar('\n');
-    }
+        return r;
     /* Commands are never cut: they must be copied exactly. */
     if (s->needing_action)
         printf("\nTo do, on each host:\n");
@@ -284,7 +371,8 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
 
         if (!h->needs_action)
             continue;
-        printf("  %s", cells[i][COL_HOST]);
+        printf("  ");
+        fl_fputs_escaped(h->hostname ? h->hostname : h->machine_id ? h->machine_id : "-", stdout);
         if (h->machine_id && h->hostname) {
             printf(" (machine-id ");
             fl_fputs_escaped(h->machine_id, stdout);
@@ -308,13 +396,6 @@ static int print_text(const struct fl_fleet *fleet, uint64_t max_age)
             putchar('\n');
         }
     }
-out:
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < N_COLS; c++)
-            free(cells[i][c]);
-    free(cells);
-    if (r < 0)
-        return r;
     return fflush(stdout) == EOF || ferror(stdout) ? -EIO : 0;
 }
 
@@ -563,7 +644,9 @@ int verb_report(int argc, const char **argv)
     struct fl_fleet *fleet = NULL;
     uint64_t max_age = REPORT_MAX_AGE_DEFAULT;
     const char **files;
-    size_t n_files = 0, n_stdin = 0;
+    size_t n_files = 0, n_stdin = 0, n_cols = 0, n_listed;
+    int cols[FL_COL_COUNT + FL_LIST_MAX], listed[FL_LIST_MAX];
+    bool add;
     time_t now = time(NULL);
 
     r = fl_options_parse(FL_VERB_REPORT, argc, argv, &a);
@@ -588,6 +671,20 @@ int verb_report(int argc, const char **argv)
         r = fl_usage_error("report", "--json and --csv exclude each other");
         goto out;
     }
+    /* the JSON and CSV fields are a documented schema: --output chooses the text table's columns only */
+    if (fl_flag(&a, FL_OPT_OUTPUT) && (json || csv)) {
+        r = fl_usage_error("report",
+                           "--output chooses the text table's columns: not with --%s (its fields are "
+                           "fixed, see fipsluks-report(8))",
+                           json ? "json" : "csv");
+        goto out;
+    }
+    /* lsblk's --output: the columns named, in that order; "+" in front: the default ones, then those */
+    n_listed = fl_arg_choices(&a, FL_OPT_OUTPUT, listed, &add);
+    for (int c = 0; c < FL_COL_COUNT && (add || n_listed == 0); c++)
+        cols[n_cols++] = c;
+    for (size_t i = 0; i < n_listed; i++)
+        cols[n_cols++] = listed[i];
 
     r = fl_fleet_new(&fleet);
     if (r >= 0)
@@ -614,7 +711,9 @@ int verb_report(int argc, const char **argv)
         fl_log_warning("%zu more input errors not shown",
                        fl_fleet_n_errors_total(fleet) - fl_fleet_n_errors(fleet));
 
-    r = json ? print_json(fleet, max_age, now) : csv ? print_csv(fleet) : print_text(fleet, max_age);
+    r = json  ? print_json(fleet, max_age, now)
+        : csv ? print_csv(fleet)
+              : print_text(fleet, max_age, cols, n_cols);
     if (r < 0)
         fl_log_error_errno(r, "cannot write the report: %m");
     else

@@ -178,7 +178,7 @@ fl-mkluks --slot "kdf=pbkdf2,hash=ripemd160,key-file=k0" t.img
 twice 4 scan --header a --header b --jobs 1 --jobs 2 --format text --format json --output o1 --output o2 t.img
 twice 1 check --root /nonexistent --root /nonexistent2 --emit x --emit y
 twice 0 check --emit butane --emit butane --luks a:/dev/x --luks b:/dev/y
-twice 4 report --max-age 1d --max-age 2d missing.json
+twice 4 report --max-age 1d --max-age 2d --output HOST,os --output +STATE missing.json
 twice 4 format --batch --hash sha256 --hash SHA512 -d k0 -d k0 --label a --label b --cipher x --cipher aes-xts-plain64 missing.img
 twice 1 format --batch --hash sha256 --hash sha1 -d k0 -d k0 missing.img
 twice 0 migrate --batch --dry-run --hash sha256 --hash sha512 --key-file k0 --header-backup a --header-backup b \

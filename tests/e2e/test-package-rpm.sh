@@ -44,9 +44,9 @@ mkdir "$T/x"
 bin=$T/x/usr/sbin/fipsluks
 # soname → the RHEL/Fedora package that ships it (libc.so.6: glibc, on every system, not required)
 declare -A pkg_of=([libcryptsetup.so.12]=cryptsetup-libs [libcrypto.so.3]=openssl-libs [libjson-c.so.5]=json-c
-    [libpopt.so.0]=popt [libblkid.so.1]=libblkid [libc.so.6]="")
+    [libpopt.so.0]=popt [libblkid.so.1]=libblkid [libsmartcols.so.1]=libsmartcols [libc.so.6]="")
 mapfile -t needed < <(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
-((${#needed[@]} >= 6)) || fl_fail "readelf finds too few NEEDED entries: ${needed[*]}"
+((${#needed[@]} >= 7)) || fl_fail "readelf finds too few NEEDED entries: ${needed[*]}"
 for so in "${needed[@]}"; do
     [[ -v pkg_of[$so] ]] || fl_fail "the binary needs $so, which the spec's Requires do not cover (add it)"
     [[ -z ${pkg_of[$so]} ]] || grep -qE "^${pkg_of[$so]}\(x86-64\)( |$)" "$T/requires" ||
@@ -56,8 +56,8 @@ grep -qxF 'cryptsetup-libs(x86-64) >= 2.4' "$T/requires" || fl_fail "cryptsetup-
 grep -qxF 'openssl-libs(x86-64) >= 1:3.0' "$T/requires" || fl_fail "openssl-libs without >= 1:3.0"
 # no automatic soname requirement from the build host (Debian's sonames and symbol versions)
 ! grep -E '\.so' "$T/requires" >&2 || fl_fail "soname requirements left in the RPM (above)"
-# nothing but the five, rpmlib's and the dynamic loader's
-other=$(grep -vE '^((cryptsetup-libs|openssl-libs|json-c|popt|libblkid)\(x86-64\)|rpmlib\(|rtld\()' "$T/requires" || true)
+# nothing but the six, rpmlib's and the dynamic loader's
+other=$(grep -vE '^((cryptsetup-libs|openssl-libs|json-c|popt|libblkid|libsmartcols)\(x86-64\)|rpmlib\(|rtld\()' "$T/requires" || true)
 fl_assert_eq "" "$other" "other requirements"
 
 # --- the packaged binary: its version, also in JSON; the unit names it and RHEL's textfile dir -------

@@ -67,10 +67,11 @@ fi
 # --- the binary: only libraries Flatcar ships; it runs from the unpacked tree ----------------------------
 bin=$T/u/usr/bin/fipsluks
 # Flatcar's base image: cryptsetup (libcryptsetup.so.12) and what it links: OpenSSL 3 (libcrypto.so.3),
-# json-c (libjson-c.so.5), popt (libpopt.so.0), util-linux (libblkid.so.1), glibc (libc.so.6)
-flatcar="libcryptsetup.so.12 libcrypto.so.3 libjson-c.so.5 libpopt.so.0 libblkid.so.1 libc.so.6"
+# json-c (libjson-c.so.5), popt (libpopt.so.0), util-linux (libblkid.so.1; libsmartcols.so.1, which its
+# lsblk links), glibc (libc.so.6)
+flatcar="libcryptsetup.so.12 libcrypto.so.3 libjson-c.so.5 libpopt.so.0 libblkid.so.1 libsmartcols.so.1 libc.so.6"
 mapfile -t needed < <(readelf -d "$bin" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
-((${#needed[@]} >= 6)) || fl_fail "readelf finds too few NEEDED entries: ${needed[*]}"
+((${#needed[@]} >= 7)) || fl_fail "readelf finds too few NEEDED entries: ${needed[*]}"
 for so in "${needed[@]}"; do
     [[ " $flatcar " == *" $so "* ]] || fl_fail "the binary needs $so, which the Flatcar base image does not ship"
 done

@@ -33,6 +33,13 @@ static void test_table(void **state)
             assert_int_equal(fl_option_by_name(o->name), i);
             assert_true(o->verbs != 0);
             assert_int_equal(o->repeatable & ~o->verbs, 0);
+            assert_int_equal(o->list & ~o->verbs, 0);
+            if (o->list & FL_V(v)) /* a list is of a set of values, each with its help */
+                assert_non_null(fl_option_values((enum fl_verb_id)v, (enum fl_opt)i));
+            for (size_t k = 0; o->values_help && fl_option_values((enum fl_verb_id)v, (enum fl_opt)i) &&
+                               fl_option_values((enum fl_verb_id)v, (enum fl_opt)i)[k];
+                 k++)
+                assert_non_null(o->values_help[k]);
             assert_true((o->arg != NULL) == (o->kind != FL_ARG_NONE));
             if (o->kind == FL_ARG_NUMBER || o->kind == FL_ARG_SIZE || o->kind == FL_ARG_DURATION)
                 assert_true(o->min <= o->max);
@@ -435,6 +442,67 @@ static void test_values(void **state)
     fl_args_free(&a);
 }
 
+/* A list of values (report's --output, as lsblk's): comma-separated, any case, "+" in front adds to the
+ * default; an unknown item refused with the one wording; at most FL_LIST_MAX items; --help shows the
+ * argument's name and lists the values with their help. */
+static void test_lists(void **state)
+{
+    struct fl_args a;
+    int items[FL_LIST_MAX];
+    bool add = true;
+    char many[FL_LIST_MAX * 3 + 8] = "";
+
+    assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--output", "state,Host,vols", "x"), 0);
+    assert_int_equal(fl_arg_choices(&a, FL_OPT_OUTPUT, items, &add), 3);
+    assert_false(add);
+    assert_int_equal(items[0], FL_COL_STATE);
+    assert_int_equal(items[1], FL_COL_HOST);
+    assert_int_equal(items[2], FL_COL_VOLUMES);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_REPORT, &a, "-o", "+BAD,bad", "x"), 0);
+    assert_int_equal(fl_arg_choices(&a, FL_OPT_OUTPUT, items, &add), 2);
+    assert_true(add);
+    assert_int_equal(items[0], FL_COL_NOT_OK);
+    assert_int_equal(items[1], FL_COL_NOT_OK);
+    fl_args_free(&a);
+    for (size_t i = 0; i < 6; i++) {
+        static const char *const bad[] = {"HOST,NAME", "", "HOST,", "HOST,+OS", "HOS", "HOST OS"};
+        static const char *const item[] = {"NAME", "", "", "+OS", "HOS", "HOST OS"};
+
+        assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--output", bad[i], "x"), -EINVAL);
+        assert_not_allowed(captured, "output", item[i],
+                           "choices: HOST, OS, SCANNED, VOLS, OK, BAD, UNREAD, STATE");
+        fl_args_free(&a);
+    }
+    for (int i = 0; i < FL_LIST_MAX; i++)
+        strcat(many, i ? ",OK" : "OK");
+    assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--output", many, "x"), 0);
+    assert_int_equal(fl_arg_choices(&a, FL_OPT_OUTPUT, items, &add), FL_LIST_MAX);
+    fl_args_free(&a);
+    strcat(many, ",OK");
+    assert_int_equal(PARSE(FL_VERB_REPORT, &a, "--output", many, "x"), -EINVAL);
+    assert_non_null(strstr(captured, "--output: more than 32 items"));
+    fl_args_free(&a);
+    /* not given: nothing; scan's --output is a FILE, not a list */
+    assert_int_equal(PARSE(FL_VERB_REPORT, &a, "x"), 0);
+    assert_int_equal(fl_arg_choices(&a, FL_OPT_OUTPUT, items, &add), 0);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_SCAN, &a, "--output", "HOST,NAME", "x"), 0);
+    assert_string_equal(fl_arg(&a, FL_OPT_OUTPUT), "HOST,NAME");
+    for (const struct poptOption *p = a.popt; p->longName || p->argInfo; p++)
+        if (p->longName && !strcmp(p->longName, "output"))
+            assert_string_equal(p->argDescrip, "FILE");
+    assert_null(a.values_help);
+    fl_args_free(&a);
+    assert_int_equal(PARSE(FL_VERB_REPORT, &a), 0);
+    for (const struct poptOption *p = a.popt; p->longName || p->argInfo; p++)
+        if (p->longName && !strcmp(p->longName, "output"))
+            assert_string_equal(p->argDescrip, "COLS");
+    assert_non_null(a.values_help);
+    assert_non_null(strstr(a.values_help, "\n  UNREAD   volumes that could not be read\n"));
+    fl_args_free(&a);
+}
+
 /* The library's reasons are an enum: each maps to the format option it names; the sets of values the
  * library checks itself (cipher, pbkdf, type) are each accepted by it, and a value outside them is refused
  * as that very option. */
@@ -486,9 +554,10 @@ static void test_library_reasons(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),  cmocka_unit_test(test_shared_rules),
-        cmocka_unit_test(test_sysext), cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_values), cmocka_unit_test(test_library_reasons),
+        cmocka_unit_test(test_table),           cmocka_unit_test(test_shared_rules),
+        cmocka_unit_test(test_sysext),          cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_values),          cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_library_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
