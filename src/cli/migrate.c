@@ -140,7 +140,7 @@ static void describe_from(const struct fl_keyslot *ks, char *buf, size_t size)
 
 static const char *source_of(const struct run *run, int secret)
 {
-    return secret >= 0 && (size_t)secret < run->n_secrets ? run->sources[secret] : "the typed passphrase";
+    return fl_offer_source(run->secrets, run->n_secrets, secret);
 }
 
 /* ---- options ---- */
@@ -844,8 +844,10 @@ static int migrate(struct run *run)
         for (size_t i = 0; i < run->res.n_journals; i++)
             say(run, "keyslot %d: an interrupted migration (journal token %d) will be finished\n",
                 run->res.journals[i].keyslot, run->res.journals[i].token);
-        for (size_t i = 0; i < run->n_secrets; i++)
-            say(run, "%s opens keyslot %d\n", run->sources[i], run->secrets[i].keyslot);
+        if (text(run)) {
+            fl_print_offer_keyslots(stdout, run->secrets, run->n_secrets);
+            fflush(stdout);
+        }
         say(run, "dry run: %s; nothing was changed\n",
             run->n_secrets ? "every secret was tested" : "no secret given, none was tested");
     } else if (run->res.n_jobs == 0 && !run->res.n_recovered) {

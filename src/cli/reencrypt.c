@@ -341,7 +341,7 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
     case FL_REENC_UNLOCK:
         if (tty)
             fprintf(stderr, "unlocking keyslot %d with %s ...\n", keyslot,
-                    secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
+                    fl_offer_source(run->secrets, run->n_secrets, secret));
         break;
     case FL_REENC_BACKUP:
         fprintf(out, "header backup: %s\n", run->res.backup);
@@ -376,7 +376,7 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
         break;
     case FL_REENC_LEFTOVER:
         fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
-                keyslot, secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
+                keyslot, fl_offer_source(run->secrets, run->n_secrets, secret));
         break;
     case FL_REENC_VERIFY:
         if (tty)
@@ -665,9 +665,7 @@ static int reencrypt(struct run *run)
         return explain(run, r);
     if (run->o.dry_run) {
         print_plan(run, &run->res, true);
-        for (size_t i = 0; i < run->n_secrets; i++)
-            if (run->secrets[i].keyslot >= 0)
-                fprintf(text(run), "%s opens keyslot %d\n", run->secrets[i].source, run->secrets[i].keyslot);
+        fl_print_offer_keyslots(text(run), run->secrets, run->n_secrets);
         fprintf(text(run), "dry run: %s; nothing was written\n",
                 run->n_secrets ? "every secret was tested" : "every typed passphrase was tested");
         return FL_EXIT_OK;
