@@ -336,19 +336,6 @@ static void test_luks1_convert(void **state)
     fl_secret_free(a);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    crypt_set_log_callback(NULL, NULL, NULL);
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return fixture_rmtree(dir);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,5 +344,11 @@ int main(void)
         cmocka_unit_test(test_backup),
         cmocka_unit_test(test_luks1_convert),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed;
+
+    crypt_set_log_callback(NULL, NULL, NULL);
+    if (!mkdtemp(dir))
+        return 1;
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return fixture_rmtree(dir) == 0 ? failed : 1;
 }
