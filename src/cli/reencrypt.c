@@ -467,6 +467,7 @@ static int explain(struct run *run, int r)
                     res->backup, nothing);
     case EINTR:
         return fail(run, r, "interrupted%s; run the same command again", nothing);
+    case EPROTO: /* the re-encrypted volume did not verify (res->unproven) */
     case EIO:
         if (res->why[0])
             return fail(run, r, "%s", res->why);

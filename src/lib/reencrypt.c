@@ -66,6 +66,13 @@ __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, con
     return r;
 }
 
+/* The re-encrypted volume did not verify: what, in ->unproven (@p r: why()'s -EPROTO). @return @p r. */
+static int unproven(struct run *run, enum fl_reencrypt_unproven what, int r)
+{
+    run->res->unproven = what;
+    return r;
+}
+
 static void event(struct run *run, enum fl_reencrypt_event ev, int keyslot, int secret)
 {
     if (run->ops && run->ops->event)
@@ -757,14 +764,16 @@ static int check_samples(struct run *run)
     struct fl_sector_cipher *c = NULL;
     uint64_t offset, size, iv_offset;
     unsigned char after[32];
-    size_t bad = 0;
+    size_t bad = SIZE_MAX; /* set by fl_samples_check() only when a sample differs */
     int fd, r;
 
     if (!run->have_samples || !s)
         return 0;
     r = data_cipher(run, CRYPT_ANY_SLOT, s, &c, &offset, &size);
     if (r < 0)
-        return why(run, -EIO, "cannot decrypt the re-encrypted data to prove it (%s)", strerror(-r));
+        return unproven(
+            run, FL_REENC_DATA_UNDECRYPTABLE,
+            why(run, -EPROTO, "cannot decrypt the re-encrypted data to prove it (%s)", strerror(-r)));
     iv_offset = (uint64_t)crypt_get_iv_offset(run->vol.cd);
     fd = open(run->vol.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     r = fd < 0 ? -errno : fl_samples_check(fd, offset, iv_offset, c, &run->samples, &bad);
@@ -776,25 +785,27 @@ static int check_samples(struct run *run)
     if (fd >= 0)
         close(fd);
     fl_sector_cipher_free(c);
-    if (r == -EIO && !run->res->samples_proven)
-        return why(
-            run, -EIO,
-            "the data does not decrypt to what it was before: the sector at data offset %llu differs "
-            "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header backup%s%s and "
-            "do not write to the volume",
-            (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
-            run->journal_backup[0] ? " " : "", run->journal_backup);
-    if (r < 0 && run->res->samples_proven)
+    if (r == -EIO && !run->res->samples_proven && bad < run->samples.n)
+        return unproven(
+            run, FL_REENC_SAMPLE_DIFFERS,
+            why(run, -EPROTO,
+                "the data does not decrypt to what it was before: the sector at data offset %llu differs "
+                "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header "
+                "backup%s%s and do not write to the volume",
+                (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
+                run->journal_backup[0] ? " " : "", run->journal_backup));
+    if (r == -EIO || (r < 0 && run->res->samples_proven)) /* a read, not a proof, failed */
         return why(run, -EIO, "cannot read the re-encrypted data to prove it (%s)", strerror(-r));
     if (r < 0 || !run->have_data_sha256)
         return r;
     if (memcmp(after, run->data_sha256, sizeof(after)))
-        return why(
-            run, -EIO,
-            "the data does not decrypt to what it was before: the whole plaintext differs, though the "
-            "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
-            "write to the volume",
-            run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
+        return unproven(
+            run, FL_REENC_DATA_DIFFERS,
+            why(run, -EPROTO,
+                "the data does not decrypt to what it was before: the whole plaintext differs, though the "
+                "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
+                "write to the volume",
+                run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup));
     run->res->data_proven_full = true;
     return 0;
 }
@@ -1000,13 +1011,15 @@ static int verify(struct run *run)
         if (crypt_activate_by_passphrase(run->vol.cd, NULL, CRYPT_ANY_SLOT, run->keys.offered[i].secret->data,
                                          run->keys.offered[i].secret->len, 0) < 0) {
             run->res->failed_secret = (int)i;
-            return why(run, -EIO, "the secret from %s does not open the re-encrypted volume",
-                       run->keys.offered[i].source ? run->keys.offered[i].source : "a key file");
+            return unproven(run, FL_REENC_SECRET_FAILS,
+                            why(run, -EPROTO, "the secret from %s does not open the re-encrypted volume",
+                                run->keys.offered[i].source ? run->keys.offered[i].source : "a key file"));
         }
     for (size_t k = 0; k < run->keys.n_typed; k++)
         if (crypt_activate_by_passphrase(run->vol.cd, NULL, CRYPT_ANY_SLOT, run->keys.typed[k]->data,
                                          run->keys.typed[k]->len, 0) < 0)
-            return why(run, -EIO, "a typed passphrase does not open the re-encrypted volume");
+            return unproven(run, FL_REENC_TYPED_FAILS,
+                            why(run, -EPROTO, "a typed passphrase does not open the re-encrypted volume"));
     return 0;
 }
 
