@@ -113,9 +113,9 @@ struct fl_reencrypt_ops {
 /** What did not verify at the end of a re-encryption (fl_reencrypt() returned -EPROTO). */
 enum fl_reencrypt_unproven {
     FL_REENC_PROVEN = 0,         /**< nothing failed to verify */
-    FL_REENC_SECRET_FAILS,       /**< a given secret (->failed_secret) does not open the re-encrypted volume */
-    FL_REENC_TYPED_FAILS,        /**< a typed passphrase does not open it */
-    FL_REENC_DATA_UNDECRYPTABLE, /**< the data could not be decrypted under the new volume key to check it */
+    FL_REENC_SECRET_FAILS,       /**< a given secret (->failed_secret) does not open the result */
+    FL_REENC_TYPED_FAILS,        /**< a typed passphrase does not open the result */
+    FL_REENC_DATA_UNDECRYPTABLE, /**< the data could not be decrypted under the new key to check it */
     FL_REENC_SAMPLE_DIFFERS,     /**< a sampled sector decrypts to other bytes than before the first write */
     FL_REENC_DATA_DIFFERS,       /**< verify_full: the whole plaintext differs, though the samples match */
 };
@@ -132,7 +132,7 @@ struct fl_reencrypt_result {
     size_t samples_proven; /**< sampled sectors that decrypt under the new key to what they were (0: none) */
     bool data_proven_full; /**< with verify_full: the whole plaintext is what it was */
     enum fl_reencrypt_unproven unproven; /**< with -EPROTO: what did not verify (->why says it in words) */
-    int failed_secret;     /**< index of a secret that opens no keyslot, or -1 */
+    int failed_secret;                   /**< index of a secret that opens no keyslot, or -1 */
     int old_ids[FL_MAX_KEYSLOTS], new_ids[FL_MAX_KEYSLOTS]; /**< kept keyslot -> its new keyslot */
     size_t n_kept;
     int dropped[FL_MAX_KEYSLOTS]; /**< keyslots without a secret, gone when the run finishes */

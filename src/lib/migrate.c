@@ -273,9 +273,9 @@ static bool temp_matches(struct crypt_device *cd, const struct fl_journal *j)
 {
     struct crypt_pbkdf_type p;
 
-    return j->temp >= 0 && fl_run_keyslot_active(cd, j->temp) && crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 &&
-           p.type && !strcmp(p.type, CRYPT_KDF_PBKDF2) && p.hash && !strcmp(p.hash, j->temp_hash) &&
-           p.iterations == j->temp_iterations;
+    return j->temp >= 0 && fl_run_keyslot_active(cd, j->temp) &&
+           crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 && p.type && !strcmp(p.type, CRYPT_KDF_PBKDF2) &&
+           p.hash && !strcmp(p.hash, j->temp_hash) && p.iterations == j->temp_iterations;
 }
 
 static bool opens_any(const struct run *run, int i)
@@ -655,8 +655,8 @@ static int convert(struct run *run, int slot, int i)
 static bool salt_is(struct crypt_device *cd, int slot, const char *salt)
 {
     char now[128];
-    return *salt && slot >= 0 && fl_run_keyslot_active(cd, slot) && keyslot_salt(cd, slot, now, sizeof(now)) == 0 &&
-           !strcmp(now, salt);
+    return *salt && slot >= 0 && fl_run_keyslot_active(cd, slot) &&
+           keyslot_salt(cd, slot, now, sizeof(now)) == 0 && !strcmp(now, salt);
 }
 
 /*
