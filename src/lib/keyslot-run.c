@@ -225,6 +225,8 @@ static int unlock(struct fl_run_secrets *s, struct crypt_device *cd, const struc
     size_t len = size > 0 ? (size_t)size : 0;
     int r;
 
+    if (!x)
+        return -EPERM; /* no such secret: fl_run_secrets_try() checked the range, an offer may hold none */
     s->tried[i] |= 1u << slot;
     if (s->opener[slot] >= 0)
         return fl_secret_equal(fl_run_secret(s, (size_t)s->opener[slot]), x) ? 0 : -EPERM;
