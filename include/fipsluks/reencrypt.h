@@ -36,7 +36,9 @@
  *     keeps its progress in the header: after an interruption or a crash (SIGKILL, power loss) the
  *     same call resumes, recovering the interrupted hotzone first. When it finishes, the old keyslots
  *     and digest are gone.
- *  8. Verify that every secret opens the re-encrypted volume (-EIO if not).
+ *  8. Verify that every secret opens the re-encrypted volume, and that the sampled sectors (with
+ *     verify_full every sector) decrypt under the new key to what they were: -EPROTO if not, with what
+ *     did not verify in ->unproven.
  */
 #ifndef FIPSLUKS_REENCRYPT_H
 #define FIPSLUKS_REENCRYPT_H
@@ -109,6 +111,16 @@ struct fl_reencrypt_ops {
     int (*progress)(void *userdata, uint64_t done, uint64_t size);
 };
 
+/** What did not verify at the end of a re-encryption (fl_reencrypt() returned -EPROTO). */
+enum fl_reencrypt_unproven {
+    FL_REENC_PROVEN = 0,         /**< nothing failed to verify */
+    FL_REENC_SECRET_FAILS,       /**< a given secret (->failed_secret) does not open the result */
+    FL_REENC_TYPED_FAILS,        /**< a typed passphrase does not open the result */
+    FL_REENC_DATA_UNDECRYPTABLE, /**< the data could not be decrypted under the new key to check it */
+    FL_REENC_SAMPLE_DIFFERS,     /**< a sampled sector decrypts to other bytes than before the first write */
+    FL_REENC_DATA_DIFFERS,       /**< verify_full: the whole plaintext differs, though the samples match */
+};
+
 struct fl_reencrypt_result {
     char backup[PATH_MAX]; /**< header backup written by this run ("" if none) */
     struct fl_why why;     /**< with -EBUSY/-ENOTSUP/-EINVAL: why, for an operator */
@@ -120,7 +132,8 @@ struct fl_reencrypt_result {
     bool nothing_to_do;    /**< the volume was FIPS-compatible and not in reencryption: nothing written */
     size_t samples_proven; /**< sampled sectors that decrypt under the new key to what they were (0: none) */
     bool data_proven_full; /**< with verify_full: the whole plaintext is what it was */
-    int failed_secret;     /**< index of a secret that opens no keyslot, or -1 */
+    enum fl_reencrypt_unproven unproven; /**< with -EPROTO: what did not verify (->why says it in words) */
+    int failed_secret;                   /**< index of a secret that opens no keyslot, or -1 */
     int old_ids[FL_MAX_KEYSLOTS], new_ids[FL_MAX_KEYSLOTS]; /**< kept keyslot -> its new keyslot */
     size_t n_kept;
     int dropped[FL_MAX_KEYSLOTS]; /**< keyslots without a secret, gone when the run finishes */
@@ -143,7 +156,8 @@ struct fl_reencrypt_result {
  *         secret opens nothing / no secret), -ECANCELED (keyslots would be dropped, not confirmed),
  *         -EXFULL (no room in the keyslots area for the new keyslots; none is left behind),
  *         -EEXIST (backup file exists), -EMEDIUMTYPE/-EUCLEAN/-ENOENT/-EACCES (as fl_volume_read()),
- *         -EIO, -ENOMEM, or libcryptsetup's errno.
+ *         -EPROTO (the re-encrypted volume did not verify: ->unproven, ->why), -EIO (an I/O error, also
+ *         reading the re-encrypted data to prove it), -ENOMEM, or libcryptsetup's errno.
  */
 int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_secret_offer *secrets,
                  size_t n_secrets, const struct fl_reencrypt_ops *ops, struct fl_reencrypt_result *res);

@@ -292,6 +292,15 @@ int fl_read_key_files(const struct fl_args *a, struct fl_secret **secrets, size_
  * FL_SECRET_MIN_PASSPHRASE. */
 void fl_warn_short_secret(const struct fl_secret *s, const char *source);
 
+/* ---- the secrets offered to migrate and reencrypt (secret-offers.c) ---- */
+
+struct fl_secret_offer;
+/* Where secret @p i of the @p n @p offers came from ("key file 'x'"), or "the typed passphrase" (a typed
+ * secret, -1, or one out of range). */
+const char *fl_offer_source(const struct fl_secret_offer *offers, size_t n, int i);
+/* The summary after matching: "SOURCE opens keyslot N" for each of @p offers that opens one, in order. */
+void fl_print_offer_keyslots(FILE *out, const struct fl_secret_offer *offers, size_t n);
+
 /* ---- the operator's terminal (prompt.c) ---- */
 
 /* Standard input and standard error are both terminals. */

@@ -24,13 +24,14 @@
 struct opts {
     struct fl_args args; /* the command line, which owns the strings below */
     char *const *key_files;
-    int key_slot; /* -1: every keyslot that needs it */
-    const char *hash, *header, *backup;
+    const char *header;
     const char *path;
     const char *root; /* --crypttab --root */
-    uint32_t iter_time, iterations;
     unsigned tries;
-    bool dry_run, batch, allow_in_place, allow_non_fips, json, convert_luks1, crypttab;
+    bool batch, allow_non_fips, json, convert_luks1, crypttab;
+    /* what fl_migrate() is told (--hash, --iter-time, --pbkdf-force-iterations, --key-slot: -1 for every
+     * keyslot that needs it, --dry-run, --allow-in-place, --header-backup), parsed straight into it */
+    struct fl_migrate_options lib;
 };
 
 struct run {
@@ -140,7 +141,7 @@ static void describe_from(const struct fl_keyslot *ks, char *buf, size_t size)
 
 static const char *source_of(const struct run *run, int secret)
 {
-    return secret >= 0 && (size_t)secret < run->n_secrets ? run->sources[secret] : "the typed passphrase";
+    return fl_offer_source(run->secrets, run->n_secrets, secret);
 }
 
 /* ---- options ---- */
@@ -151,7 +152,7 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     const char **args;
     int r;
 
-    o->key_slot = -1;
+    o->lib.keyslot = -1;
     r = fl_options_parse(FL_VERB_MIGRATE, argc, argv, &o->args);
     o->json = fl_flag(a, FL_OPT_JSON); /* first: even a usage error gets its JSON document */
     if (r < 0)
@@ -179,21 +180,21 @@ static int parse_options(int argc, const char **argv, struct opts *o)
             return fl_usage_error("migrate", "needs exactly one DEVICE or IMAGE");
         o->path = args[0];
     }
-    o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
+    o->lib.dry_run = fl_flag(a, FL_OPT_DRY_RUN);
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
-    o->allow_in_place = fl_flag(a, FL_OPT_ALLOW_IN_PLACE);
+    o->lib.allow_in_place = fl_flag(a, FL_OPT_ALLOW_IN_PLACE);
     o->allow_non_fips = fl_flag(a, FL_OPT_ALLOW_NON_FIPS_UNLOCK);
     o->convert_luks1 = fl_flag(a, FL_OPT_CONVERT_LUKS1);
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
-    o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
+    o->lib.hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
     o->header = fl_arg(a, FL_OPT_HEADER);
-    o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
+    o->lib.backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
     if (fl_flag(a, FL_OPT_KEY_SLOT))
-        o->key_slot = (int)a->num[FL_OPT_KEY_SLOT];
-    o->iter_time =
+        o->lib.keyslot = (int)a->num[FL_OPT_KEY_SLOT];
+    o->lib.iter_time_ms =
         fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
-    o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
+    o->lib.iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
     return 0;
 }
 
@@ -287,7 +288,7 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
             fprintf(stderr, "No key available with this passphrase.\n");
         break;
     case FL_EVENT_CALIBRATE:
-        progress(run, "timing PBKDF2-%s for the new keyslots ...\n", run->o.hash);
+        progress(run, "timing PBKDF2-%s for the new keyslots ...\n", run->o.lib.hash);
         break;
     case FL_EVENT_BACKUP:
         fl_stop_message(stop_during);
@@ -304,8 +305,8 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
     case FL_EVENT_CONVERT:
         if (keyslot >= 0 && keyslot < FL_MAX_KEYSLOTS)
             describe_from(ks, run->from[keyslot], sizeof(run->from[keyslot]));
-        progress(run, "keyslot %d: converting %s to pbkdf2 %s, %u iterations\n", keyslot, kdf, run->o.hash,
-                 run->res.iterations);
+        progress(run, "keyslot %d: converting %s to pbkdf2 %s, %u iterations\n", keyslot, kdf,
+                 run->o.lib.hash, run->res.iterations);
         break;
     case FL_EVENT_WRITE:
         progress(run, "  writing PBKDF2 keyslot %d ...\n", keyslot);
@@ -317,7 +318,7 @@ static void event(void *userdata, enum fl_migrate_event ev, int keyslot, int sec
         for (size_t i = 0; i < run->res.n_jobs; i++)
             if (run->res.jobs[i].keyslot == keyslot)
                 say(run, "keyslot %d: %s -> pbkdf2 %s, %u iterations ... done, verified\n", keyslot,
-                    run->from[keyslot], run->o.hash, run->res.iterations);
+                    run->from[keyslot], run->o.lib.hash, run->res.iterations);
         break;
     }
 }
@@ -331,12 +332,13 @@ static void print_plan(const struct run *run, const struct fl_migrate_job *jobs,
 {
     const struct fl_volume *v = fl_migration_volume(run->m);
 
-    say(run, "%s: %zu keyslot%s to convert to PBKDF2-%s:\n", run->o.path, n, n == 1 ? "" : "s", run->o.hash);
+    say(run, "%s: %zu keyslot%s to convert to PBKDF2-%s:\n", run->o.path, n, n == 1 ? "" : "s",
+        run->o.lib.hash);
     for (size_t i = 0; i < n; i++) {
         char from[96];
 
         describe_from(fl_volume_keyslot(v, jobs[i].keyslot), from, sizeof(from));
-        say(run, "  keyslot %-2d %s -> pbkdf2 %s (%s)%s%s\n", jobs[i].keyslot, from, run->o.hash,
+        say(run, "  keyslot %-2d %s -> pbkdf2 %s (%s)%s%s\n", jobs[i].keyslot, from, run->o.lib.hash,
             jobs[i].rules, jobs[i].secret >= 0 ? ": opens with " : ", no secret: skipped",
             jobs[i].secret >= 0 ? source_of(run, jobs[i].secret) : "");
     }
@@ -398,13 +400,13 @@ static json_object *json_report(struct run *run, const struct fl_findings *f, co
     (void)fl_json_record_this_host(doc, "migrate", "finished_at");
     json_object_object_add(doc, "path", fl_json_string(run->o.path));
     json_object_object_add(doc, "header", fl_json_string(run->o.header));
-    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.lib.dry_run));
     json_object_object_add(doc, "allow_non_fips_unlock", json_object_new_boolean(run->o.allow_non_fips));
     json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
     json_object_object_add(doc, "backup_on_volume", json_object_new_boolean(run->res.backup_on_volume));
     json_object_object_add(doc, "luks1_backup",
                            run->luks1_backup[0] ? fl_json_string(run->luks1_backup) : NULL);
-    json_object_object_add(doc, "hash", fl_json_string(run->o.hash));
+    json_object_object_add(doc, "hash", fl_json_string(run->o.lib.hash));
     json_object_object_add(doc, "iterations", fl_json_u64(run->res.iterations, run->res.iterations > 0));
     if (run->entry) {
         json_object *ct = json_object_new_object();
@@ -624,15 +626,15 @@ static int explain_error(struct run *run, int r)
                     "(see fipsluks-migrate(8)); nothing was written",
                     res->failed_keyslot);
     case EINVAL:
-        if (run->o.key_slot >= 0 && !fl_volume_keyslot(fl_migration_volume(run->m), run->o.key_slot))
+        if (run->o.lib.keyslot >= 0 && !fl_volume_keyslot(fl_migration_volume(run->m), run->o.lib.keyslot))
             return fail(run, r, "'%s' has no keyslot %d (--key-slot); nothing was written", run->o.path,
-                        run->o.key_slot);
+                        run->o.lib.keyslot);
         break;
     case EROFS:
         return fail(run, r,
                     "'%s' is read-only (read-only device, media, mount or an immutable file)%s; nothing "
                     "was written",
-                    what, run->o.dry_run ? ", so a real run could not migrate it" : "");
+                    what, run->o.lib.dry_run ? ", so a real run could not migrate it" : "");
     case EBUSY:
         if (fl_migration_volume(run->m)->reencrypt || fl_migration_volume(run->m)->unknown_requirements)
             return fail(run, r, "'%s' %s; finish or inspect it with cryptsetup first", run->o.path,
@@ -657,7 +659,7 @@ static int explain_error(struct run *run, int r)
             "overwritten in place, which loses it if the machine crashes midway. Remove an unused "
             "keyslot first, or accept the risk with --allow-in-place (a header backup is written "
             "first); nothing was written",
-            run->o.dry_run ? "a real run would stop here: " : "", run->o.path, res->failed_keyslot);
+            run->o.lib.dry_run ? "a real run would stop here: " : "", run->o.path, res->failed_keyslot);
     case ECANCELED:
         return fail(run, r, "not confirmed; nothing was written");
     case EINTR:
@@ -666,7 +668,7 @@ static int explain_error(struct run *run, int r)
         return fail(run, r,
                     "%s the header backup '%s': it exists (a backup is never overwritten); "
                     "nothing was written",
-                    run->o.dry_run ? "a real run could not write" : "cannot write", res->backup);
+                    run->o.lib.dry_run ? "a real run could not write" : "cannot write", res->backup);
     case EIO:
         if (res->failed_keyslot >= 0 && res->wrote)
             return fail(run, r, "keyslot %d did not verify after conversion; %s", res->failed_keyslot,
@@ -720,7 +722,8 @@ static int recover_luks1(struct run *run)
     int r;
 
     fl_stop_message(stop_during); /* it may write */
-    r = fl_luks1_recover(run->o.path, run->o.header, run->secrets, run->n_secrets, run->o.backup, NULL, &lr);
+    r = fl_luks1_recover(run->o.path, run->o.header, run->secrets, run->n_secrets, run->o.lib.backup, NULL,
+                         &lr);
     if (!lr.wrote)
         fl_stop_message(stop_before);
     if (r < 0)
@@ -743,7 +746,7 @@ static int convert_luks1(struct run *run)
     struct fl_luks1_result lr = {0};
     int failed = -1, r;
 
-    if (run->o.dry_run) {
+    if (run->o.lib.dry_run) {
         say(run, "%s: LUKS1: would be converted to LUKS2 (after a header backup), then its keyslots\n",
             run->o.path);
         return FL_EXIT_INCOMPLETE;
@@ -756,7 +759,7 @@ static int convert_luks1(struct run *run)
         return fail(run, r, "cannot convert '%s' to LUKS2: %s; nothing was written", run->o.path,
                     strerror(-r));
     fl_stop_message(stop_during);
-    r = fl_luks1_convert(run->o.path, run->o.header, run->o.backup, NULL, &lr);
+    r = fl_luks1_convert(run->o.path, run->o.header, run->o.lib.backup, NULL, &lr);
     snprintf(run->luks1_backup, sizeof(run->luks1_backup), "%s", lr.backup);
     if (r == -EBUSY)
         return fail(run, r, "'%s' is in use (%s); nothing was changed", run->o.path, lr.why.text);
@@ -775,15 +778,7 @@ static int convert_luks1(struct run *run)
 
 static int migrate(struct run *run)
 {
-    struct fl_migrate_options mo = {
-        .hash = run->o.hash,
-        .iterations = run->o.iterations,
-        .iter_time_ms = run->o.iter_time,
-        .keyslot = run->o.key_slot,
-        .dry_run = run->o.dry_run,
-        .allow_in_place = run->o.allow_in_place,
-        .backup = run->o.backup,
-    };
+    struct fl_migrate_options mo = run->o.lib;
     struct fl_migrate_ops ops = {
         .userdata = run,
         .event = event,
@@ -794,7 +789,7 @@ static int migrate(struct run *run)
     bool keys_read = run->entry != NULL; /* --crypttab: its key is read already */
     int r;
 
-    if (run->o.convert_luks1 && !run->o.dry_run) {
+    if (run->o.convert_luks1 && !run->o.lib.dry_run) {
         /* before the header is read: a conversion cut short may have left one that does not load */
         r = keys_read ? 0 : read_key_files(run);
         if (r < 0)
@@ -820,8 +815,8 @@ static int migrate(struct run *run)
     }
     /* --header-backup FILE holds (or will hold) the LUKS1 header: the LUKS2 one goes next to it, also when
      * an earlier run was cut short after its conversion */
-    if (run->o.convert_luks1 && run->o.backup) {
-        if (asprintf(&run->luks2_backup, "%s.luks2", run->o.backup) < 0) {
+    if (run->o.convert_luks1 && run->o.lib.backup) {
+        if (asprintf(&run->luks2_backup, "%s.luks2", run->o.lib.backup) < 0) {
             run->luks2_backup = NULL;
             return fail(run, -ENOMEM, "cannot migrate '%s': %s", run->o.path, strerror(ENOMEM));
         }
@@ -830,7 +825,7 @@ static int migrate(struct run *run)
     if (!ops.ask && run->n_secrets == 0)
         return fail(run, -EINVAL,
                     "no secret given: use --key-file FILE (or --key-file=- for standard input)");
-    if (ops.ask && !fl_interactive() && !run->o.dry_run)
+    if (ops.ask && !fl_interactive() && !run->o.lib.dry_run)
         return fail(run, -EINVAL,
                     "no secret given: use --key-file FILE (or --key-file=- for standard input), or "
                     "run on a terminal to be asked");
@@ -840,14 +835,16 @@ static int migrate(struct run *run)
     r = fl_migrate(run->m, &mo, run->secrets, run->n_secrets, &ops, &run->res);
     if (r < 0)
         return explain_error(run, r);
-    run->forecast = run->o.dry_run;
-    if (run->o.dry_run) {
+    run->forecast = run->o.lib.dry_run;
+    if (run->o.lib.dry_run) {
         print_plan(run, run->res.jobs, run->res.n_jobs);
         for (size_t i = 0; i < run->res.n_journals; i++)
             say(run, "keyslot %d: an interrupted migration (journal token %d) will be finished\n",
                 run->res.journals[i].keyslot, run->res.journals[i].token);
-        for (size_t i = 0; i < run->n_secrets; i++)
-            say(run, "%s opens keyslot %d\n", run->sources[i], run->secrets[i].keyslot);
+        if (text(run)) {
+            fl_print_offer_keyslots(stdout, run->secrets, run->n_secrets);
+            fflush(stdout);
+        }
         say(run, "dry run: %s; nothing was changed\n",
             run->n_secrets ? "every secret was tested" : "no secret given, none was tested");
     } else if (run->res.n_jobs == 0 && !run->res.n_recovered) {
@@ -969,7 +966,7 @@ static int migrate_entry(const struct opts *o, const struct fl_crypttab *ct,
     run.secrets[0] =
         (struct fl_secret_offer){.secret = run.owned[0], .source = run.sources[0], .keyslot = -1};
     run.n_secrets = 1;
-    run.o.key_slot = e->key_slot;
+    run.o.lib.keyslot = e->key_slot;
     run.o.batch = true;
     say(&run, "crypttab %s (line %u): %s with key file %s\n", e->name, e->line, path, e->key_file);
     fl_stop_message(stop_before);

@@ -24,12 +24,12 @@
 struct opts {
     struct fl_args args; /* the command line, which owns the strings below */
     char *const *key_files;
-    const char *hash, *header, *backup, *resilience;
     const char *path;
-    uint32_t iter_time, iterations;
-    uint64_t hotzone;
     unsigned tries;
-    bool batch, progress_json, dry_run, json, verify_full;
+    bool batch, progress_json, json;
+    /* what fl_reencrypt() is told (--header, --hash, --iter-time, --pbkdf-force-iterations,
+     * --header-backup, --hotzone-size, --resilience, --dry-run, --verify-data), parsed straight into it */
+    struct fl_reencrypt_options lib;
 };
 
 struct run {
@@ -83,20 +83,20 @@ static int parse_options(int argc, const char **argv, struct opts *o)
     o->batch = fl_opts.batch;
     o->tries = fl_opts.tries;
     o->progress_json = fl_flag(a, FL_OPT_PROGRESS_JSON);
-    o->dry_run = fl_flag(a, FL_OPT_DRY_RUN);
+    o->lib.dry_run = fl_flag(a, FL_OPT_DRY_RUN);
     o->json = fl_flag(a, FL_OPT_JSON);
     if (o->json && o->progress_json)
         return fl_usage_error(VERB, "--json and --progress-json both write standard output: give one");
     o->key_files = fl_arg_list(a, FL_OPT_KEY_FILE);
-    o->hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
-    o->header = fl_arg(a, FL_OPT_HEADER);
-    o->backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
-    o->resilience = fl_arg(a, FL_OPT_RESILIENCE);
-    o->verify_full = fl_arg_choice(a, FL_OPT_VERIFY_DATA) == FL_VERIFY_DATA_FULL;
-    o->iter_time =
+    o->lib.hash = fl_arg(a, FL_OPT_HASH) ? fl_arg(a, FL_OPT_HASH) : FL_DEFAULT_HASH;
+    o->lib.header = fl_arg(a, FL_OPT_HEADER);
+    o->lib.backup = fl_arg(a, FL_OPT_HEADER_BACKUP);
+    o->lib.resilience = fl_arg(a, FL_OPT_RESILIENCE);
+    o->lib.verify_full = fl_arg_choice(a, FL_OPT_VERIFY_DATA) == FL_VERIFY_DATA_FULL;
+    o->lib.iter_time_ms =
         fl_flag(a, FL_OPT_ITER_TIME) ? (uint32_t)a->num[FL_OPT_ITER_TIME] : FL_DEFAULT_ITER_TIME_MS;
-    o->iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
-    o->hotzone = a->num[FL_OPT_HOTZONE_SIZE]; /* 0 when not given: libcryptsetup's default */
+    o->lib.iterations = (uint32_t)a->num[FL_OPT_ITERATIONS];
+    o->lib.hotzone_bytes = a->num[FL_OPT_HOTZONE_SIZE]; /* 0 when not given: libcryptsetup's default */
     return 0;
 }
 
@@ -165,7 +165,7 @@ static int confirm_drop(void *userdata, const int *ids, size_t n)
         return -ECANCELED;
     }
     run->drop_refused = false;
-    if (run->o.dry_run)
+    if (run->o.lib.dry_run)
         return 0; /* a real run would ask here */
     r = fl_stop_confirm("Drop these keyslots? Type YES to proceed: ", "YES");
     if (r < 0)
@@ -234,7 +234,7 @@ static void print_plan(struct run *run, const struct fl_reencrypt_result *plan, 
             FL_REENCRYPT_KEY_BITS);
         for (size_t i = 0; i < plan->n_plan; i++)
             fprintf(out, "  keyslot %d -> new keyslot %d, PBKDF2-%s (opens with %s)\n", plan->plan_old[i],
-                    plan->plan_new[i], run->o.hash, opener(run, plan->plan_old[i]));
+                    plan->plan_new[i], run->o.lib.hash, opener(run, plan->plan_old[i]));
         for (size_t i = 0; i < plan->n_dropped; i++)
             fprintf(out, "  keyslot %d: dropped (no secret given)\n", plan->dropped[i]);
     }
@@ -341,7 +341,7 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
     case FL_REENC_UNLOCK:
         if (tty)
             fprintf(stderr, "unlocking keyslot %d with %s ...\n", keyslot,
-                    secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
+                    fl_offer_source(run->secrets, run->n_secrets, secret));
         break;
     case FL_REENC_BACKUP:
         fprintf(out, "header backup: %s\n", run->res.backup);
@@ -356,7 +356,7 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
         fprintf(out, "converted LUKS1 to LUKS2\n");
         break;
     case FL_REENC_KEYSLOT:
-        fprintf(out, "keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.hash,
+        fprintf(out, "keyslot %d: new PBKDF2-%s keyslot %d for the new volume key\n", secret, run->o.lib.hash,
                 keyslot);
         break;
     case FL_REENC_START:
@@ -376,7 +376,7 @@ static void event(void *userdata, enum fl_reencrypt_event ev, int keyslot, int s
         break;
     case FL_REENC_LEFTOVER:
         fprintf(out, "keyslot %d: removed, an unbound keyslot an interrupted start left (it opens with %s)\n",
-                keyslot, secret >= 0 ? run->secrets[secret].source : "the typed passphrase");
+                keyslot, fl_offer_source(run->secrets, run->n_secrets, secret));
         break;
     case FL_REENC_VERIFY:
         if (tty)
@@ -419,7 +419,7 @@ static int explain(struct run *run, int r)
         return fail(run, r,
                     "another fipsluks migrate or reencrypt (or cryptsetup reencrypt) is working "
                     "on '%s'%s",
-                    run->o.header ? run->o.header : path, nothing);
+                    run->o.lib.header ? run->o.lib.header : path, nothing);
     case EROFS:
         return fail(run, r,
                     "cannot re-encrypt: %s (a read-only device or loop device, a read-only "
@@ -467,6 +467,7 @@ static int explain(struct run *run, int r)
                     res->backup, nothing);
     case EINTR:
         return fail(run, r, "interrupted%s; run the same command again", nothing);
+    case EPROTO: /* the re-encrypted volume did not verify (res->unproven) */
     case EIO:
         if (res->why.text[0])
             return fail(run, r, "%s", res->why.text);
@@ -480,8 +481,8 @@ static int explain(struct run *run, int r)
     case EACCES:
     case ENOTBLK:
         if (!res->wrote)
-            return fail(run, r, "'%s': %s; nothing was written", run->o.header ? run->o.header : path,
-                        fl_volume_strerror_at(r, run->o.header ? run->o.header : path));
+            return fail(run, r, "'%s': %s; nothing was written", run->o.lib.header ? run->o.lib.header : path,
+                        fl_volume_strerror_at(r, run->o.lib.header ? run->o.lib.header : path));
         break;
     default:
         break;
@@ -503,7 +504,7 @@ static int verdict(struct run *run)
     FILE *out = text(run);
     int r, compatible;
 
-    r = fl_volume_read(run->o.path, run->o.header, &v);
+    r = fl_volume_read(run->o.path, run->o.lib.header, &v);
     if (r < 0)
         return explain(run, r);
     r = fl_policy_evaluate(v, &f);
@@ -585,8 +586,8 @@ static int json_report(struct run *run, int code)
 
     (void)fl_json_record_this_host(doc, "reencrypt", "finished_at");
     json_object_object_add(doc, "path", fl_json_string(run->o.path));
-    json_object_object_add(doc, "header", fl_json_string(run->o.header));
-    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.dry_run));
+    json_object_object_add(doc, "header", fl_json_string(run->o.lib.header));
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(run->o.lib.dry_run));
     json_object_object_add(doc, "backup", run->res.backup[0] ? fl_json_string(run->res.backup) : NULL);
     json_object_object_add(doc, "converted_luks1", json_object_new_boolean(res->converted_luks1));
     json_object_object_add(doc, "resumed", json_object_new_boolean(res->resumed));
@@ -631,17 +632,6 @@ static int json_report(struct run *run, int code)
 
 static int reencrypt(struct run *run)
 {
-    struct fl_reencrypt_options ro = {
-        .header = run->o.header,
-        .hash = run->o.hash,
-        .iter_time_ms = run->o.iter_time,
-        .iterations = run->o.iterations,
-        .backup = run->o.backup,
-        .hotzone_bytes = run->o.hotzone,
-        .resilience = run->o.resilience,
-        .dry_run = run->o.dry_run,
-        .verify_full = run->o.verify_full,
-    };
     struct fl_reencrypt_ops ops = {
         .userdata = run,
         .confirm_drop = confirm_drop,
@@ -659,16 +649,14 @@ static int reencrypt(struct run *run)
         return fail(run, -EINVAL,
                     "no secret given: use --key-file FILE (or --key-file=- for standard "
                     "input), or run on a terminal to be asked");
-    r = fl_reencrypt(run->o.path, &ro, run->secrets, run->n_secrets, &ops, &run->res);
+    r = fl_reencrypt(run->o.path, &run->o.lib, run->secrets, run->n_secrets, &ops, &run->res);
     if (run->progress_shown && !run->o.progress_json && isatty(STDERR_FILENO) && !run->res.finished)
         fputc('\n', stderr);
     if (r < 0)
         return explain(run, r);
-    if (run->o.dry_run) {
+    if (run->o.lib.dry_run) {
         print_plan(run, &run->res, true);
-        for (size_t i = 0; i < run->n_secrets; i++)
-            if (run->secrets[i].keyslot >= 0)
-                fprintf(text(run), "%s opens keyslot %d\n", run->secrets[i].source, run->secrets[i].keyslot);
+        fl_print_offer_keyslots(text(run), run->secrets, run->n_secrets);
         fprintf(text(run), "dry run: %s; nothing was written\n",
                 run->n_secrets ? "every secret was tested" : "every typed passphrase was tested");
         return FL_EXIT_OK;

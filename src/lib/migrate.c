@@ -31,32 +31,20 @@
 #include "fipsluks/migrate.h"
 #include "fipsluks/policy.h"
 #include "journal.h"
+#include "keyslot-run.h"
 #include "target.h"
 #include "util.h"
 
 #define LUKS2_AF_STRIPES 4000u
 #define LUKS2_AREA_ALIGN 4096u
-#define MAX_KEYS         (2 * FL_MAX_KEYSLOTS) /* offered secrets plus typed ones */
 
 struct fl_migration {
-    char *path;
-    char *header;
-    struct crypt_device *cd;
-    struct fl_volume *v;
-    int lock_fd; /* the header device, locked for this migration, or -1 */
+    struct fl_run_volume vol; /* its lock is held only while fl_migrate() runs */
 };
 
 static int reload(struct fl_migration *m)
 {
-    struct fl_volume *v;
-    int r;
-
-    r = fl_volume_read(m->path, m->header, &v);
-    if (r < 0)
-        return r;
-    fl_volume_free(m->v);
-    m->v = v;
-    return 0;
+    return fl_run_volume_read(&m->vol);
 }
 
 int fl_migration_open(const char *path, const char *header, struct fl_migration **ret)
@@ -66,21 +54,15 @@ int fl_migration_open(const char *path, const char *header, struct fl_migration 
 
     if (!m)
         return -ENOMEM;
-    m->lock_fd = -1;
-    m->path = strdup(path);
-    if (!m->path || (header && !(m->header = strdup(header)))) {
-        r = -ENOMEM;
-        goto fail;
+    r = fl_run_volume_init(&m->vol, path, header);
+    if (r < 0) {
+        free(m);
+        return r;
     }
     /* The read-only model first: it gives precise errors for missing, non-LUKS or corrupt targets. */
     r = reload(m);
-    if (r < 0)
-        goto fail;
-    r = header ? crypt_init_data_device(&m->cd, header, path) : crypt_init(&m->cd, path);
-    if (r < 0)
-        goto fail;
-    crypt_set_log_callback(m->cd, fl_crypt_log_quiet, NULL);
-    r = crypt_load(m->cd, CRYPT_LUKS, NULL);
+    if (r == 0)
+        r = fl_run_volume_open(&m->vol, true);
     if (r < 0)
         goto fail;
     *ret = m;
@@ -94,23 +76,18 @@ void fl_migration_free(struct fl_migration *m)
 {
     if (!m)
         return;
-    crypt_free(m->cd);
-    fl_volume_free(m->v);
-    if (m->lock_fd >= 0)
-        close(m->lock_fd);
-    free(m->path);
-    free(m->header);
+    fl_run_volume_clear(&m->vol);
     free(m);
 }
 
 const struct fl_volume *fl_migration_volume(const struct fl_migration *m)
 {
-    return m->v;
+    return m->vol.v;
 }
 
 size_t fl_migration_key_size(const struct fl_migration *m)
 {
-    int r = crypt_get_volume_key_size(m->cd);
+    int r = crypt_get_volume_key_size(m->vol.cd);
     return r > 0 ? (size_t)r : 0;
 }
 
@@ -200,17 +177,17 @@ int fl_migration_journals(struct fl_migration *m, struct fl_journal *out, size_t
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < m->v->n_tokens && n < max; i++) {
-        const struct fl_token *t = &m->v->tokens[i];
+    for (size_t i = 0; i < m->vol.v->n_tokens && n < max; i++) {
+        const struct fl_token *t = &m->vol.v->tokens[i];
         const char *json = NULL;
 
         if (!t->type || strcmp(t->type, FL_MIGRATION_TOKEN))
             continue;
-        if (crypt_token_json_get(m->cd, t->id, &json) < 0)
+        if (crypt_token_json_get(m->vol.cd, t->id, &json) < 0)
             json = NULL;
         fl_journal_parse(json, t->id, &out[n++]);
     }
-    fl_journal_validate(out, n, m->v);
+    fl_journal_validate(out, n, m->vol.v);
     return (int)n;
 }
 
@@ -244,26 +221,20 @@ struct run {
     const struct fl_migrate_options *o;
     const struct fl_migrate_ops *ops;
     struct fl_migrate_result *res;
-    struct fl_secret_offer *offered;
-    size_t n_offered;
-    struct fl_secret *typed[MAX_KEYS]; /* secrets asked for, owned; index n_offered + i */
-    size_t n_typed;
-    uint32_t tried[MAX_KEYS];              /* keyslots each secret was tried on (bit per keyslot) */
-    struct fl_secret *vk[FL_MAX_KEYSLOTS]; /* volume key from unlocking keyslot k */
-    int opener[FL_MAX_KEYSLOTS];           /* the secret that opens keyslot k, or -1 */
-    bool recovered[FL_MAX_TOKENS];         /* journals finished in this run */
+    struct fl_run_secrets keys;    /* offered and typed, and which opens what */
+    bool recovered[FL_MAX_TOKENS]; /* journals finished in this run */
     int backup_fd;
     size_t key_size;
 };
 
 static const struct fl_secret *key(const struct run *run, int i)
 {
-    return (size_t)i < run->n_offered ? run->offered[i].secret : run->typed[(size_t)i - run->n_offered];
+    return fl_run_secret(&run->keys, (size_t)i);
 }
 
 static size_t n_keys(const struct run *run)
 {
-    return run->n_offered + run->n_typed;
+    return fl_run_secrets_count(&run->keys);
 }
 
 static void event(const struct run *run, enum fl_migrate_event ev, int keyslot, int secret)
@@ -277,61 +248,16 @@ static bool stop_asked(const struct run *run)
     return run->ops && run->ops->stop && run->ops->stop(run->ops->userdata);
 }
 
-static bool slot_active(struct crypt_device *cd, int slot)
+static void unlocking(void *userdata, int slot, size_t i)
 {
-    crypt_keyslot_info st = crypt_keyslot_status(cd, slot);
-    return st == CRYPT_SLOT_ACTIVE || st == CRYPT_SLOT_ACTIVE_LAST || st == CRYPT_SLOT_UNBOUND;
+    event(userdata, FL_EVENT_UNLOCK, slot, (int)i);
 }
 
-static bool is_argon2(const struct fl_keyslot *ks)
-{
-    return ks && ks->kdf && !strncmp(ks->kdf, "argon2", 6);
-}
-
-/*
- * Unlock @p slot with secret @p i, keeping the volume key: the keyslot's KDF runs here and nowhere
- * else. @return 0, -EPERM (does not open it), -ENOTSUP (argon2 on a FIPS libcryptsetup), -errno.
- */
-static int unlock(struct run *run, int slot, int i)
-{
-    const struct fl_secret *s = key(run, i);
-    struct fl_secret *vk = NULL;
-    size_t len = run->key_size;
-    int r;
-
-    run->tried[i] |= 1u << slot;
-    if (run->opener[slot] >= 0)
-        return fl_secret_equal(key(run, run->opener[slot]), s) ? 0 : -EPERM;
-    event(run, FL_EVENT_UNLOCK, slot, i);
-    r = fl_secret_new(NULL, len, &vk);
-    if (r < 0)
-        return r;
-    r = crypt_volume_key_get(run->m->cd, slot, vk->data, &len, s->data, s->len);
-    if (r == slot) {
-        vk->len = len;
-        run->vk[slot] = vk;
-        run->opener[slot] = i;
-        return 0;
-    }
-    fl_secret_free(vk);
-    if (r == -EPERM || r == -ENOENT)
-        return -EPERM;
-    /* A FIPS libcryptsetup that cannot compute Argon2 says "invalid", whatever the secret. */
-    if (r == -EINVAL && is_argon2(fl_volume_keyslot(run->m->v, slot)) && fl_libcryptsetup_fips_mode(NULL))
-        return -ENOTSUP;
-    return r < 0 ? r : -EIO;
-}
-
-/* Try secret @p i on @p slot unless done before; @return 1 opens, 0 not, -errno. */
+/* Try secret @p i on @p slot unless done before (its KDF runs once); @return 1 opens, 0 not, -errno. */
 static int try_key(struct run *run, int slot, int i)
 {
-    int r;
+    int r = fl_run_secrets_try(&run->keys, run->m->vol.cd, run->m->vol.v, slot, (size_t)i, unlocking, run);
 
-    if (slot < 0 || !slot_active(run->m->cd, slot))
-        return 0;
-    if (run->tried[i] & (1u << slot))
-        return run->opener[slot] == i;
-    r = unlock(run, slot, i);
     if (r == -ENOTSUP)
         run->res->failed_keyslot = slot;
     if (r == -EINVAL) { /* a KDF or hash this host cannot compute: no secret opens it here */
@@ -339,7 +265,7 @@ static int try_key(struct run *run, int slot, int i)
             run->res->unusable_keyslot = slot;
         return 0;
     }
-    return r == 0 ? 1 : r == -EPERM ? 0 : r;
+    return r;
 }
 
 /* The temporary copy of journal @p j looks like the one it recorded (before any unlock). */
@@ -347,17 +273,14 @@ static bool temp_matches(struct crypt_device *cd, const struct fl_journal *j)
 {
     struct crypt_pbkdf_type p;
 
-    return j->temp >= 0 && slot_active(cd, j->temp) && crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 &&
-           p.type && !strcmp(p.type, CRYPT_KDF_PBKDF2) && p.hash && !strcmp(p.hash, j->temp_hash) &&
-           p.iterations == j->temp_iterations;
+    return j->temp >= 0 && fl_run_keyslot_active(cd, j->temp) &&
+           crypt_keyslot_get_pbkdf(cd, j->temp, &p) == 0 && p.type && !strcmp(p.type, CRYPT_KDF_PBKDF2) &&
+           p.hash && !strcmp(p.hash, j->temp_hash) && p.iterations == j->temp_iterations;
 }
 
 static bool opens_any(const struct run *run, int i)
 {
-    for (int s = 0; s < FL_MAX_KEYSLOTS; s++)
-        if (run->opener[s] == i)
-            return true;
-    return false;
+    return fl_run_secrets_opens_any(&run->keys, (size_t)i);
 }
 
 /*
@@ -375,7 +298,7 @@ static int match_secrets(struct run *run)
         for (size_t i = 0; i < n_keys(run); i++) {
             const struct fl_journal *jl = &res->journals[j];
             int r = 0;
-            if (temp_matches(run->m->cd, jl))
+            if (temp_matches(run->m->vol.cd, jl))
                 r = try_key(run, jl->temp, (int)i);
             if (r == 0)
                 r = try_key(run, jl->keyslot, (int)i);
@@ -387,7 +310,7 @@ static int match_secrets(struct run *run)
     /* secrets that opened nothing yet first: one key file per keyslot is the common case */
     for (size_t k = 0; k < res->n_jobs; k++)
         for (int pass = 0; pass < 2; pass++)
-            for (size_t i = 0; i < n_keys(run) && run->opener[res->jobs[k].keyslot] < 0; i++) {
+            for (size_t i = 0; i < n_keys(run) && run->keys.opener[res->jobs[k].keyslot] < 0; i++) {
                 int r;
                 if (opens_any(run, (int)i) != (pass == 1))
                     continue;
@@ -411,10 +334,10 @@ static int match_secrets(struct run *run)
             if (stop_asked(run))
                 return -EINTR;
         }
-        if (i < run->n_offered)
+        if (i < run->keys.n_offered)
             for (int s = 0; s < max; s++)
-                if (run->opener[s] == (int)i) {
-                    run->offered[i].keyslot = s;
+                if (run->keys.opener[s] == (int)i) {
+                    run->keys.offered[i].keyslot = s;
                     break;
                 }
         if (!opens) {
@@ -429,21 +352,22 @@ static int match_secrets(struct run *run)
 /* Ask the operator for the secret of @p slot until one opens it (or @p also); @return 0, -errno. */
 static int ask_for(struct run *run, int slot, int also)
 {
-    const struct fl_keyslot *ks = fl_volume_keyslot(run->m->v, slot);
+    const struct fl_keyslot *ks = fl_volume_keyslot(run->m->vol.v, slot);
 
     for (unsigned attempt = 0;; attempt++) {
         struct fl_secret *s = NULL;
         int i, r;
 
-        if (run->n_typed == MAX_KEYS - run->n_offered)
+        if (fl_run_secrets_full(&run->keys))
             return -E2BIG;
         r = run->ops->ask(run->ops->userdata, ks, attempt, &s);
         if (r < 0)
             return r;
         if (r > 0)
             return 0; /* skipped */
-        i = (int)n_keys(run);
-        run->typed[run->n_typed++] = s;
+        i = fl_run_secrets_add(&run->keys, s);
+        if (i < 0)
+            return i;
         r = also >= 0 ? try_key(run, also, i) : 0;
         if (r == 0)
             r = try_key(run, slot, i);
@@ -467,23 +391,23 @@ static int ask_secrets(struct run *run)
         return 0;
     for (size_t j = 0; j < res->n_journals; j++) {
         const struct fl_journal *jl = &res->journals[j];
-        if (run->opener[jl->keyslot] >= 0 || (jl->temp >= 0 && run->opener[jl->temp] >= 0))
+        if (run->keys.opener[jl->keyslot] >= 0 || (jl->temp >= 0 && run->keys.opener[jl->temp] >= 0))
             continue;
-        r = ask_for(run, jl->keyslot, temp_matches(run->m->cd, jl) ? jl->temp : -1);
+        r = ask_for(run, jl->keyslot, temp_matches(run->m->vol.cd, jl) ? jl->temp : -1);
         if (r < 0)
             return r;
     }
     for (size_t k = 0; k < res->n_jobs; k++) {
         int slot = res->jobs[k].keyslot;
-        if (run->opener[slot] >= 0)
+        if (run->keys.opener[slot] >= 0)
             continue;
         /* a secret typed for an earlier keyslot may open this one too */
-        for (size_t i = run->n_offered; i < n_keys(run) && run->opener[slot] < 0; i++) {
+        for (size_t i = run->keys.n_offered; i < n_keys(run) && run->keys.opener[slot] < 0; i++) {
             r = try_key(run, slot, (int)i);
             if (r < 0)
                 return r;
         }
-        if (run->opener[slot] < 0 && (r = ask_for(run, slot, -1)) < 0)
+        if (run->keys.opener[slot] < 0 && (r = ask_for(run, slot, -1)) < 0)
             return r;
     }
     return 0;
@@ -503,26 +427,25 @@ static crypt_keyslot_priority to_crypt_priority(enum fl_priority p)
 static int lock_target(struct fl_migration *m, bool write)
 {
     /* a dry run refuses what the real run's O_RDWR open would, without opening for writing */
-    int fd = fl_target_lock(m->header ? m->header : m->path, write ? FL_TARGET_WRITE : FL_TARGET_PLAN);
+    int fd =
+        fl_target_lock(m->vol.header ? m->vol.header : m->vol.path, write ? FL_TARGET_WRITE : FL_TARGET_PLAN);
 
     if (fd < 0)
         return fd;
-    m->lock_fd = fd;
+    m->vol.lock_fd = fd;
     return 0;
 }
 
 static int ensure_backup(struct run *run)
 {
     struct fl_migrate_result *res = run->res;
-    const struct fl_volume *v = run->m->v;
-    uint64_t bytes = 2 * v->metadata_size + v->keyslots_size;
     struct stat st;
     int r;
 
     if (res->backup[0])
         return 0;
-    r = fl_backup_header(run->m->lock_fd, bytes, v->uuid, run->o->backup, run->o->backup_dir, res->backup,
-                         sizeof(res->backup), &run->backup_fd);
+    r = fl_run_volume_backup(&run->m->vol, run->m->vol.lock_fd, run->o->backup, run->o->backup_dir,
+                             res->backup, sizeof(res->backup), &run->backup_fd);
     if (r < 0) {
         if (!res->backup[0]) /* the directory itself could not be made */
             snprintf(res->backup, sizeof(res->backup), "%s",
@@ -531,7 +454,7 @@ static int ensure_backup(struct run *run)
                                                      : FL_DEFAULT_BACKUP_DIR);
         return r;
     }
-    if (fstat(run->m->lock_fd, &st) == 0 && S_ISBLK(st.st_mode))
+    if (fstat(run->m->vol.lock_fd, &st) == 0 && S_ISBLK(st.st_mode))
         res->backup_on_volume = fl_path_on_device(NULL, res->backup, st.st_rdev) > 0;
     event(run, FL_EVENT_BACKUP, -1, -1);
     return 0;
@@ -547,7 +470,7 @@ static int restore_backup(struct run *run)
     if (run->backup_fd < 0)
         return -ENOENT;
     snprintf(path, sizeof(path), "/proc/self/fd/%d", run->backup_fd);
-    r = crypt_header_restore(run->m->cd, CRYPT_LUKS2, path);
+    r = crypt_header_restore(run->m->vol.cd, CRYPT_LUKS2, path);
     if (r == 0)
         run->res->restored = true;
     return r < 0 ? r : reload(run->m);
@@ -568,14 +491,14 @@ static int set_pbkdf(struct crypt_device *cd, const char *hash, uint32_t iterati
 static int add_keyslot(struct run *run, int slot, int src, const struct fl_secret *secret, const char *hash,
                        uint32_t iterations)
 {
-    const struct fl_secret *vk = run->vk[src];
+    const struct fl_secret *vk = run->keys.vk[src];
     int r;
 
-    r = set_pbkdf(run->m->cd, hash, iterations);
+    r = set_pbkdf(run->m->vol.cd, hash, iterations);
     if (r < 0)
         return r;
     run->res->wrote = true;
-    r = crypt_keyslot_add_by_volume_key(run->m->cd, slot, vk->data, vk->len, secret->data, secret->len);
+    r = crypt_keyslot_add_by_volume_key(run->m->vol.cd, slot, vk->data, vk->len, secret->data, secret->len);
     if (r >= 0 && r != slot)
         return -EIO;
     return r < 0 ? r : 0;
@@ -584,20 +507,21 @@ static int add_keyslot(struct run *run, int slot, int src, const struct fl_secre
 static int verify(struct run *run, int slot, const struct fl_secret *secret)
 {
     event(run, FL_EVENT_VERIFY, slot, -1);
-    return crypt_activate_by_passphrase(run->m->cd, NULL, slot, secret->data, secret->len, 0) == slot ? 0
-                                                                                                      : -EIO;
+    return crypt_activate_by_passphrase(run->m->vol.cd, NULL, slot, secret->data, secret->len, 0) == slot
+               ? 0
+               : -EIO;
 }
 
 static int destroy(struct run *run, int slot)
 {
     run->res->wrote = true;
-    return crypt_keyslot_destroy(run->m->cd, slot);
+    return crypt_keyslot_destroy(run->m->vol.cd, slot);
 }
 
 /* Give @p slot the journal's priority and tokens (those that still exist). */
 static int restore_attributes(struct run *run, const struct fl_journal *j, int slot)
 {
-    struct crypt_device *cd = run->m->cd;
+    struct crypt_device *cd = run->m->vol.cd;
     int r;
 
     if (crypt_keyslot_get_priority(cd, slot) != to_crypt_priority(j->priority)) {
@@ -619,7 +543,7 @@ static int restore_attributes(struct run *run, const struct fl_journal *j, int s
 static int drop_journal(struct run *run, const struct fl_journal *j)
 {
     run->res->wrote = true;
-    return crypt_token_json_set(run->m->cd, j->token, NULL);
+    return crypt_token_json_set(run->m->vol.cd, j->token, NULL);
 }
 
 /* The lowest free keyslot id, as libcryptsetup would pick it. */
@@ -679,14 +603,14 @@ static int ensure_iterations(struct run *run)
     return fl_kdf_calibrate_pbkdf2(run->o->hash, run->key_size, run->o->iter_time_ms, &run->res->iterations);
 }
 
-/* Convert keyslot @p slot, which secret @p i opens (its volume key is in run->vk[slot]). */
+/* Convert keyslot @p slot, which secret @p i opens (its volume key is in run->keys.vk[slot]). */
 static int convert(struct run *run, int slot, int i)
 {
-    struct crypt_device *cd = run->m->cd;
-    const struct fl_keyslot *ks = fl_volume_keyslot(run->m->v, slot);
+    struct crypt_device *cd = run->m->vol.cd;
+    const struct fl_keyslot *ks = fl_volume_keyslot(run->m->vol.v, slot);
     const struct fl_secret *secret = key(run, i);
     struct fl_journal j = {.keyslot = slot, .temp = -1, .priority = ks->priority};
-    bool room = fl_migration_has_room(run->m->v, run->key_size) > 0;
+    bool room = fl_migration_has_room(run->m->vol.v, run->key_size) > 0;
     int r;
 
     if (!room && !run->o->allow_in_place)
@@ -731,8 +655,8 @@ static int convert(struct run *run, int slot, int i)
 static bool salt_is(struct crypt_device *cd, int slot, const char *salt)
 {
     char now[128];
-    return *salt && slot >= 0 && slot_active(cd, slot) && keyslot_salt(cd, slot, now, sizeof(now)) == 0 &&
-           !strcmp(now, salt);
+    return *salt && slot >= 0 && fl_run_keyslot_active(cd, slot) &&
+           keyslot_salt(cd, slot, now, sizeof(now)) == 0 && !strcmp(now, salt);
 }
 
 /*
@@ -744,19 +668,20 @@ static bool salt_is(struct crypt_device *cd, int slot, const char *salt)
  */
 static int recover(struct run *run, const struct fl_journal *j)
 {
-    struct crypt_device *cd = run->m->cd;
-    bool s_exists = slot_active(cd, j->keyslot), s_old = salt_is(cd, j->keyslot, j->salt);
-    bool t_opens = temp_matches(cd, j) && run->opener[j->temp] >= 0;
+    struct crypt_device *cd = run->m->vol.cd;
+    bool s_exists = fl_run_keyslot_active(cd, j->keyslot), s_old = salt_is(cd, j->keyslot, j->salt);
+    bool t_opens = temp_matches(cd, j) && run->keys.opener[j->temp] >= 0;
     bool t_ours = t_opens || salt_is(cd, j->temp, j->temp_salt);
     int r;
 
-    event(run, FL_EVENT_RECOVER, j->keyslot, t_opens ? run->opener[j->temp] : run->opener[j->keyslot]);
+    event(run, FL_EVENT_RECOVER, j->keyslot,
+          t_opens ? run->keys.opener[j->temp] : run->keys.opener[j->keyslot]);
     if (t_opens) {
-        const struct fl_secret *x = key(run, run->opener[j->temp]);
+        const struct fl_secret *x = key(run, run->keys.opener[j->temp]);
 
         if (!s_exists || s_old) /* before S was written again: S becomes the final keyslot */
             return finish(run, j, j->temp, x, s_old);
-        r = try_key(run, j->keyslot, run->opener[j->temp]);
+        r = try_key(run, j->keyslot, run->keys.opener[j->temp]);
         if (r < 0)
             return r;
         if (r > 0) { /* S is already the final keyslot */
@@ -773,14 +698,14 @@ static int recover(struct run *run, const struct fl_journal *j)
         return finish(run, &moved, j->temp, x, false);
     }
     /* T does not open (absent, wiped, or not ours): the secret opened S itself */
-    if (!s_exists || run->opener[j->keyslot] < 0)
+    if (!s_exists || run->keys.opener[j->keyslot] < 0)
         return -EUCLEAN;
     if (!s_old) { /* S is the final keyslot: the crash came while T or the journal went */
         r = restore_attributes(run, j, j->keyslot);
         if (r < 0)
             return r;
     }
-    if (t_ours && slot_active(cd, j->temp)) {
+    if (t_ours && fl_run_keyslot_active(cd, j->temp)) {
         r = destroy(run, j->temp);
         if (r < 0)
             return r;
@@ -791,7 +716,7 @@ static int recover(struct run *run, const struct fl_journal *j)
 static void plan_jobs(struct run *run)
 {
     struct fl_migrate_result *res = run->res;
-    const struct fl_volume *v = run->m->v;
+    const struct fl_volume *v = run->m->vol.v;
     struct fl_slot slots[FL_MAX_KEYSLOTS];
     int n = fl_migration_plan(v, run->o->keyslot >= 0, slots);
 
@@ -804,7 +729,7 @@ static void plan_jobs(struct run *run)
         if (slots[i].plan == FL_SLOT_COMPLIANT || slots[i].plan == FL_SLOT_NOT_KEYSLOT)
             continue;
         /* a token-bound keyslot is converted only when asked for by number, with its secret */
-        if (slots[i].plan == FL_SLOT_TOKEN_BOUND && (run->o->keyslot < 0 || run->n_offered == 0))
+        if (slots[i].plan == FL_SLOT_TOKEN_BOUND && (run->o->keyslot < 0 || run->keys.n_offered == 0))
             continue;
         /* a keyslot in an unfinished interrupted conversion is left to recovery */
         bool journalled = false;
@@ -814,7 +739,7 @@ static void plan_jobs(struct run *run)
             continue;
         job = &res->jobs[res->n_jobs++];
         job->keyslot = slots[i].id;
-        job->secret = run->opener[slots[i].id];
+        job->secret = run->keys.opener[slots[i].id];
         job->status = FL_JOB_PLANNED;
         snprintf(job->rules, sizeof(job->rules), "%s", slots[i].rules);
     }
@@ -881,15 +806,15 @@ static int dry_run_forecast(struct run *run)
     bool opens[FL_MAX_KEYSLOTS];
 
     for (int k = 0; k < FL_MAX_KEYSLOTS; k++)
-        opens[k] = run->opener[k] >= 0;
-    return fl_migration_forecast(run->m->v, run->res, opens, &run->res->forecast);
+        opens[k] = run->keys.opener[k] >= 0;
+    return fl_migration_forecast(run->m->vol.v, run->res, opens, &run->res->forecast);
 }
 
 static int reload_all(struct run *run)
 {
     int r = reload(run->m);
     if (r == 0)
-        r = crypt_load(run->m->cd, CRYPT_LUKS2, NULL);
+        r = crypt_load(run->m->vol.cd, CRYPT_LUKS2, NULL);
     return r;
 }
 
@@ -907,7 +832,7 @@ static int run_migration(struct run *run)
     r = reload_all(run); /* the header as it is now that we hold the lock */
     if (r < 0)
         return r;
-    v = run->m->v;
+    v = run->m->vol.v;
     if (v->luks_version != 2)
         return -EMEDIUMTYPE;
     if (v->reencrypt || v->unknown_requirements)
@@ -932,14 +857,14 @@ static int run_migration(struct run *run)
         return r;
     for (size_t k = 0; k < res->n_jobs; k++) {
         struct fl_migrate_job *job = &res->jobs[k];
-        job->secret = run->opener[job->keyslot];
+        job->secret = run->keys.opener[job->keyslot];
         if (job->secret < 0)
             job->status = FL_JOB_NO_SECRET;
         writes |= job->secret >= 0;
     }
     for (size_t k = 0; k < res->n_journals; k++) {
         const struct fl_journal *j = &res->journals[k];
-        writes |= run->opener[j->keyslot] >= 0 || (j->temp >= 0 && run->opener[j->temp] >= 0);
+        writes |= run->keys.opener[j->keyslot] >= 0 || (j->temp >= 0 && run->keys.opener[j->temp] >= 0);
     }
     if (!writes)
         return run->o->dry_run ? dry_run_forecast(run) : 0;
@@ -969,7 +894,7 @@ static int run_migration(struct run *run)
     for (size_t k = 0; k < res->n_journals; k++) {
         const struct fl_journal *j = &res->journals[k];
 
-        if (run->opener[j->keyslot] < 0 && (j->temp < 0 || run->opener[j->temp] < 0))
+        if (run->keys.opener[j->keyslot] < 0 && (j->temp < 0 || run->keys.opener[j->temp] < 0))
             continue; /* no secret for it: left as it is, and reported */
         r = recover(run, j);
         if (r == 0)
@@ -1016,37 +941,23 @@ int fl_migrate(struct fl_migration *m, const struct fl_migrate_options *options,
                struct fl_secret_offer *secrets, size_t n_secrets, const struct fl_migrate_ops *ops,
                struct fl_migrate_result *res)
 {
-    struct run run = {
-        .m = m,
-        .o = options,
-        .ops = ops,
-        .res = res,
-        .offered = secrets,
-        .backup_fd = -1,
-    };
+    struct run run = {.m = m, .o = options, .ops = ops, .res = res, .backup_fd = -1};
     int r;
 
     memset(res, 0, sizeof(*res));
     res->failed_keyslot = res->failed_secret = res->unusable_keyslot = -1;
-    if (n_secrets > FL_MAX_KEYSLOTS)
-        return -E2BIG;
-    run.n_offered = n_secrets;
-    for (size_t i = 0; i < n_secrets; i++)
-        secrets[i].keyslot = -1;
-    for (int k = 0; k < FL_MAX_KEYSLOTS; k++)
-        run.opener[k] = -1;
+    r = fl_run_secrets_init(&run.keys, secrets, n_secrets);
+    if (r < 0)
+        return r;
 
     r = run_migration(&run);
 
-    for (int k = 0; k < FL_MAX_KEYSLOTS; k++)
-        fl_secret_free(run.vk[k]);
-    for (size_t i = 0; i < run.n_typed; i++)
-        fl_secret_free(run.typed[i]);
+    fl_run_secrets_clear(&run.keys);
     if (run.backup_fd >= 0)
         close(run.backup_fd);
-    if (m->lock_fd >= 0) {
-        close(m->lock_fd);
-        m->lock_fd = -1;
+    if (m->vol.lock_fd >= 0) {
+        close(m->vol.lock_fd);
+        m->vol.lock_fd = -1;
     }
     if (r == 0 || res->wrote)
         (void)reload(m);

@@ -30,6 +30,7 @@
 #include "fipsluks/policy.h"
 #include "fipsluks/reencrypt.h"
 #include "fipsluks/util.h"
+#include "keyslot-run.h"
 #include "reencrypt-finish.h"
 #include "sectors.h"
 #include "reencrypt-plan.h"
@@ -40,16 +41,11 @@
 #endif
 
 struct run {
-    const char *path;
+    struct fl_run_volume vol; /* its lock: the one migrate and reencrypt share */
     const struct fl_reencrypt_options *o;
     const struct fl_reencrypt_ops *ops;
     struct fl_reencrypt_result *res;
-    struct fl_secret_offer *secrets;
-    size_t n_secrets;
-    struct crypt_device *cd;
-    struct fl_volume *v;
-    struct fl_secret *typed[FL_MAX_KEYSLOTS];             /* secrets from ops->ask, by keyslot id */
-    const struct fl_secret *slot_secret[FL_MAX_KEYSLOTS]; /* the secret of each keyslot id, or NULL */
+    struct fl_run_secrets keys;    /* given and typed (ops->ask), and which opens each keyslot */
     bool unbound[FL_MAX_KEYSLOTS]; /* keyslots of no segment (left by a start that was cut short) */
     int journal;                   /* the id of fipsluks's reencryption token, or -1 */
     bool made[FL_MAX_KEYSLOTS];    /* keyslots that token says fipsluks created (or was about to) */
@@ -58,7 +54,6 @@ struct run {
     bool have_data_sha256;
     char journal_backup[PATH_MAX]; /* the backup the journal names: for messages only, never opened */
     bool have_samples;
-    int lock_fd; /* the header device, locked against other migrate/reencrypt runs */
 };
 
 __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, const char *fmt, ...)
@@ -68,6 +63,13 @@ __attribute__((format(printf, 3, 4))) static int why(struct run *run, int r, con
     va_start(ap, fmt);
     fl_why_setv(&run->res->why, r, fmt, ap);
     va_end(ap);
+    return r;
+}
+
+/* The re-encrypted volume did not verify: what, in ->unproven (@p r: why()'s -EPROTO). @return @p r. */
+static int unproven(struct run *run, enum fl_reencrypt_unproven what, int r)
+{
+    run->res->unproven = what;
     return r;
 }
 
@@ -139,7 +141,7 @@ static int check_busy(struct run *run, const char *path)
 /* The one data segment of a volume not in reencryption: refuse what libcryptsetup cannot rewrite here. */
 static int check_source(struct run *run)
 {
-    const struct fl_volume *v = run->v;
+    const struct fl_volume *v = run->vol.v;
     const struct fl_segment *s = &v->segments[0];
 
     if (v->unknown_requirements)
@@ -210,24 +212,31 @@ static bool is_keyslot(const struct run *run, const struct fl_keyslot *ks)
 
 static void find_unbound(struct run *run)
 {
-    for (size_t k = 0; k < run->v->n_keyslots; k++) {
-        int id = run->v->keyslots[k].id;
+    for (size_t k = 0; k < run->vol.v->n_keyslots; k++) {
+        int id = run->vol.v->keyslots[k].id;
 
         if (id >= 0 && id < FL_MAX_KEYSLOTS)
-            run->unbound[id] = crypt_keyslot_status(run->cd, id) == CRYPT_SLOT_UNBOUND;
+            run->unbound[id] = crypt_keyslot_status(run->vol.cd, id) == CRYPT_SLOT_UNBOUND;
     }
 }
 
-/* Whether @p s opens keyslot @p id (one KDF run). */
-static bool opens(struct crypt_device *cd, int id, const struct fl_secret *s)
+static void unlocking(void *userdata, int slot, size_t i)
 {
-    return crypt_activate_by_passphrase(cd, NULL, id, s->data, s->len, 0) >= 0;
+    struct run *run = userdata;
+
+    event(run, FL_REENC_UNLOCK, slot, i < run->keys.n_offered ? (int)i : -1); /* a typed one: -1 */
+}
+
+/* Whether secret @p i opens keyslot @p id (its KDF runs once; @p say: tell ops->event before it does). */
+static bool opens(struct run *run, int id, size_t i, bool say)
+{
+    return fl_run_secrets_try(&run->keys, run->vol.cd, run->vol.v, id, i, say ? unlocking : NULL, run) > 0;
 }
 
 /* Give every keyslot a secret that opens it, or none. @return 0, -EPERM (failed_secret), -errno. */
 static int match_secrets(struct run *run)
 {
-    struct fl_volume *v = run->v;
+    struct fl_volume *v = run->vol.v;
     bool used[FL_MAX_KEYSLOTS] = {false};
 
     for (size_t k = 0; k < v->n_keyslots; k++) {
@@ -235,21 +244,18 @@ static int match_secrets(struct run *run)
 
         if (!is_keyslot(run, ks))
             continue;
-        for (size_t i = 0; i < run->n_secrets && !run->slot_secret[ks->id]; i++) {
-            event(run, FL_REENC_UNLOCK, ks->id, (int)i);
-            if (opens(run->cd, ks->id, run->secrets[i].secret)) {
-                run->slot_secret[ks->id] = run->secrets[i].secret;
-                if (run->secrets[i].keyslot < 0)
-                    run->secrets[i].keyslot = ks->id;
+        for (size_t i = 0; i < run->keys.n_offered && !fl_run_secret_of(&run->keys, ks->id); i++) {
+            if (opens(run, ks->id, i, true)) {
+                if (run->keys.offered[i].keyslot < 0)
+                    run->keys.offered[i].keyslot = ks->id;
                 used[i] = true;
             }
         }
     }
-    for (size_t i = 0; i < run->n_secrets; i++) {
+    for (size_t i = 0; i < run->keys.n_offered; i++) {
         /* a secret given twice, or for a keyslot another secret opens too: fine if it opens one */
         for (size_t k = 0; !used[i] && k < v->n_keyslots; k++)
-            used[i] =
-                is_keyslot(run, &v->keyslots[k]) && opens(run->cd, v->keyslots[k].id, run->secrets[i].secret);
+            used[i] = is_keyslot(run, &v->keyslots[k]) && opens(run, v->keyslots[k].id, i, false);
         if (!used[i]) {
             run->res->failed_secret = (int)i;
             return -EPERM;
@@ -259,7 +265,7 @@ static int match_secrets(struct run *run)
     for (size_t k = 0; run->ops && run->ops->ask && k < v->n_keyslots; k++) {
         const struct fl_keyslot *ks = &v->keyslots[k];
 
-        for (unsigned attempt = 0; is_keyslot(run, ks) && !run->slot_secret[ks->id]; attempt++) {
+        for (unsigned attempt = 0; is_keyslot(run, ks) && !fl_run_secret_of(&run->keys, ks->id); attempt++) {
             struct fl_secret *s = NULL;
             int r = run->ops->ask(run->ops->userdata, ks, attempt, &s);
 
@@ -267,13 +273,11 @@ static int match_secrets(struct run *run)
                 return r;
             if (r != 0)
                 break; /* left without (1), or out of tries (-EPERM) */
-            event(run, FL_REENC_UNLOCK, ks->id, -1);
-            if (opens(run->cd, ks->id, s)) {
-                run->typed[ks->id] = s;
-                run->slot_secret[ks->id] = s;
-            } else {
-                fl_secret_free(s);
-            }
+            r = fl_run_secrets_add(&run->keys, s);
+            if (r < 0)
+                return r;
+            if (!opens(run, ks->id, (size_t)r, true))
+                fl_run_secrets_drop_last(&run->keys); /* only a typed secret that opens its keyslot stays */
         }
     }
     return 0;
@@ -285,10 +289,10 @@ static int drop_list(struct run *run)
     size_t kept = 0;
 
     res->n_dropped = 0;
-    for (size_t k = 0; k < run->v->n_keyslots; k++) {
-        const struct fl_keyslot *ks = &run->v->keyslots[k];
+    for (size_t k = 0; k < run->vol.v->n_keyslots; k++) {
+        const struct fl_keyslot *ks = &run->vol.v->keyslots[k];
 
-        if (is_keyslot(run, ks) && run->slot_secret[ks->id])
+        if (is_keyslot(run, ks) && fl_run_secret_of(&run->keys, ks->id))
             kept++;
         else if (is_keyslot(run, ks))
             res->dropped[res->n_dropped++] = ks->id;
@@ -306,46 +310,25 @@ static int drop_list(struct run *run)
 
 static int open_device(struct run *run)
 {
-    int r;
-
-    crypt_free(run->cd);
-    run->cd = NULL;
-    r = run->o->header ? crypt_init_data_device(&run->cd, run->o->header, run->path)
-                       : crypt_init(&run->cd, run->path);
-    if (r < 0)
-        return r;
-    return crypt_load(run->cd, CRYPT_LUKS, NULL);
+    return fl_run_volume_open(&run->vol, false); /* libcryptsetup's messages: -v shows them */
 }
 
 static int reload(struct run *run)
 {
-    struct fl_volume *v = NULL;
-    int r = fl_volume_read(run->path, run->o->header, &v);
+    int r = fl_run_volume_read(&run->vol);
 
-    if (r < 0)
-        return r;
-    fl_volume_free(run->v);
-    run->v = v;
-    return open_device(run);
+    return r < 0 ? r : open_device(run);
 }
 
 static int backup(struct run *run)
 {
-    const char *hdev = run->o->header ? run->o->header : run->path;
-    uint64_t bytes = 2 * run->v->metadata_size + run->v->keyslots_size;
-    int fd, bfd = -1, r;
+    int r = fl_run_volume_backup(&run->vol, -1, run->o->backup, run->o->backup_dir, run->res->backup,
+                                 sizeof(run->res->backup), NULL);
 
-    fd = open(hdev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    r = fl_backup_header(fd, bytes, run->v->uuid, run->o->backup, run->o->backup_dir, run->res->backup,
-                         sizeof(run->res->backup), &bfd);
-    close(fd);
     if (r < 0) {
         run->res->backup[0] = '\0';
         return r;
     }
-    close(bfd);
     event(run, FL_REENC_BACKUP, -1, -1);
     return 0;
 }
@@ -370,7 +353,7 @@ static void read_journal(struct run *run)
         const char *json = NULL, *type = NULL;
         json_object *root, *o = NULL, *list = NULL;
 
-        if (crypt_token_json_get(run->cd, id, &json) < 0 || !json || !(root = json_tokener_parse(json)))
+        if (crypt_token_json_get(run->vol.cd, id, &json) < 0 || !json || !(root = json_tokener_parse(json)))
             continue;
         if (json_object_object_get_ex(root, "type", &o))
             type = json_object_get_string(o);
@@ -457,7 +440,7 @@ static int set_journal(struct crypt_device *cd, int token, json_object *root)
  */
 static int write_journal(struct run *run, const int *ids, size_t n)
 {
-    int r = set_journal(run->cd, run->journal, journal_json(run, ids, n));
+    int r = set_journal(run->vol.cd, run->journal, journal_json(run, ids, n));
 
     if (r < 0)
         return r;
@@ -475,7 +458,7 @@ static int drop_journal(struct run *run)
 
     if (run->journal < 0)
         return 0;
-    r = crypt_token_json_set(run->cd, run->journal, NULL);
+    r = crypt_token_json_set(run->vol.cd, run->journal, NULL);
     if (r < 0)
         return r;
     run->journal = -1;
@@ -492,8 +475,7 @@ static int drop_journal(struct run *run)
 static int recover_luks1(struct run *run)
 {
     struct fl_luks1_result lr;
-    int r = fl_luks1_recover(run->path, run->o->header, run->secrets, run->n_secrets, run->o->backup,
-                             run->o->backup_dir, &lr);
+    int r = fl_run_volume_recover_luks1(&run->vol, &run->keys, run->o->backup, run->o->backup_dir, &lr);
 
     run->res->wrote = lr.wrote;
     if (r < 0)
@@ -511,9 +493,7 @@ static int convert_luks1(struct run *run)
     struct fl_luks1_result lr;
     int r;
 
-    crypt_free(run->cd); /* the conversion opens the device itself */
-    run->cd = NULL;
-    r = fl_luks1_convert(run->path, run->o->header, run->o->backup, run->o->backup_dir, &lr);
+    r = fl_run_volume_convert_luks1(&run->vol, run->o->backup, run->o->backup_dir, &lr);
     snprintf(run->res->backup, sizeof(run->res->backup), "%s", lr.backup);
     if (lr.backup[0])
         event(run, FL_REENC_BACKUP, -1, -1);
@@ -539,30 +519,27 @@ static int convert_luks1(struct run *run)
 static int remove_leftovers(struct run *run)
 {
     for (int id = 0; id < FL_MAX_KEYSLOTS; id++) {
-        int size = run->unbound[id] && run->made[id] ? crypt_keyslot_get_key_size(run->cd, id) : -1;
+        int size = run->unbound[id] && run->made[id] ? crypt_keyslot_get_key_size(run->vol.cd, id) : -1;
         char *key = size > 0 ? crypt_safe_alloc((size_t)size) : NULL;
         size_t n = size > 0 ? (size_t)size : 0;
 
         if (size > 0 && !key)
             return -ENOMEM;
         /* the given secrets, then the typed ones (reported as secret -1) */
-        for (size_t i = 0; key && i < run->n_secrets + FL_MAX_KEYSLOTS; i++) {
-            const struct fl_secret *s =
-                i < run->n_secrets ? run->secrets[i].secret : run->typed[i - run->n_secrets];
+        for (size_t i = 0; key && i < fl_run_secrets_count(&run->keys); i++) {
+            const struct fl_secret *s = fl_run_secret(&run->keys, i);
             int r;
 
-            if (!s)
+            if (crypt_volume_key_get(run->vol.cd, id, key, &n, s->data, s->len) < 0)
                 continue;
-            if (crypt_volume_key_get(run->cd, id, key, &n, s->data, s->len) < 0)
-                continue;
-            r = crypt_keyslot_destroy(run->cd, id);
+            r = crypt_keyslot_destroy(run->vol.cd, id);
             if (r < 0) {
                 crypt_safe_free(key);
                 return r;
             }
             run->unbound[id] = false;
             run->res->wrote = true;
-            event(run, FL_REENC_LEFTOVER, id, i < run->n_secrets ? (int)i : -1);
+            event(run, FL_REENC_LEFTOVER, id, i < run->keys.n_offered ? (int)i : -1);
             break;
         }
         crypt_safe_free(key);
@@ -578,7 +555,7 @@ static int remove_leftovers(struct run *run)
  */
 static int trial_room(struct run *run, const int *ids, size_t n)
 {
-    const char *hdev = run->o->header ? run->o->header : run->path;
+    const char *hdev = fl_run_volume_header_device(&run->vol);
     struct crypt_pbkdf_type fast = {
         .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000, .flags = CRYPT_PBKDF_NO_BENCHMARK};
     const size_t key_size = FL_REENCRYPT_KEY_BITS / 8;
@@ -594,14 +571,14 @@ static int trial_room(struct run *run, const int *ids, size_t n)
         crypt_safe_free(vk);
         return -errno;
     }
-    mfd = fl_header_region_copy(fd, 2 * run->v->metadata_size + run->v->keyslots_size);
+    mfd = fl_header_region_copy(fd, 2 * run->vol.v->metadata_size + run->vol.v->keyslots_size);
     close(fd);
     if (mfd < 0) {
         crypt_safe_free(vk);
         return mfd;
     }
     snprintf(name, sizeof(name), "/proc/self/fd/%d", mfd);
-    r = crypt_init_data_device(&cd, name, run->path);
+    r = crypt_init_data_device(&cd, name, run->vol.path);
     if (r == 0)
         r = crypt_load(cd, CRYPT_LUKS2, NULL);
     if (r == 0)
@@ -645,13 +622,13 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
     if (!vk)
         return -ENOMEM;
     /* the ids the new keyslots take, recorded in the journal before any of them exists */
-    for (size_t k = 0; k < run->v->n_keyslots; k++) {
-        const struct fl_keyslot *ks = &run->v->keyslots[k];
+    for (size_t k = 0; k < run->vol.v->n_keyslots; k++) {
+        const struct fl_keyslot *ks = &run->vol.v->keyslots[k];
 
-        if (!is_keyslot(run, ks) || !run->slot_secret[ks->id])
+        if (!is_keyslot(run, ks) || !fl_run_secret_of(&run->keys, ks->id))
             continue;
         for (int id = n_planned ? planned[n_planned - 1] + 1 : 0; id < FL_MAX_KEYSLOTS; id++)
-            if (crypt_keyslot_status(run->cd, id) == CRYPT_SLOT_INACTIVE) {
+            if (crypt_keyslot_status(run->vol.cd, id) == CRYPT_SLOT_INACTIVE) {
                 planned[n_planned++] = id;
                 break;
             }
@@ -660,12 +637,12 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
     if (r == 0)
         r = write_journal(run, planned, n_planned);
     if (r == 0)
-        r = crypt_set_pbkdf_type(run->cd, &pbkdf);
+        r = crypt_set_pbkdf_type(run->vol.cd, &pbkdf);
     if (r == 0)
-        r = crypt_keyslot_set_encryption(run->cd, FL_REENCRYPT_CIPHER, key_size);
-    for (size_t k = 0; r == 0 && k < run->v->n_keyslots; k++) {
-        const struct fl_keyslot *ks = &run->v->keyslots[k];
-        const struct fl_secret *s = is_keyslot(run, ks) ? run->slot_secret[ks->id] : NULL;
+        r = crypt_keyslot_set_encryption(run->vol.cd, FL_REENCRYPT_CIPHER, key_size);
+    for (size_t k = 0; r == 0 && k < run->vol.v->n_keyslots; k++) {
+        const struct fl_keyslot *ks = &run->vol.v->keyslots[k];
+        const struct fl_secret *s = is_keyslot(run, ks) ? fl_run_secret_of(&run->keys, ks->id) : NULL;
         int n;
 
         if (!s)
@@ -675,10 +652,10 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
             break;
         }
         if (res->n_kept == 0)
-            n = crypt_keyslot_add_by_key(run->cd, planned[next++], NULL, key_size, s->data, s->len,
+            n = crypt_keyslot_add_by_key(run->vol.cd, planned[next++], NULL, key_size, s->data, s->len,
                                          CRYPT_VOLUME_KEY_NO_SEGMENT);
         else
-            n = crypt_keyslot_add_by_key(run->cd, planned[next++], vk, key_size, s->data, s->len,
+            n = crypt_keyslot_add_by_key(run->vol.cd, planned[next++], vk, key_size, s->data, s->len,
                                          CRYPT_VOLUME_KEY_NO_SEGMENT | CRYPT_VOLUME_KEY_DIGEST_REUSE);
         if (n < 0) {
             r = n;
@@ -689,7 +666,7 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
             *ret_old = ks->id;
             *ret_new = n;
             *ret_secret = s;
-            r = crypt_volume_key_get(run->cd, n, vk, &vk_size, s->data, s->len);
+            r = crypt_volume_key_get(run->vol.cd, n, vk, &vk_size, s->data, s->len);
             if (r < 0)
                 break;
             r = 0;
@@ -697,9 +674,9 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
         res->old_ids[res->n_kept] = ks->id;
         res->new_ids[res->n_kept++] = n;
         if (ks->priority != FL_PRIORITY_NORMAL)
-            r = crypt_keyslot_set_priority(run->cd, n, (crypt_keyslot_priority)ks->priority);
+            r = crypt_keyslot_set_priority(run->vol.cd, n, (crypt_keyslot_priority)ks->priority);
         for (size_t t = 0; r == 0 && t < ks->n_tokens; t++) {
-            int a = crypt_token_assign_keyslot(run->cd, ks->tokens[t], n);
+            int a = crypt_token_assign_keyslot(run->vol.cd, ks->tokens[t], n);
             r = a < 0 && a != -EEXIST ? a : 0;
         }
         event(run, FL_REENC_KEYSLOT, n, ks->id);
@@ -711,10 +688,10 @@ static int add_keyslots(struct run *run, int *ret_old, int *ret_new, const struc
 /* Undo add_keyslots() when the reencryption could not be initialised (as cryptsetup does). */
 static void remove_new_keyslots(struct run *run)
 {
-    if (crypt_reencrypt_status(run->cd, NULL) != CRYPT_REENCRYPT_NONE)
+    if (crypt_reencrypt_status(run->vol.cd, NULL) != CRYPT_REENCRYPT_NONE)
         return;
     for (size_t i = 0; i < run->res->n_kept; i++)
-        (void)crypt_keyslot_destroy(run->cd, run->res->new_ids[i]);
+        (void)crypt_keyslot_destroy(run->vol.cd, run->res->new_ids[i]);
     run->res->n_kept = 0;
     (void)drop_journal(run);
 }
@@ -728,22 +705,22 @@ static void remove_new_keyslots(struct run *run)
 static int data_cipher(struct run *run, int keyslot, const struct fl_secret *s, struct fl_sector_cipher **ret,
                        uint64_t *ret_offset, uint64_t *ret_size)
 {
-    int key_size = crypt_get_volume_key_size(run->cd);
+    int key_size = crypt_get_volume_key_size(run->vol.cd);
     size_t n = key_size > 0 ? (size_t)key_size : 0;
-    uint32_t sector = (uint32_t)crypt_get_sector_size(run->cd);
+    uint32_t sector = (uint32_t)crypt_get_sector_size(run->vol.cd);
     char *vk = n ? crypt_safe_alloc(n) : NULL;
     int r;
 
-    if (!vk || !sector || run->v->n_segments < 1 || !run->v->segments[0].cipher) {
+    if (!vk || !sector || run->vol.v->n_segments < 1 || !run->vol.v->segments[0].cipher) {
         crypt_safe_free(vk);
         return vk ? -EINVAL : -ENOMEM;
     }
-    r = crypt_volume_key_get(run->cd, keyslot, vk, &n, s->data, s->len);
+    r = crypt_volume_key_get(run->vol.cd, keyslot, vk, &n, s->data, s->len);
     if (r >= 0)
-        r = fl_sector_cipher_new(run->v->segments[0].cipher, vk, n, sector, ret);
+        r = fl_sector_cipher_new(run->vol.v->segments[0].cipher, vk, n, sector, ret);
     crypt_safe_free(vk);
-    *ret_offset = crypt_get_data_offset(run->cd) * 512;
-    *ret_size = fl_reencrypt_data_size(run->path, *ret_offset) / sector * sector;
+    *ret_offset = crypt_get_data_offset(run->vol.cd) * 512;
+    *ret_size = fl_reencrypt_data_size(run->vol.path, *ret_offset) / sector * sector;
     return r < 0 ? r : 0;
 }
 
@@ -759,14 +736,15 @@ static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
                    "cannot decrypt the data with the old volume key here (%s), so the result could not be "
                    "proven",
                    strerror(-r));
-    fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    r = fd < 0 ? -errno
-               : fl_samples_take(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd),
-                                 (uint32_t)crypt_get_sector_size(run->cd), c, FL_SAMPLES_MAX, &run->samples);
+    fd = open(run->vol.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    r = fd < 0
+            ? -errno
+            : fl_samples_take(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->vol.cd),
+                              (uint32_t)crypt_get_sector_size(run->vol.cd), c, FL_SAMPLES_MAX, &run->samples);
     run->have_samples = r == 0;
     if (r == 0 && run->o->verify_full) {
-        r = fl_data_digest(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->cd),
-                           (uint32_t)crypt_get_sector_size(run->cd), c, run->data_sha256);
+        r = fl_data_digest(fd, offset, size, (uint64_t)crypt_get_iv_offset(run->vol.cd),
+                           (uint32_t)crypt_get_sector_size(run->vol.cd), c, run->data_sha256);
         run->have_data_sha256 = r == 0;
     }
     if (fd >= 0)
@@ -781,56 +759,59 @@ static int take_samples(struct run *run, int keyslot, const struct fl_secret *s)
  */
 static int check_samples(struct run *run)
 {
-    const struct fl_secret *s = run->n_secrets ? run->secrets[0].secret : run->typed[0];
+    const struct fl_secret *s = fl_run_secret(&run->keys, 0); /* the first given, else the first typed */
     struct fl_sector_cipher *c = NULL;
     uint64_t offset, size, iv_offset;
     unsigned char after[32];
-    size_t bad = 0;
+    size_t bad = SIZE_MAX; /* set by fl_samples_check() only when a sample differs */
     int fd, r;
 
-    for (size_t k = 0; !s && k < FL_MAX_KEYSLOTS; k++)
-        s = run->typed[k];
     if (!run->have_samples || !s)
         return 0;
     r = data_cipher(run, CRYPT_ANY_SLOT, s, &c, &offset, &size);
     if (r < 0)
-        return why(run, -EIO, "cannot decrypt the re-encrypted data to prove it (%s)", strerror(-r));
-    iv_offset = (uint64_t)crypt_get_iv_offset(run->cd);
-    fd = open(run->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return unproven(
+            run, FL_REENC_DATA_UNDECRYPTABLE,
+            why(run, -EPROTO, "cannot decrypt the re-encrypted data to prove it (%s)", strerror(-r)));
+    iv_offset = (uint64_t)crypt_get_iv_offset(run->vol.cd);
+    fd = open(run->vol.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     r = fd < 0 ? -errno : fl_samples_check(fd, offset, iv_offset, c, &run->samples, &bad);
     if (r == 0)
         run->res->samples_proven = run->samples.n;
     if (r == 0 && run->have_data_sha256)
-        r = fl_data_digest(fd, offset, size, iv_offset, (uint32_t)crypt_get_sector_size(run->cd), c, after);
+        r = fl_data_digest(fd, offset, size, iv_offset, (uint32_t)crypt_get_sector_size(run->vol.cd), c,
+                           after);
     if (fd >= 0)
         close(fd);
     fl_sector_cipher_free(c);
-    if (r == -EIO && !run->res->samples_proven)
-        return why(
-            run, -EIO,
-            "the data does not decrypt to what it was before: the sector at data offset %llu differs "
-            "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header backup%s%s and "
-            "do not write to the volume",
-            (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
-            run->journal_backup[0] ? " " : "", run->journal_backup);
-    if (r < 0 && run->res->samples_proven)
+    if (r == -EIO && !run->res->samples_proven && bad < run->samples.n)
+        return unproven(
+            run, FL_REENC_SAMPLE_DIFFERS,
+            why(run, -EPROTO,
+                "the data does not decrypt to what it was before: the sector at data offset %llu differs "
+                "(%zu of %zu sampled sectors checked). The volume is NOT proven; keep the header "
+                "backup%s%s and do not write to the volume",
+                (unsigned long long)run->samples.offset[bad], bad + 1, run->samples.n,
+                run->journal_backup[0] ? " " : "", run->journal_backup));
+    if (r == -EIO || (r < 0 && run->res->samples_proven)) /* a read, not a proof, failed */
         return why(run, -EIO, "cannot read the re-encrypted data to prove it (%s)", strerror(-r));
     if (r < 0 || !run->have_data_sha256)
         return r;
     if (memcmp(after, run->data_sha256, sizeof(after)))
-        return why(
-            run, -EIO,
-            "the data does not decrypt to what it was before: the whole plaintext differs, though the "
-            "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
-            "write to the volume",
-            run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup);
+        return unproven(
+            run, FL_REENC_DATA_DIFFERS,
+            why(run, -EPROTO,
+                "the data does not decrypt to what it was before: the whole plaintext differs, though the "
+                "%zu sampled sectors match. The volume is NOT proven; keep the header backup%s%s and do not "
+                "write to the volume",
+                run->samples.n, run->journal_backup[0] ? " " : "", run->journal_backup));
     run->res->data_proven_full = true;
     return 0;
 }
 
 static int start(struct run *run)
 {
-    struct crypt_params_luks2 luks2 = {.sector_size = (uint32_t)crypt_get_sector_size(run->cd)};
+    struct crypt_params_luks2 luks2 = {.sector_size = (uint32_t)crypt_get_sector_size(run->vol.cd)};
     struct crypt_params_reencrypt params = {
         .mode = CRYPT_REENCRYPT_REENCRYPT,
         .direction = CRYPT_REENCRYPT_FORWARD,
@@ -845,11 +826,11 @@ static int start(struct run *run)
     /* a fresh start proves against the data as it is now, not against a start cut short */
     run->have_samples = false;
     run->have_data_sha256 = false;
-    for (size_t k = 0; k < run->v->n_keyslots && !run->have_samples; k++) {
-        const struct fl_keyslot *ks = &run->v->keyslots[k];
+    for (size_t k = 0; k < run->vol.v->n_keyslots && !run->have_samples; k++) {
+        const struct fl_keyslot *ks = &run->vol.v->keyslots[k];
 
-        if (is_keyslot(run, ks) && run->slot_secret[ks->id]) {
-            r = take_samples(run, ks->id, run->slot_secret[ks->id]);
+        if (is_keyslot(run, ks) && fl_run_secret_of(&run->keys, ks->id)) {
+            r = take_samples(run, ks->id, fl_run_secret_of(&run->keys, ks->id));
             if (r < 0)
                 return r;
         }
@@ -879,8 +860,8 @@ static int start(struct run *run)
         return -EPERM;
     /* initialises the header and loads the context at once (one unlock of old and new keyslot) */
     if (r == 0)
-        r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, s->data, s->len, old, new, "aes", "xts-plain64",
-                                               &params);
+        r = crypt_reencrypt_init_by_passphrase(run->vol.cd, NULL, s->data, s->len, old, new, "aes",
+                                               "xts-plain64", &params);
     if (r < 0) {
         remove_new_keyslots(run);
         return r;
@@ -908,14 +889,15 @@ static int resume_with(struct run *run, uint32_t flags)
     struct crypt_params_reencrypt params = {.flags = flags, .max_hotzone_size = run->o->hotzone_bytes / 512};
     int r = -EPERM;
 
-    for (size_t i = 0; i < run->n_secrets && r == -EPERM; i++) {
-        const struct fl_secret *s = run->secrets[i].secret;
-        r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, s->data, s->len, CRYPT_ANY_SLOT, CRYPT_ANY_SLOT,
-                                               NULL, NULL, &params);
+    for (size_t i = 0; i < run->keys.n_offered && r == -EPERM; i++) {
+        const struct fl_secret *s = run->keys.offered[i].secret;
+        r = crypt_reencrypt_init_by_passphrase(run->vol.cd, NULL, s->data, s->len, CRYPT_ANY_SLOT,
+                                               CRYPT_ANY_SLOT, NULL, NULL, &params);
     }
-    if (r == -EPERM && run->typed[0])
-        r = crypt_reencrypt_init_by_passphrase(run->cd, NULL, run->typed[0]->data, run->typed[0]->len,
-                                               CRYPT_ANY_SLOT, CRYPT_ANY_SLOT, NULL, NULL, &params);
+    if (r == -EPERM && run->keys.n_typed)
+        r = crypt_reencrypt_init_by_passphrase(run->vol.cd, NULL, run->keys.typed[0]->data,
+                                               run->keys.typed[0]->len, CRYPT_ANY_SLOT, CRYPT_ANY_SLOT, NULL,
+                                               NULL, &params);
     return r < 0 ? r : 0;
 }
 
@@ -931,20 +913,21 @@ static int finish_pending(struct run *run)
     size_t n = 0;
     int r;
 
-    for (size_t i = 0; i < run->n_secrets && n < FL_MAX_KEYSLOTS; i++)
-        secrets[n++] = run->secrets[i].secret;
-    if (run->typed[0])
-        secrets[n++] = run->typed[0];
-    crypt_free(run->cd); /* the header is read and written here, not through a loaded context */
-    run->cd = NULL;
-    r = fl_reencrypt_finish_pending(run->o->header ? run->o->header : run->path, run->path, secrets, n, &fr);
-    if (r == -EPERM && fr.failed_secret >= 0 && (size_t)fr.failed_secret < run->n_secrets) {
+    for (size_t i = 0; i < run->keys.n_offered && n < FL_MAX_KEYSLOTS; i++)
+        secrets[n++] = run->keys.offered[i].secret;
+    if (run->keys.n_typed)
+        secrets[n++] = run->keys.typed[0];
+    crypt_free(run->vol.cd); /* the header is read and written here, not through a loaded context */
+    run->vol.cd = NULL;
+    r = fl_reencrypt_finish_pending(fl_run_volume_header_device(&run->vol), run->vol.path, secrets, n, &fr);
+    if (r == -EPERM && fr.failed_secret >= 0 && (size_t)fr.failed_secret < run->keys.n_offered) {
         run->res->failed_secret = fr.failed_secret;
         why(run, r,
             "the data is re-encrypted and only the header's clean-up is left, but the secret from %s does "
             "not "
             "open the cleaned-up header; nothing was written",
-            run->secrets[fr.failed_secret].source ? run->secrets[fr.failed_secret].source : "a key file");
+            run->keys.offered[fr.failed_secret].source ? run->keys.offered[fr.failed_secret].source
+                                                       : "a key file");
     } else if (r == -EPERM) {
         why(run, r, "the typed passphrase does not open the cleaned-up header; nothing was written");
     } else if (r == -EUCLEAN) {
@@ -972,19 +955,21 @@ static int load_interrupted(struct run *run)
 {
     int r;
 
-    if (run->n_secrets == 0 && run->ops && run->ops->ask) {
+    if (run->keys.n_offered == 0 && run->ops && run->ops->ask) {
         /* the clean-up needs a secret to prove its result, the resume one to load: ask once, here */
         struct fl_secret *s = NULL;
 
         r = run->ops->ask(run->ops->userdata, NULL, 0, &s);
         if (r != 0)
             return r < 0 ? r : -EPERM;
-        run->typed[0] = s; /* proven by the clean-up or the resume, verified at the end */
+        r = fl_run_secrets_add(&run->keys, s); /* proven by the clean-up or the resume, verified at the end */
+        if (r < 0)
+            return r;
     }
     r = finish_pending(run);
     if (r != 0)
         return r;
-    if (crypt_reencrypt_status(run->cd, NULL) == CRYPT_REENCRYPT_CRASH) {
+    if (crypt_reencrypt_status(run->vol.cd, NULL) == CRYPT_REENCRYPT_CRASH) {
         event(run, FL_REENC_RECOVER, -1, -1);
         r = resume_with(run, CRYPT_REENCRYPT_RECOVERY);
         if (r < 0)
@@ -993,7 +978,7 @@ static int load_interrupted(struct run *run)
         if (r < 0)
             return r;
         /* the recovery finishes the job itself when the area it recovered was the last one */
-        if (crypt_reencrypt_status(run->cd, NULL) == CRYPT_REENCRYPT_NONE)
+        if (crypt_reencrypt_status(run->vol.cd, NULL) == CRYPT_REENCRYPT_NONE)
             return 1;
         r = finish_pending(run);
         if (r != 0)
@@ -1005,11 +990,11 @@ static int load_interrupted(struct run *run)
 /* Run the loaded reencryption until it finishes or ops->progress stops it. */
 static int run_reencryption(struct run *run)
 {
-    int r = crypt_reencrypt_run(run->cd, progress, run);
+    int r = crypt_reencrypt_run(run->vol.cd, progress, run);
 
     if (r < 0)
         return r;
-    if (crypt_reencrypt_status(run->cd, NULL) != CRYPT_REENCRYPT_NONE) {
+    if (crypt_reencrypt_status(run->vol.cd, NULL) != CRYPT_REENCRYPT_NONE) {
         run->res->interrupted = true;
         return 0;
     }
@@ -1021,17 +1006,19 @@ static int run_reencryption(struct run *run)
 static int verify(struct run *run)
 {
     event(run, FL_REENC_VERIFY, -1, -1);
-    for (size_t i = 0; i < run->n_secrets; i++)
-        if (crypt_activate_by_passphrase(run->cd, NULL, CRYPT_ANY_SLOT, run->secrets[i].secret->data,
-                                         run->secrets[i].secret->len, 0) < 0) {
+    for (size_t i = 0; i < run->keys.n_offered; i++)
+        if (crypt_activate_by_passphrase(run->vol.cd, NULL, CRYPT_ANY_SLOT, run->keys.offered[i].secret->data,
+                                         run->keys.offered[i].secret->len, 0) < 0) {
             run->res->failed_secret = (int)i;
-            return why(run, -EIO, "the secret from %s does not open the re-encrypted volume",
-                       run->secrets[i].source ? run->secrets[i].source : "a key file");
+            return unproven(run, FL_REENC_SECRET_FAILS,
+                            why(run, -EPROTO, "the secret from %s does not open the re-encrypted volume",
+                                run->keys.offered[i].source ? run->keys.offered[i].source : "a key file"));
         }
-    for (size_t k = 0; k < FL_MAX_KEYSLOTS; k++)
-        if (run->typed[k] && crypt_activate_by_passphrase(run->cd, NULL, CRYPT_ANY_SLOT, run->typed[k]->data,
-                                                          run->typed[k]->len, 0) < 0)
-            return why(run, -EIO, "a typed passphrase does not open the re-encrypted volume");
+    for (size_t k = 0; k < run->keys.n_typed; k++)
+        if (crypt_activate_by_passphrase(run->vol.cd, NULL, CRYPT_ANY_SLOT, run->keys.typed[k]->data,
+                                         run->keys.typed[k]->len, 0) < 0)
+            return unproven(run, FL_REENC_TYPED_FAILS,
+                            why(run, -EPROTO, "a typed passphrase does not open the re-encrypted volume"));
     return 0;
 }
 
@@ -1058,9 +1045,9 @@ static int conclude(struct run *run)
 static int already_compatible(struct run *run)
 {
     struct fl_findings f = {0};
-    int r = fl_policy_evaluate(run->v, &f);
+    int r = fl_policy_evaluate(run->vol.v, &f);
 
-    r = r < 0 ? r : fl_findings_compatible(&f) && run->v->luks_version == 2 ? 1 : 0;
+    r = r < 0 ? r : fl_findings_compatible(&f) && run->vol.v->luks_version == 2 ? 1 : 0;
     for (size_t i = 0; r == 1 && i < f.n; i++)
         if (f.items[i].fix == FL_FIX_REENCRYPT)
             r = 0;
@@ -1087,22 +1074,22 @@ static int already_compatible(struct run *run)
 /* Lock the volume and refuse a target that cannot be written (see reencrypt.h, step 0). */
 static int preflight(struct run *run)
 {
-    int fd = fl_reencrypt_preflight(run->path, run->o->header, run->o->dry_run, &run->res->why);
+    int fd = fl_reencrypt_preflight(run->vol.path, run->o->header, run->o->dry_run, &run->res->why);
 
     if (fd < 0)
         return fd;
-    run->lock_fd = fd;
+    run->vol.lock_fd = fd;
     return 0;
 }
 
 /* In a dry run of a resume: every given secret opens the volume (what the resume would unlock with). */
 static int test_resume_secrets(struct run *run)
 {
-    for (size_t i = 0; i < run->n_secrets; i++) {
-        const struct fl_secret *s = run->secrets[i].secret;
+    for (size_t i = 0; i < run->keys.n_offered; i++) {
+        const struct fl_secret *s = run->keys.offered[i].secret;
 
         event(run, FL_REENC_UNLOCK, -1, (int)i);
-        if (crypt_activate_by_passphrase(run->cd, NULL, CRYPT_ANY_SLOT, s->data, s->len, 0) < 0) {
+        if (crypt_activate_by_passphrase(run->vol.cd, NULL, CRYPT_ANY_SLOT, s->data, s->len, 0) < 0) {
             run->res->failed_secret = (int)i;
             return -EPERM;
         }
@@ -1117,21 +1104,21 @@ static int test_resume_secrets(struct run *run)
 static int plan(struct run *run)
 {
     struct fl_reencrypt_result *res = run->res;
-    uint64_t offset = crypt_get_data_offset(run->cd) * 512;
+    uint64_t offset = crypt_get_data_offset(run->vol.cd) * 512;
     int r;
 
     res->n_plan = 0;
-    for (size_t k = 0; !res->resumed && k < run->v->n_keyslots; k++) {
-        const struct fl_keyslot *ks = &run->v->keyslots[k];
+    for (size_t k = 0; !res->resumed && k < run->vol.v->n_keyslots; k++) {
+        const struct fl_keyslot *ks = &run->vol.v->keyslots[k];
 
-        if (is_keyslot(run, ks) && run->slot_secret[ks->id])
+        if (is_keyslot(run, ks) && fl_run_secret_of(&run->keys, ks->id))
             res->plan_old[res->n_plan++] = ks->id;
     }
-    if (res->n_plan && fl_reencrypt_predict_ids(run->v, res->n_plan, res->plan_new) < 0)
+    if (res->n_plan && fl_reencrypt_predict_ids(run->vol.v, res->n_plan, res->plan_new) < 0)
         res->n_plan = 0; /* no free number: add_keyslots() says so */
-    res->data_size = fl_reencrypt_data_size(run->path, offset);
+    res->data_size = fl_reencrypt_data_size(run->vol.path, offset);
     if (run->o->dry_run || (run->ops && run->ops->confirm))
-        (void)fl_reencrypt_measure(run->path, offset, &res->rate); /* an estimate: 0 if it cannot */
+        (void)fl_reencrypt_measure(run->vol.path, offset, &res->rate); /* an estimate: 0 if it cannot */
     if (run->o->dry_run) {
         r = res->resumed ? test_resume_secrets(run) : 0;
         return r < 0 ? r : 1;
@@ -1149,7 +1136,7 @@ static int reencrypt(struct run *run)
     r = preflight(run);
     if (r < 0)
         return r;
-    r = check_busy(run, run->path);
+    r = check_busy(run, run->vol.path);
     if (r == 0 && run->o->header)
         r = check_busy(run, run->o->header);
     if (r < 0)
@@ -1157,10 +1144,10 @@ static int reencrypt(struct run *run)
     r = recover_luks1(run);
     if (r < 0)
         return r;
-    r = fl_volume_read(run->path, run->o->header, &run->v);
+    r = fl_run_volume_read(&run->vol);
     if (r < 0)
         return r;
-    r = fl_reencrypt_check_uuid(run->v, &run->res->why);
+    r = fl_reencrypt_check_uuid(run->vol.v, &run->res->why);
     if (r < 0)
         return r;
     r = open_device(run);
@@ -1168,14 +1155,14 @@ static int reencrypt(struct run *run)
         return r;
     find_unbound(run);
     read_journal(run);
-    ri = run->v->luks_version == 2 ? crypt_reencrypt_status(run->cd, NULL) : CRYPT_REENCRYPT_NONE;
+    ri = run->vol.v->luks_version == 2 ? crypt_reencrypt_status(run->vol.cd, NULL) : CRYPT_REENCRYPT_NONE;
     if (ri == CRYPT_REENCRYPT_INVALID)
         return why(run, -EINVAL, "its reencryption metadata is invalid; inspect it with cryptsetup luksDump");
     if (ri != CRYPT_REENCRYPT_NONE) {
         struct crypt_params_reencrypt p = {0};
 
         /* continue only what fipsluks starts: a re-encryption, not cryptsetup's --encrypt or --decrypt */
-        (void)crypt_reencrypt_status(run->cd, &p);
+        (void)crypt_reencrypt_status(run->vol.cd, &p);
         if (p.mode != CRYPT_REENCRYPT_REENCRYPT)
             return why(run, -ENOTSUP,
                        "the header holds an interrupted %s, not a re-encryption; finish it with cryptsetup "
@@ -1211,7 +1198,7 @@ static int reencrypt(struct run *run)
         r = plan(run);
         if (r != 0)
             return r < 0 ? r : 0;
-        if (run->v->luks_version == 1) {
+        if (run->vol.v->luks_version == 1) {
             r = convert_luks1(run);
             if (r < 0)
                 return r;
@@ -1233,26 +1220,20 @@ static int reencrypt(struct run *run)
 int fl_reencrypt(const char *path, const struct fl_reencrypt_options *o, struct fl_secret_offer *secrets,
                  size_t n_secrets, const struct fl_reencrypt_ops *ops, struct fl_reencrypt_result *res)
 {
-    struct run run = {
-        .path = path, .o = o, .ops = ops, .res = res, .secrets = secrets, .n_secrets = n_secrets};
+    struct run run = {.o = o, .ops = ops, .res = res, .journal = -1};
     int r;
 
-    run.lock_fd = -1;
-    run.journal = -1;
     memset(res, 0, sizeof(*res));
     res->failed_secret = -1;
-    for (size_t i = 0; i < n_secrets; i++)
-        secrets[i].keyslot = -1;
-    if (n_secrets > FL_MAX_KEYSLOTS)
+    if (fl_run_secrets_init(&run.keys, secrets, n_secrets) < 0)
         return -EINVAL;
+    r = fl_run_volume_init(&run.vol, path, o->header);
+    if (r < 0)
+        return r;
     r = reencrypt(&run);
     if (r == -EIO && fl_target_fs_full(path))
         r = why(&run, -ENOSPC, "no space left on the file system of '%s'", path); /* libcryptsetup says EIO */
-    for (size_t k = 0; k < FL_MAX_KEYSLOTS; k++)
-        fl_secret_free(run.typed[k]);
-    crypt_free(run.cd);
-    fl_volume_free(run.v);
-    if (run.lock_fd >= 0)
-        close(run.lock_fd);
+    fl_run_secrets_clear(&run.keys);
+    fl_run_volume_clear(&run.vol);
     return r;
 }

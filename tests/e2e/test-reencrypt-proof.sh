@@ -79,8 +79,10 @@ FL_CRASH_TARGET=g.img FL_CRASH_AT=$((data_write + 8)) LD_PRELOAD=$shim reenc --v
 fl_assert_eq 137 "$rc" "full: killed in the middle of the data"
 fl_assert_eq 64 "$(cryptsetup luksDump --dump-json-metadata g.img | jq -r '.tokens[] | select(.type == "fipsluks-reencrypt") | .data_sha256 | length')" "journal: the whole-data digest"
 dd if=/dev/urandom of=g.img bs=4096 seek=$((OFFSET / 4096 + 1)) count=1 conv=notrunc status=none
-fl_expect_exit2 4 reenc g.img
+fl_expect_exit2 4 reenc --json g.img
 fl_assert_contains "$FL_ERR" "the whole plaintext differs, though the 32 sampled sectors match" "the full proof fails"
+# a proof that fails is EPROTO (71), not EIO: an I/O error is something else
+fl_assert_eq 71 "$(jq '.error.errno' <<<"$FL_OUT")" "--json: the errno of a failed proof"
 fl_expect_exit 1 reenc --verify-data most g.img
 # an IV mode the proof cannot compute (benbi) is refused before anything is written, the backup included
 make l.img
