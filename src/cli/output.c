@@ -118,6 +118,16 @@ json_object *fl_json_string(const char *s)
 
     if (!s)
         return NULL;
+    /* the usual case, valid UTF-8 already: no copy to make */
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : fl_utf8_len(p);
+        if (n == 0)
+            break;
+        p += n;
+    }
+    if (!*p)
+        return json_object_new_string(s);
+    p = (const unsigned char *)s;
     /* Worst case each invalid byte becomes the 3-byte U+FFFD. */
     clean = malloc(strlen(s) * 3 + 1);
     if (!clean)

@@ -42,6 +42,8 @@ struct scan {
     } envelope[SCAN_RECORD_KINDS];
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
+    char *cwd;           /* the working directory (with_absolute_path()), asked once */
+    bool cwd_asked;
 };
 
 static int add_host(struct scan *s)
@@ -155,7 +157,7 @@ static int doc_volume(struct scan *s, json_object *o)
  * working directory (not resolved: a /dev/disk/by-uuid link stays one), so that fipsluks report can
  * show a command that works from anywhere on the host; null when the directory is unknown.
  */
-static json_object *with_absolute_path(json_object *o, const char *path)
+static json_object *with_absolute_path(struct scan *s, json_object *o, const char *path)
 {
     char *cwd, *abs = NULL;
 
@@ -165,13 +167,16 @@ static json_object *with_absolute_path(json_object *o, const char *path)
         json_object_object_add(o, "absolute_path", fl_json_string(path));
         return o;
     }
-    cwd = getcwd(NULL, 0);
+    if (!s->cwd_asked) {
+        s->cwd = getcwd(NULL, 0);
+        s->cwd_asked = true;
+    }
+    cwd = s->cwd;
     if (cwd && asprintf(&abs, "%s%s%s", cwd, cwd[strlen(cwd) - 1] == '/' ? "" : "/",
                         path[0] == '.' && path[1] == '/' ? path + 2 : path) < 0)
         abs = NULL;
     json_object_object_add(o, "absolute_path", abs ? fl_json_string(abs) : NULL);
     free(abs);
-    free(cwd);
     return o;
 }
 
@@ -190,11 +195,11 @@ static int emit_error(struct scan *s, const char *path, int err)
     switch (s->format) {
     case FL_SCAN_FORMAT_JSON:
         return doc_volume(
-            s, with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
+            s, with_absolute_path(s, with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
     case FL_SCAN_FORMAT_JSON_LINES:
         return print_record(
             s, "volume",
-            with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
+            with_absolute_path(s, with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
     case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_unreadable(s->prom, path);
     case FL_SCAN_FORMAT_TEXT:
@@ -255,10 +260,10 @@ static int emit_volume(struct scan *s, const struct fl_scan_result *res)
         s->n_incompatible++;
     switch (s->format) {
     case FL_SCAN_FORMAT_JSON:
-        return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
+        return doc_volume(s, with_absolute_path(s, with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FL_SCAN_FORMAT_JSON_LINES:
         return print_record(s, "volume",
-                            with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
+                            with_absolute_path(s, with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_volume(s->prom, v, f);
     case FL_SCAN_FORMAT_TEXT:
@@ -517,6 +522,7 @@ out:
     fl_prom_free(s.prom);
     for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
         free(s.envelope[i].text);
+    free(s.cwd);
     fl_identity_clear(&s.id);
     fl_crypttab_clear(&s.crypttab);
     fl_args_free(&a);
