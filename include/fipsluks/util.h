@@ -82,6 +82,9 @@ struct fl_sb {
 /** Append @p s (NULL appends nothing). */
 void fl_sb_append(struct fl_sb *b, const char *s);
 
+/** Append the @p n bytes at @p s. */
+void fl_sb_append_n(struct fl_sb *b, const char *s, size_t n);
+
 /** Append printf-formatted text. */
 void fl_sb_appendf(struct fl_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
