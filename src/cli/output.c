@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Output helpers: colours, escaping for people, JSON for machines. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -245,11 +244,18 @@ void fl_jw_string(struct fl_jw *w, const char *s)
 
 void fl_jw_int(struct fl_jw *w, int64_t v)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+    char buf[24], *p = buf + sizeof(buf);
+    /* the magnitude as unsigned: -INT64_MIN does not fit in an int64_t */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
+    /* as "%" PRId64 writes it, without printf's cost (a record has about 25 numbers) */
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
     jw_comma(w);
-    fl_sb_append_n(&w->sb, buf, (size_t)n);
+    fl_sb_append_n(&w->sb, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void fl_jw_u64(struct fl_jw *w, unsigned long long v, bool present)

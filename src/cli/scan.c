@@ -44,6 +44,7 @@ struct scan {
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
     char *cwd;           /* the working directory (absolute_path()), asked once */
     bool cwd_asked;
+    struct fl_jw jw; /* --json, --json-lines: a volume's object (emit_volume_json()), its buffer reused */
 };
 
 static int add_host(struct scan *s)
@@ -201,30 +202,27 @@ static json_object *error_json(struct scan *s, const char *path, int err)
 static int emit_volume_json(struct scan *s, const struct fl_scan_result *res)
 {
     const struct fl_jw_crypttab ct = {.entry = res->crypttab, .keys = res->keys};
-    struct fl_jw w = {0};
-    char *abs, *text;
-    size_t len;
+    struct fl_jw *w = &s->jw;
+    char *abs;
     int r;
 
-    fl_jw_volume(&w, res->volume, &res->findings, &ct);
+    fl_sb_clear(&w->sb);
+    w->more = false;
+    fl_jw_volume(w, res->volume, &res->findings, &ct);
     abs = absolute_path(s, res->volume->path);
-    fl_jw_key(&w, "absolute_path");
-    fl_jw_string(&w, abs);
+    fl_jw_key(w, "absolute_path");
+    fl_jw_string(w, abs);
     free(abs);
-    fl_jw_end(&w, '}');
-    len = w.sb.len;
-    text = fl_sb_take(&w.sb);
-    if (!text)
+    fl_jw_end(w, '}');
+    if (w->sb.failed)
         return -ENOMEM;
     if (s->format == FL_SCAN_FORMAT_JSON) {
         r = doc_next_volume(s);
-        if (r >= 0 && fwrite(text, 1, len, s->out) != len)
+        if (r >= 0 && fwrite(w->sb.s, 1, w->sb.len, s->out) != w->sb.len)
             r = -EIO;
-    } else {
-        r = print_record_text(s, "volume", text, len);
+        return r;
     }
-    free(text);
-    return r;
+    return print_record_text(s, "volume", w->sb.s, w->sb.len);
 }
 
 static int emit_error(struct scan *s, const char *path, int err)
@@ -557,6 +555,7 @@ out:
     for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
         free(s.envelope[i].text);
     free(s.cwd);
+    free(s.jw.sb.s);
     fl_identity_clear(&s.id);
     fl_crypttab_clear(&s.crypttab);
     fl_args_free(&a);
