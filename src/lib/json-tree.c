@@ -314,8 +314,7 @@ const struct fl_jtree_node *fl_jtree_get(const struct fl_jtree_node *o, const ch
     if (!o || o->type != FL_JT_OBJECT)
         return NULL;
     /* the first: names are unique in json-c's output (json-c's parser keeps the last of duplicates) */
-    fl_jtree_foreach(o, m)
-    {
+    for (const struct fl_jtree_node *m = fl_jtree_first(o); m; m = fl_jtree_next(m)) {
         if (!strcmp(m->key, key))
             return m;
     }

@@ -53,11 +53,11 @@ void fl_jtree_free(struct fl_jtree *t);
 /* The member @p key of object @p o (NULL when @p o is NULL or not an object, or has none). */
 const struct fl_jtree_node *fl_jtree_get(const struct fl_jtree_node *o, const char *key);
 
-/* The first member or element of @p n (NULL: none, or not a container), and the one after @p n. */
+/*
+ * The first member or element of @p n (NULL: none, or not a container), and the one after @p n:
+ * for (const struct fl_jtree_node *m = fl_jtree_first(o); m; m = fl_jtree_next(m)) …
+ */
 const struct fl_jtree_node *fl_jtree_first(const struct fl_jtree_node *n);
 const struct fl_jtree_node *fl_jtree_next(const struct fl_jtree_node *n);
-
-#define fl_jtree_foreach(parent, it)                                                                         \
-    for (const struct fl_jtree_node *it = fl_jtree_first(parent); it; it = fl_jtree_next(it))
 
 #endif

@@ -320,8 +320,7 @@ static int jelem_id(const struct fl_jtree_node *e)
 static int jarray_has_id(const struct fl_jtree_node *arr, int id)
 {
     if (arr && arr->type == FL_JT_ARRAY)
-        fl_jtree_foreach(arr, e)
-        {
+        for (const struct fl_jtree_node *e = fl_jtree_first(arr); e; e = fl_jtree_next(e)) {
             if (jelem_id(e) == id)
                 return 1;
         }
@@ -400,8 +399,8 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, const struct fl_j
 static int luks2_read_keyslots(struct crypt_device *cd, const struct fl_jtree_node *root, struct fl_volume *v)
 {
     for (int pass = 0; pass < 2; pass++) {
-        fl_jtree_foreach(jget(root, "keyslots"), jks)
-        {
+        for (const struct fl_jtree_node *jks = fl_jtree_first(jget(root, "keyslots")); jks;
+             jks = fl_jtree_next(jks)) {
             int id = id_of(jks->key), r;
 
             if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS || (id < FL_MAX_KEYSLOTS) != (pass == 0))
@@ -433,8 +432,7 @@ static struct fl_keyslot *keyslot_by_id(struct fl_volume *v, int id)
 
 static int luks2_read_tokens(const struct fl_jtree_node *root, struct fl_volume *v)
 {
-    fl_jtree_foreach(jget(root, "tokens"), jt)
-    {
+    for (const struct fl_jtree_node *jt = fl_jtree_first(jget(root, "tokens")); jt; jt = fl_jtree_next(jt)) {
         const struct fl_jtree_node *slots = jget(jt, "keyslots");
         struct fl_token *t;
         int id = id_of(jt->key), r;
@@ -464,8 +462,7 @@ static int luks2_read_tokens(const struct fl_jtree_node *root, struct fl_volume 
 
 static int luks2_read_digests(const struct fl_jtree_node *root, struct fl_volume *v)
 {
-    fl_jtree_foreach(jget(root, "digests"), jd)
-    {
+    for (const struct fl_jtree_node *jd = fl_jtree_first(jget(root, "digests")); jd; jd = fl_jtree_next(jd)) {
         struct fl_digest *d;
         int id = id_of(jd->key), r;
 
@@ -493,14 +490,12 @@ static uint32_t luks2_segment_key_bits(struct crypt_device *cd, const struct fl_
     const struct fl_jtree_node *keyslots = jget(root, "keyslots");
     int vk_bytes;
 
-    fl_jtree_foreach(jget(root, "digests"), jd)
-    {
+    for (const struct fl_jtree_node *jd = fl_jtree_first(jget(root, "digests")); jd; jd = fl_jtree_next(jd)) {
         const struct fl_jtree_node *slots = jget(jd, "keyslots");
 
         if (!jarray_has_id(jget(jd, "segments"), segment) || !slots || slots->type != FL_JT_ARRAY)
             continue;
-        fl_jtree_foreach(slots, e)
-        {
+        for (const struct fl_jtree_node *e = fl_jtree_first(slots); e; e = fl_jtree_next(e)) {
             char buf[24];
             const char *name = jelem_text(e, buf);
             const struct fl_jtree_node *jks = name ? jget(keyslots, name) : NULL;
@@ -516,8 +511,8 @@ static uint32_t luks2_segment_key_bits(struct crypt_device *cd, const struct fl_
 
 static int luks2_read_segments(struct crypt_device *cd, const struct fl_jtree_node *root, struct fl_volume *v)
 {
-    fl_jtree_foreach(jget(root, "segments"), js)
-    {
+    for (const struct fl_jtree_node *js = fl_jtree_first(jget(root, "segments")); js;
+         js = fl_jtree_next(js)) {
         struct fl_segment *s;
         char text[32];
         int id = id_of(js->key), r;
