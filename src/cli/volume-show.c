@@ -18,51 +18,68 @@ static void add(json_object *o, const char *key, json_object *v)
  * verbs that put a volume into a larger document.
  */
 
+/* A member of the object being written: its name, then its value (struct fl_jw). */
+static void member_string(struct fl_jw *w, const char *key, const char *v)
+{
+    fl_jw_key(w, key);
+    fl_jw_string(w, v);
+}
+
+static void member_int(struct fl_jw *w, const char *key, int64_t v)
+{
+    fl_jw_key(w, key);
+    fl_jw_int(w, v);
+}
+
+static void member_u64(struct fl_jw *w, const char *key, unsigned long long v, bool present)
+{
+    fl_jw_key(w, key);
+    fl_jw_u64(w, v, present);
+}
+
+static void member_bool(struct fl_jw *w, const char *key, bool v)
+{
+    fl_jw_key(w, key);
+    fl_jw_bool(w, v);
+}
+
+static void member_null(struct fl_jw *w, const char *key)
+{
+    fl_jw_key(w, key);
+    fl_jw_null(w);
+}
+
 static void jw_keyslot(struct fl_jw *w, const struct fl_volume *v, const struct fl_keyslot *ks,
                        const struct fl_jw_crypttab *ct, size_t i)
 {
     bool argon = ks->kdf && !strncmp(ks->kdf, "argon2", 6);
 
     fl_jw_begin(w, '{');
-    fl_jw_key(w, "id");
-    fl_jw_int(w, ks->id);
-    fl_jw_key(w, "type");
-    fl_jw_string(w, ks->type);
-    fl_jw_key(w, "kdf");
-    fl_jw_string(w, ks->kdf);
-    fl_jw_key(w, "hash");
-    fl_jw_string(w, ks->hash);
-    fl_jw_key(w, "iterations");
-    fl_jw_u64(w, ks->iterations, ks->kdf != NULL);
-    fl_jw_key(w, "memory_kib");
-    fl_jw_u64(w, ks->memory_kib, argon);
-    fl_jw_key(w, "threads");
-    fl_jw_u64(w, ks->threads, argon);
-    fl_jw_key(w, "cipher");
-    fl_jw_string(w, ks->cipher);
-    fl_jw_key(w, "key_bits");
-    fl_jw_u64(w, ks->key_bits, ks->key_bits > 0);
-    fl_jw_key(w, "af_hash");
-    fl_jw_string(w, ks->af_hash);
-    fl_jw_key(w, "priority");
-    fl_jw_string(w, fl_priority_name(ks->priority));
+    member_int(w, "id", ks->id);
+    member_string(w, "type", ks->type);
+    member_string(w, "kdf", ks->kdf);
+    member_string(w, "hash", ks->hash);
+    member_u64(w, "iterations", ks->iterations, ks->kdf != NULL);
+    member_u64(w, "memory_kib", ks->memory_kib, argon);
+    member_u64(w, "threads", ks->threads, argon);
+    member_string(w, "cipher", ks->cipher);
+    member_u64(w, "key_bits", ks->key_bits, ks->key_bits > 0);
+    member_string(w, "af_hash", ks->af_hash);
+    member_string(w, "priority", fl_priority_name(ks->priority));
     fl_jw_key(w, "tokens");
     fl_jw_begin(w, '[');
     for (size_t t = 0; t < ks->n_tokens; t++) {
         const struct fl_token *tok = fl_volume_token(v, ks->tokens[t]);
 
         fl_jw_begin(w, '{');
-        fl_jw_key(w, "id");
-        fl_jw_int(w, ks->tokens[t]);
-        fl_jw_key(w, "type");
-        fl_jw_string(w, tok ? tok->type : NULL);
+        member_int(w, "id", ks->tokens[t]);
+        member_string(w, "type", tok ? tok->type : NULL);
         fl_jw_end(w, '}');
     }
     fl_jw_end(w, ']');
     /* with a crypttab entry: whether its key file opens this keyslot */
     if (ct && ct->entry && i < FL_MAX_KEYSLOTS) {
-        fl_jw_key(w, "crypttab_key");
-        fl_jw_string(w, ct->keys ? fl_crypttab_key_name(ct->keys[i]) : NULL);
+        member_string(w, "crypttab_key", ct->keys ? fl_crypttab_key_name(ct->keys[i]) : NULL);
     }
     fl_jw_end(w, '}');
 }
@@ -75,16 +92,11 @@ static void jw_findings(struct fl_jw *w, const struct fl_findings *f)
         char object[32];
 
         fl_jw_begin(w, '{');
-        fl_jw_key(w, "rule");
-        fl_jw_string(w, x->rule->id);
-        fl_jw_key(w, "severity");
-        fl_jw_string(w, fl_severity_name(x->severity));
-        fl_jw_key(w, "object");
-        fl_jw_string(w, fl_finding_object(x, object, sizeof(object)));
-        fl_jw_key(w, "message");
-        fl_jw_string(w, x->message);
-        fl_jw_key(w, "remedy");
-        fl_jw_string(w, x->remedy);
+        member_string(w, "rule", x->rule->id);
+        member_string(w, "severity", fl_severity_name(x->severity));
+        member_string(w, "object", fl_finding_object(x, object, sizeof(object)));
+        member_string(w, "message", x->message);
+        member_string(w, "remedy", x->remedy);
         fl_jw_end(w, '}');
     }
     fl_jw_end(w, ']');
@@ -98,18 +110,12 @@ static void jw_crypttab(struct fl_jw *w, const struct fl_crypttab_entry *e)
         return;
     }
     fl_jw_begin(w, '{');
-    fl_jw_key(w, "name");
-    fl_jw_string(w, e->name);
-    fl_jw_key(w, "line");
-    fl_jw_int(w, (int)e->line);
-    fl_jw_key(w, "device");
-    fl_jw_string(w, e->device);
-    fl_jw_key(w, "key_file");
-    fl_jw_string(w, e->key_file);
-    fl_jw_key(w, "key_device");
-    fl_jw_string(w, e->key_device);
-    fl_jw_key(w, "options");
-    fl_jw_string(w, e->options);
+    member_string(w, "name", e->name);
+    member_int(w, "line", (int)e->line);
+    member_string(w, "device", e->device);
+    member_string(w, "key_file", e->key_file);
+    member_string(w, "key_device", e->key_device);
+    member_string(w, "options", e->options);
     fl_jw_key(w, "key_slot");
     if (e->key_slot >= 0)
         fl_jw_int(w, e->key_slot);
@@ -124,10 +130,8 @@ static void jw_crypttab(struct fl_jw *w, const struct fl_crypttab_entry *e)
     if (e->tokens & FL_CRYPTTAB_PKCS11)
         fl_jw_string(w, "pkcs11");
     fl_jw_end(w, ']');
-    fl_jw_key(w, "noauto");
-    fl_jw_bool(w, e->noauto);
-    fl_jw_key(w, "nofail");
-    fl_jw_bool(w, e->nofail);
+    member_bool(w, "noauto", e->noauto);
+    member_bool(w, "nofail", e->nofail);
     fl_jw_end(w, '}');
 }
 
@@ -135,44 +139,28 @@ void fl_jw_volume(struct fl_jw *w, const struct fl_volume *v, const struct fl_fi
                   const struct fl_jw_crypttab *ct)
 {
     fl_jw_begin(w, '{');
-    fl_jw_key(w, "path");
-    fl_jw_string(w, v->path);
-    fl_jw_key(w, "header");
-    fl_jw_string(w, v->header_path);
-    fl_jw_key(w, "status");
-    fl_jw_string(w, "ok");
-    fl_jw_key(w, "error");
-    fl_jw_null(w);
-    fl_jw_key(w, "luks_version");
-    fl_jw_int(w, v->luks_version);
-    fl_jw_key(w, "uuid");
-    fl_jw_string(w, v->uuid);
-    fl_jw_key(w, "label");
-    fl_jw_string(w, v->label);
-    fl_jw_key(w, "subsystem");
-    fl_jw_string(w, v->subsystem);
-    fl_jw_key(w, "fips_compatible");
-    fl_jw_bool(w, fl_findings_compatible(f));
+    member_string(w, "path", v->path);
+    member_string(w, "header", v->header_path);
+    member_string(w, "status", "ok");
+    member_null(w, "error");
+    member_int(w, "luks_version", v->luks_version);
+    member_string(w, "uuid", v->uuid);
+    member_string(w, "label", v->label);
+    member_string(w, "subsystem", v->subsystem);
+    member_bool(w, "fips_compatible", fl_findings_compatible(f));
     fl_jw_key(w, "segments");
     fl_jw_begin(w, '[');
     for (size_t i = 0; i < v->n_segments; i++) {
         const struct fl_segment *s = &v->segments[i];
 
         fl_jw_begin(w, '{');
-        fl_jw_key(w, "id");
-        fl_jw_int(w, s->id);
-        fl_jw_key(w, "type");
-        fl_jw_string(w, s->type);
-        fl_jw_key(w, "cipher");
-        fl_jw_string(w, s->cipher);
-        fl_jw_key(w, "key_bits");
-        fl_jw_u64(w, s->key_bits, s->key_bits > 0);
-        fl_jw_key(w, "sector_size");
-        fl_jw_u64(w, s->sector_size, s->sector_size > 0);
-        fl_jw_key(w, "integrity");
-        fl_jw_string(w, s->integrity);
-        fl_jw_key(w, "offset");
-        fl_jw_u64(w, s->offset, true);
+        member_int(w, "id", s->id);
+        member_string(w, "type", s->type);
+        member_string(w, "cipher", s->cipher);
+        member_u64(w, "key_bits", s->key_bits, s->key_bits > 0);
+        member_u64(w, "sector_size", s->sector_size, s->sector_size > 0);
+        member_string(w, "integrity", s->integrity);
+        member_u64(w, "offset", s->offset, true);
         fl_jw_end(w, '}');
     }
     fl_jw_end(w, ']');
@@ -187,14 +175,10 @@ void fl_jw_volume(struct fl_jw *w, const struct fl_volume *v, const struct fl_fi
         const struct fl_digest *d = &v->digests[i];
 
         fl_jw_begin(w, '{');
-        fl_jw_key(w, "id");
-        fl_jw_int(w, d->id);
-        fl_jw_key(w, "type");
-        fl_jw_string(w, d->type);
-        fl_jw_key(w, "hash");
-        fl_jw_string(w, d->hash);
-        fl_jw_key(w, "iterations");
-        fl_jw_u64(w, d->iterations, d->iterations > 0);
+        member_int(w, "id", d->id);
+        member_string(w, "type", d->type);
+        member_string(w, "hash", d->hash);
+        member_u64(w, "iterations", d->iterations, d->iterations > 0);
         fl_jw_end(w, '}');
     }
     fl_jw_end(w, ']');
