@@ -82,6 +82,12 @@ struct fl_sb {
 /** Append @p s (NULL appends nothing). */
 void fl_sb_append(struct fl_sb *b, const char *s);
 
+/** Append the @p n bytes at @p s. */
+void fl_sb_append_n(struct fl_sb *b, const char *s, size_t n);
+
+/** Empty @p b, keeping its allocation for what is appended next (a failed one stays failed). */
+void fl_sb_clear(struct fl_sb *b);
+
 /** Append printf-formatted text. */
 void fl_sb_appendf(struct fl_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

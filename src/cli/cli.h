@@ -391,6 +391,26 @@ int fl_json_print(json_object *doc, bool pretty);
  */
 int fl_json_write(FILE *f, json_object *o, bool open);
 
+/*
+ * JSON written straight as text, byte for byte what json-c writes for the same objects (compact, "/"
+ * not escaped: fl_json_write()), without building them: for what is written once per volume.
+ * Zero-initialise; each call adds a comma where one is due. Text in w.sb (fl_sb_take()).
+ */
+struct fl_jw {
+    struct fl_sb sb;
+    bool more; /* a value was written at this level: the next needs a comma */
+};
+void fl_jw_begin(struct fl_jw *w, char open); /* '{' or '[' */
+void fl_jw_end(struct fl_jw *w, char close);
+void fl_jw_key(struct fl_jw *w,
+               const char *key); /* a member's name, escaped as json-c does: its value comes next */
+void fl_jw_string(struct fl_jw *w,
+                  const char *s); /* as fl_json_string(): NULL is null, U+FFFD for bad UTF-8 */
+void fl_jw_int(struct fl_jw *w, int64_t v);
+void fl_jw_u64(struct fl_jw *w, unsigned long long v, bool present); /* as fl_json_u64() */
+void fl_jw_bool(struct fl_jw *w, bool v);
+void fl_jw_null(struct fl_jw *w);
+
 /* ---- volumes as JSON and text (volume-show.c) ---- */
 
 /* The JSON object of one scanned volume (schema in fipsluks-scan(8)). */
@@ -399,11 +419,16 @@ json_object *fl_json_volume(const struct fl_volume *v, const struct fl_findings 
 json_object *fl_json_volume_error(const char *path, int err);
 /* The text form of one scanned volume. */
 void fl_print_volume(FILE *out, const struct fl_volume *v, const struct fl_findings *f);
-/* Add "crypttab" to @p o (the JSON of volume @p v, or of a volume that could not be read: @p v NULL): @p e's
- * object, or null when @p e is NULL; and with @p e, "crypttab_key" to every keyslot object (@p keys by
- * keyslot index, fl_crypttab_try_keys(); null for a keyslot not tried). Schema in fipsluks-scan(8). */
-void fl_json_volume_crypttab(json_object *o, const struct fl_volume *v, const struct fl_crypttab_entry *e,
-                             const enum fl_crypttab_key *keys);
+/* scan's fields of a volume: "crypttab" (@p entry's object, or null), and with an entry each keyslot's
+ * "crypttab_key" (@p keys by keyslot index, fl_crypttab_try_keys(); null for a keyslot not tried). */
+struct fl_jw_crypttab {
+    const struct fl_crypttab_entry *entry;
+    const enum fl_crypttab_key *keys;
+};
+/* Write fl_json_volume()'s object, with @p ct's fields (schema in fipsluks-scan(8)) unless NULL, and
+ * leave it open (fl_jw_end() closes it) for more members. */
+void fl_jw_volume(struct fl_jw *w, const struct fl_volume *v, const struct fl_findings *f,
+                  const struct fl_jw_crypttab *ct);
 /* "  crypttab: NAME, key file PATH (opens keyslot 0)…" for volume @p v, in crypttab as @p e. */
 void fl_print_crypttab(FILE *out, const struct fl_volume *v, const struct fl_crypttab_entry *e,
                        const enum fl_crypttab_key *keys);

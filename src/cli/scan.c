@@ -42,6 +42,9 @@ struct scan {
     } envelope[SCAN_RECORD_KINDS];
     unsigned n_volumes, n_compatible, n_incompatible, n_unreadable, n_skipped;
     unsigned n_not_read; /* of n_skipped: pseudo file systems, other file systems (-x), vanished files */
+    char *cwd;           /* the working directory (absolute_path()), asked once */
+    bool cwd_asked;
+    struct fl_jw jw; /* --json, --json-lines: a volume's object (emit_volume_json()), its buffer reused */
 };
 
 static int add_host(struct scan *s)
@@ -60,21 +63,18 @@ static int add_host(struct scan *s)
 
 /*
  * --json-lines: the record fields of @p kind (fl_json_record(), the same for every record of that
- * kind in a scan: serialised once, without the closing brace), then the fields of @p body (which it
- * takes): the bytes of one object holding both.
+ * kind in a scan: serialised once, without the closing brace), then the members of the object
+ * @p text (@p len bytes): the bytes of one object holding both.
  */
-static int print_record(struct scan *s, const char *kind, json_object *body)
+static int print_record_text(struct scan *s, const char *kind, const char *text, size_t len)
 {
-    const char *text = NULL;
-    size_t i = 0, len = 0;
-    int r = 0;
+    size_t i = 0;
+    int r;
 
     while (i < SCAN_RECORD_KINDS && s->envelope[i].kind && strcmp(s->envelope[i].kind, kind))
         i++;
-    if (i == SCAN_RECORD_KINDS) {
-        r = -EINVAL;
-        goto out;
-    }
+    if (i == SCAN_RECORD_KINDS)
+        return -EINVAL;
     if (!s->envelope[i].kind) {
         json_object *rec = fl_json_record(kind, &s->id, "scanned_at");
         char *buf = NULL;
@@ -87,24 +87,30 @@ static int print_record(struct scan *s, const char *kind, json_object *body)
             r = -ENOMEM;
         if (r < 0) {
             free(buf);
-            goto out;
+            return r;
         }
         s->envelope[i].kind = kind;
         s->envelope[i].text = buf;
     }
-    if (body)
-        text = json_object_to_json_string_length(
-            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    if (!text || len < 2 || text[0] != '{') {
-        r = -ENOMEM;
-        goto out;
-    }
+    if (!text || len < 2 || text[0] != '{')
+        return -ENOMEM;
     /* Each record goes out whole as soon as it is known: a reader of the stream sees it now. */
     if (fputs(s->envelope[i].text, s->out) == EOF || (len > 2 && fputc(',', s->out) == EOF) ||
         fwrite(text + 1, 1, len - 1, s->out) != len - 1 || fputc('\n', s->out) == EOF ||
         fflush(s->out) == EOF)
-        r = -EIO;
-out:
+        return -EIO;
+    return 0;
+}
+
+/* print_record_text() of the object @p body, which it takes. */
+static int print_record(struct scan *s, const char *kind, json_object *body)
+{
+    size_t len = 0;
+    const char *text = body ? json_object_to_json_string_length(
+                                  body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len)
+                            : NULL;
+    int r = print_record_text(s, kind, text, len);
+
     json_object_put(body);
     return r;
 }
@@ -134,16 +140,22 @@ static int doc_begin(struct scan *s)
     return fputs(",\"volumes\":[", s->out) == EOF ? -EIO : 0;
 }
 
-/* --json: one volume of the document's "volumes" array (takes @p o). */
-static int doc_volume(struct scan *s, json_object *o)
+/* Before a volume's object: the document's opening, or a comma after the volume before it. */
+static int doc_next_volume(struct scan *s)
 {
     int r = doc_begin(s);
 
-    if (r >= 0 && !o)
-        r = -ENOMEM;
     /* the caller counted this volume already: a comma before all but the first */
     if (r >= 0 && s->n_volumes > 1 && fputc(',', s->out) == EOF)
         r = -EIO;
+    return r;
+}
+
+/* --json: one volume of the document's "volumes" array (takes @p o). */
+static int doc_volume(struct scan *s, json_object *o)
+{
+    int r = o ? doc_next_volume(s) : -ENOMEM;
+
     if (r >= 0)
         r = fl_json_write(s->out, o, false);
     json_object_put(o);
@@ -151,36 +163,66 @@ static int doc_volume(struct scan *s, json_object *o)
 }
 
 /*
- * @p o (a volume's JSON) with "absolute_path": @p path as given if absolute, else joined to the
- * working directory (not resolved: a /dev/disk/by-uuid link stays one), so that fipsluks report can
- * show a command that works from anywhere on the host; null when the directory is unknown.
+ * A volume's "absolute_path": @p path as given if absolute, else joined to the working directory (not
+ * resolved: a /dev/disk/by-uuid link stays one), so that fipsluks report can show a command that
+ * works from anywhere on the host; NULL (null) when the directory is unknown. Free it.
  */
-static json_object *with_absolute_path(json_object *o, const char *path)
+static char *absolute_path(struct scan *s, const char *path)
 {
-    char *cwd, *abs = NULL;
+    char *abs = NULL;
+
+    if (path[0] == '/')
+        return strdup(path);
+    if (!s->cwd_asked) {
+        s->cwd = getcwd(NULL, 0);
+        s->cwd_asked = true;
+    }
+    if (s->cwd && asprintf(&abs, "%s%s%s", s->cwd, s->cwd[strlen(s->cwd) - 1] == '/' ? "" : "/",
+                           path[0] == '.' && path[1] == '/' ? path + 2 : path) < 0)
+        abs = NULL;
+    return abs;
+}
+
+/* The JSON of a volume that could not be read: no crypttab entry, and its "absolute_path". */
+static json_object *error_json(struct scan *s, const char *path, int err)
+{
+    json_object *o = fl_json_volume_error(path, err);
+    char *abs;
 
     if (!o)
         return NULL;
-    if (path[0] == '/') {
-        json_object_object_add(o, "absolute_path", fl_json_string(path));
-        return o;
-    }
-    cwd = getcwd(NULL, 0);
-    if (cwd && asprintf(&abs, "%s%s%s", cwd, cwd[strlen(cwd) - 1] == '/' ? "" : "/",
-                        path[0] == '.' && path[1] == '/' ? path + 2 : path) < 0)
-        abs = NULL;
+    json_object_object_add(o, "crypttab", NULL);
+    abs = absolute_path(s, path);
     json_object_object_add(o, "absolute_path", abs ? fl_json_string(abs) : NULL);
     free(abs);
-    free(cwd);
     return o;
 }
 
-/* @p o (a volume's JSON) with "crypttab" (null when not in it) and each keyslot's "crypttab_key". */
-static json_object *with_crypttab(json_object *o, const struct fl_volume *v, const struct fl_scan_result *res)
+/* A volume as --json and --json-lines show it: fl_jw_volume() with scan's fields, written as text. */
+static int emit_volume_json(struct scan *s, const struct fl_scan_result *res)
 {
-    if (o)
-        fl_json_volume_crypttab(o, v, res ? res->crypttab : NULL, res ? res->keys : NULL);
-    return o;
+    const struct fl_jw_crypttab ct = {.entry = res->crypttab, .keys = res->keys};
+    struct fl_jw *w = &s->jw;
+    char *abs;
+    int r;
+
+    fl_sb_clear(&w->sb);
+    w->more = false;
+    fl_jw_volume(w, res->volume, &res->findings, &ct);
+    abs = absolute_path(s, res->volume->path);
+    fl_jw_key(w, "absolute_path");
+    fl_jw_string(w, abs);
+    free(abs);
+    fl_jw_end(w, '}');
+    if (w->sb.failed)
+        return -ENOMEM;
+    if (s->format == FL_SCAN_FORMAT_JSON) {
+        r = doc_next_volume(s);
+        if (r >= 0 && fwrite(w->sb.s, 1, w->sb.len, s->out) != w->sb.len)
+            r = -EIO;
+        return r;
+    }
+    return print_record_text(s, "volume", w->sb.s, w->sb.len);
 }
 
 static int emit_error(struct scan *s, const char *path, int err)
@@ -189,12 +231,9 @@ static int emit_error(struct scan *s, const char *path, int err)
     s->n_unreadable++;
     switch (s->format) {
     case FL_SCAN_FORMAT_JSON:
-        return doc_volume(
-            s, with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
+        return doc_volume(s, error_json(s, path, err));
     case FL_SCAN_FORMAT_JSON_LINES:
-        return print_record(
-            s, "volume",
-            with_absolute_path(with_crypttab(fl_json_volume_error(path, err), NULL, NULL), path));
+        return print_record(s, "volume", error_json(s, path, err));
     case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_unreadable(s->prom, path);
     case FL_SCAN_FORMAT_TEXT:
@@ -255,10 +294,8 @@ static int emit_volume(struct scan *s, const struct fl_scan_result *res)
         s->n_incompatible++;
     switch (s->format) {
     case FL_SCAN_FORMAT_JSON:
-        return doc_volume(s, with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
     case FL_SCAN_FORMAT_JSON_LINES:
-        return print_record(s, "volume",
-                            with_absolute_path(with_crypttab(fl_json_volume(v, f), v, res), v->path));
+        return emit_volume_json(s, res);
     case FL_SCAN_FORMAT_PROMETHEUS:
         return fl_prom_volume(s->prom, v, f);
     case FL_SCAN_FORMAT_TEXT:
@@ -517,6 +554,8 @@ out:
     fl_prom_free(s.prom);
     for (size_t i = 0; i < SCAN_RECORD_KINDS; i++)
         free(s.envelope[i].text);
+    free(s.cwd);
+    free(s.jw.sb.s);
     fl_identity_clear(&s.id);
     fl_crypttab_clear(&s.crypttab);
     fl_args_free(&a);

@@ -243,6 +243,18 @@ void fl_sb_append(struct fl_sb *b, const char *s)
         sb_add(b, s, strlen(s));
 }
 
+void fl_sb_append_n(struct fl_sb *b, const char *s, size_t n)
+{
+    sb_add(b, s, n);
+}
+
+void fl_sb_clear(struct fl_sb *b)
+{
+    b->len = 0;
+    if (b->s)
+        b->s[0] = '\0';
+}
+
 void fl_sb_appendf(struct fl_sb *b, const char *fmt, ...)
 {
     va_list ap;

@@ -9,6 +9,7 @@
  * also immune to the header changing while it is parsed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #include "fipsluks/discover.h"
 #include "fipsluks/util.h"
 #include "fipsluks/volume.h"
+#include "json-tree.h"
 #include "luks-disk.h"
 #include "util.h"
 
@@ -35,7 +37,8 @@ struct header_copy {
     int fd;               /* memfd, same size as the source */
     unsigned char *bytes; /* what was copied, to detect repairs */
     size_t len;
-    char path[64]; /* /proc/self/fd/N, for crypt_init() */
+    unsigned char *spare; /* room for len more bytes after them (header_copy_changed()), or NULL */
+    char path[64];        /* /proc/self/fd/N, for crypt_init() */
 };
 
 static void header_copy_done(struct header_copy *c)
@@ -44,7 +47,7 @@ static void header_copy_done(struct header_copy *c)
         close(c->fd);
     free(c->bytes);
     c->fd = -1;
-    c->bytes = NULL;
+    c->bytes = c->spare = NULL;
 }
 
 /* The size of @p fd, a regular file or a block device whose fstat() is @p st. */
@@ -123,8 +126,12 @@ static int header_region(int fd, uint64_t size, unsigned char *buf, size_t *ret_
     return 0;
 }
 
-/* The private copy of the first @p len bytes of @p src, of which @p first (@p n bytes) were read. */
-static int header_copy_make(int src, uint64_t size, const unsigned char *first, size_t n, size_t len,
+/*
+ * The private copy of the first @p len bytes of @p src, of which *@p first (@p n bytes, in a buffer of
+ * 2 x FIRST_READ) were read. When those hold the whole region, the buffer becomes the copy's bytes
+ * (taken: *@p first is set to NULL), its second half the room to read the copy back.
+ */
+static int header_copy_make(int src, uint64_t size, unsigned char **first, size_t n, size_t len,
                             struct header_copy *c)
 {
     const size_t block = 4096;
@@ -135,13 +142,15 @@ static int header_copy_make(int src, uint64_t size, const unsigned char *first, 
         return -errno;
     if (ftruncate(c->fd, (off_t)size) < 0)
         return -errno;
-    c->bytes = malloc(len ? len : 1);
-    if (!c->bytes)
-        return -ENOMEM;
     if (len <= n) {
-        memcpy(c->bytes, first, len);
+        c->bytes = *first;
+        *first = NULL;
         c->len = len;
+        c->spare = c->bytes + FIRST_READ;
     } else {
+        c->bytes = malloc(len);
+        if (!c->bytes)
+            return -ENOMEM;
         r = fl_pread_full(src, c->bytes, len, 0);
         if (r < 0)
             return (int)r;
@@ -166,15 +175,15 @@ static int header_copy_make(int src, uint64_t size, const unsigned char *first, 
 /* True when libcryptsetup changed the private copy while loading it (it repaired a header copy). */
 static bool header_copy_changed(const struct header_copy *c)
 {
-    unsigned char *buf = malloc(c->len ? c->len : 1);
+    unsigned char *buf = c->spare ? c->spare : malloc(c->len ? c->len : 1);
     bool changed;
 
-    if (!buf || !c->bytes) {
+    if (!buf || !c->bytes)
+        changed = true; /* cannot tell: say so rather than hide a repair */
+    else
+        changed = fl_pread_full(c->fd, buf, c->len, 0) != (ssize_t)c->len || memcmp(buf, c->bytes, c->len);
+    if (buf != c->spare)
         free(buf);
-        return true; /* cannot tell: say so rather than hide a repair */
-    }
-    changed = fl_pread_full(c->fd, buf, c->len, 0) != (ssize_t)c->len || memcmp(buf, c->bytes, c->len);
-    free(buf);
     return changed;
 }
 
@@ -189,41 +198,59 @@ void fl_crypt_log_quiet(int level, const char *msg, void *usrptr)
         crypt_log(NULL, level, msg);
 }
 
-/* ---- JSON helpers (LUKS2 metadata) ---- */
+/*
+ * ---- the LUKS2 metadata: libcryptsetup's JSON of the header it loaded (crypt_dump_json()), read
+ * once into a tree of nodes (json-tree.h) ----
+ */
 
-static json_object *jget(json_object *o, const char *key)
+static const struct fl_jtree_node *jget(const struct fl_jtree_node *o, const char *key)
 {
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+    return fl_jtree_get(o, key);
 }
 
-static const char *jstr(json_object *o, const char *key)
+static const char *jstr(const struct fl_jtree_node *o, const char *key)
 {
-    json_object *v = jget(o, key);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    const struct fl_jtree_node *v = jget(o, key);
+    return v && v->type == FL_JT_STRING ? v->str : NULL;
 }
 
 /* LUKS2 stores 64-bit values as decimal strings and small ones as numbers; accept both. */
-static uint64_t ju64(json_object *o, const char *key)
+static uint64_t ju64(const struct fl_jtree_node *o, const char *key)
 {
-    json_object *v = jget(o, key);
-    if (!v)
-        return 0;
-    if (json_object_is_type(v, json_type_string)) {
-        uint64_t r;
-        return fl_parse_u64(json_object_get_string(v), &r) ? 0 : r;
-    }
-    if (json_object_is_type(v, json_type_int)) {
-        int64_t i = json_object_get_int64(v);
-        return i < 0 ? 0 : (uint64_t)i;
-    }
+    const struct fl_jtree_node *v = jget(o, key);
+    uint64_t r;
+
+    if (v && v->type == FL_JT_STRING)
+        return fl_parse_u64(v->str, &r) ? 0 : r;
+    if (v && v->type == FL_JT_INT)
+        return v->i < 0 ? 0 : (uint64_t)v->i;
     return 0;
 }
 
-static uint32_t ju32(json_object *o, const char *key)
+static uint32_t ju32(const struct fl_jtree_node *o, const char *key)
 {
     uint64_t v = ju64(o, key);
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/*
+ * json-c's json_object_get_string() (@p as_string) or json_object_to_json_string() of the value @p n,
+ * in *@p ret (malloc'd; NULL for get_string of null). For values that LUKS2 does not have where they
+ * appear, so rare: their text is parsed again by json-c, whose output is the one shown before.
+ */
+static int jsonc_text(const struct fl_jtree_node *n, bool as_string, char **ret)
+{
+    char *raw = strndup(n->raw, n->raw_len);
+    json_object *o = raw ? json_tokener_parse(raw) : NULL;
+    const char *s = as_string ? json_object_get_string(o) : json_object_to_json_string(o);
+    int r = raw ? 0 : -ENOMEM;
+
+    *ret = NULL;
+    if (!r && s && !(*ret = strdup(s)))
+        r = -ENOMEM;
+    json_object_put(o);
+    free(raw);
+    return r;
 }
 
 /*
@@ -231,17 +258,17 @@ static uint32_t ju32(json_object *o, const char *key)
  * positive or above FL_MAX_KEY_BYTES (then bytes * 8 could also wrap): the caller reports it as
  * malformed, with the value as found in @p ret_text.
  */
-static uint32_t key_bits_of(json_object *v, char *ret_text, size_t size)
+static uint32_t key_bits_of(const struct fl_jtree_node *v, char *ret_text, size_t size)
 {
-    int64_t bytes;
+    char *text = NULL;
 
-    snprintf(ret_text, size, "%.24s", v ? json_object_to_json_string(v) : "(missing)");
-    if (!v || !json_object_is_type(v, json_type_int))
-        return 0;
-    bytes = json_object_get_int64(v);
-    if (bytes <= 0 || bytes > FL_MAX_KEY_BYTES)
-        return 0;
-    return (uint32_t)bytes * 8;
+    if (v && v->type == FL_JT_INT && v->i > 0 && v->i <= FL_MAX_KEY_BYTES)
+        return (uint32_t)v->i * 8;
+    if (v)
+        (void)jsonc_text(v, false, &text);
+    snprintf(ret_text, size, "%.24s", !v ? "(missing)" : text ? text : "(null)");
+    free(text);
+    return 0;
 }
 
 static int set_malformed(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -270,12 +297,33 @@ static int id_of(const char *key)
     return (int)id;
 }
 
-static int jarray_has_id(json_object *arr, int id)
+/*
+ * An array element as json_object_get_string() shows it, for what names a keyslot, digest or segment:
+ * a string, or an integer written in @p buf; NULL for anything else (no id is written so).
+ */
+static const char *jelem_text(const struct fl_jtree_node *e, char buf[static 24])
 {
-    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
-    for (size_t i = 0; i < n; i++)
-        if (id_of(json_object_get_string(json_object_array_get_idx(arr, i))) == id)
-            return 1;
+    if (e->type == FL_JT_STRING)
+        return e->str;
+    if (e->type != FL_JT_INT)
+        return NULL;
+    snprintf(buf, 24, "%" PRId64, e->i);
+    return buf;
+}
+
+static int jelem_id(const struct fl_jtree_node *e)
+{
+    char buf[24];
+    return id_of(jelem_text(e, buf));
+}
+
+static int jarray_has_id(const struct fl_jtree_node *arr, int id)
+{
+    if (arr && arr->type == FL_JT_ARRAY)
+        for (const struct fl_jtree_node *e = fl_jtree_first(arr); e; e = fl_jtree_next(e)) {
+            if (jelem_id(e) == id)
+                return 1;
+        }
     return 0;
 }
 
@@ -307,9 +355,10 @@ static enum fl_priority priority_of(struct crypt_device *cd, int id)
     }
 }
 
-static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks, struct fl_keyslot *ks)
+static int luks2_read_keyslot(struct crypt_device *cd, int id, const struct fl_jtree_node *jks,
+                              struct fl_keyslot *ks)
 {
-    json_object *area = jget(jks, "area");
+    const struct fl_jtree_node *area = jget(jks, "area");
     char text[32];
     int r;
 
@@ -347,12 +396,12 @@ static int luks2_read_keyslot(struct crypt_device *cd, int id, json_object *jks,
  * Keyslots with the ids LUKS2 allows first, then the others (malformed) while there is room: a
  * header listing junk keyslots first cannot push a real one out of the 32 places.
  */
-static int luks2_read_keyslots(struct crypt_device *cd, json_object *root, struct fl_volume *v)
+static int luks2_read_keyslots(struct crypt_device *cd, const struct fl_jtree_node *root, struct fl_volume *v)
 {
     for (int pass = 0; pass < 2; pass++) {
-        json_object_object_foreach(jget(root, "keyslots"), key, jks)
-        {
-            int id = id_of(key), r;
+        for (const struct fl_jtree_node *jks = fl_jtree_first(jget(root, "keyslots")); jks;
+             jks = fl_jtree_next(jks)) {
+            int id = id_of(jks->key), r;
 
             if (id < 0 || v->n_keyslots >= FL_MAX_KEYSLOTS || (id < FL_MAX_KEYSLOTS) != (pass == 0))
                 continue;
@@ -381,14 +430,12 @@ static struct fl_keyslot *keyslot_by_id(struct fl_volume *v, int id)
     return i < v->n_keyslots ? &v->keyslots[i] : NULL;
 }
 
-static int luks2_read_tokens(json_object *root, struct fl_volume *v)
+static int luks2_read_tokens(const struct fl_jtree_node *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "tokens"), key, jt)
-    {
-        json_object *slots = jget(jt, "keyslots");
+    for (const struct fl_jtree_node *jt = fl_jtree_first(jget(root, "tokens")); jt; jt = fl_jtree_next(jt)) {
+        const struct fl_jtree_node *slots = jget(jt, "keyslots");
         struct fl_token *t;
-        size_t n;
-        int id = id_of(key), r;
+        int id = id_of(jt->key), r;
 
         if (id < 0 || v->n_tokens >= FL_MAX_TOKENS)
             continue;
@@ -397,9 +444,10 @@ static int luks2_read_tokens(json_object *root, struct fl_volume *v)
         r = fl_strdup_opt(&t->type, jstr(jt, "type"));
         if (r)
             return r;
-        n = slots && json_object_is_type(slots, json_type_array) ? json_object_array_length(slots) : 0;
-        for (size_t i = 0; i < n && t->n_keyslots < FL_MAX_KEYSLOTS; i++) {
-            int slot = id_of(json_object_get_string(json_object_array_get_idx(slots, i)));
+        for (const struct fl_jtree_node *e = slots && slots->type == FL_JT_ARRAY ? fl_jtree_first(slots)
+                                                                                 : NULL;
+             e && t->n_keyslots < FL_MAX_KEYSLOTS; e = fl_jtree_next(e)) {
+            int slot = jelem_id(e);
             struct fl_keyslot *ks = keyslot_by_id(v, slot);
 
             if (slot < 0)
@@ -412,12 +460,11 @@ static int luks2_read_tokens(json_object *root, struct fl_volume *v)
     return 0;
 }
 
-static int luks2_read_digests(json_object *root, struct fl_volume *v)
+static int luks2_read_digests(const struct fl_jtree_node *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "digests"), key, jd)
-    {
+    for (const struct fl_jtree_node *jd = fl_jtree_first(jget(root, "digests")); jd; jd = fl_jtree_next(jd)) {
         struct fl_digest *d;
-        int id = id_of(key), r;
+        int id = id_of(jd->key), r;
 
         if (id < 0 || v->n_digests >= FL_MAX_DIGESTS)
             continue;
@@ -437,22 +484,22 @@ static int luks2_read_digests(json_object *root, struct fl_volume *v)
  * Key size of a segment: that of a keyslot bound to the digest that covers the segment, else the
  * volume key size libcryptsetup reports. 0 with @p ret_text set when the header's value is out of range.
  */
-static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *root, int segment,
+static uint32_t luks2_segment_key_bits(struct crypt_device *cd, const struct fl_jtree_node *root, int segment,
                                        char *ret_text, size_t size)
 {
-    json_object *keyslots = jget(root, "keyslots");
+    const struct fl_jtree_node *keyslots = jget(root, "keyslots");
     int vk_bytes;
 
-    json_object_object_foreach(jget(root, "digests"), dkey, jd)
-    {
-        json_object *slots = jget(jd, "keyslots");
-        size_t n = slots && json_object_is_type(slots, json_type_array) ? json_object_array_length(slots) : 0;
+    for (const struct fl_jtree_node *jd = fl_jtree_first(jget(root, "digests")); jd; jd = fl_jtree_next(jd)) {
+        const struct fl_jtree_node *slots = jget(jd, "keyslots");
 
-        (void)dkey;
-        if (!jarray_has_id(jget(jd, "segments"), segment))
+        if (!jarray_has_id(jget(jd, "segments"), segment) || !slots || slots->type != FL_JT_ARRAY)
             continue;
-        for (size_t i = 0; i < n; i++) {
-            json_object *jks = jget(keyslots, json_object_get_string(json_object_array_get_idx(slots, i)));
+        for (const struct fl_jtree_node *e = fl_jtree_first(slots); e; e = fl_jtree_next(e)) {
+            char buf[24];
+            const char *name = jelem_text(e, buf);
+            const struct fl_jtree_node *jks = name ? jget(keyslots, name) : NULL;
+
             if (jget(jks, "key_size"))
                 return key_bits_of(jget(jks, "key_size"), ret_text, size);
         }
@@ -462,13 +509,13 @@ static uint32_t luks2_segment_key_bits(struct crypt_device *cd, json_object *roo
     return vk_bytes > 0 && vk_bytes <= FL_MAX_KEY_BYTES ? (uint32_t)vk_bytes * 8 : 0;
 }
 
-static int luks2_read_segments(struct crypt_device *cd, json_object *root, struct fl_volume *v)
+static int luks2_read_segments(struct crypt_device *cd, const struct fl_jtree_node *root, struct fl_volume *v)
 {
-    json_object_object_foreach(jget(root, "segments"), key, js)
-    {
+    for (const struct fl_jtree_node *js = fl_jtree_first(jget(root, "segments")); js;
+         js = fl_jtree_next(js)) {
         struct fl_segment *s;
         char text[32];
-        int id = id_of(key), r;
+        int id = id_of(js->key), r;
 
         if (id < 0 || v->n_segments >= FL_MAX_SEGMENTS)
             continue;
@@ -494,23 +541,29 @@ static int luks2_read_segments(struct crypt_device *cd, json_object *root, struc
     return 0;
 }
 
-static int luks2_read_requirements(struct crypt_device *cd, json_object *root, struct fl_volume *v)
+static int luks2_read_requirements(struct crypt_device *cd, const struct fl_jtree_node *root,
+                                   struct fl_volume *v)
 {
-    json_object *mandatory = jget(jget(jget(root, "config"), "requirements"), "mandatory");
-    size_t n = mandatory && json_object_is_type(mandatory, json_type_array)
-                   ? json_object_array_length(mandatory)
-                   : 0;
+    const struct fl_jtree_node *mandatory = jget(jget(jget(root, "config"), "requirements"), "mandatory");
     uint32_t flags = 0;
     char *joined = NULL;
 
-    for (size_t i = 0; i < n; i++) {
-        const char *req = json_object_get_string(json_object_array_get_idx(mandatory, i));
-        char *next;
+    for (const struct fl_jtree_node *e =
+             mandatory && mandatory->type == FL_JT_ARRAY ? fl_jtree_first(mandatory) : NULL;
+         e; e = fl_jtree_next(e)) {
+        char *text = NULL, *next;
+        const char *req = e->type == FL_JT_STRING ? e->str : NULL;
+        int r = e->type == FL_JT_STRING ? 0 : jsonc_text(e, true, &text);
 
-        if (asprintf(&next, "%s%s%s", joined ? joined : "", joined ? "," : "", req ? req : "") < 0) {
+        if (r < 0 || asprintf(&next, "%s%s%s", joined ? joined : "", joined ? "," : "",
+                              req    ? req
+                              : text ? text
+                                     : "") < 0) {
+            free(text);
             free(joined);
             return -ENOMEM;
         }
+        free(text);
         free(joined);
         joined = next;
     }
@@ -539,16 +592,20 @@ static int fl_cmp_int(const void *a, const void *b)
 
 static int read_luks2(struct crypt_device *cd, struct fl_volume *v)
 {
+    struct fl_jtree tree;
     const char *json;
-    json_object *root;
+    const struct fl_jtree_node *root;
     int r;
 
     r = crypt_dump_json(cd, &json, 0);
     if (r < 0)
         return r;
-    root = json_tokener_parse(json);
-    if (!root)
-        return -EINVAL;
+    r = fl_jtree_parse(json, &tree);
+    if (r < 0) {
+        fl_jtree_free(&tree);
+        return r;
+    }
+    root = &tree.nodes[0];
 
     r = fl_strdup_opt(&v->label, crypt_get_label(cd));
     if (!r)
@@ -572,7 +629,7 @@ static int read_luks2(struct crypt_device *cd, struct fl_volume *v)
     }
     if (!r)
         r = crypt_get_metadata_size(cd, &v->metadata_size, &v->keyslots_size);
-    json_object_put(root);
+    fl_jtree_free(&tree);
     return r;
 }
 
@@ -724,7 +781,7 @@ static int load(struct fl_volume *v, const char *source, unsigned flags, struct 
         size = ahead->size;
         ahead->fd = -1;
     }
-    first = malloc(FIRST_READ);
+    first = malloc(2 * FIRST_READ); /* the first read, then room to compare the copy (header_copy_make()) */
     if (!first)
         r = -ENOMEM;
     else if (fd >= 0)
@@ -734,7 +791,7 @@ static int load(struct fl_volume *v, const char *source, unsigned flags, struct 
     if (r >= 0 && len == 0)
         r = -EMEDIUMTYPE;
     if (r >= 0)
-        r = header_copy_make(fd, size, first, n, len, &copy);
+        r = header_copy_make(fd, size, &first, n, len, &copy);
     if (fd >= 0)
         close(fd);
     free(first);

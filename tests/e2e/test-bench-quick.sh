@@ -25,6 +25,7 @@ figure() {
 }
 figure "scan, warm, 20 headers: fipsluks / floor"
 figure "scan, warm, 40 headers: fipsluks / floor"
+figure "scan, warm, 20 headers: fipsluks / crypt_load (CPU)"
 figure "scan vs a luksDump loop: times faster"
 for mode in text json json-lines prometheus; do
     figure "scan peak RSS, 40 volumes, --format $mode"

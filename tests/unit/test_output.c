@@ -1,4 +1,5 @@
-/* Unit tests: JSON strings, text escaping, number parsing and the exit-code map. */
+/* Unit tests: JSON strings (json-c objects and struct fl_jw text), text escaping, number parsing and the
+ * exit-code map. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +147,124 @@ static void test_json_always_valid(void **state)
     json_object_put(o);
 }
 
+/* ---- struct fl_jw: the bytes json-c writes for the same values ---- */
+
+/* @p w's text equals json-c's compact form of @p o (which it takes), then @p w is reset. */
+static void check_jw(struct fl_jw *w, json_object *o)
+{
+    char *text = fl_sb_take(&w->sb);
+
+    assert_non_null(text);
+    assert_string_equal(
+        text, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    free(text);
+    json_object_put(o);
+    *w = (struct fl_jw){0};
+}
+
+static void test_jw_strings(void **state)
+{
+    static const char *const samples[] = {"",
+                                          "plain",
+                                          "/dev/disk/by-id/x",
+                                          "a\"b\\c/d",
+                                          "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+                                          "bad \xff\xfe utf-8 \xc3",
+                                          "overlong \xc0\xaf, surrogate \xed\xa0\x80",
+                                          "\x7f del, \xc2\x9b csi, \xe2\x80\xae rlo"};
+    struct fl_jw w = {0};
+    uint64_t rng = 0x2545f4914f6cdd1du;
+    char s[2] = "";
+
+    (void)state;
+    /* every byte alone: json-c's escapes of controls, quote, backslash; U+FFFD for a byte that is not UTF-8
+     */
+    for (int c = 1; c < 256; c++) {
+        s[0] = (char)c;
+        fl_jw_string(&w, s);
+        check_jw(&w, fl_json_string(s));
+    }
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        fl_jw_string(&w, samples[i]);
+        check_jw(&w, fl_json_string(samples[i]));
+    }
+    /* random bytes, as a string and as a member's name */
+    for (int i = 0; i < 2000; i++) {
+        char buf[40];
+        size_t n = (size_t)(rng % (sizeof(buf) - 1));
+        json_object *o = json_object_new_object();
+
+        for (size_t k = 0; k < n; k++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            buf[k] = (char)(rng % 255 + 1);
+        }
+        buf[n] = '\0';
+        fl_jw_begin(&w, '{');
+        fl_jw_key(&w, buf);
+        fl_jw_string(&w, buf);
+        fl_jw_end(&w, '}');
+        json_object_object_add(o, buf, fl_json_string(buf));
+        check_jw(&w, o);
+    }
+}
+
+static void test_jw_values(void **state)
+{
+    struct fl_jw w = {0};
+    json_object *o = json_object_new_object(), *a = json_object_new_array(),
+                *inner = json_object_new_object();
+
+    (void)state;
+    fl_jw_begin(&w, '{');
+    fl_jw_key(&w, "ints");
+    fl_jw_begin(&w, '[');
+    fl_jw_int(&w, 0);
+    fl_jw_int(&w, -1);
+    fl_jw_int(&w, INT64_MIN);
+    fl_jw_int(&w, INT64_MAX);
+    fl_jw_u64(&w, UINT64_MAX, true); /* saturated, as fl_json_u64() */
+    fl_jw_u64(&w, 7, false);
+    fl_jw_bool(&w, true);
+    fl_jw_bool(&w, false);
+    fl_jw_null(&w);
+    fl_jw_string(&w, NULL);
+    fl_jw_begin(&w, '{');
+    fl_jw_end(&w, '}');
+    fl_jw_begin(&w, '[');
+    fl_jw_end(&w, ']');
+    fl_jw_end(&w, ']');
+    fl_jw_key(&w, "inner");
+    fl_jw_begin(&w, '{');
+    fl_jw_key(&w, "a");
+    fl_jw_null(&w);
+    fl_jw_key(&w, "b");
+    fl_jw_begin(&w, '[');
+    fl_jw_end(&w, ']');
+    fl_jw_end(&w, '}');
+    fl_jw_key(&w, "last");
+    fl_jw_int(&w, 1);
+    fl_jw_end(&w, '}');
+
+    json_object_array_add(a, json_object_new_int64(0));
+    json_object_array_add(a, json_object_new_int64(-1));
+    json_object_array_add(a, json_object_new_int64(INT64_MIN));
+    json_object_array_add(a, json_object_new_int64(INT64_MAX));
+    json_object_array_add(a, fl_json_u64(UINT64_MAX, true));
+    json_object_array_add(a, fl_json_u64(7, false));
+    json_object_array_add(a, json_object_new_boolean(1));
+    json_object_array_add(a, json_object_new_boolean(0));
+    json_object_array_add(a, NULL);
+    json_object_array_add(a, fl_json_string(NULL));
+    json_object_array_add(a, json_object_new_object());
+    json_object_array_add(a, json_object_new_array());
+    json_object_object_add(o, "ints", a);
+    json_object_object_add(inner, "a", NULL);
+    json_object_object_add(inner, "b", json_object_new_array());
+    json_object_object_add(o, "inner", inner);
+    json_object_object_add(o, "last", json_object_new_int(1));
+    check_jw(&w, o);
+}
+
 static void test_exit_codes(void **state)
 {
     assert_int_equal(fl_exit_code(FL_EXIT_OK), 0);
@@ -172,10 +291,15 @@ static void test_volume_error_messages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_string_escaping),  cmocka_unit_test(test_json_roundtrip),
-        cmocka_unit_test(test_text_escaping),         cmocka_unit_test(test_fprintf_escaped),
-        cmocka_unit_test(test_json_always_valid),     cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_json_string_escaping),
+        cmocka_unit_test(test_json_roundtrip),
+        cmocka_unit_test(test_text_escaping),
+        cmocka_unit_test(test_fprintf_escaped),
+        cmocka_unit_test(test_json_always_valid),
+        cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_volume_error_messages),
+        cmocka_unit_test(test_jw_strings),
+        cmocka_unit_test(test_jw_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
