@@ -329,8 +329,9 @@ static void test_luks1_convert(void **state)
     assert_memory_equal(keys.vk[0]->data, vk, vk_len);
     assert_int_equal(volume_key(path, 0, pass_a, vk2, sizeof(vk2)), vk_len);
     assert_memory_equal(vk2, vk, vk_len);
-    /* converting again: it is LUKS2 already */
-    assert_int_equal(fl_run_volume_convert_luks1(&rv, NULL, bdir, &lr), -EALREADY);
+    /* converting again: it is LUKS2 already, which the result says (not an errno) */
+    assert_int_equal(fl_run_volume_convert_luks1(&rv, NULL, bdir, &lr), -EINVAL);
+    assert_true(lr.luks2);
     fl_run_secrets_clear(&keys);
     fl_run_volume_clear(&rv);
     fl_secret_free(a);
