@@ -14,7 +14,8 @@
  *               reencrypt cannot handle (1)
  *   -EXFULL     no room in the header for a crash-safe conversion or the new keyslots (1)
  *   -EPROTO     a result that did not verify: format's new volume failed its check (the target was
- *               restored), or a re-encrypted volume that did not prove (4)
+ *               restored), migrate's new keyslot did not open (the header was restored), or a
+ *               re-encrypted volume that did not prove (4); -EIO is a read or write error only
  *   -EUCLEAN    a damaged header, a journal that does not fit it, or format's target left damaged (4)
  *   -ENOKEY     a crypttab entry without a key file (2); -EREMOTE: its key file is on another device (4).
  *               migrate --crypttab reports both and skips the entry: exit 7 at the end

@@ -669,9 +669,11 @@ static int explain_error(struct run *run, int r)
                     "%s the header backup '%s': it exists (a backup is never overwritten); "
                     "nothing was written",
                     run->o.lib.dry_run ? "a real run could not write" : "cannot write", res->backup);
+    case EPROTO:
     case EIO:
         if (res->failed_keyslot >= 0 && res->wrote)
-            return fail(run, r, "keyslot %d did not verify after conversion; %s", res->failed_keyslot,
+            return fail(run, r, "keyslot %d %s; %s", res->failed_keyslot,
+                        r == -EPROTO ? "did not verify after conversion" : "could not be written (I/O error)",
                         res->restored ? "the header was restored from the backup"
                                       : "restoring the header backup failed too: restore it with 'cryptsetup "
                                         "luksHeaderRestore' from the backup");

@@ -500,16 +500,17 @@ static int add_keyslot(struct run *run, int slot, int src, const struct fl_secre
     run->res->wrote = true;
     r = crypt_keyslot_add_by_volume_key(run->m->vol.cd, slot, vk->data, vk->len, secret->data, secret->len);
     if (r >= 0 && r != slot)
-        return -EIO;
+        return -EPROTO; /* written, but not where it was asked to be: a result that does not verify */
     return r < 0 ? r : 0;
 }
 
+/* The new keyslot @p slot opens with @p secret: 0, or -EPROTO (it did not verify). */
 static int verify(struct run *run, int slot, const struct fl_secret *secret)
 {
     event(run, FL_EVENT_VERIFY, slot, -1);
     return crypt_activate_by_passphrase(run->m->vol.cd, NULL, slot, secret->data, secret->len, 0) == slot
                ? 0
-               : -EIO;
+               : -EPROTO;
 }
 
 static int destroy(struct run *run, int slot)
@@ -927,7 +928,8 @@ static int run_migration(struct run *run)
         if (r < 0) {
             job->status = FL_JOB_FAILED;
             res->failed_keyslot = job->keyslot;
-            if (r == -EIO)
+            /* a keyslot that did not verify, or a write the device failed: put this run's header back */
+            if (r == -EPROTO || r == -EIO)
                 (void)restore_backup(run);
             return r;
         }

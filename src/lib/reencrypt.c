@@ -784,7 +784,7 @@ static int check_samples(struct run *run)
     if (fd >= 0)
         close(fd);
     fl_sector_cipher_free(c);
-    if (r == -EIO && !run->res->samples_proven && bad < run->samples.n)
+    if (r == -EPROTO && !run->res->samples_proven && bad < run->samples.n)
         return unproven(
             run, FL_REENC_SAMPLE_DIFFERS,
             why(run, -EPROTO,
@@ -940,8 +940,10 @@ static int finish_pending(struct run *run)
         run->res->wrote = true;
     if (r < 0)
         return r;
-    if (!fr.pending)
-        return open_device(run) < 0 ? -EIO : 0;
+    if (!fr.pending) {
+        r = open_device(run); /* its own errno: a failed open is not an I/O error by itself */
+        return r < 0 ? r : 0;
+    }
     event(run, FL_REENC_FINALISE, -1, -1);
     return 1;
 }

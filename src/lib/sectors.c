@@ -585,7 +585,7 @@ int fl_samples_check(int fd, uint64_t data_offset, uint64_t iv_tweak, struct fl_
         if (CRYPTO_memcmp(digest, s->digest[i], sizeof(digest))) {
             if (ret_bad)
                 *ret_bad = i;
-            r = -EIO;
+            r = -EPROTO; /* read and decrypted, but not what was there before: did not verify */
             break;
         }
     }

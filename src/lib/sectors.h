@@ -99,7 +99,7 @@ int fl_samples_take(int fd, uint64_t data_offset, uint64_t data_size, uint64_t i
 
 /**
  * Read the sectors of @p s again, decrypt them with @p c (the new key) and compare the digests.
- * @return 0 when all match; -EIO with *@p ret_bad (optional) = the index of the first mismatch;
+ * @return 0 when all match; -EPROTO with *@p ret_bad (optional) = the index of the first mismatch;
  *         -EINVAL (@p s malformed or of another sector size than @p c), -EIO / -errno of a read
  *         (*@p ret_bad untouched).
  */
