@@ -40,7 +40,8 @@ static const struct {
     {EMEDIUMTYPE, FL_EXIT_DEVICE, "not LUKS, or LUKS1"},
     {EUCLEAN, FL_EXIT_DEVICE, "damaged header; a journal that does not fit; format: target damaged"},
     {EREMOTE, FL_EXIT_DEVICE, "crypttab.c: a key file on another device"},
-    {EPROTO, FL_EXIT_DEVICE, "a result that did not verify: format's new volume, migrate's new keyslot, reencrypt's data"},
+    {EPROTO, FL_EXIT_DEVICE,
+     "a result that did not verify: format's new volume, migrate's new keyslot, reencrypt's data"},
     /* 5: busy or already exists */
     {EBUSY, FL_EXIT_BUSY, "in use; locked by another migrate or reencryption"},
     {EEXIST, FL_EXIT_BUSY, "header backup or key file exists; format: signatures"},
