@@ -38,9 +38,10 @@ enum fl_scan_outcome {
 
 /** What scanning one target gave. */
 struct fl_scan_result {
-    const char *path; /**< the target, as added */
-    bool probe;       /**< found by walking or discovery (not named) */
-    bool named;       /**< named by the caller: a skip deserves a word even when quiet */
+    const char *path;      /**< the target, as added */
+    const char *host_path; /**< @p path as the examined host names it (host_paths: without the root) */
+    bool probe;            /**< found by walking or discovery (not named) */
+    bool named;            /**< named by the caller: a skip deserves a word even when quiet */
     enum fl_scan_outcome outcome;
     const char *why; /**< FL_SCAN_SKIPPED: why (static or the engine's); NULL: no LUKS signature */
     int error;       /**< FL_SCAN_ERROR: the negative errno (fl_volume_strerror()) */

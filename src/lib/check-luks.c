@@ -22,19 +22,6 @@ struct luks_tally {
     unsigned unattended; /* of at_boot: the crypttab key file opens every keyslot FIPS refuses */
 };
 
-/* @p path without the root prefix, as on the examined host. */
-static const char *host_path(const char *root, const char *path)
-{
-    size_t n;
-
-    if (!fl_root_set(root))
-        return path;
-    n = strlen(root);
-    while (n > 1 && root[n - 1] == '/')
-        n--;
-    return !strncmp(path, root, n) && path[n] == '/' ? path + n : path;
-}
-
 /* Evidence on where @p v stands in crypttab (@p e, or NULL), with what its key file opens (@p keys, or
  * @p read_error): whether `fipsluks migrate --crypttab` converts it unattended (@return 1), or not (0),
  * or -errno. */
@@ -101,7 +88,7 @@ static int luks_volume(const struct fl_scan_result *res, void *ctx)
     t->volumes++;
     if (res->outcome == FL_SCAN_ERROR) {
         t->unreadable++;
-        return fl_check_evidence(c, "%s: cannot read: %s", host_path(run->root, res->path),
+        return fl_check_evidence(c, "%s: cannot read: %s", res->host_path,
                                  fl_volume_strerror_at(res->error, res->path));
     }
     if (fl_findings_compatible(f)) {

@@ -92,6 +92,24 @@ const struct fl_scan_result *fl_scan_result(const struct fl_scan *s, size_t i)
 
 /* ---- the targets ---- */
 
+/* @p path without the root prefix, as on the examined host (NULL: it is not below the root). */
+static const char *host_path(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    return !strncmp(path, root, n) && path[n] == '/' ? path + n : NULL;
+}
+
+/* How @p path is named in results: as on the examined host when asked (host_paths), else itself. */
+static const char *shown_path(const struct fl_scan *s, const char *path)
+{
+    const char *shown = s->o.host_paths && s->o.root ? host_path(s->o.root, path) : NULL;
+
+    return shown ? shown : path;
+}
+
 /* Add @p path (taken); @p why: a static reason not to read it. @return 0 or -ENOMEM. */
 static int add_target(struct fl_scan *s, char *path, int error, bool probe, const char *why)
 {
@@ -105,7 +123,8 @@ static int add_target(struct fl_scan *s, char *path, int error, bool probe, cons
     }
     t = &s->targets[s->n_targets++];
     *t = (struct target){.path = path, .walk_error = error, .ahead = {.fd = -1}};
-    t->res = (struct fl_scan_result){.path = path, .probe = probe, .named = !probe, .why = why};
+    t->res = (struct fl_scan_result){
+        .path = path, .host_path = shown_path(s, path), .probe = probe, .named = !probe, .why = why};
     return 0;
 }
 
@@ -227,16 +246,6 @@ static int read_volume(struct fl_scan *s, struct target *t, struct fl_volume **r
         __atomic_store_n(&s->cryptsetup_ready, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&s->first_read);
     return r;
-}
-
-/* @p path without the root prefix, as on the examined host (NULL: it is not below the root). */
-static const char *host_path(const char *root, const char *path)
-{
-    size_t n = strlen(root);
-
-    while (n > 1 && root[n - 1] == '/')
-        n--;
-    return !strncmp(path, root, n) && path[n] == '/' ? path + n : NULL;
 }
 
 /* Judge @p v, named as on the examined host when asked: the findings' remedies name that path. */

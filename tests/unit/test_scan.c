@@ -206,12 +206,45 @@ static void test_crypttab_and_host_paths(void **state)
     fl_crypttab_clear(&ct);
 }
 
+/* An unreadable target below the root is named as on the host too (check's evidence uses it). */
+static int host_path_record(const struct fl_scan_result *res, void *ctx)
+{
+    snprintf(ctx, 256, "%d %s", res->outcome, res->host_path);
+    return 0;
+}
+
+static void test_unreadable_host_path(void **state)
+{
+    char root[256], missing[512], seen[256] = "";
+    struct fl_scan *s = NULL;
+    struct fl_scan_options o = {.root = root, .jobs = 1, .ordered = true, .host_paths = true};
+    char expect[64];
+
+    (void)state;
+    snprintf(root, sizeof(root), "%s/root/", dir); /* a trailing slash names the same root */
+    snprintf(missing, sizeof(missing), "%s/root/dev/missing", dir);
+    assert_int_equal(fl_scan_new(&o, &s), 0);
+    assert_int_equal(fl_scan_add_path(s, missing), 0);
+    assert_int_equal(fl_scan_run(s, host_path_record, seen), 0);
+    snprintf(expect, sizeof(expect), "%d /dev/missing", FL_SCAN_ERROR);
+    assert_string_equal(seen, expect);
+    fl_scan_free(s);
+    /* without host_paths, the path as given */
+    o.host_paths = false;
+    assert_int_equal(fl_scan_new(&o, &s), 0);
+    assert_int_equal(fl_scan_add_path(s, missing), 0);
+    assert_int_equal(fl_scan_run(s, host_path_record, seen), 0);
+    assert_non_null(strstr(seen, missing));
+    fl_scan_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_targets_in_order),
         cmocka_unit_test(test_emit_stops),
         cmocka_unit_test(test_crypttab_and_host_paths),
+        cmocka_unit_test(test_unreadable_host_path),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
