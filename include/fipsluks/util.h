@@ -14,6 +14,9 @@
  */
 int fl_parse_u64(const char *s, uint64_t *ret);
 
+/** One read(), retried when a signal interrupts it. @return bytes read (0: end of file), or -errno. */
+ssize_t fl_read_eintr(int fd, void *buf, size_t len);
+
 /** pread() until @p len bytes or end of file. @return bytes read, or a negative errno. */
 ssize_t fl_pread_full(int fd, void *buf, size_t len, off_t off);
 

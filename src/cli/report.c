@@ -36,13 +36,9 @@ static int read_input(int fd, struct fl_fleet_input *in)
     if (!buf)
         return -ENOMEM;
     for (;;) {
-        ssize_t n = read(fd, buf, REPORT_PIECE);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
+        ssize_t n = fl_read_eintr(fd, buf, REPORT_PIECE);
+        if (n <= 0) {
+            r = (int)n;
             break;
         }
         r = fl_fleet_input_feed(in, buf, (size_t)n);

@@ -629,6 +629,16 @@ static int push(struct parser *ps, void *arr, size_t *allocated, size_t *n, size
     return P_OK;
 }
 
+/* An element that is an object of @p fn's members, read into @p item (of @p size bytes, its type in
+ * @p type), then appended to the vector @p arr of *@p n elements. */
+static int push_object(struct parser *ps, enum fl_jtype *type, member_fn fn, void *item, size_t size,
+                       void *arr, size_t *allocated, size_t *n)
+{
+    int r = typed_object(ps, type, fn, item);
+
+    return r ? r : push(ps, arr, allocated, n, size, item);
+}
+
 static int token_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
 {
     struct fl_jstr *type = ctx;
@@ -673,17 +683,6 @@ static int keyslot_member(struct parser *ps, const char *key, size_t keylen, voi
     return skip_member(ps, key, keylen, NULL);
 }
 
-static int keyslot_element(struct parser *ps, void *ctx)
-{
-    struct fl_rec_reader *rd = ps->rd;
-    struct fl_rec_keyslot ks = {0};
-    int r;
-
-    (void)ctx;
-    r = typed_object(ps, &ks.type, keyslot_member, &ks);
-    return r ? r : push(ps, &rd->keyslots, &rd->allocated_keyslots, &rd->n_keyslots, sizeof(ks), &ks);
-}
-
 static int finding_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
 {
     struct fl_rec_finding *f = ctx;
@@ -699,15 +698,24 @@ static int finding_member(struct parser *ps, const char *key, size_t keylen, voi
     return skip_member(ps, key, keylen, NULL);
 }
 
+static int keyslot_element(struct parser *ps, void *ctx)
+{
+    struct fl_rec_reader *rd = ps->rd;
+    struct fl_rec_keyslot ks = {0};
+
+    (void)ctx;
+    return push_object(ps, &ks.type, keyslot_member, &ks, sizeof(ks), &rd->keyslots, &rd->allocated_keyslots,
+                       &rd->n_keyslots);
+}
+
 static int finding_element(struct parser *ps, void *ctx)
 {
     struct fl_rec_reader *rd = ps->rd;
     struct fl_rec_finding f = {0};
-    int r;
 
     (void)ctx;
-    r = typed_object(ps, &f.type, finding_member, &f);
-    return r ? r : push(ps, &rd->findings, &rd->allocated_findings, &rd->n_findings, sizeof(f), &f);
+    return push_object(ps, &f.type, finding_member, &f, sizeof(f), &rd->findings, &rd->allocated_findings,
+                       &rd->n_findings);
 }
 
 static int segment_member(struct parser *ps, const char *key, size_t keylen, void *ctx)

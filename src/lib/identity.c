@@ -35,12 +35,9 @@ static char *read_small(const char *dir, const char *name)
     buf = malloc(SMALL_FILE_MAX + 1);
     if (!buf)
         return NULL;
-    while (len < SMALL_FILE_MAX && (n = read(fd, buf + len, SMALL_FILE_MAX - len)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+    while (len < SMALL_FILE_MAX && (n = fl_read_eintr(fd, buf + len, SMALL_FILE_MAX - len)) != 0) {
+        if (n < 0)
             return NULL;
-        }
         len += (size_t)n;
     }
     buf[len] = '\0';

@@ -208,14 +208,12 @@ static int read_all(int fd, size_t max, char **ret, size_t *ret_len)
 
         if (allocated - len < 4097 && fl_array_grow(&buf, &allocated, len + 8192, 1) < 0)
             return -ENOMEM;
-        n = read(fd, buf + len, allocated - len - 1);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
+        n = fl_read_eintr(fd, buf + len, allocated - len - 1);
+        if (n <= 0) {
+            if (n < 0)
+                return (int)n;
             break;
+        }
         len += (size_t)n;
         if (len > max)
             return -EFBIG;

@@ -29,6 +29,16 @@ int fl_parse_u64(const char *s, uint64_t *ret)
     return 0;
 }
 
+ssize_t fl_read_eintr(int fd, void *buf, size_t len)
+{
+    ssize_t n;
+
+    do
+        n = read(fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
 ssize_t fl_pread_full(int fd, void *buf, size_t len, off_t off)
 {
     size_t done = 0;

@@ -13,8 +13,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -80,6 +82,37 @@ static void test_pwrite_pread_full(void **state)
     assert_int_equal(fl_pwrite_full(fd, "x", 1, 0), -EBADF);
     close(fd);
     assert_int_equal(fl_pread_full(-1, back, 1, 0), -EBADF);
+}
+
+/* A signal that interrupts the read (no SA_RESTART) writes what the read then returns. */
+static int eintr_pipe[2];
+static volatile sig_atomic_t eintr_fired;
+
+static void eintr_handler(int sig)
+{
+    (void)sig;
+    eintr_fired = 1;
+    (void)!write(eintr_pipe[1], "late", 4);
+}
+
+static void test_read_eintr(void **state)
+{
+    struct sigaction sa = {.sa_handler = eintr_handler}, old;
+    struct itimerval t = {.it_value = {.tv_usec = 50000}};
+    char buf[16];
+
+    (void)state;
+    assert_int_equal(pipe(eintr_pipe), 0);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0); /* sa_flags 0: read() fails with EINTR */
+    assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
+    assert_int_equal(fl_read_eintr(eintr_pipe[0], buf, sizeof(buf)), 4);
+    assert_true(eintr_fired);
+    assert_memory_equal(buf, "late", 4);
+    assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+    close(eintr_pipe[1]);
+    assert_int_equal(fl_read_eintr(eintr_pipe[0], buf, sizeof(buf)), 0); /* end of file */
+    close(eintr_pipe[0]);
+    assert_int_equal(fl_read_eintr(eintr_pipe[0], buf, sizeof(buf)), -EBADF);
 }
 
 static void test_create_new(void **state)
@@ -347,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_hex),          cmocka_unit_test(test_shell_quote),
         cmocka_unit_test(test_shell_safe),   cmocka_unit_test(test_sb),
         cmocka_unit_test(test_sb_failure),   cmocka_unit_test(test_strdup_opt_asprintf),
+        cmocka_unit_test(test_read_eintr),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
