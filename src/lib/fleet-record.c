@@ -14,6 +14,7 @@
  * starts with '{'.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,19 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* The digits at @p p (one at least, unless the input ends at @p p): where they end, or NULL when @p p is
+ * not a digit (ps->p set there, for the error). */
+static const char *digits(struct parser *ps, const char *p, const char *end)
+{
+    if (p < end && !is_digit(*p)) {
+        ps->p = p;
+        return NULL;
+    }
+    while (p < end && is_digit(*p))
+        p++;
+    return p;
+}
+
 /* A number; *@p ret_int is whether it is an integer, *@p ret its value then (saturated). */
 static int number(struct parser *ps, bool *ret_int, int64_t *ret)
 {
@@ -346,25 +360,18 @@ static int number(struct parser *ps, bool *ret_int, int64_t *ret)
     }
     if (p < end && *p == '.') {
         is_int = false;
-        p++;
-        if (p < end && !is_digit(*p)) {
-            ps->p = p;
+        p = digits(ps, p + 1, end);
+        if (!p)
             return bad(ps, "a bad number");
-        }
-        while (p < end && is_digit(*p))
-            p++;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         is_int = false;
         p++;
         if (p < end && (*p == '+' || *p == '-'))
             p++;
-        if (p < end && !is_digit(*p)) {
-            ps->p = p;
+        p = digits(ps, p, end);
+        if (!p)
             return bad(ps, "a bad number");
-        }
-        while (p < end && is_digit(*p))
-            p++;
     }
     if (p >= end && !ps->eof)
         return P_MORE; /* more digits may follow */
@@ -639,6 +646,60 @@ static int push_object(struct parser *ps, enum fl_jtype *type, member_fn fn, voi
     return r ? r : push(ps, arr, allocated, n, size, item);
 }
 
+/*
+ * Members that are plain values, as data: a key, what kind of value, where it goes in its object. A
+ * member function looks its key up here first (field_member()) and handles only what is not plain.
+ */
+enum field_kind { F_STR, F_INT, F_BOOL, F_TYPE };
+
+struct field {
+    const char *key;
+    size_t keylen;
+    enum field_kind kind;
+    size_t offset;
+};
+
+#define FIELD(type, key, kind, member)                                                                       \
+    {                                                                                                        \
+        key, sizeof(key) - 1, kind, offsetof(type, member)                                                   \
+    }
+
+/* The member @p key of @p fields (@p n) read into the object at @p obj: @return the value's result
+ * (P_OK, P_MORE, P_BAD), or -1 when @p fields has no such key. */
+static int field_member(struct parser *ps, const struct field *fields, size_t n, const char *key,
+                        size_t keylen, void *obj)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct field *f = &fields[i];
+        void *dst = (char *)obj + f->offset;
+
+        if (f->keylen != keylen || memcmp(f->key, key, keylen))
+            continue;
+        switch (f->kind) {
+        case F_STR:
+            return str_value(ps, dst);
+        case F_INT:
+            return int_value(ps, dst);
+        case F_BOOL:
+            return bool_value(ps, dst);
+        case F_TYPE:
+            return type_value(ps, dst);
+        }
+    }
+    return -1;
+}
+
+/* field_member(), or skip_member() when @p fields has no such key. */
+static int plain_member(struct parser *ps, const struct field *fields, size_t n, const char *key,
+                        size_t keylen, void *obj)
+{
+    int r = field_member(ps, fields, n, key, keylen, obj);
+
+    return r >= 0 ? r : skip_member(ps, key, keylen, NULL);
+}
+
+#define N_FIELDS(table) (sizeof(table) / sizeof((table)[0]))
+
 static int token_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
 {
     struct fl_jstr *type = ctx;
@@ -666,56 +727,50 @@ static int token_element(struct parser *ps, void *ctx)
 
 static int keyslot_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
 {
+    static const struct field fields[] = {
+        FIELD(struct fl_rec_keyslot, "id", F_INT, id),
+        FIELD(struct fl_rec_keyslot, "kdf", F_STR, kdf),
+        FIELD(struct fl_rec_keyslot, "crypttab_key", F_STR, crypttab_key),
+    };
     struct fl_rec_keyslot *ks = ctx;
 
-    if (KEY("id"))
-        return int_value(ps, &ks->id);
-    if (KEY("kdf"))
-        return str_value(ps, &ks->kdf);
-    if (KEY("crypttab_key"))
-        return str_value(ps, &ks->crypttab_key);
     if (KEY("tokens")) {
         ks->n_tokens = 0;
         ks->token_malformed = false;
         ks->first_token = (struct fl_jstr){0};
         return typed_array(ps, &ks->tokens, token_element, ks);
     }
-    return skip_member(ps, key, keylen, NULL);
+    return plain_member(ps, fields, N_FIELDS(fields), key, keylen, ks);
 }
 
 static int finding_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
 {
-    struct fl_rec_finding *f = ctx;
+    static const struct field fields[] = {
+        FIELD(struct fl_rec_finding, "rule", F_STR, rule),
+        FIELD(struct fl_rec_finding, "severity", F_STR, severity),
+        FIELD(struct fl_rec_finding, "remedy", F_STR, remedy),
+        FIELD(struct fl_rec_finding, "object", F_STR, object),
+    };
 
-    if (KEY("rule"))
-        return str_value(ps, &f->rule);
-    if (KEY("severity"))
-        return str_value(ps, &f->severity);
-    if (KEY("remedy"))
-        return str_value(ps, &f->remedy);
-    if (KEY("object"))
-        return str_value(ps, &f->object);
-    return skip_member(ps, key, keylen, NULL);
+    return plain_member(ps, fields, N_FIELDS(fields), key, keylen, ctx);
 }
 
 static int keyslot_element(struct parser *ps, void *ctx)
 {
-    struct fl_rec_reader *rd = ps->rd;
     struct fl_rec_keyslot ks = {0};
 
     (void)ctx;
-    return push_object(ps, &ks.type, keyslot_member, &ks, sizeof(ks), &rd->keyslots, &rd->allocated_keyslots,
-                       &rd->n_keyslots);
+    return push_object(ps, &ks.type, keyslot_member, &ks, sizeof(ks), &ps->rd->keyslots,
+                       &ps->rd->allocated_keyslots, &ps->rd->n_keyslots);
 }
 
 static int finding_element(struct parser *ps, void *ctx)
 {
-    struct fl_rec_reader *rd = ps->rd;
     struct fl_rec_finding f = {0};
 
     (void)ctx;
-    return push_object(ps, &f.type, finding_member, &f, sizeof(f), &rd->findings, &rd->allocated_findings,
-                       &rd->n_findings);
+    return push_object(ps, &f.type, finding_member, &f, sizeof(f), &ps->rd->findings,
+                       &ps->rd->allocated_findings, &ps->rd->n_findings);
 }
 
 static int segment_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
@@ -739,69 +794,37 @@ static int segment_element(struct parser *ps, void *ctx)
     return typed_object(ps, &t, segment_member, ctx);
 }
 
-/* A volume's member into @p v (@p b: where its findings and keyslots start): @return 1 if not one. */
+/* A volume's member into @p v (@p b: where its findings and keyslots start): @return -1 if not one. */
 static int volume_member(struct parser *ps, const char *key, size_t keylen, struct fl_rec_volume *v,
                          struct vol_build *b)
 {
+    static const struct field fields[] = {
+        FIELD(struct fl_rec_volume, "path", F_STR, path),
+        FIELD(struct fl_rec_volume, "absolute_path", F_STR, absolute_path),
+        FIELD(struct fl_rec_volume, "header", F_STR, header),
+        FIELD(struct fl_rec_volume, "uuid", F_STR, uuid),
+        FIELD(struct fl_rec_volume, "label", F_STR, label),
+        FIELD(struct fl_rec_volume, "luks_version", F_INT, luks_version),
+        FIELD(struct fl_rec_volume, "status", F_STR, status),
+        FIELD(struct fl_rec_volume, "fips_compatible", F_BOOL, fips_compatible),
+        FIELD(struct fl_rec_volume, "error", F_STR, error),
+        FIELD(struct fl_rec_volume, "crypttab", F_TYPE, crypttab),
+    };
     struct fl_rec_reader *rd = ps->rd;
 
-    switch (keylen ? key[0] : 0) {
-    case 'a':
-        if (KEY("absolute_path"))
-            return str_value(ps, &v->absolute_path);
-        break;
-    case 'c':
-        if (KEY("crypttab"))
-            return type_value(ps, &v->crypttab);
-        break;
-    case 'e':
-        if (KEY("error"))
-            return str_value(ps, &v->error);
-        break;
-    case 'f':
-        if (KEY("fips_compatible"))
-            return bool_value(ps, &v->fips_compatible);
-        if (KEY("findings")) {
-            b->finding0 = rd->n_findings;
-            return typed_array(ps, &v->findings, finding_element, NULL);
-        }
-        break;
-    case 'h':
-        if (KEY("header"))
-            return str_value(ps, &v->header);
-        break;
-    case 'k':
-        if (KEY("keyslots")) {
-            b->keyslot0 = rd->n_keyslots;
-            return typed_array(ps, &v->keyslots, keyslot_element, NULL);
-        }
-        break;
-    case 'l':
-        if (KEY("label"))
-            return str_value(ps, &v->label);
-        if (KEY("luks_version"))
-            return int_value(ps, &v->luks_version);
-        break;
-    case 'p':
-        if (KEY("path"))
-            return str_value(ps, &v->path);
-        break;
-    case 's':
-        if (KEY("status"))
-            return str_value(ps, &v->status);
-        if (KEY("segments")) {
-            v->integrity = false;
-            return typed_array(ps, &v->segments, segment_element, &v->integrity);
-        }
-        break;
-    case 'u':
-        if (KEY("uuid"))
-            return str_value(ps, &v->uuid);
-        break;
-    default:
-        break;
+    if (KEY("findings")) {
+        b->finding0 = rd->n_findings;
+        return typed_array(ps, &v->findings, finding_element, NULL);
     }
-    return -1;
+    if (KEY("keyslots")) {
+        b->keyslot0 = rd->n_keyslots;
+        return typed_array(ps, &v->keyslots, keyslot_element, NULL);
+    }
+    if (KEY("segments")) {
+        v->integrity = false;
+        return typed_array(ps, &v->segments, segment_element, &v->integrity);
+    }
+    return field_member(ps, fields, N_FIELDS(fields), key, keylen, v);
 }
 
 struct volume_ctx {
@@ -845,21 +868,24 @@ static int volume_element(struct parser *ps, void *ctx)
     return r ? r : push(ps, &rd->volumes, &rd->allocated_volumes, &rd->n_volumes, sizeof(vc.v), &vc.v);
 }
 
+/* The record's plain members: its own (REC_OWN of them), then those of its "host" object. */
+enum { REC_OWN = 5 };
+static const struct field rec_fields[] = {
+    FIELD(struct fl_rec, "tool", F_STR, tool),
+    FIELD(struct fl_rec, "record", F_STR, record),
+    FIELD(struct fl_rec, "scanned_at", F_STR, scanned_at),
+    FIELD(struct fl_rec, "version", F_STR, version),
+    FIELD(struct fl_rec, "schema_version", F_INT, schema_version),
+    FIELD(struct fl_rec, "machine_id", F_STR, machine_id),
+    FIELD(struct fl_rec, "hostname", F_STR, hostname),
+    FIELD(struct fl_rec, "os_id", F_STR, os_id),
+    FIELD(struct fl_rec, "os_version_id", F_STR, os_version_id),
+    FIELD(struct fl_rec, "kernel_fips", F_BOOL, kernel_fips),
+};
+
 static int host_member(struct parser *ps, const char *key, size_t keylen, void *ctx)
 {
-    struct fl_rec *rec = ctx;
-
-    if (KEY("machine_id"))
-        return str_value(ps, &rec->machine_id);
-    if (KEY("hostname"))
-        return str_value(ps, &rec->hostname);
-    if (KEY("os_id"))
-        return str_value(ps, &rec->os_id);
-    if (KEY("os_version_id"))
-        return str_value(ps, &rec->os_version_id);
-    if (KEY("kernel_fips"))
-        return bool_value(ps, &rec->kernel_fips);
-    return skip_member(ps, key, keylen, NULL);
+    return plain_member(ps, rec_fields + REC_OWN, N_FIELDS(rec_fields) - REC_OWN, key, keylen, ctx);
 }
 
 struct record_ctx {
@@ -872,18 +898,10 @@ static int record_member(struct parser *ps, const char *key, size_t keylen, void
 {
     struct record_ctx *rc = ctx;
     struct fl_rec *rec = rc->rec;
-    int r;
+    int r = field_member(ps, rec_fields, REC_OWN, key, keylen, rec);
 
-    if (KEY("tool"))
-        return str_value(ps, &rec->tool);
-    if (KEY("record"))
-        return str_value(ps, &rec->record);
-    if (KEY("scanned_at"))
-        return str_value(ps, &rec->scanned_at);
-    if (KEY("version"))
-        return str_value(ps, &rec->version);
-    if (KEY("schema_version"))
-        return int_value(ps, &rec->schema_version);
+    if (r >= 0)
+        return r;
     if (KEY("host")) {
         /* the last "host" counts, whole */
         rec->machine_id = rec->hostname = rec->os_id = rec->os_version_id = (struct fl_jstr){0};
