@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <libsmartcols.h>
 
@@ -131,7 +132,7 @@ static char *escaped_for(const char *s, bool ascii)
 
 /*
  * The width to fit the table to: the terminal's, or COLUMNS (20 to 10000) when standard output is not a
- * terminal (a pager, a test), which libsmartcols' own detection ignores there; 0: nothing to fit.
+ * terminal (a pager, a test); 0: nothing to fit.
  */
 static size_t terminal_width(void)
 {
@@ -148,20 +149,24 @@ static size_t terminal_width(void)
 
 /*
  * The host table's columns, as lsblk's infos[]: the name --output takes (fl_report_columns[]), what it
- * shows (fl_report_columns_help[]), how libsmartcols lays it out (col_flags[]). Text columns are cut to
- * fit the terminal (SCOLS_FL_TRUNC: never below the width of their name, without a mark, as lsblk
- * cuts); the host name only when cutting the others is not enough.
+ * shows (fl_report_columns_help[]), how libsmartcols aligns it and the narrowest it is cut to when the
+ * terminal is narrow (col_info[]: 0, a count, is never cut; no minimum is narrower than the column's
+ * name, so a header is never cut). cut_order[]: the text columns cut first, the host name last.
  */
-static const int col_flags[FL_COL_COUNT] = {
-    [FL_COL_HOST] = 0,
-    [FL_COL_OS] = SCOLS_FL_TRUNC,
-    [FL_COL_SCANNED] = SCOLS_FL_TRUNC,
-    [FL_COL_VOLUMES] = SCOLS_FL_RIGHT,
-    [FL_COL_OK] = SCOLS_FL_RIGHT,
-    [FL_COL_NOT_OK] = SCOLS_FL_RIGHT,
-    [FL_COL_UNREADABLE] = SCOLS_FL_RIGHT,
-    [FL_COL_STATE] = SCOLS_FL_TRUNC,
+static const struct {
+    int flags;
+    size_t min;
+} col_info[FL_COL_COUNT] = {
+    [FL_COL_HOST] = {0, 8},
+    [FL_COL_OS] = {0, 2},
+    [FL_COL_SCANNED] = {0, 7},
+    [FL_COL_VOLUMES] = {SCOLS_FL_RIGHT, 0},
+    [FL_COL_OK] = {SCOLS_FL_RIGHT, 0},
+    [FL_COL_NOT_OK] = {SCOLS_FL_RIGHT, 0},
+    [FL_COL_UNREADABLE] = {SCOLS_FL_RIGHT, 0},
+    [FL_COL_STATE] = {0, 5},
 };
+static const enum fl_report_column cut_order[] = {FL_COL_STATE, FL_COL_OS, FL_COL_SCANNED, FL_COL_HOST};
 const char *const fl_report_columns[FL_COL_COUNT + 1] = {
     [FL_COL_HOST] = "HOST",         [FL_COL_OS] = "OS",       [FL_COL_SCANNED] = "SCANNED",
     [FL_COL_VOLUMES] = "VOLS",      [FL_COL_OK] = "OK",       [FL_COL_NOT_OK] = "BAD",
@@ -232,56 +237,131 @@ static char *host_cell(const struct fl_fleet_host *h, enum fl_report_column c, b
 }
 
 /*
- * The width of @p tb as libsmartcols lays it out for its terminal width, in *@p ret: a dry run of the
- * header and first row into memory (the layout comes from every row either way). @return 0 or -errno.
+ * Of escaped text @p s (valid UTF-8 without controls, or ASCII), the longest start at most @p max
+ * terminal columns wide: @return its length in bytes, its width in *@p ret_width. A character is as wide
+ * as wcwidth() says (2 for East Asian wide ones, 0 for combining marks), 1 where it says nothing.
  */
-static int table_width(struct libscols_table *tb, size_t *ret)
+static size_t fitting(const char *s, size_t max, size_t *ret_width)
 {
-    char *buf = NULL;
-    size_t len = 0, width = 0, n = scols_table_get_ncols(tb);
-    FILE *f = open_memstream(&buf, &len);
-    struct libscols_line *first = scols_table_get_line(tb, 0);
-    int r;
+    size_t len = 0, width = 0;
 
-    if (!f)
-        return -ENOMEM;
-    scols_table_set_stream(tb, f);
-    r = scols_table_print_range(tb, first, first);
-    scols_table_set_stream(tb, stdout);
-    if (fclose(f) == EOF && r >= 0)
-        r = -ENOMEM;
-    free(buf);
-    for (size_t c = 0; c < n; c++)
-        width += scols_column_get_width(scols_table_get_column(tb, c)) + (c + 1 < n ? 1 : 0);
-    *ret = width;
-    return r < 0 ? r : 0;
+    while (s[len]) {
+        uint32_t cp = 0;
+        size_t n = fl_utf8_char(s + len, &cp);
+        int w = n ? wcwidth((wchar_t)cp) : 1;
+
+        if (w < 0)
+            w = 1;
+        if (width + (size_t)w > max)
+            break;
+        width += (size_t)w;
+        len += n ? n : 1;
+    }
+    *ret_width = width;
+    return len;
 }
 
-/* The host table, with columns @p cols (@p n_cols of them). @return 0 or -errno. */
+static size_t text_width(const char *s)
+{
+    size_t width;
+
+    fitting(s, SIZE_MAX, &width);
+    return width;
+}
+
+/* @p s cut to @p width (2 or more) columns, its last one @p mark (one column wide), in a new string. */
+static char *cut_cell(const char *s, size_t width, const char *mark)
+{
+    size_t w, len = fitting(s, width - 1, &w);
+    char *c = NULL;
+
+    return asprintf(&c, "%.*s%s", (int)len, s, mark) < 0 ? NULL : c;
+}
+
+/*
+ * Fit @p tb, whose @p n_cols columns @p cols are @p width[] wide (their widest cell or name), to @p avail
+ * columns: the text columns of cut_order[] are narrowed in turn, each to its minimum at most (the same
+ * column twice: the rightmost first), until the table fits or nothing more can be cut, and each cell
+ * wider than its column is cut, ending with @p mark. Too narrow even then: the rows stay whole, wider
+ * than @p avail. @return 0 or -errno.
+ */
+static int fit_table(struct libscols_table *tb, const int *cols, size_t n_cols, size_t *width, size_t avail,
+                     const char *mark)
+{
+    size_t total = n_cols - 1, full[FL_COL_COUNT + FL_LIST_MAX];
+    struct libscols_iter *it;
+    struct libscols_line *ln;
+    int r = 0;
+
+    for (size_t c = 0; c < n_cols; c++) {
+        total += width[c];
+        full[c] = width[c];
+    }
+    for (size_t k = 0; k < sizeof(cut_order) / sizeof(cut_order[0]); k++)
+        for (size_t c = n_cols; c-- > 0 && total > avail;) {
+            size_t least = col_info[cols[c]].min, cut;
+
+            if ((enum fl_report_column)cols[c] != cut_order[k] || width[c] <= least)
+                continue;
+            cut = width[c] - least < total - avail ? width[c] - least : total - avail;
+            width[c] -= cut;
+            total -= cut;
+        }
+    it = scols_new_iter(SCOLS_ITER_FORWARD);
+    if (!it)
+        return -ENOMEM;
+    while (r >= 0 && scols_table_next_line(tb, it, &ln) == 0)
+        for (size_t c = 0; c < n_cols && r >= 0; c++) {
+            const char *data = scols_cell_get_data(scols_line_get_cell(ln, c));
+            char *s;
+
+            if (width[c] == full[c] || !data || text_width(data) <= width[c])
+                continue;
+            s = cut_cell(data, width[c], mark);
+            r = s ? scols_line_refer_data(ln, c, s) : -ENOMEM;
+            if (r < 0)
+                free(s);
+        }
+    scols_free_iter(it);
+    return r;
+}
+
+/*
+ * The host table, with columns @p cols (@p n_cols of them). @return 0 or -errno.
+ *
+ * The layout is planned here, and libsmartcols only prints cells that already fit: it is never asked to
+ * reduce a width. Its reduction loops are unsafe: in libsmartcols 2.39 to 2.40.x (Ubuntu 24.04 has
+ * 2.39.3) __scols_calculate() loops forever once every column is at its minimum and the table is still
+ * wider than the terminal (util-linux #3046: reduce_column() returns before its stage switch, so the
+ * stage count grows past its last stage and never ends the loop; fixed in 2.41), and #3003 reduced a
+ * column below zero (width SIZE_MAX). Seen: the table as libsmartcols cut it before this (termforce
+ * ALWAYS, termwidth 20, every column, text columns SCOLS_FL_TRUNC) with a libsmartcols built from
+ * util-linux's tag v2.39.3 hung in scols_print_table() until timeout(1) ended it; this plan printed at
+ * once (COLUMNS=20, and terminals 1 and 5 columns wide). The path we use: termforce
+ * SCOLS_TERMFORCE_NEVER makes __scols_initialize_printing() set is_term to 0, and __scols_calculate()
+ * then returns right after giving each column the width of its widest cell or header ("if
+ * (!tb->is_term) goto done"), before any reduction stage, reduce_to_68(), max-out or no-wrap step; no
+ * column has SCOLS_FL_TRUNC or SCOLS_FL_WRAP. That is so in 2.38.1 (Debian 12), 2.39.3, 2.40.2 and
+ * util-linux's master, read in their calculate.c and print.c.
+ */
 static int print_hosts(const struct fl_fleet *fleet, const int *cols, size_t n_cols)
 {
-    size_t n = fl_fleet_n_hosts(fleet), avail = terminal_width(), width = 0;
+    size_t n = fl_fleet_n_hosts(fleet), avail = terminal_width(), width[FL_COL_COUNT + FL_LIST_MAX];
     const char *codeset = nl_langinfo(CODESET);
     bool ascii = !codeset || strcmp(codeset, "UTF-8") != 0;
-    struct libscols_table *tb = scols_new_table();
-    struct libscols_column *host = NULL;
-    int r = tb ? 0 : -ENOMEM;
+    struct libscols_table *tb;
+    int r;
 
+    if (n == 0 || n_cols == 0 || n_cols > FL_COL_COUNT + FL_LIST_MAX)
+        return 0;
+    tb = scols_new_table();
+    r = tb ? scols_table_enable_noencoding(tb, 1) : -ENOMEM;
     if (r >= 0)
-        r = scols_table_enable_noencoding(tb, 1);
-    if (r >= 0 && avail) {
-        r = scols_table_set_termforce(tb, SCOLS_TERMFORCE_ALWAYS);
-        if (r >= 0)
-            r = scols_table_set_termwidth(tb, avail);
-    } else if (r >= 0)
         r = scols_table_set_termforce(tb, SCOLS_TERMFORCE_NEVER);
     for (size_t c = 0; c < n_cols && r >= 0; c++) {
-        struct libscols_column *cl =
-            scols_table_new_column(tb, fl_report_columns[cols[c]], 0, col_flags[cols[c]]);
-        if (!cl)
+        width[c] = text_width(fl_report_columns[cols[c]]);
+        if (!scols_table_new_column(tb, fl_report_columns[cols[c]], 0, col_info[cols[c]].flags))
             r = -ENOMEM;
-        else if (cols[c] == FL_COL_HOST && !host)
-            host = cl;
     }
     for (size_t i = 0; i < n && r >= 0; i++) {
         const struct fl_fleet_host *h = fl_fleet_host(fleet, i);
@@ -291,18 +371,19 @@ static int print_hosts(const struct fl_fleet *fleet, const int *cols, size_t n_c
             r = -ENOMEM;
         for (size_t c = 0; c < n_cols && r >= 0; c++) {
             char *cell = host_cell(h, (enum fl_report_column)cols[c], ascii);
+            size_t w = cell ? text_width(cell) : 0;
 
-            r = cell ? scols_line_set_data(ln, c, cell) : -ENOMEM;
-            free(cell);
+            if (w > width[c])
+                width[c] = w;
+            r = cell ? scols_line_refer_data(ln, c, cell) : -ENOMEM; /* the line owns it now */
+            if (r < 0)
+                free(cell);
         }
     }
-    /* Too wide even with the other text columns cut: the host name is cut too. */
-    if (r >= 0 && avail && host && n) {
-        r = table_width(tb, &width);
-        if (r >= 0 && width > avail)
-            r = scols_column_set_flags(host, scols_column_get_flags(host) | SCOLS_FL_TRUNC);
-    }
-    if (r >= 0 && n)
+    /* "…" is not text outside a UTF-8 locale (and libsmartcols 2.38 would spin on it): "+" there, as ps */
+    if (r >= 0 && avail)
+        r = fit_table(tb, cols, n_cols, width, avail, ascii ? "+" : "…");
+    if (r >= 0)
         r = scols_print_table(tb);
     scols_unref_table(tb);
     return r < 0 ? r : 0;

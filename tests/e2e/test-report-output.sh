@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# fipsluks report's host table, laid out by libsmartcols: --output picks its columns (lsblk's way: names in
+# fipsluks report's host table, printed by libsmartcols: --output picks its columns (lsblk's way: names in
 # any case, in the order given, "+" adds to the default; an unknown name is a usage error, and so is
-# --output with --json or --csv); a narrow terminal (COLUMNS) cuts the text columns before the host name;
-# host names with controls, bidi overrides and invalid UTF-8 stay escaped, in a UTF-8 locale and in the C
-# locale (where libsmartcols 2.38 spins forever on bytes it cannot decode, unless they are escaped first).
+# --output with --json or --csv); a narrow terminal (COLUMNS, or a real one on a pty) cuts the text columns
+# before the host name, each cut cell ending with "…" ("+" outside UTF-8); a terminal too narrow for the
+# table at all (1, 5, 20 columns with every column) gets whole rows at the minimum widths, at once (fipsluks
+# plans the widths itself: libsmartcols 2.39-2.40 loops forever reducing them); host names with controls,
+# bidi overrides and invalid UTF-8 stay escaped, in a UTF-8 locale and in the C locale (where libsmartcols
+# 2.38 spins forever on bytes it cannot decode, unless they are escaped first).
 . "$(dirname "$0")/lib/common.sh"
 
 command -v jq >/dev/null || fl_skip "jq is not installed"
+command -v script >/dev/null || fl_fail "no script(1) (bsdutils): the narrow terminals run on a pty"
 cd "$T"
 export LC_ALL=C.UTF-8
 fl_key a.key "output-argon"
@@ -71,17 +75,42 @@ fl_assert_eq "db-1 $long web-1" "$(tail -n +2 <<<"$lines" | awk 'NF { print $1 }
     "COLUMNS=64: the host names whole"
 [[ $(head -n1 <<<"$lines") == *STATE* ]] || fl_fail "COLUMNS=64: a column went missing"
 # 20 columns, HOST and STATE: even with STATE at its name's width the long host name does not fit, so it is
-# cut too (how far each of the two is cut is libsmartcols' choice); the short names stay whole
+# cut too, to what is left (8 at least), and ends with "…"; the short names stay whole
 COLUMNS=20 fl_expect_exit2 6 fipsluks report -o host,state "${inputs[@]}"
 rows=$(table "$FL_OUT" | tail -n +2)
 fl_assert_eq "HOST STATE" "$(table "$FL_OUT" | head -n1)" "COLUMNS=20: the header"
 read -r h1 s1 h2 s2 h3 s3 <<<"$(paste -sd ' ' <<<"$rows")"
 fl_assert_eq "db-1 ok web-1" "$h1 $s1 $h3" "COLUMNS=20: short cells whole"
-[[ ${#h2} -ge 8 && $long == "$h2"* && $long != "$h2" ]] || fl_fail "COLUMNS=20: '$h2' is not $long cut to 8 or more"
-[[ ${#s3} -ge 5 && "incompatible unreadable" == "$s3"* ]] || fl_fail "COLUMNS=20: '$s3' is not web-1's state, cut"
+[[ ${#h2} -ge 8 && $h2 == *… && $long == "${h2%…}"* ]] || fl_fail "COLUMNS=20: '$h2' is not $long cut to 8 or more, with …"
+fl_assert_eq "inco…" "$s3" "COLUMNS=20: web-1's state cut to STATE's width"
 while IFS= read -r line; do
     ((${#line} <= 20)) || fl_fail "COLUMNS=20: a table line of ${#line} columns: $line"
 done < <(awk '/^HOST/,/^$/' <<<"$FL_OUT")
+# outside a UTF-8 locale the cut mark is "+" ("…" is not text there)
+out=$(LC_ALL=C COLUMNS=20 timeout 20 fipsluks report -o host,state "${inputs[@]}") || [[ $? == 6 ]] ||
+    fl_fail "LC_ALL=C COLUMNS=20: report failed or hung"
+fl_assert_contains "$(table "$out")" "${long:0:13}+ ok" "LC_ALL=C COLUMNS=20: the long name cut with +"
+
+# ---- too narrow for the table at all: every column at its minimum (HOST 8, OS 2, SCANNED 7, STATE 5; counts
+# never cut), rows whole and wider than the terminal, printed at once. COLUMNS below 20 is not taken (it
+# would be a mistake), so widths 1 and 5 are real terminals: a pty of that size, where the table width
+# comes from the terminal (libsmartcols 2.39.3 looped forever on each of these before fipsluks planned it) ----
+scanned() { jq -r 'select(.record == "summary") | .scanned_at' "$1" | cut -c1-6; }
+minimal="HOST     OS SCANNED VOLS OK BAD UNREAD STATE
+db-1     d… $(scanned db-1.jsonl)…    1  1   0      0 ok
+storage… d… $(scanned long.jsonl)…    1  1   0      0 ok
+web-1    d… $(scanned web-1.jsonl)…    3  1   1      1 inco…"
+every=host,os,scanned,vols,ok,bad,unread,state
+COLUMNS=20 fl_expect_exit2 6 timeout 20 fipsluks report -o $every "${inputs[@]}"
+fl_assert_eq "$minimal" "$(awk '/^HOST/,/^$/' <<<"$FL_OUT" | sed '/^$/d')" "COLUMNS=20, every column: the minimum widths"
+for w in 1 5; do
+    rc=0
+    COLUMNS=$w timeout 20 script -qec "stty cols $w rows 24 && exec fipsluks report -o $every ${inputs[*]}" \
+        /dev/null </dev/null >tty.out 2>&1 || rc=$?
+    ((rc == 6)) || fl_fail "a terminal $w wide: exit $rc (124: it hung); $(tr -d '\r' <tty.out)"
+    fl_assert_eq "$minimal" "$(tr -d '\r' <tty.out | awk '/^HOST/,/^$/' | sed '/^$/d')" \
+        "a terminal $w wide, every column: the minimum widths"
+done
 
 # ---- hostile host names: escaped in the table, in a UTF-8 locale and in the C locale ----
 esc=$'\x1b' c1=$'\xc2\x9b' rlo=$'\xe2\x80\xae'
