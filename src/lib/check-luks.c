@@ -65,7 +65,6 @@ static int crypttab_evidence(const char *shown, const struct fl_crypttab_entry *
 
 /* What the luks check is given for each volume the scan engine reads. */
 struct luks_run {
-    const char *root;
     bool crypttab_unknown; /* /etc/crypttab cannot be read: a volume not in it counts as opened at boot */
     struct luks_tally t;
     struct fl_check *c;
@@ -130,7 +129,7 @@ static int luks_volume(const struct fl_scan_result *res, void *ctx)
 int fl_check_luks(const char *root, struct fl_check *c)
 {
     struct fl_crypttab ct = {0};
-    struct luks_run run = {.root = root, .c = c};
+    struct luks_run run = {.c = c};
     struct luks_tally *t = &run.t;
     struct fl_scan_options o = {
         .root = fl_root_set(root) ? root : NULL,
