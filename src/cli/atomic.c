@@ -14,6 +14,7 @@
 
 #include "../lib/cleanup.h"
 #include "cli.h"
+#include "fipsluks/util.h"
 
 int fl_atomic_open(const char *path, struct fl_atomic *ret)
 {
@@ -51,8 +52,7 @@ int fl_atomic_open(const char *path, struct fl_atomic *ret)
 
 int fl_atomic_commit(struct fl_atomic *a)
 {
-    char *copy = NULL;
-    int r = 0, dfd;
+    int r = 0;
 
     if (fflush(a->file) == EOF || ferror(a->file) || fsync(fileno(a->file)) < 0)
         r = errno ? -errno : -EIO;
@@ -61,16 +61,10 @@ int fl_atomic_commit(struct fl_atomic *a)
     a->file = NULL;
     if (r == 0 && rename(a->tmp, a->path) < 0)
         r = -errno;
-    if (r < 0) {
+    if (r < 0)
         unlink(a->tmp);
-    } else if ((copy = strdup(a->path))) {
-        dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(copy);
-    }
+    else
+        (void)fl_fsync_parent(a->path); /* the rename is durable; the file is whole either way */
     free(a->tmp);
     free(a->path);
     a->tmp = a->path = NULL;
