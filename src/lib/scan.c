@@ -248,10 +248,9 @@ static int read_volume(struct fl_scan *s, struct target *t, struct fl_volume **r
     return r;
 }
 
-/* Judge @p v, named as on the examined host when asked: the findings' remedies name that path. */
-static int evaluate(struct fl_scan *s, struct fl_volume *v, struct fl_findings *f)
+/* Judge @p v, named @p shown (NULL: its own path): the findings' remedies name that path. */
+static int evaluate(struct fl_volume *v, const char *shown, struct fl_findings *f)
 {
-    const char *shown = s->o.host_paths && s->o.root ? host_path(s->o.root, v->path) : NULL;
     char *real = v->path, *copy;
     int r;
 
@@ -302,7 +301,8 @@ static int scan_target(size_t i, void *ctx)
         res->error = r;
         return 0;
     }
-    r = evaluate(s, res->volume, &res->findings);
+    /* the volume's path is the target's: res->host_path is how the examined host names it */
+    r = evaluate(res->volume, res->host_path != res->path ? res->host_path : NULL, &res->findings);
     if (r < 0)
         return r;
     /* in crypttab: does the key file the host opens it with at boot open the keyslots FIPS refuses? */
@@ -317,9 +317,9 @@ static int scan_target(size_t i, void *ctx)
         if (r < 0)
             return r;
     }
-    if (s->o.host_paths && s->o.root && host_path(s->o.root, res->volume->path)) {
+    if (res->host_path != res->path) {
         /* the keys were tried on the device below the root; the volume is shown as the host names it */
-        char *copy = strdup(host_path(s->o.root, res->volume->path));
+        char *copy = strdup(res->host_path);
         if (!copy)
             return -ENOMEM;
         free(res->volume->path);
